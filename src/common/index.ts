@@ -1,0 +1,2 @@
+export { ObscuraError, isObscuraError, errorMessage, type HttpStatus } from './errors.ts';
+export { sha256Hex, canonicalJson, hashJson } from './hash.ts';
