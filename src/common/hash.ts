@@ -4,7 +4,11 @@
  * change an identity.
  */
 import { createHash } from 'node:crypto';
-import canonicalizeJson from 'canonicalize';
+import canonicalizeModule from 'canonicalize';
+
+// canonicalize is CommonJS (`module.exports = fn`) but its types declare an ES default export;
+// under NodeNext the default import is the function itself at run time.
+const canonicalizeJson = canonicalizeModule as unknown as (value: unknown) => string | undefined;
 
 /** Lower-case hex SHA-256 of bytes or a UTF-8 string. */
 export function sha256Hex(data: Uint8Array | string): string {

@@ -1,0 +1,26 @@
+/** What the API's routes and the job runner share: the host's stores, workers and chain. */
+import type { ChainClient } from '../chain/index.ts';
+import type { BlobStore, Metadata } from '../store/index.ts';
+import type { WorkerPool } from './workers.ts';
+
+/** Host-wide limits. */
+export interface HostLimits {
+  /** Largest sealed upload accepted, in bytes. */
+  maxUploadBytes: number;
+}
+
+/** Logging on the host: never given plaintext (the host has none). */
+export type HostLog = (level: 'info' | 'warn' | 'error', message: string) => void;
+
+/** The services every route can reach. */
+export interface HostContext {
+  metadata: Metadata;
+  blobs: BlobStore;
+  workers: WorkerPool;
+  chain: ChainClient;
+  chainEndpoint: string;
+  limits: HostLimits;
+  log: HostLog;
+  /** Wakes the job runner when a job is queued. */
+  notifyJobQueued: () => void;
+}

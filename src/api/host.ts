@@ -1,0 +1,128 @@
+/**
+ * Starting and stopping a whole API host: the chain (embedded unless an endpoint is given),
+ * the enclave workers, the metadata store, the job runner and the HTTP server.
+ */
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { join, resolve } from 'node:path';
+import { ChainClient, type EmbeddedChain, startEmbeddedChain } from '../chain/index.ts';
+import { DEFAULTS } from '../common/env.ts';
+import { ObscuraError } from '../common/errors.ts';
+import { EnclaveClient } from '../enclave/client.ts';
+import { BlobStore, Metadata, openDb } from '../store/index.ts';
+import { createApp } from './app.ts';
+import type { HostContext, HostLog } from './context.ts';
+import { JobRunner } from './runner.ts';
+import { WorkerPool } from './workers.ts';
+
+/** How to start a host. */
+export interface HostOptions {
+  dataDir: string;
+  port?: number;
+  host?: string;
+  /** Use this chain endpoint instead of starting the embedded chain. */
+  chainEndpoint?: string;
+  chainPort?: number;
+  operatorSuri?: string;
+  workerIds?: string[];
+  maxUploadBytes?: number;
+  log?: HostLog;
+}
+
+/** A running host. */
+export interface RunningHost {
+  url: string;
+  chainEndpoint: string;
+  embeddedChain: boolean;
+  dataDir: string;
+  workers: WorkerPool;
+  close(): Promise<void>;
+}
+
+/** Start everything; on any failure, stop what was started and rethrow. */
+export async function startHost(opts: HostOptions): Promise<RunningHost> {
+  const dataDir = resolve(opts.dataDir);
+  const log: HostLog = opts.log ?? (() => {});
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const cleanups: (() => Promise<void>)[] = [];
+  let closed = false;
+  const cleanup = async () => {
+    if (closed) return;
+    closed = true;
+    for (const c of [...cleanups].reverse()) await c().catch(() => {});
+  };
+  try {
+    let embedded: EmbeddedChain | undefined;
+    let chainEndpoint = opts.chainEndpoint;
+    if (!chainEndpoint) {
+      embedded = await startEmbeddedChain({ dataDir, port: opts.chainPort ?? DEFAULTS.chainPort });
+      cleanups.push(() => (embedded as EmbeddedChain).close());
+      chainEndpoint = embedded.endpoint;
+    }
+    const operatorSuri = opts.operatorSuri ?? (embedded ? DEFAULTS.embeddedOperatorSuri : undefined);
+    if (!operatorSuri) {
+      throw new ObscuraError('operator_missing', 'a non-embedded chain needs an operator account: set OBSCURA_OPERATOR_SURI', 400);
+    }
+    const chain = await ChainClient.connect(chainEndpoint, { operatorSuri });
+    cleanups.push(() => chain.close());
+
+    const workers = new WorkerPool();
+    cleanups.push(() => workers.stopAll());
+    for (const workerId of opts.workerIds ?? [DEFAULTS.workerId]) {
+      workers.add(await EnclaveClient.start({ dataDir, workerId, log: (level, m) => log(level, `[${workerId}] ${m}`) }));
+    }
+
+    const db = openDb(join(dataDir, 'obscura.sqlite'));
+    cleanups.push(async () => {
+      db.close();
+    });
+    const blobs = new BlobStore(join(dataDir, 'blobs'));
+    await blobs.sweepTmp();
+
+    let runner: JobRunner | undefined;
+    const ctx: HostContext = {
+      metadata: new Metadata(db),
+      blobs,
+      workers,
+      chain,
+      chainEndpoint,
+      limits: { maxUploadBytes: opts.maxUploadBytes ?? DEFAULTS.maxUploadBytes },
+      log,
+      notifyJobQueued: () => runner?.notify(),
+    };
+    runner = new JobRunner(ctx);
+    runner.start();
+    cleanups.push(() => (runner as JobRunner).stop());
+
+    const host = opts.host ?? '127.0.0.1';
+    const port = opts.port ?? DEFAULTS.port;
+    const url = `http://${host}:${port}`;
+    const app = createApp(ctx, { serverUrl: url });
+    const server = await new Promise<Server>((resolveServer, reject) => {
+      const s = app.listen(port, host);
+      s.once('listening', () => resolveServer(s));
+      s.once('error', (e: NodeJS.ErrnoException) =>
+        reject(e.code === 'EADDRINUSE' ? new ObscuraError('api_port_in_use', `port ${port} is already in use`, 503) : e),
+      );
+    });
+    const actualPort = (server.address() as { port: number }).port;
+    cleanups.push(
+      () =>
+        new Promise<void>((r) => {
+          server.close(() => r());
+          server.closeAllConnections();
+        }),
+    );
+    return {
+      url: `http://${host}:${actualPort}`,
+      chainEndpoint,
+      embeddedChain: embedded !== undefined,
+      dataDir,
+      workers,
+      close: cleanup,
+    };
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+}

@@ -1,0 +1,40 @@
+/** Results: the signed result documents and their provenance with a live chain check. */
+import { Router } from 'express';
+import type { HostContext } from '../context.ts';
+
+/** Routes under /v1/results. */
+export function resultRoutes(ctx: HostContext): Router {
+  const r = Router();
+  r.get('/results', (_req, res) => {
+    res.json({
+      results: ctx.metadata.results().map((d) => ({
+        id: d.id,
+        job: d.signed.result.job,
+        pipeline: d.signed.result.pipeline,
+        createdAt: d.signed.result.createdAt,
+        simulated: d.signed.result.enclave.simulated,
+      })),
+    });
+  });
+  r.get('/results/:id', (req, res) => {
+    res.json(ctx.metadata.result(req.params.id));
+  });
+  r.get('/results/:id/provenance', async (req, res) => {
+    const doc = ctx.metadata.result(req.params.id);
+    const anchorCheck = await ctx.chain.verifyAnchor(doc.anchor, { kind: 'result', hash: doc.hash });
+    const body = doc.signed.result;
+    res.json({
+      id: doc.id,
+      hash: doc.hash,
+      pipeline: body.pipeline,
+      inputs: body.inputs,
+      enclave: body.enclave,
+      attestation: doc.attestation,
+      anchor: doc.anchor,
+      chainEndpoint: ctx.chainEndpoint,
+      // Checked by the host for display; an auditor should run `obscura verify` against the chain itself.
+      anchorCheck,
+    });
+  });
+  return r;
+}

@@ -1,0 +1,84 @@
+/**
+ * The job queue's runner: takes queued jobs one at a time, has the worker's enclave run
+ * them, anchors each result's hash on the chain, and only then publishes it. A job either
+ * ends succeeded with a stored, anchored result, or failed with a code and a data-free
+ * reason; a job left running by a host that stopped is failed at the next start.
+ */
+import { isObscuraError } from '../common/errors.ts';
+import { resultId, signedResultHash } from '../enclave/result.ts';
+import type { JobRecord, ResultDocument } from '../store/index.ts';
+import type { HostContext } from './context.ts';
+
+/** Runs queued jobs until stopped. */
+export class JobRunner {
+  private wake: (() => void) | undefined;
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+
+  constructor(private readonly ctx: HostContext) {}
+
+  /** Start the loop (failing jobs a previous host left running). */
+  start(): void {
+    const interrupted = this.ctx.metadata.failInterruptedJobs();
+    if (interrupted > 0) this.ctx.log('warn', `${interrupted} job(s) interrupted by the last stop were marked failed`);
+    this.loop = this.run();
+  }
+
+  /** Wake the loop: a job was queued. */
+  notify(): void {
+    this.wake?.();
+  }
+
+  /** Stop after the current job. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      const job = this.ctx.metadata.nextQueuedJob();
+      if (!job) {
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          setTimeout(resolve, 1000);
+        });
+        continue;
+      }
+      await this.runOne(job);
+    }
+  }
+
+  private async runOne(job: JobRecord): Promise<void> {
+    const { metadata, workers, blobs, chain, log } = this.ctx;
+    metadata.updateJob(job.id, { status: 'running', progress: 0, message: 'starting' });
+    try {
+      const pipeline = metadata.pipeline(job.pipeline.hash);
+      const inputs = Object.entries(job.inputs).map(([name, datasetId]) => {
+        const d = metadata.dataset(datasetId);
+        return { name, datasetId, blobPath: blobs.pathOf(d.ciphertext.sha256), manifest: d.manifest };
+      });
+      const enclave = workers.get(job.worker);
+      const { signed, attestation } = await enclave.request(
+        'run_job',
+        { job: { id: job.id, analyst: job.analyst, pipeline: JSON.stringify(pipeline.document), inputs } },
+        (fraction, message) => metadata.updateJob(job.id, { progress: Math.min(0.9, fraction * 0.9), message }),
+      );
+      metadata.updateJob(job.id, { progress: 0.9, message: 'anchoring result on the chain' });
+      const hash = signedResultHash(signed);
+      const [anchor] = await chain.anchor([{ kind: 'result', hash }]);
+      if (!anchor) throw new Error('chain returned no receipt');
+      const doc: ResultDocument = { obscura: 'result-document/1', id: resultId(signed), hash, signed, attestation, anchor };
+      metadata.completeJob(job.id, doc);
+      log('info', `job ${job.id} succeeded: result ${doc.id} anchored in block #${anchor.blockNumber}`);
+    } catch (e) {
+      const code = isObscuraError(e) ? e.code : 'job_internal_error';
+      const message = isObscuraError(e) ? e.message : 'the job failed on the host';
+      // Host-side errors carry no plaintext (the host never has any), so the cause is logged.
+      if (!isObscuraError(e)) log('error', `job ${job.id}: ${e instanceof Error ? e.message : String(e)}`);
+      metadata.failJob(job.id, code, message);
+      log('warn', `job ${job.id} failed: ${code}: ${message}`);
+    }
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * The enclave workers this host runs, by id. The host only forwards to them; what they say
+ * about themselves is checked by verifiers through attestation, not trusted here.
+ */
+import { ObscuraError } from '../common/errors.ts';
+import type { EnclaveClient } from '../enclave/client.ts';
+import { z } from 'zod';
+
+/** A worker as the API lists it. */
+export const WorkerRecordSchema = z.object({
+  id: z.string(),
+  tee: z.string(),
+  simulated: z.boolean(),
+  measurement: z.string(),
+  recipient: z.string(),
+  signingKey: z.string(),
+  status: z.enum(['running', 'stopped']),
+});
+export type WorkerRecord = z.infer<typeof WorkerRecordSchema>;
+
+/** The set of running enclave workers. */
+export class WorkerPool {
+  private readonly workers = new Map<string, EnclaveClient>();
+
+  /** Add a started enclave. */
+  add(client: EnclaveClient): void {
+    this.workers.set(client.info.workerId, client);
+  }
+
+  /** The enclave of a worker; throws 'worker_not_found' (404) or 'worker_unavailable' (503). */
+  get(id: string): EnclaveClient {
+    const w = this.workers.get(id);
+    if (!w) throw new ObscuraError('worker_not_found', `no worker with id ${id}`, 404);
+    if (!w.running) throw new ObscuraError('worker_unavailable', `worker ${id} is not running`, 503);
+    return w;
+  }
+
+  /** All workers as the API shows them. */
+  list(): WorkerRecord[] {
+    return [...this.workers.values()].map((w) => ({
+      id: w.info.workerId,
+      tee: w.info.tee,
+      simulated: w.info.tee === 'simulated',
+      measurement: w.info.measurement,
+      recipient: w.info.keys.recipient,
+      signingKey: w.info.keys.signingKey,
+      status: w.running ? 'running' : 'stopped',
+    }));
+  }
+
+  /** Stop every enclave. */
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.workers.values()].map((w) => w.stop()));
+  }
+}

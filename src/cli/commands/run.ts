@@ -1,0 +1,68 @@
+/** `obscura run`: submit a pipeline over datasets, and with --wait follow it to its result. */
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { ObscuraError } from '../../common/errors.ts';
+import { loadAccountKey } from '../../crypto/index.ts';
+import { type JobRecord, JobRecordSchema } from '../../store/records.ts';
+import { ApiClient } from '../client.ts';
+import { emit, type GlobalOptions, progressDone, progressLine } from '../output.ts';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function parseInputs(pairs: string[]): Record<string, string> {
+  const inputs: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0 || eq === pair.length - 1) {
+      throw new ObscuraError('input_binding_invalid', `--input must look like name=<dataset id>, got ${pair}`, 400);
+    }
+    inputs[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return inputs;
+}
+
+/** Poll a job until it ends, drawing its progress; throws 'job_failed' with the job's reason. */
+export async function waitForJob(api: ApiClient, id: string, opts: { timeoutMs: number; quiet: boolean }): Promise<JobRecord> {
+  const deadline = Date.now() + opts.timeoutMs;
+  let last = '';
+  for (;;) {
+    const job = JobRecordSchema.parse(await api.get(`/v1/jobs/${id}`));
+    const line = `${job.status}: ${job.message}`;
+    if (!opts.quiet && line !== last) progressLine(job.progress, line);
+    last = line;
+    if (job.status === 'succeeded') {
+      if (!opts.quiet) progressDone();
+      return job;
+    }
+    if (job.status === 'failed') {
+      if (!opts.quiet) progressDone();
+      throw new ObscuraError(job.error?.code ?? 'job_failed', `job ${id} failed: ${job.error?.message ?? 'no reason given'}`, 422);
+    }
+    if (Date.now() > deadline) throw new ObscuraError('job_wait_timeout', `job ${id} is still ${job.status}; stopped waiting`, 503);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+/** Register `run`. */
+export function runCommand(program: Command): void {
+  program
+    .command('run')
+    .description('run a pipeline over datasets (prints the job id, or with --wait the result id)')
+    .argument('<pipeline>', 'pipeline document (YAML or JSON)')
+    .requiredOption('--input <name=id>', "bind a pipeline input to a dataset id (repeatable)", collect)
+    .requiredOption('--key <file>', "the analyst's account key file")
+    .option('--wait', 'wait for the job and print its result id')
+    .option('--timeout <seconds>', 'how long --wait waits', '600')
+    .action(async (file: string, opts: { input: string[]; key: string; wait?: boolean; timeout: string }, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const key = await loadAccountKey(opts.key);
+      const pipeline = await readFile(file, 'utf8').catch((e: unknown) => {
+        throw new ObscuraError('file_unreadable', `cannot read ${file}`, 400, undefined, { cause: e });
+      });
+      const api = new ApiClient(g.api, key);
+      const job = JobRecordSchema.parse(await api.post('/v1/jobs', { pipeline, inputs: parseInputs(opts.input) }));
+      if (!opts.wait) return emit(g, job, job.id);
+      const done = await waitForJob(api, job.id, { timeoutMs: Number(opts.timeout) * 1000, quiet: g.json });
+      emit(g, done, done.result ?? '');
+    });
+}

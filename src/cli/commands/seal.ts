@@ -1,0 +1,92 @@
+/**
+ * `obscura seal`: on the owner's machine, verify the worker's attestation with a fresh
+ * nonce, read the dataset's schema and row count, seal it with age to the worker's
+ * recipient, and write the owner-signed manifest beside it (`<out>.manifest.json`).
+ */
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { Command } from 'commander';
+import { ObscuraError } from '../../common/errors.ts';
+import { loadAccountKey, sealFile } from '../../crypto/index.ts';
+import { type Manifest, signManifest } from '../../crypto/manifest.ts';
+import { detectFormat, parseDataset } from '../../data/index.ts';
+import { attestWorker, listWorkers } from '../attest.ts';
+import { ApiClient } from '../client.ts';
+import { emit, type GlobalOptions } from '../output.ts';
+
+interface SealOptions {
+  worker: string;
+  key: string;
+  allow: string[];
+  out: string;
+  name?: string;
+  measurement?: string[];
+  allowSimulated?: boolean;
+}
+
+/** Path of the manifest written beside a sealed file. */
+export function manifestPathFor(sealedPath: string): string {
+  return `${sealedPath}.manifest.json`;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Register `seal`. */
+export function sealCommand(program: Command): void {
+  program
+    .command('seal')
+    .description('seal a CSV, Parquet or Arrow IPC file to an attested worker, with a signed manifest')
+    .argument('<file>', 'the dataset to seal')
+    .requiredOption('--worker <id>', 'worker to seal to (its attestation is verified first)')
+    .requiredOption('--key <file>', "the owner's account key file")
+    .requiredOption('--allow <address>', 'analyst allowed to use the dataset (repeatable; "*" for anyone)', collect)
+    .requiredOption('--out <file>', 'where to write the sealed file (the manifest goes to <out>.manifest.json)')
+    .option('--name <name>', 'dataset name (default: the file name)')
+    .option('--measurement <hex>', 'accepted enclave measurement (repeatable; default: the attested one)', collect)
+    .option('--allow-simulated', 'accept a simulated TEE (never for real data)')
+    .action(async (file: string, opts: SealOptions, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const owner = await loadAccountKey(opts.key);
+      const api = new ApiClient(g.api);
+      const worker = (await listWorkers(api)).find((w) => w.id === opts.worker);
+      if (!worker) throw new ObscuraError('worker_not_found', `no worker with id ${opts.worker}`, 404);
+      const verdict = await attestWorker(api, worker, {
+        allowSimulated: opts.allowSimulated === true,
+        ...(opts.measurement ? { measurements: opts.measurement } : {}),
+      });
+      if (!verdict.ok) {
+        const failed = verdict.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
+        throw new ObscuraError('attestation_failed', `refusing to seal: worker ${worker.id} failed attestation (${failed.join('; ')})`, 403);
+      }
+      const bytes = await readFile(file).catch((e: unknown) => {
+        throw new ObscuraError('file_unreadable', `cannot read ${file}`, 400, undefined, { cause: e });
+      });
+      const format = detectFormat(file, bytes.subarray(0, 16));
+      const parsed = await parseDataset(bytes, format);
+      const stats = await sealFile(file, opts.out, [worker.recipient]);
+      const manifest: Manifest = {
+        obscura: 'manifest/1',
+        name: opts.name ?? basename(file),
+        owner: owner.address,
+        format,
+        schema: parsed.schema,
+        rows: parsed.rows,
+        plaintext: { sha256: stats.plaintextSha256, bytes: stats.plaintextBytes },
+        ciphertext: { sha256: stats.ciphertextSha256, bytes: stats.ciphertextBytes },
+        worker: { id: worker.id, recipient: worker.recipient },
+        analysts: opts.allow,
+        measurements: opts.measurement ?? [worker.measurement],
+        createdAt: new Date().toISOString(),
+      };
+      const signed = signManifest(manifest, owner);
+      const manifestPath = manifestPathFor(opts.out);
+      await writeFile(`${manifestPath}.tmp`, `${JSON.stringify(signed, null, 2)}\n`);
+      await rename(`${manifestPath}.tmp`, manifestPath);
+      const sim = verdict.simulated ? ' (simulated TEE)' : '';
+      emit(
+        g,
+        { sealed: opts.out, manifest: manifestPath, worker: worker.id, simulated: verdict.simulated, rows: parsed.rows, ...stats },
+        `sealed ${parsed.rows} rows (${format}) to worker ${worker.id}${sim}: ${opts.out}, manifest ${manifestPath}`,
+      );
+    });
+}

@@ -1,0 +1,48 @@
+/** `obscura serve` (what `npm start` runs): the chain, one enclave worker and the API. */
+import type { Command } from 'commander';
+import { startHost } from '../../api/host.ts';
+import { DEFAULTS, env } from '../../common/env.ts';
+
+/** Register `serve`. */
+export function serveCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('serve the API, the embedded chain and an enclave worker')
+    .option('--data-dir <dir>', 'data directory', env().OBSCURA_DATA_DIR ?? DEFAULTS.dataDir)
+    .option('--port <port>', 'API port', String(DEFAULTS.port))
+    .option('--chain-port <port>', 'embedded chain RPC port', String(DEFAULTS.chainPort))
+    .option('--chain <url>', 'use this Substrate node instead of the embedded chain (or OBSCURA_CHAIN)')
+    .option('--quiet', 'print only the startup summary')
+    .action(async (opts: { dataDir: string; port: string; chainPort: string; chain?: string; quiet?: boolean }) => {
+      const chainEndpoint = opts.chain ?? env().OBSCURA_CHAIN;
+      const operatorSuri = env().OBSCURA_OPERATOR_SURI;
+      const t0 = Date.now();
+      const host = await startHost({
+        dataDir: opts.dataDir,
+        port: Number(opts.port),
+        chainPort: Number(opts.chainPort),
+        ...(chainEndpoint ? { chainEndpoint } : {}),
+        ...(operatorSuri ? { operatorSuri } : {}),
+        log: (level, message) => {
+          if (!opts.quiet || level !== 'info') process.stderr.write(`${new Date().toISOString()} ${level} ${message}\n`);
+        },
+      });
+      const lines = [
+        `Obscura is running (started in ${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+        `  API        ${host.url}  (dashboard ${host.url}/, OpenAPI ${host.url}/v1/openapi.json)`,
+        `  chain      ${host.chainEndpoint}${host.embeddedChain ? '  (embedded)' : ''}`,
+        ...host.workers.list().map((w) => `  worker     ${w.id}  tee=${w.tee}${w.simulated ? ' (simulated)' : ''}  measurement ${w.measurement}`),
+        `  data dir   ${host.dataDir}`,
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
+      let stopping = false;
+      const stop = () => {
+        if (stopping) return;
+        stopping = true;
+        process.stdout.write('stopping…\n');
+        host.close().then(() => process.exit(0), () => process.exit(1));
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+}

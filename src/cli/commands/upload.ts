@@ -1,0 +1,36 @@
+/** `obscura upload`: stream a sealed file and its signed manifest to the API. */
+import { openAsBlob } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { Command } from 'commander';
+import { ObscuraError } from '../../common/errors.ts';
+import { loadAccountKey } from '../../crypto/index.ts';
+import { ApiClient } from '../client.ts';
+import { emit, type GlobalOptions } from '../output.ts';
+import { manifestPathFor } from './seal.ts';
+
+/** Register `upload`. */
+export function uploadCommand(program: Command): void {
+  program
+    .command('upload')
+    .description('upload a sealed dataset with its manifest; prints the dataset id')
+    .argument('<file>', 'the sealed file')
+    .requiredOption('--key <file>', "the owner's account key file")
+    .option('--manifest <file>', 'the signed manifest (default: <file>.manifest.json)')
+    .action(async (file: string, opts: { key: string; manifest?: string }, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const key = await loadAccountKey(opts.key);
+      const manifestPath = opts.manifest ?? manifestPathFor(file);
+      const manifest = await readFile(manifestPath, 'utf8').catch((e: unknown) => {
+        throw new ObscuraError('manifest_missing', `cannot read the manifest ${manifestPath}`, 400, undefined, { cause: e });
+      });
+      const blob = await openAsBlob(file).catch((e: unknown) => {
+        throw new ObscuraError('file_unreadable', `cannot read ${file}`, 400, undefined, { cause: e });
+      });
+      const form = new FormData();
+      form.append('manifest', manifest);
+      form.append('sealed', blob, basename(file));
+      const record = (await new ApiClient(g.api, key).postForm('/v1/datasets', form)) as { id: string; rows: number };
+      emit(g, record, record.id);
+    });
+}

@@ -1,0 +1,38 @@
+/**
+ * The `obscura` command line. Every command takes --api and --json, prints one line on
+ * failure (message and code, no stack) and exits non-zero.
+ */
+import { Command, CommanderError } from 'commander';
+import { DEFAULTS, env } from '../common/env.ts';
+import { keysCommand } from './commands/keys.ts';
+import { measureCommand } from './commands/measure.ts';
+import { resultCommand } from './commands/result.ts';
+import { runCommand } from './commands/run.ts';
+import { sealCommand } from './commands/seal.ts';
+import { serveCommand } from './commands/serve.ts';
+import { uploadCommand } from './commands/upload.ts';
+import { verifyCommand } from './commands/verify.ts';
+import { workersCommand } from './commands/workers.ts';
+import { failureLine } from './output.ts';
+
+async function main(argv: string[]): Promise<void> {
+  const program = new Command('obscura')
+    .description('Private, federated data analytics: seal datasets to attested enclaves, run pipelines, verify results.')
+    .option('--api <url>', 'API base URL (or OBSCURA_API)', env().OBSCURA_API ?? DEFAULTS.api)
+    .option('--json', 'machine-readable output', false)
+    .showHelpAfterError()
+    .exitOverride();
+  for (const register of [keysCommand, workersCommand, measureCommand, sealCommand, uploadCommand, runCommand, resultCommand, verifyCommand, serveCommand]) {
+    register(program);
+  }
+  await program.parseAsync(argv);
+}
+
+main(process.argv).catch((e: unknown) => {
+  if (e instanceof CommanderError) {
+    // commander has printed its own message (usage errors, --help, --version).
+    process.exit(e.exitCode);
+  }
+  process.stderr.write(`${failureLine(e)}\n`);
+  process.exit(1);
+});

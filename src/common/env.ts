@@ -1,0 +1,42 @@
+/**
+ * The environment variables Obscura reads, parsed once. Flags given on the command line win
+ * over these; these win over the built-in defaults.
+ */
+import { z } from 'zod';
+
+const EnvSchema = z.object({
+  /** API base URL the CLI talks to. */
+  OBSCURA_API: z.url().optional(),
+  /** A Substrate node's WebSocket endpoint to use instead of the embedded chain. */
+  OBSCURA_CHAIN: z.string().regex(/^wss?:\/\//, 'OBSCURA_CHAIN must be a ws:// or wss:// URL').optional(),
+  /** Secret URI of the account that signs anchoring extrinsics on a non-embedded chain. */
+  OBSCURA_OPERATOR_SURI: z.string().min(1).optional(),
+  /** The host's data directory. */
+  OBSCURA_DATA_DIR: z.string().min(1).optional(),
+});
+export type Env = z.infer<typeof EnvSchema>;
+
+let cached: Env | undefined;
+
+/** The parsed environment; throws a readable error naming the bad variable. */
+export function env(): Env {
+  if (cached) return cached;
+  const parsed = EnvSchema.safeParse(process.env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`environment variable ${String(issue?.path[0])} is invalid: ${issue?.message}`);
+  }
+  cached = parsed.data;
+  return cached;
+}
+
+/** Defaults of the embedded setup. */
+export const DEFAULTS = {
+  api: 'http://127.0.0.1:8787',
+  port: 8787,
+  chainPort: 9944,
+  dataDir: '.obscura',
+  workerId: 'worker-1',
+  embeddedOperatorSuri: '//Alice',
+  maxUploadBytes: 2 * 1024 ** 3,
+} as const;

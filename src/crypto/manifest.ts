@@ -1,0 +1,79 @@
+/**
+ * The dataset manifest: the owner's signed statement of what a sealed file holds and who
+ * may use it. It binds the owner, the schema, the row count, the plaintext and ciphertext
+ * commitments, the worker and recipient it was sealed to, the allowed analysts and the
+ * accepted enclave measurements. The host checks the signature and the ciphertext hash on
+ * upload; the enclave checks everything again after decrypting, since the host is untrusted.
+ *
+ * Signature: sr25519 by the owner over UTF-8 `obscura-manifest/1\n` + JCS(manifest).
+ */
+import { z } from 'zod';
+import { ObscuraError } from '../common/errors.ts';
+import { canonicalJson, hashJson } from '../common/hash.ts';
+import { DatasetSchemaSchema } from '../data/index.ts';
+import { type AccountKey, isValidAddress, verifyAccountSignature } from './keys.ts';
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected a SHA-256 as 64 lower-case hex characters');
+const address = z.string().refine(isValidAddress, 'expected an ss58 account address');
+
+/** The manifest body the owner signs. */
+export const ManifestSchema = z.object({
+  obscura: z.literal('manifest/1'),
+  name: z.string().min(1).max(200),
+  owner: address,
+  format: z.enum(['csv', 'parquet', 'arrow']),
+  schema: DatasetSchemaSchema,
+  rows: z.number().int().nonnegative(),
+  plaintext: z.object({ sha256, bytes: z.number().int().nonnegative() }),
+  ciphertext: z.object({ sha256, bytes: z.number().int().positive() }),
+  /** The worker and its age recipient the file was sealed to. */
+  worker: z.object({ id: z.string().min(1), recipient: z.string().startsWith('age1') }),
+  /** Analysts allowed to run pipelines over the dataset; "*" allows anyone. */
+  analysts: z.array(z.union([address, z.literal('*')])).min(1),
+  /** Enclave measurements the owner accepts to decrypt the dataset. */
+  measurements: z.array(sha256).min(1),
+  createdAt: z.iso.datetime(),
+});
+export type Manifest = z.infer<typeof ManifestSchema>;
+
+/** A manifest with the owner's signature. */
+export const SignedManifestSchema = z.object({
+  manifest: ManifestSchema,
+  signature: z.string().regex(/^0x[0-9a-f]{128}$/, 'expected a 64-byte sr25519 signature as 0x hex'),
+});
+export type SignedManifest = z.infer<typeof SignedManifestSchema>;
+
+function signingBytes(manifest: Manifest): Uint8Array {
+  return new TextEncoder().encode(`obscura-manifest/1\n${canonicalJson(manifest)}`);
+}
+
+/** Sign a manifest with the owner's key; throws 'manifest_owner_mismatch' if the key is not the owner's. */
+export function signManifest(manifest: Manifest, owner: AccountKey): SignedManifest {
+  if (owner.address !== manifest.owner) {
+    throw new ObscuraError('manifest_owner_mismatch', 'the signing key is not the manifest owner', 400);
+  }
+  return { manifest, signature: owner.sign(signingBytes(manifest)) };
+}
+
+/** Parse untrusted JSON as a signed manifest; throws 'manifest_invalid' naming the field. */
+export function parseSignedManifest(value: unknown): SignedManifest {
+  const parsed = SignedManifestSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue ? issue.path.join('.') || '(root)' : '(root)';
+    throw new ObscuraError('manifest_invalid', `manifest is invalid at ${where}: ${issue?.message ?? 'bad shape'}`, 400);
+  }
+  return parsed.data;
+}
+
+/** Throw 'manifest_signature_invalid' unless the owner signed exactly this manifest. */
+export function assertManifestSignature(signed: SignedManifest): void {
+  if (!verifyAccountSignature(signed.manifest.owner, signingBytes(signed.manifest), signed.signature)) {
+    throw new ObscuraError('manifest_signature_invalid', 'manifest signature does not verify for its owner', 422);
+  }
+}
+
+/** The manifest's identity: SHA-256 of its JCS form (the signature is not part of it). */
+export function manifestHash(manifest: Manifest): string {
+  return hashJson(manifest);
+}

@@ -1,0 +1,159 @@
+/**
+ * The host's handle on an enclave process: spawns it, sends validated requests, validates
+ * every answer, routes progress, and fails pending requests if the process dies. The host
+ * side of the channel; see protocol.ts for the messages.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { ObscuraError } from '../common/errors.ts';
+import {
+  type EnclaveInfo,
+  EnclaveInfoSchema,
+  EnclaveMessageSchema,
+  type HostRequest,
+  type HostRequestType,
+  type ResponseValue,
+  ResponseValueSchemas,
+} from './protocol.ts';
+
+const ENTRY = fileURLToPath(new URL('./main.ts', import.meta.url));
+
+/** Where enclave log lines go on the host. */
+export type EnclaveLogger = (level: 'info' | 'warn' | 'error', message: string) => void;
+
+interface Pending {
+  type: HostRequestType;
+  resolve: (value: unknown) => void;
+  reject: (e: Error) => void;
+  onProgress?: (fraction: number, message: string) => void;
+}
+
+/** Options to start an enclave process. */
+export interface EnclaveOptions {
+  dataDir: string;
+  workerId: string;
+  log?: EnclaveLogger;
+  startTimeoutMs?: number;
+}
+
+type RequestBody<T extends HostRequestType> = Omit<Extract<HostRequest, { type: T }>, 'id' | 'type'>;
+
+/** A running enclave process. */
+export class EnclaveClient {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private exited = false;
+  private hello: EnclaveInfo | undefined;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly workerId: string,
+  ) {}
+
+  /** What the enclave said about itself when it started. */
+  get info(): EnclaveInfo {
+    if (!this.hello) throw new Error('enclave has not said hello yet');
+    return this.hello;
+  }
+
+  /** Start an enclave process and wait until it has its identity. Throws 'enclave_start_failed'. */
+  static async start(opts: EnclaveOptions): Promise<EnclaveClient> {
+    const log = opts.log ?? (() => {});
+    const child = fork(ENTRY, [], {
+      execArgv: ['--import', 'tsx'],
+      env: { ...process.env, OBSCURA_DATA_DIR: opts.dataDir, OBSCURA_WORKER_ID: opts.workerId, OBSCURA_TEE: 'simulated' },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'advanced',
+    });
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString('utf8')).slice(-2000);
+    });
+    child.stdout?.on('data', (d: Buffer) => log('info', d.toString('utf8').trimEnd()));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new ObscuraError('enclave_start_failed', `enclave ${opts.workerId} did not start in time`, 503));
+      }, opts.startTimeoutMs ?? 60_000);
+      child.once('message', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new ObscuraError('enclave_start_failed', `enclave ${opts.workerId} exited at start (code ${code}): ${stderr.trim().split('\n').pop() ?? ''}`, 503));
+      });
+    });
+    const client = new EnclaveClient(child, opts.workerId);
+    client.listen(log);
+    client.hello = EnclaveInfoSchema.parse(await client.request('hello', {}));
+    return client;
+  }
+
+  private listen(log: EnclaveLogger): void {
+    this.child.on('message', (raw: unknown) => {
+      const parsed = EnclaveMessageSchema.safeParse(raw);
+      if (!parsed.success) {
+        log('error', 'enclave sent a message outside the protocol; ignored');
+        return;
+      }
+      const msg = parsed.data;
+      if (msg.type === 'log') return log(msg.level, msg.message);
+      if (msg.type === 'ready') return;
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      if (msg.type === 'progress') return p.onProgress?.(msg.fraction, msg.message);
+      this.pending.delete(msg.id);
+      if (!msg.ok) {
+        p.reject(new ObscuraError(msg.error.code, msg.error.message, toStatus(msg.error.status)));
+        return;
+      }
+      const value = ResponseValueSchemas[p.type].safeParse(msg.value);
+      if (value.success) p.resolve(value.data);
+      else p.reject(new ObscuraError('enclave_bad_response', `enclave answered ${p.type} outside the protocol`, 502));
+    });
+    this.child.on('exit', (code, signal) => {
+      this.exited = true;
+      for (const p of this.pending.values()) {
+        p.reject(new ObscuraError('enclave_crashed', `enclave ${this.workerId} stopped (${signal ?? `code ${code}`})`, 503));
+      }
+      this.pending.clear();
+    });
+  }
+
+  /** Whether the process is still running. */
+  get running(): boolean {
+    return !this.exited;
+  }
+
+  /** Send a request and wait for its validated answer. */
+  request<T extends HostRequestType>(
+    type: T,
+    body: RequestBody<T>,
+    onProgress?: (fraction: number, message: string) => void,
+  ): Promise<ResponseValue<T>> {
+    if (this.exited) {
+      return Promise.reject(new ObscuraError('enclave_crashed', `enclave ${this.workerId} is not running`, 503));
+    }
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { type, resolve: resolve as (v: unknown) => void, reject, ...(onProgress ? { onProgress } : {}) });
+      this.child.send({ id, type, ...body });
+    });
+  }
+
+  /** Stop the process. */
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    const done = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.disconnect();
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+    await done;
+    clearTimeout(timer);
+  }
+}
+
+function toStatus(status: number): ObscuraError['status'] {
+  const known = [400, 401, 403, 404, 409, 413, 415, 422, 500, 502, 503] as const;
+  return (known as readonly number[]).includes(status) ? (status as ObscuraError['status']) : 500;
+}

@@ -1,0 +1,80 @@
+/**
+ * The message channel between the untrusted host and the enclave process. Both sides
+ * validate every message against these schemas: the enclave because the host may be
+ * hostile, the host because a crashed or confused enclave must not corrupt its state.
+ * Host → enclave: requests carrying ciphertext locations, manifests, jobs and nonces.
+ * Enclave → host: responses (attestation, signed results, validation verdicts), progress.
+ */
+import { z } from 'zod';
+import { EnclaveKeysSchema, EvidenceSchema } from '../attestation/evidence.ts';
+import { SignedManifestSchema } from '../crypto/manifest.ts';
+import { DatasetSchemaSchema } from '../data/index.ts';
+import { SignedResultSchema } from './result.ts';
+
+const nonce = z.string().regex(/^[0-9a-f]{64}$/, 'nonce must be 32 bytes of hex');
+
+/** A sealed dataset as the host hands it to the enclave: where the ciphertext is, and its manifest. */
+export const SealedInputSchema = z.object({
+  datasetId: z.string().min(1),
+  /** Path of the content-addressed ciphertext blob; ciphertext is public, the enclave reads it directly. */
+  blobPath: z.string().min(1),
+  manifest: SignedManifestSchema,
+});
+export type SealedInput = z.infer<typeof SealedInputSchema>;
+
+/** A job as the enclave receives it. */
+export const JobSpecSchema = z.object({
+  id: z.string().min(1),
+  analyst: z.string().min(1),
+  /** The pipeline document text; the enclave parses and hashes it itself. */
+  pipeline: z.string().min(1),
+  inputs: z.array(SealedInputSchema.extend({ name: z.string().min(1) })).min(1),
+});
+export type JobSpec = z.infer<typeof JobSpecSchema>;
+
+/** Requests from the host. */
+export const HostRequestSchema = z.discriminatedUnion('type', [
+  z.object({ id: z.number().int(), type: z.literal('hello') }),
+  z.object({ id: z.number().int(), type: z.literal('attest'), nonce }),
+  z.object({ id: z.number().int(), type: z.literal('validate_dataset'), input: SealedInputSchema }),
+  z.object({ id: z.number().int(), type: z.literal('run_job'), job: JobSpecSchema }),
+]);
+export type HostRequest = z.infer<typeof HostRequestSchema>;
+export type HostRequestType = HostRequest['type'];
+
+/** What the enclave says about itself. */
+export const EnclaveInfoSchema = z.object({
+  workerId: z.string(),
+  tee: z.enum(['simulated']),
+  measurement: z.string().regex(/^[0-9a-f]{64}$/),
+  keys: EnclaveKeysSchema,
+  /** Whether the identity was restored from state sealed to this measurement (false: newly made). */
+  restored: z.boolean(),
+});
+export type EnclaveInfo = z.infer<typeof EnclaveInfoSchema>;
+
+/** The value each request type answers with. */
+export const ResponseValueSchemas = {
+  hello: EnclaveInfoSchema,
+  attest: z.object({ evidence: EvidenceSchema }),
+  validate_dataset: z.object({ rows: z.number().int().nonnegative(), schema: DatasetSchemaSchema }),
+  run_job: z.object({ signed: SignedResultSchema, attestation: EvidenceSchema }),
+} as const;
+export type ResponseValue<T extends HostRequestType> = z.infer<(typeof ResponseValueSchemas)[T]>;
+
+/** A failure the enclave reports: a stable code and a message free of plaintext. */
+export const EnclaveFailureSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  status: z.number().int(),
+});
+
+/** Messages from the enclave. */
+export const EnclaveMessageSchema = z.union([
+  z.object({ type: z.literal('ready') }),
+  z.object({ type: z.literal('response'), id: z.number().int(), ok: z.literal(true), value: z.unknown() }),
+  z.object({ type: z.literal('response'), id: z.number().int(), ok: z.literal(false), error: EnclaveFailureSchema }),
+  z.object({ type: z.literal('progress'), id: z.number().int(), fraction: z.number().min(0).max(1), message: z.string() }),
+  z.object({ type: z.literal('log'), level: z.enum(['info', 'warn', 'error']), message: z.string() }),
+]);
+export type EnclaveMessage = z.infer<typeof EnclaveMessageSchema>;

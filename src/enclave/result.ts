@@ -1,0 +1,90 @@
+/**
+ * Signed results: what leaves the enclave. The enclave signs the JCS form of the result body
+ * with its Ed25519 key; the attestation that travels with a result binds that key to the
+ * measurement, and its nonce is the result body's hash, so the evidence was made for this
+ * very result.
+ */
+import { z } from 'zod';
+import { ed25519Sign, ed25519Verify } from '../common/ed25519.ts';
+import { canonicalJson, sha256Hex } from '../common/hash.ts';
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+
+/** A cell of an output table: aggregates only, so scalars. */
+export const CellSchema = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+
+/** One output table of a pipeline. */
+export const OutputTableSchema = z.object({
+  columns: z.array(z.object({ name: z.string(), type: z.string() })),
+  rows: z.array(z.array(CellSchema)),
+  /** Groups dropped because fewer than minGroupSize input rows were behind them. */
+  suppressedGroups: z.number().int().nonnegative(),
+  minGroupSize: z.number().int().positive(),
+});
+export type OutputTable = z.infer<typeof OutputTableSchema>;
+
+/** What a result commits to about one input. */
+export const ResultInputSchema = z.object({
+  name: z.string(),
+  dataset: z.string(),
+  owner: z.string(),
+  manifestHash: sha256,
+  plaintextSha256: sha256,
+  ciphertextSha256: sha256,
+  rows: z.number().int().nonnegative(),
+});
+
+/** The body of a result, as the enclave signs it. */
+export const ResultBodySchema = z.object({
+  obscura: z.literal('result/1'),
+  job: z.string(),
+  analyst: z.string(),
+  pipeline: z.object({ name: z.string(), hash: sha256 }),
+  inputs: z.array(ResultInputSchema),
+  outputs: z.record(z.string(), OutputTableSchema),
+  enclave: z.object({
+    worker: z.string(),
+    tee: z.string(),
+    simulated: z.boolean(),
+    measurement: sha256,
+    signingKey: z.string().regex(/^[0-9a-f]{64}$/),
+  }),
+  createdAt: z.iso.datetime(),
+});
+export type ResultBody = z.infer<typeof ResultBodySchema>;
+
+/** A result body with the enclave's signature. */
+export const SignedResultSchema = z.object({
+  result: ResultBodySchema,
+  signature: z.string().regex(/^[0-9a-f]{128}$/),
+});
+export type SignedResult = z.infer<typeof SignedResultSchema>;
+
+function signingText(body: ResultBody): string {
+  return `obscura-result/1\n${canonicalJson(body)}`;
+}
+
+/** SHA-256 of the result body's JCS form: the attestation nonce for this result. */
+export function resultBodyHash(body: ResultBody): string {
+  return sha256Hex(canonicalJson(body));
+}
+
+/** SHA-256 of the signed result's JCS form: what is anchored on the chain, and the result id's source. */
+export function signedResultHash(signed: SignedResult): string {
+  return sha256Hex(canonicalJson(signed));
+}
+
+/** The public id of a result: the first 32 hex characters of its signed hash. */
+export function resultId(signed: SignedResult): string {
+  return signedResultHash(signed).slice(0, 32);
+}
+
+/** Sign a result body with the enclave's key seed. */
+export function signResult(body: ResultBody, seed: Uint8Array): SignedResult {
+  return { result: body, signature: ed25519Sign(seed, signingText(body)) };
+}
+
+/** Whether the signature over the body verifies with the key the body names. */
+export function verifyResultSignature(signed: SignedResult): boolean {
+  return ed25519Verify(signed.result.enclave.signingKey, signingText(signed.result), signed.signature);
+}

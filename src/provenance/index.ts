@@ -1,0 +1,1 @@
+export { parseResultDocument, verifyResultDocument, type ResultVerdict } from './verify.ts';

@@ -1,0 +1,69 @@
+/**
+ * The host's SQLite metadata database (better-sqlite3, WAL). Holds public metadata only:
+ * manifests (signed, public by design), pipelines, jobs and results. Schema changes are
+ * numbered migrations applied in order inside a transaction.
+ */
+import Database from 'better-sqlite3';
+
+/** An open metadata database. */
+export type Db = Database.Database;
+
+const MIGRATIONS: string[] = [
+  `CREATE TABLE datasets (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     owner TEXT NOT NULL,
+     worker_id TEXT NOT NULL,
+     format TEXT NOT NULL,
+     rows INTEGER NOT NULL,
+     ciphertext_sha256 TEXT NOT NULL,
+     ciphertext_bytes INTEGER NOT NULL,
+     manifest_json TEXT NOT NULL,
+     created_at TEXT NOT NULL
+   );
+   CREATE TABLE pipelines (
+     hash TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     document TEXT NOT NULL,
+     created_at TEXT NOT NULL
+   );
+   CREATE TABLE jobs (
+     id TEXT PRIMARY KEY,
+     analyst TEXT NOT NULL,
+     pipeline_hash TEXT NOT NULL REFERENCES pipelines(hash),
+     inputs_json TEXT NOT NULL,
+     worker_id TEXT NOT NULL,
+     status TEXT NOT NULL CHECK (status IN ('queued','running','succeeded','failed')),
+     progress REAL NOT NULL DEFAULT 0,
+     message TEXT NOT NULL DEFAULT '',
+     error_code TEXT,
+     error_message TEXT,
+     result_id TEXT,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );
+   CREATE INDEX jobs_status ON jobs(status, created_at);
+   CREATE TABLE results (
+     id TEXT PRIMARY KEY,
+     job_id TEXT NOT NULL REFERENCES jobs(id),
+     hash TEXT NOT NULL,
+     document TEXT NOT NULL,
+     created_at TEXT NOT NULL
+   );`,
+];
+
+/** Open (creating if needed) and migrate the database at `path`. */
+export function openDb(path: string): Db {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  const version = db.pragma('user_version', { simple: true }) as number;
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v] as string);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+  return db;
+}

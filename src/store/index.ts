@@ -1,0 +1,15 @@
+export { BlobStore, type StagedBlob } from './blobs.ts';
+export { openDb, type Db } from './db.ts';
+export { Metadata } from './metadata.ts';
+export {
+  DatasetRecordSchema,
+  JobRecordSchema,
+  JobStatusSchema,
+  PipelineRecordSchema,
+  ResultDocumentSchema,
+  type DatasetRecord,
+  type JobRecord,
+  type JobStatus,
+  type PipelineRecord,
+  type ResultDocument,
+} from './records.ts';

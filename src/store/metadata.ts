@@ -1,0 +1,213 @@
+/**
+ * Typed access to the metadata database: one method per question the host asks. JSON
+ * columns are parsed back through their schemas, so a corrupted row fails loudly.
+ */
+import { ObscuraError } from '../common/errors.ts';
+import type { SignedManifest } from '../crypto/manifest.ts';
+import type { Db } from './db.ts';
+import {
+  type DatasetRecord,
+  type JobRecord,
+  type JobStatus,
+  type PipelineRecord,
+  type ResultDocument,
+  ResultDocumentSchema,
+} from './records.ts';
+import { SignedManifestSchema } from '../crypto/manifest.ts';
+import { z } from 'zod';
+
+interface DatasetRow {
+  id: string;
+  manifest_json: string;
+  created_at: string;
+}
+interface JobRow {
+  id: string;
+  analyst: string;
+  pipeline_hash: string;
+  pipeline_name: string;
+  inputs_json: string;
+  worker_id: string;
+  status: JobStatus;
+  progress: number;
+  message: string;
+  error_code: string | null;
+  error_message: string | null;
+  result_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+const InputsSchema = z.record(z.string(), z.string());
+
+function datasetFromRow(row: DatasetRow): DatasetRecord {
+  const signed = SignedManifestSchema.parse(JSON.parse(row.manifest_json));
+  const m = signed.manifest;
+  return {
+    id: row.id,
+    name: m.name,
+    owner: m.owner,
+    worker: m.worker.id,
+    format: m.format,
+    rows: m.rows,
+    schema: m.schema,
+    ciphertext: m.ciphertext,
+    analysts: m.analysts,
+    createdAt: row.created_at,
+    manifest: signed,
+  };
+}
+
+function jobFromRow(row: JobRow): JobRecord {
+  return {
+    id: row.id,
+    analyst: row.analyst,
+    pipeline: { hash: row.pipeline_hash, name: row.pipeline_name },
+    inputs: InputsSchema.parse(JSON.parse(row.inputs_json)),
+    worker: row.worker_id,
+    status: row.status,
+    progress: row.progress,
+    message: row.message,
+    ...(row.error_code ? { error: { code: row.error_code, message: row.error_message ?? '' } } : {}),
+    ...(row.result_id ? { result: row.result_id } : {}),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+const JOB_SELECT = `SELECT j.*, p.name AS pipeline_name FROM jobs j JOIN pipelines p ON p.hash = j.pipeline_hash`;
+
+/** The host's metadata, over an open database. */
+export class Metadata {
+  constructor(private readonly db: Db) {}
+
+  /** Record a dataset whose blob is already committed. */
+  insertDataset(id: string, signed: SignedManifest, now = new Date()): DatasetRecord {
+    const m = signed.manifest;
+    this.db
+      .prepare(
+        `INSERT INTO datasets (id, name, owner, worker_id, format, rows, ciphertext_sha256, ciphertext_bytes, manifest_json, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(id, m.name, m.owner, m.worker.id, m.format, m.rows, m.ciphertext.sha256, m.ciphertext.bytes, JSON.stringify(signed), now.toISOString());
+    return this.dataset(id);
+  }
+
+  /** The dataset with this id; throws 'dataset_not_found' (404). */
+  dataset(id: string): DatasetRecord {
+    const row = this.db.prepare('SELECT id, manifest_json, created_at FROM datasets WHERE id = ?').get(id) as DatasetRow | undefined;
+    if (!row) throw new ObscuraError('dataset_not_found', `no dataset with id ${id}`, 404);
+    return datasetFromRow(row);
+  }
+
+  /** Whether a dataset with this id exists. */
+  hasDataset(id: string): boolean {
+    return this.db.prepare('SELECT 1 FROM datasets WHERE id = ?').get(id) !== undefined;
+  }
+
+  /** All datasets, newest first. */
+  datasets(): DatasetRecord[] {
+    const rows = this.db.prepare('SELECT id, manifest_json, created_at FROM datasets ORDER BY created_at DESC, id').all() as DatasetRow[];
+    return rows.map(datasetFromRow);
+  }
+
+  /** Store a pipeline document under its hash (idempotent). */
+  upsertPipeline(hash: string, name: string, document: unknown, now = new Date()): PipelineRecord {
+    this.db
+      .prepare('INSERT INTO pipelines (hash, name, document, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(hash) DO NOTHING')
+      .run(hash, name, JSON.stringify(document), now.toISOString());
+    return this.pipeline(hash);
+  }
+
+  /** The pipeline with this hash; throws 'pipeline_not_found' (404). */
+  pipeline(hash: string): PipelineRecord {
+    const row = this.db.prepare('SELECT hash, name, document, created_at FROM pipelines WHERE hash = ?').get(hash) as
+      | { hash: string; name: string; document: string; created_at: string }
+      | undefined;
+    if (!row) throw new ObscuraError('pipeline_not_found', `no pipeline with hash ${hash}`, 404);
+    return { hash: row.hash, name: row.name, document: JSON.parse(row.document), createdAt: row.created_at };
+  }
+
+  /** All pipelines, newest first. */
+  pipelines(): PipelineRecord[] {
+    const rows = this.db.prepare('SELECT hash FROM pipelines ORDER BY created_at DESC, hash').all() as { hash: string }[];
+    return rows.map((r) => this.pipeline(r.hash));
+  }
+
+  /** Queue a job. */
+  insertJob(job: { id: string; analyst: string; pipelineHash: string; inputs: Record<string, string>; worker: string }, now = new Date()): JobRecord {
+    const t = now.toISOString();
+    this.db
+      .prepare(
+        `INSERT INTO jobs (id, analyst, pipeline_hash, inputs_json, worker_id, status, progress, message, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, 'queued', 0, 'queued', ?, ?)`,
+      )
+      .run(job.id, job.analyst, job.pipelineHash, JSON.stringify(job.inputs), job.worker, t, t);
+    return this.job(job.id);
+  }
+
+  /** The job with this id; throws 'job_not_found' (404). */
+  job(id: string): JobRecord {
+    const row = this.db.prepare(`${JOB_SELECT} WHERE j.id = ?`).get(id) as JobRow | undefined;
+    if (!row) throw new ObscuraError('job_not_found', `no job with id ${id}`, 404);
+    return jobFromRow(row);
+  }
+
+  /** All jobs, newest first. */
+  jobs(): JobRecord[] {
+    return (this.db.prepare(`${JOB_SELECT} ORDER BY j.created_at DESC, j.id`).all() as JobRow[]).map(jobFromRow);
+  }
+
+  /** The oldest queued job, if any. */
+  nextQueuedJob(): JobRecord | undefined {
+    const row = this.db.prepare(`${JOB_SELECT} WHERE j.status = 'queued' ORDER BY j.created_at, j.id LIMIT 1`).get() as JobRow | undefined;
+    return row ? jobFromRow(row) : undefined;
+  }
+
+  /** Update a job's status and progress. */
+  updateJob(id: string, update: { status?: JobStatus; progress?: number; message?: string }): void {
+    const current = this.job(id);
+    this.db
+      .prepare('UPDATE jobs SET status = ?, progress = ?, message = ?, updated_at = ? WHERE id = ?')
+      .run(update.status ?? current.status, update.progress ?? current.progress, update.message ?? current.message, new Date().toISOString(), id);
+  }
+
+  /** Mark a job failed with a stable code and a data-free message. */
+  failJob(id: string, code: string, message: string): void {
+    this.db
+      .prepare(`UPDATE jobs SET status = 'failed', error_code = ?, error_message = ?, message = 'failed', updated_at = ? WHERE id = ?`)
+      .run(code, message, new Date().toISOString(), id);
+  }
+
+  /** Jobs left running by a host that stopped: they are failed, never silently re-run. */
+  failInterruptedJobs(): number {
+    return this.db
+      .prepare(`UPDATE jobs SET status = 'failed', error_code = 'job_interrupted', error_message = 'the host stopped while the job ran; submit it again', message = 'failed', updated_at = ? WHERE status = 'running'`)
+      .run(new Date().toISOString()).changes;
+  }
+
+  /** Store a result and mark its job succeeded, atomically. */
+  completeJob(jobId: string, doc: ResultDocument): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare('INSERT INTO results (id, job_id, hash, document, created_at) VALUES (?, ?, ?, ?, ?)')
+        .run(doc.id, jobId, doc.hash, JSON.stringify(doc), new Date().toISOString());
+      this.db
+        .prepare(`UPDATE jobs SET status = 'succeeded', progress = 1, message = 'done', result_id = ?, updated_at = ? WHERE id = ?`)
+        .run(doc.id, new Date().toISOString(), jobId);
+    })();
+  }
+
+  /** The result with this id; throws 'result_not_found' (404). */
+  result(id: string): ResultDocument {
+    const row = this.db.prepare('SELECT document FROM results WHERE id = ?').get(id) as { document: string } | undefined;
+    if (!row) throw new ObscuraError('result_not_found', `no result with id ${id}`, 404);
+    return ResultDocumentSchema.parse(JSON.parse(row.document));
+  }
+
+  /** All results, newest first. */
+  results(): ResultDocument[] {
+    const rows = this.db.prepare('SELECT document FROM results ORDER BY created_at DESC, id').all() as { document: string }[];
+    return rows.map((r) => ResultDocumentSchema.parse(JSON.parse(r.document)));
+  }
+}

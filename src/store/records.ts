@@ -1,0 +1,73 @@
+/**
+ * The records the host keeps and serves: datasets (public metadata of sealed files), jobs
+ * and results. These schemas are the single source of the API's response shapes and of the
+ * OpenAPI document.
+ */
+import { z } from 'zod';
+import { EvidenceSchema } from '../attestation/evidence.ts';
+import { AnchorReceiptSchema } from '../chain/schemas.ts';
+import { SignedManifestSchema } from '../crypto/manifest.ts';
+import { DatasetSchemaSchema } from '../data/index.ts';
+import { SignedResultSchema } from '../enclave/result.ts';
+
+/** A dataset as the API shows it: metadata only, never rows. */
+export const DatasetRecordSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  owner: z.string(),
+  worker: z.string(),
+  format: z.enum(['csv', 'parquet', 'arrow']),
+  rows: z.number().int(),
+  schema: DatasetSchemaSchema,
+  ciphertext: z.object({ sha256: z.string(), bytes: z.number().int() }),
+  analysts: z.array(z.string()),
+  createdAt: z.string(),
+  manifest: SignedManifestSchema,
+});
+export type DatasetRecord = z.infer<typeof DatasetRecordSchema>;
+
+/** Job states: queued → running → succeeded | failed. */
+export const JobStatusSchema = z.enum(['queued', 'running', 'succeeded', 'failed']);
+export type JobStatus = z.infer<typeof JobStatusSchema>;
+
+/** A job as the API shows it. */
+export const JobRecordSchema = z.object({
+  id: z.string(),
+  analyst: z.string(),
+  pipeline: z.object({ hash: z.string(), name: z.string() }),
+  inputs: z.record(z.string(), z.string()),
+  worker: z.string(),
+  status: JobStatusSchema,
+  progress: z.number().min(0).max(1),
+  message: z.string(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  result: z.string().optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type JobRecord = z.infer<typeof JobRecordSchema>;
+
+/**
+ * A published result: the enclave-signed result, the attestation the enclave made for it
+ * (nonce = the result body's hash), and the chain anchor of its hash. This whole document is
+ * what `obscura result --format json` prints and `obscura verify --file` checks.
+ */
+export const ResultDocumentSchema = z.object({
+  obscura: z.literal('result-document/1'),
+  id: z.string(),
+  /** SHA-256 of the JCS form of `signed`: the anchored record. */
+  hash: z.string().regex(/^[0-9a-f]{64}$/),
+  signed: SignedResultSchema,
+  attestation: EvidenceSchema,
+  anchor: AnchorReceiptSchema,
+});
+export type ResultDocument = z.infer<typeof ResultDocumentSchema>;
+
+/** A pipeline as stored: its canonical hash, name and the document as JSON text. */
+export const PipelineRecordSchema = z.object({
+  hash: z.string(),
+  name: z.string(),
+  document: z.unknown(),
+  createdAt: z.string(),
+});
+export type PipelineRecord = z.infer<typeof PipelineRecordSchema>;
