@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { ChainClient, type EmbeddedChain, startEmbeddedChain } from '../chain/index.ts';
 import { DEFAULTS } from '../common/env.ts';
 import { ObscuraError } from '../common/errors.ts';
+import { cryptoReady } from '../crypto/index.ts';
 import { EnclaveClient } from '../enclave/client.ts';
 import { BlobStore, Metadata, openDb } from '../store/index.ts';
 import { createApp } from './app.ts';
@@ -44,6 +45,8 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
   const dataDir = resolve(opts.dataDir);
   const log: HostLog = opts.log ?? (() => {});
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // sr25519 verification (request and manifest signatures) needs its WASM ready first.
+  await cryptoReady();
   const cleanups: (() => Promise<void>)[] = [];
   let closed = false;
   const cleanup = async () => {

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { simulatedEvidence, simulatedPlatformSecret } from '../attestation/index.ts';
 import { ed25519FromSeed } from '../common/ed25519.ts';
 import { isObscuraError } from '../common/errors.ts';
-import { identityToRecipient } from '../crypto/index.ts';
+import { cryptoReady, identityToRecipient } from '../crypto/index.ts';
 import { openSealedInput } from './datasets.ts';
 import { type JobContext, runJob } from './jobs.ts';
 import { computeMeasurement } from './measurement.ts';
@@ -34,6 +34,7 @@ function log(level: 'info' | 'warn' | 'error', message: string): void {
 async function main(): Promise<void> {
   if (!process.send) throw new Error('the enclave must be started by the host with an IPC channel');
   const env = EnvSchema.parse(process.env);
+  await cryptoReady();
   const measurement = computeMeasurement();
   const platformSecret = simulatedPlatformSecret(env.OBSCURA_DATA_DIR);
   const stateDir = join(env.OBSCURA_DATA_DIR, 'workers', env.OBSCURA_WORKER_ID);

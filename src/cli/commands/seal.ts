@@ -3,16 +3,13 @@
  * nonce, read the dataset's schema and row count, seal it with age to the worker's
  * recipient, and write the owner-signed manifest beside it (`<out>.manifest.json`).
  */
-import { readFile, rename, writeFile } from 'node:fs/promises';
-import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { ObscuraError } from '../../common/errors.ts';
-import { loadAccountKey, sealFile } from '../../crypto/index.ts';
-import { type Manifest, signManifest } from '../../crypto/manifest.ts';
-import { detectFormat, parseDataset } from '../../data/index.ts';
+import { loadAccountKey } from '../../crypto/index.ts';
 import { attestWorker, listWorkers } from '../attest.ts';
 import { ApiClient } from '../client.ts';
 import { emit, type GlobalOptions } from '../output.ts';
+import { sealDataset } from '../seal-dataset.ts';
 
 interface SealOptions {
   worker: string;
@@ -22,11 +19,6 @@ interface SealOptions {
   name?: string;
   measurement?: string[];
   allowSimulated?: boolean;
-}
-
-/** Path of the manifest written beside a sealed file. */
-export function manifestPathFor(sealedPath: string): string {
-  return `${sealedPath}.manifest.json`;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -58,35 +50,21 @@ export function sealCommand(program: Command): void {
         const failed = verdict.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
         throw new ObscuraError('attestation_failed', `refusing to seal: worker ${worker.id} failed attestation (${failed.join('; ')})`, 403);
       }
-      const bytes = await readFile(file).catch((e: unknown) => {
-        throw new ObscuraError('file_unreadable', `cannot read ${file}`, 400, undefined, { cause: e });
-      });
-      const format = detectFormat(file, bytes.subarray(0, 16));
-      const parsed = await parseDataset(bytes, format);
-      const stats = await sealFile(file, opts.out, [worker.recipient]);
-      const manifest: Manifest = {
-        obscura: 'manifest/1',
-        name: opts.name ?? basename(file),
-        owner: owner.address,
-        format,
-        schema: parsed.schema,
-        rows: parsed.rows,
-        plaintext: { sha256: stats.plaintextSha256, bytes: stats.plaintextBytes },
-        ciphertext: { sha256: stats.ciphertextSha256, bytes: stats.ciphertextBytes },
-        worker: { id: worker.id, recipient: worker.recipient },
+      const { signed, stats, manifestPath } = await sealDataset({
+        file,
+        out: opts.out,
+        owner,
+        worker,
         analysts: opts.allow,
         measurements: opts.measurement ?? [worker.measurement],
-        createdAt: new Date().toISOString(),
-      };
-      const signed = signManifest(manifest, owner);
-      const manifestPath = manifestPathFor(opts.out);
-      await writeFile(`${manifestPath}.tmp`, `${JSON.stringify(signed, null, 2)}\n`);
-      await rename(`${manifestPath}.tmp`, manifestPath);
+        ...(opts.name ? { name: opts.name } : {}),
+      });
+      const { rows, format } = signed.manifest;
       const sim = verdict.simulated ? ' (simulated TEE)' : '';
       emit(
         g,
-        { sealed: opts.out, manifest: manifestPath, worker: worker.id, simulated: verdict.simulated, rows: parsed.rows, ...stats },
-        `sealed ${parsed.rows} rows (${format}) to worker ${worker.id}${sim}: ${opts.out}, manifest ${manifestPath}`,
+        { sealed: opts.out, manifest: manifestPath, worker: worker.id, simulated: verdict.simulated, rows, ...stats },
+        `sealed ${rows} rows (${format}) to worker ${worker.id}${sim}: ${opts.out}, manifest ${manifestPath}`,
       );
     });
 }

@@ -1,0 +1,34 @@
+/**
+ * `npm run bench`: runs every benchmark and writes BENCHMARKS.md with the machine and the
+ * date. Each figure is measured beside its peer in the same run, as a ratio, because these
+ * machines are shared and noisy. `BENCH=seal,enclave` runs a subset.
+ */
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import type { BenchSection } from './section.ts';
+
+const ALL: Record<string, () => Promise<{ run: () => Promise<BenchSection> }>> = {
+  seal: () => import('./seal.ts'),
+  pipeline: () => import('./pipeline.ts'),
+  enclave: () => import('./enclave.ts'),
+};
+
+const chosen = (process.env.BENCH ?? Object.keys(ALL).join(',')).split(',').filter((k) => k in ALL);
+const sections: BenchSection[] = [];
+for (const name of chosen) {
+  process.stderr.write(`bench: ${name}…\n`);
+  const mod = await (ALL[name] as () => Promise<{ run: () => Promise<BenchSection> }>)();
+  const section = await mod.run();
+  process.stderr.write(`${section.markdown}\n\n`);
+  sections.push(section);
+}
+const cpu = cpus()[0]?.model ?? 'unknown CPU';
+const header = [
+  '# Benchmarks',
+  '',
+  `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}/${process.arch}.`,
+  'Written by `npm run bench`; each figure sits beside its peer from the same run.',
+  '',
+].join('\n');
+writeFileSync('BENCHMARKS.md', `${header}${sections.map((s) => `## ${s.title}\n\n${s.markdown}\n`).join('\n')}`);
+process.stderr.write('bench: wrote BENCHMARKS.md\n');

@@ -1,0 +1,20 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type RunningHost, startHost } from '../../src/api/host.ts';
+
+/** A real host (embedded chain, enclave process, API) on free ports in a temp data dir. */
+export async function startTestHost(): Promise<{ host: RunningHost; dataDir: string; logs: string[]; close: () => Promise<void> }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'obscura-host-'));
+  const logs: string[] = [];
+  const host = await startHost({ dataDir, port: 0, chainPort: 0, log: (level, m) => logs.push(`${level} ${m}`) });
+  return {
+    host,
+    dataDir,
+    logs,
+    close: async () => {
+      await host.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
