@@ -24,6 +24,7 @@ export function tableToCsv(t: OutputTable): string {
 export function resultCommand(program: Command): void {
   program
     .command('result')
+    .alias('results')
     .description('print a result: its output tables as CSV, or the whole signed document as JSON')
     .argument('<id>', 'result id')
     .option('--format <format>', 'csv | json', 'csv')
