@@ -22,6 +22,7 @@ export function createApp(ctx: HostContext, opts: { serverUrl: string }): Expres
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.use(ctx.metrics.middleware());
   app.use(
     express.json({
       limit: '1mb',
@@ -40,6 +41,9 @@ export function createApp(ctx: HostContext, opts: { serverUrl: string }): Expres
     res.json(openApiDocument(opts.serverUrl));
   });
   app.use('/v1', v1);
+  app.get('/metrics', async (_req, res) => {
+    res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
+  });
   const dashboard = readFileSync(DASHBOARD, 'utf8');
   app.get('/', (_req, res) => {
     res.type('html').send(dashboard);

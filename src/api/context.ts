@@ -1,6 +1,7 @@
 /** What the API's routes and the job runner share: the host's stores, workers and chain. */
 import type { ChainClient } from '../chain/index.ts';
 import type { BlobStore, Metadata } from '../store/index.ts';
+import type { HostMetrics } from './metrics.ts';
 import type { WorkerPool } from './workers.ts';
 
 /** Host-wide limits. */
@@ -21,6 +22,7 @@ export interface HostContext {
   chainEndpoint: string;
   limits: HostLimits;
   log: HostLog;
+  metrics: HostMetrics;
   /** Wakes the job runner when a job is queued. */
   notifyJobQueued: () => void;
 }

@@ -13,6 +13,7 @@ import { EnclaveClient } from '../enclave/client.ts';
 import { BlobStore, Metadata, openDb } from '../store/index.ts';
 import { createApp } from './app.ts';
 import type { HostContext, HostLog } from './context.ts';
+import { HostMetrics } from './metrics.ts';
 import { JobRunner } from './runner.ts';
 import { WorkerPool } from './workers.ts';
 
@@ -91,6 +92,7 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
       chainEndpoint,
       limits: { maxUploadBytes: opts.maxUploadBytes ?? DEFAULTS.maxUploadBytes },
       log,
+      metrics: new HostMetrics(),
       notifyJobQueued: () => runner?.notify(),
     };
     runner = new JobRunner(ctx);

@@ -53,6 +53,7 @@ export class JobRunner {
   private async runOne(job: JobRecord): Promise<void> {
     const { metadata, workers, blobs, chain, log } = this.ctx;
     metadata.updateJob(job.id, { status: 'running', progress: 0, message: 'starting' });
+    const endJob = this.ctx.metrics.jobDuration.startTimer();
     try {
       const pipeline = metadata.pipeline(job.pipeline.hash);
       const inputs = Object.entries(job.inputs).map(([name, datasetId]) => {
@@ -67,10 +68,14 @@ export class JobRunner {
       );
       metadata.updateJob(job.id, { progress: 0.9, message: 'anchoring result on the chain' });
       const hash = signedResultHash(signed);
+      const endAnchor = this.ctx.metrics.anchorDuration.startTimer();
       const [anchor] = await chain.anchor([{ kind: 'result', hash }]);
+      endAnchor();
       if (!anchor) throw new Error('chain returned no receipt');
       const doc: ResultDocument = { obscura: 'result-document/1', id: resultId(signed), hash, signed, attestation, anchor };
       metadata.completeJob(job.id, doc);
+      endJob();
+      this.ctx.metrics.jobs.inc({ outcome: 'succeeded' });
       log('info', `job ${job.id} succeeded: result ${doc.id} anchored in block #${anchor.blockNumber}`);
     } catch (e) {
       const code = isObscuraError(e) ? e.code : 'job_internal_error';
@@ -78,6 +83,7 @@ export class JobRunner {
       // Host-side errors carry no plaintext (the host never has any), so the cause is logged.
       if (!isObscuraError(e)) log('error', `job ${job.id}: ${e instanceof Error ? e.message : String(e)}`);
       metadata.failJob(job.id, code, message);
+      this.ctx.metrics.jobs.inc({ outcome: code });
       log('warn', `job ${job.id} failed: ${code}: ${message}`);
     }
   }

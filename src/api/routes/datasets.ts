@@ -104,6 +104,7 @@ export function datasetRoutes(ctx: HostContext): Router {
       });
       await ctx.blobs.commit(staged);
       const record = ctx.metadata.insertDataset(id, signed);
+      ctx.metrics.uploadedBytes.inc(staged.bytes);
       ctx.log('info', `dataset ${id} uploaded by ${record.owner} (${record.rows} rows, ${staged.bytes} bytes sealed)`);
       res.status(201).location(`/v1/datasets/${id}`).json(record);
     } catch (e) {

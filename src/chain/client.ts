@@ -1,0 +1,214 @@
+/**
+ * ChainClient: a connection to a Substrate chain (embedded or real) that anchors batches of
+ * records under one Merkle root in a single `system.remarkWithEvent`, returns one receipt per
+ * record, and verifies receipts independently. Submissions from one client are serialised,
+ * so one signer's nonces never race; every wait is bounded ('chain_timeout').
+ */
+import { ApiPromise, WsProvider } from '@polkadot/api';
+import { Keyring } from '@polkadot/keyring';
+import type { KeyringPair } from '@polkadot/keyring/types';
+import type { ISubmittableResult } from '@polkadot/types/types';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { z } from 'zod';
+import { ObscuraError, errorMessage } from '../common/errors.ts';
+import { merkleProof, merkleRoot } from './merkle.ts';
+import { type AnchorRecord, AnchorRecordSchema, encodeRemarkHex, recordLeaf } from './records.ts';
+import { type AnchorCheck, type AnchorReceipt, type ChainIdentity, ChainIdentitySchema } from './schemas.ts';
+import { SerialQueue, withTimeout } from './timeout.ts';
+import { verifyAnchorOn } from './verify.ts';
+
+/** Options of ChainClient.connect. */
+export interface ChainClientOptions {
+  /** Secret URI of the operator key that signs anchors (sr25519); default "//Alice" (embedded chain). */
+  operatorSuri?: string;
+  /** Bound on connecting and on each anchor or verification, in ms; default 30,000. */
+  timeoutMs?: number;
+}
+
+/** Most records one anchor() call takes (the proof stays under 17 hashes). */
+export const MAX_ANCHOR_RECORDS = 65_536;
+const DEFAULT_TIMEOUT_MS = 30_000;
+const RecordsSchema = z.array(AnchorRecordSchema).min(1).max(MAX_ANCHOR_RECORDS);
+
+function unreachable(endpoint: string, why: string, cause?: unknown): ObscuraError {
+  return new ObscuraError('chain_unreachable', `cannot reach the chain at ${endpoint}: ${why}`, 503, { endpoint }, { cause });
+}
+
+async function openProvider(endpoint: string, timeoutMs: number): Promise<WsProvider> {
+  let provider: WsProvider;
+  try {
+    provider = new WsProvider(endpoint, 1_000, {}, timeoutMs);
+  } catch (e) {
+    throw unreachable(endpoint, errorMessage(e), e);
+  }
+  let offError = () => {};
+  const failed = new Promise<never>((_, reject) => {
+    offError = provider.on('error', (e: unknown) => reject(unreachable(endpoint, 'connection refused or closed', e)));
+  });
+  try {
+    await withTimeout(Promise.race([provider.isReady, failed]), timeoutMs, `connecting to ${endpoint}`);
+    return provider;
+  } catch (e) {
+    await provider.disconnect().catch(() => undefined);
+    if (e instanceof ObscuraError && e.code === 'chain_timeout') throw unreachable(endpoint, e.message, e);
+    throw e;
+  } finally {
+    offError();
+  }
+}
+
+/** A connection to a chain that anchors and verifies Obscura records. */
+export class ChainClient {
+  readonly #api: ApiPromise;
+  readonly #endpoint: string;
+  readonly #base: Omit<ChainIdentity, 'specName' | 'specVersion'>;
+  readonly #operator: KeyringPair;
+  readonly #timeoutMs: number;
+  readonly #queue = new SerialQueue();
+
+  private constructor(api: ApiPromise, endpoint: string, base: Omit<ChainIdentity, 'specName' | 'specVersion'>, operator: KeyringPair, timeoutMs: number) {
+    this.#api = api;
+    this.#endpoint = endpoint;
+    this.#base = base;
+    this.#operator = operator;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  /** Connects to `endpoint` (ws:// or wss://). Throws 'chain_unreachable' (503) naming the endpoint. */
+  static async connect(endpoint: string, opts: ChainClientOptions = {}): Promise<ChainClient> {
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    await cryptoWaitReady();
+    const provider = await openProvider(endpoint, timeoutMs);
+    let api: ApiPromise | undefined;
+    try {
+      api = await withTimeout(ApiPromise.create({ provider, noInitWarn: true, throwOnConnect: true }), timeoutMs, `opening the API at ${endpoint}`);
+      const ready = api;
+      const [chain, block1] = await withTimeout(
+        Promise.all([ready.rpc.system.chain(), ready.rpc.chain.getBlockHash(1)]),
+        timeoutMs,
+        `reading the identity of ${endpoint}`,
+      );
+      const ss58 = ready.consts.system?.ss58Prefix;
+      const ss58Prefix = ss58 ? Number(ss58.toString()) : (ready.registry.chainSS58 ?? 42);
+      if (block1.isEmpty) throw unreachable(endpoint, 'the chain has no block #1 yet');
+      const rv = ready.runtimeVersion;
+      const parsed = ChainIdentitySchema.safeParse({
+        genesisHash: ready.genesisHash.toHex(),
+        block1Hash: block1.toHex(),
+        chainName: chain.toString(),
+        specName: rv.specName.toString(),
+        specVersion: rv.specVersion.toNumber(),
+        ss58Prefix,
+      });
+      if (!parsed.success) throw unreachable(endpoint, `the chain reports an unusable identity: ${parsed.error.issues[0]?.message}`);
+      const { specName: _n, specVersion: _v, ...base } = parsed.data;
+      const operator = new Keyring({ type: 'sr25519', ss58Format: ss58Prefix }).addFromUri(opts.operatorSuri ?? '//Alice');
+      return new ChainClient(ready, endpoint, base, operator, timeoutMs);
+    } catch (e) {
+      await (api ? api.disconnect() : provider.disconnect()).catch(() => undefined);
+      if (e instanceof ObscuraError) throw e.code === 'chain_timeout' ? unreachable(endpoint, e.message, e) : e;
+      throw unreachable(endpoint, errorMessage(e), e);
+    }
+  }
+
+  /** The endpoint this client is connected to. */
+  get endpoint(): string {
+    return this.#endpoint;
+  }
+
+  /** SS58 address of the operator key that signs anchors. */
+  get operatorAddress(): string {
+    return this.#operator.address;
+  }
+
+  /** The chain's identity (with the current runtime's name and version). Never throws. */
+  async identity(): Promise<ChainIdentity> {
+    const rv = this.#api.runtimeVersion;
+    return { ...this.#base, specName: rv.specName.toString(), specVersion: rv.specVersion.toNumber() };
+  }
+
+  /**
+   * Anchors `records` under one Merkle root in one remark signed by the operator; resolves
+   * when it is in a block with one receipt per record, in order. Throws 'anchor_invalid' (400),
+   * 'chain_anchor_failed' (502), 'chain_timeout' (503) or 'chain_unreachable' (503).
+   */
+  async anchor(records: AnchorRecord[]): Promise<AnchorReceipt[]> {
+    const parsed = RecordsSchema.safeParse(records);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new ObscuraError('anchor_invalid', `invalid anchor records: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`, 400);
+    }
+    const leaves = parsed.data.map(recordLeaf);
+    const root = merkleRoot(leaves);
+    const remark = encodeRemarkHex({ recordCount: leaves.length, root });
+    const placed = await this.#queue.run(() => this.#submit(remark));
+    const chain = await this.identity();
+    return leaves.map((_, leafIndex) => ({
+      chain,
+      blockHash: placed.blockHash,
+      blockNumber: placed.blockNumber,
+      extrinsicIndex: placed.extrinsicIndex,
+      signer: this.#operator.address,
+      root,
+      leafIndex,
+      proof: merkleProof(leaves, leafIndex).siblings,
+      recordCount: leaves.length,
+    }));
+  }
+
+  async #submit(remark: string): Promise<{ blockHash: string; blockNumber: number; extrinsicIndex: number }> {
+    const api = this.#api;
+    if (!api.isConnected) throw unreachable(this.#endpoint, 'not connected');
+    const tx = api.tx.system.remarkWithEvent(remark);
+    let unsub: (() => void) | undefined;
+    let finished = false;
+    const inBlock = new Promise<ISubmittableResult>((resolve, reject) => {
+      tx.signAndSend(this.#operator, { nonce: -1 }, (result) => {
+        const { status } = result;
+        if (status.isInBlock || status.isFinalized) resolve(result);
+        else if (status.isInvalid || status.isDropped || status.isUsurped || status.isFinalityTimeout) {
+          reject(new ObscuraError('chain_anchor_failed', `the anchor transaction was ${status.type.toLowerCase()}`, 502));
+        }
+      })
+        .then((u) => {
+          if (finished) u();
+          else unsub = u;
+        })
+        .catch((e: unknown) => {
+          if (!api.isConnected) reject(unreachable(this.#endpoint, 'connection lost while submitting', e));
+          else reject(new ObscuraError('chain_anchor_failed', `the chain refused the anchor transaction: ${errorMessage(e)}`, 502, undefined, { cause: e }));
+        });
+    });
+    try {
+      const result = await withTimeout(inBlock, this.#timeoutMs, 'waiting for the anchor to be included in a block');
+      if (result.dispatchError) {
+        const err = result.dispatchError;
+        const why = err.isModule ? (({ section, name }) => `${section}.${name}`)(api.registry.findMetaError(err.asModule)) : err.toString();
+        throw new ObscuraError('chain_anchor_failed', `the anchor extrinsic failed: ${why}`, 502);
+      }
+      const blockHash = (result.status.isInBlock ? result.status.asInBlock : result.status.asFinalized).toHex();
+      const signed = await withTimeout(api.rpc.chain.getBlock(blockHash), this.#timeoutMs, 'reading the anchor block');
+      const extrinsicIndex = signed.block.extrinsics.findIndex((ex) => ex.hash.eq(result.txHash));
+      if (extrinsicIndex < 0) throw new ObscuraError('chain_anchor_failed', `the anchor extrinsic is missing from block ${blockHash}`, 502);
+      return { blockHash, blockNumber: signed.block.header.number.toNumber(), extrinsicIndex };
+    } finally {
+      finished = true;
+      unsub?.();
+    }
+  }
+
+  /**
+   * Checks `record` against `receipt` (both untrusted) on this chain. Never throws for a
+   * failed check; throws 'chain_unreachable' (503) or 'chain_timeout' (503) only.
+   */
+  async verifyAnchor(receipt: AnchorReceipt, record: AnchorRecord): Promise<AnchorCheck> {
+    if (!this.#api.isConnected) throw unreachable(this.#endpoint, 'not connected');
+    const current = await this.identity();
+    return withTimeout(verifyAnchorOn(this.#api, current, this.#endpoint, receipt, record), this.#timeoutMs, 'verifying an anchor');
+  }
+
+  /** Disconnects. Idempotent; never throws. */
+  async close(): Promise<void> {
+    await this.#api.disconnect().catch(() => undefined);
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Public surface of the chain component: the embedded chopsticks chain, the client that
+ * anchors Merkle-batched records in `system.remarkWithEvent` and verifies them, and the
+ * record / payload / Merkle formats (documented in src/chain/README.md).
+ */
+import type { EmbeddedChain, EmbeddedChainOptions } from './embedded.ts';
+
+export type { EmbeddedChain, EmbeddedChainOptions } from './embedded.ts';
+
+/**
+ * Starts the embedded chain (see embedded.ts), loading chopsticks only when called so that
+ * verifiers importing this module stay light. Throws 'chain_port_in_use' (409) naming the
+ * port, 'chain_start_failed' (500) otherwise.
+ */
+export async function startEmbeddedChain(opts: EmbeddedChainOptions): Promise<EmbeddedChain> {
+  const embedded = await import('./embedded.ts');
+  return embedded.startEmbeddedChain(opts);
+}
+export { ChainClient, MAX_ANCHOR_RECORDS, type ChainClientOptions } from './client.ts';
+export {
+  AnchorReceiptSchema,
+  AnchorCheckSchema,
+  AnchorCheckItemSchema,
+  ChainIdentitySchema,
+  ChainHashSchema,
+  ANCHOR_CHECK_NAMES,
+  EMBEDDED_CHAIN_NAME,
+  type AnchorReceipt,
+  type AnchorCheck,
+  type AnchorCheckItem,
+  type AnchorCheckName,
+  type ChainIdentity,
+} from './schemas.ts';
+export {
+  AnchorRecordSchema,
+  Hash32HexSchema,
+  ANCHOR_KINDS,
+  RECORD_VERSION,
+  RECORD_LENGTH,
+  REMARK_MAGIC,
+  REMARK_VERSION,
+  REMARK_LENGTH,
+  encodeRecord,
+  decodeRecord,
+  recordLeaf,
+  encodeRemark,
+  encodeRemarkHex,
+  decodeRemark,
+  type AnchorRecord,
+  type AnchorKind,
+  type RemarkPayload,
+} from './records.ts';
+export { merkleRoot, merkleProof, verifyMerkleProof, rootFromProof, merkleLeaf, merkleNode, isHash32Hex, type MerkleProof } from './merkle.ts';
+export { sameChain } from './verify.ts';
