@@ -9,11 +9,7 @@ import { ObscuraError } from '../common/errors.ts';
 import { type AccountKey, type SealStats, sealFile } from '../crypto/index.ts';
 import { type Manifest, type SignedManifest, signManifest } from '../crypto/manifest.ts';
 import { detectFormat, parseDataset } from '../data/index.ts';
-
-/** Path of the manifest written beside a sealed file. */
-export function manifestPathFor(sealedPath: string): string {
-  return `${sealedPath}.manifest.json`;
-}
+import { manifestPathFor } from './paths.ts';
 
 /** What to seal, to whom, and who may use it. */
 export interface SealRequest {

@@ -10,7 +10,9 @@
 import { z } from 'zod';
 import { ObscuraError } from '../common/errors.ts';
 import { canonicalJson, hashJson } from '../common/hash.ts';
-import { DatasetSchemaSchema } from '../data/index.ts';
+// The schema module alone: the data package's index pulls in DuckDB and Arrow, which the
+// host and the CLI have no use for.
+import { DatasetSchemaSchema } from '../data/schema.ts';
 import { type AccountKey, isValidAddress, verifyAccountSignature } from './keys.ts';
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected a SHA-256 as 64 lower-case hex characters');

@@ -4,7 +4,8 @@
  * side of the channel; see protocol.ts for the messages.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ObscuraError } from '../common/errors.ts';
 import {
   type EnclaveInfo,
@@ -17,6 +18,9 @@ import {
 } from './protocol.ts';
 
 const ENTRY = fileURLToPath(new URL('./main.ts', import.meta.url));
+// tsx's loader by absolute URL: `--import tsx` would resolve from the caller's working
+// directory, which need not be this project.
+const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 /** Where enclave log lines go on the host. */
 export type EnclaveLogger = (level: 'info' | 'warn' | 'error', message: string) => void;
@@ -60,7 +64,7 @@ export class EnclaveClient {
   static async start(opts: EnclaveOptions): Promise<EnclaveClient> {
     const log = opts.log ?? (() => {});
     const child = fork(ENTRY, [], {
-      execArgv: ['--import', 'tsx'],
+      execArgv: ['--import', TSX_LOADER],
       env: { ...process.env, OBSCURA_DATA_DIR: opts.dataDir, OBSCURA_WORKER_ID: opts.workerId, OBSCURA_TEE: 'simulated' },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'advanced',

@@ -8,7 +8,9 @@
 import { z } from 'zod';
 import { EnclaveKeysSchema, EvidenceSchema } from '../attestation/evidence.ts';
 import { SignedManifestSchema } from '../crypto/manifest.ts';
-import { DatasetSchemaSchema } from '../data/index.ts';
+// The schema module alone: the data package's index pulls in DuckDB and Arrow, which the
+// host and the CLI have no use for.
+import { DatasetSchemaSchema } from '../data/schema.ts';
 import { SignedResultSchema } from './result.ts';
 
 const nonce = z.string().regex(/^[0-9a-f]{64}$/, 'nonce must be 32 bytes of hex');

@@ -1,1 +1,2 @@
-export { parseResultDocument, verifyResultDocument, type ResultVerdict } from './verify.ts';
+export { parseResultDocument } from './document.ts';
+export { verifyResultDocument, type ResultVerdict } from './verify.ts';

@@ -8,24 +8,13 @@ import { verifyEvidence } from '../attestation/index.ts';
 import type { Check } from '../attestation/verify.ts';
 import { ChainClient } from '../chain/index.ts';
 import { resultBodyHash, resultId, signedResultHash, verifyResultSignature } from '../enclave/result.ts';
-import { type ResultDocument, ResultDocumentSchema } from '../store/records.ts';
-import { ObscuraError } from '../common/errors.ts';
+import type { ResultDocument } from '../store/records.ts';
 
 /** The outcome of verifying a result document. */
 export interface ResultVerdict {
   ok: boolean;
   simulated: boolean;
   checks: Check[];
-}
-
-/** Parse an untrusted result document; throws 'result_invalid' naming the bad field. */
-export function parseResultDocument(value: unknown): ResultDocument {
-  const parsed = ResultDocumentSchema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ObscuraError('result_invalid', `result document is invalid at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`, 400);
-  }
-  return parsed.data;
 }
 
 /** Verify a result document against the chain at `chainEndpoint`. */

@@ -7,7 +7,9 @@ import { z } from 'zod';
 import { EvidenceSchema } from '../attestation/evidence.ts';
 import { AnchorReceiptSchema } from '../chain/schemas.ts';
 import { SignedManifestSchema } from '../crypto/manifest.ts';
-import { DatasetSchemaSchema } from '../data/index.ts';
+// The schema module alone: the data package's index pulls in DuckDB and Arrow, which the
+// host and the CLI have no use for.
+import { DatasetSchemaSchema } from '../data/schema.ts';
 import { SignedResultSchema } from '../enclave/result.ts';
 
 /** A dataset as the API shows it: metadata only, never rows. */

@@ -7,7 +7,7 @@ import { sha256Hex } from '../../common/hash.ts';
 import { cryptoReady, inspectHeader } from '../../crypto/index.ts';
 import { assertManifestSignature, parseSignedManifest } from '../../crypto/manifest.ts';
 import { emit, type GlobalOptions } from '../output.ts';
-import { manifestPathFor } from '../seal-dataset.ts';
+import { manifestPathFor } from '../paths.ts';
 
 async function head(file: string): Promise<Buffer> {
   const fh = await open(file, 'r').catch((e: unknown) => {

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { ObscuraError } from '../../common/errors.ts';
 import type { OutputTable } from '../../enclave/result.ts';
-import { parseResultDocument } from '../../provenance/index.ts';
+import { parseResultDocument } from '../../provenance/document.ts';
 import { ApiClient } from '../client.ts';
 import type { GlobalOptions } from '../output.ts';
 

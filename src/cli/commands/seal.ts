@@ -9,7 +9,6 @@ import { loadAccountKey } from '../../crypto/index.ts';
 import { attestWorker, listWorkers } from '../attest.ts';
 import { ApiClient } from '../client.ts';
 import { emit, type GlobalOptions } from '../output.ts';
-import { sealDataset } from '../seal-dataset.ts';
 
 interface SealOptions {
   worker: string;
@@ -50,6 +49,8 @@ export function sealCommand(program: Command): void {
         const failed = verdict.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
         throw new ObscuraError('attestation_failed', `refusing to seal: worker ${worker.id} failed attestation (${failed.join('; ')})`, 403);
       }
+      // Loaded on demand: reading datasets pulls in DuckDB and Arrow.
+      const { sealDataset } = await import('../seal-dataset.ts');
       const { signed, stats, manifestPath } = await sealDataset({
         file,
         out: opts.out,

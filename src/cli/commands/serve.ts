@@ -1,6 +1,5 @@
 /** `obscura serve` (what `npm start` runs): the chain, one enclave worker and the API. */
 import type { Command } from 'commander';
-import { startHost } from '../../api/host.ts';
 import { DEFAULTS, env } from '../../common/env.ts';
 
 /** Register `serve`. */
@@ -17,6 +16,7 @@ export function serveCommand(program: Command): void {
       const chainEndpoint = opts.chain ?? env().OBSCURA_CHAIN;
       const operatorSuri = env().OBSCURA_OPERATOR_SURI;
       const t0 = Date.now();
+      const { startHost } = await import('../../api/host.ts');
       const host = await startHost({
         dataDir: opts.dataDir,
         port: Number(opts.port),

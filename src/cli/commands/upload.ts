@@ -7,7 +7,7 @@ import { ObscuraError } from '../../common/errors.ts';
 import { loadAccountKey } from '../../crypto/index.ts';
 import { ApiClient } from '../client.ts';
 import { emit, type GlobalOptions } from '../output.ts';
-import { manifestPathFor } from '../seal-dataset.ts';
+import { manifestPathFor } from '../paths.ts';
 
 /** Register `upload`. */
 export function uploadCommand(program: Command): void {

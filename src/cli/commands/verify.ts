@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { DEFAULTS, env } from '../../common/env.ts';
 import { ObscuraError } from '../../common/errors.ts';
-import { parseResultDocument, verifyResultDocument } from '../../provenance/index.ts';
+import { parseResultDocument } from '../../provenance/document.ts';
 import { ApiClient } from '../client.ts';
 import { emit, type GlobalOptions } from '../output.ts';
 
@@ -54,6 +54,8 @@ export function verifyCommand(program: Command): void {
         throw new ObscuraError('verify_needs_input', 'give a result id or --file', 400);
       }
       const doc = parseResultDocument(raw);
+      // Loaded on demand: the chain client takes seconds to import.
+      const { verifyResultDocument } = await import('../../provenance/verify.ts');
       const verdict = await verifyResultDocument(doc, {
         chainEndpoint: await chainEndpoint(opts.chain, api),
         allowSimulated: opts.allowSimulated === true,
