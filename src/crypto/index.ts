@@ -1,0 +1,22 @@
+/**
+ * Obscura's cryptography: sealing datasets in the age v1 file format
+ * (https://age-encryption.org/v1) to X25519 recipients, and the sr25519 Substrate account
+ * keys that identify callers. Everything else in Obscura enters through this file.
+ */
+export { generateIdentity, identityToRecipient, parseRecipient } from './age/x25519.ts';
+export { encryptStream } from './age/encrypt.ts';
+export { decryptStream, decryptToBuffer } from './age/decrypt.ts';
+export { sealFile, type SealStats } from './age/seal-file.ts';
+export { inspectHeader, checkHeader, type StanzaInfo } from './age/inspect.ts';
+export type { AgeErrorCode } from './age/errors.ts';
+export {
+  cryptoReady,
+  createKeyFile,
+  loadAccountKey,
+  accountKeyFromSuri,
+  verifyAccountSignature,
+  isValidAddress,
+  AccountKeyFileSchema,
+  type AccountKey,
+  type AccountKeyFile,
+} from './keys.ts';

@@ -1,0 +1,184 @@
+/**
+ * Account keys: the sr25519 Substrate accounts that identify Obscura callers (owners,
+ * analysts, operators), addressed in SS58 with the generic Substrate prefix 42.
+ *
+ * A key file is JSON `{ obscura: 'account-key/1', type: 'sr25519', address, publicKey, mnemonic }`
+ * (BIP39 mnemonic, derived with the Substrate schnorrkel scheme as in polkadot-js), written
+ * with mode 0600 through a temporary file. Errors name the file's path, never its content.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmod, link, open, readFile, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { Keyring } from '@polkadot/keyring';
+import type { KeyringPair } from '@polkadot/keyring/types';
+import { u8aToHex } from '@polkadot/util';
+import { checkAddress, cryptoWaitReady, decodeAddress, mnemonicGenerate, mnemonicValidate, sr25519Verify } from '@polkadot/util-crypto';
+import { z } from 'zod';
+import { ObscuraError } from '../common/errors.ts';
+
+/** SS58 prefix of Obscura account addresses (generic Substrate). */
+export const SS58_PREFIX = 42;
+const MNEMONIC_WORDS = 24;
+
+/** The key file on disk; the schema is the single source of its type. */
+export const AccountKeyFileSchema = z.object({
+  obscura: z.literal('account-key/1'),
+  type: z.literal('sr25519'),
+  address: z.string().refine(isValidAddress, 'not an SS58 address with prefix 42'),
+  publicKey: z.string().regex(/^0x[0-9a-f]{64}$/, 'not a 0x-prefixed 32-byte hex key'),
+  mnemonic: z.string().refine((m) => mnemonicValidate(m), 'not a valid BIP39 mnemonic'),
+});
+/** A parsed key file. */
+export type AccountKeyFile = z.infer<typeof AccountKeyFileSchema>;
+
+/** A loaded account: its address and public key, and a signer that keeps the secret inside. */
+export interface AccountKey {
+  address: string;
+  /** 0x-prefixed hex of the 32-byte sr25519 public key. */
+  publicKey: string;
+  /** sr25519 signature of `message`, 0x-prefixed hex (64 bytes). */
+  sign(message: Uint8Array): string;
+}
+
+let ready: Promise<void> | null = null;
+
+/** Wait until the WASM crypto that sr25519 needs is loaded; idempotent. Rejects if it cannot load (a later call retries). */
+export function cryptoReady(): Promise<void> {
+  ready ??= cryptoWaitReady().then(
+    () => undefined,
+    (e: unknown) => {
+      ready = null;
+      throw e;
+    },
+  );
+  return ready;
+}
+
+function keyring(): Keyring {
+  return new Keyring({ type: 'sr25519', ss58Format: SS58_PREFIX });
+}
+
+function toAccountKey(pair: KeyringPair): AccountKey {
+  return {
+    address: pair.address,
+    publicKey: u8aToHex(pair.publicKey),
+    sign: (message: Uint8Array) => u8aToHex(pair.sign(message)),
+  };
+}
+
+/** True when `address` is a well-formed SS58 address with prefix 42 (checksum included). */
+export function isValidAddress(address: string): boolean {
+  if (typeof address !== 'string') return false;
+  try {
+    return checkAddress(address, SS58_PREFIX)[0] && decodeAddress(address).length === 32;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `signature` (0x hex) is `address`'s sr25519 signature of `message`; false, never a throw, on bad input. */
+export function verifyAccountSignature(address: string, message: Uint8Array, signature: string): boolean {
+  try {
+    if (!isValidAddress(address) || !(message instanceof Uint8Array)) return false;
+    if (typeof signature !== 'string' || !/^0x[0-9a-fA-F]{128}$/.test(signature)) return false;
+    return sr25519Verify(message, signature, decodeAddress(address));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Write a new sr25519 key file at `path` (mode 0600, atomically) and return its address.
+ * Throws key_file_exists (409) when `path` exists unless `opts.force`, and the fs error
+ * when the directory is not writable.
+ */
+export async function createKeyFile(path: string, opts: { force?: boolean } = {}): Promise<{ address: string }> {
+  await cryptoReady();
+  const mnemonic = mnemonicGenerate(MNEMONIC_WORDS);
+  const pair = keyring().addFromMnemonic(mnemonic);
+  const file: AccountKeyFile = {
+    obscura: 'account-key/1',
+    type: 'sr25519',
+    address: pair.address,
+    publicKey: u8aToHex(pair.publicKey),
+    mnemonic,
+  };
+  const tmpPath = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const handle = await open(tmpPath, 'wx', 0o600);
+  try {
+    await handle.writeFile(`${JSON.stringify(file, null, 2)}\n`);
+    await handle.chmod(0o600); // whatever the umask
+    await handle.sync();
+    await handle.close();
+    if (opts.force) {
+      await rename(tmpPath, path);
+    } else {
+      // link() refuses an existing target, so two writers can never overwrite each other.
+      await link(tmpPath, path).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'EEXIST') {
+          throw new ObscuraError('key_file_exists', `key file ${path} already exists (use force to replace it)`, 409);
+        }
+        throw e;
+      });
+      await chmod(path, 0o600);
+    }
+  } finally {
+    await handle.close().catch(() => undefined);
+    await rm(tmpPath, { force: true });
+  }
+  return { address: pair.address };
+}
+
+function invalidKeyFile(path: string, why: string): ObscuraError {
+  return new ObscuraError('key_file_invalid', `key file ${path} is not a valid Obscura account key (${why})`, 400);
+}
+
+/**
+ * Load the key file at `path`. Throws key_file_invalid (naming the path and the faulty
+ * field, never the content) when it is unreadable, not JSON, fails the schema, or its
+ * address or public key does not match its mnemonic.
+ */
+export async function loadAccountKey(path: string): Promise<AccountKey> {
+  await cryptoReady();
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw invalidKeyFile(path, `cannot read it: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw invalidKeyFile(path, 'not JSON');
+  }
+  const parsed = AccountKeyFileSchema.safeParse(json);
+  if (!parsed.success) {
+    const fields = [...new Set(parsed.error.issues.map((i) => i.path.join('.') || '(root)'))];
+    throw invalidKeyFile(path, `bad field: ${fields.join(', ')}`);
+  }
+  const pair = keyring().addFromMnemonic(parsed.data.mnemonic);
+  if (pair.address !== parsed.data.address || u8aToHex(pair.publicKey) !== parsed.data.publicKey) {
+    throw invalidKeyFile(path, 'address does not match the mnemonic');
+  }
+  return toAccountKey(pair);
+}
+
+/**
+ * The account for a secret URI (`//Alice`, a mnemonic, a mnemonic with a derivation path,
+ * a 0x seed), for tests and operators. Throws invalid_suri (the URI is never echoed).
+ */
+export async function accountKeyFromSuri(suri: string): Promise<AccountKey> {
+  await cryptoReady();
+  const invalid = new ObscuraError('invalid_suri', 'invalid secret URI', 400);
+  if (typeof suri !== 'string') throw invalid;
+  // polkadot-js turns any string into a key; accept only the dev phrase (a URI that starts
+  // with a derivation path, e.g. //Alice), a BIP39 mnemonic, or a 32-byte hex seed.
+  const phrase = suri.split('/')[0] as string;
+  if (phrase !== '' && !/^0x[0-9a-fA-F]{64}$/.test(phrase) && !mnemonicValidate(phrase)) throw invalid;
+  try {
+    return toAccountKey(keyring().addFromUri(suri));
+  } catch {
+    throw invalid;
+  }
+}
