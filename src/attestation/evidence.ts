@@ -42,9 +42,40 @@ export const SimulatedEvidenceSchema = z.object({
 });
 export type SimulatedEvidence = z.infer<typeof SimulatedEvidenceSchema>;
 
-/** Any evidence Obscura understands; hardware kinds join this union as providers land. */
-export const EvidenceSchema = z.discriminatedUnion('tee', [SimulatedEvidenceSchema]);
+/** Which provider made a hardware quote inside the worker. */
+export const QuoteProviderSchema = z.enum(['tdx-configfs', 'dstack', 'sgx-gramine']);
+export type QuoteProvider = z.infer<typeof QuoteProviderSchema>;
+
+/**
+ * Evidence from hardware: an Intel DCAP quote (TDX v4 or SGX v3) whose 64-byte report data
+ * is `reportData(keys, nonce)`, with the enclave's keys beside it so the binding can be
+ * recomputed. The quote is verified with collateral (see dcap/), never trusted as given.
+ */
+export const QuoteEvidenceSchema = z.object({
+  tee: z.enum(['tdx', 'sgx']),
+  provider: QuoteProviderSchema,
+  /** The raw quote, lower-case hex. */
+  quote: z.string().regex(/^([0-9a-f]{2})+$/, 'quote must be hex'),
+  /** The verifier's nonce the quote was made for (also inside the report data). */
+  nonce: hex(32),
+  keys: EnclaveKeysSchema,
+  workerId: z.string().min(1),
+  /** dstack's event log (JSON text), when the provider gives one, for RTMR3 replay. */
+  eventLog: z.string().optional(),
+});
+export type QuoteEvidence = z.infer<typeof QuoteEvidenceSchema>;
+
+/** Any evidence Obscura understands. */
+export const EvidenceSchema = z.union([SimulatedEvidenceSchema, QuoteEvidenceSchema]);
 export type Evidence = z.infer<typeof EvidenceSchema>;
+
+/**
+ * The 64 bytes of TEE report data an enclave puts in a quote: the digest of its public keys
+ * followed by the verifier's nonce, so one quote proves both the key binding and freshness.
+ */
+export function reportData(keys: EnclaveKeys, nonce: string): string {
+  return `${keysDigest(keys)}${nonce}`;
+}
 
 /** The digest of an enclave's public keys that its report data must carry. */
 export function keysDigest(keys: EnclaveKeys): string {

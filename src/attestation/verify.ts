@@ -5,7 +5,8 @@
  */
 import { canonicalJson } from '../common/hash.ts';
 import { ed25519Verify } from '../common/ed25519.ts';
-import { type Evidence, keysDigest } from './evidence.ts';
+import { ObscuraError } from '../common/errors.ts';
+import { type Evidence, keysDigest, type SimulatedEvidence } from './evidence.ts';
 
 /** One named check and its outcome. */
 export interface Check {
@@ -35,8 +36,14 @@ export interface AttestationExpectations {
   keys?: { recipient?: string; signingKey?: string };
 }
 
-/** Verify evidence; never throws for a failed check. */
-export function verifyEvidence(evidence: Evidence, expect: AttestationExpectations = {}): AttestationVerdict {
+/** Verify evidence of any kind; never throws for a failed check. */
+export async function verifyEvidence(evidence: Evidence, expect: AttestationExpectations = {}): Promise<AttestationVerdict> {
+  if (evidence.tee === 'simulated') return verifySimulatedEvidence(evidence, expect);
+  throw new ObscuraError('attestation_unsupported', `verification of ${evidence.tee} quotes is not built yet`, 422);
+}
+
+/** Verify simulated evidence; never throws for a failed check. */
+export function verifySimulatedEvidence(evidence: SimulatedEvidence, expect: AttestationExpectations = {}): AttestationVerdict {
   const checks: Check[] = [];
   const add = (name: string, ok: boolean, detail: string) => checks.push({ name, ok, detail });
   const r = evidence.report;

@@ -21,7 +21,7 @@ export async function attestWorker(
 ): Promise<AttestationVerdict> {
   const nonce = randomBytes(32).toString('hex');
   const { evidence } = AttestationSchema.parse(await api.get(`/v1/workers/${encodeURIComponent(worker.id)}/attestation?nonce=${nonce}`));
-  const verdict = verifyEvidence(evidence, {
+  const verdict = await verifyEvidence(evidence, {
     nonce,
     keys: { recipient: worker.recipient, signingKey: worker.signingKey },
     allowSimulated: opts.allowSimulated,

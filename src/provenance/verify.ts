@@ -36,7 +36,7 @@ export async function verifyResultDocument(
     ok: sigOk,
     detail: sigOk ? `signed by enclave key ${body.enclave.signingKey.slice(0, 16)}…` : 'signature does not verify: the result was altered or not signed by this enclave',
   });
-  const att = verifyEvidence(doc.attestation, {
+  const att = await verifyEvidence(doc.attestation, {
     nonce: resultBodyHash(body),
     keys: { signingKey: body.enclave.signingKey },
     measurements: opts.measurements ?? [body.enclave.measurement],

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EvidenceSchema, simulatedAuthority, simulatedEvidence, verifyEvidence } from '../../src/attestation/index.ts';
+import { EvidenceSchema, simulatedAuthority, simulatedEvidence } from '../../src/attestation/index.ts';
+import { verifySimulatedEvidence } from '../../src/attestation/verify.ts';
 import { generateEd25519 } from '../../src/common/ed25519.ts';
 import { generateIdentity } from '../../src/crypto/index.ts';
 
@@ -17,12 +18,12 @@ function evidence(n: string) {
   return simulatedEvidence({ dataDir, workerId: 'w1', measurement, keys, nonce: n });
 }
 
-const failed = (v: ReturnType<typeof verifyEvidence>) => v.checks.filter((c) => !c.ok).map((c) => c.name);
+const failed = (v: ReturnType<typeof verifySimulatedEvidence>) => v.checks.filter((c) => !c.ok).map((c) => c.name);
 
 describe('simulated attestation', () => {
   it('verifies when simulated evidence is allowed, and says it is simulated', () => {
     const n = nonce();
-    const v = verifyEvidence(evidence(n), { nonce: n, allowSimulated: true, measurements: [measurement], keys });
+    const v = verifySimulatedEvidence(evidence(n), { nonce: n, allowSimulated: true, measurements: [measurement], keys });
     expect(v.ok).toBe(true);
     expect(v.simulated).toBe(true);
     expect(v.checks.find((c) => c.name === 'tee kind')?.detail).toMatch(/simulated/);
@@ -30,33 +31,33 @@ describe('simulated attestation', () => {
 
   it('is refused unless simulated evidence is explicitly allowed', () => {
     const n = nonce();
-    expect(failed(verifyEvidence(evidence(n), { nonce: n }))).toEqual(['tee kind']);
+    expect(failed(verifySimulatedEvidence(evidence(n), { nonce: n }))).toEqual(['tee kind']);
   });
 
   it('refuses a replayed report (other nonce)', () => {
-    expect(failed(verifyEvidence(evidence(nonce()), { nonce: nonce(), allowSimulated: true }))).toEqual(['nonce']);
+    expect(failed(verifySimulatedEvidence(evidence(nonce()), { nonce: nonce(), allowSimulated: true }))).toEqual(['nonce']);
   });
 
   it('refuses a measurement outside the accepted list', () => {
     const n = nonce();
-    expect(failed(verifyEvidence(evidence(n), { nonce: n, allowSimulated: true, measurements: ['d'.repeat(64)] }))).toEqual(['measurement']);
+    expect(failed(verifySimulatedEvidence(evidence(n), { nonce: n, allowSimulated: true, measurements: ['d'.repeat(64)] }))).toEqual(['measurement']);
   });
 
   it('refuses keys swapped after signing (the report binds the keys digest)', () => {
     const n = nonce();
     const e = evidence(n);
     const swapped = { ...e, keys: { ...e.keys, recipient: generateIdentity().recipient } };
-    expect(failed(verifyEvidence(swapped, { nonce: n, allowSimulated: true }))).toEqual(['key binding']);
-    expect(failed(verifyEvidence(e, { nonce: n, allowSimulated: true, keys: { recipient: swapped.keys.recipient } }))).toEqual(['recipient']);
+    expect(failed(verifySimulatedEvidence(swapped, { nonce: n, allowSimulated: true }))).toEqual(['key binding']);
+    expect(failed(verifySimulatedEvidence(e, { nonce: n, allowSimulated: true, keys: { recipient: swapped.keys.recipient } }))).toEqual(['recipient']);
   });
 
   it('refuses an altered report or a report signed by another authority', () => {
     const n = nonce();
     const e = evidence(n);
     const altered = { ...e, report: { ...e.report, measurement: 'e'.repeat(64) } };
-    expect(failed(verifyEvidence(altered, { nonce: n, allowSimulated: true }))).toEqual(['report signature']);
+    expect(failed(verifySimulatedEvidence(altered, { nonce: n, allowSimulated: true }))).toEqual(['report signature']);
     const otherAuthority = { ...e, authorityKey: generateEd25519().publicKey };
-    expect(failed(verifyEvidence(otherAuthority, { nonce: n, allowSimulated: true }))).toEqual(['report signature']);
+    expect(failed(verifySimulatedEvidence(otherAuthority, { nonce: n, allowSimulated: true }))).toEqual(['report signature']);
   });
 
   it('keeps one authority per data directory and validates as schema', () => {
