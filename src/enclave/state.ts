@@ -14,7 +14,7 @@ import { ObscuraError } from '../common/errors.ts';
 import { generateEd25519 } from '../common/ed25519.ts';
 import { generateIdentity } from '../crypto/index.ts';
 
-const StateSchema = z.object({
+export const EnclaveStateSchema = z.object({
   version: z.literal(1),
   workerId: z.string(),
   ageIdentity: z.string().startsWith('AGE-SECRET-KEY-1'),
@@ -23,7 +23,7 @@ const StateSchema = z.object({
 });
 
 /** The enclave's secret identity. Lives only in enclave memory and, sealed, on disk. */
-export type EnclaveState = z.infer<typeof StateSchema>;
+export type EnclaveState = z.infer<typeof EnclaveStateSchema>;
 
 const MAGIC = Buffer.from('OBSEAL1\n');
 
@@ -59,7 +59,7 @@ export function readSealedState(path: string, platformSecret: Uint8Array, measur
     decipher.setAAD(Buffer.from(measurement, 'hex'));
     decipher.setAuthTag(tag);
     const plain = Buffer.concat([decipher.update(buf.subarray(MAGIC.length + 28)), decipher.final()]);
-    return StateSchema.parse(JSON.parse(plain.toString('utf8')));
+    return EnclaveStateSchema.parse(JSON.parse(plain.toString('utf8')));
   } catch (e) {
     throw new ObscuraError('enclave_state_unsealable', 'sealed enclave state cannot be unsealed by this enclave', 500, undefined, { cause: e });
   }

@@ -1,0 +1,82 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { simulatedEvidence } from '../../src/attestation/simulated.ts';
+import type { AnchorCheck, AnchorReceipt, AnchorRecord } from '../../src/chain/schemas.ts';
+import { generateEd25519 } from '../../src/common/ed25519.ts';
+import { generateIdentity } from '../../src/crypto/index.ts';
+import { exportIdentity, importIdentity, upgradeAuthorizationRecord } from '../../src/enclave/handover.ts';
+import type { EnclaveState } from '../../src/enclave/state.ts';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'obscura-handover-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+const M1 = '1'.repeat(64);
+const M2 = '2'.repeat(64);
+const old: EnclaveState = {
+  version: 1,
+  workerId: 'worker-1',
+  ageIdentity: generateIdentity().identity,
+  signingSeed: generateEd25519().seed.toString('hex'),
+  createdAt: new Date().toISOString(),
+};
+const newcomer = generateIdentity();
+const newcomerKeys = { recipient: newcomer.recipient, signingKey: generateEd25519().publicKey };
+// A receipt's contents do not matter to these tests: the anchor verifier is a fake that
+// accepts exactly the records it is told are on chain (the real one is ChainClient.verifyAnchor).
+const receipt = {} as AnchorReceipt;
+
+function onChain(...records: AnchorRecord[]) {
+  return async (_r: AnchorReceipt, record: AnchorRecord): Promise<AnchorCheck> => {
+    const ok = records.some((x) => x.kind === record.kind && x.hash === record.hash);
+    return { ok, checks: [{ name: 'merkle', ok, detail: ok ? 'included' : 'record not anchored' }] };
+  };
+}
+
+function request(measurement = M2, nonce = randomBytes(32).toString('hex'), evidenceNonce = nonce) {
+  const evidence = simulatedEvidence({ dataDir, workerId: 'worker-1', measurement, keys: newcomerKeys, nonce: evidenceNonce });
+  return { evidence, nonce, measurement, authorization: receipt };
+}
+
+describe('identity hand-over', () => {
+  it('hands the identity to an attested newcomer whose upgrade is authorised on chain', async () => {
+    const sealed = await exportIdentity({ state: old, ownMeasurement: M1, ownTee: 'simulated', request: request(), verifyAnchor: onChain(upgradeAuthorizationRecord(M1, M2)) });
+    expect(sealed).not.toContain(old.ageIdentity);
+    expect(Buffer.from(sealed, 'base64').includes(Buffer.from(old.signingSeed))).toBe(false);
+    expect(await importIdentity(newcomer.identity, sealed)).toEqual(old);
+  });
+
+  it('refuses without an on-chain authorisation of exactly this upgrade', async () => {
+    await expect(
+      exportIdentity({ state: old, ownMeasurement: M1, ownTee: 'simulated', request: request(), verifyAnchor: onChain() }),
+    ).rejects.toMatchObject({ code: 'handover_refused', message: expect.stringMatching(/no valid on-chain authorisation/) });
+    await expect(
+      exportIdentity({ state: old, ownMeasurement: M1, ownTee: 'simulated', request: request(), verifyAnchor: onChain(upgradeAuthorizationRecord(M1, '3'.repeat(64))) }),
+    ).rejects.toMatchObject({ code: 'handover_refused' });
+  });
+
+  it('refuses a newcomer whose evidence is stale or states another measurement', async () => {
+    const verifyAnchor = onChain(upgradeAuthorizationRecord(M1, M2));
+    await expect(
+      exportIdentity({ state: old, ownMeasurement: M1, ownTee: 'simulated', request: request(M2, 'a'.repeat(64), 'b'.repeat(64)), verifyAnchor }),
+    ).rejects.toMatchObject({ code: 'handover_refused', message: expect.stringMatching(/nonce/) });
+    const lying = { ...request(), measurement: '4'.repeat(64) };
+    await expect(exportIdentity({ state: old, ownMeasurement: M1, ownTee: 'simulated', request: lying, verifyAnchor })).rejects.toMatchObject({
+      code: 'handover_refused',
+      message: expect.stringMatching(/measurement/),
+    });
+  });
+
+  it('refuses to hand over to simulated evidence from a hardware enclave, and to itself', async () => {
+    const verifyAnchor = onChain(upgradeAuthorizationRecord(M1, M2));
+    await expect(exportIdentity({ state: old, ownMeasurement: M1, ownTee: 'tdx', request: request(), verifyAnchor })).rejects.toMatchObject({ code: 'handover_refused' });
+    await expect(exportIdentity({ state: old, ownMeasurement: M1, ownTee: 'simulated', request: request(M1), verifyAnchor })).rejects.toMatchObject({ code: 'handover_refused' });
+  });
+
+  it('cannot be opened by anyone but the attested newcomer', async () => {
+    const sealed = await exportIdentity({ state: old, ownMeasurement: M1, ownTee: 'simulated', request: request(), verifyAnchor: onChain(upgradeAuthorizationRecord(M1, M2)) });
+    await expect(importIdentity(generateIdentity().identity, sealed)).rejects.toMatchObject({ code: 'age_no_matching_identity' });
+  });
+});
