@@ -1,0 +1,150 @@
+/**
+ * Loading a normalised Arrow table into DuckDB without SQL and without DuckDB's Arrow
+ * extension (which would be downloaded): Arrow buffers are copied straight into DuckDB
+ * data chunks (2,048 rows each) and handed to an appender. Fixed-width columns are one
+ * memcpy per chunk, validity bitmaps too (Arrow's and DuckDB's share the LSB-first bit
+ * layout); strings of up to 12 bytes are written in DuckDB's inline `string_t` form
+ * (4-byte length + bytes, zero-padded to 16) in bulk, longer ones one call each.
+ *
+ * Uses the thin binding package `@duckdb/node-bindings` (the layer @duckdb/node-api wraps)
+ * for the raw vector copies; the typed wrapper has no bulk path.
+ */
+import { type DuckDBConnection, DuckDBDataChunk } from '@duckdb/node-api';
+import duckdb, { type Vector } from '@duckdb/node-bindings';
+import type { Data } from 'apache-arrow';
+import { ObscuraError } from '../common/errors.ts';
+import { normalisedColumnType } from './columns.ts';
+import { duckdbType, duckdbTypeName, quoteIdent } from './duckdb-types.ts';
+import type { ColumnType, ParsedDataset } from './schema.ts';
+
+const INLINE = 12;
+
+const WIDTH: Partial<Record<ColumnType, number>> = { int32: 4, date: 4, int64: 8, timestamp: 8, float64: 8 };
+
+/** Reused per-load buffers, sized for one chunk. */
+interface Scratch {
+  strings: Uint8Array;
+  view: DataView;
+  bools: Uint8Array;
+  validity: Uint8Array;
+}
+
+/**
+ * Create table `tableName` (quoted, so any name is safe) with the dataset's columns — or
+ * only `columns`, in that order — and append every row. Throws ObscuraError
+ * 'dataset_invalid' for a column the dataset lacks and 'dataset_load_failed' (500) when
+ * DuckDB refuses the data (the message never carries values).
+ */
+export async function loadIntoDuckDB(
+  connection: DuckDBConnection,
+  tableName: string,
+  parsed: ParsedDataset,
+  columns?: readonly string[],
+): Promise<void> {
+  const wanted = columns ?? parsed.schema.map((c) => c.name);
+  const picked = wanted.map((name) => {
+    const index = parsed.schema.findIndex((c) => c.name === name);
+    if (index < 0) throw new ObscuraError('dataset_invalid', `dataset has no column ${JSON.stringify(name)}`, 422, { column: name });
+    return { name, index, type: (parsed.schema[index] as { type: ColumnType }).type };
+  });
+  const ddl = picked.map((c) => `${quoteIdent(c.name)} ${duckdbTypeName(c.type)}`).join(', ');
+  await connection.run(`CREATE TABLE ${quoteIdent(tableName)} (${ddl})`);
+  if (picked.length === 0) return;
+  const appender = await connection.createAppender(tableName);
+  try {
+    const chunk = DuckDBDataChunk.create(picked.map((c) => duckdbType(c.type)));
+    const size = duckdb.vector_size();
+    const strings = new Uint8Array(size * 16);
+    const scratch: Scratch = {
+      strings,
+      view: new DataView(strings.buffer),
+      bools: new Uint8Array(size),
+      validity: new Uint8Array(size / 8),
+    };
+    for (const batch of parsed.table.batches) {
+      const datas = picked.map((c) => {
+        const data = batch.data.children[c.index] as Data;
+        if (normalisedColumnType(data.type) !== c.type) {
+          throw new ObscuraError('dataset_invalid', `column ${JSON.stringify(c.name)} is not stored as a normalised ${c.type} column`, 422, { column: c.name });
+        }
+        return data;
+      });
+      for (let r = 0; r < batch.numRows; r += size) {
+        const n = Math.min(size, batch.numRows - r);
+        chunk.reset();
+        chunk.rowCount = n;
+        picked.forEach((c, j) => {
+          const vector = duckdb.data_chunk_get_vector(chunk.chunk, j);
+          fillVector(vector, c.type, datas[j] as Data, r, n, scratch);
+        });
+        appender.appendDataChunk(chunk);
+      }
+    }
+    appender.closeSync();
+  } catch (e) {
+    if (e instanceof ObscuraError) throw e;
+    throw new ObscuraError('dataset_load_failed', `loading table ${JSON.stringify(tableName)} into DuckDB failed`, 500);
+  }
+}
+
+/**
+ * Copy rows `[r, r + n)` of one Arrow column into a DuckDB vector. As in apache-arrow, a
+ * Data's `offset` counts in bits for validity and booleans only; fixed-width values and
+ * string offsets are already sliced to it.
+ */
+function fillVector(vector: Vector, type: ColumnType, data: Data, r: number, n: number, s: Scratch): void {
+  const first = data.offset + r;
+  const width = WIDTH[type];
+  if (width !== undefined) {
+    const values = data.values as Int32Array;
+    duckdb.copy_data_to_vector(vector, 0, values.buffer as ArrayBuffer, values.byteOffset + r * width, n * width);
+  } else if (type === 'bool') {
+    const bits = data.values as Uint8Array;
+    for (let i = 0; i < n; i++) {
+      const b = first + i;
+      s.bools[i] = ((bits[b >> 3] as number) >> (b & 7)) & 1;
+    }
+    duckdb.copy_data_to_vector(vector, 0, s.bools.buffer as ArrayBuffer, 0, n);
+  } else {
+    fillStrings(vector, data, r, n, s);
+  }
+  if (data.nullCount > 0 && data.nullBitmap) {
+    const bitmap = data.nullBitmap;
+    const bytes = Math.ceil(n / 8);
+    if ((first & 7) === 0) {
+      s.validity.set(bitmap.subarray(first >> 3, (first >> 3) + bytes));
+    } else {
+      s.validity.fill(0, 0, bytes);
+      for (let i = 0; i < n; i++) {
+        const b = first + i;
+        if (((bitmap[b >> 3] as number) >> (b & 7)) & 1) s.validity[i >> 3] = (s.validity[i >> 3] as number) | (1 << (i & 7));
+      }
+    }
+    duckdb.vector_ensure_validity_writable(vector);
+    duckdb.copy_data_to_vector_validity(vector, 0, s.validity.buffer as ArrayBuffer, 0, Math.ceil(n / 64) * 8);
+  }
+}
+
+/** Strings from row `first` of the (already sliced) offsets: short ones inline in one bulk copy, long ones one by one. */
+function fillStrings(vector: Vector, data: Data, first: number, n: number, s: Scratch): void {
+  const offsets = data.valueOffsets as Int32Array;
+  const values = data.values as Uint8Array;
+  const out = s.strings;
+  out.fill(0, 0, n * 16);
+  const long: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const start = offsets[first + i] as number;
+    const len = (offsets[first + i + 1] as number) - start;
+    if (len > INLINE) {
+      long.push(i);
+      continue;
+    }
+    const base = i * 16;
+    s.view.setUint32(base, len, true);
+    for (let k = 0; k < len; k++) out[base + 4 + k] = values[start + k] as number;
+  }
+  duckdb.copy_data_to_vector(vector, 0, out.buffer as ArrayBuffer, 0, n * 16);
+  for (const i of long) {
+    duckdb.vector_assign_string_element_len(vector, i, values.subarray(offsets[first + i] as number, offsets[first + i + 1] as number));
+  }
+}

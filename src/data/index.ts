@@ -1,0 +1,27 @@
+/**
+ * Datasets inside the enclave: detecting the format, parsing CSV / Parquet / Arrow IPC
+ * bytes into a normalised Arrow table (types in COLUMN_TYPES), and loading it into a
+ * locked-down in-memory DuckDB. Plaintext stays in memory throughout.
+ */
+export {
+  COLUMN_TYPES,
+  type ColumnSpec,
+  ColumnNameSchema,
+  ColumnSpecSchema,
+  type ColumnType,
+  ColumnTypeSchema,
+  type DatasetFormat,
+  DatasetFormatSchema,
+  type DatasetSchema,
+  DatasetSchemaSchema,
+  isCompatibleType,
+  isIntegerType,
+  isNumericType,
+  type ParsedDataset,
+} from './schema.ts';
+export { detectFormat } from './format.ts';
+export { type ParseOptions, parseDataset } from './parse.ts';
+export { loadIntoDuckDB } from './duckdb-load.ts';
+export { type DuckDBOptions, lockedDownConfig, withDuckDB } from './duckdb.ts';
+export { duckdbType, duckdbTypeName, quoteIdent } from './duckdb-types.ts';
+export { formatDate, formatTimestamp, parseDateBytes, parseTimestampBytes } from './dates.ts';

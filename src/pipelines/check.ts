@@ -1,0 +1,179 @@
+/**
+ * The checker: everything about a pipeline that can be known without touching data is
+ * checked here, before anything runs (the API host runs it on submission, the enclave
+ * again before decrypting). In order: step ids, outputs (they must exist and be
+ * aggregates), supported features, input bindings, declared columns against the datasets'
+ * schemas, then each step (references, columns, types, expressions). Liveness then
+ * decides which columns each step carries, and each needed step is rendered to SQL.
+ */
+import { type DatasetSchema, isCompatibleType } from '../data/index.ts';
+import { formatPath, pipelineError } from './errors.ts';
+import { pipelineHash } from './hash.ts';
+import { liveColumns } from './liveness.ts';
+import { type PipelineDocument, type Step, stepKind } from './schema.ts';
+import type { SqlParam } from './sql.ts';
+import { ROW_LEVEL_KINDS, STEP_COMPILERS } from './steps/registry.ts';
+import type { AnalysedStep, PlanColumn, Relation, StepCompiler } from './steps/types.ts';
+
+export type { PlanColumn } from './steps/types.ts';
+
+/** One step the runner executes: SQL computing relation `table` from earlier relations. */
+export interface PlannedStep {
+  id: string;
+  kind: string;
+  table: string;
+  /** Internal names of the relations (input tables or earlier steps) its SQL reads. */
+  from: string[];
+  columns: PlanColumn[];
+  groupBy: string[];
+  sql: string;
+  params: SqlParam[];
+}
+
+/** The checked pipeline: what it reads, what it releases and (internal) how to compute it. */
+export interface PipelinePlan {
+  hash: string;
+  /** Every declared input with the columns the outputs depend on (empty when none). */
+  inputs: { name: string; table: string; columnsRead: string[] }[];
+  /** The releasable outputs, in document order. */
+  outputs: { step: string; columns: PlanColumn[]; minGroupSize: number }[];
+  /** Steps the outputs depend on, in execution order (internal to the runner). */
+  steps: PlannedStep[];
+}
+
+/**
+ * Check a pipeline against the schemas of the datasets bound to its inputs and plan it.
+ * Throws ObscuraError (400) with a stable code: pipeline_duplicate_step,
+ * pipeline_unknown_step, pipeline_row_level_output, pipeline_step_unsupported,
+ * pipeline_unknown_input, pipeline_schema_mismatch, pipeline_unknown_column,
+ * pipeline_type_mismatch, pipeline_expression_invalid or pipeline_invalid; details name
+ * the step, field, column and document path.
+ */
+export function checkPipeline(doc: PipelineDocument, inputs: Record<string, DatasetSchema>): PipelinePlan {
+  const stepIndex = checkStructure(doc);
+  const relations = bindInputs(doc, inputs);
+  const analysed = new Map<string, AnalysedStep>();
+  doc.steps.forEach((step, i) => {
+    const result = analyseStep(step, i, stepIndex, relations);
+    analysed.set(step.id, result);
+    relations.set(step.id, { name: step.id, columns: result.columns, aggregate: result.aggregate });
+  });
+  const ids = doc.steps.map((s) => s.id);
+  const live = liveColumns(ids, analysed, relations, Object.keys(doc.outputs));
+
+  const tables = new Map<string, string>();
+  const planInputs = Object.keys(doc.inputs).map((name, i) => {
+    tables.set(name, `input_${i}`);
+    const wanted = live.get(name);
+    const columnsRead = (relations.get(name) as Relation).columns.map((c) => c.name).filter((c) => wanted?.has(c));
+    return { name, table: `input_${i}`, columnsRead };
+  });
+  const steps: PlannedStep[] = [];
+  doc.steps.forEach((step, i) => {
+    const wanted = live.get(step.id);
+    if (!wanted) return;
+    const a = analysed.get(step.id) as AnalysedStep;
+    const columns = a.aggregate ? a.columns : a.columns.filter((c) => wanted.has(c.name));
+    const { sql, params } = a.render(
+      columns.map((c) => c.name),
+      (source) => tables.get(source) as string,
+    );
+    const from = a.sources.map((source) => tables.get(source) as string);
+    tables.set(step.id, `step_${i}`);
+    steps.push({ id: step.id, kind: stepKind(step), table: `step_${i}`, from, columns, groupBy: a.groupBy, sql, params });
+  });
+  const outputs = Object.entries(doc.outputs).map(([step, out]) => ({
+    step,
+    columns: (analysed.get(step) as AnalysedStep).columns,
+    minGroupSize: out.min_group_size ?? 1,
+  }));
+  return { hash: pipelineHash(doc), inputs: planInputs, outputs, steps };
+}
+
+/** Ids, outputs and features, all without the datasets. Returns each step's index by id. */
+function checkStructure(doc: PipelineDocument): Map<string, number> {
+  const stepIndex = new Map<string, number>();
+  doc.steps.forEach((s, i) => {
+    const path = formatPath(['steps', i, 'id']);
+    if (stepIndex.has(s.id) || Object.hasOwn(doc.inputs, s.id)) {
+      const other = stepIndex.has(s.id) ? 'another step' : 'an input';
+      throw pipelineError('pipeline_duplicate_step', `step id ${s.id} at ${path} is already used by ${other}`, { step: s.id, path });
+    }
+    stepIndex.set(s.id, i);
+  });
+  for (const [name, out] of Object.entries(doc.outputs)) {
+    const i = stepIndex.get(name);
+    const path = formatPath(['outputs', name]);
+    if (i === undefined) throw pipelineError('pipeline_unknown_step', `output ${name} names no step`, { step: name, path });
+    const kind = stepKind(doc.steps[i] as Step);
+    if (ROW_LEVEL_KINDS.has(kind)) {
+      const why = `output ${name} is a ${kind} step, whose rows are individual records; only aggregates may leave the enclave`;
+      throw pipelineError('pipeline_row_level_output', why, { step: name, path });
+    }
+    if (out.dp) {
+      const why = `output ${name} asks for differential privacy, which this release cannot apply yet`;
+      throw pipelineError('pipeline_step_unsupported', why, { step: name, feature: 'dp', path: `${path}.dp` });
+    }
+    if (out.release !== undefined && kind !== 'train') {
+      throw pipelineError('pipeline_invalid', `output ${name}: release applies to train steps only`, { step: name, path: `${path}.release` });
+    }
+  }
+  doc.steps.forEach((s, i) => {
+    const kind = stepKind(s);
+    if (!STEP_COMPILERS.has(kind)) {
+      const why = `step ${s.id} is a ${kind} step, which this release cannot run yet`;
+      throw pipelineError('pipeline_step_unsupported', why, { step: s.id, kind, path: formatPath(['steps', i, kind]) });
+    }
+  });
+  return stepIndex;
+}
+
+/** Each declared input as a relation of its declared columns, with the dataset's actual types. */
+function bindInputs(doc: PipelineDocument, inputs: Record<string, DatasetSchema>): Map<string, Relation> {
+  for (const name of Object.keys(doc.inputs)) {
+    if (!Object.hasOwn(inputs, name)) throw pipelineError('pipeline_unknown_input', `input ${name} is not bound to a dataset`, { input: name });
+  }
+  for (const name of Object.keys(inputs)) {
+    if (!Object.hasOwn(doc.inputs, name)) {
+      throw pipelineError('pipeline_unknown_input', `dataset given for input ${name}, which the pipeline does not declare`, { input: name });
+    }
+  }
+  const relations = new Map<string, Relation>();
+  for (const [name, input] of Object.entries(doc.inputs)) {
+    const schema = inputs[name] as DatasetSchema;
+    const columns = Object.entries(input.columns).map(([column, declared]) => {
+      const actual = schema.find((c) => c.name === column);
+      const path = formatPath(['inputs', name, 'columns', column]);
+      if (!actual) {
+        throw pipelineError('pipeline_schema_mismatch', `input ${name} declares column ${column}, which its dataset lacks`, { input: name, column, path });
+      }
+      if (!isCompatibleType(declared, actual.type)) {
+        const why = `input ${name} declares column ${column} as ${declared}, but the dataset has ${actual.type}`;
+        throw pipelineError('pipeline_schema_mismatch', why, { input: name, column, declared, actual: actual.type, path });
+      }
+      return { name: column, type: actual.type };
+    });
+    relations.set(name, { name, columns, aggregate: false });
+  }
+  return relations;
+}
+
+/** Run the step's compiler; `from` references must name an input or an earlier step. */
+function analyseStep(step: Step, i: number, stepIndex: ReadonlyMap<string, number>, relations: ReadonlyMap<string, Relation>): AnalysedStep {
+  const kind = stepKind(step);
+  const path = formatPath(['steps', i, kind]);
+  return (STEP_COMPILERS.get(kind) as StepCompiler).analyse({
+    step,
+    id: step.id,
+    path,
+    relation: (ref, field) => {
+      const later = (stepIndex.get(ref) ?? -1) >= i;
+      const r = later ? undefined : relations.get(ref);
+      if (!r) {
+        const why = `step ${step.id}: ${field} ${ref} ${later ? 'is not an earlier step' : 'names no input or earlier step'}`;
+        throw pipelineError('pipeline_unknown_step', why, { step: step.id, field, ref, path: `${path}.${field}` });
+      }
+      return r;
+    },
+  });
+}

@@ -1,0 +1,126 @@
+/**
+ * The runner: check the pipeline, load the columns it reads into a fresh, locked-down
+ * in-memory DuckDB, compute each output (and each step more than one step reads) as one
+ * parameterised `CREATE TABLE … AS WITH …` statement — other steps are inlined as CTEs, so
+ * intermediate row-level results are never materialised — and read each output with
+ * min_group_size suppression applied inside DuckDB (suppressed groups are counted, never
+ * returned). Rows are sorted by the group-by columns, so the same
+ * pipeline over the same data gives the same result. DuckDB's own error messages may
+ * quote data, so they are never passed on: failures name the step and DuckDB's error
+ * class only.
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { ObscuraError } from '../common/errors.ts';
+import { isObscuraError } from '../common/errors.ts';
+import { type DatasetSchema, loadIntoDuckDB, type ParsedDataset, quoteIdent, withDuckDB } from '../data/index.ts';
+import { checkPipeline, type PipelinePlan } from './check.ts';
+import { composed, materialisedSteps } from './compose.ts';
+import { pipelineError } from './errors.ts';
+import { type OutputValue, toOutputValue } from './results.ts';
+import type { PipelineDocument } from './schema.ts';
+import { bindings, type SqlParam } from './sql.ts';
+import { GROUP_ROWS } from './steps/types.ts';
+
+/** One released output: an aggregate table and how many groups were held back. */
+export interface PipelineOutput {
+  columns: { name: string; type: string }[];
+  rows: OutputValue[][];
+  /** Groups with fewer than minGroupSize input rows, dropped from `rows`. */
+  suppressedGroups: number;
+  minGroupSize: number;
+}
+
+/** Outputs by step id. */
+export type PipelineOutputs = Record<string, PipelineOutput>;
+
+/** Options of runPipeline. */
+export interface RunOptions {
+  /** Progress in [0, 1] with a short message that names steps and inputs, never data. */
+  onProgress?: (fraction: number, message: string) => void;
+  /** DuckDB threads (default 1, which makes float sums reproducible bit for bit). */
+  threads?: number;
+  /** DuckDB memory limit such as '2GB'; a query needing more fails (nothing spills to disk). */
+  memoryLimit?: string;
+}
+
+/**
+ * Run a pipeline over parsed datasets bound to its inputs by name. Throws what
+ * checkPipeline throws, and 'pipeline_execution_failed' (422) naming the step when DuckDB
+ * fails at run time (e.g. ln of zero); no message carries a data value.
+ */
+export async function runPipeline(
+  doc: PipelineDocument,
+  inputs: Record<string, ParsedDataset>,
+  opts: RunOptions = {},
+): Promise<PipelineOutputs> {
+  const schemas: Record<string, DatasetSchema> = {};
+  for (const [name, d] of Object.entries(inputs)) schemas[name] = d.schema;
+  const plan = checkPipeline(doc, schemas);
+  const progress = opts.onProgress ?? (() => {});
+  progress(0, 'pipeline checked');
+  return withDuckDB(async (connection) => {
+    const totalRows = plan.inputs.reduce((n, i) => n + (i.columnsRead.length ? (inputs[i.name] as ParsedDataset).rows : 0), 0) || 1;
+    let loaded = 0;
+    for (const input of plan.inputs) {
+      if (input.columnsRead.length === 0) continue;
+      progress((0.6 * loaded) / totalRows, `loading input ${input.name}`);
+      const data = inputs[input.name] as ParsedDataset;
+      await guarded(`loading input ${input.name}`, { input: input.name }, () => loadIntoDuckDB(connection, input.table, data, input.columnsRead));
+      loaded += data.rows;
+    }
+    const materialised = materialisedSteps(plan);
+    let done = 0;
+    for (const step of plan.steps) {
+      if (!materialised.has(step.table)) continue;
+      progress(0.6 + (0.3 * done++) / materialised.size, `running step ${step.id}`);
+      const { sql, params, inlined } = composed(plan, step, materialised);
+      await execute(connection, `CREATE TABLE ${quoteIdent(step.table)} AS ${sql}`, params, step.id, inlined);
+    }
+    progress(0.9, 'reading outputs');
+    const outputs: PipelineOutputs = {};
+    for (const out of plan.outputs) outputs[out.step] = await readOutput(connection, plan, out);
+    progress(1, 'done');
+    return outputs;
+  }, { threads: opts.threads, memoryLimit: opts.memoryLimit });
+}
+
+async function readOutput(connection: DuckDBConnection, plan: PipelinePlan, out: PipelinePlan['outputs'][number]): Promise<PipelineOutput> {
+  const step = plan.steps.find((s) => s.id === out.step) as PipelinePlan['steps'][number];
+  const table = quoteIdent(step.table);
+  const k: SqlParam[] = [{ value: out.minGroupSize, type: 'BIGINT' }];
+  const hidden = await execute(connection, `SELECT count(*) FROM ${table} WHERE ${quoteIdent(GROUP_ROWS)} < $1`, k, out.step);
+  const cols = out.columns.map((c) => quoteIdent(c.name)).join(', ');
+  const order = step.groupBy.length ? ` ORDER BY ${step.groupBy.map((g) => `${quoteIdent(g)} ASC NULLS FIRST`).join(', ')}` : '';
+  const rows = await execute(connection, `SELECT ${cols} FROM ${table} WHERE ${quoteIdent(GROUP_ROWS)} >= $1${order}`, k, out.step);
+  return {
+    columns: out.columns.map((c) => ({ name: c.name, type: c.type })),
+    rows: rows.map((r) => r.map(toOutputValue)),
+    suppressedGroups: Number(hidden[0]?.[0] ?? 0),
+    minGroupSize: out.minGroupSize,
+  };
+}
+
+/**
+ * Run one statement; DuckDB errors become 'pipeline_execution_failed' naming the step and
+ * the steps inlined into it (any of which may be the one that failed).
+ */
+async function execute(connection: DuckDBConnection, sql: string, params: readonly SqlParam[], step: string, inlined: string[] = []) {
+  const what = inlined.length ? `step ${step} (computed with ${inlined.join(', ')})` : `step ${step}`;
+  return guarded(what, inlined.length ? { step, steps: [...inlined, step] } : { step }, async () => {
+    const { values, types } = bindings(params);
+    const reader = await connection.runAndReadAll(sql, values, types);
+    return reader.getRows();
+  });
+}
+
+async function guarded<T>(what: string, details: Record<string, unknown>, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (isObscuraError(e)) throw e as ObscuraError;
+    // Keep DuckDB's error class ("Out of Range Error"), never its message: it may quote data.
+    const kind = /^([A-Z][A-Za-z ]{2,40} Error):/.exec(e instanceof Error ? e.message : '')?.[1] ?? 'Error';
+    const internal = /^(Binder|Parser|Catalog|Internal|Not implemented) Error$/.test(kind);
+    throw pipelineError('pipeline_execution_failed', `${what} failed in DuckDB (${kind})`, { ...details, kind }, internal ? 500 : 422);
+  }
+}
