@@ -55,7 +55,8 @@ export async function openSealedInput(input: SealedInput, ctx: OpenContext): Pro
   if (sha256Hex(plaintext) !== manifest.plaintext.sha256) {
     throw new ObscuraError('plaintext_hash_mismatch', `plaintext of dataset ${input.datasetId} does not match the SHA-256 in its manifest`, 422);
   }
-  const data = await parseDataset(plaintext, manifest.format);
+  // Parsed against the owner-signed schema, so a mismatch is caught as the data is read.
+  const data = await parseDataset(plaintext, manifest.format, { schema: manifest.schema });
   plaintext.fill(0);
   if (canonicalJson(data.schema) !== canonicalJson(manifest.schema)) {
     throw new ObscuraError('schema_mismatch', `schema of dataset ${input.datasetId} differs from its manifest`, 422);
