@@ -15,7 +15,8 @@
 import { z } from 'zod';
 import type { Evidence } from '../attestation/evidence.ts';
 import { verifyEvidence } from '../attestation/verify.ts';
-import type { AnchorCheck, AnchorReceipt, AnchorRecord } from '../chain/schemas.ts';
+import type { AnchorRecord } from '../chain/records.ts';
+import type { AnchorCheck, AnchorReceipt } from '../chain/schemas.ts';
 import { ObscuraError } from '../common/errors.ts';
 import { hashJson } from '../common/hash.ts';
 import { decryptToBuffer, encryptStream } from '../crypto/index.ts';
