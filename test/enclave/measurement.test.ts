@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,8 @@ afterAll(() => {
 function copyTree(): string {
   const dir = mkdtempSync(join(tmpdir(), 'obscura-measure-'));
   copies.push(dir);
-  for (const d of MEASURED_DIRS) cpSync(join(PROJECT_ROOT, d), join(dir, d), { recursive: true });
+  // Folders with no files yet (not in git) are skipped, as measuredFiles() skips them.
+  for (const d of MEASURED_DIRS) if (existsSync(join(PROJECT_ROOT, d))) cpSync(join(PROJECT_ROOT, d), join(dir, d), { recursive: true });
   cpSync(join(PROJECT_ROOT, 'package-lock.json'), join(dir, 'package-lock.json'));
   return dir;
 }
