@@ -14,6 +14,7 @@ import { jobRoutes } from './routes/jobs.ts';
 import { pipelineRoutes } from './routes/pipelines.ts';
 import { resultRoutes } from './routes/results.ts';
 import { systemRoutes } from './routes/system.ts';
+import { upgradeRoutes } from './routes/upgrades.ts';
 
 const DASHBOARD = new URL('./dashboard/index.html', import.meta.url);
 
@@ -37,6 +38,7 @@ export function createApp(ctx: HostContext, opts: { serverUrl: string }): Expres
   v1.use(pipelineRoutes(ctx));
   v1.use(jobRoutes(ctx));
   v1.use(resultRoutes(ctx));
+  v1.use(upgradeRoutes(ctx));
   v1.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument(opts.serverUrl));
   });

@@ -23,6 +23,8 @@ export interface HostContext {
   limits: HostLimits;
   log: HostLog;
   metrics: HostMetrics;
+  /** Accounts allowed to authorise enclave upgrades. */
+  operators: string[];
   /** Wakes the job runner when a job is queued. */
   notifyJobQueued: () => void;
 }

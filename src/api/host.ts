@@ -5,9 +5,11 @@
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
+import type { TeeSettings } from '../attestation/providers/config.ts';
 import { ChainClient, type EmbeddedChain, startEmbeddedChain } from '../chain/index.ts';
 import { DEFAULTS } from '../common/env.ts';
 import { ObscuraError } from '../common/errors.ts';
+import { decodeAddress, encodeAddress } from '@polkadot/util-crypto';
 import { cryptoReady } from '../crypto/index.ts';
 import { EnclaveClient } from '../enclave/client.ts';
 import { BlobStore, Metadata, openDb } from '../store/index.ts';
@@ -15,6 +17,7 @@ import { createApp } from './app.ts';
 import type { HostContext, HostLog } from './context.ts';
 import { HostMetrics } from './metrics.ts';
 import { JobRunner } from './runner.ts';
+import { handOverFromPredecessor } from './upgrade.ts';
 import { WorkerPool } from './workers.ts';
 
 /** How to start a host. */
@@ -27,8 +30,19 @@ export interface HostOptions {
   chainPort?: number;
   operatorSuri?: string;
   workerIds?: string[];
+  /** The TEE every worker gets its evidence from; default simulated. */
+  tee?: TeeSettings;
   maxUploadBytes?: number;
   log?: HostLog;
+  /** Run the enclaves from this code tree instead of this one (an upgraded release). */
+  enclaveRoot?: string;
+  /**
+   * The previous release's code tree: a worker whose enclave finds no identity sealed to its
+   * measurement asks an enclave of this code for a hand-over (see upgrade.ts).
+   */
+  predecessorRoot?: string;
+  /** Accounts that may authorise enclave upgrades; default the chain operator account. */
+  operators?: string[];
 }
 
 /** A running host. */
@@ -70,22 +84,32 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
     const chain = await ChainClient.connect(chainEndpoint, { operatorSuri });
     cleanups.push(() => chain.close());
 
-    const workers = new WorkerPool();
-    cleanups.push(() => workers.stopAll());
-    for (const workerId of opts.workerIds ?? [DEFAULTS.workerId]) {
-      workers.add(await EnclaveClient.start({ dataDir, workerId, log: (level, m) => log(level, `[${workerId}] ${m}`) }));
-    }
-
     const db = openDb(join(dataDir, 'obscura.sqlite'));
     cleanups.push(async () => {
       db.close();
     });
+    const metadata = new Metadata(db);
+
+    const workers = new WorkerPool();
+    cleanups.push(() => workers.stopAll());
+    for (const workerId of opts.workerIds ?? [DEFAULTS.workerId]) {
+      const enclaveOptions = { dataDir, workerId, chainEndpoint, ...(opts.tee ? { tee: opts.tee } : {}) };
+      const enclave = await EnclaveClient.start({
+        ...enclaveOptions,
+        ...(opts.enclaveRoot ? { root: opts.enclaveRoot } : {}),
+        log: (level, m) => log(level, `[${workerId}] ${m}`),
+      });
+      workers.add(enclave);
+      if (!enclave.info.restored && opts.predecessorRoot) {
+        await handOverFromPredecessor({ newcomer: enclave, predecessor: { ...enclaveOptions, root: opts.predecessorRoot }, metadata, log });
+      }
+    }
     const blobs = new BlobStore(join(dataDir, 'blobs'));
     await blobs.sweepTmp();
 
     let runner: JobRunner | undefined;
     const ctx: HostContext = {
-      metadata: new Metadata(db),
+      metadata,
       blobs,
       workers,
       chain,
@@ -93,6 +117,8 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
       limits: { maxUploadBytes: opts.maxUploadBytes ?? DEFAULTS.maxUploadBytes },
       log,
       metrics: new HostMetrics(),
+      // Compared with callers' addresses, which use the generic prefix 42.
+      operators: (opts.operators ?? [chain.operatorAddress]).map((a) => encodeAddress(decodeAddress(a), 42)),
       notifyJobQueued: () => runner?.notify(),
     };
     runner = new JobRunner(ctx);

@@ -7,7 +7,8 @@ import { WorkerRecordSchema } from './workers.ts';
 import { ProblemSchema } from './problem.ts';
 import { HealthSchema, JobSubmissionSchema, PipelineSubmissionSchema } from './schemas.ts';
 import { EvidenceSchema } from '../attestation/evidence.ts';
-import { DatasetRecordSchema, JobRecordSchema, PipelineRecordSchema, ResultDocumentSchema } from '../store/index.ts';
+import { DatasetRecordSchema, JobRecordSchema, PipelineRecordSchema, ResultDocumentSchema, UpgradeAuthorizationSchema } from '../store/index.ts';
+import { UpgradeRequestSchema } from './routes/upgrades.ts';
 import { SignedManifestSchema } from '../crypto/manifest.ts';
 
 interface Route {
@@ -79,6 +80,15 @@ export const ROUTES: Route[] = [
     params: ['id'],
     response: { status: 200, schema: z.object({ id: z.string(), hash: z.string(), anchorCheck: z.object({ ok: z.boolean() }).loose() }).loose() },
   },
+  {
+    method: 'post',
+    path: '/v1/upgrades',
+    summary: 'Anchor an authorisation of an enclave upgrade (operators only)',
+    auth: true,
+    request: { contentType: 'application/json', schema: UpgradeRequestSchema },
+    response: { status: 201, schema: UpgradeAuthorizationSchema },
+  },
+  { method: 'get', path: '/v1/upgrades', summary: 'Anchored upgrade authorisations', response: { status: 200, schema: list('upgrades', UpgradeAuthorizationSchema) } },
 ];
 
 function jsonSchema(schema: z.ZodType): unknown {

@@ -2,6 +2,8 @@
  * The enclave workers this host runs, by id. The host only forwards to them; what they say
  * about themselves is checked by verifiers through attestation, not trusted here.
  */
+import { HardwareIdentitySchema, MeasurementSourceSchema } from '../attestation/providers/identity.ts';
+import { ProviderKindSchema } from '../attestation/providers/provider.ts';
 import { ObscuraError } from '../common/errors.ts';
 import type { EnclaveClient } from '../enclave/client.ts';
 import { z } from 'zod';
@@ -10,8 +12,14 @@ import { z } from 'zod';
 export const WorkerRecordSchema = z.object({
   id: z.string(),
   tee: z.string(),
+  /** How the worker gets its evidence: simulated, tdx-configfs, dstack or sgx-gramine. */
+  provider: ProviderKindSchema,
   simulated: z.boolean(),
   measurement: z.string(),
+  /** `hardware` when the measurement is the SGX MRENCLAVE, `code` when it is the code measurement. */
+  measurementSource: MeasurementSourceSchema,
+  /** Registers from the worker's own quote at start (TDX MRTD and RTMRs, SGX MRENCLAVE and MRSIGNER). */
+  hardware: HardwareIdentitySchema.optional(),
   recipient: z.string(),
   signingKey: z.string(),
   status: z.enum(['running', 'stopped']),
@@ -40,8 +48,11 @@ export class WorkerPool {
     return [...this.workers.values()].map((w) => ({
       id: w.info.workerId,
       tee: w.info.tee,
+      provider: w.info.provider,
       simulated: w.info.tee === 'simulated',
       measurement: w.info.measurement,
+      measurementSource: w.info.measurementSource,
+      ...(w.info.hardware ? { hardware: w.info.hardware } : {}),
       recipient: w.info.keys.recipient,
       signingKey: w.info.keys.signingKey,
       status: w.running ? 'running' : 'stopped',

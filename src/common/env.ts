@@ -3,6 +3,7 @@
  * over these; these win over the built-in defaults.
  */
 import { z } from 'zod';
+import { TeeChoiceSchema, TeeSettingsSchema } from '../attestation/providers/config.ts';
 
 const EnvSchema = z.object({
   /** API base URL the CLI talks to. */
@@ -13,6 +14,12 @@ const EnvSchema = z.object({
   OBSCURA_OPERATOR_SURI: z.string().min(1).optional(),
   /** The host's data directory. */
   OBSCURA_DATA_DIR: z.string().min(1).optional(),
+  /** The TEE the workers of `obscura serve` use: simulated (default), tdx, dstack or sgx-gramine. */
+  OBSCURA_TEE: TeeChoiceSchema.optional(),
+  /** The TEE device root: configfs-tsm report directory (tdx) or Gramine's /dev/attestation (sgx-gramine). */
+  OBSCURA_TEE_ROOT: z.string().min(1).optional(),
+  /** The dstack guest agent: a unix socket path or an http(s) URL (dstack). */
+  OBSCURA_DSTACK_ENDPOINT: TeeSettingsSchema.shape.endpoint,
 });
 export type Env = z.infer<typeof EnvSchema>;
 

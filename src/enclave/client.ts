@@ -5,7 +5,9 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { teeEnv, type TeeSettings } from '../attestation/providers/config.ts';
 import { ObscuraError } from '../common/errors.ts';
 import {
   type EnclaveInfo,
@@ -36,8 +38,14 @@ interface Pending {
 export interface EnclaveOptions {
   dataDir: string;
   workerId: string;
+  /** Where the enclave gets its evidence; default the simulated TEE. */
+  tee?: TeeSettings;
   log?: EnclaveLogger;
   startTimeoutMs?: number;
+  /** Run the enclave from another code tree (an upgrade's predecessor or successor); default this one. */
+  root?: string;
+  /** Chain endpoint the enclave checks anchors against (hand-over authorisations). */
+  chainEndpoint?: string;
 }
 
 type RequestBody<T extends HostRequestType> = Omit<Extract<HostRequest, { type: T }>, 'id' | 'type'>;
@@ -63,9 +71,17 @@ export class EnclaveClient {
   /** Start an enclave process and wait until it has its identity. Throws 'enclave_start_failed'. */
   static async start(opts: EnclaveOptions): Promise<EnclaveClient> {
     const log = opts.log ?? (() => {});
-    const child = fork(ENTRY, [], {
+    // Another code tree (a predecessor or successor release) runs its own enclave entry.
+    const entry = opts.root ? join(opts.root, 'src/enclave/main.ts') : ENTRY;
+    const child = fork(entry, [], {
       execArgv: ['--import', TSX_LOADER],
-      env: { ...process.env, OBSCURA_DATA_DIR: opts.dataDir, OBSCURA_WORKER_ID: opts.workerId, OBSCURA_TEE: 'simulated' },
+      env: {
+        ...process.env,
+        OBSCURA_DATA_DIR: opts.dataDir,
+        OBSCURA_WORKER_ID: opts.workerId,
+        ...(opts.chainEndpoint ? { OBSCURA_CHAIN_ENDPOINT: opts.chainEndpoint } : {}),
+        ...teeEnv(opts.tee ?? { tee: 'simulated' }),
+      },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'advanced',
     });
@@ -123,6 +139,12 @@ export class EnclaveClient {
       }
       this.pending.clear();
     });
+  }
+
+  /** Ask the enclave again what it is (after a hand-over changed its keys). */
+  async refreshInfo(): Promise<EnclaveInfo> {
+    this.hello = EnclaveInfoSchema.parse(await this.request('hello', {}));
+    return this.hello;
   }
 
   /** Whether the process is still running. */

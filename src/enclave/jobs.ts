@@ -4,6 +4,7 @@
  * aggregate result. The host already checked most of this; the enclave checks again
  * because the host is untrusted.
  */
+import type { TeeKind } from '../attestation/providers/provider.ts';
 import { ObscuraError } from '../common/errors.ts';
 import { checkPipeline, parsePipeline, pipelineHash, runPipeline } from '../pipelines/index.ts';
 import type { ParsedDataset } from '../data/index.ts';
@@ -14,7 +15,7 @@ import { type ResultBody, type SignedResult, signResult } from './result.ts';
 /** The enclave's identity as a job needs it. */
 export interface JobContext extends OpenContext {
   workerId: string;
-  tee: 'simulated';
+  tee: TeeKind;
   signingKey: string;
   signingSeed: Uint8Array;
 }

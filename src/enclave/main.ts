@@ -3,25 +3,42 @@
  * identity, then answers schema-validated requests. Nothing it sends carries plaintext:
  * failures other than ObscuraError (whose messages are written to be data-free) are
  * reported as a generic internal error, since a library's message may quote a value.
+ * Its evidence comes from the provider its environment names (OBSCURA_TEE and friends, see
+ * attestation/providers/config.ts); a quote-based provider is asked for a quote at start,
+ * so a worker without its TEE device fails to start, saying which device is missing.
  */
 import { join } from 'node:path';
 import { z } from 'zod';
-import { simulatedEvidence, simulatedPlatformSecret } from '../attestation/index.ts';
+import { simulatedPlatformSecret } from '../attestation/index.ts';
+import { createProvider, enclaveMeasurement, providerConfig, TeeChoiceSchema, TeeSettingsSchema } from '../attestation/providers/index.ts';
 import { ed25519FromSeed } from '../common/ed25519.ts';
-import { isObscuraError } from '../common/errors.ts';
+import { isObscuraError, ObscuraError } from '../common/errors.ts';
 import { cryptoReady, identityToRecipient } from '../crypto/index.ts';
 import { openSealedInput } from './datasets.ts';
 import { type JobContext, runJob } from './jobs.ts';
 import { computeMeasurement } from './measurement.ts';
 import { type EnclaveInfo, type EnclaveMessage, type HostRequest, HostRequestSchema } from './protocol.ts';
 import { resultBodyHash } from './result.ts';
-import { loadOrCreateState } from './state.ts';
+import { exportIdentity, importIdentity } from './handover.ts';
+import { type EnclaveState, loadOrCreateState, sealedStatePath, writeSealedState } from './state.ts';
 
 const EnvSchema = z.object({
   OBSCURA_DATA_DIR: z.string().min(1),
   OBSCURA_WORKER_ID: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/),
-  OBSCURA_TEE: z.enum(['simulated']).default('simulated'),
+  OBSCURA_TEE: TeeChoiceSchema.default('simulated'),
+  OBSCURA_TEE_ROOT: z.string().min(1).optional(),
+  OBSCURA_DSTACK_ENDPOINT: z.string().min(1).optional(),
+  /** The dstack SDK's own variable for a simulator endpoint; OBSCURA_DSTACK_ENDPOINT wins. */
+  DSTACK_SIMULATOR_ENDPOINT: z.string().min(1).optional(),
+  /** Chain the enclave checks hand-over authorisations against (its RPC answers are trusted; see handover.ts). */
+  OBSCURA_CHAIN_ENDPOINT: z.string().regex(/^wss?:\/\//).optional(),
 });
+
+/** The key material of an identity, in the shape jobs use. */
+function identityOf(state: EnclaveState): Pick<JobContext, 'ageIdentity' | 'recipient' | 'signingKey' | 'signingSeed'> {
+  const signing = ed25519FromSeed(Buffer.from(state.signingSeed, 'hex'));
+  return { ageIdentity: state.ageIdentity, recipient: identityToRecipient(state.ageIdentity), signingKey: signing.publicKey, signingSeed: signing.seed };
+}
 
 function send(message: EnclaveMessage): void {
   process.send?.(message);
@@ -35,46 +52,99 @@ async function main(): Promise<void> {
   if (!process.send) throw new Error('the enclave must be started by the host with an IPC channel');
   const env = EnvSchema.parse(process.env);
   await cryptoReady();
-  const measurement = computeMeasurement();
+  const endpoint = env.OBSCURA_DSTACK_ENDPOINT ?? env.DSTACK_SIMULATOR_ENDPOINT;
+  const settings = TeeSettingsSchema.safeParse({
+    tee: env.OBSCURA_TEE,
+    ...(env.OBSCURA_TEE_ROOT ? { root: env.OBSCURA_TEE_ROOT } : {}),
+    ...(endpoint ? { endpoint } : {}),
+  });
+  if (!settings.success) {
+    const issue = settings.error.issues[0];
+    throw new ObscuraError('tee_config_invalid', `TEE setting ${String(issue?.path[0])} is invalid: ${issue?.message}`, 400);
+  }
+  const provider = createProvider(providerConfig(settings.data, env.OBSCURA_DATA_DIR));
+  const hardware = await provider.identify();
+  const { measurement, source: measurementSource } = enclaveMeasurement(hardware, computeMeasurement());
+  if (provider.tee !== 'simulated') {
+    log('info', `TEE ${provider.tee} via ${provider.kind}; measurement ${measurement} (${measurementSource === 'hardware' ? 'MRENCLAVE' : 'code measurement'})`);
+  }
   const platformSecret = simulatedPlatformSecret(env.OBSCURA_DATA_DIR);
   const stateDir = join(env.OBSCURA_DATA_DIR, 'workers', env.OBSCURA_WORKER_ID);
-  const { state, restored } = loadOrCreateState({ stateDir, workerId: env.OBSCURA_WORKER_ID, platformSecret, measurement });
+  const loaded = loadOrCreateState({ stateDir, workerId: env.OBSCURA_WORKER_ID, platformSecret, measurement });
   platformSecret.fill(0);
-  const signing = ed25519FromSeed(Buffer.from(state.signingSeed, 'hex'));
-  const ctx: JobContext = {
-    workerId: env.OBSCURA_WORKER_ID,
-    tee: env.OBSCURA_TEE,
-    measurement,
-    ageIdentity: state.ageIdentity,
-    recipient: identityToRecipient(state.ageIdentity),
-    signingKey: signing.publicKey,
-    signingSeed: signing.seed,
+  let state = loaded.state;
+  let restored = loaded.restored;
+  // The identity can change once, by a hand-over; everything that uses it reads these.
+  const ctx: JobContext = { workerId: env.OBSCURA_WORKER_ID, tee: provider.tee, measurement, ...identityOf(state) };
+  let keys = { recipient: ctx.recipient, signingKey: ctx.signingKey };
+  const adopt = (next: EnclaveState) => {
+    const secret = simulatedPlatformSecret(env.OBSCURA_DATA_DIR);
+    writeSealedState(sealedStatePath(stateDir, measurement), next, secret, measurement);
+    secret.fill(0);
+    state = next;
+    restored = true;
+    Object.assign(ctx, identityOf(next));
+    keys = { recipient: ctx.recipient, signingKey: ctx.signingKey };
   };
-  const keys = { recipient: ctx.recipient, signingKey: ctx.signingKey };
   if (!restored) {
-    log('info', `no identity sealed to measurement ${measurement}: made a new one (datasets sealed to an earlier identity need a hand-over)`);
+    log('info', `no identity sealed to measurement ${measurement}: made a new one; datasets sealed to an earlier identity stay unreadable (no access) until an authorised hand-over`);
   }
+
+  const hello = (): EnclaveInfo => ({
+    workerId: ctx.workerId,
+    tee: provider.tee,
+    provider: provider.kind,
+    measurement,
+    measurementSource,
+    ...(hardware ? { hardware } : {}),
+    keys,
+    restored,
+  });
 
   const handle = async (req: HostRequest): Promise<unknown> => {
     switch (req.type) {
       case 'hello':
-        return { workerId: ctx.workerId, tee: ctx.tee, measurement, keys, restored } satisfies EnclaveInfo;
+        return hello();
       case 'attest':
-        return { evidence: simulatedEvidence({ dataDir: env.OBSCURA_DATA_DIR, workerId: ctx.workerId, measurement, keys, nonce: req.nonce }) };
+        return { evidence: await provider.evidence({ workerId: ctx.workerId, measurement, keys, nonce: req.nonce }) };
       case 'validate_dataset': {
         const opened = await openSealedInput(req.input, ctx);
         return { rows: opened.data.rows, schema: opened.data.schema };
       }
       case 'run_job': {
         const signed = await runJob(req.job, ctx, (fraction, message) => send({ type: 'progress', id: req.id, fraction, message }));
-        const attestation = simulatedEvidence({
-          dataDir: env.OBSCURA_DATA_DIR,
-          workerId: ctx.workerId,
-          measurement,
-          keys,
-          nonce: resultBodyHash(signed.result),
-        });
+        const attestation = await provider.evidence({ workerId: ctx.workerId, measurement, keys, nonce: resultBodyHash(signed.result) });
         return { signed, attestation };
+      }
+      case 'handover_export': {
+        const chainEndpoint = env.OBSCURA_CHAIN_ENDPOINT;
+        if (!chainEndpoint) throw new ObscuraError('handover_refused', 'hand-over refused: the enclave was given no chain to check the authorisation on', 503);
+        const sealedIdentity = await exportIdentity({
+          state,
+          ownMeasurement: measurement,
+          ownTee: provider.tee,
+          request: { evidence: req.evidence, nonce: req.nonce, measurement: req.measurement, authorization: req.authorization },
+          verifyAnchor: async (receipt, record) => {
+            // Loaded on demand: the chain client is heavy and only hand-overs need it.
+            const { ChainClient } = await import('../chain/client.ts');
+            const chain = await ChainClient.connect(chainEndpoint);
+            try {
+              return await chain.verifyAnchor(receipt, record);
+            } finally {
+              await chain.close();
+            }
+          },
+        });
+        log('info', `identity released to measurement ${req.measurement}`);
+        return { sealedIdentity };
+      }
+      case 'handover_import': {
+        const next = await importIdentity(state.ageIdentity, req.sealedIdentity);
+        if (next.workerId !== ctx.workerId) {
+          throw new ObscuraError('handover_invalid', `the handed-over identity belongs to worker ${next.workerId}, not ${ctx.workerId}`, 422);
+        }
+        adopt(next);
+        return hello();
       }
     }
   };
@@ -105,6 +175,6 @@ async function main(): Promise<void> {
 
 main().catch((e: unknown) => {
   // Startup failures carry no data yet (no dataset has been opened), so the message is safe.
-  process.stderr.write(`enclave failed to start: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.stderr.write(`enclave failed to start: ${isObscuraError(e) ? `${e.code}: ` : ''}${e instanceof Error ? e.message : String(e)}\n`);
   process.exit(1);
 });

@@ -3,11 +3,12 @@
  *
  * Measured files (paths relative to the project root, sorted bytewise):
  *   - every file under src/common, src/enclave, src/attestation, src/crypto, src/data,
- *     src/pipelines, src/privacy and src/ml (the enclave's import closure lives there);
+ *     src/pipelines, src/privacy, src/ml and src/chain (the enclave's import closure lives
+ *     there; it checks hand-over authorisations with the chain client);
  *   - package-lock.json (pins every dependency the enclave loads).
  * measurement = SHA-256 over the lines `<sha256 hex of file>  <path>\n`, the same shape as
  * `sha256sum` prints, so anyone can recompute it with coreutils:
- *   (cd ROOT && find src/common src/enclave … -type f | LC_ALL=C sort | xargs sha256sum; sha256sum package-lock.json) …
+ *   README.md ("Measurement") gives the one-line shell command.
  * The host, the CLI (`obscura measure`) and the enclave itself all call this one function.
  */
 import { createHash } from 'node:crypto';
@@ -25,6 +26,7 @@ export const MEASURED_DIRS = [
   'src/pipelines',
   'src/privacy',
   'src/ml',
+  'src/chain',
 ] as const;
 
 /** Single files measured beside the folders. */

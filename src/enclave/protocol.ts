@@ -7,11 +7,14 @@
  */
 import { z } from 'zod';
 import { EnclaveKeysSchema, EvidenceSchema } from '../attestation/evidence.ts';
+import { HardwareIdentitySchema, MeasurementSourceSchema } from '../attestation/providers/identity.ts';
+import { ProviderKindSchema, TeeKindSchema } from '../attestation/providers/provider.ts';
 import { SignedManifestSchema } from '../crypto/manifest.ts';
 // The schema module alone: the data package's index pulls in DuckDB and Arrow, which the
 // host and the CLI have no use for.
 import { DatasetSchemaSchema } from '../data/schema.ts';
 import { SignedResultSchema } from './result.ts';
+import { AnchorReceiptSchema } from '../chain/schemas.ts';
 
 const nonce = z.string().regex(/^[0-9a-f]{64}$/, 'nonce must be 32 bytes of hex');
 
@@ -40,6 +43,17 @@ export const HostRequestSchema = z.discriminatedUnion('type', [
   z.object({ id: z.number().int(), type: z.literal('attest'), nonce }),
   z.object({ id: z.number().int(), type: z.literal('validate_dataset'), input: SealedInputSchema }),
   z.object({ id: z.number().int(), type: z.literal('run_job'), job: JobSpecSchema }),
+  /** To the predecessor enclave: release the identity to this attested newcomer (see handover.ts). */
+  z.object({
+    id: z.number().int(),
+    type: z.literal('handover_export'),
+    evidence: EvidenceSchema,
+    nonce,
+    measurement: z.string().regex(/^[0-9a-f]{64}$/),
+    authorization: AnchorReceiptSchema,
+  }),
+  /** To the newcomer: adopt the identity the predecessor released. */
+  z.object({ id: z.number().int(), type: z.literal('handover_import'), sealedIdentity: z.string().min(1).max(65536) }),
 ]);
 export type HostRequest = z.infer<typeof HostRequestSchema>;
 export type HostRequestType = HostRequest['type'];
@@ -47,8 +61,14 @@ export type HostRequestType = HostRequest['type'];
 /** What the enclave says about itself. */
 export const EnclaveInfoSchema = z.object({
   workerId: z.string(),
-  tee: z.enum(['simulated']),
+  tee: TeeKindSchema,
+  /** How the enclave obtains its evidence. */
+  provider: ProviderKindSchema,
   measurement: z.string().regex(/^[0-9a-f]{64}$/),
+  /** Whether `measurement` is the hardware's (SGX MRENCLAVE) or the code measurement; see attestation/providers/identity.ts. */
+  measurementSource: MeasurementSourceSchema,
+  /** The registers of a quote the enclave made of itself at start (quote-based providers only). */
+  hardware: HardwareIdentitySchema.optional(),
   keys: EnclaveKeysSchema,
   /** Whether the identity was restored from state sealed to this measurement (false: newly made). */
   restored: z.boolean(),
@@ -61,6 +81,8 @@ export const ResponseValueSchemas = {
   attest: z.object({ evidence: EvidenceSchema }),
   validate_dataset: z.object({ rows: z.number().int().nonnegative(), schema: DatasetSchemaSchema }),
   run_job: z.object({ signed: SignedResultSchema, attestation: EvidenceSchema }),
+  handover_export: z.object({ sealedIdentity: z.string().min(1) }),
+  handover_import: EnclaveInfoSchema,
 } as const;
 export type ResponseValue<T extends HostRequestType> = z.infer<(typeof ResponseValueSchemas)[T]>;
 

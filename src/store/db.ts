@@ -50,6 +50,14 @@ const MIGRATIONS: string[] = [
      document TEXT NOT NULL,
      created_at TEXT NOT NULL
    );`,
+  `CREATE TABLE upgrade_authorizations (
+     from_measurement TEXT NOT NULL,
+     to_measurement TEXT NOT NULL,
+     authorized_by TEXT NOT NULL,
+     receipt_json TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     PRIMARY KEY (from_measurement, to_measurement)
+   );`,
 ];
 
 /** Open (creating if needed) and migrate the database at `path`. */

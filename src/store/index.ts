@@ -12,4 +12,6 @@ export {
   type JobStatus,
   type PipelineRecord,
   type ResultDocument,
+  UpgradeAuthorizationSchema,
+  type UpgradeAuthorization,
 } from './records.ts';

@@ -12,7 +12,9 @@ import {
   type PipelineRecord,
   type ResultDocument,
   ResultDocumentSchema,
+  type UpgradeAuthorization,
 } from './records.ts';
+import { AnchorReceiptSchema } from '../chain/schemas.ts';
 import { SignedManifestSchema } from '../crypto/manifest.ts';
 import { z } from 'zod';
 
@@ -209,5 +211,37 @@ export class Metadata {
   results(): ResultDocument[] {
     const rows = this.db.prepare('SELECT document FROM results ORDER BY created_at DESC, id').all() as { document: string }[];
     return rows.map((r) => ResultDocumentSchema.parse(JSON.parse(r.document)));
+  }
+
+  /** Record an anchored upgrade authorisation (replacing an earlier one for the same pair). */
+  insertUpgradeAuthorization(a: Omit<UpgradeAuthorization, 'createdAt'>): UpgradeAuthorization {
+    this.db
+      .prepare('INSERT OR REPLACE INTO upgrade_authorizations (from_measurement, to_measurement, authorized_by, receipt_json, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(a.from, a.to, a.authorizedBy, JSON.stringify(a.receipt), new Date().toISOString());
+    return this.upgradeAuthorization(a.from, a.to) as UpgradeAuthorization;
+  }
+
+  /** The authorisation of the upgrade from → to, if one was anchored. */
+  upgradeAuthorization(from: string, to: string): UpgradeAuthorization | undefined {
+    const row = this.db
+      .prepare('SELECT from_measurement, to_measurement, authorized_by, receipt_json, created_at FROM upgrade_authorizations WHERE from_measurement = ? AND to_measurement = ?')
+      .get(from, to) as { from_measurement: string; to_measurement: string; authorized_by: string; receipt_json: string; created_at: string } | undefined;
+    if (!row) return undefined;
+    return {
+      from: row.from_measurement,
+      to: row.to_measurement,
+      authorizedBy: row.authorized_by,
+      receipt: AnchorReceiptSchema.parse(JSON.parse(row.receipt_json)),
+      createdAt: row.created_at,
+    };
+  }
+
+  /** All upgrade authorisations, newest first. */
+  upgradeAuthorizations(): UpgradeAuthorization[] {
+    const rows = this.db.prepare('SELECT from_measurement, to_measurement FROM upgrade_authorizations ORDER BY created_at DESC').all() as {
+      from_measurement: string;
+      to_measurement: string;
+    }[];
+    return rows.map((r) => this.upgradeAuthorization(r.from_measurement, r.to_measurement) as UpgradeAuthorization);
   }
 }

@@ -73,3 +73,13 @@ export const PipelineRecordSchema = z.object({
   createdAt: z.string(),
 });
 export type PipelineRecord = z.infer<typeof PipelineRecordSchema>;
+
+/** An anchored authorisation of an enclave upgrade from one measurement to another. */
+export const UpgradeAuthorizationSchema = z.object({
+  from: z.string().regex(/^[0-9a-f]{64}$/),
+  to: z.string().regex(/^[0-9a-f]{64}$/),
+  authorizedBy: z.string(),
+  receipt: AnchorReceiptSchema,
+  createdAt: z.string(),
+});
+export type UpgradeAuthorization = z.infer<typeof UpgradeAuthorizationSchema>;

@@ -1,5 +1,6 @@
 /** `obscura serve` (what `npm start` runs): the chain, one enclave worker and the API. */
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
+import { TeeChoiceSchema, type TeeChoice } from '../../attestation/providers/config.ts';
 import { DEFAULTS, env } from '../../common/env.ts';
 
 /** Register `serve`. */
@@ -11,9 +12,19 @@ export function serveCommand(program: Command): void {
     .option('--port <port>', 'API port', String(DEFAULTS.port))
     .option('--chain-port <port>', 'embedded chain RPC port', String(DEFAULTS.chainPort))
     .option('--chain <url>', 'use this Substrate node instead of the embedded chain (or OBSCURA_CHAIN)')
+    .addOption(
+      new Option('--tee <kind>', 'where workers get attestation evidence (or OBSCURA_TEE)')
+        .choices(TeeChoiceSchema.options)
+        .default(env().OBSCURA_TEE ?? 'simulated'),
+    )
+    .option('--tee-root <dir>', 'TEE device root: configfs-tsm report dir for tdx, /dev/attestation for sgx-gramine (or OBSCURA_TEE_ROOT)')
+    .option('--dstack-endpoint <socket|url>', 'dstack guest agent socket or simulator URL (or OBSCURA_DSTACK_ENDPOINT)')
     .option('--quiet', 'print only the startup summary')
-    .action(async (opts: { dataDir: string; port: string; chainPort: string; chain?: string; quiet?: boolean }) => {
+    .action(async (opts: { dataDir: string; port: string; chainPort: string; chain?: string; tee: TeeChoice; teeRoot?: string; dstackEndpoint?: string; quiet?: boolean }) => {
       const chainEndpoint = opts.chain ?? env().OBSCURA_CHAIN;
+      const teeRoot = opts.teeRoot ?? env().OBSCURA_TEE_ROOT;
+      const dstackEndpoint = opts.dstackEndpoint ?? env().OBSCURA_DSTACK_ENDPOINT;
+      const tee = { tee: opts.tee, ...(teeRoot ? { root: teeRoot } : {}), ...(dstackEndpoint ? { endpoint: dstackEndpoint } : {}) };
       const operatorSuri = env().OBSCURA_OPERATOR_SURI;
       const t0 = Date.now();
       const { startHost } = await import('../../api/host.ts');
@@ -21,6 +32,7 @@ export function serveCommand(program: Command): void {
         dataDir: opts.dataDir,
         port: Number(opts.port),
         chainPort: Number(opts.chainPort),
+        tee,
         ...(chainEndpoint ? { chainEndpoint } : {}),
         ...(operatorSuri ? { operatorSuri } : {}),
         log: (level, message) => {
@@ -31,7 +43,12 @@ export function serveCommand(program: Command): void {
         `Obscura is running (started in ${((Date.now() - t0) / 1000).toFixed(1)} s)`,
         `  API        ${host.url}  (dashboard ${host.url}/, OpenAPI ${host.url}/v1/openapi.json)`,
         `  chain      ${host.chainEndpoint}${host.embeddedChain ? '  (embedded)' : ''}`,
-        ...host.workers.list().map((w) => `  worker     ${w.id}  tee=${w.tee}${w.simulated ? ' (simulated)' : ''}  measurement ${w.measurement}`),
+        ...host.workers
+          .list()
+          .map(
+            (w) =>
+              `  worker     ${w.id}  tee=${w.tee}${w.simulated ? ' (simulated)' : ` via ${w.provider}`}  measurement ${w.measurement}${w.measurementSource === 'hardware' ? ' (MRENCLAVE)' : ''}`,
+          ),
         `  data dir   ${host.dataDir}`,
       ];
       process.stdout.write(`${lines.join('\n')}\n`);

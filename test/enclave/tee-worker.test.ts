@@ -1,0 +1,97 @@
+/**
+ * A real enclave process on each kind of evidence provider, through the host's EnclaveClient:
+ * the TEE settings reach the process, `hello` reports the TEE, the provider, the measurement
+ * and where it comes from, `attest` answers with the provider's evidence, and a worker whose
+ * TEE device is missing fails to start saying which. Hardware is replaced by the recorded
+ * quotes of ../shared/fixtures/dcap/ behind a fake dstack agent and a fake /dev/attestation.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keysDigest, QuoteEvidenceSchema } from '../../src/attestation/evidence.ts';
+import { readQuoteFields } from '../../src/attestation/providers/index.ts';
+import { EnclaveClient } from '../../src/enclave/client.ts';
+import { computeMeasurement, PROJECT_ROOT } from '../../src/enclave/measurement.ts';
+
+const FIXTURES = join(PROJECT_ROOT, '../shared/fixtures/dcap');
+const HAVE_FIXTURES = existsSync(join(FIXTURES, 'quote-from-tappd.hex')) && existsSync(join(FIXTURES, 'sgx_quote'));
+if (!HAVE_FIXTURES) console.warn(`skipping TEE worker tests: the DCAP fixtures are absent at ${FIXTURES}`);
+
+const work = mkdtempSync(join(tmpdir(), 'obscura-tee-worker-'));
+const started: EnclaveClient[] = [];
+let agent: Server | undefined;
+afterAll(async () => {
+  await Promise.all(started.map((c) => c.stop()));
+  await new Promise<void>((resolve) => (agent ? agent.close(() => resolve()) : resolve()));
+  rmSync(work, { recursive: true, force: true });
+});
+
+async function start(workerId: string, tee: Parameters<typeof EnclaveClient.start>[0]['tee']): Promise<EnclaveClient> {
+  const client = await EnclaveClient.start({ dataDir: join(work, 'data'), workerId, ...(tee ? { tee } : {}) });
+  started.push(client);
+  return client;
+}
+
+describe.skipIf(!HAVE_FIXTURES)('enclave worker on a TEE provider', () => {
+  const socket = join(work, 'dstack.sock');
+
+  beforeAll(async () => {
+    // A dstack guest agent answering GetQuote with the recorded quote carrying the report data asked for.
+    const recorded = Buffer.from(readFileSync(join(FIXTURES, 'quote-from-tappd.hex'), 'utf8').trim(), 'hex');
+    agent = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const { report_data } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { report_data: string };
+      const quote = Buffer.from(recorded);
+      Buffer.from(report_data, 'hex').copy(quote, 568);
+      const text = JSON.stringify({ quote: quote.toString('hex'), event_log: '[]', report_data });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+    });
+    await new Promise<void>((resolve) => agent?.listen(socket, () => resolve()));
+  });
+
+  it('dstack: reports tdx/dstack with the code measurement and the quote registers, and attests with a quote', async () => {
+    const client = await start('tee-dstack', { tee: 'dstack', endpoint: socket });
+    expect(client.info).toMatchObject({
+      tee: 'tdx',
+      provider: 'dstack',
+      measurement: computeMeasurement(),
+      measurementSource: 'code',
+      hardware: { tee: 'tdx', mrtd: expect.stringMatching(/^c68518a0/), rtmr3: expect.stringMatching(/^a2d25bc8/) },
+    });
+    const nonce = randomBytes(32).toString('hex');
+    const { evidence } = await client.request('attest', { nonce });
+    const quote = QuoteEvidenceSchema.parse(evidence);
+    expect(quote).toMatchObject({ tee: 'tdx', provider: 'dstack', nonce, workerId: 'tee-dstack', keys: client.info.keys });
+    expect(readQuoteFields(Buffer.from(quote.quote, 'hex'), 'test').reportData).toBe(`${keysDigest(client.info.keys)}${nonce}`);
+  });
+
+  it('sgx-gramine: goes by MRENCLAVE, and a device error reaches the host with its code', async () => {
+    const root = join(work, 'attestation');
+    mkdirSync(root);
+    writeFileSync(join(root, 'attestation_type'), 'dcap');
+    writeFileSync(join(root, 'user_report_data'), Buffer.alloc(64));
+    writeFileSync(join(root, 'quote'), readFileSync(join(FIXTURES, 'sgx_quote')));
+    const client = await start('tee-sgx', { tee: 'sgx-gramine', root });
+    expect(client.info).toMatchObject({
+      tee: 'sgx',
+      provider: 'sgx-gramine',
+      measurement: '33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb',
+      measurementSource: 'hardware',
+    });
+    // The recorded quote carries other report data: the provider refuses to pass it off as evidence.
+    await expect(client.request('attest', { nonce: randomBytes(32).toString('hex') })).rejects.toMatchObject({ code: 'tee_report_data_mismatch' });
+  });
+
+  it('tdx: a worker without configfs-tsm fails to start, naming the missing directory', async () => {
+    const root = join(work, 'no-configfs', 'tsm', 'report');
+    await expect(start('tee-tdx', { tee: 'tdx', root })).rejects.toMatchObject({
+      code: 'enclave_start_failed',
+      message: expect.stringMatching(new RegExp(`tee_device_missing: ${root.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} does not exist`)),
+    });
+  });
+});
