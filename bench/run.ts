@@ -11,6 +11,8 @@ const ALL: Record<string, () => Promise<{ run: () => Promise<BenchSection> }>> =
   seal: () => import('./seal.ts'),
   pipeline: () => import('./pipeline.ts'),
   enclave: () => import('./enclave.ts'),
+  attestation: () => import('./attestation.ts'),
+  roundtrip: () => import('./roundtrip.ts'),
 };
 
 const chosen = (process.env.BENCH ?? Object.keys(ALL).join(',')).split(',').filter((k) => k in ALL);

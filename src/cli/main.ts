@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { DEFAULTS, env } from '../common/env.ts';
+import { attestCommand } from './commands/attest.ts';
 import { inspectCommand } from './commands/inspect.ts';
 import { keysCommand } from './commands/keys.ts';
 import { measureCommand } from './commands/measure.ts';
@@ -23,7 +24,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--json', 'machine-readable output', false)
     .showHelpAfterError()
     .exitOverride();
-  for (const register of [keysCommand, workersCommand, measureCommand, sealCommand, inspectCommand, uploadCommand, runCommand, resultCommand, verifyCommand, serveCommand]) {
+  for (const register of [keysCommand, workersCommand, attestCommand, measureCommand, sealCommand, inspectCommand, uploadCommand, runCommand, resultCommand, verifyCommand, serveCommand]) {
     register(program);
   }
   await program.parseAsync(argv);

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { ObscuraError } from '../../common/errors.ts';
 import { loadAccountKey } from '../../crypto/index.ts';
-import { attestWorker, listWorkers } from '../attest.ts';
+import { attestationSetup, attestWorker, listWorkers } from '../attest.ts';
 import { ApiClient } from '../client.ts';
 import { emit, type GlobalOptions } from '../output.ts';
 
@@ -18,6 +18,8 @@ interface SealOptions {
   name?: string;
   measurement?: string[];
   allowSimulated?: boolean;
+  policy?: string;
+  pccs?: string;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -35,13 +37,17 @@ export function sealCommand(program: Command): void {
     .option('--name <name>', 'dataset name (default: the file name)')
     .option('--measurement <hex>', 'accepted enclave measurement (repeatable; default: the attested one)', collect)
     .option('--allow-simulated', 'accept a simulated TEE (never for real data)')
+    .option('--policy <file>', 'attestation policy (YAML) the worker must satisfy before anything is sealed')
+    .option('--pccs <url>', "PCCS for DCAP collateral (default Intel's PCS)")
     .action(async (file: string, opts: SealOptions, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
+      const setup = await attestationSetup({ ...(opts.policy ? { policy: opts.policy } : {}), ...(opts.pccs ? { pccs: opts.pccs } : {}) });
       const owner = await loadAccountKey(opts.key);
       const api = new ApiClient(g.api);
       const worker = (await listWorkers(api)).find((w) => w.id === opts.worker);
       if (!worker) throw new ObscuraError('worker_not_found', `no worker with id ${opts.worker}`, 404);
       const verdict = await attestWorker(api, worker, {
+        ...setup,
         allowSimulated: opts.allowSimulated === true,
         ...(opts.measurement ? { measurements: opts.measurement } : {}),
       });

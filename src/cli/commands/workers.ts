@@ -1,6 +1,6 @@
 /** `obscura workers`: list workers and verify each one's attestation with a fresh nonce. */
 import type { Command } from 'commander';
-import { attestWorker, listWorkers } from '../attest.ts';
+import { type AttestationFlags, attestationSetup, attestWorker, listWorkers } from '../attest.ts';
 import { ApiClient } from '../client.ts';
 import { emit, type GlobalOptions } from '../output.ts';
 
@@ -10,12 +10,15 @@ export function workersCommand(program: Command): void {
     .command('workers')
     .description('list enclave workers and check their attestation')
     .option('--allow-simulated', 'accept evidence from the simulated TEE (never for real data)')
-    .action(async (opts: { allowSimulated?: boolean }, cmd: Command) => {
+    .option('--policy <file>', 'attestation policy (YAML) each worker must satisfy')
+    .option('--pccs <url>', "PCCS for DCAP collateral (default Intel's PCS)")
+    .action(async (opts: { allowSimulated?: boolean } & Pick<AttestationFlags, 'policy' | 'pccs'>, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const api = new ApiClient(g.api);
+      const setup = await attestationSetup(opts);
       const rows = [];
       for (const w of await listWorkers(api)) {
-        const verdict = await attestWorker(api, w, { allowSimulated: opts.allowSimulated === true });
+        const verdict = await attestWorker(api, w, { ...setup, allowSimulated: opts.allowSimulated === true });
         rows.push({ ...w, attestation: { verified: verdict.ok, simulated: verdict.simulated, checks: verdict.checks } });
       }
       const text = rows
