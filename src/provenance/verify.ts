@@ -5,6 +5,7 @@
  * is reported by name; nothing here trusts the API host.
  */
 import { verifyEvidence } from '../attestation/index.ts';
+import type { AttestationPolicy } from '../attestation/policy.ts';
 import type { Check } from '../attestation/verify.ts';
 import { ChainClient } from '../chain/index.ts';
 import { resultBodyHash, resultId, signedResultHash, verifyResultSignature } from '../enclave/result.ts';
@@ -17,10 +18,15 @@ export interface ResultVerdict {
   checks: Check[];
 }
 
+/** Whether the result's evidence attests its 32-byte measurement itself (simulated, SGX MRENCLAVE). */
+function evidenceAttestsMeasurement(doc: ResultDocument): boolean {
+  return doc.attestation.tee === 'simulated' || doc.attestation.tee === 'sgx';
+}
+
 /** Verify a result document against the chain at `chainEndpoint`. */
 export async function verifyResultDocument(
   doc: ResultDocument,
-  opts: { chainEndpoint: string; allowSimulated?: boolean; measurements?: readonly string[] },
+  opts: { chainEndpoint: string; allowSimulated?: boolean; measurements?: readonly string[]; policy?: AttestationPolicy },
 ): Promise<ResultVerdict> {
   const checks: Check[] = [];
   const body = doc.signed.result;
@@ -39,7 +45,10 @@ export async function verifyResultDocument(
   const att = await verifyEvidence(doc.attestation, {
     nonce: resultBodyHash(body),
     keys: { signingKey: body.enclave.signingKey },
-    measurements: opts.measurements ?? [body.enclave.measurement],
+    // The result's own measurement is what simulated and SGX evidence attest directly; a TDX
+    // quote attests MRTD/RTMRs instead, which only a policy can decide on.
+    ...(opts.measurements || evidenceAttestsMeasurement(doc) ? { measurements: opts.measurements ?? [body.enclave.measurement] } : {}),
+    ...(opts.policy ? { policy: opts.policy } : {}),
     allowSimulated: opts.allowSimulated ?? false,
   });
   const failed = att.checks.filter((c) => !c.ok);

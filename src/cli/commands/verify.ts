@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { DEFAULTS, env } from '../../common/env.ts';
 import { ObscuraError } from '../../common/errors.ts';
+import { loadPolicy } from '../../attestation/policy.ts';
 import { parseResultDocument } from '../../provenance/document.ts';
 import { ApiClient } from '../client.ts';
 import { emit, type GlobalOptions } from '../output.ts';
@@ -35,7 +36,8 @@ export function verifyCommand(program: Command): void {
     .option('--chain <url>', 'chain endpoint (default: OBSCURA_CHAIN, else the one the API reports)')
     .option('--measurement <hex>', 'accepted measurement (repeatable; default: the one the result names)', (v: string, p: string[] = []) => [...p, v])
     .option('--allow-simulated', 'accept a simulated TEE')
-    .action(async (id: string | undefined, opts: { file?: string; chain?: string; measurement?: string[]; allowSimulated?: boolean }, cmd: Command) => {
+    .option('--policy <file>', 'attestation policy to decide the enclave by (needed to decide on TDX MRTD/RTMRs)')
+    .action(async (id: string | undefined, opts: { file?: string; chain?: string; measurement?: string[]; allowSimulated?: boolean; policy?: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const api = new ApiClient(g.api);
       let raw: unknown;
@@ -60,6 +62,7 @@ export function verifyCommand(program: Command): void {
         chainEndpoint: await chainEndpoint(opts.chain, api),
         allowSimulated: opts.allowSimulated === true,
         ...(opts.measurement ? { measurements: opts.measurement } : {}),
+        ...(opts.policy ? { policy: await loadPolicy(opts.policy) } : {}),
       });
       const lines = verdict.checks.map((c) => `${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}`);
       lines.push(verdict.ok ? `result ${doc.id} verified${verdict.simulated ? ' (simulated TEE)' : ''}` : `result ${doc.id} FAILED verification`);
