@@ -3,8 +3,9 @@
  * so new code (a new measurement) cannot unseal it and starts with a fresh identity and no
  * access to datasets sealed to the old one. The old enclave hands its identity over only
  * when (1) the newcomer's attestation verifies — its measurement, and the binding of the
- * key the identity will be encrypted to — and (2) an authorisation of exactly this upgrade,
- * old measurement → new measurement, is anchored on the chain. The identity then travels
+ * key the identity will be encrypted to —, (2) every owner whose manifest this identity has
+ * accepted lists the new measurement among those it accepts, and (3) an authorisation of
+ * exactly this upgrade, old measurement → new measurement, is anchored on the chain. The identity then travels
  * age-encrypted to the key the newcomer's attestation binds, so the host in between sees
  * only ciphertext. Per-dataset limits still hold after a hand-over: the newcomer opens a
  * dataset only if that dataset's manifest accepts its measurement.
@@ -80,6 +81,14 @@ export async function exportIdentity(args: {
   if (!verdict.ok) {
     const failed = verdict.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
     throw new ObscuraError('handover_refused', `hand-over refused: the newcomer's attestation failed (${failed.join('; ')})`, 403);
+  }
+  const refusing = args.state.acceptedManifests.filter((m) => !m.measurements.includes(request.measurement));
+  if (refusing.length > 0) {
+    throw new ObscuraError(
+      'handover_refused',
+      `hand-over refused: the owners of ${refusing.length} dataset(s) sealed to this enclave do not accept measurement ${request.measurement} (manifest ${refusing[0]?.hash.slice(0, 16)}…)`,
+      403,
+    );
   }
   const record = upgradeAuthorizationRecord(args.ownMeasurement, request.measurement);
   const anchor = await args.verifyAnchor(request.authorization, record);

@@ -24,7 +24,12 @@ export interface JobContext extends OpenContext {
 export type Progress = (fraction: number, message: string) => void;
 
 /** Run a job and sign its result. Throws ObscuraError for every refusal or failure. */
-export async function runJob(job: JobSpec, ctx: JobContext, progress: Progress): Promise<SignedResult> {
+export async function runJob(
+  job: JobSpec,
+  ctx: JobContext,
+  progress: Progress,
+  onOpened: (opened: OpenedDataset[]) => void = () => {},
+): Promise<SignedResult> {
   const doc = parsePipeline(job.pipeline);
   const hash = pipelineHash(doc);
   const opened: OpenedDataset[] = [];
@@ -36,6 +41,7 @@ export async function runJob(job: JobSpec, ctx: JobContext, progress: Progress):
     }
     opened.push(await openSealedInput(input, ctx));
   }
+  onOpened(opened);
   const byName: Record<string, ParsedDataset> = {};
   job.inputs.forEach((input, i) => {
     byName[input.name] = (opened[i] as OpenedDataset).data;

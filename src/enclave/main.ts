@@ -77,14 +77,20 @@ async function main(): Promise<void> {
   // The identity can change once, by a hand-over; everything that uses it reads these.
   const ctx: JobContext = { workerId: env.OBSCURA_WORKER_ID, tee: provider.tee, measurement, ...identityOf(state) };
   let keys = { recipient: ctx.recipient, signingKey: ctx.signingKey };
-  const adopt = (next: EnclaveState) => {
+  const persist = (next: EnclaveState) => {
     const secret = simulatedPlatformSecret(env.OBSCURA_DATA_DIR);
     writeSealedState(sealedStatePath(stateDir, measurement), next, secret, measurement);
     secret.fill(0);
     state = next;
-    restored = true;
     Object.assign(ctx, identityOf(next));
     keys = { recipient: ctx.recipient, signingKey: ctx.signingKey };
+  };
+  // Owners' accepted measurements travel with the identity, so a hand-over can honour them.
+  const remember = (opened: { manifestHash: string; manifest: { manifest: { measurements: string[] } } }[]) => {
+    const known = new Set(state.acceptedManifests.map((m) => m.hash));
+    const fresh = opened.filter((o) => !known.has(o.manifestHash));
+    if (fresh.length === 0) return;
+    persist({ ...state, acceptedManifests: [...state.acceptedManifests, ...fresh.map((o) => ({ hash: o.manifestHash, measurements: o.manifest.manifest.measurements }))] });
   };
   if (!restored) {
     log('info', `no identity sealed to measurement ${measurement}: made a new one; datasets sealed to an earlier identity stay unreadable (no access) until an authorised hand-over`);
@@ -109,10 +115,11 @@ async function main(): Promise<void> {
         return { evidence: await provider.evidence({ workerId: ctx.workerId, measurement, keys, nonce: req.nonce }) };
       case 'validate_dataset': {
         const opened = await openSealedInput(req.input, ctx);
+        remember([opened]);
         return { rows: opened.data.rows, schema: opened.data.schema };
       }
       case 'run_job': {
-        const signed = await runJob(req.job, ctx, (fraction, message) => send({ type: 'progress', id: req.id, fraction, message }));
+        const signed = await runJob(req.job, ctx, (fraction, message) => send({ type: 'progress', id: req.id, fraction, message }), remember);
         const attestation = await provider.evidence({ workerId: ctx.workerId, measurement, keys, nonce: resultBodyHash(signed.result) });
         return { signed, attestation };
       }
@@ -143,7 +150,8 @@ async function main(): Promise<void> {
         if (next.workerId !== ctx.workerId) {
           throw new ObscuraError('handover_invalid', `the handed-over identity belongs to worker ${next.workerId}, not ${ctx.workerId}`, 422);
         }
-        adopt(next);
+        persist(next);
+        restored = true;
         return hello();
       }
     }

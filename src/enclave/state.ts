@@ -20,6 +20,11 @@ export const EnclaveStateSchema = z.object({
   ageIdentity: z.string().startsWith('AGE-SECRET-KEY-1'),
   signingSeed: z.string().regex(/^[0-9a-f]{64}$/),
   createdAt: z.iso.datetime(),
+  /**
+   * The manifests this identity has accepted (their hash and the measurements each owner
+   * accepts): a hand-over goes only to code that every one of these owners accepts.
+   */
+  acceptedManifests: z.array(z.object({ hash: z.string().regex(/^[0-9a-f]{64}$/), measurements: z.array(z.string()) })).default([]),
 });
 
 /** The enclave's secret identity. Lives only in enclave memory and, sealed, on disk. */
@@ -79,6 +84,7 @@ export function loadOrCreateState(args: {
   const state: EnclaveState = {
     version: 1,
     workerId: args.workerId,
+    acceptedManifests: [],
     ageIdentity: generateIdentity().identity,
     signingSeed: generateEd25519().seed.toString('hex'),
     createdAt: new Date().toISOString(),

@@ -22,6 +22,7 @@ const old: EnclaveState = {
   ageIdentity: generateIdentity().identity,
   signingSeed: generateEd25519().seed.toString('hex'),
   createdAt: new Date().toISOString(),
+  acceptedManifests: [{ hash: 'f'.repeat(64), measurements: [M1, M2] }],
 };
 const newcomer = generateIdentity();
 const newcomerKeys = { recipient: newcomer.recipient, signingKey: generateEd25519().publicKey };
@@ -74,6 +75,13 @@ describe('identity hand-over', () => {
     const verifyAnchor = onChain(upgradeAuthorizationRecord(M1, M2));
     await expect(exportIdentity({ state: old, ownMeasurement: M1, ownTee: 'tdx', request: request(), verifyAnchor })).rejects.toMatchObject({ code: 'handover_refused' });
     await expect(exportIdentity({ state: old, ownMeasurement: M1, ownTee: 'simulated', request: request(M1), verifyAnchor })).rejects.toMatchObject({ code: 'handover_refused' });
+  });
+
+  it('refuses when an owner whose dataset this identity accepted does not accept the new measurement', async () => {
+    const state = { ...old, acceptedManifests: [...old.acceptedManifests, { hash: 'e'.repeat(64), measurements: [M1] }] };
+    await expect(
+      exportIdentity({ state, ownMeasurement: M1, ownTee: 'simulated', request: request(), verifyAnchor: onChain(upgradeAuthorizationRecord(M1, M2)) }),
+    ).rejects.toMatchObject({ code: 'handover_refused', message: expect.stringMatching(/owners of 1 dataset\(s\).*do not accept/) });
   });
 
   it('cannot be opened by anyone but the attested newcomer', async () => {
