@@ -118,7 +118,7 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
       log,
       metrics: new HostMetrics(),
       // Compared with callers' addresses, which use the generic prefix 42.
-      operators: (opts.operators ?? [chain.operatorAddress]).map((a) => encodeAddress(decodeAddress(a), 42)),
+      operators: [chain.operatorAddress, ...(opts.operators ?? [])].map((a) => encodeAddress(decodeAddress(a), 42)),
       notifyJobQueued: () => runner?.notify(),
     };
     runner = new JobRunner(ctx);

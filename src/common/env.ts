@@ -12,6 +12,8 @@ const EnvSchema = z.object({
   OBSCURA_CHAIN: z.string().regex(/^wss?:\/\//, 'OBSCURA_CHAIN must be a ws:// or wss:// URL').optional(),
   /** Secret URI of the account that signs anchoring extrinsics on a non-embedded chain. */
   OBSCURA_OPERATOR_SURI: z.string().min(1).optional(),
+  /** Comma-separated account addresses that may authorise enclave upgrades, beside the chain operator. */
+  OBSCURA_OPERATORS: z.string().min(1).optional(),
   /** The host's data directory. */
   OBSCURA_DATA_DIR: z.string().min(1).optional(),
   /** The TEE the workers of `obscura serve` use: simulated (default), tdx, dstack or sgx-gramine. */

@@ -1,4 +1,5 @@
 /** `obscura serve` (what `npm start` runs): the chain, one enclave worker and the API. */
+import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { TeeChoiceSchema, type TeeChoice } from '../../attestation/providers/config.ts';
 import { DEFAULTS, env } from '../../common/env.ts';
@@ -19,13 +20,15 @@ export function serveCommand(program: Command): void {
     )
     .option('--tee-root <dir>', 'TEE device root: configfs-tsm report dir for tdx, /dev/attestation for sgx-gramine (or OBSCURA_TEE_ROOT)')
     .option('--dstack-endpoint <socket|url>', 'dstack guest agent socket or simulator URL (or OBSCURA_DSTACK_ENDPOINT)')
+    .option('--predecessor <dir>', "the previous release's checkout: workers hand their identity over from its enclave (an authorised upgrade)")
     .option('--quiet', 'print only the startup summary')
-    .action(async (opts: { dataDir: string; port: string; chainPort: string; chain?: string; tee: TeeChoice; teeRoot?: string; dstackEndpoint?: string; quiet?: boolean }) => {
+    .action(async (opts: { dataDir: string; port: string; chainPort: string; chain?: string; tee: TeeChoice; teeRoot?: string; dstackEndpoint?: string; predecessor?: string; quiet?: boolean }) => {
       const chainEndpoint = opts.chain ?? env().OBSCURA_CHAIN;
       const teeRoot = opts.teeRoot ?? env().OBSCURA_TEE_ROOT;
       const dstackEndpoint = opts.dstackEndpoint ?? env().OBSCURA_DSTACK_ENDPOINT;
       const tee = { tee: opts.tee, ...(teeRoot ? { root: teeRoot } : {}), ...(dstackEndpoint ? { endpoint: dstackEndpoint } : {}) };
       const operatorSuri = env().OBSCURA_OPERATOR_SURI;
+      const operators = (env().OBSCURA_OPERATORS ?? '').split(',').map((a) => a.trim()).filter(Boolean);
       const t0 = Date.now();
       const { startHost } = await import('../../api/host.ts');
       const host = await startHost({
@@ -35,6 +38,8 @@ export function serveCommand(program: Command): void {
         tee,
         ...(chainEndpoint ? { chainEndpoint } : {}),
         ...(operatorSuri ? { operatorSuri } : {}),
+        ...(opts.predecessor ? { predecessorRoot: resolve(opts.predecessor) } : {}),
+        ...(operators.length ? { operators } : {}),
         log: (level, message) => {
           if (!opts.quiet || level !== 'info') process.stderr.write(`${new Date().toISOString()} ${level} ${message}\n`);
         },
