@@ -10,6 +10,7 @@ import type { BenchSection } from './section.ts';
 const ALL: Record<string, () => Promise<{ run: () => Promise<BenchSection> }>> = {
   seal: () => import('./seal.ts'),
   pipeline: () => import('./pipeline.ts'),
+  join: () => import('./join.ts'),
   enclave: () => import('./enclave.ts'),
   attestation: () => import('./attestation.ts'),
   roundtrip: () => import('./roundtrip.ts'),

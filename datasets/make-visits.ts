@@ -14,6 +14,7 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { flag, mulberry32 } from './random.ts';
 
 /** The patient_id of the marker row. */
 export const MARKER_PATIENT_ID = 'MARKER-7f3a9c';
@@ -26,18 +27,6 @@ const REGIONS: readonly [string, number][] = [
   ['west', 0.18],
   ['central', 0.1],
 ];
-
-/** mulberry32: a small, fast, seedable PRNG (uniform in [0, 1)). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Options of makeVisits. */
 export interface VisitOptions {
@@ -83,11 +72,6 @@ export function makeVisits({ rows = 2000, seed = 20261124 }: VisitOptions = {}):
     lines.push(`${id},${region},${age},${cost},${readmitted},${date}`);
   }
   return `${lines.join('\n')}\n`;
-}
-
-function flag(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

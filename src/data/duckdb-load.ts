@@ -29,6 +29,16 @@ interface Scratch {
   validity: Uint8Array;
 }
 
+/** Options of loadIntoDuckDB. */
+export interface LoadOptions {
+  /**
+   * Also create this BIGINT column, last, holding each row's number (0, 1, 2, … in
+   * dataset order): a row id the pipelines use to count distinct input rows after joins.
+   * DuckDB's own `rowid` cannot serve, as a dataset column named `rowid` hides it.
+   */
+  rowIdColumn?: string;
+}
+
 /**
  * Create table `tableName` (quoted, so any name is safe) with the dataset's columns — or
  * only `columns`, in that order — and append every row. Throws ObscuraError
@@ -40,6 +50,7 @@ export async function loadIntoDuckDB(
   tableName: string,
   parsed: ParsedDataset,
   columns?: readonly string[],
+  opts: LoadOptions = {},
 ): Promise<void> {
   const wanted = columns ?? parsed.schema.map((c) => c.name);
   const picked = wanted.map((name) => {
@@ -47,13 +58,20 @@ export async function loadIntoDuckDB(
     if (index < 0) throw new ObscuraError('dataset_invalid', `dataset has no column ${JSON.stringify(name)}`, 422, { column: name });
     return { name, index, type: (parsed.schema[index] as { type: ColumnType }).type };
   });
-  const ddl = picked.map((c) => `${quoteIdent(c.name)} ${duckdbTypeName(c.type)}`).join(', ');
-  await connection.run(`CREATE TABLE ${quoteIdent(tableName)} (${ddl})`);
-  if (picked.length === 0) return;
+  const rowId = opts.rowIdColumn;
+  if (rowId !== undefined && picked.some((c) => c.name.toLowerCase() === rowId.toLowerCase())) {
+    throw new ObscuraError('dataset_invalid', `row id column ${JSON.stringify(rowId)} repeats a dataset column`, 422, { column: rowId });
+  }
+  const ddl = picked.map((c) => `${quoteIdent(c.name)} ${duckdbTypeName(c.type)}`);
+  if (rowId !== undefined) ddl.push(`${quoteIdent(rowId)} BIGINT`);
+  await connection.run(`CREATE TABLE ${quoteIdent(tableName)} (${ddl.join(', ')})`);
+  if (ddl.length === 0) return;
   const appender = await connection.createAppender(tableName);
   try {
-    const chunk = DuckDBDataChunk.create(picked.map((c) => duckdbType(c.type)));
+    const chunk = DuckDBDataChunk.create([...picked.map((c) => duckdbType(c.type)), ...(rowId !== undefined ? [duckdbType('int64')] : [])]);
     const size = duckdb.vector_size();
+    const ids = new BigInt64Array(size);
+    let nextId = 0n;
     const strings = new Uint8Array(size * 16);
     const scratch: Scratch = {
       strings,
@@ -77,6 +95,10 @@ export async function loadIntoDuckDB(
           const vector = duckdb.data_chunk_get_vector(chunk.chunk, j);
           fillVector(vector, c.type, datas[j] as Data, r, n, scratch);
         });
+        if (rowId !== undefined) {
+          for (let i = 0; i < n; i++) ids[i] = nextId++;
+          duckdb.copy_data_to_vector(duckdb.data_chunk_get_vector(chunk.chunk, picked.length), 0, ids.buffer as ArrayBuffer, 0, n * 8);
+        }
         appender.appendDataChunk(chunk);
       }
     }

@@ -3,8 +3,10 @@
  * checked here, before anything runs (the API host runs it on submission, the enclave
  * again before decrypting). In order: step ids, outputs (they must exist and be
  * aggregates), supported features, input bindings, declared columns against the datasets'
- * schemas, then each step (references, columns, types, expressions). Liveness then
- * decides which columns each step carries, and each needed step is rendered to SQL.
+ * schemas, then each step (references, columns, types, expressions) through its kind's
+ * compiler (steps/registry.ts). Liveness then decides which columns — visible, and the
+ * hidden row-id provenance min_group_size needs — each step carries, and each needed
+ * step is rendered to SQL.
  */
 import { type DatasetSchema, isCompatibleType } from '../data/index.ts';
 import { formatPath, pipelineError } from './errors.ts';
@@ -12,8 +14,9 @@ import { pipelineHash } from './hash.ts';
 import { liveColumns } from './liveness.ts';
 import { type PipelineDocument, type Step, stepKind } from './schema.ts';
 import type { SqlParam } from './sql.ts';
-import { ROW_LEVEL_KINDS, STEP_COMPILERS } from './steps/registry.ts';
-import type { AnalysedStep, PlanColumn, Relation, StepCompiler } from './steps/types.ts';
+import { inputRowIdColumn, inputTracks } from './steps/provenance.ts';
+import { ROW_LEVEL_KINDS, STEP_COMPILERS, UNSUPPORTED_KINDS } from './steps/registry.ts';
+import { type AnalysedStep, isReservedName, type PlanColumn, type Relation, type StepCompiler, trackColumns } from './steps/types.ts';
 
 export type { PlanColumn } from './steps/types.ts';
 
@@ -26,6 +29,8 @@ export interface PlannedStep {
   from: string[];
   columns: PlanColumn[];
   groupBy: string[];
+  /** Aggregates: hidden columns counting each input's distinct rows behind a group. */
+  rowCounts: string[];
   sql: string;
   params: SqlParam[];
 }
@@ -33,10 +38,17 @@ export interface PlannedStep {
 /** The checked pipeline: what it reads, what it releases and (internal) how to compute it. */
 export interface PipelinePlan {
   hash: string;
-  /** Every declared input with the columns the outputs depend on (empty when none). */
-  inputs: { name: string; table: string; columnsRead: string[] }[];
-  /** The releasable outputs, in document order. */
-  outputs: { step: string; columns: PlanColumn[]; minGroupSize: number }[];
+  /**
+   * Every declared input with the columns the outputs depend on (empty when none), and
+   * the hidden row-id column to load beside them when provenance needs it.
+   */
+  inputs: { name: string; table: string; columnsRead: string[]; rowIdColumn?: string }[];
+  /**
+   * The releasable outputs, in document order, each with the inputs behind it: a group
+   * is released only when at least minGroupSize distinct rows of every one of them are
+   * behind it.
+   */
+  outputs: { step: string; columns: PlanColumn[]; minGroupSize: number; inputs: string[] }[];
   /** Steps the outputs depend on, in execution order (internal to the runner). */
   steps: PlannedStep[];
 }
@@ -56,7 +68,7 @@ export function checkPipeline(doc: PipelineDocument, inputs: Record<string, Data
   doc.steps.forEach((step, i) => {
     const result = analyseStep(step, i, stepIndex, relations);
     analysed.set(step.id, result);
-    relations.set(step.id, { name: step.id, columns: result.columns, aggregate: result.aggregate });
+    relations.set(step.id, { name: step.id, columns: result.columns, aggregate: result.aggregate, tracks: result.tracks });
   });
   const ids = doc.steps.map((s) => s.id);
   const live = liveColumns(ids, analysed, relations, Object.keys(doc.outputs));
@@ -66,7 +78,8 @@ export function checkPipeline(doc: PipelineDocument, inputs: Record<string, Data
     tables.set(name, `input_${i}`);
     const wanted = live.get(name);
     const columnsRead = (relations.get(name) as Relation).columns.map((c) => c.name).filter((c) => wanted?.has(c));
-    return { name, table: `input_${i}`, columnsRead };
+    const rowId = inputRowIdColumn(name);
+    return wanted?.has(rowId) ? { name, table: `input_${i}`, columnsRead, rowIdColumn: rowId } : { name, table: `input_${i}`, columnsRead };
   });
   const steps: PlannedStep[] = [];
   doc.steps.forEach((step, i) => {
@@ -74,20 +87,33 @@ export function checkPipeline(doc: PipelineDocument, inputs: Record<string, Data
     if (!wanted) return;
     const a = analysed.get(step.id) as AnalysedStep;
     const columns = a.aggregate ? a.columns : a.columns.filter((c) => wanted.has(c.name));
+    const hidden = trackColumns(a.tracks).filter((c) => wanted.has(c));
     const { sql, params } = a.render(
-      columns.map((c) => c.name),
+      [...columns.map((c) => c.name), ...hidden],
       (source) => tables.get(source) as string,
     );
     const from = a.sources.map((source) => tables.get(source) as string);
     tables.set(step.id, `step_${i}`);
-    steps.push({ id: step.id, kind: stepKind(step), table: `step_${i}`, from, columns, groupBy: a.groupBy, sql, params });
+    const rowCounts = (a.rowCounts ?? []).map((r) => r.column);
+    steps.push({ id: step.id, kind: stepKind(step), table: `step_${i}`, from, columns, groupBy: a.groupBy, rowCounts, sql, params });
   });
-  const outputs = Object.entries(doc.outputs).map(([step, out]) => ({
-    step,
-    columns: (analysed.get(step) as AnalysedStep).columns,
-    minGroupSize: out.min_group_size ?? 1,
-  }));
+  const outputs = Object.entries(doc.outputs).map(([step, out]) => {
+    const a = analysed.get(step) as AnalysedStep;
+    return { step, columns: a.columns, minGroupSize: out.min_group_size ?? 1, inputs: (a.rowCounts ?? []).map((r) => r.input) };
+  });
   return { hash: pipelineHash(doc), inputs: planInputs, outputs, steps };
+}
+
+/**
+ * The schemas the document declares for its inputs, as if datasets of exactly those
+ * columns and types were bound: what `obscura pipeline check` checks against offline.
+ */
+export function declaredSchemas(doc: PipelineDocument): Record<string, DatasetSchema> {
+  const out: Record<string, DatasetSchema> = {};
+  for (const [name, input] of Object.entries(doc.inputs)) {
+    out[name] = Object.entries(input.columns).map(([column, type]) => ({ name: column, type }));
+  }
+  return out;
 }
 
 /** Ids, outputs and features, all without the datasets. Returns each step's index by id. */
@@ -121,7 +147,7 @@ function checkStructure(doc: PipelineDocument): Map<string, number> {
   doc.steps.forEach((s, i) => {
     const kind = stepKind(s);
     if (!STEP_COMPILERS.has(kind)) {
-      const why = `step ${s.id} is a ${kind} step, which this release cannot run yet`;
+      const why = `step ${s.id} is a ${kind} step, which this release cannot run (${UNSUPPORTED_KINDS.get(kind) ?? 'not supported'})`;
       throw pipelineError('pipeline_step_unsupported', why, { step: s.id, kind, path: formatPath(['steps', i, kind]) });
     }
   });
@@ -144,6 +170,9 @@ function bindInputs(doc: PipelineDocument, inputs: Record<string, DatasetSchema>
     const columns = Object.entries(input.columns).map(([column, declared]) => {
       const actual = schema.find((c) => c.name === column);
       const path = formatPath(['inputs', name, 'columns', column]);
+      if (isReservedName(column)) {
+        throw pipelineError('pipeline_invalid', `input ${name} declares column ${column}, whose name is reserved`, { input: name, column, path });
+      }
       if (!actual) {
         throw pipelineError('pipeline_schema_mismatch', `input ${name} declares column ${column}, which its dataset lacks`, { input: name, column, path });
       }
@@ -153,7 +182,7 @@ function bindInputs(doc: PipelineDocument, inputs: Record<string, DatasetSchema>
       }
       return { name: column, type: actual.type };
     });
-    relations.set(name, { name, columns, aggregate: false });
+    relations.set(name, { name, columns, aggregate: false, tracks: inputTracks(name) });
   }
   return relations;
 }
@@ -165,6 +194,7 @@ function analyseStep(step: Step, i: number, stepIndex: ReadonlyMap<string, numbe
   return (STEP_COMPILERS.get(kind) as StepCompiler).analyse({
     step,
     id: step.id,
+    index: i,
     path,
     relation: (ref, field) => {
       const later = (stepIndex.get(ref) ?? -1) >= i;

@@ -3,9 +3,11 @@
  * in-memory DuckDB, compute each output (and each step more than one step reads) as one
  * parameterised `CREATE TABLE … AS WITH …` statement — other steps are inlined as CTEs, so
  * intermediate row-level results are never materialised — and read each output with
- * min_group_size suppression applied inside DuckDB (suppressed groups are counted, never
- * returned). Rows are sorted by the group-by columns, so the same
- * pipeline over the same data gives the same result. DuckDB's own error messages may
+ * min_group_size suppression applied inside DuckDB: a group is released only when, for
+ * every input behind it, at least min_group_size distinct rows of that input are behind
+ * it (counted from hidden row ids, see steps/provenance.ts); suppressed groups are
+ * counted, never returned. Rows are sorted by the group-by columns, so the same pipeline
+ * over the same data gives the same result. DuckDB's own error messages may
  * quote data, so they are never passed on: failures name the step and DuckDB's error
  * class only.
  */
@@ -19,7 +21,6 @@ import { pipelineError } from './errors.ts';
 import { type OutputValue, toOutputValue } from './results.ts';
 import type { PipelineDocument } from './schema.ts';
 import { bindings, type SqlParam } from './sql.ts';
-import { GROUP_ROWS } from './steps/types.ts';
 
 /** One released output: an aggregate table and how many groups were held back. */
 export interface PipelineOutput {
@@ -59,13 +60,15 @@ export async function runPipeline(
   const progress = opts.onProgress ?? (() => {});
   progress(0, 'pipeline checked');
   return withDuckDB(async (connection) => {
-    const totalRows = plan.inputs.reduce((n, i) => n + (i.columnsRead.length ? (inputs[i.name] as ParsedDataset).rows : 0), 0) || 1;
+    const totalRows = plan.inputs.reduce((n, i) => n + (i.columnsRead.length || i.rowIdColumn ? (inputs[i.name] as ParsedDataset).rows : 0), 0) || 1;
     let loaded = 0;
     for (const input of plan.inputs) {
-      if (input.columnsRead.length === 0) continue;
+      if (input.columnsRead.length === 0 && !input.rowIdColumn) continue;
       progress((0.6 * loaded) / totalRows, `loading input ${input.name}`);
       const data = inputs[input.name] as ParsedDataset;
-      await guarded(`loading input ${input.name}`, { input: input.name }, () => loadIntoDuckDB(connection, input.table, data, input.columnsRead));
+      await guarded(`loading input ${input.name}`, { input: input.name }, () =>
+        loadIntoDuckDB(connection, input.table, data, input.columnsRead, { rowIdColumn: input.rowIdColumn }),
+      );
       loaded += data.rows;
     }
     const materialised = materialisedSteps(plan);
@@ -88,10 +91,12 @@ async function readOutput(connection: DuckDBConnection, plan: PipelinePlan, out:
   const step = plan.steps.find((s) => s.id === out.step) as PipelinePlan['steps'][number];
   const table = quoteIdent(step.table);
   const k: SqlParam[] = [{ value: out.minGroupSize, type: 'BIGINT' }];
-  const hidden = await execute(connection, `SELECT count(*) FROM ${table} WHERE ${quoteIdent(GROUP_ROWS)} < $1`, k, out.step);
+  // Released only when every input has at least min_group_size distinct rows behind the group.
+  const kept = step.rowCounts.length ? step.rowCounts.map((c) => `${quoteIdent(c)} >= $1`).join(' AND ') : '$1 <= 1';
+  const hidden = await execute(connection, `SELECT count(*) FROM ${table} WHERE NOT (${kept})`, k, out.step);
   const cols = out.columns.map((c) => quoteIdent(c.name)).join(', ');
   const order = step.groupBy.length ? ` ORDER BY ${step.groupBy.map((g) => `${quoteIdent(g)} ASC NULLS FIRST`).join(', ')}` : '';
-  const rows = await execute(connection, `SELECT ${cols} FROM ${table} WHERE ${quoteIdent(GROUP_ROWS)} >= $1${order}`, k, out.step);
+  const rows = await execute(connection, `SELECT ${cols} FROM ${table} WHERE ${kept}${order}`, k, out.step);
   return {
     columns: out.columns.map((c) => ({ name: c.name, type: c.type })),
     rows: rows.map((r) => r.map(toOutputValue)),

@@ -56,8 +56,28 @@ export const MeasureSchema = z
     if (m.q !== undefined && kinds[0] !== 'quantile') ctx.addIssue({ code: 'custom', path: ['q'], message: 'q applies to quantile only' });
     if (kinds[0] === 'quantile' && m.q === undefined) ctx.addIssue({ code: 'custom', path: ['q'], message: 'quantile needs q' });
     if (m.bins !== undefined && kinds[0] !== 'histogram') ctx.addIssue({ code: 'custom', path: ['bins'], message: 'bins applies to histogram only' });
-    if (kinds[0] === 'histogram' && m.bins === undefined) ctx.addIssue({ code: 'custom', path: ['bins'], message: 'histogram needs bins' });
+    if (m.bounds !== undefined && (kinds[0] === 'count' || kinds[0] === 'count_distinct')) {
+      ctx.addIssue({ code: 'custom', path: ['bounds'], message: `bounds do not apply to ${kinds[0]}` });
+    }
+    if (kinds[0] === 'histogram') histogramIssues(m, ctx);
   });
+
+/** A histogram needs bins: a count with bounds [low, high], low < high; or increasing edges (bounds, if given, the outer edges). */
+function histogramIssues(m: { bins?: number | number[]; bounds?: [number, number] }, ctx: z.RefinementCtx): void {
+  if (m.bins === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['bins'], message: 'histogram needs bins' });
+  } else if (typeof m.bins === 'number') {
+    if (!m.bounds) ctx.addIssue({ code: 'custom', path: ['bounds'], message: 'a histogram with a bin count needs bounds' });
+    else if (!(m.bounds[0] < m.bounds[1])) ctx.addIssue({ code: 'custom', path: ['bounds'], message: 'histogram bounds must have low < high' });
+  } else {
+    const edges = m.bins;
+    if (edges.some((e, i) => i > 0 && !(e > (edges[i - 1] as number)))) {
+      ctx.addIssue({ code: 'custom', path: ['bins'], message: 'histogram edges must be strictly increasing' });
+    } else if (m.bounds && (m.bounds[0] !== edges[0] || m.bounds[1] !== edges[edges.length - 1])) {
+      ctx.addIssue({ code: 'custom', path: ['bounds'], message: 'histogram bounds must be the first and last edges' });
+    }
+  }
+}
 /** One measure of an aggregate step. */
 export type Measure = z.infer<typeof MeasureSchema>;
 
@@ -129,6 +149,10 @@ export const StepSchema = z
 export type Step = z.infer<typeof StepSchema>;
 /** The filter step body. */
 export type FilterStep = z.infer<typeof FilterSchema>;
+/** The derive step body. */
+export type DeriveStep = z.infer<typeof DeriveSchema>;
+/** The join step body. */
+export type JoinStep = z.infer<typeof JoinSchema>;
 /** The aggregate step body. */
 export type AggregateStep = z.infer<typeof AggregateSchema>;
 

@@ -99,6 +99,19 @@ describe('loadIntoDuckDB', () => {
       expect(await rows(c, 'SELECT epoch_us(t) FROM t')).toEqual([[1n], [-1n], [1_700_000_000_123_456n]]);
     });
   });
+
+  it('adds a row-id column numbering rows across chunks, only when asked', async () => {
+    const d = await parseDataset(utf8(wideCsv(5000)), 'csv');
+    await withDuckDB(async (c) => {
+      await loadIntoDuckDB(c, 'with_ids', d, ['i'], { rowIdColumn: '__rid' });
+      expect(await rows(c, 'SELECT count(*), count(DISTINCT "__rid"), min("__rid"), max("__rid"), count(i) FROM with_ids')).toEqual([[5000n, 5000n, 0n, 4999n, 4546n]]);
+      // Numbered in dataset order: row r holds i = r - 2000 wherever i is not null.
+      expect(await rows(c, 'SELECT count(*) FROM with_ids WHERE i IS NOT NULL AND i <> "__rid" - 2000')).toEqual([[0n]]);
+      await loadIntoDuckDB(c, 'ids_only', d, [], { rowIdColumn: '__rid' });
+      expect(await rows(c, 'SELECT count(*), max("__rid") FROM ids_only')).toEqual([[5000n, 4999n]]);
+      await caught(() => loadIntoDuckDB(c, 'clash', d, ['i', 's'], { rowIdColumn: 'I' }), 'dataset_invalid');
+    });
+  });
 });
 
 describe('withDuckDB', () => {

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DatasetSchema } from '../../src/data/index.ts';
 import { checkPipeline, type PipelineDocument, parsePipeline } from '../../src/pipelines/index.ts';
-import { COST_BY_REGION, caughtSync, PIPELINES_MD_EXAMPLE, VISITS_SCHEMA } from './fixtures.ts';
+import { COST_BY_REGION, caughtSync, LABS_SCHEMA, PIPELINES_MD_EXAMPLE, VISITS_SCHEMA } from './fixtures.ts';
 
 const inputs = { visits: VISITS_SCHEMA };
 
@@ -28,6 +28,7 @@ describe('checkPipeline accepts', () => {
       {
         step: 'by_region',
         minGroupSize: 10,
+        inputs: ['visits'],
         columns: [
           { name: 'region', type: 'string' },
           { name: 'patients', type: 'int64' },
@@ -117,23 +118,29 @@ describe('checkPipeline refuses', () => {
     caughtSync(() => checkPipeline(doc((d) => (d.outputs = { nothing: {} })), inputs), 'pipeline_unknown_step');
   });
 
-  it('steps, measures and dp this release cannot run, by name', () => {
+  it('train and evaluate steps and dp, by name', () => {
     const md = parsePipeline(PIPELINES_MD_EXAMPLE);
-    const e = caughtSync(() => checkPipeline(md, { visits: VISITS_SCHEMA, labs: [] }), 'pipeline_step_unsupported');
-    expect(e.details?.step).toBe('by_region');
+    const both = { visits: VISITS_SCHEMA, labs: LABS_SCHEMA };
+    const e = caughtSync(() => checkPipeline(md, both), 'pipeline_step_unsupported');
+    expect(e.details).toMatchObject({ step: 'by_region', feature: 'dp', path: 'outputs.by_region.dp' });
     delete (md.outputs.by_region as { dp?: unknown }).dp;
-    const join = caughtSync(() => checkPipeline(md, { visits: VISITS_SCHEMA, labs: [] }), 'pipeline_step_unsupported');
-    expect(join.details).toMatchObject({ step: 'with_labs', kind: 'join', path: 'steps[1].join' });
-    const derive = caughtSync(
-      () => checkPipeline(doc((d) => d.steps.splice(1, 0, { id: 'd', derive: { from: 'adults', columns: { x: 'age + 1' } } })), inputs),
+    const train = caughtSync(() => checkPipeline(md, both), 'pipeline_step_unsupported');
+    expect(train.details).toMatchObject({ step: 'risk_model', kind: 'train', path: 'steps[4].train' });
+    expect(train.message).toContain('ML release');
+    const evaluate = caughtSync(
+      () => checkPipeline(doc((d) => d.steps.push({ id: 'scored', evaluate: { model: 'by_region', from: 'adults' } })), inputs),
       'pipeline_step_unsupported',
     );
-    expect(derive.details).toMatchObject({ step: 'd', kind: 'derive' });
-    const quantile = caughtSync(
-      () => checkPipeline(doc((d) => (d.steps[1].aggregate.measures.p90 = { quantile: 'cost', q: 0.9 })), inputs),
-      'pipeline_step_unsupported',
-    );
-    expect(quantile.details).toMatchObject({ step: 'by_region', measure: 'p90', kind: 'quantile' });
+    expect(evaluate.details).toMatchObject({ step: 'scored', kind: 'evaluate', path: 'steps[2].evaluate' });
+    // Without the train step, the whole example of pipelines.md (join, derive, every listed measure) is accepted.
+    md.steps.pop();
+    delete md.outputs.risk_model;
+    const plan = checkPipeline(md, both);
+    expect(plan.outputs[0]).toMatchObject({ step: 'by_region', inputs: ['visits', 'labs'], minGroupSize: 10 });
+    expect(plan.inputs.map((i) => [i.name, i.columnsRead, i.rowIdColumn])).toEqual([
+      ['visits', ['patient_id', 'region', 'age', 'cost', 'readmitted'], '__obscura_rid_visits'],
+      ['labs', ['patient_id', 'hba1c'], '__obscura_rid_labs'],
+    ]);
   });
 
   it('measures of the wrong type', () => {

@@ -101,6 +101,13 @@ describe('compiling', () => {
       ["visit_date IN ('2024-01-01', '2024-01-02')", '("visit_date" IN (CAST($1 AS DATE), CAST($2 AS DATE)))', 'bool'],
       ['readmitted = TRUE AND cost <> NULL', '(("readmitted" = $1) AND ("cost" <> NULL))', 'bool'],
       ['age == 1 OR age != 2', '(("age" = $1) OR ("age" <> $2))', 'bool'],
+      ['quarter(visit_date) + week(visit_date) + dayofyear(seen_at)', '((quarter("visit_date") + week("visit_date")) + dayofyear("seen_at"))', 'int64'],
+      ['dayofweek(visit_date) >= 6', '(isodow("visit_date") >= $1)', 'bool'],
+      ['hour(seen_at) * 60 + minute(seen_at) + second(seen_at)', '(((hour("seen_at") * $1) + minute("seen_at")) + second("seen_at"))', 'int64'],
+      ['Year(visit_date) = YEAR(seen_at)', '(year("visit_date") = year("seen_at"))', 'bool'],
+      ["CASE WHEN cost IS NULL THEN 'none' WHEN cost NOT BETWEEN 0 AND 10 THEN 'out' END", '(CASE WHEN ("cost" IS NULL) THEN $1 WHEN ("cost" NOT BETWEEN $2 AND $3) THEN $4 END)', 'string'],
+      ["lower(coalesce(region, 'x')) NOT IN ('a', 'b')", '(lower(coalesce("region", $1)) NOT IN ($2, $3))', 'bool'],
+      ['NOT (readmitted AND age > 1) OR cost IS NULL', '((NOT ("readmitted" AND ("age" > $1))) OR ("cost" IS NULL))', 'bool'],
     ];
     for (const [src, out, type] of cases) {
       const got = sql(src);
@@ -124,6 +131,16 @@ describe('compiling', () => {
       ['round(cost, age)', 12, 'round takes a whole number'],
       ['abs(1, 2)', 0, 'abs takes 1 argument'],
       ['99999999999999999999 > age', 0, 'out of range'],
+      ['hour(visit_date)', 0, 'hour needs a timestamp'],
+      ['quarter(region)', 0, 'quarter needs a date'],
+      ['dayofweek()', 0, 'dayofweek takes 1 argument'],
+      ['week(visit_date, 1)', 0, 'week takes 1 argument'],
+      ['isodow(visit_date)', 0, "unknown function 'isodow'"],
+      ['date_trunc(visit_date)', 0, "unknown function 'date_trunc'"],
+      ["age BETWEEN 'a' AND 2", 4, 'BETWEEN bounds'],
+      ["age IN (1, 'x')", 11, 'cannot compare'],
+      ['CASE WHEN age > 1 THEN 1 END END', 29, 'unexpected'],
+      ['age IS NOT', 10, "expected 'NULL'"],
     ];
     for (const [src, offset, reason] of cases) {
       const e = refused(src);
@@ -194,10 +211,11 @@ describe('injection attempts are refused', () => {
   });
 
   it('never lets arbitrary input produce anything but checked identifiers, placeholders and fixed SQL', () => {
-    const allowed = /^(?:\s|"(?:age|small|cost|region|readmitted|visit_date|seen_at)"|\$\d+|[()+\-*/%=<>,]|<>|<=|>=|NULL|NOT|AND|OR|IN|BETWEEN|IS|CASE|WHEN|THEN|ELSE|END|CAST|AS|DATE|make_timestamp|abs|floor|ceil|round|ln|exp|sqrt|lower|upper|length|coalesce|year|month|day)+$/;
+    const allowed = /^(?:\s|"(?:age|small|cost|region|readmitted|visit_date|seen_at)"|\$\d+|[()+\-*/%=<>,]|<>|<=|>=|NULL|NOT|AND|OR|IN|BETWEEN|IS|CASE|WHEN|THEN|ELSE|END|CAST|AS|DATE|make_timestamp|abs|floor|ceil|round|ln|exp|sqrt|lower|upper|length|coalesce|year|quarter|month|week|day|isodow|dayofyear|hour|minute|second)+$/;
     const pieces = fc.constantFrom(
       'age', 'cost', 'region', 'readmitted', 'visit_date', ' ', '(', ')', ',', "'", "''", '"', ';', '--', '/*', '+', '-', '*', '/', '=', '<', '>',
       'AND', 'OR', 'NOT', 'IN', 'IS', 'NULL', 'BETWEEN', 'CASE', 'WHEN', 'THEN', 'ELSE', 'END', 'abs', 'lower', 'read_csv', 'SELECT', 'DROP',
+      'dayofweek', 'hour', 'quarter', 'seen_at', 'coalesce', 'round', 'input_0', 'getenv',
       '1', '2.5', "'2024-01-01'", "'x'", '\u0430', '\u200b', '$1', '?', ':',
     );
     fc.assert(

@@ -1,5 +1,5 @@
-/** Shared fixtures of the pipeline tests: documents, the sample dataset, and error catching. */
-import { readFileSync } from 'node:fs';
+/** Shared fixtures of the pipeline tests: documents, the sample datasets, and error catching. */
+import { readdirSync, readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { isObscuraError, type ObscuraError } from '../../src/common/errors.ts';
 import { type DatasetSchema, type ParsedDataset, parseDataset } from '../../src/data/index.ts';
@@ -58,6 +58,36 @@ export function sampleVisits(): Promise<ParsedDataset> {
   return visits;
 }
 
+/** Paths of the sample datasets by input name (each example pipeline names its inputs so). */
+export const SAMPLE_PATHS = {
+  visits: VISITS_PATH,
+  labs: new URL('../../datasets/labs.csv', import.meta.url).pathname,
+  transactions: new URL('../../datasets/transactions.csv', import.meta.url).pathname,
+} as const;
+
+const samples = new Map<string, Promise<ParsedDataset>>();
+/** A sample dataset by input name, parsed once per test file. */
+export function sample(name: keyof typeof SAMPLE_PATHS): Promise<ParsedDataset> {
+  if (name === 'visits') return sampleVisits();
+  let p = samples.get(name);
+  if (!p) {
+    p = parseDataset(readFileSync(SAMPLE_PATHS[name]), 'csv');
+    samples.set(name, p);
+  }
+  return p;
+}
+
+/** The example pipelines of pipelines/: file name → text. */
+export function examplePipelines(): Map<string, string> {
+  const dir = new URL('../../pipelines/', import.meta.url);
+  return new Map(
+    readdirSync(dir)
+      .filter((f) => /\.(ya?ml|json)$/.test(f))
+      .sort()
+      .map((f) => [f, readFileSync(new URL(f, dir), 'utf8')]),
+  );
+}
+
 /** The sample dataset's schema. */
 export const VISITS_SCHEMA: DatasetSchema = [
   { name: 'patient_id', type: 'string' },
@@ -66,6 +96,14 @@ export const VISITS_SCHEMA: DatasetSchema = [
   { name: 'cost', type: 'float64' },
   { name: 'readmitted', type: 'bool' },
   { name: 'visit_date', type: 'date' },
+];
+
+/** The sample lab results' schema. */
+export const LABS_SCHEMA: DatasetSchema = [
+  { name: 'patient_id', type: 'string' },
+  { name: 'hba1c', type: 'float64' },
+  { name: 'ldl', type: 'float64' },
+  { name: 'test_date', type: 'date' },
 ];
 
 /** The ObscuraError `fn` throws (sync or async), asserting its code. */

@@ -189,4 +189,49 @@ describe('runPipeline', () => {
     expect(out.per_region?.suppressedGroups).toBeGreaterThan(0);
     expect(out.summary?.rows.map((r) => r[0])).toEqual([false, true]);
   });
+  it('keeps document names apart from table names, and quotes odd names through join and derive', async () => {
+    const odd = 'k"ey $1; DROP TABLE input_0 --';
+    const a = await parseDataset(new TextEncoder().encode(`"${odd.replaceAll('"', '""')}",x\na,1\na,2\nb,3\n`), 'csv');
+    const b = await parseDataset(new TextEncoder().encode(`"${odd.replaceAll('"', '""')}",y\na,10\nb,20\nb,30\n`), 'csv');
+    const doc = parsePipeline(
+      JSON.stringify({
+        obscura: 1,
+        name: 'names',
+        // Inputs named like the internal tables, in the opposite order, and a step named like one.
+        inputs: { input_1: { columns: { [odd]: 'string', x: 'int64' } }, input_0: { columns: { [odd]: 'string', y: 'int64' } } },
+        steps: [
+          { id: 'step_1', join: { left: 'input_1', right: 'input_0', on: [odd], how: 'inner' } },
+          { id: 'step_0', derive: { from: 'step_1', columns: { 'x"y; --': 'x * 100 + y' } } },
+          { id: 'g', aggregate: { from: 'step_0', group_by: [odd], measures: { n: { count: '*' }, s: { sum: 'x"y; --' } } } },
+        ],
+        outputs: { g: {} },
+      }),
+    );
+    const out = await runPipeline(doc, { input_1: a, input_0: b });
+    expect(out.g?.columns.map((c) => c.name)).toEqual([odd, 'n', 's']);
+    expect(out.g?.rows).toEqual([
+      ['a', 2, 100 + 10 + 200 + 10],
+      ['b', 2, 300 + 20 + 300 + 30],
+    ]);
+  });
+
+  it('names a failing derive or join step, never the data', async () => {
+    const labs = await parseDataset(readFileSync(new URL('../../datasets/labs.csv', import.meta.url)), 'csv');
+    const doc = parsePipeline(
+      JSON.stringify({
+        obscura: 1,
+        name: 'fails',
+        inputs: { visits: { columns: { patient_id: 'string', cost: 'float64' } }, labs: { columns: { patient_id: 'string', ldl: 'float64' } } },
+        steps: [
+          { id: 'j', join: { left: 'visits', right: 'labs', on: ['patient_id'] } },
+          { id: 'd', derive: { from: 'j', columns: { bad: 'ln(ldl - ldl)' } } },
+          { id: 'agg', aggregate: { from: 'd', group_by: ['patient_id'], measures: { m: { max: 'bad' } } } },
+        ],
+        outputs: { agg: {} },
+      }),
+    );
+    const e = await caught(async () => runPipeline(doc, { visits: await sampleVisits(), labs }), 'pipeline_execution_failed');
+    expect(e.details).toEqual({ step: 'agg', steps: ['j', 'd', 'agg'], kind: 'Out of Range Error' });
+    expect(`${e.message}${JSON.stringify(e.details)}`).not.toContain(MARKER_PATIENT_ID);
+  });
 });

@@ -43,16 +43,30 @@ function stringFn(name: string, result: ExprType): FunctionSpec {
   };
 }
 
-function datePart(name: string): FunctionSpec {
+function datePart(name: string, sql = name): FunctionSpec {
   return {
-    sql: name,
+    sql,
     minArgs: 1,
     maxArgs: 1,
     result: ([a]) => (a === 'date' || a === 'timestamp' || a === 'null' ? 'int64' : { error: `${name} needs a date or timestamp` }),
   };
 }
 
-/** Allowed functions by (lower-case) name. `round`'s second argument must be an integer literal. */
+function timePart(name: string): FunctionSpec {
+  return {
+    sql: name,
+    minArgs: 1,
+    maxArgs: 1,
+    result: ([a]) => (a === 'timestamp' || a === 'null' ? 'int64' : { error: `${name} needs a timestamp` }),
+  };
+}
+
+/**
+ * Allowed functions by (lower-case) name. `round`'s second argument must be an integer
+ * literal. Date parts (int64) of a date or timestamp: year, quarter (1–4), month (1–12),
+ * week (ISO 8601 week, 1–53), day (of the month), dayofweek (ISO: 1 = Monday … 7 =
+ * Sunday), dayofyear (1–366); of a timestamp only: hour, minute, second (whole seconds).
+ */
 export const FUNCTIONS: ReadonlyMap<string, FunctionSpec> = new Map(Object.entries({
   abs: sameNumeric('abs'),
   floor: toFloat('floor'),
@@ -83,6 +97,13 @@ export const FUNCTIONS: ReadonlyMap<string, FunctionSpec> = new Map(Object.entri
     },
   },
   year: datePart('year'),
+  quarter: datePart('quarter'),
   month: datePart('month'),
+  week: datePart('week'),
   day: datePart('day'),
+  dayofweek: datePart('dayofweek', 'isodow'),
+  dayofyear: datePart('dayofyear'),
+  hour: timePart('hour'),
+  minute: timePart('minute'),
+  second: timePart('second'),
 }));

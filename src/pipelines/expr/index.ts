@@ -1,5 +1,5 @@
 /**
- * The pipeline expression language (for `where`, and `derive` later): text → tokens →
+ * The pipeline expression language (filter `where`, derive `columns`): text → tokens →
  * Pratt-parsed syntax tree → type-checked, parameterised DuckDB SQL. See tokenize.ts for
  * what the language admits and why it is hand-written.
  */

@@ -1,15 +1,21 @@
 /**
  * The `aggregate` step: group the rows of `from` by `group_by` (none: one group of all
  * rows) and compute the measures. Output columns are the group-by columns, then the
- * measures in document order, named as the document names them. The table also holds
- * GROUP_ROWS, each group's input row count, which min_group_size suppression uses and
- * which never leaves the enclave.
+ * measures in document order, named as the document names them. The table also holds,
+ * per input behind it, the hidden count of distinct rows of that input behind each group
+ * (provenance.ts), which min_group_size suppression uses and which never leaves the
+ * enclave.
+ *
+ * SQL shape: an inner query groups and aggregates (after a projection of per-row values
+ * where a measure needs one, e.g. a histogram's clamped value), an outer one finishes
+ * values (a histogram's counts into JSON text) and names the columns.
  */
 import { type ColumnType, quoteIdent } from '../../data/index.ts';
 import { pipelineError } from '../errors.ts';
 import { Params } from '../sql.ts';
-import { compileMeasure } from './measures.ts';
-import { type AnalysedStep, GROUP_ROWS, type PlanColumn, type StepCompiler, type StepContext } from './types.ts';
+import { type CompiledMeasure, compileMeasure } from './measures.ts';
+import { groupCounts } from './provenance.ts';
+import { type AnalysedStep, HIDDEN_PREFIX, type PlanColumn, type StepCompiler, type StepContext } from './types.ts';
 
 /** Compiler of aggregate steps. */
 export const aggregateStep: StepCompiler = {
@@ -22,15 +28,14 @@ export const aggregateStep: StepCompiler = {
     const columns: PlanColumn[] = [];
     const taken = new Map<string, string>(); // lower-case output name → path that took it
     const claim = (name: string, path: string) => {
-      const key = name.toLowerCase();
-      const other = taken.get(key);
-      if (other !== undefined || key === GROUP_ROWS) {
-        throw pipelineError('pipeline_invalid', `step ${ctx.id}: output column ${name} at ${path} repeats ${other ?? 'a reserved name'} (names are case-insensitive)`, {
+      const other = taken.get(name.toLowerCase());
+      if (other !== undefined) {
+        throw pipelineError('pipeline_invalid', `step ${ctx.id}: output column ${name} at ${path} repeats ${other} (names are case-insensitive)`, {
           step: ctx.id,
           path,
         });
       }
-      taken.set(key, path);
+      taken.set(name.toLowerCase(), path);
     };
     groupBy.forEach((name, i) => {
       const path = `${ctx.path}.group_by[${i}]`;
@@ -47,27 +52,49 @@ export const aggregateStep: StepCompiler = {
       columns.push({ name, type });
     });
     const params = new Params();
-    const measureSql: string[] = [];
+    const measures: { name: string; alias: string; pre: string; m: CompiledMeasure }[] = [];
     const read = new Set<string>(groupBy);
-    for (const [name, m] of Object.entries(body.measures)) {
+    Object.entries(body.measures).forEach(([name, measure], j) => {
       const path = `${ctx.path}.measures.${name}`;
       claim(name, path);
-      const compiled = compileMeasure(m, { step: ctx.id, name, path, columns: types, params });
-      if (compiled.column !== undefined) read.add(compiled.column);
-      columns.push({ name, type: compiled.type as ColumnType });
-      measureSql.push(`${compiled.sql} AS ${quoteIdent(name)}`);
-    }
+      const pre = quoteIdent(`${HIDDEN_PREFIX}x${j}`);
+      const m = compileMeasure(measure, { step: ctx.id, name, path, columns: types, params, preAlias: pre });
+      if (m.column !== undefined) read.add(m.column);
+      columns.push({ name, type: m.type as ColumnType });
+      measures.push({ name, alias: quoteIdent(`${HIDDEN_PREFIX}m${j}`), pre, m });
+    });
+    const counts = groupCounts(source.tracks);
     return {
       sources: [source.name],
       columns,
       aggregate: true,
       groupBy,
-      needs: () => new Map([[source.name, new Set(read)]]),
-      render: (_live, table) => {
+      tracks: counts.map((c) => c.track),
+      rowCounts: counts.map((c) => ({ input: c.input, column: c.track.countColumn as string })),
+      needs: (live) => {
+        const need = new Set(read);
+        for (const c of counts) {
+          for (const x of c.countNeeds) need.add(x);
+          if (live.has(c.track.column)) for (const x of c.listNeeds) need.add(x);
+        }
+        return new Map([[source.name, need]]);
+      },
+      render: (live, table) => {
         const keys = groupBy.map(quoteIdent);
-        const select = [...keys, ...measureSql, `count(*) AS ${quoteIdent(GROUP_ROWS)}`].join(', ');
+        const pres = measures.filter((x) => x.m.pre !== undefined).map((x) => `${x.m.pre} AS ${x.pre}`);
+        const from = quoteIdent(table(source.name));
+        const rows = pres.length ? `(SELECT *, ${pres.join(', ')} FROM ${from}) AS ${quoteIdent(`${HIDDEN_PREFIX}p`)}` : from;
+        const inner = [...keys, ...measures.map((x) => `${x.m.sql} AS ${x.alias}`)];
+        const outer = [...keys, ...measures.map((x) => `${x.m.finish ? x.m.finish(x.alias) : x.alias} AS ${quoteIdent(x.name)}`)];
+        for (const c of counts) {
+          const wantList = live.includes(c.track.column);
+          for (const i of c.inner) if (!i.forList || wantList) inner.push(`${i.sql} AS ${quoteIdent(i.alias)}`);
+          outer.push(`${c.count} AS ${quoteIdent(c.track.countColumn as string)}`);
+          if (wantList) outer.push(`${c.list} AS ${quoteIdent(c.track.column)}`);
+        }
         const group = keys.length > 0 ? ` GROUP BY ${keys.join(', ')}` : '';
-        return { sql: `SELECT ${select} FROM ${quoteIdent(table(source.name))}${group}`, params: params.list };
+        const sql = `SELECT ${outer.join(', ')} FROM (SELECT ${inner.join(', ')} FROM ${rows}${group}) AS ${quoteIdent(`${HIDDEN_PREFIX}g`)}`;
+        return { sql, params: params.list };
       },
     };
   },

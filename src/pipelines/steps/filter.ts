@@ -9,8 +9,7 @@ import { Params } from '../sql.ts';
 import type { AnalysedStep, StepCompiler, StepContext } from './types.ts';
 
 /** Turn an expression failure into the document-level error naming step, field and offset. */
-export function expressionFailure(e: unknown, ctx: StepContext, field: string): never {
-  const path = `${ctx.path}.${field}`;
+export function expressionFailure(e: unknown, ctx: StepContext, field: string, path = `${ctx.path}.${field}`): never {
   if (e instanceof UnknownColumnError) {
     throw pipelineError('pipeline_unknown_column', `step ${ctx.id}: ${field} ${e.reason} at offset ${e.offset}`, {
       step: ctx.id,
@@ -52,6 +51,7 @@ export const filterStep: StepCompiler = {
       columns: source.columns,
       aggregate: false,
       groupBy: [],
+      tracks: source.tracks,
       needs: (live) => new Map([[source.name, new Set([...live, ...where.columns])]]),
       render: (live, table) => ({
         sql: `SELECT ${live.map(quoteIdent).join(', ')} FROM ${quoteIdent(table(source.name))} WHERE ${where.sql}`,

@@ -1,117 +1,74 @@
 /**
- * Measures of the aggregate step. This release computes count, sum, mean, min and max
- * (with `bounds` clamping each value into [low, high] first; a null stays null); the
- * other v1 measures parse but are refused by name until a later release adds them here.
- * Min and max of string columns are refused: they would release one row's value
- * verbatim (an identifier, say).
+ * Measures of the aggregate step, one compiler per kind:
+ *
+ * | kind | SQL | result |
+ * | --- | --- | --- |
+ * | count | count(*) or count(column): non-null values | int64 |
+ * | count_distinct | count(DISTINCT column): distinct non-null values | int64 |
+ * | sum | sum(value) | int64 for integers and bools with integer bounds, else float64 |
+ * | mean | avg(value) | float64 |
+ * | min, max | min/max(value) | the column's type (float64/int64 once clamped) |
+ * | stddev, variance | stddev_samp/var_samp(value): sample (n − 1), null below 2 values | float64 |
+ * | quantile | quantile_cont(value, q): linear interpolation between order statistics | float64 |
+ * | histogram | counts per bin as JSON text, see histogram.ts | string |
+ *
+ * The value is the column, booleans as 0/1, clamped into `bounds` = [low, high] when given
+ * (a null stays null, and every measure skips nulls). Min and max of strings are refused:
+ * they would release one row's value verbatim (an identifier, say).
  */
-import { type ColumnType, isIntegerType, isNumericType, quoteIdent } from '../../data/index.ts';
+import { type ColumnType, quoteIdent } from '../../data/index.ts';
 import { pipelineError } from '../errors.ts';
 import { type Measure, type MeasureKind, measureKind } from '../schema.ts';
-import type { Params } from '../sql.ts';
+import { histogramMeasure } from './histogram.ts';
+import { type CompiledMeasure, type MeasureCompiler, type MeasureContext, measuredValue, numberLike, typed } from './measure-values.ts';
 
-/** Where a measure sits, for compiling it and for naming it in errors. */
-export interface MeasureContext {
-  step: string;
-  /** Measure name as the document names it. */
-  name: string;
-  /** Document path of the measure, e.g. "steps[1].aggregate.measures.mean_cost". */
-  path: string;
-  columns: ReadonlyMap<string, ColumnType>;
-  params: Params;
-}
+export type { CompiledMeasure, MeasureContext } from './measure-values.ts';
 
-/** A compiled measure: its SQL aggregate expression, result type and the column it reads. */
-export interface CompiledMeasure {
-  sql: string;
-  type: ColumnType;
-  column?: string;
-}
-
-type MeasureCompiler = (m: Measure, column: string | undefined, ctx: MeasureContext) => CompiledMeasure;
-
-/** The value a measure aggregates: the column (booleans as 0/1), clamped to `bounds` if given. */
-function measuredValue(m: Measure, column: string, type: ColumnType, ctx: MeasureContext): { sql: string; integral: boolean } {
-  let sql = quoteIdent(column);
-  let integral = isIntegerType(type);
-  if (type === 'bool') {
-    sql = `CAST(${sql} AS INTEGER)`;
-    integral = true;
-  }
-  if (m.bounds) {
-    if (!isNumericType(type) && type !== 'bool') {
-      throw pipelineError('pipeline_type_mismatch', `step ${ctx.step}: measure ${ctx.name} has bounds but column ${column} is ${type}`, {
-        step: ctx.step,
-        field: `measures.${ctx.name}.bounds`,
-        column,
-        type,
-        path: `${ctx.path}.bounds`,
-      });
-    }
-    const [lo, hi] = m.bounds;
-    integral = integral && Number.isSafeInteger(lo) && Number.isSafeInteger(hi);
-    const pt = integral ? 'BIGINT' : 'DOUBLE';
-    sql = `(CASE WHEN ${sql} IS NULL THEN NULL ELSE least(greatest(${sql}, ${ctx.params.add(lo, pt)}), ${ctx.params.add(hi, pt)}) END)`;
-  }
-  return { sql, integral };
-}
-
-function typed(ctx: MeasureContext, column: string, accepts: (t: ColumnType) => boolean, what: string): ColumnType {
-  const type = ctx.columns.get(column) as ColumnType;
-  if (!accepts(type)) {
-    throw pipelineError('pipeline_type_mismatch', `step ${ctx.step}: measure ${ctx.name} needs ${what}, but column ${column} is ${type}`, {
-      step: ctx.step,
-      field: `measures.${ctx.name}`,
-      column,
-      type,
-      path: ctx.path,
-    });
-  }
-  return type;
-}
-
-const numberLike = (t: ColumnType) => isNumericType(t) || t === 'bool';
 const orderable = (t: ColumnType) => t !== 'string';
+const NUMBER_OR_BOOL = 'a number or bool column';
+
+/** A measure over the (clamped) number value: `fn(value, ...extra)`, float64 unless `keepInts`. */
+function numeric(fn: string, keepInts: boolean, extra: (m: Measure, ctx: MeasureContext) => string[] = () => []): MeasureCompiler {
+  return (m, column, ctx) => {
+    const c = column as string;
+    const v = measuredValue(m, c, typed(ctx, c, numberLike, NUMBER_OR_BOOL), ctx);
+    return { sql: `${fn}(${[v.sql, ...extra(m, ctx)].join(', ')})`, type: keepInts && v.integral ? 'int64' : 'float64', column: c };
+  };
+}
+
+function extreme(fn: 'min' | 'max'): MeasureCompiler {
+  return (m, column, ctx) => {
+    const c = column as string;
+    const type = typed(ctx, c, orderable, 'a number, bool, date or timestamp column (min/max of strings would release a value)');
+    if (!m.bounds) return { sql: `${fn}(${quoteIdent(c)})`, type, column: c };
+    const v = measuredValue(m, c, type, ctx);
+    return { sql: `${fn}(${v.sql})`, type: v.integral ? 'int64' : 'float64', column: c };
+  };
+}
 
 const COMPILERS: ReadonlyMap<MeasureKind, MeasureCompiler> = new Map<MeasureKind, MeasureCompiler>([
   ['count', (_m, column) => (column === undefined ? { sql: 'count(*)', type: 'int64' } : { sql: `count(${quoteIdent(column)})`, type: 'int64', column })],
-  [
-    'sum',
-    (m, column, ctx) => {
-      const c = column as string;
-      const v = measuredValue(m, c, typed(ctx, c, numberLike, 'a number or bool column'), ctx);
-      return { sql: `sum(${v.sql})`, type: v.integral ? 'int64' : 'float64', column: c };
-    },
-  ],
-  [
-    'mean',
-    (m, column, ctx) => {
-      const c = column as string;
-      const v = measuredValue(m, c, typed(ctx, c, numberLike, 'a number or bool column'), ctx);
-      return { sql: `avg(${v.sql})`, type: 'float64', column: c };
-    },
-  ],
-  ['min', (m, column, ctx) => extreme('min', m, column as string, ctx)],
-  ['max', (m, column, ctx) => extreme('max', m, column as string, ctx)],
+  ['count_distinct', (_m, column) => ({ sql: `count(DISTINCT ${quoteIdent(column as string)})`, type: 'int64', column })],
+  ['sum', numeric('sum', true)],
+  ['mean', numeric('avg', false)],
+  ['min', extreme('min')],
+  ['max', extreme('max')],
+  ['stddev', numeric('stddev_samp', false)],
+  ['variance', numeric('var_samp', false)],
+  ['quantile', numeric('quantile_cont', false, (m, ctx) => [ctx.params.add(m.q as number, 'DOUBLE')])],
+  ['histogram', histogramMeasure],
 ]);
 
-function extreme(fn: 'min' | 'max', m: Measure, column: string, ctx: MeasureContext): CompiledMeasure {
-  const type = typed(ctx, column, orderable, 'a number, bool, date or timestamp column (min/max of strings would release a value)');
-  if (!m.bounds) return { sql: `${fn}(${quoteIdent(column)})`, type, column };
-  const v = measuredValue(m, column, type, ctx);
-  return { sql: `${fn}(${v.sql})`, type: v.integral ? 'int64' : 'float64', column };
-}
-
 /**
- * Compile one measure. Throws 'pipeline_step_unsupported' for measures this release cannot
- * run, 'pipeline_unknown_column' for a missing column and 'pipeline_type_mismatch' for a
+ * Compile one measure. Throws 'pipeline_step_unsupported' for a kind without a compiler,
+ * 'pipeline_unknown_column' for a missing column and 'pipeline_type_mismatch' for a
  * column of the wrong type.
  */
 export function compileMeasure(m: Measure, ctx: MeasureContext): CompiledMeasure {
   const kind = measureKind(m);
   const compiler = COMPILERS.get(kind);
   if (!compiler) {
-    throw pipelineError('pipeline_step_unsupported', `step ${ctx.step}: measure ${ctx.name} uses ${kind}, which this release cannot run yet`, {
+    throw pipelineError('pipeline_step_unsupported', `step ${ctx.step}: measure ${ctx.name} uses ${kind}, which this release cannot run`, {
       step: ctx.step,
       measure: ctx.name,
       kind,

@@ -1,7 +1,12 @@
 /**
- * What a step kind must provide to the checker and the runner. Adding a step kind (derive,
- * join, …) means writing one StepCompiler and registering it in registry.ts; the checker,
- * the liveness pass that decides which columns are loaded, and the runner need no change.
+ * What a step kind must provide to the checker and the runner. Adding a step kind means
+ * writing one StepCompiler and registering it in registry.ts; the checker, the liveness
+ * pass that decides which columns are loaded, and the runner need no change.
+ *
+ * Besides its visible columns, every relation carries hidden provenance columns
+ * ("tracks", see provenance.ts) saying which input rows are behind each of its rows, so
+ * that min_group_size can count distinct rows of each input behind an output row even
+ * after joins. Hidden names start with HIDDEN_PREFIX, which documents may not use.
  */
 import type { ColumnType } from '../../data/index.ts';
 import type { Step } from '../schema.ts';
@@ -13,6 +18,24 @@ export interface PlanColumn {
   type: ColumnType;
 }
 
+/**
+ * One hidden provenance column of a relation, for one input. A `rid` track holds the
+ * input's row id on each row (null where a left join found no match); a `set` track — on
+ * an aggregate's groups and what is computed from them — holds the list of row ids behind
+ * each row (`column`) and its length (`countColumn`). `exact` promises more: for `rid`,
+ * every row has a non-null id and no id repeats (so count(*) counts distinct input
+ * rows); for `set`, every row has a list and the lists are pairwise disjoint (so the
+ * counts can be summed).
+ */
+export interface Track {
+  /** The input (by document name) whose rows are tracked. */
+  input: string;
+  kind: 'rid' | 'set';
+  column: string;
+  countColumn?: string;
+  exact: boolean;
+}
+
 /** Something a step reads: a pipeline input or an earlier step. */
 export interface Relation {
   /** The name the document uses (input name or step id). */
@@ -21,14 +44,17 @@ export interface Relation {
   columns: PlanColumn[];
   /** True when each row is a group (an aggregate's result) rather than an input row. */
   aggregate: boolean;
+  /** Hidden provenance columns, at least one per input behind the relation. */
+  tracks: Track[];
 }
 
 /** What a step compiler may ask of the checker. */
 export interface StepContext {
   /** The step being compiled. */
   step: Step;
-  /** Its id and document path (e.g. "steps[2].aggregate"). */
+  /** Its id, position in `steps` and document path (e.g. "steps[2].aggregate"). */
   id: string;
+  index: number;
   path: string;
   /** The relation `ref` names (an input or an earlier step); throws pipeline_unknown_step naming `field`. */
   relation(ref: string, field: string): Relation;
@@ -44,11 +70,18 @@ export interface AnalysedStep {
   aggregate: boolean;
   /** Group-by columns of an aggregate (the output's sort key). */
   groupBy: string[];
-  /** Columns each source must supply when `live` of this step's columns are needed downstream. */
+  /** The step's hidden provenance columns. */
+  tracks: Track[];
+  /** For an aggregate: the hidden columns counting distinct rows of each input behind a group. */
+  rowCounts?: { input: string; column: string }[];
+  /**
+   * Columns (visible or hidden) each source must supply when `live` of this step's
+   * columns are needed downstream.
+   */
   needs(live: ReadonlySet<string>): Map<string, Set<string>>;
   /**
-   * SQL computing the step from its sources' tables, producing the `live` columns (an
-   * aggregate always produces all of its columns plus GROUP_ROWS).
+   * SQL computing the step from its sources' tables, producing the `live` columns (visible
+   * then hidden; an aggregate always produces all its visible columns and row counts).
    */
   render(live: readonly string[], table: (source: string) => string): SqlStatement;
 }
@@ -58,5 +91,15 @@ export interface StepCompiler {
   analyse(ctx: StepContext): AnalysedStep;
 }
 
-/** The hidden column of aggregate tables counting each group's input rows (for min_group_size). */
-export const GROUP_ROWS = '__obscura_group_rows';
+/** Prefix of hidden column names; no document may name a column with it (any case). */
+export const HIDDEN_PREFIX = '__obscura_';
+
+/** True when `name` is reserved for hidden columns. */
+export function isReservedName(name: string): boolean {
+  return name.toLowerCase().startsWith(HIDDEN_PREFIX);
+}
+
+/** Names of all hidden columns of a set of tracks. */
+export function trackColumns(tracks: readonly Track[]): string[] {
+  return tracks.flatMap((t) => (t.countColumn ? [t.countColumn, t.column] : [t.column]));
+}
