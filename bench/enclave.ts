@@ -10,7 +10,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { sealDataset } from '../src/cli/seal-dataset.ts';
 import { accountKeyFromSuri } from '../src/crypto/index.ts';
 import { EnclaveClient } from '../src/enclave/client.ts';
-import { type BenchSection, median } from './section.ts';
+import { type BenchSection, median, seconds } from './section.ts';
 
 const ROWS = Number(process.env.ENCLAVE_BENCH_ROWS ?? 1_000_000);
 const REGIONS = ['north', 'south', 'east', 'west', 'central'];
@@ -50,12 +50,6 @@ function makeCsv(path: string): void {
   writeFileSync(path, `${lines.join('\n')}\n`);
 }
 
-async function time(fn: () => Promise<unknown>): Promise<number> {
-  const t0 = performance.now();
-  await fn();
-  return (performance.now() - t0) / 1000;
-}
-
 /** Run the enclave pipeline benchmark. */
 export async function run(): Promise<BenchSection> {
   const dir = mkdtempSync(join(tmpdir(), 'obscura-bench-enclave-'));
@@ -81,8 +75,8 @@ export async function run(): Promise<BenchSection> {
     const db = await DuckDBInstance.create(':memory:');
     const conn = await db.connect();
     for (let i = 0; i < 3; i++) {
-      obscura.push(await time(() => e.request('run_job', { job: { id: `bench-${i}`, analyst: analyst.address, pipeline: PIPELINE, inputs: [input] } })));
-      duck.push(await time(() => conn.runAndReadAll(SQL(csv))));
+      obscura.push(await seconds(() => e.request('run_job', { job: { id: `bench-${i}`, analyst: analyst.address, pipeline: PIPELINE, inputs: [input] } })));
+      duck.push(await seconds(() => conn.runAndReadAll(SQL(csv))));
     }
     conn.closeSync();
     const o = median(obscura);

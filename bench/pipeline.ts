@@ -13,16 +13,9 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { makeVisits } from '../datasets/make-visits.ts';
 import { loadIntoDuckDB, type ParsedDataset, parseDataset, withDuckDB } from '../src/data/index.ts';
 import { parsePipeline, runPipeline } from '../src/pipelines/index.ts';
-import { type BenchSection, median } from './section.ts';
+import { type BenchSection, median, seconds } from './section.ts';
 
 const RUNS = 3;
-
-/** Seconds taken by `fn`. */
-async function seconds(fn: () => Promise<unknown>): Promise<number> {
-  const t0 = performance.now();
-  await fn();
-  return (performance.now() - t0) / 1000;
-}
 
 /** The sample pipeline's SQL written directly over read_csv (what DuckDB alone would run). */
 function peerSql(path: string): string {

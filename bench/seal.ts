@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { decryptStream, encryptStream, generateIdentity, sealFile } from '../src/crypto/index.ts';
-import { type BenchSection, median } from './section.ts';
+import { type BenchSection, median, seconds } from './section.ts';
 
 const MiB = 1024 * 1024;
 const ROUNDS = Number(process.env.SEAL_BENCH_ROUNDS ?? 3);
@@ -29,13 +29,6 @@ async function randomFile(path: string, mb: number): Promise<void> {
     if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
   }
   await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
-}
-
-/** Seconds `fn` takes. */
-async function seconds(fn: () => Promise<unknown> | unknown): Promise<number> {
-  const start = performance.now();
-  await fn();
-  return (performance.now() - start) / 1000;
 }
 
 /** Whether the `age` tool is on PATH. */

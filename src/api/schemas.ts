@@ -3,7 +3,7 @@
  * with these schemas and the OpenAPI document is generated from them.
  */
 import { z } from 'zod';
-import { ObscuraError } from '../common/errors.ts';
+import { parseOrThrow } from '../common/validate.ts';
 
 /** POST /v1/pipelines: a pipeline document as YAML/JSON text or as a JSON object. */
 export const PipelineSubmissionSchema = z.object({
@@ -37,9 +37,5 @@ export const HealthSchema = z.object({
 
 /** Parse `value` with `schema`, or throw a 400 'body_invalid' naming the first bad field. */
 export function parseBody<T>(schema: z.ZodType<T>, value: unknown, what = 'request body'): T {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const where = issue && issue.path.length > 0 ? issue.path.join('.') : '(root)';
-  throw new ObscuraError('body_invalid', `${what} is invalid at ${where}: ${issue?.message ?? 'bad shape'}`, 400, { path: where });
+  return parseOrThrow(schema, value, { code: 'body_invalid', what });
 }

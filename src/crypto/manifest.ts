@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import { ObscuraError } from '../common/errors.ts';
 import { canonicalJson, hashJson } from '../common/hash.ts';
+import { parseOrThrow } from '../common/validate.ts';
 // The schema module alone: the data package's index pulls in DuckDB and Arrow, which the
 // host and the CLI have no use for.
 import { DatasetSchemaSchema } from '../data/schema.ts';
@@ -59,13 +60,7 @@ export function signManifest(manifest: Manifest, owner: AccountKey): SignedManif
 
 /** Parse untrusted JSON as a signed manifest; throws 'manifest_invalid' naming the field. */
 export function parseSignedManifest(value: unknown): SignedManifest {
-  const parsed = SignedManifestSchema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue ? issue.path.join('.') || '(root)' : '(root)';
-    throw new ObscuraError('manifest_invalid', `manifest is invalid at ${where}: ${issue?.message ?? 'bad shape'}`, 400);
-  }
-  return parsed.data;
+  return parseOrThrow(SignedManifestSchema, value, { code: 'manifest_invalid', what: 'manifest' });
 }
 
 /** Throw 'manifest_signature_invalid' unless the owner signed exactly this manifest. */
