@@ -9,6 +9,7 @@ import { ObscuraError } from '../common/errors.ts';
 import { type AccountKey, type SealStats, sealFile } from '../crypto/index.ts';
 import { type Manifest, type SignedManifest, signManifest } from '../crypto/manifest.ts';
 import { detectFormat, parseDataset } from '../data/index.ts';
+import type { DatasetPolicy } from '../privacy/policy.ts';
 import { manifestPathFor } from './paths.ts';
 
 /** What to seal, to whom, and who may use it. */
@@ -20,6 +21,8 @@ export interface SealRequest {
   analysts: string[];
   measurements: string[];
   name?: string;
+  /** The dataset policy to sign into the manifest. */
+  policy?: DatasetPolicy;
 }
 
 /** Seal `file` to `out` and write the signed manifest to `<out>.manifest.json`. */
@@ -42,6 +45,7 @@ export async function sealDataset(req: SealRequest): Promise<{ signed: SignedMan
     worker: { id: req.worker.id, recipient: req.worker.recipient },
     analysts: req.analysts,
     measurements: req.measurements,
+    ...(req.policy ? { policy: req.policy } : {}),
     createdAt: new Date().toISOString(),
   };
   const signed = signManifest(manifest, req.owner);

@@ -2,7 +2,7 @@
  * The dataset manifest: the owner's signed statement of what a sealed file holds and who
  * may use it. It binds the owner, the schema, the row count, the plaintext and ciphertext
  * commitments, the worker and recipient it was sealed to, the allowed analysts and the
- * accepted enclave measurements. The host checks the signature and the ciphertext hash on
+ * accepted enclave measurements, and optionally the owner's dataset policy. The host checks the signature and the ciphertext hash on
  * upload; the enclave checks everything again after decrypting, since the host is untrusted.
  *
  * Signature: sr25519 by the owner over UTF-8 `obscura-manifest/1\n` + JCS(manifest).
@@ -14,6 +14,7 @@ import { parseOrThrow } from '../common/validate.ts';
 // The schema module alone: the data package's index pulls in DuckDB and Arrow, which the
 // host and the CLI have no use for.
 import { DatasetSchemaSchema } from '../data/schema.ts';
+import { DatasetPolicySchema } from '../privacy/policy.ts';
 import { type AccountKey, isValidAddress, verifyAccountSignature } from './keys.ts';
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected a SHA-256 as 64 lower-case hex characters');
@@ -35,6 +36,8 @@ export const ManifestSchema = z.object({
   analysts: z.array(z.union([address, z.literal('*')])).min(1),
   /** Enclave measurements the owner accepts to decrypt the dataset. */
   measurements: z.array(sha256).min(1),
+  /** The owner's dataset policy (src/privacy/policy.ts), covered by the signature; absent: no policy. */
+  policy: DatasetPolicySchema.optional(),
   createdAt: z.iso.datetime(),
 });
 export type Manifest = z.infer<typeof ManifestSchema>;

@@ -6,8 +6,10 @@
  */
 import type { TeeKind } from '../attestation/providers/provider.ts';
 import { ObscuraError } from '../common/errors.ts';
+import { assertManifestSignature } from '../crypto/manifest.ts';
 import { checkPipeline, parsePipeline, pipelineHash, runPipeline } from '../pipelines/index.ts';
 import type { ParsedDataset } from '../data/index.ts';
+import { applyLimits, enforcePolicies } from '../privacy/enforce.ts';
 import { type OpenContext, type OpenedDataset, openSealedInput } from './datasets.ts';
 import type { JobSpec } from './protocol.ts';
 import { type ResultBody, type SignedResult, signResult } from './result.ts';
@@ -32,13 +34,21 @@ export async function runJob(
 ): Promise<SignedResult> {
   const doc = parsePipeline(job.pipeline);
   const hash = pipelineHash(doc);
-  const opened: OpenedDataset[] = [];
-  for (const [i, input] of job.inputs.entries()) {
-    progress((0.5 * i) / job.inputs.length, `opening input ${input.name}`);
+  // Before anything is decrypted: the owners' signatures, who may run it, and their dataset
+  // policies, checked against the plan over the owner-signed schemas (the host is untrusted).
+  for (const input of job.inputs) {
     const { manifest } = input.manifest;
+    assertManifestSignature(input.manifest);
     if (!manifest.analysts.includes('*') && !manifest.analysts.includes(job.analyst)) {
       throw new ObscuraError('analyst_not_allowed', `analyst ${job.analyst} is not allowed to use dataset ${input.datasetId}`, 403);
     }
+  }
+  const signedPlan = checkPipeline(doc, Object.fromEntries(job.inputs.map((input) => [input.name, input.manifest.manifest.schema])));
+  const policyInputs = job.inputs.map((input) => ({ name: input.name, manifest: input.manifest.manifest }));
+  const limits = enforcePolicies(signedPlan, policyInputs, { analyst: job.analyst, pipelineHash: hash, now: new Date(), doc });
+  const opened: OpenedDataset[] = [];
+  for (const [i, input] of job.inputs.entries()) {
+    progress((0.5 * i) / job.inputs.length, `opening input ${input.name}`);
     opened.push(await openSealedInput(input, ctx));
   }
   onOpened(opened);
@@ -51,7 +61,8 @@ export async function runJob(
     Object.fromEntries(Object.entries(byName).map(([name, d]) => [name, d.schema])),
   );
   progress(0.5, 'running pipeline');
-  const outputs = await runPipeline(doc, byName, {
+  // Each output's min_group_size raised to the strictest of the pipeline's and the policies'.
+  const outputs = await runPipeline(applyLimits(doc, limits), byName, {
     onProgress: (f, message) => progress(0.5 + 0.4 * f, message),
   });
   progress(0.95, 'signing result');

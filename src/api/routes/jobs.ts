@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import { ObscuraError } from '../../common/errors.ts';
 import { checkPipeline } from '../../pipelines/index.ts';
+import { enforcePolicies } from '../../privacy/enforce.ts';
 import type { DatasetRecord } from '../../store/index.ts';
 import { authenticate } from '../auth.ts';
 import type { HostContext } from '../context.ts';
@@ -30,12 +31,15 @@ export function jobRoutes(ctx: HostContext): Router {
       }
       datasets[name] = ctx.metadata.dataset(id);
     }
-    checkPipeline(doc, Object.fromEntries(Object.entries(datasets).map(([n, d]) => [n, d.schema])));
+    const plan = checkPipeline(doc, Object.fromEntries(Object.entries(datasets).map(([n, d]) => [n, d.schema])));
     for (const [name, d] of Object.entries(datasets)) {
       if (!d.analysts.includes('*') && !d.analysts.includes(analyst)) {
         throw new ObscuraError('analyst_not_allowed', `analyst ${analyst} is not allowed to use dataset ${d.id} (input ${name})`, 403, { input: name });
       }
     }
+    // The owners' signed dataset policies; the enclave enforces them again before running.
+    const inputs = Object.entries(datasets).map(([name, d]) => ({ name, manifest: d.manifest.manifest }));
+    enforcePolicies(plan, inputs, { analyst, pipelineHash: hash, now: new Date(), doc });
     const workers = new Set(Object.values(datasets).map((d) => d.worker));
     if (workers.size !== 1) {
       throw new ObscuraError('inputs_on_different_workers', 'all inputs of a job must be sealed to the same worker (federation comes later)', 400);

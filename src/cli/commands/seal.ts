@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { ObscuraError } from '../../common/errors.ts';
 import { loadAccountKey } from '../../crypto/index.ts';
+import { loadDatasetPolicy } from '../../privacy/policy.ts';
 import { attestationSetup, attestWorker, listWorkers } from '../attest.ts';
 import { ApiClient } from '../client.ts';
 import { emit, type GlobalOptions } from '../output.ts';
@@ -13,12 +14,13 @@ import { emit, type GlobalOptions } from '../output.ts';
 interface SealOptions {
   worker: string;
   key: string;
-  allow: string[];
+  allow?: string[];
   out: string;
   name?: string;
   measurement?: string[];
   allowSimulated?: boolean;
   policy?: string;
+  policyFile?: string;
   pccs?: string;
 }
 
@@ -32,15 +34,24 @@ export function sealCommand(program: Command): void {
     .argument('<file>', 'the dataset to seal')
     .requiredOption('--worker <id>', 'worker to seal to (its attestation is verified first)')
     .requiredOption('--key <file>', "the owner's account key file")
-    .requiredOption('--allow <address>', 'analyst allowed to use the dataset (repeatable; "*" for anyone)', collect)
+    .option('--allow <address>', 'analyst allowed to use the dataset (repeatable; "*" for anyone; default: the dataset policy\'s analysts)', collect)
     .requiredOption('--out <file>', 'where to write the sealed file (the manifest goes to <out>.manifest.json)')
     .option('--name <name>', 'dataset name (default: the file name)')
     .option('--measurement <hex>', 'accepted enclave measurement (repeatable; default: the attested one)', collect)
     .option('--allow-simulated', 'accept a simulated TEE (never for real data)')
     .option('--policy <file>', 'attestation policy (YAML) the worker must satisfy before anything is sealed')
+    .option('--policy-file <file>', 'dataset policy (YAML) to sign into the manifest; enforced by the host and the enclave')
     .option('--pccs <url>', "PCCS for DCAP collateral (default Intel's PCS)")
     .action(async (file: string, opts: SealOptions, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
+      // The dataset policy is read first, so a bad file fails before anything is attested.
+      // Analysts: --allow wins for the manifest; without it, the policy's analysts are the
+      // manifest's. The policy's own list is enforced as well, so both must allow an analyst.
+      const datasetPolicy = opts.policyFile ? await loadDatasetPolicy(opts.policyFile) : undefined;
+      const analysts = opts.allow ?? datasetPolicy?.analysts;
+      if (!analysts || analysts.length === 0) {
+        throw new ObscuraError('analysts_missing', 'name the allowed analysts with --allow, or with `analysts` in the --policy-file', 400);
+      }
       const setup = await attestationSetup({ ...(opts.policy ? { policy: opts.policy } : {}), ...(opts.pccs ? { pccs: opts.pccs } : {}) });
       const owner = await loadAccountKey(opts.key);
       const api = new ApiClient(g.api);
@@ -62,7 +73,8 @@ export function sealCommand(program: Command): void {
         out: opts.out,
         owner,
         worker,
-        analysts: opts.allow,
+        analysts,
+        ...(datasetPolicy ? { policy: datasetPolicy } : {}),
         measurements: opts.measurement ?? [worker.measurement],
         ...(opts.name ? { name: opts.name } : {}),
       });

@@ -1,0 +1,84 @@
+/**
+ * The dataset policy (../shared/policies.md, "Dataset policy"): what an owner allows to be
+ * done with a dataset. It travels in the owner-signed manifest (`policy`), so the host can
+ * neither widen nor drop it, and is enforced by the host on submission and again inside
+ * the enclave (enforce.ts). Unknown keys are refused: a misspelt limit must not be
+ * silently dropped. Parsing is idempotent (the parsed form is what the owner signs).
+ */
+import { readFile } from 'node:fs/promises';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { AttestationPolicySchema } from '../attestation/policy.ts';
+import { ObscuraError } from '../common/errors.ts';
+import { isValidAddress } from '../crypto/keys.ts';
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected a pipeline hash as 64 lower-case hex characters');
+const column = z.string().min(1).max(256);
+const columns = z.array(column).max(4096);
+
+/** A dataset policy document, version 1. */
+export const DatasetPolicySchema = z.strictObject({
+  'obscura-policy': z.literal(1, { error: 'expected obscura-policy: 1' }),
+  /** Analysts allowed (by ss58 address), or "*" for anyone; absent: the manifest's analysts decide alone. */
+  analysts: z.array(z.union([z.literal('*'), z.string().refine(isValidAddress, 'expected an ss58 account address or "*"')])).min(1).optional(),
+  /** `any` (default), `approval`, or the hashes of the only pipelines allowed. */
+  pipelines: z.union([z.literal('any'), z.literal('approval'), z.array(sha256).min(1)]).optional(),
+  /** Each list, when present, is the only columns allowed for that use; never_output always applies. */
+  columns: z
+    .strictObject({ group_by: columns.optional(), aggregate: columns.optional(), join_on: columns.optional(), never_output: columns.optional() })
+    .optional(),
+  /** Distinct rows of this dataset behind each output row. */
+  min_group_size: z.number().int().min(1).max(1_000_000).optional(),
+  /** Differential privacy budget: parsed and kept; only `required` is acted on (refused) for now. */
+  dp: z
+    .strictObject({
+      epsilon: z.number().positive().max(100).optional(),
+      delta: z.number().min(0).lt(1).optional(),
+      max_epsilon_per_job: z.number().positive().max(100).optional(),
+      required: z.boolean().optional(),
+    })
+    .optional(),
+  models: z.strictObject({ release: z.enum(['metrics', 'weights']) }).optional(),
+  /** After this instant no job may use the dataset. */
+  expires: z.iso.datetime({ offset: true }).optional(),
+  /** The attestation policy the owner sealed under. */
+  attestation: AttestationPolicySchema.optional(),
+});
+export type DatasetPolicy = z.infer<typeof DatasetPolicySchema>;
+
+function issuePath(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('') || '(document)';
+}
+
+/** Validate a parsed value as a dataset policy; throws 'dataset_policy_invalid' (400) naming each bad path. */
+export function parseDatasetPolicyValue(value: unknown, source = 'dataset policy'): DatasetPolicy {
+  const r = DatasetPolicySchema.safeParse(value);
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => `${issuePath(i.path)}: ${i.message}`);
+    throw new ObscuraError('dataset_policy_invalid', `${source}: ${issues.join('; ')}`, 400, { issues });
+  }
+  return r.data;
+}
+
+/** Parse a dataset policy from YAML (or JSON) text. */
+export function parseDatasetPolicy(text: string, source = 'dataset policy'): DatasetPolicy {
+  // YAML 1.2 core schema: `expires: 2027-12-31T00:00:00Z` stays a string.
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0];
+    const where = e?.linePos?.[0] ? ` at line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '';
+    throw new ObscuraError('dataset_policy_invalid', `${source}: not valid YAML${where}: ${e?.message.split('\n')[0]}`, 400);
+  }
+  return parseDatasetPolicyValue(doc.toJS(), source);
+}
+
+/** Read and parse a dataset policy file. */
+export async function loadDatasetPolicy(path: string): Promise<DatasetPolicy> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new ObscuraError('file_unreadable', `cannot read dataset policy file ${path}`, 400, undefined, { cause: e });
+  }
+  return parseDatasetPolicy(text, path);
+}
