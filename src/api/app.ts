@@ -10,6 +10,8 @@ import type { HostContext } from './context.ts';
 import { openApiDocument } from './openapi.ts';
 import { problemHandler } from './problem.ts';
 import { datasetRoutes } from './routes/datasets.ts';
+import { approvalRoutes } from './routes/approvals.ts';
+import { datasetPrivacyRoutes } from './routes/dataset-privacy.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { pipelineRoutes } from './routes/pipelines.ts';
 import { resultRoutes } from './routes/results.ts';
@@ -37,6 +39,8 @@ export function createApp(ctx: HostContext, opts: { serverUrl: string }): Expres
   v1.use(datasetRoutes(ctx));
   v1.use(pipelineRoutes(ctx));
   v1.use(jobRoutes(ctx));
+  v1.use(approvalRoutes(ctx));
+  v1.use(datasetPrivacyRoutes(ctx));
   v1.use(resultRoutes(ctx));
   v1.use(upgradeRoutes(ctx));
   v1.get('/openapi.json', (_req, res) => {

@@ -1,6 +1,6 @@
 /** What the API's routes and the job runner share: the host's stores, workers and chain. */
 import type { ChainClient } from '../chain/index.ts';
-import type { BlobStore, Metadata } from '../store/index.ts';
+import type { BlobStore, Metadata, PrivacyStore } from '../store/index.ts';
 import type { HostMetrics } from './metrics.ts';
 import type { WorkerPool } from './workers.ts';
 
@@ -16,6 +16,8 @@ export type HostLog = (level: 'info' | 'warn' | 'error', message: string) => voi
 /** The services every route can reach. */
 export interface HostContext {
   metadata: Metadata;
+  /** Approvals, policy updates and budget-ledger entries. */
+  privacy: PrivacyStore;
   blobs: BlobStore;
   workers: WorkerPool;
   chain: ChainClient;

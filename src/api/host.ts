@@ -12,7 +12,7 @@ import { ObscuraError } from '../common/errors.ts';
 import { decodeAddress, encodeAddress } from '@polkadot/util-crypto';
 import { cryptoReady } from '../crypto/index.ts';
 import { EnclaveClient } from '../enclave/client.ts';
-import { BlobStore, Metadata, openDb } from '../store/index.ts';
+import { BlobStore, Metadata, openDb, PrivacyStore } from '../store/index.ts';
 import { createApp } from './app.ts';
 import type { HostContext, HostLog } from './context.ts';
 import { HostMetrics } from './metrics.ts';
@@ -110,6 +110,7 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
     let runner: JobRunner | undefined;
     const ctx: HostContext = {
       metadata,
+      privacy: new PrivacyStore(db),
       blobs,
       workers,
       chain,

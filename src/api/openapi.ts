@@ -5,7 +5,8 @@
 import { z } from 'zod';
 import { WorkerRecordSchema } from './workers.ts';
 import { ProblemSchema } from './problem.ts';
-import { HealthSchema, JobSubmissionSchema, PipelineSubmissionSchema } from './schemas.ts';
+import { DatasetBudgetSchema, DatasetPolicyStateSchema, HealthSchema, JobPreviewSchema, JobSubmissionSchema, PipelineSubmissionSchema } from './schemas.ts';
+import { SignedApprovalSchema, SignedPolicyUpdateSchema } from '../privacy/statements.ts';
 import { EvidenceSchema } from '../attestation/evidence.ts';
 import { DatasetRecordSchema, JobRecordSchema, PipelineRecordSchema, ResultDocumentSchema, UpgradeAuthorizationSchema } from '../store/index.ts';
 import { UpgradeRequestSchema } from './routes/upgrades.ts';
@@ -18,8 +19,11 @@ interface Route {
   auth?: boolean;
   request?: { contentType: string; schema: z.ZodType };
   response: { status: number; schema: z.ZodType };
+  /** Another success response (e.g. a dry run's). */
+  alternative?: { status: number; schema: z.ZodType; description: string };
   params?: string[];
   query?: Record<string, string>;
+  optionalQuery?: Record<string, string>;
 }
 
 const list = <T extends z.ZodType>(key: string, item: T) => z.object({ [key]: z.array(item) });
@@ -48,6 +52,24 @@ export const ROUTES: Route[] = [
   { method: 'get', path: '/v1/datasets/{id}', summary: 'One dataset (metadata only)', params: ['id'], response: { status: 200, schema: DatasetRecordSchema } },
   {
     method: 'post',
+    path: '/v1/datasets/{id}/policy',
+    summary: "The owner's signed policy update or revocation; applied by the worker's enclave and anchored on chain",
+    auth: true,
+    params: ['id'],
+    request: { contentType: 'application/json', schema: SignedPolicyUpdateSchema },
+    response: { status: 201, schema: z.object({ update: SignedPolicyUpdateSchema, ledgerSeq: z.number().int() }) },
+  },
+  { method: 'get', path: '/v1/datasets/{id}/policy', summary: 'The policy in force for a dataset, with its version', params: ['id'], response: { status: 200, schema: DatasetPolicyStateSchema } },
+  {
+    method: 'get',
+    path: '/v1/datasets/{id}/budget',
+    summary: "A dataset's privacy budget as its worker's enclave counts it (owner and allowed analysts only)",
+    auth: true,
+    params: ['id'],
+    response: { status: 200, schema: DatasetBudgetSchema },
+  },
+  {
+    method: 'post',
     path: '/v1/pipelines',
     summary: 'Store a pipeline under its canonical hash',
     auth: true,
@@ -59,13 +81,37 @@ export const ROUTES: Route[] = [
   {
     method: 'post',
     path: '/v1/jobs',
-    summary: 'Run a pipeline over datasets; checked before it is queued',
+    summary: "Run a pipeline over datasets; checked before it is queued, and held (awaiting_approval) until the owners whose policy asks for it approve",
     auth: true,
+    optionalQuery: { dry_run: '`true`: report every check and the privacy cost (200, a job preview) without queueing or touching data' },
     request: { contentType: 'application/json', schema: JobSubmissionSchema },
     response: { status: 202, schema: JobRecordSchema },
+    alternative: { status: 200, schema: JobPreviewSchema, description: 'dry run: the checks and the privacy cost' },
   },
   { method: 'get', path: '/v1/jobs', summary: 'Jobs with status and progress', response: { status: 200, schema: list('jobs', JobRecordSchema) } },
   { method: 'get', path: '/v1/jobs/{id}', summary: 'One job', params: ['id'], response: { status: 200, schema: JobRecordSchema } },
+  {
+    method: 'get',
+    path: '/v1/jobs/{id}/preview',
+    summary: "What a job reads, outputs and spends, and every check: what an approving owner sees",
+    params: ['id'],
+    response: { status: 200, schema: JobPreviewSchema },
+  },
+  {
+    method: 'post',
+    path: '/v1/approvals',
+    summary: "An owner's signed approval of a pipeline hash on a dataset; releases the jobs it completes",
+    auth: true,
+    request: { contentType: 'application/json', schema: SignedApprovalSchema },
+    response: { status: 201, schema: z.object({ approval: SignedApprovalSchema, released: z.array(z.string()) }) },
+  },
+  {
+    method: 'get',
+    path: '/v1/approvals',
+    summary: 'Jobs waiting for approvals, with their previews',
+    optionalQuery: { owner: 'only jobs waiting for this owner (ss58 address)' },
+    response: { status: 200, schema: list('pending', JobPreviewSchema) },
+  },
   {
     method: 'get',
     path: '/v1/results',
@@ -102,6 +148,7 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
     const parameters = [
       ...(r.params ?? []).map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
       ...Object.entries(r.query ?? {}).map(([name, description]) => ({ name, in: 'query', required: true, description, schema: { type: 'string' } })),
+      ...Object.entries(r.optionalQuery ?? {}).map(([name, description]) => ({ name, in: 'query', required: false, description, schema: { type: 'string' } })),
     ];
     const problem = { description: 'Error', content: { 'application/problem+json': { schema: jsonSchema(ProblemSchema) } } };
     const item = paths[r.path] ?? {};
@@ -113,6 +160,9 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
       ...(r.request ? { requestBody: { required: true, content: { [r.request.contentType]: { schema: jsonSchema(r.request.schema) } } } } : {}),
       responses: {
         [r.response.status]: { description: 'OK', content: { 'application/json': { schema: jsonSchema(r.response.schema) } } },
+        ...(r.alternative
+          ? { [r.alternative.status]: { description: r.alternative.description, content: { 'application/json': { schema: jsonSchema(r.alternative.schema) } } } }
+          : {}),
         '4XX': problem,
         '5XX': problem,
       },

@@ -8,6 +8,7 @@ import { isObscuraError } from '../common/errors.ts';
 import { resultId, signedResultHash } from '../enclave/result.ts';
 import type { JobRecord, ResultDocument } from '../store/index.ts';
 import type { HostContext } from './context.ts';
+import { placeLedgerEntry } from './ledger.ts';
 
 /** Runs queued jobs until stopped. */
 export class JobRunner {
@@ -58,14 +59,31 @@ export class JobRunner {
       const pipeline = metadata.pipeline(job.pipeline.hash);
       const inputs = Object.entries(job.inputs).map(([name, datasetId]) => {
         const d = metadata.dataset(datasetId);
-        return { name, datasetId, blobPath: blobs.pathOf(d.ciphertext.sha256), manifest: d.manifest };
+        const approval = this.ctx.privacy.approval(datasetId, job.pipeline.hash);
+        const policyUpdate = this.ctx.privacy.latestPolicyUpdate(datasetId);
+        return {
+          name,
+          datasetId,
+          blobPath: blobs.pathOf(d.ciphertext.sha256),
+          manifest: d.manifest,
+          ...(approval ? { approval } : {}),
+          ...(policyUpdate ? { policyUpdate } : {}),
+        };
       });
       const enclave = workers.get(job.worker);
-      const { signed, attestation } = await enclave.request(
+      const outcome = await enclave.request(
         'run_job',
         { job: { id: job.id, analyst: job.analyst, pipeline: JSON.stringify(pipeline.document), inputs } },
         (fraction, message) => metadata.updateJob(job.id, { progress: Math.min(0.9, fraction * 0.9), message }),
       );
+      let released = 'signed' in outcome ? outcome : undefined;
+      if ('ledger' in outcome) {
+        // The enclave holds the result until its budget spend is on chain.
+        metadata.updateJob(job.id, { progress: 0.9, message: 'anchoring the privacy budget spend on the chain' });
+        released = (await placeLedgerEntry(this.ctx, job.worker, outcome.ledger)).released;
+        if (!released) throw new Error('the enclave confirmed the spend but released no result');
+      }
+      const { signed, attestation } = released as NonNullable<typeof released>;
       metadata.updateJob(job.id, { progress: 0.9, message: 'anchoring result on the chain' });
       const hash = signedResultHash(signed);
       const endAnchor = this.ctx.metrics.anchorDuration.startTimer();

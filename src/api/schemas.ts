@@ -4,6 +4,8 @@
  */
 import { z } from 'zod';
 import { parseOrThrow } from '../common/validate.ts';
+import { DatasetPolicySchema } from '../privacy/policy.ts';
+import { SignedPolicyUpdateSchema } from '../privacy/statements.ts';
 
 /** POST /v1/pipelines: a pipeline document as YAML/JSON text or as a JSON object. */
 export const PipelineSubmissionSchema = z.object({
@@ -16,11 +18,91 @@ export const JobSubmissionSchema = z
     pipeline: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional(),
     pipelineHash: z.string().regex(/^[0-9a-f]{64}$/).optional(),
     inputs: z.record(z.string(), z.string().min(1)),
+    /** What the analyst wants the result for; shown to owners asked to approve the pipeline. */
+    purpose: z.string().max(2000).optional(),
   })
   .refine((b) => (b.pipeline === undefined) !== (b.pipelineHash === undefined), {
     message: 'give exactly one of pipeline and pipelineHash',
   });
 export type JobSubmission = z.infer<typeof JobSubmissionSchema>;
+
+/** POST /v1/jobs query: `dry_run=true` assesses the job without queueing it. */
+export const JobQuerySchema = z.object({ dry_run: z.enum(['true', 'false']).optional() });
+
+/** The outcome of one check of a job (dry run and approval preview). */
+export const JobCheckSchema = z.object({
+  check: z.string(),
+  ok: z.boolean(),
+  /** The error code the job would be refused with. */
+  code: z.string().optional(),
+  detail: z.string(),
+});
+export type JobCheck = z.infer<typeof JobCheckSchema>;
+
+const ColumnUsesSchema = z.object({
+  group_by: z.array(z.string()),
+  aggregate: z.array(z.string()),
+  join_on: z.array(z.string()),
+  output: z.array(z.string()),
+});
+const CostSchema = z.object({ epsilon: z.number().nonnegative(), delta: z.number().nonnegative() });
+
+/**
+ * What a job would do, without touching data: the response of a dry run, and what an owner
+ * sees before approving (`GET /v1/jobs/{id}/preview`).
+ */
+export const JobPreviewSchema = z.object({
+  /** Set when the preview is of a submitted job. */
+  job: z.string().optional(),
+  analyst: z.string(),
+  purpose: z.string().optional(),
+  pipeline: z.object({ hash: z.string(), name: z.string(), document: z.unknown() }),
+  inputs: z.array(
+    z.object({
+      name: z.string(),
+      dataset: z.string(),
+      datasetName: z.string(),
+      owner: z.string(),
+      /** Columns of this dataset the job loads. */
+      columnsRead: z.array(z.string()),
+      /** How it uses them (restricted uses, as policies name them). */
+      uses: ColumnUsesSchema,
+      approval: z.enum(['not_needed', 'pending', 'approved']),
+      /** The privacy budget this job charges this dataset. */
+      cost: CostSchema,
+    }),
+  ),
+  outputs: z.array(z.object({ step: z.string(), columns: z.array(z.string()), minGroupSize: z.number().int() })),
+  /** Total privacy cost of the job. */
+  cost: CostSchema,
+  checks: z.array(JobCheckSchema),
+  /** True when every check passed: the job would run now. */
+  ok: z.boolean(),
+});
+export type JobPreview = z.infer<typeof JobPreviewSchema>;
+
+const BudgetAmountSchema = z.object({ total: z.number().nullable(), spent: z.number(), remaining: z.number().nullable() });
+/** GET /v1/datasets/{id}/budget: totals from the policy (null: no limit), spent and remaining, and the anchored spends. */
+export const DatasetBudgetSchema = z.object({
+  dataset: z.string(),
+  epsilon: BudgetAmountSchema,
+  delta: BudgetAmountSchema,
+  spends: z.array(z.object({ seq: z.number().int(), job: z.string(), epsilon: z.number(), delta: z.number(), blockNumber: z.number().int(), blockHash: z.string() })),
+});
+export type DatasetBudget = z.infer<typeof DatasetBudgetSchema>;
+
+/** GET /v1/datasets/{id}/policy: the policy in force (version 1 is the manifest's). */
+export const DatasetPolicyStateSchema = z.object({
+  dataset: z.string(),
+  version: z.number().int().min(1),
+  revoked: z.boolean(),
+  policy: DatasetPolicySchema.optional(),
+  update: SignedPolicyUpdateSchema.optional(),
+});
+export type DatasetPolicyState = z.infer<typeof DatasetPolicyStateSchema>;
+
+/** GET /v1/approvals query. */
+export const ApprovalsQuerySchema = z.object({ owner: z.string().min(1).optional() });
 
 /** GET /v1/workers/{id}/attestation query. */
 export const AttestationQuerySchema = z.object({

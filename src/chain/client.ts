@@ -12,6 +12,7 @@ import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { z } from 'zod';
 import { ObscuraError, errorMessage } from '../common/errors.ts';
 import { merkleProof, merkleRoot } from './merkle.ts';
+import { decodeLedgerRemark, encodeLedgerRemarkHex, type LedgerHead, type LedgerPlacement } from './ledger.ts';
 import { type AnchorRecord, AnchorRecordSchema, encodeRemarkHex, recordLeaf } from './records.ts';
 import { type AnchorCheck, type AnchorReceipt, type ChainIdentity, ChainIdentitySchema } from './schemas.ts';
 import { SerialQueue, withTimeout } from './timeout.ts';
@@ -154,6 +155,54 @@ export class ChainClient {
       proof: merkleProof(leaves, leafIndex).siblings,
       recordCount: leaves.length,
     }));
+  }
+
+  /**
+   * Places a ledger head (ledger.ts) on chain in its own remark; resolves when it is in a
+   * block. Throws like anchor().
+   */
+  async anchorLedgerHead(head: LedgerHead): Promise<LedgerPlacement> {
+    const remark = encodeLedgerRemarkHex(head);
+    const placed = await this.#queue.run(() => this.#submit(remark));
+    return { head, ...placed };
+  }
+
+  /** Number of the newest block. Throws 'chain_unreachable' or 'chain_timeout'. */
+  async headNumber(): Promise<number> {
+    if (!this.#api.isConnected) throw unreachable(this.#endpoint, 'not connected');
+    const header = await withTimeout(this.#api.rpc.chain.getHeader(), this.#timeoutMs, 'reading the chain head');
+    return header.number.toNumber();
+  }
+
+  /**
+   * The ledger heads of `worker` (hex Ed25519 key) in canonical blocks `from`..`to`
+   * (inclusive, `to` default the head), in chain order. Reads every block of the range, so
+   * callers keep the range short by remembering how far they have scanned.
+   */
+  async ledgerHeads(worker: string, from: number, to?: number): Promise<{ scannedTo: number; heads: LedgerPlacement[] }> {
+    const api = this.#api;
+    const last = to ?? (await this.headNumber());
+    const heads: LedgerPlacement[] = [];
+    for (let n = Math.max(1, from); n <= last; n++) {
+      const blockHash = await withTimeout(api.rpc.chain.getBlockHash(n), this.#timeoutMs, `reading block #${n}`);
+      const signed = await withTimeout(api.rpc.chain.getBlock(blockHash), this.#timeoutMs, `reading block #${n}`);
+      signed.block.extrinsics.forEach((ex, extrinsicIndex) => {
+        if (ex.method.section !== 'system' || !['remarkWithEvent', 'remark'].includes(ex.method.method)) return;
+        const arg = ex.method.args[0];
+        if (!arg) return;
+        const head = decodeLedgerRemark(arg.toU8a(true));
+        if (head && head.worker === worker) heads.push({ head, blockHash: blockHash.toHex(), blockNumber: n, extrinsicIndex });
+      });
+    }
+    return { scannedTo: last, heads };
+  }
+
+  /** True when `placement` is on the canonical chain exactly as stated. Throws only when the chain is unreachable. */
+  async hasLedgerHead(placement: LedgerPlacement): Promise<boolean> {
+    const canonical = await withTimeout(this.#api.rpc.chain.getBlockHash(placement.blockNumber), this.#timeoutMs, 'reading a block hash');
+    if (canonical.toHex() !== placement.blockHash) return false;
+    const found = await this.ledgerHeads(placement.head.worker, placement.blockNumber, placement.blockNumber);
+    return found.heads.some((h) => h.extrinsicIndex === placement.extrinsicIndex && h.head.seq === placement.head.seq && h.head.entry === placement.head.entry);
   }
 
   async #submit(remark: string): Promise<{ blockHash: string; blockNumber: number; extrinsicIndex: number }> {

@@ -52,3 +52,13 @@ export {
 } from './records.ts';
 export { merkleRoot, merkleProof, verifyMerkleProof, rootFromProof, merkleLeaf, merkleNode, isHash32Hex, type MerkleProof } from './merkle.ts';
 export { sameChain } from './verify.ts';
+export {
+  LedgerHeadSchema,
+  LedgerPlacementSchema,
+  LEDGER_REMARK_VERSION,
+  LEDGER_REMARK_LENGTH,
+  encodeLedgerRemarkHex,
+  decodeLedgerRemark,
+  type LedgerHead,
+  type LedgerPlacement,
+} from './ledger.ts';

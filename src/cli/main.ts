@@ -9,6 +9,7 @@ import { inspectCommand } from './commands/inspect.ts';
 import { keysCommand } from './commands/keys.ts';
 import { measureCommand } from './commands/measure.ts';
 import { pipelineCommand } from './commands/pipeline.ts';
+import { privacyCommands } from './commands/privacy.ts';
 import { resultCommand } from './commands/result.ts';
 import { runCommand } from './commands/run.ts';
 import { sealCommand } from './commands/seal.ts';
@@ -26,7 +27,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--json', 'machine-readable output', false)
     .showHelpAfterError()
     .exitOverride();
-  for (const register of [keysCommand, workersCommand, attestCommand, measureCommand, sealCommand, inspectCommand, pipelineCommand, uploadCommand, runCommand, resultCommand, verifyCommand, upgradeCommand, serveCommand]) {
+  for (const register of [keysCommand, workersCommand, attestCommand, measureCommand, sealCommand, inspectCommand, pipelineCommand, uploadCommand, runCommand, privacyCommands, resultCommand, verifyCommand, upgradeCommand, serveCommand]) {
     register(program);
   }
   await program.parseAsync(argv);

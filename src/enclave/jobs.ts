@@ -6,13 +6,18 @@
  */
 import type { TeeKind } from '../attestation/providers/provider.ts';
 import { ObscuraError } from '../common/errors.ts';
-import { assertManifestSignature } from '../crypto/manifest.ts';
+import { assertManifestSignature, type Manifest, manifestHash } from '../crypto/manifest.ts';
+import { assertApproval, assertPolicyUpdate, withPolicyUpdate } from '../privacy/statements.ts';
 import { checkPipeline, parsePipeline, pipelineHash, runPipeline } from '../pipelines/index.ts';
 import type { ParsedDataset } from '../data/index.ts';
-import { applyLimits, enforcePolicies } from '../privacy/enforce.ts';
+import { applyLimits, type EffectiveLimits, enforcePolicies } from '../privacy/enforce.ts';
+import { privacyCost } from '../privacy/cost.ts';
+import type { PipelineDocument } from '../pipelines/schema.ts';
+import type { SignedLedgerEntry } from './ledger.ts';
+import type { BudgetCharge, LedgerService, Reservation } from './ledger-service.ts';
 import { type OpenContext, type OpenedDataset, openSealedInput } from './datasets.ts';
 import type { JobSpec } from './protocol.ts';
-import { type ResultBody, type SignedResult, signResult } from './result.ts';
+import { type ResultBody, resultBodyHash, type SignedResult, signResult } from './result.ts';
 
 /** The enclave's identity as a job needs it. */
 export interface JobContext extends OpenContext {
@@ -20,18 +25,90 @@ export interface JobContext extends OpenContext {
   tee: TeeKind;
   signingKey: string;
   signingSeed: Uint8Array;
+  /** The budget ledger: policy versions applied, budget reservations and spends. */
+  ledger: LedgerService;
 }
 
 /** Reports progress as a fraction in [0, 1] with a short message free of data. */
 export type Progress = (fraction: number, message: string) => void;
 
-/** Run a job and sign its result. Throws ObscuraError for every refusal or failure. */
+/**
+ * The owners' later statements about each input, verified: the newest policy update
+ * (signed by the manifest's owner, and no older than the newest this enclave has applied:
+ * the host must not hand it a superseded, wider policy) replaces the manifest's policy,
+ * and a revoked dataset refuses the job; approvals count only when signed by the owner.
+ */
+function ownerStatements(job: JobSpec, pipelineHash: string, ctx: JobContext): { manifests: Map<string, Manifest>; approved: Set<string> } {
+  const manifests = new Map<string, Manifest>();
+  const approved = new Set<string>();
+  for (const input of job.inputs) {
+    const { manifest } = input.manifest;
+    const hash = manifestHash(manifest);
+    const update = input.policyUpdate;
+    if (update) assertPolicyUpdate(update, manifest, hash);
+    const known = ctx.ledger.policyVersion(hash);
+    const given = update?.update.version ?? 1;
+    if (given < known.version) {
+      throw new ObscuraError('policy_update_stale', `the host gave policy version ${given} of dataset ${input.datasetId} (input ${input.name}); version ${known.version} is in force`, 409, {
+        input: input.name,
+      });
+    }
+    if (given > known.version) {
+      throw new ObscuraError('policy_update_unapplied', `policy version ${given} of dataset ${input.datasetId} (input ${input.name}) was never applied to this worker`, 409, {
+        input: input.name,
+      });
+    }
+    if (known.revoked || update?.update.revoked) {
+      throw new ObscuraError('dataset_revoked', `the owner of dataset ${input.datasetId} (input ${input.name}) revoked it`, 403, { input: input.name });
+    }
+    manifests.set(input.name, withPolicyUpdate(manifest, update?.update));
+    if (input.approval && input.approval.approval.pipeline === pipelineHash) {
+      assertApproval(input.approval, manifest, hash);
+      approved.add(input.name);
+    }
+  }
+  return { manifests, approved };
+}
+
+/**
+ * What each input's budget is charged: the job's whole privacy cost (every output may
+ * depend on every input; charging all of it is never too little), against the totals of
+ * the input's effective policy.
+ */
+function chargesOf(doc: PipelineDocument, job: JobSpec, manifests: Map<string, Manifest>): BudgetCharge[] {
+  const cost = privacyCost(doc);
+  if (cost.epsilon === 0 && cost.delta === 0) return [];
+  return job.inputs.map((input) => {
+    const dp = manifests.get(input.name)?.policy?.dp;
+    return {
+      dataset: manifestHash(input.manifest.manifest),
+      epsilon: cost.epsilon,
+      delta: cost.delta,
+      totals: { ...(dp?.epsilon !== undefined ? { epsilon: dp.epsilon } : {}), ...(dp?.delta !== undefined ? { delta: dp.delta } : {}) },
+      label: `${input.datasetId} (input ${input.name})`,
+    };
+  });
+}
+
+/** A signed result, and the spend entry when the job spent privacy budget. */
+export interface JobOutcome {
+  signed: SignedResult;
+  spend?: SignedLedgerEntry;
+}
+
+/**
+ * Run a job and sign its result. A job that spends privacy budget first checks that the
+ * enclave's ledger is as new as the chain's (rollback protection), then reserves the budget
+ * of every input (all or none) before decrypting anything; the reservation becomes a
+ * persisted spend entry once the result is signed, or is released if the job fails.
+ * Throws ObscuraError for every refusal or failure.
+ */
 export async function runJob(
   job: JobSpec,
   ctx: JobContext,
   progress: Progress,
   onOpened: (opened: OpenedDataset[]) => void = () => {},
-): Promise<SignedResult> {
+): Promise<JobOutcome> {
   const doc = parsePipeline(job.pipeline);
   const hash = pipelineHash(doc);
   // Before anything is decrypted: the owners' signatures, who may run it, and their dataset
@@ -44,8 +121,34 @@ export async function runJob(
     }
   }
   const signedPlan = checkPipeline(doc, Object.fromEntries(job.inputs.map((input) => [input.name, input.manifest.manifest.schema])));
-  const policyInputs = job.inputs.map((input) => ({ name: input.name, manifest: input.manifest.manifest }));
-  const limits = enforcePolicies(signedPlan, policyInputs, { analyst: job.analyst, pipelineHash: hash, now: new Date(), doc });
+  const { manifests, approved } = ownerStatements(job, hash, ctx);
+  const policyInputs = job.inputs.map((input) => ({ name: input.name, manifest: manifests.get(input.name) as Manifest }));
+  const limits = enforcePolicies(signedPlan, policyInputs, { analyst: job.analyst, pipelineHash: hash, now: new Date(), doc, approved });
+  const charges = chargesOf(doc, job, manifests);
+  let reservation: Reservation | undefined;
+  if (charges.length) {
+    progress(0, 'checking the privacy budget ledger against the chain');
+    await ctx.ledger.ensureFresh();
+    reservation = ctx.ledger.reserve(charges);
+  }
+  try {
+    const signed = await runReserved(job, ctx, progress, onOpened, { doc, hash, limits });
+    const spend = reservation ? ctx.ledger.commit(reservation, job.id, resultBodyHash(signed.result)) : undefined;
+    return { signed, ...(spend ? { spend } : {}) };
+  } catch (e) {
+    if (reservation) ctx.ledger.release(reservation);
+    throw e;
+  }
+}
+
+async function runReserved(
+  job: JobSpec,
+  ctx: JobContext,
+  progress: Progress,
+  onOpened: (opened: OpenedDataset[]) => void,
+  checked: { doc: PipelineDocument; hash: string; limits: EffectiveLimits },
+): Promise<SignedResult> {
+  const { doc, hash, limits } = checked;
   const opened: OpenedDataset[] = [];
   for (const [i, input] of job.inputs.entries()) {
     progress((0.5 * i) / job.inputs.length, `opening input ${input.name}`);

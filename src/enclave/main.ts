@@ -18,7 +18,11 @@ import { openSealedInput } from './datasets.ts';
 import { type JobContext, runJob } from './jobs.ts';
 import { computeMeasurement } from './measurement.ts';
 import { type EnclaveInfo, type EnclaveMessage, type HostRequest, HostRequestSchema } from './protocol.ts';
-import { resultBodyHash } from './result.ts';
+import { resultBodyHash, type SignedResult } from './result.ts';
+import type { Evidence } from '../attestation/evidence.ts';
+import { assertManifestSignature, manifestHash } from '../crypto/manifest.ts';
+import { assertPolicyUpdate, statementHash, withPolicyUpdate } from '../privacy/statements.ts';
+import { LedgerService } from './ledger-service.ts';
 import { exportIdentity, importIdentity } from './handover.ts';
 import { type EnclaveState, loadOrCreateState, sealedStatePath, writeSealedState } from './state.ts';
 
@@ -75,8 +79,26 @@ async function main(): Promise<void> {
   let state = loaded.state;
   let restored = loaded.restored;
   // The identity can change once, by a hand-over; everything that uses it reads these.
-  const ctx: JobContext = { workerId: env.OBSCURA_WORKER_ID, tee: provider.tee, measurement, ...identityOf(state) };
+  const chainEndpoint = env.OBSCURA_CHAIN_ENDPOINT;
+  const ledger = new LedgerService({
+    state: () => state.ledger,
+    persist: (next) => persist({ ...state, ledger: next }),
+    workerKey: () => ctx.signingKey,
+    signingSeed: () => ctx.signingSeed,
+    ...(chainEndpoint
+      ? {
+          connect: async () => {
+            // Loaded on demand: the chain client is heavy and only ledger entries and hand-overs need it.
+            const { ChainClient } = await import('../chain/client.ts');
+            return ChainClient.connect(chainEndpoint);
+          },
+        }
+      : {}),
+  });
+  const ctx: JobContext = { workerId: env.OBSCURA_WORKER_ID, tee: provider.tee, measurement, ledger, ...identityOf(state) };
   let keys = { recipient: ctx.recipient, signingKey: ctx.signingKey };
+  /** Results waiting for their spend entry's head to be placed on chain, by entry sequence number. */
+  const held = new Map<number, { signed: SignedResult; attestation: Evidence }>();
   const persist = (next: EnclaveState) => {
     const secret = simulatedPlatformSecret(env.OBSCURA_DATA_DIR);
     writeSealedState(sealedStatePath(stateDir, measurement), next, secret, measurement);
@@ -119,12 +141,39 @@ async function main(): Promise<void> {
         return { rows: opened.data.rows, schema: opened.data.schema };
       }
       case 'run_job': {
-        const signed = await runJob(req.job, ctx, (fraction, message) => send({ type: 'progress', id: req.id, fraction, message }), remember);
+        const { signed, spend } = await runJob(req.job, ctx, (fraction, message) => send({ type: 'progress', id: req.id, fraction, message }), remember);
         const attestation = await provider.evidence({ workerId: ctx.workerId, measurement, keys, nonce: resultBodyHash(signed.result) });
-        return { signed, attestation };
+        if (!spend) return { signed, attestation };
+        // The result stays in the enclave until the spend is on chain (confirm_ledger).
+        held.set(spend.entry.seq, { signed, attestation });
+        return { ledger: spend };
+      }
+      case 'confirm_ledger': {
+        const entry = await ledger.confirm(req.placement);
+        const released = held.get(entry.entry.seq);
+        held.delete(entry.entry.seq);
+        return { entry, ...(released ? { released } : {}) };
+      }
+      case 'apply_policy_update': {
+        assertManifestSignature(req.manifest);
+        const hash = manifestHash(req.manifest.manifest);
+        assertPolicyUpdate(req.update, req.manifest.manifest, hash);
+        const known = ledger.policyVersion(hash);
+        if (known.revoked) throw new ObscuraError('dataset_revoked', `dataset ${req.datasetId} is revoked; its policy cannot change`, 409);
+        if (req.update.update.version <= known.version) {
+          throw new ObscuraError('policy_update_stale', `policy version ${req.update.update.version} of dataset ${req.datasetId} is not newer than version ${known.version}`, 409);
+        }
+        await ledger.ensureFresh();
+        return { ledger: ledger.applyPolicy(hash, req.update.update.version, req.update.update.revoked, statementHash(req.update)) };
+      }
+      case 'budget': {
+        assertManifestSignature(req.manifest);
+        const hash = manifestHash(req.manifest.manifest);
+        if (req.policyUpdate) assertPolicyUpdate(req.policyUpdate, req.manifest.manifest, hash);
+        const dp = withPolicyUpdate(req.manifest.manifest, req.policyUpdate?.update).policy?.dp;
+        return ledger.budget(hash, { ...(dp?.epsilon !== undefined ? { epsilon: dp.epsilon } : {}), ...(dp?.delta !== undefined ? { delta: dp.delta } : {}) });
       }
       case 'handover_export': {
-        const chainEndpoint = env.OBSCURA_CHAIN_ENDPOINT;
         if (!chainEndpoint) throw new ObscuraError('handover_refused', 'hand-over refused: the enclave was given no chain to check the authorisation on', 503);
         const sealedIdentity = await exportIdentity({
           state,

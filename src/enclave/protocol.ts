@@ -10,11 +10,18 @@ import { EnclaveKeysSchema, EvidenceSchema } from '../attestation/evidence.ts';
 import { HardwareIdentitySchema, MeasurementSourceSchema } from '../attestation/providers/identity.ts';
 import { ProviderKindSchema, TeeKindSchema } from '../attestation/providers/provider.ts';
 import { SignedManifestSchema } from '../crypto/manifest.ts';
+import { SignedApprovalSchema, SignedPolicyUpdateSchema } from '../privacy/statements.ts';
 // The schema module alone: the data package's index pulls in DuckDB and Arrow, which the
 // host and the CLI have no use for.
 import { DatasetSchemaSchema } from '../data/schema.ts';
 import { SignedResultSchema } from './result.ts';
 import { AnchorReceiptSchema } from '../chain/schemas.ts';
+import { LedgerPlacementSchema } from '../chain/ledger.ts';
+import { SignedLedgerEntrySchema } from './ledger.ts';
+
+const Amount = z.object({ total: z.number().nullable(), spent: z.number(), remaining: z.number().nullable() });
+/** A dataset's privacy budget: totals from its policy (null: no limit), spent, remaining. */
+export const BudgetViewSchema = z.object({ epsilon: Amount, delta: Amount });
 
 const nonce = z.string().regex(/^[0-9a-f]{64}$/, 'nonce must be 32 bytes of hex');
 
@@ -33,7 +40,17 @@ export const JobSpecSchema = z.object({
   analyst: z.string().min(1),
   /** The pipeline document text; the enclave parses and hashes it itself. */
   pipeline: z.string().min(1),
-  inputs: z.array(SealedInputSchema.extend({ name: z.string().min(1) })).min(1),
+  inputs: z
+    .array(
+      SealedInputSchema.extend({
+        name: z.string().min(1),
+        /** The owner's approval of this pipeline, where the dataset's policy asks for one. */
+        approval: SignedApprovalSchema.optional(),
+        /** The dataset's newest policy update, if the owner made any. */
+        policyUpdate: SignedPolicyUpdateSchema.optional(),
+      }),
+    )
+    .min(1),
 });
 export type JobSpec = z.infer<typeof JobSpecSchema>;
 
@@ -52,6 +69,12 @@ export const HostRequestSchema = z.discriminatedUnion('type', [
     measurement: z.string().regex(/^[0-9a-f]{64}$/),
     authorization: AnchorReceiptSchema,
   }),
+  /** After the host placed a ledger entry's head on chain: check it, and release what waited for it. */
+  z.object({ id: z.number().int(), type: z.literal('confirm_ledger'), placement: LedgerPlacementSchema }),
+  /** Apply an owner's policy update (or revocation) to a dataset sealed to this worker. */
+  z.object({ id: z.number().int(), type: z.literal('apply_policy_update'), datasetId: z.string().min(1), manifest: SignedManifestSchema, update: SignedPolicyUpdateSchema }),
+  /** A dataset's privacy budget as the enclave's ledger has it. */
+  z.object({ id: z.number().int(), type: z.literal('budget'), datasetId: z.string().min(1), manifest: SignedManifestSchema, policyUpdate: SignedPolicyUpdateSchema.optional() }),
   /** To the newcomer: adopt the identity the predecessor released. */
   z.object({ id: z.number().int(), type: z.literal('handover_import'), sealedIdentity: z.string().min(1).max(65536) }),
 ]);
@@ -80,7 +103,11 @@ export const ResponseValueSchemas = {
   hello: EnclaveInfoSchema,
   attest: z.object({ evidence: EvidenceSchema }),
   validate_dataset: z.object({ rows: z.number().int().nonnegative(), schema: DatasetSchemaSchema }),
-  run_job: z.object({ signed: SignedResultSchema, attestation: EvidenceSchema }),
+  /** A result, or (when the job spent privacy budget) the spend entry whose head must go on chain first. */
+  run_job: z.union([z.object({ signed: SignedResultSchema, attestation: EvidenceSchema }), z.object({ ledger: SignedLedgerEntrySchema })]),
+  confirm_ledger: z.object({ entry: SignedLedgerEntrySchema, released: z.object({ signed: SignedResultSchema, attestation: EvidenceSchema }).optional() }),
+  apply_policy_update: z.object({ ledger: SignedLedgerEntrySchema }),
+  budget: BudgetViewSchema,
   handover_export: z.object({ sealedIdentity: z.string().min(1) }),
   handover_import: EnclaveInfoSchema,
 } as const;

@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { ObscuraError } from '../common/errors.ts';
 import { generateEd25519 } from '../common/ed25519.ts';
 import { generateIdentity } from '../crypto/index.ts';
+import { EMPTY_LEDGER, LedgerStateSchema } from './ledger.ts';
 
 export const EnclaveStateSchema = z.object({
   version: z.literal(1),
@@ -25,6 +26,8 @@ export const EnclaveStateSchema = z.object({
    * accepts): a hand-over goes only to code that every one of these owners accepts.
    */
   acceptedManifests: z.array(z.object({ hash: z.string().regex(/^[0-9a-f]{64}$/), measurements: z.array(z.string()) })).default([]),
+  /** Budget spends and policy updates (ledger.ts); travels with the identity in a hand-over. */
+  ledger: LedgerStateSchema.default(EMPTY_LEDGER),
 });
 
 /** The enclave's secret identity. Lives only in enclave memory and, sealed, on disk. */
@@ -85,6 +88,7 @@ export function loadOrCreateState(args: {
     version: 1,
     workerId: args.workerId,
     acceptedManifests: [],
+    ledger: EMPTY_LEDGER,
     ageIdentity: generateIdentity().identity,
     signingSeed: generateEd25519().seed.toString('hex'),
     createdAt: new Date().toISOString(),

@@ -51,6 +51,8 @@ export interface EnforceContext {
   now: Date;
   /** The pipeline document the plan was checked from (column uses are derived from its steps). */
   doc: PipelineDocument;
+  /** Inputs (by name) whose owner's signed approval of this pipeline the caller has verified. */
+  approved?: ReadonlySet<string>;
 }
 
 type Origins = Map<string, Set<string>>; // input name → columns
@@ -193,13 +195,13 @@ export function enforcePolicies(plan: PipelinePlan, inputs: { name: string; mani
       throw new ObscuraError('policy_analyst_not_allowed', `the policy of ${what} does not allow analyst ${ctx.analyst}`, 403, { ...details, rule: 'analysts' });
     }
     const pipelines = policy.pipelines ?? 'any';
-    if (pipelines === 'approval') {
-      throw new ObscuraError(
-        'policy_approval_required',
-        `the policy of ${what} requires the owner's approval of each pipeline, and approvals are not available yet: the job cannot run`,
-        403,
-        { ...details, rule: 'pipelines' },
-      );
+    if (pipelines === 'approval' && !ctx.approved?.has(name)) {
+      throw new ObscuraError('policy_approval_required', `the policy of ${what} requires its owner ${manifest.owner} to approve pipeline ${ctx.pipelineHash}`, 403, {
+        ...details,
+        rule: 'pipelines',
+        pipeline: ctx.pipelineHash,
+        owner: manifest.owner,
+      });
     }
     if (Array.isArray(pipelines) && !pipelines.includes(ctx.pipelineHash)) {
       throw new ObscuraError('policy_pipeline_not_allowed', `the policy of ${what} does not allow pipeline ${ctx.pipelineHash}`, 403, {

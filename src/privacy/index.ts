@@ -4,3 +4,22 @@
  */
 export { DatasetPolicySchema, type DatasetPolicy, loadDatasetPolicy, parseDatasetPolicy, parseDatasetPolicyValue } from './policy.ts';
 export { applyLimits, type ColumnUse, type ColumnUses, columnUses, type EffectiveLimits, type EnforceContext, enforcePolicies } from './enforce.ts';
+export {
+  ApprovalSchema,
+  SignedApprovalSchema,
+  PolicyUpdateSchema,
+  SignedPolicyUpdateSchema,
+  type Approval,
+  type SignedApproval,
+  type PolicyUpdate,
+  type SignedPolicyUpdate,
+  signApproval,
+  signPolicyUpdate,
+  parseSignedApproval,
+  parseSignedPolicyUpdate,
+  assertApproval,
+  assertPolicyUpdate,
+  statementHash,
+  withPolicyUpdate,
+} from './statements.ts';
+export { privacyCost, type PrivacyCost } from './cost.ts';

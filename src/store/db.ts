@@ -58,6 +58,32 @@ const MIGRATIONS: string[] = [
      created_at TEXT NOT NULL,
      PRIMARY KEY (from_measurement, to_measurement)
    );`,
+  // Approvals, policy updates and the enclaves' budget ledgers. A job waiting for owners'
+  // approvals stays 'queued' with awaiting_approval set, so the status CHECK need not change.
+  `ALTER TABLE jobs ADD COLUMN purpose TEXT NOT NULL DEFAULT '';
+   ALTER TABLE jobs ADD COLUMN awaiting_approval INTEGER NOT NULL DEFAULT 0;
+   CREATE TABLE approvals (
+     dataset_id TEXT NOT NULL REFERENCES datasets(id),
+     pipeline_hash TEXT NOT NULL,
+     document TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     PRIMARY KEY (dataset_id, pipeline_hash)
+   );
+   CREATE TABLE policy_updates (
+     dataset_id TEXT NOT NULL REFERENCES datasets(id),
+     version INTEGER NOT NULL,
+     document TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     PRIMARY KEY (dataset_id, version)
+   );
+   CREATE TABLE ledger_entries (
+     worker_id TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     document TEXT NOT NULL,
+     placement TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     PRIMARY KEY (worker_id, seq)
+   );`,
 ];
 
 /** Open (creating if needed) and migrate the database at `path`. */

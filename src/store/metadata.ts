@@ -38,6 +38,8 @@ interface JobRow {
   result_id: string | null;
   created_at: string;
   updated_at: string;
+  purpose: string;
+  awaiting_approval: number;
 }
 
 const InputsSchema = z.record(z.string(), z.string());
@@ -67,7 +69,8 @@ function jobFromRow(row: JobRow): JobRecord {
     pipeline: { hash: row.pipeline_hash, name: row.pipeline_name },
     inputs: InputsSchema.parse(JSON.parse(row.inputs_json)),
     worker: row.worker_id,
-    status: row.status,
+    status: row.status === 'queued' && row.awaiting_approval ? 'awaiting_approval' : row.status,
+    ...(row.purpose ? { purpose: row.purpose } : {}),
     progress: row.progress,
     message: row.message,
     ...(row.error_code ? { error: { code: row.error_code, message: row.error_message ?? '' } } : {}),
@@ -75,6 +78,11 @@ function jobFromRow(row: JobRow): JobRecord {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
+}
+
+/** 'awaiting_approval' is stored as 'queued' with the awaiting_approval flag (see db.ts). */
+function storedStatus(status: JobStatus): Exclude<JobStatus, 'awaiting_approval'> {
+  return status === 'awaiting_approval' ? 'queued' : status;
 }
 
 const JOB_SELECT = `SELECT j.*, p.name AS pipeline_name FROM jobs j JOIN pipelines p ON p.hash = j.pipeline_hash`;
@@ -137,15 +145,29 @@ export class Metadata {
   }
 
   /** Queue a job. */
-  insertJob(job: { id: string; analyst: string; pipelineHash: string; inputs: Record<string, string>; worker: string }, now = new Date()): JobRecord {
+  insertJob(
+    job: { id: string; analyst: string; pipelineHash: string; inputs: Record<string, string>; worker: string; purpose?: string; awaitingApproval?: boolean },
+    now = new Date(),
+  ): JobRecord {
     const t = now.toISOString();
+    const message = job.awaitingApproval ? "waiting for the owners' approval" : 'queued';
     this.db
       .prepare(
-        `INSERT INTO jobs (id, analyst, pipeline_hash, inputs_json, worker_id, status, progress, message, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, 'queued', 0, 'queued', ?, ?)`,
+        `INSERT INTO jobs (id, analyst, pipeline_hash, inputs_json, worker_id, status, progress, message, created_at, updated_at, purpose, awaiting_approval)
+         VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?)`,
       )
-      .run(job.id, job.analyst, job.pipelineHash, JSON.stringify(job.inputs), job.worker, t, t);
+      .run(job.id, job.analyst, job.pipelineHash, JSON.stringify(job.inputs), job.worker, message, t, t, job.purpose ?? '', job.awaitingApproval ? 1 : 0);
     return this.job(job.id);
+  }
+
+  /** Jobs waiting for approvals, oldest first. */
+  jobsAwaitingApproval(): JobRecord[] {
+    return (this.db.prepare(`${JOB_SELECT} WHERE j.status = 'queued' AND j.awaiting_approval = 1 ORDER BY j.created_at, j.id`).all() as JobRow[]).map(jobFromRow);
+  }
+
+  /** Release a job that was waiting for approvals to the queue. */
+  releaseApprovedJob(id: string): void {
+    this.db.prepare(`UPDATE jobs SET awaiting_approval = 0, message = 'queued', updated_at = ? WHERE id = ? AND awaiting_approval = 1`).run(new Date().toISOString(), id);
   }
 
   /** The job with this id; throws 'job_not_found' (404). */
@@ -162,7 +184,7 @@ export class Metadata {
 
   /** The oldest queued job, if any. */
   nextQueuedJob(): JobRecord | undefined {
-    const row = this.db.prepare(`${JOB_SELECT} WHERE j.status = 'queued' ORDER BY j.created_at, j.id LIMIT 1`).get() as JobRow | undefined;
+    const row = this.db.prepare(`${JOB_SELECT} WHERE j.status = 'queued' AND j.awaiting_approval = 0 ORDER BY j.created_at, j.id LIMIT 1`).get() as JobRow | undefined;
     return row ? jobFromRow(row) : undefined;
   }
 
@@ -171,7 +193,7 @@ export class Metadata {
     const current = this.job(id);
     this.db
       .prepare('UPDATE jobs SET status = ?, progress = ?, message = ?, updated_at = ? WHERE id = ?')
-      .run(update.status ?? current.status, update.progress ?? current.progress, update.message ?? current.message, new Date().toISOString(), id);
+      .run(storedStatus(update.status ?? current.status), update.progress ?? current.progress, update.message ?? current.message, new Date().toISOString(), id);
   }
 
   /** Mark a job failed with a stable code and a data-free message. */

@@ -28,8 +28,8 @@ export const DatasetRecordSchema = z.object({
 });
 export type DatasetRecord = z.infer<typeof DatasetRecordSchema>;
 
-/** Job states: queued → running → succeeded | failed. */
-export const JobStatusSchema = z.enum(['queued', 'running', 'succeeded', 'failed']);
+/** Job states: [awaiting_approval →] queued → running → succeeded | failed. */
+export const JobStatusSchema = z.enum(['awaiting_approval', 'queued', 'running', 'succeeded', 'failed']);
 export type JobStatus = z.infer<typeof JobStatusSchema>;
 
 /** A job as the API shows it. */
@@ -40,6 +40,8 @@ export const JobRecordSchema = z.object({
   inputs: z.record(z.string(), z.string()),
   worker: z.string(),
   status: JobStatusSchema,
+  /** What the analyst said the job is for (shown to approving owners). */
+  purpose: z.string().optional(),
   progress: z.number().min(0).max(1),
   message: z.string(),
   error: z.object({ code: z.string(), message: z.string() }).optional(),

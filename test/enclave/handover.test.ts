@@ -10,6 +10,7 @@ import { generateEd25519 } from '../../src/common/ed25519.ts';
 import { generateIdentity } from '../../src/crypto/index.ts';
 import { exportIdentity, importIdentity, upgradeAuthorizationRecord } from '../../src/enclave/handover.ts';
 import type { EnclaveState } from '../../src/enclave/state.ts';
+import { EMPTY_LEDGER } from '../../src/enclave/ledger.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'obscura-handover-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -23,6 +24,7 @@ const old: EnclaveState = {
   signingSeed: generateEd25519().seed.toString('hex'),
   createdAt: new Date().toISOString(),
   acceptedManifests: [{ hash: 'f'.repeat(64), measurements: [M1, M2] }],
+  ledger: EMPTY_LEDGER,
 };
 const newcomer = generateIdentity();
 const newcomerKeys = { recipient: newcomer.recipient, signingKey: generateEd25519().publicKey };

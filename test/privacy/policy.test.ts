@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { isObscuraError } from '../../src/common/errors.ts';
 import type { Manifest } from '../../src/crypto/manifest.ts';
 import { checkPipeline, declaredSchemas, parsePipeline, pipelineHash } from '../../src/pipelines/index.ts';
-import { applyLimits, columnUses, type DatasetPolicy, enforcePolicies, parseDatasetPolicy } from '../../src/privacy/index.ts';
+import { applyLimits, columnUses, type DatasetPolicy, type EnforceContext, enforcePolicies, parseDatasetPolicy } from '../../src/privacy/index.ts';
 
 const ANALYST = '5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty';
 const OTHER = '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY';
@@ -111,7 +111,7 @@ describe('column uses', () => {
 describe('enforcePolicies', () => {
   const { doc, plan, hash } = planOf(JOINED);
   const ctx = { analyst: ANALYST, pipelineHash: hash, now: NOW, doc };
-  const run = (visits?: Partial<DatasetPolicy>, labs?: Partial<DatasetPolicy>, over: Partial<typeof ctx> = {}) =>
+  const run = (visits?: Partial<DatasetPolicy>, labs?: Partial<DatasetPolicy>, over: Partial<EnforceContext> = {}) =>
     enforcePolicies(plan, [{ name: 'visits', manifest: manifest('visits.csv', visits) }, { name: 'labs', manifest: manifest('labs.csv', labs) }], { ...ctx, ...over });
 
   it('lets a job without policies through with the pipeline limits', () => {
@@ -123,12 +123,17 @@ describe('enforcePolicies', () => {
     expect(r).toMatchObject({ code: 'policy_analyst_not_allowed', status: 403, details: { input: 'labs', rule: 'analysts' } });
     expect(run({ analysts: ['*'] }).minGroupSize).toBe(1);
   });
-  it('refuses a pipeline not in the list, and approval until approvals exist', () => {
+  it('refuses a pipeline not in the list, and one awaiting its owner\'s approval', () => {
     expect(refusal(() => run({ pipelines: [HASH] }))).toMatchObject({ code: 'policy_pipeline_not_allowed', status: 403, details: { input: 'visits' } });
     expect(run({ pipelines: [hash] }).outputs).toEqual({ by_band: 3 });
     const r = refusal(() => run({ pipelines: 'approval' }));
-    expect(r).toMatchObject({ code: 'policy_approval_required', status: 403 });
-    expect(r.message).toMatch(/not available yet/);
+    expect(r).toMatchObject({ code: 'policy_approval_required', status: 403, details: { input: 'visits', pipeline: hash, owner: OTHER } });
+    // An approval of one input does not stand in for another input's.
+    expect(refusal(() => run({ pipelines: 'approval' }, { pipelines: 'approval' }, { approved: new Set(['visits']) }))).toMatchObject({
+      code: 'policy_approval_required',
+      details: { input: 'labs' },
+    });
+    expect(run({ pipelines: 'approval' }, { pipelines: 'approval' }, { approved: new Set(['visits', 'labs']) }).outputs).toEqual({ by_band: 3 });
   });
   it('refuses each column use not allowed, naming the column and the use', () => {
     expect(refusal(() => run({ columns: { group_by: ['region'] } }))).toMatchObject({

@@ -4,7 +4,9 @@ import type { Command } from 'commander';
 import { ObscuraError } from '../../common/errors.ts';
 import { loadAccountKey } from '../../crypto/index.ts';
 import { type JobRecord, JobRecordSchema } from '../../store/records.ts';
+import { JobPreviewSchema } from '../../api/schemas.ts';
 import { ApiClient } from '../client.ts';
+import { describePreview } from './privacy.ts';
 import { emit, type GlobalOptions, progressDone, progressLine } from '../output.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -51,16 +53,26 @@ export function runCommand(program: Command): void {
     .argument('<pipeline>', 'pipeline document (YAML or JSON)')
     .requiredOption('--input <name=id>', "bind a pipeline input to a dataset id (repeatable)", collect)
     .requiredOption('--key <file>', "the analyst's account key file")
+    .option('--purpose <text>', 'what the result is for (shown to owners asked to approve)')
+    .option('--dry-run', 'print every check and the privacy cost without running anything (exit 1 if a check fails)')
     .option('--wait', 'wait for the job and print its result id')
     .option('--timeout <seconds>', 'how long --wait waits', '600')
-    .action(async (file: string, opts: { input: string[]; key: string; wait?: boolean; timeout: string }, cmd: Command) => {
+    .action(async (file: string, opts: { input: string[]; key: string; purpose?: string; dryRun?: boolean; wait?: boolean; timeout: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const key = await loadAccountKey(opts.key);
       const pipeline = await readFile(file, 'utf8').catch((e: unknown) => {
         throw new ObscuraError('file_unreadable', `cannot read ${file}`, 400, undefined, { cause: e });
       });
       const api = new ApiClient(g.api, key);
-      const job = JobRecordSchema.parse(await api.post('/v1/jobs', { pipeline, inputs: parseInputs(opts.input) }));
+      const body = { pipeline, inputs: parseInputs(opts.input), ...(opts.purpose ? { purpose: opts.purpose } : {}) };
+      if (opts.dryRun) {
+        const preview = JobPreviewSchema.parse(await api.post('/v1/jobs?dry_run=true', body));
+        emit(g, preview, describePreview(preview));
+        if (!preview.ok) process.exitCode = 1;
+        return;
+      }
+      const job = JobRecordSchema.parse(await api.post('/v1/jobs', body));
+      if (job.status === 'awaiting_approval' && !g.json) process.stderr.write(`job ${job.id} waits for the owners' approval (obscura approve ${job.id})\n`);
       if (!opts.wait) return emit(g, job, job.id);
       const done = await waitForJob(api, job.id, { timeoutMs: Number(opts.timeout) * 1000, quiet: g.json });
       emit(g, done, done.result ?? '');

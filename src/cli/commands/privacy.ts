@@ -1,0 +1,129 @@
+/**
+ * Owners' privacy commands: `obscura approvals` (what waits for my approval), `obscura
+ * approve JOB` (see what the job reads, outputs and spends, then sign the approval of its
+ * pipeline on each of my datasets it needs), `obscura policy update DATASET` (replace the
+ * policy or revoke) and `obscura budget DATASET` (what is left).
+ */
+import { createInterface } from 'node:readline/promises';
+import type { Command } from 'commander';
+import { ObscuraError } from '../../common/errors.ts';
+import { DatasetBudgetSchema, DatasetPolicyStateSchema, type JobPreview, JobPreviewSchema } from '../../api/schemas.ts';
+import { type AccountKey, loadAccountKey } from '../../crypto/index.ts';
+import { manifestHash } from '../../crypto/manifest.ts';
+import { loadDatasetPolicy, signApproval, signPolicyUpdate } from '../../privacy/index.ts';
+import { DatasetRecordSchema } from '../../store/records.ts';
+import { ApiClient } from '../client.ts';
+import { emit, type GlobalOptions } from '../output.ts';
+
+/** A preview as people read it before approving. */
+export function describePreview(p: JobPreview): string {
+  const lines = [
+    `job ${p.job ?? '(dry run)'}: pipeline ${p.pipeline.name} (${p.pipeline.hash})`,
+    `analyst ${p.analyst}`,
+    `purpose: ${p.purpose ?? '(none given)'}`,
+    ...p.inputs.map(
+      (i) =>
+        `input ${i.name}: dataset ${i.datasetName} (${i.dataset}) of ${i.owner}; reads ${i.columnsRead.join(', ') || 'no columns'}` +
+        `; groups by ${i.uses.group_by.join(', ') || '-'}; aggregates ${i.uses.aggregate.join(', ') || '-'}; joins on ${i.uses.join_on.join(', ') || '-'}; approval ${i.approval}`,
+    ),
+    ...p.outputs.map((o) => `output ${o.step}: ${o.columns.join(', ')} (min group size ${o.minGroupSize})`),
+    `privacy cost: epsilon ${p.cost.epsilon}, delta ${p.cost.delta}`,
+    ...p.checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'} ${c.check}: ${c.detail}`),
+  ];
+  return lines.join('\n');
+}
+
+async function confirm(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) throw new ObscuraError('confirmation_needed', 'not a terminal: pass --yes to approve without a prompt', 400);
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+async function datasetHash(api: ApiClient, id: string): Promise<{ id: string; hash: string; owner: string }> {
+  const d = DatasetRecordSchema.parse(await api.get(`/v1/datasets/${encodeURIComponent(id)}`));
+  return { id: d.id, hash: manifestHash(d.manifest.manifest), owner: d.owner };
+}
+
+async function approve(api: ApiClient, key: AccountKey, jobId: string, yes: boolean, g: GlobalOptions): Promise<void> {
+  const preview = JobPreviewSchema.parse(await api.get(`/v1/jobs/${encodeURIComponent(jobId)}/preview`));
+  const mine = preview.inputs.filter((i) => i.owner === key.address && i.approval === 'pending');
+  if (mine.length === 0) throw new ObscuraError('nothing_to_approve', `job ${jobId} waits for no approval by ${key.address}`, 409);
+  if (!g.json) process.stderr.write(`${describePreview(preview)}\n`);
+  if (!yes && !(await confirm(`approve pipeline ${preview.pipeline.hash} on ${mine.map((i) => i.datasetName).join(', ')}?`))) {
+    throw new ObscuraError('approval_declined', 'not approved', 400);
+  }
+  const released = new Set<string>();
+  for (const input of mine) {
+    const { hash } = await datasetHash(api, input.dataset);
+    const r = (await api.post('/v1/approvals', signApproval(hash, preview.pipeline.hash, key))) as { released: string[] };
+    for (const id of r.released) released.add(id);
+  }
+  emit(g, { approved: mine.map((i) => i.dataset), released: [...released] }, `approved pipeline ${preview.pipeline.hash} on ${mine.map((i) => i.dataset).join(', ')}; jobs released: ${[...released].join(', ') || 'none yet'}`);
+}
+
+/** Register `approvals`, `approve`, `policy` and `budget`. */
+export function privacyCommands(program: Command): void {
+  program
+    .command('approvals')
+    .description('jobs waiting for approvals (with --key: waiting for yours)')
+    .option('--key <file>', "an owner's account key file")
+    .action(async (opts: { key?: string }, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const owner = opts.key ? (await loadAccountKey(opts.key)).address : undefined;
+      const body = (await new ApiClient(g.api).get(`/v1/approvals${owner ? `?owner=${owner}` : ''}`)) as { pending: unknown[] };
+      const pending = body.pending.map((p) => JobPreviewSchema.parse(p));
+      emit(g, { pending }, pending.length ? pending.map(describePreview).join('\n\n') : 'nothing waits for approval');
+    });
+  program
+    .command('approve')
+    .description("approve a waiting job's pipeline on your datasets, after reading what it reads, outputs and spends")
+    .argument('<job>', 'job id')
+    .requiredOption('--key <file>', "the dataset owner's account key file")
+    .option('--yes', 'approve without asking')
+    .action(async (job: string, opts: { key: string; yes?: boolean }, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const key = await loadAccountKey(opts.key);
+      await approve(new ApiClient(g.api, key), key, job, opts.yes === true, g);
+    });
+  const policy = program.command('policy').description("a dataset's policy after upload");
+  policy
+    .command('update')
+    .description("replace a dataset's policy with a newer signed version, or revoke the dataset for good")
+    .argument('<dataset>', 'dataset id')
+    .requiredOption('--key <file>', "the dataset owner's account key file")
+    .option('--policy-file <file>', 'the new dataset policy (YAML)')
+    .option('--revoke', 'revoke the dataset: no job may use it again')
+    .action(async (id: string, opts: { key: string; policyFile?: string; revoke?: boolean }, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      if ((opts.policyFile === undefined) === (opts.revoke !== true)) {
+        throw new ObscuraError('policy_update_invalid', 'give exactly one of --policy-file and --revoke', 400);
+      }
+      const key = await loadAccountKey(opts.key);
+      const api = new ApiClient(g.api, key);
+      const d = await datasetHash(api, id);
+      if (d.owner !== key.address) throw new ObscuraError('policy_update_not_owner', `dataset ${d.id} belongs to ${d.owner}, not ${key.address}`, 403);
+      const newPolicy = opts.policyFile ? await loadDatasetPolicy(opts.policyFile) : undefined;
+      // The next version: the host says which is current; the enclave refuses anything else.
+      const version = DatasetPolicyStateSchema.parse(await api.get(`/v1/datasets/${d.id}/policy`)).version + 1;
+      const signed = signPolicyUpdate({ dataset: d.hash, version, ...(newPolicy ? { policy: newPolicy } : {}), revoked: opts.revoke === true }, key);
+      const r = (await api.post(`/v1/datasets/${d.id}/policy`, signed)) as { ledgerSeq: number };
+      emit(g, r, `${opts.revoke ? 'revoked dataset' : `policy version ${version} in force for dataset`} ${d.id} (ledger entry #${r.ledgerSeq} anchored)`);
+    });
+  program
+    .command('budget')
+    .description("a dataset's remaining privacy budget (its owner and allowed analysts)")
+    .argument('<dataset>', 'dataset id')
+    .requiredOption('--key <file>', 'your account key file')
+    .action(async (id: string, opts: { key: string }, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const api = new ApiClient(g.api, await loadAccountKey(opts.key));
+      const b = DatasetBudgetSchema.parse(await api.get(`/v1/datasets/${encodeURIComponent(id)}/budget`));
+      const amount = (a: { total: number | null; spent: number; remaining: number | null }) =>
+        a.total === null ? `${a.spent} spent (no limit)` : `${a.remaining} of ${a.total} left (${a.spent} spent)`;
+      emit(g, b, `dataset ${b.dataset}: epsilon ${amount(b.epsilon)}; delta ${amount(b.delta)}; ${b.spends.length} spend(s) anchored`);
+    });
+}

@@ -1,0 +1,144 @@
+/**
+ * What an owner signs about a dataset after sealing it: an approval of one pipeline (for a
+ * policy with `pipelines: approval`) and a policy update (a newer policy, or a revocation).
+ * Both are sr25519-signed by the manifest's owner over a domain-separated JCS form, like the
+ * manifest itself, so the untrusted host can store and forward them but never forge or
+ * widen them; the enclave verifies each one against the owner in the manifest it opens.
+ * A dataset is named by its manifest hash (the enclave's name for it; the API's dataset id
+ * is the first 32 hex characters of it).
+ */
+import { z } from 'zod';
+import { ObscuraError } from '../common/errors.ts';
+import { canonicalJson, hashJson } from '../common/hash.ts';
+import { parseOrThrow } from '../common/validate.ts';
+import { type AccountKey, isValidAddress, verifyAccountSignature } from '../crypto/keys.ts';
+import type { Manifest } from '../crypto/manifest.ts';
+import { DatasetPolicySchema } from './policy.ts';
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lower-case hex characters');
+const address = z.string().refine(isValidAddress, 'expected an ss58 account address');
+const signature = z.string().regex(/^0x[0-9a-f]{128}$/, 'expected a 64-byte sr25519 signature as 0x hex');
+
+/** An owner's approval of one pipeline (by hash) on one dataset. */
+export const ApprovalSchema = z.strictObject({
+  obscura: z.literal('approval/1'),
+  /** Manifest hash of the dataset. */
+  dataset: sha256,
+  pipeline: sha256,
+  /** The owner who approves (must be the manifest's owner). */
+  approver: address,
+  createdAt: z.iso.datetime(),
+});
+/** An approval. */
+export type Approval = z.infer<typeof ApprovalSchema>;
+/** An approval with the owner's signature. */
+export const SignedApprovalSchema = z.strictObject({ approval: ApprovalSchema, signature });
+/** A signed approval. */
+export type SignedApproval = z.infer<typeof SignedApprovalSchema>;
+
+/** A newer version of a dataset's policy, or its revocation. Version 1 is the manifest's own policy. */
+export const PolicyUpdateSchema = z.strictObject({
+  obscura: z.literal('policy-update/1'),
+  /** Manifest hash of the dataset. */
+  dataset: sha256,
+  version: z.number().int().min(2).max(1_000_000),
+  /** The policy from now on (absent: no policy beyond the manifest's analysts). Ignored when revoked. */
+  policy: DatasetPolicySchema.optional(),
+  /** True: no job may use the dataset again, whatever later updates say. */
+  revoked: z.boolean(),
+  owner: address,
+  createdAt: z.iso.datetime(),
+});
+/** A policy update. */
+export type PolicyUpdate = z.infer<typeof PolicyUpdateSchema>;
+/** A policy update with the owner's signature. */
+export const SignedPolicyUpdateSchema = z.strictObject({ update: PolicyUpdateSchema, signature });
+/** A signed policy update. */
+export type SignedPolicyUpdate = z.infer<typeof SignedPolicyUpdateSchema>;
+
+function approvalBytes(a: Approval): Uint8Array {
+  return new TextEncoder().encode(`obscura-approval/1\n${canonicalJson(a)}`);
+}
+
+function updateBytes(u: PolicyUpdate): Uint8Array {
+  return new TextEncoder().encode(`obscura-policy-update/1\n${canonicalJson(u)}`);
+}
+
+/** Sign an approval of `pipeline` on the dataset whose manifest hash is `dataset`. */
+export function signApproval(dataset: string, pipeline: string, owner: AccountKey, now = new Date()): SignedApproval {
+  const approval: Approval = { obscura: 'approval/1', dataset, pipeline, approver: owner.address, createdAt: now.toISOString() };
+  return { approval: ApprovalSchema.parse(approval), signature: owner.sign(approvalBytes(approval)) };
+}
+
+/** Sign a policy update of the dataset whose manifest hash is `dataset`. */
+export function signPolicyUpdate(
+  args: { dataset: string; version: number; policy?: PolicyUpdate['policy']; revoked: boolean },
+  owner: AccountKey,
+  now = new Date(),
+): SignedPolicyUpdate {
+  const update: PolicyUpdate = PolicyUpdateSchema.parse({
+    obscura: 'policy-update/1',
+    dataset: args.dataset,
+    version: args.version,
+    ...(args.policy && !args.revoked ? { policy: args.policy } : {}),
+    revoked: args.revoked,
+    owner: owner.address,
+    createdAt: now.toISOString(),
+  });
+  return { update, signature: owner.sign(updateBytes(update)) };
+}
+
+/** Parse untrusted JSON as a signed approval; throws 'approval_invalid' naming the field. */
+export function parseSignedApproval(value: unknown): SignedApproval {
+  return parseOrThrow(SignedApprovalSchema, value, { code: 'approval_invalid', what: 'approval' });
+}
+
+/** Parse untrusted JSON as a signed policy update; throws 'policy_update_invalid' naming the field. */
+export function parseSignedPolicyUpdate(value: unknown): SignedPolicyUpdate {
+  return parseOrThrow(SignedPolicyUpdateSchema, value, { code: 'policy_update_invalid', what: 'policy update' });
+}
+
+/**
+ * Throw unless `signed` is an approval by the owner of the dataset whose manifest is
+ * `manifest` (hash `manifestHash`): 'approval_wrong_dataset' (422), 'approval_not_owner'
+ * (403) or 'approval_signature_invalid' (422).
+ */
+export function assertApproval(signed: SignedApproval, manifest: Manifest, manifestHash: string): void {
+  const a = signed.approval;
+  if (a.dataset !== manifestHash) throw new ObscuraError('approval_wrong_dataset', `the approval is for dataset ${a.dataset.slice(0, 32)}, not ${manifestHash.slice(0, 32)}`, 422);
+  if (a.approver !== manifest.owner) throw new ObscuraError('approval_not_owner', `only the owner ${manifest.owner} may approve pipelines on dataset ${manifest.name}`, 403);
+  if (!verifyAccountSignature(a.approver, approvalBytes(a), signed.signature)) {
+    throw new ObscuraError('approval_signature_invalid', 'the approval signature does not verify for its approver', 422);
+  }
+}
+
+/**
+ * Throw unless `signed` is a policy update by the owner of the dataset whose manifest is
+ * `manifest`: 'policy_update_wrong_dataset' (422), 'policy_update_not_owner' (403) or
+ * 'policy_update_signature_invalid' (422).
+ */
+export function assertPolicyUpdate(signed: SignedPolicyUpdate, manifest: Manifest, manifestHash: string): void {
+  const u = signed.update;
+  if (u.dataset !== manifestHash) {
+    throw new ObscuraError('policy_update_wrong_dataset', `the policy update is for dataset ${u.dataset.slice(0, 32)}, not ${manifestHash.slice(0, 32)}`, 422);
+  }
+  if (u.owner !== manifest.owner) throw new ObscuraError('policy_update_not_owner', `only the owner ${manifest.owner} may update the policy of dataset ${manifest.name}`, 403);
+  if (!verifyAccountSignature(u.owner, updateBytes(u), signed.signature)) {
+    throw new ObscuraError('policy_update_signature_invalid', 'the policy update signature does not verify for its owner', 422);
+  }
+}
+
+/** The identity of a signed statement: SHA-256 of its JCS form. */
+export function statementHash(signed: SignedApproval | SignedPolicyUpdate): string {
+  return hashJson(signed);
+}
+
+/**
+ * The manifest as the latest policy update leaves it: the update's policy replaces the
+ * manifest's. A revoked dataset keeps no policy here; callers refuse it by `revoked`.
+ */
+export function withPolicyUpdate(manifest: Manifest, update: PolicyUpdate | undefined): Manifest {
+  if (!update) return manifest;
+  const { policy: _old, ...rest } = manifest;
+  return update.policy ? { ...rest, policy: update.policy } : rest;
+}
