@@ -77,11 +77,14 @@ export class JobRunner {
         (fraction, message) => metadata.updateJob(job.id, { progress: Math.min(0.9, fraction * 0.9), message }),
       );
       let released = 'signed' in outcome ? outcome : undefined;
+      let spend: ResultDocument['spend'];
       if ('ledger' in outcome) {
         // The enclave holds the result until its budget spend is on chain.
         metadata.updateJob(job.id, { progress: 0.9, message: 'anchoring the privacy budget spend on the chain' });
-        released = (await placeLedgerEntry(this.ctx, job.worker, outcome.ledger)).released;
+        const placed = await placeLedgerEntry(this.ctx, job.worker, outcome.ledger);
+        released = placed.released;
         if (!released) throw new Error('the enclave confirmed the spend but released no result');
+        spend = { entry: outcome.ledger, placement: placed.placement };
       }
       const { signed, attestation } = released as NonNullable<typeof released>;
       metadata.updateJob(job.id, { progress: 0.9, message: 'anchoring result on the chain' });
@@ -90,7 +93,7 @@ export class JobRunner {
       const [anchor] = await chain.anchor([{ kind: 'result', hash }]);
       endAnchor();
       if (!anchor) throw new Error('chain returned no receipt');
-      const doc: ResultDocument = { obscura: 'result-document/1', id: resultId(signed), hash, signed, attestation, anchor };
+      const doc: ResultDocument = { obscura: 'result-document/1', id: resultId(signed), hash, signed, attestation, anchor, ...(spend ? { spend } : {}) };
       metadata.completeJob(job.id, doc);
       endJob();
       this.ctx.metrics.jobs.inc({ outcome: 'succeeded' });

@@ -9,6 +9,7 @@ import type { AttestationPolicy } from '../attestation/policy.ts';
 import type { Check } from '../attestation/verify.ts';
 import { ChainClient } from '../chain/index.ts';
 import { resultBodyHash, resultId, signedResultHash, verifyResultSignature } from '../enclave/result.ts';
+import { ledgerEntryHash, verifyLedgerEntry } from '../enclave/ledger.ts';
 import type { ResultDocument } from '../store/records.ts';
 
 /** The outcome of verifying a result document. */
@@ -21,6 +22,28 @@ export interface ResultVerdict {
 /** Whether the result's evidence attests its 32-byte measurement itself (simulated, SGX MRENCLAVE). */
 function evidenceAttestsMeasurement(doc: ResultDocument): boolean {
   return doc.attestation.tee === 'simulated' || doc.attestation.tee === 'sgx';
+}
+
+/**
+ * A DP result's budget spend: the ledger entry is signed by the result's enclave key, names
+ * this result, and its head is on chain where the document says.
+ */
+async function spendCheck(chain: ChainClient, doc: ResultDocument): Promise<Check> {
+  const spend = doc.spend as NonNullable<ResultDocument['spend']>;
+  const { entry } = spend.entry;
+  const body = doc.signed.result;
+  const problems: string[] = [];
+  if (entry.worker !== body.enclave.signingKey || !verifyLedgerEntry(spend.entry)) problems.push('the ledger entry is not signed by the result\'s enclave key');
+  if (entry.body.kind !== 'spend' || entry.body.result !== resultBodyHash(body)) problems.push('the ledger entry does not name this result');
+  const head = spend.placement.head;
+  if (head.worker !== entry.worker || head.seq !== entry.seq || head.entry !== ledgerEntryHash(entry)) problems.push('the placement is not of this entry');
+  else if (!(await chain.hasLedgerHead(spend.placement))) problems.push(`ledger entry #${entry.seq} is not in block #${spend.placement.blockNumber}`);
+  const charges = entry.body.kind === 'spend' ? entry.body.charges.map((c) => `epsilon ${c.epsilon}, delta ${c.delta} on ${c.dataset.slice(0, 16)}…`).join('; ') : '';
+  return {
+    name: 'budget spend',
+    ok: problems.length === 0,
+    detail: problems.length ? problems.join('; ') : `ledger entry #${entry.seq} (${charges}) anchored in block #${spend.placement.blockNumber} before release`,
+  };
 }
 
 /** Verify a result document against the chain at `chainEndpoint`. */
@@ -71,6 +94,7 @@ export async function verifyResultDocument(
         ? `in block #${doc.anchor.blockNumber} (${doc.anchor.blockHash.slice(0, 18)}…), extrinsic ${doc.anchor.extrinsicIndex}, on ${doc.anchor.chain.chainName}`
         : bad.map((c) => `${c.name}: ${c.detail}`).join('; '),
     });
+    if (doc.spend) checks.push(await spendCheck(chain, doc));
   } catch (e) {
     checks.push({ name: 'chain anchor', ok: false, detail: e instanceof Error ? e.message : String(e) });
   } finally {

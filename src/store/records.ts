@@ -6,6 +6,8 @@
 import { z } from 'zod';
 import { EvidenceSchema } from '../attestation/evidence.ts';
 import { AnchorReceiptSchema } from '../chain/schemas.ts';
+import { LedgerPlacementSchema } from '../chain/ledger.ts';
+import { SignedLedgerEntrySchema } from '../enclave/ledger.ts';
 import { SignedManifestSchema } from '../crypto/manifest.ts';
 // The schema module alone: the data package's index pulls in DuckDB and Arrow, which the
 // host and the CLI have no use for.
@@ -64,6 +66,11 @@ export const ResultDocumentSchema = z.object({
   signed: SignedResultSchema,
   attestation: EvidenceSchema,
   anchor: AnchorReceiptSchema,
+  /**
+   * The privacy-budget spend behind a DP result: the enclave-signed ledger entry naming this
+   * result, and where its head was placed on chain (before the enclave released the result).
+   */
+  spend: z.object({ entry: SignedLedgerEntrySchema, placement: LedgerPlacementSchema }).optional(),
 });
 export type ResultDocument = z.infer<typeof ResultDocumentSchema>;
 
