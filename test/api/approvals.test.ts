@@ -6,13 +6,12 @@
  * policy update and a revocation anchored on chain, after which the enclave refuses jobs
  * that carry the superseded policy.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatasetBudgetSchema, JobPreviewSchema } from '../../src/api/schemas.ts';
 import { ApiClient } from '../../src/cli/client.ts';
-import { sealDataset } from '../../src/cli/seal-dataset.ts';
 import { type AccountKey, accountKeyFromSuri, loadAccountKey } from '../../src/crypto/index.ts';
 import { manifestHash, type SignedManifest } from '../../src/crypto/manifest.ts';
 import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
@@ -20,6 +19,7 @@ import { parseDatasetPolicy, signApproval, signPolicyUpdate } from '../../src/pr
 import { pipelineHash, parsePipeline } from '../../src/pipelines/index.ts';
 import { type JobRecord, JobRecordSchema } from '../../src/store/records.ts';
 import { obscura } from '../helpers/cli.ts';
+import { sealAndUpload, refusal } from '../helpers/datasets.ts';
 import { startTestHost } from '../helpers/host.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
@@ -45,14 +45,6 @@ const hash = pipelineHash(parsePipeline(PIPELINE));
 const api = (key?: AccountKey) => new ApiClient(t.host.url, key);
 const cli = (args: string[]) => obscura([...args, '--api', t.host.url], { cwd: work });
 
-async function refusal(p: Promise<unknown>): Promise<{ status: number; code: string; message: string }> {
-  try {
-    await p;
-  } catch (e) {
-    return e as { status: number; code: string; message: string };
-  }
-  throw new Error('expected a refusal');
-}
 
 async function settle(id: string): Promise<JobRecord> {
   for (;;) {
@@ -72,12 +64,7 @@ beforeAll(async () => {
   const w = t.host.workers.list()[0];
   if (!w) throw new Error('no worker');
   sealedPath = join(work, 'visits.sealed');
-  const policy = parseDatasetPolicy(`obscura-policy: 1\npipelines: approval\ndp: { epsilon: 2.5, delta: 1.0e-6 }\n`);
-  ({ signed } = await sealDataset({ file: CSV, out: sealedPath, owner, worker: w, analysts: [analyst.address], measurements: [w.measurement], policy }));
-  const form = new FormData();
-  form.append('manifest', JSON.stringify(signed));
-  form.append('sealed', new Blob([readFileSync(sealedPath)]), 'v.sealed');
-  dataset = ((await api(owner).postForm('/v1/datasets', form)) as { id: string }).id;
+  ({ dataset, signed } = await sealAndUpload({ url: t.host.url, file: CSV, out: sealedPath, owner, worker: w, analysts: [analyst.address], policy: `obscura-policy: 1\npipelines: approval\ndp: { epsilon: 2.5, delta: 1.0e-6 }\n` }));
   writeFileSync(join(work, 'p.yaml'), PIPELINE);
 }, 120_000);
 
