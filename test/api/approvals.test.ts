@@ -167,8 +167,12 @@ describe('policy updates', () => {
     expect(await refusal(api(stranger).post(`/v1/datasets/${dataset}/policy`, v2))).toMatchObject({ status: 403, code: 'policy_update_not_owner' });
     const skipped = signPolicyUpdate({ dataset: ds, version: 3, revoked: false }, owner);
     expect(await refusal(api(owner).post(`/v1/datasets/${dataset}/policy`, skipped))).toMatchObject({ status: 409, code: 'policy_update_version' });
+    // A job waiting for approval when the policy drops `pipelines: approval` is released by the update.
+    const waiting = JobRecordSchema.parse(await api(analyst).post('/v1/jobs', { pipeline: PIPELINE.replace('name: cost-by-region-approved', 'name: waiting'), inputs: { visits: dataset } }));
+    expect(waiting.status).toBe('awaiting_approval');
     const r = (await api(owner).post(`/v1/datasets/${dataset}/policy`, v2)) as { ledgerSeq: number };
     expect(r.ledgerSeq).toBeGreaterThanOrEqual(1);
+    expect((await settle(waiting.id)).status).toBe('succeeded');
     expect(await api().get(`/v1/datasets/${dataset}/policy`)).toMatchObject({ version: 2, revoked: false, policy: { min_group_size: 400 } });
     // A host that hands the enclave the superseded policy (none: version 1) is refused.
     const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);

@@ -12,7 +12,32 @@ import { assertApproval, parseSignedApproval } from '../../privacy/index.ts';
 import { authenticate } from '../auth.ts';
 import type { HostContext } from '../context.ts';
 import { ApprovalsQuerySchema, parseBody } from '../schemas.ts';
+import { assessJob } from '../assess.ts';
 import { jobPreview } from './jobs.ts';
+import { pipelineFromBody } from './pipelines.ts';
+
+/**
+ * Re-assess the jobs waiting for approval (those of one pipeline, or all): release each
+ * that now has every approval it needs, and fail each that can no longer run (its dataset
+ * was revoked, its policy changed). Returns the released job ids.
+ */
+export function settleWaitingJobs(ctx: HostContext, pipelineHash?: string): string[] {
+  const released: string[] = [];
+  for (const job of ctx.metadata.jobsAwaitingApproval()) {
+    if (pipelineHash !== undefined && job.pipeline.hash !== pipelineHash) continue;
+    const { doc, hash } = pipelineFromBody(ctx.metadata.pipeline(job.pipeline.hash).document as Record<string, unknown>);
+    const a = assessJob(ctx, { analyst: job.analyst, doc, hash, inputs: job.inputs });
+    if (a.refusal) {
+      ctx.metadata.failJob(job.id, a.refusal.code, a.refusal.message);
+      ctx.log('info', `job ${job.id}, waiting for approval, can no longer run: ${a.refusal.code}`);
+    } else if (a.awaiting.length === 0) {
+      ctx.metadata.releaseApprovedJob(job.id);
+      released.push(job.id);
+    }
+  }
+  if (released.length) ctx.notifyJobQueued();
+  return released;
+}
 
 /** Routes under /v1/approvals. */
 export function approvalRoutes(ctx: HostContext): Router {
@@ -28,16 +53,7 @@ export function approvalRoutes(ctx: HostContext): Router {
     assertApproval(signed, dataset.manifest.manifest, manifestHash(dataset.manifest.manifest));
     ctx.privacy.putApproval(id, signed);
     ctx.log('info', `owner ${signed.approval.approver} approved pipeline ${signed.approval.pipeline} on dataset ${id}`);
-    const released: string[] = [];
-    for (const job of ctx.metadata.jobsAwaitingApproval()) {
-      if (job.pipeline.hash !== signed.approval.pipeline) continue;
-      const preview = jobPreview(ctx, job.id);
-      if (preview.inputs.every((i) => i.approval !== 'pending')) {
-        ctx.metadata.releaseApprovedJob(job.id);
-        released.push(job.id);
-      }
-    }
-    if (released.length) ctx.notifyJobQueued();
+    const released = settleWaitingJobs(ctx, signed.approval.pipeline);
     res.status(201).json({ approval: signed, released });
   });
   r.get('/approvals', (req, res) => {

@@ -14,6 +14,7 @@ import { effectiveManifest } from '../assess.ts';
 import { authenticate } from '../auth.ts';
 import type { HostContext } from '../context.ts';
 import { placeLedgerEntry } from '../ledger.ts';
+import { settleWaitingJobs } from './approvals.ts';
 import type { DatasetBudget, DatasetPolicyState } from '../schemas.ts';
 
 /** Routes under /v1/datasets/{id}/policy and /budget. */
@@ -35,6 +36,7 @@ export function datasetPrivacyRoutes(ctx: HostContext): Router {
     // The enclave applied it: from here on it refuses jobs that carry an older version.
     ctx.privacy.putPolicyUpdate(dataset.id, signed);
     await placeLedgerEntry(ctx, dataset.worker, ledger);
+    settleWaitingJobs(ctx);
     ctx.log('info', `owner ${dataset.owner} ${signed.update.revoked ? 'revoked dataset' : `set policy version ${signed.update.version} of dataset`} ${dataset.id}`);
     res.status(201).json({ update: signed, ledgerSeq: ledger.entry.seq });
   });
