@@ -20,6 +20,8 @@ export const OutputTableSchema = z.object({
   /** Groups dropped because fewer than minGroupSize input rows were behind them. */
   suppressedGroups: z.number().int().nonnegative(),
   minGroupSize: z.number().int().positive(),
+  /** Differential privacy applied to this output: mechanism, epsilon, delta, and the noisy count a group needed. */
+  dp: z.object({ mechanism: z.enum(['laplace', 'gaussian']), epsilon: z.number(), delta: z.number(), threshold: z.number() }).optional(),
 });
 export type OutputTable = z.infer<typeof OutputTableSchema>;
 

@@ -10,6 +10,7 @@
  */
 import { type DatasetSchema, isCompatibleType } from '../data/index.ts';
 import { formatPath, pipelineError } from './errors.ts';
+import { checkDpOutputs } from './dp.ts';
 import { pipelineHash } from './hash.ts';
 import { liveColumns } from './liveness.ts';
 import { type PipelineDocument, type Step, stepKind } from './schema.ts';
@@ -136,14 +137,11 @@ function checkStructure(doc: PipelineDocument): Map<string, number> {
       const why = `output ${name} is a ${kind} step, whose rows are individual records; only aggregates may leave the enclave`;
       throw pipelineError('pipeline_row_level_output', why, { step: name, path });
     }
-    if (out.dp) {
-      const why = `output ${name} asks for differential privacy, which this release cannot apply yet`;
-      throw pipelineError('pipeline_step_unsupported', why, { step: name, feature: 'dp', path: `${path}.dp` });
-    }
     if (out.release !== undefined && kind !== 'train') {
       throw pipelineError('pipeline_invalid', `output ${name}: release applies to train steps only`, { step: name, path: `${path}.release` });
     }
   }
+  checkDpOutputs(doc);
   doc.steps.forEach((s, i) => {
     const kind = stepKind(s);
     if (!STEP_COMPILERS.has(kind)) {

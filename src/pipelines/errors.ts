@@ -17,6 +17,8 @@ export type PipelineErrorCode =
   | 'pipeline_expression_invalid'
   | 'pipeline_row_level_output'
   | 'pipeline_step_unsupported'
+  | 'pipeline_dp_unsupported'
+  | 'pipeline_dp_bounds_required'
   | 'pipeline_execution_failed';
 
 /** A pipeline refusal (400 unless given) with structured details. */

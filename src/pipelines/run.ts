@@ -15,7 +15,8 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ObscuraError } from '../common/errors.ts';
 import { isObscuraError } from '../common/errors.ts';
 import { type DatasetSchema, loadIntoDuckDB, type ParsedDataset, quoteIdent, withDuckDB } from '../data/index.ts';
-import { checkPipeline, type PipelinePlan } from './check.ts';
+import { checkPipeline, type PipelinePlan, type PlanColumn } from './check.ts';
+import { type DpApplied, type DpOutputPlan, type ExactGroup, planDp, releaseDp } from './dp.ts';
 import { composed, materialisedSteps } from './compose.ts';
 import { pipelineError } from './errors.ts';
 import { type OutputValue, toOutputValue } from './results.ts';
@@ -29,6 +30,8 @@ export interface PipelineOutput {
   /** Groups with fewer than minGroupSize input rows, dropped from `rows`. */
   suppressedGroups: number;
   minGroupSize: number;
+  /** Present when the output was released with differential privacy. */
+  dp?: DpApplied;
 }
 
 /** Outputs by step id. */
@@ -42,6 +45,11 @@ export interface RunOptions {
   threads?: number;
   /** DuckDB memory limit such as '2GB'; a query needing more fails (nothing spills to disk). */
   memoryLimit?: string;
+  /**
+   * false: ignore `dp` and release exact aggregates. Only for benchmarks and differential
+   * tests that compare with DuckDB; the enclave never passes it.
+   */
+  privacy?: boolean;
 }
 
 /**
@@ -56,7 +64,10 @@ export async function runPipeline(
 ): Promise<PipelineOutputs> {
   const schemas: Record<string, DatasetSchema> = {};
   for (const [name, d] of Object.entries(inputs)) schemas[name] = d.schema;
-  const plan = checkPipeline(doc, schemas);
+  // DP outputs run as a rewritten document (exact sums, counts and histograms behind them).
+  const dp = opts.privacy === false ? { doc, outputs: [] } : planDp(doc);
+  const released = dp.outputs.length ? checkPipeline(doc, schemas) : undefined;
+  const plan = checkPipeline(dp.doc, schemas);
   const progress = opts.onProgress ?? (() => {});
   progress(0, 'pipeline checked');
   return withDuckDB(async (connection) => {
@@ -81,7 +92,11 @@ export async function runPipeline(
     }
     progress(0.9, 'reading outputs');
     const outputs: PipelineOutputs = {};
-    for (const out of plan.outputs) outputs[out.step] = await readOutput(connection, plan, out);
+    for (const out of plan.outputs) {
+      const dpPlan = dp.outputs.find((o) => o.step === out.step);
+      const columns = released?.outputs.find((o) => o.step === out.step)?.columns;
+      outputs[out.step] = dpPlan && columns ? await readDpOutput(connection, plan, out, dpPlan, columns) : await readOutput(connection, plan, out);
+    }
     progress(1, 'done');
     return outputs;
   }, { threads: opts.threads, memoryLimit: opts.memoryLimit });
@@ -102,6 +117,38 @@ async function readOutput(connection: DuckDBConnection, plan: PipelinePlan, out:
     rows: rows.map((r) => r.map(toOutputValue)),
     suppressedGroups: Number(hidden[0]?.[0] ?? 0),
     minGroupSize: out.minGroupSize,
+  };
+}
+
+/**
+ * A DP output: every group's exact aggregates and row count, read without suppression,
+ * then released by releaseDp (noisy selection against min_group_size, noisy measures).
+ */
+async function readDpOutput(
+  connection: DuckDBConnection,
+  plan: PipelinePlan,
+  out: PipelinePlan['outputs'][number],
+  dpPlan: DpOutputPlan,
+  columns: readonly PlanColumn[],
+): Promise<PipelineOutput> {
+  const step = plan.steps.find((s) => s.id === out.step) as PipelinePlan['steps'][number];
+  const names = out.columns.map((c) => c.name);
+  const rowCount = step.rowCounts[0];
+  const select = [...names.map(quoteIdent), rowCount ? quoteIdent(rowCount) : 'count(*) OVER ()'].join(', ');
+  const order = step.groupBy.length ? ` ORDER BY ${step.groupBy.map((g) => `${quoteIdent(g)} ASC NULLS FIRST`).join(', ')}` : '';
+  const rows = await execute(connection, `SELECT ${select} FROM ${quoteIdent(step.table)}${order}`, [], out.step);
+  const groups: ExactGroup[] = rows.map((r) => ({
+    values: Object.fromEntries(names.map((n, i) => [n, toOutputValue(r[i] ?? null)])),
+    rows: Number(r[names.length] ?? 0),
+  }));
+  const { rows: releasedRows, dp } = releaseDp(dpPlan, groups, columns, out.minGroupSize);
+  return {
+    columns: columns.map((c) => ({ name: c.name, type: c.type })),
+    rows: releasedRows,
+    // Under DP, groups below the noisy threshold are dropped uncounted: their number would leak.
+    suppressedGroups: 0,
+    minGroupSize: out.minGroupSize,
+    dp,
   };
 }
 

@@ -96,6 +96,8 @@ const JoinSchema = z.strictObject({
   right: NameSchema,
   on: z.array(ColumnNameSchema).min(1).max(16),
   how: z.enum(['inner', 'left']).optional(),
+  /** Keep only keys that occur once on each side, so each row meets at most one row (needed under dp). */
+  unique: z.boolean().optional(),
 });
 const AggregateSchema = z.strictObject({
   from: NameSchema,
@@ -166,7 +168,14 @@ export const OutputSchema = z.strictObject({
   /** Groups with fewer input rows than this are suppressed (default 1). */
   min_group_size: z.number().int().min(1).max(1_000_000).optional(),
   /** Differential privacy for this output. */
-  dp: z.strictObject({ epsilon: z.number().positive().max(100), delta: z.number().min(0).lt(1).optional() }).optional(),
+  dp: z
+    .strictObject({
+      epsilon: z.number().positive().max(100),
+      delta: z.number().min(0).lt(1).optional(),
+      /** `laplace` (default; pure epsilon) or `gaussian` (needs delta > 0). */
+      mechanism: z.enum(['laplace', 'gaussian']).optional(),
+    })
+    .optional(),
   /** For train steps: release metrics only, or the weights too. */
   release: z.enum(['metrics', 'weights']).optional(),
 });

@@ -165,6 +165,41 @@ export function columnUses(plan: PipelinePlan, doc: PipelineDocument): ColumnUse
   return uses;
 }
 
+/**
+ * The dp rules of one input's policy: with `required`, every output that depends on the
+ * input adds DP noise; the epsilon of all outputs over the input stays within
+ * `max_epsilon_per_job`. (The total budget is the enclave's ledger's to enforce.)
+ */
+function checkDp(
+  plan: PipelinePlan,
+  doc: PipelineDocument,
+  input: string,
+  dp: NonNullable<DatasetPolicy['dp']>,
+  what: string,
+  details: Record<string, unknown>,
+): void {
+  let epsilon = 0;
+  for (const out of plan.outputs) {
+    if (!out.inputs.includes(input)) continue;
+    const spec = doc.outputs[out.step]?.dp;
+    if (!spec && dp.required === true) {
+      throw new ObscuraError('policy_dp_required', `the policy of ${what} requires differential privacy on every output, and output ${out.step} has no dp`, 403, {
+        ...details,
+        rule: 'dp.required',
+        output: out.step,
+      });
+    }
+    epsilon += spec?.epsilon ?? 0;
+  }
+  if (dp.max_epsilon_per_job !== undefined && epsilon > dp.max_epsilon_per_job) {
+    throw new ObscuraError('policy_dp_per_job_exceeded', `the policy of ${what} allows at most epsilon ${dp.max_epsilon_per_job} per job; this job spends ${epsilon}`, 403, {
+      ...details,
+      rule: 'dp.max_epsilon_per_job',
+      epsilon,
+    });
+  }
+}
+
 function policyOf(manifest: Manifest): DatasetPolicy | undefined {
   return manifest.policy;
 }
@@ -210,14 +245,7 @@ export function enforcePolicies(plan: PipelinePlan, inputs: { name: string; mani
         pipeline: ctx.pipelineHash,
       });
     }
-    if (policy.dp?.required === true) {
-      throw new ObscuraError(
-        'policy_dp_required',
-        `the policy of ${what} requires differential privacy on every output, which this release cannot apply yet`,
-        403,
-        { ...details, rule: 'dp.required' },
-      );
-    }
+    if (policy.dp) checkDp(plan, ctx.doc, name, policy.dp, what, details);
     if (policy.columns) {
       uses ??= columnUses(plan, ctx.doc);
       const used = uses[name] ?? { group_by: [], aggregate: [], join_on: [], output: [] };

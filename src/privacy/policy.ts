@@ -29,7 +29,7 @@ export const DatasetPolicySchema = z.strictObject({
     .optional(),
   /** Distinct rows of this dataset behind each output row. */
   min_group_size: z.number().int().min(1).max(1_000_000).optional(),
-  /** Differential privacy budget: parsed and kept; only `required` is acted on (refused) for now. */
+  /** Differential privacy: the dataset's total budget (enforced by the enclave's ledger), the most one job may spend, and whether every output must be DP. */
   dp: z
     .strictObject({
       epsilon: z.number().positive().max(100).optional(),

@@ -121,8 +121,13 @@ describe('checkPipeline refuses', () => {
   it('train and evaluate steps and dp, by name', () => {
     const md = parsePipeline(PIPELINES_MD_EXAMPLE);
     const both = { visits: VISITS_SCHEMA, labs: LABS_SCHEMA };
-    const e = caughtSync(() => checkPipeline(md, both), 'pipeline_step_unsupported');
-    expect(e.details).toMatchObject({ step: 'by_region', feature: 'dp', path: 'outputs.by_region.dp' });
+    // Its dp output groups by region without a delta, over a join that may repeat rows: refused, saying so.
+    const e = caughtSync(() => checkPipeline(md, both), 'pipeline_dp_unsupported');
+    expect(e.details).toMatchObject({ step: 'by_region', path: 'outputs.by_region.dp' });
+    expect(e.message).toMatch(/delta/);
+    (md.outputs.by_region as { dp?: { epsilon: number; delta?: number } }).dp = { epsilon: 0.5, delta: 1e-6 };
+    const join = caughtSync(() => checkPipeline(md, both), 'pipeline_dp_unsupported');
+    expect(join.message).toMatch(/join with_labs .* unique: true/);
     delete (md.outputs.by_region as { dp?: unknown }).dp;
     const train = caughtSync(() => checkPipeline(md, both), 'pipeline_step_unsupported');
     expect(train.details).toMatchObject({ step: 'risk_model', kind: 'train', path: 'steps[4].train' });

@@ -10,13 +10,18 @@
  * side's input or step name — `left_<column>` and `right_<column>` when a relation is
  * joined with itself. A renamed column that still collides is an error naming it.
  *
+ * With `unique: true`, a key that occurs more than once on a side drops all that side's
+ * rows with it, so every row meets at most one row of the other side: one row of an input
+ * then changes at most one joined row, which is what differential privacy over a join
+ * needs (see dp.ts).
+ *
  * Across owners this is where private set intersection happens: inside the enclave, and
  * only aggregates of the result can leave it.
  */
 import { isIntegerType, quoteIdent } from '../../data/index.ts';
 import { pipelineError } from '../errors.ts';
 import { joinedTracks } from './provenance.ts';
-import { type AnalysedStep, type PlanColumn, type Relation, type StepCompiler, type StepContext, trackColumns } from './types.ts';
+import { type AnalysedStep, HIDDEN_PREFIX, type PlanColumn, type Relation, type StepCompiler, type StepContext, trackColumns } from './types.ts';
 
 /** Where an output column of the join comes from. */
 interface Origin {
@@ -87,7 +92,14 @@ export const joinStep: StepCompiler = {
           return `"${o.side}".${quoteIdent(o.column)} AS ${quoteIdent(c)}`;
         });
         const kind = how === 'left' ? 'LEFT JOIN' : 'INNER JOIN';
-        const sql = `SELECT ${select.join(', ')} FROM ${quoteIdent(table(left.name))} AS "l" ${kind} ${quoteIdent(table(right.name))} AS "r" ON (${keySql})`;
+        const side = (name: string) => {
+          if (!body.unique) return quoteIdent(table(name));
+          // Rows whose key repeats on their side are dropped (nulls never match anyway).
+          const n = quoteIdent(`${HIDDEN_PREFIX}n`);
+          const by = keys.map((k) => quoteIdent(k.name)).join(', ');
+          return `(SELECT * EXCLUDE (${n}) FROM (SELECT *, count(*) OVER (PARTITION BY ${by}) AS ${n} FROM ${quoteIdent(table(name))}) WHERE ${n} = 1)`;
+        };
+        const sql = `SELECT ${select.join(', ')} FROM ${side(left.name)} AS "l" ${kind} ${side(right.name)} AS "r" ON (${keySql})`;
         return { sql, params: [] };
       },
     };

@@ -1,0 +1,54 @@
+/**
+ * The discrete Laplace and discrete Gaussian distributions on the integers, sampled
+ * exactly (Canonne, Kamath and Steinke 2020, Algorithms 2 and 3). We chose discrete
+ * mechanisms over snapping (Mironov 2012) because they need no floating-point reasoning at
+ * all: noise is an integer drawn with exact rational arithmetic, added to a value rounded to
+ * a grid (see calibrate.ts), so the released value's distribution is exactly the one the
+ * privacy proof is about, on any machine.
+ *
+ *  - Discrete Laplace with scale t/s: P(X = x) ∝ exp(-|x|·s/t). Adding it to a query of
+ *    L1 sensitivity Δ (integer) with t/s = Δ/ε gives ε-DP.
+ *  - Discrete Gaussian with variance parameter σ²: P(X = x) ∝ exp(-x²/(2σ²)). Adding it
+ *    to a query of sensitivity Δ gives ρ-zCDP with ρ = Δ²/(2σ²) (CKS Theorem 14).
+ */
+import { bernoulli, bernoulliExp, type ByteSource, cryptoBytes, type Rational, uniformBelow } from './random.ts';
+
+/** A discrete Laplace sample with scale t/s (positive integers). */
+export function discreteLaplace(s: bigint, t: bigint, bytes: ByteSource = cryptoBytes): bigint {
+  if (s <= 0n || t <= 0n) throw new RangeError('discreteLaplace needs positive s and t');
+  for (;;) {
+    const u = uniformBelow(t, bytes);
+    if (!bernoulliExp({ num: u, den: t }, bytes)) continue;
+    let v = 0n;
+    while (bernoulliExp({ num: 1n, den: 1n }, bytes)) v++;
+    const y = (u + t * v) / s;
+    const negative = bernoulli({ num: 1n, den: 2n }, bytes);
+    if (negative && y === 0n) continue;
+    return negative ? -y : y;
+  }
+}
+
+/** A discrete Gaussian sample with variance parameter σ² (a positive rational). */
+export function discreteGaussian(sigma2: Rational, bytes: ByteSource = cryptoBytes): bigint {
+  const { num: a, den: b } = sigma2;
+  if (a <= 0n || b <= 0n) throw new RangeError('discreteGaussian needs σ² > 0');
+  // t = ⌊σ⌋ + 1, from the integer square root of ⌊σ²⌋.
+  const t = isqrt(a / b) + 1n;
+  for (;;) {
+    const y = discreteLaplace(1n, t, bytes);
+    const abs = y < 0n ? -y : y;
+    // Accept with probability exp(-(|y| - σ²/t)² / (2σ²)) = exp(-(|y|·t·b - a)² / (2·a·b·t²)).
+    const diff = abs * t * b - a;
+    if (bernoulliExp({ num: diff * diff, den: 2n * a * b * t * t }, bytes)) return y;
+  }
+}
+
+/** ⌊√n⌋ for n >= 0 (Newton's method on bigints). */
+export function isqrt(n: bigint): bigint {
+  if (n < 0n) throw new RangeError('isqrt of a negative number');
+  if (n < 2n) return n;
+  let x = BigInt(Math.floor(Math.sqrt(Number(n))));
+  while (x * x > n) x--;
+  while ((x + 1n) * (x + 1n) <= n) x++;
+  return x;
+}
