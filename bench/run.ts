@@ -11,6 +11,7 @@ const ALL: Record<string, () => Promise<{ run: () => Promise<BenchSection> }>> =
   seal: () => import('./seal.ts'),
   pipeline: () => import('./pipeline.ts'),
   join: () => import('./join.ts'),
+  privacy: () => import('./privacy.ts'),
   enclave: () => import('./enclave.ts'),
   attestation: () => import('./attestation.ts'),
   roundtrip: () => import('./roundtrip.ts'),
