@@ -6,6 +6,7 @@
  * checker, naming the output, the measure or the step. releaseDp's selection and
  * post-processing are also checked with a noise function that adds nothing.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { checkPipeline, declaredSchemas, parsePipeline, type PipelineDocument, runPipeline } from '../../src/pipelines/index.ts';
 import { planDp, quantileFromHistogram, releaseDp } from '../../src/pipelines/dp.ts';
@@ -84,6 +85,19 @@ describe('dp outputs', () => {
     // Patients with several lab rows are dropped: fewer rows than the plain join would give.
     expect(exact[0]).toBeGreaterThan(0);
     expect(Math.abs((noisy[0] as number) - (exact[0] as number))).toBeLessThan(15);
+  });
+
+  it('the DP example of pipelines/ runs with noise over two owners\' datasets', async () => {
+    const d = parsePipeline(readFileSync(new URL('../../pipelines/dp-readmission-by-region.yaml', import.meta.url), 'utf8'));
+    const out = (await runPipeline(d, { visits: await sampleVisits(), labs: await sample('labs') })).by_region;
+    expect(out?.dp).toMatchObject({ mechanism: 'laplace', epsilon: 1, delta: 1e-6 });
+    expect(out?.dp?.threshold).toBeGreaterThanOrEqual(10);
+    for (const row of out?.rows ?? []) {
+      expect(row[3]).toBeGreaterThanOrEqual(0);
+      expect(row[3]).toBeLessThanOrEqual(20000);
+      expect(row[4]).toBeGreaterThanOrEqual(0);
+      expect(row[4]).toBeLessThanOrEqual(1);
+    }
   });
 
   it('refuse what cannot be made DP, naming it', async () => {
