@@ -56,6 +56,8 @@ export async function attestWorker(api: ApiClient, worker: WorkerRecord, opts: A
 /** The attestation flags commands share. */
 export interface AttestationFlags {
   policy?: string;
+  /** An attestation policy already loaded (e.g. the one inside a dataset policy); `policy` wins. */
+  policyValue?: AttestationPolicy;
   pccs?: string;
   collateral?: string;
   cacheDir?: string;
@@ -95,7 +97,7 @@ export function parseAt(text: string | undefined): number | undefined {
 /** The policy, collateral source and time the flags ask for; a bad policy or collateral file fails here. */
 export async function attestationSetup(flags: AttestationFlags): Promise<{ policy?: AttestationPolicy; collateral: CollateralSource; at?: number }> {
   const at = parseAt(flags.at);
-  const policy = flags.policy ? await loadPolicy(flags.policy) : undefined;
+  const policy = flags.policy ? await loadPolicy(flags.policy) : flags.policyValue;
   let collateral: CollateralSource;
   if (flags.collateral) {
     const { fixedCollateral, loadCollateralFile } = await import('../attestation/dcap/index.ts');

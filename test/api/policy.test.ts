@@ -134,5 +134,13 @@ describe('dataset policies', () => {
     const m = JSON.parse(readFileSync(join(work, 'cli.sealed.manifest.json'), 'utf8')) as SignedManifest;
     expect(m.manifest.analysts).toEqual([analyst.address]);
     expect(m.manifest.policy).toEqual({ 'obscura-policy': 1, analysts: [analyst.address], min_group_size: 7 });
+    // --policy takes a dataset policy too (told apart by `obscura-policy`), as policies.md writes it.
+    const viaPolicy = await cli([...base, '--policy', 'p.yaml', '--out', 'via.sealed']);
+    expect(viaPolicy.code, viaPolicy.stderr).toBe(0);
+    const m2 = JSON.parse(readFileSync(join(work, 'via.sealed.manifest.json'), 'utf8')) as SignedManifest;
+    expect(m2.manifest.policy).toEqual(m.manifest.policy);
+    const both = await cli([...base, '--policy', 'p.yaml', '--policy-file', 'p.yaml', '--out', 'both.sealed']);
+    expect(both.code).toBe(1);
+    expect(both.stderr).toMatch(/policy_conflict/);
   }, 60_000);
 });

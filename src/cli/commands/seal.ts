@@ -3,7 +3,9 @@
  * nonce, read the dataset's schema and row count, seal it with age to the worker's
  * recipient, and write the owner-signed manifest beside it (`<out>.manifest.json`).
  */
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
 import { ObscuraError } from '../../common/errors.ts';
 import { loadAccountKey } from '../../crypto/index.ts';
 import { loadDatasetPolicy } from '../../privacy/policy.ts';
@@ -26,6 +28,19 @@ interface SealOptions {
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
+/** Whether a policy file is a dataset policy (has `obscura-policy`) rather than an attestation policy. */
+async function isDatasetPolicyFile(path: string): Promise<boolean> {
+  const text = await readFile(path, 'utf8').catch((e: unknown) => {
+    throw new ObscuraError('file_unreadable', `cannot read ${path}`, 400, undefined, { cause: e });
+  });
+  try {
+    const value: unknown = parseYaml(text, { uniqueKeys: false });
+    return typeof value === 'object' && value !== null && 'obscura-policy' in value;
+  } catch {
+    return false; // not YAML: the attestation policy loader says what is wrong with it
+  }
+}
+
 /** Register `seal`. */
 export function sealCommand(program: Command): void {
   program
@@ -39,20 +54,30 @@ export function sealCommand(program: Command): void {
     .option('--name <name>', 'dataset name (default: the file name)')
     .option('--measurement <hex>', 'accepted enclave measurement (repeatable; default: the attested one)', collect)
     .option('--allow-simulated', 'accept a simulated TEE (never for real data)')
-    .option('--policy <file>', 'attestation policy (YAML) the worker must satisfy before anything is sealed')
-    .option('--policy-file <file>', 'dataset policy (YAML) to sign into the manifest; enforced by the host and the enclave')
+    .option('--policy <file>', 'a dataset policy (YAML, `obscura-policy: 1`) to sign into the manifest, or an attestation policy the worker must satisfy')
+    .option('--policy-file <file>', 'dataset policy (YAML) to sign into the manifest (same as --policy with a dataset policy)')
     .option('--pccs <url>', "PCCS for DCAP collateral (default Intel's PCS)")
     .action(async (file: string, opts: SealOptions, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       // The dataset policy is read first, so a bad file fails before anything is attested.
       // Analysts: --allow wins for the manifest; without it, the policy's analysts are the
       // manifest's. The policy's own list is enforced as well, so both must allow an analyst.
-      const datasetPolicy = opts.policyFile ? await loadDatasetPolicy(opts.policyFile) : undefined;
+      // `--policy` takes either kind of policy document: a dataset policy (`obscura-policy: 1`,
+      // whose `attestation` the worker must then satisfy) or an attestation policy.
+      const policyIsDataset = opts.policy !== undefined && (await isDatasetPolicyFile(opts.policy));
+      if (policyIsDataset && opts.policyFile) throw new ObscuraError('policy_conflict', 'give the dataset policy once: with --policy or with --policy-file', 400);
+      const datasetPolicyPath = policyIsDataset ? opts.policy : opts.policyFile;
+      const attestationPolicyPath = policyIsDataset ? undefined : opts.policy;
+      const datasetPolicy = datasetPolicyPath ? await loadDatasetPolicy(datasetPolicyPath) : undefined;
       const analysts = opts.allow ?? datasetPolicy?.analysts;
       if (!analysts || analysts.length === 0) {
         throw new ObscuraError('analysts_missing', 'name the allowed analysts with --allow, or with `analysts` in the --policy-file', 400);
       }
-      const setup = await attestationSetup({ ...(opts.policy ? { policy: opts.policy } : {}), ...(opts.pccs ? { pccs: opts.pccs } : {}) });
+      const setup = await attestationSetup({
+        ...(attestationPolicyPath ? { policy: attestationPolicyPath } : {}),
+        ...(datasetPolicy?.attestation ? { policyValue: datasetPolicy.attestation } : {}),
+        ...(opts.pccs ? { pccs: opts.pccs } : {}),
+      });
       const owner = await loadAccountKey(opts.key);
       const api = new ApiClient(g.api);
       const worker = (await listWorkers(api)).find((w) => w.id === opts.worker);
