@@ -22,6 +22,30 @@ export const OutputTableSchema = z.object({
   minGroupSize: z.number().int().positive(),
   /** Differential privacy applied to this output: mechanism, epsilon, delta, and the noisy count a group needed. */
   dp: z.object({ mechanism: z.enum(['laplace', 'gaussian']), epsilon: z.number(), delta: z.number(), threshold: z.number() }).optional(),
+  /** A train output's model: how it was trained and encodes its inputs, and its weights where released. */
+  model: z
+    .object({
+      kind: z.string(),
+      task: z.enum(['classification', 'regression']),
+      backend: z.string(),
+      features: z.array(z.string()),
+      label: z.string(),
+      encoding: z.array(z.record(z.string(), z.unknown())),
+      epochs: z.number().int(),
+      rows: z.object({ train: z.number().int(), validation: z.number().int() }),
+      lossCurve: z.array(z.number()),
+      valLossCurve: z.array(z.number()),
+      weights: z
+        .object({
+          format: z.literal('tfjs-layers'),
+          modelTopology: z.unknown(),
+          weightSpecs: z.array(z.unknown()),
+          weightData: z.string(),
+          sha256,
+        })
+        .optional(),
+    })
+    .optional(),
 });
 export type OutputTable = z.infer<typeof OutputTableSchema>;
 

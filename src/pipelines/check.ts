@@ -141,6 +141,12 @@ function checkStructure(doc: PipelineDocument): Map<string, number> {
       throw pipelineError('pipeline_invalid', `output ${name}: release applies to train steps only`, { step: name, path: `${path}.release` });
     }
   }
+  doc.steps.forEach((s, i) => {
+    if (s.evaluate && stepKind(doc.steps[stepIndex.get(s.evaluate.model) ?? -1] ?? s) !== 'train') {
+      const path = formatPath(['steps', i, 'evaluate', 'model']);
+      throw pipelineError('pipeline_invalid', `step ${s.id}: model ${s.evaluate.model} is not a train step`, { step: s.id, field: 'model', path });
+    }
+  });
   checkDpOutputs(doc);
   doc.steps.forEach((s, i) => {
     const kind = stepKind(s);

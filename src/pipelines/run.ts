@@ -19,6 +19,8 @@ import { checkPipeline, type PipelinePlan, type PlanColumn } from './check.ts';
 import { type DpApplied, type DpOutputPlan, type ExactGroup, planDp, releaseDp } from './dp.ts';
 import { composed, materialisedSteps } from './compose.ts';
 import { pipelineError } from './errors.ts';
+import { evaluateOutput, type ModelDescription, type ReadRows, trainedModel, trainOutput } from './ml-run.ts';
+import type { TrainedModel } from '../ml/train.ts';
 import { type OutputValue, toOutputValue } from './results.ts';
 import type { PipelineDocument } from './schema.ts';
 import { bindings, type SqlParam } from './sql.ts';
@@ -32,6 +34,8 @@ export interface PipelineOutput {
   minGroupSize: number;
   /** Present when the output was released with differential privacy. */
   dp?: DpApplied;
+  /** Present for a train output: the model's description, and its weights where released. */
+  model?: ModelDescription;
 }
 
 /** Outputs by step id. */
@@ -92,7 +96,25 @@ export async function runPipeline(
     }
     progress(0.9, 'reading outputs');
     const outputs: PipelineOutputs = {};
+    const models = new Map<string, Promise<TrainedModel>>();
+    const readRows: ReadRows = async (id) => {
+      const step = plan.steps.find((s) => s.id === id) as PipelinePlan['steps'][number];
+      const cols = step.columns.map((c) => quoteIdent(c.name)).join(', ');
+      const { sql, params } = materialised.has(step.table) ? { sql: `SELECT ${cols} FROM ${quoteIdent(step.table)}`, params: [] } : composed(plan, step, materialised);
+      const rows = await execute(connection, sql, params, id);
+      return { columns: step.columns, rows: rows.map((r) => r.map(toOutputValue)) };
+    };
     for (const out of plan.outputs) {
+      const kind = plan.steps.find((s) => s.id === out.step)?.kind;
+      if (kind === 'train') {
+        const model = await trainedModel(dp.doc.steps, out.step, out.minGroupSize, readRows, models);
+        outputs[out.step] = await trainOutput(model, doc.outputs[out.step]?.release ?? 'metrics', out.minGroupSize);
+        continue;
+      }
+      if (kind === 'evaluate') {
+        outputs[out.step] = await evaluateOutput(dp.doc.steps, out.step, out.minGroupSize, readRows, models);
+        continue;
+      }
       const dpPlan = dp.outputs.find((o) => o.step === out.step);
       const columns = released?.outputs.find((o) => o.step === out.step)?.columns;
       outputs[out.step] = dpPlan && columns ? await readDpOutput(connection, plan, out, dpPlan, columns) : await readOutput(connection, plan, out);

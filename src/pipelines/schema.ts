@@ -116,7 +116,13 @@ const TrainSchema = z.strictObject({
       learning_rate: z.number().positive().max(10).optional(),
       validation_split: z.number().min(0).max(0.9).optional(),
       hidden_units: z.array(z.number().int().min(1).max(4096)).max(8).optional(),
+      /** mlp: the hidden layers' activation (default relu). */
+      activation: z.enum(['relu', 'tanh', 'sigmoid']).optional(),
       seed: z.number().int().optional(),
+      /** Early stopping: epochs without a better validation loss before training stops (default 5). */
+      patience: z.number().int().min(1).max(10_000).optional(),
+      /** Most distinct values a string feature may have to be one-hot encoded (default 32). */
+      max_categories: z.number().int().min(1).max(1024).optional(),
     })
     .optional(),
 });
@@ -157,6 +163,10 @@ export type DeriveStep = z.infer<typeof DeriveSchema>;
 export type JoinStep = z.infer<typeof JoinSchema>;
 /** The aggregate step body. */
 export type AggregateStep = z.infer<typeof AggregateSchema>;
+/** The train step body. */
+export type TrainStep = z.infer<typeof TrainSchema>;
+/** The evaluate step body. */
+export type EvaluateStep = z.infer<typeof EvaluateSchema>;
 
 /** The kind of a (schema-valid) step. */
 export function stepKind(s: Step): StepKind {

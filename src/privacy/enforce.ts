@@ -153,12 +153,23 @@ export function columnUses(plan: PipelinePlan, doc: PipelineDocument): ColumnUse
         if (counts && outputs.has(step.id) && measured && ['min', 'max', 'quantile'].includes(measured[0])) record('output', o);
         out.set(name, o);
       }
-    } else {
-      // Other kinds (train, evaluate) are refused by the checker; if they ever run, every
-      // column of every relation before them counts as aggregated.
-      const o: Origins = new Map();
-      for (const rel of rels.values()) merge(o, all(rel));
-      if (counts) record('aggregate', o);
+    } else if (step.train) {
+      // A model learns from its features and label (aggregated); released weights and a
+      // string feature's vocabulary also carry values of them (output).
+      const src = rels.get(step.train.from);
+      for (const c of [...step.train.features, step.train.label]) {
+        const o = merge(new Map(), lookup(src, c));
+        if (counts) record('aggregate', o);
+        if (counts && outputs.has(step.id)) record('output', o);
+        out.set(c, o);
+      }
+    } else if (step.evaluate) {
+      const src = rels.get(step.evaluate.from);
+      for (const [c] of rels.get(step.evaluate.model) ?? []) {
+        const o = merge(new Map(), lookup(src, c));
+        if (counts) record('aggregate', o);
+        out.set(c, o);
+      }
     }
     rels.set(step.id, out);
   }
@@ -268,6 +279,18 @@ export function enforcePolicies(plan: PipelinePlan, inputs: { name: string; mani
     }
     if (policy.min_group_size !== undefined) minGroupSize = Math.max(minGroupSize, policy.min_group_size);
     if (policy.models?.release === 'metrics') modelsRelease = 'metrics';
+  }
+  if (modelsRelease === 'metrics') {
+    for (const [step, out] of Object.entries(ctx.doc.outputs)) {
+      if (out.release !== 'weights') continue;
+      const input = inputs.find(({ manifest }) => manifest.policy?.models?.release === 'metrics') as { name: string; manifest: Manifest };
+      throw new ObscuraError(
+        'policy_model_release',
+        `output ${step} asks for the model's weights, but the policy of dataset ${input.manifest.name} (input ${input.name}) releases metrics only`,
+        403,
+        { input: input.name, dataset: input.manifest.name, rule: 'models.release', output: step },
+      );
+    }
   }
   const outputs = Object.fromEntries(plan.outputs.map((o) => [o.step, Math.max(o.minGroupSize, minGroupSize)]));
   return { outputs, minGroupSize, modelsRelease, ...(expires !== undefined ? { expires } : {}) };

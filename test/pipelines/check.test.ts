@@ -118,7 +118,7 @@ describe('checkPipeline refuses', () => {
     caughtSync(() => checkPipeline(doc((d) => (d.outputs = { nothing: {} })), inputs), 'pipeline_unknown_step');
   });
 
-  it('train and evaluate steps and dp, by name', () => {
+  it('dp over a join, train steps, and evaluate of something not trained', () => {
     const md = parsePipeline(PIPELINES_MD_EXAMPLE);
     const both = { visits: VISITS_SCHEMA, labs: LABS_SCHEMA };
     // Its dp output groups by region without a delta, over a join that may repeat rows: refused, saying so.
@@ -129,14 +129,16 @@ describe('checkPipeline refuses', () => {
     const join = caughtSync(() => checkPipeline(md, both), 'pipeline_dp_unsupported');
     expect(join.message).toMatch(/join with_labs .* unique: true/);
     delete (md.outputs.by_region as { dp?: unknown }).dp;
-    const train = caughtSync(() => checkPipeline(md, both), 'pipeline_step_unsupported');
-    expect(train.details).toMatchObject({ step: 'risk_model', kind: 'train', path: 'steps[4].train' });
-    expect(train.message).toContain('ML release');
+    // Without dp, the whole example of pipelines.md (join, derive, every listed measure, a train step) is accepted.
+    const whole = checkPipeline(md, both);
+    expect(whole.outputs.map((o) => o.step)).toEqual(['by_region', 'risk_model']);
+    expect(whole.outputs[1]?.columns.map((c) => c.name)).toEqual(['age', 'hba1c', 'cost', 'readmitted']);
+    // An evaluate step must name a train step as its model.
     const evaluate = caughtSync(
       () => checkPipeline(doc((d) => d.steps.push({ id: 'scored', evaluate: { model: 'by_region', from: 'adults' } })), inputs),
-      'pipeline_step_unsupported',
+      'pipeline_invalid',
     );
-    expect(evaluate.details).toMatchObject({ step: 'scored', kind: 'evaluate', path: 'steps[2].evaluate' });
+    expect(evaluate.details).toMatchObject({ step: 'scored', field: 'model', path: 'steps[2].evaluate.model' });
     // Without the train step, the whole example of pipelines.md (join, derive, every listed measure) is accepted.
     md.steps.pop();
     delete md.outputs.risk_model;

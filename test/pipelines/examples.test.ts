@@ -187,7 +187,7 @@ describe('example pipelines', () => {
 
   it('are at least six, among them a join of two owners, and each has a reference here', () => {
     expect(examples.size).toBeGreaterThanOrEqual(6);
-    expect([...examples.keys()].filter((f) => !(f in REFERENCES))).toEqual([]);
+    expect([...examples.keys()].filter((f) => !(f in REFERENCES))).toEqual(['cost-model.yaml', 'readmission-model.yaml']);
     const joins = [...examples.values()].filter((t) => parsePipeline(t).steps.some((s) => s.join && Object.keys(parsePipeline(t).inputs).length > 1));
     expect(joins.length).toBeGreaterThanOrEqual(1);
   });
@@ -201,7 +201,8 @@ describe('example pipelines', () => {
     expectSameTable(out, want, 0, 'everything');
   });
 
-  for (const [file, text] of examples) {
+  // Model examples release metrics, not tables SQL could compute: test/ml/examples.test.ts checks them.
+  for (const [file, text] of [...examples].filter(([, t]) => !/^\s+train:/m.test(t))) {
     it(`${file} matches hand-written DuckDB SQL, privacy off and on`, async () => {
       const doc = parsePipeline(text);
       checkPipeline(doc, declaredSchemas(doc)); // what `obscura pipeline check` does

@@ -1,0 +1,203 @@
+/**
+ * Training inside the enclave with TensorFlow.js: a seeded split, encoding fitted on the
+ * training rows, a linear, logistic or MLP model with seeded initial weights, Adam, and
+ * early stopping on the validation loss. Rows are fed in their seeded order (tfjs's own
+ * shuffle draws from Math.random), so on one backend the same rows and options give the
+ * same weights. A regressor learns a standardised label; its output layer is then rescaled,
+ * so the released model predicts the label in its own units.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { ObscuraError } from '../common/errors.ts';
+import { mlBackend } from './backend.ts';
+import { type DataColumn, DEFAULT_MAX_CATEGORIES, encodedWidth, encodeLabels, encodeRows, type FeatureEncoding, fitEncoder } from './encode.ts';
+import { accuracy, auc, logLoss, mae, r2, rmse } from './metrics.ts';
+import { seededSplit } from './split.ts';
+
+/** The model kinds of a train step. */
+export type ModelKind = 'linear_regression' | 'logistic_regression' | 'mlp';
+
+/** A train step's options, with defaults filled in. */
+export interface TrainOptions {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  validationSplit: number;
+  hiddenUnits: number[];
+  activation: 'relu' | 'tanh' | 'sigmoid';
+  seed: number;
+  patience: number;
+  maxCategories: number;
+}
+
+/** Defaults of a train step's options. */
+export const TRAIN_DEFAULTS: TrainOptions = {
+  epochs: 50,
+  batchSize: 64,
+  learningRate: 0.01,
+  validationSplit: 0.2,
+  hiddenUnits: [32],
+  activation: 'relu',
+  seed: 42,
+  patience: 5,
+  maxCategories: DEFAULT_MAX_CATEGORIES,
+};
+
+/** A trained model with what it needs to score new rows. */
+export interface TrainedModel {
+  step: string;
+  kind: ModelKind;
+  task: 'classification' | 'regression';
+  backend: string;
+  features: string[];
+  label: string;
+  encoding: FeatureEncoding[];
+  model: tfl.LayersModel;
+  lossCurve: number[];
+  valLossCurve: number[];
+  epochs: number;
+  rows: { train: number; validation: number };
+  /** Metrics on the validation rows (the training rows when there are none). */
+  metrics: Record<string, number>;
+}
+
+/** Classification for logistic regression and for an MLP with a boolean label; else regression. */
+export function taskOf(kind: ModelKind, labelType: string): 'classification' | 'regression' {
+  if (kind === 'logistic_regression') return 'classification';
+  if (kind === 'linear_regression') return 'regression';
+  return labelType === 'bool' ? 'classification' : 'regression';
+}
+
+function build(kind: ModelKind, task: 'classification' | 'regression', width: number, o: TrainOptions): tfl.LayersModel {
+  // Fixed names (tfjs numbers unnamed layers process-wide), so the same training gives the same weights file.
+  const model = tfl.sequential({ name: `obscura_${kind}` });
+  const hidden = kind === 'mlp' ? o.hiddenUnits : [];
+  hidden.forEach((units, i) => {
+    model.add(
+      tfl.layers.dense({
+        name: `hidden_${i + 1}`,
+        units,
+        activation: o.activation,
+        ...(i === 0 ? { inputShape: [width] } : {}),
+        kernelInitializer: tfl.initializers.glorotUniform({ seed: o.seed + i }),
+        biasInitializer: 'zeros',
+      }),
+    );
+  });
+  model.add(
+    tfl.layers.dense({
+      name: 'output',
+      units: 1,
+      activation: task === 'classification' ? 'sigmoid' : 'linear',
+      ...(hidden.length === 0 ? { inputShape: [width] } : {}),
+      kernelInitializer: tfl.initializers.glorotUniform({ seed: o.seed + hidden.length }),
+      biasInitializer: 'zeros',
+    }),
+  );
+  model.compile({ optimizer: tf.train.adam(o.learningRate), loss: task === 'classification' ? 'binaryCrossentropy' : 'meanSquaredError' });
+  return model;
+}
+
+/** Predictions (probabilities or values) of `model` on an n × width matrix. */
+export function predict(model: tfl.LayersModel, x: Float32Array, width: number): Float32Array {
+  const n = width ? x.length / width : 0;
+  return tf.tidy(() => (model.predict(tf.tensor2d(x, [n, width])) as tf.Tensor).dataSync() as Float32Array);
+}
+
+/** The metrics of predictions against labels, by task, in lower snake case. */
+export function metricsOf(task: 'classification' | 'regression', pred: Float32Array, y: Float32Array): Record<string, number> {
+  if (task === 'classification') return { auc: auc(pred, y), accuracy: accuracy(pred, y), log_loss: logLoss(pred, y) };
+  return { rmse: rmse(pred, y), mae: mae(pred, y), r2: r2(pred, y) };
+}
+
+/** Fit a model on `features` → `label` (columns of equal length). Throws ObscuraError naming the step. */
+export async function trainModel(args: {
+  step: string;
+  kind: ModelKind;
+  features: DataColumn[];
+  label: DataColumn;
+  options: TrainOptions;
+  minRows?: number;
+}): Promise<TrainedModel> {
+  const { step, kind, features, label, options: o } = args;
+  const backend = await mlBackend();
+  const n = label.values.length;
+  const minRows = Math.max(2, args.minRows ?? 1);
+  if (n < minRows) throw new ObscuraError('ml_too_few_rows', `step ${step}: ${n} rows to train on, fewer than the ${minRows} required`, 422, { step });
+  const task = taskOf(kind, label.type);
+  const split = seededSplit(n, o.validationSplit, o.seed);
+  const encoding = fitEncoder(features, split.train, o.maxCategories, step, args.minRows ?? 1);
+  const width = encodedWidth(encoding);
+  const xTrain = encodeRows(encoding, features, split.train);
+  const yTrain = encodeLabels(label, split.train, task, step);
+  const xVal = encodeRows(encoding, features, split.validation);
+  const yVal = encodeLabels(label, split.validation, task, step);
+  // Regressors learn (y − mean) / std; the output layer is rescaled after training.
+  let yMean = 0;
+  let yStd = 1;
+  if (task === 'regression') {
+    yMean = yTrain.reduce((a, b) => a + b, 0) / yTrain.length;
+    yStd = Math.sqrt(yTrain.reduce((a, b) => a + (b - yMean) ** 2, 0) / yTrain.length) || 1;
+  }
+  const scale = (y: Float32Array) => (task === 'regression' ? y.map((v) => (v - yMean) / yStd) : y);
+  const model = build(kind, task, width, o);
+  const hasVal = split.validation.length > 0;
+  const tensors = [
+    tf.tensor2d(xTrain, [split.train.length, width]),
+    tf.tensor2d(scale(yTrain), [split.train.length, 1]),
+    ...(hasVal ? [tf.tensor2d(xVal, [split.validation.length, width]), tf.tensor2d(scale(yVal), [split.validation.length, 1])] : []),
+  ] as tf.Tensor[];
+  let history: tfl.History;
+  try {
+    history = await model.fit(tensors[0] as tf.Tensor, tensors[1] as tf.Tensor, {
+      epochs: o.epochs,
+      batchSize: o.batchSize,
+      shuffle: false,
+      verbose: 0,
+      ...(hasVal ? { validationData: [tensors[2] as tf.Tensor, tensors[3] as tf.Tensor] } : {}),
+      callbacks: [tfl.callbacks.earlyStopping({ monitor: hasVal ? 'val_loss' : 'loss', patience: o.patience })],
+    });
+  } finally {
+    for (const t of tensors) t.dispose();
+  }
+  if (task === 'regression') rescaleOutput(model, yMean, yStd);
+  const [xEval, yEval] = hasVal ? [xVal, yVal] : [xTrain, yTrain];
+  const pred = predict(model, xEval, width);
+  const lossCurve = (history.history.loss ?? []).map(Number);
+  const valLossCurve = (history.history.val_loss ?? []).map(Number);
+  const metrics = { ...metricsOf(task, pred, yEval), loss: lossCurve[lossCurve.length - 1] ?? Number.NaN };
+  return {
+    step,
+    kind,
+    task,
+    backend,
+    features: features.map((f) => f.name),
+    label: label.name,
+    encoding,
+    model,
+    lossCurve,
+    valLossCurve,
+    epochs: lossCurve.length,
+    rows: { train: split.train.length, validation: split.validation.length },
+    metrics,
+  };
+}
+
+/** Fold y = y'·std + mean into the last dense layer, so the model predicts in the label's units. */
+function rescaleOutput(model: tfl.LayersModel, mean: number, std: number): void {
+  const last = model.layers[model.layers.length - 1] as tfl.layers.Layer;
+  const [kernel, bias] = last.getWeights();
+  if (!kernel || !bias) return;
+  const next = tf.tidy(() => [tf.mul(kernel, std), tf.add(tf.mul(bias, std), mean)]);
+  last.setWeights(next);
+  for (const t of next) t.dispose();
+}
+
+/** Score a trained model on other rows (same feature and label columns). */
+export function scoreModel(trained: TrainedModel, features: DataColumn[], label: DataColumn, step: string): Record<string, number> {
+  const idx = Array.from({ length: label.values.length }, (_, i) => i);
+  if (idx.length === 0) throw new ObscuraError('ml_too_few_rows', `step ${step}: no rows to evaluate on`, 422, { step });
+  const width = encodedWidth(trained.encoding);
+  const pred = predict(trained.model, encodeRows(trained.encoding, features, idx), width);
+  return metricsOf(trained.task, pred, encodeLabels(label, idx, trained.task, step));
+}

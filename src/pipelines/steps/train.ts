@@ -1,0 +1,121 @@
+/**
+ * The `train` and `evaluate` steps (the model is fitted with TensorFlow.js by the runner,
+ * see ../ml-run.ts). To the checker both are row-level relations of the columns a model
+ * needs — a train step's features then its label, read from `from`; an evaluate step's the
+ * same columns of the trained step, read from its own `from` — so liveness loads exactly
+ * those columns and the planner computes the rows; what leaves the enclave is the model's
+ * metrics (and its weights where released), never these rows.
+ */
+import { type ColumnType, isNumericType, quoteIdent } from '../../data/index.ts';
+import { pipelineError } from '../errors.ts';
+import type { AnalysedStep, PlanColumn, Relation, StepCompiler, StepContext } from './types.ts';
+
+/** Metric names a model result may carry, in lower snake case. */
+export const MODEL_METRICS = ['auc', 'accuracy', 'log_loss', 'rmse', 'mae', 'r2'] as const;
+
+const FEATURE_TYPES: ReadonlySet<ColumnType> = new Set<ColumnType>(['int32', 'int64', 'float64', 'bool', 'string']);
+
+function column(ctx: StepContext, rel: Relation, name: string, field: string, path: string): PlanColumn {
+  const c = rel.columns.find((x) => x.name === name);
+  if (!c) {
+    throw pipelineError('pipeline_unknown_column', `step ${ctx.id}: ${field} names column ${name}, which ${rel.name} does not have`, {
+      step: ctx.id,
+      field,
+      column: name,
+      path,
+    });
+  }
+  return c;
+}
+
+function rowsOf(source: Relation, columns: PlanColumn[]): Pick<AnalysedStep, 'needs' | 'render'> {
+  return {
+    needs: () => new Map([[source.name, new Set(columns.map((c) => c.name))]]),
+    render: (_live, table) => ({ sql: `SELECT ${columns.map((c) => quoteIdent(c.name)).join(', ')} FROM ${quoteIdent(table(source.name))}`, params: [] }),
+  };
+}
+
+/** Compiler of train steps. */
+export const trainStep: StepCompiler = {
+  analyse(ctx: StepContext): AnalysedStep {
+    const body = ctx.step.train;
+    if (!body) throw new Error('not a train step');
+    const source = ctx.relation(body.from, 'from');
+    const seen = new Set<string>();
+    const features = body.features.map((name, i) => {
+      const path = `${ctx.path}.features[${i}]`;
+      const c = column(ctx, source, name, 'features', path);
+      if (seen.has(name)) throw pipelineError('pipeline_invalid', `step ${ctx.id}: feature ${name} is listed twice`, { step: ctx.id, column: name, path });
+      seen.add(name);
+      if (!FEATURE_TYPES.has(c.type)) {
+        throw pipelineError('pipeline_type_mismatch', `step ${ctx.id}: feature ${name} is ${c.type}; features must be numbers, booleans or strings`, {
+          step: ctx.id,
+          column: name,
+          type: c.type,
+          path,
+        });
+      }
+      return c;
+    });
+    const label = column(ctx, source, body.label, 'label', `${ctx.path}.label`);
+    if (seen.has(label.name)) {
+      throw pipelineError('pipeline_invalid', `step ${ctx.id}: the label ${label.name} is also a feature`, { step: ctx.id, column: label.name, path: `${ctx.path}.label` });
+    }
+    const labelOk = body.model === 'linear_regression' ? isNumericType(label.type) : label.type === 'bool' || isNumericType(label.type);
+    if (!labelOk) {
+      const want = body.model === 'linear_regression' ? 'a number' : 'a boolean or a number';
+      throw pipelineError('pipeline_type_mismatch', `step ${ctx.id}: label ${label.name} is ${label.type}; ${body.model} needs ${want}`, {
+        step: ctx.id,
+        column: label.name,
+        type: label.type,
+        path: `${ctx.path}.label`,
+      });
+    }
+    if (body.options?.hidden_units && body.model !== 'mlp') {
+      throw pipelineError('pipeline_invalid', `step ${ctx.id}: hidden_units applies to mlp only`, { step: ctx.id, path: `${ctx.path}.options.hidden_units` });
+    }
+    const columns = [...features, label];
+    return { sources: [source.name], columns, aggregate: false, groupBy: [], tracks: source.tracks, ...rowsOf(source, columns) };
+  },
+};
+
+/** Compiler of evaluate steps: `model` must name a train step (checked with the document's structure). */
+export const evaluateStep: StepCompiler = {
+  analyse(ctx: StepContext): AnalysedStep {
+    const body = ctx.step.evaluate;
+    if (!body) throw new Error('not an evaluate step');
+    const model = ctx.relation(body.model, 'model');
+    const source = ctx.relation(body.from, 'from');
+    const columns = model.columns.map((m) => {
+      const c = column(ctx, source, m.name, 'from', `${ctx.path}.from`);
+      const compatible = c.type === m.type || (isNumericType(c.type) && isNumericType(m.type));
+      if (!compatible) {
+        throw pipelineError('pipeline_type_mismatch', `step ${ctx.id}: column ${m.name} is ${c.type} in ${source.name} but ${m.type} where ${model.name} was trained`, {
+          step: ctx.id,
+          column: m.name,
+          path: `${ctx.path}.from`,
+        });
+      }
+      return c;
+    });
+    for (const [i, metric] of (body.metrics ?? []).entries()) {
+      if (!(MODEL_METRICS as readonly string[]).includes(metric)) {
+        throw pipelineError('pipeline_invalid', `step ${ctx.id}: unknown metric ${metric} (known: ${MODEL_METRICS.join(', ')})`, {
+          step: ctx.id,
+          path: `${ctx.path}.metrics[${i}]`,
+        });
+      }
+    }
+    const rows = rowsOf(source, columns);
+    return {
+      // The trained step is a source, so it is live (and trained) whenever this step is.
+      sources: [source.name, model.name],
+      columns,
+      aggregate: false,
+      groupBy: [],
+      tracks: source.tracks,
+      needs: () => new Map([...rows.needs(new Set()), [model.name, new Set(model.columns.map((c) => c.name))]]),
+      render: rows.render,
+    };
+  },
+};
