@@ -142,6 +142,9 @@ async function main(): Promise<void> {
       }
       case 'run_job': {
         const { signed, spend } = await runJob(req.job, ctx, (fraction, message) => send({ type: 'progress', id: req.id, fraction, message }), remember);
+        for (const [step, out] of Object.entries(signed.result.outputs)) {
+          if (out.model) log('info', `job ${req.job.id}: step ${step} trained a ${out.model.kind} on the TensorFlow.js ${out.model.backend} backend`);
+        }
         const attestation = await provider.evidence({ workerId: ctx.workerId, measurement, keys, nonce: resultBodyHash(signed.result) });
         if (!spend) return { signed, attestation };
         // The result stays in the enclave until the spend is on chain (confirm_ledger).

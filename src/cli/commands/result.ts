@@ -1,4 +1,6 @@
 /** `obscura result`: print a result's output tables as CSV, or the whole signed document. */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ObscuraError } from '../../common/errors.ts';
 import type { OutputTable } from '../../enclave/result.ts';
@@ -20,6 +22,28 @@ export function tableToCsv(t: OutputTable): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * Write the released weights of a train output as `model.json` (topology and a weights
+ * manifest naming `weights.bin`) and `weights.bin`, after checking them against their hash.
+ */
+async function writeWeights(outputs: Record<string, OutputTable>, dir: string, only?: string): Promise<string> {
+  const withWeights = Object.entries(outputs).filter(([step, t]) => t.model?.weights && (!only || step === only));
+  const [entry] = withWeights;
+  if (!entry || withWeights.length > 1) {
+    const why = entry ? 'several outputs have weights: name one with --output' : 'no output of this result released weights';
+    throw new ObscuraError('weights_not_found', why, 404);
+  }
+  const [step, table] = entry;
+  const w = table.model?.weights as NonNullable<NonNullable<OutputTable['model']>['weights']>;
+  const { weightsHash } = await import('../../ml/weights.ts');
+  if (weightsHash(w) !== w.sha256) throw new ObscuraError('weights_hash_mismatch', `the weights of ${step} do not match their hash`, 422);
+  await mkdir(dir, { recursive: true });
+  const manifest = { modelTopology: w.modelTopology, format: 'layers-model', generatedBy: 'obscura', weightsManifest: [{ paths: ['weights.bin'], weights: w.weightSpecs }] };
+  await writeFile(join(dir, 'model.json'), JSON.stringify(manifest));
+  await writeFile(join(dir, 'weights.bin'), Buffer.from(w.weightData, 'base64'));
+  return `${step}: wrote ${join(dir, 'model.json')} and weights.bin (sha256 ${w.sha256})`;
+}
+
 /** Register `result`. */
 export function resultCommand(program: Command): void {
   program
@@ -29,9 +53,15 @@ export function resultCommand(program: Command): void {
     .argument('<id>', 'result id')
     .option('--format <format>', 'csv | json', 'csv')
     .option('--output <step>', 'only this output table')
-    .action(async (id: string, opts: { format: string; output?: string }, cmd: Command) => {
+    .option('--weights <dir>', "write a train output's released weights as model.json + weights.bin (TensorFlow.js layers format)")
+    .action(async (id: string, opts: { format: string; output?: string; weights?: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const doc = parseResultDocument(await new ApiClient(g.api).get(`/v1/results/${encodeURIComponent(id)}`));
+      if (opts.weights) {
+        const written = await writeWeights(doc.signed.result.outputs, opts.weights, opts.output);
+        process.stdout.write(`${written}\n`);
+        return;
+      }
       if (opts.format === 'json' || g.json) {
         process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
         return;
