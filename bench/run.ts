@@ -12,6 +12,7 @@ const ALL: Record<string, () => Promise<{ run: () => Promise<BenchSection> }>> =
   pipeline: () => import('./pipeline.ts'),
   join: () => import('./join.ts'),
   privacy: () => import('./privacy.ts'),
+  ml: () => import('./ml.ts'),
   enclave: () => import('./enclave.ts'),
   attestation: () => import('./attestation.ts'),
   roundtrip: () => import('./roundtrip.ts'),

@@ -62,6 +62,11 @@ export class EnclaveClient {
     private readonly workerId: string,
   ) {}
 
+  /** The enclave process's id (benchmarks read its peak memory from /proc). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   /** What the enclave said about itself when it started. */
   get info(): EnclaveInfo {
     if (!this.hello) throw new Error('enclave has not said hello yet');
