@@ -4,7 +4,7 @@
  * keys that identify callers. Everything else in Obscura enters through this file.
  */
 export { generateIdentity, identityToRecipient, parseRecipient } from './age/x25519.ts';
-export { encryptStream } from './age/encrypt.ts';
+export { encryptStream, encryptToBuffer } from './age/encrypt.ts';
 export { decryptStream, decryptToBuffer } from './age/decrypt.ts';
 export { sealFile, type SealStats } from './age/seal-file.ts';
 export { inspectHeader, checkHeader, type StanzaInfo } from './age/inspect.ts';

@@ -20,7 +20,7 @@ import type { AnchorRecord } from '../chain/records.ts';
 import type { AnchorCheck, AnchorReceipt } from '../chain/schemas.ts';
 import { ObscuraError } from '../common/errors.ts';
 import { hashJson } from '../common/hash.ts';
-import { decryptToBuffer, encryptStream } from '../crypto/index.ts';
+import { decryptToBuffer, encryptToBuffer } from '../crypto/index.ts';
 import type { EnclaveState } from './state.ts';
 import { EnclaveStateSchema } from './state.ts';
 
@@ -41,19 +41,6 @@ export interface HandoverRequest {
   measurement: string;
   /** Receipt of the anchored upgrade authorisation (old → new measurement). */
   authorization: AnchorReceipt;
-}
-
-async function encryptTo(recipient: string, plaintext: Buffer): Promise<Buffer> {
-  const enc = encryptStream([recipient]);
-  const chunks: Buffer[] = [];
-  enc.on('data', (c: Buffer) => chunks.push(c));
-  const done = new Promise<void>((resolve, reject) => {
-    enc.once('end', () => resolve());
-    enc.once('error', reject);
-  });
-  enc.end(plaintext);
-  await done;
-  return Buffer.concat(chunks);
 }
 
 /**
@@ -100,7 +87,7 @@ export async function exportIdentity(args: {
       403,
     );
   }
-  const sealed = await encryptTo(request.evidence.keys.recipient, Buffer.from(JSON.stringify(args.state), 'utf8'));
+  const sealed = await encryptToBuffer([request.evidence.keys.recipient], Buffer.from(JSON.stringify(args.state), 'utf8'));
   return sealed.toString('base64');
 }
 

@@ -8,7 +8,7 @@ import type { TeeKind } from '../attestation/providers/provider.ts';
 import { ObscuraError } from '../common/errors.ts';
 import { assertManifestSignature, type Manifest, manifestHash } from '../crypto/manifest.ts';
 import { assertApproval, assertPolicyUpdate, withPolicyUpdate } from '../privacy/statements.ts';
-import { checkPipeline, parsePipeline, pipelineHash, runPipeline } from '../pipelines/index.ts';
+import { checkPipeline, parsePipeline, pipelineHash, type PipelineOutputs, type RunOptions, runPipeline } from '../pipelines/index.ts';
 import type { ParsedDataset } from '../data/index.ts';
 import { applyLimits, type EffectiveLimits, enforcePolicies } from '../privacy/enforce.ts';
 import { privacyCost } from '../privacy/cost.ts';
@@ -90,6 +90,28 @@ function chargesOf(doc: PipelineDocument, job: JobSpec, manifests: Map<string, M
   });
 }
 
+/**
+ * Everything about a job that is checked before anything is decrypted: the owners'
+ * signatures, who may run it, their later statements and their dataset policies, against
+ * the plan over the owner-signed schemas (the host is untrusted).
+ */
+export function checkJob(job: JobSpec, ctx: JobContext): { doc: PipelineDocument; hash: string; limits: EffectiveLimits; manifests: Map<string, Manifest> } {
+  const doc = parsePipeline(job.pipeline);
+  const hash = pipelineHash(doc);
+  for (const input of job.inputs) {
+    const { manifest } = input.manifest;
+    assertManifestSignature(input.manifest);
+    if (!manifest.analysts.includes('*') && !manifest.analysts.includes(job.analyst)) {
+      throw new ObscuraError('analyst_not_allowed', `analyst ${job.analyst} is not allowed to use dataset ${input.datasetId}`, 403);
+    }
+  }
+  const signedPlan = checkPipeline(doc, Object.fromEntries(job.inputs.map((input) => [input.name, input.manifest.manifest.schema])));
+  const { manifests, approved } = ownerStatements(job, hash, ctx);
+  const policyInputs = job.inputs.map((input) => ({ name: input.name, manifest: manifests.get(input.name) as Manifest }));
+  const limits = enforcePolicies(signedPlan, policyInputs, { analyst: job.analyst, pipelineHash: hash, now: new Date(), doc, approved });
+  return { doc, hash, limits, manifests };
+}
+
 /** A signed result, and the spend entry when the job spent privacy budget. */
 export interface JobOutcome {
   signed: SignedResult;
@@ -109,21 +131,7 @@ export async function runJob(
   progress: Progress,
   onOpened: (opened: OpenedDataset[]) => void = () => {},
 ): Promise<JobOutcome> {
-  const doc = parsePipeline(job.pipeline);
-  const hash = pipelineHash(doc);
-  // Before anything is decrypted: the owners' signatures, who may run it, and their dataset
-  // policies, checked against the plan over the owner-signed schemas (the host is untrusted).
-  for (const input of job.inputs) {
-    const { manifest } = input.manifest;
-    assertManifestSignature(input.manifest);
-    if (!manifest.analysts.includes('*') && !manifest.analysts.includes(job.analyst)) {
-      throw new ObscuraError('analyst_not_allowed', `analyst ${job.analyst} is not allowed to use dataset ${input.datasetId}`, 403);
-    }
-  }
-  const signedPlan = checkPipeline(doc, Object.fromEntries(job.inputs.map((input) => [input.name, input.manifest.manifest.schema])));
-  const { manifests, approved } = ownerStatements(job, hash, ctx);
-  const policyInputs = job.inputs.map((input) => ({ name: input.name, manifest: manifests.get(input.name) as Manifest }));
-  const limits = enforcePolicies(signedPlan, policyInputs, { analyst: job.analyst, pipelineHash: hash, now: new Date(), doc, approved });
+  const { doc, hash, limits, manifests } = checkJob(job, ctx);
   const charges = chargesOf(doc, job, manifests);
   let reservation: Reservation | undefined;
   if (charges.length) {
@@ -148,7 +156,51 @@ async function runReserved(
   onOpened: (opened: OpenedDataset[]) => void,
   checked: { doc: PipelineDocument; hash: string; limits: EffectiveLimits },
 ): Promise<SignedResult> {
-  const { doc, hash, limits } = checked;
+  const { doc, hash } = checked;
+  const { opened, outputs } = await openAndRun(job, ctx, progress, onOpened, checked);
+  progress(0.95, 'signing result');
+  const body: ResultBody = {
+    obscura: 'result/1',
+    job: job.id,
+    analyst: job.analyst,
+    pipeline: { name: doc.name, hash },
+    inputs: job.inputs.map((input, i) => resultInput(input, opened[i] as OpenedDataset)),
+    outputs,
+    enclave: {
+      worker: ctx.workerId,
+      tee: ctx.tee,
+      simulated: ctx.tee === 'simulated',
+      measurement: ctx.measurement,
+      signingKey: ctx.signingKey,
+    },
+    createdAt: new Date().toISOString(),
+  };
+  return signResult(body, ctx.signingSeed);
+}
+
+/** What a result commits to about one opened input. */
+export function resultInput(input: JobSpec['inputs'][number], o: OpenedDataset): ResultBody['inputs'][number] {
+  return {
+    name: input.name,
+    dataset: input.datasetId,
+    owner: o.manifest.manifest.owner,
+    manifestHash: o.manifestHash,
+    plaintextSha256: o.manifest.manifest.plaintext.sha256,
+    ciphertextSha256: o.manifest.manifest.ciphertext.sha256,
+    rows: o.data.rows,
+  };
+}
+
+/** Open a checked job's inputs and run its pipeline (with `extra` run options, e.g. a federated trainer). */
+export async function openAndRun(
+  job: JobSpec,
+  ctx: JobContext,
+  progress: Progress,
+  onOpened: (opened: OpenedDataset[]) => void,
+  checked: { doc: PipelineDocument; limits: EffectiveLimits },
+  extra: Pick<RunOptions, 'trainer'> = {},
+): Promise<{ opened: OpenedDataset[]; outputs: PipelineOutputs }> {
+  const { doc, limits } = checked;
   const opened: OpenedDataset[] = [];
   for (const [i, input] of job.inputs.entries()) {
     progress((0.5 * i) / job.inputs.length, `opening input ${input.name}`);
@@ -167,34 +219,7 @@ async function runReserved(
   // Each output's min_group_size raised to the strictest of the pipeline's and the policies'.
   const outputs = await runPipeline(applyLimits(doc, limits), byName, {
     onProgress: (f, message) => progress(0.5 + 0.4 * f, message),
+    ...extra,
   });
-  progress(0.95, 'signing result');
-  const body: ResultBody = {
-    obscura: 'result/1',
-    job: job.id,
-    analyst: job.analyst,
-    pipeline: { name: doc.name, hash },
-    inputs: job.inputs.map((input, i) => {
-      const o = opened[i] as OpenedDataset;
-      return {
-        name: input.name,
-        dataset: input.datasetId,
-        owner: o.manifest.manifest.owner,
-        manifestHash: o.manifestHash,
-        plaintextSha256: o.manifest.manifest.plaintext.sha256,
-        ciphertextSha256: o.manifest.manifest.ciphertext.sha256,
-        rows: o.data.rows,
-      };
-    }),
-    outputs,
-    enclave: {
-      worker: ctx.workerId,
-      tee: ctx.tee,
-      simulated: ctx.tee === 'simulated',
-      measurement: ctx.measurement,
-      signingKey: ctx.signingKey,
-    },
-    createdAt: new Date().toISOString(),
-  };
-  return signResult(body, ctx.signingSeed);
+  return { opened, outputs };
 }

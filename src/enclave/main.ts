@@ -23,6 +23,7 @@ import type { Evidence } from '../attestation/evidence.ts';
 import { assertManifestSignature, manifestHash } from '../crypto/manifest.ts';
 import { assertPolicyUpdate, statementHash, withPolicyUpdate } from '../privacy/statements.ts';
 import { LedgerService } from './ledger-service.ts';
+import { FederatedSessions } from './federated.ts';
 import { exportIdentity, importIdentity } from './handover.ts';
 import { type EnclaveState, loadOrCreateState, sealedStatePath, writeSealedState } from './state.ts';
 
@@ -97,6 +98,7 @@ async function main(): Promise<void> {
   });
   const ctx: JobContext = { workerId: env.OBSCURA_WORKER_ID, tee: provider.tee, measurement, ledger, ...identityOf(state) };
   let keys = { recipient: ctx.recipient, signingKey: ctx.signingKey };
+  const federated = new FederatedSessions(ctx);
   /** Results waiting for their spend entry's head to be placed on chain, by entry sequence number. */
   const held = new Map<number, { signed: SignedResult; attestation: Evidence }>();
   const persist = (next: EnclaveState) => {
@@ -168,6 +170,22 @@ async function main(): Promise<void> {
         }
         await ledger.ensureFresh();
         return { ledger: ledger.applyPolicy(hash, req.update.update.version, req.update.update.revoked, statementHash(req.update)) };
+      }
+      case 'fed_open':
+        return federated.open(req.session, req.job, req.step, req.aggregator);
+      case 'fed_init':
+        return { global: await federated.init(req.session, req.job, req.peers, req.stats) };
+      case 'fed_round':
+        return { update: await federated.round(req.session, req.global) };
+      case 'fed_average':
+        return { global: await federated.average(req.session, req.updates) };
+      case 'fed_evaluate':
+        return { stats: await federated.evaluate(req.session, req.global) };
+      case 'fed_finish': {
+        const signed = await federated.finish(req.session, req.stats);
+        log('info', `federated job ${signed.result.job}: ${signed.result.federation?.workers.length} workers, ${signed.result.federation?.rounds} rounds`);
+        const attestation = await provider.evidence({ workerId: ctx.workerId, measurement, keys, nonce: resultBodyHash(signed.result) });
+        return { signed, attestation };
       }
       case 'budget': {
         assertManifestSignature(req.manifest);

@@ -3,8 +3,9 @@
  *
  * Measured files (paths relative to the project root, sorted bytewise):
  *   - every file under src/common, src/enclave, src/attestation, src/crypto, src/data,
- *     src/pipelines, src/privacy, src/ml and src/chain (the enclave's import closure lives
- *     there; it checks hand-over authorisations with the chain client);
+ *     src/pipelines, src/privacy, src/ml, src/federation and src/chain (the enclave's
+ *     import closure lives there; it checks hand-over authorisations and its budget ledger
+ *     with the chain client, and federated training's merges are enclave code);
  *   - package-lock.json (pins every dependency the enclave loads).
  * measurement = SHA-256 over the lines `<sha256 hex of file>  <path>\n`, the same shape as
  * `sha256sum` prints, so anyone can recompute it with coreutils:
@@ -26,6 +27,7 @@ export const MEASURED_DIRS = [
   'src/pipelines',
   'src/privacy',
   'src/ml',
+  'src/federation',
   'src/chain',
 ] as const;
 

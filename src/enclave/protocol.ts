@@ -18,6 +18,7 @@ import { SignedResultSchema } from './result.ts';
 import { AnchorReceiptSchema } from '../chain/schemas.ts';
 import { LedgerPlacementSchema } from '../chain/ledger.ts';
 import { SignedLedgerEntrySchema } from './ledger.ts';
+import { PeerSchema, SealedMessageSchema } from '../federation/channel.ts';
 
 const Amount = z.object({ total: z.number().nullable(), spent: z.number(), remaining: z.number().nullable() });
 /** A dataset's privacy budget: totals from its policy (null: no limit), spent, remaining. */
@@ -75,6 +76,20 @@ export const HostRequestSchema = z.discriminatedUnion('type', [
   z.object({ id: z.number().int(), type: z.literal('apply_policy_update'), datasetId: z.string().min(1), manifest: SignedManifestSchema, update: SignedPolicyUpdateSchema }),
   /** A dataset's privacy budget as the enclave's ledger has it. */
   z.object({ id: z.number().int(), type: z.literal('budget'), datasetId: z.string().min(1), manifest: SignedManifestSchema, policyUpdate: SignedPolicyUpdateSchema.optional() }),
+  /** Federated training (federated.ts): worker opens its partition; aggregator starts; rounds; evaluation; result. */
+  z.object({ id: z.number().int(), type: z.literal('fed_open'), session: z.string().min(1), job: JobSpecSchema, step: z.string().min(1), aggregator: PeerSchema }),
+  z.object({
+    id: z.number().int(),
+    type: z.literal('fed_init'),
+    session: z.string().min(1),
+    job: z.object({ id: z.string(), analyst: z.string(), pipeline: z.string(), step: z.string() }),
+    peers: z.array(PeerSchema).min(2),
+    stats: z.array(SealedMessageSchema).min(2),
+  }),
+  z.object({ id: z.number().int(), type: z.literal('fed_round'), session: z.string().min(1), global: SealedMessageSchema }),
+  z.object({ id: z.number().int(), type: z.literal('fed_average'), session: z.string().min(1), updates: z.array(SealedMessageSchema).min(2) }),
+  z.object({ id: z.number().int(), type: z.literal('fed_evaluate'), session: z.string().min(1), global: SealedMessageSchema }),
+  z.object({ id: z.number().int(), type: z.literal('fed_finish'), session: z.string().min(1), stats: z.array(SealedMessageSchema).min(2) }),
   /** To the newcomer: adopt the identity the predecessor released. */
   z.object({ id: z.number().int(), type: z.literal('handover_import'), sealedIdentity: z.string().min(1).max(65536) }),
 ]);
@@ -108,6 +123,12 @@ export const ResponseValueSchemas = {
   confirm_ledger: z.object({ entry: SignedLedgerEntrySchema, released: z.object({ signed: SignedResultSchema, attestation: EvidenceSchema }).optional() }),
   apply_policy_update: z.object({ ledger: SignedLedgerEntrySchema }),
   budget: BudgetViewSchema,
+  fed_open: z.object({ rows: z.number().int(), stats: SealedMessageSchema }),
+  fed_init: z.object({ global: z.array(SealedMessageSchema) }),
+  fed_round: z.object({ update: SealedMessageSchema }),
+  fed_average: z.object({ global: z.array(SealedMessageSchema) }),
+  fed_evaluate: z.object({ stats: SealedMessageSchema }),
+  fed_finish: z.object({ signed: SignedResultSchema, attestation: EvidenceSchema }),
   handover_export: z.object({ sealedIdentity: z.string().min(1) }),
   handover_import: EnclaveInfoSchema,
 } as const;

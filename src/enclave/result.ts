@@ -75,6 +75,8 @@ export const ResultBodySchema = z.object({
     measurement: sha256,
     signingKey: z.string().regex(/^[0-9a-f]{64}$/),
   }),
+  /** Federated training: the workers whose rows trained the model (each kept its rows), and the rounds. */
+  federation: z.object({ workers: z.array(z.object({ worker: z.string(), signingKey: z.string() })), rounds: z.number().int() }).optional(),
   createdAt: z.iso.datetime(),
 });
 export type ResultBody = z.infer<typeof ResultBodySchema>;

@@ -68,7 +68,8 @@ export function taskOf(kind: ModelKind, labelType: string): 'classification' | '
   return labelType === 'bool' ? 'classification' : 'regression';
 }
 
-function build(kind: ModelKind, task: 'classification' | 'regression', width: number, o: TrainOptions): tfl.LayersModel {
+/** A compiled model of `kind` for `width` inputs, with seeded initial weights and fixed layer names. */
+export function buildModel(kind: ModelKind, task: 'classification' | 'regression', width: number, o: TrainOptions): tfl.LayersModel {
   // Fixed names (tfjs numbers unnamed layers process-wide), so the same training gives the same weights file.
   const model = tfl.sequential({ name: `obscura_${kind}` });
   const hidden = kind === 'mlp' ? o.hiddenUnits : [];
@@ -140,7 +141,7 @@ export async function trainModel(args: {
     yStd = Math.sqrt(yTrain.reduce((a, b) => a + (b - yMean) ** 2, 0) / yTrain.length) || 1;
   }
   const scale = (y: Float32Array) => (task === 'regression' ? y.map((v) => (v - yMean) / yStd) : y);
-  const model = build(kind, task, width, o);
+  const model = buildModel(kind, task, width, o);
   const hasVal = split.validation.length > 0;
   const tensors = [
     tf.tensor2d(xTrain, [split.train.length, width]),
@@ -184,7 +185,7 @@ export async function trainModel(args: {
 }
 
 /** Fold y = y'·std + mean into the last dense layer, so the model predicts in the label's units. */
-function rescaleOutput(model: tfl.LayersModel, mean: number, std: number): void {
+export function rescaleOutput(model: tfl.LayersModel, mean: number, std: number): void {
   const last = model.layers[model.layers.length - 1] as tfl.layers.Layer;
   const [kernel, bias] = last.getWeights();
   if (!kernel || !bias) return;
@@ -200,4 +201,57 @@ export function scoreModel(trained: TrainedModel, features: DataColumn[], label:
   const width = encodedWidth(trained.encoding);
   const pred = predict(trained.model, encodeRows(trained.encoding, features, idx), width);
   return metricsOf(trained.task, pred, encodeLabels(label, idx, trained.task, step));
+}
+
+/** A model's weights as flat arrays with their shapes (what federated averaging moves). */
+export function getWeightSet(model: tfl.LayersModel): { shapes: number[][]; values: number[][] } {
+  const ws = model.getWeights();
+  return { shapes: ws.map((w) => w.shape), values: ws.map((w) => Array.from(w.dataSync())) };
+}
+
+/** Set a model's weights from flat arrays with their shapes. */
+export function setWeightSet(model: tfl.LayersModel, set: { shapes: number[][]; values: number[][] }): void {
+  const ts = set.values.map((v, i) => tf.tensor(v, set.shapes[i] as number[]));
+  model.setWeights(ts);
+  for (const t of ts) t.dispose();
+}
+
+/** Train `model` further on rows x (n × width) and labels y for `epochs`, in order. Returns the last loss. */
+export async function fitMore(model: tfl.LayersModel, x: Float32Array, y: Float32Array, width: number, epochs: number, batchSize: number): Promise<number> {
+  const n = y.length;
+  const xt = tf.tensor2d(x, [n, width]);
+  const yt = tf.tensor2d(y, [n, 1]);
+  try {
+    const h = await model.fit(xt, yt, { epochs, batchSize, shuffle: false, verbose: 0 });
+    const loss = h.history.loss ?? [];
+    return Number(loss[loss.length - 1] ?? Number.NaN);
+  } finally {
+    xt.dispose();
+    yt.dispose();
+  }
+}
+
+/** Train options from a train step's document options, defaults filled in. */
+export function trainOptionsOf(o: {
+  epochs?: number;
+  batch_size?: number;
+  learning_rate?: number;
+  validation_split?: number;
+  hidden_units?: number[];
+  activation?: 'relu' | 'tanh' | 'sigmoid';
+  seed?: number;
+  patience?: number;
+  max_categories?: number;
+} = {}): TrainOptions {
+  return {
+    epochs: o.epochs ?? TRAIN_DEFAULTS.epochs,
+    batchSize: o.batch_size ?? TRAIN_DEFAULTS.batchSize,
+    learningRate: o.learning_rate ?? TRAIN_DEFAULTS.learningRate,
+    validationSplit: o.validation_split ?? TRAIN_DEFAULTS.validationSplit,
+    hiddenUnits: o.hidden_units ?? TRAIN_DEFAULTS.hiddenUnits,
+    activation: o.activation ?? TRAIN_DEFAULTS.activation,
+    seed: o.seed ?? TRAIN_DEFAULTS.seed,
+    patience: o.patience ?? TRAIN_DEFAULTS.patience,
+    maxCategories: o.max_categories ?? TRAIN_DEFAULTS.maxCategories,
+  };
 }

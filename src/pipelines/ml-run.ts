@@ -31,7 +31,8 @@ export interface ModelDescription {
 /** The rows of a planned step, as columns. */
 export type ReadRows = (step: string) => Promise<{ columns: PlanColumn[]; rows: OutputValue[][] }>;
 
-function asColumns(read: { columns: PlanColumn[]; rows: OutputValue[][] }): DataColumn[] {
+/** Rows as columns (features then label, for a train step). */
+export function asColumns(read: { columns: PlanColumn[]; rows: OutputValue[][] }): DataColumn[] {
   return read.columns.map((c, j) => ({ name: c.name, type: c.type, values: read.rows.map((r) => r[j] ?? null) }));
 }
 
@@ -40,9 +41,8 @@ export async function trainedModel(steps: readonly Step[], id: string, minRows: 
   let p = cache.get(id);
   if (!p) {
     p = (async () => {
-      const { TRAIN_DEFAULTS, trainModel } = await import('../ml/train.ts');
+      const { trainModel, trainOptionsOf } = await import('../ml/train.ts');
       const body = (steps.find((s) => s.id === id) as Step).train as TrainStep;
-      const o = body.options ?? {};
       const columns = asColumns(await read(id));
       return trainModel({
         step: id,
@@ -50,17 +50,7 @@ export async function trainedModel(steps: readonly Step[], id: string, minRows: 
         features: columns.slice(0, -1),
         label: columns[columns.length - 1] as DataColumn,
         minRows,
-        options: {
-          epochs: o.epochs ?? TRAIN_DEFAULTS.epochs,
-          batchSize: o.batch_size ?? TRAIN_DEFAULTS.batchSize,
-          learningRate: o.learning_rate ?? TRAIN_DEFAULTS.learningRate,
-          validationSplit: o.validation_split ?? TRAIN_DEFAULTS.validationSplit,
-          hiddenUnits: o.hidden_units ?? TRAIN_DEFAULTS.hiddenUnits,
-          activation: o.activation ?? TRAIN_DEFAULTS.activation,
-          seed: o.seed ?? TRAIN_DEFAULTS.seed,
-          patience: o.patience ?? TRAIN_DEFAULTS.patience,
-          maxCategories: o.max_categories ?? TRAIN_DEFAULTS.maxCategories,
-        },
+        options: trainOptionsOf(body.options),
       });
     })();
     cache.set(id, p);
@@ -78,7 +68,7 @@ function metricRows(metrics: Record<string, number>): OutputValue[][] {
 }
 
 /** The released output of a train step. */
-export async function trainOutput(model: TrainedModel, release: 'metrics' | 'weights', minGroupSize: number) {
+export async function trainOutput(model: Omit<TrainedModel, 'step'>, release: 'metrics' | 'weights', minGroupSize: number) {
   const { exportWeights } = await import('../ml/weights.ts');
   const description: ModelDescription = {
     kind: model.kind,

@@ -19,7 +19,8 @@ import { checkPipeline, type PipelinePlan, type PlanColumn } from './check.ts';
 import { type DpApplied, type DpOutputPlan, type ExactGroup, planDp, releaseDp } from './dp.ts';
 import { composed, materialisedSteps } from './compose.ts';
 import { pipelineError } from './errors.ts';
-import { evaluateOutput, type ModelDescription, type ReadRows, trainedModel, trainOutput } from './ml-run.ts';
+import { asColumns, evaluateOutput, type ModelDescription, type ReadRows, trainedModel, trainOutput } from './ml-run.ts';
+import type { DataColumn } from '../ml/encode.ts';
 import type { TrainedModel } from '../ml/train.ts';
 import { type OutputValue, toOutputValue } from './results.ts';
 import type { PipelineDocument } from './schema.ts';
@@ -54,6 +55,11 @@ export interface RunOptions {
    * tests that compare with DuckDB; the enclave never passes it.
    */
   privacy?: boolean;
+  /**
+   * Replaces local training for train outputs (federated training: the worker keeps the
+   * rows and the federation trains); gets the step's rows as columns, features then label.
+   */
+  trainer?: (step: string, columns: DataColumn[], minGroupSize: number) => Promise<PipelineOutput>;
 }
 
 /**
@@ -106,6 +112,10 @@ export async function runPipeline(
     };
     for (const out of plan.outputs) {
       const kind = plan.steps.find((s) => s.id === out.step)?.kind;
+      if (kind === 'train' && opts.trainer) {
+        outputs[out.step] = await opts.trainer(out.step, asColumns(await readRows(out.step)), out.minGroupSize);
+        continue;
+      }
       if (kind === 'train') {
         const model = await trainedModel(dp.doc.steps, out.step, out.minGroupSize, readRows, models);
         outputs[out.step] = await trainOutput(model, doc.outputs[out.step]?.release ?? 'metrics', out.minGroupSize);

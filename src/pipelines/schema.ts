@@ -123,6 +123,8 @@ const TrainSchema = z.strictObject({
       patience: z.number().int().min(1).max(10_000).optional(),
       /** Most distinct values a string feature may have to be one-hot encoded (default 32). */
       max_categories: z.number().int().min(1).max(1024).optional(),
+      /** Federated training (input split across workers): rounds of averaging; epochs are then per round. */
+      rounds: z.number().int().min(1).max(1000).optional(),
     })
     .optional(),
 });

@@ -87,3 +87,17 @@ class EncryptTransform extends Transform {
 export function encryptStream(recipients: string[]): Transform {
   return new EncryptTransform(startEncryption(recipients));
 }
+
+/** Encrypt a whole buffer in memory to `recipients` (small messages: identities, model updates). */
+export async function encryptToBuffer(recipients: string[], plaintext: Uint8Array): Promise<Buffer> {
+  const enc = encryptStream(recipients);
+  const chunks: Buffer[] = [];
+  enc.on('data', (c: Buffer) => chunks.push(c));
+  const done = new Promise<void>((resolve, reject) => {
+    enc.once('end', () => resolve());
+    enc.once('error', reject);
+  });
+  enc.end(plaintext);
+  await done;
+  return Buffer.concat(chunks);
+}
