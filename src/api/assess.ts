@@ -21,6 +21,8 @@ export interface JobAssessment {
   refusal?: ObscuraError;
   /** Inputs still waiting for their owner's approval. */
   awaiting: string[];
+  /** Every dataset bound, with its input (several per input for a federated job). */
+  bindings: { name: string; dataset: DatasetRecord }[];
   worker?: string;
 }
 
@@ -35,7 +37,7 @@ export async function assessBudget(ctx: HostContext, a: JobAssessment): Promise<
     return a;
   }
   const short: string[] = [];
-  for (const [name, d] of Object.entries(a.datasets)) {
+  for (const { name, dataset: d } of a.bindings) {
     const update = ctx.privacy.latestPolicyUpdate(d.id);
     const view = await ctx.workers.get(d.worker).request('budget', { datasetId: d.id, manifest: d.manifest, ...(update ? { policyUpdate: update } : {}) });
     for (const kind of ['epsilon', 'delta'] as const) {
@@ -56,20 +58,32 @@ export function effectiveManifest(ctx: HostContext, d: DatasetRecord): { manifes
   return { manifest: withPolicyUpdate(d.manifest.manifest, update), revoked: update?.revoked === true };
 }
 
+/** One dataset bound to an input (a federated input has several). */
+interface Binding {
+  name: string;
+  dataset: DatasetRecord;
+}
+
 /**
- * Assess `doc` (hash `hash`) over the datasets bound to its inputs, for `analyst`. Throws
- * only for a missing dataset (404); every other problem is a failed check in the result.
+ * Assess `doc` (hash `hash`) over the datasets bound to its inputs, for `analyst`. An input
+ * bound to a list of datasets on different workers makes a federated job (train outputs
+ * only). Throws only for a missing dataset (404); every other problem is a failed check.
  */
 export function assessJob(
   ctx: HostContext,
-  args: { analyst: string; doc: PipelineDocument; hash: string; inputs: Record<string, string>; purpose?: string },
+  args: { analyst: string; doc: PipelineDocument; hash: string; inputs: Record<string, string | string[]>; purpose?: string },
 ): JobAssessment {
   const { analyst, doc, hash } = args;
-  const datasets: Record<string, DatasetRecord> = {};
-  for (const [name, id] of Object.entries(args.inputs)) {
-    if (!ctx.metadata.hasDataset(id)) throw new ObscuraError('dataset_not_found', `input ${name} names dataset ${id}, which does not exist`, 404, { input: name });
-    datasets[name] = ctx.metadata.dataset(id);
+  const bindings: Binding[] = [];
+  for (const [name, ids] of Object.entries(args.inputs)) {
+    for (const id of Array.isArray(ids) ? ids : [ids]) {
+      if (!ctx.metadata.hasDataset(id)) throw new ObscuraError('dataset_not_found', `input ${name} names dataset ${id}, which does not exist`, 404, { input: name });
+      bindings.push({ name, dataset: ctx.metadata.dataset(id) });
+    }
   }
+  const federated = Object.values(args.inputs).some(Array.isArray);
+  const datasets: Record<string, DatasetRecord> = {};
+  for (const b of bindings) datasets[b.name] ??= b.dataset;
   const checks: JobCheck[] = [];
   let refusal: ObscuraError | undefined;
   const check = <T>(name: string, pass: string, fn: () => T): T | undefined => {
@@ -84,69 +98,84 @@ export function assessJob(
       return undefined;
     }
   };
+  const label = (b: Binding) => `dataset ${b.dataset.id} (input ${b.name})`;
 
-  const plan: PipelinePlan | undefined = check('pipeline', 'the pipeline checks against the inputs\' schemas', () =>
-    checkPipeline(doc, Object.fromEntries(Object.entries(datasets).map(([n, d]) => [n, d.schema]))),
-  );
-  const effective = Object.fromEntries(Object.entries(datasets).map(([n, d]) => [n, effectiveManifest(ctx, d)]));
-  check('revocation', 'no input is revoked', () => {
-    for (const [name, e] of Object.entries(effective)) {
-      if (e.revoked) throw new ObscuraError('dataset_revoked', `the owner of dataset ${(datasets[name] as DatasetRecord).id} (input ${name}) revoked it`, 403, { input: name });
+  let plan: PipelinePlan | undefined;
+  check('pipeline', "the pipeline checks against the inputs' schemas", () => {
+    // Every partition of a federated input must fit the pipeline on its own.
+    const groups = federated ? bindings.map((b) => [b]) : [bindings];
+    for (const group of groups) {
+      const schemas = Object.fromEntries(Object.entries(datasets).map(([n, d]) => [n, (group.find((b) => b.name === n)?.dataset ?? d).schema]));
+      plan = checkPipeline(doc, schemas);
     }
+    if (federated) checkFederated(doc, args.inputs);
+  });
+  const effective = bindings.map((b) => ({ ...b, ...effectiveManifest(ctx, b.dataset) }));
+  check('revocation', 'no input is revoked', () => {
+    for (const e of effective) if (e.revoked) throw new ObscuraError('dataset_revoked', `the owner of ${label(e)} revoked it`, 403, { input: e.name });
   });
   check('analysts', `analyst ${analyst} may use every input`, () => {
-    for (const [name, d] of Object.entries(datasets)) {
-      if (!d.analysts.includes('*') && !d.analysts.includes(analyst)) {
-        throw new ObscuraError('analyst_not_allowed', `analyst ${analyst} is not allowed to use dataset ${d.id} (input ${name})`, 403, { input: name });
-      }
+    for (const b of bindings) {
+      const a = b.dataset.analysts;
+      if (!a.includes('*') && !a.includes(analyst)) throw new ObscuraError('analyst_not_allowed', `analyst ${analyst} is not allowed to use ${label(b)}`, 403, { input: b.name });
     }
   });
-  const approvalsNeeded = Object.entries(effective)
-    .filter(([, e]) => e.manifest.policy?.pipelines === 'approval')
-    .map(([name]) => name);
-  const approved = new Set(approvalsNeeded.filter((name) => ctx.privacy.approval((datasets[name] as DatasetRecord).id, hash) !== undefined));
+  const needsApproval = effective.filter((e) => e.manifest.policy?.pipelines === 'approval');
+  const approvedIds = new Set(needsApproval.filter((e) => ctx.privacy.approval(e.dataset.id, hash) !== undefined).map((e) => e.dataset.id));
   let uses: ColumnUses | undefined;
   if (plan) {
-    const policyInputs = Object.entries(effective).map(([name, e]) => ({ name, manifest: e.manifest }));
+    const p = plan;
     // Approvals are reported on their own below, so the policy check here assumes them given.
-    check('policies', "every owner's dataset policy allows the job", () =>
-      enforcePolicies(plan, policyInputs, { analyst, pipelineHash: hash, now: new Date(), doc, approved: new Set(approvalsNeeded) }),
-    );
-    uses = columnUses(plan, doc);
+    check('policies', "every owner's dataset policy allows the job", () => {
+      const groups = federated ? effective.map((e) => [e]) : [effective];
+      for (const group of groups) {
+        enforcePolicies(p, group.map((e) => ({ name: e.name, manifest: e.manifest })), { analyst, pipelineHash: hash, now: new Date(), doc, approved: new Set(group.map((e) => e.name)) });
+      }
+    });
+    uses = columnUses(p, doc);
   }
-  const awaiting = approvalsNeeded.filter((n) => !approved.has(n));
+  const waiting = needsApproval.filter((e) => !approvedIds.has(e.dataset.id));
+  const awaiting = [...new Set(waiting.map((e) => e.name))];
   checks.push({
     check: 'approvals',
-    ok: awaiting.length === 0,
-    detail: approvalsNeeded.length === 0 ? 'no input needs an approval' : awaiting.length === 0 ? 'every owner that must approve has approved' : `waiting for the owners of ${awaiting.join(', ')}`,
-    ...(awaiting.length ? { code: 'policy_approval_required' } : {}),
+    ok: waiting.length === 0,
+    detail: needsApproval.length === 0 ? 'no input needs an approval' : waiting.length === 0 ? 'every owner that must approve has approved' : `waiting for the owners of ${awaiting.join(', ')}`,
+    ...(waiting.length ? { code: 'policy_approval_required' } : {}),
   });
-  const worker = check('worker', 'every input is sealed to one worker whose measurement its owner accepts', () => {
-    const workers = new Set(Object.values(datasets).map((d) => d.worker));
-    if (workers.size !== 1) throw new ObscuraError('inputs_on_different_workers', 'all inputs of a job must be sealed to the same worker (federation comes later)', 400);
-    const id = [...workers][0] as string;
-    const enclave = ctx.workers.get(id);
-    for (const [name, d] of Object.entries(datasets)) {
-      if (!d.manifest.manifest.measurements.includes(enclave.info.measurement)) {
-        throw new ObscuraError('measurement_not_accepted', `the owner of dataset ${d.id} (input ${name}) does not accept worker ${id}'s measurement`, 403, { input: name });
+  const worker = check(
+    'worker',
+    federated ? 'each partition is on its own worker, whose measurement its owner accepts' : 'every input is sealed to one worker whose measurement its owner accepts',
+    () => {
+      const workers = bindings.map((b) => b.dataset.worker);
+      if (federated && new Set(workers).size !== workers.length) {
+        throw new ObscuraError('federation_invalid', 'the datasets of a federated input must each be sealed to a different worker', 400);
       }
-    }
-    return id;
-  });
+      if (!federated && new Set(workers).size !== 1) {
+        throw new ObscuraError('inputs_on_different_workers', 'all inputs of a job must be sealed to the same worker, unless one input is bound to a list of datasets (federated training)', 400);
+      }
+      for (const b of bindings) {
+        const enclave = ctx.workers.get(b.dataset.worker);
+        if (!b.dataset.manifest.manifest.measurements.includes(enclave.info.measurement)) {
+          throw new ObscuraError('measurement_not_accepted', `the owner of ${label(b)} does not accept worker ${b.dataset.worker}'s measurement`, 403, { input: b.name });
+        }
+      }
+      return workers[0] as string;
+    },
+  );
   const { epsilon, delta } = privacyCost(doc);
   const cost = { epsilon, delta };
   const preview: JobPreview = {
     analyst,
     ...(args.purpose ? { purpose: args.purpose } : {}),
     pipeline: { hash, name: doc.name, document: doc },
-    inputs: Object.entries(datasets).map(([name, d]) => ({
-      name,
-      dataset: d.id,
-      datasetName: d.name,
-      owner: d.owner,
-      columnsRead: plan?.inputs.find((i) => i.name === name)?.columnsRead ?? [],
-      uses: uses?.[name] ?? { group_by: [], aggregate: [], join_on: [], output: [] },
-      approval: !approvalsNeeded.includes(name) ? 'not_needed' : approved.has(name) ? 'approved' : 'pending',
+    inputs: bindings.map((b) => ({
+      name: b.name,
+      dataset: b.dataset.id,
+      datasetName: b.dataset.name,
+      owner: b.dataset.owner,
+      columnsRead: plan?.inputs.find((i) => i.name === b.name)?.columnsRead ?? [],
+      uses: uses?.[b.name] ?? { group_by: [], aggregate: [], join_on: [], output: [] },
+      approval: !needsApproval.some((e) => e.dataset.id === b.dataset.id) ? 'not_needed' : approvedIds.has(b.dataset.id) ? 'approved' : 'pending',
       cost,
     })),
     outputs: plan ? plan.outputs.map((o) => ({ step: o.step, columns: o.columns.map((c) => c.name), minGroupSize: o.minGroupSize })) : [],
@@ -154,5 +183,17 @@ export function assessJob(
     checks,
     ok: checks.every((c) => c.ok),
   };
-  return { preview, datasets, ...(refusal ? { refusal } : {}), awaiting, ...(worker ? { worker } : {}) };
+  return { preview, datasets, bindings, ...(refusal ? { refusal } : {}), awaiting, ...(worker ? { worker } : {}) };
+}
+
+/** A federated job: one input, bound to two or more datasets, and only train outputs. */
+function checkFederated(doc: PipelineDocument, inputs: Record<string, string | string[]>): void {
+  if (Object.keys(inputs).length !== 1) {
+    throw new ObscuraError('federation_invalid', 'a federated job has exactly one input, bound to the list of its partitions', 400);
+  }
+  const outputs = Object.keys(doc.outputs);
+  const train = outputs.filter((o) => doc.steps.find((s) => s.id === o)?.train);
+  if (outputs.length !== 1 || train.length !== 1) {
+    throw new ObscuraError('federation_invalid', 'a federated job releases exactly one output, a train step (aggregates across workers come with the federation of aggregates)', 400);
+  }
 }

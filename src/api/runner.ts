@@ -5,10 +5,12 @@
  * reason; a job left running by a host that stopped is failed at the next start.
  */
 import { isObscuraError } from '../common/errors.ts';
-import { resultId, signedResultHash } from '../enclave/result.ts';
+import { resultId, type SignedResult, signedResultHash } from '../enclave/result.ts';
 import type { JobRecord, ResultDocument } from '../store/index.ts';
 import type { HostContext } from './context.ts';
 import { placeLedgerEntry } from './ledger.ts';
+import { runFederatedTraining } from '../federation/coordinator.ts';
+import type { Evidence } from '../attestation/evidence.ts';
 
 /** Runs queued jobs until stopped. */
 export class JobRunner {
@@ -52,12 +54,12 @@ export class JobRunner {
   }
 
   private async runOne(job: JobRecord): Promise<void> {
-    const { metadata, workers, blobs, chain, log } = this.ctx;
+    const { metadata, workers, blobs } = this.ctx;
     metadata.updateJob(job.id, { status: 'running', progress: 0, message: 'starting' });
     const endJob = this.ctx.metrics.jobDuration.startTimer();
     try {
       const pipeline = metadata.pipeline(job.pipeline.hash);
-      const inputs = Object.entries(job.inputs).map(([name, datasetId]) => {
+      const inputs = Object.entries(job.inputs).flatMap(([name, ids]) => (Array.isArray(ids) ? ids : [ids]).map((datasetId) => ({ name, datasetId }))).map(({ name, datasetId }) => {
         const d = metadata.dataset(datasetId);
         const approval = this.ctx.privacy.approval(datasetId, job.pipeline.hash);
         const policyUpdate = this.ctx.privacy.latestPolicyUpdate(datasetId);
@@ -70,11 +72,22 @@ export class JobRunner {
           ...(policyUpdate ? { policyUpdate } : {}),
         };
       });
+      const onProgress = (fraction: number, message: string) => metadata.updateJob(job.id, { progress: Math.min(0.9, fraction * 0.9), message });
+      if (Object.values(job.inputs).some(Array.isArray)) {
+        // Federated: each partition stays on its worker; the first worker aggregates.
+        const doc = pipeline.document as { outputs: Record<string, unknown>; steps: { id: string; train?: { options?: { rounds?: number } } }[] };
+        const step = Object.keys(doc.outputs)[0] as string;
+        const rounds = doc.steps.find((s) => s.id === step)?.train?.options?.rounds ?? 5;
+        const partitions = inputs.map((input) => ({ enclave: workers.get(metadata.dataset(input.datasetId).worker), input }));
+        const released = await runFederatedTraining({ job: { id: job.id, analyst: job.analyst, pipeline: JSON.stringify(pipeline.document) }, step, rounds, partitions, onProgress });
+        await this.#publish(job, released.signed, released.attestation);
+        return;
+      }
       const enclave = workers.get(job.worker);
       const outcome = await enclave.request(
         'run_job',
         { job: { id: job.id, analyst: job.analyst, pipeline: JSON.stringify(pipeline.document), inputs } },
-        (fraction, message) => metadata.updateJob(job.id, { progress: Math.min(0.9, fraction * 0.9), message }),
+        onProgress,
       );
       let released = 'signed' in outcome ? outcome : undefined;
       let spend: ResultDocument['spend'];
@@ -87,25 +100,38 @@ export class JobRunner {
         spend = { entry: outcome.ledger, placement: placed.placement };
       }
       const { signed, attestation } = released as NonNullable<typeof released>;
-      metadata.updateJob(job.id, { progress: 0.9, message: 'anchoring result on the chain' });
-      const hash = signedResultHash(signed);
-      const endAnchor = this.ctx.metrics.anchorDuration.startTimer();
-      const [anchor] = await chain.anchor([{ kind: 'result', hash }]);
-      endAnchor();
-      if (!anchor) throw new Error('chain returned no receipt');
-      const doc: ResultDocument = { obscura: 'result-document/1', id: resultId(signed), hash, signed, attestation, anchor, ...(spend ? { spend } : {}) };
-      metadata.completeJob(job.id, doc);
-      endJob();
-      this.ctx.metrics.jobs.inc({ outcome: 'succeeded' });
-      log('info', `job ${job.id} succeeded: result ${doc.id} anchored in block #${anchor.blockNumber}`);
+      await this.#publish(job, signed, attestation, spend);
     } catch (e) {
-      const code = isObscuraError(e) ? e.code : 'job_internal_error';
-      const message = isObscuraError(e) ? e.message : 'the job failed on the host';
-      // Host-side errors carry no plaintext (the host never has any), so the cause is logged.
-      if (!isObscuraError(e)) log('error', `job ${job.id}: ${e instanceof Error ? e.message : String(e)}`);
-      metadata.failJob(job.id, code, message);
-      this.ctx.metrics.jobs.inc({ outcome: code });
-      log('warn', `job ${job.id} failed: ${code}: ${message}`);
+      this.#fail(job, e);
+    } finally {
+      endJob();
     }
+  }
+
+  /** Anchor a released result's hash, then store it and mark the job succeeded. */
+  async #publish(job: JobRecord, signed: SignedResult, attestation: Evidence, spend?: ResultDocument['spend']): Promise<void> {
+    const { metadata, chain, log } = this.ctx;
+    metadata.updateJob(job.id, { progress: 0.9, message: 'anchoring result on the chain' });
+    const hash = signedResultHash(signed);
+    const endAnchor = this.ctx.metrics.anchorDuration.startTimer();
+    const [anchor] = await chain.anchor([{ kind: 'result', hash }]);
+    endAnchor();
+    if (!anchor) throw new Error('chain returned no receipt');
+    const doc: ResultDocument = { obscura: 'result-document/1', id: resultId(signed), hash, signed, attestation, anchor, ...(spend ? { spend } : {}) };
+    metadata.completeJob(job.id, doc);
+    this.ctx.metrics.jobs.inc({ outcome: 'succeeded' });
+    log('info', `job ${job.id} succeeded: result ${doc.id} anchored in block #${anchor.blockNumber}`);
+  }
+
+  /** Mark a job failed with the error's code and a data-free message. */
+  #fail(job: JobRecord, e: unknown): void {
+    const { metadata, log } = this.ctx;
+    const code = isObscuraError(e) ? e.code : 'job_internal_error';
+    const message = isObscuraError(e) ? e.message : 'the job failed on the host';
+    // Host-side errors carry no plaintext (the host never has any), so the cause is logged.
+    if (!isObscuraError(e)) log('error', `job ${job.id}: ${e instanceof Error ? e.message : String(e)}`);
+    metadata.failJob(job.id, code, message);
+    this.ctx.metrics.jobs.inc({ outcome: code });
+    log('warn', `job ${job.id} failed: ${code}: ${message}`);
   }
 }

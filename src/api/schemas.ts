@@ -17,7 +17,8 @@ export const JobSubmissionSchema = z
   .object({
     pipeline: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional(),
     pipelineHash: z.string().regex(/^[0-9a-f]{64}$/).optional(),
-    inputs: z.record(z.string(), z.string().min(1)),
+    /** Dataset id per input; a list of ids on different workers trains federated (train outputs only). */
+    inputs: z.record(z.string(), z.union([z.string().min(1), z.array(z.string().min(1)).min(2).max(16)])),
     /** What the analyst wants the result for; shown to owners asked to approve the pipeline. */
     purpose: z.string().max(2000).optional(),
   })

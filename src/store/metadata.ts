@@ -42,7 +42,7 @@ interface JobRow {
   awaiting_approval: number;
 }
 
-const InputsSchema = z.record(z.string(), z.string());
+const InputsSchema = z.record(z.string(), z.union([z.string(), z.array(z.string())]));
 
 function datasetFromRow(row: DatasetRow): DatasetRecord {
   const signed = SignedManifestSchema.parse(JSON.parse(row.manifest_json));
@@ -146,7 +146,7 @@ export class Metadata {
 
   /** Queue a job. */
   insertJob(
-    job: { id: string; analyst: string; pipelineHash: string; inputs: Record<string, string>; worker: string; purpose?: string; awaitingApproval?: boolean },
+    job: { id: string; analyst: string; pipelineHash: string; inputs: Record<string, string | string[]>; worker: string; purpose?: string; awaitingApproval?: boolean },
     now = new Date(),
   ): JobRecord {
     const t = now.toISOString();

@@ -39,7 +39,9 @@ export const JobRecordSchema = z.object({
   id: z.string(),
   analyst: z.string(),
   pipeline: z.object({ hash: z.string(), name: z.string() }),
-  inputs: z.record(z.string(), z.string()),
+  /** Dataset id per input, or the ids of a federated input's partitions. */
+  inputs: z.record(z.string(), z.union([z.string(), z.array(z.string())])),
+  /** The worker that runs the job (for a federated job, the aggregator). */
   worker: z.string(),
   status: JobStatusSchema,
   /** What the analyst said the job is for (shown to approving owners). */

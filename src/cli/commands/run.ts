@@ -11,14 +11,17 @@ import { emit, type GlobalOptions, progressDone, progressLine } from '../output.
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-function parseInputs(pairs: string[]): Record<string, string> {
-  const inputs: Record<string, string> = {};
+/** name=id pairs; a name given several times binds a list (federated training across workers). */
+function parseInputs(pairs: string[]): Record<string, string | string[]> {
+  const inputs: Record<string, string | string[]> = {};
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
     if (eq <= 0 || eq === pair.length - 1) {
       throw new ObscuraError('input_binding_invalid', `--input must look like name=<dataset id>, got ${pair}`, 400);
     }
-    inputs[pair.slice(0, eq)] = pair.slice(eq + 1);
+    const [name, id] = [pair.slice(0, eq), pair.slice(eq + 1)];
+    const had = inputs[name];
+    inputs[name] = had === undefined ? id : [...(Array.isArray(had) ? had : [had]), id];
   }
   return inputs;
 }
@@ -51,7 +54,7 @@ export function runCommand(program: Command): void {
     .command('run')
     .description('run a pipeline over datasets (prints the job id, or with --wait the result id)')
     .argument('<pipeline>', 'pipeline document (YAML or JSON)')
-    .requiredOption('--input <name=id>', "bind a pipeline input to a dataset id (repeatable)", collect)
+    .requiredOption('--input <name=id>', 'bind a pipeline input to a dataset id (repeatable; the same name again trains federated across the datasets\' workers)', collect)
     .requiredOption('--key <file>', "the analyst's account key file")
     .option('--purpose <text>', 'what the result is for (shown to owners asked to approve)')
     .option('--dry-run', 'print every check and the privacy cost without running anything (exit 1 if a check fails)')

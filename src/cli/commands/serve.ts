@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { TeeChoiceSchema, type TeeChoice } from '../../attestation/providers/config.ts';
 import { DEFAULTS, env } from '../../common/env.ts';
+import { ObscuraError } from '../../common/errors.ts';
 
 /** Register `serve`. */
 export function serveCommand(program: Command): void {
@@ -21,8 +22,11 @@ export function serveCommand(program: Command): void {
     .option('--tee-root <dir>', 'TEE device root: configfs-tsm report dir for tdx, /dev/attestation for sgx-gramine (or OBSCURA_TEE_ROOT)')
     .option('--dstack-endpoint <socket|url>', 'dstack guest agent socket or simulator URL (or OBSCURA_DSTACK_ENDPOINT)')
     .option('--predecessor <dir>', "the previous release's checkout: workers hand their identity over from its enclave (an authorised upgrade)")
+    .option('--workers <n>', 'how many enclave workers to run (worker-1 … worker-n); federated training needs two or more', '1')
     .option('--quiet', 'print only the startup summary')
-    .action(async (opts: { dataDir: string; port: string; chainPort: string; chain?: string; tee: TeeChoice; teeRoot?: string; dstackEndpoint?: string; predecessor?: string; quiet?: boolean }) => {
+    .action(async (opts: { dataDir: string; port: string; chainPort: string; chain?: string; tee: TeeChoice; teeRoot?: string; dstackEndpoint?: string; predecessor?: string; workers: string; quiet?: boolean }) => {
+      const count = Number(opts.workers);
+      if (!Number.isInteger(count) || count < 1 || count > 16) throw new ObscuraError('workers_invalid', `--workers must be a whole number from 1 to 16, not ${opts.workers}`, 400);
       const chainEndpoint = opts.chain ?? env().OBSCURA_CHAIN;
       const teeRoot = opts.teeRoot ?? env().OBSCURA_TEE_ROOT;
       const dstackEndpoint = opts.dstackEndpoint ?? env().OBSCURA_DSTACK_ENDPOINT;
@@ -36,6 +40,7 @@ export function serveCommand(program: Command): void {
         port: Number(opts.port),
         chainPort: Number(opts.chainPort),
         tee,
+        workerIds: Array.from({ length: count }, (_, i) => `worker-${i + 1}`),
         ...(chainEndpoint ? { chainEndpoint } : {}),
         ...(operatorSuri ? { operatorSuri } : {}),
         ...(opts.predecessor ? { predecessorRoot: resolve(opts.predecessor) } : {}),
