@@ -193,6 +193,9 @@ function checkFederated(doc: PipelineDocument, inputs: Record<string, string | s
   }
   const outputs = Object.keys(doc.outputs);
   const train = outputs.filter((o) => doc.steps.find((s) => s.id === o)?.train);
+  if (train.some((o) => doc.outputs[o]?.dp)) {
+    throw new ObscuraError('federation_invalid', 'DP-SGD is not available for federated training in this release', 400);
+  }
   if (outputs.length !== 1 || train.length !== 1) {
     throw new ObscuraError('federation_invalid', 'a federated job releases exactly one output, a train step (aggregates across workers come with the federation of aggregates)', 400);
   }

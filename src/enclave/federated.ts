@@ -60,6 +60,7 @@ export class FederatedSessions {
     const checked = checkJob(job, this.ctx);
     const body = checked.doc.steps.find((s) => s.id === step)?.train;
     if (!body || !checked.doc.outputs[step]) throw new ObscuraError('federation_invalid', `step ${step} is not a train output of the pipeline`, 400);
+    if (checked.doc.outputs[step]?.dp) throw new ObscuraError('federation_invalid', 'DP-SGD is not available for federated training in this release', 400);
     let captured: { columns: DataColumn[]; minGroupSize: number } | undefined;
     const { opened } = await openAndRun(job, this.ctx, () => {}, () => {}, checked, {
       trainer: async (_step, columns, minGroupSize): Promise<PipelineOutput> => {

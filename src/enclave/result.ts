@@ -44,6 +44,10 @@ export const OutputTableSchema = z.object({
           sha256,
         })
         .optional(),
+      /** DP-SGD: the (epsilon, delta) spent, the noise multiplier the accountant chose, the clipping norm, sampling rate and steps. */
+      dpSgd: z
+        .object({ epsilon: z.number(), delta: z.number(), noiseMultiplier: z.number(), clipNorm: z.number(), sampleRate: z.number(), steps: z.number().int() })
+        .optional(),
     })
     .optional(),
 });

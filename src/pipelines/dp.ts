@@ -78,9 +78,16 @@ export function checkDpOutputs(doc: PipelineDocument): void {
       throw pipelineError('pipeline_dp_unsupported', `output ${name}: ${why}`, { step: name, path, ...extra });
     };
     const step = byId.get(name) as Step;
-    if (stepKind(step) !== 'aggregate') refuse(`differential privacy applies to aggregate outputs (this is a ${stepKind(step)} step)`);
     const mechanism = out.dp.mechanism ?? 'laplace';
     const delta = out.dp.delta ?? 0;
+    if (step.train) {
+      // DP-SGD (src/ml/dpsgd.ts): Gaussian noise on clipped gradients, accounted in RDP.
+      if (!(delta > 0)) refuse('DP-SGD needs dp.delta > 0');
+      if (step.train.model === 'mlp') refuse('DP-SGD supports linear_regression and logistic_regression in this release');
+      if (out.dp.mechanism === 'laplace') refuse('DP-SGD adds Gaussian noise; leave out dp.mechanism or say gaussian');
+      continue;
+    }
+    if (stepKind(step) !== 'aggregate') refuse(`differential privacy applies to aggregate and train outputs (this is a ${stepKind(step)} step)`);
     if (mechanism === 'gaussian' && !(delta > 0)) refuse('the Gaussian mechanism needs dp.delta > 0');
     const agg = (step as ReturnType<typeof aggregateOf>).aggregate;
     if ((agg.group_by ?? []).length > 0 && !(delta > 0)) {

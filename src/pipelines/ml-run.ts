@@ -11,7 +11,8 @@ import type { TrainedModel } from '../ml/train.ts';
 import type { ReleasedWeights } from '../ml/weights.ts';
 import type { PlanColumn } from './check.ts';
 import type { OutputValue } from './results.ts';
-import type { Step, TrainStep } from './schema.ts';
+import type { PipelineDocument, Step, TrainStep } from './schema.ts';
+import type { DpSgdReport } from '../ml/dpsgd.ts';
 
 /** What a model output says about its model. */
 export interface ModelDescription {
@@ -26,6 +27,8 @@ export interface ModelDescription {
   lossCurve: number[];
   valLossCurve: number[];
   weights?: ReleasedWeights;
+  /** Present when the model was trained with DP-SGD. */
+  dpSgd?: DpSgdReport;
 }
 
 /** The rows of a planned step, as columns. */
@@ -36,14 +39,36 @@ export function asColumns(read: { columns: PlanColumn[]; rows: OutputValue[][] }
   return read.columns.map((c, j) => ({ name: c.name, type: c.type, values: read.rows.map((r) => r[j] ?? null) }));
 }
 
-/** Trains (once per run) the model of train step `id`. */
-export async function trainedModel(steps: readonly Step[], id: string, minRows: number, read: ReadRows, cache: Map<string, Promise<TrainedModel>>): Promise<TrainedModel> {
+/** Trains (once per run) the model of train step `id`; with DP-SGD when its output asks for dp. */
+export async function trainedModel(
+  doc: Pick<PipelineDocument, 'steps' | 'outputs'>,
+  id: string,
+  minRows: number,
+  read: ReadRows,
+  cache: Map<string, Promise<TrainedModel & { dpSgd?: DpSgdReport }>>,
+): Promise<TrainedModel & { dpSgd?: DpSgdReport }> {
+  const steps = doc.steps;
   let p = cache.get(id);
   if (!p) {
     p = (async () => {
       const { trainModel, trainOptionsOf } = await import('../ml/train.ts');
       const body = (steps.find((s) => s.id === id) as Step).train as TrainStep;
       const columns = asColumns(await read(id));
+      const dp = doc.outputs[id]?.dp;
+      if (dp) {
+        const { DEFAULT_CLIP_NORM, trainDpSgd } = await import('../ml/dpsgd.ts');
+        return trainDpSgd({
+          step: id,
+          kind: body.model,
+          features: columns.slice(0, -1),
+          label: columns[columns.length - 1] as DataColumn,
+          minRows,
+          options: trainOptionsOf(body.options),
+          epsilon: dp.epsilon,
+          delta: dp.delta ?? 0,
+          clipNorm: body.options?.clip_norm ?? DEFAULT_CLIP_NORM,
+        });
+      }
       return trainModel({
         step: id,
         kind: body.model,
@@ -68,7 +93,7 @@ function metricRows(metrics: Record<string, number>): OutputValue[][] {
 }
 
 /** The released output of a train step. */
-export async function trainOutput(model: Omit<TrainedModel, 'step'>, release: 'metrics' | 'weights', minGroupSize: number) {
+export async function trainOutput(model: Omit<TrainedModel, 'step'> & { dpSgd?: DpSgdReport }, release: 'metrics' | 'weights', minGroupSize: number) {
   const { exportWeights } = await import('../ml/weights.ts');
   const description: ModelDescription = {
     kind: model.kind,
@@ -82,6 +107,7 @@ export async function trainOutput(model: Omit<TrainedModel, 'step'>, release: 'm
     lossCurve: model.lossCurve,
     valLossCurve: model.valLossCurve,
     ...(release === 'weights' ? { weights: await exportWeights(model.model) } : {}),
+    ...(model.dpSgd ? { dpSgd: model.dpSgd } : {}),
   };
   return {
     columns: METRIC_COLUMNS,
@@ -93,10 +119,10 @@ export async function trainOutput(model: Omit<TrainedModel, 'step'>, release: 'm
 }
 
 /** The released output of an evaluate step: the trained model's metrics on its rows. */
-export async function evaluateOutput(steps: readonly Step[], id: string, minGroupSize: number, read: ReadRows, cache: Map<string, Promise<TrainedModel>>) {
-  const step = steps.find((s) => s.id === id) as Step;
+export async function evaluateOutput(doc: Pick<PipelineDocument, 'steps' | 'outputs'>, id: string, minGroupSize: number, read: ReadRows, cache: Map<string, Promise<TrainedModel>>) {
+  const step = doc.steps.find((s) => s.id === id) as Step;
   const body = step.evaluate as NonNullable<Step['evaluate']>;
-  const model = await trainedModel(steps, body.model, minGroupSize, read, cache);
+  const model = await trainedModel(doc, body.model, minGroupSize, read, cache);
   const columns = asColumns(await read(id));
   const { ObscuraError } = await import('../common/errors.ts');
   const n = columns[0]?.values.length ?? 0;

@@ -117,12 +117,12 @@ export async function runPipeline(
         continue;
       }
       if (kind === 'train') {
-        const model = await trainedModel(dp.doc.steps, out.step, out.minGroupSize, readRows, models);
+        const model = await trainedModel(dp.doc, out.step, out.minGroupSize, readRows, models);
         outputs[out.step] = await trainOutput(model, doc.outputs[out.step]?.release ?? 'metrics', out.minGroupSize);
         continue;
       }
       if (kind === 'evaluate') {
-        outputs[out.step] = await evaluateOutput(dp.doc.steps, out.step, out.minGroupSize, readRows, models);
+        outputs[out.step] = await evaluateOutput(dp.doc, out.step, out.minGroupSize, readRows, models);
         continue;
       }
       const dpPlan = dp.outputs.find((o) => o.step === out.step);

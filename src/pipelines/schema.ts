@@ -123,6 +123,8 @@ const TrainSchema = z.strictObject({
       patience: z.number().int().min(1).max(10_000).optional(),
       /** Most distinct values a string feature may have to be one-hot encoded (default 32). */
       max_categories: z.number().int().min(1).max(1024).optional(),
+      /** DP-SGD (an output with dp): each row's gradient is clipped to this L2 norm (default 1). */
+      clip_norm: z.number().positive().max(1000).optional(),
       /** Federated training (input split across workers): rounds of averaging; epochs are then per round. */
       rounds: z.number().int().min(1).max(1000).optional(),
     })

@@ -1,0 +1,83 @@
+/**
+ * DP-SGD: the RDP accountant against Opacus's documented example and its own invariants,
+ * and training through the pipeline runner: the noise multiplier the accountant picks
+ * keeps the run within the output's (ε, δ), the model still learns, the randomness is
+ * secret (two runs differ), the spend is charged like any output's, and what DP-SGD cannot
+ * do is refused by name.
+ */
+import { describe, expect, it } from 'vitest';
+import { dpSgdEpsilon, noiseForEpsilon, rdpStep } from '../../src/ml/accountant.ts';
+import { parseDataset } from '../../src/data/index.ts';
+import { checkPipeline, declaredSchemas, parsePipeline, runPipeline } from '../../src/pipelines/index.ts';
+import { privacyCost } from '../../src/privacy/index.ts';
+import { caught } from '../pipelines/fixtures.ts';
+
+describe('RDP accountant', () => {
+  it("matches Opacus's example: 60000 rows, batch 256, σ 1.12, 60 epochs, δ 1e-5, orders 10, 20, 100 → ε 2.95", () => {
+    const q = 256 / 60000;
+    const { epsilon, order } = dpSgdEpsilon(q, 1.12, Math.round(60 / q), 1e-5, [10, 20, 100]);
+    expect(Math.abs(epsilon - 2.95)).toBeLessThan(0.02);
+    expect(order).toBe(10);
+  });
+  it('without sampling is the Gaussian mechanism, α/(2σ²); more noise or fewer steps spend less', () => {
+    expect(rdpStep(1, 2, 5)).toBeCloseTo(5 / 8, 12);
+    const q = 0.01;
+    expect(dpSgdEpsilon(q, 1.5, 1000, 1e-5).epsilon).toBeLessThan(dpSgdEpsilon(q, 1.0, 1000, 1e-5).epsilon);
+    expect(dpSgdEpsilon(q, 1.0, 500, 1e-5).epsilon).toBeLessThan(dpSgdEpsilon(q, 1.0, 1000, 1e-5).epsilon);
+  });
+  it('noiseForEpsilon finds the smallest σ within the target', () => {
+    const sigma = noiseForEpsilon(0.02, 2000, 1, 1e-5);
+    expect(dpSgdEpsilon(0.02, sigma, 2000, 1e-5).epsilon).toBeLessThanOrEqual(1);
+    expect(dpSgdEpsilon(0.02, sigma * 0.99, 2000, 1e-5).epsilon).toBeGreaterThan(1);
+  });
+});
+
+describe('DP-SGD training', () => {
+  const csv = (() => {
+    const rows = ['a,b,region,y'];
+    let s = 9;
+    const rnd = () => {
+      s = (s * 16807) % 2147483647;
+      return s / 2147483647;
+    };
+    for (let i = 0; i < 4000; i++) {
+      const [a, b] = [rnd() * 2 - 1, rnd() * 2 - 1];
+      const region = rnd() < 0.5 ? 'north' : 'south';
+      rows.push(`${a.toFixed(3)},${b.toFixed(3)},${region},${rnd() < 1 / (1 + Math.exp(-(3 * a - 2 * b)))}`);
+    }
+    return `${rows.join('\n')}\n`;
+  })();
+  const doc = (model: string, dp: string) =>
+    parsePipeline(`obscura: 1
+name: dp-sgd
+inputs: { data: { columns: { a: float64, b: float64, region: string, y: bool } } }
+steps:
+  - id: m
+    train: { from: data, model: ${model}, features: [a, b, region], label: y, options: { epochs: 5, batch_size: 200, learning_rate: 0.5, clip_norm: 1 } }
+outputs: { m: { min_group_size: 10, release: weights, dp: ${dp} } }
+`);
+
+  it('trains within the output\'s (ε, δ), still learns, and uses secret randomness', async () => {
+    const data = await parseDataset(Buffer.from(csv), 'csv');
+    const d = doc('logistic_regression', '{ epsilon: 2, delta: 1.0e-5 }');
+    expect(privacyCost(d)).toMatchObject({ epsilon: 2, delta: 1e-5 });
+    const [one, two] = [(await runPipeline(d, { data })).m, (await runPipeline(d, { data })).m];
+    const report = one?.model?.dpSgd;
+    expect(report).toMatchObject({ epsilon: 2, delta: 1e-5, clipNorm: 1 });
+    expect(dpSgdEpsilon(report?.sampleRate as number, report?.noiseMultiplier as number, report?.steps as number, 1e-5).epsilon).toBeLessThanOrEqual(2);
+    const auc = one?.rows.find((r) => r[0] === 'auc')?.[1] as number;
+    expect(auc).toBeGreaterThan(0.75);
+    expect(two?.model?.weights?.sha256).not.toBe(one?.model?.weights?.sha256);
+  }, 60_000);
+
+  it('refuses an MLP, a missing delta and the Laplace mechanism', async () => {
+    for (const [model, dp, message] of [
+      ['mlp', '{ epsilon: 1, delta: 1.0e-5 }', /linear_regression and logistic_regression/],
+      ['logistic_regression', '{ epsilon: 1 }', /dp.delta > 0/],
+      ['logistic_regression', '{ epsilon: 1, delta: 1.0e-5, mechanism: laplace }', /Gaussian/],
+    ] as const) {
+      const d = doc(model, dp);
+      expect((await caught(() => checkPipeline(d, declaredSchemas(d)), 'pipeline_dp_unsupported')).message).toMatch(message);
+    }
+  });
+});
