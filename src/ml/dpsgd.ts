@@ -38,15 +38,30 @@ export interface DpSgdReport {
 /** Default per-row gradient clipping norm. */
 export const DEFAULT_CLIP_NORM = 1;
 
-function uniform(): number {
-  // 53 random bits in (0, 1).
-  const b = randomBytes(7);
-  const hi = (b.readUInt32BE(0) >>> 5) * 2 ** 21;
-  const lo = b.readUIntBE(4, 3) >>> 3;
-  return (hi + lo + 0.5) / 2 ** 53;
+/** A uniform draw in (0, 1) from 53 CSPRNG bits: 27 high bits · 2^26 + 26 low bits. */
+export function uniform(): number {
+  const b = randomBytes(8);
+  const hi = b.readUInt32BE(0) >>> 5;
+  const lo = b.readUInt32BE(4) >>> 6;
+  return (hi * 2 ** 26 + lo + 0.5) / 2 ** 53;
 }
 
-function gaussian(): number {
+/**
+ * Poisson sampling: each of rows 0..m-1 independently with probability q, in order. The
+ * gaps between chosen rows are drawn as geometric variables (⌊ln U / ln(1 − q)⌋), which has
+ * the same distribution as one Bernoulli(q) per row but costs O(q·m) draws, not O(m).
+ */
+export function* poissonSample(m: number, q: number): Generator<number> {
+  if (q >= 1) {
+    for (let i = 0; i < m; i++) yield i;
+    return;
+  }
+  const log1mq = Math.log1p(-q);
+  for (let i = Math.floor(Math.log(uniform()) / log1mq); i < m; i += 1 + Math.floor(Math.log(uniform()) / log1mq)) yield i;
+}
+
+/** A standard normal draw (Box–Muller on two CSPRNG uniforms). */
+export function gaussian(): number {
   return Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
 }
 
@@ -90,8 +105,7 @@ export async function trainDpSgd(args: {
   const C = args.clipNorm;
   for (let t = 0; t < steps; t++) {
     g.fill(0);
-    for (let i = 0; i < m; i++) {
-      if (uniform() >= q) continue;
+    for (const i of poissonSample(m, q)) {
       let z = w[d] as number;
       for (let j = 0; j < d; j++) z += (w[j] as number) * (x[i * d + j] as number);
       const r = task === 'classification' ? 1 / (1 + Math.exp(-z)) - (y[i] as number) : 2 * (z - (y[i] as number));
