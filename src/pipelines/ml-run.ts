@@ -54,29 +54,18 @@ export async function trainedModel(
       const { trainModel, trainOptionsOf } = await import('../ml/train.ts');
       const body = (steps.find((s) => s.id === id) as Step).train as TrainStep;
       const columns = asColumns(await read(id));
-      const dp = doc.outputs[id]?.dp;
-      if (dp) {
-        const { DEFAULT_CLIP_NORM, trainDpSgd } = await import('../ml/dpsgd.ts');
-        return trainDpSgd({
-          step: id,
-          kind: body.model,
-          features: columns.slice(0, -1),
-          label: columns[columns.length - 1] as DataColumn,
-          minRows,
-          options: trainOptionsOf(body.options),
-          epsilon: dp.epsilon,
-          delta: dp.delta ?? 0,
-          clipNorm: body.options?.clip_norm ?? DEFAULT_CLIP_NORM,
-        });
-      }
-      return trainModel({
+      const common = {
         step: id,
         kind: body.model,
         features: columns.slice(0, -1),
         label: columns[columns.length - 1] as DataColumn,
         minRows,
         options: trainOptionsOf(body.options),
-      });
+      };
+      const dp = doc.outputs[id]?.dp;
+      if (!dp) return trainModel(common);
+      const { DEFAULT_CLIP_NORM, trainDpSgd } = await import('../ml/dpsgd.ts');
+      return trainDpSgd({ ...common, epsilon: dp.epsilon, delta: dp.delta ?? 0, clipNorm: body.options?.clip_norm ?? DEFAULT_CLIP_NORM });
     })();
     cache.set(id, p);
   }
