@@ -39,28 +39,55 @@ export function rdpStep(q: number, sigma: number, alpha: number): number {
   return log / (alpha - 1);
 }
 
-/** The (ε at δ) of `steps` steps with sampling rate `q` and noise multiplier `sigma`. */
-export function dpSgdEpsilon(q: number, sigma: number, steps: number, delta: number, orders: readonly number[] = ORDERS): { epsilon: number; order: number } {
+/** RDP at order `alpha` of one Gaussian query with noise multiplier `s` (stddev over L2 sensitivity): α/(2s²). */
+export function gaussianRdp(s: number, alpha: number): number {
+  return alpha / (2 * s * s);
+}
+
+/** RDP of further releases composed with the DP-SGD run (e.g. noisy counts and metrics), by order. */
+export type ExtraRdp = (alpha: number) => number;
+
+/**
+ * The (ε at δ) of `steps` steps with sampling rate `q` and noise multiplier `sigma`,
+ * composed with the releases whose RDP `extra` gives.
+ */
+export function dpSgdEpsilon(
+  q: number,
+  sigma: number,
+  steps: number,
+  delta: number,
+  orders: readonly number[] = ORDERS,
+  extra: ExtraRdp = () => 0,
+): { epsilon: number; order: number } {
   let best = { epsilon: Number.POSITIVE_INFINITY, order: 0 };
   for (const alpha of orders) {
-    const eps = steps * rdpStep(q, sigma, alpha) + Math.log(1 / delta) / (alpha - 1);
+    const eps = steps * rdpStep(q, sigma, alpha) + extra(alpha) + Math.log(1 / delta) / (alpha - 1);
     if (eps < best.epsilon) best = { epsilon: eps, order: alpha };
   }
   return best;
 }
 
-/** The smallest noise multiplier (within 0.1%) whose ε at δ is at most `epsilon`. */
-export function noiseForEpsilon(q: number, steps: number, epsilon: number, delta: number): number {
+/** The smallest noise multiplier (within 0.1%) whose ε at δ, composed with `extra`, is at most `epsilon`. */
+export function noiseForEpsilon(q: number, steps: number, epsilon: number, delta: number, extra: ExtraRdp = () => 0): number {
   let lo = 0.05;
   let hi = 1;
-  while (dpSgdEpsilon(q, hi, steps, delta).epsilon > epsilon) {
+  while (dpSgdEpsilon(q, hi, steps, delta, ORDERS, extra).epsilon > epsilon) {
     hi *= 2;
     if (hi > 1e4) throw new RangeError('no noise multiplier reaches this epsilon');
   }
   while (hi - lo > hi * 1e-3) {
     const mid = (lo + hi) / 2;
-    if (dpSgdEpsilon(q, mid, steps, delta).epsilon > epsilon) lo = mid;
+    if (dpSgdEpsilon(q, mid, steps, delta, ORDERS, extra).epsilon > epsilon) lo = mid;
     else hi = mid;
   }
   return hi;
+}
+
+/**
+ * The noise multiplier for which one Gaussian query alone spends `epsilon` at δ, over all
+ * real orders: min_α α/(2s²) + ln(1/δ)/(α − 1) = 1/(2s²) + √(2 ln(1/δ))/s, solved for s.
+ */
+export function gaussianNoiseFor(epsilon: number, delta: number): number {
+  const l = Math.sqrt(2 * Math.log(1 / delta));
+  return 1 / (Math.sqrt(l * l + 2 * epsilon) - l);
 }

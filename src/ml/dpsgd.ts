@@ -8,22 +8,27 @@
  * computed directly rather than through autodiff: for logistic regression (p − y)·[x, 1],
  * for linear regression on the standardised label 2(ŷ − y)·[x, 1].
  *
- * Sampling and noise come from the operating system's CSPRNG (the amplification by
- * sampling assumes the batches are secret), so DP-SGD training is not reproducible by
- * design. The Gaussian noise is drawn in floating point (Box–Muller on 53-bit uniforms),
- * as in the standard DP-SGD libraries. What the DP guarantee covers is the weights; the
- * feature encoding (means, standard deviations, one-hot vocabularies of categories with at
- * least min_group_size rows) and the validation metrics are computed exactly, as for
- * every model, and protected by min_group_size only.
+ * Sampling and noise come from the operating system's CSPRNG (secure-random.ts: the
+ * amplification by sampling assumes the batches are secret), so DP-SGD training is not
+ * reproducible by design.
+ *
+ * Everything the output releases is covered by its (ε, δ), not only the weights: numeric
+ * features (and a regressor's label) are encoded from their declared `bounds`, never from
+ * the rows (the checker refuses one-hot features, whose vocabulary would come from the
+ * rows); the number of training rows, which sets the sampling rate and the number of steps,
+ * is a noisy count; and the validation metrics are noisy statistics (dp-metrics.ts). Those
+ * two Gaussian queries get noise that alone would spend COUNT_SHARE and METRICS_SHARE of
+ * ε, and are composed with the DP-SGD steps in RDP, so the whole release stays within ε.
  */
-import { randomBytes } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
 import { ObscuraError } from '../common/errors.ts';
-import { noiseForEpsilon } from './accountant.ts';
+import { gaussianNoiseFor, gaussianRdp, noiseForEpsilon } from './accountant.ts';
 import { mlBackend } from './backend.ts';
 import { type DataColumn, encodedWidth, encodeLabels, encodeRows, fitEncoder } from './encode.ts';
+import { noisyMetrics } from './dp-metrics.ts';
+import { gaussian, poissonSample } from './secure-random.ts';
 import { seededSplit } from './split.ts';
-import { buildModel, metricsOf, type ModelKind, predict, rescaleOutput, type TrainedModel, type TrainOptions, taskOf } from './train.ts';
+import { buildModel, type ModelKind, predict, rescaleOutput, type TrainedModel, type TrainOptions, taskOf } from './train.ts';
 
 /** How a DP-SGD model was trained. */
 export interface DpSgdReport {
@@ -38,32 +43,9 @@ export interface DpSgdReport {
 /** Default per-row gradient clipping norm. */
 export const DEFAULT_CLIP_NORM = 1;
 
-/** A uniform draw in (0, 1) from 53 CSPRNG bits: 27 high bits · 2^26 + 26 low bits. */
-export function uniform(): number {
-  const b = randomBytes(8);
-  const hi = b.readUInt32BE(0) >>> 5;
-  const lo = b.readUInt32BE(4) >>> 6;
-  return (hi * 2 ** 26 + lo + 0.5) / 2 ** 53;
-}
-
-/**
- * Poisson sampling: each of rows 0..m-1 independently with probability q, in order. The
- * gaps between chosen rows are drawn as geometric variables (⌊ln U / ln(1 − q)⌋), which has
- * the same distribution as one Bernoulli(q) per row but costs O(q·m) draws, not O(m).
- */
-export function* poissonSample(m: number, q: number): Generator<number> {
-  if (q >= 1) {
-    for (let i = 0; i < m; i++) yield i;
-    return;
-  }
-  const log1mq = Math.log1p(-q);
-  for (let i = Math.floor(Math.log(uniform()) / log1mq); i < m; i += 1 + Math.floor(Math.log(uniform()) / log1mq)) yield i;
-}
-
-/** A standard normal draw (Box–Muller on two CSPRNG uniforms). */
-export function gaussian(): number {
-  return Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
-}
+/** Shares of ε whose noise the row count and the validation metrics get (composed with the steps in RDP). */
+export const COUNT_SHARE = 0.03;
+export const METRICS_SHARE = 0.15;
 
 /** Train a linear or logistic regression with DP-SGD to spend at most (ε, δ). */
 export async function trainDpSgd(args: {
@@ -81,25 +63,43 @@ export async function trainDpSgd(args: {
   if (kind === 'mlp') throw new ObscuraError('pipeline_dp_unsupported', `step ${step}: DP-SGD supports linear and logistic regression in this release`, 400, { step });
   const backend = await mlBackend();
   const n = label.values.length;
-  const minRows = Math.max(2, args.minRows ?? 1);
-  if (n < minRows) throw new ObscuraError('ml_too_few_rows', `step ${step}: ${n} rows to train on, fewer than the ${minRows} required`, 422, { step });
   const task = taskOf(kind, label.type);
+  const labelBounds = o.bounds[label.name];
+  if (task === 'regression' && !labelBounds) {
+    throw new ObscuraError('pipeline_dp_bounds_required', `step ${step}: DP-SGD needs bounds for the label ${label.name} (options.bounds)`, 400, { step, column: label.name });
+  }
   const split = seededSplit(n, o.validationSplit, o.seed);
-  const encoding = fitEncoder(features, split.train, o.maxCategories, step, args.minRows ?? 1);
+  const encoding = fitEncoder(features, split.train, o.maxCategories, step, args.minRows ?? 1, o.bounds);
+  const unbounded = encoding.find((e) => e.kind === 'onehot' || (e.kind === 'numeric' && !e.bounds));
+  if (unbounded) {
+    // The checker refuses these first; here too, so nothing data-derived is ever released.
+    throw new ObscuraError('pipeline_dp_bounds_required', `step ${step}: under DP-SGD, feature ${unbounded.name} needs bounds (one-hot features are not supported)`, 400, {
+      step,
+      column: unbounded.name,
+    });
+  }
+  const sCount = gaussianNoiseFor(COUNT_SHARE * args.epsilon, args.delta);
+  const sMetrics = gaussianNoiseFor(METRICS_SHARE * args.epsilon, args.delta);
+  const m = split.train.length;
+  // The noisy count (sensitivity 1) decides everything that depends on how many rows there are.
+  const mNoisy = m + sCount * gaussian();
+  const minRows = Math.max(2, args.minRows ?? 1);
+  if (mNoisy < minRows) throw new ObscuraError('ml_too_few_rows', `step ${step}: too few rows to train on (fewer than ${minRows}, by a noisy count)`, 422, { step });
   const d = encodedWidth(encoding);
   const x = encodeRows(encoding, features, split.train);
   let y = encodeLabels(label, split.train, task, step);
   let yMean = 0;
   let yStd = 1;
-  if (task === 'regression') {
-    yMean = y.reduce((a, b) => a + b, 0) / y.length;
-    yStd = Math.sqrt(y.reduce((a, b) => a + (b - yMean) ** 2, 0) / y.length) || 1;
-    y = y.map((v) => (v - yMean) / yStd);
+  if (task === 'regression' && labelBounds) {
+    const [lo, hi] = labelBounds;
+    yMean = (lo + hi) / 2;
+    yStd = (hi - lo) / 2 || 1;
+    y = y.map((v) => (Math.min(hi, Math.max(lo, v)) - yMean) / yStd);
   }
-  const m = split.train.length;
-  const q = Math.min(1, o.batchSize / m);
-  const steps = Math.max(1, Math.round((o.epochs * m) / Math.max(1, o.batchSize)));
-  const sigma = noiseForEpsilon(q, steps, args.epsilon, args.delta);
+  const q = Math.min(1, o.batchSize / mNoisy);
+  const steps = Math.max(1, Math.round(o.epochs / q));
+  const sides = (alpha: number) => gaussianRdp(sCount, alpha) + gaussianRdp(sMetrics, alpha);
+  const sigma = noiseForEpsilon(q, steps, args.epsilon, args.delta, sides);
   const w = new Float64Array(d + 1); // weights, then the bias
   const g = new Float64Array(d + 1);
   const C = args.clipNorm;
@@ -115,7 +115,7 @@ export async function trainDpSgd(args: {
       for (let j = 0; j < d; j++) g[j] = (g[j] as number) + scale * r * (x[i * d + j] as number);
       g[d] = (g[d] as number) + scale * r;
     }
-    for (let j = 0; j <= d; j++) w[j] = (w[j] as number) - (o.learningRate * ((g[j] as number) + sigma * C * gaussian())) / (q * m);
+    for (let j = 0; j <= d; j++) w[j] = (w[j] as number) - (o.learningRate * ((g[j] as number) + sigma * C * gaussian())) / (q * mNoisy);
   }
   const model = buildModel(kind, task, d, o);
   const kernel = tf.tensor2d(Array.from(w.subarray(0, d)), [d, 1]);
@@ -126,7 +126,7 @@ export async function trainDpSgd(args: {
   if (task === 'regression') rescaleOutput(model, yMean, yStd);
   const evalIdx = split.validation.length ? split.validation : split.train;
   const pred = predict(model, encodeRows(encoding, features, evalIdx), d);
-  const metrics = metricsOf(task, pred, encodeLabels(label, evalIdx, task, step));
+  const scored = noisyMetrics(task, pred, encodeLabels(label, evalIdx, task, step), sMetrics, labelBounds);
   return {
     step,
     kind,
@@ -139,8 +139,8 @@ export async function trainDpSgd(args: {
     lossCurve: [],
     valLossCurve: [],
     epochs: o.epochs,
-    rows: { train: m, validation: split.validation.length },
-    metrics,
+    rows: { train: Math.max(0, Math.round(mNoisy)), validation: split.validation.length ? scored.rows : 0 },
+    metrics: scored.metrics,
     dpSgd: { epsilon: args.epsilon, delta: args.delta, noiseMultiplier: sigma, clipNorm: C, sampleRate: q, steps },
   };
 }

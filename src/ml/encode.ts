@@ -4,7 +4,8 @@
  * strings one-hot encoded over a vocabulary fixed from the training split and bounded by
  * `max_categories` (a column with more distinct values is refused: its categories would
  * be near-identifiers) and trimmed of categories rarer than the output's min_group_size.
- * Unseen or missing strings encode as all zeros. The encoder is part
+ * Unseen or missing strings encode as all zeros. Numbers with declared bounds are clamped
+ * and scaled by the bounds instead. The encoder is part
  * of the released model's description, so the weights can be used outside Obscura.
  */
 import { ObscuraError } from '../common/errors.ts';
@@ -18,7 +19,7 @@ export interface DataColumn {
 
 /** How one feature column becomes model inputs. */
 export type FeatureEncoding =
-  | { name: string; kind: 'numeric'; mean: number; std: number }
+  | { name: string; kind: 'numeric'; mean: number; std: number; bounds?: [number, number] }
   | { name: string; kind: 'bool' }
   | { name: string; kind: 'onehot'; vocabulary: string[] };
 
@@ -35,9 +36,25 @@ function toNumber(v: unknown): number | undefined {
   return undefined;
 }
 
-/** Fit each feature's encoding on the training rows `train`. */
-export function fitEncoder(features: readonly DataColumn[], train: readonly number[], maxCategories: number, step: string, minCount = 1): FeatureEncoding[] {
+/**
+ * Fit each feature's encoding on the training rows `train`. A numeric feature with
+ * `bounds` is clamped to them and scaled by them alone (centre and half-width), never by
+ * its rows: that encoding reveals nothing about the data, which DP-SGD needs.
+ */
+export function fitEncoder(
+  features: readonly DataColumn[],
+  train: readonly number[],
+  maxCategories: number,
+  step: string,
+  minCount = 1,
+  bounds: Readonly<Record<string, readonly [number, number]>> = {},
+): FeatureEncoding[] {
   return features.map((c) => {
+    const fixed = NUMERIC.has(c.type) ? bounds[c.name] : undefined;
+    if (fixed) {
+      const [lo, hi] = fixed;
+      return { name: c.name, kind: 'numeric', mean: (lo + hi) / 2, std: (hi - lo) / 2 || 1, bounds: [lo, hi] };
+    }
     if (NUMERIC.has(c.type)) {
       let n = 0;
       let sum = 0;
@@ -97,7 +114,8 @@ export function encodeRows(enc: readonly FeatureEncoding[], features: readonly D
     }
     idx.forEach((i, r) => {
       const x = toNumber(values[i]);
-      out[r * width + offset] = e.kind === 'bool' ? (x ?? 0) : x === undefined ? 0 : (x - e.mean) / e.std;
+      const v = x !== undefined && e.kind === 'numeric' && e.bounds ? Math.min(e.bounds[1], Math.max(e.bounds[0], x)) : x;
+      out[r * width + offset] = e.kind === 'bool' ? (v ?? 0) : v === undefined ? 0 : (v - e.mean) / e.std;
     });
     offset += 1;
   });

@@ -28,6 +28,8 @@ export interface TrainOptions {
   seed: number;
   patience: number;
   maxCategories: number;
+  /** Declared [low, high] of numeric columns: such a feature (or regressor's label) is clamped and scaled by them, not by its rows. */
+  bounds: Record<string, [number, number]>;
 }
 
 /** Defaults of a train step's options. */
@@ -41,6 +43,7 @@ export const TRAIN_DEFAULTS: TrainOptions = {
   seed: 42,
   patience: 5,
   maxCategories: DEFAULT_MAX_CATEGORIES,
+  bounds: {},
 };
 
 /** A trained model with what it needs to score new rows. */
@@ -127,7 +130,7 @@ export async function trainModel(args: {
   if (n < minRows) throw new ObscuraError('ml_too_few_rows', `step ${step}: ${n} rows to train on, fewer than the ${minRows} required`, 422, { step });
   const task = taskOf(kind, label.type);
   const split = seededSplit(n, o.validationSplit, o.seed);
-  const encoding = fitEncoder(features, split.train, o.maxCategories, step, args.minRows ?? 1);
+  const encoding = fitEncoder(features, split.train, o.maxCategories, step, args.minRows ?? 1, o.bounds);
   const width = encodedWidth(encoding);
   const xTrain = encodeRows(encoding, features, split.train);
   const yTrain = encodeLabels(label, split.train, task, step);
@@ -136,11 +139,16 @@ export async function trainModel(args: {
   // Regressors learn (y − mean) / std; the output layer is rescaled after training.
   let yMean = 0;
   let yStd = 1;
-  if (task === 'regression') {
+  const labelBounds = task === 'regression' ? o.bounds[label.name] : undefined;
+  if (labelBounds) {
+    yMean = (labelBounds[0] + labelBounds[1]) / 2;
+    yStd = (labelBounds[1] - labelBounds[0]) / 2 || 1;
+  } else if (task === 'regression') {
     yMean = yTrain.reduce((a, b) => a + b, 0) / yTrain.length;
     yStd = Math.sqrt(yTrain.reduce((a, b) => a + (b - yMean) ** 2, 0) / yTrain.length) || 1;
   }
-  const scale = (y: Float32Array) => (task === 'regression' ? y.map((v) => (v - yMean) / yStd) : y);
+  const clamp = (v: number) => (labelBounds ? Math.min(labelBounds[1], Math.max(labelBounds[0], v)) : v);
+  const scale = (y: Float32Array) => (task === 'regression' ? y.map((v) => (clamp(v) - yMean) / yStd) : y);
   const model = buildModel(kind, task, width, o);
   const hasVal = split.validation.length > 0;
   const tensors = [
@@ -242,6 +250,7 @@ export function trainOptionsOf(o: {
   seed?: number;
   patience?: number;
   max_categories?: number;
+  bounds?: Record<string, [number, number]>;
 } = {}): TrainOptions {
   return {
     epochs: o.epochs ?? TRAIN_DEFAULTS.epochs,
@@ -253,5 +262,6 @@ export function trainOptionsOf(o: {
     seed: o.seed ?? TRAIN_DEFAULTS.seed,
     patience: o.patience ?? TRAIN_DEFAULTS.patience,
     maxCategories: o.max_categories ?? TRAIN_DEFAULTS.maxCategories,
+    bounds: o.bounds ?? TRAIN_DEFAULTS.bounds,
   };
 }

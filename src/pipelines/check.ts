@@ -17,6 +17,7 @@ import { type PipelineDocument, type Step, stepKind } from './schema.ts';
 import type { SqlParam } from './sql.ts';
 import { inputRowIdColumn, inputTracks } from './steps/provenance.ts';
 import { ROW_LEVEL_KINDS, STEP_COMPILERS, UNSUPPORTED_KINDS } from './steps/registry.ts';
+import { checkTrainDp } from './steps/train.ts';
 import { type AnalysedStep, isReservedName, type PlanColumn, type Relation, type StepCompiler, trackColumns } from './steps/types.ts';
 
 export type { PlanColumn } from './steps/types.ts';
@@ -70,6 +71,7 @@ export function checkPipeline(doc: PipelineDocument, inputs: Record<string, Data
     const result = analyseStep(step, i, stepIndex, relations);
     analysed.set(step.id, result);
     relations.set(step.id, { name: step.id, columns: result.columns, aggregate: result.aggregate, tracks: result.tracks });
+    if (step.train && doc.outputs[step.id]?.dp) checkTrainDp(step, i, result);
   });
   const ids = doc.steps.map((s) => s.id);
   const live = liveColumns(ids, analysed, relations, Object.keys(doc.outputs));

@@ -125,6 +125,8 @@ const TrainSchema = z.strictObject({
       max_categories: z.number().int().min(1).max(1024).optional(),
       /** DP-SGD (an output with dp): each row's gradient is clipped to this L2 norm (default 1). */
       clip_norm: z.number().positive().max(1000).optional(),
+      /** [low, high] of numeric features or a regressor's label: clamped and scaled by these, not by the rows (required under dp). */
+      bounds: z.record(ColumnNameSchema, BoundsSchema).optional(),
       /** Federated training (input split across workers): rounds of averaging; epochs are then per round. */
       rounds: z.number().int().min(1).max(1000).optional(),
     })

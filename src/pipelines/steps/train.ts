@@ -8,6 +8,7 @@
  */
 import { type ColumnType, isNumericType, quoteIdent } from '../../data/index.ts';
 import { pipelineError } from '../errors.ts';
+import type { Step } from '../schema.ts';
 import type { AnalysedStep, PlanColumn, Relation, StepCompiler, StepContext } from './types.ts';
 
 /** Metric names a model result may carry, in lower snake case. */
@@ -75,6 +76,15 @@ export const trainStep: StepCompiler = {
       throw pipelineError('pipeline_invalid', `step ${ctx.id}: hidden_units applies to mlp only`, { step: ctx.id, path: `${ctx.path}.options.hidden_units` });
     }
     const columns = [...features, label];
+    for (const [name, [lo, hi]] of Object.entries(body.options?.bounds ?? {})) {
+      const path = `${ctx.path}.options.bounds.${name}`;
+      const c = columns.find((x) => x.name === name);
+      if (!c || !isNumericType(c.type)) {
+        const why = c ? `is ${c.type}; bounds apply to numeric columns` : 'is neither a feature nor the label';
+        throw pipelineError('pipeline_invalid', `step ${ctx.id}: bounds name column ${name}, which ${why}`, { step: ctx.id, column: name, path });
+      }
+      if (!(lo < hi)) throw pipelineError('pipeline_invalid', `step ${ctx.id}: bounds of ${name} must have low < high`, { step: ctx.id, column: name, path });
+    }
     return { sources: [source.name], columns, aggregate: false, groupBy: [], tracks: source.tracks, ...rowsOf(source, columns) };
   },
 };
@@ -119,3 +129,36 @@ export const evaluateStep: StepCompiler = {
     };
   },
 };
+
+/**
+ * Throw unless DP-SGD can train `step` (a train output with dp) without reading anything
+ * from its rows but through noise: every numeric feature, and a regressor's label, needs
+ * declared bounds ('pipeline_dp_bounds_required'), and string features, whose one-hot
+ * vocabulary would come from the rows, are refused ('pipeline_dp_unsupported').
+ */
+export function checkTrainDp(step: Step, index: number, analysed: AnalysedStep): void {
+  const body = step.train;
+  if (!body) return;
+  const bounds = body.options?.bounds ?? {};
+  const features = analysed.columns.slice(0, -1);
+  const label = analysed.columns[analysed.columns.length - 1] as PlanColumn;
+  const path = `steps[${index}].train`;
+  for (const c of features) {
+    if (c.type === 'string') {
+      throw pipelineError('pipeline_dp_unsupported', `step ${step.id}: under DP-SGD, string feature ${c.name} cannot be one-hot encoded (its vocabulary would come from the rows); derive booleans for the categories instead`, {
+        step: step.id,
+        column: c.name,
+        path: `${path}.features`,
+      });
+    }
+  }
+  const needing = [...features.filter((c) => isNumericType(c.type)), ...(body.model === 'linear_regression' ? [label] : [])];
+  const missing = needing.find((c) => !Object.hasOwn(bounds, c.name));
+  if (missing) {
+    throw pipelineError('pipeline_dp_bounds_required', `step ${step.id}: under DP-SGD, ${missing.name} needs options.bounds: [low, high] (it is encoded from them, not from the rows)`, {
+      step: step.id,
+      column: missing.name,
+      path: `${path}.options.bounds`,
+    });
+  }
+}
