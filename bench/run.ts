@@ -1,9 +1,10 @@
 /**
  * `npm run bench`: runs every benchmark and writes BENCHMARKS.md with the machine and the
  * date. Each figure is measured beside its peer in the same run, as a ratio, because these
- * machines are shared and noisy. `BENCH=seal,enclave` runs a subset.
+ * machines are shared and noisy. `BENCH=seal,enclave` runs a subset and replaces only
+ * those sections of BENCHMARKS.md.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import type { BenchSection } from './section.ts';
 
@@ -35,5 +36,12 @@ const header = [
   'Written by `npm run bench`; each figure sits beside its peer from the same run.',
   '',
 ].join('\n');
-writeFileSync('BENCHMARKS.md', `${header}${sections.map((s) => `## ${s.title}\n\n${s.markdown}\n`).join('\n')}`);
+// A subset run (BENCH=…) replaces only its own sections and keeps the others' last figures.
+const previous = existsSync('BENCHMARKS.md') && process.env.BENCH ? readFileSync('BENCHMARKS.md', 'utf8') : '';
+const kept = previous
+  .split(/^(?=## )/m)
+  .slice(1)
+  .filter((block) => !sections.some((s) => block.startsWith(`## ${s.title}\n`)))
+  .map((block) => block.trimEnd());
+writeFileSync('BENCHMARKS.md', `${header}${[...kept.map((b) => `${b}\n`), ...sections.map((s) => `## ${s.title}\n\n${s.markdown}\n`)].join('\n')}`);
 process.stderr.write('bench: wrote BENCHMARKS.md\n');

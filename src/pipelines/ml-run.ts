@@ -31,12 +31,12 @@ export interface ModelDescription {
   dpSgd?: DpSgdReport;
 }
 
-/** The rows of a planned step, as columns. */
-export type ReadRows = (step: string) => Promise<{ columns: PlanColumn[]; rows: OutputValue[][] }>;
+/** The rows of a planned step, read column by column. */
+export type ReadRows = (step: string) => Promise<{ columns: PlanColumn[]; values: OutputValue[][] }>;
 
 /** Rows as columns (features then label, for a train step). */
-export function asColumns(read: { columns: PlanColumn[]; rows: OutputValue[][] }): DataColumn[] {
-  return read.columns.map((c, j) => ({ name: c.name, type: c.type, values: read.rows.map((r) => r[j] ?? null) }));
+export function asColumns(read: { columns: PlanColumn[]; values: OutputValue[][] }): DataColumn[] {
+  return read.columns.map((c, j) => ({ name: c.name, type: c.type, values: read.values[j] ?? [] }));
 }
 
 /** Trains (once per run) the model of train step `id`; with DP-SGD when its output asks for dp. */
