@@ -117,6 +117,24 @@ describe('train steps', () => {
     expect(second?.rows).toEqual(first?.rows);
   }, 60_000);
 
+  it('reads an input straight from its Arrow columns to the same model as through DuckDB', async () => {
+    const doc = (from: string) =>
+      parsePipeline(`obscura: 1
+name: direct
+inputs: { visits: { columns: { region: string, age: int64, readmitted: bool } } }
+steps:
+  - id: all
+    filter: { from: visits, where: "age >= 0" }
+  - id: m
+    train: { from: ${from}, model: logistic_regression, features: [age, region], label: readmitted, options: { epochs: 3 } }
+outputs: { m: { release: weights } }
+`);
+    const direct = (await runPipeline(doc('visits'), { visits })).m;
+    const viaDuckDB = (await runPipeline(doc('all'), { visits })).m;
+    expect(direct?.model?.weights?.sha256).toBe(viaDuckDB?.model?.weights?.sha256);
+    expect(direct?.rows).toEqual(viaDuckDB?.rows);
+  }, 60_000);
+
   it('exported weights load with tf.loadLayersModel and predict what the model predicts', async () => {
     const trained = await trainModel({ step: 'm', kind: 'mlp', features: [column('age'), column('cost'), column('region')], label: column('readmitted'), options: { ...TRAIN_DEFAULTS, hiddenUnits: [8, 4], epochs: 5 } });
     const w = await exportWeights(trained.model);
