@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { ObscuraError } from '../common/errors.ts';
 import { mlBackend } from './backend.ts';
+import { batchDataset, predictRows } from './batches.ts';
 import { type DataColumn, DEFAULT_MAX_CATEGORIES, encodedWidth, encodeLabels, encodeRows, type FeatureEncoding, fitEncoder } from './encode.ts';
 import { accuracy, auc, logLoss, mae, r2, rmse } from './metrics.ts';
 import { seededSplit } from './split.ts';
@@ -104,8 +105,7 @@ export function buildModel(kind: ModelKind, task: 'classification' | 'regression
 
 /** Predictions (probabilities or values) of `model` on an n × width matrix. */
 export function predict(model: tfl.LayersModel, x: Float32Array, width: number): Float32Array {
-  const n = width ? x.length / width : 0;
-  return tf.tidy(() => (model.predict(tf.tensor2d(x, [n, width])) as tf.Tensor).dataSync() as Float32Array);
+  return predictRows(model, x, width);
 }
 
 /** The metrics of predictions against labels, by task, in lower snake case. */
@@ -151,24 +151,13 @@ export async function trainModel(args: {
   const scale = (y: Float32Array) => (task === 'regression' ? y.map((v) => (clamp(v) - yMean) / yStd) : y);
   const model = buildModel(kind, task, width, o);
   const hasVal = split.validation.length > 0;
-  const tensors = [
-    tf.tensor2d(xTrain, [split.train.length, width]),
-    tf.tensor2d(scale(yTrain), [split.train.length, 1]),
-    ...(hasVal ? [tf.tensor2d(xVal, [split.validation.length, width]), tf.tensor2d(scale(yVal), [split.validation.length, 1])] : []),
-  ] as tf.Tensor[];
-  let history: tfl.History;
-  try {
-    history = await model.fit(tensors[0] as tf.Tensor, tensors[1] as tf.Tensor, {
-      epochs: o.epochs,
-      batchSize: o.batchSize,
-      shuffle: false,
-      verbose: 0,
-      ...(hasVal ? { validationData: [tensors[2] as tf.Tensor, tensors[3] as tf.Tensor] } : {}),
-      callbacks: [tfl.callbacks.earlyStopping({ monitor: hasVal ? 'val_loss' : 'loss', patience: o.patience })],
-    });
-  } finally {
-    for (const t of tensors) t.dispose();
-  }
+  // Batches from subarrays, not fit(x, y): see batches.ts for what fit's slicing costs.
+  const history = await model.fitDataset(batchDataset(xTrain, scale(yTrain), width, o.batchSize), {
+    epochs: o.epochs,
+    verbose: 0,
+    ...(hasVal ? { validationData: batchDataset(xVal, scale(yVal), width, o.batchSize) } : {}),
+    callbacks: [tfl.callbacks.earlyStopping({ monitor: hasVal ? 'val_loss' : 'loss', patience: o.patience })],
+  });
   if (task === 'regression') rescaleOutput(model, yMean, yStd);
   const [xEval, yEval] = hasVal ? [xVal, yVal] : [xTrain, yTrain];
   const pred = predict(model, xEval, width);
@@ -226,17 +215,9 @@ export function setWeightSet(model: tfl.LayersModel, set: { shapes: number[][]; 
 
 /** Train `model` further on rows x (n × width) and labels y for `epochs`, in order. Returns the last loss. */
 export async function fitMore(model: tfl.LayersModel, x: Float32Array, y: Float32Array, width: number, epochs: number, batchSize: number): Promise<number> {
-  const n = y.length;
-  const xt = tf.tensor2d(x, [n, width]);
-  const yt = tf.tensor2d(y, [n, 1]);
-  try {
-    const h = await model.fit(xt, yt, { epochs, batchSize, shuffle: false, verbose: 0 });
-    const loss = h.history.loss ?? [];
-    return Number(loss[loss.length - 1] ?? Number.NaN);
-  } finally {
-    xt.dispose();
-    yt.dispose();
-  }
+  const h = await model.fitDataset(batchDataset(x, y, width, batchSize), { epochs, verbose: 0 });
+  const loss = h.history.loss ?? [];
+  return Number(loss[loss.length - 1] ?? Number.NaN);
 }
 
 /** Train options from a train step's document options, defaults filled in. */
