@@ -2,16 +2,19 @@
  * Training in the enclave beside the same TensorFlow.js code outside it: 20 epochs of
  * logistic regression and of a 2×64 MLP on N×20 rows (ML_BENCH_ROWS, default 1M), (a) as
  * an Obscura job on the sealed dataset (read, verify, decrypt, parse, DuckDB, extract,
- * encode, train, sign) and (b) src/ml's trainModel on the plaintext columns already in
- * memory, in the same run, on the same backend. Rows per second are rows × epochs / s.
- * Peak memory is the process's high-water mark (VmHWM) after each path: the enclave
- * process's, and this process's for the plaintext path.
+ * encode, train, sign), (b) outside Obscura on the plaintext file: read it, parse it with
+ * the same CSV → Arrow parser, train with src/ml's trainModel — the peer the enclave's
+ * overhead is judged against, since anyone training on a CSV file must read it — and (c)
+ * the same trainModel on columns already in memory, the lower bound. Same run, same
+ * backend. Rows per second are rows × epochs / s. Peak memory is the process's
+ * high-water mark (VmHWM): the enclave process's, and this process's for the plaintext paths.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sealDataset } from '../src/cli/seal-dataset.ts';
 import { accountKeyFromSuri } from '../src/crypto/index.ts';
+import { parseDataset } from '../src/data/index.ts';
 import { EnclaveClient } from '../src/enclave/client.ts';
 import { mlBackend } from '../src/ml/backend.ts';
 import type { DataColumn } from '../src/ml/encode.ts';
@@ -101,29 +104,29 @@ export async function run(): Promise<BenchSection> {
         if ('signed' in r) enclaveBackend = r.signed.result.outputs.m?.model?.backend ?? '';
       });
       const enclavePeak = peakMiB(e.pid as number);
-      const plain = await seconds(() =>
-        trainModel({
-          step: 'm',
-          kind,
-          features: columns.slice(0, FEATURES),
-          label: columns[FEATURES] as DataColumn,
-          options: { ...TRAIN_DEFAULTS, epochs: EPOCHS, batchSize: 1024, validationSplit: 0.1, patience: EPOCHS, ...(hidden ? { hiddenUnits: [64, 64] } : {}) },
-        }),
-      );
+      const options = { ...TRAIN_DEFAULTS, epochs: EPOCHS, batchSize: 1024, validationSplit: 0.1, patience: EPOCHS, ...(hidden ? { hiddenUnits: [64, 64] } : {}) };
+      const fromFile = await seconds(async () => {
+        const data = await parseDataset(readFileSync(file), 'csv', { schema: signed.manifest.schema });
+        const cols = data.schema.map((c) => ({ name: c.name, type: c.type, values: Array.from(data.table.getChild(c.name) ?? []) as unknown[] }));
+        await trainModel({ step: 'm', kind, features: cols.slice(0, FEATURES), label: cols[FEATURES] as DataColumn, options });
+      });
+      const inMemory = await seconds(() => trainModel({ step: 'm', kind, features: columns.slice(0, FEATURES), label: columns[FEATURES] as DataColumn, options }));
       const rate = (s: number) => Math.round((ROWS * EPOCHS) / s).toLocaleString('en-US');
+      const ratio = (s: number) => `${(inEnclave / s).toFixed(2)}×`;
       lines.push(
-        `| ${label} | Obscura job on the sealed rows (${enclaveBackend}) | ${inEnclave.toFixed(1)} | ${rate(inEnclave)} | ${(inEnclave / plain).toFixed(2)}× | ${enclavePeak.toFixed(0)} |`,
-        `| ${label} | same tfjs code on plaintext in memory (${backend}) | ${plain.toFixed(1)} | ${rate(plain)} | 1.00× | ${peakMiB('self').toFixed(0)} |`,
+        `| ${label} | Obscura job on the sealed file (${enclaveBackend}) | ${inEnclave.toFixed(1)} | ${rate(inEnclave)} | ${ratio(fromFile)} | ${ratio(inMemory)} | ${enclavePeak.toFixed(0)} |`,
+        `| ${label} | peer: plaintext file, same parser, same tfjs code (${backend}) | ${fromFile.toFixed(1)} | ${rate(fromFile)} | 1.00× | ${(fromFile / inMemory).toFixed(2)}× | ${peakMiB('self').toFixed(0)} |`,
+        `| ${label} | same tfjs code on columns already in memory (${backend}) | ${inMemory.toFixed(1)} | ${rate(inMemory)} | — | 1.00× | ${peakMiB('self').toFixed(0)} |`,
       );
     }
     const markdown = [
       `${ROWS.toLocaleString('en-US')} rows × ${FEATURES} float features, ${EPOCHS} epochs, batch 1024, 10% validation. One run each (training dominates).`,
       '',
-      '| model | path | seconds | rows × epochs / s | vs plaintext | peak MiB |',
-      '| --- | --- | ---: | ---: | ---: | ---: |',
+      '| model | path | seconds | rows × epochs / s | vs plaintext file | vs in memory | peak MiB |',
+      '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
       ...lines,
       '',
-      'The Obscura path includes reading, verifying and decrypting the sealed file, parsing it, DuckDB, extracting and encoding the rows, and signing; the plaintext path starts from columns already in memory. The plaintext peak is this benchmark process\'s high-water mark over the whole run.',
+      'The Obscura path includes reading the sealed file, checking its manifest and hashes, decrypting and parsing it inside the enclave process, extracting and encoding the rows, training, and signing the result. The plaintext-file peer reads the CSV from disk and parses it with the same parser before the same training, so the ratio against it is what the enclave adds; the in-memory path starts from columns already built, a lower bound no real run has. The plaintext peaks are this benchmark process\'s high-water mark up to that row.',
     ].join('\n');
     return { title: 'ML: training in the enclave vs the same tfjs code on plaintext', markdown };
   } finally {
