@@ -103,10 +103,8 @@ export function buildModel(kind: ModelKind, task: 'classification' | 'regression
   return model;
 }
 
-/** Predictions (probabilities or values) of `model` on an n × width matrix. */
-export function predict(model: tfl.LayersModel, x: Float32Array, width: number): Float32Array {
-  return predictRows(model, x, width);
-}
+/** Predictions (probabilities or values) of `model` on an n × width matrix, in chunks. */
+export const predict = predictRows;
 
 /** The metrics of predictions against labels, by task, in lower snake case. */
 export function metricsOf(task: 'classification' | 'regression', pred: Float32Array, y: Float32Array): Record<string, number> {
