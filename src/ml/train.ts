@@ -11,7 +11,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { ObscuraError } from '../common/errors.ts';
 import { mlBackend } from './backend.ts';
 import { batchDataset, predictRows } from './batches.ts';
-import { type DataColumn, DEFAULT_MAX_CATEGORIES, encodedWidth, encodeLabels, encodeRows, type FeatureEncoding, fitEncoder } from './encode.ts';
+import { type DataColumn, DEFAULT_MAX_CATEGORIES, encodedWidth, encodeLabels, encodeParts, encodeRows, type FeatureEncoding, fitEncoder } from './encode.ts';
 import { accuracy, auc, logLoss, mae, r2, rmse } from './metrics.ts';
 import { seededSplit } from './split.ts';
 
@@ -130,9 +130,8 @@ export async function trainModel(args: {
   const split = seededSplit(n, o.validationSplit, o.seed);
   const encoding = fitEncoder(features, split.train, o.maxCategories, step, args.minRows ?? 1, o.bounds);
   const width = encodedWidth(encoding);
-  const xTrain = encodeRows(encoding, features, split.train);
+  const [xTrain, xVal] = encodeParts(encoding, features, [split.train, split.validation]) as [Float32Array, Float32Array];
   const yTrain = encodeLabels(label, split.train, task, step);
-  const xVal = encodeRows(encoding, features, split.validation);
   const yVal = encodeLabels(label, split.validation, task, step);
   // Regressors learn (y − mean) / std; the output layer is rescaled after training.
   let yMean = 0;
