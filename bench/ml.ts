@@ -17,6 +17,7 @@ import { accountKeyFromSuri } from '../src/crypto/index.ts';
 import { parseDataset } from '../src/data/index.ts';
 import { EnclaveClient } from '../src/enclave/client.ts';
 import { mlBackend } from '../src/ml/backend.ts';
+import { modelColumn } from '../src/ml/columns.ts';
 import type { DataColumn } from '../src/ml/encode.ts';
 import { TRAIN_DEFAULTS, trainModel } from '../src/ml/train.ts';
 import { type BenchSection, seconds } from './section.ts';
@@ -107,7 +108,7 @@ export async function run(): Promise<BenchSection> {
       const options = { ...TRAIN_DEFAULTS, epochs: EPOCHS, batchSize: 1024, validationSplit: 0.1, patience: EPOCHS, ...(hidden ? { hiddenUnits: [64, 64] } : {}) };
       const fromFile = await seconds(async () => {
         const data = await parseDataset(readFileSync(file), 'csv', { schema: signed.manifest.schema });
-        const cols = data.schema.map((c) => ({ name: c.name, type: c.type, values: Array.from(data.table.getChild(c.name) ?? []) as unknown[] }));
+        const cols = data.schema.map((c) => ({ name: c.name, type: c.type, values: modelColumn(data.table.getChild(c.name), c.type, data.rows, (v) => v) }));
         await trainModel({ step: 'm', kind, features: cols.slice(0, FEATURES), label: cols[FEATURES] as DataColumn, options });
       });
       const inMemory = await seconds(() => trainModel({ step: 'm', kind, features: columns.slice(0, FEATURES), label: columns[FEATURES] as DataColumn, options }));

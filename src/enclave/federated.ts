@@ -243,7 +243,8 @@ export class FederatedSessions {
 
 /** A worker's encoding statistics of its training rows (aggregates only). */
 function encodingStats(columns: DataColumn[], train: number[], maxCategories: number, step: string): EncodingStats {
-  const num = (v: unknown) => (typeof v === 'number' ? v : typeof v === 'boolean' ? (v ? 1 : 0) : typeof v === 'bigint' ? Number(v) : undefined);
+  // A typed column marks a missing value NaN; an array holds null.
+  const num = (v: unknown) => (typeof v === 'number' ? (Number.isFinite(v) ? v : undefined) : typeof v === 'boolean' ? (v ? 1 : 0) : typeof v === 'bigint' ? Number(v) : undefined);
   const features = columns.slice(0, -1).map((c): EncodingStats['features'][number] => {
     if (c.type === 'bool') return { name: c.name, kind: 'bool' };
     if (c.type === 'string') {

@@ -32,10 +32,10 @@ export interface ModelDescription {
 }
 
 /** The rows of a planned step, read column by column. */
-export type ReadRows = (step: string) => Promise<{ columns: PlanColumn[]; values: OutputValue[][] }>;
+export type ReadRows = (step: string) => Promise<{ columns: PlanColumn[]; values: ArrayLike<unknown>[] }>;
 
 /** Rows as columns (features then label, for a train step). */
-export function asColumns(read: { columns: PlanColumn[]; values: OutputValue[][] }): DataColumn[] {
+export function asColumns(read: { columns: PlanColumn[]; values: ArrayLike<unknown>[] }): DataColumn[] {
   return read.columns.map((c, j) => ({ name: c.name, type: c.type, values: read.values[j] ?? [] }));
 }
 
