@@ -29,16 +29,17 @@ for (const name of chosen) {
   sections.push(section);
 }
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
-const machine = `${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}/${process.arch}`;
+const measured = `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}/${process.arch}.`;
 const header = [
   '# Benchmarks',
   '',
   'Written by `npm run bench`; each figure sits beside its peer from the same run. Each section',
   'says when and on what it was measured: `BENCH=…` reruns only some sections.',
   '',
+  '',
 ].join('\n');
 // The date lives in each section, not the header: a subset run must not re-date the others.
-const stamped = (s: BenchSection) => `## ${s.title}\n\nMeasured ${new Date().toISOString().slice(0, 10)} on ${machine}.\n\n${s.markdown}\n`;
+const stamped = (s: BenchSection) => `## ${s.title}\n\n${measured}\n\n${s.markdown}\n`;
 // A subset run (BENCH=…) replaces only its own sections and keeps the others' last figures.
 const previous = existsSync('BENCHMARKS.md') && process.env.BENCH ? readFileSync('BENCHMARKS.md', 'utf8') : '';
 const kept = previous
