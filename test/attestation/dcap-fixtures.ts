@@ -1,20 +1,17 @@
 /**
- * The real Intel DCAP quotes and collateral of ../shared/fixtures/dcap (read in place, never
- * copied), and a PCCS stand-in on 127.0.0.1 that serves that collateral the way a PCCS does.
+ * The real Intel DCAP quotes and collateral of test/fixtures/dcap (public samples of
+ * @phala/dcap-qvl, MIT: see the README and licence there), and a PCCS stand-in on 127.0.0.1
+ * that serves that collateral the way a PCCS does.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { type Collateral, fixedCollateral, parseCollateral } from '../../src/attestation/dcap/index.ts';
 import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
 
-/** Where the fixtures live. */
-export const FIXTURES = resolve(PROJECT_ROOT, '../shared/fixtures/dcap');
-/** Whether they are there; suites skip (saying so) when not. */
-export const HAVE_FIXTURES = existsSync(resolve(FIXTURES, 'tdx_quote'));
-/** Suffix for suite names when skipping. */
-export const SKIP_REASON = HAVE_FIXTURES ? '' : ` (skipped: the DCAP fixtures folder ${FIXTURES} is absent)`;
+/** Where the fixtures live (in the repository, so every clone runs every attestation test). */
+export const FIXTURES = resolve(PROJECT_ROOT, 'test/fixtures/dcap');
 
 /** Verification times the fixtures' README gives. */
 export const TDX_AT = 1750329207;

@@ -22,18 +22,15 @@ import {
   type FakePccs,
   fixedSource,
   fixture,
-  HAVE_FIXTURES,
   SGX_AT,
   SGX_MRENCLAVE,
   SGX_MRSIGNER,
-  SKIP_REASON,
   startFakePccs,
   TDX_AT,
   TDX_MRTD,
   TDX_REPORT_DATA,
 } from './dcap-fixtures.ts';
 
-const suite = HAVE_FIXTURES ? describe : describe.skip;
 const failed = (v: AttestationVerdict) => v.checks.filter((c) => !c.ok).map((c) => c.name);
 const detail = (v: AttestationVerdict, name: string) => v.checks.find((c) => c.name === name)?.detail ?? '';
 const flip = (buf: Buffer, at: number, mask = 0x01) => {
@@ -43,7 +40,7 @@ const flip = (buf: Buffer, at: number, mask = 0x01) => {
 };
 const CONTENT_CHECKS = ['quote signature', 'tcb status', 'measurement', 'report data'];
 
-suite(`DCAP quotes: parsing and the fixtures' statuses${SKIP_REASON}`, () => {
+describe("DCAP quotes: parsing and the fixtures' statuses", () => {
   it('parses the TDX v4 quote: MRTD, RTMRs, MRSEAM, report data, FMSPC and the PCK platform CA', () => {
     const q = parseQuote(fixture('tdx_quote'));
     expect(q.tee).toBe('tdx');
@@ -95,7 +92,7 @@ suite(`DCAP quotes: parsing and the fixtures' statuses${SKIP_REASON}`, () => {
   });
 });
 
-suite(`DCAP verification: each check fails with its own reason${SKIP_REASON}`, () => {
+describe('DCAP verification: each check fails with its own reason', () => {
   const tdxPolicy = parsePolicy(`measurements:\n  - tdx: { mrtd: "${TDX_MRTD}" }\n`);
   const sgxPolicy = parsePolicy(`measurements:\n  - sgx: { mrenclave: "${SGX_MRENCLAVE}", mrsigner: "${SGX_MRSIGNER}" }\n`);
   const tdx = (raw: Buffer, extra: Parameters<typeof verifyQuote>[1] = {}) =>
@@ -240,7 +237,7 @@ suite(`DCAP verification: each check fails with its own reason${SKIP_REASON}`, (
   });
 });
 
-suite(`DCAP collateral from a PCCS, cached on disk${SKIP_REASON}`, () => {
+describe('DCAP collateral from a PCCS, cached on disk', () => {
   let pccs: FakePccs;
   const dir = mkdtempSync(join(tmpdir(), 'obscura-pccs-'));
   beforeAll(async () => {

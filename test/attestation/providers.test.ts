@@ -1,6 +1,6 @@
 /**
  * Evidence providers against recorded responses of the real interfaces: the Intel DCAP
- * quotes in ../shared/fixtures/dcap/ (read from there, never copied) served by small fakes
+ * quotes in test/fixtures/dcap/ served by small fakes
  * that behave like each interface — a configfs-tsm tree whose entries get their attributes
  * on mkdir and whose outblob answers the inblob written (a fake of the kernel, in front of a
  * temp dir), a /dev/attestation directory pre-populated the way Gramine shows it, and a
@@ -32,9 +32,7 @@ import { generateEd25519 } from '../../src/common/ed25519.ts';
 import { generateIdentity } from '../../src/crypto/index.ts';
 import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
 
-const FIXTURES = join(PROJECT_ROOT, '../shared/fixtures/dcap');
-const HAVE_FIXTURES = ['tdx_quote', 'sgx_quote', 'quote-from-tappd.hex'].every((f) => existsSync(join(FIXTURES, f)));
-if (!HAVE_FIXTURES) console.warn(`skipping hardware provider tests: the DCAP fixtures are absent at ${FIXTURES}`);
+import { FIXTURES } from './dcap-fixtures.ts';
 const fixture = (name: string) => readFileSync(join(FIXTURES, name));
 
 // Where each quote layout keeps its 64 bytes of report data.
@@ -62,7 +60,7 @@ function errno(code: string): NodeJS.ErrnoException {
   return Object.assign(new Error(`${code} (fake)`), { code });
 }
 
-describe.skipIf(!HAVE_FIXTURES)('quote fields', () => {
+describe('quote fields', () => {
   it('reads the registers and report data the fixtures README lists', () => {
     const tdx = readQuoteFields(fixture('tdx_quote'), 'fixture');
     expect(tdx.identity).toMatchObject({ tee: 'tdx', mrtd: expect.stringMatching(/^91eb2b44d141d4ec/) });
@@ -137,7 +135,7 @@ function tsmRoot(): string {
   return root;
 }
 
-describe.skipIf(!HAVE_FIXTURES)('tdx-configfs provider', () => {
+describe('tdx-configfs provider', () => {
   it('writes exactly keysDigest ‖ nonce to inblob and returns the outblob quote as evidence', async () => {
     const root = tsmRoot();
     const kernel = fakeTsm();
@@ -240,7 +238,7 @@ function gramineDir(opts: { type?: string; quote?: Buffer; noReportData?: boolea
   return root;
 }
 
-describe.skipIf(!HAVE_FIXTURES)('sgx-gramine provider', () => {
+describe('sgx-gramine provider', () => {
   it('writes exactly keysDigest ‖ nonce to user_report_data and returns the quote as evidence', async () => {
     const n = nonce();
     const root = gramineDir({ quote: withReportData(fixture('sgx_quote'), SGX_V3_REPORT_DATA, expectedReportData(n)) });
@@ -378,7 +376,7 @@ class FakeAgent {
   }
 }
 
-describe.skipIf(!HAVE_FIXTURES)('dstack provider', () => {
+describe('dstack provider', () => {
   let agent: FakeAgent;
   let tappd: FakeAgent;
   let http: FakeAgent;

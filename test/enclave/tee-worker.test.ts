@@ -3,7 +3,7 @@
  * the TEE settings reach the process, `hello` reports the TEE, the provider, the measurement
  * and where it comes from, `attest` answers with the provider's evidence, and a worker whose
  * TEE device is missing fails to start saying which. Hardware is replaced by the recorded
- * quotes of ../shared/fixtures/dcap/ behind a fake dstack agent and a fake /dev/attestation.
+ * quotes of test/fixtures/dcap/ behind a fake dstack agent and a fake /dev/attestation.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,9 +16,7 @@ import { readQuoteFields } from '../../src/attestation/providers/index.ts';
 import { EnclaveClient } from '../../src/enclave/client.ts';
 import { computeMeasurement, PROJECT_ROOT } from '../../src/enclave/measurement.ts';
 
-const FIXTURES = join(PROJECT_ROOT, '../shared/fixtures/dcap');
-const HAVE_FIXTURES = existsSync(join(FIXTURES, 'quote-from-tappd.hex')) && existsSync(join(FIXTURES, 'sgx_quote'));
-if (!HAVE_FIXTURES) console.warn(`skipping TEE worker tests: the DCAP fixtures are absent at ${FIXTURES}`);
+import { FIXTURES } from '../attestation/dcap-fixtures.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'obscura-tee-worker-'));
 const started: EnclaveClient[] = [];
@@ -35,7 +33,7 @@ async function start(workerId: string, tee: Parameters<typeof EnclaveClient.star
   return client;
 }
 
-describe.skipIf(!HAVE_FIXTURES)('enclave worker on a TEE provider', () => {
+describe('enclave worker on a TEE provider', () => {
   const socket = join(work, 'dstack.sock');
 
   beforeAll(async () => {
