@@ -10,7 +10,7 @@
  * the quote's signature no longer verifies — providers never verify, verifiers do).
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -30,7 +30,6 @@ import {
 } from '../../src/attestation/providers/index.ts';
 import { generateEd25519 } from '../../src/common/ed25519.ts';
 import { generateIdentity } from '../../src/crypto/index.ts';
-import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
 
 import { FIXTURES } from './dcap-fixtures.ts';
 const fixture = (name: string) => readFileSync(join(FIXTURES, name));

@@ -6,7 +6,7 @@
  * quotes of test/fixtures/dcap/ behind a fake dstack agent and a fake /dev/attestation.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keysDigest, QuoteEvidenceSchema } from '../../src/attestation/evidence.ts';
 import { readQuoteFields } from '../../src/attestation/providers/index.ts';
 import { EnclaveClient } from '../../src/enclave/client.ts';
-import { computeMeasurement, PROJECT_ROOT } from '../../src/enclave/measurement.ts';
+import { computeMeasurement, } from '../../src/enclave/measurement.ts';
 
 import { FIXTURES } from '../attestation/dcap-fixtures.ts';
 
