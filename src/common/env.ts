@@ -10,6 +10,10 @@ const EnvSchema = z.object({
   OBSCURA_API: z.url().optional(),
   /** A Substrate node's WebSocket endpoint to use instead of the embedded chain. */
   OBSCURA_CHAIN: z.string().regex(/^wss?:\/\//, 'OBSCURA_CHAIN must be a ws:// or wss:// URL').optional(),
+  /** The chain `obscura verify` checks results against (the user's choice, not the host's). */
+  OBSCURA_VERIFY_CHAIN: z.string().regex(/^wss?:\/\//, 'OBSCURA_VERIFY_CHAIN must be a ws:// or wss:// URL').optional(),
+  /** The CLI configuration file (default ~/.config/obscura/config.json; see src/cli/config.ts). */
+  OBSCURA_CONFIG: z.string().min(1).optional(),
   /** Secret URI of the account that signs anchoring extrinsics on a non-embedded chain. */
   OBSCURA_OPERATOR_SURI: z.string().min(1).optional(),
   /** Comma-separated account addresses that may authorise enclave upgrades, beside the chain operator. */

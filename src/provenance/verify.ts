@@ -8,6 +8,7 @@ import { verifyEvidence } from '../attestation/index.ts';
 import type { AttestationPolicy } from '../attestation/policy.ts';
 import type { Check } from '../attestation/verify.ts';
 import { ChainClient } from '../chain/index.ts';
+import type { ChainIdentity } from '../chain/schemas.ts';
 import { resultBodyHash, resultId, signedResultHash, verifyResultSignature } from '../enclave/result.ts';
 import { ledgerEntryHash, verifyLedgerEntry } from '../enclave/ledger.ts';
 import type { ResultDocument } from '../store/records.ts';
@@ -46,10 +47,40 @@ async function spendCheck(chain: ChainClient, doc: ResultDocument): Promise<Chec
   };
 }
 
-/** Verify a result document against the chain at `chainEndpoint`. */
+/** Hashes a verifier pins the chain to (from its own configuration). */
+export interface ChainPin {
+  genesisHash?: string;
+  block1Hash?: string;
+}
+
+/**
+ * The chain the verifier is connected to is the one the result names, and the one the
+ * verifier pinned: genesis hash and block #1 hash (embedded chains share a placeholder
+ * genesis hash, so block #1 is what tells them apart).
+ */
+function chainIdentityCheck(connected: ChainIdentity, doc: ResultDocument, pin: ChainPin | undefined): Check {
+  const named = doc.anchor.chain;
+  const problems: string[] = [];
+  if (connected.genesisHash !== named.genesisHash || connected.block1Hash !== named.block1Hash) {
+    problems.push(
+      `the result names chain "${named.chainName}" (genesis ${named.genesisHash}, block #1 ${named.block1Hash}), but the chain checked against is "${connected.chainName}" (genesis ${connected.genesisHash}, block #1 ${connected.block1Hash})`,
+    );
+  }
+  if (pin?.genesisHash && pin.genesisHash !== connected.genesisHash) problems.push(`the chain's genesis hash ${connected.genesisHash} is not the pinned ${pin.genesisHash}`);
+  if (pin?.block1Hash && pin.block1Hash !== connected.block1Hash) problems.push(`the chain's block #1 ${connected.block1Hash} is not the pinned ${pin.block1Hash}`);
+  return {
+    name: 'chain identity',
+    ok: problems.length === 0,
+    detail: problems.length
+      ? problems.join('; ')
+      : `"${connected.chainName}" (genesis ${connected.genesisHash}, block #1 ${connected.block1Hash})${pin?.genesisHash || pin?.block1Hash ? ', as pinned' : ''}`,
+  };
+}
+
+/** Verify a result document against the chain at `chainEndpoint`, optionally pinned to known hashes. */
 export async function verifyResultDocument(
   doc: ResultDocument,
-  opts: { chainEndpoint: string; allowSimulated?: boolean; measurements?: readonly string[]; policy?: AttestationPolicy },
+  opts: { chainEndpoint: string; pin?: ChainPin; allowSimulated?: boolean; measurements?: readonly string[]; policy?: AttestationPolicy },
 ): Promise<ResultVerdict> {
   const checks: Check[] = [];
   const body = doc.signed.result;
@@ -85,6 +116,7 @@ export async function verifyResultDocument(
   let chain: ChainClient | undefined;
   try {
     chain = await ChainClient.connect(opts.chainEndpoint);
+    checks.push(chainIdentityCheck(await chain.identity(), doc, opts.pin));
     const anchor = await chain.verifyAnchor(doc.anchor, { kind: 'result', hash });
     const bad = anchor.checks.filter((c) => !c.ok);
     checks.push({
