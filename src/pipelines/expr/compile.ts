@@ -5,12 +5,20 @@
  * so the output never depends on DuckDB's precedence and never contains `--`. A string
  * literal compared with a date or timestamp is checked here as an ISO date/timestamp and
  * bound as one, so a typo is an error in the document rather than at run time.
+ *
+ * No expression raises at run time because of a value: an error that depends on the rows
+ * would tell whoever reads it something about them (a filter such as `CASE WHEN <test on
+ * one patient> THEN ln(0 - age) ELSE 1 END > 0` fails exactly when the test holds). So
+ * every operation that DuckDB would refuse for some values gives NULL for them instead:
+ * integer `+ - * %` and unary minus are computed in HUGEINT (which no two 64-bit operands
+ * can overflow) and narrowed back with TRY_CAST; `/` and `%` by zero are NULL in DuckDB
+ * already; the functions' domains are in functions.ts.
  */
 import { type ColumnType, parseDateBytes, parseTimestampBytes, quoteIdent } from '../../data/index.ts';
 import type { Params } from '../sql.ts';
 import type { Expr } from './ast.ts';
 import { ExpressionError, UnknownColumnError } from './error.ts';
-import { FUNCTIONS } from './functions.ts';
+import { FUNCTIONS, overflowSafe } from './functions.ts';
 import { arithmeticType, comparable, type ExprType, numericOrNull, unify } from './types.ts';
 
 /** SQL text of an expression and its static type. */
@@ -59,7 +67,7 @@ export function compileExpr(e: Expr, columns: ReadonlyMap<string, ColumnType>, p
     case 'neg': {
       const a = compile(e.operand);
       if (!numericOrNull(a.type)) fail('unary minus needs a number');
-      return { sql: `(-${a.sql})`, type: a.type };
+      return { sql: overflowSafe(a.type, a.sql, (x) => `(-${x})`), type: a.type };
     }
     case 'not': {
       const a = compile(e.operand);
@@ -82,7 +90,7 @@ export function compileExpr(e: Expr, columns: ReadonlyMap<string, ColumnType>, p
       const b = compile(e.right);
       if (!numericOrNull(a.type) || !numericOrNull(b.type)) fail(`'${e.op}' needs numbers`);
       const type = e.op === '/' ? 'float64' : arithmeticType(a.type, b.type);
-      return { sql: `(${a.sql} ${e.op} ${b.sql})`, type };
+      return { sql: overflowSafe(type, [a.sql, b.sql], (x, y) => `(${x} ${e.op} ${y})`), type };
     }
     case 'in': {
       const a = compile(e.operand);
@@ -140,7 +148,7 @@ export function compileExpr(e: Expr, columns: ReadonlyMap<string, ColumnType>, p
       });
       const result = spec.result(args.map((a) => a.type));
       if (typeof result === 'object') return fail(result.error);
-      return { sql: `${spec.sql}(${args.map((a) => a.sql).join(', ')})`, type: result };
+      return { sql: spec.call(args, result), type: result };
     }
   }
 }

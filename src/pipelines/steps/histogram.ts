@@ -45,7 +45,9 @@ export function histogramMeasure(m: Measure, column: string | undefined, ctx: Me
   } else {
     const [lo, hi] = bounds;
     const scaled = `floor(((${x} - ${p.add(lo, 'DOUBLE')}) / (${p.add(hi, 'DOUBLE')} - ${p.add(lo, 'DOUBLE')})) * ${p.add(n, 'BIGINT')})`;
-    bin = `least(CAST(${scaled} AS BIGINT), ${p.add(n - 1, 'BIGINT')})`;
+    // TRY_CAST: a NaN value would make CAST raise (a failure that depends on the rows); as
+    // NULL, least() puts it in the last bin, where clamping puts every value above hi.
+    bin = `least(TRY_CAST(${scaled} AS BIGINT), ${p.add(n - 1, 'BIGINT')})`;
   }
   const count = p.add(n, 'BIGINT');
   const [open, comma, close] = [p.add('[', 'VARCHAR'), p.add(',', 'VARCHAR'), p.add(']', 'VARCHAR')];

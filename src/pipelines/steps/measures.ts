@@ -8,13 +8,18 @@
  * | sum | sum(value) | int64 for integers and bools with integer bounds, else float64 |
  * | mean | avg(value) | float64 |
  * | min, max | min/max(value) | the column's type (float64/int64 once clamped) |
- * | stddev, variance | stddev_samp/var_samp(value): sample (n − 1), null below 2 values | float64 |
+ * | stddev, variance | stddev_samp/var_samp(value): sample (n − 1), null below 2 values (*) | float64 |
  * | quantile | quantile_cont(value, q): linear interpolation between order statistics | float64 |
  * | histogram | counts per bin as JSON text, see histogram.ts | string |
  *
  * The value is the column, booleans as 0/1, clamped into `bounds` = [low, high] when given
  * (a null stays null, and every measure skips nulls). Min and max of strings are refused:
  * they would release one row's value verbatim (an identifier, say).
+ *
+ * (*) DuckDB raises for a NaN, an infinity or a sum of squares beyond the float range in
+ * these two, and a failure that depends on the rows would tell something about them (see
+ * expr/compile.ts). So for a float64 value they skip NaN and infinite values, as nulls,
+ * and clamp the others into ±1e100, whose squares no realistic row count can overflow.
  */
 import { type ColumnType, quoteIdent } from '../../data/index.ts';
 import { pipelineError } from '../errors.ts';
@@ -46,6 +51,17 @@ function extreme(fn: 'min' | 'max'): MeasureCompiler {
   };
 }
 
+/** stddev / variance: `fn` over the value, kept finite and within ±1e100 for floats (see the file comment). */
+function moment(fn: string): MeasureCompiler {
+  return (m, column, ctx) => {
+    const c = column as string;
+    const v = measuredValue(m, c, typed(ctx, c, numberLike, NUMBER_OR_BOOL), ctx);
+    if (v.integral) return { sql: `${fn}(${v.sql})`, type: 'float64', column: c };
+    const [lo, hi] = [ctx.params.add(-1e100, 'DOUBLE'), ctx.params.add(1e100, 'DOUBLE')];
+    return { sql: `${fn}(CASE WHEN isfinite(${v.sql}) THEN least(greatest(${v.sql}, ${lo}), ${hi}) END)`, type: 'float64', column: c };
+  };
+}
+
 const COMPILERS: ReadonlyMap<MeasureKind, MeasureCompiler> = new Map<MeasureKind, MeasureCompiler>([
   ['count', (_m, column) => (column === undefined ? { sql: 'count(*)', type: 'int64' } : { sql: `count(${quoteIdent(column)})`, type: 'int64', column })],
   ['count_distinct', (_m, column) => ({ sql: `count(DISTINCT ${quoteIdent(column as string)})`, type: 'int64', column })],
@@ -53,8 +69,8 @@ const COMPILERS: ReadonlyMap<MeasureKind, MeasureCompiler> = new Map<MeasureKind
   ['mean', numeric('avg', false)],
   ['min', extreme('min')],
   ['max', extreme('max')],
-  ['stddev', numeric('stddev_samp', false)],
-  ['variance', numeric('var_samp', false)],
+  ['stddev', moment('stddev_samp')],
+  ['variance', moment('var_samp')],
   ['quantile', numeric('quantile_cont', false, (m, ctx) => [ctx.params.add(m.q as number, 'DOUBLE')])],
   ['histogram', histogramMeasure],
 ]);
