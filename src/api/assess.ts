@@ -8,6 +8,7 @@
 import { isObscuraError, ObscuraError } from '../common/errors.ts';
 import type { Manifest } from '../crypto/manifest.ts';
 import { checkPipeline, type PipelineDocument, type PipelinePlan } from '../pipelines/index.ts';
+import { emptyUses } from '../pipelines/lineage.ts';
 import { type ColumnUses, columnUses, enforcePolicies, privacyCost, withPolicyUpdate } from '../privacy/index.ts';
 import type { DatasetRecord } from '../store/index.ts';
 import type { HostContext } from './context.ts';
@@ -40,9 +41,10 @@ export async function assessBudget(ctx: HostContext, a: JobAssessment): Promise<
   for (const { name, dataset: d } of a.bindings) {
     const update = ctx.privacy.latestPolicyUpdate(d.id);
     const view = await ctx.workers.get(d.worker).request('budget', { datasetId: d.id, manifest: d.manifest, ...(update ? { policyUpdate: update } : {}) });
+    const charged = a.preview.inputs.find((i) => i.dataset === d.id && i.name === name)?.cost ?? cost;
     for (const kind of ['epsilon', 'delta'] as const) {
       const left = view[kind].remaining;
-      if (left !== null && cost[kind] > left) short.push(`dataset ${d.id} (input ${name}) has ${left} ${kind} left, the job needs ${cost[kind]}`);
+      if (left !== null && charged[kind] > left) short.push(`dataset ${d.id} (input ${name}) has ${left} ${kind} left, the job needs ${charged[kind]}`);
     }
   }
   const ok = short.length === 0;
@@ -132,7 +134,7 @@ export function assessJob(
         enforcePolicies(p, group.map((e) => ({ name: e.name, manifest: e.manifest })), { analyst, pipelineHash: hash, now: new Date(), doc, approved: new Set(group.map((e) => e.name)) });
       }
     });
-    uses = columnUses(p, doc);
+    uses = columnUses(p);
   }
   const waiting = needsApproval.filter((e) => !approvedIds.has(e.dataset.id));
   const awaiting = [...new Set(waiting.map((e) => e.name))];
@@ -162,8 +164,8 @@ export function assessJob(
       return workers[0] as string;
     },
   );
-  const { epsilon, delta } = privacyCost(doc);
-  const cost = { epsilon, delta };
+  const priced = privacyCost(doc, plan);
+  const cost = { epsilon: priced.epsilon, delta: priced.delta };
   const preview: JobPreview = {
     analyst,
     ...(args.purpose ? { purpose: args.purpose } : {}),
@@ -174,9 +176,9 @@ export function assessJob(
       datasetName: b.dataset.name,
       owner: b.dataset.owner,
       columnsRead: plan?.inputs.find((i) => i.name === b.name)?.columnsRead ?? [],
-      uses: uses?.[b.name] ?? { group_by: [], aggregate: [], join_on: [], output: [] },
+      uses: uses?.[b.name] ?? emptyUses(),
       approval: !needsApproval.some((e) => e.dataset.id === b.dataset.id) ? 'not_needed' : approvedIds.has(b.dataset.id) ? 'approved' : 'pending',
-      cost,
+      cost: priced.inputs[b.name] ?? cost,
     })),
     outputs: plan ? plan.outputs.map((o) => ({ step: o.step, columns: o.columns.map((c) => c.name), minGroupSize: o.minGroupSize })) : [],
     cost,

@@ -41,9 +41,13 @@ export const JobCheckSchema = z.object({
 export type JobCheck = z.infer<typeof JobCheckSchema>;
 
 const ColumnUsesSchema = z.object({
+  filter: z.array(z.string()),
+  derive: z.array(z.string()),
   group_by: z.array(z.string()),
-  aggregate: z.array(z.string()),
   join_on: z.array(z.string()),
+  aggregate: z.array(z.string()),
+  feature: z.array(z.string()),
+  label: z.array(z.string()),
   output: z.array(z.string()),
 });
 const CostSchema = z.object({ epsilon: z.number().nonnegative(), delta: z.number().nonnegative() });

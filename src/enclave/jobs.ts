@@ -8,7 +8,7 @@ import type { TeeKind } from '../attestation/providers/provider.ts';
 import { ObscuraError } from '../common/errors.ts';
 import { assertManifestSignature, type Manifest, manifestHash } from '../crypto/manifest.ts';
 import { assertApproval, assertPolicyUpdate, withPolicyUpdate } from '../privacy/statements.ts';
-import { checkPipeline, parsePipeline, pipelineHash, type PipelineOutputs, type RunOptions, runPipeline } from '../pipelines/index.ts';
+import { checkPipeline, parsePipeline, pipelineHash, type PipelineOutputs, type PipelinePlan, type RunOptions, runPipeline } from '../pipelines/index.ts';
 import type { ParsedDataset } from '../data/index.ts';
 import { applyLimits, type EffectiveLimits, enforcePolicies } from '../privacy/enforce.ts';
 import { privacyCost } from '../privacy/cost.ts';
@@ -71,19 +71,20 @@ function ownerStatements(job: JobSpec, pipelineHash: string, ctx: JobContext): {
 }
 
 /**
- * What each input's budget is charged: the job's whole privacy cost (every output may
- * depend on every input; charging all of it is never too little), against the totals of
- * the input's effective policy.
+ * What each input's budget is charged: the privacy cost of every DP output behind which
+ * its rows lie, whatever the output's kind (the plan's lineage; DP-SGD included), against
+ * the totals of the input's effective policy.
  */
-function chargesOf(doc: PipelineDocument, job: JobSpec, manifests: Map<string, Manifest>): BudgetCharge[] {
-  const cost = privacyCost(doc);
+function chargesOf(doc: PipelineDocument, plan: PipelinePlan, job: JobSpec, manifests: Map<string, Manifest>): BudgetCharge[] {
+  const cost = privacyCost(doc, plan);
   if (cost.epsilon === 0 && cost.delta === 0) return [];
   return job.inputs.map((input) => {
     const dp = manifests.get(input.name)?.policy?.dp;
+    const mine = cost.inputs[input.name] ?? cost;
     return {
       dataset: manifestHash(input.manifest.manifest),
-      epsilon: cost.epsilon,
-      delta: cost.delta,
+      epsilon: mine.epsilon,
+      delta: mine.delta,
       totals: { ...(dp?.epsilon !== undefined ? { epsilon: dp.epsilon } : {}), ...(dp?.delta !== undefined ? { delta: dp.delta } : {}) },
       label: `${input.datasetId} (input ${input.name})`,
     };
@@ -95,7 +96,10 @@ function chargesOf(doc: PipelineDocument, job: JobSpec, manifests: Map<string, M
  * signatures, who may run it, their later statements and their dataset policies, against
  * the plan over the owner-signed schemas (the host is untrusted).
  */
-export function checkJob(job: JobSpec, ctx: JobContext): { doc: PipelineDocument; hash: string; limits: EffectiveLimits; manifests: Map<string, Manifest> } {
+export function checkJob(
+  job: JobSpec,
+  ctx: JobContext,
+): { doc: PipelineDocument; hash: string; limits: EffectiveLimits; manifests: Map<string, Manifest>; plan: PipelinePlan } {
   const doc = parsePipeline(job.pipeline);
   const hash = pipelineHash(doc);
   for (const input of job.inputs) {
@@ -109,7 +113,7 @@ export function checkJob(job: JobSpec, ctx: JobContext): { doc: PipelineDocument
   const { manifests, approved } = ownerStatements(job, hash, ctx);
   const policyInputs = job.inputs.map((input) => ({ name: input.name, manifest: manifests.get(input.name) as Manifest }));
   const limits = enforcePolicies(signedPlan, policyInputs, { analyst: job.analyst, pipelineHash: hash, now: new Date(), doc, approved });
-  return { doc, hash, limits, manifests };
+  return { doc, hash, limits, manifests, plan: signedPlan };
 }
 
 /** A signed result, and the spend entry when the job spent privacy budget. */
@@ -131,8 +135,8 @@ export async function runJob(
   progress: Progress,
   onOpened: (opened: OpenedDataset[]) => void = () => {},
 ): Promise<JobOutcome> {
-  const { doc, hash, limits, manifests } = checkJob(job, ctx);
-  const charges = chargesOf(doc, job, manifests);
+  const { doc, hash, limits, manifests, plan } = checkJob(job, ctx);
+  const charges = chargesOf(doc, plan, job, manifests);
   let reservation: Reservation | undefined;
   if (charges.length) {
     progress(0, 'checking the privacy budget ledger against the chain');

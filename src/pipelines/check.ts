@@ -12,6 +12,7 @@ import { type DatasetSchema, isCompatibleType } from '../data/index.ts';
 import { formatPath, pipelineError } from './errors.ts';
 import { checkDpOutputs } from './dp.ts';
 import { pipelineHash } from './hash.ts';
+import { LineageResolver, type PlanLineage } from './lineage.ts';
 import { liveColumns } from './liveness.ts';
 import { type PipelineDocument, type Step, stepKind } from './schema.ts';
 import type { SqlParam } from './sql.ts';
@@ -46,11 +47,14 @@ export interface PipelinePlan {
    */
   inputs: { name: string; table: string; columnsRead: string[]; rowIdColumn?: string }[];
   /**
-   * The releasable outputs, in document order, each with the inputs behind it: a group
-   * is released only when at least minGroupSize distinct rows of every one of them are
-   * behind it.
+   * The releasable outputs, in document order, each with its step kind and the inputs whose
+   * rows are behind it (every kind: a model's too), and the measures it releases as cells
+   * (histograms). An aggregate's group, and each cell, is released only when at least
+   * minGroupSize distinct rows of every one of those inputs are behind it.
    */
-  outputs: { step: string; columns: PlanColumn[]; minGroupSize: number; inputs: string[] }[];
+  outputs: { step: string; kind: string; columns: PlanColumn[]; minGroupSize: number; inputs: string[]; cells: { measure: string; count: number }[] }[];
+  /** Which input columns the steps the outputs depend on use, and how (from each compiler's lineage). */
+  lineage: PlanLineage;
   /** Steps the outputs depend on, in execution order (internal to the runner). */
   steps: PlannedStep[];
 }
@@ -67,9 +71,12 @@ export function checkPipeline(doc: PipelineDocument, inputs: Record<string, Data
   const stepIndex = checkStructure(doc);
   const relations = bindInputs(doc, inputs);
   const analysed = new Map<string, AnalysedStep>();
+  const lineage = new LineageResolver();
+  for (const [name, rel] of relations) lineage.addInput(name, rel.columns.map((c) => c.name));
   doc.steps.forEach((step, i) => {
     const result = analyseStep(step, i, stepIndex, relations);
     analysed.set(step.id, result);
+    lineage.addStep(step.id, i, stepKind(step), result.lineage);
     relations.set(step.id, { name: step.id, columns: result.columns, aggregate: result.aggregate, tracks: result.tracks });
     if (step.train && doc.outputs[step.id]?.dp) checkTrainDp(step, i, result);
   });
@@ -102,9 +109,14 @@ export function checkPipeline(doc: PipelineDocument, inputs: Record<string, Data
   });
   const outputs = Object.entries(doc.outputs).map(([step, out]) => {
     const a = analysed.get(step) as AnalysedStep;
-    return { step, columns: a.columns, minGroupSize: out.min_group_size ?? 1, inputs: (a.rowCounts ?? []).map((r) => r.input) };
+    const kind = stepKind(doc.steps[stepIndex.get(step) as number] as Step);
+    return { step, kind, columns: a.columns, minGroupSize: out.min_group_size ?? 1, inputs: lineage.inputsBehind(step), cells: a.lineage.cells ?? [] };
   });
-  return { hash: pipelineHash(doc), inputs: planInputs, outputs, steps };
+  const planLineage = lineage.planLineage(
+    steps.map((s) => s.id),
+    new Set(outputs.map((o) => o.step)),
+  );
+  return { hash: pipelineHash(doc), inputs: planInputs, outputs, steps, lineage: planLineage };
 }
 
 /**

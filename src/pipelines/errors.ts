@@ -19,6 +19,7 @@ export type PipelineErrorCode =
   | 'pipeline_step_unsupported'
   | 'pipeline_dp_unsupported'
   | 'pipeline_dp_bounds_required'
+  | 'pipeline_join_key_constant'
   | 'pipeline_execution_failed';
 
 /** A pipeline refusal (400 unless given) with structured details. */

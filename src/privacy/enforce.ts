@@ -3,31 +3,58 @@
  * (on submission, so a bad job is refused before it is queued) and inside the enclave
  * (after the manifests' signatures verify, before any row is read: the host is untrusted).
  *
- * Column uses are derived from the pipeline document, conservatively, by tracing every
- * column of every step back to the input columns it is computed from (lineage):
- *  - grouped by: the input columns behind an aggregate's `group_by` columns;
- *  - aggregated: the input columns behind a measure's column (`count: "*"` reads none);
- *  - joined on: the input columns behind a join's `on` keys (both sides);
- *  - output: the input columns behind a released output's group keys, and behind its
- *    min / max / quantile measures (they release a value of one row).
- * A derived column traces back to every column its expression reads; a measure's result
- * to its measured column; a join key to the key columns of both sides. Only steps the
- * outputs depend on count. Filters are not a restricted use in this version.
+ * Everything here reads the plan's lineage (../pipelines/lineage.ts), which each step's
+ * compiler states: which input columns the steps the outputs depend on use, and how, and
+ * which inputs' rows are behind each output, whatever its kind (a model's too). So:
+ *  - columns.filter (default: every column but never_output ones) lists the columns that
+ *    may appear in filters and derives; a never_output column may never be filtered on,
+ *    derived from or output (group keys, min/max/quantile, histogram cells, a model's
+ *    weights); group_by, join_on and aggregate list the columns allowed for those uses (a
+ *    model's features and label are aggregated by it);
+ *  - dp.required holds for every output behind which are rows of the input, train and
+ *    evaluate included, and max_epsilon_per_job sums the epsilon of all of them (DP-SGD's too);
+ *  - max_histogram_bins (default 100) caps the cells of every released histogram over it.
  * With several inputs the strictest rule applies: every input's rules must pass, and
  * each output's min_group_size is the largest of the pipeline's and every input policy's.
  */
 import { ObscuraError } from '../common/errors.ts';
 import type { Manifest } from '../crypto/manifest.ts';
-import { columnsOf } from '../pipelines/expr/ast.ts';
-import { parseExpression } from '../pipelines/expr/parse.ts';
 import type { PipelinePlan } from '../pipelines/check.ts';
+import { usesByInput } from '../pipelines/lineage.ts';
 import type { PipelineDocument } from '../pipelines/schema.ts';
+import type { ColumnUse } from '../pipelines/steps/types.ts';
 import type { DatasetPolicy } from './policy.ts';
 
-/** A restricted use of an input column. */
-export type ColumnUse = 'group_by' | 'aggregate' | 'join_on' | 'output';
+export type { ColumnUse } from '../pipelines/steps/types.ts';
 
-const USE_WORDS: Record<ColumnUse, string> = { group_by: 'grouped by', aggregate: 'aggregated', join_on: 'joined on', output: 'output' };
+/** The most cells a released histogram may have over a dataset whose policy does not say. */
+export const DEFAULT_MAX_HISTOGRAM_BINS = 100;
+
+const USE_WORDS: Record<ColumnUse, string> = {
+  filter: 'filtered on',
+  derive: 'derived from',
+  group_by: 'grouped by',
+  join_on: 'joined on',
+  aggregate: 'aggregated',
+  feature: 'a model feature',
+  label: 'a model label',
+  output: 'output',
+};
+
+/** The policy list (under `columns`) that allows each use; output is ruled by never_output alone. */
+const ALLOWED_BY: Record<ColumnUse, 'filter' | 'group_by' | 'join_on' | 'aggregate' | undefined> = {
+  filter: 'filter',
+  derive: 'filter',
+  group_by: 'group_by',
+  join_on: 'join_on',
+  aggregate: 'aggregate',
+  feature: 'aggregate',
+  label: 'aggregate',
+  output: undefined,
+};
+
+/** Uses a never_output column may not have: its values would leave, or pick out rows. */
+const NEVER_OUTPUT_USES: ReadonlySet<ColumnUse> = new Set<ColumnUse>(['filter', 'derive', 'output']);
 
 /** Input columns by use, per input name. */
 export type ColumnUses = Record<string, Record<ColumnUse, string[]>>;
@@ -49,131 +76,51 @@ export interface EnforceContext {
   analyst: string;
   pipelineHash: string;
   now: Date;
-  /** The pipeline document the plan was checked from (column uses are derived from its steps). */
+  /** The pipeline document the plan was checked from (its outputs' dp and release). */
   doc: PipelineDocument;
   /** Inputs (by name) whose owner's signed approval of this pipeline the caller has verified. */
   approved?: ReadonlySet<string>;
 }
 
-type Origins = Map<string, Set<string>>; // input name → columns
-type Lineage = Map<string, Origins>; // column name → its input origins
-
-function merge(into: Origins, from: Origins | undefined): Origins {
-  for (const [input, cols] of from ?? []) {
-    const s = into.get(input) ?? new Set<string>();
-    for (const c of cols) s.add(c);
-    into.set(input, s);
-  }
-  return into;
+/** Which columns of each input the plan filters on, derives from, groups by, joins on, aggregates, trains on and outputs. */
+export function columnUses(plan: PipelinePlan): ColumnUses {
+  return usesByInput(plan.lineage, plan.inputs.map((i) => i.name));
 }
 
-function lookup(rel: Lineage | undefined, column: string): Origins | undefined {
-  if (!rel) return undefined;
-  return rel.get(column) ?? [...rel.entries()].find(([k]) => k.toLowerCase() === column.toLowerCase())?.[1];
+/** Throw policy_column_not_allowed for the first use of an input column its policy's `columns` refuse. */
+function checkColumns(plan: PipelinePlan, input: string, columns: NonNullable<DatasetPolicy['columns']>, what: string, details: Record<string, unknown>): void {
+  const never = new Set((columns.never_output ?? []).map((c) => c.toLowerCase()));
+  for (const u of plan.lineage.uses) {
+    if (u.input !== input) continue;
+    const list = ALLOWED_BY[u.use];
+    const isNever = NEVER_OUTPUT_USES.has(u.use) && never.has(u.column.toLowerCase());
+    const allowed = list === undefined ? undefined : columns[list];
+    if (!isNever && (allowed === undefined || allowed.includes(u.column))) continue;
+    const rule = isNever ? 'columns.never_output' : `columns.${list}`;
+    throw new ObscuraError('policy_column_not_allowed', `the policy of ${what} does not allow column ${u.column} to be ${USE_WORDS[u.use]} (step ${u.step})`, 403, {
+      ...details,
+      rule,
+      column: u.column,
+      use: u.use,
+      step: u.step,
+    });
+  }
 }
 
-/** Which columns of each input the pipeline groups by, aggregates, joins on and outputs. */
-export function columnUses(plan: PipelinePlan, doc: PipelineDocument): ColumnUses {
-  const uses: ColumnUses = {};
-  const rels = new Map<string, Lineage>();
-  for (const [name, input] of Object.entries(doc.inputs)) {
-    uses[name] = { group_by: [], aggregate: [], join_on: [], output: [] };
-    rels.set(name, new Map(Object.keys(input.columns).map((c) => [c, new Map([[name, new Set([c])]])])));
+/** Throw policy_histogram_bins_exceeded when a released histogram over the input has more cells than its policy allows. */
+function checkCells(plan: PipelinePlan, input: string, policy: DatasetPolicy, what: string, details: Record<string, unknown>): void {
+  const max = policy.max_histogram_bins ?? DEFAULT_MAX_HISTOGRAM_BINS;
+  for (const out of plan.outputs) {
+    if (!out.inputs.includes(input)) continue;
+    const over = out.cells.find((c) => c.count > max);
+    if (!over) continue;
+    throw new ObscuraError(
+      'policy_histogram_bins_exceeded',
+      `the policy of ${what} allows histograms of at most ${max} bins; measure ${over.measure} of output ${out.step} has ${over.count}`,
+      403,
+      { ...details, rule: 'max_histogram_bins', output: out.step, measure: over.measure, bins: over.count, max },
+    );
   }
-  const live = new Set(plan.steps.map((s) => s.id));
-  const outputs = new Set(plan.outputs.map((o) => o.step));
-  const record = (use: ColumnUse, origins: Origins | undefined) => {
-    for (const [input, cols] of origins ?? []) {
-      const list = uses[input]?.[use];
-      if (list) for (const c of cols) if (!list.includes(c)) list.push(c);
-    }
-  };
-  const all = (rel: Lineage | undefined): Origins => {
-    const o: Origins = new Map();
-    for (const v of rel?.values() ?? []) merge(o, v);
-    return o;
-  };
-  for (const step of doc.steps) {
-    const counts = live.has(step.id);
-    const out: Lineage = new Map();
-    if (step.filter) {
-      for (const [k, v] of rels.get(step.filter.from) ?? []) out.set(k, v);
-    } else if (step.derive) {
-      const src = rels.get(step.derive.from);
-      for (const [k, v] of src ?? []) out.set(k, v);
-      for (const [name, expr] of Object.entries(step.derive.columns)) {
-        let read: string[];
-        try {
-          read = columnsOf(parseExpression(expr));
-        } catch {
-          // Unparseable here means the checker refuses it anyway; be conservative meanwhile.
-          out.set(name, all(src));
-          continue;
-        }
-        const o: Origins = new Map();
-        for (const c of read) merge(o, lookup(src, c));
-        out.set(name, o);
-      }
-    } else if (step.join) {
-      const { left, right, on } = step.join;
-      const l = rels.get(left);
-      const r = rels.get(right);
-      const keys = new Set(on.map((k) => k.toLowerCase()));
-      for (const k of on) {
-        const o = merge(merge(new Map(), lookup(l, k)), lookup(r, k));
-        if (counts) record('join_on', o);
-        out.set(k, o);
-      }
-      const lNames = new Set([...(l?.keys() ?? [])].map((c) => c.toLowerCase()));
-      const rNames = new Set([...(r?.keys() ?? [])].map((c) => c.toLowerCase()));
-      const self = left === right;
-      const sides: [Lineage | undefined, Set<string>, string][] = [
-        [l, rNames, self ? 'left' : left],
-        [r, lNames, self ? 'right' : right],
-      ];
-      for (const [side, other, prefix] of sides) {
-        for (const [c, o] of side ?? []) {
-          if (keys.has(c.toLowerCase())) continue;
-          out.set(other.has(c.toLowerCase()) ? `${prefix}_${c}` : c, o);
-        }
-      }
-    } else if (step.aggregate) {
-      const src = rels.get(step.aggregate.from);
-      for (const g of step.aggregate.group_by ?? []) {
-        const o = lookup(src, g);
-        if (counts) record('group_by', o);
-        if (counts && outputs.has(step.id)) record('output', o);
-        out.set(g, o ?? new Map());
-      }
-      for (const [name, m] of Object.entries(step.aggregate.measures)) {
-        const measured = Object.entries(m).find(([k, v]) => typeof v === 'string' && !['q', 'bins', 'bounds'].includes(k));
-        const col = measured && measured[1] !== '*' ? (measured[1] as string) : undefined;
-        const o: Origins = col ? merge(new Map(), lookup(src, col)) : new Map();
-        if (counts) record('aggregate', o);
-        if (counts && outputs.has(step.id) && measured && ['min', 'max', 'quantile'].includes(measured[0])) record('output', o);
-        out.set(name, o);
-      }
-    } else if (step.train) {
-      // A model learns from its features and label (aggregated); released weights and a
-      // string feature's vocabulary also carry values of them (output).
-      const src = rels.get(step.train.from);
-      for (const c of [...step.train.features, step.train.label]) {
-        const o = merge(new Map(), lookup(src, c));
-        if (counts) record('aggregate', o);
-        if (counts && outputs.has(step.id)) record('output', o);
-        out.set(c, o);
-      }
-    } else if (step.evaluate) {
-      const src = rels.get(step.evaluate.from);
-      for (const [c] of rels.get(step.evaluate.model) ?? []) {
-        const o = merge(new Map(), lookup(src, c));
-        if (counts) record('aggregate', o);
-        out.set(c, o);
-      }
-    }
-    rels.set(step.id, out);
-  }
-  return uses;
 }
 
 /**
@@ -219,10 +166,10 @@ function policyOf(manifest: Manifest): DatasetPolicy | undefined {
  * Check every input's dataset policy against the job and return the effective limits.
  * Throws ObscuraError 403 with a stable code naming the input and the rule:
  * policy_analyst_not_allowed, policy_pipeline_not_allowed, policy_approval_required,
- * policy_column_not_allowed, policy_expired, policy_dp_required.
+ * policy_column_not_allowed, policy_histogram_bins_exceeded, policy_expired,
+ * policy_dp_required, policy_dp_per_job_exceeded, policy_model_release.
  */
 export function enforcePolicies(plan: PipelinePlan, inputs: { name: string; manifest: Manifest }[], ctx: EnforceContext): EffectiveLimits {
-  let uses: ColumnUses | undefined;
   let minGroupSize = 1;
   let modelsRelease: 'metrics' | 'weights' = 'weights';
   let expires: string | undefined;
@@ -257,26 +204,8 @@ export function enforcePolicies(plan: PipelinePlan, inputs: { name: string; mani
       });
     }
     if (policy.dp) checkDp(plan, ctx.doc, name, policy.dp, what, details);
-    if (policy.columns) {
-      uses ??= columnUses(plan, ctx.doc);
-      const used = uses[name] ?? { group_by: [], aggregate: [], join_on: [], output: [] };
-      const never = new Set((policy.columns.never_output ?? []).map((c) => c.toLowerCase()));
-      for (const use of ['group_by', 'aggregate', 'join_on', 'output'] as const) {
-        const allowed = use === 'output' ? undefined : policy.columns[use];
-        for (const column of used[use]) {
-          const refused = use === 'output' ? never.has(column.toLowerCase()) : allowed !== undefined && !allowed.includes(column);
-          if (refused) {
-            const rule = use === 'output' ? 'columns.never_output' : `columns.${use}`;
-            throw new ObscuraError('policy_column_not_allowed', `the policy of ${what} does not allow column ${column} to be ${USE_WORDS[use]}`, 403, {
-              ...details,
-              rule,
-              column,
-              use,
-            });
-          }
-        }
-      }
-    }
+    if (policy.columns) checkColumns(plan, name, policy.columns, what, details);
+    checkCells(plan, name, policy, what, details);
     if (policy.min_group_size !== undefined) minGroupSize = Math.max(minGroupSize, policy.min_group_size);
     if (policy.models?.release === 'metrics') modelsRelease = 'metrics';
   }

@@ -23,12 +23,24 @@ export const DatasetPolicySchema = z.strictObject({
   analysts: z.array(z.union([z.literal('*'), z.string().refine(isValidAddress, 'expected an ss58 account address or "*"')])).min(1).optional(),
   /** `any` (default), `approval`, or the hashes of the only pipelines allowed. */
   pipelines: z.union([z.literal('any'), z.literal('approval'), z.array(sha256).min(1)]).optional(),
-  /** Each list, when present, is the only columns allowed for that use; never_output always applies. */
+  /**
+   * Each list, when present, is the only columns allowed for that use (`filter`: in filters
+   * and derives; absent, every column but never_output ones); never_output always applies:
+   * such a column is never output, filtered on or derived from.
+   */
   columns: z
-    .strictObject({ group_by: columns.optional(), aggregate: columns.optional(), join_on: columns.optional(), never_output: columns.optional() })
+    .strictObject({
+      group_by: columns.optional(),
+      aggregate: columns.optional(),
+      join_on: columns.optional(),
+      filter: columns.optional(),
+      never_output: columns.optional(),
+    })
     .optional(),
-  /** Distinct rows of this dataset behind each output row. */
+  /** Distinct rows of this dataset behind each output row and each histogram cell. */
   min_group_size: z.number().int().min(1).max(1_000_000).optional(),
+  /** The most cells a released histogram over this dataset may have (default 100, see enforce.ts). */
+  max_histogram_bins: z.number().int().min(1).max(100_000).optional(),
   /** Differential privacy: the dataset's total budget (enforced by the enclave's ledger), the most one job may spend, and whether every output must be DP. */
   dp: z
     .strictObject({

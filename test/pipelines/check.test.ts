@@ -27,8 +27,10 @@ describe('checkPipeline accepts', () => {
     expect(plan.outputs).toEqual([
       {
         step: 'by_region',
+        kind: 'aggregate',
         minGroupSize: 10,
         inputs: ['visits'],
+        cells: [],
         columns: [
           { name: 'region', type: 'string' },
           { name: 'patients', type: 'int64' },

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { isObscuraError } from '../../src/common/errors.ts';
 import type { Manifest } from '../../src/crypto/manifest.ts';
 import { checkPipeline, declaredSchemas, parsePipeline, pipelineHash } from '../../src/pipelines/index.ts';
-import { applyLimits, columnUses, type DatasetPolicy, type EnforceContext, enforcePolicies, parseDatasetPolicy } from '../../src/privacy/index.ts';
+import { applyLimits, columnUses, type DatasetPolicy, type EnforceContext, enforcePolicies, parseDatasetPolicy, privacyCost } from '../../src/privacy/index.ts';
 
 const ANALYST = '5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty';
 const OTHER = '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY';
@@ -100,11 +100,12 @@ describe('parsing', () => {
 });
 
 describe('column uses', () => {
-  it('traces group keys, measures, join keys and outputs back to input columns', () => {
-    const { doc, plan } = planOf(JOINED);
-    const uses = columnUses(plan, doc);
-    expect(uses['visits']).toEqual({ group_by: ['region', 'age'], aggregate: ['cost'], join_on: ['patient_id'], output: ['region', 'age'] });
-    expect(uses['labs']).toEqual({ group_by: [], aggregate: ['hba1c'], join_on: ['patient_id'], output: ['hba1c'] });
+  it('traces group keys, measures, join keys, derives and outputs back to input columns', () => {
+    const { plan } = planOf(JOINED);
+    const uses = columnUses(plan);
+    const none = { filter: [], derive: [], group_by: [], join_on: [], aggregate: [], feature: [], label: [], output: [] };
+    expect(uses['visits']).toEqual({ ...none, derive: ['age'], group_by: ['region', 'age'], aggregate: ['cost'], join_on: ['patient_id'], output: ['region', 'age'] });
+    expect(uses['labs']).toEqual({ ...none, aggregate: ['hba1c'], join_on: ['patient_id'], output: ['hba1c'] });
   });
 });
 
@@ -144,7 +145,9 @@ describe('enforcePolicies', () => {
     expect(refusal(() => run({ columns: { aggregate: ['age'] } })).message).toMatch(/column cost to be aggregated/);
     expect(refusal(() => run(undefined, { columns: { join_on: ['id'] } })).message).toMatch(/column patient_id to be joined on/);
     expect(refusal(() => run(undefined, { columns: { never_output: ['hba1c'] } })).details).toMatchObject({ use: 'output', column: 'hba1c' });
-    expect(refusal(() => run({ columns: { never_output: ['age'] } })).message).toMatch(/column age to be output/);
+    // A never_output column may not be derived from either (the derive comes first here).
+    expect(refusal(() => run({ columns: { never_output: ['age'] } })).message).toMatch(/column age to be derived from \(step banded\)/);
+    expect(refusal(() => run({ columns: { never_output: ['region'] } })).message).toMatch(/column region to be output/);
     // Allowed uses, and never_output of a column only joined on, pass.
     const ok = { group_by: ['region', 'age'], aggregate: ['cost'], join_on: ['patient_id'], never_output: ['patient_id'] };
     expect(run({ columns: ok }).outputs).toEqual({ by_band: 3 });
@@ -160,5 +163,83 @@ describe('enforcePolicies', () => {
     expect(limits).toEqual({ outputs: { by_band: 20 }, minGroupSize: 20, modelsRelease: 'metrics', expires: '2027-01-01T00:00:00Z' });
     expect(run({ min_group_size: 2 }).outputs).toEqual({ by_band: 3 });
     expect(applyLimits(doc, limits).outputs['by_band']?.min_group_size).toBe(20);
+  });
+});
+
+describe('rules that read the lineage, for every output kind', () => {
+  const VISITS_ONLY = `obscura: 1
+name: t
+inputs:
+  visits: { columns: { patient_id: string, region: string, age: int64, cost: float64, readmitted: bool } }
+`;
+  const enforce = (text: string, policy: Partial<DatasetPolicy>) => {
+    const { doc, plan, hash } = planOf(text);
+    return enforcePolicies(plan, [{ name: 'visits', manifest: manifest('visits.csv', policy) }], { analyst: ANALYST, pipelineHash: hash, now: NOW, doc });
+  };
+  const train = (out: string) => `${VISITS_ONLY}steps:
+  - id: m
+    train: { from: visits, model: linear_regression, features: [age], label: cost, options: { bounds: { age: [0, 120], cost: [0, 10000] } } }
+  - { id: e, evaluate: { model: m, from: visits } }
+outputs: ${out}
+`;
+
+  it('dp.required refuses a train output and an evaluate output without dp', () => {
+    expect(refusal(() => enforce(train('{ m: {} }'), { dp: { required: true } }))).toMatchObject({ code: 'policy_dp_required', details: { output: 'm' } });
+    expect(refusal(() => enforce(train('{ e: {} }'), { dp: { required: true } }))).toMatchObject({ code: 'policy_dp_required', details: { output: 'e' } });
+    expect(enforce(train('{ m: { dp: { epsilon: 1, delta: 1.0e-5 } } }'), { dp: { required: true } }).outputs).toEqual({ m: 1 });
+  });
+  it("max_epsilon_per_job counts DP-SGD's epsilon, and privacyCost charges it to the input", () => {
+    const text = train('{ m: { dp: { epsilon: 2.5, delta: 1.0e-5 } } }');
+    expect(refusal(() => enforce(text, { dp: { max_epsilon_per_job: 1 } }))).toMatchObject({ code: 'policy_dp_per_job_exceeded', details: { epsilon: 2.5 } });
+    const { doc, plan } = planOf(text);
+    expect(privacyCost(doc, plan).inputs).toEqual({ visits: { epsilon: 2.5, delta: 1e-5 } });
+  });
+  it('charges each input only for the DP outputs its rows are behind', () => {
+    const { doc, plan } = planOf(`obscura: 1
+name: t
+inputs:
+  visits: { columns: { region: string } }
+  labs: { columns: { hba1c: float64 } }
+steps:
+  - { id: a, aggregate: { from: visits, measures: { n: { count: "*" } } } }
+  - { id: b, aggregate: { from: labs, measures: { n: { count: "*" } } } }
+outputs: { a: { dp: { epsilon: 0.5 } }, b: { dp: { epsilon: 0.25 } } }
+`);
+    expect(privacyCost(doc, plan)).toMatchObject({ epsilon: 0.75, inputs: { visits: { epsilon: 0.5 }, labs: { epsilon: 0.25 } } });
+    expect(privacyCost(doc).inputs).toEqual({ visits: { epsilon: 0.75, delta: 0 }, labs: { epsilon: 0.75, delta: 0 } });
+  });
+  const filtered = (where: string, derive = 'age') => `${VISITS_ONLY}steps:
+  - { id: f, filter: { from: visits, where: "${where}" } }
+  - { id: d, derive: { from: f, columns: { x: "${derive}" } } }
+  - { id: a, aggregate: { from: d, group_by: [region], measures: { total: { sum: cost }, xs: { sum: x } } } }
+outputs: { a: {} }
+`;
+  it('refuses a filter or a derive reading a never_output column, and columns outside columns.filter', () => {
+    const never = { columns: { never_output: ['patient_id'] } };
+    expect(refusal(() => enforce(filtered("patient_id <> 'P000000-2f1134'"), never))).toMatchObject({
+      code: 'policy_column_not_allowed',
+      details: { column: 'patient_id', use: 'filter', rule: 'columns.never_output', step: 'f' },
+    });
+    expect(refusal(() => enforce(filtered('age > 0', 'length(patient_id)'), never))).toMatchObject({ details: { column: 'patient_id', use: 'derive', step: 'd' } });
+    expect(enforce(filtered('age > 0 AND readmitted'), never).outputs).toEqual({ a: 1 });
+    const only = { columns: { filter: ['age'] } };
+    expect(refusal(() => enforce(filtered('age > 0 AND readmitted'), only))).toMatchObject({ details: { column: 'readmitted', use: 'filter', rule: 'columns.filter' } });
+    expect(refusal(() => enforce(filtered('age > 0', 'cost'), only)).message).toMatch(/column cost to be derived from \(step d\)/);
+    expect(enforce(filtered('age > 0'), only).outputs).toEqual({ a: 1 });
+  });
+  const histogram = (bins: number, column = 'cost') => `${VISITS_ONLY}steps:
+  - { id: a, aggregate: { from: visits, measures: { h: { histogram: ${column}, bins: ${bins}, bounds: [0, 4000] } } } }
+outputs: { a: {} }
+`;
+  it('makes a histogram an output use of its column, and caps its bins (100 unless the policy says)', () => {
+    expect(refusal(() => enforce(histogram(10), { columns: { never_output: ['cost'] } }))).toMatchObject({ details: { column: 'cost', use: 'output' } });
+    expect(refusal(() => enforce(histogram(10000), {}))).toMatchObject({
+      code: 'policy_histogram_bins_exceeded',
+      status: 403,
+      details: { rule: 'max_histogram_bins', output: 'a', measure: 'h', bins: 10000, max: 100 },
+    });
+    expect(enforce(histogram(100), {}).outputs).toEqual({ a: 1 });
+    expect(refusal(() => enforce(histogram(20), { max_histogram_bins: 10 }))).toMatchObject({ details: { bins: 20, max: 10 } });
+    expect(enforce(histogram(1000), { max_histogram_bins: 1000 }).outputs).toEqual({ a: 1 });
   });
 });

@@ -24,7 +24,9 @@ export function describePreview(p: JobPreview): string {
     ...p.inputs.map(
       (i) =>
         `input ${i.name}: dataset ${i.datasetName} (${i.dataset}) of ${i.owner}; reads ${i.columnsRead.join(', ') || 'no columns'}` +
-        `; groups by ${i.uses.group_by.join(', ') || '-'}; aggregates ${i.uses.aggregate.join(', ') || '-'}; joins on ${i.uses.join_on.join(', ') || '-'}; approval ${i.approval}`,
+        `; filters on ${i.uses.filter.join(', ') || '-'}; derives from ${i.uses.derive.join(', ') || '-'}` +
+        `; groups by ${i.uses.group_by.join(', ') || '-'}; aggregates ${i.uses.aggregate.join(', ') || '-'}; joins on ${i.uses.join_on.join(', ') || '-'}` +
+        `; trains on ${[...i.uses.feature, ...i.uses.label].join(', ') || '-'}; outputs ${i.uses.output.join(', ') || '-'}; approval ${i.approval}`,
     ),
     ...p.outputs.map((o) => `output ${o.step}: ${o.columns.join(', ')} (min group size ${o.minGroupSize})`),
     `privacy cost: epsilon ${p.cost.epsilon}, delta ${p.cost.delta}`,

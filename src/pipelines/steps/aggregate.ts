@@ -12,10 +12,14 @@
  */
 import { type ColumnType, quoteIdent } from '../../data/index.ts';
 import { pipelineError } from '../errors.ts';
+import { measureKind } from '../schema.ts';
 import { Params } from '../sql.ts';
 import { type CompiledMeasure, compileMeasure } from './measures.ts';
 import { groupCounts } from './provenance.ts';
-import { type AnalysedStep, HIDDEN_PREFIX, type PlanColumn, type StepCompiler, type StepContext } from './types.ts';
+import { type AnalysedStep, HIDDEN_PREFIX, type PlanColumn, type SourceColumn, type StepCompiler, type StepContext, type StepLineage } from './types.ts';
+
+/** Measures whose released value is one row's value, or says where rows lie: their column is output. */
+const RELEASING_KINDS: ReadonlySet<string> = new Set(['min', 'max', 'quantile', 'histogram']);
 
 /** Compiler of aggregate steps. */
 export const aggregateStep: StepCompiler = {
@@ -54,12 +58,26 @@ export const aggregateStep: StepCompiler = {
     const params = new Params();
     const measures: { name: string; alias: string; pre: string; m: CompiledMeasure }[] = [];
     const read = new Set<string>(groupBy);
+    const from = (column: string): SourceColumn => ({ source: source.name, column });
+    const lineage: StepLineage = {
+      columns: new Map(groupBy.map((g) => [g, [from(g)]])),
+      uses: groupBy.flatMap((g) => [{ use: 'group_by' as const, ...from(g) }, { use: 'output' as const, ...from(g) }]),
+      rows: [source.name],
+      cells: [],
+    };
     Object.entries(body.measures).forEach(([name, measure], j) => {
       const path = `${ctx.path}.measures.${name}`;
       claim(name, path);
       const pre = quoteIdent(`${HIDDEN_PREFIX}x${j}`);
       const m = compileMeasure(measure, { step: ctx.id, name, path, columns: types, params, preAlias: pre });
-      if (m.column !== undefined) read.add(m.column);
+      const kind = measureKind(measure);
+      lineage.columns.set(name, m.column === undefined ? [] : [from(m.column)]);
+      if (m.column !== undefined) {
+        read.add(m.column);
+        lineage.uses.push({ use: 'aggregate', ...from(m.column) });
+        if (RELEASING_KINDS.has(kind)) lineage.uses.push({ use: 'output', ...from(m.column) });
+      }
+      if (kind === 'histogram') lineage.cells?.push({ measure: name, count: histogramCells(measure.bins as number | number[]) });
       columns.push({ name, type: m.type as ColumnType });
       measures.push({ name, alias: quoteIdent(`${HIDDEN_PREFIX}m${j}`), pre, m });
     });
@@ -71,6 +89,7 @@ export const aggregateStep: StepCompiler = {
       groupBy,
       tracks: counts.map((c) => c.track),
       rowCounts: counts.map((c) => ({ input: c.input, column: c.track.countColumn as string })),
+      lineage,
       needs: (live) => {
         const need = new Set(read);
         for (const c of counts) {
@@ -99,3 +118,8 @@ export const aggregateStep: StepCompiler = {
     };
   },
 };
+
+/** How many cells a histogram releases: a bin count, or one fewer than its edges. */
+function histogramCells(bins: number | number[]): number {
+  return typeof bins === 'number' ? bins : bins.length - 1;
+}

@@ -11,7 +11,7 @@ import { formatPath, pipelineError } from '../errors.ts';
 import { type CompiledExpr, compileExpression, ExpressionError } from '../expr/index.ts';
 import { Params, type SqlParam, shiftParams } from '../sql.ts';
 import { expressionFailure } from './filter.ts';
-import { type AnalysedStep, isReservedName, type PlanColumn, type StepCompiler, type StepContext } from './types.ts';
+import { type AnalysedStep, isReservedName, passedThrough, type PlanColumn, type StepCompiler, type StepContext } from './types.ts';
 
 /** Compiler of derive steps. */
 export const deriveStep: StepCompiler = {
@@ -41,12 +41,19 @@ export const deriveStep: StepCompiler = {
       derived.push({ name, type: expr.type as ColumnType, expr, params });
     }
     const byName = new Map(derived.map((d) => [d.name, d]));
+    const lineageColumns = passedThrough(source);
+    for (const d of derived) lineageColumns.set(d.name, [...new Set(d.expr.columns)].map((column) => ({ source: source.name, column })));
     return {
       sources: [source.name],
       columns: [...source.columns, ...derived.map(({ name, type }) => ({ name, type }))],
       aggregate: false,
       groupBy: [],
       tracks: source.tracks,
+      lineage: {
+        columns: lineageColumns,
+        uses: derived.flatMap((d) => [...new Set(d.expr.columns)].map((column) => ({ use: 'derive' as const, source: source.name, column }))),
+        rows: [source.name],
+      },
       needs: (live) => {
         const need = new Set<string>();
         for (const c of live) {

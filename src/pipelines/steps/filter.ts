@@ -6,7 +6,7 @@ import { quoteIdent } from '../../data/index.ts';
 import { pipelineError } from '../errors.ts';
 import { compileExpression, ExpressionError, UnknownColumnError } from '../expr/index.ts';
 import { Params } from '../sql.ts';
-import type { AnalysedStep, StepCompiler, StepContext } from './types.ts';
+import { type AnalysedStep, passedThrough, type StepCompiler, type StepContext } from './types.ts';
 
 /** Turn an expression failure into the document-level error naming step, field and offset. */
 export function expressionFailure(e: unknown, ctx: StepContext, field: string, path = `${ctx.path}.${field}`): never {
@@ -52,6 +52,11 @@ export const filterStep: StepCompiler = {
       aggregate: false,
       groupBy: [],
       tracks: source.tracks,
+      lineage: {
+        columns: passedThrough(source),
+        uses: [...new Set(where.columns)].map((column) => ({ use: 'filter', source: source.name, column })),
+        rows: [source.name],
+      },
       needs: (live) => new Map([[source.name, new Set([...live, ...where.columns])]]),
       render: (live, table) => ({
         sql: `SELECT ${live.map(quoteIdent).join(', ')} FROM ${quoteIdent(table(source.name))} WHERE ${where.sql}`,

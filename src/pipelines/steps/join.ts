@@ -70,6 +70,14 @@ export const joinStep: StepCompiler = {
     for (const c of trackColumns(left.tracks)) origin.set(c, { side: 'l', column: c });
     for (const [from, to] of rename) origin.set(to, { side: 'r', column: from });
 
+    const sourceOf = { l: left.name, r: right.name };
+    const lineageColumns = new Map(
+      columns.map((c) => {
+        const o = origin.get(c.name) as Origin;
+        const isKey = keySet.has(c.name.toLowerCase());
+        return [c.name, isKey ? [{ source: left.name, column: o.column }, { source: right.name, column: o.column }] : [{ source: sourceOf[o.side], column: o.column }]];
+      }),
+    );
     const keySql = keys.map((k) => `"l".${quoteIdent(k.name)} = "r".${quoteIdent(k.name)}`).join(' AND ');
     return {
       sources: self ? [left.name] : [left.name, right.name],
@@ -77,6 +85,11 @@ export const joinStep: StepCompiler = {
       aggregate: false,
       groupBy: [],
       tracks,
+      lineage: {
+        columns: lineageColumns,
+        uses: keys.flatMap((k) => [left.name, right.name].map((source) => ({ use: 'join_on' as const, source, column: k.name }))),
+        rows: self ? [left.name] : [left.name, right.name],
+      },
       needs: (live) => {
         const l = new Set(keys.map((k) => k.name));
         const r = self ? l : new Set(keys.map((k) => k.name));

@@ -9,7 +9,7 @@
 import { type ColumnType, isNumericType, quoteIdent } from '../../data/index.ts';
 import { pipelineError } from '../errors.ts';
 import type { Step } from '../schema.ts';
-import type { AnalysedStep, PlanColumn, Relation, StepCompiler, StepContext } from './types.ts';
+import type { AnalysedStep, ColumnUse, PlanColumn, Relation, StepCompiler, StepContext, StepLineage } from './types.ts';
 
 /** Metric names a model result may carry, in lower snake case. */
 export const MODEL_METRICS = ['auc', 'accuracy', 'log_loss', 'rmse', 'mae', 'r2'] as const;
@@ -34,6 +34,19 @@ function rowsOf(source: Relation, columns: PlanColumn[]): Pick<AnalysedStep, 'ne
     needs: () => new Map([[source.name, new Set(columns.map((c) => c.name))]]),
     render: (_live, table) => ({ sql: `SELECT ${columns.map((c) => quoteIdent(c.name)).join(', ')} FROM ${quoteIdent(table(source.name))}`, params: [] }),
   };
+}
+
+/**
+ * A model's lineage: features then label, each read from `source`; a released model also
+ * outputs them (its weights, and a string feature's vocabulary, carry their values).
+ */
+function modelLineage(source: Relation, columns: PlanColumn[], released: boolean, rows: string[]): StepLineage {
+  const uses = columns.flatMap((c, i) => {
+    const use: ColumnUse = i === columns.length - 1 ? 'label' : 'feature';
+    const read = { source: source.name, column: c.name };
+    return released ? [{ use, ...read }, { use: 'output' as const, ...read }] : [{ use, ...read }];
+  });
+  return { columns: new Map(columns.map((c) => [c.name, [{ source: source.name, column: c.name }]])), uses, rows };
 }
 
 /** Compiler of train steps. */
@@ -85,7 +98,15 @@ export const trainStep: StepCompiler = {
       }
       if (!(lo < hi)) throw pipelineError('pipeline_invalid', `step ${ctx.id}: bounds of ${name} must have low < high`, { step: ctx.id, column: name, path });
     }
-    return { sources: [source.name], columns, aggregate: false, groupBy: [], tracks: source.tracks, ...rowsOf(source, columns) };
+    return {
+      sources: [source.name],
+      columns,
+      aggregate: false,
+      groupBy: [],
+      tracks: source.tracks,
+      lineage: modelLineage(source, columns, true, [source.name]),
+      ...rowsOf(source, columns),
+    };
   },
 };
 
@@ -124,6 +145,8 @@ export const evaluateStep: StepCompiler = {
       aggregate: false,
       groupBy: [],
       tracks: source.tracks,
+      // Scores depend on the rows scored and on the rows the model was trained on.
+      lineage: modelLineage(source, columns, false, [source.name, model.name]),
       needs: () => new Map([...rows.needs(new Set()), [model.name, new Set(model.columns.map((c) => c.name))]]),
       render: rows.render,
     };

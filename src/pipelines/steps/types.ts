@@ -60,6 +60,40 @@ export interface StepContext {
   relation(ref: string, field: string): Relation;
 }
 
+/**
+ * A use a step makes of a column it reads, as owners' policies name them: `filter` (in a
+ * where), `derive` (in a derived column's expression), `group_by`, `join_on`, `aggregate`
+ * (a measure's column), `feature` and `label` (of a model), and `output` (a value of it
+ * leaves the enclave when the step is released: group keys, min/max/quantile, histogram
+ * cells, a model's weights). `output` uses count only for steps that are outputs.
+ */
+export type ColumnUse = 'filter' | 'derive' | 'group_by' | 'join_on' | 'aggregate' | 'feature' | 'label' | 'output';
+
+/** Every use, in the order policies and previews list them. */
+export const COLUMN_USES: readonly ColumnUse[] = ['filter', 'derive', 'group_by', 'join_on', 'aggregate', 'feature', 'label', 'output'];
+
+/** A column of one of a step's sources. */
+export interface SourceColumn {
+  source: string;
+  column: string;
+}
+
+/**
+ * What a step reads and what its result is made of, stated by its compiler: the one
+ * lineage that policy checks, DP rules, privacy cost and approvals' summaries read
+ * (resolved to input columns by ../lineage.ts).
+ */
+export interface StepLineage {
+  /** Each output column (by name): the source columns its values are computed from (none: a constant). */
+  columns: Map<string, SourceColumn[]>;
+  /** The uses the step makes of its sources' columns. */
+  uses: (SourceColumn & { use: ColumnUse })[];
+  /** Sources whose rows lie behind each of its rows (a model's training rows behind its scores, too). */
+  rows: string[];
+  /** Measures released as cells (histograms): each cell is a group for min_group_size, and owners cap their number. */
+  cells?: { measure: string; count: number }[];
+}
+
 /** A step after checking: its shape, and how to compute it. */
 export interface AnalysedStep {
   /** Relations read, by document name. */
@@ -74,6 +108,10 @@ export interface AnalysedStep {
   tracks: Track[];
   /** For an aggregate: the hidden columns counting distinct rows of each input behind a group. */
   rowCounts?: { input: string; column: string }[];
+  /** For an aggregate with histograms: per histogram column, the hidden list of distinct input rows behind each cell. */
+  cellCounts?: { measure: string; column: string }[];
+  /** What it reads, for which use, and what its rows and columns come from. */
+  lineage: StepLineage;
   /**
    * Columns (visible or hidden) each source must supply when `live` of this step's
    * columns are needed downstream.
@@ -102,4 +140,9 @@ export function isReservedName(name: string): boolean {
 /** Names of all hidden columns of a set of tracks. */
 export function trackColumns(tracks: readonly Track[]): string[] {
   return tracks.flatMap((t) => (t.countColumn ? [t.countColumn, t.column] : [t.column]));
+}
+
+/** Column lineage of a step that keeps every column of `source` as it is. */
+export function passedThrough(source: Relation): Map<string, SourceColumn[]> {
+  return new Map(source.columns.map((c) => [c.name, [{ source: source.name, column: c.name }]]));
 }
