@@ -8,6 +8,7 @@ import { ProblemSchema } from './problem.ts';
 import { DatasetBudgetSchema, DatasetPolicyStateSchema, HealthSchema, JobPreviewSchema, JobSubmissionSchema, PipelineSubmissionSchema } from './schemas.ts';
 import { SignedApprovalSchema, SignedPolicyUpdateSchema } from '../privacy/statements.ts';
 import { EvidenceSchema } from '../attestation/evidence.ts';
+import { SealingRootSourceSchema } from '../attestation/providers/sealing-root.ts';
 import { DatasetRecordSchema, JobRecordSchema, PipelineRecordSchema, ResultDocumentSchema, UpgradeAuthorizationSchema } from '../store/index.ts';
 import { UpgradeRequestSchema } from './routes/upgrades.ts';
 import { SignedManifestSchema } from '../crypto/manifest.ts';
@@ -38,7 +39,7 @@ export const ROUTES: Route[] = [
     summary: "Fresh attestation evidence for a worker, bound to the caller's nonce",
     params: ['id'],
     query: { nonce: '32 random bytes as 64 hex characters' },
-    response: { status: 200, schema: z.object({ worker: z.string(), nonce: z.string(), evidence: EvidenceSchema }) },
+    response: { status: 200, schema: z.object({ worker: z.string(), nonce: z.string(), sealingRoot: SealingRootSourceSchema, evidence: EvidenceSchema }) },
   },
   {
     method: 'post',

@@ -4,6 +4,7 @@
  */
 import { HardwareIdentitySchema, MeasurementSourceSchema } from '../attestation/providers/identity.ts';
 import { ProviderKindSchema } from '../attestation/providers/provider.ts';
+import { SealingRootSourceSchema } from '../attestation/providers/sealing-root.ts';
 import { ObscuraError } from '../common/errors.ts';
 import type { EnclaveClient } from '../enclave/client.ts';
 import { z } from 'zod';
@@ -20,6 +21,13 @@ export const WorkerRecordSchema = z.object({
   measurementSource: MeasurementSourceSchema,
   /** Registers from the worker's own quote at start (TDX MRTD and RTMRs, SGX MRENCLAVE and MRSIGNER). */
   hardware: HardwareIdentitySchema.optional(),
+  /**
+   * Where the key of the worker's sealed state comes from: `simulated-file` (a file in the
+   * data directory: anyone who can read it can unseal the worker's keys), `sgx-mrenclave` or
+   * `dstack-kms`. What the worker says of itself, like the rest of this record; its code
+   * (the measurement the attestation proves) decides it.
+   */
+  sealingRoot: SealingRootSourceSchema,
   recipient: z.string(),
   signingKey: z.string(),
   status: z.enum(['running', 'stopped']),
@@ -53,6 +61,7 @@ export class WorkerPool {
       measurement: w.info.measurement,
       measurementSource: w.info.measurementSource,
       ...(w.info.hardware ? { hardware: w.info.hardware } : {}),
+      sealingRoot: w.info.sealingRoot ?? 'simulated-file',
       recipient: w.info.keys.recipient,
       signingKey: w.info.keys.signingKey,
       status: w.running ? 'running' : 'stopped',

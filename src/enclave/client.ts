@@ -100,10 +100,16 @@ export class EnclaveClient {
         child.kill('SIGKILL');
         reject(new ObscuraError('enclave_start_failed', `enclave ${opts.workerId} did not start in time`, 503));
       }, opts.startTimeoutMs ?? 60_000);
-      child.once('message', () => {
+      // Log lines may come before 'ready' (and before a failure at start): only 'ready' means started.
+      const onMessage = (raw: unknown) => {
+        const msg = EnclaveMessageSchema.safeParse(raw);
+        if (msg.success && msg.data.type === 'log') return log(msg.data.level, msg.data.message);
+        if (!msg.success || msg.data.type !== 'ready') return;
+        child.off('message', onMessage);
         clearTimeout(timer);
         resolve();
-      });
+      };
+      child.on('message', onMessage);
       child.once('exit', (code) => {
         clearTimeout(timer);
         reject(new ObscuraError('enclave_start_failed', `enclave ${opts.workerId} exited at start (code ${code}): ${stderr.trim().split('\n').pop() ?? ''}`, 503));

@@ -5,12 +5,13 @@
  * reported as a generic internal error, since a library's message may quote a value.
  * Its evidence comes from the provider its environment names (OBSCURA_TEE and friends, see
  * attestation/providers/config.ts); a quote-based provider is asked for a quote at start,
- * so a worker without its TEE device fails to start, saying which device is missing.
+ * so a worker without its TEE device fails to start, saying which device is missing. Its
+ * sealed state is keyed from the provider's sealing root (the TEE's own sealing key or KMS;
+ * only the simulated TEE keeps one in the data directory), held in this process's memory.
  */
 import { join } from 'node:path';
 import { z } from 'zod';
-import { simulatedPlatformSecret } from '../attestation/index.ts';
-import { createProvider, enclaveMeasurement, providerConfig, TeeChoiceSchema, TeeSettingsSchema } from '../attestation/providers/index.ts';
+import { createProvider, describeSealingRoot, enclaveMeasurement, providerConfig, TeeChoiceSchema, TeeSettingsSchema } from '../attestation/providers/index.ts';
 import { ed25519FromSeed } from '../common/ed25519.ts';
 import { isObscuraError, ObscuraError } from '../common/errors.ts';
 import { cryptoReady, identityToRecipient } from '../crypto/index.ts';
@@ -73,10 +74,10 @@ async function main(): Promise<void> {
   if (provider.tee !== 'simulated') {
     log('info', `TEE ${provider.tee} via ${provider.kind}; measurement ${measurement} (${measurementSource === 'hardware' ? 'MRENCLAVE' : 'code measurement'})`);
   }
-  const platformSecret = simulatedPlatformSecret(env.OBSCURA_DATA_DIR);
+  const sealing = await provider.sealingRoot();
+  log(sealing.source === 'simulated-file' ? 'warn' : 'info', `sealing root: ${sealing.source} (${describeSealingRoot(sealing.source)})`);
   const stateDir = join(env.OBSCURA_DATA_DIR, 'workers', env.OBSCURA_WORKER_ID);
-  const loaded = loadOrCreateState({ stateDir, workerId: env.OBSCURA_WORKER_ID, platformSecret, measurement });
-  platformSecret.fill(0);
+  const loaded = loadOrCreateState({ stateDir, workerId: env.OBSCURA_WORKER_ID, platformSecret: sealing.secret, measurement });
   let state = loaded.state;
   let restored = loaded.restored;
   // The identity can change once, by a hand-over; everything that uses it reads these.
@@ -102,9 +103,7 @@ async function main(): Promise<void> {
   /** Results waiting for their spend entry's head to be placed on chain, by entry sequence number. */
   const held = new Map<number, { signed: SignedResult; attestation: Evidence }>();
   const persist = (next: EnclaveState) => {
-    const secret = simulatedPlatformSecret(env.OBSCURA_DATA_DIR);
-    writeSealedState(sealedStatePath(stateDir, measurement), next, secret, measurement);
-    secret.fill(0);
+    writeSealedState(sealedStatePath(stateDir, measurement), next, sealing.secret, measurement);
     state = next;
     Object.assign(ctx, identityOf(next));
     keys = { recipient: ctx.recipient, signingKey: ctx.signingKey };
@@ -127,6 +126,7 @@ async function main(): Promise<void> {
     measurement,
     measurementSource,
     ...(hardware ? { hardware } : {}),
+    sealingRoot: sealing.source,
     keys,
     restored,
   });

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { EnclaveKeysSchema, EvidenceSchema } from '../attestation/evidence.ts';
 import { HardwareIdentitySchema, MeasurementSourceSchema } from '../attestation/providers/identity.ts';
 import { ProviderKindSchema, TeeKindSchema } from '../attestation/providers/provider.ts';
+import { SealingRootSourceSchema } from '../attestation/providers/sealing-root.ts';
 import { SignedManifestSchema } from '../crypto/manifest.ts';
 import { SignedApprovalSchema, SignedPolicyUpdateSchema } from '../privacy/statements.ts';
 // The schema module alone: the data package's index pulls in DuckDB and Arrow, which the
@@ -107,6 +108,12 @@ export const EnclaveInfoSchema = z.object({
   measurementSource: MeasurementSourceSchema,
   /** The registers of a quote the enclave made of itself at start (quote-based providers only). */
   hardware: HardwareIdentitySchema.optional(),
+  /**
+   * Where the key of its sealed state comes from (attestation/providers/sealing-root.ts).
+   * Absent from enclaves of releases before it was reported (a predecessor in an upgrade),
+   * whose root was the simulated file on every provider.
+   */
+  sealingRoot: SealingRootSourceSchema.optional(),
   keys: EnclaveKeysSchema,
   /** Whether the identity was restored from state sealed to this measurement (false: newly made). */
   restored: z.boolean(),

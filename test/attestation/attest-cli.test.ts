@@ -26,8 +26,8 @@ function startApi(): Promise<{ url: string; server: Server }> {
   const keys = { recipient: generateIdentity().recipient, signingKey: generateEd25519().publicKey };
   const measurement = 'c'.repeat(64);
   const workers = [
-    { id: 'sim-1', tee: 'simulated', provider: 'simulated', simulated: true, measurement, measurementSource: 'code', ...keys, status: 'running' },
-    { id: 'tdx-1', tee: 'tdx', provider: 'tdx-configfs', simulated: false, measurement, measurementSource: 'code', ...keys, status: 'running' },
+    { id: 'sim-1', tee: 'simulated', provider: 'simulated', simulated: true, measurement, measurementSource: 'code', sealingRoot: 'simulated-file', ...keys, status: 'running' },
+    { id: 'tdx-1', tee: 'tdx', provider: 'tdx-configfs', simulated: false, measurement, measurementSource: 'code', sealingRoot: 'dstack-kms', ...keys, status: 'running' },
   ];
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');

@@ -9,7 +9,7 @@
  * the same by writing those 64 bytes into the recorded quote at the report-data offset (so
  * the quote's signature no longer verifies — providers never verify, verifiers do).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,7 @@ import { keysDigest, QuoteEvidenceSchema, SimulatedEvidenceSchema } from '../../
 import {
   createProvider,
   type DeviceFs,
+  DSTACK_SEALING_KEY_PATH,
   dstackProvider,
   enclaveMeasurement,
   nodeDeviceFs,
@@ -228,9 +229,11 @@ describe('tdx-configfs provider', () => {
 // ---------- SGX under Gramine ----------
 
 /** A /dev/attestation directory as Gramine shows it, its quote file holding `quote`. */
-function gramineDir(opts: { type?: string; quote?: Buffer; noReportData?: boolean } = {}): string {
+function gramineDir(opts: { type?: string; quote?: Buffer; noReportData?: boolean; sealingKey?: Buffer | null } = {}): string {
   const root = freshDir('attestation');
-  mkdirSync(root, { recursive: true });
+  mkdirSync(join(root, 'keys'), { recursive: true });
+  // Gramine shows the SGX sealing keys as 16-byte files under keys/.
+  if (opts.sealingKey !== null) writeFileSync(join(root, 'keys', '_sgx_mrenclave'), opts.sealingKey ?? randomBytes(16));
   writeFileSync(join(root, 'attestation_type'), opts.type ?? 'dcap');
   if (!opts.noReportData) writeFileSync(join(root, 'user_report_data'), Buffer.alloc(64));
   writeFileSync(join(root, 'quote'), opts.quote ?? fixture('sgx_quote'));
@@ -306,6 +309,23 @@ describe('sgx-gramine provider', () => {
     await expect(sgxGramineProvider({ root: gramineDir() }).evidence(request(nonce()))).rejects.toMatchObject({ code: 'tee_report_data_mismatch' });
   });
 
+  it('takes its sealing root from keys/_sgx_mrenclave, 16 bytes, refusing anything else', async () => {
+    const key = randomBytes(16);
+    const root = await sgxGramineProvider({ root: gramineDir({ sealingKey: key }) }).sealingRoot();
+    expect(root).toEqual({ source: 'sgx-mrenclave', secret: key });
+    const missing = gramineDir({ sealingKey: null });
+    await expect(sgxGramineProvider({ root: missing }).sealingRoot()).rejects.toMatchObject({
+      code: 'tee_device_missing',
+      message: expect.stringContaining(join(missing, 'keys', '_sgx_mrenclave')),
+    });
+    for (const bad of [Buffer.alloc(0), randomBytes(15), randomBytes(32)]) {
+      await expect(sgxGramineProvider({ root: gramineDir({ sealingKey: bad }) }).sealingRoot()).rejects.toMatchObject({
+        code: 'tee_sealing_key_invalid',
+        message: expect.stringContaining(`holds ${bad.length} bytes`),
+      });
+    }
+  });
+
   it('fails with tee_quote_failed on an empty quote and tee_quote_malformed on a TDX quote', async () => {
     await expect(sgxGramineProvider({ root: gramineDir({ quote: Buffer.alloc(0) }) }).evidence(request(nonce()))).rejects.toMatchObject({ code: 'tee_quote_failed' });
     await expect(sgxGramineProvider({ root: gramineDir({ quote: fixture('tdx_quote') }) }).evidence(request(nonce()))).rejects.toMatchObject({ code: 'tee_quote_malformed' });
@@ -314,7 +334,7 @@ describe('sgx-gramine provider', () => {
 
 // ---------- TDX through the dstack guest agent ----------
 
-type AgentMode = 'fill' | 'recorded' | 'error' | 'not-hex' | 'not-json';
+type AgentMode = 'fill' | 'recorded' | 'error' | 'not-hex' | 'not-json' | 'short-key';
 
 /** A synthetic event log in the shape the agent returns (a JSON array as text); not a recording. */
 const EVENT_LOG = JSON.stringify([
@@ -353,11 +373,32 @@ class FakeAgent {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
+  /** The app's KMS root in this fake: a key the agent derives per path, as the dstack KMS does. */
+  readonly appSecret = randomBytes(32);
+
+  /** The key the KMS derives for `path`. */
+  derived(path: string): Buffer {
+    return createHash('sha256').update(this.appSecret).update(path).digest();
+  }
+
+  /** GetKey (dstack) answers a hex key; Tappd.DeriveKey a PKCS#8 PEM private key (its DER is what the worker takes). */
+  private key(url: string, body: Record<string, unknown>): string {
+    const path = String(body['path'] ?? '');
+    if (this.mode === 'error') return JSON.stringify({ error: 'KMS unreachable' });
+    if (url === '/GetKey') {
+      const key = this.mode === 'short-key' ? this.derived(path).subarray(0, 8) : this.derived(path);
+      return JSON.stringify({ key: key.toString('hex'), signature_chain: ['aa'.repeat(65)] });
+    }
+    const pem = `-----BEGIN PRIVATE KEY-----\n${Buffer.concat([Buffer.from('3041020100301306072a8648ce3d020106082a8648ce3d030107042730250201010420', 'hex'), this.derived(path)]).toString('base64')}\n-----END PRIVATE KEY-----\n`;
+    return JSON.stringify({ key: pem, certificate_chain: [] });
+  }
+
   private async answer(req: IncomingMessage): Promise<string> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
     this.requests.push({ path: req.url ?? '', body });
+    if (req.url === '/GetKey' || req.url === '/prpc/Tappd.DeriveKey') return this.key(req.url, body);
     const rd = Buffer.from(String(body['report_data'] ?? ''), 'hex');
     const quote = this.mode === 'recorded' ? this.quote : withReportData(this.quote, TDX_V4_REPORT_DATA, rd);
     switch (this.mode) {
@@ -429,6 +470,34 @@ describe('dstack provider', () => {
     expect(identity).toMatchObject({ tee: 'tdx', mrtd: expect.stringMatching(/^c68518a0/), rtmr3: expect.stringMatching(/^a2d25bc8/) });
   });
 
+  it('takes its sealing root from the KMS through GetKey (dstack) or DeriveKey (tappd), and says so', async () => {
+    agent.mode = 'fill';
+    const root = await dstackProvider({ endpoint: socket }).sealingRoot();
+    expect(root).toEqual({ source: 'dstack-kms', secret: agent.derived(DSTACK_SEALING_KEY_PATH) });
+    expect(agent.requests.at(-1)).toMatchObject({ path: '/GetKey', body: { path: DSTACK_SEALING_KEY_PATH } });
+    tappd.mode = 'fill';
+    const legacy = await dstackProvider({ endpoint: tappdSocket }).sealingRoot();
+    expect(legacy.source).toBe('dstack-kms');
+    // The whole DER private key, which ends in the derived key.
+    expect(legacy.secret.subarray(-32)).toEqual(tappd.derived(DSTACK_SEALING_KEY_PATH));
+    expect(tappd.requests.at(-1)).toMatchObject({ path: '/prpc/Tappd.DeriveKey', body: { path: DSTACK_SEALING_KEY_PATH } });
+  });
+
+  it('refuses a KMS that gives no key (tee_sealing_unavailable) or a short one (tee_sealing_key_invalid)', async () => {
+    agent.mode = 'error';
+    await expect(dstackProvider({ endpoint: socket }).sealingRoot()).rejects.toMatchObject({ code: 'tee_sealing_unavailable', message: expect.stringContaining(socket) });
+    agent.mode = 'short-key';
+    await expect(dstackProvider({ endpoint: socket }).sealingRoot()).rejects.toMatchObject({ code: 'tee_sealing_key_invalid', message: expect.stringContaining('8 bytes') });
+    agent.mode = 'fill';
+  });
+
+  it('plain TDX: refuses to give a sealing root without a key provider, saying why; takes the KMS key through one', async () => {
+    const bare = tdxConfigfsProvider({ root: tsmRoot(), fs: fakeTsm().fs });
+    await expect(bare.sealingRoot()).rejects.toMatchObject({ code: 'tee_sealing_unavailable', message: expect.stringMatching(/^plain TDX has no sealing key.*readable by the host/) });
+    const withKms = createProvider(providerConfig({ tee: 'tdx', root: tsmRoot(), endpoint: socket }, freshDir('unused')));
+    expect(await withKms.sealingRoot()).toEqual({ source: 'dstack-kms', secret: agent.derived(DSTACK_SEALING_KEY_PATH) });
+  });
+
   it('fails with tee_device_missing naming the socket', async () => {
     const missing = join(work, 'nowhere', 'dstack.sock');
     await expect(dstackProvider({ endpoint: missing }).evidence(request(nonce()))).rejects.toMatchObject({
@@ -462,6 +531,7 @@ describe('provider configuration', () => {
     const dataDir = freshDir('sim');
     expect(providerConfig({ tee: 'simulated' }, dataDir)).toEqual({ kind: 'simulated', dataDir });
     expect(providerConfig({ tee: 'tdx', root: '/x/tsm' }, dataDir)).toEqual({ kind: 'tdx-configfs', root: '/x/tsm' });
+    expect(providerConfig({ tee: 'tdx', endpoint: '/run/dstack.sock' }, dataDir)).toEqual({ kind: 'tdx-configfs', keyProvider: '/run/dstack.sock' });
     expect(providerConfig({ tee: 'dstack', endpoint: '/run/dstack.sock' }, dataDir)).toEqual({ kind: 'dstack', endpoint: '/run/dstack.sock' });
     expect(providerConfig({ tee: 'sgx-gramine' }, dataDir)).toEqual({ kind: 'sgx-gramine' });
     expect(teeEnv({ tee: 'simulated' })).toEqual({ OBSCURA_TEE: 'simulated', OBSCURA_TEE_ROOT: undefined, OBSCURA_DSTACK_ENDPOINT: undefined });
@@ -472,5 +542,9 @@ describe('provider configuration', () => {
     const n = nonce();
     const evidence = SimulatedEvidenceSchema.parse(await sim.evidence(request(n)));
     expect(evidence.report).toMatchObject({ nonce: n, measurement: 'c'.repeat(64), keysDigest: keysDigest(keys), workerId: 'worker-1' });
+    // The simulated root is a file of the data directory, and says so.
+    const root = await sim.sealingRoot();
+    expect(root.source).toBe('simulated-file');
+    expect(readFileSync(join(dataDir, 'simulated-tee', 'platform.key'), 'utf8').trim()).toBe(root.secret.toString('hex'));
   });
 });

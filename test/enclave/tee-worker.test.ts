@@ -4,9 +4,11 @@
  * and where it comes from, `attest` answers with the provider's evidence, and a worker whose
  * TEE device is missing fails to start saying which. Hardware is replaced by the recorded
  * quotes of test/fixtures/dcap/ behind a fake dstack agent and a fake /dev/attestation.
+ * A hardware worker takes its sealing root from its TEE (the dstack KMS key, Gramine's
+ * MRENCLAVE sealing key), says so, and never touches `<data dir>/simulated-tee/`.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,8 +29,10 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
+const dataDir = join(work, 'data');
+
 async function start(workerId: string, tee: Parameters<typeof EnclaveClient.start>[0]['tee']): Promise<EnclaveClient> {
-  const client = await EnclaveClient.start({ dataDir: join(work, 'data'), workerId, ...(tee ? { tee } : {}) });
+  const client = await EnclaveClient.start({ dataDir, workerId, ...(tee ? { tee } : {}) });
   started.push(client);
   return client;
 }
@@ -42,7 +46,15 @@ describe('enclave worker on a TEE provider', () => {
     agent = createServer(async (req, res) => {
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
-      const { report_data } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { report_data: string };
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { report_data: string; path?: string };
+      if (req.url === '/GetKey') {
+        // The KMS key for this app and path (a fixed key stands in for the KMS's derivation).
+        const text = JSON.stringify({ key: 'ab'.repeat(32), signature_chain: [] });
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+        res.end(text);
+        return;
+      }
+      const { report_data } = body;
       const quote = Buffer.from(recorded);
       Buffer.from(report_data, 'hex').copy(quote, 568);
       const text = JSON.stringify({ quote: quote.toString('hex'), event_log: '[]', report_data });
@@ -60,7 +72,10 @@ describe('enclave worker on a TEE provider', () => {
       measurement: computeMeasurement(),
       measurementSource: 'code',
       hardware: { tee: 'tdx', mrtd: expect.stringMatching(/^c68518a0/), rtmr3: expect.stringMatching(/^a2d25bc8/) },
+      sealingRoot: 'dstack-kms',
     });
+    expect(readdirSync(join(dataDir, 'workers', 'tee-dstack')).some((f) => f.endsWith('.sealed'))).toBe(true);
+    expect(existsSync(join(dataDir, 'simulated-tee'))).toBe(false);
     const nonce = randomBytes(32).toString('hex');
     const { evidence } = await client.request('attest', { nonce });
     const quote = QuoteEvidenceSchema.parse(evidence);
@@ -74,13 +89,22 @@ describe('enclave worker on a TEE provider', () => {
     writeFileSync(join(root, 'attestation_type'), 'dcap');
     writeFileSync(join(root, 'user_report_data'), Buffer.alloc(64));
     writeFileSync(join(root, 'quote'), readFileSync(join(FIXTURES, 'sgx_quote')));
+    // Without Gramine's sealing key the worker has no sealing root: it refuses to start.
+    await expect(start('tee-sgx-nokey', { tee: 'sgx-gramine', root })).rejects.toMatchObject({
+      code: 'enclave_start_failed',
+      message: expect.stringContaining(`tee_device_missing: ${join(root, 'keys', '_sgx_mrenclave')} does not exist`),
+    });
+    mkdirSync(join(root, 'keys'));
+    writeFileSync(join(root, 'keys', '_sgx_mrenclave'), randomBytes(16));
     const client = await start('tee-sgx', { tee: 'sgx-gramine', root });
     expect(client.info).toMatchObject({
       tee: 'sgx',
       provider: 'sgx-gramine',
       measurement: '33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb',
       measurementSource: 'hardware',
+      sealingRoot: 'sgx-mrenclave',
     });
+    expect(existsSync(join(dataDir, 'simulated-tee'))).toBe(false);
     // The recorded quote carries other report data: the provider refuses to pass it off as evidence.
     await expect(client.request('attest', { nonce: randomBytes(32).toString('hex') })).rejects.toMatchObject({ code: 'tee_report_data_mismatch' });
   });

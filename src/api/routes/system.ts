@@ -23,8 +23,9 @@ export function systemRoutes(ctx: HostContext): Router {
   r.get('/workers/:id/attestation', async (req, res) => {
     // The verifier's own fresh nonce is required, so evidence can never be replayed to it.
     const query = parseBody(AttestationQuerySchema, { nonce: req.query.nonce }, 'query');
-    const { evidence } = await ctx.workers.get(req.params.id).request('attest', { nonce: query.nonce });
-    res.json({ worker: req.params.id, nonce: query.nonce, evidence });
+    const worker = ctx.workers.get(req.params.id);
+    const { evidence } = await worker.request('attest', { nonce: query.nonce });
+    res.json({ worker: req.params.id, nonce: query.nonce, sealingRoot: worker.info.sealingRoot ?? 'simulated-file', evidence });
   });
   return r;
 }

@@ -5,7 +5,8 @@
  * parses them back and builds its provider (providerConfig, then factory.ts).
  *
  *   --tee simulated     the simulated authority (default)
- *   --tee tdx           Intel TDX through configfs-tsm; --tee-root overrides /sys/kernel/config/tsm/report
+ *   --tee tdx           Intel TDX through configfs-tsm; --tee-root overrides /sys/kernel/config/tsm/report;
+ *                       --dstack-endpoint names the dstack guest agent whose KMS gives the sealing root
  *   --tee dstack        Intel TDX through the dstack guest agent; --dstack-endpoint overrides the socket
  *   --tee sgx-gramine   Intel SGX under Gramine; --tee-root overrides /dev/attestation
  */
@@ -26,7 +27,7 @@ export const TeeSettingsSchema = z.object({
   tee: TeeChoiceSchema,
   /** Device root: the configfs-tsm report directory (tdx) or the attestation pseudo-filesystem (sgx-gramine). */
   root: z.string().min(1).optional(),
-  /** The dstack guest agent: a unix socket path or an http(s) URL (dstack only). */
+  /** The dstack guest agent: a unix socket path or an http(s) URL (dstack; tdx: its key provider). */
   endpoint: Endpoint.optional(),
 });
 export type TeeSettings = z.infer<typeof TeeSettingsSchema>;
@@ -34,7 +35,7 @@ export type TeeSettings = z.infer<typeof TeeSettingsSchema>;
 /** A provider's configuration, as createProvider takes it. */
 export const ProviderConfigSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('simulated'), dataDir: z.string().min(1) }),
-  z.object({ kind: z.literal('tdx-configfs'), root: z.string().min(1).optional() }),
+  z.object({ kind: z.literal('tdx-configfs'), root: z.string().min(1).optional(), keyProvider: Endpoint.optional() }),
   z.object({ kind: z.literal('dstack'), endpoint: Endpoint.optional(), api: DstackApiSchema.optional() }),
   z.object({ kind: z.literal('sgx-gramine'), root: z.string().min(1).optional() }),
 ]);
@@ -47,7 +48,7 @@ export function providerConfig(settings: TeeSettings, dataDir: string): Provider
     case 'simulated':
       return { kind: 'simulated', dataDir };
     case 'tdx':
-      return { kind: 'tdx-configfs', ...root };
+      return { kind: 'tdx-configfs', ...root, ...(settings.endpoint === undefined ? {} : { keyProvider: settings.endpoint }) };
     case 'dstack':
       return { kind: 'dstack', ...(settings.endpoint === undefined ? {} : { endpoint: settings.endpoint }) };
     case 'sgx-gramine':

@@ -9,6 +9,9 @@
  * agent's response is checked: its quote must be a TDX quote carrying exactly our report
  * data. The event log comes back with it, for RTMR3 replay by the verifier.
  * The simulator (`DSTACK_SIMULATOR_ENDPOINT`) is an ordinary endpoint here.
+ * The sealing root is a key the dstack KMS derives for this app and releases only to an
+ * attested CVM: `DstackClient.getKey(path, purpose)` (RPC `GetKey`), or on tappd
+ * `Tappd.DeriveKey(path)`, whose private key (DER) is taken whole.
  */
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -18,6 +21,7 @@ import { type QuoteEvidence, reportData } from '../evidence.ts';
 import type { HardwareIdentity } from './identity.ts';
 import type { EvidenceProvider, EvidenceRequest } from './provider.ts';
 import { checkQuote, selfQuoteReportData } from './quote-fields.ts';
+import { DSTACK_SEALING_KEY_PATH, type SealingRoot } from './sealing-root.ts';
 
 /** The dstack guest agent's sockets, in the order the SDK looks for them. */
 export const DSTACK_SOCKETS = ['/var/run/dstack.sock', '/run/dstack.sock', '/var/run/dstack/dstack.sock', '/run/dstack/dstack.sock'] as const;
@@ -48,7 +52,12 @@ interface Agent {
   endpoint: string;
   api: DstackApi;
   getQuote(data: Buffer): Promise<unknown>;
+  /** The KMS-derived key at DSTACK_SEALING_KEY_PATH, as bytes. */
+  getKey(): Promise<Uint8Array>;
 }
+
+/** A KMS key shorter than this is not a key (GetKey returns 32 bytes; DeriveKey a DER key). */
+const MIN_KMS_KEY_BYTES = 32;
 
 function resolveEndpoint(opts: DstackOptions): { endpoint: string; api: DstackApi } {
   if (opts.endpoint !== undefined) {
@@ -78,23 +87,57 @@ async function connect(opts: DstackOptions): Promise<Agent> {
   const sdk = await import('@phala/dstack-sdk');
   if (api === 'tappd') {
     const client = new sdk.TappdClient(endpoint);
-    return { endpoint, api, getQuote: (data) => client.tdxQuote(data, 'raw') };
+    return {
+      endpoint,
+      api,
+      getQuote: (data) => client.tdxQuote(data, 'raw'),
+      getKey: async () => (await client.deriveKey(DSTACK_SEALING_KEY_PATH, 'obscura-enclave-state')).asUint8Array(),
+    };
   }
   const client = new sdk.DstackClient(endpoint);
-  return { endpoint, api, getQuote: (data) => client.getQuote(data) };
+  return {
+    endpoint,
+    api,
+    getQuote: (data) => client.getQuote(data),
+    getKey: async () => (await client.getKey(DSTACK_SEALING_KEY_PATH, 'obscura-enclave-state')).key,
+  };
+}
+
+/** The sealing root from a connected agent; throws 'tee_sealing_unavailable' naming the agent. */
+async function kmsKey(a: Agent): Promise<SealingRoot> {
+  const source = `dstack guest agent (${a.endpoint})`;
+  let key: Uint8Array;
+  try {
+    key = await a.getKey();
+  } catch (e) {
+    throw new ObscuraError('tee_sealing_unavailable', `${source} gave no sealing key from the dstack KMS: ${errorMessage(e)}`, 503, undefined, { cause: e });
+  }
+  if (!(key instanceof Uint8Array) || key.length < MIN_KMS_KEY_BYTES) {
+    throw new ObscuraError('tee_sealing_key_invalid', `${source} answered GetKey with ${key instanceof Uint8Array ? key.length : 0} bytes, not a key`, 502);
+  }
+  return { source: 'dstack-kms', secret: Buffer.from(key) };
+}
+
+/**
+ * The dstack KMS sealing root through the guest agent at `opts.endpoint` (or the default
+ * sockets): for a worker whose evidence comes from elsewhere (plain TDX inside a dstack CVM).
+ */
+export async function dstackSealingRoot(opts: DstackOptions = {}): Promise<SealingRoot> {
+  return kmsKey(await connect(opts));
 }
 
 /** The dstack guest agent provider for Intel TDX CVMs. */
 export function dstackProvider(opts: DstackOptions = {}): EvidenceProvider {
   let agent: Promise<Agent> | undefined;
-
-  const quote = async (data: Buffer): Promise<{ quote: Buffer; eventLog?: string; source: string }> => {
+  const connected = (): Promise<Agent> =>
     // Connect once; a failed connect is retried by the next request.
-    agent ??= connect(opts).catch((e: unknown) => {
+    (agent ??= connect(opts).catch((e: unknown) => {
       agent = undefined;
       throw e;
-    });
-    const a = await agent;
+    }));
+
+  const quote = async (data: Buffer): Promise<{ quote: Buffer; eventLog?: string; source: string }> => {
+    const a = await connected();
     const source = `dstack guest agent (${a.endpoint})`;
     let raw: unknown;
     let timer: NodeJS.Timeout | undefined;
@@ -135,6 +178,9 @@ export function dstackProvider(opts: DstackOptions = {}): EvidenceProvider {
     async identify(): Promise<HardwareIdentity> {
       const q = await quote(selfQuoteReportData());
       return checkQuote(q.quote, { tee: 'tdx', source: q.source }).identity;
+    },
+    async sealingRoot(): Promise<SealingRoot> {
+      return kmsKey(await connected());
     },
   };
 }

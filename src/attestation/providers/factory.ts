@@ -12,7 +12,7 @@ export function createProvider(config: ProviderConfig): EvidenceProvider {
     case 'simulated':
       return simulatedProvider({ dataDir: config.dataDir });
     case 'tdx-configfs':
-      return tdxConfigfsProvider(config.root === undefined ? {} : { root: config.root });
+      return tdxConfigfsProvider({ ...(config.root === undefined ? {} : { root: config.root }), ...(config.keyProvider === undefined ? {} : { keyProvider: config.keyProvider }) });
     case 'dstack':
       return dstackProvider({ ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }), ...(config.api === undefined ? {} : { api: config.api }) });
     case 'sgx-gramine':

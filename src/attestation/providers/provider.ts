@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import type { EnclaveKeys, Evidence } from '../evidence.ts';
 import type { HardwareIdentity } from './identity.ts';
+import type { SealingRoot } from './sealing-root.ts';
 
 /** How a worker obtains its evidence. */
 export const ProviderKindSchema = z.enum(['simulated', 'tdx-configfs', 'dstack', 'sgx-gramine']);
@@ -35,4 +36,6 @@ export interface EvidenceProvider {
   evidence(req: EvidenceRequest): Promise<Evidence>;
   /** The hardware registers of this enclave, read from a quote it makes of itself; undefined when simulated. Throws like evidence(). */
   identify(): Promise<HardwareIdentity | undefined>;
+  /** The secret the worker's sealed state is keyed from (sealing-root.ts). Throws ObscuraError with a `tee_*` code. */
+  sealingRoot(): Promise<SealingRoot>;
 }

@@ -4,7 +4,8 @@
  * check `attestation_type` reads `dcap`, write the 64 bytes of report data to
  * `user_report_data`, then read the DCAP quote from `quote`. The pseudo-files are
  * process-local, so the only race is between this process's own requests: they are
- * serialised here.
+ * serialised here. The sealing root is `keys/_sgx_mrenclave` under the same root: the 16-byte
+ * SGX sealing key Gramine derives with the MRENCLAVE policy (exposed since Gramine 1.5).
  */
 import { join } from 'node:path';
 import { ObscuraError } from '../../common/errors.ts';
@@ -13,6 +14,10 @@ import { type DeviceFs, deviceError, nodeDeviceFs } from './device-io.ts';
 import type { HardwareIdentity } from './identity.ts';
 import type { EvidenceProvider, EvidenceRequest } from './provider.ts';
 import { checkQuote, selfQuoteReportData } from './quote-fields.ts';
+import type { SealingRoot } from './sealing-root.ts';
+
+/** Length of an SGX sealing key (EGETKEY returns 128 bits). */
+export const SGX_SEALING_KEY_BYTES = 16;
 
 /** Gramine's attestation pseudo-filesystem. */
 export const DEFAULT_GRAMINE_ATTESTATION_ROOT = '/dev/attestation';
@@ -72,6 +77,17 @@ export function sgxGramineProvider(opts: SgxGramineOptions = {}): EvidenceProvid
     },
     async identify(): Promise<HardwareIdentity> {
       return checkQuote(await quote(selfQuoteReportData()), { tee: 'sgx', source }).identity;
+    },
+    async sealingRoot(): Promise<SealingRoot> {
+      const keyPath = join(root, 'keys', '_sgx_mrenclave');
+      const key = await fs
+        .readFile(keyPath)
+        .catch((e: unknown) => Promise.reject(deviceError(e, keyPath, 'reading the MRENCLAVE sealing key', 'the worker must run under gramine-sgx 1.5 or later, which exposes the SGX sealing keys')));
+      if (key.length !== SGX_SEALING_KEY_BYTES) {
+        key.fill(0);
+        throw new ObscuraError('tee_sealing_key_invalid', `${keyPath} holds ${key.length} bytes, not the ${SGX_SEALING_KEY_BYTES} of an SGX sealing key`, 502);
+      }
+      return { source: 'sgx-mrenclave', secret: key };
     },
   };
 }

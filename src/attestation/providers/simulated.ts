@@ -4,8 +4,9 @@
  * unless told to accept simulated evidence.
  */
 import type { SimulatedEvidence } from '../evidence.ts';
-import { simulatedEvidence } from '../simulated.ts';
+import { simulatedEvidence, simulatedPlatformSecret } from '../simulated.ts';
 import type { EvidenceProvider, EvidenceRequest } from './provider.ts';
+import type { SealingRoot } from './sealing-root.ts';
 
 /** The simulated provider, keeping its authority in `dataDir`. */
 export function simulatedProvider(opts: { dataDir: string }): EvidenceProvider {
@@ -17,6 +18,9 @@ export function simulatedProvider(opts: { dataDir: string }): EvidenceProvider {
     },
     async identify(): Promise<undefined> {
       return undefined;
+    },
+    async sealingRoot(): Promise<SealingRoot> {
+      return { source: 'simulated-file', secret: simulatedPlatformSecret(opts.dataDir) };
     },
   };
 }

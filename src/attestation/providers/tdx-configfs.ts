@@ -6,6 +6,8 @@
  * `outblob`, check `generation` moved by exactly our one write (otherwise another writer
  * raced us on the entry), and remove the entry. Each request uses its own entry, so
  * concurrent requests do not share state. Needs root (or write access to the directory).
+ * TDX has no sealing key: the sealing root comes from the dstack KMS through a guest agent
+ * given as `keyProvider`, or the worker refuses to start (see sealing-root.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -15,6 +17,8 @@ import { type DeviceFs, deviceError, errnoCode, nodeDeviceFs } from './device-io
 import type { HardwareIdentity } from './identity.ts';
 import type { EvidenceProvider, EvidenceRequest } from './provider.ts';
 import { checkQuote, selfQuoteReportData } from './quote-fields.ts';
+import { dstackSealingRoot } from './dstack.ts';
+import type { SealingRoot } from './sealing-root.ts';
 
 /** Where configfs-tsm report entries are made by default. */
 export const DEFAULT_TSM_REPORT_ROOT = '/sys/kernel/config/tsm/report';
@@ -28,6 +32,8 @@ export interface TdxConfigfsOptions {
   root?: string;
   /** File operations, replaceable by a fake of the kernel interface in tests. */
   fs?: DeviceFs;
+  /** A dstack guest agent (socket or URL) whose KMS key is the sealing root; without it the worker has none. */
+  keyProvider?: string;
 }
 
 const MISSING_HINT = 'an Intel TDX guest on Linux 6.7 or later has it once configfs is mounted (mount -t configfs none /sys/kernel/config)';
@@ -87,6 +93,16 @@ export function tdxConfigfsProvider(opts: TdxConfigfsOptions = {}): EvidenceProv
     },
     async identify(): Promise<HardwareIdentity> {
       return checkQuote(await quote(selfQuoteReportData()), { tee: 'tdx', source }).identity;
+    },
+    async sealingRoot(): Promise<SealingRoot> {
+      if (opts.keyProvider === undefined) {
+        throw new ObscuraError(
+          'tee_sealing_unavailable',
+          'plain TDX has no sealing key, and a sealing root on the data directory would be readable by the host: give the worker a key provider it attests to (the dstack guest agent, --dstack-endpoint / OBSCURA_DSTACK_ENDPOINT, or run it with --tee dstack)',
+          503,
+        );
+      }
+      return dstackSealingRoot({ endpoint: opts.keyProvider });
     },
   };
 }

@@ -115,6 +115,11 @@ export function attestCommand(program: Command): void {
         const worker = workers.find((w) => w.id === target);
         if (!worker) throw new ObscuraError('worker_not_found', `${target} is neither a file nor a worker the API at ${g.api} lists`, 404);
         verdict = await attestWorker(api, worker, { ...setup, allowSimulated: opts.allowSimulated === true });
+        // Where the worker keeps its keys is part of what an owner decides on before sealing.
+        const root = `worker ${target} says its sealing root is ${worker.sealingRoot}${worker.sealingRoot === 'simulated-file' ? ' (SIMULATED: anyone who can read the data directory can unseal its keys)' : ''}`;
+        emit(g, { subject, sealingRoot: worker.sealingRoot, ...verdict }, `${verdictText(subject, verdict)}\n${root}`);
+        if (!verdict.ok) process.exitCode = 1;
+        return;
       }
       emit(g, { subject, ...verdict }, verdictText(subject, verdict));
       if (!verdict.ok) process.exitCode = 1;

@@ -20,7 +20,7 @@ export function serveCommand(program: Command): void {
         .default(env().OBSCURA_TEE ?? 'simulated'),
     )
     .option('--tee-root <dir>', 'TEE device root: configfs-tsm report dir for tdx, /dev/attestation for sgx-gramine (or OBSCURA_TEE_ROOT)')
-    .option('--dstack-endpoint <socket|url>', 'dstack guest agent socket or simulator URL (or OBSCURA_DSTACK_ENDPOINT)')
+    .option('--dstack-endpoint <socket|url>', 'dstack guest agent socket or simulator URL; for tdx, the agent whose KMS gives the sealing root (or OBSCURA_DSTACK_ENDPOINT)')
     .option('--predecessor <dir>', "the previous release's checkout: workers hand their identity over from its enclave (an authorised upgrade)")
     .option('--workers <n>', 'how many enclave workers to run (worker-1 … worker-n); federated training needs two or more', '1')
     .option('--quiet', 'print only the startup summary')
@@ -57,7 +57,7 @@ export function serveCommand(program: Command): void {
           .list()
           .map(
             (w) =>
-              `  worker     ${w.id}  tee=${w.tee}${w.simulated ? ' (simulated)' : ` via ${w.provider}`}  measurement ${w.measurement}${w.measurementSource === 'hardware' ? ' (MRENCLAVE)' : ''}`,
+              `  worker     ${w.id}  tee=${w.tee}${w.simulated ? ' (simulated)' : ` via ${w.provider}`}  measurement ${w.measurement}${w.measurementSource === 'hardware' ? ' (MRENCLAVE)' : ''}  sealing root ${w.sealingRoot}${w.sealingRoot === 'simulated-file' ? ' (SIMULATED: the data directory can unseal its keys)' : ''}`,
           ),
         `  data dir   ${host.dataDir}`,
       ];

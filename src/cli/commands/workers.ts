@@ -28,6 +28,7 @@ export function workersCommand(program: Command): void {
           return [
             `${w.id}  tee=${w.tee}${w.simulated ? ' (simulated)' : ''}  status=${w.status}`,
             `  measurement  ${w.measurement}`,
+            `  sealing root ${w.sealingRoot}${w.sealingRoot === 'simulated-file' ? ' (SIMULATED: anyone who can read the data directory can unseal its keys)' : ''}`,
             `  recipient    ${w.recipient}`,
             `  attestation  ${status}${w.attestation.simulated ? ' (simulated)' : ''}`,
             ...failed,
