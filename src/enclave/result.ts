@@ -19,6 +19,8 @@ export const OutputTableSchema = z.object({
   rows: z.array(z.array(CellSchema)),
   /** Groups dropped because fewer than minGroupSize input rows were behind them. */
   suppressedGroups: z.number().int().nonnegative(),
+  /** Histogram cells shown as null because fewer than minGroupSize input rows were behind them. */
+  suppressedCells: z.number().int().nonnegative().optional(),
   minGroupSize: z.number().int().positive(),
   /** Differential privacy applied to this output: mechanism, epsilon, delta, and the noisy count a group needed. */
   dp: z.object({ mechanism: z.enum(['laplace', 'gaussian']), epsilon: z.number(), delta: z.number(), threshold: z.number() }).optional(),

@@ -34,6 +34,8 @@ export interface PlannedStep {
   groupBy: string[];
   /** Aggregates: hidden columns counting each input's distinct rows behind a group. */
   rowCounts: string[];
+  /** Aggregates: per histogram column, the hidden lists of each input's distinct rows behind each cell. */
+  cells: { measure: string; columns: string[] }[];
   sql: string;
   params: SqlParam[];
 }
@@ -105,7 +107,11 @@ export function checkPipeline(doc: PipelineDocument, inputs: Record<string, Data
     const from = a.sources.map((source) => tables.get(source) as string);
     tables.set(step.id, `step_${i}`);
     const rowCounts = (a.rowCounts ?? []).map((r) => r.column);
-    steps.push({ id: step.id, kind: stepKind(step), table: `step_${i}`, from, columns, groupBy: a.groupBy, rowCounts, sql, params });
+    const cells = [...new Set((a.cellCounts ?? []).map((c) => c.measure))].map((measure) => ({
+      measure,
+      columns: (a.cellCounts ?? []).filter((c) => c.measure === measure).map((c) => c.column),
+    }));
+    steps.push({ id: step.id, kind: stepKind(step), table: `step_${i}`, from, columns, groupBy: a.groupBy, rowCounts, cells, sql, params });
   });
   const outputs = Object.entries(doc.outputs).map(([step, out]) => {
     const a = analysed.get(step) as AnalysedStep;

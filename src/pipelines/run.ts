@@ -33,6 +33,8 @@ export interface PipelineOutput {
   rows: OutputValue[][];
   /** Groups with fewer than minGroupSize input rows, dropped from `rows`. */
   suppressedGroups: number;
+  /** Histogram cells of released groups with fewer than minGroupSize input rows, shown as null (present when the output has histograms). */
+  suppressedCells?: number;
   minGroupSize: number;
   /** Present when the output was released with differential privacy. */
   dp?: DpApplied;
@@ -148,15 +150,47 @@ async function readOutput(connection: DuckDBConnection, plan: PipelinePlan, out:
   // Released only when every input has at least min_group_size distinct rows behind the group.
   const kept = step.rowCounts.length ? step.rowCounts.map((c) => `${quoteIdent(c)} >= $1`).join(' AND ') : '$1 <= 1';
   const hidden = await execute(connection, `SELECT count(*) FROM ${table} WHERE NOT (${kept})`, k, out.step);
-  const cols = out.columns.map((c) => quoteIdent(c.name)).join(', ');
+  const cellColumns = step.cells.flatMap((c) => c.columns);
+  const cols = [...out.columns.map((c) => c.name), ...cellColumns].map(quoteIdent).join(', ');
   const order = step.groupBy.length ? ` ORDER BY ${step.groupBy.map((g) => `${quoteIdent(g)} ASC NULLS FIRST`).join(', ')}` : '';
-  const rows = await execute(connection, `SELECT ${cols} FROM ${table} WHERE ${kept}${order}`, k, out.step);
+  const read = await execute(connection, `SELECT ${cols} FROM ${table} WHERE ${kept}${order}`, k, out.step);
+  const rows = read.map((r) => r.slice(0, out.columns.length).map(toOutputValue));
+  const suppressedCells = suppressCells(out, step.cells, read, rows);
   return {
     columns: out.columns.map((c) => ({ name: c.name, type: c.type })),
-    rows: rows.map((r) => r.map(toOutputValue)),
+    rows,
     suppressedGroups: Number(hidden[0]?.[0] ?? 0),
+    ...(step.cells.length ? { suppressedCells } : {}),
     minGroupSize: out.minGroupSize,
   };
+}
+
+/**
+ * Each histogram cell is a group for min_group_size: a cell with fewer distinct rows of
+ * some input behind it than minGroupSize (an empty one too, or the empty cells would
+ * point at the rest) becomes null in `rows`. Returns how many were suppressed.
+ */
+function suppressCells(out: PipelinePlan['outputs'][number], cells: PipelinePlan['steps'][number]['cells'], read: DuckDBValue[][], rows: OutputValue[][]): number {
+  if (out.minGroupSize <= 1) return 0;
+  let suppressed = 0;
+  let at = out.columns.length;
+  for (const { measure, columns } of cells) {
+    const index = out.columns.findIndex((c) => c.name === measure);
+    const lists = columns.map((_, i) => at + i);
+    at += columns.length;
+    read.forEach((r, g) => {
+      const row = rows[g] as OutputValue[];
+      const counts = JSON.parse(String(row[index])) as (number | null)[];
+      const behind = lists.map((i) => (r[i] as { items: unknown[] }).items.map(Number));
+      const shown = counts.map((n, cell) => {
+        if (behind.every((b) => (b[cell] ?? 0) >= out.minGroupSize)) return n;
+        suppressed++;
+        return null;
+      });
+      row[index] = JSON.stringify(shown);
+    });
+  }
+  return suppressed;
 }
 
 /**

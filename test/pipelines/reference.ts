@@ -76,9 +76,12 @@ export class Reference {
   /**
    * The expected output of a grouped query `sql` that selects the group keys, then the
    * measures, then `n_<input>` (distinct rids of that input) for each input in `counts`:
-   * groups with any count below `k` are suppressed, the rest ordered by the keys.
+   * groups with any count below `k` are suppressed, the rest ordered by the keys. Histogram
+   * cells (histogramSql) are shown when k <= 1 or at least k distinct rows of every input
+   * (its row ids in column `rid(input)`) are behind them.
    */
-  async expected(sql: string, keys: string[], counts: string[], k: number): Promise<Expected> {
+  async expected(sql: string, keys: string[], counts: string[], k: number, rid: (input: string) => string = (i) => `rid_${i}`): Promise<Expected> {
+    sql = sql.replace(/⟦([^⟧]*)⟧/g, (_, cond: string) => `(${k} <= 1 OR (${counts.map((c) => `count(DISTINCT ${rid(c)}) FILTER (WHERE ${cond}) >= ${k}`).join(' AND ')}))`);
     const kept = counts.map((c) => `n_${c} >= ${k}`).join(' AND ');
     const order = keys.length ? ` ORDER BY ${keys.map((g) => `"${g}" ASC NULLS FIRST`).join(', ')}` : '';
     const exclude = counts.map((c) => `n_${c}`).join(', ');
@@ -95,11 +98,16 @@ export class Reference {
 }
 
 /**
- * A histogram written the long way: one filtered count per bin, joined into a JSON array.
- * `bin` is SQL computing the bin index of `value`, which must be clamped already.
+ * A histogram written the long way: one filtered count per bin, joined into a JSON array;
+ * a cell is `null` unless Reference.expected finds enough distinct rows behind it (the
+ * ⟦condition⟧ it fills in). `bin` is SQL computing the bin index of `value`, which must be
+ * clamped already.
  */
 export function histogramSql(value: string, bins: number, bin: (v: string) => string): string {
-  const cells = Array.from({ length: bins }, (_, i) => `count(*) FILTER (WHERE ${value} IS NOT NULL AND ${bin(value)} = ${i})`);
+  const cells = Array.from({ length: bins }, (_, i) => {
+    const cond = `${value} IS NOT NULL AND ${bin(value)} = ${i}`;
+    return `CASE WHEN ⟦${cond}⟧ THEN CAST(count(*) FILTER (WHERE ${cond}) AS VARCHAR) ELSE 'null' END`;
+  });
   return `'[' || concat_ws(',', ${cells.join(', ')}) || ']'`;
 }
 

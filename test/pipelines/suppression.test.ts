@@ -152,3 +152,29 @@ describe('min_group_size per input', () => {
     expect((await run(steps, 5, inputs)).rows).toEqual([]);
   });
 });
+
+describe('histogram cells are groups for min_group_size', () => {
+  it('nulls every cell with fewer distinct rows behind it, empty ones included, and counts them', async () => {
+    // val over [0, 10) in 5 bins: p1's five results fall in bins 0, 1, 1, 2, 2; p4 0; p5 1; p6 1; p20 4.
+    const steps = [{ id: 'out', aggregate: { from: 'labs', measures: { n: { count: '*' }, h: { histogram: 'val', bins: 5, bounds: [0, 10] } } } }];
+    const exact = await run(steps, 1, await data());
+    expect(exact.rows).toEqual([[9, '[2,4,2,0,1]']]);
+    expect(exact.suppressedCells).toBe(0);
+    const two = await run(steps, 2, await data());
+    expect(two.rows).toEqual([[9, '[2,4,2,null,null]']]);
+    expect(two.suppressedCells).toBe(2);
+  });
+
+  it('counts distinct rows of each input behind a cell after a join, not joined rows', async () => {
+    // Joined: p1's one visit stands behind its five results, p20's one result behind four visits.
+    const steps = [
+      { id: 'j', join: { left: 'visits', right: 'labs', on: ['pid'] } },
+      { id: 'out', aggregate: { from: 'j', measures: { n: { count: '*' }, h: { histogram: 'val', bins: 5, bounds: [0, 10] } } } },
+    ];
+    const out = await run(steps, 2, await data());
+    // Cell 0: p1 and p4 (2 visits, 2 results); cell 1: p1 twice, p5, p6 (3 visits, 4 results);
+    // cell 2: p1's 4.0 and 5.0 (2 joined rows, 1 visit); cell 4: p20 (4 joined rows, 1 result).
+    expect(out.rows).toEqual([[12, '[2,4,null,null,null]']]);
+    expect(out.suppressedCells).toBe(3);
+  });
+});

@@ -15,7 +15,7 @@ import { pipelineError } from '../errors.ts';
 import { measureKind } from '../schema.ts';
 import { Params } from '../sql.ts';
 import { type CompiledMeasure, compileMeasure } from './measures.ts';
-import { groupCounts } from './provenance.ts';
+import { type CellCount, groupCounts, histogramCellCounts } from './provenance.ts';
 import { type AnalysedStep, HIDDEN_PREFIX, type PlanColumn, type SourceColumn, type StepCompiler, type StepContext, type StepLineage } from './types.ts';
 
 /** Measures whose released value is one row's value, or says where rows lie: their column is output. */
@@ -56,7 +56,7 @@ export const aggregateStep: StepCompiler = {
       columns.push({ name, type });
     });
     const params = new Params();
-    const measures: { name: string; alias: string; pre: string; m: CompiledMeasure }[] = [];
+    const measures: { name: string; alias: string; pre: string; m: CompiledMeasure; cells: (CellCount & { column: string })[] }[] = [];
     const read = new Set<string>(groupBy);
     const from = (column: string): SourceColumn => ({ source: source.name, column });
     const lineage: StepLineage = {
@@ -79,7 +79,11 @@ export const aggregateStep: StepCompiler = {
       }
       if (kind === 'histogram') lineage.cells?.push({ measure: name, count: histogramCells(measure.bins as number | number[]) });
       columns.push({ name, type: m.type as ColumnType });
-      measures.push({ name, alias: quoteIdent(`${HIDDEN_PREFIX}m${j}`), pre, m });
+      // Each histogram cell is a group for min_group_size: count the distinct input rows behind it.
+      const cells = m.cells
+        ? histogramCellCounts(source.tracks, m.cells.bin, pre, m.cells.count, String(j)).map((c) => ({ ...c, column: `${HIDDEN_PREFIX}cells${j}_${c.input}` }))
+        : [];
+      measures.push({ name, alias: quoteIdent(`${HIDDEN_PREFIX}m${j}`), pre, m, cells });
     });
     const counts = groupCounts(source.tracks);
     return {
@@ -89,9 +93,11 @@ export const aggregateStep: StepCompiler = {
       groupBy,
       tracks: counts.map((c) => c.track),
       rowCounts: counts.map((c) => ({ input: c.input, column: c.track.countColumn as string })),
+      cellCounts: measures.flatMap((x) => x.cells.map((c) => ({ measure: x.name, input: c.input, column: c.column }))),
       lineage,
       needs: (live) => {
         const need = new Set(read);
+        for (const x of measures) for (const c of x.cells) for (const n of c.needs) need.add(n);
         for (const c of counts) {
           for (const x of c.countNeeds) need.add(x);
           if (live.has(c.track.column)) for (const x of c.listNeeds) need.add(x);
@@ -105,6 +111,12 @@ export const aggregateStep: StepCompiler = {
         const rows = pres.length ? `(SELECT *, ${pres.join(', ')} FROM ${from}) AS ${quoteIdent(`${HIDDEN_PREFIX}p`)}` : from;
         const inner = [...keys, ...measures.map((x) => `${x.m.sql} AS ${x.alias}`)];
         const outer = [...keys, ...measures.map((x) => `${x.m.finish ? x.m.finish(x.alias) : x.alias} AS ${quoteIdent(x.name)}`)];
+        for (const x of measures) {
+          for (const c of x.cells) {
+            if (c.inner) inner.push(`${c.inner.sql} AS ${quoteIdent(c.inner.alias)}`);
+            outer.push(`${c.list(x.alias)} AS ${quoteIdent(c.column)}`);
+          }
+        }
         for (const c of counts) {
           const wantList = live.includes(c.track.column);
           for (const i of c.inner) if (!i.forList || wantList) inner.push(`${i.sql} AS ${quoteIdent(i.alias)}`);

@@ -59,5 +59,6 @@ export function histogramMeasure(m: Measure, column: string | undefined, ctx: Me
       `(${open} || array_to_string(list_transform(range(${count}), lambda "__obscura_i": coalesce(map_extract(${agg}, "__obscura_i")[1], 0)), ${comma}) || ${close})`,
     type: 'string',
     column: c,
+    cells: { bin, count: n },
   };
 }

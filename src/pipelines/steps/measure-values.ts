@@ -32,6 +32,8 @@ export interface CompiledMeasure {
   pre?: string;
   type: ColumnType;
   column?: string;
+  /** A histogram: its per-row bin (SQL over ctx.preAlias, null-free where the value is not null) and its number of cells. */
+  cells?: { bin: string; count: number };
 }
 
 /** Compiles one measure kind, given its column (undefined for `count: "*"`). */

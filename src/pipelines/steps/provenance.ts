@@ -108,3 +108,44 @@ export function groupCounts(tracks: readonly Track[]): GroupCount[] {
     };
   });
 }
+
+/**
+ * How an aggregate counts the distinct rows of one input behind each cell of a histogram
+ * (each cell is a group for min_group_size): `inner`, when present, is a grouped select
+ * item to add; `list(histogram)` is the outer expression of the per-cell counts (a list of
+ * `cells` integers), given the SQL of the histogram's own aggregate (a map bin → rows).
+ */
+export interface CellCount {
+  input: string;
+  inner?: { alias: string; sql: string };
+  list: (histogram: string) => string;
+  /** Source columns the counts need. */
+  needs: string[];
+}
+
+/** Per input behind `tracks`, the distinct rows behind each of a histogram's `cells` cells (`bin` is its per-row bin over `value`). */
+export function histogramCellCounts(tracks: readonly Track[], bin: string, value: string, cells: number, tag: string): CellCount[] {
+  const q = quoteIdent;
+  const perCell = (f: (i: string) => string) => `list_transform(range(${Math.trunc(cells)}), lambda "__obscura_ci": ${f('"__obscura_ci"')})`;
+  const only = tracks.length === 1 ? (tracks[0] as Track) : undefined;
+  if (only?.kind === 'rid' && only.exact) {
+    // Rows are still distinct input rows: a cell's rows are what the histogram counted.
+    return [{ input: only.input, list: (h) => perCell((i) => `coalesce(map_extract(${h}, ${i})[1], 0)`), needs: [] }];
+  }
+  const inputs = [...new Set(tracks.map((t) => t.input))];
+  return inputs.map((input, k) => {
+    const mine = tracks.filter((t) => t.input === input);
+    const perRow = mine.map((t) => (t.kind === 'rid' ? `list_value(${q(t.column)})` : q(t.column)));
+    const ids = perRow.length === 1 ? (perRow[0] as string) : `list_concat(${perRow.join(', ')})`;
+    const alias = `${HIDDEN_PREFIX}hc${tag}_${k}`;
+    const p = '"__obscura_p"';
+    // Per cell: the distinct ids of the rows in it (list_distinct drops the nulls of unmatched rows).
+    const ofCell = (i: string) => `coalesce(len(list_distinct(flatten(list_transform(list_filter(${q(alias)}, lambda ${p}: ${p}."b" = ${i}), lambda ${p}: ${p}."ids")))), 0)`;
+    return {
+      input,
+      inner: { alias, sql: `list(struct_pack("b" := ${bin}, "ids" := ${ids})) FILTER (WHERE ${value} IS NOT NULL)` },
+      list: () => perCell(ofCell),
+      needs: mine.map((t) => t.column),
+    };
+  });
+}

@@ -109,7 +109,7 @@ export interface AnalysedStep {
   /** For an aggregate: the hidden columns counting distinct rows of each input behind a group. */
   rowCounts?: { input: string; column: string }[];
   /** For an aggregate with histograms: per histogram column, the hidden list of distinct input rows behind each cell. */
-  cellCounts?: { measure: string; column: string }[];
+  cellCounts?: { measure: string; input: string; column: string }[];
   /** What it reads, for which use, and what its rows and columns come from. */
   lineage: StepLineage;
   /**
