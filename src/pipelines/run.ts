@@ -9,7 +9,9 @@
  * counted, never returned. Rows are sorted by the group-by columns, so the same pipeline
  * over the same data gives the same result. DuckDB's own error messages may
  * quote data, so they are never passed on: failures name the step and DuckDB's error
- * class only.
+ * class only. Progress counts the plan's units of work (inputs to load, steps to
+ * materialise, outputs to read or train) done, never rows, so it reads the same for any
+ * data of the same schemas.
  */
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { ObscuraError } from '../common/errors.ts';
@@ -47,7 +49,7 @@ export type PipelineOutputs = Record<string, PipelineOutput>;
 
 /** Options of runPipeline. */
 export interface RunOptions {
-  /** Progress in [0, 1] with a short message that names steps and inputs, never data. */
+  /** Progress in [0, 1]: units of the plan done, with a message naming steps and inputs, never data. */
   onProgress?: (fraction: number, message: string) => void;
   /** DuckDB threads (default 1, which makes float sums reproducible bit for bit). */
   threads?: number;
@@ -82,33 +84,31 @@ export async function runPipeline(
   const released = dp.outputs.length ? checkPipeline(doc, schemas) : undefined;
   const plan = checkPipeline(dp.doc, schemas);
   const progress = opts.onProgress ?? (() => {});
-  const direct = await trainDirectly(dp.doc, plan, inputs, opts);
+  progress(0, 'pipeline checked');
+  const direct = await trainDirectly(dp.doc, plan, inputs, opts, progress);
   if (direct) {
     progress(1, 'done');
     return direct;
   }
-  progress(0, 'pipeline checked');
   return withDuckDB(async (connection) => {
-    const totalRows = plan.inputs.reduce((n, i) => n + (i.columnsRead.length || i.rowIdColumn ? (inputs[i.name] as ParsedDataset).rows : 0), 0) || 1;
-    let loaded = 0;
-    for (const input of plan.inputs) {
-      if (input.columnsRead.length === 0 && !input.rowIdColumn) continue;
-      progress((0.6 * loaded) / totalRows, `loading input ${input.name}`);
+    const loads = plan.inputs.filter((i) => i.columnsRead.length > 0 || i.rowIdColumn);
+    const materialised = materialisedSteps(plan);
+    const units = loads.length + materialised.size + plan.outputs.length;
+    let done = 0;
+    const unit = (message: string) => progress(done++ / units, message);
+    for (const input of loads) {
+      unit(`loading input ${input.name}`);
       const data = inputs[input.name] as ParsedDataset;
       await guarded(`loading input ${input.name}`, { input: input.name }, () =>
         loadIntoDuckDB(connection, input.table, data, input.columnsRead, { rowIdColumn: input.rowIdColumn }),
       );
-      loaded += data.rows;
     }
-    const materialised = materialisedSteps(plan);
-    let done = 0;
     for (const step of plan.steps) {
       if (!materialised.has(step.table)) continue;
-      progress(0.6 + (0.3 * done++) / materialised.size, `running step ${step.id}`);
+      unit(`running step ${step.id}`);
       const { sql, params, inlined } = composed(plan, step, materialised);
       await execute(connection, `CREATE TABLE ${quoteIdent(step.table)} AS ${sql}`, params, step.id, inlined);
     }
-    progress(0.9, 'reading outputs');
     const outputs: PipelineOutputs = {};
     const models = new Map<string, Promise<TrainedModel>>();
     const readRows: ReadRows = async (id) => {
@@ -121,6 +121,7 @@ export async function runPipeline(
     };
     for (const out of plan.outputs) {
       const kind = plan.steps.find((s) => s.id === out.step)?.kind;
+      unit(`${kind === 'train' ? 'training' : 'computing'} output ${out.step}`);
       if (kind === 'train' && opts.trainer) {
         outputs[out.step] = await opts.trainer(out.step, asColumns(await readRows(out.step)), out.minGroupSize);
         continue;
@@ -199,7 +200,13 @@ function suppressCells(out: PipelinePlan['outputs'][number], cells: PipelinePlan
  * values that round trip costs about 4 s (measured), a sixth of a 20-epoch logistic
  * regression. Same rows, same order, same model as through DuckDB.
  */
-async function trainDirectly(doc: PipelineDocument, plan: PipelinePlan, inputs: Record<string, ParsedDataset>, opts: RunOptions): Promise<PipelineOutputs | undefined> {
+async function trainDirectly(
+  doc: PipelineDocument,
+  plan: PipelinePlan,
+  inputs: Record<string, ParsedDataset>,
+  opts: RunOptions,
+  progress: NonNullable<RunOptions['onProgress']>,
+): Promise<PipelineOutputs | undefined> {
   const direct = plan.outputs.every((o) => {
     const from = doc.steps.find((s) => s.id === o.step)?.train?.from;
     return from !== undefined && Object.hasOwn(doc.inputs, from);
@@ -213,7 +220,8 @@ async function trainDirectly(doc: PipelineDocument, plan: PipelinePlan, inputs: 
     return { columns: step.columns, values };
   };
   const outputs: PipelineOutputs = {};
-  for (const out of plan.outputs) {
+  for (const [i, out] of plan.outputs.entries()) {
+    progress(i / plan.outputs.length, `training output ${out.step}`);
     if (opts.trainer) {
       outputs[out.step] = await opts.trainer(out.step, asColumns(await readRows(out.step)), out.minGroupSize);
       continue;

@@ -53,6 +53,26 @@ describe('runPipeline', () => {
     expect(JSON.stringify({ out, messages })).not.toContain(MARKER_PATIENT_ID);
   });
 
+  it('reports the same progress for any data of the same schema: units of the plan, never rows', async () => {
+    const progressOf = async (data: Awaited<ReturnType<typeof sampleVisits>>) => {
+      const messages: [number, string][] = [];
+      await runPipeline(parsePipeline(COST_BY_REGION), { visits: data }, { onProgress: (f, m) => messages.push([f, m]) });
+      return messages;
+    };
+    const all = await sampleVisits();
+    const lines = readFileSync(VISITS_PATH, 'utf8').trim().split('\n');
+    const few = await parseDataset(Buffer.from(`${lines.slice(0, 40).join('\n')}\n`), 'csv', { schema: all.schema });
+    const full = await progressOf(all);
+    expect(await progressOf(few)).toEqual(full);
+    expect(full).toEqual([
+      [0, 'pipeline checked'],
+      [0, 'loading input visits'],
+      [1 / 3, 'running step by_region'],
+      [2 / 3, 'computing output by_region'],
+      [1, 'done'],
+    ]);
+  });
+
   it('suppresses a group of one patient without revealing it', async () => {
     const doc = pipeline(
       [
