@@ -4,7 +4,7 @@
  * ends succeeded with a stored, anchored result, or failed with a code and a data-free
  * reason; a job left running by a host that stopped is failed at the next start.
  */
-import { isObscuraError } from '../common/errors.ts';
+import { type HttpStatus, isObscuraError, ObscuraError } from '../common/errors.ts';
 import { resultId, type SignedResult, signedResultHash } from '../enclave/result.ts';
 import type { JobRecord, ResultDocument } from '../store/index.ts';
 import type { HostContext } from './context.ts';
@@ -95,6 +95,8 @@ export class JobRunner {
         // The enclave holds the result until its budget spend is on chain.
         metadata.updateJob(job.id, { progress: 0.9, message: 'anchoring the privacy budget spend on the chain' });
         const placed = await placeLedgerEntry(this.ctx, job.worker, outcome.ledger);
+        // The job read data, spent its budget (now on chain) and failed: fail it with the enclave's data-free code.
+        if (placed.failed) throw new ObscuraError(placed.failed.code, placed.failed.message, placed.failed.status as HttpStatus);
         released = placed.released;
         if (!released) throw new Error('the enclave confirmed the spend but released no result');
         spend = { entry: outcome.ledger, placement: placed.placement };

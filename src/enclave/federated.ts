@@ -6,7 +6,9 @@
  * whose attestation every worker verified — leave it: encoding statistics, model weights
  * and validation statistics, never rows. The aggregator verifies every worker's
  * attestation, merges the statistics into one encoding, averages the weights each round
- * (weighted by rows), and finally signs the result like any other.
+ * (weighted by rows), and finally signs the result like any other. Every step after a
+ * worker opened its data may fail because of the rows, so such failures leave every
+ * enclave as the one data-free job_data_condition (data-condition.ts).
  */
 import { ObscuraError } from '../common/errors.ts';
 import { type Peer, openFrom, sealFor, verifyPeer, type SealedMessage } from '../federation/channel.ts';
@@ -14,6 +16,7 @@ import { type EncodingStats, EncodingStatsSchema, type EvalStats, EvalStatsSchem
 import type { DataColumn, FeatureEncoding } from '../ml/encode.ts';
 import { parsePipeline, pipelineHash, type PipelineOutput } from '../pipelines/index.ts';
 import type { TrainStep } from '../pipelines/schema.ts';
+import { afterData } from './data-condition.ts';
 import { checkJob, type JobContext, openAndRun, resultInput } from './jobs.ts';
 import type { JobSpec } from './protocol.ts';
 import { type ResultBody, type SignedResult, signResult } from './result.ts';
@@ -55,7 +58,7 @@ export class FederatedSessions {
   }
 
   /** Worker: check and open the job's input, keep the train step's rows, send encoding statistics to the aggregator. */
-  async open(session: string, job: JobSpec, step: string, aggregator: Peer): Promise<{ rows: number; stats: SealedMessage }> {
+  async open(session: string, job: JobSpec, step: string, aggregator: Peer): Promise<{ stats: SealedMessage }> {
     await verifyPeer(aggregator, this.ctx.measurement, this.#allowSimulated());
     const checked = checkJob(job, this.ctx);
     const body = checked.doc.steps.find((s) => s.id === step)?.train;
@@ -68,12 +71,25 @@ export class FederatedSessions {
         return { columns: [], rows: [], suppressedGroups: 0, minGroupSize };
       },
     });
-    if (!captured) throw new ObscuraError('federation_invalid', `step ${step} produced no rows`, 400);
+    const rows = captured;
+    if (!rows) throw new ObscuraError('federation_invalid', `step ${step} produced no rows`, 400);
+    return afterData(() => this.#opened(session, job, step, aggregator, body, rows, opened));
+  }
+
+  async #opened(
+    session: string,
+    job: JobSpec,
+    step: string,
+    aggregator: Peer,
+    body: TrainStep,
+    captured: { columns: DataColumn[]; minGroupSize: number },
+    opened: Awaited<ReturnType<typeof openAndRun>>['opened'],
+  ): Promise<{ stats: SealedMessage }> {
     const { seededSplit } = await import('../ml/split.ts');
     const { taskOf, trainOptionsOf } = await import('../ml/train.ts');
     const columns = captured.columns;
     const n = columns[0]?.values.length ?? 0;
-    if (n < captured.minGroupSize) throw new ObscuraError('ml_too_few_rows', `step ${step}: ${n} rows on worker ${this.ctx.workerId}, fewer than ${captured.minGroupSize}`, 422);
+    if (n < captured.minGroupSize) throw new ObscuraError('ml_too_few_rows', `step ${step}: too few rows on a worker (fewer than min_group_size)`, 422);
     const o = trainOptionsOf(body.options);
     const split = seededSplit(n, o.validationSplit, o.seed);
     const label = columns[columns.length - 1] as DataColumn;
@@ -81,41 +97,43 @@ export class FederatedSessions {
     this.#workers.set(session, { aggregator, body, columns, train: split.train, validation: split.validation, task });
     const stats = encodingStats(columns, split.train, o.maxCategories, step);
     const inputs = job.inputs.map((input, i) => resultInput(input, opened[i] as (typeof opened)[number]));
-    return { rows: n, stats: await sealFor(aggregator.keys.recipient, this.ctx.signingSeed, { stats, inputs, rows: split.train.length, minGroupSize: captured.minGroupSize, task }) };
+    return { stats: await sealFor(aggregator.keys.recipient, this.ctx.signingSeed, { stats, inputs, rows: split.train.length, minGroupSize: captured.minGroupSize, task }) };
   }
 
   /** Aggregator: verify every worker, merge their statistics into one encoding, start the model, send it to each. */
   async init(session: string, job: AggregatorSession['job'], peers: Peer[], sealed: SealedMessage[]): Promise<SealedMessage[]> {
     if (peers.length < 2 || peers.length !== sealed.length) throw new ObscuraError('federation_invalid', 'federated training needs two or more workers, each with its statistics', 400);
     for (const p of peers) await verifyPeer(p, this.ctx.measurement, this.#allowSimulated());
-    const opened = await Promise.all(sealed.map((m, i) => openFrom(m, this.ctx.ageIdentity, (peers[i] as Peer).keys.signingKey)));
-    const parts = opened.map((o) => o as { stats: unknown; inputs: ResultBody['inputs']; rows: number; minGroupSize: number; task: 'classification' | 'regression' });
-    const stats = parts.map((p) => EncodingStatsSchema.parse(p.stats));
-    const minGroupSize = Math.max(...parts.map((p) => p.minGroupSize));
-    const { encoding, labelMean, labelStd } = mergeEncoding(stats, minGroupSize);
-    const body = parsePipeline(job.pipeline).steps.find((s) => s.id === job.step)?.train as TrainStep;
-    const { buildModel, getWeightSet, trainOptionsOf } = await import('../ml/train.ts');
-    const { encodedWidth } = await import('../ml/encode.ts');
-    const { mlBackend } = await import('../ml/backend.ts');
-    await mlBackend();
-    const o = trainOptionsOf(body.options);
-    const task = parts[0]?.task ?? 'classification';
-    if (parts.some((p) => p.task !== task)) throw new ObscuraError('federation_invalid', 'the workers disagree on the kind of model (their labels differ in type)', 422);
-    const model = buildModel(body.model, task, encodedWidth(encoding), o);
-    const state: AggregatorSession = {
-      peers,
-      job,
-      inputs: parts.flatMap((p) => p.inputs),
-      encoding,
-      label: { mean: labelMean, std: labelStd },
-      weights: getWeightSet(model),
-      rows: parts.map((p) => p.rows),
-      minGroupSize,
-      rounds: 0,
-    };
-    model.dispose();
-    this.#aggregators.set(session, state);
-    return this.#broadcast(state);
+    return afterData(async () => {
+      const opened = await Promise.all(sealed.map((m, i) => openFrom(m, this.ctx.ageIdentity, (peers[i] as Peer).keys.signingKey)));
+      const parts = opened.map((o) => o as { stats: unknown; inputs: ResultBody['inputs']; rows: number; minGroupSize: number; task: 'classification' | 'regression' });
+      const stats = parts.map((p) => EncodingStatsSchema.parse(p.stats));
+      const minGroupSize = Math.max(...parts.map((p) => p.minGroupSize));
+      const { encoding, labelMean, labelStd } = mergeEncoding(stats, minGroupSize);
+      const body = parsePipeline(job.pipeline).steps.find((s) => s.id === job.step)?.train as TrainStep;
+      const { buildModel, getWeightSet, trainOptionsOf } = await import('../ml/train.ts');
+      const { encodedWidth } = await import('../ml/encode.ts');
+      const { mlBackend } = await import('../ml/backend.ts');
+      await mlBackend();
+      const o = trainOptionsOf(body.options);
+      const task = parts[0]?.task ?? 'classification';
+      if (parts.some((p) => p.task !== task)) throw new ObscuraError('federation_invalid', 'the workers disagree on the kind of model (their labels differ in type)', 422);
+      const model = buildModel(body.model, task, encodedWidth(encoding), o);
+      const state: AggregatorSession = {
+        peers,
+        job,
+        inputs: parts.flatMap((p) => p.inputs),
+        encoding,
+        label: { mean: labelMean, std: labelStd },
+        weights: getWeightSet(model),
+        rows: parts.map((p) => p.rows),
+        minGroupSize,
+        rounds: 0,
+      };
+      model.dispose();
+      this.#aggregators.set(session, state);
+      return this.#broadcast(state);
+    });
   }
 
   async #broadcast(state: AggregatorSession): Promise<SealedMessage[]> {
@@ -154,37 +172,43 @@ export class FederatedSessions {
   /** Worker: train on its own rows from the global weights for the step's epochs, send the update. */
   async round(session: string, sealed: SealedMessage): Promise<SealedMessage> {
     const { w, global } = await this.#global(session, sealed);
-    const { fitMore, getWeightSet, trainOptionsOf } = await import('../ml/train.ts');
-    const model = await this.#model(w, global);
-    const { x, y, width } = await this.#xy(w, global, w.train);
-    const o = trainOptionsOf(w.body.options);
-    await fitMore(model, x, y, width, o.epochs, o.batchSize);
-    const update = { weights: getWeightSet(model), rows: w.train.length };
-    model.dispose();
-    return sealFor(w.aggregator.keys.recipient, this.ctx.signingSeed, update);
+    return afterData(async () => {
+      const { fitMore, getWeightSet, trainOptionsOf } = await import('../ml/train.ts');
+      const model = await this.#model(w, global);
+      const { x, y, width } = await this.#xy(w, global, w.train);
+      const o = trainOptionsOf(w.body.options);
+      await fitMore(model, x, y, width, o.epochs, o.batchSize);
+      const update = { weights: getWeightSet(model), rows: w.train.length };
+      model.dispose();
+      return sealFor(w.aggregator.keys.recipient, this.ctx.signingSeed, update);
+    });
   }
 
   /** Aggregator: average the workers' updates (weighted by rows) into the next global model. */
   async average(session: string, sealed: SealedMessage[]): Promise<SealedMessage[]> {
     const state = this.#aggregators.get(session);
     if (!state) throw new ObscuraError('federation_invalid', `no federated session ${session} aggregated here`, 404);
-    const updates = await Promise.all(sealed.map((m, i) => openFrom(m, this.ctx.ageIdentity, (state.peers[i] as Peer).keys.signingKey)));
-    state.weights = federatedAverage(updates as { weights: WeightSet; rows: number }[]);
-    state.rounds++;
-    return this.#broadcast(state);
+    return afterData(async () => {
+      const updates = await Promise.all(sealed.map((m, i) => openFrom(m, this.ctx.ageIdentity, (state.peers[i] as Peer).keys.signingKey)));
+      state.weights = federatedAverage(updates as { weights: WeightSet; rows: number }[]);
+      state.rounds++;
+      return this.#broadcast(state);
+    });
   }
 
   /** Worker: score the global model on its validation rows; send the statistics; forget the rows. */
   async evaluate(session: string, sealed: SealedMessage): Promise<SealedMessage> {
     const { w, global } = await this.#global(session, sealed);
-    const { predict } = await import('../ml/train.ts');
-    const model = await this.#model(w, global);
-    const { x, raw, width } = await this.#xy(w, global, w.validation.length ? w.validation : w.train);
-    let pred = predict(model, x, width);
-    if (w.task === 'regression') pred = pred.map((v) => v * global.label.std + global.label.mean);
-    model.dispose();
-    this.#workers.delete(session);
-    return sealFor(w.aggregator.keys.recipient, this.ctx.signingSeed, evalStats(w.task, pred, raw));
+    return afterData(async () => {
+      const { predict } = await import('../ml/train.ts');
+      const model = await this.#model(w, global);
+      const { x, raw, width } = await this.#xy(w, global, w.validation.length ? w.validation : w.train);
+      let pred = predict(model, x, width);
+      if (w.task === 'regression') pred = pred.map((v) => v * global.label.std + global.label.mean);
+      model.dispose();
+      this.#workers.delete(session);
+      return sealFor(w.aggregator.keys.recipient, this.ctx.signingSeed, evalStats(w.task, pred, raw));
+    });
   }
 
   /** Aggregator: merge the validation statistics and sign the result with the final model. */
@@ -192,52 +216,54 @@ export class FederatedSessions {
     const state = this.#aggregators.get(session);
     if (!state) throw new ObscuraError('federation_invalid', `no federated session ${session} aggregated here`, 404);
     this.#aggregators.delete(session);
-    const stats = (await Promise.all(sealed.map((m, i) => openFrom(m, this.ctx.ageIdentity, (state.peers[i] as Peer).keys.signingKey)))).map((s) =>
-      EvalStatsSchema.parse(s),
-    ) as EvalStats[];
-    const doc = parsePipeline(state.job.pipeline);
-    const body = doc.steps.find((s) => s.id === state.job.step)?.train as TrainStep;
-    const { buildModel, setWeightSet, taskOf, trainOptionsOf, rescaleOutput } = await import('../ml/train.ts');
-    const { encodedWidth } = await import('../ml/encode.ts');
-    const { mlBackend } = await import('../ml/backend.ts');
-    const { trainOutput } = await import('../pipelines/ml-run.ts');
-    const task = stats[0]?.task ?? taskOf(body.model, 'float64');
-    const model = buildModel(body.model, task, encodedWidth(state.encoding), trainOptionsOf(body.options));
-    setWeightSet(model, state.weights);
-    if (task === 'regression') rescaleOutput(model, state.label.mean, state.label.std);
-    const rowsTrain = state.rows.reduce((a, b) => a + b, 0);
-    const rowsValidation = stats.reduce((a, s) => a + s.n, 0);
-    const output = await trainOutput(
-      {
-        kind: body.model,
-        task,
-        backend: await mlBackend(),
-        features: body.features,
-        label: body.label,
-        encoding: state.encoding,
-        model,
-        lossCurve: [],
-        valLossCurve: [],
-        epochs: state.rounds * trainOptionsOf(body.options).epochs,
-        rows: { train: rowsTrain, validation: rowsValidation },
-        metrics: { ...mergeMetrics(stats), rounds: state.rounds, workers: state.peers.length },
-      },
-      doc.outputs[state.job.step]?.release ?? 'metrics',
-      state.minGroupSize,
-    );
-    model.dispose();
-    const result: ResultBody = {
-      obscura: 'result/1',
-      job: state.job.id,
-      analyst: state.job.analyst,
-      pipeline: { name: doc.name, hash: pipelineHash(doc) },
-      inputs: state.inputs,
-      outputs: { [state.job.step]: output },
-      enclave: { worker: this.ctx.workerId, tee: this.ctx.tee, simulated: this.ctx.tee === 'simulated', measurement: this.ctx.measurement, signingKey: this.ctx.signingKey },
-      federation: { workers: state.peers.map((p) => ({ worker: p.workerId, signingKey: p.keys.signingKey })), rounds: state.rounds },
-      createdAt: new Date().toISOString(),
-    };
-    return signResult(result, this.ctx.signingSeed);
+    return afterData(async () => {
+      const stats = (await Promise.all(sealed.map((m, i) => openFrom(m, this.ctx.ageIdentity, (state.peers[i] as Peer).keys.signingKey)))).map((s) =>
+        EvalStatsSchema.parse(s),
+      ) as EvalStats[];
+      const doc = parsePipeline(state.job.pipeline);
+      const body = doc.steps.find((s) => s.id === state.job.step)?.train as TrainStep;
+      const { buildModel, setWeightSet, taskOf, trainOptionsOf, rescaleOutput } = await import('../ml/train.ts');
+      const { encodedWidth } = await import('../ml/encode.ts');
+      const { mlBackend } = await import('../ml/backend.ts');
+      const { trainOutput } = await import('../pipelines/ml-run.ts');
+      const task = stats[0]?.task ?? taskOf(body.model, 'float64');
+      const model = buildModel(body.model, task, encodedWidth(state.encoding), trainOptionsOf(body.options));
+      setWeightSet(model, state.weights);
+      if (task === 'regression') rescaleOutput(model, state.label.mean, state.label.std);
+      const rowsTrain = state.rows.reduce((a, b) => a + b, 0);
+      const rowsValidation = stats.reduce((a, s) => a + s.n, 0);
+      const output = await trainOutput(
+        {
+          kind: body.model,
+          task,
+          backend: await mlBackend(),
+          features: body.features,
+          label: body.label,
+          encoding: state.encoding,
+          model,
+          lossCurve: [],
+          valLossCurve: [],
+          epochs: state.rounds * trainOptionsOf(body.options).epochs,
+          rows: { train: rowsTrain, validation: rowsValidation },
+          metrics: { ...mergeMetrics(stats), rounds: state.rounds, workers: state.peers.length },
+        },
+        doc.outputs[state.job.step]?.release ?? 'metrics',
+        state.minGroupSize,
+      );
+      model.dispose();
+      const result: ResultBody = {
+        obscura: 'result/1',
+        job: state.job.id,
+        analyst: state.job.analyst,
+        pipeline: { name: doc.name, hash: pipelineHash(doc) },
+        inputs: state.inputs,
+        outputs: { [state.job.step]: output },
+        enclave: { worker: this.ctx.workerId, tee: this.ctx.tee, simulated: this.ctx.tee === 'simulated', measurement: this.ctx.measurement, signingKey: this.ctx.signingKey },
+        federation: { workers: state.peers.map((p) => ({ worker: p.workerId, signingKey: p.keys.signingKey })), rounds: state.rounds },
+        createdAt: new Date().toISOString(),
+      };
+      return signResult(result, this.ctx.signingSeed);
+    });
   }
 }
 

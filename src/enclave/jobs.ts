@@ -4,8 +4,10 @@
  * aggregate result. The host already checked most of this; the enclave checks again
  * because the host is untrusted.
  */
+import { randomBytes } from 'node:crypto';
 import type { TeeKind } from '../attestation/providers/provider.ts';
 import { ObscuraError } from '../common/errors.ts';
+import { hashJson } from '../common/hash.ts';
 import { assertManifestSignature, type Manifest, manifestHash } from '../crypto/manifest.ts';
 import { assertApproval, assertPolicyUpdate, withPolicyUpdate } from '../privacy/statements.ts';
 import { checkPipeline, parsePipeline, pipelineHash, type PipelineOutputs, type PipelinePlan, type RunOptions, runPipeline } from '../pipelines/index.ts';
@@ -15,6 +17,7 @@ import { privacyCost } from '../privacy/cost.ts';
 import type { PipelineDocument } from '../pipelines/schema.ts';
 import type { SignedLedgerEntry } from './ledger.ts';
 import type { BudgetCharge, LedgerService, Reservation } from './ledger-service.ts';
+import { afterData, dataCondition } from './data-condition.ts';
 import { type OpenContext, type OpenedDataset, openSealedInput } from './datasets.ts';
 import type { JobSpec } from './protocol.ts';
 import { type ResultBody, resultBodyHash, type SignedResult, signResult } from './result.ts';
@@ -116,18 +119,31 @@ export function checkJob(
   return { doc, hash, limits, manifests, plan: signedPlan };
 }
 
-/** A signed result, and the spend entry when the job spent privacy budget. */
-export interface JobOutcome {
-  signed: SignedResult;
-  spend?: SignedLedgerEntry;
+/**
+ * A signed result, and the spend entry when the job spent privacy budget; or, for a job
+ * that spent privacy budget and failed after reading its inputs, the data-free failure
+ * and its spend entry.
+ */
+export type JobOutcome = { signed: SignedResult; spend?: SignedLedgerEntry } | { failed: ObscuraError; spend: SignedLedgerEntry };
+
+/**
+ * What a failed job's spend entry names in place of a result: a hash that commits to the
+ * job and its failure code under a fresh nonce, so the host cannot tell it from a result's
+ * hash (and so cannot learn that the job failed before the spend is on chain).
+ */
+function failureHash(job: string, code: string): string {
+  return hashJson({ obscura: 'job-failure/1', job, code, nonce: randomBytes(32).toString('hex') });
 }
 
 /**
  * Run a job and sign its result. A job that spends privacy budget first checks that the
  * enclave's ledger is as new as the chain's (rollback protection), then reserves the budget
- * of every input (all or none) before decrypting anything; the reservation becomes a
- * persisted spend entry once the result is signed, or is released if the job fails.
- * Throws ObscuraError for every refusal or failure.
+ * of every input (all or none) before decrypting anything. A refusal before the inputs are
+ * read releases the reservation and keeps its precise error. Once they are read, the
+ * reservation becomes a persisted spend entry whether the job succeeds or fails (a failure
+ * that cost nothing would be a free probe of the data), and a failure is reported only as
+ * job_data_condition (data-condition.ts): thrown when the job spent nothing, returned with
+ * its spend entry otherwise.
  */
 export async function runJob(
   job: JobSpec,
@@ -143,14 +159,25 @@ export async function runJob(
     await ctx.ledger.ensureFresh();
     reservation = ctx.ledger.reserve(charges);
   }
+  let read = false;
+  const opened = (o: OpenedDataset[]) => {
+    read = true;
+    onOpened(o);
+  };
+  let signed: SignedResult;
   try {
-    const signed = await runReserved(job, ctx, progress, onOpened, { doc, hash, limits });
-    const spend = reservation ? ctx.ledger.commit(reservation, job.id, resultBodyHash(signed.result)) : undefined;
-    return { signed, ...(spend ? { spend } : {}) };
+    signed = await runReserved(job, ctx, progress, opened, { doc, hash, limits });
   } catch (e) {
-    if (reservation) ctx.ledger.release(reservation);
-    throw e;
+    if (!read) {
+      if (reservation) ctx.ledger.release(reservation);
+      throw e;
+    }
+    const failed = dataCondition(e);
+    if (!reservation) throw failed;
+    return { failed, spend: ctx.ledger.commit(reservation, job.id, failureHash(job.id, failed.code)) };
   }
+  const spend = reservation ? ctx.ledger.commit(reservation, job.id, resultBodyHash(signed.result)) : undefined;
+  return { signed, ...(spend ? { spend } : {}) };
 }
 
 async function runReserved(
@@ -211,19 +238,22 @@ export async function openAndRun(
     opened.push(await openSealedInput(input, ctx));
   }
   onOpened(opened);
-  const byName: Record<string, ParsedDataset> = {};
-  job.inputs.forEach((input, i) => {
-    byName[input.name] = (opened[i] as OpenedDataset).data;
-  });
-  checkPipeline(
-    doc,
-    Object.fromEntries(Object.entries(byName).map(([name, d]) => [name, d.schema])),
-  );
-  progress(0.5, 'running pipeline');
-  // Each output's min_group_size raised to the strictest of the pipeline's and the policies'.
-  const outputs = await runPipeline(applyLimits(doc, limits), byName, {
-    onProgress: (f, message) => progress(0.5 + 0.4 * f, message),
-    ...extra,
+  // From here on a failure may depend on the rows: it leaves the enclave data-free.
+  const outputs = await afterData(async () => {
+    const byName: Record<string, ParsedDataset> = {};
+    job.inputs.forEach((input, i) => {
+      byName[input.name] = (opened[i] as OpenedDataset).data;
+    });
+    checkPipeline(
+      doc,
+      Object.fromEntries(Object.entries(byName).map(([name, d]) => [name, d.schema])),
+    );
+    progress(0.5, 'running pipeline');
+    // Each output's min_group_size raised to the strictest of the pipeline's and the policies'.
+    return runPipeline(applyLimits(doc, limits), byName, {
+      onProgress: (f, message) => progress(0.5 + 0.4 * f, message),
+      ...extra,
+    });
   });
   return { opened, outputs };
 }

@@ -18,7 +18,7 @@ import { cryptoReady, identityToRecipient } from '../crypto/index.ts';
 import { openSealedInput } from './datasets.ts';
 import { type JobContext, runJob } from './jobs.ts';
 import { computeMeasurement } from './measurement.ts';
-import { type EnclaveInfo, type EnclaveMessage, type HostRequest, HostRequestSchema } from './protocol.ts';
+import { type EnclaveFailure, type EnclaveInfo, type EnclaveMessage, type HostRequest, HostRequestSchema } from './protocol.ts';
 import { resultBodyHash, type SignedResult } from './result.ts';
 import type { Evidence } from '../attestation/evidence.ts';
 import { assertManifestSignature, manifestHash } from '../crypto/manifest.ts';
@@ -100,8 +100,11 @@ async function main(): Promise<void> {
   const ctx: JobContext = { workerId: env.OBSCURA_WORKER_ID, tee: provider.tee, measurement, ledger, ...identityOf(state) };
   let keys = { recipient: ctx.recipient, signingKey: ctx.signingKey };
   const federated = new FederatedSessions(ctx);
-  /** Results waiting for their spend entry's head to be placed on chain, by entry sequence number. */
-  const held = new Map<number, { signed: SignedResult; attestation: Evidence }>();
+  /**
+   * Results, and failures of jobs that spent budget after reading data, waiting for their
+   * spend entry's head to be placed on chain, by entry sequence number.
+   */
+  const held = new Map<number, { released: { signed: SignedResult; attestation: Evidence } } | { failed: EnclaveFailure }>();
   const persist = (next: EnclaveState) => {
     writeSealedState(sealedStatePath(stateDir, measurement), next, sealing.secret, measurement);
     state = next;
@@ -143,21 +146,28 @@ async function main(): Promise<void> {
         return { rows: opened.data.rows, schema: opened.data.schema };
       }
       case 'run_job': {
-        const { signed, spend } = await runJob(req.job, ctx, (fraction, message) => send({ type: 'progress', id: req.id, fraction, message }), remember);
+        const outcome = await runJob(req.job, ctx, (fraction, message) => send({ type: 'progress', id: req.id, fraction, message }), remember);
+        if ('failed' in outcome) {
+          // Spent and failed: the failure waits for the spend like a result would.
+          const { code, message, status } = outcome.failed;
+          held.set(outcome.spend.entry.seq, { failed: { code, message, status } });
+          return { ledger: outcome.spend };
+        }
+        const { signed, spend } = outcome;
         for (const [step, out] of Object.entries(signed.result.outputs)) {
           if (out.model) log('info', `job ${req.job.id}: step ${step} trained a ${out.model.kind} on the TensorFlow.js ${out.model.backend} backend`);
         }
         const attestation = await provider.evidence({ workerId: ctx.workerId, measurement, keys, nonce: resultBodyHash(signed.result) });
         if (!spend) return { signed, attestation };
         // The result stays in the enclave until the spend is on chain (confirm_ledger).
-        held.set(spend.entry.seq, { signed, attestation });
+        held.set(spend.entry.seq, { released: { signed, attestation } });
         return { ledger: spend };
       }
       case 'confirm_ledger': {
         const entry = await ledger.confirm(req.placement);
-        const released = held.get(entry.entry.seq);
+        const waiting = held.get(entry.entry.seq);
         held.delete(entry.entry.seq);
-        return { entry, ...(released ? { released } : {}) };
+        return { entry, ...waiting };
       }
       case 'apply_policy_update': {
         assertManifestSignature(req.manifest);

@@ -120,17 +120,35 @@ export const EnclaveInfoSchema = z.object({
 });
 export type EnclaveInfo = z.infer<typeof EnclaveInfoSchema>;
 
+/** A failure the enclave reports: a stable code and a message free of plaintext. */
+export const EnclaveFailureSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  status: z.number().int(),
+});
+/** A failure the enclave reports. */
+export type EnclaveFailure = z.infer<typeof EnclaveFailureSchema>;
+
 /** The value each request type answers with. */
 export const ResponseValueSchemas = {
   hello: EnclaveInfoSchema,
   attest: z.object({ evidence: EvidenceSchema }),
   validate_dataset: z.object({ rows: z.number().int().nonnegative(), schema: DatasetSchemaSchema }),
-  /** A result, or (when the job spent privacy budget) the spend entry whose head must go on chain first. */
+  /**
+   * A result, or (when the job spent privacy budget, whether it then succeeded or failed)
+   * the spend entry whose head must go on chain first; the host cannot tell which.
+   */
   run_job: z.union([z.object({ signed: SignedResultSchema, attestation: EvidenceSchema }), z.object({ ledger: SignedLedgerEntrySchema })]),
-  confirm_ledger: z.object({ entry: SignedLedgerEntrySchema, released: z.object({ signed: SignedResultSchema, attestation: EvidenceSchema }).optional() }),
+  /** What waited for the entry: a job's result, or its data-free failure (the job failed after spending). */
+  confirm_ledger: z.object({
+    entry: SignedLedgerEntrySchema,
+    released: z.object({ signed: SignedResultSchema, attestation: EvidenceSchema }).optional(),
+    failed: EnclaveFailureSchema.optional(),
+  }),
   apply_policy_update: z.object({ ledger: SignedLedgerEntrySchema }),
   budget: BudgetViewSchema,
-  fed_open: z.object({ rows: z.number().int(), stats: SealedMessageSchema }),
+  /** Only sealed statistics: the worker's row count would tell the host how many rows the pipeline kept. */
+  fed_open: z.object({ stats: SealedMessageSchema }),
   fed_init: z.object({ global: z.array(SealedMessageSchema) }),
   fed_round: z.object({ update: SealedMessageSchema }),
   fed_average: z.object({ global: z.array(SealedMessageSchema) }),
@@ -140,13 +158,6 @@ export const ResponseValueSchemas = {
   handover_import: EnclaveInfoSchema,
 } as const;
 export type ResponseValue<T extends HostRequestType> = z.infer<(typeof ResponseValueSchemas)[T]>;
-
-/** A failure the enclave reports: a stable code and a message free of plaintext. */
-export const EnclaveFailureSchema = z.object({
-  code: z.string(),
-  message: z.string(),
-  status: z.number().int(),
-});
 
 /** Messages from the enclave. */
 export const EnclaveMessageSchema = z.union([

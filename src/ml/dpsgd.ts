@@ -84,7 +84,7 @@ export async function trainDpSgd(args: {
   // The noisy count (sensitivity 1) decides everything that depends on how many rows there are.
   const mNoisy = m + sCount * gaussian();
   const minRows = Math.max(2, args.minRows ?? 1);
-  if (mNoisy < minRows) throw new ObscuraError('ml_too_few_rows', `step ${step}: too few rows to train on (fewer than ${minRows}, by a noisy count)`, 422, { step });
+  if (mNoisy < minRows) throw new ObscuraError('ml_too_few_rows', `step ${step}: too few rows to train on (fewer than min_group_size, by a noisy count)`, 422, { step });
   const d = encodedWidth(encoding);
   const x = encodeRows(encoding, features, split.train);
   let y = encodeLabels(label, split.train, task, step);

@@ -163,7 +163,7 @@ export function encodeLabels(label: DataColumn, idx: readonly number[], task: 'c
     const ok = x !== undefined && (task === 'regression' || x === 0 || x === 1);
     if (!ok) {
       const why = task === 'classification' ? 'must be a boolean or 0/1 for a classifier' : 'must be a number for a regressor';
-      throw new ObscuraError('ml_label_invalid', `step ${step}: label ${label.name} ${why}, and a row has ${x === undefined ? 'no value' : 'another value'}`, 422, {
+      throw new ObscuraError('ml_label_invalid', `step ${step}: label ${label.name} ${why}, and a row has a missing or other value`, 422, {
         step,
         column: label.name,
       });

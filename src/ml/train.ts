@@ -125,7 +125,7 @@ export async function trainModel(args: {
   const backend = await mlBackend();
   const n = label.values.length;
   const minRows = Math.max(2, args.minRows ?? 1);
-  if (n < minRows) throw new ObscuraError('ml_too_few_rows', `step ${step}: ${n} rows to train on, fewer than the ${minRows} required`, 422, { step });
+  if (n < minRows) throw new ObscuraError('ml_too_few_rows', `step ${step}: too few rows to train on (fewer than min_group_size)`, 422, { step });
   const task = taskOf(kind, label.type);
   const split = seededSplit(n, o.validationSplit, o.seed);
   const encoding = fitEncoder(features, split.train, o.maxCategories, step, args.minRows ?? 1, o.bounds);
@@ -191,7 +191,7 @@ export function rescaleOutput(model: tfl.LayersModel, mean: number, std: number)
 /** Score a trained model on other rows (same feature and label columns). */
 export function scoreModel(trained: TrainedModel, features: DataColumn[], label: DataColumn, step: string): Record<string, number> {
   const idx = Array.from({ length: label.values.length }, (_, i) => i);
-  if (idx.length === 0) throw new ObscuraError('ml_too_few_rows', `step ${step}: no rows to evaluate on`, 422, { step });
+  if (idx.length === 0) throw new ObscuraError('ml_too_few_rows', `step ${step}: too few rows to evaluate on`, 422, { step });
   const width = encodedWidth(trained.encoding);
   const pred = predict(trained.model, encodeRows(trained.encoding, features, idx), width);
   return metricsOf(trained.task, pred, encodeLabels(label, idx, trained.task, step));

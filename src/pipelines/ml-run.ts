@@ -115,7 +115,7 @@ export async function evaluateOutput(doc: Pick<PipelineDocument, 'steps' | 'outp
   const columns = asColumns(await read(id));
   const { ObscuraError } = await import('../common/errors.ts');
   const n = columns[0]?.values.length ?? 0;
-  if (n < minGroupSize) throw new ObscuraError('ml_too_few_rows', `step ${id}: ${n} rows to evaluate on, fewer than the ${minGroupSize} required`, 422, { step: id });
+  if (n < minGroupSize) throw new ObscuraError('ml_too_few_rows', `step ${id}: too few rows to evaluate on (fewer than min_group_size)`, 422, { step: id });
   const { scoreModel } = await import('../ml/train.ts');
   const all = scoreModel(model, columns.slice(0, -1), columns[columns.length - 1] as DataColumn, id);
   const wanted = body.metrics?.length ? Object.fromEntries(Object.entries(all).filter(([k]) => body.metrics?.includes(k))) : all;

@@ -1,0 +1,116 @@
+/**
+ * Attack: probe a DP dataset for free with jobs that fail. A failed job gave its budget
+ * reservation back, so an analyst could ask any yes/no question whose answer decides
+ * whether the job fails after reading the rows (here: does any visit lack a cost? a DP-SGD
+ * regression on cost fails on a missing label) as often as they liked, while the budget
+ * showed all of it left.
+ * The promise it breaks: once the enclave has read data for a DP job, its budget is spent
+ * whether the job succeeds or fails, and the spend is committed to the enclave's ledger and
+ * anchored on chain like a success's before the failure is released. A job refused before
+ * any data is read spends nothing.
+ * Runs a real host (embedded chain, enclave process, API).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DatasetBudgetSchema } from '../../src/api/schemas.ts';
+import { ApiClient } from '../../src/cli/client.ts';
+import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
+import type { SignedManifest } from '../../src/crypto/manifest.ts';
+import { DATA_CONDITION_CODE, DATA_CONDITION_MESSAGE } from '../../src/enclave/data-condition.ts';
+import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
+import { type JobRecord, JobRecordSchema } from '../../src/store/records.ts';
+import { sealAndUpload } from '../helpers/datasets.ts';
+import { startTestHost } from '../helpers/host.ts';
+
+const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
+
+/** DP-SGD on cost, which some visits lack: the job fails once the enclave reads the rows. */
+const FAILS_AFTER_READING = `obscura: 1
+name: dp-sgd-on-cost
+inputs: { visits: { columns: { age: int64, cost: float64 } } }
+steps:
+  - id: m
+    train: { from: visits, model: linear_regression, features: [age], label: cost, options: { epochs: 1, batch_size: 256, clip_norm: 1, bounds: { age: [0, 100], cost: [0, 10000] } } }
+outputs: { m: { min_group_size: 10, dp: { epsilon: 0.5, delta: 1.0e-6 } } }
+`;
+
+const work = mkdtempSync(join(tmpdir(), 'obscura-dp-failure-'));
+let t: Awaited<ReturnType<typeof startTestHost>>;
+let owner: AccountKey;
+let analyst: AccountKey;
+let dataset: string;
+let signed: SignedManifest;
+let sealedPath: string;
+
+const budget = async () => DatasetBudgetSchema.parse(await new ApiClient(t.host.url, owner).get(`/v1/datasets/${dataset}/budget`));
+
+async function run(pipeline: string): Promise<JobRecord> {
+  const api = new ApiClient(t.host.url, analyst);
+  let job = JobRecordSchema.parse(await api.post('/v1/jobs', { pipeline, inputs: { visits: dataset } }));
+  while (job.status !== 'succeeded' && job.status !== 'failed') {
+    await new Promise((r) => setTimeout(r, 200));
+    job = JobRecordSchema.parse(await api.get(`/v1/jobs/${job.id}`));
+  }
+  return job;
+}
+
+beforeAll(async () => {
+  t = await startTestHost();
+  owner = await accountKeyFromSuri('//DpFailureOwner');
+  analyst = await accountKeyFromSuri('//DpFailureAnalyst');
+  const w = t.host.workers.list()[0];
+  if (!w) throw new Error('no worker');
+  sealedPath = join(work, 'visits.sealed');
+  ({ dataset, signed } = await sealAndUpload({
+    url: t.host.url,
+    file: CSV,
+    out: sealedPath,
+    owner,
+    worker: w,
+    analysts: [analyst.address],
+    policy: 'obscura-policy: 1\ndp: { epsilon: 3, delta: 1.0e-5, max_epsilon_per_job: 1, required: true }\n',
+  }));
+}, 120_000);
+
+afterAll(async () => {
+  await t?.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('a DP job that fails after reading data spends its budget', () => {
+  it('the failed job is charged, its spend anchored on chain, and it fails with the data-free code', async () => {
+    expect((await budget()).epsilon).toEqual({ total: 3, spent: 0, remaining: 3 });
+    const job = await run(FAILS_AFTER_READING);
+    expect(job.status).toBe('failed');
+    expect(job.error).toEqual({ code: DATA_CONDITION_CODE, message: DATA_CONDITION_MESSAGE });
+    const after = await budget();
+    expect(after.epsilon).toEqual({ total: 3, spent: 0.5, remaining: 2.5 });
+    expect(after.delta.spent).toBeCloseTo(1e-6, 15);
+    // Committed to the ledger and placed on chain, like a success's spend.
+    expect(after.spends).toEqual([expect.objectContaining({ job: job.id, epsilon: 0.5 })]);
+    expect(after.spends[0]?.blockNumber).toBeGreaterThan(0);
+    // Asking again costs again: a probe is never free.
+    await run(FAILS_AFTER_READING);
+    expect((await budget()).epsilon.spent).toBe(1);
+  }, 180_000);
+
+  it('a job that fails before any data is read spends nothing', async () => {
+    const before = await budget();
+    const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
+    // The ciphertext is missing: the enclave reserves the budget, cannot open the input, releases it.
+    const job = { id: 'no-data', analyst: analyst.address, pipeline: FAILS_AFTER_READING, inputs: [{ name: 'visits', datasetId: dataset, blobPath: join(work, 'missing'), manifest: signed }] };
+    await expect(enclave.request('run_job', { job })).rejects.toMatchObject({ code: 'dataset_blob_missing' });
+    // More than the 2 left: refused before anything is decrypted (by the budget, or the per-job
+    // limit where it applies to train outputs), with its own precise code; nothing spent.
+    const greedy = { ...job, id: 'greedy', pipeline: FAILS_AFTER_READING.replace('epsilon: 0.5', 'epsilon: 2.5'), inputs: job.inputs.map((i) => ({ ...i, blobPath: sealedPath })) };
+    const refused = await enclave.request('run_job', { job: greedy }).then(
+      () => undefined,
+      (e: unknown) => e as { code: string },
+    );
+    expect(refused?.code).toBeDefined();
+    expect(refused?.code).not.toBe(DATA_CONDITION_CODE);
+    expect(await budget()).toEqual(before);
+  }, 120_000);
+});
