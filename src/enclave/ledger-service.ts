@@ -3,8 +3,9 @@
  * own heads, budget reservations for running jobs, and the entries waiting for the host to
  * place their heads on chain. Reservations are taken synchronously (JavaScript runs one
  * handler at a time between awaits), so concurrent jobs can never together spend more than
- * a dataset's budget; a failed job releases its reservation, a succeeded one turns it into
- * a signed spend entry persisted in the sealed state before anything leaves the enclave.
+ * a dataset's budget. A job refused before it read data releases its reservation; one that
+ * read data turns it into a signed spend entry persisted in the sealed state before anything
+ * leaves the enclave, whether it then succeeded or failed (jobs.ts).
  */
 import { ObscuraError } from '../common/errors.ts';
 import type { ChainClient, LedgerPlacement } from '../chain/index.ts';
@@ -109,7 +110,7 @@ export class LedgerService {
     return r;
   }
 
-  /** Drop a reservation (the job failed before spending). */
+  /** Drop a reservation (the job was refused before it read any data). */
   release(r: Reservation): void {
     this.#reservations.delete(r.id);
   }

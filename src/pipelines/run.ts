@@ -70,7 +70,9 @@ export interface RunOptions {
 /**
  * Run a pipeline over parsed datasets bound to its inputs by name. Throws what
  * checkPipeline throws, and 'pipeline_execution_failed' (422) naming the step when DuckDB
- * fails at run time (e.g. ln of zero); no message carries a data value.
+ * fails at run time (expressions give NULL rather than raising, so this is a resource
+ * error such as DuckDB running out of memory); no message carries a data value. Inside
+ * the enclave any failure after data is read leaves as job_data_condition.
  */
 export async function runPipeline(
   doc: PipelineDocument,
