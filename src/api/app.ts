@@ -6,8 +6,9 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import express, { type Express } from 'express';
 import { ObscuraError } from '../common/errors.ts';
+import { guardRoutes } from './access.ts';
 import type { HostContext } from './context.ts';
-import { openApiDocument } from './openapi.ts';
+import { openApiDocument, ROUTES } from './openapi.ts';
 import { problemHandler } from './problem.ts';
 import { datasetRoutes } from './routes/datasets.ts';
 import { approvalRoutes } from './routes/approvals.ts';
@@ -35,6 +36,8 @@ export function createApp(ctx: HostContext, opts: { serverUrl: string }): Expres
     }),
   );
   const v1 = express.Router();
+  // Before any handler: the route's access rule (404 for a request no route of the table matches).
+  v1.use(guardRoutes(ctx, ROUTES, ctx.seenRequests));
   v1.use(systemRoutes(ctx));
   v1.use(datasetRoutes(ctx));
   v1.use(pipelineRoutes(ctx));

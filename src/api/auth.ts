@@ -7,8 +7,11 @@
  *
  * UNSIGNED-PAYLOAD is accepted only for dataset uploads, whose content the owner's signed
  * manifest already binds (it commits to the ciphertext's SHA-256). Requests older or newer
- * than five minutes, and replays of a signature seen in that window, are refused.
+ * than five minutes, and a second request with the same signed message in that window
+ * (a replay, however its signature is spelled), are refused; src/store/replay.ts keeps
+ * what was seen in SQLite, so a restart does not forget it.
  */
+import { createHash } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { ObscuraError } from '../common/errors.ts';
 import { verifyAccountSignature } from '../crypto/index.ts';
@@ -18,7 +21,9 @@ export const HEADER_TIMESTAMP = 'obscura-timestamp';
 export const HEADER_SIGNATURE = 'obscura-signature';
 export const HEADER_BODY = 'obscura-body-sha256';
 export const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
-const WINDOW_MS = 5 * 60_000;
+/** How far a request's timestamp may be from the host's clock. */
+export const WINDOW_MS = 5 * 60_000;
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 /** The exact bytes a caller signs for a request. */
 export function requestSigningBytes(method: string, pathWithQuery: string, timestamp: string, bodyHash: string): Uint8Array {
@@ -34,51 +39,67 @@ declare module 'express-serve-static-core' {
   }
 }
 
-/** Remembers signatures inside the time window so a captured request cannot be replayed. */
-class ReplayGuard {
-  private readonly seen = new Map<string, number>();
-  check(signature: string, now: number): boolean {
-    for (const [sig, t] of this.seen) {
-      if (now - t > 2 * WINDOW_MS) this.seen.delete(sig);
-      else break;
-    }
-    if (this.seen.has(signature)) return false;
-    this.seen.set(signature, now);
-    return true;
-  }
+/** Where accepted requests are remembered (src/store/replay.ts; durable, so a restart reopens nothing). */
+export interface SeenRequests {
+  remember(key: Buffer, expiresAt: number, now: number): boolean;
 }
 
-/** Express middleware that requires a signed request; `allowUnsignedPayload` for streaming uploads. */
-export function authenticate(opts: { allowUnsignedPayload?: boolean } = {}) {
-  const guard = new ReplayGuard();
+/** How a route takes signatures. */
+export interface AuthOptions {
+  replay: SeenRequests;
+  /** Accept UNSIGNED-PAYLOAD as the body hash (streaming uploads only). */
+  allowUnsignedPayload?: boolean;
+  /** An unsigned request passes as anonymous (routes that serve public items too). */
+  optional?: boolean;
+}
+
+/**
+ * The caller of `req`: the signing account, or undefined for an unsigned request where
+ * `opts.optional`. Throws 401 (unauthenticated, request_expired, signature_invalid,
+ * request_replayed) otherwise. A request that carries any signature header is checked in
+ * full, optional or not, so a bad signature never passes as anonymous.
+ */
+export function authenticateRequest(req: Request, opts: AuthOptions): string | undefined {
+  const account = req.header(HEADER_ACCOUNT);
+  const timestamp = req.header(HEADER_TIMESTAMP);
+  const signature = req.header(HEADER_SIGNATURE);
+  if (opts.optional && account === undefined && timestamp === undefined && signature === undefined) return undefined;
+  if (!account || !timestamp || !signature) {
+    throw new ObscuraError('unauthenticated', `this request must be signed (headers ${HEADER_ACCOUNT}, ${HEADER_TIMESTAMP}, ${HEADER_SIGNATURE})`, 401);
+  }
+  const now = Date.now();
+  const t = Number(timestamp);
+  if (!/^[0-9]{1,16}$/.test(timestamp) || !Number.isSafeInteger(t) || Math.abs(now - t) > WINDOW_MS) {
+    throw new ObscuraError('request_expired', 'request timestamp is missing or more than five minutes off', 401);
+  }
+  const declared = req.header(HEADER_BODY);
+  let bodyHash: string;
+  if (declared === UNSIGNED_PAYLOAD && opts.allowUnsignedPayload) bodyHash = UNSIGNED_PAYLOAD;
+  else if (req.bodySha256 !== undefined) bodyHash = req.bodySha256;
+  else bodyHash = EMPTY_SHA256;
+  const message = requestSigningBytes(req.method, req.originalUrl, timestamp, bodyHash);
+  if (!verifyAccountSignature(account, message, signature)) {
+    throw new ObscuraError('signature_invalid', 'request signature does not verify for the account', 401);
+  }
+  // The replay key is what was signed, not how the signature is spelled: another hex case,
+  // or another (sr25519 signatures are randomised) signature of the same message, is the
+  // same request. Clients give each request its own millisecond (src/cli/client.ts).
+  const key = createHash('sha256').update(account).update('\n').update(message).digest();
+  if (!opts.replay.remember(key, t + WINDOW_MS + 1000, now)) {
+    throw new ObscuraError('request_replayed', 'this signed request was already used', 401);
+  }
+  return account;
+}
+
+/** Express middleware that requires a signed request (see authenticateRequest). */
+export function authenticate(opts: AuthOptions) {
   return (req: Request, _res: Response, next: NextFunction): void => {
-    const account = req.header(HEADER_ACCOUNT);
-    const timestamp = req.header(HEADER_TIMESTAMP);
-    const signature = req.header(HEADER_SIGNATURE);
-    if (!account || !timestamp || !signature) {
-      next(new ObscuraError('unauthenticated', `this request must be signed (headers ${HEADER_ACCOUNT}, ${HEADER_TIMESTAMP}, ${HEADER_SIGNATURE})`, 401));
-      return;
+    try {
+      const account = authenticateRequest(req, opts);
+      if (account !== undefined) req.account = account;
+      next();
+    } catch (e) {
+      next(e);
     }
-    const now = Date.now();
-    const t = Number(timestamp);
-    if (!Number.isSafeInteger(t) || Math.abs(now - t) > WINDOW_MS) {
-      next(new ObscuraError('request_expired', 'request timestamp is missing or more than five minutes off', 401));
-      return;
-    }
-    const declared = req.header(HEADER_BODY);
-    let bodyHash: string;
-    if (declared === UNSIGNED_PAYLOAD && opts.allowUnsignedPayload) bodyHash = UNSIGNED_PAYLOAD;
-    else if (req.bodySha256 !== undefined) bodyHash = req.bodySha256;
-    else bodyHash = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'; // SHA-256 of no body
-    if (!verifyAccountSignature(account, requestSigningBytes(req.method, req.originalUrl, timestamp, bodyHash), signature)) {
-      next(new ObscuraError('signature_invalid', 'request signature does not verify for the account', 401));
-      return;
-    }
-    if (!guard.check(signature, now)) {
-      next(new ObscuraError('request_replayed', 'this signed request was already used', 401));
-      return;
-    }
-    req.account = account;
-    next();
   };
 }

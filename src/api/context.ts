@@ -1,7 +1,9 @@
 /** What the API's routes and the job runner share: the host's stores, workers and chain. */
 import type { ChainClient } from '../chain/index.ts';
 import type { BlobStore, Metadata, PrivacyStore } from '../store/index.ts';
+import type { SeenRequests } from './auth.ts';
 import type { HostMetrics } from './metrics.ts';
+import type { UploadGate, UploadLimits } from './uploads.ts';
 import type { WorkerPool } from './workers.ts';
 
 /** Host-wide limits. */
@@ -27,6 +29,11 @@ export interface HostContext {
   metrics: HostMetrics;
   /** Accounts allowed to authorise enclave upgrades. */
   operators: string[];
+  /** Per-account upload limits, and the uploads in flight they count. */
+  uploadLimits: UploadLimits;
+  uploads: UploadGate;
+  /** Signed requests already accepted (replay protection, durable). */
+  seenRequests: SeenRequests;
   /** Wakes the job runner when a job is queued. */
   notifyJobQueued: () => void;
 }

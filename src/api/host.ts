@@ -12,12 +12,13 @@ import { ObscuraError } from '../common/errors.ts';
 import { decodeAddress, encodeAddress } from '@polkadot/util-crypto';
 import { cryptoReady } from '../crypto/index.ts';
 import { EnclaveClient } from '../enclave/client.ts';
-import { BlobStore, Metadata, openDb, PrivacyStore } from '../store/index.ts';
+import { BlobStore, Metadata, openDb, PrivacyStore, ReplayStore } from '../store/index.ts';
 import { createApp } from './app.ts';
 import type { HostContext, HostLog } from './context.ts';
 import { HostMetrics } from './metrics.ts';
 import { JobRunner } from './runner.ts';
 import { handOverFromPredecessor } from './upgrade.ts';
+import { DEFAULT_UPLOAD_LIMITS, UploadGate, type UploadLimits } from './uploads.ts';
 import { WorkerPool } from './workers.ts';
 
 /** How to start a host. */
@@ -33,6 +34,8 @@ export interface HostOptions {
   /** The TEE every worker gets its evidence from; default simulated. */
   tee?: TeeSettings;
   maxUploadBytes?: number;
+  /** Per-account uploads in flight and bytes stored; default DEFAULT_UPLOAD_LIMITS. */
+  uploadLimits?: Partial<UploadLimits>;
   log?: HostLog;
   /** Run the enclaves from this code tree instead of this one (an upgraded release). */
   enclaveRoot?: string;
@@ -108,9 +111,13 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
     await blobs.sweepTmp();
 
     let runner: JobRunner | undefined;
+    const uploadLimits: UploadLimits = { ...DEFAULT_UPLOAD_LIMITS, ...opts.uploadLimits };
     const ctx: HostContext = {
       metadata,
       privacy: new PrivacyStore(db),
+      seenRequests: new ReplayStore(db),
+      uploadLimits,
+      uploads: new UploadGate(uploadLimits),
       blobs,
       workers,
       chain,

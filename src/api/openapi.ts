@@ -3,6 +3,7 @@
  * store returns (zod 4's JSON Schema output), so the document cannot drift from the code.
  */
 import { z } from 'zod';
+import type { AccessRule } from './access.ts';
 import { WorkerRecordSchema } from './workers.ts';
 import { ProblemSchema } from './problem.ts';
 import { DatasetBudgetSchema, DatasetPolicyStateSchema, HealthSchema, JobPreviewSchema, JobSubmissionSchema, PipelineSubmissionSchema } from './schemas.ts';
@@ -14,10 +15,11 @@ import { UpgradeRequestSchema } from './routes/upgrades.ts';
 import { SignedManifestSchema } from '../crypto/manifest.ts';
 
 interface Route {
-  method: 'get' | 'post';
+  method: 'get' | 'post' | 'delete';
   path: string;
   summary: string;
-  auth?: boolean;
+  /** Who may call it: the one place access rules live (applied by src/api/access.ts). */
+  access: AccessRule;
   request?: { contentType: string; schema: z.ZodType };
   response: { status: number; schema: z.ZodType };
   /** Another success response (e.g. a dry run's). */
@@ -29,13 +31,17 @@ interface Route {
 
 const list = <T extends z.ZodType>(key: string, item: T) => z.object({ [key]: z.array(item) });
 
-/** Every route of /v1, in one table: the tests check the app serves each of them. */
+/**
+ * Every route of /v1, in one table, each with its access rule: the app answers 404 to any
+ * request that matches no entry, and test/adversary/route-roles.test.ts walks every entry.
+ */
 export const ROUTES: Route[] = [
-  { method: 'get', path: '/v1/health', summary: 'Host, chain and worker status', response: { status: 200, schema: HealthSchema } },
-  { method: 'get', path: '/v1/workers', summary: 'Enclave workers with their measurement and keys', response: { status: 200, schema: list('workers', WorkerRecordSchema) } },
+  { method: 'get', path: '/v1/health', access: { auth: 'none', who: 'anyone' }, summary: 'Host, chain and worker status', response: { status: 200, schema: HealthSchema } },
+  { method: 'get', path: '/v1/workers', access: { auth: 'none', who: 'anyone' }, summary: 'Enclave workers with their measurement and keys', response: { status: 200, schema: list('workers', WorkerRecordSchema) } },
   {
     method: 'get',
     path: '/v1/workers/{id}/attestation',
+    access: { auth: 'none', who: 'anyone' },
     summary: "Fresh attestation evidence for a worker, bound to the caller's nonce",
     params: ['id'],
     query: { nonce: '32 random bytes as 64 hex characters' },
@@ -44,56 +50,57 @@ export const ROUTES: Route[] = [
   {
     method: 'post',
     path: '/v1/datasets',
+    access: { auth: 'signed', unsignedPayload: true, who: 'the owner the signed manifest names' },
     summary: 'Upload a sealed dataset (multipart: `manifest` field, then `sealed` file)',
-    auth: true,
     request: { contentType: 'multipart/form-data', schema: z.object({ manifest: SignedManifestSchema, sealed: z.string().describe('the age-encrypted file') }) },
     response: { status: 201, schema: DatasetRecordSchema },
   },
-  { method: 'get', path: '/v1/datasets', summary: 'Datasets (metadata only)', response: { status: 200, schema: list('datasets', DatasetRecordSchema) } },
-  { method: 'get', path: '/v1/datasets/{id}', summary: 'One dataset (metadata only)', params: ['id'], response: { status: 200, schema: DatasetRecordSchema } },
+  { method: 'get', path: '/v1/datasets', access: { auth: 'signed', lists: 'dataset', who: 'any signed caller; lists the datasets it may read' }, summary: 'Datasets (metadata only)', response: { status: 200, schema: list('datasets', DatasetRecordSchema) } },
+  { method: 'get', path: '/v1/datasets/{id}', access: { auth: 'signed', reads: 'dataset', who: 'the owner and the analysts its manifest and policy in force allow' }, summary: 'One dataset (metadata only)', params: ['id'], response: { status: 200, schema: DatasetRecordSchema } },
   {
     method: 'post',
     path: '/v1/datasets/{id}/policy',
+    access: { auth: 'signed', reads: 'dataset', who: 'the owner' },
     summary: "The owner's signed policy update or revocation; applied by the worker's enclave and anchored on chain",
-    auth: true,
     params: ['id'],
     request: { contentType: 'application/json', schema: SignedPolicyUpdateSchema },
     response: { status: 201, schema: z.object({ update: SignedPolicyUpdateSchema, ledgerSeq: z.number().int() }) },
   },
-  { method: 'get', path: '/v1/datasets/{id}/policy', summary: 'The policy in force for a dataset, with its version', params: ['id'], response: { status: 200, schema: DatasetPolicyStateSchema } },
+  { method: 'get', path: '/v1/datasets/{id}/policy', access: { auth: 'signed', reads: 'dataset', who: 'the owner and the analysts its manifest and policy in force allow' }, summary: 'The policy in force for a dataset, with its version', params: ['id'], response: { status: 200, schema: DatasetPolicyStateSchema } },
   {
     method: 'get',
     path: '/v1/datasets/{id}/budget',
+    access: { auth: 'signed', reads: 'dataset', who: 'the owner and the analysts its manifest and policy in force allow' },
     summary: "A dataset's privacy budget as its worker's enclave counts it (owner and allowed analysts only)",
-    auth: true,
     params: ['id'],
     response: { status: 200, schema: DatasetBudgetSchema },
   },
   {
     method: 'post',
     path: '/v1/pipelines',
+    access: { auth: 'signed', who: 'any signed caller' },
     summary: 'Store a pipeline under its canonical hash',
-    auth: true,
     request: { contentType: 'application/json', schema: PipelineSubmissionSchema },
     response: { status: 201, schema: PipelineRecordSchema },
   },
-  { method: 'get', path: '/v1/pipelines', summary: 'Stored pipelines', response: { status: 200, schema: list('pipelines', PipelineRecordSchema) } },
-  { method: 'get', path: '/v1/pipelines/{hash}', summary: 'One pipeline', params: ['hash'], response: { status: 200, schema: PipelineRecordSchema } },
+  { method: 'get', path: '/v1/pipelines', access: { auth: 'signed', lists: 'pipeline', who: 'any signed caller; lists the pipelines it stored or whose jobs it may read' }, summary: 'Stored pipelines', response: { status: 200, schema: list('pipelines', PipelineRecordSchema) } },
+  { method: 'get', path: '/v1/pipelines/{hash}', access: { auth: 'signed', reads: 'pipeline', who: 'the account that stored it, and the readers of a job that runs it' }, summary: 'One pipeline', params: ['hash'], response: { status: 200, schema: PipelineRecordSchema } },
   {
     method: 'post',
     path: '/v1/jobs',
+    access: { auth: 'signed', who: 'the analyst (the signer); every input must be readable by it' },
     summary: "Run a pipeline over datasets; checked before it is queued, and held (awaiting_approval) until the owners whose policy asks for it approve",
-    auth: true,
     optionalQuery: { dry_run: '`true`: report every check and the privacy cost (200, a job preview) without queueing or touching data' },
     request: { contentType: 'application/json', schema: JobSubmissionSchema },
     response: { status: 202, schema: JobRecordSchema },
     alternative: { status: 200, schema: JobPreviewSchema, description: 'dry run: the checks and the privacy cost' },
   },
-  { method: 'get', path: '/v1/jobs', summary: 'Jobs with status and progress', response: { status: 200, schema: list('jobs', JobRecordSchema) } },
-  { method: 'get', path: '/v1/jobs/{id}', summary: 'One job', params: ['id'], response: { status: 200, schema: JobRecordSchema } },
+  { method: 'get', path: '/v1/jobs', access: { auth: 'optional', lists: 'job', who: 'anyone; lists the jobs the caller may read (unsigned: public ones)' }, summary: 'Jobs with status and progress', response: { status: 200, schema: list('jobs', JobRecordSchema) } },
+  { method: 'get', path: '/v1/jobs/{id}', access: { auth: 'optional', reads: 'job', who: "the job's analyst and its inputs' owners; anyone if public; a failure's reason: the analyst only" }, summary: 'One job', params: ['id'], response: { status: 200, schema: JobRecordSchema } },
   {
     method: 'get',
     path: '/v1/jobs/{id}/preview',
+    access: { auth: 'signed', reads: 'job', who: "the job's analyst and its inputs' owners (and anyone signed, if public)" },
     summary: "What a job reads, outputs and spends, and every check: what an approving owner sees",
     params: ['id'],
     response: { status: 200, schema: JobPreviewSchema },
@@ -101,14 +108,15 @@ export const ROUTES: Route[] = [
   {
     method: 'post',
     path: '/v1/approvals',
+    access: { auth: 'signed', who: "the dataset's owner" },
     summary: "An owner's signed approval of a pipeline hash on a dataset; releases the jobs it completes",
-    auth: true,
     request: { contentType: 'application/json', schema: SignedApprovalSchema },
     response: { status: 201, schema: z.object({ approval: SignedApprovalSchema, released: z.array(z.string()) }) },
   },
   {
     method: 'get',
     path: '/v1/approvals',
+    access: { auth: 'signed', lists: 'approval', who: "any signed caller; lists the jobs it ran or whose inputs it owns" },
     summary: 'Jobs waiting for approvals, with their previews',
     optionalQuery: { owner: 'only jobs waiting for this owner (ss58 address)' },
     response: { status: 200, schema: list('pending', JobPreviewSchema) },
@@ -116,13 +124,15 @@ export const ROUTES: Route[] = [
   {
     method: 'get',
     path: '/v1/results',
+    access: { auth: 'optional', lists: 'result', who: 'anyone; lists the results the caller may read (unsigned: public ones)' },
     summary: 'Published results',
     response: { status: 200, schema: list('results', z.object({ id: z.string(), job: z.string(), pipeline: z.object({ name: z.string(), hash: z.string() }), createdAt: z.string(), simulated: z.boolean() })) },
   },
-  { method: 'get', path: '/v1/results/{id}', summary: 'A signed result with its attestation and anchor', params: ['id'], response: { status: 200, schema: ResultDocumentSchema } },
+  { method: 'get', path: '/v1/results/{id}', access: { auth: 'optional', reads: 'result', who: "the job's analyst and its inputs' owners; anyone if public" }, summary: 'A signed result with its attestation and anchor', params: ['id'], response: { status: 200, schema: ResultDocumentSchema } },
   {
     method: 'get',
     path: '/v1/results/{id}/provenance',
+    access: { auth: 'optional', reads: 'result', who: "the job's analyst and its inputs' owners; anyone if public" },
     summary: "A result's provenance with the host's check of its chain anchor",
     params: ['id'],
     response: { status: 200, schema: z.object({ id: z.string(), hash: z.string(), anchorCheck: z.object({ ok: z.boolean() }).loose() }).loose() },
@@ -130,12 +140,19 @@ export const ROUTES: Route[] = [
   {
     method: 'post',
     path: '/v1/upgrades',
+    access: { auth: 'signed', operator: true, who: "the host's operators" },
     summary: 'Anchor an authorisation of an enclave upgrade (operators only)',
-    auth: true,
     request: { contentType: 'application/json', schema: UpgradeRequestSchema },
     response: { status: 201, schema: UpgradeAuthorizationSchema },
   },
-  { method: 'get', path: '/v1/upgrades', summary: 'Anchored upgrade authorisations', response: { status: 200, schema: list('upgrades', UpgradeAuthorizationSchema) } },
+  {
+    method: 'get',
+    path: '/v1/openapi.json',
+    summary: 'This document',
+    access: { auth: 'none', who: 'anyone' },
+    response: { status: 200, schema: z.record(z.string(), z.unknown()) },
+  },
+  { method: 'get', path: '/v1/upgrades', access: { auth: 'signed', who: 'any signed caller (they are anchored on chain anyway)' }, summary: 'Anchored upgrade authorisations', response: { status: 200, schema: list('upgrades', UpgradeAuthorizationSchema) } },
 ];
 
 function jsonSchema(schema: z.ZodType): unknown {
@@ -157,7 +174,9 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
     item[r.method] = {
       summary: r.summary,
       ...(parameters.length ? { parameters } : {}),
-      ...(r.auth ? { security: [{ obscuraSignature: [] }] } : {}),
+      // `optional`: an unsigned request is answered too, with public items only.
+      ...(r.access.auth === 'none' ? { security: [] } : { security: r.access.auth === 'optional' ? [{}, { obscuraSignature: [] }] : [{ obscuraSignature: [] }] }),
+      'x-obscura-access': r.access.who,
       ...(r.request ? { requestBody: { required: true, content: { [r.request.contentType]: { schema: jsonSchema(r.request.schema) } } } } : {}),
       responses: {
         [r.response.status]: { description: 'OK', content: { 'application/json': { schema: jsonSchema(r.response.schema) } } },

@@ -13,9 +13,33 @@ import {
   UNSIGNED_PAYLOAD,
 } from '../api/auth.ts';
 import { ProblemSchema } from '../api/problem.ts';
-import type { AccountKey } from '../crypto/index.ts';
+import { env } from '../common/env.ts';
+import { type AccountKey, loadAccountKey } from '../crypto/index.ts';
 
-/** A client for one API base URL, optionally signing as an account. */
+let lastTimestamp = 0;
+
+/**
+ * A timestamp for a new request, never the same twice in this process: the host refuses a
+ * second request with the same signed message as a replay, and two identical reads may
+ * leave within one millisecond.
+ */
+function nextTimestamp(): string {
+  lastTimestamp = Math.max(Date.now(), lastTimestamp + 1);
+  return String(lastTimestamp);
+}
+
+/** The key file a command signs with: its --key flag, else OBSCURA_KEY; undefined when neither is set. */
+export async function commandKey(flag: string | undefined): Promise<AccountKey | undefined> {
+  const path = flag ?? env().OBSCURA_KEY;
+  return path === undefined ? undefined : loadAccountKey(path);
+}
+
+/** An API client that signs with the command's key (--key, else OBSCURA_KEY) when one is given. */
+export async function clientFor(api: string, keyFlag: string | undefined): Promise<ApiClient> {
+  return new ApiClient(api, await commandKey(keyFlag));
+}
+
+/** A client for one API base URL, signing as an account when given one (unsigned: public routes and items only). */
 export class ApiClient {
   constructor(
     readonly base: string,
@@ -24,7 +48,7 @@ export class ApiClient {
 
   private signedHeaders(method: string, path: string, bodyHash: string): Record<string, string> {
     if (!this.key) return {};
-    const timestamp = String(Date.now());
+    const timestamp = nextTimestamp();
     return {
       [HEADER_ACCOUNT]: this.key.address,
       [HEADER_TIMESTAMP]: timestamp,
@@ -60,6 +84,9 @@ export class ApiClient {
         problem = undefined;
       }
       if (problem?.success) {
+        if (res.status === 401 && problem.data.code === 'unauthenticated' && !this.key) {
+          throw new ObscuraError('key_required', 'the API answers this only to a reader it can identify: give --key <key file> or set OBSCURA_KEY', 401);
+        }
         throw new ObscuraError(problem.data.code, problem.data.detail, res.status as HttpStatus, problem.data.details);
       }
       throw new ObscuraError('api_error', `the API answered ${res.status} ${res.statusText}`, res.status as HttpStatus);

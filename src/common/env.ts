@@ -18,6 +18,12 @@ const EnvSchema = z.object({
   OBSCURA_OPERATOR_SURI: z.string().min(1).optional(),
   /** Comma-separated account addresses that may authorise enclave upgrades, beside the chain operator. */
   OBSCURA_OPERATORS: z.string().min(1).optional(),
+  /** The account key file the CLI signs with when a command is given no --key. */
+  OBSCURA_KEY: z.string().min(1).optional(),
+  /** Uploads one account may have in flight at once on this host (default 2). */
+  OBSCURA_UPLOADS_IN_FLIGHT: z.coerce.number().int().min(1).max(1000).optional(),
+  /** Sealed bytes one account may keep stored on this host (default 20 GiB). */
+  OBSCURA_STORAGE_QUOTA_BYTES: z.coerce.number().int().min(1).optional(),
   /** The host's data directory. */
   OBSCURA_DATA_DIR: z.string().min(1).optional(),
   /** The TEE the workers of `obscura serve` use: simulated (default), tdx, dstack or sgx-gramine. */

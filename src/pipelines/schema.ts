@@ -203,6 +203,11 @@ export const PipelineDocumentSchema = z.strictObject({
   obscura: z.literal(1),
   name: z.string().min(1).max(128),
   description: z.string().max(4096).optional(),
+  /**
+   * Who may read the job and its result: `private` (default) the analyst and the inputs'
+   * owners; `public` anyone, but only if every input's policy says `results: public` too.
+   */
+  visibility: z.enum(['private', 'public']).optional(),
   inputs: z
     .record(NameSchema, z.strictObject({ columns: z.record(ColumnNameSchema, ColumnTypeSchema) }))
     .refine((i) => Object.keys(i).length > 0, 'a pipeline needs at least one input'),

@@ -51,6 +51,11 @@ export const DatasetPolicySchema = z.strictObject({
     })
     .optional(),
   models: z.strictObject({ release: z.enum(['metrics', 'weights']) }).optional(),
+  /**
+   * `private` (default): only the analyst who ran a job and the owners of its inputs read it
+   * and its result; `public`: anyone may, where the pipeline asks for `visibility: public`.
+   */
+  results: z.enum(['private', 'public']).optional(),
   /** After this instant no job may use the dataset. */
   expires: z.iso.datetime({ offset: true }).optional(),
   /** The attestation policy the owner sealed under. */

@@ -39,8 +39,12 @@ export class BlobStore {
     return existsSync(this.pathOf(sha256));
   }
 
-  /** Stream `source` to a temporary file, hashing it; throws 'upload_too_large' past `maxBytes`. */
-  async stage(source: Readable, maxBytes: number): Promise<StagedBlob> {
+  /**
+   * Stream `source` to a temporary file, hashing it; throws `tooLarge()` (default
+   * 'upload_too_large') past `maxBytes`. On any failure, the source destroyed included, the
+   * file is closed and deleted before the promise rejects.
+   */
+  async stage(source: Readable, maxBytes: number, tooLarge?: () => Error): Promise<StagedBlob> {
     const tmpPath = join(this.root, 'tmp', `${randomBytes(12).toString('hex')}.part`);
     const hash = createHash('sha256');
     let bytes = 0;
@@ -50,7 +54,7 @@ export class BlobStore {
       transform(chunk: Buffer, _enc, done) {
         bytes += chunk.length;
         if (bytes > maxBytes) {
-          done(new ObscuraError('upload_too_large', `upload exceeds the limit of ${maxBytes} bytes`, 413));
+          done(tooLarge ? tooLarge() : new ObscuraError('upload_too_large', `upload exceeds the limit of ${maxBytes} bytes`, 413));
           return;
         }
         if (headBytes < 65536) {

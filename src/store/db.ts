@@ -84,6 +84,18 @@ const MIGRATIONS: string[] = [
      created_at TEXT NOT NULL,
      PRIMARY KEY (worker_id, seq)
    );`,
+  // Accepted signed requests, for replay protection that survives a restart (src/store/replay.ts),
+  // and who stored each pipeline (they may read it back: src/api/access.ts).
+  `CREATE TABLE seen_requests (
+     request_key BLOB PRIMARY KEY,
+     expires_at INTEGER NOT NULL
+   );
+   CREATE INDEX seen_requests_expiry ON seen_requests(expires_at);
+   CREATE TABLE pipeline_authors (
+     hash TEXT NOT NULL,
+     account TEXT NOT NULL,
+     PRIMARY KEY (hash, account)
+   );`,
 ];
 
 /** Open (creating if needed) and migrate the database at `path`. */

@@ -1,6 +1,7 @@
 export { BlobStore, type StagedBlob } from './blobs.ts';
 export { openDb, type Db } from './db.ts';
 export { Metadata } from './metadata.ts';
+export { ReplayStore } from './replay.ts';
 export { PrivacyStore, type StoredLedgerEntry } from './privacy.ts';
 export {
   DatasetRecordSchema,

@@ -129,6 +129,21 @@ export class Metadata {
     return this.pipeline(hash);
   }
 
+  /** Record that `account` stored the pipeline `hash` (it may read it back). */
+  addPipelineAuthor(hash: string, account: string): void {
+    this.db.prepare('INSERT OR IGNORE INTO pipeline_authors (hash, account) VALUES (?, ?)').run(hash, account);
+  }
+
+  /** The accounts that stored the pipeline `hash`. */
+  pipelineAuthors(hash: string): string[] {
+    return (this.db.prepare('SELECT account FROM pipeline_authors WHERE hash = ?').all(hash) as { account: string }[]).map((r) => r.account);
+  }
+
+  /** Whether a pipeline with this hash is stored. */
+  hasPipeline(hash: string): boolean {
+    return this.db.prepare('SELECT 1 FROM pipelines WHERE hash = ?').get(hash) !== undefined;
+  }
+
   /** The pipeline with this hash; throws 'pipeline_not_found' (404). */
   pipeline(hash: string): PipelineRecord {
     const row = this.db.prepare('SELECT hash, name, document, created_at FROM pipelines WHERE hash = ?').get(hash) as
@@ -168,6 +183,22 @@ export class Metadata {
   /** Release a job that was waiting for approvals to the queue. */
   releaseApprovedJob(id: string): void {
     this.db.prepare(`UPDATE jobs SET awaiting_approval = 0, message = 'queued', updated_at = ? WHERE id = ? AND awaiting_approval = 1`).run(new Date().toISOString(), id);
+  }
+
+  /** Sealed bytes stored for `owner`'s datasets. */
+  storedBytes(owner: string): number {
+    const row = this.db.prepare('SELECT COALESCE(SUM(ciphertext_bytes), 0) AS n FROM datasets WHERE owner = ?').get(owner) as { n: number };
+    return row.n;
+  }
+
+  /** Whether a job with this id exists. */
+  hasJob(id: string): boolean {
+    return this.db.prepare('SELECT 1 FROM jobs WHERE id = ?').get(id) !== undefined;
+  }
+
+  /** Jobs that run the pipeline `hash`. */
+  jobsOfPipeline(hash: string): JobRecord[] {
+    return (this.db.prepare(`${JOB_SELECT} WHERE j.pipeline_hash = ? ORDER BY j.created_at DESC, j.id`).all(hash) as JobRow[]).map(jobFromRow);
   }
 
   /** The job with this id; throws 'job_not_found' (404). */
@@ -220,6 +251,11 @@ export class Metadata {
         .prepare(`UPDATE jobs SET status = 'succeeded', progress = 1, message = 'done', result_id = ?, updated_at = ? WHERE id = ?`)
         .run(doc.id, new Date().toISOString(), jobId);
     })();
+  }
+
+  /** Whether a result with this id exists. */
+  hasResult(id: string): boolean {
+    return this.db.prepare('SELECT 1 FROM results WHERE id = ?').get(id) !== undefined;
   }
 
   /** The result with this id; throws 'result_not_found' (404). */

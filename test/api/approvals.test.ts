@@ -48,7 +48,7 @@ const cli = (args: string[]) => obscura([...args, '--api', t.host.url], { cwd: w
 
 async function settle(id: string): Promise<JobRecord> {
   for (;;) {
-    const job = JobRecordSchema.parse(await api().get(`/v1/jobs/${id}`));
+    const job = JobRecordSchema.parse(await api(analyst).get(`/v1/jobs/${id}`));
     if (job.status === 'succeeded' || job.status === 'failed') return job;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -59,7 +59,8 @@ beforeAll(async () => {
   await cli(['keys', 'new', '--out', 'owner.key']);
   await cli(['keys', 'new', '--out', 'other.key']);
   owner = await loadAccountKey(join(work, 'owner.key'));
-  analyst = await accountKeyFromSuri('//ApprovalAnalyst');
+  await cli(['keys', 'new', '--out', 'analyst.key']);
+  analyst = await loadAccountKey(join(work, 'analyst.key'));
   stranger = await accountKeyFromSuri('//ApprovalStranger');
   const w = t.host.workers.list()[0];
   if (!w) throw new Error('no worker');
@@ -77,7 +78,7 @@ describe('approvals', () => {
   let jobId: string;
 
   it('a dry run reports every check and the cost, and creates no job', async () => {
-    const before = ((await api().get('/v1/jobs')) as { jobs: unknown[] }).jobs.length;
+    const before = ((await api(analyst).get('/v1/jobs')) as { jobs: unknown[] }).jobs.length;
     const preview = JobPreviewSchema.parse(await api(analyst).post('/v1/jobs?dry_run=true', { pipeline: PIPELINE, inputs: { visits: dataset }, purpose: 'regional cost study' }));
     expect(preview.ok).toBe(false);
     expect(preview.purpose).toBe('regional cost study');
@@ -94,14 +95,14 @@ describe('approvals', () => {
     });
     expect(preview.checks.find((c) => c.check === 'approvals')?.code).toBe('policy_approval_required');
     expect(preview.cost).toEqual({ epsilon: 0, delta: 0 });
-    expect(((await api().get('/v1/jobs')) as { jobs: unknown[] }).jobs.length).toBe(before);
+    expect(((await api(analyst).get('/v1/jobs')) as { jobs: unknown[] }).jobs.length).toBe(before);
     // A dry run that names a column the dataset lacks fails the pipeline check, with its code.
     const bad = JobPreviewSchema.parse(await api(analyst).post('/v1/jobs?dry_run=true', { pipeline: PIPELINE.replaceAll('cost', 'price'), inputs: { visits: dataset } }));
     expect(bad.checks.find((c) => c.check === 'pipeline')).toMatchObject({ ok: false, code: 'pipeline_schema_mismatch' });
   });
 
   it('obscura run --dry-run prints the checks and exits 1 while an approval is missing', async () => {
-    const r = await cli(['run', 'p.yaml', '--input', `visits=${dataset}`, '--key', 'other.key', '--dry-run']);
+    const r = await cli(['run', 'p.yaml', '--input', `visits=${dataset}`, '--key', 'analyst.key', '--dry-run']);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/FAIL approvals: waiting for the owners of visits/);
     expect(r.stdout).toMatch(/privacy cost: epsilon 0, delta 0/);
@@ -111,18 +112,30 @@ describe('approvals', () => {
     const job = JobRecordSchema.parse(await api(analyst).post('/v1/jobs', { pipeline: PIPELINE, inputs: { visits: dataset }, purpose: 'regional cost study' }));
     jobId = job.id;
     expect(job.status).toBe('awaiting_approval');
-    const { pending } = (await api().get(`/v1/approvals?owner=${owner.address}`)) as { pending: unknown[] };
+    const { pending } = (await api(owner).get(`/v1/approvals?owner=${owner.address}`)) as { pending: unknown[] };
     const mine = pending.map((p) => JobPreviewSchema.parse(p)).find((p) => p.job === jobId);
     expect(mine).toMatchObject({ purpose: 'regional cost study', pipeline: { hash } });
-    expect(((await api().get(`/v1/approvals?owner=${stranger.address}`)) as { pending: unknown[] }).pending).toEqual([]);
+    expect(((await api(stranger).get(`/v1/approvals?owner=${stranger.address}`)) as { pending: unknown[] }).pending).toEqual([]);
+    // Approvals are shown to the owners concerned and the requesting analyst, never to others.
+    expect(((await api(stranger).get('/v1/approvals')) as { pending: unknown[] }).pending).toEqual([]);
+    expect(((await api(analyst).get('/v1/approvals')) as { pending: { job: string }[] }).pending.map((p) => p.job)).toContain(jobId);
+    const listed = await cli(['approvals', '--key', 'owner.key']);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toContain(jobId);
+    const anonymous = await cli(['approvals']);
+    expect(anonymous.code).toBe(1);
+    expect(anonymous.stderr).toMatch(/--key.*OBSCURA_KEY.*\(key_required\)/);
     await new Promise((r) => setTimeout(r, 1500));
-    expect(JobRecordSchema.parse(await api().get(`/v1/jobs/${jobId}`)).status).toBe('awaiting_approval');
+    expect(JobRecordSchema.parse(await api(analyst).get(`/v1/jobs/${jobId}`)).status).toBe('awaiting_approval');
   });
 
   it('refuses approvals by anyone but the owner, on the host and in the enclave', async () => {
     const ds = manifestHash(signed.manifest);
     const forged = signApproval(ds, hash, stranger);
-    expect(await refusal(api(stranger).post('/v1/approvals', forged))).toMatchObject({ status: 403, code: 'approval_not_owner' });
+    // A stranger may not read the dataset: answered as if it did not exist.
+    expect(await refusal(api(stranger).post('/v1/approvals', forged))).toMatchObject({ status: 404, code: 'dataset_not_found' });
+    // The allowed analyst knows the dataset, but is not its owner.
+    expect(await refusal(api(analyst).post('/v1/approvals', signApproval(ds, hash, analyst)))).toMatchObject({ status: 403, code: 'approval_not_owner' });
     const tampered = { ...signApproval(ds, hash, owner), approval: { ...signApproval(ds, hash, owner).approval, pipeline: 'b'.repeat(64) } };
     expect(await refusal(api(owner).post('/v1/approvals', tampered))).toMatchObject({ status: 422, code: 'approval_signature_invalid' });
     const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
@@ -136,10 +149,10 @@ describe('approvals', () => {
   });
 
   it('obscura approve shows the preview, signs, and the job runs', async () => {
-    // Another account has nothing to approve.
+    // Another account may not even see the job.
     const none = await cli(['approve', jobId, '--key', 'other.key', '--yes']);
     expect(none.code).toBe(1);
-    expect(none.stderr).toMatch(/nothing_to_approve/);
+    expect(none.stderr).toMatch(/job_not_found/);
     const r = await cli(['approve', jobId, '--key', 'owner.key', '--yes']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/purpose: regional cost study/);
@@ -158,13 +171,14 @@ describe('policy updates', () => {
     const b = DatasetBudgetSchema.parse(await api(owner).get(`/v1/datasets/${dataset}/budget`));
     expect(b).toMatchObject({ dataset, epsilon: { total: 2.5, spent: 0, remaining: 2.5 }, delta: { total: 1e-6, spent: 0 } });
     expect(DatasetBudgetSchema.parse(await api(analyst).get(`/v1/datasets/${dataset}/budget`)).epsilon.remaining).toBe(2.5);
-    expect(await refusal(api(stranger).get(`/v1/datasets/${dataset}/budget`))).toMatchObject({ status: 403, code: 'budget_not_visible' });
+    expect(await refusal(api(stranger).get(`/v1/datasets/${dataset}/budget`))).toMatchObject({ status: 404, code: 'dataset_not_found' });
   });
 
   it('a newer policy is applied by the enclave and anchored; the old one is refused after', async () => {
     const ds = manifestHash(signed.manifest);
     const v2 = signPolicyUpdate({ dataset: ds, version: 2, policy: parseDatasetPolicy('obscura-policy: 1\npipelines: any\nmin_group_size: 400\n'), revoked: false }, owner);
-    expect(await refusal(api(stranger).post(`/v1/datasets/${dataset}/policy`, v2))).toMatchObject({ status: 403, code: 'policy_update_not_owner' });
+    expect(await refusal(api(stranger).post(`/v1/datasets/${dataset}/policy`, v2))).toMatchObject({ status: 404, code: 'dataset_not_found' });
+    expect(await refusal(api(analyst).post(`/v1/datasets/${dataset}/policy`, v2))).toMatchObject({ status: 403, code: 'policy_update_not_owner' });
     const skipped = signPolicyUpdate({ dataset: ds, version: 3, revoked: false }, owner);
     expect(await refusal(api(owner).post(`/v1/datasets/${dataset}/policy`, skipped))).toMatchObject({ status: 409, code: 'policy_update_version' });
     // A job waiting for approval when the policy drops `pipelines: approval` is released by the update.
@@ -173,7 +187,7 @@ describe('policy updates', () => {
     const r = (await api(owner).post(`/v1/datasets/${dataset}/policy`, v2)) as { ledgerSeq: number };
     expect(r.ledgerSeq).toBeGreaterThanOrEqual(1);
     expect((await settle(waiting.id)).status).toBe('succeeded');
-    expect(await api().get(`/v1/datasets/${dataset}/policy`)).toMatchObject({ version: 2, revoked: false, policy: { min_group_size: 400 } });
+    expect(await api(owner).get(`/v1/datasets/${dataset}/policy`)).toMatchObject({ version: 2, revoked: false, policy: { min_group_size: 400 } });
     // A host that hands the enclave the superseded policy (none: version 1) is refused.
     const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
     const input = { name: 'visits', datasetId: dataset, blobPath: sealedPath, manifest: signed, approval: signApproval(ds, hash, owner) };
@@ -185,7 +199,7 @@ describe('policy updates', () => {
     expect(job.status).toBe('queued');
     const done = await settle(job.id);
     expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
-    const doc = (await api().get(`/v1/results/${done.result}`)) as { signed: { result: { outputs: Record<string, { minGroupSize: number }> } } };
+    const doc = (await api(analyst).get(`/v1/results/${done.result}`)) as { signed: { result: { outputs: Record<string, { minGroupSize: number }> } } };
     expect(doc.signed.result.outputs['by_region']?.minGroupSize).toBe(400);
   }, 60_000);
 
@@ -195,7 +209,7 @@ describe('policy updates', () => {
     expect(r.stdout).toMatch(/revoked dataset/);
     expect(await refusal(api(analyst).post('/v1/jobs', { pipeline: PIPELINE, inputs: { visits: dataset } }))).toMatchObject({ status: 403, code: 'dataset_revoked' });
     const ds = manifestHash(signed.manifest);
-    const v2 = (await api().get(`/v1/datasets/${dataset}/policy`)) as { update: unknown };
+    const v2 = (await api(owner).get(`/v1/datasets/${dataset}/policy`)) as { update: unknown };
     expect(v2).toMatchObject({ version: 3, revoked: true });
     const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
     const input = { name: 'visits', datasetId: dataset, blobPath: sealedPath, manifest: signed, approval: signApproval(ds, hash, owner) };

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticate, requestSigningBytes } from '../../src/api/auth.ts';
 import { problemHandler } from '../../src/api/problem.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
+import { openDb, ReplayStore } from '../../src/store/index.ts';
 
 let base: string;
 let close: () => void;
@@ -14,8 +15,10 @@ beforeAll(async () => {
   alice = await accountKeyFromSuri('//Alice');
   const app = express();
   app.use(express.json({ verify: (req, _res, buf) => ((req as express.Request).bodySha256 = createHash('sha256').update(buf).digest('hex')) }));
-  app.post('/signed', authenticate(), (req, res) => void res.json({ account: req.account }));
-  app.post('/upload', authenticate({ allowUnsignedPayload: true }), (req, res) => void res.json({ account: req.account }));
+  const replay = new ReplayStore(openDb(':memory:'));
+  app.post('/signed', authenticate({ replay }), (req, res) => void res.json({ account: req.account }));
+  app.post('/optional', authenticate({ replay, optional: true }), (req, res) => void res.json({ account: req.account ?? null }));
+  app.post('/upload', authenticate({ replay, allowUnsignedPayload: true }), (req, res) => void res.json({ account: req.account }));
   app.use(problemHandler(() => {}));
   const server = app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
@@ -67,6 +70,21 @@ describe('request authentication', () => {
   it('accepts UNSIGNED-PAYLOAD only where the route allows it', async () => {
     expect((await post('/upload', '{}', headers('/upload', '{}', { bodyHash: 'UNSIGNED-PAYLOAD' }))).status).toBe(200);
     expect((await post('/signed', '{}', headers('/signed', '{}', { bodyHash: 'UNSIGNED-PAYLOAD' }))).body.code).toBe('signature_invalid');
+  });
+
+  it('refuses a replay whose signature differs only in hex case', async () => {
+    const h = headers('/signed', '{}');
+    expect((await post('/signed', '{}', h)).status).toBe(200);
+    const flipped = { ...h, 'obscura-signature': h['obscura-signature'].replace(/[a-f]/, (c) => c.toUpperCase()) };
+    expect(flipped['obscura-signature']).not.toBe(h['obscura-signature']);
+    expect((await post('/signed', '{}', flipped)).body.code).toBe('request_replayed');
+  });
+
+  it('passes an unsigned request as anonymous only where signing is optional, and checks a partly signed one', async () => {
+    expect(await post('/optional', '{}', { 'content-type': 'application/json' })).toEqual({ status: 200, body: { account: null } });
+    const h = headers('/optional', '{}');
+    expect((await post('/optional', '{}', { ...h, 'obscura-signature': `0x${'00'.repeat(64)}` })).body.code).toBe('signature_invalid');
+    expect((await post('/optional', '{}', { 'content-type': 'application/json', 'obscura-account': alice.address })).body.code).toBe('unauthenticated');
   });
 
   it('refuses requests with no signature headers with 401', async () => {

@@ -47,7 +47,7 @@ async function run(epsilon: number): Promise<JobRecord> {
   let job = JobRecordSchema.parse(await api(analyst).post('/v1/jobs', { pipeline: pipeline(epsilon), inputs: { visits: dataset } }));
   while (job.status !== 'succeeded' && job.status !== 'failed') {
     await new Promise((r) => setTimeout(r, 200));
-    job = JobRecordSchema.parse(await api().get(`/v1/jobs/${job.id}`));
+    job = JobRecordSchema.parse(await api(analyst).get(`/v1/jobs/${job.id}`));
   }
   return job;
 }
@@ -76,7 +76,7 @@ describe('privacy budgets', () => {
   it('a DP job spends its epsilon, anchored before release, and verify checks the spend', async () => {
     const job = await run(0.5);
     expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
-    const doc = ResultDocumentSchema.parse(await api().get(`/v1/results/${job.result}`));
+    const doc = ResultDocumentSchema.parse(await api(analyst).get(`/v1/results/${job.result}`));
     expect(doc.spend?.entry.entry.body).toMatchObject({ kind: 'spend', job: job.id, charges: [{ epsilon: 0.5 }] });
     expect(doc.spend?.placement.blockNumber).toBeLessThan(doc.anchor.blockNumber);
     const verdict = await verifyResultDocument(doc, { chainEndpoint: host.chainEndpoint, allowSimulated: true });
@@ -88,7 +88,7 @@ describe('privacy budgets', () => {
     const b = await budget();
     expect(b.epsilon).toEqual({ total: 1.2, spent: 0.5, remaining: 0.7 });
     expect(b.spends).toEqual([expect.objectContaining({ job: job.id, epsilon: 0.5 })]);
-    expect(await refusal(api(stranger).get(`/v1/datasets/${dataset}/budget`))).toMatchObject({ status: 403 });
+    expect(await refusal(api(stranger).get(`/v1/datasets/${dataset}/budget`))).toMatchObject({ status: 404, code: 'dataset_not_found' });
     const dir = join(dataDir, 'workers', host.workers.list()[0]?.id as string);
     statePath = join(dir, readdirSync(dir).find((f) => f.startsWith('state-') && f.endsWith('.sealed')) as string);
     snapshot = `${statePath}.snapshot`;

@@ -65,7 +65,7 @@ describe('federated jobs', () => {
     const args = ['run', 'p.yaml', ...datasets.flatMap((d) => ['--input', `data=${d}`]), '--key', 'analyst.key', '--wait', '--api', host.url];
     const r = await obscura(args, { cwd: dir });
     expect(r.code, r.stderr).toBe(0);
-    const doc = ResultDocumentSchema.parse(await new ApiClient(host.url).get(`/v1/results/${r.stdout.trim()}`));
+    const doc = ResultDocumentSchema.parse(await new ApiClient(host.url, analyst).get(`/v1/results/${r.stdout.trim()}`));
     expect(doc.signed.result.federation).toMatchObject({ rounds: 3, workers: [{ worker: 'worker-1' }, { worker: 'worker-2' }, { worker: 'worker-3' }] });
     expect(doc.signed.result.inputs.map((i) => i.dataset)).toEqual(datasets);
     const auc = doc.signed.result.outputs.m?.rows.find((row) => row[0] === 'auc')?.[1] as number;

@@ -16,6 +16,7 @@ import { type AccountKey, accountKeyFromSuri, generateIdentity, sealFile } from 
 import { type SignedManifest, signManifest } from '../../src/crypto/manifest.ts';
 import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
 import { JobRecordSchema } from '../../src/store/records.ts';
+import { refusal } from '../helpers/datasets.ts';
 import { startTestHost } from '../helpers/host.ts';
 
 const MARKER = 'MARKER-7f3a9c';
@@ -78,9 +79,9 @@ async function submit(key: AccountKey, body: unknown): Promise<{ status: number;
   }
 }
 
-async function waitJob(id: string) {
+async function waitJob(id: string, reader: AccountKey = analyst) {
   for (;;) {
-    const job = JobRecordSchema.parse(await new ApiClient(t.host.url).get(`/v1/jobs/${id}`));
+    const job = JobRecordSchema.parse(await new ApiClient(t.host.url, reader).get(`/v1/jobs/${id}`));
     responses.push(JSON.stringify(job));
     if (job.status === 'succeeded' || job.status === 'failed') return job;
     await new Promise((r) => setTimeout(r, 200));
@@ -188,8 +189,8 @@ describe('jobs', () => {
     expect(await submit(analyst, { inputs: { visits: datasetId } })).toMatchObject({ status: 400, code: 'body_invalid' });
   });
 
-  it('refuses an analyst the manifest does not allow with 403', async () => {
-    expect(await submit(stranger, { pipeline: PIPELINE, inputs: { visits: datasetId } })).toMatchObject({ status: 403, code: 'analyst_not_allowed' });
+  it('answers an analyst the manifest does not allow as if the dataset did not exist', async () => {
+    expect(await submit(stranger, { pipeline: PIPELINE, inputs: { visits: datasetId } })).toMatchObject({ status: 404, code: 'dataset_not_found' });
   });
 
   it('runs an allowed job: suppressed groups are counted, never shown', async () => {
@@ -197,11 +198,11 @@ describe('jobs', () => {
     expect(r.status).toBe(202);
     const job = await waitJob(r.job?.id as string);
     expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
-    const doc = (await new ApiClient(t.host.url).get(`/v1/results/${job.result}`)) as { signed: { result: { outputs: Record<string, { rows: unknown[][]; suppressedGroups: number }> } } };
+    const doc = (await new ApiClient(t.host.url, analyst).get(`/v1/results/${job.result}`)) as { signed: { result: { outputs: Record<string, { rows: unknown[][]; suppressedGroups: number }> } } };
     responses.push(JSON.stringify(doc));
     const table = Object.values(doc.signed.result.outputs)[0];
     expect(table?.suppressedGroups).toBeGreaterThan(0);
-    const provenance = (await new ApiClient(t.host.url).get(`/v1/results/${job.result}/provenance`)) as { anchorCheck: { ok: boolean } };
+    const provenance = (await new ApiClient(t.host.url, analyst).get(`/v1/results/${job.result}/provenance`)) as { anchorCheck: { ok: boolean } };
     expect(provenance.anchorCheck.ok).toBe(true);
   });
 
@@ -214,7 +215,7 @@ describe('jobs', () => {
     db.close();
     const r = await submit(stranger, { pipeline: PIPELINE, inputs: { visits: datasetId } });
     expect(r.status).toBe(202);
-    const job = await waitJob(r.job?.id as string);
+    const job = await waitJob(r.job?.id as string, stranger);
     expect(job.status).toBe('failed');
     expect(job.error?.code).toBe('manifest_signature_invalid');
   });
@@ -239,16 +240,20 @@ describe('the API surface', () => {
     const doc = (await (await raw('GET', '/v1/openapi.json')).json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
     expect(doc.openapi).toBe('3.1.0');
     for (const r of ROUTES) expect(doc.paths[r.path]?.[r.method]).toBeDefined();
-    for (const p of ['/v1/health', '/v1/workers', '/v1/datasets', '/v1/pipelines', '/v1/jobs', '/v1/results']) {
+    // Public routes answer anyone; jobs and results answer unsigned callers with public items only.
+    for (const p of ['/v1/health', '/v1/workers', '/v1/jobs', '/v1/results']) {
       expect((await raw('GET', p)).status, p).toBe(200);
+    }
+    for (const p of ['/v1/datasets', '/v1/pipelines', '/v1/approvals', '/v1/upgrades']) {
+      expect((await raw('GET', p)).status, p).toBe(401);
     }
     expect((await raw('GET', '/')).headers.get('content-type')).toMatch(/text\/html/);
     const metrics = await (await raw('GET', '/metrics')).text();
     expect(metrics).toMatch(/obscura_jobs_total\{outcome="succeeded"\} [1-9]/);
     expect(metrics).toContain('obscura_http_request_duration_seconds_bucket');
-    const missing = await raw('GET', '/v1/results/nope');
-    expect(missing.status).toBe(404);
-    expect(await missing.json()).toMatchObject({ code: 'result_not_found' });
+    const missing = await refusal(new ApiClient(t.host.url, analyst).get('/v1/results/nope'));
+    expect(missing).toMatchObject({ status: 404, code: 'result_not_found' });
+    expect((await raw('GET', '/v1/no-such-route')).status).toBe(404);
   });
 
   it('requires a fresh nonce for attestation and echoes it in the evidence', async () => {

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../src/cli/client.ts';
-import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
+import { type AccountKey, accountKeyFromSuri, createKeyFile, loadAccountKey } from '../../src/crypto/index.ts';
 import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
 import { mlBackend } from '../../src/ml/backend.ts';
 import { verifyResultDocument } from '../../src/provenance/index.ts';
@@ -34,7 +34,9 @@ let metricsOnly: string;
 beforeAll(async () => {
   t = await startTestHost();
   owner = await accountKeyFromSuri('//MlOwner');
-  analyst = await accountKeyFromSuri('//MlAnalyst');
+  // A key file, since `obscura result` signs its read as the analyst.
+  await createKeyFile(join(work, 'analyst.key'));
+  analyst = await loadAccountKey(join(work, 'analyst.key'));
   const w = t.host.workers.list()[0];
   if (!w) throw new Error('no worker');
   const base = { url: t.host.url, file: CSV, owner, worker: w, analysts: [analyst.address] };
@@ -52,10 +54,10 @@ describe('training in the enclave', () => {
     let job = JobRecordSchema.parse(await new ApiClient(t.host.url, analyst).post('/v1/jobs', { pipeline: PIPELINE, inputs: { visits: open } }));
     while (job.status !== 'succeeded' && job.status !== 'failed') {
       await new Promise((r) => setTimeout(r, 200));
-      job = JobRecordSchema.parse(await new ApiClient(t.host.url).get(`/v1/jobs/${job.id}`));
+      job = JobRecordSchema.parse(await new ApiClient(t.host.url, analyst).get(`/v1/jobs/${job.id}`));
     }
     expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
-    const doc = ResultDocumentSchema.parse(await new ApiClient(t.host.url).get(`/v1/results/${job.result}`));
+    const doc = ResultDocumentSchema.parse(await new ApiClient(t.host.url, analyst).get(`/v1/results/${job.result}`));
     const out = doc.signed.result.outputs.risk_model;
     expect(out?.model?.backend).toBe('wasm');
     expect(out?.rows.map((r) => r[0])).toContain('auc');
@@ -63,7 +65,7 @@ describe('training in the enclave', () => {
     expect(t.logs.join('\n')).toMatch(/trained a logistic_regression on the TensorFlow.js wasm backend/);
 
     const dir = join(work, 'model');
-    const r = await obscura(['result', job.result as string, '--weights', dir, '--api', t.host.url], { cwd: work });
+    const r = await obscura(['result', job.result as string, '--weights', dir, '--key', 'analyst.key', '--api', t.host.url], { cwd: work });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(out?.model?.weights?.sha256 as string);
     const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as { modelTopology: object; weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[] };

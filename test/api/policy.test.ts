@@ -73,10 +73,10 @@ afterAll(async () => {
 
 describe('dataset policies', () => {
   it('the host refuses a job grouping by a column not in group_by, before queueing it', async () => {
-    const before = (await new ApiClient(t.host.url).get('/v1/jobs')) as { jobs: unknown[] };
+    const before = (await new ApiClient(t.host.url, analyst).get('/v1/jobs')) as { jobs: unknown[] };
     const r = await submit({ pipeline: pipeline('age'), inputs: { visits: dataset } });
     expect(r).toEqual({ status: 403, code: 'policy_column_not_allowed' });
-    const after = (await new ApiClient(t.host.url).get('/v1/jobs')) as { jobs: unknown[] };
+    const after = (await new ApiClient(t.host.url, analyst).get('/v1/jobs')) as { jobs: unknown[] };
     expect(after.jobs.length).toBe(before.jobs.length);
   });
 
@@ -96,10 +96,10 @@ describe('dataset policies', () => {
     let job = r.job as NonNullable<typeof r.job>;
     while (job.status !== 'succeeded' && job.status !== 'failed') {
       await new Promise((res) => setTimeout(res, 200));
-      job = JobRecordSchema.parse(await new ApiClient(t.host.url).get(`/v1/jobs/${job.id}`));
+      job = JobRecordSchema.parse(await new ApiClient(t.host.url, analyst).get(`/v1/jobs/${job.id}`));
     }
     expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
-    const doc = (await new ApiClient(t.host.url).get(`/v1/results/${job.result}`)) as {
+    const doc = (await new ApiClient(t.host.url, analyst).get(`/v1/results/${job.result}`)) as {
       signed: { result: { outputs: Record<string, { rows: [string, number, number][]; suppressedGroups: number; minGroupSize: number }> } };
     };
     const out = doc.signed.result.outputs['grouped'];

@@ -115,14 +115,17 @@ describe('end to end: seal, upload, run in the enclave, signed result, anchored,
     expect(notAllowed.stderr).toMatch(/not allowed.*\(analyst_not_allowed\)/);
   });
 
-  it('7. result prints the table as CSV, and the whole signed result as JSON', async () => {
-    const csv = await cli(['result', state.result as string, '--format', 'csv']);
+  it('7. result prints the table as CSV, and the whole signed result as JSON, to its readers only', async () => {
+    const anonymous = await cli(['result', state.result as string]);
+    expect(anonymous.code).toBe(1);
+    expect(anonymous.stderr).toMatch(/give --key <key file> or set OBSCURA_KEY \(key_required\)/);
+    const csv = await cli(['result', state.result as string, '--format', 'csv', '--key', 'analyst.key']);
     expect(csv.code).toBe(0);
     const [header, ...rows] = csv.stdout.trim().split('\n');
     expect(header?.split(',')[0]).toBe('region');
     expect(rows.length).toBeGreaterThan(0);
     expect(csv.stderr).toMatch(/suppressed/);
-    const json = await cli(['result', state.result as string, '--format', 'json']);
+    const json = await cli(['result', state.result as string, '--format', 'json', '--key', 'owner.key']);
     const doc = JSON.parse(json.stdout);
     expect(doc.signed.signature).toMatch(/^[0-9a-f]{128}$/);
     expect(doc.anchor.blockNumber).toBeGreaterThan(0);
@@ -130,12 +133,12 @@ describe('end to end: seal, upload, run in the enclave, signed result, anchored,
   });
 
   it('8. verify checks signature, attestation and anchor; an altered copy fails', async () => {
-    const ok = await cli(['verify', state.result as string, '--allow-simulated']);
+    const ok = await cli(['verify', state.result as string, '--allow-simulated', '--key', 'analyst.key']);
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/✓ enclave signature/);
     expect(ok.stdout).toMatch(/✓ attestation: SIMULATED TEE/);
     expect(ok.stdout).toMatch(/✓ chain anchor: in block #\d+/);
-    const noSim = await cli(['verify', state.result as string]);
+    const noSim = await cli(['verify', state.result as string, '--key', 'analyst.key']);
     expect(noSim.code).toBe(1);
     const saved = await cli(['verify', '--file', 'result.json', '--allow-simulated']);
     expect(saved.code).toBe(0);
@@ -163,10 +166,10 @@ describe('end to end: seal, upload, run in the enclave, signed result, anchored,
     server = await serve();
     const workers = await cli(['workers', '--allow-simulated']);
     expect(workers.stdout).toContain(state.recipient as string);
-    const verified = await cli(['verify', state.result as string, '--allow-simulated']);
+    const verified = await cli(['verify', state.result as string, '--allow-simulated', '--key', 'analyst.key']);
     expect(verified.code, verified.stdout).toBe(0);
     const again = await cli(['run', join(PROJECT_ROOT, 'pipelines/cost-by-region.yaml'), '--input', `visits=${state.dataset}`, '--key', 'analyst.key', '--wait']);
     expect(again.code, again.stderr).toBe(0);
-    expect((await cli(['verify', again.stdout.trim(), '--allow-simulated'])).code).toBe(0);
+    expect((await cli(['verify', again.stdout.trim(), '--allow-simulated', '--key', 'analyst.key'])).code).toBe(0);
   });
 });

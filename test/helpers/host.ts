@@ -1,13 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type RunningHost, startHost } from '../../src/api/host.ts';
+import { type HostOptions, type RunningHost, startHost } from '../../src/api/host.ts';
 
-/** A real host (embedded chain, enclave process, API) on free ports in a temp data dir. */
-export async function startTestHost(): Promise<{ host: RunningHost; dataDir: string; logs: string[]; close: () => Promise<void> }> {
+/** A real host (embedded chain, enclave process, API) on free ports in a temp data dir; `opts` override the defaults. */
+export async function startTestHost(
+  opts: Partial<HostOptions> = {},
+): Promise<{ host: RunningHost; dataDir: string; logs: string[]; close: () => Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'obscura-host-'));
   const logs: string[] = [];
-  const host = await startHost({ dataDir, port: 0, chainPort: 0, log: (level, m) => logs.push(`${level} ${m}`) });
+  const host = await startHost({ dataDir, port: 0, chainPort: 0, log: (level, m) => logs.push(`${level} ${m}`), ...opts });
   return {
     host,
     dataDir,

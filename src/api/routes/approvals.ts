@@ -9,7 +9,7 @@ import { Router } from 'express';
 import { ObscuraError } from '../../common/errors.ts';
 import { manifestHash } from '../../crypto/manifest.ts';
 import { assertApproval, parseSignedApproval } from '../../privacy/index.ts';
-import { authenticate } from '../auth.ts';
+import { assertReadable, readableApprovals } from '../access.ts';
 import type { HostContext } from '../context.ts';
 import { ApprovalsQuerySchema, parseBody } from '../schemas.ts';
 import { assessJob } from '../assess.ts';
@@ -42,10 +42,10 @@ export function settleWaitingJobs(ctx: HostContext, pipelineHash?: string): stri
 /** Routes under /v1/approvals. */
 export function approvalRoutes(ctx: HostContext): Router {
   const r = Router();
-  r.post('/approvals', authenticate(), (req, res) => {
+  r.post('/approvals', (req, res) => {
     const signed = parseSignedApproval(req.body);
     const id = signed.approval.dataset.slice(0, 32);
-    if (!ctx.metadata.hasDataset(id)) throw new ObscuraError('dataset_not_found', `no dataset with id ${id}`, 404);
+    assertReadable(ctx, req.account, 'dataset', id);
     const dataset = ctx.metadata.dataset(id);
     if (req.account !== signed.approval.approver) {
       throw new ObscuraError('approval_not_owner', `the request is signed by ${req.account}, the approval by ${signed.approval.approver}`, 403);
@@ -58,8 +58,7 @@ export function approvalRoutes(ctx: HostContext): Router {
   });
   r.get('/approvals', (req, res) => {
     const { owner } = parseBody(ApprovalsQuerySchema, req.query, 'query');
-    const pending = ctx.metadata
-      .jobsAwaitingApproval()
+    const pending = readableApprovals(ctx, req.account, ctx.metadata.jobsAwaitingApproval())
       .map((job) => jobPreview(ctx, job.id))
       .filter((p) => owner === undefined || p.inputs.some((i) => i.owner === owner && i.approval === 'pending'));
     res.json({ pending });

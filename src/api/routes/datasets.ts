@@ -5,36 +5,53 @@
  * JSON) followed by a `sealed` file part. The file streams to a temporary blob while being
  * hashed; only after every check passes (manifest signature and owner, age header, size and
  * SHA-256 against the manifest, and the enclave's full decrypt-and-verify) is the blob
- * renamed into place and the dataset recorded. Any failure discards the temporary blob, so
- * a rejected upload leaves nothing behind.
+ * renamed into place and the dataset recorded. Any failure (a check, an abort, a malformed
+ * body, a client gone quiet) closes and deletes the temporary blob, so a failed upload
+ * leaves nothing behind. Each account has a bounded number of uploads in flight and of
+ * bytes stored (src/api/uploads.ts).
  */
 import busboy from 'busboy';
 import { type Request, Router } from 'express';
 import { ObscuraError } from '../../common/errors.ts';
 import { inspectHeader } from '../../crypto/index.ts';
 import { assertManifestSignature, manifestHash, parseSignedManifest, type SignedManifest } from '../../crypto/manifest.ts';
+import type { Readable } from 'node:stream';
 import type { StagedBlob } from '../../store/index.ts';
-import { authenticate } from '../auth.ts';
+import { readableDatasets } from '../access.ts';
 import type { HostContext } from '../context.ts';
+import { storageQuotaExceeded, type UploadSlot } from '../uploads.ts';
 
-/** Read the multipart upload: the manifest first, then the sealed file staged to disk. */
-function receiveUpload(req: Request, ctx: HostContext, owner: string): Promise<{ signed: SignedManifest; staged: StagedBlob }> {
+/**
+ * Read the multipart upload: the manifest first, then the sealed file staged to disk within
+ * `slot.maxBytes`. Settles on every path: when the client aborts, the body is malformed, a
+ * check fails or the client goes quiet (uploadLimits.idleTimeoutMs), the file stream is destroyed, so the
+ * staging file is closed and deleted before the promise rejects.
+ */
+function receiveUpload(req: Request, ctx: HostContext, owner: string, slot: UploadSlot): Promise<{ signed: SignedManifest; staged: StagedBlob }> {
   return new Promise((resolve, reject) => {
     let signed: SignedManifest | undefined;
     let staging: Promise<StagedBlob> | undefined;
+    let file: Readable | undefined;
     let failed = false;
+    const idleMs = ctx.uploadLimits.idleTimeoutMs;
+    const idle = setTimeout(() => fail(new ObscuraError('upload_timeout', `the upload sent nothing for ${idleMs} ms`, 408)), idleMs);
     const fail = (e: unknown) => {
       if (failed) return;
       failed = true;
+      clearTimeout(idle);
       req.unpipe();
       req.resume();
-      if (staging) staging.then((s) => ctx.blobs.discard(s), () => {});
-      reject(e);
+      // Ends the staging pipeline, which closes and deletes its file; reject once it has.
+      file?.destroy();
+      const settled = staging ? staging.then((s) => ctx.blobs.discard(s), () => {}) : Promise.resolve();
+      settled.then(() => reject(e));
     };
+    req.on('data', () => idle.refresh());
     let bb: busboy.Busboy;
     try {
       bb = busboy({ headers: req.headers, limits: { files: 1, fields: 1, fieldSize: 1 << 20 } });
     } catch {
+      clearTimeout(idle);
       reject(new ObscuraError('upload_not_multipart', 'upload must be multipart/form-data with a manifest field and a sealed file', 415));
       return;
     }
@@ -59,11 +76,12 @@ function receiveUpload(req: Request, ctx: HostContext, owner: string): Promise<{
       }
     });
     bb.on('file', (name, stream) => {
-      if (name !== 'sealed' || !signed) {
+      if (name !== 'sealed' || !signed || failed) {
         stream.resume();
         return fail(new ObscuraError('upload_bad_order', 'send the manifest field before the sealed file part', 400));
       }
-      staging = ctx.blobs.stage(stream, ctx.limits.maxUploadBytes);
+      file = stream;
+      staging = ctx.blobs.stage(stream, slot.maxBytes, slot.quotaBound ? () => storageQuotaExceeded(ctx.uploadLimits.bytesPerAccount) : undefined);
       staging.catch(fail);
     });
     bb.on('error', () => fail(new ObscuraError('upload_malformed', 'multipart body is malformed', 400)));
@@ -71,9 +89,16 @@ function receiveUpload(req: Request, ctx: HostContext, owner: string): Promise<{
       if (failed) return;
       if (!signed || !staging) return fail(new ObscuraError('upload_incomplete', 'upload needs a manifest field and a sealed file part', 400));
       const s = signed;
-      staging.then((staged) => (failed ? ctx.blobs.discard(staged) : resolve({ signed: s, staged })), fail);
+      staging.then((staged) => {
+        clearTimeout(idle);
+        if (failed) ctx.blobs.discard(staged);
+        else resolve({ signed: s, staged });
+      }, fail);
     });
-    req.on('aborted', () => fail(new ObscuraError('upload_aborted', 'upload was aborted', 400)));
+    // A client that goes away mid-body: 'close' before the request completed.
+    req.on('close', () => {
+      if (!req.complete) fail(new ObscuraError('upload_aborted', 'upload was aborted', 400));
+    });
     req.pipe(bb);
   });
 }
@@ -93,8 +118,17 @@ function checkStaged(signed: SignedManifest, staged: StagedBlob): void {
 /** Routes under /v1/datasets. */
 export function datasetRoutes(ctx: HostContext): Router {
   const r = Router();
-  r.post('/datasets', authenticate({ allowUnsignedPayload: true }), async (req, res) => {
-    const { signed, staged } = await receiveUpload(req, ctx, req.account as string);
+  r.post('/datasets', async (req, res) => {
+    const owner = req.account as string;
+    const slot = ctx.uploads.begin(owner, ctx.metadata.storedBytes(owner), ctx.limits.maxUploadBytes);
+    let received: { signed: SignedManifest; staged: StagedBlob };
+    try {
+      received = await receiveUpload(req, ctx, owner, slot);
+    } catch (e) {
+      slot.release();
+      throw e;
+    }
+    const { signed, staged } = received;
     try {
       checkStaged(signed, staged);
       const id = manifestHash(signed.manifest).slice(0, 32);
@@ -102,6 +136,8 @@ export function datasetRoutes(ctx: HostContext): Router {
       await ctx.workers.get(signed.manifest.worker.id).request('validate_dataset', {
         input: { datasetId: id, blobPath: staged.tmpPath, manifest: signed },
       });
+      // Other uploads of this owner may have landed meanwhile: the quota holds at commit.
+      ctx.uploads.assertFits(ctx.metadata.storedBytes(owner), staged.bytes);
       await ctx.blobs.commit(staged);
       const record = ctx.metadata.insertDataset(id, signed);
       ctx.metrics.uploadedBytes.inc(staged.bytes);
@@ -110,10 +146,12 @@ export function datasetRoutes(ctx: HostContext): Router {
     } catch (e) {
       await ctx.blobs.discard(staged);
       throw e;
+    } finally {
+      slot.release();
     }
   });
-  r.get('/datasets', (_req, res) => {
-    res.json({ datasets: ctx.metadata.datasets() });
+  r.get('/datasets', (req, res) => {
+    res.json({ datasets: readableDatasets(ctx, req.account, ctx.metadata.datasets()) });
   });
   r.get('/datasets/:id', (req, res) => {
     res.json(ctx.metadata.dataset(req.params.id));

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
-import { authenticate } from '../auth.ts';
+import { assertReadable, jobView, readableJobs } from '../access.ts';
 import { assessBudget, assessJob } from '../assess.ts';
 import type { HostContext } from '../context.ts';
 import { JobQuerySchema, JobSubmissionSchema, parseBody } from '../schemas.ts';
@@ -16,10 +16,12 @@ import { pipelineFromBody } from './pipelines.ts';
 /** Routes under /v1/jobs. */
 export function jobRoutes(ctx: HostContext): Router {
   const r = Router();
-  r.post('/jobs', authenticate(), async (req, res) => {
+  r.post('/jobs', async (req, res) => {
     const analyst = req.account as string;
     const query = parseBody(JobQuerySchema, req.query, 'query');
     const body = parseBody(JobSubmissionSchema, req.body);
+    // A dataset the analyst may not read is answered as missing, so a job cannot probe for ids.
+    for (const id of Object.values(body.inputs).flat()) assertReadable(ctx, analyst, 'dataset', id);
     const { doc, hash } = body.pipeline !== undefined
       ? pipelineFromBody(body.pipeline)
       : pipelineFromBody(ctx.metadata.pipeline(body.pipelineHash as string).document as Record<string, unknown>);
@@ -43,11 +45,11 @@ export function jobRoutes(ctx: HostContext): Router {
     else ctx.notifyJobQueued();
     res.status(202).location(`/v1/jobs/${job.id}`).json(job);
   });
-  r.get('/jobs', (_req, res) => {
-    res.json({ jobs: ctx.metadata.jobs() });
+  r.get('/jobs', (req, res) => {
+    res.json({ jobs: readableJobs(ctx, req.account, ctx.metadata.jobs()).map((j) => jobView(j, req.account)) });
   });
   r.get('/jobs/:id', (req, res) => {
-    res.json(ctx.metadata.job(req.params.id));
+    res.json(jobView(ctx.metadata.job(req.params.id), req.account));
   });
   r.get('/jobs/:id/preview', (req, res) => {
     res.json(jobPreview(ctx, req.params.id));

@@ -1,7 +1,7 @@
 /** Pipelines: store a document under its canonical hash, and read them back. */
 import { Router } from 'express';
 import { parsePipeline, type PipelineDocument, pipelineHash } from '../../pipelines/index.ts';
-import { authenticate } from '../auth.ts';
+import { mayReadPipeline } from '../access.ts';
 import type { HostContext } from '../context.ts';
 import { parseBody, PipelineSubmissionSchema } from '../schemas.ts';
 
@@ -14,13 +14,15 @@ export function pipelineFromBody(document: string | Record<string, unknown>): { 
 /** Routes under /v1/pipelines. */
 export function pipelineRoutes(ctx: HostContext): Router {
   const r = Router();
-  r.post('/pipelines', authenticate(), (req, res) => {
+  r.post('/pipelines', (req, res) => {
     const body = parseBody(PipelineSubmissionSchema, req.body);
     const { doc, hash } = pipelineFromBody(body.document);
-    res.status(201).location(`/v1/pipelines/${hash}`).json(ctx.metadata.upsertPipeline(hash, doc.name, doc));
+    const record = ctx.metadata.upsertPipeline(hash, doc.name, doc);
+    ctx.metadata.addPipelineAuthor(hash, req.account as string);
+    res.status(201).location(`/v1/pipelines/${hash}`).json(record);
   });
-  r.get('/pipelines', (_req, res) => {
-    res.json({ pipelines: ctx.metadata.pipelines() });
+  r.get('/pipelines', (req, res) => {
+    res.json({ pipelines: ctx.metadata.pipelines().filter((p) => mayReadPipeline(ctx, req.account, p.hash)) });
   });
   r.get('/pipelines/:hash', (req, res) => {
     res.json(ctx.metadata.pipeline(req.params.hash));

@@ -1,13 +1,14 @@
 /** Results: the signed result documents and their provenance with a live chain check. */
 import { Router } from 'express';
+import { readableResults } from '../access.ts';
 import type { HostContext } from '../context.ts';
 
 /** Routes under /v1/results. */
 export function resultRoutes(ctx: HostContext): Router {
   const r = Router();
-  r.get('/results', (_req, res) => {
+  r.get('/results', (req, res) => {
     res.json({
-      results: ctx.metadata.results().map((d) => ({
+      results: readableResults(ctx, req.account, ctx.metadata.results()).map((d) => ({
         id: d.id,
         job: d.signed.result.job,
         pipeline: d.signed.result.pipeline,

@@ -12,7 +12,7 @@ import { type AccountKey, loadAccountKey } from '../../crypto/index.ts';
 import { manifestHash } from '../../crypto/manifest.ts';
 import { loadDatasetPolicy, signApproval, signPolicyUpdate } from '../../privacy/index.ts';
 import { DatasetRecordSchema } from '../../store/records.ts';
-import { ApiClient } from '../client.ts';
+import { ApiClient, clientFor, commandKey } from '../client.ts';
 import { emit, type GlobalOptions } from '../output.ts';
 
 /** A preview as people read it before approving. */
@@ -71,12 +71,15 @@ async function approve(api: ApiClient, key: AccountKey, jobId: string, yes: bool
 export function privacyCommands(program: Command): void {
   program
     .command('approvals')
-    .description('jobs waiting for approvals (with --key: waiting for yours)')
-    .option('--key <file>', "an owner's account key file")
-    .action(async (opts: { key?: string }, cmd: Command) => {
+    .description('jobs waiting for your approval (and, with --all, the jobs you ran that wait for owners)')
+    .option('--key <file>', 'your account key file (default OBSCURA_KEY)')
+    .option('--all', 'also the jobs that wait for other owners (those you ran)')
+    .action(async (opts: { key?: string; all?: boolean }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
-      const owner = opts.key ? (await loadAccountKey(opts.key)).address : undefined;
-      const body = (await new ApiClient(g.api).get(`/v1/approvals${owner ? `?owner=${owner}` : ''}`)) as { pending: unknown[] };
+      const key = await commandKey(opts.key);
+      if (!key) throw new ObscuraError('key_required', 'approvals are shown to the owners concerned and the requesting analyst: give --key <key file> or set OBSCURA_KEY', 400);
+      const query = opts.all ? '' : `?owner=${key.address}`;
+      const body = (await new ApiClient(g.api, key).get(`/v1/approvals${query}`)) as { pending: unknown[] };
       const pending = body.pending.map((p) => JobPreviewSchema.parse(p));
       emit(g, { pending }, pending.length ? pending.map(describePreview).join('\n\n') : 'nothing waits for approval');
     });
@@ -119,10 +122,10 @@ export function privacyCommands(program: Command): void {
     .command('budget')
     .description("a dataset's remaining privacy budget (its owner and allowed analysts)")
     .argument('<dataset>', 'dataset id')
-    .requiredOption('--key <file>', 'your account key file')
-    .action(async (id: string, opts: { key: string }, cmd: Command) => {
+    .option('--key <file>', 'your account key file (default OBSCURA_KEY)')
+    .action(async (id: string, opts: { key?: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
-      const api = new ApiClient(g.api, await loadAccountKey(opts.key));
+      const api = await clientFor(g.api, opts.key);
       const b = DatasetBudgetSchema.parse(await api.get(`/v1/datasets/${encodeURIComponent(id)}/budget`));
       const amount = (a: { total: number | null; spent: number; remaining: number | null }) =>
         a.total === null ? `${a.spent} spent (no limit)` : `${a.remaining} of ${a.total} left (${a.spent} spent)`;

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { ObscuraError } from '../../common/errors.ts';
 import type { OutputTable } from '../../enclave/result.ts';
 import { parseResultDocument } from '../../provenance/document.ts';
-import { ApiClient } from '../client.ts';
+import { clientFor } from '../client.ts';
 import type { GlobalOptions } from '../output.ts';
 
 // RFC 4180 quoting, written here because it is five lines and the only CSV output we make.
@@ -53,10 +53,11 @@ export function resultCommand(program: Command): void {
     .argument('<id>', 'result id')
     .option('--format <format>', 'csv | json', 'csv')
     .option('--output <step>', 'only this output table')
+    .option('--key <file>', 'your account key file (default OBSCURA_KEY): the analyst who ran the job or an owner of its inputs')
     .option('--weights <dir>', "write a train output's released weights as model.json + weights.bin (TensorFlow.js layers format)")
-    .action(async (id: string, opts: { format: string; output?: string; weights?: string }, cmd: Command) => {
+    .action(async (id: string, opts: { format: string; output?: string; weights?: string; key?: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
-      const doc = parseResultDocument(await new ApiClient(g.api).get(`/v1/results/${encodeURIComponent(id)}`));
+      const doc = parseResultDocument(await (await clientFor(g.api, opts.key)).get(`/v1/results/${encodeURIComponent(id)}`));
       if (opts.weights) {
         const written = await writeWeights(doc.signed.result.outputs, opts.weights, opts.output);
         process.stdout.write(`${written}\n`);

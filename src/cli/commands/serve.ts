@@ -33,6 +33,9 @@ export function serveCommand(program: Command): void {
       const tee = { tee: opts.tee, ...(teeRoot ? { root: teeRoot } : {}), ...(dstackEndpoint ? { endpoint: dstackEndpoint } : {}) };
       const operatorSuri = env().OBSCURA_OPERATOR_SURI;
       const operators = (env().OBSCURA_OPERATORS ?? '').split(',').map((a) => a.trim()).filter(Boolean);
+      const inFlight = env().OBSCURA_UPLOADS_IN_FLIGHT;
+      const quota = env().OBSCURA_STORAGE_QUOTA_BYTES;
+      const uploadLimits = { ...(inFlight ? { inFlightPerAccount: inFlight } : {}), ...(quota ? { bytesPerAccount: quota } : {}) };
       const t0 = Date.now();
       const { startHost } = await import('../../api/host.ts');
       const host = await startHost({
@@ -45,6 +48,7 @@ export function serveCommand(program: Command): void {
         ...(operatorSuri ? { operatorSuri } : {}),
         ...(opts.predecessor ? { predecessorRoot: resolve(opts.predecessor) } : {}),
         ...(operators.length ? { operators } : {}),
+        uploadLimits,
         log: (level, message) => {
           if (!opts.quiet || level !== 'info') process.stderr.write(`${new Date().toISOString()} ${level} ${message}\n`);
         },

@@ -1,0 +1,261 @@
+/**
+ * Attack: call every route of the API as someone the data's owners did not allow (nobody
+ * at all, an analyst the manifest does not name, the host's operator) and read what it
+ * returns: results, jobs with their analyst, purpose and failure, approvals, manifests,
+ * policies, budgets, pipelines. Promise broken if it works: "every request is signed,
+ * reads included, and each route answers only the accounts the data's owners allowed"
+ * (issue 14, finding 1). Refusals must not confirm that an id exists.
+ *
+ * The test walks every route of the served OpenAPI document × five roles (anonymous,
+ * owner, allowed analyst, other analyst, operator) against a real host; a route in the
+ * document without an expectation here fails it, so a new route needs a rule and a row.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiClient } from '../../src/cli/client.ts';
+import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
+import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
+import { parsePipeline, pipelineHash } from '../../src/pipelines/index.ts';
+import { type JobRecord, JobRecordSchema } from '../../src/store/records.ts';
+import { sealAndUpload } from '../helpers/datasets.ts';
+import { startTestHost } from '../helpers/host.ts';
+
+const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
+const PIPELINE = readFileSync(join(PROJECT_ROOT, 'pipelines/cost-by-region.yaml'), 'utf8');
+const PUBLIC_PIPELINE = PIPELINE.replace('name: cost-by-region', 'name: cost-by-region-public\nvisibility: public');
+
+const PUBLIC_HASH = pipelineHash(parsePipeline(PUBLIC_PIPELINE));
+
+const ROLES = ['anonymous', 'owner', 'analyst', 'other', 'operator'] as const;
+type Role = (typeof ROLES)[number];
+
+let t: Awaited<ReturnType<typeof startTestHost>>;
+const work = mkdtempSync(join(tmpdir(), 'obscura-roles-'));
+const keys = {} as Record<Exclude<Role, 'anonymous'>, AccountKey>;
+const ids = {} as {
+  worker: string;
+  dataset: string;
+  approvalDataset: string;
+  publicDataset: string;
+  job: string;
+  result: string;
+  pipeline: string;
+  waiting: string;
+  failed: string;
+  publicJob: string;
+  publicResult: string;
+  notPublicJob: string;
+  notPublicResult: string;
+};
+
+function client(role: Role): ApiClient {
+  return new ApiClient(t.host.url, role === 'anonymous' ? undefined : keys[role]);
+}
+
+async function call(role: Role, method: 'get' | 'post', path: string, body: unknown = {}): Promise<{ status: number; body: unknown }> {
+  try {
+    const api = client(role);
+    return { status: 200, body: method === 'get' ? await api.get(path) : await api.post(path, body) };
+  } catch (e) {
+    const err = e as { status: number; code: string };
+    return { status: err.status, body: { code: err.code } };
+  }
+}
+
+async function settle(id: string, reader: AccountKey): Promise<JobRecord> {
+  for (;;) {
+    const job = JobRecordSchema.parse(await new ApiClient(t.host.url, reader).get(`/v1/jobs/${id}`));
+    if (job.status === 'succeeded' || job.status === 'failed') return job;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function run(pipeline: string, dataset: string): Promise<{ job: string; result: string }> {
+  const api = new ApiClient(t.host.url, keys.analyst);
+  const submitted = JobRecordSchema.parse(await api.post('/v1/jobs', { pipeline, inputs: { visits: dataset } }));
+  const done = await settle(submitted.id, keys.analyst);
+  expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
+  return { job: done.id, result: done.result as string };
+}
+
+beforeAll(async () => {
+  keys.owner = await accountKeyFromSuri('//RolesOwner');
+  keys.analyst = await accountKeyFromSuri('//RolesAnalyst');
+  keys.other = await accountKeyFromSuri('//RolesOther');
+  keys.operator = await accountKeyFromSuri('//RolesOperator');
+  t = await startTestHost({ operators: [keys.operator.address] });
+  const w = t.host.workers.list()[0];
+  if (!w) throw new Error('no worker');
+  ids.worker = w.id;
+  const base = { url: t.host.url, file: CSV, owner: keys.owner, worker: w, analysts: [keys.analyst.address] };
+  ids.dataset = (await sealAndUpload({ ...base, out: join(work, 'a.sealed') })).dataset;
+  ids.approvalDataset = (await sealAndUpload({ ...base, out: join(work, 'b.sealed'), policy: 'obscura-policy: 1\npipelines: approval\n' })).dataset;
+  ids.publicDataset = (await sealAndUpload({ ...base, out: join(work, 'c.sealed'), policy: 'obscura-policy: 1\nresults: public\n' })).dataset;
+  const analyst = new ApiClient(t.host.url, keys.analyst);
+  ids.pipeline = ((await analyst.post('/v1/pipelines', { document: PIPELINE })) as { hash: string }).hash;
+  ({ job: ids.job, result: ids.result } = await run(PIPELINE, ids.dataset));
+  // Public only when the pipeline asks for it and every input's policy allows it.
+  ({ job: ids.publicJob, result: ids.publicResult } = await run(PUBLIC_PIPELINE, ids.publicDataset));
+  ({ job: ids.notPublicJob, result: ids.notPublicResult } = await run(PUBLIC_PIPELINE, ids.dataset));
+  const waiting = JobRecordSchema.parse(await analyst.post('/v1/jobs', { pipeline: PIPELINE, inputs: { visits: ids.approvalDataset }, purpose: 'roles study' }));
+  expect(waiting.status).toBe('awaiting_approval');
+  ids.waiting = waiting.id;
+  // A failed job, its reason written as the runner writes one.
+  const failing = JobRecordSchema.parse(await analyst.post('/v1/jobs', { pipeline: PIPELINE, inputs: { visits: ids.approvalDataset }, purpose: 'to fail' }));
+  const db = new Database(join(t.dataDir, 'obscura.sqlite'));
+  db.prepare(`UPDATE jobs SET status = 'failed', awaiting_approval = 0, error_code = 'job_failed_here', error_message = 'the reason only its analyst reads', message = 'failed' WHERE id = ?`).run(failing.id);
+  db.close();
+  ids.failed = failing.id;
+}, 240_000);
+
+afterAll(async () => {
+  await t?.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** Expected status per role; `url` fills the path's parameters; lists say which ids each role sees. */
+interface Row {
+  url: string;
+  body?: unknown;
+  status: Record<Role, number>;
+  list?: { key: string; id: string; sees: Record<Role, string[]> };
+}
+
+const all = (s: number): Record<Role, number> => ({ anonymous: s, owner: s, analyst: s, other: s, operator: s });
+const signed = (s: number): Record<Role, number> => ({ ...all(s), anonymous: 401 });
+const readers = (): Record<Role, number> => ({ anonymous: 401, owner: 200, analyst: 200, other: 404, operator: 404 });
+
+function table(): Record<string, Row> {
+  const involved = (...v: string[]) => ({ anonymous: [], owner: v, analyst: v, other: [], operator: [] });
+  const jobsAll = [ids.job, ids.publicJob, ids.notPublicJob, ids.waiting, ids.failed];
+  return {
+    'get /v1/health': { url: '/v1/health', status: all(200) },
+    'get /v1/workers': { url: '/v1/workers', status: all(200) },
+    'get /v1/workers/{id}/attestation': { url: `/v1/workers/${ids.worker}/attestation?nonce=${'ab'.repeat(32)}`, status: all(200) },
+    'get /v1/openapi.json': { url: '/v1/openapi.json', status: all(200) },
+    // A JSON body is not the multipart upload: past the signature check, a 415.
+    'post /v1/datasets': { url: '/v1/datasets', status: signed(415) },
+    'get /v1/datasets': {
+      url: '/v1/datasets',
+      status: signed(200),
+      list: { key: 'datasets', id: 'id', sees: involved(ids.dataset, ids.approvalDataset, ids.publicDataset) },
+    },
+    'get /v1/datasets/{id}': { url: `/v1/datasets/${ids.dataset}`, status: readers() },
+    'post /v1/datasets/{id}/policy': { url: `/v1/datasets/${ids.dataset}/policy`, status: { anonymous: 401, owner: 400, analyst: 403, other: 404, operator: 404 } },
+    'get /v1/datasets/{id}/policy': { url: `/v1/datasets/${ids.dataset}/policy`, status: readers() },
+    'get /v1/datasets/{id}/budget': { url: `/v1/datasets/${ids.dataset}/budget`, status: readers() },
+    'post /v1/pipelines': { url: '/v1/pipelines', status: signed(400) },
+    'get /v1/pipelines': {
+      url: '/v1/pipelines',
+      status: signed(200),
+      // A pipeline is readable by who stored it and by the readers of a job that runs it.
+      list: { key: 'pipelines', id: 'hash', sees: { ...involved(ids.pipeline, PUBLIC_HASH), other: [PUBLIC_HASH], operator: [PUBLIC_HASH] } },
+    },
+    'get /v1/pipelines/{hash}': { url: `/v1/pipelines/${ids.pipeline}`, status: readers() },
+    'post /v1/jobs': { url: '/v1/jobs', status: signed(400) },
+    'get /v1/jobs': {
+      url: '/v1/jobs',
+      status: all(200),
+      list: { key: 'jobs', id: 'id', sees: { ...involved(...jobsAll), anonymous: [ids.publicJob], other: [ids.publicJob], operator: [ids.publicJob] } },
+    },
+    'get /v1/jobs/{id}': { url: `/v1/jobs/${ids.job}`, status: readers() },
+    'get /v1/jobs/{id}/preview': { url: `/v1/jobs/${ids.job}/preview`, status: readers() },
+    'post /v1/approvals': { url: '/v1/approvals', status: signed(400) },
+    'get /v1/approvals': { url: '/v1/approvals', status: signed(200), list: { key: 'pending', id: 'job', sees: involved(ids.waiting) } },
+    'get /v1/results': {
+      url: '/v1/results',
+      status: all(200),
+      list: {
+        key: 'results',
+        id: 'id',
+        sees: { ...involved(ids.result, ids.publicResult, ids.notPublicResult), anonymous: [ids.publicResult], other: [ids.publicResult], operator: [ids.publicResult] },
+      },
+    },
+    'get /v1/results/{id}': { url: `/v1/results/${ids.result}`, status: readers() },
+    'get /v1/results/{id}/provenance': { url: `/v1/results/${ids.result}/provenance`, status: readers() },
+    'post /v1/upgrades': { url: '/v1/upgrades', status: { anonymous: 401, owner: 403, analyst: 403, other: 403, operator: 400 } },
+    'get /v1/upgrades': { url: '/v1/upgrades', status: signed(200) },
+  };
+}
+
+describe('every route × every role', () => {
+  it('has an expectation for every route of the OpenAPI document, and no other', async () => {
+    const doc = (await client('anonymous').get('/v1/openapi.json')) as { paths: Record<string, Record<string, unknown>> };
+    const served = Object.entries(doc.paths).flatMap(([path, item]) => Object.keys(item).map((m) => `${m} ${path}`));
+    expect(served.sort()).toEqual(Object.keys(table()).sort());
+  });
+
+  it('answers each role as the rule table says, and lists only what each may read', async () => {
+    const failures: string[] = [];
+    for (const [route, row] of Object.entries(table())) {
+      const method = route.split(' ')[0] as 'get' | 'post';
+      for (const role of ROLES) {
+        const r = await call(role, method, row.url, row.body);
+        if (r.status !== row.status[role]) failures.push(`${route} as ${role}: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}, expected ${row.status[role]}`);
+        if (row.list && r.status === 200) {
+          const items = (r.body as Record<string, Record<string, string>[]>)[row.list.key] ?? [];
+          const seen = items.map((i) => i[row.list?.id as string]).sort();
+          const expected = [...row.list.sees[role]].sort();
+          if (JSON.stringify(seen) !== JSON.stringify(expected)) failures.push(`${route} as ${role} lists ${seen.join(',')}, expected ${expected.join(',')}`);
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+  }, 120_000);
+});
+
+describe('refusals and visibility', () => {
+  it('answers an id the caller may not read exactly as one that does not exist', async () => {
+    for (const [path, missing] of [
+      [`/v1/jobs/${ids.job}`, '/v1/jobs/00000000-0000-4000-8000-000000000000'],
+      [`/v1/results/${ids.result}`, `/v1/results/${'0'.repeat(32)}`],
+      [`/v1/datasets/${ids.dataset}`, `/v1/datasets/${'0'.repeat(32)}`],
+      [`/v1/pipelines/${ids.pipeline}`, `/v1/pipelines/${'0'.repeat(64)}`],
+    ] as const) {
+      const hidden = await call('other', 'get', path);
+      const absent = await call('other', 'get', missing);
+      expect(hidden.status, path).toBe(404);
+      expect(hidden.body, path).toEqual(absent.body);
+      // Unsigned: 401 for both, existing or not.
+      expect((await call('anonymous', 'get', path)).status, path).toBe(401);
+      expect((await call('anonymous', 'get', missing)).status, path).toBe(401);
+    }
+  });
+
+  it('shows a public result to anyone only when the pipeline and every input policy allow it', async () => {
+    for (const role of ROLES) {
+      expect((await call(role, 'get', `/v1/results/${ids.publicResult}`)).status, role).toBe(200);
+      expect((await call(role, 'get', `/v1/results/${ids.publicResult}/provenance`)).status, role).toBe(200);
+      expect((await call(role, 'get', `/v1/jobs/${ids.publicJob}`)).status, role).toBe(200);
+    }
+    // visibility: public over a dataset whose policy keeps results private: private.
+    expect((await call('anonymous', 'get', `/v1/results/${ids.notPublicResult}`)).status).toBe(401);
+    expect((await call('other', 'get', `/v1/results/${ids.notPublicResult}`)).status).toBe(404);
+    expect((await call('owner', 'get', `/v1/results/${ids.notPublicResult}`)).status).toBe(200);
+  });
+
+  it("shows a job's failure to its analyst only", async () => {
+    const mine = JobRecordSchema.parse((await call('analyst', 'get', `/v1/jobs/${ids.failed}`)).body);
+    expect(mine.error).toEqual({ code: 'job_failed_here', message: 'the reason only its analyst reads' });
+    const owners = (await call('owner', 'get', `/v1/jobs/${ids.failed}`)).body as JobRecord;
+    expect(owners.status).toBe('failed');
+    expect(JSON.stringify(owners)).not.toMatch(/job_failed_here|only its analyst/);
+    const listed = (await call('owner', 'get', '/v1/jobs')).body as { jobs: JobRecord[] };
+    expect(JSON.stringify(listed)).not.toMatch(/job_failed_here|only its analyst/);
+  });
+
+  it('refuses a job over a dataset the analyst may not read as if the dataset did not exist', async () => {
+    const r = await call('other', 'post', '/v1/jobs', { pipeline: PIPELINE, inputs: { visits: ids.dataset } });
+    const missing = await call('other', 'post', '/v1/jobs', { pipeline: PIPELINE, inputs: { visits: '0'.repeat(32) } });
+    expect(r).toEqual({ status: 404, body: { code: 'dataset_not_found' } });
+    expect(missing).toEqual(r);
+  });
+
+  it('answers 404 to a path no route of the table matches, signed or not', async () => {
+    expect((await call('anonymous', 'get', '/v1/secret')).status).toBe(404);
+    expect((await call('operator', 'get', '/v1/jobs/x/y')).status).toBe(404);
+  });
+});
