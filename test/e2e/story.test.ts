@@ -152,7 +152,7 @@ describe('end to end: seal, upload, run in the enclave, signed result, anchored,
     expect(altered.code).toBe(1);
     expect(altered.stdout).toMatch(/✗ enclave signature/);
     expect(altered.stdout).toMatch(/FAILED/);
-  });
+  }, 180_000);
 
   it('never lets the plaintext marker reach the data directory, the logs or any output', () => {
     expect(readFileSync(join(PROJECT_ROOT, 'datasets/visits.csv'), 'utf8')).toContain(MARKER);
@@ -171,5 +171,6 @@ describe('end to end: seal, upload, run in the enclave, signed result, anchored,
     const again = await cli(['run', join(PROJECT_ROOT, 'pipelines/cost-by-region.yaml'), '--input', `visits=${state.dataset}`, '--key', 'analyst.key', '--wait']);
     expect(again.code, again.stderr).toBe(0);
     expect((await cli(['verify', again.stdout.trim(), '--allow-simulated', '--key', 'analyst.key'])).code).toBe(0);
-  });
+    // A whole server restart, a job and two verifications: minutes on a loaded 2-core machine.
+  }, 240_000);
 });
