@@ -183,6 +183,7 @@ export function assessJob(
     outputs: plan ? plan.outputs.map((o) => ({ step: o.step, columns: o.columns.map((c) => c.name), minGroupSize: o.minGroupSize })) : [],
     cost,
     checks,
+    warnings: plan ? differencingWarnings(plan, doc, effective) : [],
     ok: checks.every((c) => c.ok),
   };
   return { preview, datasets, bindings, ...(refusal ? { refusal } : {}), awaiting, ...(worker ? { worker } : {}) };
@@ -201,4 +202,34 @@ function checkFederated(doc: PipelineDocument, inputs: Record<string, string | s
   if (outputs.length !== 1 || train.length !== 1) {
     throw new ObscuraError('federation_invalid', 'a federated job releases exactly one output, a train step (aggregates across workers come with the federation of aggregates)', 400);
   }
+}
+
+/**
+ * A warning for each input that a job's exact (non-DP) output is computed over while its
+ * policy neither requires DP nor forbids filters: two such jobs whose filters differ by one
+ * row give, subtracted, that row's values. min_group_size cannot stop it; dp.required, or
+ * a narrow columns.filter, can.
+ */
+function differencingWarnings(plan: PipelinePlan, doc: PipelineDocument, effective: { name: string; dataset: DatasetRecord; manifest: Manifest }[]): JobPreview['warnings'] {
+  const warnings: JobPreview['warnings'] = [];
+  const seen = new Set<string>();
+  for (const e of effective) {
+    if (seen.has(e.name)) continue;
+    seen.add(e.name);
+    const exact = plan.outputs.filter((o) => o.inputs.includes(e.name) && !doc.outputs[o.step]?.dp).map((o) => o.step);
+    const policy = e.manifest.policy;
+    if (exact.length === 0 || policy?.dp?.required === true) continue;
+    const never = new Set((policy?.columns?.never_output ?? []).map((c) => c.toLowerCase()));
+    const filterable = policy?.columns?.filter ?? e.manifest.schema.map((c) => c.name).filter((c) => !never.has(c.toLowerCase()));
+    if (filterable.length === 0) continue;
+    warnings.push({
+      code: 'differencing_possible',
+      input: e.name,
+      detail:
+        `dataset ${e.dataset.id} (input ${e.name}) has no differential privacy on output ${exact.join(', ')} and allows filters on ${filterable.join(', ')}: ` +
+        'two jobs whose filters differ by one row can be subtracted to learn that row (min_group_size does not prevent it); ' +
+        'its owner can set dp: { required: true } or narrow columns.filter',
+    });
+  }
+  return warnings;
 }

@@ -81,6 +81,8 @@ export const JobPreviewSchema = z.object({
   /** Total privacy cost of the job. */
   cost: CostSchema,
   checks: z.array(JobCheckSchema),
+  /** What passes the checks but deserves a look: e.g. an input open to differencing (no DP, filters allowed). */
+  warnings: z.array(z.object({ code: z.string(), input: z.string().optional(), detail: z.string() })),
   /** True when every check passed: the job would run now. */
   ok: z.boolean(),
 });

@@ -31,6 +31,7 @@ export function describePreview(p: JobPreview): string {
     ...p.outputs.map((o) => `output ${o.step}: ${o.columns.join(', ')} (min group size ${o.minGroupSize})`),
     `privacy cost: epsilon ${p.cost.epsilon}, delta ${p.cost.delta}`,
     ...p.checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'} ${c.check}: ${c.detail}`),
+    ...p.warnings.map((w) => `WARN ${w.code}: ${w.detail}`),
   ];
   return lines.join('\n');
 }
