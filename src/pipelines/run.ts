@@ -171,7 +171,11 @@ async function readOutput(connection: DuckDBConnection, plan: PipelinePlan, out:
 /**
  * Each histogram cell is a group for min_group_size: a cell with fewer distinct rows of
  * some input behind it than minGroupSize (an empty one too, or the empty cells would
- * point at the rest) becomes null in `rows`. Returns how many were suppressed.
+ * point at the rest) becomes null in `rows`. The group's total is known (it passed, and
+ * may be counted beside), so the suppressed cells together must hold no rows or at least
+ * minGroupSize of every input: otherwise the shown cells, subtracted from the total, give
+ * the few rows hidden. While they hold fewer, the smallest shown cell is suppressed too.
+ * Returns how many cells were suppressed.
  */
 function suppressCells(out: PipelinePlan['outputs'][number], cells: PipelinePlan['steps'][number]['cells'], read: DuckDBValue[][], rows: OutputValue[][]): number {
   if (out.minGroupSize <= 1) return 0;
@@ -185,12 +189,19 @@ function suppressCells(out: PipelinePlan['outputs'][number], cells: PipelinePlan
       const row = rows[g] as OutputValue[];
       const counts = JSON.parse(String(row[index])) as (number | null)[];
       const behind = lists.map((i) => (r[i] as { items: unknown[] }).items.map(Number));
-      const shown = counts.map((n, cell) => {
-        if (behind.every((b) => (b[cell] ?? 0) >= out.minGroupSize)) return n;
-        suppressed++;
-        return null;
-      });
-      row[index] = JSON.stringify(shown);
+      const k = out.minGroupSize;
+      const hidden = counts.map((_, cell) => behind.some((b) => (b[cell] ?? 0) < k));
+      const mass = (b: number[]) => b.reduce((sum, x, cell) => sum + (hidden[cell] ? x : 0), 0);
+      while (behind.some((b) => mass(b) > 0 && mass(b) < k)) {
+        let pick = -1;
+        counts.forEach((n, cell) => {
+          if (!hidden[cell] && (pick < 0 || (n ?? 0) < (counts[pick] ?? 0))) pick = cell;
+        });
+        if (pick < 0) break;
+        hidden[pick] = true;
+      }
+      suppressed += hidden.filter(Boolean).length;
+      row[index] = JSON.stringify(counts.map((n, cell) => (hidden[cell] ? null : n)));
     });
   }
   return suppressed;

@@ -81,11 +81,13 @@ export class Reference {
    * (its row ids in column `rid(input)`) are behind them.
    */
   async expected(sql: string, keys: string[], counts: string[], k: number, rid: (input: string) => string = (i) => `rid_${i}`): Promise<Expected> {
-    sql = sql.replace(/⟦([^⟧]*)⟧/g, (_, cond: string) => `(${k} <= 1 OR (${counts.map((c) => `count(DISTINCT ${rid(c)}) FILTER (WHERE ${cond}) >= ${k}`).join(' AND ')}))`);
+    sql = sql.replace(/⟦([^⟧]*)⟧/g, (_, cond: string) => `concat_ws(',', ${counts.map((c) => `count(DISTINCT ${rid(c)}) FILTER (WHERE ${cond})`).join(', ')})`);
     const kept = counts.map((c) => `n_${c} >= ${k}`).join(' AND ');
     const order = keys.length ? ` ORDER BY ${keys.map((g) => `"${g}" ASC NULLS FIRST`).join(', ')}` : '';
     const exclude = counts.map((c) => `n_${c}`).join(', ');
-    const rows = await this.rows(`WITH g AS (${sql}) SELECT * EXCLUDE (${exclude}) FROM g WHERE ${kept}${order}`);
+    const rows = (await this.rows(`WITH g AS (${sql}) SELECT * EXCLUDE (${exclude}) FROM g WHERE ${kept}${order}`)).map((r) =>
+      r.map((v) => (typeof v === 'string' && v.startsWith('[{"n":') ? JSON.stringify(suppressedCells(JSON.parse(v), k)) : v)),
+    );
     const hidden = await this.rows(`WITH g AS (${sql}) SELECT count(*) FROM g WHERE NOT (${kept})`);
     return { rows, suppressedGroups: Number(hidden[0]?.[0]) };
   }
@@ -98,15 +100,36 @@ export class Reference {
 }
 
 /**
- * A histogram written the long way: one filtered count per bin, joined into a JSON array;
- * a cell is `null` unless Reference.expected finds enough distinct rows behind it (the
- * ⟦condition⟧ it fills in). `bin` is SQL computing the bin index of `value`, which must be
- * clamped already.
+ * The documented cell suppression, written plainly: with k > 1, a cell with fewer than k
+ * distinct rows of some input (`d`) is hidden; then, while the hidden cells hold between 1
+ * and k − 1 rows of some input, the shown cell with the fewest rows (`n`; the first of
+ * equals) is hidden too.
+ */
+function suppressedCells(cells: { n: number; d: number[] }[], k: number): (number | null)[] {
+  if (k <= 1) return cells.map((c) => c.n);
+  const hidden = cells.map((c) => c.d.some((x) => x < k));
+  const inputs = cells[0]?.d.length ?? 0;
+  const tooFew = () =>
+    Array.from({ length: inputs }, (_, i) => cells.reduce((s, c, j) => s + (hidden[j] ? (c.d[i] as number) : 0), 0)).some((m) => m > 0 && m < k);
+  while (tooFew()) {
+    const shown = cells.map((c, j) => ({ n: c.n, j })).filter(({ j }) => !hidden[j]);
+    if (shown.length === 0) break;
+    shown.sort((a, b) => a.n - b.n || a.j - b.j);
+    hidden[(shown[0] as { j: number }).j] = true;
+  }
+  return cells.map((c, j) => (hidden[j] ? null : c.n));
+}
+
+/**
+ * A histogram written the long way: one filtered count per bin, joined into a JSON array
+ * of cells `{"n": rows, "d": [distinct rows of each input]}` (Reference.expected fills in
+ * the ⟦condition⟧'s distinct counts, then applies the suppression). `bin` is SQL computing
+ * the bin index of `value`, which must be clamped already.
  */
 export function histogramSql(value: string, bins: number, bin: (v: string) => string): string {
   const cells = Array.from({ length: bins }, (_, i) => {
     const cond = `${value} IS NOT NULL AND ${bin(value)} = ${i}`;
-    return `CASE WHEN ⟦${cond}⟧ THEN CAST(count(*) FILTER (WHERE ${cond}) AS VARCHAR) ELSE 'null' END`;
+    return `'{"n":' || count(*) FILTER (WHERE ${cond}) || ',"d":[' || ⟦${cond}⟧ || ']}'`;
   });
   return `'[' || concat_ws(',', ${cells.join(', ')}) || ']'`;
 }

@@ -1,0 +1,78 @@
+/**
+ * Attack (issue 13, finding 5, its join-key part): `derive k: "1"`, then self-joins on k
+ * and a count: every row meets every row (about 8×10⁹ rows from 2,000), which grew the
+ * enclave past 4.8 GB; and the constant key slipped past the owners' `join_on` rule,
+ * since a key derived from no column recorded no use.
+ *
+ * Promise it would break: a join key computed from no column is refused before anything
+ * runs (on the host and in the enclave); a derived key records the join_on use of the
+ * columns it is computed from, so `columns.join_on` holds for it. This test fails if a
+ * constant key is accepted or a derived key escapes the join_on rule.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
+import type { SignedManifest } from '../../src/crypto/manifest.ts';
+import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
+import { sealAndUpload } from '../helpers/datasets.ts';
+import { startTestHost } from '../helpers/host.ts';
+import { submitJob } from '../helpers/jobs.ts';
+
+const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
+
+const selfJoin = (key: string) => `obscura: 1
+name: blow-up
+inputs: { visits: { columns: { age: int64, region: string } } }
+steps:
+  - { id: k, derive: { from: visits, columns: { k: "${key}" } } }
+  - { id: j1, join: { left: k, right: k, on: [k] } }
+  - { id: n, aggregate: { from: j1, measures: { rows: { count: "*" } } } }
+outputs: { n: {} }
+`;
+
+let t: Awaited<ReturnType<typeof startTestHost>>;
+const work = mkdtempSync(join(tmpdir(), 'obscura-adv-join-'));
+let analyst: AccountKey;
+let dataset: string;
+let signed: SignedManifest;
+const sealed = join(work, 'visits.sealed');
+
+beforeAll(async () => {
+  t = await startTestHost();
+  const owner = await accountKeyFromSuri('//JoinKeyOwner');
+  analyst = await accountKeyFromSuri('//JoinKeyAnalyst');
+  const worker = t.host.workers.list()[0];
+  if (!worker) throw new Error('no worker');
+  const policy = `obscura-policy: 1\nanalysts: ["${analyst.address}"]\ncolumns: { join_on: [patient_id], never_output: [patient_id] }\n`;
+  ({ dataset, signed } = await sealAndUpload({ url: t.host.url, file: CSV, out: sealed, owner, worker, analysts: [analyst.address], policy }));
+}, 120_000);
+
+afterAll(async () => {
+  await t?.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+function forged(pipeline: string) {
+  const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
+  const job = { id: `forged-${Math.random().toString(16).slice(2)}`, analyst: analyst.address, pipeline, inputs: [{ name: 'visits', datasetId: dataset, blobPath: sealed, manifest: signed }] };
+  return enclave.request('run_job', { job });
+}
+
+describe('join keys', () => {
+  it('refuses a join on a constant key, on the host and in the enclave, before any row is read', async () => {
+    for (const key of ['1', "'x'", 'abs(-3) + 1']) {
+      const r = await submitJob(t.host.url, analyst, { pipeline: selfJoin(key), inputs: { visits: dataset } });
+      expect(r, key).toMatchObject({ status: 400, code: 'pipeline_join_key_constant' });
+      await expect(forged(selfJoin(key))).rejects.toMatchObject({ code: 'pipeline_join_key_constant', status: 400 });
+    }
+  });
+
+  it('holds the join_on rule for a key derived from columns', async () => {
+    const r = await submitJob(t.host.url, analyst, { pipeline: selfJoin('age + 0'), inputs: { visits: dataset } });
+    expect(r).toMatchObject({ status: 403, code: 'policy_column_not_allowed' });
+    expect(r.message).toMatch(/column age to be joined on/);
+    await expect(forged(selfJoin('age + 0'))).rejects.toMatchObject({ code: 'policy_column_not_allowed' });
+  });
+});
