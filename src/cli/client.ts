@@ -57,6 +57,21 @@ export class ApiClient {
     };
   }
 
+  /** The signer's address, if this client signs. */
+  get account(): string | undefined {
+    return this.key?.address;
+  }
+
+  /** A signed GET whose answer is returned as it came (status, headers, body): for the dashboard proxy. */
+  async fetchSigned(path: string): Promise<Response> {
+    const headers = { accept: 'application/json', ...this.signedHeaders('GET', path, createHash('sha256').update('').digest('hex')) };
+    try {
+      return await fetch(new URL(path, this.base), { method: 'GET', headers });
+    } catch (e) {
+      throw new ObscuraError('api_unreachable', `cannot reach the Obscura API at ${this.base} (is \`npm start\` running?)`, 503, undefined, { cause: e });
+    }
+  }
+
   private async send(method: string, path: string, body?: { json?: unknown; form?: FormData }): Promise<unknown> {
     let payload: string | FormData | undefined;
     let bodyHash = createHash('sha256').update('').digest('hex');

@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { DEFAULTS, env } from '../common/env.ts';
 import { attestCommand } from './commands/attest.ts';
+import { dashboardCommand } from './commands/dashboard.ts';
 import { inspectCommand } from './commands/inspect.ts';
 import { keysCommand } from './commands/keys.ts';
 import { measureCommand } from './commands/measure.ts';
@@ -27,7 +28,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--json', 'machine-readable output', false)
     .showHelpAfterError()
     .exitOverride();
-  for (const register of [keysCommand, workersCommand, attestCommand, measureCommand, sealCommand, inspectCommand, pipelineCommand, uploadCommand, runCommand, privacyCommands, resultCommand, verifyCommand, upgradeCommand, serveCommand]) {
+  for (const register of [keysCommand, workersCommand, attestCommand, measureCommand, sealCommand, inspectCommand, pipelineCommand, uploadCommand, runCommand, privacyCommands, resultCommand, verifyCommand, upgradeCommand, serveCommand, dashboardCommand]) {
     register(program);
   }
   await program.parseAsync(argv);

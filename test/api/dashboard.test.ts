@@ -1,7 +1,8 @@
 /**
  * Static checks of the dashboard page (src/api/dashboard/index.html): it is self-contained
  * (no external scripts, styles, fonts or images), inserts data only as text, its module
- * script parses, and it reads every public endpoint it is meant to show.
+ * script parses, it reads every endpoint it is meant to show, and it says how to sign in
+ * (`obscura dashboard`, tested in test/cli/dashboard.test.ts) where a read needs a signature.
  */
 import { readFileSync } from 'node:fs';
 import ts from 'typescript';
@@ -71,6 +72,13 @@ describe('dashboard page', () => {
     // Only GETs: one fetch call site, with no method and no body.
     expect(code.match(/\bfetch\(/g)).toHaveLength(1);
     expect(code).not.toMatch(/\bmethod\s*:/);
+  });
+
+  it('says how to sign in where a read needs a signature, and who it is signed in as', () => {
+    expect(html).toMatch(/<p id="signin" class="note" hidden>[^<]*<code>obscura dashboard --key YOUR\.key<\/code>/);
+    expect(code).toMatch(/e\.code === 'unauthenticated'/);
+    expect(code).toMatch(/\$\('signin'\)\.hidden = false/);
+    expect(code).toMatch(/res\.headers\.get\('obscura-signed-as'\)/);
   });
 
   it('checks attestations with a fresh 32-byte nonce and flags simulated TEEs', () => {

@@ -1,0 +1,80 @@
+/**
+ * The signed-in dashboard: a small HTTP server on the user's own machine (127.0.0.1 only)
+ * that serves the dashboard page the API host serves, and forwards the page's GETs under
+ * /v1 to the API, signing each with the user's account key, which stays in this process.
+ * It is trusted because it runs where the key does; the host never sees the key.
+ *
+ * It forwards reads only (GET), so no page can make it sign a write, and it answers only
+ * requests addressed to its own loopback address (the Host header), so a web page that
+ * rebinds its domain name to 127.0.0.1 cannot read through it.
+ */
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { ObscuraError } from '../common/errors.ts';
+import type { ApiClient } from './client.ts';
+
+const PAGE = new URL('../api/dashboard/index.html', import.meta.url);
+/** Response header naming the account the proxy signs as (the page shows it). */
+export const SIGNED_AS_HEADER = 'obscura-signed-as';
+
+/** A running dashboard proxy. */
+export interface DashboardProxy {
+  url: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+function problem(res: ServerResponse, status: number, code: string, detail: string): void {
+  res.writeHead(status, { 'content-type': 'application/problem+json', 'cache-control': 'no-store' });
+  res.end(JSON.stringify({ type: 'about:blank', title: code, status, code, detail }));
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, api: ApiClient, allowedHosts: Set<string>, page: string): Promise<void> {
+  if (!allowedHosts.has(req.headers.host ?? '')) return problem(res, 403, 'host_not_allowed', 'this dashboard answers only requests to its own loopback address');
+  const url = req.url ?? '/';
+  if (req.method !== 'GET' && req.method !== 'HEAD') return problem(res, 405, 'method_not_allowed', 'the dashboard proxy forwards reads (GET) only');
+  if (url === '/' || url.startsWith('/?') || url.startsWith('/#')) {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(req.method === 'HEAD' ? undefined : page);
+    return;
+  }
+  if (!url.startsWith('/v1/')) return problem(res, 404, 'not_found', `no route for ${url}`);
+  const upstream = await api.fetchSigned(url);
+  const body = Buffer.from(await upstream.arrayBuffer());
+  res.writeHead(upstream.status, {
+    'content-type': upstream.headers.get('content-type') ?? 'application/json',
+    'cache-control': 'no-store',
+    ...(api.account ? { [SIGNED_AS_HEADER]: api.account } : {}),
+  });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+/** Start the proxy on 127.0.0.1:`port` (0: any free port), signing with `api`'s key. */
+export async function startDashboardProxy(api: ApiClient, port: number): Promise<DashboardProxy> {
+  const page = await readFile(PAGE, 'utf8');
+  const allowedHosts = new Set<string>();
+  const server = createServer((req, res) => {
+    handle(req, res, api, allowedHosts, page).catch((e: unknown) => {
+      const err = e instanceof ObscuraError ? e : new ObscuraError('proxy_failed', 'the dashboard proxy could not forward this request', 502);
+      if (!res.headersSent) problem(res, err.status, err.code, err.message);
+      else res.end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(e.code === 'EADDRINUSE' ? new ObscuraError('dashboard_port_in_use', `port ${port} is already in use (use --port)`, 503) : e),
+    );
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  const actual = (server.address() as { port: number }).port;
+  for (const h of [`127.0.0.1:${actual}`, `localhost:${actual}`]) allowedHosts.add(h);
+  return {
+    url: `http://127.0.0.1:${actual}/`,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
