@@ -134,6 +134,14 @@ async function main(): Promise<void> {
     restored,
   });
 
+  // Logged only once a result is released: before a DP spend is on chain, a line saying the
+  // job trained would tell the host that it succeeded (see jobs.ts, failureHash).
+  const logTrained = (signed: SignedResult) => {
+    for (const [step, out] of Object.entries(signed.result.outputs)) {
+      if (out.model) log('info', `job ${signed.result.job}: step ${step} trained a ${out.model.kind} on the TensorFlow.js ${out.model.backend} backend`);
+    }
+  };
+
   const handle = async (req: HostRequest): Promise<unknown> => {
     switch (req.type) {
       case 'hello':
@@ -154,11 +162,11 @@ async function main(): Promise<void> {
           return { ledger: outcome.spend };
         }
         const { signed, spend } = outcome;
-        for (const [step, out] of Object.entries(signed.result.outputs)) {
-          if (out.model) log('info', `job ${req.job.id}: step ${step} trained a ${out.model.kind} on the TensorFlow.js ${out.model.backend} backend`);
-        }
         const attestation = await provider.evidence({ workerId: ctx.workerId, measurement, keys, nonce: resultBodyHash(signed.result) });
-        if (!spend) return { signed, attestation };
+        if (!spend) {
+          logTrained(signed);
+          return { signed, attestation };
+        }
         // The result stays in the enclave until the spend is on chain (confirm_ledger).
         held.set(spend.entry.seq, { released: { signed, attestation } });
         return { ledger: spend };
@@ -167,6 +175,7 @@ async function main(): Promise<void> {
         const entry = await ledger.confirm(req.placement);
         const waiting = held.get(entry.entry.seq);
         held.delete(entry.entry.seq);
+        if (waiting && 'released' in waiting) logTrained(waiting.released.signed);
         return { entry, ...waiting };
       }
       case 'apply_policy_update': {

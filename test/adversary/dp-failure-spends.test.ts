@@ -113,4 +113,14 @@ describe('a DP job that fails after reading data spends its budget', () => {
     expect(refused?.code).not.toBe(DATA_CONDITION_CODE);
     expect(await budget()).toEqual(before);
   }, 120_000);
+
+  it('before the spend is on chain, the host cannot tell the failure from a success', async () => {
+    const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
+    const job = { id: 'held', analyst: analyst.address, pipeline: FAILS_AFTER_READING, inputs: [{ name: 'visits', datasetId: dataset, blobPath: sealedPath, manifest: signed }] };
+    // What a DP success answers too: the spend entry alone, naming a hash in place of a result.
+    const answer = await enclave.request('run_job', { job });
+    expect(Object.keys(answer)).toEqual(['ledger']);
+    expect((answer as { ledger: { entry: { body: unknown } } }).ledger.entry.body).toMatchObject({ kind: 'spend', job: 'held', result: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(t.logs.filter((l) => l.includes('held'))).toEqual([]);
+  }, 120_000);
 });

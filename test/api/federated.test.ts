@@ -3,7 +3,8 @@
  * owner's partition sealed to each, and `obscura run --input data=A --input data=B --input
  * data=C` training one model across them; the anchored result names every worker and
  * verifies. Binding a list to anything but a single train output, or two partitions on one
- * worker, is refused before anything runs.
+ * worker, is refused before anything runs. A federated job that fails on a condition of
+ * the rows (too few on a worker) fails with the one data-free code.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,8 @@ import { type RunningHost, startHost } from '../../src/api/host.ts';
 import { ApiClient } from '../../src/cli/client.ts';
 import { type AccountKey, accountKeyFromSuri, loadAccountKey } from '../../src/crypto/index.ts';
 import { verifyResultDocument } from '../../src/provenance/index.ts';
-import { ResultDocumentSchema } from '../../src/store/records.ts';
+import { DATA_CONDITION_CODE, DATA_CONDITION_MESSAGE } from '../../src/enclave/data-condition.ts';
+import { JobRecordSchema, ResultDocumentSchema } from '../../src/store/records.ts';
 import { obscura } from '../helpers/cli.ts';
 import { refusal, sealAndUpload } from '../helpers/datasets.ts';
 
@@ -81,4 +83,17 @@ describe('federated jobs', () => {
     const single = await refusal(api.post('/v1/jobs', { pipeline: PIPELINE, inputs: { data: [datasets[0]] } }));
     expect(single).toMatchObject({ status: 400, code: 'body_invalid' });
   });
+
+  it('a federated job whose rows fail a condition of the data fails with the one data-free code', async () => {
+    // Few rows on each worker keep x0 > 0.99: fewer than min_group_size, a fact about the data.
+    const few = PIPELINE.replace('  - id: m\n    train: { from: data,', '  - id: kept\n    filter: { from: data, where: "x0 > 0.99" }\n  - id: m\n    train: { from: kept,');
+    const api = new ApiClient(host.url, analyst);
+    let job = JobRecordSchema.parse(await api.post('/v1/jobs', { pipeline: few, inputs: { data: datasets } }));
+    while (job.status !== 'succeeded' && job.status !== 'failed') {
+      await new Promise((r) => setTimeout(r, 200));
+      job = JobRecordSchema.parse(await api.get(`/v1/jobs/${job.id}`));
+    }
+    expect(job.status).toBe('failed');
+    expect(job.error).toEqual({ code: DATA_CONDITION_CODE, message: DATA_CONDITION_MESSAGE });
+  }, 120_000);
 });
