@@ -10,7 +10,9 @@ import { ChainClient, type EmbeddedChain, startEmbeddedChain } from '../chain/in
 import { DEFAULTS } from '../common/env.ts';
 import { ObscuraError } from '../common/errors.ts';
 import { decodeAddress, encodeAddress } from '@polkadot/util-crypto';
-import { cryptoReady } from '../crypto/index.ts';
+import { loadOrCreateOperatorKey } from '../chain/operator.ts';
+import { assertNotDevelopmentAccount, assertNotDevelopmentSuri } from '../crypto/dev-keys.ts';
+import { accountKeyFromSuri, cryptoReady } from '../crypto/index.ts';
 import { EnclaveClient } from '../enclave/client.ts';
 import { BlobStore, Metadata, openDb, PrivacyStore, ReplayStore } from '../store/index.ts';
 import { createApp } from './app.ts';
@@ -29,6 +31,7 @@ export interface HostOptions {
   /** Use this chain endpoint instead of starting the embedded chain. */
   chainEndpoint?: string;
   chainPort?: number;
+  /** Secret URI of the account that signs anchors; default (embedded chain only) the key made in `<dataDir>/operator.key`. Never a development key. */
   operatorSuri?: string;
   workerIds?: string[];
   /** The TEE every worker gets its evidence from; default simulated. */
@@ -44,14 +47,48 @@ export interface HostOptions {
    * measurement asks an enclave of this code for a hand-over (see upgrade.ts).
    */
   predecessorRoot?: string;
-  /** Accounts that may authorise enclave upgrades; default the chain operator account. */
+  /** Accounts that may authorise enclave upgrades besides the chain operator account. Never development accounts. */
   operators?: string[];
+}
+
+/** The account that signs anchors: the given secret URI (never a development key), else on the embedded chain the data directory's own. */
+async function resolveOperator(opts: HostOptions, dataDir: string): Promise<{ address: string; suri: string }> {
+  if (opts.operatorSuri !== undefined) {
+    await assertNotDevelopmentSuri(opts.operatorSuri, 'OBSCURA_OPERATOR_SURI');
+    const key = await accountKeyFromSuri(opts.operatorSuri);
+    return { address: key.address, suri: opts.operatorSuri };
+  }
+  if (opts.chainEndpoint) {
+    throw new ObscuraError('operator_missing', 'a non-embedded chain needs an operator account that pays for anchoring: set OBSCURA_OPERATOR_SURI', 400);
+  }
+  return loadOrCreateOperatorKey(dataDir);
+}
+
+/** The upgrade operators: the anchoring account and the extra ones, as prefix-42 addresses, no development account among them. */
+async function upgradeOperators(operator: string, extra: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const a of [operator, ...extra]) {
+    let address: string;
+    try {
+      // Compared with callers' addresses, which use the generic prefix 42.
+      address = encodeAddress(decodeAddress(a), 42);
+    } catch {
+      throw new ObscuraError('operator_invalid', `OBSCURA_OPERATORS: ${a} is not an SS58 address`, 400);
+    }
+    await assertNotDevelopmentAccount(address, 'OBSCURA_OPERATORS');
+    if (!out.includes(address)) out.push(address);
+  }
+  return out;
 }
 
 /** A running host. */
 export interface RunningHost {
   url: string;
   chainEndpoint: string;
+  /** The account that signs this host's anchors (SS58, prefix 42). */
+  operatorAddress: string;
+  /** The accounts that may authorise upgrades: the operator account and `HostOptions.operators`. */
+  operators: string[];
   embeddedChain: boolean;
   dataDir: string;
   workers: WorkerPool;
@@ -73,18 +110,17 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
     for (const c of [...cleanups].reverse()) await c().catch(() => {});
   };
   try {
+    // Operators first: a development key is refused before anything starts.
+    const operator = await resolveOperator(opts, dataDir);
+    const operators = await upgradeOperators(operator.address, opts.operators ?? []);
     let embedded: EmbeddedChain | undefined;
     let chainEndpoint = opts.chainEndpoint;
     if (!chainEndpoint) {
-      embedded = await startEmbeddedChain({ dataDir, port: opts.chainPort ?? DEFAULTS.chainPort });
+      embedded = await startEmbeddedChain({ dataDir, port: opts.chainPort ?? DEFAULTS.chainPort, fundAccounts: [operator.address] });
       cleanups.push(() => (embedded as EmbeddedChain).close());
       chainEndpoint = embedded.endpoint;
     }
-    const operatorSuri = opts.operatorSuri ?? (embedded ? DEFAULTS.embeddedOperatorSuri : undefined);
-    if (!operatorSuri) {
-      throw new ObscuraError('operator_missing', 'a non-embedded chain needs an operator account: set OBSCURA_OPERATOR_SURI', 400);
-    }
-    const chain = await ChainClient.connect(chainEndpoint, { operatorSuri });
+    const chain = await ChainClient.connect(chainEndpoint, { operatorSuri: operator.suri });
     cleanups.push(() => chain.close());
 
     const db = openDb(join(dataDir, 'obscura.sqlite'));
@@ -96,7 +132,7 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
     const workers = new WorkerPool();
     cleanups.push(() => workers.stopAll());
     for (const workerId of opts.workerIds ?? [DEFAULTS.workerId]) {
-      const enclaveOptions = { dataDir, workerId, chainEndpoint, ...(opts.tee ? { tee: opts.tee } : {}) };
+      const enclaveOptions = { dataDir, workerId, chainEndpoint, operators, ...(opts.tee ? { tee: opts.tee } : {}) };
       const enclave = await EnclaveClient.start({
         ...enclaveOptions,
         ...(opts.enclaveRoot ? { root: opts.enclaveRoot } : {}),
@@ -125,8 +161,7 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
       limits: { maxUploadBytes: opts.maxUploadBytes ?? DEFAULTS.maxUploadBytes },
       log,
       metrics: new HostMetrics(),
-      // Compared with callers' addresses, which use the generic prefix 42.
-      operators: [chain.operatorAddress, ...(opts.operators ?? [])].map((a) => encodeAddress(decodeAddress(a), 42)),
+      operators,
       notifyJobQueued: () => runner?.notify(),
     };
     runner = new JobRunner(ctx);
@@ -155,6 +190,8 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
     return {
       url: `http://${host}:${actualPort}`,
       chainEndpoint,
+      operatorAddress: operator.address,
+      operators,
       embeddedChain: embedded !== undefined,
       dataDir,
       workers,

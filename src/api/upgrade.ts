@@ -31,13 +31,16 @@ export async function handOverFromPredecessor(args: {
       return false;
     }
     const authorization = metadata.upgradeAuthorization(from, to);
-    if (!authorization) {
-      log('warn', `worker ${id}: no authorisation of the upgrade ${from.slice(0, 12)}… → ${to.slice(0, 12)}… is recorded; the new code has no access to datasets sealed to the old identity`);
+    if (!authorization?.statement) {
+      log(
+        'warn',
+        `worker ${id}: no ${authorization ? 'operator-signed ' : ''}authorisation of the upgrade ${from.slice(0, 12)}… → ${to.slice(0, 12)}… is recorded${authorization ? ' (authorise it again with obscura upgrade authorize)' : ''}; the new code has no access to datasets sealed to the old identity`,
+      );
       return false;
     }
     const nonce = randomBytes(32).toString('hex');
     const { evidence } = await newcomer.request('attest', { nonce });
-    const { sealedIdentity } = await old.request('handover_export', { evidence, nonce, measurement: to, authorization: authorization.receipt });
+    const { sealedIdentity } = await old.request('handover_export', { evidence, nonce, measurement: to, statement: authorization.statement, authorization: authorization.receipt });
     await newcomer.request('handover_import', { sealedIdentity });
     await newcomer.refreshInfo();
     log('info', `worker ${id}: identity handed over from ${from.slice(0, 12)}… to ${to.slice(0, 12)}… (authorised in block #${authorization.receipt.blockNumber})`);

@@ -20,7 +20,7 @@ import { verifyAnchorOn } from './verify.ts';
 
 /** Options of ChainClient.connect. */
 export interface ChainClientOptions {
-  /** Secret URI of the operator key that signs anchors (sr25519); default "//Alice" (embedded chain). */
+  /** Secret URI of the operator key that signs anchors (sr25519); without it the client only reads and verifies. */
   operatorSuri?: string;
   /** Bound on connecting and on each anchor or verification, in ms; default 30,000. */
   timeoutMs?: number;
@@ -63,11 +63,11 @@ export class ChainClient {
   readonly #api: ApiPromise;
   readonly #endpoint: string;
   readonly #base: Omit<ChainIdentity, 'specName' | 'specVersion'>;
-  readonly #operator: KeyringPair;
+  readonly #operator: KeyringPair | undefined;
   readonly #timeoutMs: number;
   readonly #queue = new SerialQueue();
 
-  private constructor(api: ApiPromise, endpoint: string, base: Omit<ChainIdentity, 'specName' | 'specVersion'>, operator: KeyringPair, timeoutMs: number) {
+  private constructor(api: ApiPromise, endpoint: string, base: Omit<ChainIdentity, 'specName' | 'specVersion'>, operator: KeyringPair | undefined, timeoutMs: number) {
     this.#api = api;
     this.#endpoint = endpoint;
     this.#base = base;
@@ -103,7 +103,7 @@ export class ChainClient {
       });
       if (!parsed.success) throw unreachable(endpoint, `the chain reports an unusable identity: ${parsed.error.issues[0]?.message}`);
       const { specName: _n, specVersion: _v, ...base } = parsed.data;
-      const operator = new Keyring({ type: 'sr25519', ss58Format: ss58Prefix }).addFromUri(opts.operatorSuri ?? '//Alice');
+      const operator = opts.operatorSuri === undefined ? undefined : new Keyring({ type: 'sr25519', ss58Format: ss58Prefix }).addFromUri(opts.operatorSuri);
       return new ChainClient(ready, endpoint, base, operator, timeoutMs);
     } catch (e) {
       await (api ? api.disconnect() : provider.disconnect()).catch(() => undefined);
@@ -117,9 +117,14 @@ export class ChainClient {
     return this.#endpoint;
   }
 
-  /** SS58 address of the operator key that signs anchors. */
-  get operatorAddress(): string {
-    return this.#operator.address;
+  /** SS58 address of the operator key that signs anchors; undefined for a read-only client. */
+  get operatorAddress(): string | undefined {
+    return this.#operator?.address;
+  }
+
+  #signer(): KeyringPair {
+    if (!this.#operator) throw new ObscuraError('operator_missing', 'this chain client has no operator key to sign anchors with', 500);
+    return this.#operator;
   }
 
   /** The chain's identity (with the current runtime's name and version). Never throws. */
@@ -139,6 +144,7 @@ export class ChainClient {
       const issue = parsed.error.issues[0];
       throw new ObscuraError('anchor_invalid', `invalid anchor records: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`, 400);
     }
+    const signer = this.#signer();
     const leaves = parsed.data.map(recordLeaf);
     const root = merkleRoot(leaves);
     const remark = encodeRemarkHex({ recordCount: leaves.length, root });
@@ -149,7 +155,7 @@ export class ChainClient {
       blockHash: placed.blockHash,
       blockNumber: placed.blockNumber,
       extrinsicIndex: placed.extrinsicIndex,
-      signer: this.#operator.address,
+      signer: signer.address,
       root,
       leafIndex,
       proof: merkleProof(leaves, leafIndex).siblings,
@@ -162,6 +168,7 @@ export class ChainClient {
    * block. Throws like anchor().
    */
   async anchorLedgerHead(head: LedgerHead): Promise<LedgerPlacement> {
+    this.#signer();
     const remark = encodeLedgerRemarkHex(head);
     const placed = await this.#queue.run(() => this.#submit(remark));
     return { head, ...placed };
@@ -212,7 +219,7 @@ export class ChainClient {
     let unsub: (() => void) | undefined;
     let finished = false;
     const inBlock = new Promise<ISubmittableResult>((resolve, reject) => {
-      tx.signAndSend(this.#operator, { nonce: -1 }, (result) => {
+      tx.signAndSend(this.#signer(), { nonce: -1 }, (result) => {
         const { status } = result;
         if (status.isInBlock || status.isFinalized) resolve(result);
         else if (status.isInvalid || status.isDropped || status.isUsurped || status.isFinalityTimeout) {

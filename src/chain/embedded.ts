@@ -7,7 +7,9 @@
  * Blocks are built on demand: one per arriving transaction (chopsticks "Instant" mode).
  * On resume the highest stored block becomes head (chopsticks' own setup would build a
  * fresh block #1 that replaces the stored one and breaks every later signature with
- * `1010 badProof`). The operator account //Alice is funded at every start (nonce kept).
+ * `1010 badProof`). The accounts it is told to fund (the host's operator, made in its data
+ * directory by operator.ts) are topped up at every start by a storage write, the chain's
+ * faucet (nonce kept); no development key is funded or used.
  */
 import './log-level.ts';
 import { mkdirSync } from 'node:fs';
@@ -23,7 +25,6 @@ import {
   inherentProviders,
   setStorage,
 } from '@acala-network/chopsticks-core';
-import { Keyring } from '@polkadot/keyring';
 import { StorageKey } from '@polkadot/types';
 import { hexToU8a } from '@polkadot/util';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
@@ -52,7 +53,7 @@ export interface EmbeddedChainOptions {
   host?: string;
   /** Chain name reported by `system_chain`; default "Obscura Local". */
   name?: string;
-  /** Further SS58 addresses to fund at every start, besides //Alice. */
+  /** SS58 addresses to fund at every start (the operator account). */
   fundAccounts?: string[];
   /** Serve chopsticks' `dev_*` RPCs (set storage, build blocks, move the head); default false. */
   devRpc?: boolean;
@@ -125,7 +126,6 @@ export async function startEmbeddedChain(opts: EmbeddedChainOptions): Promise<Em
   mkdirSync(opts.dataDir, { recursive: true });
   const { spec, code } = loadGenesis(opts.name ?? EMBEDDED_CHAIN_NAME);
   await cryptoWaitReady();
-  const alice = new Keyring({ type: 'sr25519' }).addFromUri('//Alice').address;
 
   running++;
   let chain: Blockchain | undefined;
@@ -159,7 +159,7 @@ export async function startEmbeddedChain(opts: EmbeddedChainOptions): Promise<Em
       } else {
         await created.newBlock();
       }
-      await fund(created, [alice, ...(opts.fundAccounts ?? [])]);
+      if (opts.fundAccounts?.length) await fund(created, opts.fundAccounts);
     })();
     await withTimeout(started, STARTUP_TIMEOUT_MS, 'starting the embedded chain');
     await assertPortFree(port, host);

@@ -17,6 +17,7 @@ export async function startEmbeddedChain(opts: EmbeddedChainOptions): Promise<Em
   return embedded.startEmbeddedChain(opts);
 }
 export { ChainClient, MAX_ANCHOR_RECORDS, type ChainClientOptions } from './client.ts';
+export { loadOrCreateOperatorKey, OPERATOR_KEY_FILE, type OperatorAccount } from './operator.ts';
 export {
   AnchorReceiptSchema,
   AnchorCheckSchema,

@@ -56,6 +56,5 @@ export const DEFAULTS = {
   chainPort: 9944,
   dataDir: '.obscura',
   workerId: 'worker-1',
-  embeddedOperatorSuri: '//Alice',
   maxUploadBytes: 2 * 1024 ** 3,
 } as const;

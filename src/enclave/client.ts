@@ -46,6 +46,8 @@ export interface EnclaveOptions {
   root?: string;
   /** Chain endpoint the enclave checks anchors against (hand-over authorisations). */
   chainEndpoint?: string;
+  /** Accounts (SS58) that may authorise upgrades; a new identity keeps them for good (see state.ts). */
+  operators?: string[];
 }
 
 type RequestBody<T extends HostRequestType> = Omit<Extract<HostRequest, { type: T }>, 'id' | 'type'>;
@@ -85,6 +87,8 @@ export class EnclaveClient {
         OBSCURA_DATA_DIR: opts.dataDir,
         OBSCURA_WORKER_ID: opts.workerId,
         ...(opts.chainEndpoint ? { OBSCURA_CHAIN_ENDPOINT: opts.chainEndpoint } : {}),
+        // Always set, so that the host's own environment variable never reaches the enclave unchecked.
+        OBSCURA_OPERATORS: (opts.operators ?? []).join(','),
         ...teeEnv(opts.tee ?? { tee: 'simulated' }),
       },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

@@ -5,7 +5,9 @@
  * when (1) the newcomer's attestation verifies — its measurement, and the binding of the
  * key the identity will be encrypted to —, (2) every owner whose manifest this identity has
  * accepted lists the new measurement among those it accepts, and (3) an authorisation of
- * exactly this upgrade, old measurement → new measurement, is anchored on the chain. The identity then travels
+ * exactly this upgrade, old measurement → new measurement, signed by one of the operators
+ * this identity was given at first start (upgrade-authorization.ts), is anchored on the
+ * chain. The identity then travels
  * age-encrypted to the key the newcomer's attestation binds, so the host in between sees
  * only ciphertext. Per-dataset limits still hold after a hand-over: the newcomer opens a
  * dataset only if that dataset's manifest accepts its measurement.
@@ -19,15 +21,10 @@ import { verifyEvidence } from '../attestation/verify.ts';
 import type { AnchorRecord } from '../chain/records.ts';
 import type { AnchorCheck, AnchorReceipt } from '../chain/schemas.ts';
 import { ObscuraError } from '../common/errors.ts';
-import { hashJson } from '../common/hash.ts';
 import { decryptToBuffer, encryptToBuffer } from '../crypto/index.ts';
 import type { EnclaveState } from './state.ts';
 import { EnclaveStateSchema } from './state.ts';
-
-/** The chain record that authorises an upgrade from one measurement to another. */
-export function upgradeAuthorizationRecord(from: string, to: string): AnchorRecord {
-  return { kind: 'worker', hash: hashJson({ obscura: 'measurement-upgrade/1', from, to }) };
-}
+import { type SignedUpgradeAuthorization, upgradeAuthorizationRecord, upgradeAuthorizationSignatureValid } from './upgrade-authorization.ts';
 
 /** Checks an anchor receipt against the chain (ChainClient.verifyAnchor, injected for tests). */
 export type AnchorVerifier = (receipt: AnchorReceipt, record: AnchorRecord) => Promise<AnchorCheck>;
@@ -39,8 +36,28 @@ export interface HandoverRequest {
   nonce: string;
   /** The newcomer's measurement as its evidence states it. */
   measurement: string;
-  /** Receipt of the anchored upgrade authorisation (old → new measurement). */
+  /** The operator-signed authorisation of this upgrade (old → new measurement). */
+  statement: SignedUpgradeAuthorization;
+  /** Receipt of its anchor. */
   authorization: AnchorReceipt;
+}
+
+/** Refuse unless `statement` authorises exactly own → newcomer and is signed by an operator this identity honours. */
+function assertAuthorizedByOperator(state: EnclaveState, own: string, newcomer: string, statement: SignedUpgradeAuthorization): void {
+  const a = statement.authorization;
+  if (a.from !== own || a.to !== newcomer) {
+    throw new ObscuraError('handover_refused', `hand-over refused: the authorisation is of ${a.from.slice(0, 12)}… → ${a.to.slice(0, 12)}…, not of this upgrade`, 403);
+  }
+  if (!(state.operators ?? []).includes(a.operator)) {
+    throw new ObscuraError(
+      'handover_refused',
+      `hand-over refused: the authorisation is signed by ${a.operator}, which is not one of the ${(state.operators ?? []).length} operator(s) this enclave was given at first start`,
+      403,
+    );
+  }
+  if (!upgradeAuthorizationSignatureValid(statement)) {
+    throw new ObscuraError('handover_refused', `hand-over refused: the authorisation's signature is not ${a.operator}'s`, 403);
+  }
 }
 
 /**
@@ -77,7 +94,8 @@ export async function exportIdentity(args: {
       403,
     );
   }
-  const record = upgradeAuthorizationRecord(args.ownMeasurement, request.measurement);
+  assertAuthorizedByOperator(args.state, args.ownMeasurement, request.measurement, request.statement);
+  const record = upgradeAuthorizationRecord(request.statement);
   const anchor = await args.verifyAnchor(request.authorization, record);
   if (!anchor.ok) {
     const failed = anchor.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);

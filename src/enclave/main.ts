@@ -12,7 +12,10 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { createProvider, describeSealingRoot, enclaveMeasurement, providerConfig, TeeChoiceSchema, TeeSettingsSchema } from '../attestation/providers/index.ts';
+import { decodeAddress, encodeAddress } from '@polkadot/util-crypto';
 import { ed25519FromSeed } from '../common/ed25519.ts';
+import { assertNotDevelopmentAccount } from '../crypto/dev-keys.ts';
+import { SS58_PREFIX } from '../crypto/keys.ts';
 import { isObscuraError, ObscuraError } from '../common/errors.ts';
 import { cryptoReady, identityToRecipient } from '../crypto/index.ts';
 import { openSealedInput } from './datasets.ts';
@@ -36,9 +39,31 @@ const EnvSchema = z.object({
   OBSCURA_DSTACK_ENDPOINT: z.string().min(1).optional(),
   /** The dstack SDK's own variable for a simulator endpoint; OBSCURA_DSTACK_ENDPOINT wins. */
   DSTACK_SIMULATOR_ENDPOINT: z.string().min(1).optional(),
+  /**
+   * The accounts (SS58) that may authorise upgrades, comma-separated, as the host names them.
+   * Taken only when the identity is made; after that the sealed list holds (a later host
+   * cannot add operators).
+   */
+  OBSCURA_OPERATORS: z.string().optional(),
   /** Chain the enclave checks hand-over authorisations against (its RPC answers are trusted; see handover.ts). */
   OBSCURA_CHAIN_ENDPOINT: z.string().regex(/^wss?:\/\//).optional(),
 });
+
+/** The operators the host names, validated: SS58 addresses (as prefix 42), none of them a development account. */
+async function namedOperators(list: string | undefined): Promise<string[]> {
+  const out: string[] = [];
+  for (const raw of (list ?? '').split(',').map((a) => a.trim()).filter(Boolean)) {
+    let address: string;
+    try {
+      address = encodeAddress(decodeAddress(raw), SS58_PREFIX);
+    } catch {
+      throw new ObscuraError('operator_invalid', `operator ${raw} is not an SS58 address`, 400);
+    }
+    await assertNotDevelopmentAccount(address, 'the host');
+    if (!out.includes(address)) out.push(address);
+  }
+  return out;
+}
 
 /** The key material of an identity, in the shape jobs use. */
 function identityOf(state: EnclaveState): Pick<JobContext, 'ageIdentity' | 'recipient' | 'signingKey' | 'signingSeed'> {
@@ -77,7 +102,8 @@ async function main(): Promise<void> {
   const sealing = await provider.sealingRoot();
   log(sealing.source === 'simulated-file' ? 'warn' : 'info', `sealing root: ${sealing.source} (${describeSealingRoot(sealing.source)})`);
   const stateDir = join(env.OBSCURA_DATA_DIR, 'workers', env.OBSCURA_WORKER_ID);
-  const loaded = loadOrCreateState({ stateDir, workerId: env.OBSCURA_WORKER_ID, platformSecret: sealing.secret, measurement });
+  const named = await namedOperators(env.OBSCURA_OPERATORS);
+  const loaded = loadOrCreateState({ stateDir, workerId: env.OBSCURA_WORKER_ID, platformSecret: sealing.secret, measurement, operators: named });
   let state = loaded.state;
   let restored = loaded.restored;
   // The identity can change once, by a hand-over; everything that uses it reads these.
@@ -120,6 +146,17 @@ async function main(): Promise<void> {
   };
   if (!restored) {
     log('info', `no identity sealed to measurement ${measurement}: made a new one; datasets sealed to an earlier identity stay unreadable (no access) until an authorised hand-over`);
+  }
+  if (state.operators === undefined) {
+    // State sealed before operators were kept: the host's list is all there is to go by, once.
+    persist({ ...state, operators: named });
+    log('warn', `this identity kept no operators yet: it now honours the ${named.length} the host names, and no others from now on`);
+  } else {
+    const sealedOps = state.operators;
+    const added = named.filter((a) => !sealedOps.includes(a));
+    if (added.length > 0) {
+      log('warn', `the host names ${added.length} operator(s) this identity was not given at first start (${added.join(', ')}); ignored: upgrades need the signature of one of its ${sealedOps.length} sealed operator(s)`);
+    }
   }
 
   const hello = (): EnclaveInfo => ({
@@ -219,7 +256,7 @@ async function main(): Promise<void> {
           state,
           ownMeasurement: measurement,
           ownTee: provider.tee,
-          request: { evidence: req.evidence, nonce: req.nonce, measurement: req.measurement, authorization: req.authorization },
+          request: { evidence: req.evidence, nonce: req.nonce, measurement: req.measurement, statement: req.statement, authorization: req.authorization },
           verifyAnchor: async (receipt, record) => {
             // Loaded on demand: the chain client is heavy and only hand-overs need it.
             const { ChainClient } = await import('../chain/client.ts');

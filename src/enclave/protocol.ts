@@ -19,6 +19,7 @@ import { SignedResultSchema } from './result.ts';
 import { AnchorReceiptSchema } from '../chain/schemas.ts';
 import { LedgerPlacementSchema } from '../chain/ledger.ts';
 import { SignedLedgerEntrySchema } from './ledger.ts';
+import { SignedUpgradeAuthorizationSchema } from './upgrade-authorization.ts';
 import { PeerSchema, SealedMessageSchema } from '../federation/channel.ts';
 
 const Amount = z.object({ total: z.number().nullable(), spent: z.number(), remaining: z.number().nullable() });
@@ -69,6 +70,8 @@ export const HostRequestSchema = z.discriminatedUnion('type', [
     evidence: EvidenceSchema,
     nonce,
     measurement: z.string().regex(/^[0-9a-f]{64}$/),
+    /** The operator-signed authorisation of the upgrade, and the receipt of its anchor. */
+    statement: SignedUpgradeAuthorizationSchema,
     authorization: AnchorReceiptSchema,
   }),
   /** After the host placed a ledger entry's head on chain: check it, and release what waited for it. */

@@ -28,6 +28,12 @@ export const EnclaveStateSchema = z.object({
   acceptedManifests: z.array(z.object({ hash: z.string().regex(/^[0-9a-f]{64}$/), measurements: z.array(z.string()) })).default([]),
   /** Budget spends and policy updates (ledger.ts); travels with the identity in a hand-over. */
   ledger: LedgerStateSchema.default(EMPTY_LEDGER),
+  /**
+   * The accounts (SS58, prefix 42) whose signed upgrade authorisations this identity honours:
+   * those the host named when the identity was made, fixed from then on (a later host cannot
+   * add any) and handed over with it. Absent only in state sealed before operators were kept.
+   */
+  operators: z.array(z.string()).optional(),
 });
 
 /** The enclave's secret identity. Lives only in enclave memory and, sealed, on disk. */
@@ -79,6 +85,8 @@ export function loadOrCreateState(args: {
   workerId: string;
   platformSecret: Uint8Array;
   measurement: string;
+  /** The operators a new identity honours (ignored when one is restored). */
+  operators?: string[];
 }): { state: EnclaveState; restored: boolean } {
   const path = sealedStatePath(args.stateDir, args.measurement);
   if (existsSync(path)) {
@@ -89,6 +97,7 @@ export function loadOrCreateState(args: {
     workerId: args.workerId,
     acceptedManifests: [],
     ledger: EMPTY_LEDGER,
+    operators: args.operators ?? [],
     ageIdentity: generateIdentity().identity,
     signingSeed: generateEd25519().seed.toString('hex'),
     createdAt: new Date().toISOString(),

@@ -96,6 +96,9 @@ const MIGRATIONS: string[] = [
      account TEXT NOT NULL,
      PRIMARY KEY (hash, account)
    );`,
+  // The operator-signed statement an upgrade authorisation anchors (null for rows anchored
+  // before statements were signed: those no longer authorise a hand-over).
+  `ALTER TABLE upgrade_authorizations ADD COLUMN statement_json TEXT;`,
 ];
 
 /** Open (creating if needed) and migrate the database at `path`. */

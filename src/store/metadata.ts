@@ -15,6 +15,7 @@ import {
   type UpgradeAuthorization,
 } from './records.ts';
 import { AnchorReceiptSchema } from '../chain/schemas.ts';
+import { SignedUpgradeAuthorizationSchema } from '../enclave/upgrade-authorization.ts';
 import { SignedManifestSchema } from '../crypto/manifest.ts';
 import { z } from 'zod';
 
@@ -274,21 +275,24 @@ export class Metadata {
   /** Record an anchored upgrade authorisation (replacing an earlier one for the same pair). */
   insertUpgradeAuthorization(a: Omit<UpgradeAuthorization, 'createdAt'>): UpgradeAuthorization {
     this.db
-      .prepare('INSERT OR REPLACE INTO upgrade_authorizations (from_measurement, to_measurement, authorized_by, receipt_json, created_at) VALUES (?, ?, ?, ?, ?)')
-      .run(a.from, a.to, a.authorizedBy, JSON.stringify(a.receipt), new Date().toISOString());
+      .prepare('INSERT OR REPLACE INTO upgrade_authorizations (from_measurement, to_measurement, authorized_by, receipt_json, statement_json, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(a.from, a.to, a.authorizedBy, JSON.stringify(a.receipt), a.statement ? JSON.stringify(a.statement) : null, new Date().toISOString());
     return this.upgradeAuthorization(a.from, a.to) as UpgradeAuthorization;
   }
 
   /** The authorisation of the upgrade from → to, if one was anchored. */
   upgradeAuthorization(from: string, to: string): UpgradeAuthorization | undefined {
     const row = this.db
-      .prepare('SELECT from_measurement, to_measurement, authorized_by, receipt_json, created_at FROM upgrade_authorizations WHERE from_measurement = ? AND to_measurement = ?')
-      .get(from, to) as { from_measurement: string; to_measurement: string; authorized_by: string; receipt_json: string; created_at: string } | undefined;
+      .prepare('SELECT from_measurement, to_measurement, authorized_by, receipt_json, statement_json, created_at FROM upgrade_authorizations WHERE from_measurement = ? AND to_measurement = ?')
+      .get(from, to) as
+      | { from_measurement: string; to_measurement: string; authorized_by: string; receipt_json: string; statement_json: string | null; created_at: string }
+      | undefined;
     if (!row) return undefined;
     return {
       from: row.from_measurement,
       to: row.to_measurement,
       authorizedBy: row.authorized_by,
+      ...(row.statement_json ? { statement: SignedUpgradeAuthorizationSchema.parse(JSON.parse(row.statement_json)) } : {}),
       receipt: AnchorReceiptSchema.parse(JSON.parse(row.receipt_json)),
       createdAt: row.created_at,
     };

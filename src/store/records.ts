@@ -13,6 +13,7 @@ import { SignedManifestSchema } from '../crypto/manifest.ts';
 // host and the CLI have no use for.
 import { DatasetSchemaSchema } from '../data/schema.ts';
 import { SignedResultSchema } from '../enclave/result.ts';
+import { SignedUpgradeAuthorizationSchema } from '../enclave/upgrade-authorization.ts';
 
 /** A dataset as the API shows it: metadata only, never rows. */
 export const DatasetRecordSchema = z.object({
@@ -90,6 +91,8 @@ export const UpgradeAuthorizationSchema = z.object({
   from: z.string().regex(/^[0-9a-f]{64}$/),
   to: z.string().regex(/^[0-9a-f]{64}$/),
   authorizedBy: z.string(),
+  /** The operator's signed statement the anchor commits to (absent on authorisations anchored before statements were signed). */
+  statement: SignedUpgradeAuthorizationSchema.optional(),
   receipt: AnchorReceiptSchema,
   createdAt: z.string(),
 });

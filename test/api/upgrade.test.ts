@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningHost, startHost } from '../../src/api/host.ts';
 import { ApiClient } from '../../src/cli/client.ts';
 import { sealDataset } from '../../src/cli/seal-dataset.ts';
-import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
+import { type AccountKey, accountKeyFromSuri, loadAccountKey } from '../../src/crypto/index.ts';
+import { signUpgradeAuthorization } from '../../src/enclave/upgrade-authorization.ts';
 import { computeMeasurement, PROJECT_ROOT } from '../../src/enclave/measurement.ts';
 import { JobRecordSchema } from '../../src/store/records.ts';
 import { upgradedTree } from '../helpers/tree.ts';
@@ -31,7 +32,6 @@ let M1: string;
 let M2: string;
 let owner: AccountKey;
 let analyst: AccountKey;
-let operator: AccountKey;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'obscura-upgrade-'));
@@ -40,7 +40,6 @@ beforeAll(async () => {
   M2 = computeMeasurement(newRoot);
   owner = await accountKeyFromSuri('//UpgradeOwner');
   analyst = await accountKeyFromSuri('//UpgradeAnalyst');
-  operator = await accountKeyFromSuri('//Alice');
 });
 
 afterAll(() => {
@@ -63,9 +62,11 @@ async function beforeUpgrade(dataDir: string, opts: { authorize: boolean; measur
     form.append('sealed', new Blob([readFileSync(out)]), 'v.sealed');
     const dataset = (await new ApiClient(host.url, owner).postForm('/v1/datasets', form)) as { id: string };
     if (opts.authorize) {
-      const denied = new ApiClient(host.url, analyst).post('/v1/upgrades', { from: M1, to: M2 });
+      const denied = new ApiClient(host.url, analyst).post('/v1/upgrades', signUpgradeAuthorization(M1, M2, analyst));
       await expect(denied).rejects.toMatchObject({ code: 'not_operator' });
-      await new ApiClient(host.url, operator).post('/v1/upgrades', { from: M1, to: M2 });
+      // The operator is the account the host made in its data directory at first start.
+      const operator = await loadAccountKey(join(dataDir, 'operator.key'));
+      await new ApiClient(host.url, operator).post('/v1/upgrades', signUpgradeAuthorization(M1, M2, operator));
     }
     return { dataset: dataset.id, recipient: w.recipient };
   } finally {

@@ -17,6 +17,7 @@ import {
   AnchorReceiptSchema,
   ChainClient,
   type EmbeddedChain,
+  loadOrCreateOperatorKey,
   startEmbeddedChain,
 } from '../../src/chain/index.ts';
 
@@ -59,9 +60,11 @@ describe('embedded chain', () => {
   beforeAll(async () => {
     const t0 = Date.now();
     dir = tempDir();
-    chain = await startEmbeddedChain({ dataDir: dir, port: 0 });
+    // The data directory's own operator account, funded by the chain at start (as a host does).
+    const op = await loadOrCreateOperatorKey(dir);
+    chain = await startEmbeddedChain({ dataDir: dir, port: 0, fundAccounts: [op.address] });
     console.info(`embedded chain started in ${Date.now() - t0} ms at ${chain.endpoint}`);
-    client = await ChainClient.connect(chain.endpoint);
+    client = await ChainClient.connect(chain.endpoint, { operatorSuri: op.suri });
   });
   afterAll(async () => {
     await client?.close();
@@ -188,9 +191,10 @@ describe('embedded chain', () => {
     const sizeBefore = dbBytes(dir);
 
     const t0 = Date.now();
-    chain = await startEmbeddedChain({ dataDir: dir, port: 0 });
+    const op = await loadOrCreateOperatorKey(dir);
+    chain = await startEmbeddedChain({ dataDir: dir, port: 0, fundAccounts: [op.address] });
     console.info(`embedded chain resumed in ${Date.now() - t0} ms`);
-    client = await ChainClient.connect(chain.endpoint);
+    client = await ChainClient.connect(chain.endpoint, { operatorSuri: op.suri });
     expect(await client.identity()).toEqual(id1); // block #1 was not rebuilt
     for (const [i, r] of old.entries()) expect(failed(await client.verifyAnchor(r, records[i] as AnchorRecord))).toEqual([]);
     const head = (await client.anchor([{ kind: 'result', hash: sha('after-restart') }]))[0] as AnchorReceipt; // a rebuilt #1 would fail: 1010 badProof

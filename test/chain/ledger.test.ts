@@ -7,7 +7,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChainClient, decodeLedgerRemark, type EmbeddedChain, encodeLedgerRemarkHex, LEDGER_REMARK_LENGTH, startEmbeddedChain } from '../../src/chain/index.ts';
+import {
+  ChainClient,
+  decodeLedgerRemark,
+  type EmbeddedChain,
+  encodeLedgerRemarkHex,
+  LEDGER_REMARK_LENGTH,
+  loadOrCreateOperatorKey,
+  startEmbeddedChain,
+} from '../../src/chain/index.ts';
 
 const W1 = '11'.repeat(32);
 const W2 = '22'.repeat(32);
@@ -40,8 +48,9 @@ describe('ledger heads on the embedded chain', () => {
   let chain: EmbeddedChain;
   let client: ChainClient;
   beforeAll(async () => {
-    chain = await startEmbeddedChain({ dataDir: dir, port: 0 });
-    client = await ChainClient.connect(chain.endpoint);
+    const op = await loadOrCreateOperatorKey(dir);
+    chain = await startEmbeddedChain({ dataDir: dir, port: 0, fundAccounts: [op.address] });
+    client = await ChainClient.connect(chain.endpoint, { operatorSuri: op.suri });
   });
   afterAll(async () => {
     await client?.close();

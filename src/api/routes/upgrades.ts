@@ -1,23 +1,20 @@
 /**
- * Upgrade authorisations: an operator anchors on the chain that enclave code with measurement
- * `to` may succeed code with measurement `from`. A running enclave hands its identity to a
- * newcomer only against such an anchored authorisation (see src/enclave/handover.ts), and
- * the owners' manifests still decide, dataset by dataset, whether the new measurement may
- * open their data.
+ * Upgrade authorisations: an operator signs that enclave code with measurement `to` may
+ * succeed code with measurement `from` (enclave/upgrade-authorization.ts), and the host
+ * anchors the signed statement on the chain. A running enclave hands its identity to a
+ * newcomer only against such an anchored statement signed by one of the operators it was
+ * given at first start (src/enclave/handover.ts), so the host's check here is a courtesy,
+ * not the guard; the owners' manifests still decide, dataset by dataset, whether the new
+ * measurement may open their data.
  */
 import { Router } from 'express';
-import { z } from 'zod';
 import { ObscuraError } from '../../common/errors.ts';
-import { upgradeAuthorizationRecord } from '../../enclave/handover.ts';
+import { SignedUpgradeAuthorizationSchema, upgradeAuthorizationRecord, upgradeAuthorizationSignatureValid } from '../../enclave/upgrade-authorization.ts';
 import type { HostContext } from '../context.ts';
 import { parseBody } from '../schemas.ts';
 
-const measurement = z.string().regex(/^[0-9a-f]{64}$/, 'a measurement is 64 hex characters');
-
-/** POST /v1/upgrades body. */
-export const UpgradeRequestSchema = z.object({ from: measurement, to: measurement }).refine((b) => b.from !== b.to, {
-  message: 'from and to must differ',
-});
+/** POST /v1/upgrades body: the operator-signed statement. */
+export const UpgradeRequestSchema = SignedUpgradeAuthorizationSchema;
 
 /** Routes under /v1/upgrades. */
 export function upgradeRoutes(ctx: HostContext): Router {
@@ -26,10 +23,14 @@ export function upgradeRoutes(ctx: HostContext): Router {
   r.post('/upgrades', async (req, res) => {
     const caller = req.account as string;
     const body = parseBody(UpgradeRequestSchema, req.body);
-    const [receipt] = await ctx.chain.anchor([upgradeAuthorizationRecord(body.from, body.to)]);
+    if (body.authorization.operator !== caller || !upgradeAuthorizationSignatureValid(body)) {
+      throw new ObscuraError('upgrade_signature_invalid', 'the upgrade authorisation must be signed by the calling operator', 400);
+    }
+    const { from, to } = body.authorization;
+    const [receipt] = await ctx.chain.anchor([upgradeAuthorizationRecord(body)]);
     if (!receipt) throw new ObscuraError('chain_anchor_failed', 'the chain returned no receipt', 502);
-    const saved = ctx.metadata.insertUpgradeAuthorization({ from: body.from, to: body.to, authorizedBy: caller, receipt });
-    ctx.log('info', `upgrade ${body.from.slice(0, 12)}… → ${body.to.slice(0, 12)}… authorised by ${caller} in block #${receipt.blockNumber}`);
+    const saved = ctx.metadata.insertUpgradeAuthorization({ from, to, authorizedBy: caller, statement: body, receipt });
+    ctx.log('info', `upgrade ${from.slice(0, 12)}… → ${to.slice(0, 12)}… authorised by ${caller} in block #${receipt.blockNumber}`);
     res.status(201).json(saved);
   });
   r.get('/upgrades', (_req, res) => {
