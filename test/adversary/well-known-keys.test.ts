@@ -68,7 +68,7 @@ describe('a fresh host', () => {
   it('refuses an upgrade authorisation signed by //Alice', async () => {
     const e = await refusal(new ApiClient(t.host.url, alice).post('/v1/upgrades', signUpgradeAuthorization('1'.repeat(64), '3'.repeat(64), alice)));
     expect(e).toMatchObject({ status: 403, code: 'not_operator' });
-    const upgrades = (await new ApiClient(t.host.url).get('/v1/upgrades')) as { upgrades: { to: string }[] };
+    const upgrades = (await new ApiClient(t.host.url, alice).get('/v1/upgrades')) as { upgrades: { to: string }[] };
     expect(upgrades.upgrades.map((u) => u.to)).not.toContain('3'.repeat(64));
   });
 });
