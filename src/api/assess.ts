@@ -183,7 +183,7 @@ export function assessJob(
     outputs: plan ? plan.outputs.map((o) => ({ step: o.step, columns: o.columns.map((c) => c.name), minGroupSize: o.minGroupSize })) : [],
     cost,
     checks,
-    warnings: plan ? differencingWarnings(plan, doc, effective) : [],
+    warnings: [...(plan ? differencingWarnings(plan, doc, effective) : []), ...visibilityWarnings(doc, effective)],
     ok: checks.every((c) => c.ok),
   };
   return { preview, datasets, bindings, ...(refusal ? { refusal } : {}), awaiting, ...(worker ? { worker } : {}) };
@@ -202,6 +202,23 @@ function checkFederated(doc: PipelineDocument, inputs: Record<string, string | s
   if (outputs.length !== 1 || train.length !== 1) {
     throw new ObscuraError('federation_invalid', 'a federated job releases exactly one output, a train step (aggregates across workers come with the federation of aggregates)', 400);
   }
+}
+
+/**
+ * A warning for each input whose policy keeps results private when the pipeline asks for
+ * `visibility: public`: the job runs, and only its analyst and its inputs' owners read it
+ * (src/api/access.ts decides at each read, from the policy in force).
+ */
+function visibilityWarnings(doc: PipelineDocument, effective: { name: string; dataset: DatasetRecord; manifest: Manifest }[]): JobPreview['warnings'] {
+  if (doc.visibility !== 'public') return [];
+  const seen = new Set<string>();
+  return effective
+    .filter((e) => e.manifest.policy?.results !== 'public' && !seen.has(e.dataset.id) && seen.add(e.dataset.id))
+    .map((e) => ({
+      code: 'results_stay_private',
+      input: e.name,
+      detail: `the pipeline asks for visibility: public, but the policy of dataset ${e.dataset.id} (input ${e.name}) does not say results: public, so only the analyst and the inputs' owners will read this job and its result`,
+    }));
 }
 
 /**

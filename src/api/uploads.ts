@@ -61,13 +61,6 @@ export class UploadGate {
     };
   }
 
-  /** Uploads in flight, all accounts together (for tests and metrics). */
-  total(): number {
-    let n = 0;
-    for (const v of this.inFlight.values()) n += v;
-    return n;
-  }
-
   /** Throw storage_quota_exceeded unless `bytes` more fit beside `storedBytes` (checked at commit). */
   assertFits(storedBytes: number, bytes: number): void {
     if (storedBytes + bytes > this.limits.bytesPerAccount) throw storageQuotaExceeded(this.limits.bytesPerAccount);

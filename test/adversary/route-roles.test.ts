@@ -235,6 +235,11 @@ describe('refusals and visibility', () => {
     expect((await call('anonymous', 'get', `/v1/results/${ids.notPublicResult}`)).status).toBe(401);
     expect((await call('other', 'get', `/v1/results/${ids.notPublicResult}`)).status).toBe(404);
     expect((await call('owner', 'get', `/v1/results/${ids.notPublicResult}`)).status).toBe(200);
+    // The dry run tells the analyst before running that the results would stay private.
+    const codes = async (dataset: string) =>
+      ((await call('analyst', 'post', '/v1/jobs?dry_run=true', { pipeline: PUBLIC_PIPELINE, inputs: { visits: dataset } })).body as { warnings: { code: string }[] }).warnings.map((w) => w.code);
+    expect(await codes(ids.dataset)).toContain('results_stay_private');
+    expect(await codes(ids.publicDataset)).not.toContain('results_stay_private');
   });
 
   it("shows a job's failure to its analyst only", async () => {
