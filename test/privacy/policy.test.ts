@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { isObscuraError } from '../../src/common/errors.ts';
 import type { Manifest } from '../../src/crypto/manifest.ts';
 import { checkPipeline, declaredSchemas, parsePipeline, pipelineHash } from '../../src/pipelines/index.ts';
+import { examplePipelines } from '../pipelines/fixtures.ts';
 import { applyLimits, columnUses, type DatasetPolicy, type EnforceContext, enforcePolicies, parseDatasetPolicy, privacyCost } from '../../src/privacy/index.ts';
 
 const ANALYST = '5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty';
@@ -242,4 +243,18 @@ outputs: { a: {} }
     expect(refusal(() => enforce(histogram(20), { max_histogram_bins: 10 }))).toMatchObject({ details: { bins: 20, max: 10 } });
     expect(enforce(histogram(1000), { max_histogram_bins: 1000 }).outputs).toEqual({ a: 1 });
   });
+});
+
+describe('the example pipelines under the documented sample policy', () => {
+  // The owners' side of policies.md: identifiers never output (so never filtered or derived
+  // on), a minimum group size and the default histogram cap.
+  const SAMPLE = parseDatasetPolicy('obscura-policy: 1\ncolumns: { never_output: [patient_id, account_id, transaction_id] }\nmin_group_size: 10\n');
+  for (const [file, text] of examplePipelines()) {
+    it(`${file} passes`, () => {
+      const { doc, plan, hash } = planOf(text);
+      const inputs = Object.keys(doc.inputs).map((name) => ({ name, manifest: manifest(name, SAMPLE) }));
+      const limits = enforcePolicies(plan, inputs, { analyst: ANALYST, pipelineHash: hash, now: NOW, doc });
+      for (const out of Object.keys(doc.outputs)) expect(limits.outputs[out]).toBeGreaterThanOrEqual(10);
+    });
+  }
 });
