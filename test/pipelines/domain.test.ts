@@ -69,10 +69,10 @@ describe('expressions outside their domain', () => {
   });
 
   it('integer + - * % and unary minus that overflow are NULL', async () => {
-    const v = await derived({ add: 'i32 + i32', sub: 'i64 - 1', mul: 'i64 * 2', neg: '-i32', mod: 'i64 % -1', neg64: '-i64' });
+    const v = await derived({ add: 'i32 + i32', sub: 'i64 - 1', mul: 'i64 * 2', neg: '-i32', mod: 'i64 % -1', neg64: '-i64', mod32: 'i32 % (i32 - i32 - 1)' });
     expect(v.max).toMatchObject({ add: null, mul: null, neg: -2147483647 });
-    expect(v.min).toMatchObject({ sub: null, mul: null, neg: null, mod: 0, neg64: null });
-    expect(v.pos).toEqual({ add: 8, sub: 3, mul: 8, neg: -4, mod: 0, neg64: -4 });
+    expect(v.min).toMatchObject({ sub: null, mul: null, neg: null, mod: 0, neg64: null, mod32: 0 });
+    expect(v.pos).toEqual({ add: 8, sub: 3, mul: 8, neg: -4, mod: 0, neg64: -4, mod32: 0 });
   });
 
   it('abs and round of an integer that leave its type are NULL', async () => {

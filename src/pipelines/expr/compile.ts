@@ -10,15 +10,15 @@
  * would tell whoever reads it something about them (a filter such as `CASE WHEN <test on
  * one patient> THEN ln(0 - age) ELSE 1 END > 0` fails exactly when the test holds). So
  * every operation that DuckDB would refuse for some values gives NULL for them instead:
- * integer `+ - * %` and unary minus are computed in HUGEINT (which no two 64-bit operands
- * can overflow) and narrowed back with TRY_CAST; `/` and `%` by zero are NULL in DuckDB
- * already; the functions' domains are in functions.ts.
+ * integer `+ - *` and unary minus are computed in a wider type and narrowed back with
+ * TRY_CAST, `%` never divides by -1 (functions.ts, overflowSafe and safeRemainder); `/`
+ * and `%` by zero are NULL in DuckDB already; the functions' domains are in functions.ts.
  */
 import { type ColumnType, parseDateBytes, parseTimestampBytes, quoteIdent } from '../../data/index.ts';
 import type { Params } from '../sql.ts';
 import type { Expr } from './ast.ts';
 import { ExpressionError, UnknownColumnError } from './error.ts';
-import { FUNCTIONS, overflowSafe } from './functions.ts';
+import { FUNCTIONS, overflowSafe, safeRemainder } from './functions.ts';
 import { arithmeticType, comparable, type ExprType, numericOrNull, unify } from './types.ts';
 
 /** SQL text of an expression and its static type. */
@@ -90,6 +90,7 @@ export function compileExpr(e: Expr, columns: ReadonlyMap<string, ColumnType>, p
       const b = compile(e.right);
       if (!numericOrNull(a.type) || !numericOrNull(b.type)) fail(`'${e.op}' needs numbers`);
       const type = e.op === '/' ? 'float64' : arithmeticType(a.type, b.type);
+      if (e.op === '%') return { sql: safeRemainder(type, a.sql, b.sql), type };
       return { sql: overflowSafe(type, [a.sql, b.sql], (x, y) => `(${x} ${e.op} ${y})`), type };
     }
     case 'in': {

@@ -29,18 +29,34 @@ export interface FunctionSpec {
   call(args: readonly CompiledArg[], result: ExprType): string;
 }
 
-const INTEGER_SQL: Partial<Record<ExprType, string>> = { int32: 'INTEGER', int64: 'BIGINT' };
+/** Each integer result type, and the type wide enough that no + - * of two such values overflows it. */
+const INTEGER_SQL: Partial<Record<ExprType, { sql: string; wide: string }>> = {
+  int32: { sql: 'INTEGER', wide: 'BIGINT' },
+  int64: { sql: 'BIGINT', wide: 'HUGEINT' },
+};
 
 /**
  * `build` applied to `operands`, NULL instead of an overflow: for an integer result the
- * operands are widened to HUGEINT (which no operation on two 64-bit values overflows) and
- * the result narrowed back with TRY_CAST. `operands` may be one SQL text or several.
+ * operands are widened (int32 to BIGINT, int64 to HUGEINT: no + - * of two narrower values
+ * overflows them) and the result narrowed back with TRY_CAST. `operands` may be one SQL text
+ * or several. Not for `%`: HUGEINT remainder costs about 1 µs a row (measured), see safeRemainder.
  */
 export function overflowSafe(type: ExprType, operands: string | readonly string[], build: (...xs: string[]) => string): string {
   const list = typeof operands === 'string' ? [operands] : [...operands];
-  const sqlType = INTEGER_SQL[type];
-  if (!sqlType) return build(...list);
-  return `TRY_CAST(${build(...list.map((x) => `CAST(${x} AS HUGEINT)`))} AS ${sqlType})`;
+  const t = INTEGER_SQL[type];
+  if (!t) return build(...list);
+  return `TRY_CAST(${build(...list.map((x) => `CAST(${x} AS ${t.wide})`))} AS ${t.sql})`;
+}
+
+/**
+ * `a % b` that never raises: the only integer remainder DuckDB refuses is MIN % -1 (its
+ * quotient overflows), and x % -1 = x % 1 = 0 for every x, so a divisor of -1 becomes 1,
+ * bound once through a lambda parameter so that b's SQL is not repeated. By zero it is NULL
+ * (DuckDB's own rule).
+ */
+export function safeRemainder(type: ExprType, a: string, b: string): string {
+  if (!INTEGER_SQL[type]) return `(${a} % ${b})`;
+  return `(${a} % list_transform([${b}], lambda "__obscura_d": CASE WHEN "__obscura_d" = -1 THEN 1 ELSE "__obscura_d" END)[1])`;
 }
 
 const plainCall = (sql: string) => (args: readonly CompiledArg[]) => `${sql}(${args.map((a) => a.sql).join(', ')})`;
