@@ -91,6 +91,8 @@ describe('end to end: seal, upload, run in the enclave, signed result, anchored,
     const r = await cli(['seal', csv, '--worker', 'worker-1', '--key', 'owner.key', '--allow', state.analyst as string, '--allow-simulated', '--out', 'visits.sealed']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('simulated');
+    // The owner is told that the simulated worker's keys are readable from the host's disk.
+    expect(r.stderr).toMatch(/^WARN: worker worker-1's sealing root is a file in the host's data directory \(simulated TEE\)/m);
     const sealed = readFileSync(join(work, 'visits.sealed'));
     expect(sealed.subarray(0, 21).toString()).toBe('age-encryption.org/v1');
     expect(sealed.includes(Buffer.from(MARKER))).toBe(false);

@@ -91,6 +91,10 @@ export function sealCommand(program: Command): void {
         const failed = verdict.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
         throw new ObscuraError('attestation_failed', `refusing to seal: worker ${worker.id} failed attestation (${failed.join('; ')})`, 403);
       }
+      if (worker.sealingRoot === 'simulated-file') {
+        // The owner is about to give this worker the data: say plainly who else could read it.
+        process.stderr.write(`WARN: worker ${worker.id}'s sealing root is a file in the host's data directory (simulated TEE): whoever can read that directory can decrypt this dataset\n`);
+      }
       // Loaded on demand: reading datasets pulls in DuckDB and Arrow.
       const { sealDataset } = await import('../seal-dataset.ts');
       const { signed, stats, manifestPath } = await sealDataset({
@@ -107,7 +111,7 @@ export function sealCommand(program: Command): void {
       const sim = verdict.simulated ? ' (simulated TEE)' : '';
       emit(
         g,
-        { sealed: opts.out, manifest: manifestPath, worker: worker.id, simulated: verdict.simulated, rows, ...stats },
+        { sealed: opts.out, manifest: manifestPath, worker: worker.id, simulated: verdict.simulated, sealingRoot: worker.sealingRoot, rows, ...stats },
         `sealed ${rows} rows (${format}) to worker ${worker.id}${sim}: ${opts.out}, manifest ${manifestPath}`,
       );
     });
