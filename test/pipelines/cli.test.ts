@@ -61,6 +61,7 @@ describe('obscura pipeline', () => {
     expect(lines[1]).toMatch(/^hash [0-9a-f]{64}$/);
     expect(lines).toContain('input visits reads patient_id, region, age, readmitted');
     expect(lines).toContain('input labs reads patient_id, hba1c');
+    expect(lines).toContain('  uses: derive hba1c; join_on patient_id; aggregate patient_id, hba1c; output hba1c');
     expect(lines).toContain('  p90_hba1c float64');
     expect(textOut.stdout).toContain('output by_region');
     expect(textOut.stdout).toContain('10 distinct rows of each of visits, labs');
