@@ -26,8 +26,12 @@ export interface BatchDataset {
   iterator(): Promise<{ next(): Promise<IteratorResult<Batch>> }>;
 }
 
-/** Rows x (n × width, row-major) and labels y as consecutive batches of `batchSize`, in order, every epoch the same. */
-export function batchDataset(x: Float32Array, y: Float32Array, width: number, batchSize: number): BatchDataset {
+/**
+ * Rows x (n × width, row-major) and labels y as consecutive batches of `batchSize`, in order,
+ * every epoch the same. `checkpoint` runs before each batch and may throw to stop training
+ * (a job's deadline or cancellation).
+ */
+export function batchDataset(x: Float32Array, y: Float32Array, width: number, batchSize: number, checkpoint?: () => Promise<void>): BatchDataset {
   const n = y.length;
   if (x.length !== n * width) throw new RangeError(`batchDataset: ${x.length} values are not ${n} rows of ${width}`);
   const size = Math.max(1, Math.ceil(n / batchSize));
@@ -38,6 +42,7 @@ export function batchDataset(x: Float32Array, y: Float32Array, width: number, ba
       return {
         async next(): Promise<IteratorResult<Batch>> {
           if (start >= n) return { done: true, value: undefined };
+          await checkpoint?.();
           const end = Math.min(n, start + batchSize);
           const rows = end - start;
           const value = { xs: tf.tensor2d(x.subarray(start * width, end * width), [rows, width]), ys: tf.tensor2d(y.subarray(start, end), [rows, 1]) };

@@ -58,6 +58,8 @@ export async function trainDpSgd(args: {
   delta: number;
   clipNorm: number;
   minRows?: number;
+  /** Runs between steps; throws to stop training (a job's deadline or cancellation). */
+  checkpoint?: () => Promise<void>;
 }): Promise<TrainedModel & { dpSgd: DpSgdReport }> {
   const { step, kind, features, label, options: o } = args;
   if (kind === 'mlp') throw new ObscuraError('pipeline_dp_unsupported', `step ${step}: DP-SGD supports linear and logistic regression in this release`, 400, { step });
@@ -104,6 +106,7 @@ export async function trainDpSgd(args: {
   const g = new Float64Array(d + 1);
   const C = args.clipNorm;
   for (let t = 0; t < steps; t++) {
+    await args.checkpoint?.();
     g.fill(0);
     for (const i of poissonSample(m, q)) {
       let z = w[d] as number;

@@ -120,8 +120,10 @@ export async function trainModel(args: {
   label: DataColumn;
   options: TrainOptions;
   minRows?: number;
+  /** Runs between batches; throws to stop training (a job's deadline or cancellation). */
+  checkpoint?: () => Promise<void>;
 }): Promise<TrainedModel> {
-  const { step, kind, features, label, options: o } = args;
+  const { step, kind, features, label, options: o, checkpoint } = args;
   const backend = await mlBackend();
   const n = label.values.length;
   const minRows = Math.max(2, args.minRows ?? 1);
@@ -149,10 +151,10 @@ export async function trainModel(args: {
   const model = buildModel(kind, task, width, o);
   const hasVal = split.validation.length > 0;
   // Batches from subarrays, not fit(x, y): see batches.ts for what fit's slicing costs.
-  const history = await model.fitDataset(batchDataset(xTrain, scale(yTrain), width, o.batchSize), {
+  const history = await model.fitDataset(batchDataset(xTrain, scale(yTrain), width, o.batchSize, checkpoint), {
     epochs: o.epochs,
     verbose: 0,
-    ...(hasVal ? { validationData: batchDataset(xVal, scale(yVal), width, o.batchSize) } : {}),
+    ...(hasVal ? { validationData: batchDataset(xVal, scale(yVal), width, o.batchSize, checkpoint) } : {}),
     callbacks: [tfl.callbacks.earlyStopping({ monitor: hasVal ? 'val_loss' : 'loss', patience: o.patience })],
   });
   if (task === 'regression') rescaleOutput(model, yMean, yStd);

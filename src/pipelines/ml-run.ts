@@ -46,6 +46,7 @@ export async function trainedModel(
   minRows: number,
   read: ReadRows,
   cache: Map<string, Promise<TrainedModel & { dpSgd?: DpSgdReport }>>,
+  checkpoint?: () => Promise<void>,
 ): Promise<TrainedModel & { dpSgd?: DpSgdReport }> {
   const steps = doc.steps;
   let p = cache.get(id);
@@ -61,6 +62,7 @@ export async function trainedModel(
         label: columns[columns.length - 1] as DataColumn,
         minRows,
         options: trainOptionsOf(body.options),
+        ...(checkpoint ? { checkpoint } : {}),
       };
       const dp = doc.outputs[id]?.dp;
       if (!dp) return trainModel(common);
@@ -108,10 +110,17 @@ export async function trainOutput(model: Omit<TrainedModel, 'step'> & { dpSgd?: 
 }
 
 /** The released output of an evaluate step: the trained model's metrics on its rows. */
-export async function evaluateOutput(doc: Pick<PipelineDocument, 'steps' | 'outputs'>, id: string, minGroupSize: number, read: ReadRows, cache: Map<string, Promise<TrainedModel>>) {
+export async function evaluateOutput(
+  doc: Pick<PipelineDocument, 'steps' | 'outputs'>,
+  id: string,
+  minGroupSize: number,
+  read: ReadRows,
+  cache: Map<string, Promise<TrainedModel>>,
+  checkpoint?: () => Promise<void>,
+) {
   const step = doc.steps.find((s) => s.id === id) as Step;
   const body = step.evaluate as NonNullable<Step['evaluate']>;
-  const model = await trainedModel(doc, body.model, minGroupSize, read, cache);
+  const model = await trainedModel(doc, body.model, minGroupSize, read, cache, checkpoint);
   const columns = asColumns(await read(id));
   const { ObscuraError } = await import('../common/errors.ts');
   const n = columns[0]?.values.length ?? 0;

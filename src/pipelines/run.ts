@@ -11,11 +11,14 @@
  * quote data, so they are never passed on: failures name the step and DuckDB's error
  * class only. Progress counts the plan's units of work (inputs to load, steps to
  * materialise, outputs to read or train) done, never rows, so it reads the same for any
- * data of the same schemas.
+ * data of the same schemas. Under a JobGuard (limits.ts) the run stops at its deadline or
+ * on cancellation (DuckDB is interrupted), a materialised step or a read of rows over the
+ * row limit fails, and DuckDB running out of its memory limit fails as the memory limit.
  */
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { ObscuraError } from '../common/errors.ts';
 import { isObscuraError } from '../common/errors.ts';
+import { type JobGuard, limitExceeded } from './limits.ts';
 import { type DatasetSchema, loadIntoDuckDB, type ParsedDataset, quoteIdent, withDuckDB } from '../data/index.ts';
 import { checkPipeline, type PipelinePlan, type PlanColumn } from './check.ts';
 import { type DpApplied, type DpOutputPlan, type ExactGroup, planDp, releaseDp } from './dp.ts';
@@ -55,6 +58,8 @@ export interface RunOptions {
   threads?: number;
   /** DuckDB memory limit such as '2GB'; a query needing more fails (nothing spills to disk). */
   memoryLimit?: string;
+  /** The job's deadline, row limit and cancellation (the enclave always passes one). */
+  guard?: JobGuard;
   /**
    * false: ignore `dp` and release exact aggregates. Only for benchmarks and differential
    * tests that compare with DuckDB; the enclave never passes it.
@@ -87,12 +92,25 @@ export async function runPipeline(
   const plan = checkPipeline(dp.doc, schemas);
   const progress = opts.onProgress ?? (() => {});
   progress(0, 'pipeline checked');
+  const guard = opts.guard;
+  const checkpoint = guard ? () => guard.checkpoint() : undefined;
   const direct = await trainDirectly(dp.doc, plan, inputs, opts, progress);
   if (direct) {
     progress(1, 'done');
     return direct;
   }
   return withDuckDB(async (connection) => {
+    const interrupt = () => connection.interrupt();
+    guard?.signal.addEventListener('abort', interrupt);
+    try {
+      return await runInDuckDB({ connection, guard });
+    } finally {
+      guard?.signal.removeEventListener('abort', interrupt);
+    }
+  }, { threads: opts.threads, memoryLimit: opts.memoryLimit });
+
+  async function runInDuckDB(run: Run): Promise<PipelineOutputs> {
+    const { connection } = run;
     const loads = plan.inputs.filter((i) => i.columnsRead.length > 0 || i.rowIdColumn);
     const materialised = materialisedSteps(plan);
     const units = loads.length + materialised.size + plan.outputs.length;
@@ -101,7 +119,7 @@ export async function runPipeline(
     for (const input of loads) {
       unit(`loading input ${input.name}`);
       const data = inputs[input.name] as ParsedDataset;
-      await guarded(`loading input ${input.name}`, { input: input.name }, () =>
+      await guarded(run, `loading input ${input.name}`, { input: input.name }, () =>
         loadIntoDuckDB(connection, input.table, data, input.columnsRead, { rowIdColumn: input.rowIdColumn }),
       );
     }
@@ -109,7 +127,10 @@ export async function runPipeline(
       if (!materialised.has(step.table)) continue;
       unit(`running step ${step.id}`);
       const { sql, params, inlined } = composed(plan, step, materialised);
-      await execute(connection, `CREATE TABLE ${quoteIdent(step.table)} AS ${sql}`, params, step.id, inlined);
+      await execute(run, `CREATE TABLE ${quoteIdent(step.table)} AS ${sql}`, params, step.id, { inlined });
+      // Counting a table DuckDB just wrote is a metadata read, not a scan.
+      const [[count] = []] = await execute(run, `SELECT count(*) FROM ${quoteIdent(step.table)}`, [], step.id);
+      guard?.checkRows(count as bigint);
     }
     const outputs: PipelineOutputs = {};
     const models = new Map<string, Promise<TrainedModel>>();
@@ -117,8 +138,11 @@ export async function runPipeline(
       const step = plan.steps.find((s) => s.id === id) as PipelinePlan['steps'][number];
       const cols = step.columns.map((c) => quoteIdent(c.name)).join(', ');
       const { sql, params } = materialised.has(step.table) ? { sql: `SELECT ${cols} FROM ${quoteIdent(step.table)}`, params: [] } : composed(plan, step, materialised);
+      // One row past the limit is enough to know it is exceeded, and keeps the read bounded.
+      const bounded = guard ? `SELECT * FROM (${sql}) LIMIT ${guard.limits.maxRows + 1}` : sql;
       // Column-wise: a model wants columns, and 1M small row arrays cost seconds (measured).
-      const values = await execute(connection, sql, params, id, [], 'columns');
+      const values = await execute(run, bounded, params, id, { shape: 'columns' });
+      guard?.checkRows(values[0]?.length ?? 0);
       return { columns: step.columns, values: values.map((c) => c.map(toOutputValue)) };
     };
     for (const out of plan.outputs) {
@@ -129,34 +153,40 @@ export async function runPipeline(
         continue;
       }
       if (kind === 'train') {
-        const model = await trainedModel(dp.doc, out.step, out.minGroupSize, readRows, models);
+        const model = await trainedModel(dp.doc, out.step, out.minGroupSize, readRows, models, checkpoint);
         outputs[out.step] = await trainOutput(model, doc.outputs[out.step]?.release ?? 'metrics', out.minGroupSize);
         continue;
       }
       if (kind === 'evaluate') {
-        outputs[out.step] = await evaluateOutput(dp.doc, out.step, out.minGroupSize, readRows, models);
+        outputs[out.step] = await evaluateOutput(dp.doc, out.step, out.minGroupSize, readRows, models, checkpoint);
         continue;
       }
       const dpPlan = dp.outputs.find((o) => o.step === out.step);
       const columns = released?.outputs.find((o) => o.step === out.step)?.columns;
-      outputs[out.step] = dpPlan && columns ? await readDpOutput(connection, plan, out, dpPlan, columns) : await readOutput(connection, plan, out);
+      outputs[out.step] = dpPlan && columns ? await readDpOutput(run, plan, out, dpPlan, columns) : await readOutput(run, plan, out);
     }
     progress(1, 'done');
     return outputs;
-  }, { threads: opts.threads, memoryLimit: opts.memoryLimit });
+  }
 }
 
-async function readOutput(connection: DuckDBConnection, plan: PipelinePlan, out: PipelinePlan['outputs'][number]): Promise<PipelineOutput> {
+/** The connection a run uses, and the guard it runs under. */
+interface Run {
+  connection: DuckDBConnection;
+  guard?: JobGuard | undefined;
+}
+
+async function readOutput(run: Run, plan: PipelinePlan, out: PipelinePlan['outputs'][number]): Promise<PipelineOutput> {
   const step = plan.steps.find((s) => s.id === out.step) as PipelinePlan['steps'][number];
   const table = quoteIdent(step.table);
   const k: SqlParam[] = [{ value: out.minGroupSize, type: 'BIGINT' }];
   // Released only when every input has at least min_group_size distinct rows behind the group.
   const kept = step.rowCounts.length ? step.rowCounts.map((c) => `${quoteIdent(c)} >= $1`).join(' AND ') : '$1 <= 1';
-  const hidden = await execute(connection, `SELECT count(*) FROM ${table} WHERE NOT (${kept})`, k, out.step);
+  const hidden = await execute(run, `SELECT count(*) FROM ${table} WHERE NOT (${kept})`, k, out.step);
   const cellColumns = step.cells.flatMap((c) => c.columns);
   const cols = [...out.columns.map((c) => c.name), ...cellColumns].map(quoteIdent).join(', ');
   const order = step.groupBy.length ? ` ORDER BY ${step.groupBy.map((g) => `${quoteIdent(g)} ASC NULLS FIRST`).join(', ')}` : '';
-  const read = await execute(connection, `SELECT ${cols} FROM ${table} WHERE ${kept}${order}`, k, out.step);
+  const read = await execute(run, `SELECT ${cols} FROM ${table} WHERE ${kept}${order}`, k, out.step);
   const rows = read.map((r) => r.slice(0, out.columns.length).map(toOutputValue));
   const suppressedCells = suppressCells(out, step.cells, read, rows);
   return {
@@ -229,6 +259,7 @@ async function trainDirectly(
   const readRows: ReadRows = async (id) => {
     const step = plan.steps.find((s) => s.id === id) as PipelinePlan['steps'][number];
     const data = inputs[doc.steps.find((s) => s.id === id)?.train?.from as string] as ParsedDataset;
+    opts.guard?.checkRows(data.rows);
     const values = step.columns.map((c) => modelColumn(data.table.getChild(c.name), c.type, data.rows, (v) => toOutputValue(v as DuckDBValue)));
     return { columns: step.columns, values };
   };
@@ -239,7 +270,9 @@ async function trainDirectly(
       outputs[out.step] = await opts.trainer(out.step, asColumns(await readRows(out.step)), out.minGroupSize);
       continue;
     }
-    const model = await trainedModel(doc, out.step, out.minGroupSize, readRows, models);
+    const guard = opts.guard;
+    const checkpoint = guard ? () => guard.checkpoint() : undefined;
+    const model = await trainedModel(doc, out.step, out.minGroupSize, readRows, models, checkpoint);
     outputs[out.step] = await trainOutput(model, doc.outputs[out.step]?.release ?? 'metrics', out.minGroupSize);
   }
   return outputs;
@@ -250,7 +283,7 @@ async function trainDirectly(
  * then released by releaseDp (noisy selection against min_group_size, noisy measures).
  */
 async function readDpOutput(
-  connection: DuckDBConnection,
+  run: Run,
   plan: PipelinePlan,
   out: PipelinePlan['outputs'][number],
   dpPlan: DpOutputPlan,
@@ -261,7 +294,7 @@ async function readDpOutput(
   const rowCount = step.rowCounts[0];
   const select = [...names.map(quoteIdent), rowCount ? quoteIdent(rowCount) : 'count(*) OVER ()'].join(', ');
   const order = step.groupBy.length ? ` ORDER BY ${step.groupBy.map((g) => `${quoteIdent(g)} ASC NULLS FIRST`).join(', ')}` : '';
-  const rows = await execute(connection, `SELECT ${select} FROM ${quoteIdent(step.table)}${order}`, [], out.step);
+  const rows = await execute(run, `SELECT ${select} FROM ${quoteIdent(step.table)}${order}`, [], out.step);
   const groups: ExactGroup[] = rows.map((r) => ({
     values: Object.fromEntries(names.map((n, i) => [n, toOutputValue(r[i] ?? null)])),
     rows: Number(r[names.length] ?? 0),
@@ -281,22 +314,27 @@ async function readDpOutput(
  * Run one statement; DuckDB errors become 'pipeline_execution_failed' naming the step and
  * the steps inlined into it (any of which may be the one that failed).
  */
-async function execute(connection: DuckDBConnection, sql: string, params: readonly SqlParam[], step: string, inlined: string[] = [], shape: 'rows' | 'columns' = 'rows') {
+async function execute(run: Run, sql: string, params: readonly SqlParam[], step: string, opts: { inlined?: string[]; shape?: 'rows' | 'columns' } = {}) {
+  const { inlined = [], shape = 'rows' } = opts;
   const what = inlined.length ? `step ${step} (computed with ${inlined.join(', ')})` : `step ${step}`;
-  return guarded(what, inlined.length ? { step, steps: [...inlined, step] } : { step }, async () => {
+  return guarded(run, what, inlined.length ? { step, steps: [...inlined, step] } : { step }, async () => {
+    run.guard?.check();
     const { values, types } = bindings(params);
-    const reader = await connection.runAndReadAll(sql, values, types);
+    const reader = await run.connection.runAndReadAll(sql, values, types);
     return shape === 'rows' ? reader.getRows() : reader.getColumns();
   });
 }
 
-async function guarded<T>(what: string, details: Record<string, unknown>, fn: () => Promise<T>): Promise<T> {
+async function guarded<T>(run: Run, what: string, details: Record<string, unknown>, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
     if (isObscuraError(e)) throw e as ObscuraError;
+    // An interrupted statement fails as what interrupted it (the deadline, a cancel).
+    if (run.guard?.signal.aborted) throw run.guard.signal.reason as ObscuraError;
     // Keep DuckDB's error class ("Out of Range Error"), never its message: it may quote data.
     const kind = /^([A-Z][A-Za-z ]{2,40} Error):/.exec(e instanceof Error ? e.message : '')?.[1] ?? 'Error';
+    if (kind === 'Out of Memory Error') throw limitExceeded('memory');
     const internal = /^(Binder|Parser|Catalog|Internal|Not implemented) Error$/.test(kind);
     throw pipelineError('pipeline_execution_failed', `${what} failed in DuckDB (${kind})`, { ...details, kind }, internal ? 500 : 422);
   }
