@@ -36,4 +36,6 @@ export interface HostContext {
   seenRequests: SeenRequests;
   /** Wakes the job runner when a job is queued. */
   notifyJobQueued: () => void;
+  /** Cancels a job that has not ended (see JobRunner.cancel). */
+  cancelJob: (id: string) => Promise<'cancelled' | 'cancelling'>;
 }

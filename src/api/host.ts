@@ -22,6 +22,7 @@ import { JobRunner } from './runner.ts';
 import { handOverFromPredecessor } from './upgrade.ts';
 import { DEFAULT_UPLOAD_LIMITS, UploadGate, type UploadLimits } from './uploads.ts';
 import { WorkerPool } from './workers.ts';
+import type { JobLimits } from '../pipelines/limits.ts';
 
 /** How to start a host. */
 export interface HostOptions {
@@ -49,6 +50,8 @@ export interface HostOptions {
   predecessorRoot?: string;
   /** Accounts that may authorise enclave upgrades besides the chain operator account. Never development accounts. */
   operators?: string[];
+  /** The operator's per-job limits, given to every enclave at start (defaults where absent). */
+  jobLimits?: Partial<JobLimits>;
 }
 
 /** The account that signs anchors: the given secret URI (never a development key), else on the embedded chain the data directory's own. */
@@ -132,7 +135,7 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
     const workers = new WorkerPool();
     cleanups.push(() => workers.stopAll());
     for (const workerId of opts.workerIds ?? [DEFAULTS.workerId]) {
-      const enclaveOptions = { dataDir, workerId, chainEndpoint, operators, ...(opts.tee ? { tee: opts.tee } : {}) };
+      const enclaveOptions = { dataDir, workerId, chainEndpoint, operators, ...(opts.tee ? { tee: opts.tee } : {}), ...(opts.jobLimits ? { limits: opts.jobLimits } : {}) };
       const enclave = await EnclaveClient.start({
         ...enclaveOptions,
         ...(opts.enclaveRoot ? { root: opts.enclaveRoot } : {}),
@@ -163,6 +166,7 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
       metrics: new HostMetrics(),
       operators,
       notifyJobQueued: () => runner?.notify(),
+      cancelJob: (id) => (runner as JobRunner).cancel(id),
     };
     runner = new JobRunner(ctx);
     runner.start();

@@ -98,6 +98,15 @@ export const ROUTES: Route[] = [
   { method: 'get', path: '/v1/jobs', access: { auth: 'optional', lists: 'job', who: 'anyone; lists the jobs the caller may read (unsigned: public ones)' }, summary: 'Jobs with status and progress', response: { status: 200, schema: list('jobs', JobRecordSchema) } },
   { method: 'get', path: '/v1/jobs/{id}', access: { auth: 'optional', reads: 'job', who: "the job's analyst and its inputs' owners; anyone if public; a failure's reason: the analyst only" }, summary: 'One job', params: ['id'], response: { status: 200, schema: JobRecordSchema } },
   {
+    method: 'delete',
+    path: '/v1/jobs/{id}',
+    access: { auth: 'signed', reads: 'job', who: "the job's analyst (others who may read the job: 403)" },
+    summary: "Cancel a job that has not ended: a queued job ends cancelled at once; a running one is stopped by its enclave and ends cancelled. 409 for a job that has ended",
+    params: ['id'],
+    response: { status: 202, schema: JobRecordSchema },
+    alternative: { status: 200, schema: JobRecordSchema, description: 'the job was queued (or awaiting approval) and is now cancelled' },
+  },
+  {
     method: 'get',
     path: '/v1/jobs/{id}/preview',
     access: { auth: 'signed', reads: 'job', who: "the job's analyst and its inputs' owners (and anyone signed, if public)" },

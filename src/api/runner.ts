@@ -1,10 +1,17 @@
 /**
  * The job queue's runner: takes queued jobs one at a time, has the worker's enclave run
  * them, anchors each result's hash on the chain, and only then publishes it. A job either
- * ends succeeded with a stored, anchored result, or failed with a code and a data-free
- * reason; a job left running by a host that stopped is failed at the next start.
+ * ends succeeded with a stored, anchored result, failed with a code and a data-free
+ * reason, or cancelled by its analyst; a job left running by a host that stopped is failed
+ * at the next start.
+ *
+ * The enclave enforces each job's limits and stops a cancelled job itself. The runner
+ * backs it up: an enclave that has not answered a job by its time limit plus a grace
+ * period is killed, and an enclave process that died (killed, or out of heap) is restarted
+ * from its sealed state before the next job, so one job cannot stop everyone else's.
  */
 import { type HttpStatus, isObscuraError, ObscuraError } from '../common/errors.ts';
+import { JOB_LIMITS } from '../pipelines/limits.ts';
 import { resultId, type SignedResult, signedResultHash } from '../enclave/result.ts';
 import type { JobRecord, ResultDocument } from '../store/index.ts';
 import type { HostContext } from './context.ts';
@@ -12,11 +19,19 @@ import { placeLedgerEntry } from './ledger.ts';
 import { runFederatedTraining } from '../federation/coordinator.ts';
 import type { Evidence } from '../attestation/evidence.ts';
 
+/** How long past its time limit a job may go before the host kills its enclave. */
+const GRACE_MS = 30_000;
+
+/** What DELETE /v1/jobs/{id} did: ended the job at once, or asked its enclave to stop it. */
+export type CancelOutcome = 'cancelled' | 'cancelling';
+
 /** Runs queued jobs until stopped. */
 export class JobRunner {
   private wake: (() => void) | undefined;
   private stopped = false;
   private loop: Promise<void> | undefined;
+  /** The job running now, and whether its analyst asked to cancel it. */
+  private current: { job: JobRecord; cancel: AbortController } | undefined;
 
   constructor(private readonly ctx: HostContext) {}
 
@@ -30,6 +45,36 @@ export class JobRunner {
   /** Wake the loop: a job was queued. */
   notify(): void {
     this.wake?.();
+  }
+
+  /**
+   * Cancel a job that has not ended: a queued (or awaiting) job ends cancelled at once; a
+   * running one is stopped by its enclave and ends cancelled when the enclave lets go (a
+   * result that was already made is published). Throws 'job_finished' (409) for a job that
+   * has ended.
+   */
+  async cancel(id: string): Promise<CancelOutcome> {
+    const { metadata, workers, log } = this.ctx;
+    const job = metadata.job(id);
+    if (job.status === 'queued' || job.status === 'awaiting_approval') {
+      if (metadata.cancelJob(id)) {
+        log('info', `job ${id} cancelled before it ran`);
+        return 'cancelled';
+      }
+    }
+    const current = this.current;
+    if (current && current.job.id === id) {
+      current.cancel.abort();
+      metadata.updateJob(id, { message: 'cancelling' });
+      // The enclave may have let go of the job already; the runner settles it either way.
+      await workers
+        .get(current.job.worker)
+        .request('cancel_job', { job: id })
+        .catch((e: unknown) => log('warn', `job ${id}: the enclave did not take the cancel: ${e instanceof Error ? e.message : String(e)}`));
+      return 'cancelling';
+    }
+    const now = metadata.job(id);
+    throw new ObscuraError('job_finished', `job ${id} has ended (${now.status}); only a queued or running job can be cancelled`, 409);
   }
 
   /** Stop after the current job. */
@@ -55,7 +100,10 @@ export class JobRunner {
 
   private async runOne(job: JobRecord): Promise<void> {
     const { metadata, workers, blobs } = this.ctx;
-    metadata.updateJob(job.id, { status: 'running', progress: 0, message: 'starting' });
+    // Cancelled between the queue read and now: nothing to run.
+    if (!metadata.claimJob(job.id)) return;
+    const cancel = new AbortController();
+    this.current = { job, cancel };
     const endJob = this.ctx.metrics.jobDuration.startTimer();
     try {
       const pipeline = metadata.pipeline(job.pipeline.hash);
@@ -79,15 +127,24 @@ export class JobRunner {
         const step = Object.keys(doc.outputs)[0] as string;
         const rounds = doc.steps.find((s) => s.id === step)?.train?.options?.rounds ?? 5;
         const partitions = inputs.map((input) => ({ enclave: workers.get(metadata.dataset(input.datasetId).worker), input }));
-        const released = await runFederatedTraining({ job: { id: job.id, analyst: job.analyst, pipeline: JSON.stringify(pipeline.document) }, step, rounds, partitions, onProgress });
+        const released = await runFederatedTraining({
+          job: { id: job.id, analyst: job.analyst, pipeline: JSON.stringify(pipeline.document) },
+          step,
+          rounds,
+          partitions,
+          onProgress,
+          signal: cancel.signal,
+        });
         await this.#publish(job, released.signed, released.attestation);
         return;
       }
       const enclave = workers.get(job.worker);
+      const timeoutMs = enclave.info.limits?.timeoutMs ?? JOB_LIMITS.timeoutMs.default;
       const outcome = await enclave.request(
         'run_job',
         { job: { id: job.id, analyst: job.analyst, pipeline: JSON.stringify(pipeline.document), inputs } },
         onProgress,
+        { deadlineMs: timeoutMs + GRACE_MS },
       );
       let released = 'signed' in outcome ? outcome : undefined;
       let spend: ResultDocument['spend'];
@@ -104,9 +161,25 @@ export class JobRunner {
       const { signed, attestation } = released as NonNullable<typeof released>;
       await this.#publish(job, signed, attestation, spend);
     } catch (e) {
-      this.#fail(job, e);
+      // The worker is back before the job reads as ended, so whoever waits on it can go on.
+      await this.#restartStopped(job);
+      this.#fail(job, e, cancel.signal.aborted);
     } finally {
+      this.current = undefined;
       endJob();
+    }
+  }
+
+  /** Restart every enclave that died or was killed during a job. */
+  async #restartStopped(job: JobRecord): Promise<void> {
+    const { workers, log } = this.ctx;
+    for (const { id } of workers.list().filter((w) => w.status === 'stopped')) {
+      try {
+        const next = await workers.restart(id);
+        log('warn', `worker ${id}: enclave restarted from its sealed state after job ${job.id} (measurement ${next.info.measurement})`);
+      } catch (e) {
+        log('error', `worker ${id}: enclave could not be restarted: ${e instanceof Error ? e.message : String(e)}`);
+      }
     }
   }
 
@@ -125,9 +198,15 @@ export class JobRunner {
     log('info', `job ${job.id} succeeded: result ${doc.id} anchored in block #${anchor.blockNumber}`);
   }
 
-  /** Mark a job failed with the error's code and a data-free message. */
-  #fail(job: JobRecord, e: unknown): void {
+  /** Mark a job failed with the error's code and a data-free message (cancelled, when its analyst stopped it). */
+  #fail(job: JobRecord, e: unknown, cancelRequested: boolean): void {
     const { metadata, log } = this.ctx;
+    if (isObscuraError(e, 'job_cancelled') && cancelRequested) {
+      metadata.cancelJob(job.id);
+      this.ctx.metrics.jobs.inc({ outcome: 'job_cancelled' });
+      log('info', `job ${job.id} cancelled while it ran`);
+      return;
+    }
     const code = isObscuraError(e) ? e.code : 'job_internal_error';
     const message = isObscuraError(e) ? e.message : 'the job failed on the host';
     // Host-side errors carry no plaintext (the host never has any), so the cause is logged.

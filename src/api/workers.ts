@@ -6,7 +6,8 @@ import { HardwareIdentitySchema, MeasurementSourceSchema } from '../attestation/
 import { ProviderKindSchema } from '../attestation/providers/provider.ts';
 import { SealingRootSourceSchema } from '../attestation/providers/sealing-root.ts';
 import { ObscuraError } from '../common/errors.ts';
-import type { EnclaveClient } from '../enclave/client.ts';
+import { EnclaveClient } from '../enclave/client.ts';
+import { JobLimitsSchema } from '../pipelines/limits.ts';
 import { z } from 'zod';
 
 /** A worker as the API lists it. */
@@ -31,6 +32,8 @@ export const WorkerRecordSchema = z.object({
   recipient: z.string(),
   signingKey: z.string(),
   status: z.enum(['running', 'stopped']),
+  /** The per-job limits the worker's enclave enforces (wall time in ms, rows, memory in bytes). */
+  limits: JobLimitsSchema.optional(),
 });
 export type WorkerRecord = z.infer<typeof WorkerRecordSchema>;
 
@@ -51,6 +54,23 @@ export class WorkerPool {
     return w;
   }
 
+  /**
+   * Replace a worker's enclave process (stopped, or stuck in a job it cannot stop) with a new
+   * one started the same way: it unseals the same identity from its sealed state. Throws
+   * 'worker_not_found' (404), or what starting throws.
+   */
+  async restart(id: string): Promise<EnclaveClient> {
+    const old = this.workers.get(id);
+    if (!old) throw new ObscuraError('worker_not_found', `no worker with id ${id}`, 404);
+    await old.kill();
+    const next = await EnclaveClient.start(old.options);
+    this.workers.set(id, next);
+    if (next.info.keys.signingKey !== old.info.keys.signingKey) {
+      throw new ObscuraError('worker_identity_changed', `worker ${id} came back with a new identity: its sealed state was not restored`, 503);
+    }
+    return next;
+  }
+
   /** All workers as the API shows them. */
   list(): WorkerRecord[] {
     return [...this.workers.values()].map((w) => ({
@@ -65,6 +85,7 @@ export class WorkerPool {
       recipient: w.info.keys.recipient,
       signingKey: w.info.keys.signingKey,
       status: w.running ? 'running' : 'stopped',
+      ...(w.info.limits ? { limits: { timeoutMs: w.info.limits.timeoutMs, maxRows: w.info.limits.maxRows, memoryBytes: w.info.limits.memoryBytes } } : {}),
     }));
   }
 

@@ -46,6 +46,11 @@ export class ApiClient {
     private readonly key?: AccountKey,
   ) {}
 
+  /** Whether this client signs its requests. */
+  get signed(): boolean {
+    return this.key !== undefined;
+  }
+
   private signedHeaders(method: string, path: string, bodyHash: string): Record<string, string> {
     if (!this.key) return {};
     const timestamp = nextTimestamp();
@@ -117,6 +122,11 @@ export class ApiClient {
   /** POST JSON (signed). */
   post(path: string, json: unknown): Promise<unknown> {
     return this.send('POST', path, { json });
+  }
+
+  /** DELETE a path (signed). */
+  delete(path: string): Promise<unknown> {
+    return this.send('DELETE', path);
   }
 
   /** POST multipart form data (signed with UNSIGNED-PAYLOAD). */

@@ -32,6 +32,12 @@ const EnvSchema = z.object({
   OBSCURA_TEE_ROOT: z.string().min(1).optional(),
   /** The dstack guest agent: a unix socket path or an http(s) URL (dstack). */
   OBSCURA_DSTACK_ENDPOINT: TeeSettingsSchema.shape.endpoint,
+  /** Per-job wall-time limit of `obscura serve`'s workers, in seconds. */
+  OBSCURA_JOB_TIMEOUT: z.string().regex(/^\d+(\.\d+)?$/, 'OBSCURA_JOB_TIMEOUT must be a number of seconds').optional(),
+  /** Per-job limit on the rows of any materialised step. */
+  OBSCURA_JOB_MAX_ROWS: z.string().regex(/^\d+$/, 'OBSCURA_JOB_MAX_ROWS must be a whole number').optional(),
+  /** Per-job memory limit (DuckDB, and the enclave's heap), e.g. 2GB or 512MiB. */
+  OBSCURA_JOB_MEMORY: z.string().min(1).optional(),
 });
 export type Env = z.infer<typeof EnvSchema>;
 

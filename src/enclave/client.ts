@@ -2,6 +2,13 @@
  * The host's handle on an enclave process: spawns it, sends validated requests, validates
  * every answer, routes progress, and fails pending requests if the process dies. The host
  * side of the channel; see protocol.ts for the messages.
+ *
+ * The process gets the operator's per-job limits in its environment and a V8 heap capped
+ * to the memory limit (`--max-old-space-size`); the enclave enforces the limits itself. A
+ * request given a deadline that the enclave does not answer by (a job stuck where the
+ * enclave cannot interrupt it) has the process killed; a process that died of its heap cap
+ * fails its requests as the memory limit. Either way the host starts a new process from
+ * the same sealed state (WorkerPool.restart).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -9,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { teeEnv, type TeeSettings } from '../attestation/providers/config.ts';
 import { ObscuraError } from '../common/errors.ts';
+import { effectiveLimits, type JobLimits, limitExceeded } from '../pipelines/limits.ts';
 import {
   type EnclaveInfo,
   EnclaveInfoSchema,
@@ -48,7 +56,12 @@ export interface EnclaveOptions {
   chainEndpoint?: string;
   /** Accounts (SS58) that may authorise upgrades; a new identity keeps them for good (see state.ts). */
   operators?: string[];
+  /** The operator's per-job limits (defaults where absent; the enclave clamps them to its ranges). */
+  limits?: Partial<JobLimits>;
 }
+
+// V8 prints one of these when a heap cap is reached, just before it aborts.
+const HEAP_EXHAUSTED = /JavaScript heap out of memory|Reached heap limit/;
 
 type RequestBody<T extends HostRequestType> = Omit<Extract<HostRequest, { type: T }>, 'id' | 'type'>;
 
@@ -62,6 +75,9 @@ export class EnclaveClient {
   private constructor(
     private readonly child: ChildProcess,
     private readonly workerId: string,
+    /** How this process was started: WorkerPool.restart starts its successor the same way. */
+    readonly options: EnclaveOptions,
+    private readonly stderrTail: () => string,
   ) {}
 
   /** The enclave process's id (benchmarks read its peak memory from /proc). */
@@ -80,12 +96,17 @@ export class EnclaveClient {
     const log = opts.log ?? (() => {});
     // Another code tree (a predecessor or successor release) runs its own enclave entry.
     const entry = opts.root ? join(opts.root, 'src/enclave/main.ts') : ENTRY;
+    const limits = effectiveLimits(opts.limits);
     const child = fork(entry, [], {
-      execArgv: ['--import', TSX_LOADER],
+      // The heap gets the memory limit per job, as DuckDB does: a job's rows live in one or the other.
+      execArgv: ['--import', TSX_LOADER, `--max-old-space-size=${Math.floor(limits.memoryBytes / 1024 ** 2)}`],
       env: {
         ...process.env,
         OBSCURA_DATA_DIR: opts.dataDir,
         OBSCURA_WORKER_ID: opts.workerId,
+        OBSCURA_JOB_TIMEOUT_MS: String(limits.timeoutMs),
+        OBSCURA_JOB_MAX_ROWS: String(limits.maxRows),
+        OBSCURA_JOB_MEMORY_BYTES: String(limits.memoryBytes),
         ...(opts.chainEndpoint ? { OBSCURA_CHAIN_ENDPOINT: opts.chainEndpoint } : {}),
         // Always set, so that the host's own environment variable never reaches the enclave unchecked.
         OBSCURA_OPERATORS: (opts.operators ?? []).join(','),
@@ -119,7 +140,7 @@ export class EnclaveClient {
         reject(new ObscuraError('enclave_start_failed', `enclave ${opts.workerId} exited at start (code ${code}): ${stderr.trim().split('\n').pop() ?? ''}`, 503));
       });
     });
-    const client = new EnclaveClient(child, opts.workerId);
+    const client = new EnclaveClient(child, opts.workerId, opts, () => stderr);
     client.listen(log);
     client.hello = EnclaveInfoSchema.parse(await client.request('hello', {}));
     return client;
@@ -147,11 +168,16 @@ export class EnclaveClient {
       if (value.success) p.resolve(value.data);
       else p.reject(new ObscuraError('enclave_bad_response', `enclave answered ${p.type} outside the protocol`, 502));
     });
-    this.child.on('exit', (code, signal) => {
+    this.child.on('exit', () => {
       this.exited = true;
-      for (const p of this.pending.values()) {
-        p.reject(new ObscuraError('enclave_crashed', `enclave ${this.workerId} stopped (${signal ?? `code ${code}`})`, 503));
-      }
+    });
+    // 'close' comes after the process's stderr has ended, so a heap abort's last words are in.
+    this.child.on('close', (code, signal) => {
+      this.exited = true;
+      const failure = HEAP_EXHAUSTED.test(this.stderrTail())
+        ? limitExceeded('memory')
+        : new ObscuraError('enclave_crashed', `enclave ${this.workerId} stopped (${signal ?? `code ${code}`})`, 503);
+      for (const p of this.pending.values()) p.reject(failure);
       this.pending.clear();
     });
   }
@@ -167,20 +193,41 @@ export class EnclaveClient {
     return !this.exited;
   }
 
-  /** Send a request and wait for its validated answer. */
+  /**
+   * Send a request and wait for its validated answer. With `deadlineMs`, an enclave that
+   * has not answered by then is killed and the request fails as the time limit.
+   */
   request<T extends HostRequestType>(
     type: T,
     body: RequestBody<T>,
     onProgress?: (fraction: number, message: string) => void,
+    opts: { deadlineMs?: number } = {},
   ): Promise<ResponseValue<T>> {
     if (this.exited) {
       return Promise.reject(new ObscuraError('enclave_crashed', `enclave ${this.workerId} is not running`, 503));
     }
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
+    const answer = new Promise<ResponseValue<T>>((resolve, reject) => {
       this.pending.set(id, { type, resolve: resolve as (v: unknown) => void, reject, ...(onProgress ? { onProgress } : {}) });
       this.child.send({ id, type, ...body });
     });
+    if (opts.deadlineMs === undefined) return answer;
+    const timer = setTimeout(() => {
+      const p = this.pending.get(id);
+      if (!p) return;
+      this.pending.delete(id);
+      p.reject(limitExceeded('time'));
+      this.child.kill('SIGKILL');
+    }, opts.deadlineMs);
+    return answer.finally(() => clearTimeout(timer));
+  }
+
+  /** Kill the process at once (a job it cannot stop); pending requests fail. */
+  async kill(): Promise<void> {
+    if (this.exited) return;
+    const done = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.kill('SIGKILL');
+    await done;
   }
 
   /** Stop the process. */

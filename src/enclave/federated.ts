@@ -17,6 +17,7 @@ import type { DataColumn, FeatureEncoding } from '../ml/encode.ts';
 import { parsePipeline, pipelineHash, type PipelineOutput } from '../pipelines/index.ts';
 import type { TrainStep } from '../pipelines/schema.ts';
 import { afterData } from './data-condition.ts';
+import { JobGuard } from '../pipelines/limits.ts';
 import { checkJob, type JobContext, openAndRun, resultInput } from './jobs.ts';
 import type { JobSpec } from './protocol.ts';
 import { type ResultBody, type SignedResult, signResult } from './result.ts';
@@ -65,12 +66,15 @@ export class FederatedSessions {
     if (!body || !checked.doc.outputs[step]) throw new ObscuraError('federation_invalid', `step ${step} is not a train output of the pipeline`, 400);
     if (checked.doc.outputs[step]?.dp) throw new ObscuraError('federation_invalid', 'DP-SGD is not available for federated training in this release', 400);
     let captured: { columns: DataColumn[]; minGroupSize: number } | undefined;
+    // Each worker's part of the pipeline runs under this enclave's limits, like a job.
+    const guard = new JobGuard(this.ctx.limits);
     const { opened } = await openAndRun(job, this.ctx, () => {}, () => {}, checked, {
+      guard,
       trainer: async (_step, columns, minGroupSize): Promise<PipelineOutput> => {
         captured = { columns, minGroupSize };
         return { columns: [], rows: [], suppressedGroups: 0, minGroupSize };
       },
-    });
+    }).finally(() => guard.dispose());
     const rows = captured;
     if (!rows) throw new ObscuraError('federation_invalid', `step ${step} produced no rows`, 400);
     return afterData(() => this.#opened(session, job, step, aggregator, body, rows, opened));

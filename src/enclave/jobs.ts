@@ -21,6 +21,7 @@ import { afterData, dataCondition } from './data-condition.ts';
 import { type OpenContext, type OpenedDataset, openSealedInput } from './datasets.ts';
 import type { JobSpec } from './protocol.ts';
 import { type ResultBody, resultBodyHash, type SignedResult, signResult } from './result.ts';
+import { duckdbMemory, type JobGuard, type JobLimits } from '../pipelines/limits.ts';
 
 /** The enclave's identity as a job needs it. */
 export interface JobContext extends OpenContext {
@@ -30,6 +31,8 @@ export interface JobContext extends OpenContext {
   signingSeed: Uint8Array;
   /** The budget ledger: policy versions applied, budget reservations and spends. */
   ledger: LedgerService;
+  /** The per-job limits this enclave enforces (fixed when it started; see pipelines/limits.ts). */
+  limits: JobLimits;
 }
 
 /** Reports progress as a fraction in [0, 1] with a short message free of data. */
@@ -144,12 +147,15 @@ function failureHash(job: string, code: string): string {
  * that cost nothing would be a free probe of the data), and a failure is reported only as
  * job_data_condition (data-condition.ts): thrown when the job spent nothing, returned with
  * its spend entry otherwise.
+ * `guard` stops the run at its deadline or on cancellation, through the same failure path
+ * (its failures are data-free and keep their codes: data-condition.ts).
  */
 export async function runJob(
   job: JobSpec,
   ctx: JobContext,
   progress: Progress,
   onOpened: (opened: OpenedDataset[]) => void = () => {},
+  guard?: JobGuard,
 ): Promise<JobOutcome> {
   const { doc, hash, limits, manifests, plan } = checkJob(job, ctx);
   const charges = chargesOf(doc, plan, job, manifests);
@@ -166,7 +172,7 @@ export async function runJob(
   };
   let signed: SignedResult;
   try {
-    signed = await runReserved(job, ctx, progress, opened, { doc, hash, limits });
+    signed = await runReserved(job, ctx, progress, opened, { doc, hash, limits }, guard);
   } catch (e) {
     if (!read) {
       if (reservation) ctx.ledger.release(reservation);
@@ -186,9 +192,10 @@ async function runReserved(
   progress: Progress,
   onOpened: (opened: OpenedDataset[]) => void,
   checked: { doc: PipelineDocument; hash: string; limits: EffectiveLimits },
+  guard: JobGuard | undefined,
 ): Promise<SignedResult> {
   const { doc, hash } = checked;
-  const { opened, outputs } = await openAndRun(job, ctx, progress, onOpened, checked);
+  const { opened, outputs } = await openAndRun(job, ctx, progress, onOpened, checked, guard ? { guard } : {});
   progress(0.95, 'signing result');
   const body: ResultBody = {
     obscura: 'result/1',
@@ -222,18 +229,22 @@ export function resultInput(input: JobSpec['inputs'][number], o: OpenedDataset):
   };
 }
 
-/** Open a checked job's inputs and run its pipeline (with `extra` run options, e.g. a federated trainer). */
+/**
+ * Open a checked job's inputs and run its pipeline under the enclave's memory limit (with
+ * `extra` run options: the job's guard, a federated trainer).
+ */
 export async function openAndRun(
   job: JobSpec,
   ctx: JobContext,
   progress: Progress,
   onOpened: (opened: OpenedDataset[]) => void,
   checked: { doc: PipelineDocument; limits: EffectiveLimits },
-  extra: Pick<RunOptions, 'trainer'> = {},
+  extra: Pick<RunOptions, 'trainer' | 'guard'> = {},
 ): Promise<{ opened: OpenedDataset[]; outputs: PipelineOutputs }> {
   const { doc, limits } = checked;
   const opened: OpenedDataset[] = [];
   for (const [i, input] of job.inputs.entries()) {
+    extra.guard?.check();
     progress((0.5 * i) / job.inputs.length, `opening input ${input.name}`);
     opened.push(await openSealedInput(input, ctx));
   }
@@ -252,6 +263,7 @@ export async function openAndRun(
     // Each output's min_group_size raised to the strictest of the pipeline's and the policies'.
     return runPipeline(applyLimits(doc, limits), byName, {
       onProgress: (f, message) => progress(0.5 + 0.4 * f, message),
+      memoryLimit: duckdbMemory(ctx.limits.memoryBytes),
       ...extra,
     });
   });

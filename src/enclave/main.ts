@@ -8,8 +8,12 @@
  * so a worker without its TEE device fails to start, saying which device is missing. Its
  * sealed state is keyed from the provider's sealing root (the TEE's own sealing key or KMS;
  * only the simulated TEE keeps one in the data directory), held in this process's memory.
+ * Its per-job limits come from its environment too, clamped to the ranges it accepts
+ * (pipelines/limits.ts); every job runs under a guard that enforces them, and that a
+ * cancel_job request trips.
  */
 import { join } from 'node:path';
+import { getHeapStatistics } from 'node:v8';
 import { z } from 'zod';
 import { createProvider, describeSealingRoot, enclaveMeasurement, providerConfig, TeeChoiceSchema, TeeSettingsSchema } from '../attestation/providers/index.ts';
 import { decodeAddress, encodeAddress } from '@polkadot/util-crypto';
@@ -30,6 +34,9 @@ import { LedgerService } from './ledger-service.ts';
 import { FederatedSessions } from './federated.ts';
 import { exportIdentity, importIdentity } from './handover.ts';
 import { type EnclaveState, loadOrCreateState, sealedStatePath, writeSealedState } from './state.ts';
+import { effectiveLimits, JobGuard } from '../pipelines/limits.ts';
+
+const count = z.coerce.number().int().positive().optional();
 
 const EnvSchema = z.object({
   OBSCURA_DATA_DIR: z.string().min(1),
@@ -47,6 +54,10 @@ const EnvSchema = z.object({
   OBSCURA_OPERATORS: z.string().optional(),
   /** Chain the enclave checks hand-over authorisations against (its RPC answers are trusted; see handover.ts). */
   OBSCURA_CHAIN_ENDPOINT: z.string().regex(/^wss?:\/\//).optional(),
+  /** Per-job limits the host asks for (clamped to the enclave's ranges; defaults where absent). */
+  OBSCURA_JOB_TIMEOUT_MS: count,
+  OBSCURA_JOB_MAX_ROWS: count,
+  OBSCURA_JOB_MEMORY_BYTES: count,
 });
 
 /** The operators the host names, validated: SS58 addresses (as prefix 42), none of them a development account. */
@@ -123,7 +134,17 @@ async function main(): Promise<void> {
         }
       : {}),
   });
-  const ctx: JobContext = { workerId: env.OBSCURA_WORKER_ID, tee: provider.tee, measurement, ledger, ...identityOf(state) };
+  const limits = effectiveLimits({
+    ...(env.OBSCURA_JOB_TIMEOUT_MS ? { timeoutMs: env.OBSCURA_JOB_TIMEOUT_MS } : {}),
+    ...(env.OBSCURA_JOB_MAX_ROWS ? { maxRows: env.OBSCURA_JOB_MAX_ROWS } : {}),
+    ...(env.OBSCURA_JOB_MEMORY_BYTES ? { memoryBytes: env.OBSCURA_JOB_MEMORY_BYTES } : {}),
+  });
+  const heapBytes = getHeapStatistics().heap_size_limit;
+  // The heap is sized when the process starts, by the host; the enclave can only say so.
+  if (heapBytes > 2 * limits.memoryBytes + 256 * 1024 ** 2) log('warn', `the enclave's heap is not capped near its memory limit per job (${heapBytes} bytes)`);
+  const ctx: JobContext = { workerId: env.OBSCURA_WORKER_ID, tee: provider.tee, measurement, ledger, limits, ...identityOf(state) };
+  /** Guards of the jobs running now, by job id (cancel_job trips them). */
+  const running = new Map<string, JobGuard>();
   let keys = { recipient: ctx.recipient, signingKey: ctx.signingKey };
   const federated = new FederatedSessions(ctx);
   /**
@@ -169,6 +190,7 @@ async function main(): Promise<void> {
     sealingRoot: sealing.source,
     keys,
     restored,
+    limits: { ...limits, heapBytes },
   });
 
   // Logged only once a result is released: before a DP spend is on chain, a line saying the
@@ -191,7 +213,13 @@ async function main(): Promise<void> {
         return { rows: opened.data.rows, schema: opened.data.schema };
       }
       case 'run_job': {
-        const outcome = await runJob(req.job, ctx, (fraction, message) => send({ type: 'progress', id: req.id, fraction, message }), remember);
+        if (running.has(req.job.id)) throw new ObscuraError('job_already_running', `job ${req.job.id} is already running on this worker`, 409);
+        const guard = new JobGuard(limits);
+        running.set(req.job.id, guard);
+        const outcome = await runJob(req.job, ctx, (fraction, message) => send({ type: 'progress', id: req.id, fraction, message }), remember, guard).finally(() => {
+          guard.dispose();
+          running.delete(req.job.id);
+        });
         if ('failed' in outcome) {
           // Spent and failed: the failure waits for the spend like a result would.
           const { code, message, status } = outcome.failed;
@@ -207,6 +235,11 @@ async function main(): Promise<void> {
         // The result stays in the enclave until the spend is on chain (confirm_ledger).
         held.set(spend.entry.seq, { released: { signed, attestation } });
         return { ledger: spend };
+      }
+      case 'cancel_job': {
+        const guard = running.get(req.job);
+        guard?.cancel();
+        return { cancelled: guard !== undefined };
       }
       case 'confirm_ledger': {
         const entry = await ledger.confirm(req.placement);

@@ -21,6 +21,7 @@ import { LedgerPlacementSchema } from '../chain/ledger.ts';
 import { SignedLedgerEntrySchema } from './ledger.ts';
 import { SignedUpgradeAuthorizationSchema } from './upgrade-authorization.ts';
 import { PeerSchema, SealedMessageSchema } from '../federation/channel.ts';
+import { JobLimitsSchema } from '../pipelines/limits.ts';
 
 const Amount = z.object({ total: z.number().nullable(), spent: z.number(), remaining: z.number().nullable() });
 /** A dataset's privacy budget: totals from its policy (null: no limit), spent, remaining. */
@@ -63,6 +64,8 @@ export const HostRequestSchema = z.discriminatedUnion('type', [
   z.object({ id: z.number().int(), type: z.literal('attest'), nonce }),
   z.object({ id: z.number().int(), type: z.literal('validate_dataset'), input: SealedInputSchema }),
   z.object({ id: z.number().int(), type: z.literal('run_job'), job: JobSpecSchema }),
+  /** Stop a running job: its run_job fails with 'job_cancelled' (through the job's failure path). */
+  z.object({ id: z.number().int(), type: z.literal('cancel_job'), job: z.string().min(1) }),
   /** To the predecessor enclave: release the identity to this attested newcomer (see handover.ts). */
   z.object({
     id: z.number().int(),
@@ -120,6 +123,8 @@ export const EnclaveInfoSchema = z.object({
   keys: EnclaveKeysSchema,
   /** Whether the identity was restored from state sealed to this measurement (false: newly made). */
   restored: z.boolean(),
+  /** The per-job limits the enclave enforces, and the heap its process was given (bytes). */
+  limits: JobLimitsSchema.extend({ heapBytes: z.number().int().positive() }).optional(),
 });
 export type EnclaveInfo = z.infer<typeof EnclaveInfoSchema>;
 
@@ -142,6 +147,8 @@ export const ResponseValueSchemas = {
    * the spend entry whose head must go on chain first; the host cannot tell which.
    */
   run_job: z.union([z.object({ signed: SignedResultSchema, attestation: EvidenceSchema }), z.object({ ledger: SignedLedgerEntrySchema })]),
+  /** Whether the job was running here (false: it had ended, or never started). */
+  cancel_job: z.object({ cancelled: z.boolean() }),
   /** What waited for the entry: a job's result, or its data-free failure (the job failed after spending). */
   confirm_ledger: z.object({
     entry: SignedLedgerEntrySchema,

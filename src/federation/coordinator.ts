@@ -9,6 +9,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { EnclaveClient } from '../enclave/client.ts';
 import type { JobSpec, ResponseValue } from '../enclave/protocol.ts';
 import type { Peer } from './channel.ts';
+import { jobCancelled } from '../pipelines/limits.ts';
 
 /** One worker's part of a federated job: its enclave and the input sealed to it. */
 export interface Partition {
@@ -23,9 +24,14 @@ export async function runFederatedTraining(args: {
   rounds: number;
   partitions: Partition[];
   onProgress?: (fraction: number, message: string) => void;
+  /** Aborted when the job's analyst cancels it: the job stops before its next round. */
+  signal?: AbortSignal;
 }): Promise<ResponseValue<'fed_finish'>> {
   const { job, step, partitions } = args;
   const progress = args.onProgress ?? (() => {});
+  const checkCancelled = () => {
+    if (args.signal?.aborted) throw jobCancelled();
+  };
   const session = randomUUID();
   const peers: Peer[] = [];
   for (const p of partitions) {
@@ -40,10 +46,12 @@ export async function runFederatedTraining(args: {
   );
   let { global } = await aggregator.request('fed_init', { session, job: { ...job, step }, peers, stats: opened.map((o) => o.stats) });
   for (let r = 1; r <= args.rounds; r++) {
+    checkCancelled();
     progress(0.1 + (0.8 * (r - 1)) / args.rounds, `round ${r} of ${args.rounds}`);
     const updates = await Promise.all(partitions.map((p, i) => p.enclave.request('fed_round', { session, global: global[i] as ResponseValue<'fed_init'>['global'][number] })));
     ({ global } = await aggregator.request('fed_average', { session, updates: updates.map((u) => u.update) }));
   }
+  checkCancelled();
   progress(0.9, 'evaluating');
   const stats = await Promise.all(partitions.map((p, i) => p.enclave.request('fed_evaluate', { session, global: global[i] as ResponseValue<'fed_init'>['global'][number] })));
   return aggregator.request('fed_finish', { session, stats: stats.map((s) => s.stats) });

@@ -99,6 +99,30 @@ const MIGRATIONS: string[] = [
   // The operator-signed statement an upgrade authorisation anchors (null for rows anchored
   // before statements were signed: those no longer authorise a hand-over).
   `ALTER TABLE upgrade_authorizations ADD COLUMN statement_json TEXT;`,
+  // Jobs can end 'cancelled'. SQLite cannot change a CHECK in place: the table is rebuilt
+  // (openDb runs migrations with foreign keys off, as SQLite's procedure for this asks).
+  `CREATE TABLE jobs_next (
+     id TEXT PRIMARY KEY,
+     analyst TEXT NOT NULL,
+     pipeline_hash TEXT NOT NULL REFERENCES pipelines(hash),
+     inputs_json TEXT NOT NULL,
+     worker_id TEXT NOT NULL,
+     status TEXT NOT NULL CHECK (status IN ('queued','running','succeeded','failed','cancelled')),
+     progress REAL NOT NULL DEFAULT 0,
+     message TEXT NOT NULL DEFAULT '',
+     error_code TEXT,
+     error_message TEXT,
+     result_id TEXT,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     purpose TEXT NOT NULL DEFAULT '',
+     awaiting_approval INTEGER NOT NULL DEFAULT 0
+   );
+   INSERT INTO jobs_next (id, analyst, pipeline_hash, inputs_json, worker_id, status, progress, message, error_code, error_message, result_id, created_at, updated_at, purpose, awaiting_approval)
+     SELECT id, analyst, pipeline_hash, inputs_json, worker_id, status, progress, message, error_code, error_message, result_id, created_at, updated_at, purpose, awaiting_approval FROM jobs;
+   DROP TABLE jobs;
+   ALTER TABLE jobs_next RENAME TO jobs;
+   CREATE INDEX jobs_status ON jobs(status, created_at);`,
 ];
 
 /** Open (creating if needed) and migrate the database at `path`. */
@@ -106,13 +130,17 @@ export function openDb(path: string): Db {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
-  db.pragma('foreign_keys = ON');
+  // Off while migrating, so a migration may rebuild a table others reference; checked after.
+  db.pragma('foreign_keys = OFF');
   const version = db.pragma('user_version', { simple: true }) as number;
   for (let v = version; v < MIGRATIONS.length; v++) {
     db.transaction(() => {
       db.exec(MIGRATIONS[v] as string);
+      const broken = db.pragma('foreign_key_check') as unknown[];
+      if (broken.length) throw new Error(`metadata migration ${v + 1} left ${broken.length} broken references`);
       db.pragma(`user_version = ${v + 1}`);
     })();
   }
+  db.pragma('foreign_keys = ON');
   return db;
 }

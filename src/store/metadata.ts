@@ -214,6 +214,33 @@ export class Metadata {
     return (this.db.prepare(`${JOB_SELECT} ORDER BY j.created_at DESC, j.id`).all() as JobRow[]).map(jobFromRow);
   }
 
+  /**
+   * Take a queued job to run: true if it was still queued (not cancelled meanwhile), and
+   * now is running.
+   */
+  claimJob(id: string): boolean {
+    return (
+      this.db
+        .prepare(`UPDATE jobs SET status = 'running', progress = 0, message = 'starting', updated_at = ? WHERE id = ? AND status = 'queued' AND awaiting_approval = 0`)
+        .run(new Date().toISOString(), id).changes === 1
+    );
+  }
+
+  /**
+   * End a job as cancelled by its analyst, if it has not ended: true if it was queued,
+   * awaiting approval or running, and is now cancelled.
+   */
+  cancelJob(id: string): boolean {
+    return (
+      this.db
+        .prepare(
+          `UPDATE jobs SET status = 'cancelled', error_code = 'job_cancelled', error_message = 'the job was cancelled by its analyst', message = 'cancelled', awaiting_approval = 0, updated_at = ?
+           WHERE id = ? AND status IN ('queued', 'running')`,
+        )
+        .run(new Date().toISOString(), id).changes === 1
+    );
+  }
+
   /** The oldest queued job, if any. */
   nextQueuedJob(): JobRecord | undefined {
     const row = this.db.prepare(`${JOB_SELECT} WHERE j.status = 'queued' AND j.awaiting_approval = 0 ORDER BY j.created_at, j.id LIMIT 1`).get() as JobRow | undefined;

@@ -31,8 +31,12 @@ export const DatasetRecordSchema = z.object({
 });
 export type DatasetRecord = z.infer<typeof DatasetRecordSchema>;
 
-/** Job states: [awaiting_approval →] queued → running → succeeded | failed. */
-export const JobStatusSchema = z.enum(['awaiting_approval', 'queued', 'running', 'succeeded', 'failed']);
+/**
+ * Job states: [awaiting_approval →] queued → running → succeeded | failed, and cancelled
+ * (by the job's analyst) from any state before the end. succeeded, failed and cancelled
+ * are final.
+ */
+export const JobStatusSchema = z.enum(['awaiting_approval', 'queued', 'running', 'succeeded', 'failed', 'cancelled']);
 export type JobStatus = z.infer<typeof JobStatusSchema>;
 
 /** A job as the API shows it. */

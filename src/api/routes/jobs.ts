@@ -3,11 +3,13 @@
  * data is checked here (assess.ts), so a bad request fails with a 4xx before anything runs.
  * `?dry_run=true` reports every check and the privacy cost instead of queueing. A job whose
  * inputs need their owners' approval waits (status awaiting_approval) until every one of
- * them has approved the pipeline's hash. The enclave checks it all again.
+ * them has approved the pipeline's hash. The enclave checks it all again. DELETE cancels
+ * a job that has not ended; only the analyst who submitted it may.
  */
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import { assertReadable, jobView, readableJobs } from '../access.ts';
+import { ObscuraError } from '../../common/errors.ts';
 import { assessBudget, assessJob } from '../assess.ts';
 import type { HostContext } from '../context.ts';
 import { JobQuerySchema, JobSubmissionSchema, parseBody } from '../schemas.ts';
@@ -50,6 +52,13 @@ export function jobRoutes(ctx: HostContext): Router {
   });
   r.get('/jobs/:id', (req, res) => {
     res.json(jobView(ctx.metadata.job(req.params.id), req.account));
+  });
+  r.delete('/jobs/:id', async (req, res) => {
+    const job = ctx.metadata.job(String(req.params.id));
+    if (job.analyst !== req.account) throw new ObscuraError('job_cancel_forbidden', 'only the analyst who submitted a job can cancel it', 403);
+    const outcome = await ctx.cancelJob(job.id);
+    // 200: the job ended cancelled now; 202: its enclave was asked to stop it.
+    res.status(outcome === 'cancelled' ? 200 : 202).json(jobView(ctx.metadata.job(job.id), req.account));
   });
   r.get('/jobs/:id/preview', (req, res) => {
     res.json(jobPreview(ctx, req.params.id));

@@ -26,8 +26,11 @@ function parseInputs(pairs: string[]): Record<string, string | string[]> {
   return inputs;
 }
 
-/** Poll a job until it ends, drawing its progress; throws 'job_failed' with the job's reason. */
-export async function waitForJob(api: ApiClient, id: string, opts: { timeoutMs: number; quiet: boolean }): Promise<JobRecord> {
+/**
+ * Poll a job until it ends, drawing its progress. Throws the job's failure code (or
+ * 'job_cancelled') with its reason, unless `settle`: then any final job is returned.
+ */
+export async function waitForJob(api: ApiClient, id: string, opts: { timeoutMs: number; quiet: boolean; settle?: boolean }): Promise<JobRecord> {
   const deadline = Date.now() + opts.timeoutMs;
   let last = '';
   for (;;) {
@@ -39,9 +42,11 @@ export async function waitForJob(api: ApiClient, id: string, opts: { timeoutMs: 
       if (!opts.quiet) progressDone();
       return job;
     }
-    if (job.status === 'failed') {
+    if (job.status === 'failed' || job.status === 'cancelled') {
       if (!opts.quiet) progressDone();
-      throw new ObscuraError(job.error?.code ?? 'job_failed', `job ${id} failed: ${job.error?.message ?? 'no reason given'}`, 422);
+      if (opts.settle) return job;
+      const ended = job.status === 'cancelled' ? 'was cancelled' : 'failed';
+      throw new ObscuraError(job.error?.code ?? 'job_failed', `job ${id} ${ended}: ${job.error?.message ?? 'no reason given'}`, 422);
     }
     if (Date.now() > deadline) throw new ObscuraError('job_wait_timeout', `job ${id} is still ${job.status}; stopped waiting`, 503);
     await new Promise((r) => setTimeout(r, 300));
