@@ -11,16 +11,16 @@ import { duckdbMemory, effectiveLimits, JOB_LIMITS, JobGuard, parseByteSize } fr
 import { parsePipeline, runPipeline } from '../../src/pipelines/index.ts';
 import { COST_BY_REGION, sampleVisits } from './fixtures.ts';
 
-/** derive k = 1, then joins on k: 2,000 visits become 4·10⁶ rows, then 8·10⁹. */
+/** A key every visit shares (computed from a column, so it passes the constant-key rule), joined twice: 2,000 visits become 4·10⁶ rows, then 8·10⁹. */
 const EXPLOSION = parsePipeline(`
 obscura: 1
 name: explosion
 inputs:
   visits:
-    columns: { patient_id: string, region: string }
+    columns: { patient_id: string, age: int64 }
 steps:
   - id: keyed
-    derive: { from: visits, columns: { k: "1" } }
+    derive: { from: visits, columns: { k: "floor(age / 1000)" } }
   - id: pairs
     join: { left: keyed, right: keyed, on: [k] }
   - id: triples
