@@ -14,6 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DatasetBudgetSchema } from '../../src/api/schemas.ts';
 import { ApiClient } from '../../src/cli/client.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
@@ -55,14 +56,26 @@ steps:
 outputs: { n: { min_group_size: 10 }, oldest: { min_group_size: 10 } }
 `;
 
+/** DP-SGD that would take hours: stopped at the time limit after the enclave read the rows. */
+const SLOW_DP = `obscura: 1
+name: slow-dp-sgd
+inputs: { visits: { columns: { age: int64, readmitted: bool } } }
+steps:
+  - id: m
+    train: { from: visits, model: logistic_regression, features: [age], label: readmitted, options: { epochs: 10000, batch_size: 8, bounds: { age: [0, 100] } } }
+outputs: { m: { min_group_size: 10, dp: { epsilon: 0.5, delta: 1.0e-6 } } }
+`;
+
 const NORMAL = readFileSync(join(PROJECT_ROOT, 'pipelines/cost-by-region.yaml'), 'utf8');
 
 let t: Awaited<ReturnType<typeof startTestHost>>;
 let analyst: AccountKey;
 let dataset: string;
+let owner: AccountKey;
+let dpDataset: string;
 
-async function submit(pipeline: string): Promise<JobRecord> {
-  return JobRecordSchema.parse(await new ApiClient(t.host.url, analyst).post('/v1/jobs', { pipeline, inputs: { visits: dataset } }));
+async function submit(pipeline: string, on = dataset): Promise<JobRecord> {
+  return JobRecordSchema.parse(await new ApiClient(t.host.url, analyst).post('/v1/jobs', { pipeline, inputs: { visits: on } }));
 }
 
 async function settled(id: string, timeoutMs: number): Promise<JobRecord> {
@@ -83,11 +96,20 @@ function peakRss(pid: number): number {
 
 beforeAll(async () => {
   t = await startTestHost({ jobLimits: LIMITS });
-  const owner = await accountKeyFromSuri('//ExhaustionOwner');
+  owner = await accountKeyFromSuri('//ExhaustionOwner');
   analyst = await accountKeyFromSuri('//ExhaustionAnalyst');
   const worker = t.host.workers.list()[0];
   if (!worker) throw new Error('no worker');
   ({ dataset } = await sealAndUpload({ url: t.host.url, file: join(PROJECT_ROOT, 'datasets/visits.csv'), out: join(t.dataDir, 'visits.sealed'), owner, worker, analysts: [analyst.address] }));
+  ({ dataset: dpDataset } = await sealAndUpload({
+    url: t.host.url,
+    file: join(PROJECT_ROOT, 'datasets/visits.csv'),
+    out: join(t.dataDir, 'visits-dp.sealed'),
+    owner,
+    worker,
+    analysts: [analyst.address],
+    policy: 'obscura-policy: 1\ndp: { epsilon: 3, delta: 1.0e-5, max_epsilon_per_job: 1 }\n',
+  }));
 }, 120_000);
 
 afterAll(async () => {
@@ -128,6 +150,14 @@ describe('resource exhaustion', () => {
   it('a normal job submitted afterwards succeeds', async () => {
     const job = await settled((await submit(NORMAL)).id, 60_000);
     expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
+  }, 90_000);
+
+  it('a DP job stopped at the time limit after reading data still spends its epsilon', async () => {
+    const spent = async () => DatasetBudgetSchema.parse(await new ApiClient(t.host.url, owner).get(`/v1/datasets/${dpDataset}/budget`)).epsilon.spent;
+    expect(await spent()).toBe(0);
+    const job = await settled((await submit(SLOW_DP, dpDataset)).id, LIMITS.timeoutMs + 30_000);
+    expect(job.error).toEqual({ code: 'job_limit_exceeded', message: 'the job ran longer than the time limit per job' });
+    expect(await spent()).toBeCloseTo(0.5, 9);
   }, 90_000);
 
   it('after the enclave process is killed mid-job, the host restarts it with the same identity and the next job succeeds', async () => {
