@@ -55,10 +55,10 @@ function client(role: Role): ApiClient {
   return new ApiClient(t.host.url, role === 'anonymous' ? undefined : keys[role]);
 }
 
-async function call(role: Role, method: 'get' | 'post', path: string, body: unknown = {}): Promise<{ status: number; body: unknown }> {
+async function call(role: Role, method: 'get' | 'post' | 'delete', path: string, body: unknown = {}): Promise<{ status: number; body: unknown }> {
   try {
     const api = client(role);
-    return { status: 200, body: method === 'get' ? await api.get(path) : await api.post(path, body) };
+    return { status: 200, body: method === 'get' ? await api.get(path) : method === 'delete' ? await api.delete(path) : await api.post(path, body) };
   } catch (e) {
     const err = e as { status: number; code: string };
     return { status: err.status, body: { code: err.code } };
@@ -162,6 +162,8 @@ function table(): Record<string, Row> {
       list: { key: 'jobs', id: 'id', sees: { ...involved(...jobsAll), anonymous: [ids.publicJob], other: [ids.publicJob], operator: [ids.publicJob] } },
     },
     'get /v1/jobs/{id}': { url: `/v1/jobs/${ids.job}`, status: readers() },
+    // The job has ended (409 for its analyst); an owner may read it but not cancel it (403).
+    'delete /v1/jobs/{id}': { url: `/v1/jobs/${ids.job}`, status: { anonymous: 401, owner: 403, analyst: 409, other: 404, operator: 404 } },
     'get /v1/jobs/{id}/preview': { url: `/v1/jobs/${ids.job}/preview`, status: readers() },
     'post /v1/approvals': { url: '/v1/approvals', status: signed(400) },
     'get /v1/approvals': { url: '/v1/approvals', status: signed(200), list: { key: 'pending', id: 'job', sees: involved(ids.waiting) } },
@@ -191,7 +193,7 @@ describe('every route × every role', () => {
   it('answers each role as the rule table says, and lists only what each may read', async () => {
     const failures: string[] = [];
     for (const [route, row] of Object.entries(table())) {
-      const method = route.split(' ')[0] as 'get' | 'post';
+      const method = route.split(' ')[0] as 'get' | 'post' | 'delete';
       for (const role of ROLES) {
         const r = await call(role, method, row.url, row.body);
         if (r.status !== row.status[role]) failures.push(`${route} as ${role}: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}, expected ${row.status[role]}`);

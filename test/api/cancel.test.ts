@@ -83,8 +83,8 @@ describe('cancelling jobs', () => {
     queued = (await submit(NORMAL)).id;
     expect((await job(queued)).status).toBe('queued');
 
-    const unsigned = await refusal(api().delete(`/v1/jobs/${queued}`));
-    expect(unsigned).toMatchObject({ status: 401, code: 'unauthenticated' });
+    const unsigned = await fetch(new URL(`/v1/jobs/${queued}`, t.host.url), { method: 'DELETE' });
+    expect(unsigned.status).toBe(401);
     // A stranger is not told the job exists; an owner of its input may read it but not cancel it.
     const other = await refusal(api(stranger).delete(`/v1/jobs/${queued}`));
     expect(other).toMatchObject({ status: 404, code: 'job_not_found' });
@@ -92,8 +92,6 @@ describe('cancelling jobs', () => {
     expect(byOwner).toMatchObject({ status: 403, code: 'job_cancel_forbidden' });
     expect((await job(queued)).status).toBe('queued');
 
-    const res = await fetch(new URL(`/v1/jobs/${queued}`, t.host.url), { method: 'DELETE' });
-    expect(res.status).toBe(401);
     const cancelled = JobRecordSchema.parse(await api(analyst).delete(`/v1/jobs/${queued}`));
     expect(cancelled).toMatchObject({ status: 'cancelled', error: { code: 'job_cancelled' } });
   });
