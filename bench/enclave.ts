@@ -11,6 +11,7 @@ import { sealDataset } from '../src/cli/seal-dataset.ts';
 import { accountKeyFromSuri } from '../src/crypto/index.ts';
 import { EnclaveClient } from '../src/enclave/client.ts';
 import { type BenchSection, median, seconds } from './section.ts';
+import { signedRequestForInputs } from '../src/cli/job-request.ts';
 
 const ROWS = Number(process.env.ENCLAVE_BENCH_ROWS ?? 1_000_000);
 const REGIONS = ['north', 'south', 'east', 'west', 'central'];
@@ -75,7 +76,8 @@ export async function run(): Promise<BenchSection> {
     const db = await DuckDBInstance.create(':memory:');
     const conn = await db.connect();
     for (let i = 0; i < 3; i++) {
-      obscura.push(await seconds(() => e.request('run_job', { job: { id: `bench-${i}`, analyst: analyst.address, pipeline: PIPELINE, inputs: [input] } })));
+      const request = await signedRequestForInputs(analyst, PIPELINE, [input]);
+      obscura.push(await seconds(() => e.request('run_job', { job: { id: `bench-${i}`, request, pipeline: PIPELINE, inputs: [input] } })));
       duck.push(await seconds(() => conn.runAndReadAll(SQL(csv))));
     }
     conn.closeSync();

@@ -22,6 +22,7 @@ import { modelColumn } from '../src/ml/columns.ts';
 import type { DataColumn } from '../src/ml/encode.ts';
 import { TRAIN_DEFAULTS, trainModel } from '../src/ml/train.ts';
 import { type BenchSection, median, seconds } from './section.ts';
+import { signedRequestForInputs } from '../src/cli/job-request.ts';
 
 const ROWS = Number(process.env.ML_BENCH_ROWS ?? 1_000_000);
 const FEATURES = 20;
@@ -106,7 +107,8 @@ export async function run(): Promise<BenchSection> {
       const options = { ...TRAIN_DEFAULTS, epochs: EPOCHS, batchSize: 1024, validationSplit: 0.1, patience: EPOCHS, ...(hidden ? { hiddenUnits: [64, 64] } : {}) };
       const paths = {
         enclave: async () => {
-          const r = await e.request('run_job', { job: { id: `bench-${model}`, analyst: analyst.address, pipeline: pipeline(model, hidden), inputs: [input] } });
+          const request = await signedRequestForInputs(analyst, pipeline(model, hidden), [input]);
+          const r = await e.request('run_job', { job: { id: `bench-${model}`, request, pipeline: pipeline(model, hidden), inputs: [input] } });
           if ('signed' in r) enclaveBackend = r.signed.result.outputs.m?.model?.backend ?? '';
           else throw new Error(`bench: the enclave refused the ${model} job`);
         },

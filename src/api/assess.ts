@@ -9,7 +9,7 @@ import { isObscuraError, ObscuraError } from '../common/errors.ts';
 import type { Manifest } from '../crypto/manifest.ts';
 import { checkPipeline, type PipelineDocument, type PipelinePlan } from '../pipelines/index.ts';
 import { emptyUses } from '../pipelines/lineage.ts';
-import { type ColumnUses, columnUses, enforcePolicies, privacyCost, withPolicyUpdate } from '../privacy/index.ts';
+import { type ColumnUses, columnUses, enforcePolicies, privacyCost, purposeHash, withPolicyUpdate } from '../privacy/index.ts';
 import type { DatasetRecord } from '../store/index.ts';
 import type { HostContext } from './context.ts';
 import type { JobCheck, JobPreview } from './schemas.ts';
@@ -123,7 +123,8 @@ export function assessJob(
     }
   });
   const needsApproval = effective.filter((e) => e.manifest.policy?.pipelines === 'approval');
-  const approvedIds = new Set(needsApproval.filter((e) => ctx.privacy.approval(e.dataset.id, hash) !== undefined).map((e) => e.dataset.id));
+  const purpose = purposeHash(args.purpose ?? '');
+  const approvedIds = new Set(needsApproval.filter((e) => ctx.privacy.approvalFor(e.dataset.id, hash, analyst, purpose) !== undefined).map((e) => e.dataset.id));
   let uses: ColumnUses | undefined;
   if (plan) {
     const p = plan;
@@ -141,7 +142,12 @@ export function assessJob(
   checks.push({
     check: 'approvals',
     ok: waiting.length === 0,
-    detail: needsApproval.length === 0 ? 'no input needs an approval' : waiting.length === 0 ? 'every owner that must approve has approved' : `waiting for the owners of ${awaiting.join(', ')}`,
+    detail:
+      needsApproval.length === 0
+        ? 'no input needs an approval'
+        : waiting.length === 0
+          ? 'every owner that must approve has approved, for this analyst and purpose'
+          : `waiting for the owners of ${awaiting.join(', ')} (an approval covers one analyst, purpose, expiry and number of runs)`,
     ...(waiting.length ? { code: 'policy_approval_required' } : {}),
   });
   const worker = check(

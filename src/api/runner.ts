@@ -12,6 +12,7 @@
  */
 import { type HttpStatus, isObscuraError, ObscuraError } from '../common/errors.ts';
 import { JOB_LIMITS } from '../pipelines/limits.ts';
+import { purposeHash } from '../privacy/job-request.ts';
 import { resultId, type SignedResult, signedResultHash } from '../enclave/result.ts';
 import type { JobRecord, ResultDocument } from '../store/index.ts';
 import type { HostContext } from './context.ts';
@@ -106,10 +107,13 @@ export class JobRunner {
     this.current = { job, cancel };
     const endJob = this.ctx.metrics.jobDuration.startTimer();
     try {
+      const request = job.request;
+      if (!request) throw new ObscuraError('job_request_missing', 'the job carries no signed job request (it predates them); submit it again', 422);
+      const purpose = purposeHash(request.request.purpose);
       const pipeline = metadata.pipeline(job.pipeline.hash);
       const inputs = Object.entries(job.inputs).flatMap(([name, ids]) => (Array.isArray(ids) ? ids : [ids]).map((datasetId) => ({ name, datasetId }))).map(({ name, datasetId }) => {
         const d = metadata.dataset(datasetId);
-        const approval = this.ctx.privacy.approval(datasetId, job.pipeline.hash);
+        const approval = this.ctx.privacy.approvalFor(datasetId, job.pipeline.hash, request.request.analyst, purpose);
         const policyUpdate = this.ctx.privacy.latestPolicyUpdate(datasetId);
         return {
           name,
@@ -128,12 +132,15 @@ export class JobRunner {
         const rounds = doc.steps.find((s) => s.id === step)?.train?.options?.rounds ?? 5;
         const partitions = inputs.map((input) => ({ enclave: workers.get(metadata.dataset(input.datasetId).worker), input }));
         const released = await runFederatedTraining({
-          job: { id: job.id, analyst: job.analyst, pipeline: JSON.stringify(pipeline.document) },
+          job: { id: job.id, request, pipeline: JSON.stringify(pipeline.document) },
           step,
           rounds,
           partitions,
           onProgress,
           signal: cancel.signal,
+          onLedger: async (worker, entry) => {
+            await placeLedgerEntry(this.ctx, worker, entry);
+          },
         });
         await this.#publish(job, released.signed, released.attestation);
         return;
@@ -142,7 +149,7 @@ export class JobRunner {
       const timeoutMs = enclave.info.limits?.timeoutMs ?? JOB_LIMITS.timeoutMs.default;
       const outcome = await enclave.request(
         'run_job',
-        { job: { id: job.id, analyst: job.analyst, pipeline: JSON.stringify(pipeline.document), inputs } },
+        { job: { id: job.id, request, pipeline: JSON.stringify(pipeline.document), inputs } },
         onProgress,
         { deadlineMs: timeoutMs + GRACE_MS },
       );

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { parseOrThrow } from '../common/validate.ts';
 import { DatasetPolicySchema } from '../privacy/policy.ts';
 import { SignedPolicyUpdateSchema } from '../privacy/statements.ts';
+import { SignedJobRequestSchema } from '../privacy/job-request.ts';
 
 /** POST /v1/pipelines: a pipeline document as YAML/JSON text or as a JSON object. */
 export const PipelineSubmissionSchema = z.object({
@@ -21,6 +22,11 @@ export const JobSubmissionSchema = z
     inputs: z.record(z.string(), z.union([z.string().min(1), z.array(z.string().min(1)).min(2).max(16)])),
     /** What the analyst wants the result for; shown to owners asked to approve the pipeline. */
     purpose: z.string().max(2000).optional(),
+    /**
+     * The analyst's signed job request for exactly this pipeline, these datasets and this
+     * purpose; required to run (not for `dry_run`). The enclave takes the analyst from it.
+     */
+    request: SignedJobRequestSchema.optional(),
   })
   .refine((b) => (b.pipeline === undefined) !== (b.pipelineHash === undefined), {
     message: 'give exactly one of pipeline and pipelineHash',
@@ -61,6 +67,8 @@ export const JobPreviewSchema = z.object({
   job: z.string().optional(),
   analyst: z.string(),
   purpose: z.string().optional(),
+  /** A submitted job's signed request: approvers check the analyst and purpose they approve against it. */
+  request: SignedJobRequestSchema.optional(),
   pipeline: z.object({ hash: z.string(), name: z.string(), document: z.unknown() }),
   inputs: z.array(
     z.object({

@@ -3,6 +3,7 @@
  * (https://age-encryption.org/v1) to X25519 recipients, and the sr25519 Substrate account
  * keys that identify callers. Everything else in Obscura enters through this file.
  */
+export { resultIdentityFromSecret } from './result-key.ts';
 export { generateIdentity, identityToRecipient, parseRecipient } from './age/x25519.ts';
 export { encryptStream, encryptToBuffer } from './age/encrypt.ts';
 export { decryptStream, decryptToBuffer } from './age/decrypt.ts';
@@ -13,6 +14,7 @@ export {
   cryptoReady,
   createKeyFile,
   loadAccountKey,
+  loadResultIdentity,
   accountKeyFromSuri,
   verifyAccountSignature,
   isValidAddress,

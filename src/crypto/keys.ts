@@ -15,6 +15,7 @@ import { u8aToHex } from '@polkadot/util';
 import { checkAddress, cryptoWaitReady, decodeAddress, mnemonicGenerate, mnemonicValidate, sr25519Verify } from '@polkadot/util-crypto';
 import { z } from 'zod';
 import { ObscuraError } from '../common/errors.ts';
+import { resultIdentityFromSecret } from './result-key.ts';
 
 /** SS58 prefix of Obscura account addresses (generic Substrate). */
 export const SS58_PREFIX = 42;
@@ -36,6 +37,8 @@ export interface AccountKey {
   address: string;
   /** 0x-prefixed hex of the 32-byte sr25519 public key. */
   publicKey: string;
+  /** The age recipient results for this account are encrypted to (result-key.ts). */
+  resultRecipient: string;
   /** sr25519 signature of `message`, 0x-prefixed hex (64 bytes). */
   sign(message: Uint8Array): string;
 }
@@ -58,10 +61,21 @@ function keyring(): Keyring {
   return new Keyring({ type: 'sr25519', ss58Format: SS58_PREFIX });
 }
 
+function resultIdentityOf(pair: KeyringPair): { identity: string; recipient: string } {
+  // Without a passphrase the PKCS#8 form is the plain secret key (and public key): deterministic.
+  const secret = pair.encodePkcs8();
+  try {
+    return resultIdentityFromSecret(secret);
+  } finally {
+    secret.fill(0);
+  }
+}
+
 function toAccountKey(pair: KeyringPair): AccountKey {
   return {
     address: pair.address,
     publicKey: u8aToHex(pair.publicKey),
+    resultRecipient: resultIdentityOf(pair).recipient,
     sign: (message: Uint8Array) => u8aToHex(pair.sign(message)),
   };
 }
@@ -139,6 +153,18 @@ function invalidKeyFile(path: string, why: string): ObscuraError {
  * address or public key does not match its mnemonic.
  */
 export async function loadAccountKey(path: string): Promise<AccountKey> {
+  return toAccountKey(await loadPair(path));
+}
+
+/**
+ * The age identity (`AGE-SECRET-KEY-1…`) that opens results encrypted to the account in the
+ * key file at `path`; fails like loadAccountKey.
+ */
+export async function loadResultIdentity(path: string): Promise<{ identity: string; recipient: string }> {
+  return resultIdentityOf(await loadPair(path));
+}
+
+async function loadPair(path: string): Promise<KeyringPair> {
   await cryptoReady();
   let text: string;
   try {
@@ -161,7 +187,7 @@ export async function loadAccountKey(path: string): Promise<AccountKey> {
   if (pair.address !== parsed.data.address || u8aToHex(pair.publicKey) !== parsed.data.publicKey) {
     throw invalidKeyFile(path, 'address does not match the mnemonic');
   }
-  return toAccountKey(pair);
+  return pair;
 }
 
 /**

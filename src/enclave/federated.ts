@@ -16,14 +16,18 @@ import { type EncodingStats, EncodingStatsSchema, type EvalStats, EvalStatsSchem
 import type { DataColumn, FeatureEncoding } from '../ml/encode.ts';
 import { parsePipeline, pipelineHash, type PipelineOutput } from '../pipelines/index.ts';
 import type { TrainStep } from '../pipelines/schema.ts';
+import { assertJobMatchesRequest, assertJobRequestSignature, jobRequestHash } from '../privacy/job-request.ts';
 import { afterData } from './data-condition.ts';
 import { JobGuard } from '../pipelines/limits.ts';
-import { checkJob, type JobContext, openAndRun, resultInput } from './jobs.ts';
-import type { JobSpec } from './protocol.ts';
+import { checkJob, consume, type JobContext, openAndRun, resultInput } from './jobs.ts';
+import type { SignedLedgerEntry } from './ledger.ts';
+import type { HostRequest, JobSpec } from './protocol.ts';
 import { type ResultBody, type SignedResult, signResult } from './result.ts';
 
 interface WorkerSession {
   aggregator: Peer;
+  /** The ledger entry of the approval runs this share used, until its head is confirmed on chain. */
+  pending?: number;
   body: TrainStep;
   columns: DataColumn[];
   train: number[];
@@ -35,7 +39,7 @@ interface WorkerSession {
 
 interface AggregatorSession {
   peers: Peer[];
-  job: { id: string; analyst: string; pipeline: string; step: string };
+  job: Extract<HostRequest, { type: 'fed_init' }>['job'];
   inputs: ResultBody['inputs'];
   encoding: FeatureEncoding[];
   label: { mean: number; std: number };
@@ -58,10 +62,18 @@ export class FederatedSessions {
     return this.ctx.tee === 'simulated';
   }
 
-  /** Worker: check and open the job's input, keep the train step's rows, send encoding statistics to the aggregator. */
-  async open(session: string, job: JobSpec, step: string, aggregator: Peer): Promise<{ stats: SealedMessage }> {
+  /**
+   * Worker: check the job (its input is one of the request's partitions), take its request
+   * and approval runs, open the input, keep the train step's rows, send encoding statistics
+   * to the aggregator. Approval runs are a ledger entry (`ledger`) whose head the host must
+   * place on chain before this worker trains a round.
+   */
+  async open(session: string, job: JobSpec, step: string, aggregator: Peer): Promise<{ stats: SealedMessage; ledger?: SignedLedgerEntry }> {
     await verifyPeer(aggregator, this.ctx.measurement, this.#allowSimulated());
-    const checked = checkJob(job, this.ctx);
+    const checked = checkJob(job, this.ctx, { partial: true });
+    const reservation = await consume(checked, [], this.ctx, () => {});
+    // The worker never sees the aggregator's result, so its entry names the request it served.
+    const ledger = reservation ? this.ctx.ledger.commit(reservation, job.id, jobRequestHash(checked.request)) : undefined;
     const body = checked.doc.steps.find((s) => s.id === step)?.train;
     if (!body || !checked.doc.outputs[step]) throw new ObscuraError('federation_invalid', `step ${step} is not a train output of the pipeline`, 400);
     if (checked.doc.outputs[step]?.dp) throw new ObscuraError('federation_invalid', 'DP-SGD is not available for federated training in this release', 400);
@@ -77,7 +89,7 @@ export class FederatedSessions {
     }).finally(() => guard.dispose());
     const rows = captured;
     if (!rows) throw new ObscuraError('federation_invalid', `step ${step} produced no rows`, 400);
-    return afterData(() => this.#opened(session, job, step, aggregator, body, rows, opened));
+    return afterData(() => this.#opened(session, job, step, aggregator, body, rows, opened, { request: jobRequestHash(checked.request), ...(ledger ? { ledger } : {}) }));
   }
 
   async #opened(
@@ -88,7 +100,9 @@ export class FederatedSessions {
     body: TrainStep,
     captured: { columns: DataColumn[]; minGroupSize: number },
     opened: Awaited<ReturnType<typeof openAndRun>>['opened'],
-  ): Promise<{ stats: SealedMessage }> {
+    taken: { request: string; ledger?: SignedLedgerEntry },
+  ): Promise<{ stats: SealedMessage; ledger?: SignedLedgerEntry }> {
+    const { ledger } = taken;
     const { seededSplit } = await import('../ml/split.ts');
     const { taskOf, trainOptionsOf } = await import('../ml/train.ts');
     const columns = captured.columns;
@@ -98,10 +112,18 @@ export class FederatedSessions {
     const split = seededSplit(n, o.validationSplit, o.seed);
     const label = columns[columns.length - 1] as DataColumn;
     const task = taskOf(body.model, label.type);
-    this.#workers.set(session, { aggregator, body, columns, train: split.train, validation: split.validation, task });
+    this.#workers.set(session, { aggregator, body, columns, train: split.train, validation: split.validation, task, ...(ledger ? { pending: ledger.entry.seq } : {}) });
     const stats = encodingStats(columns, split.train, o.maxCategories, step);
     const inputs = job.inputs.map((input, i) => resultInput(input, opened[i] as (typeof opened)[number]));
-    return { stats: await sealFor(aggregator.keys.recipient, this.ctx.signingSeed, { stats, inputs, rows: split.train.length, minGroupSize: captured.minGroupSize, task }) };
+    const sealed = await sealFor(aggregator.keys.recipient, this.ctx.signingSeed, {
+      stats,
+      inputs,
+      rows: split.train.length,
+      minGroupSize: captured.minGroupSize,
+      task,
+      request: taken.request,
+    });
+    return { stats: sealed, ...(ledger ? { ledger } : {}) };
   }
 
   /** Aggregator: verify every worker, merge their statistics into one encoding, start the model, send it to each. */
@@ -110,7 +132,19 @@ export class FederatedSessions {
     for (const p of peers) await verifyPeer(p, this.ctx.measurement, this.#allowSimulated());
     return afterData(async () => {
       const opened = await Promise.all(sealed.map((m, i) => openFrom(m, this.ctx.ageIdentity, (peers[i] as Peer).keys.signingKey)));
-      const parts = opened.map((o) => o as { stats: unknown; inputs: ResultBody['inputs']; rows: number; minGroupSize: number; task: 'classification' | 'regression' });
+      const parts = opened.map((o) => o as { stats: unknown; inputs: ResultBody['inputs']; rows: number; minGroupSize: number; task: 'classification' | 'regression'; request: string });
+      // Every worker ran this very request (not another one the host swapped in here)…
+      if (parts.some((p) => p.request !== jobRequestHash(job.request.request))) {
+        throw new ObscuraError('job_request_mismatch', "the job does not match the analyst's signed request: request: a worker checked another request", 422, { field: 'request' });
+      }
+      // …and every partition the analyst bound was opened (and checked against it) by one worker.
+      assertJobRequestSignature(job.request);
+      const doc0 = parsePipeline(job.pipeline);
+      assertJobMatchesRequest(job.request.request, {
+        pipelineHash: pipelineHash(doc0),
+        outputs: Object.keys(doc0.outputs),
+        inputs: parts.flatMap((p) => p.inputs).map((i) => ({ name: i.name, dataset: i.dataset, manifest: i.manifestHash })),
+      });
       const stats = parts.map((p) => EncodingStatsSchema.parse(p.stats));
       const minGroupSize = Math.max(...parts.map((p) => p.minGroupSize));
       const { encoding, labelMean, labelStd } = mergeEncoding(stats, minGroupSize);
@@ -148,6 +182,9 @@ export class FederatedSessions {
   async #global(session: string, sealed: SealedMessage): Promise<{ w: WorkerSession; global: Global }> {
     const w = this.#workers.get(session);
     if (!w) throw new ObscuraError('federation_invalid', `no federated session ${session} on this worker`, 404);
+    if (w.pending !== undefined && !this.ctx.ledger.isConfirmed(w.pending)) {
+      throw new ObscuraError('ledger_unconfirmed', `ledger entry #${w.pending} (the approval runs this share used) is not yet placed on chain`, 409);
+    }
     const global = (await openFrom(sealed, this.ctx.ageIdentity, w.aggregator.keys.signingKey)) as Global;
     w.encoding = global.encoding;
     w.label = global.label;
@@ -258,7 +295,8 @@ export class FederatedSessions {
       const result: ResultBody = {
         obscura: 'result/1',
         job: state.job.id,
-        analyst: state.job.analyst,
+        analyst: state.job.request.request.analyst,
+        request: state.job.request,
         pipeline: { name: doc.name, hash: pipelineHash(doc) },
         inputs: state.inputs,
         outputs: { [state.job.step]: output },

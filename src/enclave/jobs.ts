@@ -1,6 +1,6 @@
 /**
- * Running a job inside the enclave: open every input (see datasets.ts), enforce who may
- * run it, check the pipeline against the inputs' schemas, run it on DuckDB, and sign the
+ * Running a job inside the enclave: verify the analyst's signed request, open every input
+ * (see datasets.ts), enforce who may run it, check the pipeline against the inputs' schemas, run it on DuckDB, and sign the
  * aggregate result. The host already checked most of this; the enclave checks again
  * because the host is untrusted.
  */
@@ -9,14 +9,23 @@ import type { TeeKind } from '../attestation/providers/provider.ts';
 import { ObscuraError } from '../common/errors.ts';
 import { hashJson } from '../common/hash.ts';
 import { assertManifestSignature, type Manifest, manifestHash } from '../crypto/manifest.ts';
-import { assertApproval, assertPolicyUpdate, withPolicyUpdate } from '../privacy/statements.ts';
+import { assertApproval, assertApprovalCovers, assertPolicyUpdate, statementHash, withPolicyUpdate } from '../privacy/statements.ts';
+import {
+  assertJobMatchesRequest,
+  assertJobRequestFresh,
+  assertJobRequestSignature,
+  JOB_REQUEST_MAX_AGE_MS,
+  type JobRequest,
+  jobRequestHash,
+  purposeHash,
+} from '../privacy/job-request.ts';
 import { checkPipeline, parsePipeline, pipelineHash, type PipelineOutputs, type PipelinePlan, type RunOptions, runPipeline } from '../pipelines/index.ts';
 import type { ParsedDataset } from '../data/index.ts';
 import { applyLimits, type EffectiveLimits, enforcePolicies } from '../privacy/enforce.ts';
 import { privacyCost } from '../privacy/cost.ts';
 import type { PipelineDocument } from '../pipelines/schema.ts';
 import type { SignedLedgerEntry } from './ledger.ts';
-import type { BudgetCharge, LedgerService, Reservation } from './ledger-service.ts';
+import type { BudgetCharge, LedgerService, Reservation, RunCharge } from './ledger-service.ts';
 import { afterData, dataCondition } from './data-condition.ts';
 import { type OpenContext, type OpenedDataset, openSealedInput } from './datasets.ts';
 import type { JobSpec } from './protocol.ts';
@@ -42,11 +51,19 @@ export type Progress = (fraction: number, message: string) => void;
  * The owners' later statements about each input, verified: the newest policy update
  * (signed by the manifest's owner, and no older than the newest this enclave has applied:
  * the host must not hand it a superseded, wider policy) replaces the manifest's policy,
- * and a revoked dataset refuses the job; approvals count only when signed by the owner.
+ * and a revoked dataset refuses the job. Where the policy in force asks for approval, an
+ * approval of this pipeline counts only when signed by the owner for the request's analyst
+ * and purpose and not expired; each such approval is one run to take from its count.
  */
-function ownerStatements(job: JobSpec, pipelineHash: string, ctx: JobContext): { manifests: Map<string, Manifest>; approved: Set<string> } {
+function ownerStatements(
+  job: JobSpec,
+  pipelineHash: string,
+  request: JobRequest,
+  ctx: JobContext,
+): { manifests: Map<string, Manifest>; approved: Set<string>; runs: RunCharge[] } {
   const manifests = new Map<string, Manifest>();
   const approved = new Set<string>();
+  const runs: RunCharge[] = [];
   for (const input of job.inputs) {
     const { manifest } = input.manifest;
     const hash = manifestHash(manifest);
@@ -67,13 +84,18 @@ function ownerStatements(job: JobSpec, pipelineHash: string, ctx: JobContext): {
     if (known.revoked || update?.update.revoked) {
       throw new ObscuraError('dataset_revoked', `the owner of dataset ${input.datasetId} (input ${input.name}) revoked it`, 403, { input: input.name });
     }
-    manifests.set(input.name, withPolicyUpdate(manifest, update?.update));
-    if (input.approval && input.approval.approval.pipeline === pipelineHash) {
-      assertApproval(input.approval, manifest, hash);
+    const effective = withPolicyUpdate(manifest, update?.update);
+    manifests.set(input.name, effective);
+    const approval = input.approval;
+    if (effective.policy?.pipelines === 'approval' && approval && approval.approval.pipeline === pipelineHash) {
+      const label = `dataset ${input.datasetId} (input ${input.name})`;
+      assertApproval(approval, manifest, hash);
+      assertApprovalCovers(approval.approval, { analyst: request.analyst, purpose: purposeHash(request.purpose), now: Date.now(), label });
       approved.add(input.name);
+      runs.push({ approval: statementHash(approval), runs: approval.approval.runs, label });
     }
   }
-  return { manifests, approved };
+  return { manifests, approved, runs };
 }
 
 /**
@@ -97,29 +119,69 @@ function chargesOf(doc: PipelineDocument, plan: PipelinePlan, job: JobSpec, mani
   });
 }
 
+/** A job as checked: its pipeline, limits, effective manifests, the approval runs it takes, and its request. */
+export interface CheckedJob {
+  doc: PipelineDocument;
+  hash: string;
+  limits: EffectiveLimits;
+  manifests: Map<string, Manifest>;
+  runs: RunCharge[];
+  request: JobRequest;
+  /** The plan over the owner-signed schemas. */
+  plan: PipelinePlan;
+}
+
 /**
- * Everything about a job that is checked before anything is decrypted: the owners'
+ * Everything about a job that is checked before anything is decrypted: the analyst's
+ * signed request (signature, freshness, and that it asks for this pipeline, these outputs
+ * and these datasets; the analyst is taken from it and nowhere else), the owners'
  * signatures, who may run it, their later statements and their dataset policies, against
- * the plan over the owner-signed schemas (the host is untrusted).
+ * the plan over the owner-signed schemas (the host is untrusted). `partial`: the job is one
+ * worker's share of a federated job, so it holds some of the request's datasets.
  */
-export function checkJob(
-  job: JobSpec,
-  ctx: JobContext,
-): { doc: PipelineDocument; hash: string; limits: EffectiveLimits; manifests: Map<string, Manifest>; plan: PipelinePlan } {
+export function checkJob(job: JobSpec, ctx: JobContext, opts: { partial?: boolean } = {}): CheckedJob {
+  assertJobRequestSignature(job.request);
+  const request = job.request.request;
+  assertJobRequestFresh(request, Date.now());
   const doc = parsePipeline(job.pipeline);
   const hash = pipelineHash(doc);
+  for (const input of job.inputs) assertManifestSignature(input.manifest);
+  const given = job.inputs.map((i) => ({ name: i.name, dataset: i.datasetId, manifest: manifestHash(i.manifest.manifest) }));
+  assertJobMatchesRequest(request, { pipelineHash: hash, outputs: Object.keys(doc.outputs), inputs: given }, opts);
+  const analyst = request.analyst;
   for (const input of job.inputs) {
     const { manifest } = input.manifest;
-    assertManifestSignature(input.manifest);
-    if (!manifest.analysts.includes('*') && !manifest.analysts.includes(job.analyst)) {
-      throw new ObscuraError('analyst_not_allowed', `analyst ${job.analyst} is not allowed to use dataset ${input.datasetId}`, 403);
+    if (!manifest.analysts.includes('*') && !manifest.analysts.includes(analyst)) {
+      throw new ObscuraError('analyst_not_allowed', `analyst ${analyst} is not allowed to use dataset ${input.datasetId}`, 403);
     }
   }
   const signedPlan = checkPipeline(doc, Object.fromEntries(job.inputs.map((input) => [input.name, input.manifest.manifest.schema])));
-  const { manifests, approved } = ownerStatements(job, hash, ctx);
+  const { manifests, approved, runs } = ownerStatements(job, hash, request, ctx);
   const policyInputs = job.inputs.map((input) => ({ name: input.name, manifest: manifests.get(input.name) as Manifest }));
-  const limits = enforcePolicies(signedPlan, policyInputs, { analyst: job.analyst, pipelineHash: hash, now: new Date(), doc, approved });
-  return { doc, hash, limits, manifests, plan: signedPlan };
+  const limits = enforcePolicies(signedPlan, policyInputs, { analyst, pipelineHash: hash, now: new Date(), doc, approved });
+  return { doc, hash, limits, manifests, runs, request, plan: signedPlan };
+}
+
+/**
+ * Take what a checked job consumes, all or nothing: its request's single use, the budget
+ * of every input and one run of each approval it relies on. When it spends budget or runs,
+ * the ledger is first checked against the chain (rollback protection). Returns the
+ * reservation to commit or release, if any.
+ */
+export async function consume(checked: CheckedJob, charges: BudgetCharge[], ctx: JobContext, progress: Progress): Promise<Reservation | undefined> {
+  if (charges.length || checked.runs.length) {
+    progress(0, 'checking the privacy budget ledger against the chain');
+    await ctx.ledger.ensureFresh();
+  }
+  // From here to the end nothing awaits: no other job can take the same budget, run or request.
+  const reservation = charges.length || checked.runs.length ? ctx.ledger.reserve(charges, checked.runs) : undefined;
+  try {
+    ctx.ledger.useRequest(jobRequestHash(checked.request), checked.request.createdAt, JOB_REQUEST_MAX_AGE_MS);
+  } catch (e) {
+    if (reservation) ctx.ledger.release(reservation);
+    throw e;
+  }
+  return reservation;
 }
 
 /**
@@ -139,10 +201,10 @@ function failureHash(job: string, code: string): string {
 }
 
 /**
- * Run a job and sign its result. A job that spends privacy budget first checks that the
- * enclave's ledger is as new as the chain's (rollback protection), then reserves the budget
- * of every input (all or none) before decrypting anything. A refusal before the inputs are
- * read releases the reservation and keeps its precise error. Once they are read, the
+ * Run a job and sign its result. A job that spends privacy budget or approval runs first
+ * checks that the enclave's ledger is as new as the chain's (rollback protection), then
+ * reserves them (all or none) and records its request as used before decrypting anything.
+ * A refusal before the inputs are read releases the reservation and keeps its precise error. Once they are read, the
  * reservation becomes a persisted spend entry whether the job succeeds or fails (a failure
  * that cost nothing would be a free probe of the data), and a failure is reported only as
  * job_data_condition (data-condition.ts): thrown when the job spent nothing, returned with
@@ -157,14 +219,10 @@ export async function runJob(
   onOpened: (opened: OpenedDataset[]) => void = () => {},
   guard?: JobGuard,
 ): Promise<JobOutcome> {
-  const { doc, hash, limits, manifests, plan } = checkJob(job, ctx);
+  const checked = checkJob(job, ctx);
+  const { doc, hash, limits, manifests, plan } = checked;
   const charges = chargesOf(doc, plan, job, manifests);
-  let reservation: Reservation | undefined;
-  if (charges.length) {
-    progress(0, 'checking the privacy budget ledger against the chain');
-    await ctx.ledger.ensureFresh();
-    reservation = ctx.ledger.reserve(charges);
-  }
+  const reservation = await consume(checked, charges, ctx, progress);
   let read = false;
   const opened = (o: OpenedDataset[]) => {
     read = true;
@@ -200,7 +258,8 @@ async function runReserved(
   const body: ResultBody = {
     obscura: 'result/1',
     job: job.id,
-    analyst: job.analyst,
+    analyst: job.request.request.analyst,
+    request: job.request,
     pipeline: { name: doc.name, hash },
     inputs: job.inputs.map((input, i) => resultInput(input, opened[i] as OpenedDataset)),
     outputs,

@@ -1,7 +1,7 @@
 /**
  * The enclave side of the budget ledger (ledger.ts): the chain connection it scans for its
- * own heads, budget reservations for running jobs, and the entries waiting for the host to
- * place their heads on chain. Reservations are taken synchronously (JavaScript runs one
+ * own heads, reservations of budget and approval runs for running jobs, the job requests
+ * already run, and the entries waiting for the host to place their heads on chain. Reservations are taken synchronously (JavaScript runs one
  * handler at a time between awaits), so concurrent jobs can never together spend more than
  * a dataset's budget. A job refused before it read data releases its reservation; one that
  * read data turns it into a signed spend entry persisted in the sealed state before anything
@@ -19,10 +19,21 @@ export interface BudgetCharge extends Charge {
   label: string;
 }
 
-/** A held reservation of budget for one running job. */
+/** One run of an owner's approval that a job uses. */
+export interface RunCharge {
+  /** The approval's statement hash. */
+  approval: string;
+  /** The runs the approval allows. */
+  runs: number;
+  /** For messages: the dataset id and input name. */
+  label: string;
+}
+
+/** A held reservation of budget and approval runs for one running job. */
 export interface Reservation {
   id: number;
   charges: BudgetCharge[];
+  runs: RunCharge[];
 }
 
 /** What the service needs from its host process. */
@@ -84,11 +95,39 @@ export class LedgerService {
     return { epsilon, delta };
   }
 
+  /** Runs of an approval used, counting running jobs' reservations as used. */
+  #runsUsed(approval: string): number {
+    let used = this.opts.state().runs[approval] ?? 0;
+    for (const r of this.#reservations.values()) used += r.runs.filter((c) => c.approval === approval).length;
+    return used;
+  }
+
   /**
-   * Reserve every charge or none: throws 'budget_exhausted' (403) naming the first dataset
-   * that would go below zero. Synchronous on purpose (see the file comment).
+   * Record that the job request with hash `hash` (made at `createdAt`) runs now; throws
+   * 'job_request_replayed' (409) if it ran before. Forgets requests older than `maxAgeMs`,
+   * which the enclave refuses as expired anyway. Synchronous, and persisted before the
+   * job touches data, so neither concurrency nor a restart lets a request run twice.
    */
-  reserve(charges: BudgetCharge[]): Reservation {
+  useRequest(hash: string, createdAt: string, maxAgeMs: number, now = Date.now()): void {
+    const state = this.opts.state();
+    if (state.requests[hash] !== undefined) {
+      throw new ObscuraError('job_request_replayed', 'this signed job request was already run; the analyst must sign a new one', 409);
+    }
+    const requests = Object.fromEntries(Object.entries(state.requests).filter(([, t]) => now - Date.parse(t) <= maxAgeMs));
+    this.opts.persist({ ...state, requests: { ...requests, [hash]: createdAt } });
+  }
+
+  /**
+   * Reserve every charge and run or none: throws 'budget_exhausted' (403) naming the first
+   * dataset that would go below zero, or 'approval_runs_exhausted' (403) naming the first
+   * approval whose runs are used up. Synchronous on purpose (see the file comment).
+   */
+  reserve(charges: BudgetCharge[], runs: RunCharge[] = []): Reservation {
+    for (const c of runs) {
+      if (this.#runsUsed(c.approval) + runs.filter((o) => o.approval === c.approval).length > c.runs) {
+        throw new ObscuraError('approval_runs_exhausted', `the owner's approval for ${c.label} allowed ${c.runs} run(s), all used`, 403, { rule: 'runs', runs: c.runs });
+      }
+    }
     for (const c of charges) {
       const spent = this.#spentUnits(c.dataset);
       for (const kind of ['epsilon', 'delta'] as const) {
@@ -105,7 +144,7 @@ export class LedgerService {
         }
       }
     }
-    const r: Reservation = { id: this.#nextReservation++, charges };
+    const r: Reservation = { id: this.#nextReservation++, charges, runs };
     this.#reservations.set(r.id, r);
     return r;
   }
@@ -119,7 +158,16 @@ export class LedgerService {
   commit(r: Reservation, job: string, resultHash: string): SignedLedgerEntry {
     if (!this.#reservations.has(r.id)) throw new Error('reservation already settled');
     const state = this.opts.state();
-    const signed = nextEntry(state, this.opts.workerKey(), { kind: 'spend', job, result: resultHash, charges: r.charges.map(({ dataset, epsilon, delta }) => ({ dataset, epsilon, delta })) }, this.opts.signingSeed());
+    const body = {
+      kind: 'spend' as const,
+      job,
+      result: resultHash,
+      charges: r.charges.map(({ dataset, epsilon, delta }) => ({ dataset, epsilon, delta })),
+      ...(r.runs.length ? { runs: r.runs.map((c) => c.approval) } : {}),
+    };
+    const signed = nextEntry(state, this.opts.workerKey(), body, this.opts.signingSeed());
+    const runs = { ...state.runs };
+    for (const c of r.runs) runs[c.approval] = (runs[c.approval] ?? 0) + 1;
     const spent = { ...state.spent };
     for (const c of r.charges) {
       const before = spent[c.dataset] ?? { epsilon: '0', delta: '0' };
@@ -129,7 +177,7 @@ export class LedgerService {
       };
     }
     this.#reservations.delete(r.id);
-    this.opts.persist({ ...appended(state, signed), spent });
+    this.opts.persist({ ...appended(state, signed), spent, runs });
     this.#unconfirmed.set(signed.entry.seq, signed);
     return signed;
   }
@@ -188,6 +236,11 @@ export class LedgerService {
     }
     this.#unconfirmed.delete(placement.head.seq);
     return signed;
+  }
+
+  /** Whether the entry with this sequence number is no longer waiting for its head on chain. */
+  isConfirmed(seq: number): boolean {
+    return !this.#unconfirmed.has(seq);
   }
 
   /** Close the chain connection. */

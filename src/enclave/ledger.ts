@@ -1,5 +1,5 @@
 /**
- * The enclave's ledger: every privacy-budget spend and every policy update it applies,
+ * The enclave's ledger: every privacy-budget spend (with the approval runs a job used) and every policy update it applies,
  * as a hash-chained sequence of entries it signs. The entries' effect (budget spent per
  * dataset, policy version per dataset) lives in the sealed state; each entry's head (worker
  * key, sequence number, entry hash; chain/ledger.ts) goes on chain before the entry takes
@@ -35,7 +35,11 @@ export const LedgerEntrySchema = z.object({
   /** Hash of the previous entry (null for the first). */
   prev: hex64.nullable(),
   body: z.discriminatedUnion('kind', [
-    z.object({ kind: z.literal('spend'), job: z.string(), result: hex64, charges: z.array(ChargeSchema).min(1) }),
+    /**
+     * What a job consumed before its result was released: privacy budget (charges) and runs
+     * of owners' approvals (by statement hash; one each). One entry per job, anchored alike.
+     */
+    z.object({ kind: z.literal('spend'), job: z.string(), result: hex64, charges: z.array(ChargeSchema), runs: z.array(hex64).min(1).optional() }),
     z.object({ kind: z.literal('policy'), dataset: hex64, version: z.number().int().min(2), revoked: z.boolean(), update: hex64 }),
   ]),
   createdAt: z.iso.datetime(),
@@ -60,12 +64,19 @@ export const LedgerStateSchema = z.object({
   policies: z.record(hex64, z.object({ version: z.number().int().min(2), revoked: z.boolean() })),
   /** Budget spent per dataset (manifest hash), in the exact units of the privacy budget ledger. */
   spent: z.record(hex64, z.object({ epsilon: z.string().regex(/^\d+$/), delta: z.string().regex(/^\d+$/) })),
+  /** Runs used per owner's approval (its statement hash); the approval's `runs` is the limit. */
+  runs: z.record(hex64, z.number().int().min(1)).default({}),
+  /**
+   * Job requests already run (request hash → its createdAt), so a host cannot replay a
+   * signed request; pruned once too old for the enclave to run anyway.
+   */
+  requests: z.record(hex64, z.iso.datetime()).default({}),
 });
 /** The ledger part of the sealed state. */
 export type LedgerState = z.infer<typeof LedgerStateSchema>;
 
 /** The ledger of a worker that has never written one. */
-export const EMPTY_LEDGER: LedgerState = { seq: 0, head: null, syncedBlock: 0, policies: {}, spent: {} };
+export const EMPTY_LEDGER: LedgerState = { seq: 0, head: null, syncedBlock: 0, policies: {}, spent: {}, runs: {}, requests: {} };
 
 function entryBytes(entry: LedgerEntry): Uint8Array {
   return new TextEncoder().encode(`obscura-ledger-entry/1\n${hashJson(entry)}`);

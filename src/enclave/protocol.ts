@@ -12,6 +12,7 @@ import { ProviderKindSchema, TeeKindSchema } from '../attestation/providers/prov
 import { SealingRootSourceSchema } from '../attestation/providers/sealing-root.ts';
 import { SignedManifestSchema } from '../crypto/manifest.ts';
 import { SignedApprovalSchema, SignedPolicyUpdateSchema } from '../privacy/statements.ts';
+import { SignedJobRequestSchema } from '../privacy/job-request.ts';
 // The schema module alone: the data package's index pulls in DuckDB and Arrow, which the
 // host and the CLI have no use for.
 import { DatasetSchemaSchema } from '../data/schema.ts';
@@ -38,17 +39,20 @@ export const SealedInputSchema = z.object({
 });
 export type SealedInput = z.infer<typeof SealedInputSchema>;
 
-/** A job as the enclave receives it. */
+/**
+ * A job as the enclave receives it. The analyst is not a field: the enclave takes it from
+ * the analyst-signed request, which it checks against the pipeline and inputs given.
+ */
 export const JobSpecSchema = z.object({
   id: z.string().min(1),
-  analyst: z.string().min(1),
+  request: SignedJobRequestSchema,
   /** The pipeline document text; the enclave parses and hashes it itself. */
   pipeline: z.string().min(1),
   inputs: z
     .array(
       SealedInputSchema.extend({
         name: z.string().min(1),
-        /** The owner's approval of this pipeline, where the dataset's policy asks for one. */
+        /** The owner's approval of this pipeline for the request's analyst and purpose, where the dataset's policy asks for one. */
         approval: SignedApprovalSchema.optional(),
         /** The dataset's newest policy update, if the owner made any. */
         policyUpdate: SignedPolicyUpdateSchema.optional(),
@@ -89,7 +93,7 @@ export const HostRequestSchema = z.discriminatedUnion('type', [
     id: z.number().int(),
     type: z.literal('fed_init'),
     session: z.string().min(1),
-    job: z.object({ id: z.string(), analyst: z.string(), pipeline: z.string(), step: z.string() }),
+    job: z.object({ id: z.string(), request: SignedJobRequestSchema, pipeline: z.string(), step: z.string() }),
     peers: z.array(PeerSchema).min(2),
     stats: z.array(SealedMessageSchema).min(2),
   }),
@@ -158,7 +162,7 @@ export const ResponseValueSchemas = {
   apply_policy_update: z.object({ ledger: SignedLedgerEntrySchema }),
   budget: BudgetViewSchema,
   /** Only sealed statistics: the worker's row count would tell the host how many rows the pipeline kept. */
-  fed_open: z.object({ stats: SealedMessageSchema }),
+  fed_open: z.object({ stats: SealedMessageSchema, ledger: SignedLedgerEntrySchema.optional() }),
   fed_init: z.object({ global: z.array(SealedMessageSchema) }),
   fed_round: z.object({ update: SealedMessageSchema }),
   fed_average: z.object({ global: z.array(SealedMessageSchema) }),

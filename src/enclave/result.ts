@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { ed25519Sign, ed25519Verify } from '../common/ed25519.ts';
 import { canonicalJson, sha256Hex } from '../common/hash.ts';
+import { SignedJobRequestSchema } from '../privacy/job-request.ts';
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 
@@ -70,7 +71,10 @@ export const ResultInputSchema = z.object({
 export const ResultBodySchema = z.object({
   obscura: z.literal('result/1'),
   job: z.string(),
+  /** The analyst who signed `request` (the enclave takes it from there only). */
   analyst: z.string(),
+  /** The analyst's signed job request the enclave verified and ran. */
+  request: SignedJobRequestSchema,
   pipeline: z.object({ name: z.string(), hash: sha256 }),
   inputs: z.array(ResultInputSchema),
   outputs: z.record(z.string(), OutputTableSchema),

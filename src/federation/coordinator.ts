@@ -7,6 +7,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { EnclaveClient } from '../enclave/client.ts';
+import type { SignedLedgerEntry } from '../enclave/ledger.ts';
 import type { JobSpec, ResponseValue } from '../enclave/protocol.ts';
 import type { Peer } from './channel.ts';
 import { jobCancelled } from '../pipelines/limits.ts';
@@ -19,13 +20,15 @@ export interface Partition {
 
 /** Run the train output `step` of `job` across the partitions' workers; the first aggregates. */
 export async function runFederatedTraining(args: {
-  job: { id: string; analyst: string; pipeline: string };
+  job: Pick<JobSpec, 'id' | 'request' | 'pipeline'>;
   step: string;
   rounds: number;
   partitions: Partition[];
   onProgress?: (fraction: number, message: string) => void;
   /** Aborted when the job's analyst cancels it: the job stops before its next round. */
   signal?: AbortSignal;
+  /** Place a worker's ledger entry (approval runs it used) on chain; it trains no round before. */
+  onLedger?: (worker: string, entry: SignedLedgerEntry) => Promise<void>;
 }): Promise<ResponseValue<'fed_finish'>> {
   const { job, step, partitions } = args;
   const progress = args.onProgress ?? (() => {});
@@ -44,6 +47,11 @@ export async function runFederatedTraining(args: {
   const opened = await Promise.all(
     partitions.map((p) => p.enclave.request('fed_open', { session, job: { ...job, inputs: [p.input] }, step, aggregator: peers[0] as Peer })),
   );
+  for (const [i, o] of opened.entries()) {
+    if (!o.ledger) continue;
+    if (!args.onLedger) throw new Error('a worker used approval runs but the coordinator cannot place ledger entries');
+    await args.onLedger((partitions[i] as Partition).enclave.info.workerId, o.ledger);
+  }
   let { global } = await aggregator.request('fed_init', { session, job: { ...job, step }, peers, stats: opened.map((o) => o.stats) });
   for (let r = 1; r <= args.rounds; r++) {
     checkCancelled();

@@ -18,8 +18,26 @@ export {
   parseSignedApproval,
   parseSignedPolicyUpdate,
   assertApproval,
+  assertApprovalCovers,
+  APPROVAL_DEFAULT_TTL_MS,
   assertPolicyUpdate,
   statementHash,
   withPolicyUpdate,
 } from './statements.ts';
+export {
+  JobRequestSchema,
+  SignedJobRequestSchema,
+  type JobRequest,
+  type JobRequestBinding,
+  type SignedJobRequest,
+  signJobRequest,
+  parseSignedJobRequest,
+  assertJobRequestSignature,
+  assertJobRequestFresh,
+  assertJobMatchesRequest,
+  jobRequestSignatureValid,
+  jobRequestHash,
+  purposeHash,
+  requestBindings,
+} from './job-request.ts';
 export { privacyCost, type PrivacyCost } from './cost.ts';

@@ -1,6 +1,7 @@
 /**
- * What an owner signs about a dataset after sealing it: an approval of one pipeline (for a
- * policy with `pipelines: approval`) and a policy update (a newer policy, or a revocation).
+ * What an owner signs about a dataset after sealing it: an approval of one pipeline for one
+ * analyst, purpose, time and number of runs (for a policy with `pipelines: approval`) and a
+ * policy update (a newer policy, or a revocation).
  * Both are sr25519-signed by the manifest's owner over a domain-separated JCS form, like the
  * manifest itself, so the untrusted host can store and forward them but never forge or
  * widen them; the enclave verifies each one against the owner in the manifest it opens.
@@ -19,16 +20,29 @@ const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lower-case hex ch
 const address = z.string().refine(isValidAddress, 'expected an ss58 account address');
 const signature = z.string().regex(/^0x[0-9a-f]{128}$/, 'expected a 64-byte sr25519 signature as 0x hex');
 
-/** An owner's approval of one pipeline (by hash) on one dataset. */
-export const ApprovalSchema = z.strictObject({
-  obscura: z.literal('approval/1'),
-  /** Manifest hash of the dataset. */
-  dataset: sha256,
-  pipeline: sha256,
-  /** The owner who approves (must be the manifest's owner). */
-  approver: address,
-  createdAt: z.iso.datetime(),
-});
+/**
+ * An owner's approval of one pipeline (by hash) on one dataset, for one analyst and one
+ * purpose (the SHA-256 of its text), until an expiry, for a number of runs that the
+ * enclave counts in its ledger.
+ */
+export const ApprovalSchema = z
+  .strictObject({
+    obscura: z.literal('approval/2'),
+    /** Manifest hash of the dataset. */
+    dataset: sha256,
+    pipeline: sha256,
+    /** The analyst who may run it (the signer of the job request). */
+    analyst: address,
+    /** SHA-256 of the purpose text of the job request the owner read. */
+    purpose: sha256,
+    expiresAt: z.iso.datetime(),
+    /** How many jobs may run under this approval. */
+    runs: z.number().int().min(1).max(1_000_000),
+    /** The owner who approves (must be the manifest's owner). */
+    approver: address,
+    createdAt: z.iso.datetime(),
+  })
+  .refine((a) => Date.parse(a.expiresAt) > Date.parse(a.createdAt), { message: 'expiresAt must be after createdAt', path: ['expiresAt'] });
 /** An approval. */
 export type Approval = z.infer<typeof ApprovalSchema>;
 /** An approval with the owner's signature. */
@@ -57,17 +71,38 @@ export const SignedPolicyUpdateSchema = z.strictObject({ update: PolicyUpdateSch
 export type SignedPolicyUpdate = z.infer<typeof SignedPolicyUpdateSchema>;
 
 function approvalBytes(a: Approval): Uint8Array {
-  return new TextEncoder().encode(`obscura-approval/1\n${canonicalJson(a)}`);
+  return new TextEncoder().encode(`obscura-approval/2\n${canonicalJson(a)}`);
 }
 
 function updateBytes(u: PolicyUpdate): Uint8Array {
   return new TextEncoder().encode(`obscura-policy-update/1\n${canonicalJson(u)}`);
 }
 
-/** Sign an approval of `pipeline` on the dataset whose manifest hash is `dataset`. */
-export function signApproval(dataset: string, pipeline: string, owner: AccountKey, now = new Date()): SignedApproval {
-  const approval: Approval = { obscura: 'approval/1', dataset, pipeline, approver: owner.address, createdAt: now.toISOString() };
-  return { approval: ApprovalSchema.parse(approval), signature: owner.sign(approvalBytes(approval)) };
+/** Default lifetime of an approval. */
+export const APPROVAL_DEFAULT_TTL_MS = 30 * 24 * 3600_000;
+
+/**
+ * Sign an approval of `pipeline` on the dataset whose manifest hash is `dataset`, for
+ * `analyst` and the purpose whose SHA-256 is `purpose`, valid until `expiresAt` (default 30
+ * days) for `runs` jobs (default 1).
+ */
+export function signApproval(
+  args: { dataset: string; pipeline: string; analyst: string; purpose: string; expiresAt?: Date; runs?: number },
+  owner: AccountKey,
+  now = new Date(),
+): SignedApproval {
+  const approval = ApprovalSchema.parse({
+    obscura: 'approval/2',
+    dataset: args.dataset,
+    pipeline: args.pipeline,
+    analyst: args.analyst,
+    purpose: args.purpose,
+    expiresAt: (args.expiresAt ?? new Date(now.getTime() + APPROVAL_DEFAULT_TTL_MS)).toISOString(),
+    runs: args.runs ?? 1,
+    approver: owner.address,
+    createdAt: now.toISOString(),
+  });
+  return { approval, signature: owner.sign(approvalBytes(approval)) };
 }
 
 /** Sign a policy update of the dataset whose manifest hash is `dataset`. */
@@ -109,6 +144,23 @@ export function assertApproval(signed: SignedApproval, manifest: Manifest, manif
   if (a.approver !== manifest.owner) throw new ObscuraError('approval_not_owner', `only the owner ${manifest.owner} may approve pipelines on dataset ${manifest.name}`, 403);
   if (!verifyAccountSignature(a.approver, approvalBytes(a), signed.signature)) {
     throw new ObscuraError('approval_signature_invalid', 'the approval signature does not verify for its approver', 422);
+  }
+}
+
+/**
+ * Throw unless the approval covers a job by `analyst` for the purpose whose SHA-256 is
+ * `purpose` at time `now`: 'approval_analyst_mismatch', 'approval_purpose_mismatch' or
+ * 'approval_expired' (all 403). Its runs are counted by the enclave's ledger.
+ */
+export function assertApprovalCovers(a: Approval, job: { analyst: string; purpose: string; now: number; label: string }): void {
+  if (a.analyst !== job.analyst) {
+    throw new ObscuraError('approval_analyst_mismatch', `the owner of ${job.label} approved this pipeline for analyst ${a.analyst}, not ${job.analyst}`, 403, { rule: 'analyst' });
+  }
+  if (a.purpose !== job.purpose) {
+    throw new ObscuraError('approval_purpose_mismatch', `the owner of ${job.label} approved this pipeline for another purpose than the job request states`, 403, { rule: 'purpose' });
+  }
+  if (Date.parse(a.expiresAt) <= job.now) {
+    throw new ObscuraError('approval_expired', `the approval by the owner of ${job.label} expired at ${a.expiresAt}`, 403, { rule: 'expiry' });
   }
 }
 

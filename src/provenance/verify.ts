@@ -1,6 +1,6 @@
 /**
  * Verifying a published result end to end, as an auditor would: the document's hash and id,
- * the enclave's signature, the attestation binding that signing key to a measurement (and
+ * the enclave's signature, the analyst's signed job request (request-check.ts), the attestation binding that signing key to a measurement (and
  * made for this very result), and the anchor of the result's hash on the chain. Each check
  * is reported by name; nothing here trusts the API host.
  */
@@ -12,6 +12,7 @@ import type { ChainIdentity } from '../chain/schemas.ts';
 import { resultBodyHash, resultId, signedResultHash, verifyResultSignature } from '../enclave/result.ts';
 import { ledgerEntryHash, verifyLedgerEntry } from '../enclave/ledger.ts';
 import type { ResultDocument } from '../store/records.ts';
+import { jobRequestCheck } from './request-check.ts';
 
 /** The outcome of verifying a result document. */
 export interface ResultVerdict {
@@ -39,7 +40,9 @@ async function spendCheck(chain: ChainClient, doc: ResultDocument): Promise<Chec
   const head = spend.placement.head;
   if (head.worker !== entry.worker || head.seq !== entry.seq || head.entry !== ledgerEntryHash(entry)) problems.push('the placement is not of this entry');
   else if (!(await chain.hasLedgerHead(spend.placement))) problems.push(`ledger entry #${entry.seq} is not in block #${spend.placement.blockNumber}`);
-  const charges = entry.body.kind === 'spend' ? entry.body.charges.map((c) => `epsilon ${c.epsilon}, delta ${c.delta} on ${c.dataset.slice(0, 16)}…`).join('; ') : '';
+  const spent = entry.body.kind === 'spend' ? entry.body.charges.map((c) => `epsilon ${c.epsilon}, delta ${c.delta} on ${c.dataset.slice(0, 16)}…`) : [];
+  const runs = entry.body.kind === 'spend' ? (entry.body.runs ?? []).map((a) => `1 run of approval ${a.slice(0, 16)}…`) : [];
+  const charges = [...spent, ...runs].join('; ');
   return {
     name: 'budget spend',
     ok: problems.length === 0,
@@ -96,6 +99,7 @@ export async function verifyResultDocument(
     ok: sigOk,
     detail: sigOk ? `signed by enclave key ${body.enclave.signingKey.slice(0, 16)}…` : 'signature does not verify: the result was altered or not signed by this enclave',
   });
+  checks.push(jobRequestCheck(body));
   const att = await verifyEvidence(doc.attestation, {
     nonce: resultBodyHash(body),
     keys: { signingKey: body.enclave.signingKey },

@@ -123,6 +123,23 @@ const MIGRATIONS: string[] = [
    DROP TABLE jobs;
    ALTER TABLE jobs_next RENAME TO jobs;
    CREATE INDEX jobs_status ON jobs(status, created_at);`,
+  // Jobs keep the analyst's signed request; approvals are bound to an analyst, a purpose,
+  // an expiry and a number of runs (approval/2), so several may exist per dataset and
+  // pipeline. Unbound approval/1 rows are dropped: the enclave no longer honours them.
+  `ALTER TABLE jobs ADD COLUMN request_json TEXT;
+   DROP TABLE approvals;
+   CREATE TABLE approvals (
+     id TEXT PRIMARY KEY,
+     dataset_id TEXT NOT NULL REFERENCES datasets(id),
+     pipeline_hash TEXT NOT NULL,
+     analyst TEXT NOT NULL,
+     purpose_sha256 TEXT NOT NULL,
+     expires_at TEXT NOT NULL,
+     runs INTEGER NOT NULL,
+     document TEXT NOT NULL,
+     created_at TEXT NOT NULL
+   );
+   CREATE INDEX approvals_lookup ON approvals(dataset_id, pipeline_hash, analyst, purpose_sha256);`,
 ];
 
 /** Open (creating if needed) and migrate the database at `path`. */

@@ -17,6 +17,7 @@ import {
 import { AnchorReceiptSchema } from '../chain/schemas.ts';
 import { SignedUpgradeAuthorizationSchema } from '../enclave/upgrade-authorization.ts';
 import { SignedManifestSchema } from '../crypto/manifest.ts';
+import { type SignedJobRequest, SignedJobRequestSchema } from '../privacy/job-request.ts';
 import { z } from 'zod';
 
 interface DatasetRow {
@@ -41,6 +42,7 @@ interface JobRow {
   updated_at: string;
   purpose: string;
   awaiting_approval: number;
+  request_json: string | null;
 }
 
 const InputsSchema = z.record(z.string(), z.union([z.string(), z.array(z.string())]));
@@ -72,6 +74,7 @@ function jobFromRow(row: JobRow): JobRecord {
     worker: row.worker_id,
     status: row.status === 'queued' && row.awaiting_approval ? 'awaiting_approval' : row.status,
     ...(row.purpose ? { purpose: row.purpose } : {}),
+    ...(row.request_json ? { request: SignedJobRequestSchema.parse(JSON.parse(row.request_json)) } : {}),
     progress: row.progress,
     message: row.message,
     ...(row.error_code ? { error: { code: row.error_code, message: row.error_message ?? '' } } : {}),
@@ -162,18 +165,35 @@ export class Metadata {
 
   /** Queue a job. */
   insertJob(
-    job: { id: string; analyst: string; pipelineHash: string; inputs: Record<string, string | string[]>; worker: string; purpose?: string; awaitingApproval?: boolean },
+    job: {
+      id: string;
+      analyst: string;
+      pipelineHash: string;
+      inputs: Record<string, string | string[]>;
+      worker: string;
+      purpose?: string;
+      awaitingApproval?: boolean;
+      request: SignedJobRequest;
+    },
     now = new Date(),
   ): JobRecord {
     const t = now.toISOString();
     const message = job.awaitingApproval ? "waiting for the owners' approval" : 'queued';
     this.db
       .prepare(
-        `INSERT INTO jobs (id, analyst, pipeline_hash, inputs_json, worker_id, status, progress, message, created_at, updated_at, purpose, awaiting_approval)
-         VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?)`,
+        `INSERT INTO jobs (id, analyst, pipeline_hash, inputs_json, worker_id, status, progress, message, created_at, updated_at, purpose, awaiting_approval, request_json)
+         VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(job.id, job.analyst, job.pipelineHash, JSON.stringify(job.inputs), job.worker, message, t, t, job.purpose ?? '', job.awaitingApproval ? 1 : 0);
+      .run(job.id, job.analyst, job.pipelineHash, JSON.stringify(job.inputs), job.worker, message, t, t, job.purpose ?? '', job.awaitingApproval ? 1 : 0, JSON.stringify(job.request));
     return this.job(job.id);
+  }
+
+  /** Whether a job was submitted with the analyst's request of this nonce. */
+  hasJobRequest(analyst: string, nonce: string): boolean {
+    const row = this.db
+      .prepare(`SELECT 1 FROM jobs WHERE analyst = ? AND json_extract(request_json, '$.request.nonce') = ?`)
+      .get(analyst, nonce);
+    return row !== undefined;
   }
 
   /** Jobs waiting for approvals, oldest first. */

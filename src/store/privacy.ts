@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { LedgerPlacementSchema, type LedgerPlacement } from '../chain/ledger.ts';
-import { type SignedApproval, SignedApprovalSchema, type SignedPolicyUpdate, SignedPolicyUpdateSchema } from '../privacy/statements.ts';
+import { type SignedApproval, SignedApprovalSchema, type SignedPolicyUpdate, SignedPolicyUpdateSchema, statementHash } from '../privacy/statements.ts';
 import type { Db } from './db.ts';
 
 /** A ledger entry as the host keeps it: the enclave-signed entry (opaque here) and its chain placement. */
@@ -22,19 +22,36 @@ export interface StoredLedgerEntry {
 export class PrivacyStore {
   constructor(private readonly db: Db) {}
 
-  /** Record (or replace) an owner's approval of a pipeline on a dataset. */
+  /** Record an owner's approval (idempotent: keyed by its statement hash). */
   putApproval(datasetId: string, signed: SignedApproval): void {
+    const a = signed.approval;
     this.db
-      .prepare('INSERT OR REPLACE INTO approvals (dataset_id, pipeline_hash, document, created_at) VALUES (?, ?, ?, ?)')
-      .run(datasetId, signed.approval.pipeline, JSON.stringify(signed), new Date().toISOString());
+      .prepare(
+        `INSERT OR IGNORE INTO approvals (id, dataset_id, pipeline_hash, analyst, purpose_sha256, expires_at, runs, document, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(statementHash(signed), datasetId, a.pipeline, a.analyst, a.purpose, a.expiresAt, a.runs, JSON.stringify(signed), new Date().toISOString());
   }
 
-  /** The approval of `pipelineHash` on a dataset, if its owner gave one. */
-  approval(datasetId: string, pipelineHash: string): SignedApproval | undefined {
-    const row = this.db.prepare('SELECT document FROM approvals WHERE dataset_id = ? AND pipeline_hash = ?').get(datasetId, pipelineHash) as
-      | { document: string }
-      | undefined;
+  /**
+   * The approval of `pipelineHash` on a dataset that still covers a job by `analyst` for the
+   * purpose whose SHA-256 is `purpose`: not expired at `now`, with runs left as far as the
+   * host knows (the enclaves' ledger entries it placed name each run used; the enclave's
+   * own count is what decides). The one expiring soonest, if several.
+   */
+  approvalFor(datasetId: string, pipelineHash: string, analyst: string, purpose: string, now = new Date()): SignedApproval | undefined {
+    const rows = this.db
+      .prepare('SELECT id, runs, document FROM approvals WHERE dataset_id = ? AND pipeline_hash = ? AND analyst = ? AND purpose_sha256 = ? AND expires_at > ? ORDER BY expires_at')
+      .all(datasetId, pipelineHash, analyst, purpose, now.toISOString()) as { id: string; runs: number; document: string }[];
+    const row = rows.find((r) => this.approvalRunsUsed(r.id) < r.runs);
     return row ? SignedApprovalSchema.parse(JSON.parse(row.document)) : undefined;
+  }
+
+  /** Runs of an approval (by statement hash) named by the ledger entries placed on chain. */
+  approvalRunsUsed(approval: string): number {
+    // An approval's hash appears in an entry's document only in its list of runs.
+    const row = this.db.prepare(`SELECT COUNT(*) AS n FROM ledger_entries WHERE instr(document, ?) > 0`).get(`"${approval}"`) as { n: number };
+    return row.n;
   }
 
   /** Record a policy update (versions are unique per dataset). */

@@ -14,6 +14,7 @@ import { SignedManifestSchema } from '../crypto/manifest.ts';
 import { DatasetSchemaSchema } from '../data/schema.ts';
 import { SignedResultSchema } from '../enclave/result.ts';
 import { SignedUpgradeAuthorizationSchema } from '../enclave/upgrade-authorization.ts';
+import { SignedJobRequestSchema } from '../privacy/job-request.ts';
 
 /** A dataset as the API shows it: metadata only, never rows. */
 export const DatasetRecordSchema = z.object({
@@ -51,6 +52,8 @@ export const JobRecordSchema = z.object({
   status: JobStatusSchema,
   /** What the analyst said the job is for (shown to approving owners). */
   purpose: z.string().optional(),
+  /** The analyst's signed request the job runs (absent only on jobs from before requests were signed). */
+  request: SignedJobRequestSchema.optional(),
   progress: z.number().min(0).max(1),
   message: z.string(),
   error: z.object({ code: z.string(), message: z.string() }).optional(),

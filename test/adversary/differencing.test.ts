@@ -19,7 +19,7 @@ import type { SignedManifest } from '../../src/crypto/manifest.ts';
 import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
 import { sealAndUpload } from '../helpers/datasets.ts';
 import { startTestHost } from '../helpers/host.ts';
-import { dryRun, submitJob } from '../helpers/jobs.ts';
+import { dryRun, enclaveJob, submitJob } from '../helpers/jobs.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const TARGET = 'P000000-2f1134'; // the first row of visits.csv
@@ -69,9 +69,9 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-function forged(pipeline: string, d: (typeof ds)['plain']) {
+async function forged(pipeline: string, d: (typeof ds)['plain']) {
   const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
-  const job = { id: `forged-${Math.random().toString(16).slice(2)}`, analyst: analyst.address, pipeline, inputs: [{ name: 'visits', datasetId: d.dataset, blobPath: d.sealed, manifest: d.signed }] };
+  const job = await enclaveJob(analyst, { id: `forged-${Math.random().toString(16).slice(2)}`, pipeline, inputs: [{ name: 'visits', datasetId: d.dataset, blobPath: d.sealed, manifest: d.signed }] });
   return enclave.request('run_job', { job });
 }
 

@@ -16,6 +16,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatasetBudgetSchema } from '../../src/api/schemas.ts';
 import { ApiClient } from '../../src/cli/client.ts';
+import { submitJob } from '../../src/cli/job-request.ts';
+import { enclaveJob } from '../helpers/jobs.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import type { SignedManifest } from '../../src/crypto/manifest.ts';
 import { DATA_CONDITION_CODE, DATA_CONDITION_MESSAGE } from '../../src/enclave/data-condition.ts';
@@ -48,7 +50,7 @@ const budget = async () => DatasetBudgetSchema.parse(await new ApiClient(t.host.
 
 async function run(pipeline: string): Promise<JobRecord> {
   const api = new ApiClient(t.host.url, analyst);
-  let job = JobRecordSchema.parse(await api.post('/v1/jobs', { pipeline, inputs: { visits: dataset } }));
+  let job = JobRecordSchema.parse(await submitJob(api, analyst, { pipeline, inputs: { visits: dataset } }));
   while (job.status !== 'succeeded' && job.status !== 'failed') {
     await new Promise((r) => setTimeout(r, 200));
     job = JobRecordSchema.parse(await api.get(`/v1/jobs/${job.id}`));
@@ -100,11 +102,11 @@ describe('a DP job that fails after reading data spends its budget', () => {
     const before = await budget();
     const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
     // The ciphertext is missing: the enclave reserves the budget, cannot open the input, releases it.
-    const job = { id: 'no-data', analyst: analyst.address, pipeline: FAILS_AFTER_READING, inputs: [{ name: 'visits', datasetId: dataset, blobPath: join(work, 'missing'), manifest: signed }] };
+    const job = await enclaveJob(analyst, { id: 'no-data', pipeline: FAILS_AFTER_READING, inputs: [{ name: 'visits', datasetId: dataset, blobPath: join(work, 'missing'), manifest: signed }] });
     await expect(enclave.request('run_job', { job })).rejects.toMatchObject({ code: 'dataset_blob_missing' });
     // More than the 2 left: refused before anything is decrypted (by the budget, or the per-job
     // limit where it applies to train outputs), with its own precise code; nothing spent.
-    const greedy = { ...job, id: 'greedy', pipeline: FAILS_AFTER_READING.replace('epsilon: 0.5', 'epsilon: 2.5'), inputs: job.inputs.map((i) => ({ ...i, blobPath: sealedPath })) };
+    const greedy = await enclaveJob(analyst, { id: 'greedy', pipeline: FAILS_AFTER_READING.replace('epsilon: 0.5', 'epsilon: 2.5'), inputs: job.inputs.map((i) => ({ ...i, blobPath: sealedPath })) });
     const refused = await enclave.request('run_job', { job: greedy }).then(
       () => undefined,
       (e: unknown) => e as { code: string },
@@ -116,7 +118,7 @@ describe('a DP job that fails after reading data spends its budget', () => {
 
   it('before the spend is on chain, the host cannot tell the failure from a success', async () => {
     const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
-    const job = { id: 'held', analyst: analyst.address, pipeline: FAILS_AFTER_READING, inputs: [{ name: 'visits', datasetId: dataset, blobPath: sealedPath, manifest: signed }] };
+    const job = await enclaveJob(analyst, { id: 'held', pipeline: FAILS_AFTER_READING, inputs: [{ name: 'visits', datasetId: dataset, blobPath: sealedPath, manifest: signed }] });
     // What a DP success answers too: the spend entry alone, naming a hash in place of a result.
     const answer = await enclave.request('run_job', { job });
     expect(Object.keys(answer)).toEqual(['ledger']);

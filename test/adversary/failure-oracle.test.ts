@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../src/cli/client.ts';
+import { submitJob } from '../../src/cli/job-request.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import { DATA_CONDITION_CODE } from '../../src/enclave/data-condition.ts';
 import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
@@ -67,7 +68,7 @@ let dpRequired: string;
 
 async function run(pipeline: string, dataset: string): Promise<JobRecord> {
   const api = new ApiClient(t.host.url, analyst);
-  let job = JobRecordSchema.parse(await api.post('/v1/jobs', { pipeline, inputs: { visits: dataset } }));
+  let job = JobRecordSchema.parse(await submitJob(api, analyst, { pipeline, inputs: { visits: dataset } }));
   while (job.status !== 'succeeded' && job.status !== 'failed') {
     await new Promise((r) => setTimeout(r, 200));
     job = JobRecordSchema.parse(await api.get(`/v1/jobs/${job.id}`));

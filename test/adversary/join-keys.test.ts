@@ -18,7 +18,7 @@ import type { SignedManifest } from '../../src/crypto/manifest.ts';
 import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
 import { sealAndUpload } from '../helpers/datasets.ts';
 import { startTestHost } from '../helpers/host.ts';
-import { submitJob } from '../helpers/jobs.ts';
+import { enclaveJob, submitJob } from '../helpers/jobs.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 
@@ -54,9 +54,9 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-function forged(pipeline: string) {
+async function forged(pipeline: string) {
   const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
-  const job = { id: `forged-${Math.random().toString(16).slice(2)}`, analyst: analyst.address, pipeline, inputs: [{ name: 'visits', datasetId: dataset, blobPath: sealed, manifest: signed }] };
+  const job = await enclaveJob(analyst, { id: `forged-${Math.random().toString(16).slice(2)}`, pipeline, inputs: [{ name: 'visits', datasetId: dataset, blobPath: sealed, manifest: signed }] });
   return enclave.request('run_job', { job });
 }
 

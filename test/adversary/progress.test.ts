@@ -13,6 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../src/cli/client.ts';
+import { submitJob } from '../../src/cli/job-request.ts';
+import { enclaveJob } from '../helpers/jobs.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import type { SignedManifest } from '../../src/crypto/manifest.ts';
 import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
@@ -88,14 +90,15 @@ async function enclaveProgress(pipeline: string, bound: Record<string, number>):
     const d = datasets[i] as (typeof datasets)[number];
     return { name, datasetId: d.id, blobPath: d.path, manifest: d.signed };
   });
-  await enclave.request('run_job', { job: { id: `progress-${JSON.stringify(bound)}`, analyst: analyst.address, pipeline, inputs } }, (fraction, message) => seen.push([fraction, message]));
+  const job = await enclaveJob(analyst, { id: `progress-${JSON.stringify(bound)}`, pipeline, inputs });
+  await enclave.request('run_job', { job }, (fraction, message) => seen.push([fraction, message]));
   return seen;
 }
 
 async function run(pipeline: string, bound: Record<string, number>): Promise<JobRecord> {
   const api = new ApiClient(t.host.url, analyst);
   const inputs = Object.fromEntries(Object.entries(bound).map(([name, i]) => [name, datasets[i]?.id as string]));
-  let job = JobRecordSchema.parse(await api.post('/v1/jobs', { pipeline, inputs }));
+  let job = JobRecordSchema.parse(await submitJob(api, analyst, { pipeline, inputs }));
   while (job.status !== 'succeeded' && job.status !== 'failed') {
     await new Promise((r) => setTimeout(r, 100));
     job = JobRecordSchema.parse(await api.get(`/v1/jobs/${job.id}`));

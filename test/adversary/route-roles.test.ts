@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../src/cli/client.ts';
+import { submitJob } from '../../src/cli/job-request.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
 import { parsePipeline, pipelineHash } from '../../src/pipelines/index.ts';
@@ -75,7 +76,7 @@ async function settle(id: string, reader: AccountKey): Promise<JobRecord> {
 
 async function run(pipeline: string, dataset: string): Promise<{ job: string; result: string }> {
   const api = new ApiClient(t.host.url, keys.analyst);
-  const submitted = JobRecordSchema.parse(await api.post('/v1/jobs', { pipeline, inputs: { visits: dataset } }));
+  const submitted = JobRecordSchema.parse(await submitJob(api, keys.analyst, { pipeline, inputs: { visits: dataset } }));
   const done = await settle(submitted.id, keys.analyst);
   expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
   return { job: done.id, result: done.result as string };
@@ -100,11 +101,11 @@ beforeAll(async () => {
   // Public only when the pipeline asks for it and every input's policy allows it.
   ({ job: ids.publicJob, result: ids.publicResult } = await run(PUBLIC_PIPELINE, ids.publicDataset));
   ({ job: ids.notPublicJob, result: ids.notPublicResult } = await run(PUBLIC_PIPELINE, ids.dataset));
-  const waiting = JobRecordSchema.parse(await analyst.post('/v1/jobs', { pipeline: PIPELINE, inputs: { visits: ids.approvalDataset }, purpose: 'roles study' }));
+  const waiting = JobRecordSchema.parse(await submitJob(analyst, keys.analyst, { pipeline: PIPELINE, inputs: { visits: ids.approvalDataset }, purpose: 'roles study' }));
   expect(waiting.status).toBe('awaiting_approval');
   ids.waiting = waiting.id;
   // A failed job, its reason written as the runner writes one.
-  const failing = JobRecordSchema.parse(await analyst.post('/v1/jobs', { pipeline: PIPELINE, inputs: { visits: ids.approvalDataset }, purpose: 'to fail' }));
+  const failing = JobRecordSchema.parse(await submitJob(analyst, keys.analyst, { pipeline: PIPELINE, inputs: { visits: ids.approvalDataset }, purpose: 'to fail' }));
   const db = new Database(join(t.dataDir, 'obscura.sqlite'));
   db.prepare(`UPDATE jobs SET status = 'failed', awaiting_approval = 0, error_code = 'job_failed_here', error_message = 'the reason only its analyst reads', message = 'failed' WHERE id = ?`).run(failing.id);
   db.close();

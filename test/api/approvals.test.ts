@@ -15,12 +15,13 @@ import { ApiClient } from '../../src/cli/client.ts';
 import { type AccountKey, accountKeyFromSuri, loadAccountKey } from '../../src/crypto/index.ts';
 import { manifestHash, type SignedManifest } from '../../src/crypto/manifest.ts';
 import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
-import { parseDatasetPolicy, signApproval, signPolicyUpdate } from '../../src/privacy/index.ts';
+import { parseDatasetPolicy, purposeHash, signApproval, signPolicyUpdate } from '../../src/privacy/index.ts';
 import { pipelineHash, parsePipeline } from '../../src/pipelines/index.ts';
 import { type JobRecord, JobRecordSchema } from '../../src/store/records.ts';
 import { obscura } from '../helpers/cli.ts';
 import { sealAndUpload, refusal } from '../helpers/datasets.ts';
 import { startTestHost } from '../helpers/host.ts';
+import { enclaveJob, postJob } from '../helpers/jobs.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const PIPELINE = `obscura: 1
@@ -41,6 +42,7 @@ let signed: SignedManifest;
 let sealedPath: string;
 let dataset: string;
 const hash = pipelineHash(parsePipeline(PIPELINE));
+const PURPOSE = 'regional cost study';
 
 const api = (key?: AccountKey) => new ApiClient(t.host.url, key);
 const cli = (args: string[]) => obscura([...args, '--api', t.host.url], { cwd: work });
@@ -109,7 +111,7 @@ describe('approvals', () => {
   });
 
   it('a job waits for approval, listed for its owner with purpose and columns', async () => {
-    const job = JobRecordSchema.parse(await api(analyst).post('/v1/jobs', { pipeline: PIPELINE, inputs: { visits: dataset }, purpose: 'regional cost study' }));
+    const job = JobRecordSchema.parse(await postJob(t.host.url, analyst, { pipeline: PIPELINE, inputs: { visits: dataset }, purpose: PURPOSE }));
     jobId = job.id;
     expect(job.status).toBe('awaiting_approval');
     const { pending } = (await api(owner).get(`/v1/approvals?owner=${owner.address}`)) as { pending: unknown[] };
@@ -131,19 +133,20 @@ describe('approvals', () => {
 
   it('refuses approvals by anyone but the owner, on the host and in the enclave', async () => {
     const ds = manifestHash(signed.manifest);
-    const forged = signApproval(ds, hash, stranger);
+    const terms = { dataset: ds, pipeline: hash, analyst: analyst.address, purpose: purposeHash(PURPOSE) };
+    const forged = signApproval(terms, stranger);
     // A stranger may not read the dataset: answered as if it did not exist.
     expect(await refusal(api(stranger).post('/v1/approvals', forged))).toMatchObject({ status: 404, code: 'dataset_not_found' });
     // The allowed analyst knows the dataset, but is not its owner.
-    expect(await refusal(api(analyst).post('/v1/approvals', signApproval(ds, hash, analyst)))).toMatchObject({ status: 403, code: 'approval_not_owner' });
-    const tampered = { ...signApproval(ds, hash, owner), approval: { ...signApproval(ds, hash, owner).approval, pipeline: 'b'.repeat(64) } };
+    expect(await refusal(api(analyst).post('/v1/approvals', signApproval(terms, analyst)))).toMatchObject({ status: 403, code: 'approval_not_owner' });
+    const tampered = { ...signApproval(terms, owner), approval: { ...signApproval(terms, owner).approval, pipeline: 'b'.repeat(64) } };
     expect(await refusal(api(owner).post('/v1/approvals', tampered))).toMatchObject({ status: 422, code: 'approval_signature_invalid' });
     const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
     const input = { name: 'visits', datasetId: dataset, blobPath: sealedPath, manifest: signed };
-    await expect(enclave.request('run_job', { job: { id: 'x1', analyst: analyst.address, pipeline: PIPELINE, inputs: [input] } })).rejects.toMatchObject({
+    await expect(enclave.request('run_job', { job: await enclaveJob(analyst, { id: 'x1', pipeline: PIPELINE, inputs: [input], purpose: PURPOSE }) })).rejects.toMatchObject({
       code: 'policy_approval_required',
     });
-    await expect(enclave.request('run_job', { job: { id: 'x2', analyst: analyst.address, pipeline: PIPELINE, inputs: [{ ...input, approval: forged }] } })).rejects.toMatchObject({
+    await expect(enclave.request('run_job', { job: await enclaveJob(analyst, { id: 'x2', pipeline: PIPELINE, inputs: [{ ...input, approval: forged }], purpose: PURPOSE }) })).rejects.toMatchObject({
       code: 'approval_not_owner',
     });
   });
@@ -153,16 +156,25 @@ describe('approvals', () => {
     const none = await cli(['approve', jobId, '--key', 'other.key', '--yes']);
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/job_not_found/);
-    const r = await cli(['approve', jobId, '--key', 'owner.key', '--yes']);
+    const bad = await cli(['approve', jobId, '--key', 'owner.key', '--yes', '--runs', '0']);
+    expect(bad.stderr).toMatch(/approval_runs_invalid/);
+    const r = await cli(['approve', jobId, '--key', 'owner.key', '--yes', '--runs', '2', '--expires', '2d']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/purpose: regional cost study/);
+    expect(r.stderr).toMatch(new RegExp(`approval: for analyst ${analyst.address} and this purpose only, 2 run\\(s\\), until `));
     expect(r.stdout).toMatch(new RegExp(`jobs released: ${jobId}`));
     const done = await settle(jobId);
     expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
-    // The approval is stored: the same pipeline runs again without waiting.
-    const again = JobRecordSchema.parse(await api(analyst).post('/v1/jobs', { pipeline: PIPELINE, inputs: { visits: dataset } }));
+    // The approval is stored: the same analyst runs the pipeline for the same purpose once more without waiting…
+    const again = JobRecordSchema.parse(await postJob(t.host.url, analyst, { pipeline: PIPELINE, inputs: { visits: dataset }, purpose: PURPOSE }));
     expect(again.status).toBe('queued');
     expect((await settle(again.id)).status).toBe('succeeded');
+    // …and then its two runs are used: a third job waits for a new approval.
+    const third = JobRecordSchema.parse(await postJob(t.host.url, analyst, { pipeline: PIPELINE, inputs: { visits: dataset }, purpose: PURPOSE }));
+    expect(third.status).toBe('awaiting_approval');
+    // For another purpose the approval never counted.
+    const other = JobRecordSchema.parse(await postJob(t.host.url, analyst, { pipeline: PIPELINE, inputs: { visits: dataset }, purpose: 'something else' }));
+    expect(other.status).toBe('awaiting_approval');
   }, 60_000);
 });
 
@@ -182,7 +194,7 @@ describe('policy updates', () => {
     const skipped = signPolicyUpdate({ dataset: ds, version: 3, revoked: false }, owner);
     expect(await refusal(api(owner).post(`/v1/datasets/${dataset}/policy`, skipped))).toMatchObject({ status: 409, code: 'policy_update_version' });
     // A job waiting for approval when the policy drops `pipelines: approval` is released by the update.
-    const waiting = JobRecordSchema.parse(await api(analyst).post('/v1/jobs', { pipeline: PIPELINE.replace('name: cost-by-region-approved', 'name: waiting'), inputs: { visits: dataset } }));
+    const waiting = JobRecordSchema.parse(await postJob(t.host.url, analyst, { pipeline: PIPELINE.replace('name: cost-by-region-approved', 'name: waiting'), inputs: { visits: dataset } }));
     expect(waiting.status).toBe('awaiting_approval');
     const r = (await api(owner).post(`/v1/datasets/${dataset}/policy`, v2)) as { ledgerSeq: number };
     expect(r.ledgerSeq).toBeGreaterThanOrEqual(1);
@@ -190,12 +202,12 @@ describe('policy updates', () => {
     expect(await api(owner).get(`/v1/datasets/${dataset}/policy`)).toMatchObject({ version: 2, revoked: false, policy: { min_group_size: 400 } });
     // A host that hands the enclave the superseded policy (none: version 1) is refused.
     const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
-    const input = { name: 'visits', datasetId: dataset, blobPath: sealedPath, manifest: signed, approval: signApproval(ds, hash, owner) };
-    await expect(enclave.request('run_job', { job: { id: 'old', analyst: analyst.address, pipeline: PIPELINE, inputs: [input] } })).rejects.toMatchObject({
+    const input = { name: 'visits', datasetId: dataset, blobPath: sealedPath, manifest: signed, approval: signApproval({ dataset: ds, pipeline: hash, analyst: analyst.address, purpose: purposeHash('') }, owner) };
+    await expect(enclave.request('run_job', { job: await enclaveJob(analyst, { id: 'old', pipeline: PIPELINE, inputs: [input] }) })).rejects.toMatchObject({
       code: 'policy_update_stale',
     });
     // With the new policy no approval is needed and min_group_size is 400.
-    const job = JobRecordSchema.parse(await api(analyst).post('/v1/jobs', { pipeline: PIPELINE, inputs: { visits: dataset } }));
+    const job = JobRecordSchema.parse(await postJob(t.host.url, analyst, { pipeline: PIPELINE, inputs: { visits: dataset } }));
     expect(job.status).toBe('queued');
     const done = await settle(job.id);
     expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
@@ -207,15 +219,15 @@ describe('policy updates', () => {
     const r = await cli(['policy', 'update', dataset, '--key', 'owner.key', '--revoke']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/revoked dataset/);
-    expect(await refusal(api(analyst).post('/v1/jobs', { pipeline: PIPELINE, inputs: { visits: dataset } }))).toMatchObject({ status: 403, code: 'dataset_revoked' });
+    expect(await refusal(postJob(t.host.url, analyst, { pipeline: PIPELINE, inputs: { visits: dataset } }))).toMatchObject({ status: 403, code: 'dataset_revoked' });
     const ds = manifestHash(signed.manifest);
     const v2 = (await api(owner).get(`/v1/datasets/${dataset}/policy`)) as { update: unknown };
     expect(v2).toMatchObject({ version: 3, revoked: true });
     const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
-    const input = { name: 'visits', datasetId: dataset, blobPath: sealedPath, manifest: signed, approval: signApproval(ds, hash, owner) };
+    const input = { name: 'visits', datasetId: dataset, blobPath: sealedPath, manifest: signed, approval: signApproval({ dataset: ds, pipeline: hash, analyst: analyst.address, purpose: purposeHash('') }, owner) };
     // Whatever update the host hands over, version 3 (revoked) is in force.
     const older = signPolicyUpdate({ dataset: ds, version: 2, revoked: false }, owner);
-    await expect(enclave.request('run_job', { job: { id: 'rv', analyst: analyst.address, pipeline: PIPELINE, inputs: [{ ...input, policyUpdate: older }] } })).rejects.toMatchObject({
+    await expect(enclave.request('run_job', { job: await enclaveJob(analyst, { id: 'rv', pipeline: PIPELINE, inputs: [{ ...input, policyUpdate: older }] }) })).rejects.toMatchObject({
       code: 'policy_update_stale',
     });
     const unrevoke = signPolicyUpdate({ dataset: ds, version: 4, revoked: false }, owner);

@@ -18,6 +18,7 @@ import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
 import { verifyResultDocument } from '../../src/provenance/index.ts';
 import { type JobRecord, JobRecordSchema, ResultDocumentSchema } from '../../src/store/records.ts';
 import { refusal, sealAndUpload } from '../helpers/datasets.ts';
+import { enclaveJob, postJob } from '../helpers/jobs.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const pipeline = (epsilon: number) => `obscura: 1
@@ -44,7 +45,7 @@ const api = (key?: AccountKey) => new ApiClient(host.url, key);
 const budget = async () => DatasetBudgetSchema.parse(await api(owner).get(`/v1/datasets/${dataset}/budget`));
 
 async function run(epsilon: number): Promise<JobRecord> {
-  let job = JobRecordSchema.parse(await api(analyst).post('/v1/jobs', { pipeline: pipeline(epsilon), inputs: { visits: dataset } }));
+  let job = JobRecordSchema.parse(await postJob(host.url, analyst, { pipeline: pipeline(epsilon), inputs: { visits: dataset } }));
   while (job.status !== 'succeeded' && job.status !== 'failed') {
     await new Promise((r) => setTimeout(r, 200));
     job = JobRecordSchema.parse(await api(analyst).get(`/v1/jobs/${job.id}`));
@@ -96,19 +97,20 @@ describe('privacy budgets', () => {
   }, 60_000);
 
   it('refuses a job above the per-job limit or the remaining budget before queueing it', async () => {
-    expect(await refusal(api(analyst).post('/v1/jobs', { pipeline: pipeline(0.6), inputs: { visits: dataset } }))).toMatchObject({ status: 403 });
+    expect(await refusal(postJob(host.url, analyst, { pipeline: pipeline(0.6), inputs: { visits: dataset } }))).toMatchObject({ status: 403 });
     const second = await run(0.5);
     expect(second.status, JSON.stringify(second.error)).toBe('succeeded');
     expect((await budget()).epsilon.remaining).toBeCloseTo(0.2, 12);
     const dry = JobPreviewSchema.parse(await api(analyst).post('/v1/jobs?dry_run=true', { pipeline: pipeline(0.5), inputs: { visits: dataset } }));
     expect(dry.checks.find((c) => c.check === 'budget')).toMatchObject({ ok: false, code: 'budget_exhausted' });
-    expect(await refusal(api(analyst).post('/v1/jobs', { pipeline: pipeline(0.5), inputs: { visits: dataset } }))).toMatchObject({ status: 403, code: 'budget_exhausted' });
+    expect(await refusal(postJob(host.url, analyst, { pipeline: pipeline(0.5), inputs: { visits: dataset } }))).toMatchObject({ status: 403, code: 'budget_exhausted' });
   }, 60_000);
 
   it('concurrent jobs sent straight to the enclave never take the budget below zero', async () => {
     const enclave = host.workers.get(host.workers.list()[0]?.id as string);
-    const job = (id: string) => ({ id, analyst: analyst.address, pipeline: pipeline(0.15), inputs: [{ name: 'visits', datasetId: dataset, blobPath: sealedPath, manifest: signed }] });
-    const outcomes = await Promise.allSettled(['c1', 'c2', 'c3'].map((id) => enclave.request('run_job', { job: job(id) })));
+    const job = (id: string) => enclaveJob(analyst, { id, pipeline: pipeline(0.15), inputs: [{ name: 'visits', datasetId: dataset, blobPath: sealedPath, manifest: signed }] });
+    const jobs = await Promise.all(['c1', 'c2', 'c3'].map(job));
+    const outcomes = await Promise.allSettled(jobs.map((j) => enclave.request('run_job', { job: j })));
     const ok = outcomes.filter((o) => o.status === 'fulfilled');
     expect(ok).toHaveLength(1);
     for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toMatchObject({ code: 'budget_exhausted' });

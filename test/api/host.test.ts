@@ -11,13 +11,17 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '../../src/api/openapi.ts';
 import { ApiClient } from '../../src/cli/client.ts';
+import { signedRequestFor } from '../../src/cli/job-request.ts';
 import { sealDataset } from '../../src/cli/seal-dataset.ts';
 import { type AccountKey, accountKeyFromSuri, generateIdentity, sealFile } from '../../src/crypto/index.ts';
-import { type SignedManifest, signManifest } from '../../src/crypto/manifest.ts';
+import { manifestHash, type SignedManifest, signManifest } from '../../src/crypto/manifest.ts';
 import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
+import { parsePipeline, pipelineHash } from '../../src/pipelines/index.ts';
+import { type SignedJobRequest, signJobRequest } from '../../src/privacy/job-request.ts';
 import { JobRecordSchema } from '../../src/store/records.ts';
 import { refusal } from '../helpers/datasets.ts';
 import { startTestHost } from '../helpers/host.ts';
+import { postJobBody } from '../helpers/jobs.ts';
 
 const MARKER = 'MARKER-7f3a9c';
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
@@ -68,9 +72,15 @@ function blobFiles(): string[] {
   }
 }
 
+/** The analyst's signed request for `pipeline` over one dataset, bound to the manifest given (whatever the CLI would check). */
+function requestOver(key: AccountKey, pipeline: string, id: string, manifest: SignedManifest): SignedJobRequest {
+  const doc = parsePipeline(pipeline);
+  return signJobRequest({ pipeline: pipelineHash(doc), inputs: { visits: { dataset: id, manifest: manifestHash(manifest.manifest) } }, outputs: Object.keys(doc.outputs) }, key);
+}
+
 async function submit(key: AccountKey, body: unknown): Promise<{ status: number; code?: string; job?: ReturnType<typeof JobRecordSchema.parse> }> {
   try {
-    const job = JobRecordSchema.parse(await new ApiClient(t.host.url, key).post('/v1/jobs', body));
+    const job = JobRecordSchema.parse(await postJobBody(t.host.url, key, body));
     return { status: 202, job };
   } catch (e) {
     const err = e as { status: number; code: string; message: string };
@@ -213,7 +223,13 @@ describe('jobs', () => {
     signed.manifest.analysts.push(stranger.address);
     db.prepare('UPDATE datasets SET manifest_json = ? WHERE id = ?').run(JSON.stringify(signed), datasetId);
     db.close();
-    const r = await submit(stranger, { pipeline: PIPELINE, inputs: { visits: datasetId } });
+    // The analyst's CLI checks the owner's signature before it signs a request for a dataset…
+    expect(await submit(stranger, { pipeline: PIPELINE, inputs: { visits: datasetId } })).toMatchObject({ status: 400, code: 'job_request_missing' });
+    await expect(signedRequestFor(new ApiClient(t.host.url, stranger), stranger, { pipeline: PIPELINE, inputs: { visits: datasetId } })).rejects.toMatchObject({
+      code: 'manifest_signature_invalid',
+    });
+    // …and a request signed over the tampered manifest anyway is refused by the enclave.
+    const r = await submit(stranger, { pipeline: PIPELINE, inputs: { visits: datasetId }, request: requestOver(stranger, PIPELINE, datasetId, signed) });
     expect(r.status).toBe(202);
     const job = await waitJob(r.job?.id as string, stranger);
     expect(job.status).toBe('failed');
@@ -228,7 +244,8 @@ describe('jobs', () => {
     const db = new Database(join(t.dataDir, 'obscura.sqlite'));
     db.prepare('UPDATE datasets SET manifest_json = ? WHERE id = ?').run(JSON.stringify(signManifest(m, owner)), id);
     db.close();
-    const r = await submit(analyst, { pipeline: PIPELINE, inputs: { visits: id } });
+    // The re-signed manifest no longer hashes to the dataset's id, which the CLI refuses; sign over it anyway.
+    const r = await submit(analyst, { pipeline: PIPELINE, inputs: { visits: id }, request: requestOver(analyst, PIPELINE, id, signManifest(m, owner)) });
     const job = await waitJob(r.job?.id as string);
     expect(job.status).toBe('failed');
     expect(job.error?.code).toBe('plaintext_hash_mismatch');

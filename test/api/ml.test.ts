@@ -20,6 +20,7 @@ import { JobRecordSchema, ResultDocumentSchema } from '../../src/store/records.t
 import { obscura } from '../helpers/cli.ts';
 import { refusal, sealAndUpload } from '../helpers/datasets.ts';
 import { startTestHost } from '../helpers/host.ts';
+import { postJob } from '../helpers/jobs.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const PIPELINE = readFileSync(join(PROJECT_ROOT, 'pipelines/readmission-model.yaml'), 'utf8');
@@ -51,7 +52,7 @@ afterAll(async () => {
 
 describe('training in the enclave', () => {
   it('releases signed metrics and weights that TensorFlow.js loads', async () => {
-    let job = JobRecordSchema.parse(await new ApiClient(t.host.url, analyst).post('/v1/jobs', { pipeline: PIPELINE, inputs: { visits: open } }));
+    let job = JobRecordSchema.parse(await postJob(t.host.url, analyst, { pipeline: PIPELINE, inputs: { visits: open } }));
     while (job.status !== 'succeeded' && job.status !== 'failed') {
       await new Promise((r) => setTimeout(r, 200));
       job = JobRecordSchema.parse(await new ApiClient(t.host.url, analyst).get(`/v1/jobs/${job.id}`));
@@ -82,7 +83,7 @@ describe('training in the enclave', () => {
   }, 120_000);
 
   it('refuses weights from a dataset whose policy releases metrics only, before queueing', async () => {
-    const e = await refusal(new ApiClient(t.host.url, analyst).post('/v1/jobs', { pipeline: PIPELINE, inputs: { visits: metricsOnly } }));
+    const e = await refusal(postJob(t.host.url, analyst, { pipeline: PIPELINE, inputs: { visits: metricsOnly } }));
     expect(e).toMatchObject({ status: 403, code: 'policy_model_release' });
     expect(e.message).toMatch(/releases metrics only/);
   });

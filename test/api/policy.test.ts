@@ -17,6 +17,7 @@ import { parseDatasetPolicy } from '../../src/privacy/index.ts';
 import { JobRecordSchema } from '../../src/store/records.ts';
 import { obscura } from '../helpers/cli.ts';
 import { startTestHost } from '../helpers/host.ts';
+import { enclaveJob, postJobBody } from '../helpers/jobs.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const MIN = 200;
@@ -43,7 +44,7 @@ let dataset: string;
 
 async function submit(body: unknown): Promise<{ status: number; code?: string; job?: ReturnType<typeof JobRecordSchema.parse> }> {
   try {
-    return { status: 202, job: JobRecordSchema.parse(await new ApiClient(t.host.url, analyst).post('/v1/jobs', body)) };
+    return { status: 202, job: JobRecordSchema.parse(await postJobBody(t.host.url, analyst, body)) };
   } catch (e) {
     const err = e as { status: number; code: string };
     return { status: err.status, code: err.code };
@@ -82,11 +83,11 @@ describe('dataset policies', () => {
 
   it('the enclave refuses the same forged job handed to it directly', async () => {
     const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
-    const job = { id: 'forged', analyst: analyst.address, pipeline: pipeline('age'), inputs: [{ name: 'visits', datasetId: dataset, blobPath: sealedPath, manifest: signed }] };
+    const job = await enclaveJob(analyst, { id: 'forged', pipeline: pipeline('age'), inputs: [{ name: 'visits', datasetId: dataset, blobPath: sealedPath, manifest: signed }] });
     await expect(enclave.request('run_job', { job })).rejects.toMatchObject({ code: 'policy_column_not_allowed', status: 403 });
     // A host that strips the policy from the manifest breaks the owner's signature.
     const { policy: _dropped, ...bare } = signed.manifest;
-    const stripped = { ...job, inputs: [{ ...job.inputs[0], manifest: { ...signed, manifest: bare } }] };
+    const stripped = { ...job, inputs: [{ ...(job.inputs[0] as (typeof job.inputs)[number]), manifest: { ...signed, manifest: bare } }] };
     await expect(enclave.request('run_job', { job: stripped })).rejects.toMatchObject({ code: 'manifest_signature_invalid' });
   });
 

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningHost, startHost } from '../../src/api/host.ts';
 import { ApiClient } from '../../src/cli/client.ts';
+import { submitJob } from '../../src/cli/job-request.ts';
 import { sealDataset } from '../../src/cli/seal-dataset.ts';
 import { type AccountKey, accountKeyFromSuri, loadAccountKey } from '../../src/crypto/index.ts';
 import { signUpgradeAuthorization } from '../../src/enclave/upgrade-authorization.ts';
@@ -76,7 +77,7 @@ async function beforeUpgrade(dataDir: string, opts: { authorize: boolean; measur
 
 async function runJob(host: RunningHost, dataset: string) {
   const api = new ApiClient(host.url, analyst);
-  const job = JobRecordSchema.parse(await api.post('/v1/jobs', { pipeline: PIPELINE, inputs: { visits: dataset } }));
+  const job = JobRecordSchema.parse(await submitJob(api, analyst, { pipeline: PIPELINE, inputs: { visits: dataset } }));
   for (;;) {
     const j = JobRecordSchema.parse(await api.get(`/v1/jobs/${job.id}`));
     if (j.status === 'succeeded' || j.status === 'failed') return j;

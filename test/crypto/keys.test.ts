@@ -12,7 +12,11 @@ import {
   createKeyFile,
   cryptoReady,
   isValidAddress,
+  decryptToBuffer,
+  encryptToBuffer,
+  identityToRecipient,
   loadAccountKey,
+  loadResultIdentity,
   verifyAccountSignature,
 } from '../../src/crypto/index.ts';
 import { expectThrowsCode } from './helpers.ts';
@@ -45,7 +49,36 @@ describe('account keys', () => {
     const signature = key.sign(message);
     expect(signature).toMatch(/^0x[0-9a-f]{128}$/);
     expect(verifyAccountSignature(address, message, signature)).toBe(true);
-    expect(Object.keys(key).sort()).toEqual(['address', 'publicKey', 'sign']); // no secret on the object
+    expect(Object.keys(key).sort()).toEqual(['address', 'publicKey', 'resultRecipient', 'sign']); // no secret on the object
+  });
+
+  it('derives the same age result identity from a key file every time, and it opens what is sealed to the recipient', async () => {
+    const path = join(dir, 'analyst.json');
+    await createKeyFile(path);
+    const key = await loadAccountKey(path);
+    const a = await loadResultIdentity(path);
+    const b = await loadResultIdentity(path);
+    expect(a).toEqual(b);
+    expect(a.identity).toMatch(/^AGE-SECRET-KEY-1[0-9A-Z]{58}$/);
+    expect(a.recipient).toBe(key.resultRecipient);
+    expect(identityToRecipient(a.identity)).toBe(a.recipient);
+    const sealed = await encryptToBuffer([key.resultRecipient], message);
+    expect(Buffer.from(await decryptToBuffer([a.identity], sealed)).equals(Buffer.from(message))).toBe(true);
+    // Another account derives another identity, which cannot open it.
+    const other = join(dir, 'other-analyst.json');
+    await createKeyFile(other);
+    const o = await loadResultIdentity(other);
+    expect(o.recipient).not.toBe(a.recipient);
+    await expect(decryptToBuffer([o.identity], sealed)).rejects.toThrow();
+    // The same account from a secret URI derives the same recipient each time, and dev accounts differ.
+    expect((await accountKeyFromSuri('//Alice')).resultRecipient).toBe((await accountKeyFromSuri('//Alice')).resultRecipient);
+    expect((await accountKeyFromSuri('//Alice')).resultRecipient).not.toBe((await accountKeyFromSuri('//Bob')).resultRecipient);
+  });
+
+  it('refuses to derive a result identity from a bad key file, naming the path only', async () => {
+    const path = join(dir, 'broken.json');
+    writeFileSync(path, '{"obscura":"account-key/1"}');
+    await expectThrowsCode(() => loadResultIdentity(path), 'key_file_invalid');
   });
 
   it('refuses to overwrite unless forced, and leaves no temporary file', async () => {

@@ -1,12 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { generateEd25519 } from '../../src/common/ed25519.ts';
+import { accountKeyFromSuri } from '../../src/crypto/index.ts';
+import { signJobRequest } from '../../src/privacy/job-request.ts';
 import { type ResultBody, resultId, signedResultHash, signResult, verifyResultSignature } from '../../src/enclave/result.ts';
 
 const key = generateEd25519();
+const analyst = await accountKeyFromSuri('//ResultAnalyst');
 const body: ResultBody = {
   obscura: 'result/1',
   job: 'job-1',
-  analyst: '5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty',
+  analyst: analyst.address,
+  request: signJobRequest({ pipeline: 'a'.repeat(64), inputs: { visits: { dataset: 'd', manifest: 'c'.repeat(64) } }, outputs: ['by_region'] }, analyst),
   pipeline: { name: 'p', hash: 'a'.repeat(64) },
   inputs: [],
   outputs: {

@@ -17,6 +17,7 @@ import { EnclaveClient } from '../../src/enclave/client.ts';
 import { evalStats, federatedAverage, mergeEncoding, mergeMetrics, openFrom, runFederatedTraining, sealFor } from '../../src/federation/index.ts';
 import { auc } from '../../src/ml/metrics.ts';
 import { TRAIN_DEFAULTS, trainModel } from '../../src/ml/train.ts';
+import { signedRequestForInputs } from '../../src/cli/job-request.ts';
 
 /** A seeded Lehmer generator in [0, 1): test data only. */
 function lcg(seed: number): () => number {
@@ -113,7 +114,9 @@ steps:
     train: { from: data, model: logistic_regression, features: [x0, x1, x2, region], label: y, options: { epochs: 2, learning_rate: 0.05, rounds: 5, seed: 5 } }
 outputs: { m: { min_group_size: 10, release: weights } }
 `;
-    const { signed } = await runFederatedTraining({ job: { id: 'fed-1', analyst: analyst.address, pipeline }, step: 'm', rounds: 5, partitions });
+    const request = await signedRequestForInputs(analyst, pipeline, partitions.map((p) => p.input));
+    const { signed } = await runFederatedTraining({ job: { id: 'fed-1', request, pipeline }, step: 'm', rounds: 5, partitions });
+    expect(signed.result.request).toEqual(request);
     const out = signed.result.outputs.m;
     const metrics = Object.fromEntries((out?.rows ?? []).map(([k, v]) => [k, v]));
     expect(metrics).toMatchObject({ rounds: 5, workers: 3 });

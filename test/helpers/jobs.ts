@@ -1,7 +1,12 @@
-/** Submitting jobs to a test host as an analyst, waiting for them and reading their results. */
-import { ApiClient } from '../../src/cli/client.ts';
-import type { AccountKey } from '../../src/crypto/index.ts';
+/**
+ * Submitting jobs to a test host as an analyst does (with a signed job request), waiting for
+ * them and reading their results, and building enclave job specs.
+ */
 import { JobPreviewSchema, type JobPreview } from '../../src/api/schemas.ts';
+import { ApiClient } from '../../src/cli/client.ts';
+import { type JobSubmissionInput, signedRequestFor, signedRequestForInputs, submitJob as submitSignedJob } from '../../src/cli/job-request.ts';
+import type { AccountKey } from '../../src/crypto/index.ts';
+import type { JobSpec } from '../../src/enclave/protocol.ts';
 import type { OutputTable } from '../../src/enclave/result.ts';
 import { JobRecordSchema } from '../../src/store/records.ts';
 
@@ -11,7 +16,7 @@ export type JobRecord = ReturnType<typeof JobRecordSchema.parse>;
 /** POST /v1/jobs as `analyst`: the queued job, or the refusal's status and code. */
 export async function submitJob(url: string, analyst: AccountKey, body: unknown): Promise<{ status: number; code?: string; message?: string; job?: JobRecord }> {
   try {
-    return { status: 202, job: JobRecordSchema.parse(await new ApiClient(url, analyst).post('/v1/jobs', body)) };
+    return { status: 202, job: JobRecordSchema.parse(await postJobBody(url, analyst, body)) };
   } catch (e) {
     const err = e as { status: number; code: string; message: string };
     return { status: err.status, code: err.code, message: err.message };
@@ -43,4 +48,30 @@ export async function runToResult(url: string, analyst: AccountKey, body: unknow
   if (job.status !== 'succeeded') throw new Error(`job failed: ${JSON.stringify(job.error)}`);
   const doc = (await new ApiClient(url, analyst).get(`/v1/results/${job.result}`)) as { signed: { result: { outputs: Record<string, OutputTable> } } };
   return doc.signed.result.outputs;
+}
+
+/** POST /v1/jobs at `url` as `analyst`, with the analyst's signed request for exactly this job. */
+export function postJob(url: string, analyst: AccountKey, job: JobSubmissionInput): Promise<unknown> {
+  return submitSignedJob(new ApiClient(url, analyst), analyst, job);
+}
+
+/** A job spec as an honest host hands it to the enclave: the analyst's signed request for these inputs. */
+export async function enclaveJob(analyst: AccountKey, job: { id: string; pipeline: string; inputs: JobSpec['inputs']; purpose?: string }): Promise<JobSpec> {
+  const request = await signedRequestForInputs(analyst, job.pipeline, job.inputs, job.purpose);
+  return { id: job.id, request, pipeline: job.pipeline, inputs: job.inputs };
+}
+
+/**
+ * POST /v1/jobs with `body` as given, plus the analyst's signed request when it has none and
+ * one can be made for it (a body naming a missing dataset or lacking a pipeline goes
+ * without, so the host's own refusal of it shows).
+ */
+export async function postJobBody(url: string, analyst: AccountKey, body: unknown): Promise<unknown> {
+  const api = new ApiClient(url, analyst);
+  const b = body as Partial<JobSubmissionInput>;
+  let request: unknown;
+  if (typeof b.pipeline === 'string' && b.inputs && !('request' in b)) {
+    request = await signedRequestFor(api, analyst, b as JobSubmissionInput).catch(() => undefined);
+  }
+  return api.post('/v1/jobs', request ? { ...(body as object), request } : body);
 }

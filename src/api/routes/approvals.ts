@@ -1,6 +1,7 @@
 /**
  * Approvals: an owner whose dataset policy says `pipelines: approval` approves one pipeline
- * hash on one dataset by posting a signed approval. The host checks it against the
+ * hash on one dataset, for one analyst and purpose, until an expiry, for a number of runs,
+ * by posting a signed approval (approval/2). The host checks it against the
  * dataset's owner (the enclave checks again), stores it, and releases every waiting job
  * that now has all the approvals it needs. `GET /v1/approvals?owner=` lists what waits for
  * an owner, with the preview each approver sees.
@@ -26,7 +27,7 @@ export function settleWaitingJobs(ctx: HostContext, pipelineHash?: string): stri
   for (const job of ctx.metadata.jobsAwaitingApproval()) {
     if (pipelineHash !== undefined && job.pipeline.hash !== pipelineHash) continue;
     const { doc, hash } = pipelineFromBody(ctx.metadata.pipeline(job.pipeline.hash).document as Record<string, unknown>);
-    const a = assessJob(ctx, { analyst: job.analyst, doc, hash, inputs: job.inputs });
+    const a = assessJob(ctx, { analyst: job.analyst, doc, hash, inputs: job.inputs, ...(job.purpose ? { purpose: job.purpose } : {}) });
     if (a.refusal) {
       ctx.metadata.failJob(job.id, a.refusal.code, a.refusal.message);
       ctx.log('info', `job ${job.id}, waiting for approval, can no longer run: ${a.refusal.code}`);
@@ -52,7 +53,8 @@ export function approvalRoutes(ctx: HostContext): Router {
     }
     assertApproval(signed, dataset.manifest.manifest, manifestHash(dataset.manifest.manifest));
     ctx.privacy.putApproval(id, signed);
-    ctx.log('info', `owner ${signed.approval.approver} approved pipeline ${signed.approval.pipeline} on dataset ${id}`);
+    const a = signed.approval;
+    ctx.log('info', `owner ${a.approver} approved pipeline ${a.pipeline} on dataset ${id} for analyst ${a.analyst}, ${a.runs} run(s) until ${a.expiresAt}`);
     const released = settleWaitingJobs(ctx, signed.approval.pipeline);
     res.status(201).json({ approval: signed, released });
   });

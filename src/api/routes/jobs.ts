@@ -3,13 +3,15 @@
  * data is checked here (assess.ts), so a bad request fails with a 4xx before anything runs.
  * `?dry_run=true` reports every check and the privacy cost instead of queueing. A job whose
  * inputs need their owners' approval waits (status awaiting_approval) until every one of
- * them has approved the pipeline's hash. The enclave checks it all again. DELETE cancels
- * a job that has not ended; only the analyst who submitted it may.
+ * them has approved the pipeline's hash for this analyst and purpose. A job to run comes with
+ * the analyst's signed request (job-requests.ts); the enclave checks it all again. DELETE
+ * cancels a job that has not ended; only the analyst who submitted it may.
  */
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
-import { assertReadable, jobView, readableJobs } from '../access.ts';
 import { ObscuraError } from '../../common/errors.ts';
+import { assertReadable, jobView, readableJobs } from '../access.ts';
+import { checkSubmittedRequest } from '../job-requests.ts';
 import { assessBudget, assessJob } from '../assess.ts';
 import type { HostContext } from '../context.ts';
 import { JobQuerySchema, JobSubmissionSchema, parseBody } from '../schemas.ts';
@@ -33,6 +35,11 @@ export function jobRoutes(ctx: HostContext): Router {
       return;
     }
     if (assessment.refusal) throw assessment.refusal;
+    const request = body.request;
+    if (!request) {
+      throw new ObscuraError('job_request_missing', "a job needs the analyst's signed job request (field request; `obscura run` makes one)", 400);
+    }
+    checkSubmittedRequest(ctx, request, { analyst, doc, hash, inputs: body.inputs, purpose: body.purpose ?? '' });
     ctx.metadata.upsertPipeline(hash, doc.name, doc);
     const job = ctx.metadata.insertJob({
       id: randomUUID(),
@@ -42,6 +49,7 @@ export function jobRoutes(ctx: HostContext): Router {
       worker: assessment.worker as string,
       ...(body.purpose ? { purpose: body.purpose } : {}),
       awaitingApproval: assessment.awaiting.length > 0,
+      request,
     });
     if (assessment.awaiting.length) ctx.log('info', `job ${job.id} waits for approval of pipeline ${hash} by the owners of ${assessment.awaiting.join(', ')}`);
     else ctx.notifyJobQueued();
@@ -71,5 +79,5 @@ export function jobPreview(ctx: HostContext, id: string) {
   const job = ctx.metadata.job(id);
   const { doc, hash } = pipelineFromBody(ctx.metadata.pipeline(job.pipeline.hash).document as Record<string, unknown>);
   const { preview } = assessJob(ctx, { analyst: job.analyst, doc, hash, inputs: job.inputs, ...(job.purpose ? { purpose: job.purpose } : {}) });
-  return { job: job.id, ...preview };
+  return { job: job.id, ...preview, ...(job.request ? { request: job.request } : {}) };
 }

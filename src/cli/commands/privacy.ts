@@ -1,7 +1,8 @@
 /**
  * Owners' privacy commands: `obscura approvals` (what waits for my approval), `obscura
  * approve JOB` (see what the job reads, outputs and spends, then sign the approval of its
- * pipeline on each of my datasets it needs), `obscura policy update DATASET` (replace the
+ * pipeline on each of my datasets it needs, for the analyst and purpose of its signed
+ * request, until an expiry, for a number of runs), `obscura policy update DATASET` (replace the
  * policy or revoke) and `obscura budget DATASET` (what is left).
  */
 import { createInterface } from 'node:readline/promises';
@@ -10,7 +11,7 @@ import { ObscuraError } from '../../common/errors.ts';
 import { DatasetBudgetSchema, DatasetPolicyStateSchema, type JobPreview, JobPreviewSchema } from '../../api/schemas.ts';
 import { type AccountKey, loadAccountKey } from '../../crypto/index.ts';
 import { manifestHash } from '../../crypto/manifest.ts';
-import { loadDatasetPolicy, signApproval, signPolicyUpdate } from '../../privacy/index.ts';
+import { jobRequestSignatureValid, loadDatasetPolicy, purposeHash, signApproval, signPolicyUpdate } from '../../privacy/index.ts';
 import { DatasetRecordSchema } from '../../store/records.ts';
 import { ApiClient, clientFor, commandKey } from '../client.ts';
 import { emit, type GlobalOptions } from '../output.ts';
@@ -19,7 +20,7 @@ import { emit, type GlobalOptions } from '../output.ts';
 export function describePreview(p: JobPreview): string {
   const lines = [
     `job ${p.job ?? '(dry run)'}: pipeline ${p.pipeline.name} (${p.pipeline.hash})`,
-    `analyst ${p.analyst}`,
+    `analyst ${p.analyst}${p.request ? ' (signed the job request)' : ''}`,
     `purpose: ${p.purpose ?? '(none given)'}`,
     ...p.inputs.map(
       (i) =>
@@ -51,21 +52,50 @@ async function datasetHash(api: ApiClient, id: string): Promise<{ id: string; ha
   return { id: d.id, hash: manifestHash(d.manifest.manifest), owner: d.owner };
 }
 
-async function approve(api: ApiClient, key: AccountKey, jobId: string, yes: boolean, g: GlobalOptions): Promise<void> {
+/** `30d`, `12h`, `90m` from now, or an ISO date; throws 'approval_expiry_invalid'. */
+export function parseExpiry(text: string, now = new Date()): Date {
+  const m = /^(\d+)([dhm])$/.exec(text.trim());
+  const t = m ? now.getTime() + Number(m[1]) * { d: 86_400_000, h: 3_600_000, m: 60_000 }[m[2] as 'd' | 'h' | 'm'] : Date.parse(text);
+  if (!Number.isFinite(t) || t <= now.getTime()) {
+    throw new ObscuraError('approval_expiry_invalid', `--expires must be a time in the future, as 30d, 12h, 90m or an ISO date; got ${text}`, 400);
+  }
+  return new Date(t);
+}
+
+/** The analyst and purpose to approve for: from the job's signed request, checked, never the host's word alone. */
+function approvedFor(preview: JobPreview): { analyst: string; purpose: string } {
+  const signed = preview.request;
+  if (!signed) throw new ObscuraError('job_request_missing', `job ${preview.job} carries no signed job request to approve`, 422);
+  if (!jobRequestSignatureValid(signed)) throw new ObscuraError('job_request_signature_invalid', `the job request of job ${preview.job} is not signed by its analyst`, 422);
+  const r = signed.request;
+  if (r.analyst !== preview.analyst || r.purpose !== (preview.purpose ?? '') || r.pipeline !== preview.pipeline.hash) {
+    throw new ObscuraError('job_request_mismatch', `the host's preview of job ${preview.job} does not match the analyst's signed request`, 422);
+  }
+  return { analyst: r.analyst, purpose: r.purpose };
+}
+
+async function approve(api: ApiClient, key: AccountKey, jobId: string, opts: { yes: boolean; expiresAt: Date; runs: number }, g: GlobalOptions): Promise<void> {
   const preview = JobPreviewSchema.parse(await api.get(`/v1/jobs/${encodeURIComponent(jobId)}/preview`));
   const mine = preview.inputs.filter((i) => i.owner === key.address && i.approval === 'pending');
   if (mine.length === 0) throw new ObscuraError('nothing_to_approve', `job ${jobId} waits for no approval by ${key.address}`, 409);
-  if (!g.json) process.stderr.write(`${describePreview(preview)}\n`);
-  if (!yes && !(await confirm(`approve pipeline ${preview.pipeline.hash} on ${mine.map((i) => i.datasetName).join(', ')}?`))) {
+  const { analyst, purpose } = approvedFor(preview);
+  const terms = `for analyst ${analyst} and this purpose only, ${opts.runs} run(s), until ${opts.expiresAt.toISOString()}`;
+  if (!g.json) process.stderr.write(`${describePreview(preview)}\napproval: ${terms}\n`);
+  if (!opts.yes && !(await confirm(`approve pipeline ${preview.pipeline.hash} on ${mine.map((i) => i.datasetName).join(', ')} ${terms}?`))) {
     throw new ObscuraError('approval_declined', 'not approved', 400);
   }
   const released = new Set<string>();
   for (const input of mine) {
     const { hash } = await datasetHash(api, input.dataset);
-    const r = (await api.post('/v1/approvals', signApproval(hash, preview.pipeline.hash, key))) as { released: string[] };
+    const signed = signApproval({ dataset: hash, pipeline: preview.pipeline.hash, analyst, purpose: purposeHash(purpose), expiresAt: opts.expiresAt, runs: opts.runs }, key);
+    const r = (await api.post('/v1/approvals', signed)) as { released: string[] };
     for (const id of r.released) released.add(id);
   }
-  emit(g, { approved: mine.map((i) => i.dataset), released: [...released] }, `approved pipeline ${preview.pipeline.hash} on ${mine.map((i) => i.dataset).join(', ')}; jobs released: ${[...released].join(', ') || 'none yet'}`);
+  emit(
+    g,
+    { approved: mine.map((i) => i.dataset), analyst, purposeSha256: purposeHash(purpose), expiresAt: opts.expiresAt.toISOString(), runs: opts.runs, released: [...released] },
+    `approved pipeline ${preview.pipeline.hash} on ${mine.map((i) => i.dataset).join(', ')} ${terms}; jobs released: ${[...released].join(', ') || 'none yet'}`,
+  );
 }
 
 /** Register `approvals`, `approve`, `policy` and `budget`. */
@@ -89,11 +119,16 @@ export function privacyCommands(program: Command): void {
     .description("approve a waiting job's pipeline on your datasets, after reading what it reads, outputs and spends")
     .argument('<job>', 'job id')
     .requiredOption('--key <file>', "the dataset owner's account key file")
+    .option('--expires <when>', 'when the approval ends: 30d, 12h, 90m from now, or an ISO date', '30d')
+    .option('--runs <n>', 'how many jobs may run under the approval', '1')
     .option('--yes', 'approve without asking')
-    .action(async (job: string, opts: { key: string; yes?: boolean }, cmd: Command) => {
+    .action(async (job: string, opts: { key: string; expires: string; runs: string; yes?: boolean }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
+      const runs = Number(opts.runs);
+      if (!Number.isSafeInteger(runs) || runs < 1 || runs > 1_000_000) throw new ObscuraError('approval_runs_invalid', `--runs must be a whole number from 1 to 1000000, got ${opts.runs}`, 400);
+      const expiresAt = parseExpiry(opts.expires);
       const key = await loadAccountKey(opts.key);
-      await approve(new ApiClient(g.api, key), key, job, opts.yes === true, g);
+      await approve(new ApiClient(g.api, key), key, job, { yes: opts.yes === true, expiresAt, runs }, g);
     });
   const policy = program.command('policy').description("a dataset's policy after upload");
   policy

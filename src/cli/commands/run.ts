@@ -1,4 +1,7 @@
-/** `obscura run`: submit a pipeline over datasets, and with --wait follow it to its result. */
+/**
+ * `obscura run`: sign a job request for a pipeline over datasets and submit it, and with
+ * --wait follow it to its result.
+ */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ObscuraError } from '../../common/errors.ts';
@@ -6,6 +9,7 @@ import { loadAccountKey } from '../../crypto/index.ts';
 import { type JobRecord, JobRecordSchema } from '../../store/records.ts';
 import { JobPreviewSchema } from '../../api/schemas.ts';
 import { ApiClient } from '../client.ts';
+import { submitJob } from '../job-request.ts';
 import { describePreview } from './privacy.ts';
 import { emit, type GlobalOptions, progressDone, progressLine } from '../output.ts';
 
@@ -79,7 +83,8 @@ export function runCommand(program: Command): void {
         if (!preview.ok) process.exitCode = 1;
         return;
       }
-      const job = JobRecordSchema.parse(await api.post('/v1/jobs', body));
+      // The analyst signs what runs; the enclave takes the analyst from this signature only.
+      const job = JobRecordSchema.parse(await submitJob(api, key, body));
       if (job.status === 'awaiting_approval' && !g.json) process.stderr.write(`job ${job.id} waits for the owners' approval (obscura approve ${job.id})\n`);
       if (!opts.wait) return emit(g, job, job.id);
       const done = await waitForJob(api, job.id, { timeoutMs: Number(opts.timeout) * 1000, quiet: g.json });

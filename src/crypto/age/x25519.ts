@@ -100,6 +100,13 @@ export function generateIdentity(): { identity: string; recipient: string } {
   return { identity, recipient: encodeRecipient(rawPublicKey(publicKey)) };
 }
 
+/** The identity whose X25519 scalar is these 32 bytes (clamped by X25519 itself), and its recipient. */
+export function identityFromScalar(scalar: Uint8Array): { identity: string; recipient: string } {
+  if (scalar.length !== KEY_BYTES) throw ageError('invalid_identity');
+  const identity = bech32.encode(IDENTITY_HRP, bech32.toWords(scalar), false).toUpperCase();
+  return { identity, recipient: identityToRecipient(identity) };
+}
+
 /** The `age1…` recipient of an identity; throws invalid_identity. */
 export function identityToRecipient(identity: string): string {
   return encodeRecipient(parseIdentity(identity).recipient);

@@ -1,0 +1,67 @@
+/**
+ * The analyst's side of a job request (privacy/job-request.ts): look up the manifest hash
+ * of every dataset bound, sign the request for exactly this pipeline, these datasets and
+ * this purpose, and submit it with the job. Used by `obscura run` (and the tests).
+ */
+import { ObscuraError } from '../common/errors.ts';
+import type { AccountKey } from '../crypto/keys.ts';
+import { assertManifestSignature, manifestHash, type SignedManifest } from '../crypto/manifest.ts';
+import { type JobRequestBinding, type SignedJobRequest, signJobRequest } from '../privacy/job-request.ts';
+import { DatasetRecordSchema } from '../store/records.ts';
+import type { ApiClient } from './client.ts';
+
+/** What an analyst submits: the pipeline text, a dataset id per input (a list: federated), a purpose. */
+export interface JobSubmissionInput {
+  pipeline: string;
+  inputs: Record<string, string | string[]>;
+  purpose?: string;
+}
+
+async function binding(api: ApiClient, id: string): Promise<JobRequestBinding> {
+  const d = DatasetRecordSchema.parse(await api.get(`/v1/datasets/${encodeURIComponent(id)}`));
+  // The request binds what the owner signed, so check that rather than trust the host's copy.
+  assertManifestSignature(d.manifest);
+  const manifest = manifestHash(d.manifest.manifest);
+  if (d.id !== id || manifest.slice(0, 32) !== id) throw new ObscuraError('dataset_mismatch', `the API answered for dataset ${id} with another dataset`, 502);
+  return { dataset: id, manifest };
+}
+
+/** Sign `key`'s request for this submission, with manifest hashes looked up through `api`. */
+export async function signedRequestFor(api: ApiClient, key: AccountKey, job: JobSubmissionInput): Promise<SignedJobRequest> {
+  // Loaded on demand: the pipelines module pulls in DuckDB.
+  const { parsePipeline, pipelineHash } = await import('../pipelines/index.ts');
+  const doc = parsePipeline(job.pipeline);
+  const inputs: Record<string, JobRequestBinding | JobRequestBinding[]> = {};
+  for (const [name, ids] of Object.entries(job.inputs)) {
+    inputs[name] = Array.isArray(ids) ? await Promise.all(ids.map((id) => binding(api, id))) : await binding(api, ids);
+  }
+  return signJobRequest({ pipeline: pipelineHash(doc), inputs, ...(job.purpose ? { purpose: job.purpose } : {}), outputs: Object.keys(doc.outputs) }, key);
+}
+
+/**
+ * Sign `key`'s request for a job over sealed inputs as the enclave receives them (one
+ * dataset per entry; the same name again binds a federated list): for driving an enclave
+ * directly, as benchmarks and tests do.
+ */
+export async function signedRequestForInputs(
+  key: AccountKey,
+  pipeline: string,
+  inputs: readonly { name: string; datasetId: string; manifest: SignedManifest }[],
+  purpose?: string,
+): Promise<SignedJobRequest> {
+  const { parsePipeline, pipelineHash } = await import('../pipelines/index.ts');
+  const doc = parsePipeline(pipeline);
+  const bound: Record<string, JobRequestBinding | JobRequestBinding[]> = {};
+  for (const i of inputs) {
+    const b = { dataset: i.datasetId, manifest: manifestHash(i.manifest.manifest) };
+    const had = bound[i.name];
+    bound[i.name] = had === undefined ? b : [...(Array.isArray(had) ? had : [had]), b];
+  }
+  return signJobRequest({ pipeline: pipelineHash(doc), inputs: bound, ...(purpose ? { purpose } : {}), outputs: Object.keys(doc.outputs) }, key);
+}
+
+/** POST /v1/jobs with `key`'s signed request; returns the API's answer (a job record). */
+export async function submitJob(api: ApiClient, key: AccountKey, job: JobSubmissionInput): Promise<unknown> {
+  const request = await signedRequestFor(api, key, job);
+  return api.post('/v1/jobs', { ...job, request });
+}
