@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChainClient, type EmbeddedChain, startEmbeddedChain } from '../../src/chain/index.ts';
 import { ApiClient } from '../../src/cli/client.ts';
+import { submitJob } from '../../src/cli/job-request.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
 import { JobRecordSchema } from '../../src/store/records.ts';
@@ -63,7 +64,7 @@ beforeAll(async () => {
     analysts: [analyst.address],
   });
   const api = new ApiClient(testHost.host.url, analyst);
-  let job = JobRecordSchema.parse(await api.post('/v1/jobs', { pipeline: PIPELINE, inputs: { visits: dataset } }));
+  let job = JobRecordSchema.parse(await submitJob(api, analyst, { pipeline: PIPELINE, inputs: { visits: dataset } }));
   while (job.status !== 'succeeded' && job.status !== 'failed') {
     await new Promise((r) => setTimeout(r, 200));
     job = JobRecordSchema.parse(await api.get(`/v1/jobs/${job.id}`));
