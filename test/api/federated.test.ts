@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningHost, startHost } from '../../src/api/host.ts';
 import { ApiClient } from '../../src/cli/client.ts';
+import { submitJob } from '../../src/cli/job-request.ts';
 import { type AccountKey, accountKeyFromSuri, loadAccountKey } from '../../src/crypto/index.ts';
 import { verifyResultDocument } from '../../src/provenance/index.ts';
 import { DATA_CONDITION_CODE, DATA_CONDITION_MESSAGE } from '../../src/enclave/data-condition.ts';
@@ -88,7 +89,7 @@ describe('federated jobs', () => {
     // Few rows on each worker keep x0 > 0.99: fewer than min_group_size, a fact about the data.
     const few = PIPELINE.replace('  - id: m\n    train: { from: data,', '  - id: kept\n    filter: { from: data, where: "x0 > 0.99" }\n  - id: m\n    train: { from: kept,');
     const api = new ApiClient(host.url, analyst);
-    let job = JobRecordSchema.parse(await api.post('/v1/jobs', { pipeline: few, inputs: { data: datasets } }));
+    let job = JobRecordSchema.parse(await submitJob(api, analyst, { pipeline: few, inputs: { data: datasets } }));
     while (job.status !== 'succeeded' && job.status !== 'failed') {
       await new Promise((r) => setTimeout(r, 200));
       job = JobRecordSchema.parse(await api.get(`/v1/jobs/${job.id}`));

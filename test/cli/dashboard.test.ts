@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../src/cli/client.ts';
+import { submitJob } from '../../src/cli/job-request.ts';
 import { type DashboardProxy, SIGNED_AS_HEADER, startDashboardProxy } from '../../src/cli/dashboard-proxy.ts';
 import { type AccountKey, accountKeyFromSuri, createKeyFile, loadAccountKey } from '../../src/crypto/index.ts';
 import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
@@ -36,7 +37,7 @@ beforeAll(async () => {
   if (!w) throw new Error('no worker');
   const { dataset } = await sealAndUpload({ url: t.host.url, file: CSV, out: join(work, 'v.sealed'), owner, worker: w, analysts: [analyst.address] });
   const api = new ApiClient(t.host.url, analyst);
-  let job = JobRecordSchema.parse(await api.post('/v1/jobs', { pipeline: PIPELINE, inputs: { visits: dataset } }));
+  let job = JobRecordSchema.parse(await submitJob(api, analyst, { pipeline: PIPELINE, inputs: { visits: dataset } }));
   while (job.status !== 'succeeded' && job.status !== 'failed') {
     await new Promise((r) => setTimeout(r, 200));
     job = JobRecordSchema.parse(await api.get(`/v1/jobs/${job.id}`));
