@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatasetBudgetSchema } from '../../src/api/schemas.ts';
 import { ApiClient } from '../../src/cli/client.ts';
+import { submitJob } from '../../src/cli/job-request.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
 import { type JobRecord, JobRecordSchema } from '../../src/store/records.ts';
@@ -75,7 +76,7 @@ let owner: AccountKey;
 let dpDataset: string;
 
 async function submit(pipeline: string, on = dataset): Promise<JobRecord> {
-  return JobRecordSchema.parse(await new ApiClient(t.host.url, analyst).post('/v1/jobs', { pipeline, inputs: { visits: on } }));
+  return JobRecordSchema.parse(await submitJob(new ApiClient(t.host.url, analyst), analyst, { pipeline, inputs: { visits: on } }));
 }
 
 async function settled(id: string, timeoutMs: number): Promise<JobRecord> {

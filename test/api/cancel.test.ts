@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '../../src/api/openapi.ts';
 import { ApiClient } from '../../src/cli/client.ts';
+import { submitJob } from '../../src/cli/job-request.ts';
 import { type AccountKey, createKeyFile, loadAccountKey } from '../../src/crypto/index.ts';
 import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
 import { type JobRecord, JobRecordSchema } from '../../src/store/records.ts';
@@ -36,7 +37,7 @@ let dataset: string;
 
 const api = (key?: AccountKey) => new ApiClient(t.host.url, key);
 const job = async (id: string) => JobRecordSchema.parse(await api(analyst).get(`/v1/jobs/${id}`));
-const submit = async (pipeline: string) => JobRecordSchema.parse(await api(analyst).post('/v1/jobs', { pipeline, inputs: { visits: dataset } }));
+const submit = async (pipeline: string) => JobRecordSchema.parse(await submitJob(api(analyst), analyst, { pipeline, inputs: { visits: dataset } }));
 
 async function until(id: string, done: (j: JobRecord) => boolean, timeoutMs: number): Promise<JobRecord> {
   const deadline = Date.now() + timeoutMs;
