@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEADER_ACCOUNT, HEADER_SIGNATURE, HEADER_TIMESTAMP, requestSigningBytes } from '../../src/api/auth.ts';
 import { type RunningHost, startHost } from '../../src/api/host.ts';
 import { ApiClient } from '../../src/cli/client.ts';
+import { signedRequestFor } from '../../src/cli/job-request.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
 import { sealAndUpload } from '../helpers/datasets.ts';
@@ -84,7 +85,9 @@ describe('replayed requests', () => {
   let read: Captured;
 
   it('refuses a job submission replayed with its signature in another hex case', async () => {
-    submission = capture(analyst, 'POST', '/v1/jobs', { pipeline: PIPELINE, inputs: { visits: dataset } });
+    const job = { pipeline: PIPELINE, inputs: { visits: dataset } };
+    const request = await signedRequestFor(new ApiClient(host.url, analyst), analyst, job);
+    submission = capture(analyst, 'POST', '/v1/jobs', { ...job, request });
     expect((await send(submission)).status).toBe(202);
     const before = await jobCount();
     for (let n = 0; n < 3; n++) {
