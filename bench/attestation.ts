@@ -2,7 +2,7 @@
  * Benchmark: DCAP quote verification per quote, through Obscura's verifier (quote parsing,
  * collateral from the PCCS source's cache, CRL authentication, dcap-qvl, and the policy
  * checks) beside @phala/dcap-qvl's `verify` called bare on the same quote and collateral, in
- * the same run. Uses the real Intel samples of ../shared/fixtures/dcap at the times their
+ * the same run. Uses the real Intel samples of test/fixtures/dcap at the times their
  * README gives, with the collateral pre-loaded into a disk cache (no network). Calls
  * alternate between the two so load from other processes falls on both alike; each figure is
  * the median of ATTEST_BENCH_ROUNDS (default 100) calls after 10 warm-up calls.
@@ -18,7 +18,7 @@ import { PROJECT_ROOT } from '../src/enclave/measurement.ts';
 import { type BenchSection, median } from './section.ts';
 
 const ROUNDS = Number(process.env.ATTEST_BENCH_ROUNDS ?? 100);
-const FIXTURES = resolve(PROJECT_ROOT, '../shared/fixtures/dcap');
+const FIXTURES = resolve(PROJECT_ROOT, 'test/fixtures/dcap');
 
 interface Sample {
   name: string;
