@@ -1,5 +1,5 @@
 /**
- * The attestation policy (../shared/policies.md, "Attestation policy"): which TEE kinds,
+ * The attestation policy (docs/policies.md, "Attestation policy"): which TEE kinds,
  * measurements, TCB statuses and collateral ages an owner accepts, and whether simulated
  * evidence is allowed. Written by hand in YAML; embedded in dataset policies under
  * `attestation`. Unknown keys are refused (a misspelt limit must not be silently dropped).

@@ -1,5 +1,5 @@
 /**
- * The pipeline document, version 1 (docs: /work/shared/pipelines.md), as a zod schema.
+ * The pipeline document, version 1 (docs/pipelines.md), as a zod schema.
  * Every step kind and measure of the v1 document is accepted here, even those this
  * release cannot run yet (checkPipeline refuses those by name), so a document written to
  * the v1 page always parses. Objects are strict: an unknown key — a typo such as

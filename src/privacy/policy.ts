@@ -1,5 +1,5 @@
 /**
- * The dataset policy (../shared/policies.md, "Dataset policy"): what an owner allows to be
+ * The dataset policy (docs/policies.md, "Dataset policy"): what an owner allows to be
  * done with a dataset. It travels in the owner-signed manifest (`policy`), so the host can
  * neither widen nor drop it, and is enforced by the host on submission and again inside
  * the enclave (enforce.ts). Unknown keys are refused: a misspelt limit must not be
