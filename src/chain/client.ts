@@ -215,7 +215,8 @@ export class ChainClient {
   async #submit(remark: string): Promise<{ blockHash: string; blockNumber: number; extrinsicIndex: number }> {
     const api = this.#api;
     if (!api.isConnected) throw unreachable(this.#endpoint, 'not connected');
-    const tx = api.tx.system.remarkWithEvent(remark);
+    // Pallets come from runtime metadata, so the types are an index; every Substrate runtime has system.
+    const tx = api.tx.system!.remarkWithEvent!(remark);
     let unsub: (() => void) | undefined;
     let finished = false;
     const inBlock = new Promise<ISubmittableResult>((resolve, reject) => {

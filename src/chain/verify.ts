@@ -168,7 +168,7 @@ export async function verifyAnchorOn(
       : `the proof does not lead from ${record.kind} ${record.hash} (leaf ${receipt.leafIndex} of ${count}) to root ${root}`,
   );
 
-  const events = apiAt instanceof Error ? apiAt : await rpc(async () => (await apiAt.query.system.events()) as unknown as EventRecordLike[]);
+  const events = apiAt instanceof Error ? apiAt : await rpc(async () => (await apiAt.query.system!.events!()) as unknown as EventRecordLike[]);
   if (events instanceof Error) {
     add('event', false, `cannot read the events of block #${number}: ${events.message}`);
     return done();

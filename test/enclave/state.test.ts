@@ -32,7 +32,7 @@ describe('sealed enclave state', () => {
     expect(() => readSealedState(path, secret, m2)).toThrow(expect.objectContaining({ code: 'enclave_state_unsealable' }));
     expect(() => readSealedState(path, Buffer.alloc(32, 8), m1)).toThrow(expect.objectContaining({ code: 'enclave_state_unsealable' }));
     const raw = readFileSync(path);
-    raw[raw.length - 1] ^= 1;
+    raw.writeUInt8(raw.readUInt8(raw.length - 1) ^ 1, raw.length - 1);
     const tampered = join(dir, 'tampered.sealed');
     writeFileSync(tampered, raw);
     expect(() => readSealedState(tampered, secret, m1)).toThrow(expect.objectContaining({ code: 'enclave_state_unsealable' }));

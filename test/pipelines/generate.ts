@@ -141,7 +141,7 @@ export function deriveArb(columns: readonly Col[]): fc.Arbitrary<Derived[]> {
 }
 
 const bound = fc.oneof(small.map((n) => [n, String(n)] as const), cents.map((x) => [Number(x), `${x}::DOUBLE`] as const));
-const bounds = fc.tuple(bound, bound).map(([a, b]) => (a[0] <= b[0] ? [a, b] : [b, a]));
+const bounds = fc.tuple(bound, bound).map(([a, b]): [typeof a, typeof a] => (a[0] <= b[0] ? [a, b] : [b, a]));
 
 /** One measure over `columns`: the document's measure object and the SQL aggregate. */
 function measureArb(columns: readonly Col[]): fc.Arbitrary<{ doc: Record<string, unknown>; sql: string }> {

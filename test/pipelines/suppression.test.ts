@@ -40,7 +40,7 @@ p5,y,2.5
 p6,x,3.5
 p20,x,9.0`;
 
-async function data(): Promise<Record<string, ParsedDataset>> {
+async function data(): Promise<{ visits: ParsedDataset; labs: ParsedDataset }> {
   return { visits: await csv(VISITS), labs: await csv(LABS) };
 }
 
