@@ -5,10 +5,9 @@
  * `attestation`. Unknown keys are refused (a misspelt limit must not be silently dropped).
  * This file parses it and decides the policy-bound checks of a verdict.
  */
-import { readFile } from 'node:fs/promises';
-import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ObscuraError } from '../common/errors.ts';
+import { parseDocumentValue, parseYamlText, readDocumentFile } from '../common/yaml-document.ts';
 
 const hexField = (bytes: number, name: string) =>
   z
@@ -63,40 +62,21 @@ export type AttestationPolicy = z.infer<typeof AttestationPolicySchema>;
 /** The policy of a document that says nothing: TDX or SGX, UpToDate only, no enclave accepted. */
 export const DEFAULT_POLICY: AttestationPolicy = AttestationPolicySchema.parse({});
 
-function issuePath(path: readonly PropertyKey[]): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('') || '(document)';
-}
+const KIND = { code: 'policy_invalid', what: 'policy' };
 
 /** Validate a parsed policy value; throws 'policy_invalid' (400) naming each bad path. */
 export function parsePolicyValue(value: unknown, source = 'policy'): AttestationPolicy {
-  const r = AttestationPolicySchema.safeParse(value ?? {});
-  if (!r.success) {
-    const issues = r.error.issues.map((i) => `${issuePath(i.path)}: ${i.message}`);
-    throw new ObscuraError('policy_invalid', `${source}: ${issues.join('; ')}`, 400, { issues });
-  }
-  return r.data;
+  return parseDocumentValue(AttestationPolicySchema, value ?? {}, KIND, source);
 }
 
 /** Parse a policy from YAML (or JSON) text. */
 export function parsePolicy(text: string, source = 'policy'): AttestationPolicy {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0];
-    const where = e?.linePos?.[0] ? ` at line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '';
-    throw new ObscuraError('policy_invalid', `${source}: not valid YAML${where}: ${e?.message.split('\n')[0]}`, 400);
-  }
-  return parsePolicyValue(doc.toJS(), source);
+  return parsePolicyValue(parseYamlText(text, KIND, source), source);
 }
 
 /** Read and parse a policy file. */
 export async function loadPolicy(path: string): Promise<AttestationPolicy> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new ObscuraError('file_unreadable', `cannot read policy file ${path}`, 400, undefined, { cause: e });
-  }
-  return parsePolicy(text, path);
+  return parsePolicy(await readDocumentFile(path, KIND), path);
 }
 
 /** The registers a verdict measured, by TEE kind (hex, lower case). */

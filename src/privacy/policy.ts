@@ -5,11 +5,9 @@
  * the enclave (enforce.ts). Unknown keys are refused: a misspelt limit must not be
  * silently dropped. Parsing is idempotent (the parsed form is what the owner signs).
  */
-import { readFile } from 'node:fs/promises';
-import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { AttestationPolicySchema } from '../attestation/policy.ts';
-import { ObscuraError } from '../common/errors.ts';
+import { parseDocumentValue, parseYamlText, readDocumentFile } from '../common/yaml-document.ts';
 import { isValidAddress } from '../crypto/keys.ts';
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected a pipeline hash as 64 lower-case hex characters');
@@ -63,39 +61,19 @@ export const DatasetPolicySchema = z.strictObject({
 });
 export type DatasetPolicy = z.infer<typeof DatasetPolicySchema>;
 
-function issuePath(path: readonly PropertyKey[]): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('') || '(document)';
-}
+const KIND = { code: 'dataset_policy_invalid', what: 'dataset policy' };
 
 /** Validate a parsed value as a dataset policy; throws 'dataset_policy_invalid' (400) naming each bad path. */
 export function parseDatasetPolicyValue(value: unknown, source = 'dataset policy'): DatasetPolicy {
-  const r = DatasetPolicySchema.safeParse(value);
-  if (!r.success) {
-    const issues = r.error.issues.map((i) => `${issuePath(i.path)}: ${i.message}`);
-    throw new ObscuraError('dataset_policy_invalid', `${source}: ${issues.join('; ')}`, 400, { issues });
-  }
-  return r.data;
+  return parseDocumentValue(DatasetPolicySchema, value, KIND, source);
 }
 
 /** Parse a dataset policy from YAML (or JSON) text. */
 export function parseDatasetPolicy(text: string, source = 'dataset policy'): DatasetPolicy {
-  // YAML 1.2 core schema: `expires: 2027-12-31T00:00:00Z` stays a string.
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0];
-    const where = e?.linePos?.[0] ? ` at line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '';
-    throw new ObscuraError('dataset_policy_invalid', `${source}: not valid YAML${where}: ${e?.message.split('\n')[0]}`, 400);
-  }
-  return parseDatasetPolicyValue(doc.toJS(), source);
+  return parseDatasetPolicyValue(parseYamlText(text, KIND, source), source);
 }
 
 /** Read and parse a dataset policy file. */
 export async function loadDatasetPolicy(path: string): Promise<DatasetPolicy> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new ObscuraError('file_unreadable', `cannot read dataset policy file ${path}`, 400, undefined, { cause: e });
-  }
-  return parseDatasetPolicy(text, path);
+  return parseDatasetPolicy(await readDocumentFile(path, KIND), path);
 }
