@@ -13,10 +13,11 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { teeEnv, type TeeSettings } from '../attestation/providers/config.ts';
 import { ObscuraError } from '../common/errors.ts';
 import { effectiveLimits, type JobLimits, limitExceeded } from '../pipelines/limits.ts';
+import { ENCLAVE_ENTRY, PROJECT_ROOT } from './measurement.ts';
 import {
   type EnclaveInfo,
   EnclaveInfoSchema,
@@ -27,7 +28,6 @@ import {
   ResponseValueSchemas,
 } from './protocol.ts';
 
-const ENTRY = fileURLToPath(new URL('./main.ts', import.meta.url));
 // tsx's loader by absolute URL: `--import tsx` would resolve from the caller's working
 // directory, which need not be this project.
 const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
@@ -95,7 +95,7 @@ export class EnclaveClient {
   static async start(opts: EnclaveOptions): Promise<EnclaveClient> {
     const log = opts.log ?? (() => {});
     // Another code tree (a predecessor or successor release) runs its own enclave entry.
-    const entry = opts.root ? join(opts.root, 'src/enclave/main.ts') : ENTRY;
+    const entry = join(opts.root ?? PROJECT_ROOT, ENCLAVE_ENTRY);
     const limits = effectiveLimits(opts.limits);
     const child = fork(entry, [], {
       // The heap gets the memory limit per job, as DuckDB does: a job's rows live in one or the other.

@@ -8,7 +8,8 @@
  * leaves the enclave, whether it then succeeded or failed (jobs.ts).
  */
 import { ObscuraError } from '../common/errors.ts';
-import type { ChainClient, LedgerPlacement } from '../chain/index.ts';
+import type { ChainClient } from '../chain/client.ts';
+import type { LedgerPlacement } from '../chain/ledger.ts';
 import { type BudgetTotals, budgetUnits, remainingOf, unitsToNumber } from './budget-units.ts';
 import { appended, assertFresh, type Charge, type LedgerState, ledgerEntryHash, nextEntry, type SignedLedgerEntry } from './ledger.ts';
 

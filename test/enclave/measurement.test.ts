@@ -1,23 +1,54 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
-import { computeMeasurement, MEASURED_DIRS, measuredFiles, PROJECT_ROOT } from '../../src/enclave/measurement.ts';
+import { moduleReferences } from '../../src/enclave/import-graph.ts';
+import { computeMeasurement, ENCLAVE_ENTRY, measuredFiles, PROJECT_ROOT } from '../../src/enclave/measurement.ts';
+import { BIN } from '../helpers/cli.ts';
 
 const copies: string[] = [];
 afterAll(() => {
   for (const c of copies) rmSync(c, { recursive: true, force: true });
 });
 
+/** A copy of the tree a measurement depends on, and of the files it must not depend on. */
 function copyTree(): string {
   const dir = mkdtempSync(join(tmpdir(), 'obscura-measure-'));
   copies.push(dir);
-  // Folders with no files yet (not in git) are skipped, as measuredFiles() skips them.
-  for (const d of MEASURED_DIRS) if (existsSync(join(PROJECT_ROOT, d))) cpSync(join(PROJECT_ROOT, d), join(dir, d), { recursive: true });
-  cpSync(join(PROJECT_ROOT, 'package-lock.json'), join(dir, 'package-lock.json'));
+  cpSync(join(PROJECT_ROOT, 'src'), join(dir, 'src'), { recursive: true });
+  for (const f of ['package-lock.json', 'README.md']) cpSync(join(PROJECT_ROOT, f), join(dir, f));
   return dir;
 }
+
+/**
+ * The files TypeScript itself loads to compile the enclave entry point: an independent
+ * reading of the enclave's import closure (its own parser and module resolution).
+ */
+function typescriptClosure(): string[] {
+  const root = realpathSync(PROJECT_ROOT);
+  const options: ts.CompilerOptions = {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    allowImportingTsExtensions: true,
+    noEmit: true,
+    noLib: true,
+    types: [],
+  };
+  const host = ts.createCompilerHost(options);
+  // Packages are the lockfile's business; reading their typings would only take seconds.
+  host.resolveModuleNames = (names, containing) =>
+    names.map((n) => (n.startsWith('.') ? ts.resolveModuleName(n, containing, options, host).resolvedModule : undefined));
+  const program = ts.createProgram({ rootNames: [join(root, ENCLAVE_ENTRY)], options, host });
+  return program
+    .getSourceFiles()
+    .map((f) => relative(root, f.fileName))
+    .filter((f) => f.startsWith('src/'))
+    .sort();
+}
+
+const paths = (root?: string) => measuredFiles(root).map((f) => f.path);
 
 describe('enclave measurement', () => {
   it('is reproducible and independent of where the tree lives', () => {
@@ -25,19 +56,68 @@ describe('enclave measurement', () => {
     expect(computeMeasurement(copyTree())).toBe(computeMeasurement());
   });
 
-  it('equals what coreutils sha256sum computes over the documented file list', () => {
-    const files = measuredFiles().map((f) => f.path);
-    const listing = execFileSync('sha256sum', files, { cwd: PROJECT_ROOT });
-    const expected = execFileSync('sha256sum', [], { input: listing }).toString().split(' ')[0];
-    expect(computeMeasurement()).toBe(expected);
+  it('measures exactly the files the enclave entry point reaches, and the lockfile', () => {
+    const measured = paths();
+    expect(measured).toContain(ENCLAVE_ENTRY);
+    expect(measured.filter((p) => p !== 'package-lock.json').sort()).toEqual(typescriptClosure());
+    expect(measured).toContain('package-lock.json');
   });
 
-  it('changes when any measured file changes, and not for files outside the enclave', () => {
+  it('follows every import the enclave makes: no module named by a computed value, but the optional native TensorFlow package', () => {
+    const computed = paths().filter((p) => p.endsWith('.ts') && moduleReferences(readFileSync(join(PROJECT_ROOT, p), 'utf8')).computedImports > 0);
+    // backend.ts tries `@tensorflow/tfjs-node` (a package, pinned by the lockfile) by a variable name.
+    expect(computed).toEqual(['src/ml/backend.ts']);
+  });
+
+  it('is what the README coreutils recipe computes from `obscura measure --files`', () => {
+    const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('**Measurement**'));
+    const recipe = /```sh\n([^`]*?)\n```/.exec(section)?.[1];
+    expect(recipe).toContain('obscura measure --files');
+    const shell = (recipe as string).replaceAll('npx obscura', `${process.execPath} ${BIN}`);
+    const byCoreutils = execFileSync('sh', ['-c', shell], { cwd: PROJECT_ROOT }).toString().split(' ')[0];
+    const cli = JSON.parse(execFileSync(process.execPath, [BIN, 'measure', '--json'], { cwd: PROJECT_ROOT }).toString()) as {
+      measurement: string;
+      files: { path: string; sha256: string }[];
+    };
+    expect(cli.measurement).toBe(computeMeasurement());
+    expect(byCoreutils).toBe(cli.measurement);
+    // The listing is sha256sum's own format: coreutils checks every line of it.
+    const listing = cli.files.map((f) => `${f.sha256}  ${f.path}\n`).join('');
+    expect(execFileSync('sha256sum', ['--check', '--strict', '--quiet'], { cwd: PROJECT_ROOT, input: listing }).toString()).toBe('');
+  });
+
+  it('does not change when the README, an API file, a CLI file or unreached enclave-folder code changes', () => {
     const dir = copyTree();
     const before = computeMeasurement(dir);
-    writeFileSync(join(dir, 'README.md'), 'not measured');
+    writeFileSync(join(dir, 'README.md'), 'a typo fixed\n');
+    appendFileSync(join(dir, 'src/api/app.ts'), '\n// an API change\n');
+    appendFileSync(join(dir, 'src/cli/main.ts'), '\n// a CLI change\n');
+    appendFileSync(join(dir, 'src/enclave/client.ts'), '\n// the host side of the enclave channel\n');
+    writeFileSync(join(dir, 'src/enclave/unused.ts'), 'export const unused = 1;\n');
     expect(computeMeasurement(dir)).toBe(before);
-    writeFileSync(join(dir, 'src/enclave/extra.ts'), '// one more line of enclave code\n');
-    expect(computeMeasurement(dir)).not.toBe(before);
+  });
+
+  it('changes when the enclave, a shared format it reads or the lockfile changes, or it imports a new file', () => {
+    const edits: [string, (dir: string) => void][] = [
+      ['the entry point', (d) => appendFileSync(join(d, ENCLAVE_ENTRY), '\n// new enclave code\n')],
+      ['a shared format', (d) => appendFileSync(join(d, 'src/enclave/result.ts'), '\n// a format change\n')],
+      ['a dependency two imports away', (d) => appendFileSync(join(d, 'src/common/errors.ts'), '\n// changed\n')],
+      ['the lockfile', (d) => appendFileSync(join(d, 'package-lock.json'), '\n')],
+      [
+        'a new import',
+        (d) => {
+          writeFileSync(join(d, 'src/enclave/extra.ts'), 'export const extra = 1;\n');
+          appendFileSync(join(d, ENCLAVE_ENTRY), "\nimport './extra.ts';\n");
+        },
+      ],
+    ];
+    const base = computeMeasurement(copyTree());
+    for (const [what, edit] of edits) {
+      const dir = copyTree();
+      edit(dir);
+      expect(computeMeasurement(dir), what).not.toBe(base);
+    }
+    expect(paths(copies[copies.length - 1])).toContain('src/enclave/extra.ts');
   });
 });

@@ -8,11 +8,12 @@ export function measureCommand(program: Command): void {
   program
     .command('measure')
     .description('print the enclave measurement of this source tree (see README: which files)')
-    .option('--files', 'also list each measured file with its SHA-256')
+    .option('--files', 'list the measured files instead, as `sha256sum` prints them (SHA-256, two spaces, path)')
     .action((opts: { files?: boolean }, cmd: Command) => {
-      const measurement = computeMeasurement();
       const files = measuredFiles();
-      const text = opts.files ? [...files.map((f) => `${f.sha256}  ${f.path}`), '', measurement].join('\n') : measurement;
+      const measurement = computeMeasurement();
+      // The listing alone, so coreutils can take it as it is (README: "Measurement").
+      const text = opts.files ? files.map((f) => `${f.sha256}  ${f.path}`).join('\n') : measurement;
       emit(cmd.optsWithGlobals(), { measurement, files }, text);
     });
 }
