@@ -31,8 +31,8 @@ export class JobRunner {
   private wake: (() => void) | undefined;
   private stopped = false;
   private loop: Promise<void> | undefined;
-  /** The job running now, and whether its analyst asked to cancel it. */
-  private current: { job: JobRecord; cancel: AbortController } | undefined;
+  /** The job running now, the workers it runs on, and whether its analyst asked to cancel it. */
+  private current: { job: JobRecord; workers: string[]; cancel: AbortController } | undefined;
 
   constructor(private readonly ctx: HostContext) {}
 
@@ -67,11 +67,16 @@ export class JobRunner {
     if (current && current.job.id === id) {
       current.cancel.abort();
       metadata.updateJob(id, { message: 'cancelling' });
-      // The enclave may have let go of the job already; the runner settles it either way.
-      await workers
-        .get(current.job.worker)
-        .request('cancel_job', { job: id })
-        .catch((e: unknown) => log('warn', `job ${id}: the enclave did not take the cancel: ${e instanceof Error ? e.message : String(e)}`));
+      // Every worker of a federated job stops its part mid-round. An enclave may have let go
+      // of the job already; the runner settles it either way.
+      await Promise.all(
+        current.workers.map((worker) =>
+          workers
+            .get(worker)
+            .request('cancel_job', { job: id })
+            .catch((e: unknown) => log('warn', `job ${id}: the enclave of worker ${worker} did not take the cancel: ${e instanceof Error ? e.message : String(e)}`)),
+        ),
+      );
       return 'cancelling';
     }
     const now = metadata.job(id);
@@ -104,7 +109,8 @@ export class JobRunner {
     // Cancelled between the queue read and now: nothing to run.
     if (!metadata.claimJob(job.id)) return;
     const cancel = new AbortController();
-    this.current = { job, cancel };
+    const current = { job, workers: [job.worker], cancel };
+    this.current = current;
     const endJob = this.ctx.metrics.jobDuration.startTimer();
     try {
       const request = job.request;
@@ -131,6 +137,7 @@ export class JobRunner {
         const step = Object.keys(doc.outputs)[0] as string;
         const rounds = doc.steps.find((s) => s.id === step)?.train?.options?.rounds ?? 5;
         const partitions = inputs.map((input) => ({ enclave: workers.get(metadata.dataset(input.datasetId).worker), input }));
+        current.workers = partitions.map((p) => p.enclave.info.workerId);
         const released = await runFederatedTraining({
           job: { id: job.id, request, pipeline: JSON.stringify(pipeline.document) },
           step,
@@ -138,6 +145,7 @@ export class JobRunner {
           partitions,
           onProgress,
           signal: cancel.signal,
+          graceMs: GRACE_MS,
           onLedger: async (worker, entry) => {
             await placeLedgerEntry(this.ctx, worker, entry);
           },

@@ -9,16 +9,24 @@
  * (weighted by rows), and finally signs the result like any other. Every step after a
  * worker opened its data may fail because of the rows, so such failures leave every
  * enclave as the one data-free job_data_condition (data-condition.ts).
+ *
+ * Each enclave's part of a federated job runs under its per-job limits, like a local job:
+ * one guard per session, from the first request that opens it to its close, so the time
+ * limit spans every round; the rows the worker keeps pass the row limit, and its pipeline
+ * part runs under the memory limit. The guard's deadline, a cancel_job for the session's
+ * job, a fed_close from the host or any failure end the session: its rows and models are
+ * dropped at once (also when no request is in flight), an in-flight round stops at its next
+ * batch, and later requests for the session fail with the reason it ended.
  */
-import { ObscuraError } from '../common/errors.ts';
+import { isObscuraError, ObscuraError } from '../common/errors.ts';
 import { type Peer, openFrom, sealFor, verifyPeer, type SealedMessage } from '../federation/channel.ts';
 import { type EncodingStats, EncodingStatsSchema, type EvalStats, EvalStatsSchema, evalStats, federatedAverage, mergeEncoding, mergeMetrics, type WeightSet } from '../federation/merge.ts';
 import type { DataColumn, FeatureEncoding } from '../ml/encode.ts';
 import { parsePipeline, pipelineHash, type PipelineOutput } from '../pipelines/index.ts';
 import type { TrainStep } from '../pipelines/schema.ts';
 import { assertJobMatchesRequest, assertJobRequestSignature, jobRequestHash } from '../privacy/job-request.ts';
-import { afterData } from './data-condition.ts';
-import { JobGuard } from '../pipelines/limits.ts';
+import { afterData, dataCondition } from './data-condition.ts';
+import { JobGuard, jobCancelled } from '../pipelines/limits.ts';
 import { checkJob, consume, type JobContext, openAndRun, resultInput } from './jobs.ts';
 import type { SignedLedgerEntry } from './ledger.ts';
 import type { HostRequest, JobSpec } from './protocol.ts';
@@ -51,15 +59,115 @@ interface AggregatorSession {
 
 type Global = { encoding: FeatureEncoding[]; label: { mean: number; std: number }; weights: WeightSet };
 
+/**
+ * One federated session on this enclave: the job it serves, the guard its work runs under,
+ * and its state as a worker and (on the aggregating enclave) as the aggregator. Once it has
+ * ended, only the reason is kept, until the host closes it.
+ */
+interface Session {
+  job: string;
+  guard: JobGuard;
+  worker?: WorkerSession;
+  aggregator?: AggregatorSession;
+  ended?: ObscuraError;
+}
+
 /** The federated sessions one enclave takes part in (as a worker, and as the aggregator). */
 export class FederatedSessions {
-  readonly #workers = new Map<string, WorkerSession>();
-  readonly #aggregators = new Map<string, AggregatorSession>();
+  readonly #sessions = new Map<string, Session>();
 
   constructor(private readonly ctx: JobContext) {}
 
   #allowSimulated(): boolean {
     return this.ctx.tee === 'simulated';
+  }
+
+  /** How many sessions this enclave holds (ended ones included, until closed). */
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  /**
+   * The session `session` of `job`, made (with its guard, whose clock starts now) if this
+   * is its first request here. Synchronous, so that a close or cancel the host sends after
+   * this request always finds it.
+   */
+  #begin(session: string, job: string): Session {
+    const known = this.#sessions.get(session);
+    if (known) {
+      if (known.job !== job) throw new ObscuraError('federation_invalid', `federated session ${session} belongs to another job`, 409);
+      return known;
+    }
+    const guard = new JobGuard(this.ctx.limits);
+    const s: Session = { job, guard };
+    // The deadline or a cancel drops the session's rows even while no request is in flight.
+    guard.signal.addEventListener('abort', () => this.#end(s, guard.signal.reason as ObscuraError), { once: true });
+    this.#sessions.set(session, s);
+    return s;
+  }
+
+  /** A session that has not ended; throws why it ended, or 404 when there is none. */
+  #live(session: string): Session {
+    const s = this.#sessions.get(session);
+    if (!s) throw new ObscuraError('federation_invalid', `no federated session ${session} on this worker`, 404);
+    if (s.ended) throw s.ended;
+    s.guard.check();
+    return s;
+  }
+
+  /** End a session: drop its rows and models, keep (data-free) why. */
+  #end(s: Session, reason: ObscuraError): void {
+    if (s.ended) return;
+    s.ended = reason;
+    delete s.worker;
+    delete s.aggregator;
+    // Stops whatever else still works on the session (its abort finds it ended already).
+    s.guard.cancel();
+    s.guard.dispose();
+  }
+
+  /**
+   * Run one request's work on a session; any failure ends the session. `read`: the work is
+   * on data already read, so its failures leave as dataCondition() (as afterData does).
+   */
+  async #within<T>(s: Session, fn: () => Promise<T>, read = false): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      const failure = read ? dataCondition(e) : e;
+      this.#end(s, isObscuraError(failure) ? failure : dataCondition(failure));
+      throw failure;
+    }
+  }
+
+  /** Forget a session once it has neither worker nor aggregator state left (its job is done here). */
+  #settle(session: string, s: Session): void {
+    if (s.worker || s.aggregator || s.ended) return;
+    s.guard.dispose();
+    this.#sessions.delete(session);
+  }
+
+  /**
+   * Stop the sessions of `job` (its analyst cancelled it): in-flight work stops at its next
+   * batch or query with 'job_cancelled'. Returns whether any was here.
+   */
+  cancel(job: string): boolean {
+    let found = false;
+    for (const s of this.#sessions.values()) {
+      if (s.job !== job) continue;
+      found = true;
+      s.guard.cancel();
+    }
+    return found;
+  }
+
+  /** The host is done with a session (ended, failed or finished): stop it and forget it. */
+  close(session: string): { closed: boolean } {
+    const s = this.#sessions.get(session);
+    if (!s) return { closed: false };
+    this.#end(s, jobCancelled());
+    this.#sessions.delete(session);
+    return { closed: true };
   }
 
   /**
@@ -69,6 +177,13 @@ export class FederatedSessions {
    * place on chain before this worker trains a round.
    */
   async open(session: string, job: JobSpec, step: string, aggregator: Peer): Promise<{ stats: SealedMessage; ledger?: SignedLedgerEntry }> {
+    const s = this.#begin(session, job.id);
+    if (s.ended) throw s.ended;
+    if (s.worker) throw new ObscuraError('federation_invalid', `federated session ${session} is already open on this worker`, 409);
+    return this.#within(s, () => this.#open(s, job, step, aggregator));
+  }
+
+  async #open(s: Session, job: JobSpec, step: string, aggregator: Peer): Promise<{ stats: SealedMessage; ledger?: SignedLedgerEntry }> {
     await verifyPeer(aggregator, this.ctx.measurement, this.#allowSimulated());
     const checked = checkJob(job, this.ctx, { partial: true });
     const reservation = await consume(checked, [], this.ctx, () => {});
@@ -78,22 +193,21 @@ export class FederatedSessions {
     if (!body || !checked.doc.outputs[step]) throw new ObscuraError('federation_invalid', `step ${step} is not a train output of the pipeline`, 400);
     if (checked.doc.outputs[step]?.dp) throw new ObscuraError('federation_invalid', 'DP-SGD is not available for federated training in this release', 400);
     let captured: { columns: DataColumn[]; minGroupSize: number } | undefined;
-    // Each worker's part of the pipeline runs under this enclave's limits, like a job.
-    const guard = new JobGuard(this.ctx.limits);
+    // The worker's part of the pipeline runs under the session's guard: its rows, time and memory.
     const { opened } = await openAndRun(job, this.ctx, () => {}, () => {}, checked, {
-      guard,
+      guard: s.guard,
       trainer: async (_step, columns, minGroupSize): Promise<PipelineOutput> => {
         captured = { columns, minGroupSize };
         return { columns: [], rows: [], suppressedGroups: 0, minGroupSize };
       },
-    }).finally(() => guard.dispose());
+    });
     const rows = captured;
     if (!rows) throw new ObscuraError('federation_invalid', `step ${step} produced no rows`, 400);
-    return afterData(() => this.#opened(session, job, step, aggregator, body, rows, opened, { request: jobRequestHash(checked.request), ...(ledger ? { ledger } : {}) }));
+    return afterData(() => this.#opened(s, job, step, aggregator, body, rows, opened, { request: jobRequestHash(checked.request), ...(ledger ? { ledger } : {}) }));
   }
 
   async #opened(
-    session: string,
+    s: Session,
     job: JobSpec,
     step: string,
     aggregator: Peer,
@@ -112,8 +226,10 @@ export class FederatedSessions {
     const split = seededSplit(n, o.validationSplit, o.seed);
     const label = columns[columns.length - 1] as DataColumn;
     const task = taskOf(body.model, label.type);
-    this.#workers.set(session, { aggregator, body, columns, train: split.train, validation: split.validation, task, ...(ledger ? { pending: ledger.entry.seq } : {}) });
     const stats = encodingStats(columns, split.train, o.maxCategories, step);
+    // Kept only if the session still stands (a cancel or close may have come in meanwhile).
+    s.guard.check();
+    s.worker = { aggregator, body, columns, train: split.train, validation: split.validation, task, ...(ledger ? { pending: ledger.entry.seq } : {}) };
     const inputs = job.inputs.map((input, i) => resultInput(input, opened[i] as (typeof opened)[number]));
     const sealed = await sealFor(aggregator.keys.recipient, this.ctx.signingSeed, {
       stats,
@@ -129,6 +245,13 @@ export class FederatedSessions {
   /** Aggregator: verify every worker, merge their statistics into one encoding, start the model, send it to each. */
   async init(session: string, job: AggregatorSession['job'], peers: Peer[], sealed: SealedMessage[]): Promise<SealedMessage[]> {
     if (peers.length < 2 || peers.length !== sealed.length) throw new ObscuraError('federation_invalid', 'federated training needs two or more workers, each with its statistics', 400);
+    const s = this.#begin(session, job.id);
+    if (s.ended) throw s.ended;
+    if (s.aggregator) throw new ObscuraError('federation_invalid', `federated session ${session} is already aggregated here`, 409);
+    return this.#within(s, () => this.#init(s, job, peers, sealed));
+  }
+
+  async #init(s: Session, job: AggregatorSession['job'], peers: Peer[], sealed: SealedMessage[]): Promise<SealedMessage[]> {
     for (const p of peers) await verifyPeer(p, this.ctx.measurement, this.#allowSimulated());
     return afterData(async () => {
       const opened = await Promise.all(sealed.map((m, i) => openFrom(m, this.ctx.ageIdentity, (peers[i] as Peer).keys.signingKey)));
@@ -169,7 +292,8 @@ export class FederatedSessions {
         rounds: 0,
       };
       model.dispose();
-      this.#aggregators.set(session, state);
+      s.guard.check();
+      s.aggregator = state;
       return this.#broadcast(state);
     });
   }
@@ -179,9 +303,9 @@ export class FederatedSessions {
     return Promise.all(state.peers.map((p) => sealFor(p.keys.recipient, this.ctx.signingSeed, global)));
   }
 
-  async #global(session: string, sealed: SealedMessage): Promise<{ w: WorkerSession; global: Global }> {
-    const w = this.#workers.get(session);
-    if (!w) throw new ObscuraError('federation_invalid', `no federated session ${session} on this worker`, 404);
+  async #global(s: Session, sealed: SealedMessage): Promise<{ w: WorkerSession; global: Global }> {
+    const w = s.worker;
+    if (!w) throw new ObscuraError('federation_invalid', 'the federated session was not opened on this worker', 404);
     if (w.pending !== undefined && !this.ctx.ledger.isConfirmed(w.pending)) {
       throw new ObscuraError('ledger_unconfirmed', `ledger entry #${w.pending} (the approval runs this share used) is not yet placed on chain`, 409);
     }
@@ -212,52 +336,71 @@ export class FederatedSessions {
 
   /** Worker: train on its own rows from the global weights for the step's epochs, send the update. */
   async round(session: string, sealed: SealedMessage): Promise<SealedMessage> {
-    const { w, global } = await this.#global(session, sealed);
-    return afterData(async () => {
-      const { fitMore, getWeightSet, trainOptionsOf } = await import('../ml/train.ts');
-      const model = await this.#model(w, global);
-      const { x, y, width } = await this.#xy(w, global, w.train);
-      const o = trainOptionsOf(w.body.options);
-      await fitMore(model, x, y, width, o.epochs, o.batchSize);
-      const update = { weights: getWeightSet(model), rows: w.train.length };
-      model.dispose();
-      return sealFor(w.aggregator.keys.recipient, this.ctx.signingSeed, update);
+    const s = this.#live(session);
+    return this.#within(s, async () => {
+      const { w, global } = await this.#global(s, sealed);
+      return afterData(async () => {
+        const { fitMore, getWeightSet, trainOptionsOf } = await import('../ml/train.ts');
+        const model = await this.#model(w, global);
+        try {
+          const { x, y, width } = await this.#xy(w, global, w.train);
+          const o = trainOptionsOf(w.body.options);
+          // The guard stops the round between batches: at the deadline, on a cancel or a close.
+          await fitMore(model, x, y, width, o.epochs, o.batchSize, () => s.guard.checkpoint());
+          const update = { weights: getWeightSet(model), rows: w.train.length };
+          return await sealFor(w.aggregator.keys.recipient, this.ctx.signingSeed, update);
+        } finally {
+          model.dispose();
+        }
+      });
     });
   }
 
   /** Aggregator: average the workers' updates (weighted by rows) into the next global model. */
   async average(session: string, sealed: SealedMessage[]): Promise<SealedMessage[]> {
-    const state = this.#aggregators.get(session);
+    const s = this.#live(session);
+    const state = s.aggregator;
     if (!state) throw new ObscuraError('federation_invalid', `no federated session ${session} aggregated here`, 404);
-    return afterData(async () => {
+    return this.#within(s, async () => {
       const updates = await Promise.all(sealed.map((m, i) => openFrom(m, this.ctx.ageIdentity, (state.peers[i] as Peer).keys.signingKey)));
       state.weights = federatedAverage(updates as { weights: WeightSet; rows: number }[]);
       state.rounds++;
       return this.#broadcast(state);
-    });
+    }, true);
   }
 
   /** Worker: score the global model on its validation rows; send the statistics; forget the rows. */
   async evaluate(session: string, sealed: SealedMessage): Promise<SealedMessage> {
-    const { w, global } = await this.#global(session, sealed);
-    return afterData(async () => {
-      const { predict } = await import('../ml/train.ts');
-      const model = await this.#model(w, global);
-      const { x, raw, width } = await this.#xy(w, global, w.validation.length ? w.validation : w.train);
-      let pred = predict(model, x, width);
-      if (w.task === 'regression') pred = pred.map((v) => v * global.label.std + global.label.mean);
-      model.dispose();
-      this.#workers.delete(session);
-      return sealFor(w.aggregator.keys.recipient, this.ctx.signingSeed, evalStats(w.task, pred, raw));
+    const s = this.#live(session);
+    return this.#within(s, async () => {
+      const { w, global } = await this.#global(s, sealed);
+      const stats = await afterData(async () => {
+        const { predict } = await import('../ml/train.ts');
+        const model = await this.#model(w, global);
+        try {
+          const { x, raw, width } = await this.#xy(w, global, w.validation.length ? w.validation : w.train);
+          let pred = predict(model, x, width);
+          if (w.task === 'regression') pred = pred.map((v) => v * global.label.std + global.label.mean);
+          return evalStats(w.task, pred, raw);
+        } finally {
+          model.dispose();
+        }
+      });
+      s.guard.check();
+      delete s.worker;
+      this.#settle(session, s);
+      return afterData(() => sealFor(w.aggregator.keys.recipient, this.ctx.signingSeed, stats));
     });
   }
 
   /** Aggregator: merge the validation statistics and sign the result with the final model. */
   async finish(session: string, sealed: SealedMessage[]): Promise<SignedResult> {
-    const state = this.#aggregators.get(session);
+    const s = this.#live(session);
+    const state = s.aggregator;
     if (!state) throw new ObscuraError('federation_invalid', `no federated session ${session} aggregated here`, 404);
-    this.#aggregators.delete(session);
-    return afterData(async () => {
+    delete s.aggregator;
+    this.#settle(session, s);
+    return this.#within(s, async () => {
       const stats = (await Promise.all(sealed.map((m, i) => openFrom(m, this.ctx.ageIdentity, (state.peers[i] as Peer).keys.signingKey)))).map((s) =>
         EvalStatsSchema.parse(s),
       ) as EvalStats[];
@@ -305,7 +448,7 @@ export class FederatedSessions {
         createdAt: new Date().toISOString(),
       };
       return signResult(result, this.ctx.signingSeed);
-    });
+    }, true);
   }
 }
 

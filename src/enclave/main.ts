@@ -191,6 +191,7 @@ async function main(): Promise<void> {
     keys,
     restored,
     limits: { ...limits, heapBytes },
+    federatedSessions: federated.size,
   });
 
   // Logged only once a result is released: before a DP spend is on chain, a line saying the
@@ -239,7 +240,9 @@ async function main(): Promise<void> {
       case 'cancel_job': {
         const guard = running.get(req.job);
         guard?.cancel();
-        return { cancelled: guard !== undefined };
+        // A federated job's part here stops too, mid-round.
+        const federatedPart = federated.cancel(req.job);
+        return { cancelled: guard !== undefined || federatedPart };
       }
       case 'confirm_ledger': {
         const entry = await ledger.confirm(req.placement);
@@ -270,6 +273,8 @@ async function main(): Promise<void> {
         return { global: await federated.average(req.session, req.updates) };
       case 'fed_evaluate':
         return { stats: await federated.evaluate(req.session, req.global) };
+      case 'fed_close':
+        return federated.close(req.session);
       case 'fed_finish': {
         const signed = await federated.finish(req.session, req.stats);
         log('info', `federated job ${signed.result.job}: ${signed.result.federation?.workers.length} workers, ${signed.result.federation?.rounds} rounds`);

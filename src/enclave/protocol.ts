@@ -101,6 +101,8 @@ export const HostRequestSchema = z.discriminatedUnion('type', [
   z.object({ id: z.number().int(), type: z.literal('fed_average'), session: z.string().min(1), updates: z.array(SealedMessageSchema).min(2) }),
   z.object({ id: z.number().int(), type: z.literal('fed_evaluate'), session: z.string().min(1), global: SealedMessageSchema }),
   z.object({ id: z.number().int(), type: z.literal('fed_finish'), session: z.string().min(1), stats: z.array(SealedMessageSchema).min(2) }),
+  /** The host is done with a federated session (finished, failed or cancelled): the enclave stops it and drops its state. */
+  z.object({ id: z.number().int(), type: z.literal('fed_close'), session: z.string().min(1) }),
   /** To the newcomer: adopt the identity the predecessor released. */
   z.object({ id: z.number().int(), type: z.literal('handover_import'), sealedIdentity: z.string().min(1).max(65536) }),
 ]);
@@ -129,6 +131,8 @@ export const EnclaveInfoSchema = z.object({
   restored: z.boolean(),
   /** The per-job limits the enclave enforces, and the heap its process was given (bytes). */
   limits: JobLimitsSchema.extend({ heapBytes: z.number().int().positive() }).optional(),
+  /** How many federated sessions the enclave holds state for now (a count of jobs, nothing about rows). */
+  federatedSessions: z.number().int().nonnegative().optional(),
 });
 export type EnclaveInfo = z.infer<typeof EnclaveInfoSchema>;
 
@@ -168,6 +172,8 @@ export const ResponseValueSchemas = {
   fed_average: z.object({ global: z.array(SealedMessageSchema) }),
   fed_evaluate: z.object({ stats: SealedMessageSchema }),
   fed_finish: z.object({ signed: SignedResultSchema, attestation: EvidenceSchema }),
+  /** Whether the session was still held here. */
+  fed_close: z.object({ closed: z.boolean() }),
   handover_export: z.object({ sealedIdentity: z.string().min(1) }),
   handover_import: EnclaveInfoSchema,
 } as const;

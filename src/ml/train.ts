@@ -212,9 +212,20 @@ export function setWeightSet(model: tfl.LayersModel, set: { shapes: number[][]; 
   for (const t of ts) t.dispose();
 }
 
-/** Train `model` further on rows x (n × width) and labels y for `epochs`, in order. Returns the last loss. */
-export async function fitMore(model: tfl.LayersModel, x: Float32Array, y: Float32Array, width: number, epochs: number, batchSize: number): Promise<number> {
-  const h = await model.fitDataset(batchDataset(x, y, width, batchSize), { epochs, verbose: 0 });
+/**
+ * Train `model` further on rows x (n × width) and labels y for `epochs`, in order; `checkpoint`
+ * runs before every batch (a job's guard: it throws to stop). Returns the last loss.
+ */
+export async function fitMore(
+  model: tfl.LayersModel,
+  x: Float32Array,
+  y: Float32Array,
+  width: number,
+  epochs: number,
+  batchSize: number,
+  checkpoint?: () => Promise<void>,
+): Promise<number> {
+  const h = await model.fitDataset(batchDataset(x, y, width, batchSize, checkpoint), { epochs, verbose: 0 });
   const loss = h.history.loss ?? [];
   return Number(loss[loss.length - 1] ?? Number.NaN);
 }
