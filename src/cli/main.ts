@@ -9,6 +9,7 @@ import { dashboardCommand } from './commands/dashboard.ts';
 import { inspectCommand } from './commands/inspect.ts';
 import { jobCommand } from './commands/job.ts';
 import { keysCommand } from './commands/keys.ts';
+import { listCommands } from './commands/lists.ts';
 import { measureCommand } from './commands/measure.ts';
 import { pipelineCommand } from './commands/pipeline.ts';
 import { privacyCommands } from './commands/privacy.ts';
@@ -29,7 +30,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--json', 'machine-readable output', false)
     .showHelpAfterError()
     .exitOverride();
-  for (const register of [keysCommand, workersCommand, attestCommand, measureCommand, sealCommand, inspectCommand, pipelineCommand, uploadCommand, runCommand, jobCommand, privacyCommands, resultCommand, verifyCommand, upgradeCommand, serveCommand, dashboardCommand]) {
+  for (const register of [keysCommand, workersCommand, attestCommand, measureCommand, sealCommand, inspectCommand, pipelineCommand, uploadCommand, runCommand, jobCommand, listCommands, privacyCommands, resultCommand, verifyCommand, upgradeCommand, serveCommand, dashboardCommand]) {
     register(program);
   }
   await program.parseAsync(argv);

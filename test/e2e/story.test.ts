@@ -156,6 +156,24 @@ describe('end to end: seal, upload, run in the enclave, signed result, anchored,
     expect(altered.stdout).toMatch(/FAILED/);
   }, 180_000);
 
+  it('9. jobs, datasets and pipelines list what the signing account may read', async () => {
+    const jobs = await cli(['jobs', '--key', 'analyst.key', '--status', 'succeeded']);
+    expect(jobs.code, jobs.stderr).toBe(0);
+    expect(jobs.stdout).toMatch(new RegExp(`succeeded: .* result ${state.result}`));
+    const mine = JSON.parse((await cli(['jobs', '--key', 'analyst.key', '--json'])).stdout) as { jobs: { analyst: string }[] };
+    expect(mine.jobs.length).toBeGreaterThan(0);
+    expect(mine.jobs.every((j) => j.analyst === state.analyst)).toBe(true);
+    expect((await cli(['jobs', '--key', 'analyst.key', '--status', 'done'])).stderr).toMatch(/not a job state.*\(status_unknown\)/);
+    const datasets = await cli(['datasets', '--key', 'owner.key']);
+    expect(datasets.stdout).toContain(state.dataset as string);
+    expect(datasets.stdout).toMatch(/columns {2}.*region:string/);
+    const pipelines = await cli(['pipelines', '--key', 'analyst.key']);
+    expect(pipelines.stdout).toMatch(/^[0-9a-f]{64} {2}cost-by-region/m);
+    // Unsigned, the private jobs stay hidden and datasets are not listed at all.
+    expect((await cli(['jobs'])).stdout.trim()).toBe('no jobs');
+    expect((await cli(['datasets'])).stderr).toMatch(/\(key_required\)/);
+  }, 120_000);
+
   it('never lets the plaintext marker reach the data directory, the logs or any output', () => {
     expect(readFileSync(join(PROJECT_ROOT, 'datasets/visits.csv'), 'utf8')).toContain(MARKER);
     expect(filesContaining(dataDir, MARKER)).toEqual([]);
