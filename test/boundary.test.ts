@@ -31,9 +31,14 @@ const HOST_ONLY = [
   'src/provenance/',
   'src/enclave/client.ts',
   'src/federation/coordinator.ts',
-  // Barrels that load the coordinator and the embedded chain: the enclave imports the files it needs.
+  // Barrels that load the coordinator, the embedded chain or owner-side sealing: the enclave imports the files it needs.
   'src/federation/index.ts',
   'src/chain/index.ts',
+  'src/crypto/index.ts',
+  // Owners seal files on their machines; the host checks an upload's header.
+  'src/crypto/age/seal-file.ts',
+  'src/crypto/age/seal-hasher.ts',
+  'src/crypto/age/inspect.ts',
   'src/chain/embedded.ts',
   'src/chain/embedded-db.ts',
   'src/chain/rpc-server.ts',

@@ -1,7 +1,9 @@
 /**
  * Obscura's cryptography: sealing datasets in the age v1 file format
  * (https://age-encryption.org/v1) to X25519 recipients, and the sr25519 Substrate account
- * keys that identify callers. Everything else in Obscura enters through this file.
+ * keys that identify callers. The host and the CLI enter through this file; enclave code
+ * imports the modules it uses, so that owner-side sealing (seal-file.ts) and the host's
+ * header check (inspect.ts) are not part of the enclave's measurement.
  */
 export { resultIdentityFromSecret } from './result-key.ts';
 export { generateIdentity, identityToRecipient, parseRecipient } from './age/x25519.ts';

@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { ObscuraError } from '../common/errors.ts';
 import { canonicalJson, sha256Hex } from '../common/hash.ts';
-import { decryptToBuffer } from '../crypto/index.ts';
+import { decryptToBuffer } from '../crypto/age/decrypt.ts';
 import { assertManifestSignature, manifestHash, type SignedManifest } from '../crypto/manifest.ts';
 import { type ParsedDataset, parseDataset } from '../data/index.ts';
 import type { SealedInput } from './protocol.ts';

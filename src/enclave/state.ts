@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { ObscuraError } from '../common/errors.ts';
 import { generateEd25519 } from '../common/ed25519.ts';
-import { generateIdentity } from '../crypto/index.ts';
+import { generateIdentity } from '../crypto/age/x25519.ts';
 import { EMPTY_LEDGER, LedgerStateSchema } from './ledger.ts';
 
 export const EnclaveStateSchema = z.object({

@@ -10,7 +10,8 @@ import { verifyEvidence } from '../attestation/verify.ts';
 import { ed25519Sign, ed25519Verify } from '../common/ed25519.ts';
 import { ObscuraError } from '../common/errors.ts';
 import { sha256Hex } from '../common/hash.ts';
-import { decryptToBuffer, encryptToBuffer } from '../crypto/index.ts';
+import { decryptToBuffer } from '../crypto/age/decrypt.ts';
+import { encryptToBuffer } from '../crypto/age/encrypt.ts';
 
 /** A peer enclave as the host introduces it: its keys and fresh evidence for a nonce. */
 export const PeerSchema = z.object({
