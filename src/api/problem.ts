@@ -34,9 +34,9 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-/** Send a problem response. */
-export function sendProblem(res: Response, status: number, code: string, detail: string, instance?: string, details?: Record<string, unknown>): void {
-  const body: Problem = {
+/** The problem document for an error code (the API's responses and the CLI's --json failures). */
+export function problemBody(status: number, code: string, detail: string, instance?: string, details?: Record<string, unknown>): Problem {
+  return {
     type: `https://obscura.dev/problems/${code}`,
     title: TITLES[status] ?? 'Error',
     status,
@@ -45,6 +45,11 @@ export function sendProblem(res: Response, status: number, code: string, detail:
     ...(instance ? { instance } : {}),
     ...(details ? { details } : {}),
   };
+}
+
+/** Send a problem response. */
+export function sendProblem(res: Response, status: number, code: string, detail: string, instance?: string, details?: Record<string, unknown>): void {
+  const body = problemBody(status, code, detail, instance, details);
   res.status(status).type('application/problem+json').send(JSON.stringify(body));
 }
 

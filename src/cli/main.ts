@@ -21,7 +21,7 @@ import { upgradeCommand } from './commands/upgrade.ts';
 import { uploadCommand } from './commands/upload.ts';
 import { verifyCommand } from './commands/verify.ts';
 import { workersCommand } from './commands/workers.ts';
-import { failureLine } from './output.ts';
+import { failureLine, failureProblem } from './output.ts';
 
 async function main(argv: string[]): Promise<void> {
   const program = new Command('obscura')
@@ -41,6 +41,8 @@ main(process.argv).catch((e: unknown) => {
     // commander has printed its own message (usage errors, --help, --version).
     process.exit(e.exitCode);
   }
-  process.stderr.write(`${failureLine(e)}\n`);
+  // --json callers parse what they get: a failure is then a problem document, not prose.
+  const json = process.argv.includes('--json');
+  process.stderr.write(`${json ? JSON.stringify(failureProblem(e)) : failureLine(e)}\n`);
   process.exit(1);
 });

@@ -1,4 +1,5 @@
 /** How CLI commands talk to people and machines: `--json` for machines, short lines for people. */
+import { type Problem, problemBody } from '../api/problem.ts';
 import { errorMessage, isObscuraError } from '../common/errors.ts';
 
 /** Options every command accepts. */
@@ -10,6 +11,12 @@ export interface GlobalOptions {
 /** Print a value: as JSON with --json, else as the given text. */
 export function emit(opts: { json?: boolean }, value: unknown, text: string): void {
   process.stdout.write(opts.json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
+}
+
+/** A failure as a problem document (RFC 9457), for --json: one JSON line, never a stack. */
+export function failureProblem(e: unknown): Problem {
+  if (isObscuraError(e)) return problemBody(e.status, e.code, e.message);
+  return problemBody(500, 'internal', errorMessage(e).split('\n')[0] ?? 'failed');
 }
 
 /** A one-line message for a failure: the error's message and its code, never a stack. */

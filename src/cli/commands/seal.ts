@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { ObscuraError } from '../../common/errors.ts';
-import { loadAccountKey } from '../../crypto/index.ts';
+import { isValidAddress, loadAccountKey } from '../../crypto/index.ts';
 import { loadDatasetPolicy } from '../../privacy/policy.ts';
 import { attestationSetup, attestWorker, listWorkers } from '../attest.ts';
 import { ApiClient } from '../client.ts';
@@ -59,6 +59,13 @@ export function sealCommand(program: Command): void {
     .option('--pccs <url>', "PCCS for DCAP collateral (default Intel's PCS)")
     .action(async (file: string, opts: SealOptions, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
+      // An address is checked where it is typed: signed into the manifest, a typo would only
+      // fail at upload, after the file was sealed for nothing.
+      for (const a of opts.allow ?? []) {
+        if (a !== '*' && !isValidAddress(a)) {
+          throw new ObscuraError('analyst_address_invalid', `--allow ${a} is not an ss58 account address (or "*" for anyone): check it and run seal again`, 400);
+        }
+      }
       // The dataset policy is read first, so a bad file fails before anything is attested.
       // Analysts: --allow wins for the manifest; without it, the policy's analysts are the
       // manifest's. The policy's own list is enforced as well, so both must allow an analyst.
