@@ -9,16 +9,16 @@
  */
 import { z } from 'zod';
 import { ObscuraError } from '../common/errors.ts';
-import { canonicalJson, hashJson } from '../common/hash.ts';
+import { hashJson } from '../common/hash.ts';
 import { parseOrThrow } from '../common/validate.ts';
 // The schema module alone: the data package's index pulls in DuckDB and Arrow, which the
 // host and the CLI have no use for.
 import { DatasetSchemaSchema } from '../data/schema.ts';
 import { DatasetPolicySchema } from '../privacy/policy.ts';
-import { type AccountKey, isValidAddress, verifyAccountSignature } from './keys.ts';
+import type { AccountKey } from './keys.ts';
+import { AccountAddressSchema as address, AccountSignatureSchema, signStatement, verifyStatement } from './statement.ts';
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected a SHA-256 as 64 lower-case hex characters');
-const address = z.string().refine(isValidAddress, 'expected an ss58 account address');
 
 /** The manifest body the owner signs. */
 export const ManifestSchema = z.object({
@@ -45,20 +45,19 @@ export type Manifest = z.infer<typeof ManifestSchema>;
 /** A manifest with the owner's signature. */
 export const SignedManifestSchema = z.object({
   manifest: ManifestSchema,
-  signature: z.string().regex(/^0x[0-9a-f]{128}$/, 'expected a 64-byte sr25519 signature as 0x hex'),
+  signature: AccountSignatureSchema,
 });
 export type SignedManifest = z.infer<typeof SignedManifestSchema>;
 
-function signingBytes(manifest: Manifest): Uint8Array {
-  return new TextEncoder().encode(`obscura-manifest/1\n${canonicalJson(manifest)}`);
-}
+/** The domain line of a manifest's signature (statement.ts). */
+const DOMAIN = 'obscura-manifest/1';
 
 /** Sign a manifest with the owner's key; throws 'manifest_owner_mismatch' if the key is not the owner's. */
 export function signManifest(manifest: Manifest, owner: AccountKey): SignedManifest {
   if (owner.address !== manifest.owner) {
     throw new ObscuraError('manifest_owner_mismatch', 'the signing key is not the manifest owner', 400);
   }
-  return { manifest, signature: owner.sign(signingBytes(manifest)) };
+  return { manifest, signature: signStatement(DOMAIN, manifest, owner) };
 }
 
 /** Parse untrusted JSON as a signed manifest; throws 'manifest_invalid' naming the field. */
@@ -68,7 +67,7 @@ export function parseSignedManifest(value: unknown): SignedManifest {
 
 /** Throw 'manifest_signature_invalid' unless the owner signed exactly this manifest. */
 export function assertManifestSignature(signed: SignedManifest): void {
-  if (!verifyAccountSignature(signed.manifest.owner, signingBytes(signed.manifest), signed.signature)) {
+  if (!verifyStatement(DOMAIN, signed.manifest, signed.manifest.owner, signed.signature)) {
     throw new ObscuraError('manifest_signature_invalid', 'manifest signature does not verify for its owner', 422);
   }
 }

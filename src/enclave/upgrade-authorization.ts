@@ -9,8 +9,9 @@
 import { z } from 'zod';
 import type { AnchorRecord } from '../chain/records.ts';
 import { ObscuraError } from '../common/errors.ts';
-import { canonicalJson, hashJson } from '../common/hash.ts';
-import { type AccountKey, isValidAddress, verifyAccountSignature } from '../crypto/keys.ts';
+import { hashJson } from '../common/hash.ts';
+import type { AccountKey } from '../crypto/keys.ts';
+import { AccountAddressSchema, AccountSignatureSchema, signStatement, verifyStatement } from '../crypto/statement.ts';
 
 const measurement = z.string().regex(/^[0-9a-f]{64}$/, 'a measurement is 64 hex characters');
 
@@ -21,7 +22,7 @@ export const UpgradeAuthorizationStatementSchema = z
     from: measurement,
     to: measurement,
     /** The signing operator's address (SS58, prefix 42). */
-    operator: z.string().refine(isValidAddress, 'expected an ss58 account address'),
+    operator: AccountAddressSchema,
     createdAt: z.iso.datetime(),
   })
   .refine((a) => a.from !== a.to, { message: 'from and to must differ', path: ['to'] });
@@ -30,13 +31,12 @@ export type UpgradeAuthorizationStatement = z.infer<typeof UpgradeAuthorizationS
 /** A statement with its operator's sr25519 signature. */
 export const SignedUpgradeAuthorizationSchema = z.strictObject({
   authorization: UpgradeAuthorizationStatementSchema,
-  signature: z.string().regex(/^0x[0-9a-f]{128}$/, 'expected a 64-byte sr25519 signature as 0x hex'),
+  signature: AccountSignatureSchema,
 });
 export type SignedUpgradeAuthorization = z.infer<typeof SignedUpgradeAuthorizationSchema>;
 
-function statementBytes(a: UpgradeAuthorizationStatement): Uint8Array {
-  return new TextEncoder().encode(`obscura-upgrade-authorization/1\n${canonicalJson(a)}`);
-}
+/** The domain line of an authorisation's signature (crypto/statement.ts). */
+const DOMAIN = 'obscura-upgrade-authorization/1';
 
 /** Sign the authorisation of the upgrade `from` → `to` as `operator`. */
 export function signUpgradeAuthorization(from: string, to: string, operator: AccountKey, now = new Date()): SignedUpgradeAuthorization {
@@ -46,12 +46,12 @@ export function signUpgradeAuthorization(from: string, to: string, operator: Acc
     throw new ObscuraError('upgrade_invalid', `invalid upgrade authorisation: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`, 400);
   }
   const authorization = parsed.data;
-  return { authorization, signature: operator.sign(statementBytes(authorization)) };
+  return { authorization, signature: signStatement(DOMAIN, authorization, operator) };
 }
 
 /** Whether the signature is the named operator's over this very statement. */
 export function upgradeAuthorizationSignatureValid(signed: SignedUpgradeAuthorization): boolean {
-  return verifyAccountSignature(signed.authorization.operator, statementBytes(signed.authorization), signed.signature);
+  return verifyStatement(DOMAIN, signed.authorization, signed.authorization.operator, signed.signature);
 }
 
 /** The chain record of a signed authorisation: binds the statement and its signature. */

@@ -12,11 +12,10 @@ import { z } from 'zod';
 import { ObscuraError } from '../common/errors.ts';
 import { canonicalJson, hashJson, sha256Hex } from '../common/hash.ts';
 import { parseOrThrow } from '../common/validate.ts';
-import { type AccountKey, isValidAddress, verifyAccountSignature } from '../crypto/keys.ts';
+import type { AccountKey } from '../crypto/keys.ts';
+import { AccountAddressSchema as address, AccountSignatureSchema as signature, signStatement, verifyStatement } from '../crypto/statement.ts';
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lower-case hex characters');
-const address = z.string().refine(isValidAddress, 'expected an ss58 account address');
-const signature = z.string().regex(/^0x[0-9a-f]{128}$/, 'expected a 64-byte sr25519 signature as 0x hex');
 const name = z.string().min(1).max(128);
 
 /** One dataset bound to an input: the API's dataset id and the manifest hash it names. */
@@ -52,9 +51,8 @@ export const SignedJobRequestSchema = z.strictObject({ request: JobRequestSchema
 /** A signed job request. */
 export type SignedJobRequest = z.infer<typeof SignedJobRequestSchema>;
 
-function requestBytes(r: JobRequest): Uint8Array {
-  return new TextEncoder().encode(`obscura-job-request/1\n${canonicalJson(r)}`);
-}
+/** The domain line of a job request's signature (crypto/statement.ts). */
+const DOMAIN = 'obscura-job-request/1';
 
 /** SHA-256 (hex) of a purpose text, as approvals bind it. */
 export function purposeHash(purpose: string): string {
@@ -83,7 +81,7 @@ export function signJobRequest(
     nonce: randomBytes(32).toString('hex'),
     createdAt: now.toISOString(),
   });
-  return { request, signature: analyst.sign(requestBytes(request)) };
+  return { request, signature: signStatement(DOMAIN, request, analyst) };
 }
 
 /** Parse untrusted JSON as a signed job request; throws 'job_request_invalid' naming the field. */
@@ -93,7 +91,7 @@ export function parseSignedJobRequest(value: unknown): SignedJobRequest {
 
 /** Whether the analyst the request names signed it. */
 export function jobRequestSignatureValid(signed: SignedJobRequest): boolean {
-  return verifyAccountSignature(signed.request.analyst, requestBytes(signed.request), signed.signature);
+  return verifyStatement(DOMAIN, signed.request, signed.request.analyst, signed.signature);
 }
 
 /** Throw 'job_request_signature_invalid' (401) unless the analyst the request names signed it. */

@@ -10,15 +10,14 @@
  */
 import { z } from 'zod';
 import { ObscuraError } from '../common/errors.ts';
-import { canonicalJson, hashJson } from '../common/hash.ts';
+import { hashJson } from '../common/hash.ts';
 import { parseOrThrow } from '../common/validate.ts';
-import { type AccountKey, isValidAddress, verifyAccountSignature } from '../crypto/keys.ts';
+import type { AccountKey } from '../crypto/keys.ts';
 import type { Manifest } from '../crypto/manifest.ts';
+import { AccountAddressSchema as address, AccountSignatureSchema as signature, signStatement, verifyStatement } from '../crypto/statement.ts';
 import { DatasetPolicySchema } from './policy.ts';
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lower-case hex characters');
-const address = z.string().refine(isValidAddress, 'expected an ss58 account address');
-const signature = z.string().regex(/^0x[0-9a-f]{128}$/, 'expected a 64-byte sr25519 signature as 0x hex');
 
 /**
  * An owner's approval of one pipeline (by hash) on one dataset, for one analyst and one
@@ -70,13 +69,9 @@ export const SignedPolicyUpdateSchema = z.strictObject({ update: PolicyUpdateSch
 /** A signed policy update. */
 export type SignedPolicyUpdate = z.infer<typeof SignedPolicyUpdateSchema>;
 
-function approvalBytes(a: Approval): Uint8Array {
-  return new TextEncoder().encode(`obscura-approval/2\n${canonicalJson(a)}`);
-}
-
-function updateBytes(u: PolicyUpdate): Uint8Array {
-  return new TextEncoder().encode(`obscura-policy-update/1\n${canonicalJson(u)}`);
-}
+/** The domain lines of the owners' statements' signatures (crypto/statement.ts). */
+const APPROVAL = 'obscura-approval/2';
+const POLICY_UPDATE = 'obscura-policy-update/1';
 
 /** Default lifetime of an approval. */
 export const APPROVAL_DEFAULT_TTL_MS = 30 * 24 * 3600_000;
@@ -102,7 +97,7 @@ export function signApproval(
     approver: owner.address,
     createdAt: now.toISOString(),
   });
-  return { approval, signature: owner.sign(approvalBytes(approval)) };
+  return { approval, signature: signStatement(APPROVAL, approval, owner) };
 }
 
 /** Sign a policy update of the dataset whose manifest hash is `dataset`. */
@@ -120,7 +115,7 @@ export function signPolicyUpdate(
     owner: owner.address,
     createdAt: now.toISOString(),
   });
-  return { update, signature: owner.sign(updateBytes(update)) };
+  return { update, signature: signStatement(POLICY_UPDATE, update, owner) };
 }
 
 /** Parse untrusted JSON as a signed approval; throws 'approval_invalid' naming the field. */
@@ -142,7 +137,7 @@ export function assertApproval(signed: SignedApproval, manifest: Manifest, manif
   const a = signed.approval;
   if (a.dataset !== manifestHash) throw new ObscuraError('approval_wrong_dataset', `the approval is for dataset ${a.dataset.slice(0, 32)}, not ${manifestHash.slice(0, 32)}`, 422);
   if (a.approver !== manifest.owner) throw new ObscuraError('approval_not_owner', `only the owner ${manifest.owner} may approve pipelines on dataset ${manifest.name}`, 403);
-  if (!verifyAccountSignature(a.approver, approvalBytes(a), signed.signature)) {
+  if (!verifyStatement(APPROVAL, a, a.approver, signed.signature)) {
     throw new ObscuraError('approval_signature_invalid', 'the approval signature does not verify for its approver', 422);
   }
 }
@@ -175,7 +170,7 @@ export function assertPolicyUpdate(signed: SignedPolicyUpdate, manifest: Manifes
     throw new ObscuraError('policy_update_wrong_dataset', `the policy update is for dataset ${u.dataset.slice(0, 32)}, not ${manifestHash.slice(0, 32)}`, 422);
   }
   if (u.owner !== manifest.owner) throw new ObscuraError('policy_update_not_owner', `only the owner ${manifest.owner} may update the policy of dataset ${manifest.name}`, 403);
-  if (!verifyAccountSignature(u.owner, updateBytes(u), signed.signature)) {
+  if (!verifyStatement(POLICY_UPDATE, u, u.owner, signed.signature)) {
     throw new ObscuraError('policy_update_signature_invalid', 'the policy update signature does not verify for its owner', 422);
   }
 }
