@@ -1,13 +1,57 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
+
+/**
+ * What makes a test file end-to-end: it starts real processes (the enclave, `obscura` CLI or
+ * server, the `age` tool) or a real chain. Read from the files themselves so a new test
+ * lands in the right suite without anyone keeping a list.
+ */
+const E2E_MARKERS = [
+  /from '\.\.\/helpers\/(host|cli|tree)\.ts'/,
+  /from 'node:child_process'/,
+  /\bstartEmbeddedChain\b/,
+  /\bstartHost\b/,
+  /\bEnclaveClient\b/,
+];
+
+/** Every test file under `dir`, relative to the project root, with '/' separators. */
+function testFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.test.ts'))
+    .map((f) => join(dir, f).split('\\').join('/'));
+}
+
+const all = testFiles('test');
+const e2e = all.filter((f) => E2E_MARKERS.some((m) => m.test(readFileSync(f, 'utf8'))));
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    // The end-to-end suite starts real processes (chain, server, enclave); run files one
-    // at a time on this 2-core machine so timings stay predictable.
-    fileParallelism: false,
     pool: 'forks',
+    projects: [
+      {
+        extends: true,
+        test: {
+          // In-process tests: no process or chain of their own, so files run side by side.
+          name: 'fast',
+          include: ['test/**/*.test.ts'],
+          exclude: e2e,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // Each file starts its own chain, enclave and API on free ports; on this 2-core
+          // machine, one file at a time keeps their timeouts honest.
+          name: 'e2e',
+          include: e2e,
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });
