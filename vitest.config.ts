@@ -36,6 +36,8 @@ export default defineConfig({
         test: {
           // In-process tests: no process or chain of their own, so files run side by side.
           name: 'fast',
+          // Every core (vitest's default leaves one idle, which is half of a 2-core machine).
+          maxWorkers: '100%',
           include: ['test/**/*.test.ts'],
           exclude: e2e,
           sequence: { groupOrder: 0 },
@@ -48,6 +50,7 @@ export default defineConfig({
           // machine, one file at a time keeps their timeouts honest.
           name: 'e2e',
           include: e2e,
+          globalSetup: ['test/helpers/chain-snapshot.ts'],
           fileParallelism: false,
           sequence: { groupOrder: 1 },
         },
