@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { appendFileSync, cpSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -6,7 +5,6 @@ import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
 import { moduleReferences } from '../../src/enclave/import-graph.ts';
 import { computeMeasurement, ENCLAVE_ENTRY, measuredFiles, PROJECT_ROOT } from '../../src/enclave/measurement.ts';
-import { BIN } from '../helpers/cli.ts';
 
 const copies: string[] = [];
 afterAll(() => {
@@ -67,24 +65,6 @@ describe('enclave measurement', () => {
     const computed = paths().filter((p) => p.endsWith('.ts') && moduleReferences(readFileSync(join(PROJECT_ROOT, p), 'utf8')).computedImports > 0);
     // backend.ts tries `@tensorflow/tfjs-node` (a package, pinned by the lockfile) by a variable name.
     expect(computed).toEqual(['src/ml/backend.ts']);
-  });
-
-  it('is what the README coreutils recipe computes from `obscura measure --files`', () => {
-    const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('**Measurement**'));
-    const recipe = /```sh\n([^`]*?)\n```/.exec(section)?.[1];
-    expect(recipe).toContain('obscura measure --files');
-    const shell = (recipe as string).replaceAll('npx obscura', `${process.execPath} ${BIN}`);
-    const byCoreutils = execFileSync('sh', ['-c', shell], { cwd: PROJECT_ROOT }).toString().split(' ')[0];
-    const cli = JSON.parse(execFileSync(process.execPath, [BIN, 'measure', '--json'], { cwd: PROJECT_ROOT }).toString()) as {
-      measurement: string;
-      files: { path: string; sha256: string }[];
-    };
-    expect(cli.measurement).toBe(computeMeasurement());
-    expect(byCoreutils).toBe(cli.measurement);
-    // The listing is sha256sum's own format: coreutils checks every line of it.
-    const listing = cli.files.map((f) => `${f.sha256}  ${f.path}\n`).join('');
-    expect(execFileSync('sha256sum', ['--check', '--strict', '--quiet'], { cwd: PROJECT_ROOT, input: listing }).toString()).toBe('');
   });
 
   it('does not change when the README, an API file, a CLI file or unreached enclave-folder code changes', () => {
