@@ -1,6 +1,8 @@
 /**
  * The job queue's runner: takes queued jobs one at a time, has the worker's enclave run
- * them, anchors each result's hash on the chain, and only then publishes it. A job either
+ * them (a job that spends privacy budget or approval runs first has its spend entry's head
+ * anchored, and only then does the enclave read data), anchors each result's hash on the
+ * chain, and only then publishes it. A job either
  * ends succeeded with a stored, anchored result, failed with a code and a data-free
  * reason, or cancelled by its analyst; a job left running by a host that stopped is failed
  * at the next start.
@@ -164,13 +166,13 @@ export class JobRunner {
       let released = 'signed' in outcome ? outcome : undefined;
       let spend: ResultDocument['spend'];
       if ('ledger' in outcome) {
-        // The enclave holds the result until its budget spend is on chain.
-        metadata.updateJob(job.id, { progress: 0.9, message: 'anchoring the privacy budget spend on the chain' });
-        const placed = await placeLedgerEntry(this.ctx, job.worker, outcome.ledger);
-        // The job read data, spent its budget (now on chain) and failed: fail it with the enclave's data-free code.
+        // The enclave committed the spend and has read nothing: it runs the job once the spend is on chain.
+        metadata.updateJob(job.id, { message: 'anchoring the privacy budget spend on the chain' });
+        const placed = await placeLedgerEntry(this.ctx, job.worker, outcome.ledger, { onProgress, deadlineMs: timeoutMs + GRACE_MS });
+        // The job spent its budget (on chain) and failed: fail it with the enclave's code (data-free once it read data).
         if (placed.failed) throw new ObscuraError(placed.failed.code, placed.failed.message, placed.failed.status as HttpStatus);
         released = placed.released;
-        if (!released) throw new Error('the enclave confirmed the spend but released no result');
+        if (!released) throw new Error('the enclave confirmed the spend but ran no job (it was restarted in between)');
         spend = { entry: outcome.ledger, placement: placed.placement };
       }
       const { signed, attestation } = released as NonNullable<typeof released>;

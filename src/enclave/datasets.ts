@@ -28,8 +28,13 @@ export interface OpenedDataset {
   data: ParsedDataset;
 }
 
-/** Check a sealed input end to end and return its rows; throws ObscuraError naming the failed check. */
-export async function openSealedInput(input: SealedInput, ctx: OpenContext): Promise<OpenedDataset> {
+/**
+ * Every check of a sealed input that needs no decryption (owner's signature, recipient,
+ * accepted measurement, ciphertext present and hashing to the manifest); returns the
+ * ciphertext. Nothing here depends on the data, so a job that spends budget runs it before
+ * it commits the spend: an input that is bad on its face costs nothing.
+ */
+export async function readSealedInput(input: SealedInput, ctx: OpenContext): Promise<Buffer> {
   const { manifest } = input.manifest;
   assertManifestSignature(input.manifest);
   if (manifest.worker.recipient !== ctx.recipient) {
@@ -51,6 +56,13 @@ export async function openSealedInput(input: SealedInput, ctx: OpenContext): Pro
   if (sha256Hex(ciphertext) !== manifest.ciphertext.sha256) {
     throw new ObscuraError('ciphertext_hash_mismatch', `ciphertext of dataset ${input.datasetId} does not match its manifest`, 422);
   }
+  return ciphertext;
+}
+
+/** Check a sealed input end to end and return its rows; throws ObscuraError naming the failed check. */
+export async function openSealedInput(input: SealedInput, ctx: OpenContext): Promise<OpenedDataset> {
+  const { manifest } = input.manifest;
+  const ciphertext = await readSealedInput(input, ctx);
   const plaintext = await decryptToBuffer([ctx.ageIdentity], ciphertext);
   if (sha256Hex(plaintext) !== manifest.plaintext.sha256) {
     throw new ObscuraError('plaintext_hash_mismatch', `plaintext of dataset ${input.datasetId} does not match the SHA-256 in its manifest`, 422);

@@ -186,9 +186,7 @@ export class FederatedSessions {
   async #open(s: Session, job: JobSpec, step: string, aggregator: Peer): Promise<{ stats: SealedMessage; ledger?: SignedLedgerEntry }> {
     await verifyPeer(aggregator, this.ctx.measurement, this.#allowSimulated());
     const checked = checkJob(job, this.ctx, { partial: true });
-    const reservation = await consume(checked, [], this.ctx, () => {});
-    // The worker never sees the aggregator's result, so its entry names the request it served.
-    const ledger = reservation ? this.ctx.ledger.commit(reservation, job.id, jobRequestHash(checked.request)) : undefined;
+    const ledger = await consume(job.id, checked, [], this.ctx, () => {});
     const body = checked.doc.steps.find((s) => s.id === step)?.train;
     if (!body || !checked.doc.outputs[step]) throw new ObscuraError('federation_invalid', `step ${step} is not a train output of the pipeline`, 400);
     if (checked.doc.outputs[step]?.dp) throw new ObscuraError('federation_invalid', 'DP-SGD is not available for federated training in this release', 400);

@@ -4,10 +4,8 @@
  * aggregate result. The host already checked most of this; the enclave checks again
  * because the host is untrusted.
  */
-import { randomBytes } from 'node:crypto';
 import type { TeeKind } from '../attestation/providers/provider.ts';
 import { ObscuraError } from '../common/errors.ts';
-import { hashJson } from '../common/hash.ts';
 import { assertManifestSignature, type Manifest, manifestHash } from '../crypto/manifest.ts';
 import { assertApproval, assertApprovalCovers, assertPolicyUpdate, statementHash, withPolicyUpdate } from '../privacy/statements.ts';
 import {
@@ -25,11 +23,11 @@ import { applyLimits, type EffectiveLimits, enforcePolicies } from '../privacy/e
 import { privacyCost } from '../privacy/cost.ts';
 import type { PipelineDocument } from '../pipelines/schema.ts';
 import type { SignedLedgerEntry } from './ledger.ts';
-import type { BudgetCharge, LedgerService, Reservation, RunCharge } from './ledger-service.ts';
+import type { BudgetCharge, LedgerService, RunCharge } from './ledger-service.ts';
 import { afterData, dataCondition } from './data-condition.ts';
-import { type OpenContext, type OpenedDataset, openSealedInput } from './datasets.ts';
+import { type OpenContext, type OpenedDataset, openSealedInput, readSealedInput } from './datasets.ts';
 import type { JobSpec } from './protocol.ts';
-import { type ResultBody, resultBodyHash, type SignedResult, signResult } from './result.ts';
+import { type ResultBody, type SignedResult, signResult } from './result.ts';
 import { duckdbMemory, type JobGuard, type JobLimits } from '../pipelines/limits.ts';
 
 /** The enclave's identity as a job needs it. */
@@ -163,85 +161,81 @@ export function checkJob(job: JobSpec, ctx: JobContext, opts: { partial?: boolea
 }
 
 /**
- * Take what a checked job consumes, all or nothing: its request's single use, the budget
- * of every input and one run of each approval it relies on. When it spends budget or runs,
- * the ledger is first checked against the chain (rollback protection). Returns the
- * reservation to commit or release, if any.
+ * Take what a checked job consumes, all or nothing, and commit it at once: its request's
+ * single use, the budget of every input and one run of each approval it relies on, as a
+ * spend entry persisted in the sealed state (from here on they count as spent, whatever
+ * happens to the job or the process). When it spends budget or runs, the ledger is first
+ * checked against the chain (rollback protection). Returns the spend entry, if any: the job
+ * must not read data before the host shows the entry's head on chain (confirm_ledger).
  */
-export async function consume(checked: CheckedJob, charges: BudgetCharge[], ctx: JobContext, progress: Progress): Promise<Reservation | undefined> {
-  if (charges.length || checked.runs.length) {
+export async function consume(jobId: string, checked: CheckedJob, charges: BudgetCharge[], ctx: JobContext, progress: Progress): Promise<SignedLedgerEntry | undefined> {
+  const spends = charges.length > 0 || checked.runs.length > 0;
+  if (spends) {
     progress(0, 'checking the privacy budget ledger against the chain');
     await ctx.ledger.ensureFresh();
   }
   // From here to the end nothing awaits: no other job can take the same budget, run or request.
-  const reservation = charges.length || checked.runs.length ? ctx.ledger.reserve(charges, checked.runs) : undefined;
+  const reservation = spends ? ctx.ledger.reserve(charges, checked.runs) : undefined;
+  const request = jobRequestHash(checked.request);
   try {
-    ctx.ledger.useRequest(jobRequestHash(checked.request), checked.request.createdAt, JOB_REQUEST_MAX_AGE_MS);
+    ctx.ledger.useRequest(request, checked.request.createdAt, JOB_REQUEST_MAX_AGE_MS);
   } catch (e) {
     if (reservation) ctx.ledger.release(reservation);
     throw e;
   }
-  return reservation;
+  return reservation ? ctx.ledger.commit(reservation, jobId, request) : undefined;
+}
+
+/** A job checked and, where it spends, committed; it has read nothing yet. */
+export interface StartedJob {
+  /**
+   * The spend entry (privacy budget, approval runs), when the job spends any: `run` must
+   * wait until the host has placed its head on chain and the enclave has checked it there.
+   */
+  spend?: SignedLedgerEntry;
+  /**
+   * Open the inputs, run the pipeline and sign the result. A failure before the inputs are
+   * read keeps its precise error; once they are read, every failure is data-free
+   * (job_data_condition, or a limit's or cancel's own code: data-condition.ts).
+   */
+  run: (progress: Progress, onOpened?: (opened: OpenedDataset[]) => void, guard?: JobGuard) => Promise<SignedResult>;
 }
 
 /**
- * A signed result, and the spend entry when the job spent privacy budget; or, for a job
- * that spent privacy budget and failed after reading its inputs, the data-free failure
- * and its spend entry.
+ * Start a job: check everything that needs no decryption (the request, the owners'
+ * statements, the policies, the plan, and, for a job that spends, that each input's
+ * ciphertext is there and is the one its owner signed), then consume what it spends. A job
+ * that spends privacy budget or approval runs thus has its spend committed to the sealed
+ * ledger before it decrypts anything, and reads data only after the spend is anchored: a
+ * process killed mid-job (by the host, or by a heap abort) has spent, and a host that
+ * withholds the anchor gets a job that never reads data. Once committed, a spend is never
+ * given back, not even for a job that then fails before reading (the ledger only grows;
+ * see README, "A DP job has spent its budget before it reads data").
  */
-export type JobOutcome = { signed: SignedResult; spend?: SignedLedgerEntry } | { failed: ObscuraError; spend: SignedLedgerEntry };
-
-/**
- * What a failed job's spend entry names in place of a result: a hash that commits to the
- * job and its failure code under a fresh nonce, so the host cannot tell it from a result's
- * hash (and so cannot learn that the job failed before the spend is on chain).
- */
-function failureHash(job: string, code: string): string {
-  return hashJson({ obscura: 'job-failure/1', job, code, nonce: randomBytes(32).toString('hex') });
-}
-
-/**
- * Run a job and sign its result. A job that spends privacy budget or approval runs first
- * checks that the enclave's ledger is as new as the chain's (rollback protection), then
- * reserves them (all or none) and records its request as used before decrypting anything.
- * A refusal before the inputs are read releases the reservation and keeps its precise error. Once they are read, the
- * reservation becomes a persisted spend entry whether the job succeeds or fails (a failure
- * that cost nothing would be a free probe of the data), and a failure is reported only as
- * job_data_condition (data-condition.ts): thrown when the job spent nothing, returned with
- * its spend entry otherwise.
- * `guard` stops the run at its deadline or on cancellation, through the same failure path
- * (its failures are data-free and keep their codes: data-condition.ts).
- */
-export async function runJob(
-  job: JobSpec,
-  ctx: JobContext,
-  progress: Progress,
-  onOpened: (opened: OpenedDataset[]) => void = () => {},
-  guard?: JobGuard,
-): Promise<JobOutcome> {
+export async function startJob(job: JobSpec, ctx: JobContext, progress: Progress): Promise<StartedJob> {
   const checked = checkJob(job, ctx);
   const { doc, hash, limits, manifests, plan } = checked;
   const charges = chargesOf(doc, plan, job, manifests);
-  const reservation = await consume(checked, charges, ctx, progress);
-  let read = false;
-  const opened = (o: OpenedDataset[]) => {
-    read = true;
-    onOpened(o);
-  };
-  let signed: SignedResult;
-  try {
-    signed = await runReserved(job, ctx, progress, opened, { doc, hash, limits }, guard);
-  } catch (e) {
-    if (!read) {
-      if (reservation) ctx.ledger.release(reservation);
-      throw e;
-    }
-    const failed = dataCondition(e);
-    if (!reservation) throw failed;
-    return { failed, spend: ctx.ledger.commit(reservation, job.id, failureHash(job.id, failed.code)) };
+  if (charges.length > 0 || checked.runs.length > 0) {
+    // Ciphertext is public: checking it tells nothing, and spares a spend on a bad input.
+    for (const input of job.inputs) await readSealedInput(input, ctx);
   }
-  const spend = reservation ? ctx.ledger.commit(reservation, job.id, resultBodyHash(signed.result)) : undefined;
-  return { signed, ...(spend ? { spend } : {}) };
+  const spend = await consume(job.id, checked, charges, ctx, progress);
+  return {
+    ...(spend ? { spend } : {}),
+    run: async (runProgress, onOpened = () => {}, guard) => {
+      let read = false;
+      const opened = (o: OpenedDataset[]) => {
+        read = true;
+        onOpened(o);
+      };
+      try {
+        return await runReserved(job, ctx, runProgress, opened, { doc, hash, limits }, guard);
+      } catch (e) {
+        throw read ? dataCondition(e) : e;
+      }
+    },
+  };
 }
 
 async function runReserved(

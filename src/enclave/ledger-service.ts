@@ -4,8 +4,9 @@
  * already run, and the entries waiting for the host to place their heads on chain. Reservations are taken synchronously (JavaScript runs one
  * handler at a time between awaits), so concurrent jobs can never together spend more than
  * a dataset's budget. A job refused before it read data releases its reservation; one that
- * read data turns it into a signed spend entry persisted in the sealed state before anything
- * leaves the enclave, whether it then succeeded or failed (jobs.ts).
+ * spends turns it into a signed spend entry persisted in the sealed state at once, before it
+ * reads any data; the job reads data only once the host shows the entry's head on chain, and
+ * the spend stands whatever happens next (jobs.ts).
  */
 import { ObscuraError } from '../common/errors.ts';
 import type { ChainClient } from '../chain/client.ts';
@@ -150,19 +151,22 @@ export class LedgerService {
     return r;
   }
 
-  /** Drop a reservation (the job was refused before it read any data). */
+  /** Drop a reservation (the job was refused before it was committed). */
   release(r: Reservation): void {
     this.#reservations.delete(r.id);
   }
 
-  /** Turn a reservation into a signed, persisted spend entry for the job's result. */
-  commit(r: Reservation, job: string, resultHash: string): SignedLedgerEntry {
+  /**
+   * Turn a reservation into a signed, persisted spend entry for the job whose request has
+   * hash `requestHash` (jobRequestHash); it is what the job's result will carry.
+   */
+  commit(r: Reservation, job: string, requestHash: string): SignedLedgerEntry {
     if (!this.#reservations.has(r.id)) throw new Error('reservation already settled');
     const state = this.opts.state();
     const body = {
       kind: 'spend' as const,
       job,
-      result: resultHash,
+      request: requestHash,
       charges: r.charges.map(({ dataset, epsilon, delta }) => ({ dataset, epsilon, delta })),
       ...(r.runs.length ? { runs: r.runs.map((c) => c.approval) } : {}),
     };

@@ -3,7 +3,7 @@
  * as a hash-chained sequence of entries it signs. The entries' effect (budget spent per
  * dataset, policy version per dataset) lives in the sealed state; each entry's head (worker
  * key, sequence number, entry hash; chain/ledger.ts) goes on chain before the entry takes
- * effect outside the enclave (a result is released, a policy update acknowledged).
+ * effect (a spending job reads its inputs, a policy update is acknowledged).
  *
  * Rollback protection: before it spends, the enclave scans the blocks since it last looked
  * for heads of its own key. A head with a higher sequence number than its state knows means
@@ -36,10 +36,20 @@ export const LedgerEntrySchema = z.object({
   prev: hex64.nullable(),
   body: z.discriminatedUnion('kind', [
     /**
-     * What a job consumed before its result was released: privacy budget (charges) and runs
-     * of owners' approvals (by statement hash; one each). One entry per job, anchored alike.
+     * What a job consumes: privacy budget (charges) and runs of owners' approvals (by
+     * statement hash; one each). One entry per job, committed and anchored before the job
+     * reads any data, so it binds to what exists then: `request`, the hash of the analyst's
+     * job request (jobRequestHash), which the result carries. `result` (a result body's hash)
+     * is what entries made before that named; verifiers still accept it.
      */
-    z.object({ kind: z.literal('spend'), job: z.string(), result: hex64, charges: z.array(ChargeSchema), runs: z.array(hex64).min(1).optional() }),
+    z.object({
+      kind: z.literal('spend'),
+      job: z.string(),
+      request: hex64.optional(),
+      result: hex64.optional(),
+      charges: z.array(ChargeSchema),
+      runs: z.array(hex64).min(1).optional(),
+    }),
     z.object({ kind: z.literal('policy'), dataset: hex64, version: z.number().int().min(2), revoked: z.boolean(), update: hex64 }),
   ]),
   createdAt: z.iso.datetime(),

@@ -24,7 +24,7 @@ import { isObscuraError, ObscuraError } from '../common/errors.ts';
 import { identityToRecipient } from '../crypto/age/x25519.ts';
 import { cryptoReady } from '../crypto/keys.ts';
 import { openSealedInput } from './datasets.ts';
-import { type JobContext, runJob } from './jobs.ts';
+import { type JobContext, type StartedJob, startJob } from './jobs.ts';
 import { computeMeasurement } from './measurement.ts';
 import { type EnclaveFailure, type EnclaveInfo, type EnclaveMessage, type HostRequest, HostRequestSchema } from './protocol.ts';
 import { resultBodyHash, type SignedResult } from './result.ts';
@@ -35,7 +35,7 @@ import { LedgerService } from './ledger-service.ts';
 import { FederatedSessions } from './federated.ts';
 import { exportIdentity, importIdentity } from './handover.ts';
 import { type EnclaveState, loadOrCreateState, sealedStatePath, writeSealedState } from './state.ts';
-import { effectiveLimits, JobGuard } from '../pipelines/limits.ts';
+import { effectiveLimits, JobGuard, jobCancelled } from '../pipelines/limits.ts';
 
 const count = z.coerce.number().int().positive().optional();
 
@@ -149,10 +149,10 @@ async function main(): Promise<void> {
   let keys = { recipient: ctx.recipient, signingKey: ctx.signingKey };
   const federated = new FederatedSessions(ctx);
   /**
-   * Results, and failures of jobs that spent budget after reading data, waiting for their
-   * spend entry's head to be placed on chain, by entry sequence number.
+   * Jobs whose spend is committed but not yet confirmed on chain, by entry sequence number:
+   * they have read nothing, and run when confirm_ledger shows the entry's head on chain.
    */
-  const held = new Map<number, { released: { signed: SignedResult; attestation: Evidence } } | { failed: EnclaveFailure }>();
+  const awaiting = new Map<number, { job: string; started: StartedJob; cancelled: boolean }>();
   const persist = (next: EnclaveState) => {
     writeSealedState(sealedStatePath(stateDir, measurement), next, sealing.secret, measurement);
     state = next;
@@ -195,12 +195,30 @@ async function main(): Promise<void> {
     federatedSessions: federated.size,
   });
 
-  // Logged only once a result is released: before a DP spend is on chain, a line saying the
-  // job trained would tell the host that it succeeded (see jobs.ts, failureHash).
   const logTrained = (signed: SignedResult) => {
     for (const [step, out] of Object.entries(signed.result.outputs)) {
       if (out.model) log('info', `job ${signed.result.job}: step ${step} trained a ${out.model.kind} on the TensorFlow.js ${out.model.backend} backend`);
     }
+  };
+
+  /** Run a started job under a fresh guard (its wall time starts now) and attest its result. */
+  const execute = async (job: string, started: StartedJob, request: number): Promise<{ signed: SignedResult; attestation: Evidence }> => {
+    const guard = new JobGuard(limits);
+    running.set(job, guard);
+    const signed = await started.run((fraction, message) => send({ type: 'progress', id: request, fraction, message }), remember, guard).finally(() => {
+      guard.dispose();
+      running.delete(job);
+    });
+    const attestation = await provider.evidence({ workerId: ctx.workerId, measurement, keys, nonce: resultBodyHash(signed.result) });
+    logTrained(signed);
+    return { signed, attestation };
+  };
+
+  /** What the host may see of a failure: an ObscuraError's code and message (written data-free), else a generic one. */
+  const failureOf = (e: unknown, type: string): EnclaveFailure => {
+    if (isObscuraError(e)) return { code: e.code, message: e.message, status: e.status };
+    log('error', `internal error while handling ${type}: ${e instanceof Error ? e.name : 'unknown'}`);
+    return { code: 'enclave_internal_error', message: `the enclave failed while handling ${type}`, status: 500 };
   };
 
   const handle = async (req: HostRequest): Promise<unknown> => {
@@ -215,42 +233,37 @@ async function main(): Promise<void> {
         return { rows: opened.data.rows, schema: opened.data.schema };
       }
       case 'run_job': {
-        if (running.has(req.job.id)) throw new ObscuraError('job_already_running', `job ${req.job.id} is already running on this worker`, 409);
-        const guard = new JobGuard(limits);
-        running.set(req.job.id, guard);
-        const outcome = await runJob(req.job, ctx, (fraction, message) => send({ type: 'progress', id: req.id, fraction, message }), remember, guard).finally(() => {
-          guard.dispose();
-          running.delete(req.job.id);
-        });
-        if ('failed' in outcome) {
-          // Spent and failed: the failure waits for the spend like a result would.
-          const { code, message, status } = outcome.failed;
-          held.set(outcome.spend.entry.seq, { failed: { code, message, status } });
-          return { ledger: outcome.spend };
+        const id = req.job.id;
+        if (running.has(id) || [...awaiting.values()].some((w) => w.job === id)) {
+          throw new ObscuraError('job_already_running', `job ${id} is already running on this worker`, 409);
         }
-        const { signed, spend } = outcome;
-        const attestation = await provider.evidence({ workerId: ctx.workerId, measurement, keys, nonce: resultBodyHash(signed.result) });
-        if (!spend) {
-          logTrained(signed);
-          return { signed, attestation };
-        }
-        // The result stays in the enclave until the spend is on chain (confirm_ledger).
-        held.set(spend.entry.seq, { released: { signed, attestation } });
-        return { ledger: spend };
+        const started = await startJob(req.job, ctx, (fraction, message) => send({ type: 'progress', id: req.id, fraction, message }));
+        if (!started.spend) return execute(id, started, req.id);
+        // Committed, nothing read: the job runs once its spend is on chain (confirm_ledger).
+        awaiting.set(started.spend.entry.seq, { job: id, started, cancelled: false });
+        return { ledger: started.spend };
       }
       case 'cancel_job': {
         const guard = running.get(req.job);
         guard?.cancel();
         // A federated job's part here stops too, mid-round.
         const federatedPart = federated.cancel(req.job);
-        return { cancelled: guard !== undefined || federatedPart };
+        const waiting = [...awaiting.values()].find((w) => w.job === req.job);
+        if (waiting) waiting.cancelled = true;
+        return { cancelled: guard !== undefined || federatedPart || waiting !== undefined };
       }
       case 'confirm_ledger': {
         const entry = await ledger.confirm(req.placement);
-        const waiting = held.get(entry.entry.seq);
-        held.delete(entry.entry.seq);
-        if (waiting && 'released' in waiting) logTrained(waiting.released.signed);
-        return { entry, ...waiting };
+        const waiting = awaiting.get(entry.entry.seq);
+        if (!waiting) return { entry };
+        awaiting.delete(entry.entry.seq);
+        // The spend is on chain: from here the job may read data, and it has paid whatever happens.
+        if (waiting.cancelled) return { entry, failed: failureOf(jobCancelled(), req.type) };
+        try {
+          return { entry, released: await execute(waiting.job, waiting.started, req.id) };
+        } catch (e) {
+          return { entry, failed: failureOf(e, req.type) };
+        }
       }
       case 'apply_policy_update': {
         assertManifestSignature(req.manifest);

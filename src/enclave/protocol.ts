@@ -81,7 +81,10 @@ export const HostRequestSchema = z.discriminatedUnion('type', [
     statement: SignedUpgradeAuthorizationSchema,
     authorization: AnchorReceiptSchema,
   }),
-  /** After the host placed a ledger entry's head on chain: check it, and release what waited for it. */
+  /**
+   * After the host placed a ledger entry's head on chain: check it, and run what waited for
+   * it (a job that spends privacy budget or approval runs reads its data only now).
+   */
   z.object({ id: z.number().int(), type: z.literal('confirm_ledger'), placement: LedgerPlacementSchema }),
   /** Apply an owner's policy update (or revocation) to a dataset sealed to this worker. */
   z.object({ id: z.number().int(), type: z.literal('apply_policy_update'), datasetId: z.string().min(1), manifest: SignedManifestSchema, update: SignedPolicyUpdateSchema }),
@@ -151,13 +154,17 @@ export const ResponseValueSchemas = {
   attest: z.object({ evidence: EvidenceSchema }),
   validate_dataset: z.object({ rows: z.number().int().nonnegative(), schema: DatasetSchemaSchema }),
   /**
-   * A result, or (when the job spent privacy budget, whether it then succeeded or failed)
-   * the spend entry whose head must go on chain first; the host cannot tell which.
+   * A result, or (when the job spends privacy budget or approval runs) the spend entry,
+   * committed before the job read anything: its head must go on chain, then confirm_ledger
+   * runs the job.
    */
   run_job: z.union([z.object({ signed: SignedResultSchema, attestation: EvidenceSchema }), z.object({ ledger: SignedLedgerEntrySchema })]),
   /** Whether the job was running here (false: it had ended, or never started). */
   cancel_job: z.object({ cancelled: z.boolean() }),
-  /** What waited for the entry: a job's result, or its data-free failure (the job failed after spending). */
+  /**
+   * What waited for the entry, run now: a job's result, or its failure (data-free once the
+   * job read data; the spend stands either way).
+   */
   confirm_ledger: z.object({
     entry: SignedLedgerEntrySchema,
     released: z.object({ signed: SignedResultSchema, attestation: EvidenceSchema }).optional(),

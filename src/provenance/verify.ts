@@ -13,6 +13,7 @@ import { resultBodyHash, resultId, signedResultHash, verifyResultSignature } fro
 import { ledgerEntryHash, verifyLedgerEntry } from '../enclave/ledger.ts';
 import type { ResultDocument } from '../store/records.ts';
 import { jobRequestCheck } from './request-check.ts';
+import { jobRequestHash } from '../privacy/job-request.ts';
 
 /** The outcome of verifying a result document. */
 export interface ResultVerdict {
@@ -26,27 +27,45 @@ function evidenceAttestsMeasurement(doc: ResultDocument): boolean {
   return doc.attestation.tee === 'simulated' || doc.attestation.tee === 'sgx';
 }
 
+/** Whether a result released anything under differential privacy (a DP aggregate, a DP-SGD model). */
+function hasDpOutputs(body: ResultDocument['signed']['result']): boolean {
+  return Object.values(body.outputs).some((o) => o.dp !== undefined || o.model?.dpSgd !== undefined);
+}
+
 /**
- * A DP result's budget spend: the ledger entry is signed by the result's enclave key, names
- * this result, and its head is on chain where the document says.
+ * A result's spend (privacy budget, approval runs): the ledger entry is signed by the
+ * result's enclave key, is this job's and binds to the analyst's request the result carries
+ * (the spend is committed before the job reads data, when no result exists yet; entries of
+ * older releases named the result body's hash instead), charges exactly the result's inputs,
+ * and its head is on chain where the document says. A result with DP outputs and no spend
+ * fails: it would be a release nobody paid for.
  */
 async function spendCheck(chain: ChainClient, doc: ResultDocument): Promise<Check> {
-  const spend = doc.spend as NonNullable<ResultDocument['spend']>;
-  const { entry } = spend.entry;
   const body = doc.signed.result;
+  const spend = doc.spend;
+  if (!spend) return { name: 'budget spend', ok: false, detail: 'the result has differentially private outputs but carries no anchored budget spend' };
+  const { entry } = spend.entry;
   const problems: string[] = [];
   if (entry.worker !== body.enclave.signingKey || !verifyLedgerEntry(spend.entry)) problems.push('the ledger entry is not signed by the result\'s enclave key');
-  if (entry.body.kind !== 'spend' || entry.body.result !== resultBodyHash(body)) problems.push('the ledger entry does not name this result');
+  if (entry.body.kind !== 'spend') problems.push('the ledger entry is not a spend');
+  else {
+    const bound = entry.body.request !== undefined ? entry.body.request === jobRequestHash(body.request.request) : entry.body.result === resultBodyHash(body);
+    if (entry.body.job !== body.job || !bound) problems.push("the ledger entry does not name this result's job and signed request");
+    const charged = [...new Set(entry.body.charges.map((c) => c.dataset))].sort();
+    const inputs = [...new Set(body.inputs.map((i) => i.manifestHash))].sort();
+    if (hasDpOutputs(body) && charged.join() !== inputs.join()) problems.push("the spend does not charge exactly the result's inputs");
+  }
   const head = spend.placement.head;
   if (head.worker !== entry.worker || head.seq !== entry.seq || head.entry !== ledgerEntryHash(entry)) problems.push('the placement is not of this entry');
   else if (!(await chain.hasLedgerHead(spend.placement))) problems.push(`ledger entry #${entry.seq} is not in block #${spend.placement.blockNumber}`);
   const spent = entry.body.kind === 'spend' ? entry.body.charges.map((c) => `epsilon ${c.epsilon}, delta ${c.delta} on ${c.dataset.slice(0, 16)}…`) : [];
   const runs = entry.body.kind === 'spend' ? (entry.body.runs ?? []).map((a) => `1 run of approval ${a.slice(0, 16)}…`) : [];
   const charges = [...spent, ...runs].join('; ');
+  const when = entry.body.kind === 'spend' && entry.body.request !== undefined ? 'before the job read data' : 'before release';
   return {
     name: 'budget spend',
     ok: problems.length === 0,
-    detail: problems.length ? problems.join('; ') : `ledger entry #${entry.seq} (${charges}) anchored in block #${spend.placement.blockNumber} before release`,
+    detail: problems.length ? problems.join('; ') : `ledger entry #${entry.seq} (${charges}) anchored in block #${spend.placement.blockNumber} ${when}`,
   };
 }
 
@@ -130,7 +149,7 @@ export async function verifyResultDocument(
         ? `in block #${doc.anchor.blockNumber} (${doc.anchor.blockHash.slice(0, 18)}…), extrinsic ${doc.anchor.extrinsicIndex}, on ${doc.anchor.chain.chainName}`
         : bad.map((c) => `${c.name}: ${c.detail}`).join('; '),
     });
-    if (doc.spend) checks.push(await spendCheck(chain, doc));
+    if (doc.spend || hasDpOutputs(body)) checks.push(await spendCheck(chain, doc));
   } catch (e) {
     checks.push({ name: 'chain anchor', ok: false, detail: e instanceof Error ? e.message : String(e) });
   } finally {

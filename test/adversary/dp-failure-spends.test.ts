@@ -5,12 +5,14 @@
  * regression on cost fails on a missing label) as often as they liked, while the budget
  * showed all of it left.
  * The promise it breaks: once the enclave has read data for a DP job, its budget is spent
- * whether the job succeeds or fails, and the spend is committed to the enclave's ledger and
- * anchored on chain like a success's before the failure is released. A job refused before
- * any data is read spends nothing.
+ * whether the job succeeds or fails: the spend is committed to the enclave's ledger and
+ * anchored on chain before the job reads anything (crash-spends.test.ts kills the enclave
+ * mid-job). A job refused before its spend is committed (policy, budget, an input that is
+ * missing or altered on its face) spends nothing; once committed, a spend is never given
+ * back, not even when the job then fails before reading its input.
  * Runs a real host (embedded chain, enclave process, API).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +22,10 @@ import { submitJob } from '../../src/cli/job-request.ts';
 import { enclaveJob } from '../helpers/jobs.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import type { SignedManifest } from '../../src/crypto/manifest.ts';
+import { ChainClient } from '../../src/chain/client.ts';
+import { loadOrCreateOperatorKey } from '../../src/chain/operator.ts';
+import { ledgerEntryHash, type SignedLedgerEntry, SignedLedgerEntrySchema } from '../../src/enclave/ledger.ts';
+import { jobRequestHash } from '../../src/privacy/job-request.ts';
 import { DATA_CONDITION_CODE, DATA_CONDITION_MESSAGE } from '../../src/enclave/data-condition.ts';
 import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
 import { type JobRecord, JobRecordSchema } from '../../src/store/records.ts';
@@ -101,7 +107,7 @@ describe('a DP job that fails after reading data spends its budget', () => {
   it('a job that fails before any data is read spends nothing', async () => {
     const before = await budget();
     const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
-    // The ciphertext is missing: the enclave reserves the budget, cannot open the input, releases it.
+    // The ciphertext is missing: the enclave refuses before it commits the spend.
     const job = await enclaveJob(analyst, { id: 'no-data', pipeline: FAILS_AFTER_READING, inputs: [{ name: 'visits', datasetId: dataset, blobPath: join(work, 'missing'), manifest: signed }] });
     await expect(enclave.request('run_job', { job })).rejects.toMatchObject({ code: 'dataset_blob_missing' });
     // More than the 2 left: refused before anything is decrypted (by the budget, or the per-job
@@ -116,13 +122,43 @@ describe('a DP job that fails after reading data spends its budget', () => {
     expect(await budget()).toEqual(before);
   }, 120_000);
 
-  it('before the spend is on chain, the host cannot tell the failure from a success', async () => {
+  it('the spend is committed before the job reads anything: the host sees the entry alone, bound to the signed request', async () => {
     const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
     const job = await enclaveJob(analyst, { id: 'held', pipeline: FAILS_AFTER_READING, inputs: [{ name: 'visits', datasetId: dataset, blobPath: sealedPath, manifest: signed }] });
-    // What a DP success answers too: the spend entry alone, naming a hash in place of a result.
+    const before = await budget();
+    // What every spending job answers, before it has opened an input: the spend entry alone.
     const answer = await enclave.request('run_job', { job });
     expect(Object.keys(answer)).toEqual(['ledger']);
-    expect((answer as { ledger: { entry: { body: unknown } } }).ledger.entry.body).toMatchObject({ kind: 'spend', job: 'held', result: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    const { entry } = SignedLedgerEntrySchema.parse((answer as { ledger: unknown }).ledger);
+    expect(entry.body).toEqual({ kind: 'spend', job: 'held', request: jobRequestHash(job.request.request), charges: [expect.objectContaining({ epsilon: 0.5 })] });
     expect(t.logs.filter((l) => l.includes('held'))).toEqual([]);
+    // Spent already, anchored or not.
+    expect((await budget()).epsilon.spent).toBe(before.epsilon.spent + 0.5);
+  }, 120_000);
+
+  it('a spend anchored for a job that then fails before reading its input is not given back', async () => {
+    const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
+    // A copy of the ciphertext that is there when the job is committed, and gone when it runs.
+    const vanishing = join(work, 'vanishing.sealed');
+    copyFileSync(sealedPath, vanishing);
+    const job = await enclaveJob(analyst, { id: 'vanishing', pipeline: FAILS_AFTER_READING, inputs: [{ name: 'visits', datasetId: dataset, blobPath: vanishing, manifest: signed }] });
+    const before = await budget();
+    const { ledger } = (await enclave.request('run_job', { job })) as { ledger: SignedLedgerEntry };
+    rmSync(vanishing);
+    const operator = await loadOrCreateOperatorKey(t.dataDir);
+    const chain = await ChainClient.connect(t.host.chainEndpoint, { operatorSuri: operator.suri });
+    try {
+      const placement = await chain.anchorLedgerHead({ worker: ledger.entry.worker, seq: ledger.entry.seq, entry: ledgerEntryHash(ledger.entry) });
+      const confirmed = await enclave.request('confirm_ledger', { placement });
+      // Nothing was read, so the failure keeps its precise code; the spend stands.
+      expect(confirmed.failed).toMatchObject({ code: 'dataset_blob_missing' });
+      expect(confirmed.released).toBeUndefined();
+    } finally {
+      await chain.close();
+    }
+    expect((await budget()).epsilon.spent).toBe(before.epsilon.spent + 0.5);
+    // With the ciphertext back, the enclave still does not run the job a second time for that spend.
+    copyFileSync(sealedPath, vanishing);
+    await expect(enclave.request('run_job', { job })).rejects.toMatchObject({ code: 'job_request_replayed' });
   }, 120_000);
 });

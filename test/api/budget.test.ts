@@ -1,7 +1,7 @@
 /**
  * Privacy budgets end to end with real processes (host, enclave, embedded chain): DP jobs
- * charge the dataset's budget, each spend anchored on chain before the result is released
- * (and checked by `verifyResultDocument`); a job the budget cannot cover is refused before
+ * charge the dataset's budget, each spend anchored on chain before the job reads data (and
+ * checked by `verifyResultDocument`, which refuses a DP result without one); a job the budget cannot cover is refused before
  * it is queued; concurrent jobs handed straight to the enclave never overspend; and a host
  * that restores an old copy of the enclave's sealed state is refused by the enclave.
  */
@@ -15,6 +15,7 @@ import { ApiClient } from '../../src/cli/client.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import type { SignedManifest } from '../../src/crypto/manifest.ts';
 import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
+import { jobRequestHash } from '../../src/privacy/job-request.ts';
 import { verifyResultDocument } from '../../src/provenance/index.ts';
 import { type JobRecord, JobRecordSchema, ResultDocumentSchema } from '../../src/store/records.ts';
 import { refusal, sealAndUpload } from '../helpers/datasets.ts';
@@ -78,11 +79,17 @@ describe('privacy budgets', () => {
     const job = await run(0.5);
     expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
     const doc = ResultDocumentSchema.parse(await api(analyst).get(`/v1/results/${job.result}`));
-    expect(doc.spend?.entry.entry.body).toMatchObject({ kind: 'spend', job: job.id, charges: [{ epsilon: 0.5 }] });
+    // Committed before the job read data, the spend binds to the analyst's request the result carries.
+    expect(doc.spend?.entry.entry.body).toMatchObject({ kind: 'spend', job: job.id, request: jobRequestHash(doc.signed.result.request.request), charges: [{ epsilon: 0.5 }] });
     expect(doc.spend?.placement.blockNumber).toBeLessThan(doc.anchor.blockNumber);
     const verdict = await verifyResultDocument(doc, { chainEndpoint: host.chainEndpoint, allowSimulated: true });
-    expect(verdict.checks.find((c) => c.name === 'budget spend')).toMatchObject({ ok: true });
+    expect(verdict.checks.find((c) => c.name === 'budget spend')).toMatchObject({ ok: true, detail: expect.stringMatching(/before the job read data/) });
     expect(verdict.ok).toBe(true);
+    // Without its spend, a DP result is a release nobody paid for: verify refuses it.
+    const { spend: _spend, ...unpaid } = doc;
+    const unpaidVerdict = await verifyResultDocument(unpaid, { chainEndpoint: host.chainEndpoint, allowSimulated: true });
+    expect(unpaidVerdict.checks.find((c) => c.name === 'budget spend')).toMatchObject({ ok: false, detail: expect.stringMatching(/no anchored budget spend/) });
+    expect(unpaidVerdict.ok).toBe(false);
     // A copy whose spend names another result fails that check.
     const other = { ...doc, spend: { ...(doc.spend as NonNullable<typeof doc.spend>), entry: { ...(doc.spend as NonNullable<typeof doc.spend>).entry, signature: '0'.repeat(128) } } };
     expect((await verifyResultDocument(other, { chainEndpoint: host.chainEndpoint, allowSimulated: true })).checks.find((c) => c.name === 'budget spend')?.ok).toBe(false);
