@@ -17,6 +17,7 @@ const ALL: Record<string, () => Promise<{ run: () => Promise<BenchSection> }>> =
   enclave: () => import('./enclave.ts'),
   attestation: () => import('./attestation.ts'),
   roundtrip: () => import('./roundtrip.ts'),
+  spend: () => import('./spend.ts'),
 };
 
 const chosen = (process.env.BENCH ?? Object.keys(ALL).join(',')).split(',').filter((k) => k in ALL);
