@@ -145,20 +145,39 @@ describe('a DP job that fails after reading data spends its budget', () => {
     const before = await budget();
     const { ledger } = (await enclave.request('run_job', { job })) as { ledger: SignedLedgerEntry };
     rmSync(vanishing);
-    const operator = await loadOrCreateOperatorKey(t.dataDir);
-    const chain = await ChainClient.connect(t.host.chainEndpoint, { operatorSuri: operator.suri });
-    try {
-      const placement = await chain.anchorLedgerHead({ worker: ledger.entry.worker, seq: ledger.entry.seq, entry: ledgerEntryHash(ledger.entry) });
-      const confirmed = await enclave.request('confirm_ledger', { placement });
-      // Nothing was read, so the failure keeps its precise code; the spend stands.
-      expect(confirmed.failed).toMatchObject({ code: 'dataset_blob_missing' });
-      expect(confirmed.released).toBeUndefined();
-    } finally {
-      await chain.close();
-    }
+    const confirmed = await anchorAndConfirm(ledger);
+    // Nothing was read, so the failure keeps its precise code; the spend stands.
+    expect(confirmed.failed).toMatchObject({ code: 'dataset_blob_missing' });
+    expect(confirmed.released).toBeUndefined();
     expect((await budget()).epsilon.spent).toBe(before.epsilon.spent + 0.5);
     // With the ciphertext back, the enclave still does not run the job a second time for that spend.
     copyFileSync(sealedPath, vanishing);
     await expect(enclave.request('run_job', { job })).rejects.toMatchObject({ code: 'job_request_replayed' });
   }, 120_000);
+
+  it('a job cancelled while its spend is being anchored never reads data, and its spend stands', async () => {
+    const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
+    const job = await enclaveJob(analyst, { id: 'cancelled-early', pipeline: FAILS_AFTER_READING, inputs: [{ name: 'visits', datasetId: dataset, blobPath: sealedPath, manifest: signed }] });
+    const before = await budget();
+    const { ledger } = (await enclave.request('run_job', { job })) as { ledger: SignedLedgerEntry };
+    expect(await enclave.request('cancel_job', { job: 'cancelled-early' })).toEqual({ cancelled: true });
+    const seen: string[] = [];
+    const confirmed = await anchorAndConfirm(ledger, (_f, message) => seen.push(message));
+    expect(confirmed.failed).toMatchObject({ code: 'job_cancelled' });
+    expect(seen).toEqual([]);
+    expect((await budget()).epsilon.spent).toBe(before.epsilon.spent + 0.5);
+  }, 120_000);
 });
+
+/** What an honest host does with a spend entry: anchor its head with the host's operator key, then confirm it with the enclave. */
+async function anchorAndConfirm(ledger: SignedLedgerEntry, onProgress?: (fraction: number, message: string) => void) {
+  const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
+  const operator = await loadOrCreateOperatorKey(t.dataDir);
+  const chain = await ChainClient.connect(t.host.chainEndpoint, { operatorSuri: operator.suri });
+  try {
+    const placement = await chain.anchorLedgerHead({ worker: ledger.entry.worker, seq: ledger.entry.seq, entry: ledgerEntryHash(ledger.entry) });
+    return await enclave.request('confirm_ledger', { placement }, onProgress);
+  } finally {
+    await chain.close();
+  }
+}
