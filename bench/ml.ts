@@ -17,6 +17,7 @@ import { sealDataset } from '../src/cli/seal-dataset.ts';
 import { accountKeyFromSuri } from '../src/crypto/index.ts';
 import { parseDataset } from '../src/data/index.ts';
 import { EnclaveClient } from '../src/enclave/client.ts';
+import { openOutputs } from '../src/enclave/result-outputs.ts';
 import { mlBackend } from '../src/ml/backend.ts';
 import { modelColumn } from '../src/ml/columns.ts';
 import type { DataColumn } from '../src/ml/encode.ts';
@@ -109,7 +110,7 @@ export async function run(): Promise<BenchSection> {
         enclave: async () => {
           const request = await signedRequestForInputs(analyst, pipeline(model, hidden), [input]);
           const r = await e.request('run_job', { job: { id: `bench-${model}`, request, pipeline: pipeline(model, hidden), inputs: [input] } });
-          if ('signed' in r) enclaveBackend = r.signed.result.outputs.m?.model?.backend ?? '';
+          if ('signed' in r) enclaveBackend = (await openOutputs(r.signed.result, r.ciphertext ? Buffer.from(r.ciphertext, 'base64') : undefined, analyst)).m?.model?.backend ?? '';
           else throw new Error(`bench: the enclave refused the ${model} job`);
         },
         fromFile: async () => {

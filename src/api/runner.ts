@@ -15,12 +15,12 @@
 import { type HttpStatus, isObscuraError, ObscuraError } from '../common/errors.ts';
 import { JOB_LIMITS } from '../pipelines/limits.ts';
 import { purposeHash } from '../privacy/job-request.ts';
-import { resultId, type SignedResult, signedResultHash } from '../enclave/result.ts';
+import { resultId, signedResultHash } from '../enclave/result.ts';
+import type { ReleasedResult } from '../enclave/protocol.ts';
 import type { JobRecord, ResultDocument } from '../store/index.ts';
 import type { HostContext } from './context.ts';
 import { placeLedgerEntry } from './ledger.ts';
 import { runFederatedTraining } from '../federation/coordinator.ts';
-import type { Evidence } from '../attestation/evidence.ts';
 
 /** How long past its time limit a job may go before the host kills its enclave. */
 const GRACE_MS = 30_000;
@@ -152,7 +152,7 @@ export class JobRunner {
             await placeLedgerEntry(this.ctx, worker, entry);
           },
         });
-        await this.#publish(job, released.signed, released.attestation);
+        await this.#publish(job, released);
         return;
       }
       const enclave = workers.get(job.worker);
@@ -175,8 +175,7 @@ export class JobRunner {
         if (!released) throw new Error('the enclave confirmed the spend but ran no job (it was restarted in between)');
         spend = { entry: outcome.ledger, placement: placed.placement };
       }
-      const { signed, attestation } = released as NonNullable<typeof released>;
-      await this.#publish(job, signed, attestation, spend);
+      await this.#publish(job, released as ReleasedResult, spend);
     } catch (e) {
       // The worker is back before the job reads as ended, so whoever waits on it can go on.
       await this.#restartStopped(job);
@@ -201,7 +200,8 @@ export class JobRunner {
   }
 
   /** Anchor a released result's hash, then store it and mark the job succeeded. */
-  async #publish(job: JobRecord, signed: SignedResult, attestation: Evidence, spend?: ResultDocument['spend']): Promise<void> {
+  async #publish(job: JobRecord, released: ReleasedResult, spend?: ResultDocument['spend']): Promise<void> {
+    const { signed, attestation, ciphertext } = released;
     const { metadata, chain, log } = this.ctx;
     metadata.updateJob(job.id, { progress: 0.9, message: 'anchoring result on the chain' });
     const hash = signedResultHash(signed);
@@ -209,7 +209,16 @@ export class JobRunner {
     const [anchor] = await chain.anchor([{ kind: 'result', hash }]);
     endAnchor();
     if (!anchor) throw new Error('chain returned no receipt');
-    const doc: ResultDocument = { obscura: 'result-document/1', id: resultId(signed), hash, signed, attestation, anchor, ...(spend ? { spend } : {}) };
+    const doc: ResultDocument = {
+      obscura: 'result-document/1',
+      id: resultId(signed),
+      hash,
+      signed,
+      attestation,
+      anchor,
+      ...(ciphertext ? { ciphertext } : {}),
+      ...(spend ? { spend } : {}),
+    };
     metadata.completeJob(job.id, doc);
     this.ctx.metrics.jobs.inc({ outcome: 'succeeded' });
     log('info', `job ${job.id} succeeded: result ${doc.id} anchored in block #${anchor.blockNumber}`);

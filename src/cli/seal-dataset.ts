@@ -46,6 +46,8 @@ export async function sealDataset(req: SealRequest): Promise<{ signed: SignedMan
     analysts: req.analysts,
     measurements: req.measurements,
     ...(req.policy ? { policy: req.policy } : {}),
+    // The owner reads results over this dataset with the same account key.
+    resultRecipient: req.owner.resultRecipient,
     createdAt: new Date().toISOString(),
   };
   const signed = signManifest(manifest, req.owner);

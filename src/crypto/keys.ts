@@ -15,6 +15,7 @@ import { u8aToHex } from '@polkadot/util';
 import { checkAddress, cryptoWaitReady, decodeAddress, mnemonicGenerate, mnemonicValidate, sr25519Verify } from '@polkadot/util-crypto';
 import { z } from 'zod';
 import { ObscuraError } from '../common/errors.ts';
+import { decryptToBuffer } from './age/decrypt.ts';
 import { resultIdentityFromSecret } from './result-key.ts';
 
 /** SS58 prefix of Obscura account addresses (generic Substrate). */
@@ -41,6 +42,8 @@ export interface AccountKey {
   resultRecipient: string;
   /** sr25519 signature of `message`, 0x-prefixed hex (64 bytes). */
   sign(message: Uint8Array): string;
+  /** Decrypt an age file encrypted to `resultRecipient` (a sealed result's outputs); the identity never leaves. */
+  decryptResult(ciphertext: Uint8Array): Promise<Buffer>;
 }
 
 let ready: Promise<void> | null = null;
@@ -77,6 +80,7 @@ function toAccountKey(pair: KeyringPair): AccountKey {
     publicKey: u8aToHex(pair.publicKey),
     resultRecipient: resultIdentityOf(pair).recipient,
     sign: (message: Uint8Array) => u8aToHex(pair.sign(message)),
+    decryptResult: (ciphertext: Uint8Array) => decryptToBuffer([resultIdentityOf(pair).identity], ciphertext),
   };
 }
 

@@ -17,6 +17,7 @@ import { DatasetSchemaSchema } from '../data/schema.ts';
 import { DatasetPolicySchema } from '../privacy/policy.ts';
 import type { AccountKey } from './keys.ts';
 import { AccountAddressSchema as address, AccountSignatureSchema, signStatement, verifyStatement } from './statement.ts';
+import { ResultRecipientSchema } from './result-key.ts';
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected a SHA-256 as 64 lower-case hex characters');
 
@@ -38,6 +39,12 @@ export const ManifestSchema = z.object({
   measurements: z.array(sha256).min(1),
   /** The owner's dataset policy (src/privacy/policy.ts), covered by the signature; absent: no policy. */
   policy: DatasetPolicySchema.optional(),
+  /**
+   * The owner's age recipient, derived from the owner's account key (result-key.ts): results
+   * over this dataset are encrypted to it too. Absent (manifests signed before it existed):
+   * the owner is not a reader of those results.
+   */
+  resultRecipient: ResultRecipientSchema.optional(),
   createdAt: z.iso.datetime(),
 });
 export type Manifest = z.infer<typeof ManifestSchema>;

@@ -7,6 +7,7 @@
  * nobody without the account secret can.
  */
 import { hkdfSync } from 'node:crypto';
+import { z } from 'zod';
 import { identityFromScalar } from './age/x25519.ts';
 
 const SALT = 'obscura-result-key/1';
@@ -21,3 +22,6 @@ export function resultIdentityFromSecret(secret: Uint8Array): { identity: string
     scalar.fill(0);
   }
 }
+
+/** An age X25519 recipient (`age1…`) that results are encrypted to: an analyst's or an owner's. */
+export const ResultRecipientSchema = z.string().regex(/^age1[02-9ac-hj-np-z]{58}$/, 'expected an age1… X25519 recipient');

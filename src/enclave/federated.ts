@@ -27,10 +27,11 @@ import type { TrainStep } from '../pipelines/schema.ts';
 import { assertJobMatchesRequest, assertJobRequestSignature, jobRequestHash } from '../privacy/job-request.ts';
 import { afterData, dataCondition } from './data-condition.ts';
 import { JobGuard, jobCancelled } from '../pipelines/limits.ts';
-import { checkJob, consume, type JobContext, openAndRun, resultInput } from './jobs.ts';
+import { checkJob, consume, type JobContext, openAndRun, type Released, resultInput } from './jobs.ts';
 import type { SignedLedgerEntry } from './ledger.ts';
 import type { HostRequest, JobSpec } from './protocol.ts';
-import { type ResultBody, type SignedResult, signResult } from './result.ts';
+import { type ResultBody, type ResultReader, signResult } from './result.ts';
+import { outputsArePublic, releaseOutputs, resultReaders } from './result-outputs.ts';
 
 interface WorkerSession {
   aggregator: Peer;
@@ -49,12 +50,22 @@ interface AggregatorSession {
   peers: Peer[];
   job: Extract<HostRequest, { type: 'fed_init' }>['job'];
   inputs: ResultBody['inputs'];
+  /** Who the result is sealed to (unless `open`), from the manifests each worker verified. */
+  readers: ResultReader[];
+  /** Every worker's inputs let the result be public, and the pipeline asked for it. */
+  open: boolean;
   encoding: FeatureEncoding[];
   label: { mean: number; std: number };
   weights: WeightSet;
   rows: number[];
   minGroupSize: number;
   rounds: number;
+}
+
+/** What a worker tells the aggregator about who reads the result, from the manifests it verified. */
+interface Release {
+  owners: { account: string; recipient?: string }[];
+  open: boolean;
 }
 
 type Global = { encoding: FeatureEncoding[]; label: { mean: number; std: number }; weights: WeightSet };
@@ -201,7 +212,15 @@ export class FederatedSessions {
     });
     const rows = captured;
     if (!rows) throw new ObscuraError('federation_invalid', `step ${step} produced no rows`, 400);
-    return afterData(() => this.#opened(s, job, step, aggregator, body, rows, opened, { request: jobRequestHash(checked.request), ...(ledger ? { ledger } : {}) }));
+    // Who reads the result, from the manifests this worker verified: the aggregator never sees them.
+    const release: Release = {
+      owners: job.inputs.map((i) => ({ account: i.manifest.manifest.owner, ...(i.manifest.manifest.resultRecipient ? { recipient: i.manifest.manifest.resultRecipient } : {}) })),
+      open: outputsArePublic(
+        checked.doc.visibility,
+        job.inputs.map((i) => checked.manifests.get(i.name)?.policy),
+      ),
+    };
+    return afterData(() => this.#opened(s, job, step, aggregator, body, rows, opened, { request: jobRequestHash(checked.request), release, ...(ledger ? { ledger } : {}) }));
   }
 
   async #opened(
@@ -212,7 +231,7 @@ export class FederatedSessions {
     body: TrainStep,
     captured: { columns: DataColumn[]; minGroupSize: number },
     opened: Awaited<ReturnType<typeof openAndRun>>['opened'],
-    taken: { request: string; ledger?: SignedLedgerEntry },
+    taken: { request: string; release: Release; ledger?: SignedLedgerEntry },
   ): Promise<{ stats: SealedMessage; ledger?: SignedLedgerEntry }> {
     const { ledger } = taken;
     const { seededSplit } = await import('../ml/split.ts');
@@ -236,6 +255,7 @@ export class FederatedSessions {
       minGroupSize: captured.minGroupSize,
       task,
       request: taken.request,
+      release: taken.release,
     });
     return { stats: sealed, ...(ledger ? { ledger } : {}) };
   }
@@ -253,7 +273,9 @@ export class FederatedSessions {
     for (const p of peers) await verifyPeer(p, this.ctx.measurement, this.#allowSimulated());
     return afterData(async () => {
       const opened = await Promise.all(sealed.map((m, i) => openFrom(m, this.ctx.ageIdentity, (peers[i] as Peer).keys.signingKey)));
-      const parts = opened.map((o) => o as { stats: unknown; inputs: ResultBody['inputs']; rows: number; minGroupSize: number; task: 'classification' | 'regression'; request: string });
+      const parts = opened.map(
+        (o) => o as { stats: unknown; inputs: ResultBody['inputs']; rows: number; minGroupSize: number; task: 'classification' | 'regression'; request: string; release: Release },
+      );
       // Every worker ran this very request (not another one the host swapped in here)…
       if (parts.some((p) => p.request !== jobRequestHash(job.request.request))) {
         throw new ObscuraError('job_request_mismatch', "the job does not match the analyst's signed request: request: a worker checked another request", 422, { field: 'request' });
@@ -282,6 +304,11 @@ export class FederatedSessions {
         peers,
         job,
         inputs: parts.flatMap((p) => p.inputs),
+        readers: resultReaders(
+          { account: job.request.request.analyst, recipient: job.request.request.recipient },
+          parts.flatMap((p) => p.release.owners),
+        ),
+        open: parts.every((p) => p.release.open),
         encoding,
         label: { mean: labelMean, std: labelStd },
         weights: getWeightSet(model),
@@ -392,7 +419,7 @@ export class FederatedSessions {
   }
 
   /** Aggregator: merge the validation statistics and sign the result with the final model. */
-  async finish(session: string, sealed: SealedMessage[]): Promise<SignedResult> {
+  async finish(session: string, sealed: SealedMessage[]): Promise<Released> {
     const s = this.#live(session);
     const state = s.aggregator;
     if (!state) throw new ObscuraError('federation_invalid', `no federated session ${session} aggregated here`, 404);
@@ -433,19 +460,21 @@ export class FederatedSessions {
         state.minGroupSize,
       );
       model.dispose();
+      const outputs = { [state.job.step]: output };
+      const released = await releaseOutputs(outputs, { open: state.open, readers: state.readers });
       const result: ResultBody = {
-        obscura: 'result/1',
+        obscura: 'result/2',
         job: state.job.id,
         analyst: state.job.request.request.analyst,
         request: state.job.request,
         pipeline: { name: doc.name, hash: pipelineHash(doc) },
         inputs: state.inputs,
-        outputs: { [state.job.step]: output },
+        outputs: released.outputs,
         enclave: { worker: this.ctx.workerId, tee: this.ctx.tee, simulated: this.ctx.tee === 'simulated', measurement: this.ctx.measurement, signingKey: this.ctx.signingKey },
         federation: { workers: state.peers.map((p) => ({ worker: p.workerId, signingKey: p.keys.signingKey })), rounds: state.rounds },
         createdAt: new Date().toISOString(),
       };
-      return signResult(result, this.ctx.signingSeed);
+      return { signed: signResult(result, this.ctx.signingSeed), ...(released.ciphertext ? { ciphertext: released.ciphertext } : {}), outputs };
     }, true);
   }
 }

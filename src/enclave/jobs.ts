@@ -28,6 +28,7 @@ import { afterData, dataCondition } from './data-condition.ts';
 import { type OpenContext, type OpenedDataset, openSealedInput, readSealedInput } from './datasets.ts';
 import type { JobSpec } from './protocol.ts';
 import { type ResultBody, type SignedResult, signResult } from './result.ts';
+import { type Outputs, outputsArePublic, releaseOutputs, resultReaders } from './result-outputs.ts';
 import { duckdbMemory, type JobGuard, type JobLimits } from '../pipelines/limits.ts';
 
 /** The enclave's identity as a job needs it. */
@@ -198,7 +199,17 @@ export interface StartedJob {
    * read keeps its precise error; once they are read, every failure is data-free
    * (job_data_condition, or a limit's or cancel's own code: data-condition.ts).
    */
-  run: (progress: Progress, onOpened?: (opened: OpenedDataset[]) => void, guard?: JobGuard) => Promise<SignedResult>;
+  run: (progress: Progress, onOpened?: (opened: OpenedDataset[]) => void, guard?: JobGuard) => Promise<Released>;
+}
+
+/**
+ * A signed result as the enclave releases it: with the age file of its sealed outputs, and
+ * the plaintext outputs, which stay in the enclave (for its own log lines only).
+ */
+export interface Released {
+  signed: SignedResult;
+  ciphertext?: Buffer;
+  outputs: Outputs;
 }
 
 /**
@@ -230,7 +241,7 @@ export async function startJob(job: JobSpec, ctx: JobContext, progress: Progress
         onOpened(o);
       };
       try {
-        return await runReserved(job, ctx, runProgress, opened, { doc, hash, limits }, guard);
+        return await runReserved(job, ctx, runProgress, opened, { doc, hash, limits, manifests }, guard);
       } catch (e) {
         throw read ? dataCondition(e) : e;
       }
@@ -243,20 +254,31 @@ async function runReserved(
   ctx: JobContext,
   progress: Progress,
   onOpened: (opened: OpenedDataset[]) => void,
-  checked: { doc: PipelineDocument; hash: string; limits: EffectiveLimits },
+  checked: { doc: PipelineDocument; hash: string; limits: EffectiveLimits; manifests: Map<string, Manifest> },
   guard: JobGuard | undefined,
-): Promise<SignedResult> {
-  const { doc, hash } = checked;
+): Promise<Released> {
+  const { doc, hash, manifests } = checked;
   const { opened, outputs } = await openAndRun(job, ctx, progress, onOpened, checked, guard ? { guard } : {});
   progress(0.95, 'signing result');
+  const request = job.request.request;
+  const released = await releaseOutputs(outputs, {
+    open: outputsArePublic(
+      doc.visibility,
+      job.inputs.map((i) => manifests.get(i.name)?.policy),
+    ),
+    readers: resultReaders(
+      { account: request.analyst, recipient: request.recipient },
+      job.inputs.map((i) => ({ account: i.manifest.manifest.owner, recipient: i.manifest.manifest.resultRecipient })),
+    ),
+  });
   const body: ResultBody = {
-    obscura: 'result/1',
+    obscura: 'result/2',
     job: job.id,
     analyst: job.request.request.analyst,
     request: job.request,
     pipeline: { name: doc.name, hash },
     inputs: job.inputs.map((input, i) => resultInput(input, opened[i] as OpenedDataset)),
-    outputs,
+    outputs: released.outputs,
     enclave: {
       worker: ctx.workerId,
       tee: ctx.tee,
@@ -266,7 +288,7 @@ async function runReserved(
     },
     createdAt: new Date().toISOString(),
   };
-  return signResult(body, ctx.signingSeed);
+  return { signed: signResult(body, ctx.signingSeed), ...(released.ciphertext ? { ciphertext: released.ciphertext } : {}), outputs };
 }
 
 /** What a result commits to about one opened input. */

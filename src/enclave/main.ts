@@ -26,7 +26,8 @@ import { cryptoReady } from '../crypto/keys.ts';
 import { openSealedInput } from './datasets.ts';
 import { type JobContext, type StartedJob, startJob } from './jobs.ts';
 import { computeMeasurement } from './measurement.ts';
-import { type EnclaveFailure, type EnclaveInfo, type EnclaveMessage, type HostRequest, HostRequestSchema } from './protocol.ts';
+import { type EnclaveFailure, type EnclaveInfo, type EnclaveMessage, type HostRequest, HostRequestSchema, type ReleasedResult } from './protocol.ts';
+import type { Outputs } from './result-outputs.ts';
 import { resultBodyHash, type SignedResult } from './result.ts';
 import type { Evidence } from '../attestation/evidence.ts';
 import { assertManifestSignature, manifestHash } from '../crypto/manifest.ts';
@@ -195,23 +196,31 @@ async function main(): Promise<void> {
     federatedSessions: federated.size,
   });
 
-  const logTrained = (signed: SignedResult) => {
-    for (const [step, out] of Object.entries(signed.result.outputs)) {
-      if (out.model) log('info', `job ${signed.result.job}: step ${step} trained a ${out.model.kind} on the TensorFlow.js ${out.model.backend} backend`);
+  const logTrained = (job: string, outputs: Outputs) => {
+    for (const [step, out] of Object.entries(outputs)) {
+      if (out.model) log('info', `job ${job}: step ${step} trained a ${out.model.kind} on the TensorFlow.js ${out.model.backend} backend`);
     }
   };
+  // What leaves the enclave of a released result: never the plaintext of sealed outputs.
+  const release = (signed: SignedResult, attestation: Evidence, ciphertext: Buffer | undefined): ReleasedResult => ({
+    signed,
+    attestation,
+    ...(ciphertext ? { ciphertext: ciphertext.toString('base64') } : {}),
+  });
 
   /** Run a started job under a fresh guard (its wall time starts now) and attest its result. */
-  const execute = async (job: string, started: StartedJob, request: number): Promise<{ signed: SignedResult; attestation: Evidence }> => {
+  const execute = async (job: string, started: StartedJob, request: number): Promise<ReleasedResult> => {
     const guard = new JobGuard(limits);
     running.set(job, guard);
-    const signed = await started.run((fraction, message) => send({ type: 'progress', id: request, fraction, message }), remember, guard).finally(() => {
-      guard.dispose();
-      running.delete(job);
-    });
+    const { signed, ciphertext, outputs } = await started
+      .run((fraction, message) => send({ type: 'progress', id: request, fraction, message }), remember, guard)
+      .finally(() => {
+        guard.dispose();
+        running.delete(job);
+      });
     const attestation = await provider.evidence({ workerId: ctx.workerId, measurement, keys, nonce: resultBodyHash(signed.result) });
-    logTrained(signed);
-    return { signed, attestation };
+    logTrained(job, outputs);
+    return release(signed, attestation, ciphertext);
   };
 
   /** What the host may see of a failure: an ObscuraError's code and message (written data-free), else a generic one. */
@@ -290,10 +299,10 @@ async function main(): Promise<void> {
       case 'fed_close':
         return federated.close(req.session);
       case 'fed_finish': {
-        const signed = await federated.finish(req.session, req.stats);
+        const { signed, ciphertext } = await federated.finish(req.session, req.stats);
         log('info', `federated job ${signed.result.job}: ${signed.result.federation?.workers.length} workers, ${signed.result.federation?.rounds} rounds`);
         const attestation = await provider.evidence({ workerId: ctx.workerId, measurement, keys, nonce: resultBodyHash(signed.result) });
-        return { signed, attestation };
+        return release(signed, attestation, ciphertext);
       }
       case 'budget': {
         assertManifestSignature(req.manifest);

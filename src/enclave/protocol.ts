@@ -148,6 +148,13 @@ export const EnclaveFailureSchema = z.object({
 /** A failure the enclave reports. */
 export type EnclaveFailure = z.infer<typeof EnclaveFailureSchema>;
 
+/**
+ * A result as the enclave releases it: signed, with the attestation made for it and, when
+ * its outputs are sealed to their readers, the age file (base64) they are sealed in.
+ */
+export const ReleasedResultSchema = z.object({ signed: SignedResultSchema, attestation: EvidenceSchema, ciphertext: z.base64().optional() });
+export type ReleasedResult = z.infer<typeof ReleasedResultSchema>;
+
 /** The value each request type answers with. */
 export const ResponseValueSchemas = {
   hello: EnclaveInfoSchema,
@@ -158,7 +165,7 @@ export const ResponseValueSchemas = {
    * committed before the job read anything: its head must go on chain, then confirm_ledger
    * runs the job.
    */
-  run_job: z.union([z.object({ signed: SignedResultSchema, attestation: EvidenceSchema }), z.object({ ledger: SignedLedgerEntrySchema })]),
+  run_job: z.union([ReleasedResultSchema, z.object({ ledger: SignedLedgerEntrySchema })]),
   /** Whether the job was running here (false: it had ended, or never started). */
   cancel_job: z.object({ cancelled: z.boolean() }),
   /**
@@ -167,7 +174,7 @@ export const ResponseValueSchemas = {
    */
   confirm_ledger: z.object({
     entry: SignedLedgerEntrySchema,
-    released: z.object({ signed: SignedResultSchema, attestation: EvidenceSchema }).optional(),
+    released: ReleasedResultSchema.optional(),
     failed: EnclaveFailureSchema.optional(),
   }),
   apply_policy_update: z.object({ ledger: SignedLedgerEntrySchema }),
@@ -178,7 +185,7 @@ export const ResponseValueSchemas = {
   fed_round: z.object({ update: SealedMessageSchema }),
   fed_average: z.object({ global: z.array(SealedMessageSchema) }),
   fed_evaluate: z.object({ stats: SealedMessageSchema }),
-  fed_finish: z.object({ signed: SignedResultSchema, attestation: EvidenceSchema }),
+  fed_finish: ReleasedResultSchema,
   /** Whether the session was still held here. */
   fed_close: z.object({ closed: z.boolean() }),
   handover_export: z.object({ sealedIdentity: z.string().min(1) }),

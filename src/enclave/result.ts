@@ -2,11 +2,14 @@
  * Signed results: what leaves the enclave. The enclave signs the JCS form of the result body
  * with its Ed25519 key; the attestation that travels with a result binds that key to the
  * measurement, and its nonce is the result body's hash, so the evidence was made for this
- * very result.
+ * very result. The outputs themselves are sealed (age) to the result's readers unless the
+ * owners made them public (result-outputs.ts); the body then commits to the ciphertext and
+ * the plaintext by hash.
  */
 import { z } from 'zod';
 import { ed25519Sign, ed25519Verify } from '../common/ed25519.ts';
 import { canonicalJson, sha256Hex } from '../common/hash.ts';
+import { ResultRecipientSchema } from '../crypto/result-key.ts';
 import { SignedJobRequestSchema } from '../privacy/job-request.ts';
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
@@ -67,9 +70,41 @@ export const ResultInputSchema = z.object({
   rows: z.number().int().nonnegative(),
 });
 
+/** Someone a sealed result's outputs are encrypted to: the job's analyst, or an owner of one of its inputs. */
+export const ResultReaderSchema = z.object({
+  role: z.enum(['analyst', 'owner']),
+  /** The account: the analyst who signed the request, or the owner who signed an input's manifest. */
+  account: z.string(),
+  /** The age recipient the account signed (in the job request, or in the manifest). */
+  recipient: ResultRecipientSchema,
+});
+export type ResultReader = z.infer<typeof ResultReaderSchema>;
+
+/**
+ * Outputs sealed to their readers: the host sees only the output names (which the signed
+ * request already names), never a value, a row count or a suppressed-group count. The
+ * ciphertext is an age file (carried beside the signed result); the plaintext it holds is
+ * the JCS form of `{ obscura: 'result-outputs/1', salt, outputs }`, salted so that its hash
+ * cannot be confirmed by guessing a small aggregate.
+ */
+export const SealedOutputsSchema = z.object({
+  visibility: z.literal('sealed'),
+  names: z.array(z.string()).min(1),
+  ciphertextSha256: sha256,
+  plaintextSha256: sha256,
+  readers: z.array(ResultReaderSchema).min(1),
+});
+export type SealedOutputs = z.infer<typeof SealedOutputsSchema>;
+
+/** Outputs in the clear: only when the pipeline asks for `visibility: public` and every input's policy says `results: public`. */
+export const PublicOutputsSchema = z.object({
+  visibility: z.literal('public'),
+  tables: z.record(z.string(), OutputTableSchema),
+});
+
 /** The body of a result, as the enclave signs it. */
 export const ResultBodySchema = z.object({
-  obscura: z.literal('result/1'),
+  obscura: z.literal('result/2'),
   job: z.string(),
   /** The analyst who signed `request` (the enclave takes it from there only). */
   analyst: z.string(),
@@ -77,7 +112,7 @@ export const ResultBodySchema = z.object({
   request: SignedJobRequestSchema,
   pipeline: z.object({ name: z.string(), hash: sha256 }),
   inputs: z.array(ResultInputSchema),
-  outputs: z.record(z.string(), OutputTableSchema),
+  outputs: z.discriminatedUnion('visibility', [SealedOutputsSchema, PublicOutputsSchema]),
   enclave: z.object({
     worker: z.string(),
     tee: z.string(),
@@ -99,7 +134,12 @@ export const SignedResultSchema = z.object({
 export type SignedResult = z.infer<typeof SignedResultSchema>;
 
 function signingText(body: ResultBody): string {
-  return `obscura-result/1\n${canonicalJson(body)}`;
+  return `obscura-result/2\n${canonicalJson(body)}`;
+}
+
+/** The names of a result's outputs, sealed or not. */
+export function outputNames(body: ResultBody): string[] {
+  return body.outputs.visibility === 'sealed' ? body.outputs.names : Object.keys(body.outputs.tables);
 }
 
 /** SHA-256 of the result body's JCS form: the attestation nonce for this result. */

@@ -14,6 +14,7 @@ import { canonicalJson, hashJson, sha256Hex } from '../common/hash.ts';
 import { parseOrThrow } from '../common/validate.ts';
 import type { AccountKey } from '../crypto/keys.ts';
 import { AccountAddressSchema as address, AccountSignatureSchema as signature, signStatement, verifyStatement } from '../crypto/statement.ts';
+import { ResultRecipientSchema } from '../crypto/result-key.ts';
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lower-case hex characters');
 const name = z.string().min(1).max(128);
@@ -40,7 +41,7 @@ export const JobRequestSchema = z.strictObject({
   /** The pipeline's output step names the analyst asks for. */
   outputs: z.array(name).min(1),
   /** The analyst's age X25519 recipient, derived from the account key (crypto/result-key.ts). */
-  recipient: z.string().regex(/^age1[02-9ac-hj-np-z]{58}$/, 'expected an age1… X25519 recipient'),
+  recipient: ResultRecipientSchema,
   nonce: sha256,
   createdAt: z.iso.datetime(),
 });

@@ -6,7 +6,7 @@
  */
 import type { Check } from '../attestation/verify.ts';
 import { isObscuraError } from '../common/errors.ts';
-import type { ResultBody } from '../enclave/result.ts';
+import { outputNames, type ResultBody } from '../enclave/result.ts';
 import { assertJobMatchesRequest, jobRequestSignatureValid, purposeHash } from '../privacy/job-request.ts';
 
 /** Check `body.request` against the result body. */
@@ -19,7 +19,7 @@ export function jobRequestCheck(body: ResultBody): Check {
   try {
     assertJobMatchesRequest(r, {
       pipelineHash: body.pipeline.hash,
-      outputs: Object.keys(body.outputs),
+      outputs: outputNames(body),
       inputs: body.inputs.map((i) => ({ name: i.name, dataset: i.dataset, manifest: i.manifestHash })),
     });
   } catch (e) {

@@ -1,8 +1,10 @@
 /**
  * Verifying a published result end to end, as an auditor would: the document's hash and id,
- * the enclave's signature, the analyst's signed job request (request-check.ts), the attestation binding that signing key to a measurement (and
- * made for this very result), and the anchor of the result's hash on the chain. Each check
- * is reported by name; nothing here trusts the API host.
+ * the enclave's signature, the analyst's signed job request (request-check.ts), the sealed
+ * outputs (the ciphertext is the one signed; with a reader's key, the plaintext too), the
+ * attestation binding that signing key to a measurement (and made for this very result),
+ * and the anchor of the result's hash on the chain. Each check is reported by name; nothing
+ * here trusts the API host.
  */
 import { verifyEvidence } from '../attestation/index.ts';
 import type { AttestationPolicy } from '../attestation/policy.ts';
@@ -12,8 +14,11 @@ import type { ChainIdentity } from '../chain/schemas.ts';
 import { resultBodyHash, resultId, signedResultHash, verifyResultSignature } from '../enclave/result.ts';
 import { ledgerEntryHash, verifyLedgerEntry } from '../enclave/ledger.ts';
 import type { ResultDocument } from '../store/records.ts';
+import { documentOutputs, type ResultReaderKey } from './document.ts';
 import { jobRequestCheck } from './request-check.ts';
 import { jobRequestHash } from '../privacy/job-request.ts';
+import { assertCiphertext } from '../enclave/result-outputs.ts';
+import { isObscuraError, ObscuraError } from '../common/errors.ts';
 
 /** The outcome of verifying a result document. */
 export interface ResultVerdict {
@@ -69,6 +74,30 @@ async function spendCheck(chain: ChainClient, doc: ResultDocument): Promise<Chec
   };
 }
 
+/**
+ * The outputs: public ones need nothing more (the signature covers them); sealed ones must
+ * come with the ciphertext the enclave signed, and with a reader's key they are decrypted
+ * and the plaintext checked against its signed hash too.
+ */
+async function outputsCheck(doc: ResultDocument, reader: ResultReaderKey | undefined): Promise<Check> {
+  const out = doc.signed.result.outputs;
+  if (out.visibility === 'public') return { name: 'outputs', ok: true, detail: 'public: the pipeline asked for it and every input\'s policy allows it (signed in the clear)' };
+  const readers = out.readers.map((r) => `${r.role} ${r.account}`).join(', ');
+  try {
+    if (doc.ciphertext === undefined) throw new ObscuraError('result_ciphertext_missing', 'the document carries no ciphertext for its sealed outputs', 422);
+    assertCiphertext(out, Buffer.from(doc.ciphertext, 'base64'));
+    if (!reader || !out.readers.some((r) => r.recipient === reader.resultRecipient)) {
+      const why = reader ? 'your key is not one of its readers, so the plaintext is not checked' : 'give --key to decrypt and check the plaintext';
+      return { name: 'outputs', ok: true, detail: `sealed to ${readers}; ciphertext sha256 ${out.ciphertextSha256.slice(0, 16)}… as signed (${why})` };
+    }
+    await documentOutputs(doc, reader);
+    return { name: 'outputs', ok: true, detail: `sealed to ${readers}; decrypted with your key, ciphertext and plaintext as signed` };
+  } catch (e) {
+    if (!isObscuraError(e)) throw e;
+    return { name: 'outputs', ok: false, detail: `${e.code}: ${e.message}` };
+  }
+}
+
 /** Hashes a verifier pins the chain to (from its own configuration). */
 export interface ChainPin {
   genesisHash?: string;
@@ -102,7 +131,7 @@ function chainIdentityCheck(connected: ChainIdentity, doc: ResultDocument, pin: 
 /** Verify a result document against the chain at `chainEndpoint`, optionally pinned to known hashes. */
 export async function verifyResultDocument(
   doc: ResultDocument,
-  opts: { chainEndpoint: string; pin?: ChainPin; allowSimulated?: boolean; measurements?: readonly string[]; policy?: AttestationPolicy },
+  opts: { chainEndpoint: string; pin?: ChainPin; allowSimulated?: boolean; measurements?: readonly string[]; policy?: AttestationPolicy; reader?: ResultReaderKey },
 ): Promise<ResultVerdict> {
   const checks: Check[] = [];
   const body = doc.signed.result;
@@ -119,6 +148,7 @@ export async function verifyResultDocument(
     detail: sigOk ? `signed by enclave key ${body.enclave.signingKey.slice(0, 16)}…` : 'signature does not verify: the result was altered or not signed by this enclave',
   });
   checks.push(jobRequestCheck(body));
+  checks.push(await outputsCheck(doc, opts.reader));
   const att = await verifyEvidence(doc.attestation, {
     nonce: resultBodyHash(body),
     keys: { signingKey: body.enclave.signingKey },

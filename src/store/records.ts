@@ -65,8 +65,10 @@ export type JobRecord = z.infer<typeof JobRecordSchema>;
 
 /**
  * A published result: the enclave-signed result, the attestation the enclave made for it
- * (nonce = the result body's hash), and the chain anchor of its hash. This whole document is
- * what `obscura result --format json` prints and `obscura verify --file` checks.
+ * (nonce = the result body's hash), the chain anchor of its hash, and the age file its
+ * outputs are sealed in (unless they are public). This whole document is what
+ * `obscura result --format json` prints and `obscura verify --file` checks; the host keeps
+ * and serves it as it is, so it never holds sealed outputs in the clear.
  */
 export const ResultDocumentSchema = z.object({
   obscura: z.literal('result-document/1'),
@@ -76,6 +78,8 @@ export const ResultDocumentSchema = z.object({
   signed: SignedResultSchema,
   attestation: EvidenceSchema,
   anchor: AnchorReceiptSchema,
+  /** The age file (base64) of the outputs, sealed to the readers the signed body names; its SHA-256 is signed there. */
+  ciphertext: z.base64().optional(),
   /**
    * The privacy-budget spend behind a DP result: the enclave-signed ledger entry naming this
    * result, and where its head was placed on chain (before the enclave released the result).

@@ -21,7 +21,7 @@ import { type JobRecord, JobRecordSchema } from '../../src/store/records.ts';
 import { obscura } from '../helpers/cli.ts';
 import { sealAndUpload, refusal } from '../helpers/datasets.ts';
 import { startTestHost } from '../helpers/host.ts';
-import { enclaveJob, postJob } from '../helpers/jobs.ts';
+import { enclaveJob, postJob, resultOutputs } from '../helpers/jobs.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const PIPELINE = `obscura: 1
@@ -211,8 +211,7 @@ describe('policy updates', () => {
     expect(job.status).toBe('queued');
     const done = await settle(job.id);
     expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
-    const doc = (await api(analyst).get(`/v1/results/${done.result}`)) as { signed: { result: { outputs: Record<string, { minGroupSize: number }> } } };
-    expect(doc.signed.result.outputs['by_region']?.minGroupSize).toBe(400);
+    expect((await resultOutputs(t.host.url, analyst, done.result as string))['by_region']?.minGroupSize).toBe(400);
   }, 60_000);
 
   it('obscura policy update --revoke makes every later job fail, on the host and in the enclave', async () => {

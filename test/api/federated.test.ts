@@ -19,6 +19,7 @@ import { DATA_CONDITION_CODE, DATA_CONDITION_MESSAGE } from '../../src/enclave/d
 import { JobRecordSchema, ResultDocumentSchema } from '../../src/store/records.ts';
 import { obscura } from '../helpers/cli.ts';
 import { refusal, sealAndUpload } from '../helpers/datasets.ts';
+import { resultOutputs } from '../helpers/jobs.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'obscura-federated-'));
 let host: RunningHost;
@@ -71,7 +72,7 @@ describe('federated jobs', () => {
     const doc = ResultDocumentSchema.parse(await new ApiClient(host.url, analyst).get(`/v1/results/${r.stdout.trim()}`));
     expect(doc.signed.result.federation).toMatchObject({ rounds: 3, workers: [{ worker: 'worker-1' }, { worker: 'worker-2' }, { worker: 'worker-3' }] });
     expect(doc.signed.result.inputs.map((i) => i.dataset)).toEqual(datasets);
-    const auc = doc.signed.result.outputs.m?.rows.find((row) => row[0] === 'auc')?.[1] as number;
+    const auc = (await resultOutputs(host.url, analyst, doc.id)).m?.rows.find((row) => row[0] === 'auc')?.[1] as number;
     expect(auc).toBeGreaterThan(0.7);
     expect((await verifyResultDocument(doc, { chainEndpoint: host.chainEndpoint, allowSimulated: true })).ok).toBe(true);
   }, 120_000);

@@ -21,7 +21,7 @@ import { type SignedJobRequest, signJobRequest } from '../../src/privacy/job-req
 import { JobRecordSchema } from '../../src/store/records.ts';
 import { refusal } from '../helpers/datasets.ts';
 import { startTestHost } from '../helpers/host.ts';
-import { postJobBody } from '../helpers/jobs.ts';
+import { postJobBody, resultOutputs } from '../helpers/jobs.ts';
 
 const MARKER = 'MARKER-7f3a9c';
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
@@ -208,9 +208,8 @@ describe('jobs', () => {
     expect(r.status).toBe(202);
     const job = await waitJob(r.job?.id as string);
     expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
-    const doc = (await new ApiClient(t.host.url, analyst).get(`/v1/results/${job.result}`)) as { signed: { result: { outputs: Record<string, { rows: unknown[][]; suppressedGroups: number }> } } };
-    responses.push(JSON.stringify(doc));
-    const table = Object.values(doc.signed.result.outputs)[0];
+    responses.push(JSON.stringify(await new ApiClient(t.host.url, analyst).get(`/v1/results/${job.result}`)));
+    const table = Object.values(await resultOutputs(t.host.url, analyst, job.result as string))[0];
     expect(table?.suppressedGroups).toBeGreaterThan(0);
     const provenance = (await new ApiClient(t.host.url, analyst).get(`/v1/results/${job.result}/provenance`)) as { anchorCheck: { ok: boolean } };
     expect(provenance.anchorCheck.ok).toBe(true);

@@ -20,7 +20,7 @@ import { JobRecordSchema, ResultDocumentSchema } from '../../src/store/records.t
 import { obscura } from '../helpers/cli.ts';
 import { refusal, sealAndUpload } from '../helpers/datasets.ts';
 import { startTestHost } from '../helpers/host.ts';
-import { postJob } from '../helpers/jobs.ts';
+import { postJob, resultOutputs } from '../helpers/jobs.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const PIPELINE = readFileSync(join(PROJECT_ROOT, 'pipelines/readmission-model.yaml'), 'utf8');
@@ -59,7 +59,7 @@ describe('training in the enclave', () => {
     }
     expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
     const doc = ResultDocumentSchema.parse(await new ApiClient(t.host.url, analyst).get(`/v1/results/${job.result}`));
-    const out = doc.signed.result.outputs.risk_model;
+    const out = (await resultOutputs(t.host.url, analyst, doc.id)).risk_model;
     expect(out?.model?.backend).toBe('wasm');
     expect(out?.rows.map((r) => r[0])).toContain('auc');
     expect((await verifyResultDocument(doc, { chainEndpoint: t.host.chainEndpoint, allowSimulated: true })).ok).toBe(true);

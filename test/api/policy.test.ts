@@ -17,7 +17,7 @@ import { parseDatasetPolicy } from '../../src/privacy/index.ts';
 import { JobRecordSchema } from '../../src/store/records.ts';
 import { obscura } from '../helpers/cli.ts';
 import { startTestHost } from '../helpers/host.ts';
-import { enclaveJob, postJobBody } from '../helpers/jobs.ts';
+import { enclaveJob, postJobBody, resultOutputs } from '../helpers/jobs.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const MIN = 200;
@@ -100,10 +100,7 @@ describe('dataset policies', () => {
       job = JobRecordSchema.parse(await new ApiClient(t.host.url, analyst).get(`/v1/jobs/${job.id}`));
     }
     expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
-    const doc = (await new ApiClient(t.host.url, analyst).get(`/v1/results/${job.result}`)) as {
-      signed: { result: { outputs: Record<string, { rows: [string, number, number][]; suppressedGroups: number; minGroupSize: number }> } };
-    };
-    const out = doc.signed.result.outputs['grouped'];
+    const out = (await resultOutputs(t.host.url, analyst, job.result as string))['grouped'];
     // Per region in the CSV: with the pipeline's min_group_size of 1 nothing would be suppressed.
     const counts = new Map<string, number>();
     for (const line of readFileSync(CSV, 'utf8').trim().split('\n').slice(1)) {

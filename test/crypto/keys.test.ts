@@ -49,7 +49,7 @@ describe('account keys', () => {
     const signature = key.sign(message);
     expect(signature).toMatch(/^0x[0-9a-f]{128}$/);
     expect(verifyAccountSignature(address, message, signature)).toBe(true);
-    expect(Object.keys(key).sort()).toEqual(['address', 'publicKey', 'resultRecipient', 'sign']); // no secret on the object
+    expect(Object.keys(key).sort()).toEqual(['address', 'decryptResult', 'publicKey', 'resultRecipient', 'sign']); // no secret on the object
   });
 
   it('derives the same age result identity from a key file every time, and it opens what is sealed to the recipient', async () => {
@@ -64,12 +64,14 @@ describe('account keys', () => {
     expect(identityToRecipient(a.identity)).toBe(a.recipient);
     const sealed = await encryptToBuffer([key.resultRecipient], message);
     expect(Buffer.from(await decryptToBuffer([a.identity], sealed)).equals(Buffer.from(message))).toBe(true);
+    expect(Buffer.from(await key.decryptResult(sealed)).equals(Buffer.from(message))).toBe(true);
     // Another account derives another identity, which cannot open it.
     const other = join(dir, 'other-analyst.json');
     await createKeyFile(other);
     const o = await loadResultIdentity(other);
     expect(o.recipient).not.toBe(a.recipient);
     await expect(decryptToBuffer([o.identity], sealed)).rejects.toThrow();
+    await expect((await loadAccountKey(other)).decryptResult(sealed)).rejects.toThrow();
     // The same account from a secret URI derives the same recipient each time, and dev accounts differ.
     expect((await accountKeyFromSuri('//Alice')).resultRecipient).toBe((await accountKeyFromSuri('//Alice')).resultRecipient);
     expect((await accountKeyFromSuri('//Alice')).resultRecipient).not.toBe((await accountKeyFromSuri('//Bob')).resultRecipient);

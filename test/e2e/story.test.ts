@@ -127,8 +127,16 @@ describe('end to end: seal, upload, run in the enclave, signed result, anchored,
     expect(header?.split(',')[0]).toBe('region');
     expect(rows.length).toBeGreaterThan(0);
     expect(csv.stderr).toMatch(/suppressed/);
+    // The owner signed a result recipient into the manifest when sealing: a reader too.
+    const owners = await cli(['result', state.result as string, '--key', 'owner.key']);
+    expect(owners.code, owners.stderr).toBe(0);
+    expect(owners.stdout).toBe(csv.stdout);
     const json = await cli(['result', state.result as string, '--format', 'json', '--key', 'owner.key']);
     const doc = JSON.parse(json.stdout);
+    // The document is published as the host holds it: outputs sealed, ciphertext beside.
+    expect(doc.signed.result.outputs.visibility).toBe('sealed');
+    expect(doc.signed.result.outputs.readers.map((r: { role: string }) => r.role)).toEqual(['analyst', 'owner']);
+    expect(typeof doc.ciphertext).toBe('string');
     expect(doc.signed.signature).toMatch(/^[0-9a-f]{128}$/);
     expect(doc.anchor.blockNumber).toBeGreaterThan(0);
     writeFileSync(join(work, 'result.json'), json.stdout);
@@ -140,15 +148,25 @@ describe('end to end: seal, upload, run in the enclave, signed result, anchored,
     expect(ok.stdout).toMatch(/✓ enclave signature/);
     expect(ok.stdout).toMatch(/✓ attestation: SIMULATED TEE/);
     expect(ok.stdout).toMatch(/✓ chain anchor: in block #\d+/);
+    expect(ok.stdout).toMatch(/✓ outputs: sealed to analyst .*, owner .*; decrypted with your key, ciphertext and plaintext as signed/);
     const noSim = await cli(['verify', state.result as string, '--key', 'analyst.key']);
     expect(noSim.code).toBe(1);
     const saved = await cli(['verify', '--file', 'result.json', '--allow-simulated']);
     expect(saved.code).toBe(0);
+    expect(saved.stdout).toMatch(/✓ outputs: sealed to .*; ciphertext sha256 [0-9a-f]{16}… as signed \(give --key/);
     const doc = JSON.parse(readFileSync(join(work, 'result.json'), 'utf8'));
-    const table = Object.values(doc.signed.result.outputs)[0] as { rows: unknown[][] };
-    const row = table.rows[0] as unknown[];
-    const numeric = row.findIndex((v) => typeof v === 'number');
-    row[numeric] = (row[numeric] as number) + 1;
+    // A swapped ciphertext: the signature still holds, the outputs check does not.
+    const swapped = structuredClone(doc);
+    const bytes = Buffer.from(swapped.ciphertext, 'base64');
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 1;
+    swapped.ciphertext = bytes.toString('base64');
+    writeFileSync(join(work, 'swapped.json'), JSON.stringify(swapped));
+    const bad = await cli(['verify', '--file', 'swapped.json', '--allow-simulated']);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/✓ enclave signature/);
+    expect(bad.stdout).toMatch(/✗ outputs: result_ciphertext_mismatch/);
+    // An altered signed body (the plaintext hash the enclave signed): the signature fails.
+    doc.signed.result.outputs.plaintextSha256 = '0'.repeat(64);
     writeFileSync(join(work, 'altered.json'), JSON.stringify(doc));
     const altered = await cli(['verify', '--file', 'altered.json', '--allow-simulated']);
     expect(altered.code).toBe(1);

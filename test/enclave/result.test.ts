@@ -7,13 +7,15 @@ import { type ResultBody, resultId, signedResultHash, signResult, verifyResultSi
 const key = generateEd25519();
 const analyst = await accountKeyFromSuri('//ResultAnalyst');
 const body: ResultBody = {
-  obscura: 'result/1',
+  obscura: 'result/2',
   job: 'job-1',
   analyst: analyst.address,
   request: signJobRequest({ pipeline: 'a'.repeat(64), inputs: { visits: { dataset: 'd', manifest: 'c'.repeat(64) } }, outputs: ['by_region'] }, analyst),
   pipeline: { name: 'p', hash: 'a'.repeat(64) },
   inputs: [],
   outputs: {
+    visibility: 'public',
+    tables: {
     by_region: {
       columns: [
         { name: 'region', type: 'string' },
@@ -22,6 +24,7 @@ const body: ResultBody = {
       rows: [['north', 12]],
       suppressedGroups: 1,
       minGroupSize: 10,
+    },
     },
   },
   enclave: { worker: 'w', tee: 'simulated', simulated: true, measurement: 'b'.repeat(64), signingKey: key.publicKey },
@@ -38,7 +41,8 @@ describe('signed results', () => {
   it('fail when one number changes', () => {
     const signed = signResult(body, key.seed);
     const altered = structuredClone(signed);
-    (altered.result.outputs.by_region as { rows: unknown[][] }).rows[0]![1] = 13;
+    if (altered.result.outputs.visibility !== 'public') throw new Error('public outputs expected');
+    (altered.result.outputs.tables.by_region as { rows: unknown[][] }).rows[0]![1] = 13;
     expect(verifyResultSignature(altered)).toBe(false);
     expect(signedResultHash(altered)).not.toBe(signedResultHash(signed));
   });

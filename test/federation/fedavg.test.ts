@@ -14,6 +14,7 @@ import { sealDataset } from '../../src/cli/seal-dataset.ts';
 import { generateEd25519 } from '../../src/common/ed25519.ts';
 import { accountKeyFromSuri, generateIdentity } from '../../src/crypto/index.ts';
 import { EnclaveClient } from '../../src/enclave/client.ts';
+import { openOutputs } from '../../src/enclave/result-outputs.ts';
 import { evalStats, federatedAverage, mergeEncoding, mergeMetrics, openFrom, runFederatedTraining, sealFor } from '../../src/federation/index.ts';
 import { auc } from '../../src/ml/metrics.ts';
 import { TRAIN_DEFAULTS, trainModel } from '../../src/ml/train.ts';
@@ -115,9 +116,13 @@ steps:
 outputs: { m: { min_group_size: 10, release: weights } }
 `;
     const request = await signedRequestForInputs(analyst, pipeline, partitions.map((p) => p.input));
-    const { signed } = await runFederatedTraining({ job: { id: 'fed-1', request, pipeline }, step: 'm', rounds: 5, partitions });
+    const { signed, ciphertext } = await runFederatedTraining({ job: { id: 'fed-1', request, pipeline }, step: 'm', rounds: 5, partitions });
     expect(signed.result.request).toEqual(request);
-    const out = signed.result.outputs.m;
+    // Sealed to the analyst and the partitions' owner, never in the clear on the way out.
+    expect(signed.result.outputs.visibility).toBe('sealed');
+    expect(signed.result.outputs.visibility === 'sealed' && signed.result.outputs.readers.map((r) => r.role)).toEqual(['analyst', 'owner']);
+    const out = (await openOutputs(signed.result, ciphertext ? Buffer.from(ciphertext, 'base64') : undefined, analyst)).m;
+    expect(await openOutputs(signed.result, ciphertext ? Buffer.from(ciphertext, 'base64') : undefined, owner)).toEqual({ m: out });
     const metrics = Object.fromEntries((out?.rows ?? []).map(([k, v]) => [k, v]));
     expect(metrics).toMatchObject({ rounds: 5, workers: 3 });
     expect(signed.result.federation?.workers.map((w) => w.worker)).toEqual(['fed-a', 'fed-b', 'fed-c']);

@@ -8,6 +8,7 @@ import { type JobSubmissionInput, signedRequestFor, signedRequestForInputs, subm
 import type { AccountKey } from '../../src/crypto/index.ts';
 import type { JobSpec } from '../../src/enclave/protocol.ts';
 import type { OutputTable } from '../../src/enclave/result.ts';
+import { documentOutputs, parseResultDocument } from '../../src/provenance/document.ts';
 import { JobRecordSchema } from '../../src/store/records.ts';
 
 /** A job record as the API returns it. */
@@ -46,8 +47,17 @@ export async function runToResult(url: string, analyst: AccountKey, body: unknow
   if (!r.job) throw new Error(`job refused: ${r.code} ${r.message}`);
   const job = await finished(url, analyst, r.job);
   if (job.status !== 'succeeded') throw new Error(`job failed: ${JSON.stringify(job.error)}`);
-  const doc = (await new ApiClient(url, analyst).get(`/v1/results/${job.result}`)) as { signed: { result: { outputs: Record<string, OutputTable> } } };
-  return doc.signed.result.outputs;
+  return resultOutputs(url, analyst, job.result as string);
+}
+
+/**
+ * GET /v1/results/{id} as `reader` and open its outputs the way `obscura result` does:
+ * decrypted with the reader's key and checked against the hashes the enclave signed (public
+ * results as they are). The one way tests read output tables through the API.
+ */
+export async function resultOutputs(url: string, reader: AccountKey, id: string): Promise<Record<string, OutputTable>> {
+  const doc = parseResultDocument(await new ApiClient(url, reader).get(`/v1/results/${id}`));
+  return documentOutputs(doc, reader);
 }
 
 /** POST /v1/jobs at `url` as `analyst`, with the analyst's signed request for exactly this job. */

@@ -24,13 +24,13 @@ beforeAll(async () => {
   alice = await accountKeyFromSuri('//VerifyAlice');
   bob = await accountKeyFromSuri('//VerifyBob');
   body = {
-    obscura: 'result/1',
+    obscura: 'result/2',
     job: 'j',
     analyst: alice.address,
     request: request(alice),
     pipeline: { name: 'p', hash: P },
     inputs: [{ name: 'visits', dataset: 'd1', owner: bob.address, manifestHash: M, plaintextSha256: 'c'.repeat(64), ciphertextSha256: 'd'.repeat(64), rows: 100 }],
-    outputs: { out: table },
+    outputs: { visibility: 'public', tables: { out: table } },
     enclave: { worker: 'w', tee: 'simulated', simulated: true, measurement: 'e'.repeat(64), signingKey: 'f'.repeat(64) },
     createdAt: new Date().toISOString(),
   };

@@ -20,7 +20,7 @@ export function dashboardCommand(program: Command): void {
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ObscuraError('port_invalid', `--port must be a port number, not ${opts.port}`, 400);
       const key = await commandKey(opts.key);
       if (!key) throw new ObscuraError('key_required', 'the dashboard signs your reads: give --key <key file> or set OBSCURA_KEY', 400);
-      const proxy = await startDashboardProxy(new ApiClient(g.api, key), port);
+      const proxy = await startDashboardProxy(new ApiClient(g.api, key), port, key);
       process.stdout.write(`Obscura dashboard for ${key.address} at ${proxy.url} (API ${g.api}); Ctrl-C to stop\n`);
       await new Promise<void>((resolve) => {
         const stop = () => {

@@ -1,11 +1,15 @@
-/** `obscura result`: print a result's output tables as CSV, or the whole signed document. */
+/**
+ * `obscura result`: print a result's output tables as CSV, or the whole signed document.
+ * Sealed outputs are decrypted here, on the reader's machine, with the identity derived from
+ * the account key, and checked against the hashes the enclave signed.
+ */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ObscuraError } from '../../common/errors.ts';
 import type { OutputTable } from '../../enclave/result.ts';
-import { parseResultDocument } from '../../provenance/document.ts';
-import { clientFor } from '../client.ts';
+import { documentOutputs, parseResultDocument } from '../../provenance/document.ts';
+import { ApiClient, commandKey } from '../client.ts';
 import type { GlobalOptions } from '../output.ts';
 
 // RFC 4180 quoting, written here because it is five lines and the only CSV output we make.
@@ -49,7 +53,7 @@ export function resultCommand(program: Command): void {
   program
     .command('result')
     .alias('results')
-    .description('print a result: its output tables as CSV, or the whole signed document as JSON')
+    .description('print a result: its output tables as CSV (decrypted with your key), or the whole signed document as JSON (outputs sealed)')
     .argument('<id>', 'result id')
     .option('--format <format>', 'csv | json', 'csv')
     .option('--output <step>', 'only this output table')
@@ -57,18 +61,21 @@ export function resultCommand(program: Command): void {
     .option('--weights <dir>', "write a train output's released weights as model.json + weights.bin (TensorFlow.js layers format)")
     .action(async (id: string, opts: { format: string; output?: string; weights?: string; key?: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
-      const doc = parseResultDocument(await (await clientFor(g.api, opts.key)).get(`/v1/results/${encodeURIComponent(id)}`));
+      const key = await commandKey(opts.key);
+      const doc = parseResultDocument(await new ApiClient(g.api, key).get(`/v1/results/${encodeURIComponent(id)}`));
       if (opts.weights) {
-        const written = await writeWeights(doc.signed.result.outputs, opts.weights, opts.output);
+        const written = await writeWeights(await documentOutputs(doc, key), opts.weights, opts.output);
         process.stdout.write(`${written}\n`);
         return;
       }
       if (opts.format === 'json' || g.json) {
+        // The signed document as published: a sealed result stays sealed (verify --file checks it).
         process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
         return;
       }
       if (opts.format !== 'csv') throw new ObscuraError('format_unknown', `unknown format ${opts.format} (csv or json)`, 400);
-      const outputs = Object.entries(doc.signed.result.outputs).filter(([step]) => !opts.output || step === opts.output);
+      const tables = await documentOutputs(doc, key);
+      const outputs = Object.entries(tables).filter(([step]) => !opts.output || step === opts.output);
       if (outputs.length === 0) throw new ObscuraError('output_not_found', `result ${id} has no output ${opts.output}`, 404);
       for (const [step, table] of outputs) {
         if (outputs.length > 1) process.stdout.write(`# ${step}\n`);

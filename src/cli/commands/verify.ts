@@ -16,7 +16,7 @@ import { ChainHashSchema } from '../../chain/schemas.ts';
 import { parseResultDocument } from '../../provenance/document.ts';
 import type { ChainPin } from '../../provenance/verify.ts';
 import { loadCliConfig } from '../config.ts';
-import { type ApiClient, clientFor } from '../client.ts';
+import { ApiClient, commandKey } from '../client.ts';
 import { emit, type GlobalOptions } from '../output.ts';
 
 const HealthChainSchema = z.object({ chain: z.object({ endpoint: z.string().regex(/^wss?:\/\//) }) });
@@ -60,7 +60,7 @@ export function verifyCommand(program: Command): void {
     .description("verify a result's signature, attestation and chain anchor")
     .argument('[id]', 'result id (fetched from the API)')
     .option('--file <file>', 'verify a saved result document instead')
-    .option('--key <file>', 'your account key file, to fetch a result that is not public (default OBSCURA_KEY)')
+    .option('--key <file>', 'your account key file (default OBSCURA_KEY): fetches a result that is not public, and decrypts its sealed outputs to check them when you are one of its readers')
     .option('--chain <url>', 'chain to check the anchor on (else OBSCURA_VERIFY_CHAIN, else verify.chain in the config file; the API host\'s chain only as a warned fallback)')
     .option('--genesis <hash>', 'genesis hash the chain must have (else verify.genesisHash in the config file)')
     .option('--config <file>', 'CLI configuration file (else OBSCURA_CONFIG, else ~/.config/obscura/config.json)')
@@ -69,7 +69,8 @@ export function verifyCommand(program: Command): void {
     .option('--policy <file>', 'attestation policy to decide the enclave by (needed to decide on TDX MRTD/RTMRs)')
     .action(async (id: string | undefined, opts: { file?: string; key?: string; chain?: string; genesis?: string; config?: string; measurement?: string[]; allowSimulated?: boolean; policy?: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
-      const api = await clientFor(g.api, opts.key);
+      const key = await commandKey(opts.key);
+      const api = new ApiClient(g.api, key);
       let raw: unknown;
       if (opts.file) {
         const text = await readFile(opts.file, 'utf8').catch((e: unknown) => {
@@ -100,6 +101,7 @@ export function verifyCommand(program: Command): void {
         allowSimulated: opts.allowSimulated === true,
         ...(opts.measurement ? { measurements: opts.measurement } : {}),
         ...(opts.policy ? { policy: await loadPolicy(opts.policy) } : {}),
+        ...(key ? { reader: key } : {}),
       });
       const lines = verdict.checks.map((c) => `${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}`);
       lines.push(verdict.ok ? `result ${doc.id} verified${verdict.simulated ? ' (simulated TEE)' : ''}` : `result ${doc.id} FAILED verification`);
