@@ -162,7 +162,10 @@ export function assertReadable(ctx: HostContext, caller: Caller, resource: Exclu
       notFound = new ObscuraError('job_not_found', `no job with id ${id}`, 404);
       break;
     case 'result':
-      readable = ctx.metadata.hasResult(id) && mayReadJob(ctx, caller, ctx.metadata.job(ctx.metadata.result(id).signed.result.job));
+      {
+        const job = ctx.metadata.resultJob(id);
+        readable = job !== undefined && mayReadJob(ctx, caller, ctx.metadata.job(job));
+      }
       notFound = new ObscuraError('result_not_found', `no result with id ${id}`, 404);
       break;
     case 'pipeline':

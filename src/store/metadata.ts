@@ -306,17 +306,31 @@ export class Metadata {
     return this.db.prepare('SELECT 1 FROM results WHERE id = ?').get(id) !== undefined;
   }
 
-  /** The result with this id; throws 'result_not_found' (404). */
+  /** The job a stored result is of (read from its row, whatever form its document has), or undefined. */
+  resultJob(id: string): string | undefined {
+    return (this.db.prepare('SELECT job_id FROM results WHERE id = ?').get(id) as { job_id: string } | undefined)?.job_id;
+  }
+
+  /**
+   * The result with this id; throws 'result_not_found' (404), or 'result_unsupported' (410)
+   * for a result stored by an earlier version in a form this one no longer serves (result/1,
+   * made before outputs were sealed to their readers).
+   */
   result(id: string): ResultDocument {
     const row = this.db.prepare('SELECT document FROM results WHERE id = ?').get(id) as { document: string } | undefined;
     if (!row) throw new ObscuraError('result_not_found', `no result with id ${id}`, 404);
-    return ResultDocumentSchema.parse(JSON.parse(row.document));
+    const doc = ResultDocumentSchema.safeParse(JSON.parse(row.document));
+    if (!doc.success) throw new ObscuraError('result_unsupported', `result ${id} was stored by an earlier version (before results were sealed to their readers) and is not served`, 410);
+    return doc.data;
   }
 
-  /** All results, newest first. */
+  /** All results this version serves, newest first (earlier versions' forms left out: see result()). */
   results(): ResultDocument[] {
     const rows = this.db.prepare('SELECT document FROM results ORDER BY created_at DESC, id').all() as { document: string }[];
-    return rows.map((r) => ResultDocumentSchema.parse(JSON.parse(r.document)));
+    return rows.flatMap((r) => {
+      const doc = ResultDocumentSchema.safeParse(JSON.parse(r.document));
+      return doc.success ? [doc.data] : [];
+    });
   }
 
   /** Record an anchored upgrade authorisation (replacing an earlier one for the same pair). */

@@ -3,6 +3,9 @@
  * 127.0.0.1 and forwards the page's reads to the API signed as K, so the analyst sees their
  * result there while the host-served page, unsigned, sees only public parts. The proxy
  * forwards GETs only and answers only requests addressed to its own loopback address.
+ * Results come from the host sealed to their readers: the proxy opens them with the key
+ * (checked against the signed hashes) so the page can draw them, and says why when the key
+ * is not a reader.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
@@ -44,7 +47,7 @@ beforeAll(async () => {
   }
   expect(job.status).toBe('succeeded');
   result = job.result as string;
-  proxy = await startDashboardProxy(api, 0);
+  proxy = await startDashboardProxy(api, 0, analyst);
 }, 180_000);
 
 afterAll(async () => {
@@ -78,7 +81,13 @@ describe('obscura dashboard', () => {
     expect(list.status).toBe(200);
     expect(list.headers[SIGNED_AS_HEADER]).toBe(analyst.address);
     expect((JSON.parse(list.body) as { results: { id: string }[] }).results.map((r) => r.id)).toEqual([result]);
-    expect((await raw('GET', `/v1/results/${result}`)).status).toBe(200);
+    const doc = await raw('GET', `/v1/results/${result}`);
+    expect(doc.status).toBe(200);
+    // Sealed on the host, opened here: the page gets the tables beside the signed document.
+    const opened = JSON.parse(doc.body) as { signed: { result: { outputs: { visibility: string } } }; ciphertext: string; opened: { outputs: Record<string, { rows: unknown[][] }> } };
+    expect(opened.signed.result.outputs.visibility).toBe('sealed');
+    expect(Object.keys(opened.opened.outputs)).toEqual(['by_region']);
+    expect(opened.opened.outputs.by_region?.rows.length).toBeGreaterThan(0);
     expect((await raw('GET', `/v1/results/${result}/provenance`)).status).toBe(200);
     expect((await raw('GET', '/v1/datasets')).status).toBe(200);
     // Two identical reads in a row each get their own signature (never a replay).
@@ -90,6 +99,18 @@ describe('obscura dashboard', () => {
     expect((await fetch(new URL(`/v1/results/${result}`, t.host.url))).status).toBe(401);
     expect((await fetch(new URL('/v1/datasets', t.host.url))).status).toBe(401);
     expect((await fetch(new URL('/v1/workers', t.host.url))).status).toBe(200);
+  });
+
+  it('says why it cannot open a result for a key that is not one of its readers', async () => {
+    // Fetched as the analyst, opened with another key (as with a copy of the document): no tables, and the reason.
+    const stranger = await accountKeyFromSuri('//DashStranger');
+    const other = await startDashboardProxy(new ApiClient(t.host.url, analyst), 0, stranger);
+    try {
+      const body = (await (await fetch(new URL(`/v1/results/${result}`, other.url))).json()) as { opened: { outputs?: unknown; error?: { code: string } } };
+      expect(body.opened).toEqual({ error: { code: 'result_not_a_reader', message: expect.any(String) } });
+    } finally {
+      await other.close();
+    }
   });
 
   it('forwards reads only, and only to its own address', async () => {
