@@ -53,6 +53,8 @@ const ENCLAVE_DIR = 'src/enclave/';
 const SHARED_ENCLAVE_FILES = [
   'src/enclave/protocol.ts',
   'src/enclave/result.ts',
+  // The sealed-outputs format: the enclave seals, a reader's CLI or dashboard proxy opens.
+  'src/enclave/result-outputs.ts',
   'src/enclave/ledger.ts',
   'src/enclave/upgrade-authorization.ts',
   'src/enclave/measurement.ts',
