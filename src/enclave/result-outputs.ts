@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { isObscuraError, ObscuraError } from '../common/errors.ts';
 import { canonicalJson, sha256Hex } from '../common/hash.ts';
 import { encryptToBuffer } from '../crypto/age/encrypt.ts';
-import { type OutputTable, OutputTableSchema, type ResultBody, type ResultReader, type SealedOutputs } from './result.ts';
+import { isDpOutput, type OutputTable, OutputTableSchema, type ResultBody, type ResultReader, type SealedOutputs } from './result.ts';
 
 /** A result's output tables by output name. */
 export type Outputs = Record<string, OutputTable>;
@@ -46,7 +46,16 @@ export async function sealOutputs(outputs: Outputs, readers: ResultReader[]): Pr
       plaintext,
     );
     return {
-      sealed: { visibility: 'sealed', names: Object.keys(outputs), ciphertextSha256: sha256Hex(ciphertext), plaintextSha256: sha256Hex(plaintext), readers },
+      sealed: {
+        visibility: 'sealed',
+        names: Object.keys(outputs),
+        dp: Object.entries(outputs)
+          .filter(([, t]) => isDpOutput(t))
+          .map(([name]) => name),
+        ciphertextSha256: sha256Hex(ciphertext),
+        plaintextSha256: sha256Hex(plaintext),
+        readers,
+      },
       ciphertext,
     };
   } finally {
@@ -92,6 +101,10 @@ export async function openOutputs(
   const parsed = OutputsPlaintextSchema.safeParse(JSON.parse(plaintext.toString('utf8')));
   if (!parsed.success || canonicalJson(Object.keys(parsed.data.outputs).sort()) !== canonicalJson([...out.names].sort())) {
     throw new ObscuraError('result_plaintext_mismatch', 'the decrypted outputs are not the ones the result names', 422);
+  }
+  const dp = Object.entries(parsed.data.outputs).filter(([, t]) => isDpOutput(t)).map(([name]) => name);
+  if (canonicalJson(dp.sort()) !== canonicalJson([...out.dp].sort())) {
+    throw new ObscuraError('result_plaintext_mismatch', 'the decrypted outputs are not released under the differential privacy the result names', 422);
   }
   return parsed.data.outputs;
 }

@@ -90,6 +90,12 @@ export type ResultReader = z.infer<typeof ResultReaderSchema>;
 export const SealedOutputsSchema = z.object({
   visibility: z.literal('sealed'),
   names: z.array(z.string()).min(1),
+  /**
+   * The outputs released under differential privacy (a DP aggregate, a DP-SGD model): set by
+   * the pipeline and the policies, never by the data, and public so that a verifier who
+   * cannot decrypt still demands the anchored budget spend behind them.
+   */
+  dp: z.array(z.string()),
   ciphertextSha256: sha256,
   plaintextSha256: sha256,
   readers: z.array(ResultReaderSchema).min(1),
@@ -135,6 +141,19 @@ export type SignedResult = z.infer<typeof SignedResultSchema>;
 
 function signingText(body: ResultBody): string {
   return `obscura-result/2\n${canonicalJson(body)}`;
+}
+
+/** Whether an output table was released under differential privacy (a DP aggregate, a DP-SGD model). */
+export function isDpOutput(table: OutputTable): boolean {
+  return table.dp !== undefined || table.model?.dpSgd !== undefined;
+}
+
+/** The names of a result's outputs released under differential privacy, sealed or not. */
+export function dpOutputNames(body: ResultBody): string[] {
+  if (body.outputs.visibility === 'sealed') return body.outputs.dp;
+  return Object.entries(body.outputs.tables)
+    .filter(([, t]) => isDpOutput(t))
+    .map(([name]) => name);
 }
 
 /** The names of a result's outputs, sealed or not. */

@@ -11,7 +11,7 @@ import type { AttestationPolicy } from '../attestation/policy.ts';
 import type { Check } from '../attestation/verify.ts';
 import { ChainClient } from '../chain/index.ts';
 import type { ChainIdentity } from '../chain/schemas.ts';
-import { resultBodyHash, resultId, signedResultHash, verifyResultSignature } from '../enclave/result.ts';
+import { dpOutputNames, resultBodyHash, resultId, signedResultHash, verifyResultSignature } from '../enclave/result.ts';
 import { ledgerEntryHash, verifyLedgerEntry } from '../enclave/ledger.ts';
 import type { ResultDocument } from '../store/records.ts';
 import { documentOutputs, type ResultReaderKey } from './document.ts';
@@ -32,9 +32,9 @@ function evidenceAttestsMeasurement(doc: ResultDocument): boolean {
   return doc.attestation.tee === 'simulated' || doc.attestation.tee === 'sgx';
 }
 
-/** Whether a result released anything under differential privacy (a DP aggregate, a DP-SGD model). */
+/** Whether a result released anything under differential privacy (a DP aggregate, a DP-SGD model); sealed results say so in the clear. */
 function hasDpOutputs(body: ResultDocument['signed']['result']): boolean {
-  return Object.values(body.outputs).some((o) => o.dp !== undefined || o.model?.dpSgd !== undefined);
+  return dpOutputNames(body).length > 0;
 }
 
 /**

@@ -116,11 +116,12 @@ describe('the host cannot read the results it stores', () => {
     expect(out.visibility).toBe('sealed');
     if (out.visibility !== 'sealed') return;
     expect(out.names).toEqual(['costs']);
+    expect(out.dp).toEqual([]);
     expect(out.readers).toEqual([
       { role: 'analyst', account: alice.address, recipient: alice.resultRecipient },
       { role: 'owner', account: owner.address, recipient: owner.resultRecipient },
     ]);
-    expect(Object.keys(out).sort()).toEqual(['ciphertextSha256', 'names', 'plaintextSha256', 'readers', 'visibility']);
+    expect(Object.keys(out).sort()).toEqual(['ciphertextSha256', 'dp', 'names', 'plaintextSha256', 'readers', 'visibility']);
     expect(typeof doc.ciphertext).toBe('string');
   });
 

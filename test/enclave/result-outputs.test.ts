@@ -23,7 +23,7 @@ function bodyWith(out: ResultBody['outputs']): ResultBody {
 describe('sealed result outputs', () => {
   it('open for the analyst and the owner, to the same tables', async () => {
     const { sealed, ciphertext } = await sealOutputs(outputs, readers);
-    expect(sealed).toMatchObject({ visibility: 'sealed', names: ['totals'], ciphertextSha256: sha256Hex(ciphertext) });
+    expect(sealed).toMatchObject({ visibility: 'sealed', names: ['totals'], dp: [], ciphertextSha256: sha256Hex(ciphertext) });
     expect(await openOutputs(bodyWith(sealed), ciphertext, analyst)).toEqual(outputs);
     expect(await openOutputs(bodyWith(sealed), ciphertext, owner)).toEqual(outputs);
   });
@@ -53,6 +53,13 @@ describe('sealed result outputs', () => {
     // The other ciphertext with its own hash, under this body's plaintext hash: the plaintext check catches it.
     const mixed = { ...sealed, ciphertextSha256: other.sealed.ciphertextSha256 };
     await expect(openOutputs(bodyWith(mixed), other.ciphertext, analyst)).rejects.toMatchObject({ code: 'result_plaintext_mismatch' });
+  });
+
+  it('name the outputs released under DP in the clear, and refuse a body that names others', async () => {
+    const noisy: OutputTable = { ...table, dp: { mechanism: 'laplace', epsilon: 0.5, delta: 0, threshold: 7 } };
+    const { sealed, ciphertext } = await sealOutputs({ totals: table, noisy }, readers);
+    expect(sealed.dp).toEqual(['noisy']);
+    await expect(openOutputs(bodyWith({ ...sealed, dp: [] }), ciphertext, analyst)).rejects.toMatchObject({ code: 'result_plaintext_mismatch' });
   });
 
   it('salt the plaintext, so its hash confirms no guess of the outputs', async () => {
