@@ -20,7 +20,7 @@ import { submitJob } from '../../src/cli/job-request.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
 import { parsePipeline, pipelineHash } from '../../src/pipelines/index.ts';
-import { type JobRecord, JobRecordSchema } from '../../src/store/records.ts';
+import { type JobRecord, JobRecordSchema, ResultDocumentSchema } from '../../src/store/records.ts';
 import { sealAndUpload } from '../helpers/datasets.ts';
 import { startTestHost } from '../helpers/host.ts';
 
@@ -238,6 +238,10 @@ describe('refusals and visibility', () => {
     expect((await call('anonymous', 'get', `/v1/results/${ids.notPublicResult}`)).status).toBe(401);
     expect((await call('other', 'get', `/v1/results/${ids.notPublicResult}`)).status).toBe(404);
     expect((await call('owner', 'get', `/v1/results/${ids.notPublicResult}`)).status).toBe(200);
+    // The enclave decided the same: only the result the owners made public carries its tables in the clear.
+    const outputsOf = async (id: string) => (ResultDocumentSchema.parse((await call('owner', 'get', `/v1/results/${id}`)).body).signed.result.outputs.visibility);
+    expect(await outputsOf(ids.publicResult)).toBe('public');
+    expect(await outputsOf(ids.notPublicResult)).toBe('sealed');
     // The dry run tells the analyst before running that the results would stay private.
     const codes = async (dataset: string) =>
       ((await call('analyst', 'post', '/v1/jobs?dry_run=true', { pipeline: PUBLIC_PIPELINE, inputs: { visits: dataset } })).body as { warnings: { code: string }[] }).warnings.map((w) => w.code);
