@@ -11,7 +11,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { verify as dcapVerify } from '@phala/dcap-qvl';
-import { CollateralCache, collateralKey, PccsCollateralSource, parseCollateral, parseQuote } from '../src/attestation/dcap/index.ts';
+import {
+  CollateralCache,
+  collateralKey,
+  PccsCollateralSource,
+  parseCollateral,
+  parseQuote,
+} from '../src/attestation/dcap/index.ts';
 import { parsePolicy } from '../src/attestation/policy.ts';
 import { verifyQuote } from '../src/attestation/verify-quote.ts';
 import { PROJECT_ROOT } from '../src/enclave/measurement.ts';
@@ -34,14 +40,16 @@ const SAMPLES: Sample[] = [
     quote: 'tdx_quote',
     collateral: 'tdx_quote_collateral.json',
     at: 1750329207,
-    policy: 'measurements:\n  - tdx: { mrtd: "91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7" }\nmax_collateral_age: 30d\n',
+    policy:
+      'measurements:\n  - tdx: { mrtd: "91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7" }\nmax_collateral_age: 30d\n',
   },
   {
     name: 'SGX v3 (sgx_quote)',
     quote: 'sgx_quote',
     collateral: 'sgx_quote_collateral.json',
     at: 1750330631,
-    policy: 'tcb: [UpToDate, ConfigurationAndSWHardeningNeeded]\nmeasurements:\n  - sgx: { mrenclave: "33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb" }\nmax_collateral_age: 30d\n',
+    policy:
+      'tcb: [UpToDate, ConfigurationAndSWHardeningNeeded]\nmeasurements:\n  - sgx: { mrenclave: "33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb" }\nmax_collateral_age: 30d\n',
   },
 ];
 
@@ -66,13 +74,20 @@ export async function run(): Promise<BenchSection> {
       const bareCollateral = JSON.parse(readFileSync(resolve(FIXTURES, s.collateral), 'utf8'));
       const quote = parseQuote(raw);
       // Pre-load the disk cache, as a first `obscura attest` against a PCCS would have.
-      new CollateralCache(cacheDir).put(collateralKey(quote), 'http://127.0.0.1:9', parseCollateral(bareCollateral, s.collateral));
+      new CollateralCache(cacheDir).put(
+        collateralKey(quote),
+        'http://127.0.0.1:9',
+        parseCollateral(bareCollateral, s.collateral),
+      );
       const source = new PccsCollateralSource({ url: 'http://127.0.0.1:9', cacheDir });
       const policy = parsePolicy(s.policy);
       const expect = { collateral: source, at: s.at, policy, reportData: quote.reportData };
 
       const check = await verifyQuote(raw, expect);
-      if (!check.ok) throw new Error(`${s.name}: expected the sample to verify: ${JSON.stringify(check.checks.filter((c) => !c.ok))}`);
+      if (!check.ok)
+        throw new Error(
+          `${s.name}: expected the sample to verify: ${JSON.stringify(check.checks.filter((c) => !c.ok))}`,
+        );
       const status = dcapVerify(raw, bareCollateral, s.at).status;
 
       const bare: number[] = [];
@@ -87,7 +102,9 @@ export async function run(): Promise<BenchSection> {
       }
       const mb = median(bare);
       const mo = median(obscura);
-      rows.push(`| ${s.name}, ${status} | ${mb.toFixed(2)} ms | ${mo.toFixed(2)} ms | ${(((mo - mb) / mb) * 100).toFixed(1)}% |`);
+      rows.push(
+        `| ${s.name}, ${status} | ${mb.toFixed(2)} ms | ${mo.toFixed(2)} ms | ${(((mo - mb) / mb) * 100).toFixed(1)}% |`,
+      );
     }
   } finally {
     rmSync(cacheDir, { recursive: true, force: true });

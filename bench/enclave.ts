@@ -27,7 +27,12 @@ const PIPELINE = JSON.stringify({
       aggregate: {
         from: 'adults',
         group_by: ['region'],
-        measures: { patients: { count: '*' }, total_cost: { sum: 'cost' }, mean_cost: { mean: 'cost' }, max_cost: { max: 'cost' } },
+        measures: {
+          patients: { count: '*' },
+          total_cost: { sum: 'cost' },
+          mean_cost: { mean: 'cost' },
+          max_cost: { max: 'cost' },
+        },
       },
     },
   ],
@@ -46,7 +51,9 @@ function makeCsv(path: string): void {
     return seed / 0x7fffffff;
   };
   for (let i = 0; i < ROWS; i++) {
-    lines.push(`P${i},${REGIONS[i % REGIONS.length]},${Math.floor(rnd() * 90)},${(rnd() * 5000).toFixed(2)},${rnd() < 0.1}`);
+    lines.push(
+      `P${i},${REGIONS[i % REGIONS.length]},${Math.floor(rnd() * 90)},${(rnd() * 5000).toFixed(2)},${rnd() < 0.1}`,
+    );
   }
   writeFileSync(path, `${lines.join('\n')}\n`);
 }
@@ -69,7 +76,12 @@ export async function run(): Promise<BenchSection> {
       analysts: [analyst.address],
       measurements: [enclave.info.measurement],
     });
-    const input = { name: 'visits', datasetId: 'bench', blobPath: join(dir, 'visits.sealed'), manifest: signed };
+    const input = {
+      name: 'visits',
+      datasetId: 'bench',
+      blobPath: join(dir, 'visits.sealed'),
+      manifest: signed,
+    };
     const e = enclave;
     const obscura: number[] = [];
     const duck: number[] = [];
@@ -77,7 +89,11 @@ export async function run(): Promise<BenchSection> {
     const conn = await db.connect();
     for (let i = 0; i < 3; i++) {
       const request = await signedRequestForInputs(analyst, PIPELINE, [input]);
-      obscura.push(await seconds(() => e.request('run_job', { job: { id: `bench-${i}`, request, pipeline: PIPELINE, inputs: [input] } })));
+      obscura.push(
+        await seconds(() =>
+          e.request('run_job', { job: { id: `bench-${i}`, request, pipeline: PIPELINE, inputs: [input] } }),
+        ),
+      );
       duck.push(await seconds(() => conn.runAndReadAll(SQL(csv))));
     }
     conn.closeSync();

@@ -43,7 +43,9 @@ export async function run(): Promise<BenchSection> {
     writeFileSync(labsPath, makeLabs({ visits: visitsText, seed: 2, rows }));
     const visitsBytes = readFileSync(visitsPath);
     const labsBytes = readFileSync(labsPath);
-    const doc = parsePipeline(readFileSync(new URL('../pipelines/hba1c-by-region.yaml', import.meta.url), 'utf8'));
+    const doc = parsePipeline(
+      readFileSync(new URL('../pipelines/hba1c-by-region.yaml', import.meta.url), 'utf8'),
+    );
 
     const enclave = async (threads: number) => {
       const t0 = performance.now();
@@ -52,7 +54,12 @@ export async function run(): Promise<BenchSection> {
       const t1 = performance.now();
       const out = await runPipeline(doc, { visits, labs }, { threads });
       const t2 = performance.now();
-      return { parse: (t1 - t0) / 1000, run: (t2 - t1) / 1000, total: (t2 - t0) / 1000, groups: out.by_region?.rows.length };
+      return {
+        parse: (t1 - t0) / 1000,
+        run: (t2 - t1) / 1000,
+        total: (t2 - t0) / 1000,
+        groups: out.by_region?.rows.length,
+      };
     };
     const peer = async () => {
       const instance = await DuckDBInstance.create(':memory:');
@@ -77,11 +84,13 @@ export async function run(): Promise<BenchSection> {
       a2.push(await enclave(2));
       b.push(await peer());
     }
-    if (a1[0]?.groups !== b[0]?.groups) throw new Error('the enclave path and DuckDB disagree on the number of groups');
+    if (a1[0]?.groups !== b[0]?.groups)
+      throw new Error('the enclave path and DuckDB disagree on the number of groups');
 
     const peerS = median(b.map((x) => x.total));
     const n = (x: number) => Math.round(x).toLocaleString('en-US');
-    const row = (label: string, s: number) => `| ${label} | ${s.toFixed(3)} | ${n((2 * rows) / s)} | ${(s / peerS).toFixed(2)}× |`;
+    const row = (label: string, s: number) =>
+      `| ${label} | ${s.toFixed(3)} | ${n((2 * rows) / s)} | ${(s / peerS).toFixed(2)}× |`;
     const mib = (visitsBytes.length + labsBytes.length) / 2 ** 20;
     const markdown = [
       `Example pipeline \`pipelines/hba1c-by-region.yaml\`: ${n(rows)} synthetic visits ⨝ ${n(rows)} lab results on patient_id`,
@@ -90,9 +99,15 @@ export async function run(): Promise<BenchSection> {
       '',
       '| path | seconds | input rows/s | vs DuckDB read_csv |',
       '| --- | ---: | ---: | ---: |',
-      row('enclave: parseDataset ×2 + runPipeline (1 DuckDB thread, default)', median(a1.map((x) => x.total))),
+      row(
+        'enclave: parseDataset ×2 + runPipeline (1 DuckDB thread, default)',
+        median(a1.map((x) => x.total)),
+      ),
       row('  of which parseDataset (both CSVs → Arrow, all columns)', median(a1.map((x) => x.parse))),
-      row('  of which runPipeline (load 6 columns + row ids, filter, join, derive, aggregate, suppress)', median(a1.map((x) => x.run))),
+      row(
+        '  of which runPipeline (load 6 columns + row ids, filter, join, derive, aggregate, suppress)',
+        median(a1.map((x) => x.run)),
+      ),
       row('enclave path with 2 DuckDB threads', median(a2.map((x) => x.total))),
       row('peer: DuckDB joining both files with `read_csv`, same measures', peerS),
       '',

@@ -59,7 +59,11 @@ function makeData(): { csv: string; columns: DataColumn[] } {
     row.push(y ? 'true' : 'false');
     lines.push(row.join(','));
   }
-  const columns = values.map((v, j) => ({ name: j < FEATURES ? `x${j}` : 'y', type: j < FEATURES ? 'float64' : 'bool', values: j < FEATURES ? v : v.map((b) => b === 1) }));
+  const columns = values.map((v, j) => ({
+    name: j < FEATURES ? `x${j}` : 'y',
+    type: j < FEATURES ? 'float64' : 'bool',
+    values: j < FEATURES ? v : v.map((b) => b === 1),
+  }));
   return { csv: `${lines.join('\n')}\n`, columns };
 }
 
@@ -96,7 +100,12 @@ export async function run(): Promise<BenchSection> {
       analysts: [analyst.address],
       measurements: [enclave.info.measurement],
     });
-    const input = { name: 'data', datasetId: 'bench-ml', blobPath: join(dir, 'data.sealed'), manifest: signed };
+    const input = {
+      name: 'data',
+      datasetId: 'bench-ml',
+      blobPath: join(dir, 'data.sealed'),
+      manifest: signed,
+    };
     const backend = await mlBackend();
     const lines: string[] = [];
     for (const [label, model, hidden, kind, rounds] of [
@@ -105,20 +114,54 @@ export async function run(): Promise<BenchSection> {
     ] as const) {
       const e = enclave;
       let enclaveBackend = '';
-      const options = { ...TRAIN_DEFAULTS, epochs: EPOCHS, batchSize: 1024, validationSplit: 0.1, patience: EPOCHS, ...(hidden ? { hiddenUnits: [64, 64] } : {}) };
+      const options = {
+        ...TRAIN_DEFAULTS,
+        epochs: EPOCHS,
+        batchSize: 1024,
+        validationSplit: 0.1,
+        patience: EPOCHS,
+        ...(hidden ? { hiddenUnits: [64, 64] } : {}),
+      };
       const paths = {
         enclave: async () => {
           const request = await signedRequestForInputs(analyst, pipeline(model, hidden), [input]);
-          const r = await e.request('run_job', { job: { id: `bench-${model}`, request, pipeline: pipeline(model, hidden), inputs: [input] } });
-          if ('signed' in r) enclaveBackend = (await openOutputs(r.signed.result, r.ciphertext ? Buffer.from(r.ciphertext, 'base64') : undefined, analyst)).m?.model?.backend ?? '';
+          const r = await e.request('run_job', {
+            job: { id: `bench-${model}`, request, pipeline: pipeline(model, hidden), inputs: [input] },
+          });
+          if ('signed' in r)
+            enclaveBackend =
+              (
+                await openOutputs(
+                  r.signed.result,
+                  r.ciphertext ? Buffer.from(r.ciphertext, 'base64') : undefined,
+                  analyst,
+                )
+              ).m?.model?.backend ?? '';
           else throw new Error(`bench: the enclave refused the ${model} job`);
         },
         fromFile: async () => {
           const data = await parseDataset(readFileSync(file), 'csv', { schema: signed.manifest.schema });
-          const cols = data.schema.map((c) => ({ name: c.name, type: c.type, values: modelColumn(data.table.getChild(c.name), c.type, data.rows, (v) => v) }));
-          await trainModel({ step: 'm', kind, features: cols.slice(0, FEATURES), label: cols[FEATURES] as DataColumn, options });
+          const cols = data.schema.map((c) => ({
+            name: c.name,
+            type: c.type,
+            values: modelColumn(data.table.getChild(c.name), c.type, data.rows, (v) => v),
+          }));
+          await trainModel({
+            step: 'm',
+            kind,
+            features: cols.slice(0, FEATURES),
+            label: cols[FEATURES] as DataColumn,
+            options,
+          });
         },
-        inMemory: () => trainModel({ step: 'm', kind, features: columns.slice(0, FEATURES), label: columns[FEATURES] as DataColumn, options }),
+        inMemory: () =>
+          trainModel({
+            step: 'm',
+            kind,
+            features: columns.slice(0, FEATURES),
+            label: columns[FEATURES] as DataColumn,
+            options,
+          }),
       };
       const order = Object.keys(paths) as (keyof typeof paths)[];
       const times: Record<keyof typeof paths, number[]> = { enclave: [], fromFile: [], inMemory: [] };
@@ -130,7 +173,11 @@ export async function run(): Promise<BenchSection> {
         }
       }
       const enclavePeak = peakMiB(e.pid as number);
-      const [inEnclave, fromFile, inMemory] = [median(times.enclave), median(times.fromFile), median(times.inMemory)];
+      const [inEnclave, fromFile, inMemory] = [
+        median(times.enclave),
+        median(times.fromFile),
+        median(times.inMemory),
+      ];
       const rate = (s: number) => Math.round((ROWS * EPOCHS) / s).toLocaleString('en-US');
       const ratio = (s: number) => `${(inEnclave / s).toFixed(2)}×`;
       const runs = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(', ');
@@ -147,7 +194,7 @@ export async function run(): Promise<BenchSection> {
       '| --- | --- | ---: | --- | ---: | ---: | ---: | ---: |',
       ...lines,
       '',
-      'The Obscura path includes reading the sealed file, checking its manifest and hashes, decrypting and parsing it inside the enclave process, extracting and encoding the rows, training, and signing the result. The plaintext-file peer reads the CSV from disk and parses it with the same parser before the same training, so the ratio against it is what the enclave adds; the in-memory path starts from columns already built, a lower bound no real run has. The plaintext peaks are this benchmark process\'s high-water mark up to that row.',
+      "The Obscura path includes reading the sealed file, checking its manifest and hashes, decrypting and parsing it inside the enclave process, extracting and encoding the rows, training, and signing the result. The plaintext-file peer reads the CSV from disk and parses it with the same parser before the same training, so the ratio against it is what the enclave adds; the in-memory path starts from columns already built, a lower bound no real run has. The plaintext peaks are this benchmark process's high-water mark up to that row.",
     ].join('\n');
     return { title: 'ML: training in the enclave vs the same tfjs code on plaintext', markdown };
   } finally {

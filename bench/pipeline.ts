@@ -32,7 +32,9 @@ export async function run(): Promise<BenchSection> {
     const path = join(dir, 'visits.csv');
     writeFileSync(path, makeVisits({ rows, seed: 1 }));
     const bytes = readFileSync(path);
-    const doc = parsePipeline(readFileSync(new URL('../pipelines/cost-by-region.yaml', import.meta.url), 'utf8'));
+    const doc = parsePipeline(
+      readFileSync(new URL('../pipelines/cost-by-region.yaml', import.meta.url), 'utf8'),
+    );
 
     const enclave = async (threads: number) => {
       const t0 = performance.now();
@@ -40,7 +42,12 @@ export async function run(): Promise<BenchSection> {
       const t1 = performance.now();
       const out = await runPipeline(doc, { visits: parsed }, { threads });
       const t2 = performance.now();
-      return { parse: (t1 - t0) / 1000, run: (t2 - t1) / 1000, total: (t2 - t0) / 1000, groups: out.by_region?.rows.length };
+      return {
+        parse: (t1 - t0) / 1000,
+        run: (t2 - t1) / 1000,
+        total: (t2 - t0) / 1000,
+        groups: out.by_region?.rows.length,
+      };
     };
     const peer = async () => {
       const instance = await DuckDBInstance.create(':memory:');
@@ -59,7 +66,9 @@ export async function run(): Promise<BenchSection> {
 
     const numeric = await parseDataset(bytes, 'csv');
     const load = (parsed: ParsedDataset) =>
-      withDuckDB(async (connection) => seconds(() => loadIntoDuckDB(connection, 'visits', parsed, ['age', 'cost', 'readmitted'])));
+      withDuckDB(async (connection) =>
+        seconds(() => loadIntoDuckDB(connection, 'visits', parsed, ['age', 'cost', 'readmitted'])),
+      );
 
     await enclave(1);
     await peer();
@@ -74,7 +83,8 @@ export async function run(): Promise<BenchSection> {
       b.push(await peer());
       l.push(await load(numeric));
     }
-    if (a1[0]?.groups !== b[0]?.groups) throw new Error('the enclave path and DuckDB disagree on the number of groups');
+    if (a1[0]?.groups !== b[0]?.groups)
+      throw new Error('the enclave path and DuckDB disagree on the number of groups');
 
     const peerS = median(b.map((x) => x.total));
     const row = (label: string, s: number) =>
@@ -87,7 +97,10 @@ export async function run(): Promise<BenchSection> {
       '| --- | ---: | ---: | ---: |',
       row('enclave: parseDataset + runPipeline (1 DuckDB thread, default)', median(a1.map((x) => x.total))),
       row('  of which parseDataset (CSV → Arrow, all 6 columns)', median(a1.map((x) => x.parse))),
-      row('  of which runPipeline (load 3 columns, filter, aggregate, suppress)', median(a1.map((x) => x.run))),
+      row(
+        '  of which runPipeline (load 3 columns, filter, aggregate, suppress)',
+        median(a1.map((x) => x.run)),
+      ),
       row('enclave path with 2 DuckDB threads', median(a2.map((x) => x.total))),
       row('peer: DuckDB `read_csv` on the plaintext file, same SQL', peerS),
       '',

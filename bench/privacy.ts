@@ -46,11 +46,21 @@ export async function run(): Promise<BenchSection> {
   const rows = Number(process.env.PRIVACY_BENCH_ROWS ?? 1_000_000);
   const visits = await parseDataset(Buffer.from(makeVisits({ rows, seed: 3 })), 'csv');
   const doc = parsePipeline(PIPELINE);
-  const manifest = { name: 'visits', owner: ANALYST, analysts: ['*'], policy: parseDatasetPolicy(POLICY) } as unknown as Manifest;
+  const manifest = {
+    name: 'visits',
+    owner: ANALYST,
+    analysts: ['*'],
+    policy: parseDatasetPolicy(POLICY),
+  } as unknown as Manifest;
 
   const withPrivacy = async () => {
     const plan = checkPipeline(doc, { visits: visits.schema });
-    const limits = enforcePolicies(plan, [{ name: 'visits', manifest }], { analyst: ANALYST, pipelineHash: pipelineHash(doc), now: new Date(), doc });
+    const limits = enforcePolicies(plan, [{ name: 'visits', manifest }], {
+      analyst: ANALYST,
+      pipelineHash: pipelineHash(doc),
+      now: new Date(),
+      doc,
+    });
     return runPipeline(applyLimits(doc, limits), { visits });
   };
   const without = () => runPipeline(doc, { visits }, { privacy: false });
@@ -69,15 +79,22 @@ export async function run(): Promise<BenchSection> {
     sql.push(await seconds(dpSql));
   }
   const [a, b, c] = [median(on), median(off), median(sql)];
-  const row = (label: string, s: number) => `| ${label} | ${s.toFixed(3)} | ${Math.round(rows / s).toLocaleString('en-US')} | ${(s / b).toFixed(3)}× |`;
+  const row = (label: string, s: number) =>
+    `| ${label} | ${s.toFixed(3)} | ${Math.round(rows / s).toLocaleString('en-US')} | ${(s / b).toFixed(3)}× |`;
   const markdown = [
     `Adults' cost by region (count, bounded sum, mean, median) over ${rows.toLocaleString('en-US')} parsed visits. Median of ${RUNS} runs.`,
     '',
     '| path | seconds | rows/s | vs checks and DP off |',
     '| --- | ---: | ---: | ---: |',
-    row('policy enforced + DP release (discrete Laplace, noisy group selection; median from a 128-bin noisy histogram)', a),
+    row(
+      'policy enforced + DP release (discrete Laplace, noisy group selection; median from a 128-bin noisy histogram)',
+      a,
+    ),
     row('same pipeline, checks and DP off (exact aggregates)', b),
-    row('  the exact aggregates a DP release is made from (sums, counts, 128-bin histogram), no checks or noise', c),
+    row(
+      '  the exact aggregates a DP release is made from (sums, counts, 128-bin histogram), no checks or noise',
+      c,
+    ),
     '',
     `Overhead of the policy and privacy layer: ${((a / b - 1) * 100).toFixed(1)}%, of which ${(((c - b) / b) * 100).toFixed(1)} points are the DP plan's different SQL and the rest the policy checks, the second plan check and drawing the noise (exact bigint sampling, a few draws per group and measure).`,
   ].join('\n');

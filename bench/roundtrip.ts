@@ -27,8 +27,14 @@ export async function run(): Promise<BenchSection> {
     for (let i = 0; i < ROUNDS; i++) {
       const nonce = randomBytes(32).toString('hex');
       let t0 = performance.now();
-      const res = (await (await fetch(`${host.url}/v1/workers/${worker.id}/attestation?nonce=${nonce}`)).json()) as { evidence: unknown };
-      const verdict = await verifyEvidence(EvidenceSchema.parse(res.evidence), { nonce, allowSimulated: true, measurements: [worker.measurement] });
+      const res = (await (
+        await fetch(`${host.url}/v1/workers/${worker.id}/attestation?nonce=${nonce}`)
+      ).json()) as { evidence: unknown };
+      const verdict = await verifyEvidence(EvidenceSchema.parse(res.evidence), {
+        nonce,
+        allowSimulated: true,
+        measurements: [worker.measurement],
+      });
       if (!verdict.ok) throw new Error('attestation failed in the benchmark');
       attest.push(performance.now() - t0);
       t0 = performance.now();

@@ -42,11 +42,15 @@ const header = [
 // The date lives in each section, not the header: a subset run must not re-date the others.
 const stamped = (s: BenchSection) => `## ${s.title}\n\n${measured}\n\n${s.markdown}\n`;
 // A subset run (BENCH=…) replaces only its own sections and keeps the others' last figures.
-const previous = existsSync('BENCHMARKS.md') && process.env.BENCH ? readFileSync('BENCHMARKS.md', 'utf8') : '';
+const previous =
+  existsSync('BENCHMARKS.md') && process.env.BENCH ? readFileSync('BENCHMARKS.md', 'utf8') : '';
 const kept = previous
   .split(/^(?=## )/m)
   .slice(1)
   .filter((block) => !sections.some((s) => block.startsWith(`## ${s.title}\n`)))
   .map((block) => block.trimEnd());
-writeFileSync('BENCHMARKS.md', `${header}${[...kept.map((b) => `${b}\n`), ...sections.map(stamped)].join('\n')}`);
+writeFileSync(
+  'BENCHMARKS.md',
+  `${header}${[...kept.map((b) => `${b}\n`), ...sections.map(stamped)].join('\n')}`,
+);
 process.stderr.write('bench: wrote BENCHMARKS.md\n');

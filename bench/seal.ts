@@ -66,7 +66,14 @@ export async function run(): Promise<BenchSection> {
   const theirs = join(dir, 'theirs.age');
   const keyFile = join(dir, 'key.txt');
   const withAge = hasAge();
-  const times = { seal: [] as number[], encrypt: [] as number[], unseal: [] as number[], ageEnc: [] as number[], ageDec: [] as number[], raw: [] as number[] };
+  const times = {
+    seal: [] as number[],
+    encrypt: [] as number[],
+    unseal: [] as number[],
+    ageEnc: [] as number[],
+    ageDec: [] as number[],
+    raw: [] as number[],
+  };
   try {
     await randomFile(plain, mb);
     const { identity, recipient } = generateIdentity();
@@ -76,17 +83,26 @@ export async function run(): Promise<BenchSection> {
       times.seal.push(await seconds(() => sealFile(plain, ours, [recipient])));
       if (withAge) times.ageEnc.push(await seconds(() => age(['-r', recipient, '-o', theirs, plain])));
       times.unseal.push(
-        await seconds(() => pipeline(createReadStream(ours, { highWaterMark: MiB }), decryptStream([identity]), nullSink())),
+        await seconds(() =>
+          pipeline(createReadStream(ours, { highWaterMark: MiB }), decryptStream([identity]), nullSink()),
+        ),
       );
-      if (withAge) times.ageDec.push(await seconds(() => age(['-d', '-i', keyFile, '-o', '/dev/null', theirs])));
+      if (withAge)
+        times.ageDec.push(await seconds(() => age(['-d', '-i', keyFile, '-o', '/dev/null', theirs])));
       times.encrypt.push(
         await seconds(() =>
-          pipeline(createReadStream(plain, { highWaterMark: MiB }), encryptStream([recipient]), createWriteStream(ours)),
+          pipeline(
+            createReadStream(plain, { highWaterMark: MiB }),
+            encryptStream([recipient]),
+            createWriteStream(ours),
+          ),
         ),
       );
       times.raw.push(await seconds(() => rawChaCha(data)));
       if (process.env.SEAL_BENCH_VERBOSE) {
-        const last = Object.entries(times).map(([k, v]) => `${k} ${v.length ? ((mb * MiB) / 1e6 / (v.at(-1) as number)).toFixed(0) : '-'}`);
+        const last = Object.entries(times).map(
+          ([k, v]) => `${k} ${v.length ? ((mb * MiB) / 1e6 / (v.at(-1) as number)).toFixed(0) : '-'}`,
+        );
         process.stderr.write(`round ${round + 1}: ${last.join(', ')} MB/s\n`);
       }
     }
@@ -101,14 +117,33 @@ export async function run(): Promise<BenchSection> {
 
   const rate = (xs: number[]): number | null => (xs.length ? (mb * MiB) / 1e6 / median(xs) : null);
   const fmt = (x: number | null): string => (x === null ? '—' : x.toFixed(0));
-  const ratio = (a: number | null, b: number | null): string => (a !== null && b !== null ? `${(a / b).toFixed(2)}×` : '—');
-  const ageNote = withAge ? '' : ' The `age` tool is not installed (`apt-get install age`), so its column is empty.';
+  const ratio = (a: number | null, b: number | null): string =>
+    a !== null && b !== null ? `${(a / b).toFixed(2)}×` : '—';
+  const ageNote = withAge
+    ? ''
+    : ' The `age` tool is not installed (`apt-get install age`), so its column is empty.';
   // The third column is undefined where the age tool has no counterpart.
   const rows: [string, number | null, number | null | undefined][] = [
-    ['seal: `sealFile`, file to file, with both SHA-256 commitments — vs `age -r`', rate(times.seal), rate(times.ageEnc)],
-    ['encrypt only: `encryptStream`, file to file, no hashing — vs `age -r`', rate(times.encrypt), rate(times.ageEnc)],
-    ['unseal: `decryptStream`, file to a null sink — vs `age -d -o /dev/null`', rate(times.unseal), rate(times.ageDec)],
-    ['raw node:crypto chacha20-poly1305 over the same bytes, 64 KiB chunks, in memory', rate(times.raw), undefined],
+    [
+      'seal: `sealFile`, file to file, with both SHA-256 commitments — vs `age -r`',
+      rate(times.seal),
+      rate(times.ageEnc),
+    ],
+    [
+      'encrypt only: `encryptStream`, file to file, no hashing — vs `age -r`',
+      rate(times.encrypt),
+      rate(times.ageEnc),
+    ],
+    [
+      'unseal: `decryptStream`, file to a null sink — vs `age -d -o /dev/null`',
+      rate(times.unseal),
+      rate(times.ageDec),
+    ],
+    [
+      'raw node:crypto chacha20-poly1305 over the same bytes, 64 KiB chunks, in memory',
+      rate(times.raw),
+      undefined,
+    ],
   ];
   const markdown = [
     `${mb} MiB random file in ${tmpdir()}; median of ${ROUNDS} rounds that alternate the contenders; MB/s = 10^6 plaintext bytes a second.${ageNote}`,
@@ -122,4 +157,3 @@ export async function run(): Promise<BenchSection> {
   ].join('\n');
   return { title: 'Sealing (age format)', markdown };
 }
-

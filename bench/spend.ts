@@ -36,7 +36,8 @@ outputs: { totals: { min_group_size: 10${dp ? ', dp: { epsilon: 0.01, delta: 1.0
 
 function makeCsv(path: string): void {
   const lines = ['patient_id,region,age,cost'];
-  for (let i = 0; i < ROWS; i++) lines.push(`P${i},${REGIONS[i % REGIONS.length]},${i % 90},${((i * 37) % 5000).toFixed(2)}`);
+  for (let i = 0; i < ROWS; i++)
+    lines.push(`P${i},${REGIONS[i % REGIONS.length]},${i % 90},${((i * 37) % 5000).toFixed(2)}`);
   writeFileSync(path, `${lines.join('\n')}\n`);
 }
 
@@ -50,7 +51,9 @@ export async function run(): Promise<BenchSection> {
     const worker = host.workers.list()[0];
     if (!worker) throw new Error('no worker');
     const enclave = host.workers.get(worker.id);
-    chain = await ChainClient.connect(host.chainEndpoint, { operatorSuri: (await loadOrCreateOperatorKey(dataDir)).suri });
+    chain = await ChainClient.connect(host.chainEndpoint, {
+      operatorSuri: (await loadOrCreateOperatorKey(dataDir)).suri,
+    });
     const owner = await accountKeyFromSuri('//BenchSpendOwner');
     const analyst = await accountKeyFromSuri('//BenchSpendAnalyst');
     const csv = join(dir, 'visits.csv');
@@ -74,18 +77,26 @@ export async function run(): Promise<BenchSection> {
     const plainJob = async () => {
       const request = await signedRequestForInputs(analyst, plainPipeline, [input]);
       const t0 = performance.now();
-      const out = await enclave.request('run_job', { job: { id: `plain-${n++}`, request, pipeline: plainPipeline, inputs: [input] } });
+      const out = await enclave.request('run_job', {
+        job: { id: `plain-${n++}`, request, pipeline: plainPipeline, inputs: [input] },
+      });
       if (!('signed' in out)) throw new Error('a job without DP answered with a spend');
       return performance.now() - t0;
     };
     const dpJob = async () => {
       const request = await signedRequestForInputs(analyst, dpPipeline, [input]);
       const t0 = performance.now();
-      const out = await enclave.request('run_job', { job: { id: `dp-${n++}`, request, pipeline: dpPipeline, inputs: [input] } });
+      const out = await enclave.request('run_job', {
+        job: { id: `dp-${n++}`, request, pipeline: dpPipeline, inputs: [input] },
+      });
       if (!('ledger' in out)) throw new Error('a DP job answered without its spend');
       const t1 = performance.now();
       const entry: SignedLedgerEntry = out.ledger;
-      const placement = await (chain as ChainClient).anchorLedgerHead({ worker: entry.entry.worker, seq: entry.entry.seq, entry: ledgerEntryHash(entry.entry) });
+      const placement = await (chain as ChainClient).anchorLedgerHead({
+        worker: entry.entry.worker,
+        seq: entry.entry.seq,
+        entry: ledgerEntryHash(entry.entry),
+      });
       const t2 = performance.now();
       const confirmed = await enclave.request('confirm_ledger', { placement });
       if (!confirmed.released) throw new Error(`the DP job failed: ${confirmed.failed?.code}`);

@@ -38,10 +38,19 @@ export function makeLabs({ visits, seed = 20261125, rows }: LabOptions): string 
   const rand = mulberry32(seed);
   const lines: string[] = ['patient_id,hba1c,ldl,test_date'];
   const row = (id: string, age: number, readmitted: boolean, around: number) => {
-    const hba1c = rand() < 0.03 ? '' : Math.min(14, Math.max(4, 5.3 + 0.02 * (age - 40) + (readmitted ? 0.6 : 0) + 0.8 * normal(rand))).toFixed(1);
-    const ldl = rand() < 0.05 ? '' : Math.min(300, Math.max(40, 115 + 0.4 * (age - 40) + 35 * normal(rand))).toFixed(1);
+    const hba1c =
+      rand() < 0.03
+        ? ''
+        : Math.min(
+            14,
+            Math.max(4, 5.3 + 0.02 * (age - 40) + (readmitted ? 0.6 : 0) + 0.8 * normal(rand)),
+          ).toFixed(1);
+    const ldl =
+      rand() < 0.05 ? '' : Math.min(300, Math.max(40, 115 + 0.4 * (age - 40) + 35 * normal(rand))).toFixed(1);
     const day = Math.min(729, Math.max(0, around + Math.floor(rand() * 90) - 30));
-    lines.push(`${id},${hba1c},${ldl},${new Date(Date.UTC(2024, 0, 1) + day * DAY).toISOString().slice(0, 10)}`);
+    lines.push(
+      `${id},${hba1c},${ldl},${new Date(Date.UTC(2024, 0, 1) + day * DAY).toISOString().slice(0, 10)}`,
+    );
   };
   const start = Date.UTC(2024, 0, 1);
   const body = visits.slice(visits.indexOf('\n') + 1);
@@ -51,7 +60,14 @@ export function makeLabs({ visits, seed = 20261125, rows }: LabOptions): string 
   do {
     for (const line of patients) {
       if (full()) break;
-      const [id, , age, , readmitted, date] = line.split(',') as [string, string, string, string, string, string];
+      const [id, , age, , readmitted, date] = line.split(',') as [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+      ];
       const around = Math.round((Date.parse(date) - start) / DAY);
       if (id === MARKER_PATIENT_ID) {
         row(id, Number(age), readmitted === 'true', around);
@@ -61,7 +77,13 @@ export function makeLabs({ visits, seed = 20261125, rows }: LabOptions): string 
         for (let i = 0; i < k; i++) row(id, Number(age), readmitted === 'true', around);
       }
       // Patients the hospital never saw: about one for every 20 visits.
-      if (rand() < 0.05) row(`L${String(n++).padStart(6, '0')}-${hex(rand, 6)}`, 20 + Math.floor(rand() * 70), false, Math.floor(rand() * 730));
+      if (rand() < 0.05)
+        row(
+          `L${String(n++).padStart(6, '0')}-${hex(rand, 6)}`,
+          20 + Math.floor(rand() * 70),
+          false,
+          Math.floor(rand() * 730),
+        );
     }
   } while (rows !== undefined && lines.length <= rows && patients.length > 0);
   if (rows !== undefined && lines.length > rows + 1) lines.length = rows + 1;
@@ -73,7 +95,11 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const visits = readFileSync(flag('visits') ?? join(here, 'visits.csv'), 'utf8');
   const out = flag('out') ?? join(here, 'labs.csv');
   const rows = flag('rows');
-  const text = makeLabs({ visits, seed: Number(flag('seed') ?? 20261125), rows: rows === undefined ? undefined : Number(rows) });
+  const text = makeLabs({
+    visits,
+    seed: Number(flag('seed') ?? 20261125),
+    rows: rows === undefined ? undefined : Number(rows),
+  });
   writeFileSync(out, text);
   process.stdout.write(`wrote ${text.split('\n').length - 2} lab results to ${out}\n`);
 }

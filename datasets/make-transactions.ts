@@ -30,9 +30,16 @@ const CATEGORIES: readonly (readonly [string, number, number, number])[] = [
 ];
 
 const CHANNELS: Record<string, readonly (readonly [string, number])[]> = {
-  default: [['card', 70], ['online', 25], ['atm', 5]],
+  default: [
+    ['card', 70],
+    ['online', 25],
+    ['atm', 5],
+  ],
   rent: [['transfer', 1]],
-  utilities: [['transfer', 80], ['online', 20]],
+  utilities: [
+    ['transfer', 80],
+    ['online', 20],
+  ],
   transfer: [['transfer', 1]],
 };
 
@@ -50,16 +57,31 @@ export function makeTransactions({ rows = 5000, seed = 20261126 }: TransactionOp
   const start = Date.UTC(2025, 0, 1);
   for (let i = 0; i < rows; i++) {
     const account = `A${String(Math.floor(rand() * accounts)).padStart(5, '0')}`;
-    const at = new Date(start + Math.floor(rand() * 365 * 86_400) * 1000).toISOString().slice(0, 19).replace('T', ' ');
-    let [category, , median, spread] = weighted(rand, CATEGORIES.map((c) => [c, c[1]] as const));
+    const at = new Date(start + Math.floor(rand() * 365 * 86_400) * 1000)
+      .toISOString()
+      .slice(0, 19)
+      .replace('T', ' ');
+    let [category, , median, spread] = weighted(
+      rand,
+      CATEGORIES.map((c) => [c, c[1]] as const),
+    );
     if (i % 1000 === 500) [category, median, spread] = ['gambling', 40, 1];
-    const channel = weighted(rand, CHANNELS[category] ?? (CHANNELS.default as readonly (readonly [string, number])[]));
+    const channel = weighted(
+      rand,
+      CHANNELS[category] ?? (CHANNELS.default as readonly (readonly [string, number])[]),
+    );
     let amount = median * Math.exp(spread * normal(rand));
     if (category !== 'rent' && category !== 'transfer' && rand() < 0.02) amount = -amount; // refunds
     const abroad = category === 'travel' ? rand() < 0.7 : rand() < 0.06;
-    const risk = 0.004 + (channel === 'online' ? 0.015 : 0) + (abroad ? 0.02 : 0) + (category === 'electronics' ? 0.03 : 0);
+    const risk =
+      0.004 +
+      (channel === 'online' ? 0.015 : 0) +
+      (abroad ? 0.02 : 0) +
+      (category === 'electronics' ? 0.03 : 0);
     const fraud = rand() < risk;
-    lines.push(`T${String(i).padStart(7, '0')}-${hex(rand, 4)},${account},${at},${category},${channel},${amount.toFixed(2)},${abroad},${fraud}`);
+    lines.push(
+      `T${String(i).padStart(7, '0')}-${hex(rand, 4)},${account},${at},${category},${channel},${amount.toFixed(2)},${abroad},${fraud}`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

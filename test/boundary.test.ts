@@ -15,7 +15,16 @@
  * (src/enclave/import-graph.ts). Both rules are checked on this tree, and shown to refuse a
  * crossing on a copy of it.
  */
-import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  appendFileSync,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -61,14 +70,20 @@ const SHARED_ENCLAVE_FILES = [
   'src/enclave/import-graph.ts',
 ] as const;
 
-const inSet = (set: readonly string[], file: string) => set.some((p) => (p.endsWith('/') ? file.startsWith(p) : file === p));
-const isEnclaveInternal = (f: string) => f.startsWith(ENCLAVE_DIR) && !inSet(HOST_ONLY, f) && !inSet(SHARED_ENCLAVE_FILES, f);
+const inSet = (set: readonly string[], file: string) =>
+  set.some((p) => (p.endsWith('/') ? file.startsWith(p) : file === p));
+const isEnclaveInternal = (f: string) =>
+  f.startsWith(ENCLAVE_DIR) && !inSet(HOST_ONLY, f) && !inSet(SHARED_ENCLAVE_FILES, f);
 
 function sourcesUnder(root: string, dir: string): string[] {
   if (!existsSync(join(root, dir))) return [];
   return readdirSync(join(root, dir)).flatMap((name) => {
     const p = join(dir, name);
-    return statSync(join(root, p)).isDirectory() ? sourcesUnder(root, p) : /\.[cm]?[jt]s$/.test(name) ? [p] : [];
+    return statSync(join(root, p)).isDirectory()
+      ? sourcesUnder(root, p)
+      : /\.[cm]?[jt]s$/.test(name)
+        ? [p]
+        : [];
   });
 }
 
@@ -77,7 +92,12 @@ function importEdges(root: string): [string, string][] {
   return [...sourcesUnder(root, 'src'), ...sourcesUnder(root, 'bin')].flatMap((file) =>
     moduleReferences(readFileSync(join(root, file), 'utf8'))
       .specifiers.filter((s) => s.startsWith('./') || s.startsWith('../'))
-      .map((s): [string, string] => [file, relative(root, join(root, dirname(file), s)).split('\\').join('/')]),
+      .map((s): [string, string] => [
+        file,
+        relative(root, join(root, dirname(file), s))
+          .split('\\')
+          .join('/'),
+      ]),
   );
 }
 
@@ -86,7 +106,9 @@ function crossings(root: string): string[] {
   const enclave = new Set(reachableFiles(root, ENCLAVE_ENTRY));
   const edges = importEdges(root);
   // Rule 1: the first host-only file the enclave reaches is imported by an enclave file that is not.
-  const intoHost = edges.filter(([from, to]) => enclave.has(from) && !inSet(HOST_ONLY, from) && inSet(HOST_ONLY, to));
+  const intoHost = edges.filter(
+    ([from, to]) => enclave.has(from) && !inSet(HOST_ONLY, from) && inSet(HOST_ONLY, to),
+  );
   // Rule 2: host code is what the enclave does not reach, outside its folder, and the host-only files in it.
   const isHost = (f: string) => inSet(HOST_ONLY, f) || (!enclave.has(f) && !f.startsWith(ENCLAVE_DIR));
   const intoEnclave = edges.filter(([from, to]) => isHost(from) && isEnclaveInternal(to));
@@ -107,7 +129,8 @@ function copyTree(): string {
 
 describe('trust boundary', () => {
   it('names files that exist', () => {
-    for (const p of [...HOST_ONLY, ...SHARED_ENCLAVE_FILES, ENCLAVE_ENTRY]) expect(existsSync(join(PROJECT_ROOT, p)), p).toBe(true);
+    for (const p of [...HOST_ONLY, ...SHARED_ENCLAVE_FILES, ENCLAVE_ENTRY])
+      expect(existsSync(join(PROJECT_ROOT, p)), p).toBe(true);
   });
 
   it('holds in this tree: the enclave reaches no host-only file, and the host imports only shared enclave files', () => {
@@ -118,15 +141,30 @@ describe('trust boundary', () => {
 
   it('refuses enclave code that imports host-only code, a type-only import included', () => {
     const dir = copyTree();
-    appendFileSync(join(dir, 'src/enclave/jobs.ts'), "\nimport type { ApiClient } from '../cli/client.ts';\n");
+    appendFileSync(
+      join(dir, 'src/enclave/jobs.ts'),
+      "\nimport type { ApiClient } from '../cli/client.ts';\n",
+    );
     appendFileSync(join(dir, 'src/pipelines/run.ts'), "\nimport '../chain/embedded.ts';\n");
-    expect(crossings(dir)).toEqual(['src/enclave/jobs.ts -> src/cli/client.ts', 'src/pipelines/run.ts -> src/chain/embedded.ts']);
+    expect(crossings(dir)).toEqual([
+      'src/enclave/jobs.ts -> src/cli/client.ts',
+      'src/pipelines/run.ts -> src/chain/embedded.ts',
+    ]);
   });
 
   it('refuses host code that imports an enclave internal, and accepts a shared format', () => {
     const dir = copyTree();
-    appendFileSync(join(dir, 'src/api/app.ts'), "\nimport '../enclave/state.ts';\nimport '../enclave/result.ts';\n");
-    appendFileSync(join(dir, 'src/federation/coordinator.ts'), "\nimport type { JobContext } from '../enclave/jobs.ts';\n");
-    expect(crossings(dir).sort()).toEqual(['src/api/app.ts -> src/enclave/state.ts', 'src/federation/coordinator.ts -> src/enclave/jobs.ts']);
+    appendFileSync(
+      join(dir, 'src/api/app.ts'),
+      "\nimport '../enclave/state.ts';\nimport '../enclave/result.ts';\n",
+    );
+    appendFileSync(
+      join(dir, 'src/federation/coordinator.ts'),
+      "\nimport type { JobContext } from '../enclave/jobs.ts';\n",
+    );
+    expect(crossings(dir).sort()).toEqual([
+      'src/api/app.ts -> src/enclave/state.ts',
+      'src/federation/coordinator.ts -> src/enclave/jobs.ts',
+    ]);
   });
 });

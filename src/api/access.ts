@@ -121,12 +121,20 @@ export function readableJobs(ctx: HostContext, caller: Caller, jobs: JobRecord[]
 }
 
 /** Results `caller` may read (those of jobs it may read). */
-export function readableResults(ctx: HostContext, caller: Caller, results: ResultDocument[]): ResultDocument[] {
+export function readableResults(
+  ctx: HostContext,
+  caller: Caller,
+  results: ResultDocument[],
+): ResultDocument[] {
   return results.filter((r) => mayReadJob(ctx, caller, ctx.metadata.job(r.signed.result.job)));
 }
 
 /** Datasets `caller` may read. */
-export function readableDatasets(ctx: HostContext, caller: Caller, datasets: DatasetRecord[]): DatasetRecord[] {
+export function readableDatasets(
+  ctx: HostContext,
+  caller: Caller,
+  datasets: DatasetRecord[],
+): DatasetRecord[] {
   return datasets.filter((d) => datasetAccess(ctx, caller, d) === 'read');
 }
 
@@ -136,7 +144,11 @@ export function readableApprovals(ctx: HostContext, caller: Caller, jobs: JobRec
 }
 
 function unauthenticated(): ObscuraError {
-  return new ObscuraError('unauthenticated', 'this item is not public: sign the request (headers obscura-account, obscura-timestamp, obscura-signature)', 401);
+  return new ObscuraError(
+    'unauthenticated',
+    'this item is not public: sign the request (headers obscura-account, obscura-timestamp, obscura-signature)',
+    401,
+  );
 }
 
 /**
@@ -144,7 +156,12 @@ function unauthenticated(): ObscuraError {
  * not-found 404 for a signed caller who may not read it (as if it did not exist), 403 for
  * a dataset whose manifest named the caller but whose policy in force does not.
  */
-export function assertReadable(ctx: HostContext, caller: Caller, resource: Exclude<Resource, 'approval'>, id: string): void {
+export function assertReadable(
+  ctx: HostContext,
+  caller: Caller,
+  resource: Exclude<Resource, 'approval'>,
+  id: string,
+): void {
   if (caller === undefined && resource !== 'job' && resource !== 'result') throw unauthenticated();
   let readable: boolean;
   let notFound: ObscuraError;
@@ -152,7 +169,8 @@ export function assertReadable(ctx: HostContext, caller: Caller, resource: Exclu
     case 'dataset': {
       const d = datasetIfAny(ctx, id);
       const access = d ? datasetAccess(ctx, caller, d) : 'none';
-      if (access === 'known') throw new ObscuraError('dataset_not_visible', `dataset ${id} no longer allows ${caller}`, 403);
+      if (access === 'known')
+        throw new ObscuraError('dataset_not_visible', `dataset ${id} no longer allows ${caller}`, 403);
       readable = access === 'read';
       notFound = new ObscuraError('dataset_not_found', `no dataset with id ${id}`, 404);
       break;
@@ -216,7 +234,8 @@ export function guardRoutes(ctx: HostContext, routes: readonly GuardedRoute[], r
           break;
         }
       }
-      if (!match) throw new ObscuraError('not_found', `no route for ${req.method} ${req.baseUrl}${req.path}`, 404);
+      if (!match)
+        throw new ObscuraError('not_found', `no route for ${req.method} ${req.baseUrl}${req.path}`, 404);
       const { access } = match.c.route;
       if (access.auth !== 'none') {
         const account = authenticateRequest(req, {

@@ -26,8 +26,15 @@ export const WINDOW_MS = 5 * 60_000;
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 /** The exact bytes a caller signs for a request. */
-export function requestSigningBytes(method: string, pathWithQuery: string, timestamp: string, bodyHash: string): Uint8Array {
-  return new TextEncoder().encode(`obscura-request/1\n${method.toUpperCase()}\n${pathWithQuery}\n${timestamp}\n${bodyHash}`);
+export function requestSigningBytes(
+  method: string,
+  pathWithQuery: string,
+  timestamp: string,
+  bodyHash: string,
+): Uint8Array {
+  return new TextEncoder().encode(
+    `obscura-request/1\n${method.toUpperCase()}\n${pathWithQuery}\n${timestamp}\n${bodyHash}`,
+  );
 }
 
 declare module 'express-serve-static-core' {
@@ -63,14 +70,23 @@ export function authenticateRequest(req: Request, opts: AuthOptions): string | u
   const account = req.header(HEADER_ACCOUNT);
   const timestamp = req.header(HEADER_TIMESTAMP);
   const signature = req.header(HEADER_SIGNATURE);
-  if (opts.optional && account === undefined && timestamp === undefined && signature === undefined) return undefined;
+  if (opts.optional && account === undefined && timestamp === undefined && signature === undefined)
+    return undefined;
   if (!account || !timestamp || !signature) {
-    throw new ObscuraError('unauthenticated', `this request must be signed (headers ${HEADER_ACCOUNT}, ${HEADER_TIMESTAMP}, ${HEADER_SIGNATURE})`, 401);
+    throw new ObscuraError(
+      'unauthenticated',
+      `this request must be signed (headers ${HEADER_ACCOUNT}, ${HEADER_TIMESTAMP}, ${HEADER_SIGNATURE})`,
+      401,
+    );
   }
   const now = Date.now();
   const t = Number(timestamp);
   if (!/^[0-9]{1,16}$/.test(timestamp) || !Number.isSafeInteger(t) || Math.abs(now - t) > WINDOW_MS) {
-    throw new ObscuraError('request_expired', 'request timestamp is missing or more than five minutes off', 401);
+    throw new ObscuraError(
+      'request_expired',
+      'request timestamp is missing or more than five minutes off',
+      401,
+    );
   }
   const declared = req.header(HEADER_BODY);
   let bodyHash: string;

@@ -55,14 +55,21 @@ export interface HostOptions {
 }
 
 /** The account that signs anchors: the given secret URI (never a development key), else on the embedded chain the data directory's own. */
-async function resolveOperator(opts: HostOptions, dataDir: string): Promise<{ address: string; suri: string }> {
+async function resolveOperator(
+  opts: HostOptions,
+  dataDir: string,
+): Promise<{ address: string; suri: string }> {
   if (opts.operatorSuri !== undefined) {
     await assertNotDevelopmentSuri(opts.operatorSuri, 'OBSCURA_OPERATOR_SURI');
     const key = await accountKeyFromSuri(opts.operatorSuri);
     return { address: key.address, suri: opts.operatorSuri };
   }
   if (opts.chainEndpoint) {
-    throw new ObscuraError('operator_missing', 'a non-embedded chain needs an operator account that pays for anchoring: set OBSCURA_OPERATOR_SURI', 400);
+    throw new ObscuraError(
+      'operator_missing',
+      'a non-embedded chain needs an operator account that pays for anchoring: set OBSCURA_OPERATOR_SURI',
+      400,
+    );
   }
   return loadOrCreateOperatorKey(dataDir);
 }
@@ -119,7 +126,11 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
     let embedded: EmbeddedChain | undefined;
     let chainEndpoint = opts.chainEndpoint;
     if (!chainEndpoint) {
-      embedded = await startEmbeddedChain({ dataDir, port: opts.chainPort ?? DEFAULTS.chainPort, fundAccounts: [operator.address] });
+      embedded = await startEmbeddedChain({
+        dataDir,
+        port: opts.chainPort ?? DEFAULTS.chainPort,
+        fundAccounts: [operator.address],
+      });
       cleanups.push(() => (embedded as EmbeddedChain).close());
       chainEndpoint = embedded.endpoint;
     }
@@ -135,7 +146,14 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
     const workers = new WorkerPool();
     cleanups.push(() => workers.stopAll());
     for (const workerId of opts.workerIds ?? [DEFAULTS.workerId]) {
-      const enclaveOptions = { dataDir, workerId, chainEndpoint, operators, ...(opts.tee ? { tee: opts.tee } : {}), ...(opts.jobLimits ? { limits: opts.jobLimits } : {}) };
+      const enclaveOptions = {
+        dataDir,
+        workerId,
+        chainEndpoint,
+        operators,
+        ...(opts.tee ? { tee: opts.tee } : {}),
+        ...(opts.jobLimits ? { limits: opts.jobLimits } : {}),
+      };
       const enclave = await EnclaveClient.start({
         ...enclaveOptions,
         ...(opts.enclaveRoot ? { root: opts.enclaveRoot } : {}),
@@ -143,7 +161,12 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
       });
       workers.add(enclave);
       if (!enclave.info.restored && opts.predecessorRoot) {
-        await handOverFromPredecessor({ newcomer: enclave, predecessor: { ...enclaveOptions, root: opts.predecessorRoot }, metadata, log });
+        await handOverFromPredecessor({
+          newcomer: enclave,
+          predecessor: { ...enclaveOptions, root: opts.predecessorRoot },
+          metadata,
+          log,
+        });
       }
     }
     const blobs = new BlobStore(join(dataDir, 'blobs'));
@@ -180,7 +203,11 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
       const s = app.listen(port, host);
       s.once('listening', () => resolveServer(s));
       s.once('error', (e: NodeJS.ErrnoException) =>
-        reject(e.code === 'EADDRINUSE' ? new ObscuraError('api_port_in_use', `port ${port} is already in use`, 503) : e),
+        reject(
+          e.code === 'EADDRINUSE'
+            ? new ObscuraError('api_port_in_use', `port ${port} is already in use`, 503)
+            : e,
+        ),
       );
     });
     const actualPort = (server.address() as { port: number }).port;

@@ -1,6 +1,13 @@
 export { createApp } from './app.ts';
 export { startHost, type HostOptions, type RunningHost } from './host.ts';
 export { openApiDocument, ROUTES } from './openapi.ts';
-export { requestSigningBytes, HEADER_ACCOUNT, HEADER_BODY, HEADER_SIGNATURE, HEADER_TIMESTAMP, UNSIGNED_PAYLOAD } from './auth.ts';
+export {
+  requestSigningBytes,
+  HEADER_ACCOUNT,
+  HEADER_BODY,
+  HEADER_SIGNATURE,
+  HEADER_TIMESTAMP,
+  UNSIGNED_PAYLOAD,
+} from './auth.ts';
 export { ProblemSchema, type Problem } from './problem.ts';
 export { WorkerRecordSchema, type WorkerRecord } from './workers.ts';

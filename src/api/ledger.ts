@@ -23,9 +23,17 @@ export async function placeLedgerEntry(
   const head = { worker: signed.entry.worker, seq: signed.entry.seq, entry: ledgerEntryHash(signed.entry) };
   const placement = await ctx.chain.anchorLedgerHead(head);
   ctx.privacy.putLedgerEntry(worker, signed.entry.seq, signed, placement);
-  ctx.log('info', `ledger entry #${signed.entry.seq} (${signed.entry.body.kind}) of worker ${worker} anchored in block #${placement.blockNumber}`);
+  ctx.log(
+    'info',
+    `ledger entry #${signed.entry.seq} (${signed.entry.body.kind}) of worker ${worker} anchored in block #${placement.blockNumber}`,
+  );
   const confirmed = await ctx.workers
     .get(worker)
-    .request('confirm_ledger', { placement }, opts.onProgress, opts.deadlineMs === undefined ? {} : { deadlineMs: opts.deadlineMs });
+    .request(
+      'confirm_ledger',
+      { placement },
+      opts.onProgress,
+      opts.deadlineMs === undefined ? {} : { deadlineMs: opts.deadlineMs },
+    );
   return { ...confirmed, placement };
 }

@@ -35,7 +35,13 @@ const TITLES: Record<number, string> = {
 };
 
 /** The problem document for an error code (the API's responses and the CLI's --json failures). */
-export function problemBody(status: number, code: string, detail: string, instance?: string, details?: Record<string, unknown>): Problem {
+export function problemBody(
+  status: number,
+  code: string,
+  detail: string,
+  instance?: string,
+  details?: Record<string, unknown>,
+): Problem {
   return {
     type: `https://obscura.dev/problems/${code}`,
     title: TITLES[status] ?? 'Error',
@@ -48,7 +54,14 @@ export function problemBody(status: number, code: string, detail: string, instan
 }
 
 /** Send a problem response. */
-export function sendProblem(res: Response, status: number, code: string, detail: string, instance?: string, details?: Record<string, unknown>): void {
+export function sendProblem(
+  res: Response,
+  status: number,
+  code: string,
+  detail: string,
+  instance?: string,
+  details?: Record<string, unknown>,
+): void {
   const body = problemBody(status, code, detail, instance, details);
   res.status(status).type('application/problem+json').send(JSON.stringify(body));
 }
@@ -70,7 +83,9 @@ export function problemHandler(log: (message: string) => void) {
       sendProblem(res, 413, 'body_too_large', 'request body is too large', req.originalUrl);
       return;
     }
-    log(`unhandled error on ${req.method} ${req.path}: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+    log(
+      `unhandled error on ${req.method} ${req.path}: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`,
+    );
     sendProblem(res, 500, 'internal_error', 'the server failed to handle this request', req.originalUrl);
   };
 }

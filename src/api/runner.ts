@@ -41,7 +41,8 @@ export class JobRunner {
   /** Start the loop (failing jobs a previous host left running). */
   start(): void {
     const interrupted = this.ctx.metadata.failInterruptedJobs();
-    if (interrupted > 0) this.ctx.log('warn', `${interrupted} job(s) interrupted by the last stop were marked failed`);
+    if (interrupted > 0)
+      this.ctx.log('warn', `${interrupted} job(s) interrupted by the last stop were marked failed`);
     this.loop = this.run();
   }
 
@@ -76,13 +77,22 @@ export class JobRunner {
           workers
             .get(worker)
             .request('cancel_job', { job: id })
-            .catch((e: unknown) => log('warn', `job ${id}: the enclave of worker ${worker} did not take the cancel: ${e instanceof Error ? e.message : String(e)}`)),
+            .catch((e: unknown) =>
+              log(
+                'warn',
+                `job ${id}: the enclave of worker ${worker} did not take the cancel: ${e instanceof Error ? e.message : String(e)}`,
+              ),
+            ),
         ),
       );
       return 'cancelling';
     }
     const now = metadata.job(id);
-    throw new ObscuraError('job_finished', `job ${id} has ended (${now.status}); only a queued or running job can be cancelled`, 409);
+    throw new ObscuraError(
+      'job_finished',
+      `job ${id} has ended (${now.status}); only a queued or running job can be cancelled`,
+      409,
+    );
   }
 
   /** Stop after the current job. */
@@ -116,29 +126,50 @@ export class JobRunner {
     const endJob = this.ctx.metrics.jobDuration.startTimer();
     try {
       const request = job.request;
-      if (!request) throw new ObscuraError('job_request_missing', 'the job carries no signed job request (it predates them); submit it again', 422);
+      if (!request)
+        throw new ObscuraError(
+          'job_request_missing',
+          'the job carries no signed job request (it predates them); submit it again',
+          422,
+        );
       const purpose = purposeHash(request.request.purpose);
       const pipeline = metadata.pipeline(job.pipeline.hash);
-      const inputs = Object.entries(job.inputs).flatMap(([name, ids]) => (Array.isArray(ids) ? ids : [ids]).map((datasetId) => ({ name, datasetId }))).map(({ name, datasetId }) => {
-        const d = metadata.dataset(datasetId);
-        const approval = this.ctx.privacy.approvalFor(datasetId, job.pipeline.hash, request.request.analyst, purpose);
-        const policyUpdate = this.ctx.privacy.latestPolicyUpdate(datasetId);
-        return {
-          name,
-          datasetId,
-          blobPath: blobs.pathOf(d.ciphertext.sha256),
-          manifest: d.manifest,
-          ...(approval ? { approval } : {}),
-          ...(policyUpdate ? { policyUpdate } : {}),
-        };
-      });
-      const onProgress = (fraction: number, message: string) => metadata.updateJob(job.id, { progress: Math.min(0.9, fraction * 0.9), message });
+      const inputs = Object.entries(job.inputs)
+        .flatMap(([name, ids]) =>
+          (Array.isArray(ids) ? ids : [ids]).map((datasetId) => ({ name, datasetId })),
+        )
+        .map(({ name, datasetId }) => {
+          const d = metadata.dataset(datasetId);
+          const approval = this.ctx.privacy.approvalFor(
+            datasetId,
+            job.pipeline.hash,
+            request.request.analyst,
+            purpose,
+          );
+          const policyUpdate = this.ctx.privacy.latestPolicyUpdate(datasetId);
+          return {
+            name,
+            datasetId,
+            blobPath: blobs.pathOf(d.ciphertext.sha256),
+            manifest: d.manifest,
+            ...(approval ? { approval } : {}),
+            ...(policyUpdate ? { policyUpdate } : {}),
+          };
+        });
+      const onProgress = (fraction: number, message: string) =>
+        metadata.updateJob(job.id, { progress: Math.min(0.9, fraction * 0.9), message });
       if (Object.values(job.inputs).some(Array.isArray)) {
         // Federated: each partition stays on its worker; the first worker aggregates.
-        const doc = pipeline.document as { outputs: Record<string, unknown>; steps: { id: string; train?: { options?: { rounds?: number } } }[] };
+        const doc = pipeline.document as {
+          outputs: Record<string, unknown>;
+          steps: { id: string; train?: { options?: { rounds?: number } } }[];
+        };
         const step = Object.keys(doc.outputs)[0] as string;
         const rounds = doc.steps.find((s) => s.id === step)?.train?.options?.rounds ?? 5;
-        const partitions = inputs.map((input) => ({ enclave: workers.get(metadata.dataset(input.datasetId).worker), input }));
+        const partitions = inputs.map((input) => ({
+          enclave: workers.get(metadata.dataset(input.datasetId).worker),
+          input,
+        }));
         current.workers = partitions.map((p) => p.enclave.info.workerId);
         const released = await runFederatedTraining({
           job: { id: job.id, request, pipeline: JSON.stringify(pipeline.document) },
@@ -168,11 +199,20 @@ export class JobRunner {
       if ('ledger' in outcome) {
         // The enclave committed the spend and has read nothing: it runs the job once the spend is on chain.
         metadata.updateJob(job.id, { message: 'anchoring the privacy budget spend on the chain' });
-        const placed = await placeLedgerEntry(this.ctx, job.worker, outcome.ledger, { onProgress, deadlineMs: timeoutMs + GRACE_MS });
+        const placed = await placeLedgerEntry(this.ctx, job.worker, outcome.ledger, {
+          onProgress,
+          deadlineMs: timeoutMs + GRACE_MS,
+        });
         // The job spent its budget (on chain) and failed: fail it with the enclave's code (data-free once it read data).
-        if (placed.failed) throw new ObscuraError(placed.failed.code, placed.failed.message, placed.failed.status as HttpStatus);
+        if (placed.failed)
+          throw new ObscuraError(
+            placed.failed.code,
+            placed.failed.message,
+            placed.failed.status as HttpStatus,
+          );
         released = placed.released;
-        if (!released) throw new Error('the enclave confirmed the spend but ran no job (it was restarted in between)');
+        if (!released)
+          throw new Error('the enclave confirmed the spend but ran no job (it was restarted in between)');
         spend = { entry: outcome.ledger, placement: placed.placement };
       }
       await this.#publish(job, released as ReleasedResult, spend);
@@ -192,9 +232,15 @@ export class JobRunner {
     for (const { id } of workers.list().filter((w) => w.status === 'stopped')) {
       try {
         const next = await workers.restart(id);
-        log('warn', `worker ${id}: enclave restarted from its sealed state after job ${job.id} (measurement ${next.info.measurement})`);
+        log(
+          'warn',
+          `worker ${id}: enclave restarted from its sealed state after job ${job.id} (measurement ${next.info.measurement})`,
+        );
       } catch (e) {
-        log('error', `worker ${id}: enclave could not be restarted: ${e instanceof Error ? e.message : String(e)}`);
+        log(
+          'error',
+          `worker ${id}: enclave could not be restarted: ${e instanceof Error ? e.message : String(e)}`,
+        );
       }
     }
   }

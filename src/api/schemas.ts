@@ -17,7 +17,10 @@ export const PipelineSubmissionSchema = z.object({
 export const JobSubmissionSchema = z
   .object({
     pipeline: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional(),
-    pipelineHash: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    pipelineHash: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .optional(),
     /** Dataset id per input; a list of ids on different workers trains federated (train outputs only). */
     inputs: z.record(z.string(), z.union([z.string().min(1), z.array(z.string().min(1)).min(2).max(16)])),
     /** What the analyst wants the result for; shown to owners asked to approve the pipeline. */
@@ -85,7 +88,9 @@ export const JobPreviewSchema = z.object({
       cost: CostSchema,
     }),
   ),
-  outputs: z.array(z.object({ step: z.string(), columns: z.array(z.string()), minGroupSize: z.number().int() })),
+  outputs: z.array(
+    z.object({ step: z.string(), columns: z.array(z.string()), minGroupSize: z.number().int() }),
+  ),
   /** Total privacy cost of the job. */
   cost: CostSchema,
   checks: z.array(JobCheckSchema),
@@ -96,13 +101,26 @@ export const JobPreviewSchema = z.object({
 });
 export type JobPreview = z.infer<typeof JobPreviewSchema>;
 
-const BudgetAmountSchema = z.object({ total: z.number().nullable(), spent: z.number(), remaining: z.number().nullable() });
+const BudgetAmountSchema = z.object({
+  total: z.number().nullable(),
+  spent: z.number(),
+  remaining: z.number().nullable(),
+});
 /** GET /v1/datasets/{id}/budget: totals from the policy (null: no limit), spent and remaining, and the anchored spends. */
 export const DatasetBudgetSchema = z.object({
   dataset: z.string(),
   epsilon: BudgetAmountSchema,
   delta: BudgetAmountSchema,
-  spends: z.array(z.object({ seq: z.number().int(), job: z.string(), epsilon: z.number(), delta: z.number(), blockNumber: z.number().int(), blockHash: z.string() })),
+  spends: z.array(
+    z.object({
+      seq: z.number().int(),
+      job: z.string(),
+      epsilon: z.number(),
+      delta: z.number(),
+      blockNumber: z.number().int(),
+      blockHash: z.string(),
+    }),
+  ),
 });
 export type DatasetBudget = z.infer<typeof DatasetBudgetSchema>;
 

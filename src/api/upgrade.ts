@@ -22,7 +22,10 @@ export async function handOverFromPredecessor(args: {
 }): Promise<boolean> {
   const { newcomer, metadata, log } = args;
   const id = newcomer.info.workerId;
-  const old = await EnclaveClient.start({ ...args.predecessor, log: (level, m) => log(level, `[${id} predecessor] ${m}`) });
+  const old = await EnclaveClient.start({
+    ...args.predecessor,
+    log: (level, m) => log(level, `[${id} predecessor] ${m}`),
+  });
   try {
     const from = old.info.measurement;
     const to = newcomer.info.measurement;
@@ -40,14 +43,26 @@ export async function handOverFromPredecessor(args: {
     }
     const nonce = randomBytes(32).toString('hex');
     const { evidence } = await newcomer.request('attest', { nonce });
-    const { sealedIdentity } = await old.request('handover_export', { evidence, nonce, measurement: to, statement: authorization.statement, authorization: authorization.receipt });
+    const { sealedIdentity } = await old.request('handover_export', {
+      evidence,
+      nonce,
+      measurement: to,
+      statement: authorization.statement,
+      authorization: authorization.receipt,
+    });
     await newcomer.request('handover_import', { sealedIdentity });
     await newcomer.refreshInfo();
-    log('info', `worker ${id}: identity handed over from ${from.slice(0, 12)}… to ${to.slice(0, 12)}… (authorised in block #${authorization.receipt.blockNumber})`);
+    log(
+      'info',
+      `worker ${id}: identity handed over from ${from.slice(0, 12)}… to ${to.slice(0, 12)}… (authorised in block #${authorization.receipt.blockNumber})`,
+    );
     return true;
   } catch (e) {
     if (!isObscuraError(e)) throw e;
-    log('warn', `worker ${id}: hand-over refused (${e.code}: ${e.message}); the new code has no access to datasets sealed to the old identity`);
+    log(
+      'warn',
+      `worker ${id}: hand-over refused (${e.code}: ${e.message}); the new code has no access to datasets sealed to the old identity`,
+    );
     return false;
   } finally {
     await old.stop();

@@ -17,7 +17,11 @@ export interface UploadLimits {
 }
 
 /** Safe defaults: two uploads at once, 20 GiB stored per account, one idle minute. */
-export const DEFAULT_UPLOAD_LIMITS: UploadLimits = { inFlightPerAccount: 2, bytesPerAccount: 20 * 1024 ** 3, idleTimeoutMs: 60_000 };
+export const DEFAULT_UPLOAD_LIMITS: UploadLimits = {
+  inFlightPerAccount: 2,
+  bytesPerAccount: 20 * 1024 ** 3,
+  idleTimeoutMs: 60_000,
+};
 
 /** One upload's slot: the most bytes it may write, and the release of the slot (idempotent). */
 export interface UploadSlot {
@@ -41,7 +45,11 @@ export class UploadGate {
   begin(account: string, storedBytes: number, maxUploadBytes: number): UploadSlot {
     const count = this.inFlight.get(account) ?? 0;
     if (count >= this.limits.inFlightPerAccount) {
-      throw new ObscuraError('upload_limit_exceeded', `at most ${this.limits.inFlightPerAccount} uploads per account at once; wait for one to finish`, 429);
+      throw new ObscuraError(
+        'upload_limit_exceeded',
+        `at most ${this.limits.inFlightPerAccount} uploads per account at once; wait for one to finish`,
+        429,
+      );
     }
     const room = this.limits.bytesPerAccount - storedBytes;
     if (room <= 0) throw storageQuotaExceeded(this.limits.bytesPerAccount);
@@ -63,11 +71,16 @@ export class UploadGate {
 
   /** Throw storage_quota_exceeded unless `bytes` more fit beside `storedBytes` (checked at commit). */
   assertFits(storedBytes: number, bytes: number): void {
-    if (storedBytes + bytes > this.limits.bytesPerAccount) throw storageQuotaExceeded(this.limits.bytesPerAccount);
+    if (storedBytes + bytes > this.limits.bytesPerAccount)
+      throw storageQuotaExceeded(this.limits.bytesPerAccount);
   }
 }
 
 /** The error for an upload that does not fit the account's storage quota. */
 export function storageQuotaExceeded(bytesPerAccount: number): ObscuraError {
-  return new ObscuraError('storage_quota_exceeded', `this upload does not fit the account's storage quota of ${bytesPerAccount} bytes`, 413);
+  return new ObscuraError(
+    'storage_quota_exceeded',
+    `this upload does not fit the account's storage quota of ${bytesPerAccount} bytes`,
+    413,
+  );
 }

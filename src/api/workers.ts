@@ -66,7 +66,11 @@ export class WorkerPool {
     const next = await EnclaveClient.start(old.options);
     this.workers.set(id, next);
     if (next.info.keys.signingKey !== old.info.keys.signingKey) {
-      throw new ObscuraError('worker_identity_changed', `worker ${id} came back with a new identity: its sealed state was not restored`, 503);
+      throw new ObscuraError(
+        'worker_identity_changed',
+        `worker ${id} came back with a new identity: its sealed state was not restored`,
+        503,
+      );
     }
     return next;
   }
@@ -85,7 +89,15 @@ export class WorkerPool {
       recipient: w.info.keys.recipient,
       signingKey: w.info.keys.signingKey,
       status: w.running ? 'running' : 'stopped',
-      ...(w.info.limits ? { limits: { timeoutMs: w.info.limits.timeoutMs, maxRows: w.info.limits.maxRows, memoryBytes: w.info.limits.memoryBytes } } : {}),
+      ...(w.info.limits
+        ? {
+            limits: {
+              timeoutMs: w.info.limits.timeoutMs,
+              maxRows: w.info.limits.maxRows,
+              memoryBytes: w.info.limits.memoryBytes,
+            },
+          }
+        : {}),
     }));
   }
 

@@ -5,7 +5,8 @@
 import { z } from 'zod';
 import { hashJson } from '../common/hash.ts';
 
-const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`), `expected ${bytes} bytes of lower-case hex`);
+const hex = (bytes: number) =>
+  z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`), `expected ${bytes} bytes of lower-case hex`);
 
 /** The public keys an enclave binds into its attestation. */
 export const EnclaveKeysSchema = z.object({

@@ -13,7 +13,12 @@ export {
   type Evidence,
   type SimulatedEvidence,
 } from './evidence.ts';
-export { simulatedAuthority, simulatedEvidence, simulatedPlatformSecret, simulatedTeeDir } from './simulated.ts';
+export {
+  simulatedAuthority,
+  simulatedEvidence,
+  simulatedPlatformSecret,
+  simulatedTeeDir,
+} from './simulated.ts';
 export {
   AttestationPolicySchema,
   DEFAULT_POLICY,
@@ -31,7 +36,13 @@ export {
   type MeasuredEnclave,
   type MeasurementEntry,
 } from './policy.ts';
-export { verifyEvidence, verifySimulatedEvidence, type AttestationExpectations, type AttestationVerdict, type Check } from './verify.ts';
+export {
+  verifyEvidence,
+  verifySimulatedEvidence,
+  type AttestationExpectations,
+  type AttestationVerdict,
+  type Check,
+} from './verify.ts';
 // Hardware verification (src/attestation/dcap/, verify-quote.ts) is imported from its own
 // modules so that simulated-only users do not load @phala/dcap-qvl.
 export type { CollateralSource } from './dcap/source.ts';

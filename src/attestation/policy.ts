@@ -12,11 +12,21 @@ import { parseDocumentValue, parseYamlText, readDocumentFile } from '../common/y
 const hexField = (bytes: number, name: string) =>
   z
     .string()
-    .regex(new RegExp(`^(0x)?[0-9a-fA-F]{${bytes * 2}}$`), `${name} must be ${bytes} bytes of hex (${bytes * 2} digits)`)
+    .regex(
+      new RegExp(`^(0x)?[0-9a-fA-F]{${bytes * 2}}$`),
+      `${name} must be ${bytes} bytes of hex (${bytes * 2} digits)`,
+    )
     .transform((s) => s.replace(/^0x/, '').toLowerCase());
 
 /** Intel's TCB status names a policy may accept (`Revoked` never can be). */
-export const TCB_STATUSES = ['UpToDate', 'SWHardeningNeeded', 'ConfigurationNeeded', 'ConfigurationAndSWHardeningNeeded', 'OutOfDate', 'OutOfDateConfigurationNeeded'] as const;
+export const TCB_STATUSES = [
+  'UpToDate',
+  'SWHardeningNeeded',
+  'ConfigurationNeeded',
+  'ConfigurationAndSWHardeningNeeded',
+  'OutOfDate',
+  'OutOfDateConfigurationNeeded',
+] as const;
 const TcbStatusSchema = z.enum(TCB_STATUSES, { error: `expected one of ${TCB_STATUSES.join(', ')}` });
 
 const TdxEntrySchema = z.strictObject({
@@ -27,14 +37,27 @@ const TdxEntrySchema = z.strictObject({
   rtmr3: hexField(48, 'rtmr3').optional(),
 });
 const SgxEntrySchema = z
-  .strictObject({ mrenclave: hexField(32, 'mrenclave').optional(), mrsigner: hexField(32, 'mrsigner').optional() })
-  .refine((e) => e.mrenclave !== undefined || e.mrsigner !== undefined, 'an sgx entry names mrenclave, mrsigner or both');
+  .strictObject({
+    mrenclave: hexField(32, 'mrenclave').optional(),
+    mrsigner: hexField(32, 'mrsigner').optional(),
+  })
+  .refine(
+    (e) => e.mrenclave !== undefined || e.mrsigner !== undefined,
+    'an sgx entry names mrenclave, mrsigner or both',
+  );
 const SimulatedEntrySchema = z.strictObject({ measurement: hexField(32, 'measurement') });
 
 /** One accepted enclave: every field it names must match. */
 export const MeasurementEntrySchema = z
-  .strictObject({ tdx: TdxEntrySchema.optional(), sgx: SgxEntrySchema.optional(), simulated: SimulatedEntrySchema.optional() })
-  .refine((e) => [e.tdx, e.sgx, e.simulated].filter((x) => x !== undefined).length === 1, 'an entry names exactly one of tdx, sgx, simulated');
+  .strictObject({
+    tdx: TdxEntrySchema.optional(),
+    sgx: SgxEntrySchema.optional(),
+    simulated: SimulatedEntrySchema.optional(),
+  })
+  .refine(
+    (e) => [e.tdx, e.sgx, e.simulated].filter((x) => x !== undefined).length === 1,
+    'an entry names exactly one of tdx, sgx, simulated',
+  );
 export type MeasurementEntry = z.infer<typeof MeasurementEntrySchema>;
 
 const DURATION = /^([1-9]\d*)(s|m|h|d|w)$/;
@@ -43,20 +66,27 @@ const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 } as const;
 /** Seconds in a duration like `30d`, `12h`, `90m`, `45s`, `2w`. */
 export function parseDuration(text: string): number {
   const m = DURATION.exec(text);
-  if (!m) throw new ObscuraError('duration_invalid', `not a duration: ${text} (expected e.g. 30d, 12h, 90m)`, 400);
+  if (!m)
+    throw new ObscuraError('duration_invalid', `not a duration: ${text} (expected e.g. 30d, 12h, 90m)`, 400);
   return Number(m[1]) * UNIT_SECONDS[m[2] as keyof typeof UNIT_SECONDS];
 }
 
 /** An attestation policy document (version 1 of policies.md). */
 export const AttestationPolicySchema = z
   .strictObject({
-    tee: z.array(z.enum(['tdx', 'sgx', 'simulated'])).min(1, 'accept at least one TEE kind').default(['tdx', 'sgx']),
+    tee: z
+      .array(z.enum(['tdx', 'sgx', 'simulated']))
+      .min(1, 'accept at least one TEE kind')
+      .default(['tdx', 'sgx']),
     measurements: z.array(MeasurementEntrySchema).default([]),
     tcb: z.array(TcbStatusSchema).min(1, 'accept at least one TCB status').default(['UpToDate']),
     max_collateral_age: z.string().regex(DURATION, 'expected a duration such as 30d, 12h or 90m').optional(),
     allow_simulated: z.boolean().default(false),
   })
-  .refine((p) => !p.tee.includes('simulated') || p.allow_simulated, { message: '`simulated` is accepted only with allow_simulated: true', path: ['tee'] });
+  .refine((p) => !p.tee.includes('simulated') || p.allow_simulated, {
+    message: '`simulated` is accepted only with allow_simulated: true',
+    path: ['tee'],
+  });
 export type AttestationPolicy = z.infer<typeof AttestationPolicySchema>;
 
 /** The policy of a document that says nothing: TDX or SGX, UpToDate only, no enclave accepted. */
@@ -86,9 +116,15 @@ export type MeasuredEnclave =
   | { tee: 'simulated'; measurement: string };
 
 /** Which policy entry accepts `m`, or why none does. */
-export function matchMeasurement(policy: AttestationPolicy, m: MeasuredEnclave): { ok: true; entry: number } | { ok: false; reason: string } {
-  const candidates = policy.measurements.map((e, i) => ({ i, fields: e[m.tee] as Record<string, string | undefined> | undefined })).filter((c) => c.fields);
-  if (policy.measurements.length === 0) return { ok: false, reason: 'the policy lists no accepted measurements, so it accepts no enclave' };
+export function matchMeasurement(
+  policy: AttestationPolicy,
+  m: MeasuredEnclave,
+): { ok: true; entry: number } | { ok: false; reason: string } {
+  const candidates = policy.measurements
+    .map((e, i) => ({ i, fields: e[m.tee] as Record<string, string | undefined> | undefined }))
+    .filter((c) => c.fields);
+  if (policy.measurements.length === 0)
+    return { ok: false, reason: 'the policy lists no accepted measurements, so it accepts no enclave' };
   if (candidates.length === 0) return { ok: false, reason: `the policy lists no ${m.tee} measurements` };
   const misses: string[] = [];
   for (const c of candidates) {
@@ -102,7 +138,11 @@ export function matchMeasurement(policy: AttestationPolicy, m: MeasuredEnclave):
 }
 
 /** Whether the policy accepts a TEE kind (simulated also needs allow_simulated or an override). */
-export function acceptsTee(policy: AttestationPolicy, tee: 'tdx' | 'sgx' | 'simulated', allowSimulated = false): boolean {
+export function acceptsTee(
+  policy: AttestationPolicy,
+  tee: 'tdx' | 'sgx' | 'simulated',
+  allowSimulated = false,
+): boolean {
   if (tee === 'simulated') return policy.allow_simulated || allowSimulated;
   return policy.tee.includes(tee);
 }

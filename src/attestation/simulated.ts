@@ -28,7 +28,10 @@ function loadOrCreateSecret(path: string, make: () => Buffer): Buffer {
 
 /** The simulated authority's key pair, created on first use. */
 export function simulatedAuthority(dataDir: string): Ed25519KeyPair {
-  const seed = loadOrCreateSecret(join(simulatedTeeDir(dataDir), 'authority.key'), () => generateEd25519().seed);
+  const seed = loadOrCreateSecret(
+    join(simulatedTeeDir(dataDir), 'authority.key'),
+    () => generateEd25519().seed,
+  );
   return ed25519FromSeed(seed);
 }
 

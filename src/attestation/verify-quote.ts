@@ -15,7 +15,15 @@ import { PccsCollateralSource, type CollateralSource, type SourcedCollateral } f
 import { describeQuote, type ParsedQuote, parseQuote } from './dcap/quote.ts';
 import { type DcapOutcome, verifyDcap } from './dcap/verify.ts';
 import { keysDigest, type QuoteEvidence } from './evidence.ts';
-import { acceptsTcb, acceptsTee, type AttestationPolicy, DEFAULT_POLICY, type MeasuredEnclave, matchMeasurement, maxCollateralAge } from './policy.ts';
+import {
+  acceptsTcb,
+  acceptsTee,
+  type AttestationPolicy,
+  DEFAULT_POLICY,
+  type MeasuredEnclave,
+  matchMeasurement,
+  maxCollateralAge,
+} from './policy.ts';
 import type { AttestationExpectations, AttestationVerdict, Check } from './verify.ts';
 
 /** What a quote verdict adds for reporting (`verdict.quote`). */
@@ -24,7 +32,11 @@ export interface QuoteFacts {
   kind: string;
   parsed: ParsedQuote;
   tcb?: { status: string; advisoryIds: string[] };
-  collateral?: { origin: string; evaluatedAt: number; documents: { name: string; issued: string; nextUpdate: string | null }[] };
+  collateral?: {
+    origin: string;
+    evaluatedAt: number;
+    documents: { name: string; issued: string; nextUpdate: string | null }[];
+  };
 }
 
 let defaultSource: CollateralSource | undefined;
@@ -42,32 +54,53 @@ function age(s: number): string {
   if (s < 2 * 86_400) return `${(s / 3600).toFixed(1)} h`;
   return `${(s / 86_400).toFixed(1)} d`;
 }
-const NOT_EVALUATED = 'not evaluated: the quote signature did not verify, so its contents are unauthenticated';
+const NOT_EVALUATED =
+  'not evaluated: the quote signature did not verify, so its contents are unauthenticated';
 
 function measured(q: ParsedQuote): MeasuredEnclave {
   return q.tee === 'tdx'
-    ? { tee: 'tdx', mrtd: q.td.mrTd, rtmr0: q.td.rtMr0, rtmr1: q.td.rtMr1, rtmr2: q.td.rtMr2, rtmr3: q.td.rtMr3 }
+    ? {
+        tee: 'tdx',
+        mrtd: q.td.mrTd,
+        rtmr0: q.td.rtMr0,
+        rtmr1: q.td.rtMr1,
+        rtmr2: q.td.rtMr2,
+        rtmr3: q.td.rtMr3,
+      }
     : { tee: 'sgx', mrenclave: q.sgx.mrEnclave, mrsigner: q.sgx.mrSigner };
 }
 
 function describeMeasured(m: MeasuredEnclave): string {
-  if (m.tee === 'tdx') return `MRTD ${short(m.mrtd)}, RTMR0 ${short(m.rtmr0)}, RTMR1 ${short(m.rtmr1)}, RTMR2 ${short(m.rtmr2)}, RTMR3 ${short(m.rtmr3)}`;
+  if (m.tee === 'tdx')
+    return `MRTD ${short(m.mrtd)}, RTMR0 ${short(m.rtmr0)}, RTMR1 ${short(m.rtmr1)}, RTMR2 ${short(m.rtmr2)}, RTMR3 ${short(m.rtmr3)}`;
   if (m.tee === 'sgx') return `MRENCLAVE ${short(m.mrenclave)}, MRSIGNER ${short(m.mrsigner)}`;
   return `measurement ${short(m.measurement)}`;
 }
 
 /** The `collateral freshness` check: every document valid at `at`, and young enough. */
-export function freshnessCheck(facts: CollateralFacts, at: number, policy: AttestationPolicy, origin: string): Check {
+export function freshnessCheck(
+  facts: CollateralFacts,
+  at: number,
+  policy: AttestationPolicy,
+  origin: string,
+): Check {
   const maxAge = maxCollateralAge(policy);
   const problems: string[] = [];
   for (const d of facts.dated) {
-    if (at < d.issued) problems.push(`${d.name} is not yet valid (issued ${iso(d.issued)}; verification time ${iso(at)})`);
-    else if (d.nextUpdate !== undefined && at > d.nextUpdate) problems.push(`${d.name} expired (next update was due ${iso(d.nextUpdate)}; verification time ${iso(at)})`);
+    if (at < d.issued)
+      problems.push(`${d.name} is not yet valid (issued ${iso(d.issued)}; verification time ${iso(at)})`);
+    else if (d.nextUpdate !== undefined && at > d.nextUpdate)
+      problems.push(
+        `${d.name} expired (next update was due ${iso(d.nextUpdate)}; verification time ${iso(at)})`,
+      );
     else if (maxAge !== undefined && d.ageBound && at - d.issued > maxAge) {
-      problems.push(`${d.name} is too old: issued ${iso(d.issued)}, ${age(at - d.issued)} before the verification time (policy max_collateral_age ${policy.max_collateral_age})`);
+      problems.push(
+        `${d.name} is too old: issued ${iso(d.issued)}, ${age(at - d.issued)} before the verification time (policy max_collateral_age ${policy.max_collateral_age})`,
+      );
     }
   }
-  if (problems.length > 0) return { name: 'collateral freshness', ok: false, detail: `${problems.join('; ')}; from ${origin}` };
+  if (problems.length > 0)
+    return { name: 'collateral freshness', ok: false, detail: `${problems.join('; ')}; from ${origin}` };
   const { end } = validityWindow(facts);
   const oldest = Math.min(...facts.dated.filter((d) => d.ageBound).map((d) => d.issued));
   const limit = maxAge === undefined ? '' : ` (limit ${policy.max_collateral_age})`;
@@ -78,7 +111,11 @@ export function freshnessCheck(facts: CollateralFacts, at: number, policy: Attes
   };
 }
 
-function reportDataCheck(q: ParsedQuote, expect: AttestationExpectations, evidence: QuoteEvidence | undefined): Check {
+function reportDataCheck(
+  q: ParsedQuote,
+  expect: AttestationExpectations,
+  evidence: QuoteEvidence | undefined,
+): Check {
   const add = (ok: boolean, detail: string): Check => ({ name: 'report data', ok, detail });
   const actual = q.reportData;
   if (expect.reportData !== undefined && expect.reportData.toLowerCase() !== actual) {
@@ -90,19 +127,42 @@ function reportDataCheck(q: ParsedQuote, expect: AttestationExpectations, eviden
       : add(true, `${actual} (not checked: no expected value given; pass --report-data HEX)`);
   }
   const digest = keysDigest(evidence.keys);
-  if (actual.slice(0, 64) !== digest) return add(false, `does not bind the enclave's keys: it starts ${short(actual)}, the keys' digest is ${short(digest)}`);
-  if (actual.slice(64) !== evidence.nonce) return add(false, `carries nonce ${short(actual.slice(64))}, not the evidence's nonce ${short(evidence.nonce)}`);
+  if (actual.slice(0, 64) !== digest)
+    return add(
+      false,
+      `does not bind the enclave's keys: it starts ${short(actual)}, the keys' digest is ${short(digest)}`,
+    );
+  if (actual.slice(64) !== evidence.nonce)
+    return add(
+      false,
+      `carries nonce ${short(actual.slice(64))}, not the evidence's nonce ${short(evidence.nonce)}`,
+    );
   if (expect.nonce !== undefined && expect.nonce !== evidence.nonce) {
-    return add(false, `the quote was made for nonce ${short(evidence.nonce)}, not the nonce sent (${short(expect.nonce)}): replayed evidence?`);
+    return add(
+      false,
+      `the quote was made for nonce ${short(evidence.nonce)}, not the nonce sent (${short(expect.nonce)}): replayed evidence?`,
+    );
   }
   if (expect.keys?.recipient !== undefined && expect.keys.recipient !== evidence.keys.recipient) {
-    return add(false, `the bound recipient ${short(evidence.keys.recipient)} is not the expected one ${short(expect.keys.recipient)}`);
+    return add(
+      false,
+      `the bound recipient ${short(evidence.keys.recipient)} is not the expected one ${short(expect.keys.recipient)}`,
+    );
   }
   if (expect.keys?.signingKey !== undefined && expect.keys.signingKey !== evidence.keys.signingKey) {
-    return add(false, `the bound signing key ${short(evidence.keys.signingKey)} is not the expected one ${short(expect.keys.signingKey)}`);
+    return add(
+      false,
+      `the bound signing key ${short(evidence.keys.signingKey)} is not the expected one ${short(expect.keys.signingKey)}`,
+    );
   }
-  const fresh = expect.nonce !== undefined ? 'the nonce sent' : `nonce ${short(evidence.nonce)} (stored evidence: not a nonce sent now)`;
-  return add(true, `binds recipient ${short(evidence.keys.recipient)}, signing key ${short(evidence.keys.signingKey)} and ${fresh}`);
+  const fresh =
+    expect.nonce !== undefined
+      ? 'the nonce sent'
+      : `nonce ${short(evidence.nonce)} (stored evidence: not a nonce sent now)`;
+  return add(
+    true,
+    `binds recipient ${short(evidence.keys.recipient)}, signing key ${short(evidence.keys.signingKey)} and ${fresh}`,
+  );
 }
 
 function measurementCheck(m: MeasuredEnclave, headline: string, expect: AttestationExpectations): Check {
@@ -115,20 +175,34 @@ function measurementCheck(m: MeasuredEnclave, headline: string, expect: Attestat
       : `${register} is not in the accepted list`;
     return add(false, `${describeMeasured(m)}: ${why}`);
   }
-  if (!expect.policy) return add(true, `${describeMeasured(m)} (${expect.measurements ? 'in the accepted list; ' : ''}not checked against a policy)`);
+  if (!expect.policy)
+    return add(
+      true,
+      `${describeMeasured(m)} (${expect.measurements ? 'in the accepted list; ' : ''}not checked against a policy)`,
+    );
   const r = matchMeasurement(expect.policy, m);
-  return r.ok ? add(true, `${describeMeasured(m)}: matches policy entry ${r.entry}`) : add(false, `${describeMeasured(m)} ${r.reason}`);
+  return r.ok
+    ? add(true, `${describeMeasured(m)}: matches policy entry ${r.entry}`)
+    : add(false, `${describeMeasured(m)} ${r.reason}`);
 }
 
 /**
  * Verify a raw quote (binary); throws 'quote_invalid' if it is not one, never for a failed
  * check. `--report-data` style binding comes from `expect.reportData`.
  */
-export function verifyQuote(raw: Uint8Array, expect: AttestationExpectations = {}): Promise<AttestationVerdict> {
+export function verifyQuote(
+  raw: Uint8Array,
+  expect: AttestationExpectations = {},
+): Promise<AttestationVerdict> {
   return verifyParsed(raw, parseQuote(raw), expect, undefined);
 }
 
-async function verifyParsed(raw: Uint8Array, q: ParsedQuote, expect: AttestationExpectations, evidence: QuoteEvidence | undefined): Promise<AttestationVerdict> {
+async function verifyParsed(
+  raw: Uint8Array,
+  q: ParsedQuote,
+  expect: AttestationExpectations,
+  evidence: QuoteEvidence | undefined,
+): Promise<AttestationVerdict> {
   const at = expect.at ?? Math.floor(Date.now() / 1000);
   const policy = expect.policy ?? DEFAULT_POLICY;
   const kind = describeQuote(q);
@@ -137,8 +211,10 @@ async function verifyParsed(raw: Uint8Array, q: ParsedQuote, expect: Attestation
 
   // tee kind
   let teeProblem: string | undefined;
-  if (evidence && evidence.tee !== q.tee) teeProblem = `the evidence says ${evidence.tee}, the quote is ${q.tee}`;
-  else if (!acceptsTee(policy, q.tee)) teeProblem = `not an accepted TEE kind (accepted: ${policy.tee.join(', ')})`;
+  if (evidence && evidence.tee !== q.tee)
+    teeProblem = `the evidence says ${evidence.tee}, the quote is ${q.tee}`;
+  else if (!acceptsTee(policy, q.tee))
+    teeProblem = `not an accepted TEE kind (accepted: ${policy.tee.join(', ')})`;
   else if (q.debug) teeProblem = 'a debug enclave: its memory is open to the host';
 
   // signature, TCB and collateral
@@ -159,9 +235,17 @@ async function verifyParsed(raw: Uint8Array, q: ParsedQuote, expect: Attestation
   }
   const origin = sourced?.origin ?? '';
   if (!teeProblem && outcome?.attributes) teeProblem = `refused: ${outcome.attributes}`;
-  checks.push({ name: 'tee kind', ok: !teeProblem, detail: teeProblem ? `${kind}: ${teeProblem}` : `${kind} (accepted: ${policy.tee.join(', ')})` });
+  checks.push({
+    name: 'tee kind',
+    ok: !teeProblem,
+    detail: teeProblem ? `${kind}: ${teeProblem}` : `${kind} (accepted: ${policy.tee.join(', ')})`,
+  });
 
-  checks.push({ name: 'quote signature', ok: outcome?.signature.ok === true, detail: outcome?.signature.detail ?? (failure as string) });
+  checks.push({
+    name: 'quote signature',
+    ok: outcome?.signature.ok === true,
+    detail: outcome?.signature.detail ?? (failure as string),
+  });
   const authentic = outcome?.quoteAuthentic === true;
 
   const tcb = outcome?.tcb;
@@ -169,31 +253,63 @@ async function verifyParsed(raw: Uint8Array, q: ParsedQuote, expect: Attestation
     facts.tcb = { status: tcb.status, advisoryIds: tcb.advisoryIds };
     const adv = tcb.advisoryIds.length ? `advisories ${tcb.advisoryIds.join(', ')}` : 'no advisories';
     const ok = acceptsTcb(policy, tcb.status);
-    checks.push({ name: 'tcb status', ok, detail: ok ? `${tcb.status} (${adv}); accepted` : `${tcb.status} (${adv}) is not an accepted status (accepted: ${policy.tcb.join(', ')})` });
+    checks.push({
+      name: 'tcb status',
+      ok,
+      detail: ok
+        ? `${tcb.status} (${adv}); accepted`
+        : `${tcb.status} (${adv}) is not an accepted status (accepted: ${policy.tcb.join(', ')})`,
+    });
   } else {
     checks.push({ name: 'tcb status', ok: false, detail: tcb?.error ?? 'not evaluated: no collateral' });
   }
 
   const m = measured(q);
   const headline = m.tee === 'tdx' ? m.mrtd : (m as { mrenclave: string }).mrenclave;
-  checks.push(authentic ? measurementCheck(m, headline, expect) : { name: 'measurement', ok: false, detail: NOT_EVALUATED });
-  checks.push(authentic ? reportDataCheck(q, expect, evidence) : { name: 'report data', ok: false, detail: NOT_EVALUATED });
+  checks.push(
+    authentic
+      ? measurementCheck(m, headline, expect)
+      : { name: 'measurement', ok: false, detail: NOT_EVALUATED },
+  );
+  checks.push(
+    authentic
+      ? reportDataCheck(q, expect, evidence)
+      : { name: 'report data', ok: false, detail: NOT_EVALUATED },
+  );
 
   if (outcome?.collateral) {
     checks.push(freshnessCheck(outcome.collateral, at, policy, origin));
     facts.collateral = {
       origin,
       evaluatedAt: outcome.evaluatedAt,
-      documents: outcome.collateral.dated.map((d) => ({ name: d.name, issued: iso(d.issued), nextUpdate: d.nextUpdate === undefined ? null : iso(d.nextUpdate) })),
+      documents: outcome.collateral.dated.map((d) => ({
+        name: d.name,
+        issued: iso(d.issued),
+        nextUpdate: d.nextUpdate === undefined ? null : iso(d.nextUpdate),
+      })),
     };
   } else {
-    checks.push({ name: 'collateral freshness', ok: false, detail: outcome?.collateralError ?? failure ?? 'no collateral' });
+    checks.push({
+      name: 'collateral freshness',
+      ok: false,
+      detail: outcome?.collateralError ?? failure ?? 'no collateral',
+    });
   }
-  return { ok: checks.every((c) => c.ok), tee: q.tee, simulated: false, measurement: headline, checks, quote: facts };
+  return {
+    ok: checks.every((c) => c.ok),
+    tee: q.tee,
+    simulated: false,
+    measurement: headline,
+    checks,
+    quote: facts,
+  };
 }
 
 /** Verify quote evidence: the quote, and its report data bound to the keys and nonce beside it. */
-export async function verifyQuoteEvidence(evidence: QuoteEvidence, expect: AttestationExpectations = {}): Promise<AttestationVerdict> {
+export async function verifyQuoteEvidence(
+  evidence: QuoteEvidence,
+  expect: AttestationExpectations = {},
+): Promise<AttestationVerdict> {
   const raw = Buffer.from(evidence.quote, 'hex');
   let q: ParsedQuote;
   try {
@@ -202,7 +318,9 @@ export async function verifyQuoteEvidence(evidence: QuoteEvidence, expect: Attes
     const why = e instanceof ObscuraError ? e.message : errorMessage(e);
     const checks: Check[] = [
       { name: 'tee kind', ok: false, detail: why },
-      ...['quote signature', 'tcb status', 'measurement', 'report data', 'collateral freshness'].map((name) => ({ name, ok: false, detail: 'not evaluated: no quote' })),
+      ...['quote signature', 'tcb status', 'measurement', 'report data', 'collateral freshness'].map(
+        (name) => ({ name, ok: false, detail: 'not evaluated: no quote' }),
+      ),
     ];
     return { ok: false, tee: evidence.tee, simulated: false, measurement: '', checks };
   }

@@ -54,14 +54,20 @@ export interface AttestationExpectations {
 }
 
 /** Verify evidence of any kind; never throws for a failed check. */
-export async function verifyEvidence(evidence: Evidence, expect: AttestationExpectations = {}): Promise<AttestationVerdict> {
+export async function verifyEvidence(
+  evidence: Evidence,
+  expect: AttestationExpectations = {},
+): Promise<AttestationVerdict> {
   if (evidence.tee === 'simulated') return verifySimulatedEvidence(evidence, expect);
   const { verifyQuoteEvidence } = await import('./verify-quote.ts');
   return verifyQuoteEvidence(evidence, expect);
 }
 
 /** Verify simulated evidence; never throws for a failed check. */
-export function verifySimulatedEvidence(evidence: SimulatedEvidence, expect: AttestationExpectations = {}): AttestationVerdict {
+export function verifySimulatedEvidence(
+  evidence: SimulatedEvidence,
+  expect: AttestationExpectations = {},
+): AttestationVerdict {
   const checks: Check[] = [];
   const add = (name: string, ok: boolean, detail: string) => checks.push({ name, ok, detail });
   const r = evidence.report;
@@ -80,28 +86,60 @@ export function verifySimulatedEvidence(evidence: SimulatedEvidence, expect: Att
     `signed by simulated authority ${evidence.authorityKey.slice(0, 16)}…`,
   );
   const digest = keysDigest(evidence.keys);
-  add('key binding', digest === r.keysDigest, digest === r.keysDigest ? 'report data binds the enclave keys' : 'report data does not match the enclave keys');
+  add(
+    'key binding',
+    digest === r.keysDigest,
+    digest === r.keysDigest
+      ? 'report data binds the enclave keys'
+      : 'report data does not match the enclave keys',
+  );
   if (expect.keys?.recipient !== undefined) {
     const ok = expect.keys.recipient === evidence.keys.recipient;
-    add('recipient', ok, ok ? 'bound recipient is the expected one' : 'bound recipient differs from the expected one');
+    add(
+      'recipient',
+      ok,
+      ok ? 'bound recipient is the expected one' : 'bound recipient differs from the expected one',
+    );
   }
   if (expect.keys?.signingKey !== undefined) {
     const ok = expect.keys.signingKey === evidence.keys.signingKey;
-    add('signing key', ok, ok ? 'bound signing key is the expected one' : 'bound signing key differs from the expected one');
+    add(
+      'signing key',
+      ok,
+      ok ? 'bound signing key is the expected one' : 'bound signing key differs from the expected one',
+    );
   }
   if (expect.nonce !== undefined) {
     const ok = expect.nonce === r.nonce;
-    add('nonce', ok, ok ? 'report carries the fresh nonce sent' : 'report does not carry the nonce sent (replayed evidence?)');
+    add(
+      'nonce',
+      ok,
+      ok
+        ? 'report carries the fresh nonce sent'
+        : 'report does not carry the nonce sent (replayed evidence?)',
+    );
   }
   if (expect.measurements !== undefined && !expect.measurements.includes(r.measurement)) {
     add('measurement', false, `measurement ${r.measurement} is not in the accepted list`);
   } else if (expect.policy) {
     const m = matchMeasurement(expect.policy, { tee: 'simulated', measurement: r.measurement });
-    add('measurement', m.ok, m.ok ? `measurement ${r.measurement} matches policy entry ${m.entry}` : `measurement ${r.measurement} ${m.reason}`);
+    add(
+      'measurement',
+      m.ok,
+      m.ok
+        ? `measurement ${r.measurement} matches policy entry ${m.entry}`
+        : `measurement ${r.measurement} ${m.reason}`,
+    );
   } else if (expect.measurements !== undefined) {
     add('measurement', true, `measurement ${r.measurement} is accepted`);
   } else {
     add('measurement', true, `measurement ${r.measurement} (not checked against a policy)`);
   }
-  return { ok: checks.every((c) => c.ok), tee: evidence.tee, simulated: true, measurement: r.measurement, checks };
+  return {
+    ok: checks.every((c) => c.ok),
+    tee: evidence.tee,
+    simulated: true,
+    measurement: r.measurement,
+    checks,
+  };
 }

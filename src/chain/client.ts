@@ -12,7 +12,12 @@ import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { z } from 'zod';
 import { ObscuraError, errorMessage } from '../common/errors.ts';
 import { merkleProof, merkleRoot } from './merkle.ts';
-import { decodeLedgerRemark, encodeLedgerRemarkHex, type LedgerHead, type LedgerPlacement } from './ledger.ts';
+import {
+  decodeLedgerRemark,
+  encodeLedgerRemarkHex,
+  type LedgerHead,
+  type LedgerPlacement,
+} from './ledger.ts';
 import { type AnchorRecord, AnchorRecordSchema, encodeRemarkHex, recordLeaf } from './records.ts';
 import { type AnchorCheck, type AnchorReceipt, type ChainIdentity, ChainIdentitySchema } from './schemas.ts';
 import { SerialQueue, withTimeout } from './timeout.ts';
@@ -32,7 +37,13 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 const RecordsSchema = z.array(AnchorRecordSchema).min(1).max(MAX_ANCHOR_RECORDS);
 
 function unreachable(endpoint: string, why: string, cause?: unknown): ObscuraError {
-  return new ObscuraError('chain_unreachable', `cannot reach the chain at ${endpoint}: ${why}`, 503, { endpoint }, { cause });
+  return new ObscuraError(
+    'chain_unreachable',
+    `cannot reach the chain at ${endpoint}: ${why}`,
+    503,
+    { endpoint },
+    { cause },
+  );
 }
 
 async function openProvider(endpoint: string, timeoutMs: number): Promise<WsProvider> {
@@ -44,7 +55,9 @@ async function openProvider(endpoint: string, timeoutMs: number): Promise<WsProv
   }
   let offError = () => {};
   const failed = new Promise<never>((_, reject) => {
-    offError = provider.on('error', (e: unknown) => reject(unreachable(endpoint, 'connection refused or closed', e)));
+    offError = provider.on('error', (e: unknown) =>
+      reject(unreachable(endpoint, 'connection refused or closed', e)),
+    );
   });
   try {
     await withTimeout(Promise.race([provider.isReady, failed]), timeoutMs, `connecting to ${endpoint}`);
@@ -67,7 +80,13 @@ export class ChainClient {
   readonly #timeoutMs: number;
   readonly #queue = new SerialQueue();
 
-  private constructor(api: ApiPromise, endpoint: string, base: Omit<ChainIdentity, 'specName' | 'specVersion'>, operator: KeyringPair | undefined, timeoutMs: number) {
+  private constructor(
+    api: ApiPromise,
+    endpoint: string,
+    base: Omit<ChainIdentity, 'specName' | 'specVersion'>,
+    operator: KeyringPair | undefined,
+    timeoutMs: number,
+  ) {
     this.#api = api;
     this.#endpoint = endpoint;
     this.#base = base;
@@ -82,7 +101,11 @@ export class ChainClient {
     const provider = await openProvider(endpoint, timeoutMs);
     let api: ApiPromise | undefined;
     try {
-      api = await withTimeout(ApiPromise.create({ provider, noInitWarn: true, throwOnConnect: true }), timeoutMs, `opening the API at ${endpoint}`);
+      api = await withTimeout(
+        ApiPromise.create({ provider, noInitWarn: true, throwOnConnect: true }),
+        timeoutMs,
+        `opening the API at ${endpoint}`,
+      );
       const ready = api;
       const [chain, block1] = await withTimeout(
         Promise.all([ready.rpc.system.chain(), ready.rpc.chain.getBlockHash(1)]),
@@ -101,13 +124,21 @@ export class ChainClient {
         specVersion: rv.specVersion.toNumber(),
         ss58Prefix,
       });
-      if (!parsed.success) throw unreachable(endpoint, `the chain reports an unusable identity: ${parsed.error.issues[0]?.message}`);
+      if (!parsed.success)
+        throw unreachable(
+          endpoint,
+          `the chain reports an unusable identity: ${parsed.error.issues[0]?.message}`,
+        );
       const { specName: _n, specVersion: _v, ...base } = parsed.data;
-      const operator = opts.operatorSuri === undefined ? undefined : new Keyring({ type: 'sr25519', ss58Format: ss58Prefix }).addFromUri(opts.operatorSuri);
+      const operator =
+        opts.operatorSuri === undefined
+          ? undefined
+          : new Keyring({ type: 'sr25519', ss58Format: ss58Prefix }).addFromUri(opts.operatorSuri);
       return new ChainClient(ready, endpoint, base, operator, timeoutMs);
     } catch (e) {
       await (api ? api.disconnect() : provider.disconnect()).catch(() => undefined);
-      if (e instanceof ObscuraError) throw e.code === 'chain_timeout' ? unreachable(endpoint, e.message, e) : e;
+      if (e instanceof ObscuraError)
+        throw e.code === 'chain_timeout' ? unreachable(endpoint, e.message, e) : e;
       throw unreachable(endpoint, errorMessage(e), e);
     }
   }
@@ -123,7 +154,12 @@ export class ChainClient {
   }
 
   #signer(): KeyringPair {
-    if (!this.#operator) throw new ObscuraError('operator_missing', 'this chain client has no operator key to sign anchors with', 500);
+    if (!this.#operator)
+      throw new ObscuraError(
+        'operator_missing',
+        'this chain client has no operator key to sign anchors with',
+        500,
+      );
     return this.#operator;
   }
 
@@ -142,7 +178,11 @@ export class ChainClient {
     const parsed = RecordsSchema.safeParse(records);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new ObscuraError('anchor_invalid', `invalid anchor records: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`, 400);
+      throw new ObscuraError(
+        'anchor_invalid',
+        `invalid anchor records: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
+        400,
+      );
     }
     const signer = this.#signer();
     const leaves = parsed.data.map(recordLeaf);
@@ -177,7 +217,11 @@ export class ChainClient {
   /** Number of the newest block. Throws 'chain_unreachable' or 'chain_timeout'. */
   async headNumber(): Promise<number> {
     if (!this.#api.isConnected) throw unreachable(this.#endpoint, 'not connected');
-    const header = await withTimeout(this.#api.rpc.chain.getHeader(), this.#timeoutMs, 'reading the chain head');
+    const header = await withTimeout(
+      this.#api.rpc.chain.getHeader(),
+      this.#timeoutMs,
+      'reading the chain head',
+    );
     return header.number.toNumber();
   }
 
@@ -186,19 +230,33 @@ export class ChainClient {
    * (inclusive, `to` default the head), in chain order. Reads every block of the range, so
    * callers keep the range short by remembering how far they have scanned.
    */
-  async ledgerHeads(worker: string, from: number, to?: number): Promise<{ scannedTo: number; heads: LedgerPlacement[] }> {
+  async ledgerHeads(
+    worker: string,
+    from: number,
+    to?: number,
+  ): Promise<{ scannedTo: number; heads: LedgerPlacement[] }> {
     const api = this.#api;
     const last = to ?? (await this.headNumber());
     const heads: LedgerPlacement[] = [];
     for (let n = Math.max(1, from); n <= last; n++) {
-      const blockHash = await withTimeout(api.rpc.chain.getBlockHash(n), this.#timeoutMs, `reading block #${n}`);
-      const signed = await withTimeout(api.rpc.chain.getBlock(blockHash), this.#timeoutMs, `reading block #${n}`);
+      const blockHash = await withTimeout(
+        api.rpc.chain.getBlockHash(n),
+        this.#timeoutMs,
+        `reading block #${n}`,
+      );
+      const signed = await withTimeout(
+        api.rpc.chain.getBlock(blockHash),
+        this.#timeoutMs,
+        `reading block #${n}`,
+      );
       signed.block.extrinsics.forEach((ex, extrinsicIndex) => {
-        if (ex.method.section !== 'system' || !['remarkWithEvent', 'remark'].includes(ex.method.method)) return;
+        if (ex.method.section !== 'system' || !['remarkWithEvent', 'remark'].includes(ex.method.method))
+          return;
         const arg = ex.method.args[0];
         if (!arg) return;
         const head = decodeLedgerRemark(arg.toU8a(true));
-        if (head && head.worker === worker) heads.push({ head, blockHash: blockHash.toHex(), blockNumber: n, extrinsicIndex });
+        if (head && head.worker === worker)
+          heads.push({ head, blockHash: blockHash.toHex(), blockNumber: n, extrinsicIndex });
       });
     }
     return { scannedTo: last, heads };
@@ -206,10 +264,19 @@ export class ChainClient {
 
   /** True when `placement` is on the canonical chain exactly as stated. Throws only when the chain is unreachable. */
   async hasLedgerHead(placement: LedgerPlacement): Promise<boolean> {
-    const canonical = await withTimeout(this.#api.rpc.chain.getBlockHash(placement.blockNumber), this.#timeoutMs, 'reading a block hash');
+    const canonical = await withTimeout(
+      this.#api.rpc.chain.getBlockHash(placement.blockNumber),
+      this.#timeoutMs,
+      'reading a block hash',
+    );
     if (canonical.toHex() !== placement.blockHash) return false;
     const found = await this.ledgerHeads(placement.head.worker, placement.blockNumber, placement.blockNumber);
-    return found.heads.some((h) => h.extrinsicIndex === placement.extrinsicIndex && h.head.seq === placement.head.seq && h.head.entry === placement.head.entry);
+    return found.heads.some(
+      (h) =>
+        h.extrinsicIndex === placement.extrinsicIndex &&
+        h.head.seq === placement.head.seq &&
+        h.head.entry === placement.head.entry,
+    );
   }
 
   async #submit(remark: string): Promise<{ blockHash: string; blockNumber: number; extrinsicIndex: number }> {
@@ -224,7 +291,13 @@ export class ChainClient {
         const { status } = result;
         if (status.isInBlock || status.isFinalized) resolve(result);
         else if (status.isInvalid || status.isDropped || status.isUsurped || status.isFinalityTimeout) {
-          reject(new ObscuraError('chain_anchor_failed', `the anchor transaction was ${status.type.toLowerCase()}`, 502));
+          reject(
+            new ObscuraError(
+              'chain_anchor_failed',
+              `the anchor transaction was ${status.type.toLowerCase()}`,
+              502,
+            ),
+          );
         }
       })
         .then((u) => {
@@ -233,20 +306,46 @@ export class ChainClient {
         })
         .catch((e: unknown) => {
           if (!api.isConnected) reject(unreachable(this.#endpoint, 'connection lost while submitting', e));
-          else reject(new ObscuraError('chain_anchor_failed', `the chain refused the anchor transaction: ${errorMessage(e)}`, 502, undefined, { cause: e }));
+          else
+            reject(
+              new ObscuraError(
+                'chain_anchor_failed',
+                `the chain refused the anchor transaction: ${errorMessage(e)}`,
+                502,
+                undefined,
+                { cause: e },
+              ),
+            );
         });
     });
     try {
-      const result = await withTimeout(inBlock, this.#timeoutMs, 'waiting for the anchor to be included in a block');
+      const result = await withTimeout(
+        inBlock,
+        this.#timeoutMs,
+        'waiting for the anchor to be included in a block',
+      );
       if (result.dispatchError) {
         const err = result.dispatchError;
-        const why = err.isModule ? (({ section, name }) => `${section}.${name}`)(api.registry.findMetaError(err.asModule)) : err.toString();
+        const why = err.isModule
+          ? (({ section, name }) => `${section}.${name}`)(api.registry.findMetaError(err.asModule))
+          : err.toString();
         throw new ObscuraError('chain_anchor_failed', `the anchor extrinsic failed: ${why}`, 502);
       }
-      const blockHash = (result.status.isInBlock ? result.status.asInBlock : result.status.asFinalized).toHex();
-      const signed = await withTimeout(api.rpc.chain.getBlock(blockHash), this.#timeoutMs, 'reading the anchor block');
+      const blockHash = (
+        result.status.isInBlock ? result.status.asInBlock : result.status.asFinalized
+      ).toHex();
+      const signed = await withTimeout(
+        api.rpc.chain.getBlock(blockHash),
+        this.#timeoutMs,
+        'reading the anchor block',
+      );
       const extrinsicIndex = signed.block.extrinsics.findIndex((ex) => ex.hash.eq(result.txHash));
-      if (extrinsicIndex < 0) throw new ObscuraError('chain_anchor_failed', `the anchor extrinsic is missing from block ${blockHash}`, 502);
+      if (extrinsicIndex < 0)
+        throw new ObscuraError(
+          'chain_anchor_failed',
+          `the anchor extrinsic is missing from block ${blockHash}`,
+          502,
+        );
       return { blockHash, blockNumber: signed.block.header.number.toNumber(), extrinsicIndex };
     } finally {
       finished = true;
@@ -261,7 +360,11 @@ export class ChainClient {
   async verifyAnchor(receipt: AnchorReceipt, record: AnchorRecord): Promise<AnchorCheck> {
     if (!this.#api.isConnected) throw unreachable(this.#endpoint, 'not connected');
     const current = await this.identity();
-    return withTimeout(verifyAnchorOn(this.#api, current, this.#endpoint, receipt, record), this.#timeoutMs, 'verifying an anchor');
+    return withTimeout(
+      verifyAnchorOn(this.#api, current, this.#endpoint, receipt, record),
+      this.#timeoutMs,
+      'verifying an anchor',
+    );
   }
 
   /** Disconnects. Idempotent; never throws. */

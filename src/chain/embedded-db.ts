@@ -45,7 +45,11 @@ export class EmbeddedChainDb extends SqliteDatabase {
   }
 
   /** Never cached (see queryStorage). */
-  override async saveStorage(_blockHash: HexString, _key: HexString, _value: HexString | null): Promise<void> {}
+  override async saveStorage(
+    _blockHash: HexString,
+    _key: HexString,
+    _value: HexString | null,
+  ): Promise<void> {}
 
   /** Never cached (see queryStorage). */
   override async saveStorageBatch(_entries: KeyValueEntry[]): Promise<void> {}

@@ -73,9 +73,19 @@ function assertPortFree(port: number, host: string): Promise<void> {
     probe.once('error', (e: NodeJS.ErrnoException) => {
       probe.close();
       if (e.code === 'EADDRINUSE') {
-        reject(new ObscuraError('chain_port_in_use', `port ${port} on ${host} is already in use`, 409, { port, host }));
+        reject(
+          new ObscuraError('chain_port_in_use', `port ${port} on ${host} is already in use`, 409, {
+            port,
+            host,
+          }),
+        );
       } else {
-        reject(new ObscuraError('chain_start_failed', `cannot listen on ${host}:${port}: ${e.message}`, 500, { port, host }));
+        reject(
+          new ObscuraError('chain_start_failed', `cannot listen on ${host}:${port}: ${e.message}`, 500, {
+            port,
+            host,
+          }),
+        );
       }
     });
     probe.once('listening', () => probe.close(() => resolve()));
@@ -106,7 +116,11 @@ async function fund(chain: Blockchain, addresses: string[]): Promise<void> {
     };
     const json = info.toJSON();
     if (BigInt(String(json.data.free ?? 0)) >= EMBEDDED_FUNDING / 2n) continue;
-    const value = { ...json, providers: Math.max(1, json.providers), data: { ...json.data, free: EMBEDDED_FUNDING.toString() } };
+    const value = {
+      ...json,
+      providers: Math.max(1, json.providers),
+      data: { ...json.data, free: EMBEDDED_FUNDING.toString() },
+    };
     items.push([key.toHex(), meta.registry.createType(key.outputType, value).toHex()]);
   }
   if (items.length > 0) await setStorage(chain, items as [`0x${string}`, `0x${string}`][]);
@@ -186,6 +200,12 @@ export async function startEmbeddedChain(opts: EmbeddedChainOptions): Promise<Em
   } catch (e) {
     await abort();
     if (e instanceof ObscuraError) throw e;
-    throw new ObscuraError('chain_start_failed', `embedded chain failed to start: ${errorMessage(e)}`, 500, undefined, { cause: e });
+    throw new ObscuraError(
+      'chain_start_failed',
+      `embedded chain failed to start: ${errorMessage(e)}`,
+      500,
+      undefined,
+      { cause: e },
+    );
   }
 }

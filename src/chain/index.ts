@@ -51,7 +51,16 @@ export {
   type AnchorKind,
   type RemarkPayload,
 } from './records.ts';
-export { merkleRoot, merkleProof, verifyMerkleProof, rootFromProof, merkleLeaf, merkleNode, isHash32Hex, type MerkleProof } from './merkle.ts';
+export {
+  merkleRoot,
+  merkleProof,
+  verifyMerkleProof,
+  rootFromProof,
+  merkleLeaf,
+  merkleNode,
+  isHash32Hex,
+  type MerkleProof,
+} from './merkle.ts';
 export { sameChain } from './verify.ts';
 export {
   LedgerHeadSchema,

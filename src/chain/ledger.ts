@@ -52,7 +52,8 @@ export type LedgerPlacement = z.infer<typeof LedgerPlacementSchema>;
 /** The 76-byte remark of a ledger head, as `0x` hex. Throws 'remark_invalid'. */
 export function encodeLedgerRemarkHex(head: LedgerHead): `0x${string}` {
   const parsed = LedgerHeadSchema.safeParse(head);
-  if (!parsed.success) throw new ObscuraError('remark_invalid', `invalid ledger head: ${parsed.error.issues[0]?.message}`, 400);
+  if (!parsed.success)
+    throw new ObscuraError('remark_invalid', `invalid ledger head: ${parsed.error.issues[0]?.message}`, 400);
   const out = Buffer.alloc(LEDGER_REMARK_LENGTH);
   out.set(REMARK_MAGIC, 0);
   out[3] = LEDGER_REMARK_VERSION;
@@ -65,9 +66,19 @@ export function encodeLedgerRemarkHex(head: LedgerHead): `0x${string}` {
 /** Decodes a ledger-head remark; undefined for any other remark (another version, another format). */
 export function decodeLedgerRemark(bytes: Uint8Array): LedgerHead | undefined {
   if (bytes.length !== LEDGER_REMARK_LENGTH) return undefined;
-  if (bytes[0] !== REMARK_MAGIC[0] || bytes[1] !== REMARK_MAGIC[1] || bytes[2] !== REMARK_MAGIC[2] || bytes[3] !== LEDGER_REMARK_VERSION) return undefined;
+  if (
+    bytes[0] !== REMARK_MAGIC[0] ||
+    bytes[1] !== REMARK_MAGIC[1] ||
+    bytes[2] !== REMARK_MAGIC[2] ||
+    bytes[3] !== LEDGER_REMARK_VERSION
+  )
+    return undefined;
   const buf = Buffer.from(bytes);
   const seq = buf.readBigUInt64BE(36);
   if (seq < 1n || seq > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
-  return { worker: buf.subarray(4, 36).toString('hex'), seq: Number(seq), entry: buf.subarray(44).toString('hex') };
+  return {
+    worker: buf.subarray(4, 36).toString('hex'),
+    seq: Number(seq),
+    entry: buf.subarray(44).toString('hex'),
+  };
 }

@@ -48,18 +48,24 @@ export function merkleNode(left: string, right: string): string {
 }
 
 function checkLeaves(leaves: readonly string[]): void {
-  if (leaves.length === 0) throw new ObscuraError('merkle_empty', 'a Merkle tree needs at least one leaf', 400);
+  if (leaves.length === 0)
+    throw new ObscuraError('merkle_empty', 'a Merkle tree needs at least one leaf', 400);
   if (leaves.length > 0xffffffff) throw new ObscuraError('merkle_invalid', 'too many Merkle leaves', 400);
   leaves.forEach((leaf, i) => {
     if (!isHash32Hex(leaf)) {
-      throw new ObscuraError('merkle_invalid', `Merkle leaf ${i} is not a 64-character lower-case hex hash`, 400);
+      throw new ObscuraError(
+        'merkle_invalid',
+        `Merkle leaf ${i} is not a 64-character lower-case hex hash`,
+        400,
+      );
     }
   });
 }
 
 function nextLevel(level: readonly string[]): string[] {
   const up: string[] = [];
-  for (let i = 0; i + 1 < level.length; i += 2) up.push(merkleNode(level[i] as string, level[i + 1] as string));
+  for (let i = 0; i + 1 < level.length; i += 2)
+    up.push(merkleNode(level[i] as string, level[i + 1] as string));
   if (level.length % 2 === 1) up.push(level[level.length - 1] as string);
   return up;
 }

@@ -37,7 +37,11 @@ export async function loadOrCreateOperatorKey(dataDir: string): Promise<Operator
   });
   const mode = (await stat(path)).mode & 0o777;
   if (mode & 0o077) {
-    throw new ObscuraError('operator_key_exposed', `the operator key ${path} is readable by others (mode ${mode.toString(8)}); chmod 600 it`, 400);
+    throw new ObscuraError(
+      'operator_key_exposed',
+      `the operator key ${path} is readable by others (mode ${mode.toString(8)}); chmod 600 it`,
+      400,
+    );
   }
   const key = await loadAccountKey(path);
   const { mnemonic } = AccountKeyFileSchema.parse(JSON.parse(await readFile(path, 'utf8')));

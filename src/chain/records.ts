@@ -77,7 +77,12 @@ function toBytes(input: Uint8Array | string, code: string): Uint8Array {
 /** The 34-byte version-1 encoding of a record. Throws 'record_invalid' when the record fails its schema. */
 export function encodeRecord(record: AnchorRecord): Uint8Array {
   const parsed = AnchorRecordSchema.safeParse(record);
-  if (!parsed.success) throw new ObscuraError('record_invalid', `invalid anchor record: ${parsed.error.issues[0]?.message}`, 400);
+  if (!parsed.success)
+    throw new ObscuraError(
+      'record_invalid',
+      `invalid anchor record: ${parsed.error.issues[0]?.message}`,
+      400,
+    );
   const out = new Uint8Array(RECORD_LENGTH);
   out[0] = RECORD_VERSION;
   out[1] = KIND_CODE[parsed.data.kind];
@@ -89,9 +94,14 @@ export function encodeRecord(record: AnchorRecord): Uint8Array {
 export function decodeRecord(input: Uint8Array | string): AnchorRecord {
   const bytes = toBytes(input, 'record_malformed');
   if (bytes.length !== RECORD_LENGTH) {
-    throw new ObscuraError('record_malformed', `record encoding is ${bytes.length} bytes, expected ${RECORD_LENGTH}`, 400);
+    throw new ObscuraError(
+      'record_malformed',
+      `record encoding is ${bytes.length} bytes, expected ${RECORD_LENGTH}`,
+      400,
+    );
   }
-  if (bytes[0] !== RECORD_VERSION) throw new ObscuraError('record_malformed', `unknown record version ${bytes[0]}`, 400);
+  if (bytes[0] !== RECORD_VERSION)
+    throw new ObscuraError('record_malformed', `unknown record version ${bytes[0]}`, 400);
   const kind = CODE_KIND.get(bytes[1] as number);
   if (!kind) throw new ObscuraError('record_malformed', `unknown record kind ${bytes[1]}`, 400);
   return { kind, hash: Buffer.from(bytes.subarray(2)).toString('hex') };
@@ -128,12 +138,17 @@ export function encodeRemarkHex(payload: RemarkPayload): `0x${string}` {
 export function decodeRemark(input: Uint8Array | string): RemarkPayload {
   const bytes = toBytes(input, 'remark_malformed');
   if (bytes.length !== REMARK_LENGTH) {
-    throw new ObscuraError('remark_malformed', `remark is ${bytes.length} bytes, expected ${REMARK_LENGTH}`, 400);
+    throw new ObscuraError(
+      'remark_malformed',
+      `remark is ${bytes.length} bytes, expected ${REMARK_LENGTH}`,
+      400,
+    );
   }
   if (bytes[0] !== REMARK_MAGIC[0] || bytes[1] !== REMARK_MAGIC[1] || bytes[2] !== REMARK_MAGIC[2]) {
     throw new ObscuraError('remark_malformed', 'remark does not start with the magic "OBS"', 400);
   }
-  if (bytes[3] !== REMARK_VERSION) throw new ObscuraError('remark_malformed', `unknown remark version ${bytes[3]}`, 400);
+  if (bytes[3] !== REMARK_VERSION)
+    throw new ObscuraError('remark_malformed', `unknown remark version ${bytes[3]}`, 400);
   const recordCount = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4, false);
   if (recordCount === 0) throw new ObscuraError('remark_malformed', 'remark anchors zero records', 400);
   return { recordCount, root: Buffer.from(bytes.subarray(8)).toString('hex') };

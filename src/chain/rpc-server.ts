@@ -27,7 +27,10 @@ export interface ChainRpcServer {
 }
 
 /** Serves `chain` on host:port (0 = any free port). Throws 'chain_port_in_use' (409) naming the port. */
-export async function serveChain(chain: Blockchain, opts: { port: number; host: string; devRpc: boolean }): Promise<ChainRpcServer> {
+export async function serveChain(
+  chain: Blockchain,
+  opts: { port: number; host: string; devRpc: boolean },
+): Promise<ChainRpcServer> {
   const { port, host, devRpc } = opts;
   const base = rpcHandler({ chain });
   let closing = false;
@@ -72,7 +75,10 @@ export async function serveChain(chain: Blockchain, opts: { port: number; host: 
   };
   if (port !== 0 && server.port !== port) {
     await close();
-    throw new ObscuraError('chain_port_in_use', `port ${port} on ${host} is already in use`, 409, { port, host });
+    throw new ObscuraError('chain_port_in_use', `port ${port} on ${host} is already in use`, 409, {
+      port,
+      host,
+    });
   }
   if (!captured) {
     // chopsticks changed how it creates its server: still serve, but say connections may linger.

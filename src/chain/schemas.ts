@@ -13,7 +13,9 @@ import { Hash32HexSchema } from './records.ts';
 export const EMBEDDED_CHAIN_NAME = 'Obscura Local';
 
 /** A Substrate 32-byte hash: `0x` + 64 lower-case hex. */
-export const ChainHashSchema = z.string().regex(/^0x[0-9a-f]{64}$/, 'expected 0x + 64 lower-case hex characters');
+export const ChainHashSchema = z
+  .string()
+  .regex(/^0x[0-9a-f]{64}$/, 'expected 0x + 64 lower-case hex characters');
 
 /**
  * Which chain an anchor lives on. `genesisHash` alone cannot tell two embedded (chopsticks
@@ -47,7 +49,10 @@ export const AnchorReceiptSchema = z
     proof: z.array(Hash32HexSchema).max(32),
     recordCount: z.number().int().min(1).max(0xffffffff),
   })
-  .refine((r) => r.leafIndex < r.recordCount, { message: 'leafIndex must be below recordCount', path: ['leafIndex'] });
+  .refine((r) => r.leafIndex < r.recordCount, {
+    message: 'leafIndex must be below recordCount',
+    path: ['leafIndex'],
+  });
 /** An anchor receipt (see AnchorReceiptSchema). */
 export type AnchorReceipt = z.infer<typeof AnchorReceiptSchema>;
 

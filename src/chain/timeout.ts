@@ -9,7 +9,10 @@ import { ObscuraError } from '../common/errors.ts';
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ObscuraError('chain_timeout', `${what} took longer than ${ms} ms`, 503)), ms);
+    timer = setTimeout(
+      () => reject(new ObscuraError('chain_timeout', `${what} took longer than ${ms} ms`, 503)),
+      ms,
+    );
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

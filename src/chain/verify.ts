@@ -64,7 +64,13 @@ export async function verifyAnchorOn(
       return await call();
     } catch (e) {
       if (!api.isConnected) {
-        throw new ObscuraError('chain_unreachable', `lost the connection to the chain at ${endpoint}`, 503, { endpoint }, { cause: e });
+        throw new ObscuraError(
+          'chain_unreachable',
+          `lost the connection to the chain at ${endpoint}`,
+          503,
+          { endpoint },
+          { cause: e },
+        );
       }
       return e instanceof Error ? e : new Error(String(e));
     }
@@ -92,12 +98,22 @@ export async function verifyAnchorOn(
 
   const signed = await rpc(() => api.rpc.chain.getBlock(receipt.blockHash));
   if (signed instanceof Error || !signed) {
-    add('block', false, `block ${receipt.blockHash} not found${signed instanceof Error ? `: ${signed.message}` : ''}`);
+    add(
+      'block',
+      false,
+      `block ${receipt.blockHash} not found${signed instanceof Error ? `: ${signed.message}` : ''}`,
+    );
     return done();
   }
   const block = (signed as SignedBlock).block;
   const number = block.header.number.toNumber();
-  if (!add('block', number === receipt.blockNumber, `block ${receipt.blockHash} is #${number}${number === receipt.blockNumber ? '' : `, receipt says #${receipt.blockNumber}`}`)) {
+  if (
+    !add(
+      'block',
+      number === receipt.blockNumber,
+      `block ${receipt.blockHash} is #${number}${number === receipt.blockNumber ? '' : `, receipt says #${receipt.blockNumber}`}`,
+    )
+  ) {
     return done();
   }
 
@@ -113,7 +129,11 @@ export async function verifyAnchorOn(
 
   const ex = block.extrinsics[receipt.extrinsicIndex];
   if (!ex) {
-    add('extrinsic', false, `block #${number} has ${block.extrinsics.length} extrinsics; none at index ${receipt.extrinsicIndex}`);
+    add(
+      'extrinsic',
+      false,
+      `block #${number} has ${block.extrinsics.length} extrinsics; none at index ${receipt.extrinsicIndex}`,
+    );
     return done();
   }
   const apiAt = await rpc(() => api.at(receipt.blockHash));
@@ -125,16 +145,25 @@ export async function verifyAnchorOn(
   } catch {
     // unknown call index: reported below
   }
-  if (!add('extrinsic', callName === 'system.remarkWithEvent', `extrinsic ${number}-${receipt.extrinsicIndex} is ${callName}`)) {
+  if (
+    !add(
+      'extrinsic',
+      callName === 'system.remarkWithEvent',
+      `extrinsic ${number}-${receipt.extrinsicIndex} is ${callName}`,
+    )
+  ) {
     return done();
   }
 
   const signerKey = ex.isSigned ? ex.signer.toU8a(true) : undefined;
-  const signerOk = signerKey !== undefined && signerKey.length === 32 && sameAccount(receipt.signer, signerKey);
+  const signerOk =
+    signerKey !== undefined && signerKey.length === 32 && sameAccount(receipt.signer, signerKey);
   add(
     'signer',
     signerOk,
-    signerOk ? `signed by ${receipt.signer}` : `signed by ${ex.isSigned ? ex.signer.toString() : 'nobody'}, receipt says ${receipt.signer}`,
+    signerOk
+      ? `signed by ${receipt.signer}`
+      : `signed by ${ex.isSigned ? ex.signer.toString() : 'nobody'}, receipt says ${receipt.signer}`,
   );
 
   const remarkBytes = (ex.method.args[0] as Bytes).toU8a(true);
@@ -159,7 +188,11 @@ export async function verifyAnchorOn(
   const leaf = recordLeaf(record);
   const root = onChainRoot ?? receipt.root;
   const count = onChainCount ?? receipt.recordCount;
-  const proofOk = verifyMerkleProof(leaf, { leafIndex: receipt.leafIndex, leafCount: count, siblings: receipt.proof }, root);
+  const proofOk = verifyMerkleProof(
+    leaf,
+    { leafIndex: receipt.leafIndex, leafCount: count, siblings: receipt.proof },
+    root,
+  );
   add(
     'merkle',
     proofOk,
@@ -168,7 +201,10 @@ export async function verifyAnchorOn(
       : `the proof does not lead from ${record.kind} ${record.hash} (leaf ${receipt.leafIndex} of ${count}) to root ${root}`,
   );
 
-  const events = apiAt instanceof Error ? apiAt : await rpc(async () => (await apiAt.query.system!.events!()) as unknown as EventRecordLike[]);
+  const events =
+    apiAt instanceof Error
+      ? apiAt
+      : await rpc(async () => (await apiAt.query.system!.events!()) as unknown as EventRecordLike[]);
   if (events instanceof Error) {
     add('event', false, `cannot read the events of block #${number}: ${events.message}`);
     return done();

@@ -39,9 +39,15 @@ export interface AttestOptions {
 }
 
 /** Ask a worker for evidence bound to a nonce made here, and verify it (keys as the API lists them). */
-export async function attestWorker(api: ApiClient, worker: WorkerRecord, opts: AttestOptions): Promise<AttestationVerdict> {
+export async function attestWorker(
+  api: ApiClient,
+  worker: WorkerRecord,
+  opts: AttestOptions,
+): Promise<AttestationVerdict> {
   const nonce = randomBytes(32).toString('hex');
-  const { evidence } = AttestationSchema.parse(await api.get(`/v1/workers/${encodeURIComponent(worker.id)}/attestation?nonce=${nonce}`));
+  const { evidence } = AttestationSchema.parse(
+    await api.get(`/v1/workers/${encodeURIComponent(worker.id)}/attestation?nonce=${nonce}`),
+  );
   return verifyEvidence(evidence, {
     nonce,
     keys: { recipient: worker.recipient, signingKey: worker.signingKey },
@@ -77,7 +83,10 @@ export function pccsSourceFor(flags: AttestationFlags): CollateralSource {
   let source: Promise<CollateralSource> | undefined;
   const load = async (): Promise<CollateralSource> => {
     const { PccsCollateralSource } = await import('../attestation/dcap/source.ts');
-    return new PccsCollateralSource({ ...(flags.pccs ? { url: flags.pccs } : {}), cacheDir: flags.cacheDir ?? defaultCollateralCacheDir() });
+    return new PccsCollateralSource({
+      ...(flags.pccs ? { url: flags.pccs } : {}),
+      cacheDir: flags.cacheDir ?? defaultCollateralCacheDir(),
+    });
   };
   return {
     collateralFor: async (quote, at) => {
@@ -90,12 +99,15 @@ export function pccsSourceFor(flags: AttestationFlags): CollateralSource {
 /** Parse `--at SECONDS` (Unix seconds). */
 export function parseAt(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
-  if (!/^\d{1,12}$/.test(text)) throw new ObscuraError('bad_option', `--at takes Unix seconds, not ${JSON.stringify(text)}`, 400);
+  if (!/^\d{1,12}$/.test(text))
+    throw new ObscuraError('bad_option', `--at takes Unix seconds, not ${JSON.stringify(text)}`, 400);
   return Number(text);
 }
 
 /** The policy, collateral source and time the flags ask for; a bad policy or collateral file fails here. */
-export async function attestationSetup(flags: AttestationFlags): Promise<{ policy?: AttestationPolicy; collateral: CollateralSource; at?: number }> {
+export async function attestationSetup(
+  flags: AttestationFlags,
+): Promise<{ policy?: AttestationPolicy; collateral: CollateralSource; at?: number }> {
   const at = parseAt(flags.at);
   const policy = flags.policy ? await loadPolicy(flags.policy) : flags.policyValue;
   let collateral: CollateralSource;

@@ -69,15 +69,28 @@ export class ApiClient {
 
   /** A signed GET whose answer is returned as it came (status, headers, body): for the dashboard proxy. */
   async fetchSigned(path: string): Promise<Response> {
-    const headers = { accept: 'application/json', ...this.signedHeaders('GET', path, createHash('sha256').update('').digest('hex')) };
+    const headers = {
+      accept: 'application/json',
+      ...this.signedHeaders('GET', path, createHash('sha256').update('').digest('hex')),
+    };
     try {
       return await fetch(new URL(path, this.base), { method: 'GET', headers });
     } catch (e) {
-      throw new ObscuraError('api_unreachable', `cannot reach the Obscura API at ${this.base} (is \`npm start\` running?)`, 503, undefined, { cause: e });
+      throw new ObscuraError(
+        'api_unreachable',
+        `cannot reach the Obscura API at ${this.base} (is \`npm start\` running?)`,
+        503,
+        undefined,
+        { cause: e },
+      );
     }
   }
 
-  private async send(method: string, path: string, body?: { json?: unknown; form?: FormData }): Promise<unknown> {
+  private async send(
+    method: string,
+    path: string,
+    body?: { json?: unknown; form?: FormData },
+  ): Promise<unknown> {
     let payload: string | FormData | undefined;
     let bodyHash = createHash('sha256').update('').digest('hex');
     const headers: Record<string, string> = {};
@@ -91,9 +104,19 @@ export class ApiClient {
     }
     let res: Response;
     try {
-      res = await fetch(new URL(path, this.base), { method, headers: { ...headers, ...this.signedHeaders(method, path, bodyHash) }, body: payload ?? null });
+      res = await fetch(new URL(path, this.base), {
+        method,
+        headers: { ...headers, ...this.signedHeaders(method, path, bodyHash) },
+        body: payload ?? null,
+      });
     } catch (e) {
-      throw new ObscuraError('api_unreachable', `cannot reach the Obscura API at ${this.base} (is \`npm start\` running?)`, 503, undefined, { cause: e });
+      throw new ObscuraError(
+        'api_unreachable',
+        `cannot reach the Obscura API at ${this.base} (is \`npm start\` running?)`,
+        503,
+        undefined,
+        { cause: e },
+      );
     }
     const text = await res.text();
     if (!res.ok) {
@@ -105,11 +128,24 @@ export class ApiClient {
       }
       if (problem?.success) {
         if (res.status === 401 && problem.data.code === 'unauthenticated' && !this.key) {
-          throw new ObscuraError('key_required', 'the API answers this only to a reader it can identify: give --key <key file> or set OBSCURA_KEY', 401);
+          throw new ObscuraError(
+            'key_required',
+            'the API answers this only to a reader it can identify: give --key <key file> or set OBSCURA_KEY',
+            401,
+          );
         }
-        throw new ObscuraError(problem.data.code, problem.data.detail, res.status as HttpStatus, problem.data.details);
+        throw new ObscuraError(
+          problem.data.code,
+          problem.data.detail,
+          res.status as HttpStatus,
+          problem.data.details,
+        );
       }
-      throw new ObscuraError('api_error', `the API answered ${res.status} ${res.statusText}`, res.status as HttpStatus);
+      throw new ObscuraError(
+        'api_error',
+        `the API answered ${res.status} ${res.statusText}`,
+        res.status as HttpStatus,
+      );
     }
     return text ? JSON.parse(text) : undefined;
   }

@@ -20,7 +20,10 @@ import { ObscuraError } from '../common/errors.ts';
 export const VerifyConfigSchema = z
   .object({
     /** WebSocket endpoint of the chain results are checked against. */
-    chain: z.string().regex(/^wss?:\/\//, 'must be a ws:// or wss:// URL').optional(),
+    chain: z
+      .string()
+      .regex(/^wss?:\/\//, 'must be a ws:// or wss:// URL')
+      .optional(),
     /** Genesis hash the chain must report (and every checked result must name). */
     genesisHash: ChainHashSchema.optional(),
     /** Hash of block #1 (tells embedded chains apart, whose genesis hash is a placeholder). */
@@ -40,7 +43,9 @@ export function defaultConfigPath(): string {
 }
 
 /** Load the configuration at `explicit`, OBSCURA_CONFIG or the default path; throws 'config_invalid' naming the path. */
-export async function loadCliConfig(explicit?: string): Promise<{ path: string; config: CliConfig; found: boolean }> {
+export async function loadCliConfig(
+  explicit?: string,
+): Promise<{ path: string; config: CliConfig; found: boolean }> {
   const named = explicit ?? process.env.OBSCURA_CONFIG;
   const path = named ?? defaultConfigPath();
   let text: string;
@@ -48,7 +53,13 @@ export async function loadCliConfig(explicit?: string): Promise<{ path: string; 
     text = await readFile(path, 'utf8');
   } catch (e) {
     if (!named && (e as NodeJS.ErrnoException).code === 'ENOENT') return { path, config: {}, found: false };
-    throw new ObscuraError('config_invalid', `cannot read the configuration file ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, 400, undefined, { cause: e });
+    throw new ObscuraError(
+      'config_invalid',
+      `cannot read the configuration file ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+      400,
+      undefined,
+      { cause: e },
+    );
   }
   let json: unknown;
   try {
@@ -59,7 +70,11 @@ export async function loadCliConfig(explicit?: string): Promise<{ path: string; 
   const parsed = CliConfigSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ObscuraError('config_invalid', `the configuration file ${path}: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`, 400);
+    throw new ObscuraError(
+      'config_invalid',
+      `the configuration file ${path}: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
+      400,
+    );
   }
   return { path, config: parsed.data, found: true };
 }

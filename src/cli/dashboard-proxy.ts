@@ -59,10 +59,24 @@ async function openResult(body: Buffer, reader: ResultReaderKey): Promise<Buffer
   }
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, api: ApiClient, allowedHosts: Set<string>, page: string, reader: ResultReaderKey | undefined): Promise<void> {
-  if (!allowedHosts.has(req.headers.host ?? '')) return problem(res, 403, 'host_not_allowed', 'this dashboard answers only requests to its own loopback address');
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  api: ApiClient,
+  allowedHosts: Set<string>,
+  page: string,
+  reader: ResultReaderKey | undefined,
+): Promise<void> {
+  if (!allowedHosts.has(req.headers.host ?? ''))
+    return problem(
+      res,
+      403,
+      'host_not_allowed',
+      'this dashboard answers only requests to its own loopback address',
+    );
   const url = req.url ?? '/';
-  if (req.method !== 'GET' && req.method !== 'HEAD') return problem(res, 405, 'method_not_allowed', 'the dashboard proxy forwards reads (GET) only');
+  if (req.method !== 'GET' && req.method !== 'HEAD')
+    return problem(res, 405, 'method_not_allowed', 'the dashboard proxy forwards reads (GET) only');
   if (url === '/' || url.startsWith('/?') || url.startsWith('/#')) {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
     res.end(req.method === 'HEAD' ? undefined : page);
@@ -81,19 +95,30 @@ async function handle(req: IncomingMessage, res: ServerResponse, api: ApiClient,
 }
 
 /** Start the proxy on 127.0.0.1:`port` (0: any free port), signing with `api`'s key and opening results for `reader` (the same key). */
-export async function startDashboardProxy(api: ApiClient, port: number, reader?: ResultReaderKey): Promise<DashboardProxy> {
+export async function startDashboardProxy(
+  api: ApiClient,
+  port: number,
+  reader?: ResultReaderKey,
+): Promise<DashboardProxy> {
   const page = await readFile(PAGE, 'utf8');
   const allowedHosts = new Set<string>();
   const server = createServer((req, res) => {
     handle(req, res, api, allowedHosts, page, reader).catch((e: unknown) => {
-      const err = e instanceof ObscuraError ? e : new ObscuraError('proxy_failed', 'the dashboard proxy could not forward this request', 502);
+      const err =
+        e instanceof ObscuraError
+          ? e
+          : new ObscuraError('proxy_failed', 'the dashboard proxy could not forward this request', 502);
       if (!res.headersSent) problem(res, err.status, err.code, err.message);
       else res.end();
     });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) =>
-      reject(e.code === 'EADDRINUSE' ? new ObscuraError('dashboard_port_in_use', `port ${port} is already in use (use --port)`, 503) : e),
+      reject(
+        e.code === 'EADDRINUSE'
+          ? new ObscuraError('dashboard_port_in_use', `port ${port} is already in use (use --port)`, 503)
+          : e,
+      ),
     );
     server.listen(port, '127.0.0.1', () => resolve());
   });

@@ -22,20 +22,39 @@ async function binding(api: ApiClient, id: string): Promise<JobRequestBinding> {
   // The request binds what the owner signed, so check that rather than trust the host's copy.
   assertManifestSignature(d.manifest);
   const manifest = manifestHash(d.manifest.manifest);
-  if (d.id !== id || manifest.slice(0, 32) !== id) throw new ObscuraError('dataset_mismatch', `the API answered for dataset ${id} with another dataset`, 502);
+  if (d.id !== id || manifest.slice(0, 32) !== id)
+    throw new ObscuraError(
+      'dataset_mismatch',
+      `the API answered for dataset ${id} with another dataset`,
+      502,
+    );
   return { dataset: id, manifest };
 }
 
 /** Sign `key`'s request for this submission, with manifest hashes looked up through `api`. */
-export async function signedRequestFor(api: ApiClient, key: AccountKey, job: JobSubmissionInput): Promise<SignedJobRequest> {
+export async function signedRequestFor(
+  api: ApiClient,
+  key: AccountKey,
+  job: JobSubmissionInput,
+): Promise<SignedJobRequest> {
   // Loaded on demand: the pipelines module pulls in DuckDB.
   const { parsePipeline, pipelineHash } = await import('../pipelines/index.ts');
   const doc = parsePipeline(job.pipeline);
   const inputs: Record<string, JobRequestBinding | JobRequestBinding[]> = {};
   for (const [name, ids] of Object.entries(job.inputs)) {
-    inputs[name] = Array.isArray(ids) ? await Promise.all(ids.map((id) => binding(api, id))) : await binding(api, ids);
+    inputs[name] = Array.isArray(ids)
+      ? await Promise.all(ids.map((id) => binding(api, id)))
+      : await binding(api, ids);
   }
-  return signJobRequest({ pipeline: pipelineHash(doc), inputs, ...(job.purpose ? { purpose: job.purpose } : {}), outputs: Object.keys(doc.outputs) }, key);
+  return signJobRequest(
+    {
+      pipeline: pipelineHash(doc),
+      inputs,
+      ...(job.purpose ? { purpose: job.purpose } : {}),
+      outputs: Object.keys(doc.outputs),
+    },
+    key,
+  );
 }
 
 /**
@@ -57,7 +76,15 @@ export async function signedRequestForInputs(
     const had = bound[i.name];
     bound[i.name] = had === undefined ? b : [...(Array.isArray(had) ? had : [had]), b];
   }
-  return signJobRequest({ pipeline: pipelineHash(doc), inputs: bound, ...(purpose ? { purpose } : {}), outputs: Object.keys(doc.outputs) }, key);
+  return signJobRequest(
+    {
+      pipeline: pipelineHash(doc),
+      inputs: bound,
+      ...(purpose ? { purpose } : {}),
+      outputs: Object.keys(doc.outputs),
+    },
+    key,
+  );
 }
 
 /** POST /v1/jobs with `key`'s signed request; returns the API's answer (a job record). */

@@ -25,12 +25,32 @@ import { failureLine, failureProblem } from './output.ts';
 
 async function main(argv: string[]): Promise<void> {
   const program = new Command('obscura')
-    .description('Private, federated data analytics: seal datasets to attested enclaves, run pipelines, verify results.')
+    .description(
+      'Private, federated data analytics: seal datasets to attested enclaves, run pipelines, verify results.',
+    )
     .option('--api <url>', 'API base URL (or OBSCURA_API)', env().OBSCURA_API ?? DEFAULTS.api)
     .option('--json', 'machine-readable output', false)
     .showHelpAfterError()
     .exitOverride();
-  for (const register of [keysCommand, workersCommand, attestCommand, measureCommand, sealCommand, inspectCommand, pipelineCommand, uploadCommand, runCommand, jobCommand, listCommands, privacyCommands, resultCommand, verifyCommand, upgradeCommand, serveCommand, dashboardCommand]) {
+  for (const register of [
+    keysCommand,
+    workersCommand,
+    attestCommand,
+    measureCommand,
+    sealCommand,
+    inspectCommand,
+    pipelineCommand,
+    uploadCommand,
+    runCommand,
+    jobCommand,
+    listCommands,
+    privacyCommands,
+    resultCommand,
+    verifyCommand,
+    upgradeCommand,
+    serveCommand,
+    dashboardCommand,
+  ]) {
     register(program);
   }
   await program.parseAsync(argv);

@@ -26,7 +26,9 @@ export interface SealRequest {
 }
 
 /** Seal `file` to `out` and write the signed manifest to `<out>.manifest.json`. */
-export async function sealDataset(req: SealRequest): Promise<{ signed: SignedManifest; stats: SealStats; manifestPath: string }> {
+export async function sealDataset(
+  req: SealRequest,
+): Promise<{ signed: SignedManifest; stats: SealStats; manifestPath: string }> {
   const bytes = await readFile(req.file).catch((e: unknown) => {
     throw new ObscuraError('file_unreadable', `cannot read ${req.file}`, 400, undefined, { cause: e });
   });

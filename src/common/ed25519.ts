@@ -3,7 +3,14 @@
  * key and simulated reports by the simulated authority's. Raw hex keeps them readable in
  * JSON documents and comparable byte for byte.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  sign,
+  verify,
+} from 'node:crypto';
 
 // PKCS#8 / SPKI DER prefixes for Ed25519 (RFC 8410): a raw 32-byte key follows each.
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
@@ -42,7 +49,11 @@ export function ed25519Sign(seed: Uint8Array, message: Uint8Array | string): str
 export function ed25519Verify(publicKey: string, message: Uint8Array | string, signature: string): boolean {
   try {
     if (!/^[0-9a-f]{64}$/.test(publicKey) || !/^[0-9a-f]{128}$/.test(signature)) return false;
-    const key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, Buffer.from(publicKey, 'hex')]), format: 'der', type: 'spki' });
+    const key = createPublicKey({
+      key: Buffer.concat([SPKI_PREFIX, Buffer.from(publicKey, 'hex')]),
+      format: 'der',
+      type: 'spki',
+    });
     return verify(null, Buffer.from(message), key, Buffer.from(signature, 'hex'));
   } catch {
     return false;

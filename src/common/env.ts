@@ -9,9 +9,15 @@ const EnvSchema = z.object({
   /** API base URL the CLI talks to. */
   OBSCURA_API: z.url().optional(),
   /** A Substrate node's WebSocket endpoint to use instead of the embedded chain. */
-  OBSCURA_CHAIN: z.string().regex(/^wss?:\/\//, 'OBSCURA_CHAIN must be a ws:// or wss:// URL').optional(),
+  OBSCURA_CHAIN: z
+    .string()
+    .regex(/^wss?:\/\//, 'OBSCURA_CHAIN must be a ws:// or wss:// URL')
+    .optional(),
   /** The chain `obscura verify` checks results against (the user's choice, not the host's). */
-  OBSCURA_VERIFY_CHAIN: z.string().regex(/^wss?:\/\//, 'OBSCURA_VERIFY_CHAIN must be a ws:// or wss:// URL').optional(),
+  OBSCURA_VERIFY_CHAIN: z
+    .string()
+    .regex(/^wss?:\/\//, 'OBSCURA_VERIFY_CHAIN must be a ws:// or wss:// URL')
+    .optional(),
   /** The CLI configuration file (default ~/.config/obscura/config.json; see src/cli/config.ts). */
   OBSCURA_CONFIG: z.string().min(1).optional(),
   /** Secret URI of the account that signs anchoring extrinsics on a non-embedded chain. */
@@ -33,7 +39,10 @@ const EnvSchema = z.object({
   /** The dstack guest agent: a unix socket path or an http(s) URL (dstack). */
   OBSCURA_DSTACK_ENDPOINT: TeeSettingsSchema.shape.endpoint,
   /** Per-job wall-time limit of `obscura serve`'s workers, in seconds. */
-  OBSCURA_JOB_TIMEOUT: z.string().regex(/^\d+(\.\d+)?$/, 'OBSCURA_JOB_TIMEOUT must be a number of seconds').optional(),
+  OBSCURA_JOB_TIMEOUT: z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, 'OBSCURA_JOB_TIMEOUT must be a number of seconds')
+    .optional(),
   /** Per-job limit on the rows of any materialised step. */
   OBSCURA_JOB_MAX_ROWS: z.string().regex(/^\d+$/, 'OBSCURA_JOB_MAX_ROWS must be a whole number').optional(),
   /** Per-job memory limit (DuckDB, and the enclave's heap), e.g. 2GB or 512MiB. */

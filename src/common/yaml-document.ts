@@ -16,11 +16,19 @@ export interface DocumentKind {
 }
 
 function issuePath(path: readonly PropertyKey[]): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('') || '(document)';
+  return (
+    path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('') ||
+    '(document)'
+  );
 }
 
 /** `value` validated by `schema`; throws `kind.code` (400) naming each bad path. */
-export function parseDocumentValue<T>(schema: z.ZodType<T>, value: unknown, kind: DocumentKind, source = kind.what): T {
+export function parseDocumentValue<T>(
+  schema: z.ZodType<T>,
+  value: unknown,
+  kind: DocumentKind,
+  source = kind.what,
+): T {
   const r = schema.safeParse(value);
   if (!r.success) {
     const issues = r.error.issues.map((i) => `${issuePath(i.path)}: ${i.message}`);
@@ -45,6 +53,8 @@ export async function readDocumentFile(path: string, kind: DocumentKind): Promis
   try {
     return await readFile(path, 'utf8');
   } catch (e) {
-    throw new ObscuraError('file_unreadable', `cannot read ${kind.what} file ${path}`, 400, undefined, { cause: e });
+    throw new ObscuraError('file_unreadable', `cannot read ${kind.what} file ${path}`, 400, undefined, {
+      cause: e,
+    });
   }
 }

@@ -12,7 +12,14 @@ import { basename, dirname, join } from 'node:path';
 import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { u8aToHex } from '@polkadot/util';
-import { checkAddress, cryptoWaitReady, decodeAddress, mnemonicGenerate, mnemonicValidate, sr25519Verify } from '@polkadot/util-crypto';
+import {
+  checkAddress,
+  cryptoWaitReady,
+  decodeAddress,
+  mnemonicGenerate,
+  mnemonicValidate,
+  sr25519Verify,
+} from '@polkadot/util-crypto';
 import { z } from 'zod';
 import { ObscuraError } from '../common/errors.ts';
 import { decryptToBuffer } from './age/decrypt.ts';
@@ -110,7 +117,10 @@ export function verifyAccountSignature(address: string, message: Uint8Array, sig
  * Throws key_file_exists (409) when `path` exists unless `opts.force`, and the fs error
  * when the directory is not writable.
  */
-export async function createKeyFile(path: string, opts: { force?: boolean } = {}): Promise<{ address: string }> {
+export async function createKeyFile(
+  path: string,
+  opts: { force?: boolean } = {},
+): Promise<{ address: string }> {
   await cryptoReady();
   const mnemonic = mnemonicGenerate(MNEMONIC_WORDS);
   const pair = keyring().addFromMnemonic(mnemonic);
@@ -134,7 +144,11 @@ export async function createKeyFile(path: string, opts: { force?: boolean } = {}
       // link() refuses an existing target, so two writers can never overwrite each other.
       await link(tmpPath, path).catch((e: NodeJS.ErrnoException) => {
         if (e.code === 'EEXIST') {
-          throw new ObscuraError('key_file_exists', `key file ${path} already exists (use force to replace it)`, 409);
+          throw new ObscuraError(
+            'key_file_exists',
+            `key file ${path} already exists (use force to replace it)`,
+            409,
+          );
         }
         throw e;
       });
@@ -148,7 +162,11 @@ export async function createKeyFile(path: string, opts: { force?: boolean } = {}
 }
 
 function invalidKeyFile(path: string, why: string): ObscuraError {
-  return new ObscuraError('key_file_invalid', `key file ${path} is not a valid Obscura account key (${why})`, 400);
+  return new ObscuraError(
+    'key_file_invalid',
+    `key file ${path} is not a valid Obscura account key (${why})`,
+    400,
+  );
 }
 
 /**

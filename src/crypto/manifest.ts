@@ -16,7 +16,12 @@ import { parseOrThrow } from '../common/validate.ts';
 import { DatasetSchemaSchema } from '../data/schema.ts';
 import { DatasetPolicySchema } from '../privacy/policy.ts';
 import type { AccountKey } from './keys.ts';
-import { AccountAddressSchema as address, AccountSignatureSchema, signStatement, verifyStatement } from './statement.ts';
+import {
+  AccountAddressSchema as address,
+  AccountSignatureSchema,
+  signStatement,
+  verifyStatement,
+} from './statement.ts';
 import { ResultRecipientSchema } from './result-key.ts';
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected a SHA-256 as 64 lower-case hex characters');
@@ -75,7 +80,11 @@ export function parseSignedManifest(value: unknown): SignedManifest {
 /** Throw 'manifest_signature_invalid' unless the owner signed exactly this manifest. */
 export function assertManifestSignature(signed: SignedManifest): void {
   if (!verifyStatement(DOMAIN, signed.manifest, signed.manifest.owner, signed.signature)) {
-    throw new ObscuraError('manifest_signature_invalid', 'manifest signature does not verify for its owner', 422);
+    throw new ObscuraError(
+      'manifest_signature_invalid',
+      'manifest signature does not verify for its owner',
+      422,
+    );
   }
 }
 

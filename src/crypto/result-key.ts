@@ -24,4 +24,6 @@ export function resultIdentityFromSecret(secret: Uint8Array): { identity: string
 }
 
 /** An age X25519 recipient (`age1…`) that results are encrypted to: an analyst's or an owner's. */
-export const ResultRecipientSchema = z.string().regex(/^age1[02-9ac-hj-np-z]{58}$/, 'expected an age1… X25519 recipient');
+export const ResultRecipientSchema = z
+  .string()
+  .regex(/^age1[02-9ac-hj-np-z]{58}$/, 'expected an age1… X25519 recipient');

@@ -13,7 +13,9 @@ import { type AccountKey, isValidAddress, verifyAccountSignature } from './keys.
 export const AccountAddressSchema = z.string().refine(isValidAddress, 'expected an ss58 account address');
 
 /** An account's sr25519 signature of a statement, as 0x hex. */
-export const AccountSignatureSchema = z.string().regex(/^0x[0-9a-f]{128}$/, 'expected a 64-byte sr25519 signature as 0x hex');
+export const AccountSignatureSchema = z
+  .string()
+  .regex(/^0x[0-9a-f]{128}$/, 'expected a 64-byte sr25519 signature as 0x hex');
 
 /** The bytes an account signs for `body` under `domain`: `<domain>\n<JCS(body)>`. */
 export function statementSigningBytes(domain: string, body: unknown): Uint8Array {

@@ -28,7 +28,15 @@ import {
   type Date_,
 } from 'apache-arrow';
 import { ObscuraError } from '../common/errors.ts';
-import { allValid, clearBit, fixedColumn, getBit, normalisedColumnType, tableFromBatches, Utf8ColumnBuilder } from './columns.ts';
+import {
+  allValid,
+  clearBit,
+  fixedColumn,
+  getBit,
+  normalisedColumnType,
+  tableFromBatches,
+  Utf8ColumnBuilder,
+} from './columns.ts';
 import { assertColumnNames } from './names.ts';
 import type { ColumnType, DatasetSchema, ParsedDataset } from './schema.ts';
 
@@ -82,7 +90,11 @@ export function parseArrowIpc(bytes: Uint8Array): ParsedDataset {
   assertColumnNames(names, 'Arrow');
   const schema: DatasetSchema = table.schema.fields.map((f) => {
     const type = arrowColumnType(f.type);
-    if (!type) throw invalid(`Arrow column ${JSON.stringify(f.name)} has type ${String(f.type)}, which Obscura does not support`, f.name);
+    if (!type)
+      throw invalid(
+        `Arrow column ${JSON.stringify(f.name)} has type ${String(f.type)}, which Obscura does not support`,
+        f.name,
+      );
     return { name: f.name, type };
   });
   const batches = table.batches.map((batch) => ({
@@ -102,7 +114,8 @@ function normaliseData(data: Data, target: ColumnType, name: string): Data {
   const n = data.length;
   const validity = allValid(n);
   let nullCount = 0;
-  const valid = (i: number) => data.nullCount === 0 || !data.nullBitmap || getBit(data.nullBitmap, data.offset + i);
+  const valid = (i: number) =>
+    data.nullCount === 0 || !data.nullBitmap || getBit(data.nullBitmap, data.offset + i);
   for (let i = 0; i < n; i++) {
     if (!valid(i)) {
       clearBit(validity, i);
@@ -123,7 +136,8 @@ function normaliseData(data: Data, target: ColumnType, name: string): Data {
       for (let i = 0; i < n; i++) {
         if (!valid(i)) continue;
         const v = BigInt(at(i));
-        if (v > INT64_MAX) throw invalid(`Arrow column ${JSON.stringify(name)} has a value outside the int64 range`, name);
+        if (v > INT64_MAX)
+          throw invalid(`Arrow column ${JSON.stringify(name)} has a value outside the int64 range`, name);
         out[i] = v;
       }
       return fixedColumn('int64', n, { values: out, validity, nullCount });
@@ -165,7 +179,14 @@ function normaliseData(data: Data, target: ColumnType, name: string): Data {
     case Type.Timestamp: {
       const unit = (type as Timestamp).unit;
       if (unit === TimeUnit.MICROSECOND) {
-        return makeData({ type: new TimestampMicrosecond(), offset: data.offset, length: n, nullCount: data.nullCount, nullBitmap: data.nullBitmap, data: data.values as BigInt64Array });
+        return makeData({
+          type: new TimestampMicrosecond(),
+          offset: data.offset,
+          length: n,
+          nullCount: data.nullCount,
+          nullBitmap: data.nullBitmap,
+          data: data.values as BigInt64Array,
+        });
       }
       const out = new BigInt64Array(n);
       for (let i = 0; i < n; i++) {

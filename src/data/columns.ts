@@ -61,7 +61,8 @@ export function normalisedColumnType(type: DataType): ColumnType | undefined {
     case Type.Date:
       return (type as DateDay).unit === 0 ? 'date' : undefined;
     case Type.Timestamp:
-      return (type as TimestampMicrosecond).unit === TimeUnit.MICROSECOND && !(type as TimestampMicrosecond).timezone
+      return (type as TimestampMicrosecond).unit === TimeUnit.MICROSECOND &&
+        !(type as TimestampMicrosecond).timezone
         ? 'timestamp'
         : undefined;
     default:
@@ -115,7 +116,11 @@ export function setInt64(longs: BigInt64Array, halves: Int32Array, i: number, v:
 }
 
 /** Arrow Data for a fixed-width normalised column (every type but string). */
-export function fixedColumn(type: Exclude<ColumnType, 'string'>, length: number, buffers: ColumnBuffers): Data {
+export function fixedColumn(
+  type: Exclude<ColumnType, 'string'>,
+  length: number,
+  buffers: ColumnBuffers,
+): Data {
   const nullBitmap = buffers.nullCount > 0 && buffers.validity ? buffers.validity : undefined;
   const nullCount = nullBitmap ? buffers.nullCount : 0;
   const v = buffers.values;
@@ -131,7 +136,13 @@ export function fixedColumn(type: Exclude<ColumnType, 'string'>, length: number,
     case 'date':
       return makeData({ type: new DateDay(), length, nullCount, nullBitmap, data: v as Int32Array });
     case 'timestamp':
-      return makeData({ type: new TimestampMicrosecond(), length, nullCount, nullBitmap, data: v as BigInt64Array });
+      return makeData({
+        type: new TimestampMicrosecond(),
+        length,
+        nullCount,
+        nullBitmap,
+        data: v as BigInt64Array,
+      });
   }
 }
 
@@ -150,7 +161,9 @@ export function tableFromBatches(
   types: readonly { type: ColumnType }[],
   batches: readonly { length: number; columns: readonly Data[] }[],
 ): Table {
-  const fields = names.map((name, i) => new Field(name, arrowTypeFor((types[i] as { type: ColumnType }).type), true));
+  const fields = names.map(
+    (name, i) => new Field(name, arrowTypeFor((types[i] as { type: ColumnType }).type), true),
+  );
   const schema = new Schema(fields);
   const records = batches.map(({ length, columns }) => {
     const struct = makeData({ type: new Struct(fields), length, nullCount: 0, children: [...columns] });

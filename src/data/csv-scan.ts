@@ -122,12 +122,14 @@ export function scanCsv(bytes: Uint8Array): CsvFields {
         pos = q + 1;
         if (pos < n) {
           const c = bytes[pos];
-          if (c !== COMMA && c !== LF && c !== CR) throw csvError('unexpected text after a closing quote', row, header?.[col]);
+          if (c !== COMMA && c !== LF && c !== CR)
+            throw csvError('unexpected text after a closing quote', row, header?.[col]);
         }
       } else {
         s = pos;
         while (pos < n && SPECIAL[bytes[pos] as number] === 0) pos++;
-        if (pos < n && bytes[pos] === QUOTE) throw csvError('quote inside an unquoted field', row, header?.[col]);
+        if (pos < n && bytes[pos] === QUOTE)
+          throw csvError('quote inside an unquoted field', row, header?.[col]);
         e = pos;
       }
       if (size === capacity) {
@@ -159,7 +161,8 @@ export function scanCsv(bytes: Uint8Array): CsvFields {
     }
     if (!header) {
       header = [];
-      for (let k = 0; k < col; k++) header.push(fieldText(bytes, starts[k] as number, ends[k] as number, flags[k] as number));
+      for (let k = 0; k < col; k++)
+        header.push(fieldText(bytes, starts[k] as number, ends[k] as number, flags[k] as number));
       columns = col;
       size = 0;
       // Size the field arrays once: at most one row per remaining line.

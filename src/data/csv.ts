@@ -9,7 +9,15 @@
 import { isUtf8 } from 'node:buffer';
 import type { Data } from 'apache-arrow';
 import { ObscuraError } from '../common/errors.ts';
-import { allValid, clearBit, fixedColumn, setBit, setInt64, tableFromColumns, Utf8ColumnBuilder } from './columns.ts';
+import {
+  allValid,
+  clearBit,
+  fixedColumn,
+  setBit,
+  setInt64,
+  tableFromColumns,
+  Utf8ColumnBuilder,
+} from './columns.ts';
 import { type CsvFields, csvError, scanCsv, unescapeInto } from './csv-scan.ts';
 import { parseBoolBytes, parseFloatBytes, parseIntBytes } from './csv-values.ts';
 import { parseDateBytes, parseTimestampBytes } from './dates.ts';
@@ -31,10 +39,15 @@ export function parseCsv(bytes: Uint8Array, expected?: DatasetSchema): ParsedDat
   if (expected) {
     const names = expected.map((c) => c.name);
     if (names.length !== header.length || names.some((n, i) => n !== header[i])) {
-      throw new ObscuraError('dataset_invalid', `CSV header does not match the expected columns ${JSON.stringify(names)}`, 422, {
-        expected: names,
-        header,
-      });
+      throw new ObscuraError(
+        'dataset_invalid',
+        `CSV header does not match the expected columns ${JSON.stringify(names)}`,
+        422,
+        {
+          expected: names,
+          header,
+        },
+      );
     }
   }
   const schema: DatasetSchema = [];
@@ -65,7 +78,8 @@ function inferType(bytes: Uint8Array, f: CsvFields, c: number): ColumnType {
     if (mask & INT && parseIntBytes(bytes, s, e) === undefined) mask &= ~INT;
     if (mask & FLOAT && !(mask & INT) && Number.isNaN(parseFloatBytes(bytes, s, e))) mask &= ~FLOAT;
     if (mask & DATE && Number.isNaN(parseDateBytes(bytes, s, e))) mask &= ~DATE;
-    if (mask & TIMESTAMP && !(mask & DATE) && Number.isNaN(parseTimestampBytes(bytes, s, e) as number)) mask &= ~TIMESTAMP;
+    if (mask & TIMESTAMP && !(mask & DATE) && Number.isNaN(parseTimestampBytes(bytes, s, e) as number))
+      mask &= ~TIMESTAMP;
   }
   if (!seen) return 'string';
   if (mask & BOOL) return 'bool';
@@ -147,7 +161,8 @@ function buildColumn(bytes: Uint8Array, f: CsvFields, c: number, type: ColumnTyp
 function buildStrings(bytes: Uint8Array, f: CsvFields, c: number): Data {
   const width = f.header.length;
   let total = 0;
-  for (let r = 0, k = c; r < f.rows; r++, k += width) total += (f.ends[k] as number) - (f.starts[k] as number);
+  for (let r = 0, k = c; r < f.rows; r++, k += width)
+    total += (f.ends[k] as number) - (f.starts[k] as number);
   const out = new Utf8ColumnBuilder(f.rows, total);
   for (let r = 0, k = c; r < f.rows; r++, k += width) {
     const s = f.starts[k] as number;

@@ -55,12 +55,20 @@ export async function loadIntoDuckDB(
   const wanted = columns ?? parsed.schema.map((c) => c.name);
   const picked = wanted.map((name) => {
     const index = parsed.schema.findIndex((c) => c.name === name);
-    if (index < 0) throw new ObscuraError('dataset_invalid', `dataset has no column ${JSON.stringify(name)}`, 422, { column: name });
+    if (index < 0)
+      throw new ObscuraError('dataset_invalid', `dataset has no column ${JSON.stringify(name)}`, 422, {
+        column: name,
+      });
     return { name, index, type: (parsed.schema[index] as { type: ColumnType }).type };
   });
   const rowId = opts.rowIdColumn;
   if (rowId !== undefined && picked.some((c) => c.name.toLowerCase() === rowId.toLowerCase())) {
-    throw new ObscuraError('dataset_invalid', `row id column ${JSON.stringify(rowId)} repeats a dataset column`, 422, { column: rowId });
+    throw new ObscuraError(
+      'dataset_invalid',
+      `row id column ${JSON.stringify(rowId)} repeats a dataset column`,
+      422,
+      { column: rowId },
+    );
   }
   const ddl = picked.map((c) => `${quoteIdent(c.name)} ${duckdbTypeName(c.type)}`);
   if (rowId !== undefined) ddl.push(`${quoteIdent(rowId)} BIGINT`);
@@ -68,7 +76,10 @@ export async function loadIntoDuckDB(
   if (ddl.length === 0) return;
   const appender = await connection.createAppender(tableName);
   try {
-    const chunk = DuckDBDataChunk.create([...picked.map((c) => duckdbType(c.type)), ...(rowId !== undefined ? [duckdbType('int64')] : [])]);
+    const chunk = DuckDBDataChunk.create([
+      ...picked.map((c) => duckdbType(c.type)),
+      ...(rowId !== undefined ? [duckdbType('int64')] : []),
+    ]);
     const size = duckdb.vector_size();
     const ids = new BigInt64Array(size);
     let nextId = 0n;
@@ -83,7 +94,12 @@ export async function loadIntoDuckDB(
       const datas = picked.map((c) => {
         const data = batch.data.children[c.index] as Data;
         if (normalisedColumnType(data.type) !== c.type) {
-          throw new ObscuraError('dataset_invalid', `column ${JSON.stringify(c.name)} is not stored as a normalised ${c.type} column`, 422, { column: c.name });
+          throw new ObscuraError(
+            'dataset_invalid',
+            `column ${JSON.stringify(c.name)} is not stored as a normalised ${c.type} column`,
+            422,
+            { column: c.name },
+          );
         }
         return data;
       });
@@ -97,7 +113,13 @@ export async function loadIntoDuckDB(
         });
         if (rowId !== undefined) {
           for (let i = 0; i < n; i++) ids[i] = nextId++;
-          duckdb.copy_data_to_vector(duckdb.data_chunk_get_vector(chunk.chunk, picked.length), 0, ids.buffer as ArrayBuffer, 0, n * 8);
+          duckdb.copy_data_to_vector(
+            duckdb.data_chunk_get_vector(chunk.chunk, picked.length),
+            0,
+            ids.buffer as ArrayBuffer,
+            0,
+            n * 8,
+          );
         }
         appender.appendDataChunk(chunk);
       }
@@ -105,7 +127,11 @@ export async function loadIntoDuckDB(
     appender.closeSync();
   } catch (e) {
     if (e instanceof ObscuraError) throw e;
-    throw new ObscuraError('dataset_load_failed', `loading table ${JSON.stringify(tableName)} into DuckDB failed`, 500);
+    throw new ObscuraError(
+      'dataset_load_failed',
+      `loading table ${JSON.stringify(tableName)} into DuckDB failed`,
+      500,
+    );
   }
 }
 
@@ -119,7 +145,13 @@ function fillVector(vector: Vector, type: ColumnType, data: Data, r: number, n: 
   const width = WIDTH[type];
   if (width !== undefined) {
     const values = data.values as Int32Array;
-    duckdb.copy_data_to_vector(vector, 0, values.buffer as ArrayBuffer, values.byteOffset + r * width, n * width);
+    duckdb.copy_data_to_vector(
+      vector,
+      0,
+      values.buffer as ArrayBuffer,
+      values.byteOffset + r * width,
+      n * width,
+    );
   } else if (type === 'bool') {
     const bits = data.values as Uint8Array;
     for (let i = 0; i < n; i++) {
@@ -139,11 +171,18 @@ function fillVector(vector: Vector, type: ColumnType, data: Data, r: number, n: 
       s.validity.fill(0, 0, bytes);
       for (let i = 0; i < n; i++) {
         const b = first + i;
-        if (((bitmap[b >> 3] as number) >> (b & 7)) & 1) s.validity[i >> 3] = (s.validity[i >> 3] as number) | (1 << (i & 7));
+        if (((bitmap[b >> 3] as number) >> (b & 7)) & 1)
+          s.validity[i >> 3] = (s.validity[i >> 3] as number) | (1 << (i & 7));
       }
     }
     duckdb.vector_ensure_validity_writable(vector);
-    duckdb.copy_data_to_vector_validity(vector, 0, s.validity.buffer as ArrayBuffer, 0, Math.ceil(n / 64) * 8);
+    duckdb.copy_data_to_vector_validity(
+      vector,
+      0,
+      s.validity.buffer as ArrayBuffer,
+      0,
+      Math.ceil(n / 64) * 8,
+    );
   }
 }
 
@@ -167,6 +206,10 @@ function fillStrings(vector: Vector, data: Data, first: number, n: number, s: Sc
   }
   duckdb.copy_data_to_vector(vector, 0, out.buffer as ArrayBuffer, 0, n * 16);
   for (const i of long) {
-    duckdb.vector_assign_string_element_len(vector, i, values.subarray(offsets[first + i] as number, offsets[first + i + 1] as number));
+    duckdb.vector_assign_string_element_len(
+      vector,
+      i,
+      values.subarray(offsets[first + i] as number, offsets[first + i + 1] as number),
+    );
   }
 }

@@ -3,7 +3,16 @@
  * identifier quoting (double quotes, embedded quotes doubled), the only way a column name
  * ever enters SQL text.
  */
-import { BIGINT, BOOLEAN, DATE, DOUBLE, type DuckDBType, INTEGER, TIMESTAMP, VARCHAR } from '@duckdb/node-api';
+import {
+  BIGINT,
+  BOOLEAN,
+  DATE,
+  DOUBLE,
+  type DuckDBType,
+  INTEGER,
+  TIMESTAMP,
+  VARCHAR,
+} from '@duckdb/node-api';
 import type { ColumnType } from './schema.ts';
 
 /** The DuckDB SQL type name of a column type. */

@@ -38,7 +38,10 @@ export function lockedDownConfig(opts: DuckDBOptions = {}): Record<string, strin
  * Run `fn` with a connection to a fresh, locked-down in-memory DuckDB; the connection and
  * the database are closed (and their memory freed) when `fn` settles, whatever happens.
  */
-export async function withDuckDB<T>(fn: (connection: DuckDBConnection) => Promise<T>, opts: DuckDBOptions = {}): Promise<T> {
+export async function withDuckDB<T>(
+  fn: (connection: DuckDBConnection) => Promise<T>,
+  opts: DuckDBOptions = {},
+): Promise<T> {
   const instance = await DuckDBInstance.create(':memory:', lockedDownConfig(opts));
   try {
     const connection = await instance.connect();

@@ -23,7 +23,13 @@ export function detectFormat(fileName: string, head: Uint8Array): DatasetFormat 
   if (startsWith(head, PAR1)) return 'parquet';
   if (startsWith(head, ARROW1) || startsWith(head, CONTINUATION)) return 'arrow';
   const ext = /\.([A-Za-z0-9]+)$/.exec(fileName)?.[1]?.toLowerCase();
-  const claimsBinary = ext === 'parquet' || ext === 'pq' || ext === 'arrow' || ext === 'arrows' || ext === 'feather' || ext === 'ipc';
+  const claimsBinary =
+    ext === 'parquet' ||
+    ext === 'pq' ||
+    ext === 'arrow' ||
+    ext === 'arrows' ||
+    ext === 'feather' ||
+    ext === 'ipc';
   if (!claimsBinary && !head.subarray(0, 64).includes(0)) return 'csv';
   throw new ObscuraError(
     'dataset_format_unknown',

@@ -12,14 +12,18 @@ export function assertColumnNames(names: readonly string[], format: string): voi
   const seen = new Map<string, string>();
   names.forEach((name, i) => {
     const fail = (why: string) => {
-      throw new ObscuraError('dataset_invalid', `${format} column ${i + 1} ${why}`, 422, { column: name, index: i });
+      throw new ObscuraError('dataset_invalid', `${format} column ${i + 1} ${why}`, 422, {
+        column: name,
+        index: i,
+      });
     };
     if (name.length === 0) fail('has an empty name');
     if (name.length > MAX_COLUMN_NAME) fail(`has a name longer than ${MAX_COLUMN_NAME} characters`);
     if (hasControlCharacter(name)) fail('has a name with a control character');
     const key = name.toLowerCase();
     const other = seen.get(key);
-    if (other !== undefined) fail(`(${JSON.stringify(name)}) repeats column ${JSON.stringify(other)} (names are case-insensitive)`);
+    if (other !== undefined)
+      fail(`(${JSON.stringify(name)}) repeats column ${JSON.stringify(other)} (names are case-insensitive)`);
     seen.set(key, name);
   });
 }

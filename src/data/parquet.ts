@@ -25,12 +25,22 @@ function invalid(message: string, details?: Record<string, unknown>): ObscuraErr
 export function parquetColumnType(el: SchemaElement): ColumnType | undefined {
   const { type, converted_type: ct, logical_type: lt } = el;
   const lti = lt?.type;
-  if (ct === 'UTF8' || ct === 'ENUM' || ct === 'JSON' || lti === 'STRING' || lti === 'ENUM' || lti === 'JSON' || lti === 'UUID') {
+  if (
+    ct === 'UTF8' ||
+    ct === 'ENUM' ||
+    ct === 'JSON' ||
+    lti === 'STRING' ||
+    lti === 'ENUM' ||
+    lti === 'JSON' ||
+    lti === 'UUID'
+  ) {
     return 'string';
   }
   if (ct === 'DATE' || lti === 'DATE') return 'date';
-  if (ct === 'TIMESTAMP_MILLIS' || ct === 'TIMESTAMP_MICROS' || lti === 'TIMESTAMP' || type === 'INT96') return 'timestamp';
-  if (ct === 'DECIMAL' || lti === 'DECIMAL' || lti === 'FLOAT16' || type === 'FLOAT' || type === 'DOUBLE') return 'float64';
+  if (ct === 'TIMESTAMP_MILLIS' || ct === 'TIMESTAMP_MICROS' || lti === 'TIMESTAMP' || type === 'INT96')
+    return 'timestamp';
+  if (ct === 'DECIMAL' || lti === 'DECIMAL' || lti === 'FLOAT16' || type === 'FLOAT' || type === 'DOUBLE')
+    return 'float64';
   if (ct?.startsWith('TIME_') || lti === 'TIME' || lti === 'INTERVAL' || ct === 'INTERVAL') return undefined;
   const unsigned = ct?.startsWith('UINT_') || (lti === 'INTEGER' && !lt?.isSigned);
   switch (type) {
@@ -84,8 +94,14 @@ export async function parseParquet(bytes: Uint8Array): Promise<ParsedDataset> {
     assertColumnNames(names, 'Parquet');
     const schema: DatasetSchema = tree.children.map((child) => {
       const name = child.element.name;
-      const type = child.children.length === 0 && child.element.repetition_type !== 'REPEATED' ? parquetColumnType(child.element) : undefined;
-      if (!type) throw invalid(`Parquet column ${JSON.stringify(name)} has a type Obscura does not support`, { column: name });
+      const type =
+        child.children.length === 0 && child.element.repetition_type !== 'REPEATED'
+          ? parquetColumnType(child.element)
+          : undefined;
+      if (!type)
+        throw invalid(`Parquet column ${JSON.stringify(name)} has a type Obscura does not support`, {
+          column: name,
+        });
       return { name, type };
     });
     for (const group of metadata.row_groups) {
@@ -93,7 +109,10 @@ export async function parseParquet(bytes: Uint8Array): Promise<ParsedDataset> {
         const codec = chunk.meta_data?.codec;
         if (codec && !SUPPORTED_CODECS.has(codec)) {
           const column = chunk.meta_data?.path_in_schema.join('.');
-          throw invalid(`Parquet column ${JSON.stringify(column)} is compressed with ${codec}; use Snappy or no compression`, { column, codec });
+          throw invalid(
+            `Parquet column ${JSON.stringify(column)} is compressed with ${codec}; use Snappy or no compression`,
+            { column, codec },
+          );
         }
       }
     }
@@ -119,7 +138,9 @@ export async function parseParquet(bytes: Uint8Array): Promise<ParsedDataset> {
 function buildColumn(name: string, type: ColumnType, rows: number, pieces: Piece[]): Data {
   const present = new Uint8Array(Math.ceil(rows / 8));
   const outOfRange = (): never => {
-    throw invalid(`Parquet column ${JSON.stringify(name)} has a value outside the ${type} range`, { column: name });
+    throw invalid(`Parquet column ${JSON.stringify(name)} has a value outside the ${type} range`, {
+      column: name,
+    });
   };
   if (type === 'string') {
     const strings: (string | null)[] = new Array(rows).fill(null);

@@ -24,7 +24,11 @@ export interface ParseOptions {
  * (422) with the row and column at fault (never a value), or 'dataset_schema_mismatch'
  * (422) when `opts.schema` is given and not met.
  */
-export async function parseDataset(bytes: Uint8Array, format: DatasetFormat, opts: ParseOptions = {}): Promise<ParsedDataset> {
+export async function parseDataset(
+  bytes: Uint8Array,
+  format: DatasetFormat,
+  opts: ParseOptions = {},
+): Promise<ParsedDataset> {
   let parsed: ParsedDataset;
   switch (format) {
     case 'csv':
@@ -37,20 +41,31 @@ export async function parseDataset(bytes: Uint8Array, format: DatasetFormat, opt
       parsed = parseArrowIpc(bytes);
       break;
     default:
-      throw new ObscuraError('dataset_format_unknown', `unknown dataset format ${JSON.stringify(format)}`, 415);
+      throw new ObscuraError(
+        'dataset_format_unknown',
+        `unknown dataset format ${JSON.stringify(format)}`,
+        415,
+      );
   }
   if (opts.schema) assertSchema(parsed.schema, opts.schema);
   return parsed;
 }
 
 function assertSchema(actual: DatasetSchema, expected: DatasetSchema): void {
-  const same = actual.length === expected.length && actual.every((c, i) => c.name === expected[i]?.name && c.type === expected[i]?.type);
+  const same =
+    actual.length === expected.length &&
+    actual.every((c, i) => c.name === expected[i]?.name && c.type === expected[i]?.type);
   if (same) return;
   const i = actual.findIndex((c, k) => c.name !== expected[k]?.name || c.type !== expected[k]?.type);
   const column = (actual[i] ?? expected[i] ?? actual[actual.length - 1])?.name;
-  throw new ObscuraError('dataset_schema_mismatch', `dataset columns differ from the expected schema at column ${JSON.stringify(column)}`, 422, {
-    column,
-    expected,
-    actual,
-  });
+  throw new ObscuraError(
+    'dataset_schema_mismatch',
+    `dataset columns differ from the expected schema at column ${JSON.stringify(column)}`,
+    422,
+    {
+      column,
+      expected,
+      actual,
+    },
+  );
 }

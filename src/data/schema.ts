@@ -47,7 +47,8 @@ export const DatasetSchemaSchema = z.array(ColumnSpecSchema).superRefine((cols, 
   const seen = new Set<string>();
   cols.forEach((c, i) => {
     const key = c.name.toLowerCase();
-    if (seen.has(key)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate column name ${c.name}` });
+    if (seen.has(key))
+      ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate column name ${c.name}` });
     seen.add(key);
   });
 });

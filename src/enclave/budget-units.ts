@@ -14,7 +14,8 @@ export interface BudgetTotals {
 const SCALE = { epsilon: 12, delta: 18 } as const;
 
 function scaled(kind: 'epsilon' | 'delta', value: number, round: 'up' | 'down'): bigint {
-  if (!Number.isFinite(value) || value < 0) throw new RangeError(`${kind} must be a finite non-negative number`);
+  if (!Number.isFinite(value) || value < 0)
+    throw new RangeError(`${kind} must be a finite non-negative number`);
   // Through the shortest decimal form of the double, so 0.1 is exactly 10^11 units.
   const [mantissa = '0', exp = '0'] = value.toExponential().split('e');
   const [int = '0', frac = ''] = mantissa.split('.');

@@ -99,7 +99,11 @@ export class EnclaveClient {
     const limits = effectiveLimits(opts.limits);
     const child = fork(entry, [], {
       // The heap gets the memory limit per job, as DuckDB does: a job's rows live in one or the other.
-      execArgv: ['--import', TSX_LOADER, `--max-old-space-size=${Math.floor(limits.memoryBytes / 1024 ** 2)}`],
+      execArgv: [
+        '--import',
+        TSX_LOADER,
+        `--max-old-space-size=${Math.floor(limits.memoryBytes / 1024 ** 2)}`,
+      ],
       env: {
         ...process.env,
         OBSCURA_DATA_DIR: opts.dataDir,
@@ -123,7 +127,9 @@ export class EnclaveClient {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
-        reject(new ObscuraError('enclave_start_failed', `enclave ${opts.workerId} did not start in time`, 503));
+        reject(
+          new ObscuraError('enclave_start_failed', `enclave ${opts.workerId} did not start in time`, 503),
+        );
       }, opts.startTimeoutMs ?? 60_000);
       // Log lines may come before 'ready' (and before a failure at start): only 'ready' means started.
       const onMessage = (raw: unknown) => {
@@ -137,7 +143,13 @@ export class EnclaveClient {
       child.on('message', onMessage);
       child.once('exit', (code) => {
         clearTimeout(timer);
-        reject(new ObscuraError('enclave_start_failed', `enclave ${opts.workerId} exited at start (code ${code}): ${stderr.trim().split('\n').pop() ?? ''}`, 503));
+        reject(
+          new ObscuraError(
+            'enclave_start_failed',
+            `enclave ${opts.workerId} exited at start (code ${code}): ${stderr.trim().split('\n').pop() ?? ''}`,
+            503,
+          ),
+        );
       });
     });
     const client = new EnclaveClient(child, opts.workerId, opts, () => stderr);
@@ -166,7 +178,10 @@ export class EnclaveClient {
       }
       const value = ResponseValueSchemas[p.type].safeParse(msg.value);
       if (value.success) p.resolve(value.data);
-      else p.reject(new ObscuraError('enclave_bad_response', `enclave answered ${p.type} outside the protocol`, 502));
+      else
+        p.reject(
+          new ObscuraError('enclave_bad_response', `enclave answered ${p.type} outside the protocol`, 502),
+        );
     });
     this.child.on('exit', () => {
       this.exited = true;
@@ -176,7 +191,11 @@ export class EnclaveClient {
       this.exited = true;
       const failure = HEAP_EXHAUSTED.test(this.stderrTail())
         ? limitExceeded('memory')
-        : new ObscuraError('enclave_crashed', `enclave ${this.workerId} stopped (${signal ?? `code ${code}`})`, 503);
+        : new ObscuraError(
+            'enclave_crashed',
+            `enclave ${this.workerId} stopped (${signal ?? `code ${code}`})`,
+            503,
+          );
       for (const p of this.pending.values()) p.reject(failure);
       this.pending.clear();
     });
@@ -204,11 +223,18 @@ export class EnclaveClient {
     opts: { deadlineMs?: number } = {},
   ): Promise<ResponseValue<T>> {
     if (this.exited) {
-      return Promise.reject(new ObscuraError('enclave_crashed', `enclave ${this.workerId} is not running`, 503));
+      return Promise.reject(
+        new ObscuraError('enclave_crashed', `enclave ${this.workerId} is not running`, 503),
+      );
     }
     const id = this.nextId++;
     const answer = new Promise<ResponseValue<T>>((resolve, reject) => {
-      this.pending.set(id, { type, resolve: resolve as (v: unknown) => void, reject, ...(onProgress ? { onProgress } : {}) });
+      this.pending.set(id, {
+        type,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        ...(onProgress ? { onProgress } : {}),
+      });
       this.child.send({ id, type, ...body });
     });
     if (opts.deadlineMs === undefined) return answer;

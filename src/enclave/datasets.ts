@@ -38,7 +38,11 @@ export async function readSealedInput(input: SealedInput, ctx: OpenContext): Pro
   const { manifest } = input.manifest;
   assertManifestSignature(input.manifest);
   if (manifest.worker.recipient !== ctx.recipient) {
-    throw new ObscuraError('dataset_wrong_recipient', `dataset ${input.datasetId} is sealed to another enclave`, 422);
+    throw new ObscuraError(
+      'dataset_wrong_recipient',
+      `dataset ${input.datasetId} is sealed to another enclave`,
+      422,
+    );
   }
   if (!manifest.measurements.includes(ctx.measurement)) {
     throw new ObscuraError(
@@ -51,10 +55,20 @@ export async function readSealedInput(input: SealedInput, ctx: OpenContext): Pro
   try {
     ciphertext = await readFile(input.blobPath);
   } catch (e) {
-    throw new ObscuraError('dataset_blob_missing', `ciphertext of dataset ${input.datasetId} is missing`, 500, undefined, { cause: e });
+    throw new ObscuraError(
+      'dataset_blob_missing',
+      `ciphertext of dataset ${input.datasetId} is missing`,
+      500,
+      undefined,
+      { cause: e },
+    );
   }
   if (sha256Hex(ciphertext) !== manifest.ciphertext.sha256) {
-    throw new ObscuraError('ciphertext_hash_mismatch', `ciphertext of dataset ${input.datasetId} does not match its manifest`, 422);
+    throw new ObscuraError(
+      'ciphertext_hash_mismatch',
+      `ciphertext of dataset ${input.datasetId} does not match its manifest`,
+      422,
+    );
   }
   return ciphertext;
 }
@@ -65,16 +79,28 @@ export async function openSealedInput(input: SealedInput, ctx: OpenContext): Pro
   const ciphertext = await readSealedInput(input, ctx);
   const plaintext = await decryptToBuffer([ctx.ageIdentity], ciphertext);
   if (sha256Hex(plaintext) !== manifest.plaintext.sha256) {
-    throw new ObscuraError('plaintext_hash_mismatch', `plaintext of dataset ${input.datasetId} does not match the SHA-256 in its manifest`, 422);
+    throw new ObscuraError(
+      'plaintext_hash_mismatch',
+      `plaintext of dataset ${input.datasetId} does not match the SHA-256 in its manifest`,
+      422,
+    );
   }
   // Parsed against the owner-signed schema, so a mismatch is caught as the data is read.
   const data = await parseDataset(plaintext, manifest.format, { schema: manifest.schema });
   plaintext.fill(0);
   if (canonicalJson(data.schema) !== canonicalJson(manifest.schema)) {
-    throw new ObscuraError('schema_mismatch', `schema of dataset ${input.datasetId} differs from its manifest`, 422);
+    throw new ObscuraError(
+      'schema_mismatch',
+      `schema of dataset ${input.datasetId} differs from its manifest`,
+      422,
+    );
   }
   if (data.rows !== manifest.rows) {
-    throw new ObscuraError('row_count_mismatch', `dataset ${input.datasetId} has ${data.rows} rows, its manifest says ${manifest.rows}`, 422);
+    throw new ObscuraError(
+      'row_count_mismatch',
+      `dataset ${input.datasetId} has ${data.rows} rows, its manifest says ${manifest.rows}`,
+      422,
+    );
   }
   return { datasetId: input.datasetId, manifest: input.manifest, manifestHash: manifestHash(manifest), data };
 }

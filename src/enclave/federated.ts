@@ -20,11 +20,25 @@
  */
 import { isObscuraError, ObscuraError } from '../common/errors.ts';
 import { type Peer, openFrom, sealFor, verifyPeer, type SealedMessage } from '../federation/channel.ts';
-import { type EncodingStats, EncodingStatsSchema, type EvalStats, EvalStatsSchema, evalStats, federatedAverage, mergeEncoding, mergeMetrics, type WeightSet } from '../federation/merge.ts';
+import {
+  type EncodingStats,
+  EncodingStatsSchema,
+  type EvalStats,
+  EvalStatsSchema,
+  evalStats,
+  federatedAverage,
+  mergeEncoding,
+  mergeMetrics,
+  type WeightSet,
+} from '../federation/merge.ts';
 import type { DataColumn, FeatureEncoding } from '../ml/encode.ts';
 import { parsePipeline, pipelineHash, type PipelineOutput } from '../pipelines/index.ts';
 import type { TrainStep } from '../pipelines/schema.ts';
-import { assertJobMatchesRequest, assertJobRequestSignature, jobRequestHash } from '../privacy/job-request.ts';
+import {
+  assertJobMatchesRequest,
+  assertJobRequestSignature,
+  jobRequestHash,
+} from '../privacy/job-request.ts';
 import { afterData, dataCondition } from './data-condition.ts';
 import { JobGuard, jobCancelled } from '../pipelines/limits.ts';
 import { checkJob, consume, type JobContext, openAndRun, type Released, resultInput } from './jobs.ts';
@@ -106,13 +120,20 @@ export class FederatedSessions {
   #begin(session: string, job: string): Session {
     const known = this.#sessions.get(session);
     if (known) {
-      if (known.job !== job) throw new ObscuraError('federation_invalid', `federated session ${session} belongs to another job`, 409);
+      if (known.job !== job)
+        throw new ObscuraError(
+          'federation_invalid',
+          `federated session ${session} belongs to another job`,
+          409,
+        );
       return known;
     }
     const guard = new JobGuard(this.ctx.limits);
     const s: Session = { job, guard };
     // The deadline or a cancel drops the session's rows even while no request is in flight.
-    guard.signal.addEventListener('abort', () => this.#end(s, guard.signal.reason as ObscuraError), { once: true });
+    guard.signal.addEventListener('abort', () => this.#end(s, guard.signal.reason as ObscuraError), {
+      once: true,
+    });
     this.#sessions.set(session, s);
     return s;
   }
@@ -120,7 +141,8 @@ export class FederatedSessions {
   /** A session that has not ended; throws why it ended, or 404 when there is none. */
   #live(session: string): Session {
     const s = this.#sessions.get(session);
-    if (!s) throw new ObscuraError('federation_invalid', `no federated session ${session} on this worker`, 404);
+    if (!s)
+      throw new ObscuraError('federation_invalid', `no federated session ${session} on this worker`, 404);
     if (s.ended) throw s.ended;
     s.guard.check();
     return s;
@@ -187,40 +209,77 @@ export class FederatedSessions {
    * to the aggregator. Approval runs are a ledger entry (`ledger`) whose head the host must
    * place on chain before this worker trains a round.
    */
-  async open(session: string, job: JobSpec, step: string, aggregator: Peer): Promise<{ stats: SealedMessage; ledger?: SignedLedgerEntry }> {
+  async open(
+    session: string,
+    job: JobSpec,
+    step: string,
+    aggregator: Peer,
+  ): Promise<{ stats: SealedMessage; ledger?: SignedLedgerEntry }> {
     const s = this.#begin(session, job.id);
     if (s.ended) throw s.ended;
-    if (s.worker) throw new ObscuraError('federation_invalid', `federated session ${session} is already open on this worker`, 409);
+    if (s.worker)
+      throw new ObscuraError(
+        'federation_invalid',
+        `federated session ${session} is already open on this worker`,
+        409,
+      );
     return this.#within(s, () => this.#open(s, job, step, aggregator));
   }
 
-  async #open(s: Session, job: JobSpec, step: string, aggregator: Peer): Promise<{ stats: SealedMessage; ledger?: SignedLedgerEntry }> {
+  async #open(
+    s: Session,
+    job: JobSpec,
+    step: string,
+    aggregator: Peer,
+  ): Promise<{ stats: SealedMessage; ledger?: SignedLedgerEntry }> {
     await verifyPeer(aggregator, this.ctx.measurement, this.#allowSimulated());
     const checked = checkJob(job, this.ctx, { partial: true });
     const ledger = await consume(job.id, checked, [], this.ctx, () => {});
     const body = checked.doc.steps.find((s) => s.id === step)?.train;
-    if (!body || !checked.doc.outputs[step]) throw new ObscuraError('federation_invalid', `step ${step} is not a train output of the pipeline`, 400);
-    if (checked.doc.outputs[step]?.dp) throw new ObscuraError('federation_invalid', 'DP-SGD is not available for federated training in this release', 400);
+    if (!body || !checked.doc.outputs[step])
+      throw new ObscuraError('federation_invalid', `step ${step} is not a train output of the pipeline`, 400);
+    if (checked.doc.outputs[step]?.dp)
+      throw new ObscuraError(
+        'federation_invalid',
+        'DP-SGD is not available for federated training in this release',
+        400,
+      );
     let captured: { columns: DataColumn[]; minGroupSize: number } | undefined;
     // The worker's part of the pipeline runs under the session's guard: its rows, time and memory.
-    const { opened } = await openAndRun(job, this.ctx, () => {}, () => {}, checked, {
-      guard: s.guard,
-      trainer: async (_step, columns, minGroupSize): Promise<PipelineOutput> => {
-        captured = { columns, minGroupSize };
-        return { columns: [], rows: [], suppressedGroups: 0, minGroupSize };
+    const { opened } = await openAndRun(
+      job,
+      this.ctx,
+      () => {},
+      () => {},
+      checked,
+      {
+        guard: s.guard,
+        trainer: async (_step, columns, minGroupSize): Promise<PipelineOutput> => {
+          captured = { columns, minGroupSize };
+          return { columns: [], rows: [], suppressedGroups: 0, minGroupSize };
+        },
       },
-    });
+    );
     const rows = captured;
     if (!rows) throw new ObscuraError('federation_invalid', `step ${step} produced no rows`, 400);
     // Who reads the result, from the manifests this worker verified: the aggregator never sees them.
     const release: Release = {
-      owners: job.inputs.map((i) => ({ account: i.manifest.manifest.owner, ...(i.manifest.manifest.resultRecipient ? { recipient: i.manifest.manifest.resultRecipient } : {}) })),
+      owners: job.inputs.map((i) => ({
+        account: i.manifest.manifest.owner,
+        ...(i.manifest.manifest.resultRecipient ? { recipient: i.manifest.manifest.resultRecipient } : {}),
+      })),
       open: outputsArePublic(
         checked.doc.visibility,
         job.inputs.map((i) => checked.manifests.get(i.name)?.policy),
       ),
     };
-    return afterData(() => this.#opened(s, job, step, aggregator, body, rows, opened, { request: jobRequestHash(checked.request), release, ...(ledger ? { ledger } : {}) }));
+    return afterData(() =>
+      this.#opened(s, job, step, aggregator, body, rows, opened, {
+        request: jobRequestHash(checked.request),
+        release,
+        ...(ledger ? { ledger } : {}),
+      }),
+    );
   }
 
   async #opened(
@@ -238,7 +297,12 @@ export class FederatedSessions {
     const { taskOf, trainOptionsOf } = await import('../ml/train.ts');
     const columns = captured.columns;
     const n = columns[0]?.values.length ?? 0;
-    if (n < captured.minGroupSize) throw new ObscuraError('ml_too_few_rows', `step ${step}: too few rows on a worker (fewer than min_group_size)`, 422);
+    if (n < captured.minGroupSize)
+      throw new ObscuraError(
+        'ml_too_few_rows',
+        `step ${step}: too few rows on a worker (fewer than min_group_size)`,
+        422,
+      );
     const o = trainOptionsOf(body.options);
     const split = seededSplit(n, o.validationSplit, o.seed);
     const label = columns[columns.length - 1] as DataColumn;
@@ -246,7 +310,15 @@ export class FederatedSessions {
     const stats = encodingStats(columns, split.train, o.maxCategories, step);
     // Kept only if the session still stands (a cancel or close may have come in meanwhile).
     s.guard.check();
-    s.worker = { aggregator, body, columns, train: split.train, validation: split.validation, task, ...(ledger ? { pending: ledger.entry.seq } : {}) };
+    s.worker = {
+      aggregator,
+      body,
+      columns,
+      train: split.train,
+      validation: split.validation,
+      task,
+      ...(ledger ? { pending: ledger.entry.seq } : {}),
+    };
     const inputs = job.inputs.map((input, i) => resultInput(input, opened[i] as (typeof opened)[number]));
     const sealed = await sealFor(aggregator.keys.recipient, this.ctx.signingSeed, {
       stats,
@@ -261,24 +333,60 @@ export class FederatedSessions {
   }
 
   /** Aggregator: verify every worker, merge their statistics into one encoding, start the model, send it to each. */
-  async init(session: string, job: AggregatorSession['job'], peers: Peer[], sealed: SealedMessage[]): Promise<SealedMessage[]> {
-    if (peers.length < 2 || peers.length !== sealed.length) throw new ObscuraError('federation_invalid', 'federated training needs two or more workers, each with its statistics', 400);
+  async init(
+    session: string,
+    job: AggregatorSession['job'],
+    peers: Peer[],
+    sealed: SealedMessage[],
+  ): Promise<SealedMessage[]> {
+    if (peers.length < 2 || peers.length !== sealed.length)
+      throw new ObscuraError(
+        'federation_invalid',
+        'federated training needs two or more workers, each with its statistics',
+        400,
+      );
     const s = this.#begin(session, job.id);
     if (s.ended) throw s.ended;
-    if (s.aggregator) throw new ObscuraError('federation_invalid', `federated session ${session} is already aggregated here`, 409);
+    if (s.aggregator)
+      throw new ObscuraError(
+        'federation_invalid',
+        `federated session ${session} is already aggregated here`,
+        409,
+      );
     return this.#within(s, () => this.#init(s, job, peers, sealed));
   }
 
-  async #init(s: Session, job: AggregatorSession['job'], peers: Peer[], sealed: SealedMessage[]): Promise<SealedMessage[]> {
+  async #init(
+    s: Session,
+    job: AggregatorSession['job'],
+    peers: Peer[],
+    sealed: SealedMessage[],
+  ): Promise<SealedMessage[]> {
     for (const p of peers) await verifyPeer(p, this.ctx.measurement, this.#allowSimulated());
     return afterData(async () => {
-      const opened = await Promise.all(sealed.map((m, i) => openFrom(m, this.ctx.ageIdentity, (peers[i] as Peer).keys.signingKey)));
+      const opened = await Promise.all(
+        sealed.map((m, i) => openFrom(m, this.ctx.ageIdentity, (peers[i] as Peer).keys.signingKey)),
+      );
       const parts = opened.map(
-        (o) => o as { stats: unknown; inputs: ResultBody['inputs']; rows: number; minGroupSize: number; task: 'classification' | 'regression'; request: string; release: Release },
+        (o) =>
+          o as {
+            stats: unknown;
+            inputs: ResultBody['inputs'];
+            rows: number;
+            minGroupSize: number;
+            task: 'classification' | 'regression';
+            request: string;
+            release: Release;
+          },
       );
       // Every worker ran this very request (not another one the host swapped in here)…
       if (parts.some((p) => p.request !== jobRequestHash(job.request.request))) {
-        throw new ObscuraError('job_request_mismatch', "the job does not match the analyst's signed request: request: a worker checked another request", 422, { field: 'request' });
+        throw new ObscuraError(
+          'job_request_mismatch',
+          "the job does not match the analyst's signed request: request: a worker checked another request",
+          422,
+          { field: 'request' },
+        );
       }
       // …and every partition the analyst bound was opened (and checked against it) by one worker.
       assertJobRequestSignature(job.request);
@@ -286,7 +394,9 @@ export class FederatedSessions {
       assertJobMatchesRequest(job.request.request, {
         pipelineHash: pipelineHash(doc0),
         outputs: Object.keys(doc0.outputs),
-        inputs: parts.flatMap((p) => p.inputs).map((i) => ({ name: i.name, dataset: i.dataset, manifest: i.manifestHash })),
+        inputs: parts
+          .flatMap((p) => p.inputs)
+          .map((i) => ({ name: i.name, dataset: i.dataset, manifest: i.manifestHash })),
       });
       const stats = parts.map((p) => EncodingStatsSchema.parse(p.stats));
       const minGroupSize = Math.max(...parts.map((p) => p.minGroupSize));
@@ -298,7 +408,12 @@ export class FederatedSessions {
       await mlBackend();
       const o = trainOptionsOf(body.options);
       const task = parts[0]?.task ?? 'classification';
-      if (parts.some((p) => p.task !== task)) throw new ObscuraError('federation_invalid', 'the workers disagree on the kind of model (their labels differ in type)', 422);
+      if (parts.some((p) => p.task !== task))
+        throw new ObscuraError(
+          'federation_invalid',
+          'the workers disagree on the kind of model (their labels differ in type)',
+          422,
+        );
       const model = buildModel(body.model, task, encodedWidth(encoding), o);
       const state: AggregatorSession = {
         peers,
@@ -330,9 +445,18 @@ export class FederatedSessions {
 
   async #global(s: Session, sealed: SealedMessage): Promise<{ w: WorkerSession; global: Global }> {
     const w = s.worker;
-    if (!w) throw new ObscuraError('federation_invalid', 'the federated session was not opened on this worker', 404);
+    if (!w)
+      throw new ObscuraError(
+        'federation_invalid',
+        'the federated session was not opened on this worker',
+        404,
+      );
     if (w.pending !== undefined && !this.ctx.ledger.isConfirmed(w.pending)) {
-      throw new ObscuraError('ledger_unconfirmed', `ledger entry #${w.pending} (the approval runs this share used) is not yet placed on chain`, 409);
+      throw new ObscuraError(
+        'ledger_unconfirmed',
+        `ledger entry #${w.pending} (the approval runs this share used) is not yet placed on chain`,
+        409,
+      );
     }
     const global = (await openFrom(sealed, this.ctx.ageIdentity, w.aggregator.keys.signingKey)) as Global;
     w.encoding = global.encoding;
@@ -345,7 +469,12 @@ export class FederatedSessions {
     await mlBackend();
     const { buildModel, setWeightSet, trainOptionsOf } = await import('../ml/train.ts');
     const { encodedWidth } = await import('../ml/encode.ts');
-    const model = buildModel(w.body.model, w.task, encodedWidth(global.encoding), trainOptionsOf(w.body.options));
+    const model = buildModel(
+      w.body.model,
+      w.task,
+      encodedWidth(global.encoding),
+      trainOptionsOf(w.body.options),
+    );
     setWeightSet(model, global.weights);
     return model;
   }
@@ -385,13 +514,20 @@ export class FederatedSessions {
   async average(session: string, sealed: SealedMessage[]): Promise<SealedMessage[]> {
     const s = this.#live(session);
     const state = s.aggregator;
-    if (!state) throw new ObscuraError('federation_invalid', `no federated session ${session} aggregated here`, 404);
-    return this.#within(s, async () => {
-      const updates = await Promise.all(sealed.map((m, i) => openFrom(m, this.ctx.ageIdentity, (state.peers[i] as Peer).keys.signingKey)));
-      state.weights = federatedAverage(updates as { weights: WeightSet; rows: number }[]);
-      state.rounds++;
-      return this.#broadcast(state);
-    }, true);
+    if (!state)
+      throw new ObscuraError('federation_invalid', `no federated session ${session} aggregated here`, 404);
+    return this.#within(
+      s,
+      async () => {
+        const updates = await Promise.all(
+          sealed.map((m, i) => openFrom(m, this.ctx.ageIdentity, (state.peers[i] as Peer).keys.signingKey)),
+        );
+        state.weights = federatedAverage(updates as { weights: WeightSet; rows: number }[]);
+        state.rounds++;
+        return this.#broadcast(state);
+      },
+      true,
+    );
   }
 
   /** Worker: score the global model on its validation rows; send the statistics; forget the rows. */
@@ -422,67 +558,110 @@ export class FederatedSessions {
   async finish(session: string, sealed: SealedMessage[]): Promise<Released> {
     const s = this.#live(session);
     const state = s.aggregator;
-    if (!state) throw new ObscuraError('federation_invalid', `no federated session ${session} aggregated here`, 404);
+    if (!state)
+      throw new ObscuraError('federation_invalid', `no federated session ${session} aggregated here`, 404);
     delete s.aggregator;
     this.#settle(session, s);
-    return this.#within(s, async () => {
-      const stats = (await Promise.all(sealed.map((m, i) => openFrom(m, this.ctx.ageIdentity, (state.peers[i] as Peer).keys.signingKey)))).map((s) =>
-        EvalStatsSchema.parse(s),
-      ) as EvalStats[];
-      const doc = parsePipeline(state.job.pipeline);
-      const body = doc.steps.find((s) => s.id === state.job.step)?.train as TrainStep;
-      const { buildModel, setWeightSet, taskOf, trainOptionsOf, rescaleOutput } = await import('../ml/train.ts');
-      const { encodedWidth } = await import('../ml/encode.ts');
-      const { mlBackend } = await import('../ml/backend.ts');
-      const { trainOutput } = await import('../pipelines/ml-run.ts');
-      const task = stats[0]?.task ?? taskOf(body.model, 'float64');
-      const model = buildModel(body.model, task, encodedWidth(state.encoding), trainOptionsOf(body.options));
-      setWeightSet(model, state.weights);
-      if (task === 'regression') rescaleOutput(model, state.label.mean, state.label.std);
-      const rowsTrain = state.rows.reduce((a, b) => a + b, 0);
-      const rowsValidation = stats.reduce((a, s) => a + s.n, 0);
-      const output = await trainOutput(
-        {
-          kind: body.model,
+    return this.#within(
+      s,
+      async () => {
+        const stats = (
+          await Promise.all(
+            sealed.map((m, i) => openFrom(m, this.ctx.ageIdentity, (state.peers[i] as Peer).keys.signingKey)),
+          )
+        ).map((s) => EvalStatsSchema.parse(s)) as EvalStats[];
+        const doc = parsePipeline(state.job.pipeline);
+        const body = doc.steps.find((s) => s.id === state.job.step)?.train as TrainStep;
+        const { buildModel, setWeightSet, taskOf, trainOptionsOf, rescaleOutput } = await import(
+          '../ml/train.ts'
+        );
+        const { encodedWidth } = await import('../ml/encode.ts');
+        const { mlBackend } = await import('../ml/backend.ts');
+        const { trainOutput } = await import('../pipelines/ml-run.ts');
+        const task = stats[0]?.task ?? taskOf(body.model, 'float64');
+        const model = buildModel(
+          body.model,
           task,
-          backend: await mlBackend(),
-          features: body.features,
-          label: body.label,
-          encoding: state.encoding,
-          model,
-          lossCurve: [],
-          valLossCurve: [],
-          epochs: state.rounds * trainOptionsOf(body.options).epochs,
-          rows: { train: rowsTrain, validation: rowsValidation },
-          metrics: { ...mergeMetrics(stats), rounds: state.rounds, workers: state.peers.length },
-        },
-        doc.outputs[state.job.step]?.release ?? 'metrics',
-        state.minGroupSize,
-      );
-      model.dispose();
-      const outputs = { [state.job.step]: output };
-      const released = await releaseOutputs(outputs, { open: state.open, readers: state.readers });
-      const result: ResultBody = {
-        obscura: 'result/2',
-        job: state.job.id,
-        analyst: state.job.request.request.analyst,
-        request: state.job.request,
-        pipeline: { name: doc.name, hash: pipelineHash(doc) },
-        inputs: state.inputs,
-        outputs: released.outputs,
-        enclave: { worker: this.ctx.workerId, tee: this.ctx.tee, simulated: this.ctx.tee === 'simulated', measurement: this.ctx.measurement, signingKey: this.ctx.signingKey },
-        federation: { workers: state.peers.map((p) => ({ worker: p.workerId, signingKey: p.keys.signingKey })), rounds: state.rounds },
-        createdAt: new Date().toISOString(),
-      };
-      return { signed: signResult(result, this.ctx.signingSeed), ...(released.ciphertext ? { ciphertext: released.ciphertext } : {}), outputs };
-    }, true);
+          encodedWidth(state.encoding),
+          trainOptionsOf(body.options),
+        );
+        setWeightSet(model, state.weights);
+        if (task === 'regression') rescaleOutput(model, state.label.mean, state.label.std);
+        const rowsTrain = state.rows.reduce((a, b) => a + b, 0);
+        const rowsValidation = stats.reduce((a, s) => a + s.n, 0);
+        const output = await trainOutput(
+          {
+            kind: body.model,
+            task,
+            backend: await mlBackend(),
+            features: body.features,
+            label: body.label,
+            encoding: state.encoding,
+            model,
+            lossCurve: [],
+            valLossCurve: [],
+            epochs: state.rounds * trainOptionsOf(body.options).epochs,
+            rows: { train: rowsTrain, validation: rowsValidation },
+            metrics: { ...mergeMetrics(stats), rounds: state.rounds, workers: state.peers.length },
+          },
+          doc.outputs[state.job.step]?.release ?? 'metrics',
+          state.minGroupSize,
+        );
+        model.dispose();
+        const outputs = { [state.job.step]: output };
+        const released = await releaseOutputs(outputs, { open: state.open, readers: state.readers });
+        const result: ResultBody = {
+          obscura: 'result/2',
+          job: state.job.id,
+          analyst: state.job.request.request.analyst,
+          request: state.job.request,
+          pipeline: { name: doc.name, hash: pipelineHash(doc) },
+          inputs: state.inputs,
+          outputs: released.outputs,
+          enclave: {
+            worker: this.ctx.workerId,
+            tee: this.ctx.tee,
+            simulated: this.ctx.tee === 'simulated',
+            measurement: this.ctx.measurement,
+            signingKey: this.ctx.signingKey,
+          },
+          federation: {
+            workers: state.peers.map((p) => ({ worker: p.workerId, signingKey: p.keys.signingKey })),
+            rounds: state.rounds,
+          },
+          createdAt: new Date().toISOString(),
+        };
+        return {
+          signed: signResult(result, this.ctx.signingSeed),
+          ...(released.ciphertext ? { ciphertext: released.ciphertext } : {}),
+          outputs,
+        };
+      },
+      true,
+    );
   }
 }
 
 /** A worker's encoding statistics of its training rows (aggregates only). */
-function encodingStats(columns: DataColumn[], train: number[], maxCategories: number, step: string): EncodingStats {
+function encodingStats(
+  columns: DataColumn[],
+  train: number[],
+  maxCategories: number,
+  step: string,
+): EncodingStats {
   // A typed column marks a missing value NaN; an array holds null.
-  const num = (v: unknown) => (typeof v === 'number' ? (Number.isFinite(v) ? v : undefined) : typeof v === 'boolean' ? (v ? 1 : 0) : typeof v === 'bigint' ? Number(v) : undefined);
+  const num = (v: unknown) =>
+    typeof v === 'number'
+      ? Number.isFinite(v)
+        ? v
+        : undefined
+      : typeof v === 'boolean'
+        ? v
+          ? 1
+          : 0
+        : typeof v === 'bigint'
+          ? Number(v)
+          : undefined;
   const features = columns.slice(0, -1).map((c): EncodingStats['features'][number] => {
     if (c.type === 'bool') return { name: c.name, kind: 'bool' };
     if (c.type === 'string') {
@@ -492,7 +671,12 @@ function encodingStats(columns: DataColumn[], train: number[], maxCategories: nu
         if (typeof v === 'string') counts[v] = (counts[v] ?? 0) + 1;
       }
       if (Object.keys(counts).length > maxCategories) {
-        throw new ObscuraError('ml_vocabulary_too_large', `step ${step}: feature ${c.name} has more than ${maxCategories} distinct values`, 422, { step, column: c.name });
+        throw new ObscuraError(
+          'ml_vocabulary_too_large',
+          `step ${step}: feature ${c.name} has more than ${maxCategories} distinct values`,
+          422,
+          { step, column: c.name },
+        );
       }
       return { name: c.name, kind: 'onehot', counts };
     }

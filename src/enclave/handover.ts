@@ -25,7 +25,11 @@ import { decryptToBuffer } from '../crypto/age/decrypt.ts';
 import { encryptToBuffer } from '../crypto/age/encrypt.ts';
 import type { EnclaveState } from './state.ts';
 import { EnclaveStateSchema } from './state.ts';
-import { type SignedUpgradeAuthorization, upgradeAuthorizationRecord, upgradeAuthorizationSignatureValid } from './upgrade-authorization.ts';
+import {
+  type SignedUpgradeAuthorization,
+  upgradeAuthorizationRecord,
+  upgradeAuthorizationSignatureValid,
+} from './upgrade-authorization.ts';
 
 /** Checks an anchor receipt against the chain (ChainClient.verifyAnchor, injected for tests). */
 export type AnchorVerifier = (receipt: AnchorReceipt, record: AnchorRecord) => Promise<AnchorCheck>;
@@ -44,10 +48,19 @@ export interface HandoverRequest {
 }
 
 /** Refuse unless `statement` authorises exactly own → newcomer and is signed by an operator this identity honours. */
-function assertAuthorizedByOperator(state: EnclaveState, own: string, newcomer: string, statement: SignedUpgradeAuthorization): void {
+function assertAuthorizedByOperator(
+  state: EnclaveState,
+  own: string,
+  newcomer: string,
+  statement: SignedUpgradeAuthorization,
+): void {
   const a = statement.authorization;
   if (a.from !== own || a.to !== newcomer) {
-    throw new ObscuraError('handover_refused', `hand-over refused: the authorisation is of ${a.from.slice(0, 12)}… → ${a.to.slice(0, 12)}…, not of this upgrade`, 403);
+    throw new ObscuraError(
+      'handover_refused',
+      `hand-over refused: the authorisation is of ${a.from.slice(0, 12)}… → ${a.to.slice(0, 12)}…, not of this upgrade`,
+      403,
+    );
   }
   if (!(state.operators ?? []).includes(a.operator)) {
     throw new ObscuraError(
@@ -57,7 +70,11 @@ function assertAuthorizedByOperator(state: EnclaveState, own: string, newcomer: 
     );
   }
   if (!upgradeAuthorizationSignatureValid(statement)) {
-    throw new ObscuraError('handover_refused', `hand-over refused: the authorisation's signature is not ${a.operator}'s`, 403);
+    throw new ObscuraError(
+      'handover_refused',
+      `hand-over refused: the authorisation's signature is not ${a.operator}'s`,
+      403,
+    );
   }
 }
 
@@ -75,7 +92,11 @@ export async function exportIdentity(args: {
 }): Promise<string> {
   const { request } = args;
   if (request.measurement === args.ownMeasurement) {
-    throw new ObscuraError('handover_refused', 'hand-over refused: the newcomer runs the same measurement (a restart needs no hand-over)', 409);
+    throw new ObscuraError(
+      'handover_refused',
+      'hand-over refused: the newcomer runs the same measurement (a restart needs no hand-over)',
+      409,
+    );
   }
   const verdict = await verifyEvidence(request.evidence, {
     nonce: request.nonce,
@@ -85,7 +106,11 @@ export async function exportIdentity(args: {
   });
   if (!verdict.ok) {
     const failed = verdict.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
-    throw new ObscuraError('handover_refused', `hand-over refused: the newcomer's attestation failed (${failed.join('; ')})`, 403);
+    throw new ObscuraError(
+      'handover_refused',
+      `hand-over refused: the newcomer's attestation failed (${failed.join('; ')})`,
+      403,
+    );
   }
   const refusing = args.state.acceptedManifests.filter((m) => !m.measurements.includes(request.measurement));
   if (refusing.length > 0) {
@@ -106,7 +131,10 @@ export async function exportIdentity(args: {
       403,
     );
   }
-  const sealed = await encryptToBuffer([request.evidence.keys.recipient], Buffer.from(JSON.stringify(args.state), 'utf8'));
+  const sealed = await encryptToBuffer(
+    [request.evidence.keys.recipient],
+    Buffer.from(JSON.stringify(args.state), 'utf8'),
+  );
   return sealed.toString('base64');
 }
 
@@ -116,7 +144,13 @@ export async function importIdentity(ownAgeIdentity: string, sealedBase64: strin
   try {
     return EnclaveStateSchema.parse(JSON.parse(plain.toString('utf8')));
   } catch (e) {
-    throw new ObscuraError('handover_invalid', 'the handed-over identity is not a valid enclave state', 422, undefined, { cause: e });
+    throw new ObscuraError(
+      'handover_invalid',
+      'the handed-over identity is not a valid enclave state',
+      422,
+      undefined,
+      { cause: e },
+    );
   } finally {
     plain.fill(0);
   }

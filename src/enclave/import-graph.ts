@@ -23,7 +23,22 @@ export interface ModuleReferences {
 type Token = { kind: 'word' | 'punct' | 'string' | 'other'; text: string };
 
 // After these a `/` starts a regular expression, not a division.
-const BEFORE_REGEX_WORDS = new Set(['return', 'typeof', 'instanceof', 'in', 'of', 'new', 'delete', 'void', 'throw', 'case', 'do', 'else', 'yield', 'await']);
+const BEFORE_REGEX_WORDS = new Set([
+  'return',
+  'typeof',
+  'instanceof',
+  'in',
+  'of',
+  'new',
+  'delete',
+  'void',
+  'throw',
+  'case',
+  'do',
+  'else',
+  'yield',
+  'await',
+]);
 const WORD = /[A-Za-z0-9_$\u0080-\uffff]/;
 
 /** The tokens of `src` that matter to imports: words, punctuation and string literals. */
@@ -136,7 +151,8 @@ export function moduleReferences(src: string): ModuleReferences {
     else if (t.text === 'import' && next.kind === 'punct' && next.text === '(') {
       const arg = tokens[k + 2];
       const close = tokens[k + 3];
-      if (arg?.kind === 'string' && close?.kind === 'punct' && (close.text === ')' || close.text === ',')) specifiers.push(arg.text);
+      if (arg?.kind === 'string' && close?.kind === 'punct' && (close.text === ')' || close.text === ','))
+        specifiers.push(arg.text);
       else computedImports++;
     }
   });
@@ -162,7 +178,11 @@ export function reachableFiles(root: string, entry: string): string[] {
     const rel = projectPath(root, file);
     if (seen.has(rel)) continue;
     if (rel.startsWith('..') || isAbsolute(rel) || !existsSync(file) || !statSync(file).isFile()) {
-      throw new ObscuraError('measurement_import_unresolved', `an enclave import names ${rel}, which is not a file of the tree`, 500);
+      throw new ObscuraError(
+        'measurement_import_unresolved',
+        `an enclave import names ${rel}, which is not a file of the tree`,
+        500,
+      );
     }
     seen.add(rel);
     if (!/\.[cm]?[jt]s$/.test(file)) continue;
@@ -170,7 +190,11 @@ export function reachableFiles(root: string, entry: string): string[] {
     for (const s of moduleReferences(readFileSync(file, 'utf8')).specifiers) {
       if (s.startsWith('./') || s.startsWith('../')) queue.push(join(dirname(file), s));
       else if (s.startsWith('/') || s.startsWith('file:') || s.startsWith('#')) {
-        throw new ObscuraError('measurement_import_unresolved', `${rel} imports ${s}, which the measurement does not follow`, 500);
+        throw new ObscuraError(
+          'measurement_import_unresolved',
+          `${rel} imports ${s}, which the measurement does not follow`,
+          500,
+        );
       }
     }
   }

@@ -7,7 +7,13 @@
 import type { TeeKind } from '../attestation/providers/provider.ts';
 import { ObscuraError } from '../common/errors.ts';
 import { assertManifestSignature, type Manifest, manifestHash } from '../crypto/manifest.ts';
-import { assertApproval, assertApprovalCovers, assertPolicyUpdate, statementHash, withPolicyUpdate } from '../privacy/statements.ts';
+import {
+  assertApproval,
+  assertApprovalCovers,
+  assertPolicyUpdate,
+  statementHash,
+  withPolicyUpdate,
+} from '../privacy/statements.ts';
 import {
   assertJobMatchesRequest,
   assertJobRequestFresh,
@@ -17,7 +23,15 @@ import {
   jobRequestHash,
   purposeHash,
 } from '../privacy/job-request.ts';
-import { checkPipeline, parsePipeline, pipelineHash, type PipelineOutputs, type PipelinePlan, type RunOptions, runPipeline } from '../pipelines/index.ts';
+import {
+  checkPipeline,
+  parsePipeline,
+  pipelineHash,
+  type PipelineOutputs,
+  type PipelinePlan,
+  type RunOptions,
+  runPipeline,
+} from '../pipelines/index.ts';
 import type { ParsedDataset } from '../data/index.ts';
 import { applyLimits, type EffectiveLimits, enforcePolicies } from '../privacy/enforce.ts';
 import { privacyCost } from '../privacy/cost.ts';
@@ -71,25 +85,49 @@ function ownerStatements(
     const known = ctx.ledger.policyVersion(hash);
     const given = update?.update.version ?? 1;
     if (given < known.version) {
-      throw new ObscuraError('policy_update_stale', `the host gave policy version ${given} of dataset ${input.datasetId} (input ${input.name}); version ${known.version} is in force`, 409, {
-        input: input.name,
-      });
+      throw new ObscuraError(
+        'policy_update_stale',
+        `the host gave policy version ${given} of dataset ${input.datasetId} (input ${input.name}); version ${known.version} is in force`,
+        409,
+        {
+          input: input.name,
+        },
+      );
     }
     if (given > known.version) {
-      throw new ObscuraError('policy_update_unapplied', `policy version ${given} of dataset ${input.datasetId} (input ${input.name}) was never applied to this worker`, 409, {
-        input: input.name,
-      });
+      throw new ObscuraError(
+        'policy_update_unapplied',
+        `policy version ${given} of dataset ${input.datasetId} (input ${input.name}) was never applied to this worker`,
+        409,
+        {
+          input: input.name,
+        },
+      );
     }
     if (known.revoked || update?.update.revoked) {
-      throw new ObscuraError('dataset_revoked', `the owner of dataset ${input.datasetId} (input ${input.name}) revoked it`, 403, { input: input.name });
+      throw new ObscuraError(
+        'dataset_revoked',
+        `the owner of dataset ${input.datasetId} (input ${input.name}) revoked it`,
+        403,
+        { input: input.name },
+      );
     }
     const effective = withPolicyUpdate(manifest, update?.update);
     manifests.set(input.name, effective);
     const approval = input.approval;
-    if (effective.policy?.pipelines === 'approval' && approval && approval.approval.pipeline === pipelineHash) {
+    if (
+      effective.policy?.pipelines === 'approval' &&
+      approval &&
+      approval.approval.pipeline === pipelineHash
+    ) {
       const label = `dataset ${input.datasetId} (input ${input.name})`;
       assertApproval(approval, manifest, hash);
-      assertApprovalCovers(approval.approval, { analyst: request.analyst, purpose: purposeHash(request.purpose), now: Date.now(), label });
+      assertApprovalCovers(approval.approval, {
+        analyst: request.analyst,
+        purpose: purposeHash(request.purpose),
+        now: Date.now(),
+        label,
+      });
       approved.add(input.name);
       runs.push({ approval: statementHash(approval), runs: approval.approval.runs, label });
     }
@@ -102,7 +140,12 @@ function ownerStatements(
  * its rows lie, whatever the output's kind (the plan's lineage; DP-SGD included), against
  * the totals of the input's effective policy.
  */
-function chargesOf(doc: PipelineDocument, plan: PipelinePlan, job: JobSpec, manifests: Map<string, Manifest>): BudgetCharge[] {
+function chargesOf(
+  doc: PipelineDocument,
+  plan: PipelinePlan,
+  job: JobSpec,
+  manifests: Map<string, Manifest>,
+): BudgetCharge[] {
   const cost = privacyCost(doc, plan);
   if (cost.epsilon === 0 && cost.delta === 0) return [];
   return job.inputs.map((input) => {
@@ -112,7 +155,10 @@ function chargesOf(doc: PipelineDocument, plan: PipelinePlan, job: JobSpec, mani
       dataset: manifestHash(input.manifest.manifest),
       epsilon: mine.epsilon,
       delta: mine.delta,
-      totals: { ...(dp?.epsilon !== undefined ? { epsilon: dp.epsilon } : {}), ...(dp?.delta !== undefined ? { delta: dp.delta } : {}) },
+      totals: {
+        ...(dp?.epsilon !== undefined ? { epsilon: dp.epsilon } : {}),
+        ...(dp?.delta !== undefined ? { delta: dp.delta } : {}),
+      },
       label: `${input.datasetId} (input ${input.name})`,
     };
   });
@@ -145,19 +191,43 @@ export function checkJob(job: JobSpec, ctx: JobContext, opts: { partial?: boolea
   const doc = parsePipeline(job.pipeline);
   const hash = pipelineHash(doc);
   for (const input of job.inputs) assertManifestSignature(input.manifest);
-  const given = job.inputs.map((i) => ({ name: i.name, dataset: i.datasetId, manifest: manifestHash(i.manifest.manifest) }));
-  assertJobMatchesRequest(request, { pipelineHash: hash, outputs: Object.keys(doc.outputs), inputs: given }, opts);
+  const given = job.inputs.map((i) => ({
+    name: i.name,
+    dataset: i.datasetId,
+    manifest: manifestHash(i.manifest.manifest),
+  }));
+  assertJobMatchesRequest(
+    request,
+    { pipelineHash: hash, outputs: Object.keys(doc.outputs), inputs: given },
+    opts,
+  );
   const analyst = request.analyst;
   for (const input of job.inputs) {
     const { manifest } = input.manifest;
     if (!manifest.analysts.includes('*') && !manifest.analysts.includes(analyst)) {
-      throw new ObscuraError('analyst_not_allowed', `analyst ${analyst} is not allowed to use dataset ${input.datasetId}`, 403);
+      throw new ObscuraError(
+        'analyst_not_allowed',
+        `analyst ${analyst} is not allowed to use dataset ${input.datasetId}`,
+        403,
+      );
     }
   }
-  const signedPlan = checkPipeline(doc, Object.fromEntries(job.inputs.map((input) => [input.name, input.manifest.manifest.schema])));
+  const signedPlan = checkPipeline(
+    doc,
+    Object.fromEntries(job.inputs.map((input) => [input.name, input.manifest.manifest.schema])),
+  );
   const { manifests, approved, runs } = ownerStatements(job, hash, request, ctx);
-  const policyInputs = job.inputs.map((input) => ({ name: input.name, manifest: manifests.get(input.name) as Manifest }));
-  const limits = enforcePolicies(signedPlan, policyInputs, { analyst, pipelineHash: hash, now: new Date(), doc, approved });
+  const policyInputs = job.inputs.map((input) => ({
+    name: input.name,
+    manifest: manifests.get(input.name) as Manifest,
+  }));
+  const limits = enforcePolicies(signedPlan, policyInputs, {
+    analyst,
+    pipelineHash: hash,
+    now: new Date(),
+    doc,
+    approved,
+  });
   return { doc, hash, limits, manifests, runs, request, plan: signedPlan };
 }
 
@@ -169,7 +239,13 @@ export function checkJob(job: JobSpec, ctx: JobContext, opts: { partial?: boolea
  * checked against the chain (rollback protection). Returns the spend entry, if any: the job
  * must not read data before the host shows the entry's head on chain (confirm_ledger).
  */
-export async function consume(jobId: string, checked: CheckedJob, charges: BudgetCharge[], ctx: JobContext, progress: Progress): Promise<SignedLedgerEntry | undefined> {
+export async function consume(
+  jobId: string,
+  checked: CheckedJob,
+  charges: BudgetCharge[],
+  ctx: JobContext,
+  progress: Progress,
+): Promise<SignedLedgerEntry | undefined> {
   const spends = charges.length > 0 || checked.runs.length > 0;
   if (spends) {
     progress(0, 'checking the privacy budget ledger against the chain');
@@ -199,7 +275,11 @@ export interface StartedJob {
    * read keeps its precise error; once they are read, every failure is data-free
    * (job_data_condition, or a limit's or cancel's own code: data-condition.ts).
    */
-  run: (progress: Progress, onOpened?: (opened: OpenedDataset[]) => void, guard?: JobGuard) => Promise<Released>;
+  run: (
+    progress: Progress,
+    onOpened?: (opened: OpenedDataset[]) => void,
+    guard?: JobGuard,
+  ) => Promise<Released>;
 }
 
 /**
@@ -268,7 +348,10 @@ async function runReserved(
     ),
     readers: resultReaders(
       { account: request.analyst, recipient: request.recipient },
-      job.inputs.map((i) => ({ account: i.manifest.manifest.owner, recipient: i.manifest.manifest.resultRecipient })),
+      job.inputs.map((i) => ({
+        account: i.manifest.manifest.owner,
+        recipient: i.manifest.manifest.resultRecipient,
+      })),
     ),
   });
   const body: ResultBody = {
@@ -288,11 +371,18 @@ async function runReserved(
     },
     createdAt: new Date().toISOString(),
   };
-  return { signed: signResult(body, ctx.signingSeed), ...(released.ciphertext ? { ciphertext: released.ciphertext } : {}), outputs };
+  return {
+    signed: signResult(body, ctx.signingSeed),
+    ...(released.ciphertext ? { ciphertext: released.ciphertext } : {}),
+    outputs,
+  };
 }
 
 /** What a result commits to about one opened input. */
-export function resultInput(input: JobSpec['inputs'][number], o: OpenedDataset): ResultBody['inputs'][number] {
+export function resultInput(
+  input: JobSpec['inputs'][number],
+  o: OpenedDataset,
+): ResultBody['inputs'][number] {
   return {
     name: input.name,
     dataset: input.datasetId,
@@ -330,10 +420,7 @@ export async function openAndRun(
     job.inputs.forEach((input, i) => {
       byName[input.name] = (opened[i] as OpenedDataset).data;
     });
-    checkPipeline(
-      doc,
-      Object.fromEntries(Object.entries(byName).map(([name, d]) => [name, d.schema])),
-    );
+    checkPipeline(doc, Object.fromEntries(Object.entries(byName).map(([name, d]) => [name, d.schema])));
     progress(0.5, 'running pipeline');
     // Each output's min_group_size raised to the strictest of the pipeline's and the policies'.
     return runPipeline(applyLimits(doc, limits), byName, {

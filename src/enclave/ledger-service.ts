@@ -12,7 +12,15 @@ import { ObscuraError } from '../common/errors.ts';
 import type { ChainClient } from '../chain/client.ts';
 import type { LedgerPlacement } from '../chain/ledger.ts';
 import { type BudgetTotals, budgetUnits, remainingOf, unitsToNumber } from './budget-units.ts';
-import { appended, assertFresh, type Charge, type LedgerState, ledgerEntryHash, nextEntry, type SignedLedgerEntry } from './ledger.ts';
+import {
+  appended,
+  assertFresh,
+  type Charge,
+  type LedgerState,
+  ledgerEntryHash,
+  nextEntry,
+  type SignedLedgerEntry,
+} from './ledger.ts';
 
 /** A dataset's charge with the totals its policy allows (undefined: no limit). */
 export interface BudgetCharge extends Charge {
@@ -113,9 +121,15 @@ export class LedgerService {
   useRequest(hash: string, createdAt: string, maxAgeMs: number, now = Date.now()): void {
     const state = this.opts.state();
     if (state.requests[hash] !== undefined) {
-      throw new ObscuraError('job_request_replayed', 'this signed job request was already run; the analyst must sign a new one', 409);
+      throw new ObscuraError(
+        'job_request_replayed',
+        'this signed job request was already run; the analyst must sign a new one',
+        409,
+      );
     }
-    const requests = Object.fromEntries(Object.entries(state.requests).filter(([, t]) => now - Date.parse(t) <= maxAgeMs));
+    const requests = Object.fromEntries(
+      Object.entries(state.requests).filter(([, t]) => now - Date.parse(t) <= maxAgeMs),
+    );
     this.opts.persist({ ...state, requests: { ...requests, [hash]: createdAt } });
   }
 
@@ -127,7 +141,12 @@ export class LedgerService {
   reserve(charges: BudgetCharge[], runs: RunCharge[] = []): Reservation {
     for (const c of runs) {
       if (this.#runsUsed(c.approval) + runs.filter((o) => o.approval === c.approval).length > c.runs) {
-        throw new ObscuraError('approval_runs_exhausted', `the owner's approval for ${c.label} allowed ${c.runs} run(s), all used`, 403, { rule: 'runs', runs: c.runs });
+        throw new ObscuraError(
+          'approval_runs_exhausted',
+          `the owner's approval for ${c.label} allowed ${c.runs} run(s), all used`,
+          403,
+          { rule: 'runs', runs: c.runs },
+        );
       }
     }
     for (const c of charges) {
@@ -190,15 +209,28 @@ export class LedgerService {
   /** Append and persist a policy-update entry. */
   applyPolicy(dataset: string, version: number, revoked: boolean, updateHash: string): SignedLedgerEntry {
     const state = this.opts.state();
-    const signed = nextEntry(state, this.opts.workerKey(), { kind: 'policy', dataset, version, revoked, update: updateHash }, this.opts.signingSeed());
-    this.opts.persist({ ...appended(state, signed), policies: { ...state.policies, [dataset]: { version, revoked } } });
+    const signed = nextEntry(
+      state,
+      this.opts.workerKey(),
+      { kind: 'policy', dataset, version, revoked, update: updateHash },
+      this.opts.signingSeed(),
+    );
+    this.opts.persist({
+      ...appended(state, signed),
+      policies: { ...state.policies, [dataset]: { version, revoked } },
+    });
     this.#unconfirmed.set(signed.entry.seq, signed);
     return signed;
   }
 
   #client(): Promise<ChainClient> {
     const connect = this.opts.connect;
-    if (!connect) throw new ObscuraError('ledger_chain_unavailable', 'the enclave was given no chain, so it cannot spend privacy budget or apply policy updates safely', 503);
+    if (!connect)
+      throw new ObscuraError(
+        'ledger_chain_unavailable',
+        'the enclave was given no chain, so it cannot spend privacy budget or apply policy updates safely',
+        503,
+      );
     this.#chain ??= connect().catch((e: unknown) => {
       this.#chain = undefined;
       throw e;
@@ -215,14 +247,28 @@ export class LedgerService {
     const chain = await this.#client();
     const id = await chain.identity();
     const state = this.opts.state();
-    if (state.chain && (state.chain.genesisHash !== id.genesisHash || state.chain.block1Hash !== id.block1Hash)) {
-      throw new ObscuraError('ledger_chain_mismatch', `the enclave's ledger is pinned to the chain with block #1 ${state.chain.block1Hash}, not ${id.block1Hash}`, 409);
+    if (
+      state.chain &&
+      (state.chain.genesisHash !== id.genesisHash || state.chain.block1Hash !== id.block1Hash)
+    ) {
+      throw new ObscuraError(
+        'ledger_chain_mismatch',
+        `the enclave's ledger is pinned to the chain with block #1 ${state.chain.block1Hash}, not ${id.block1Hash}`,
+        409,
+      );
     }
     const { scannedTo, heads } = await chain.ledgerHeads(this.opts.workerKey(), state.syncedBlock + 1);
     const now = this.opts.state();
-    assertFresh(now, heads.map((h) => ({ seq: h.head.seq, entry: h.head.entry, blockNumber: h.blockNumber })));
+    assertFresh(
+      now,
+      heads.map((h) => ({ seq: h.head.seq, entry: h.head.entry, blockNumber: h.blockNumber })),
+    );
     if (scannedTo > now.syncedBlock) {
-      this.opts.persist({ ...now, syncedBlock: scannedTo, chain: { genesisHash: id.genesisHash, block1Hash: id.block1Hash } });
+      this.opts.persist({
+        ...now,
+        syncedBlock: scannedTo,
+        chain: { genesisHash: id.genesisHash, block1Hash: id.block1Hash },
+      });
     }
   }
 
@@ -232,12 +278,24 @@ export class LedgerService {
    */
   async confirm(placement: LedgerPlacement): Promise<SignedLedgerEntry> {
     const signed = this.#unconfirmed.get(placement.head.seq);
-    if (!signed || ledgerEntryHash(signed.entry) !== placement.head.entry || placement.head.worker !== this.opts.workerKey()) {
-      throw new ObscuraError('ledger_placement_invalid', `no unconfirmed ledger entry #${placement.head.seq} matches the placement`, 422);
+    if (
+      !signed ||
+      ledgerEntryHash(signed.entry) !== placement.head.entry ||
+      placement.head.worker !== this.opts.workerKey()
+    ) {
+      throw new ObscuraError(
+        'ledger_placement_invalid',
+        `no unconfirmed ledger entry #${placement.head.seq} matches the placement`,
+        422,
+      );
     }
     const chain = await this.#client();
     if (!(await chain.hasLedgerHead(placement))) {
-      throw new ObscuraError('ledger_placement_invalid', `ledger entry #${placement.head.seq} is not in block #${placement.blockNumber} of the chain`, 422);
+      throw new ObscuraError(
+        'ledger_placement_invalid',
+        `ledger entry #${placement.head.seq} is not in block #${placement.blockNumber} of the chain`,
+        422,
+      );
     }
     this.#unconfirmed.delete(placement.head.seq);
     return signed;

@@ -50,7 +50,13 @@ export const LedgerEntrySchema = z.object({
       charges: z.array(ChargeSchema),
       runs: z.array(hex64).min(1).optional(),
     }),
-    z.object({ kind: z.literal('policy'), dataset: hex64, version: z.number().int().min(2), revoked: z.boolean(), update: hex64 }),
+    z.object({
+      kind: z.literal('policy'),
+      dataset: hex64,
+      version: z.number().int().min(2),
+      revoked: z.boolean(),
+      update: hex64,
+    }),
   ]),
   createdAt: z.iso.datetime(),
 });
@@ -58,7 +64,10 @@ export const LedgerEntrySchema = z.object({
 export type LedgerEntry = z.infer<typeof LedgerEntrySchema>;
 
 /** A ledger entry with the enclave's signature. */
-export const SignedLedgerEntrySchema = z.object({ entry: LedgerEntrySchema, signature: z.string().regex(/^[0-9a-f]{128}$/) });
+export const SignedLedgerEntrySchema = z.object({
+  entry: LedgerEntrySchema,
+  signature: z.string().regex(/^[0-9a-f]{128}$/),
+});
 /** A signed ledger entry. */
 export type SignedLedgerEntry = z.infer<typeof SignedLedgerEntrySchema>;
 
@@ -86,7 +95,15 @@ export const LedgerStateSchema = z.object({
 export type LedgerState = z.infer<typeof LedgerStateSchema>;
 
 /** The ledger of a worker that has never written one. */
-export const EMPTY_LEDGER: LedgerState = { seq: 0, head: null, syncedBlock: 0, policies: {}, spent: {}, runs: {}, requests: {} };
+export const EMPTY_LEDGER: LedgerState = {
+  seq: 0,
+  head: null,
+  syncedBlock: 0,
+  policies: {},
+  spent: {},
+  runs: {},
+  requests: {},
+};
 
 function entryBytes(entry: LedgerEntry): Uint8Array {
   return new TextEncoder().encode(`obscura-ledger-entry/1\n${hashJson(entry)}`);
@@ -98,8 +115,20 @@ export function ledgerEntryHash(entry: LedgerEntry): string {
 }
 
 /** The next entry after `state`, signed with the worker's key. */
-export function nextEntry(state: LedgerState, worker: string, body: LedgerEntry['body'], seed: Uint8Array): SignedLedgerEntry {
-  const entry: LedgerEntry = { obscura: 'ledger-entry/1', worker, seq: state.seq + 1, prev: state.head, body, createdAt: new Date().toISOString() };
+export function nextEntry(
+  state: LedgerState,
+  worker: string,
+  body: LedgerEntry['body'],
+  seed: Uint8Array,
+): SignedLedgerEntry {
+  const entry: LedgerEntry = {
+    obscura: 'ledger-entry/1',
+    worker,
+    seq: state.seq + 1,
+    prev: state.head,
+    body,
+    createdAt: new Date().toISOString(),
+  };
   return { entry, signature: ed25519Sign(seed, entryBytes(entry)) };
 }
 

@@ -15,7 +15,14 @@
 import { join } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
 import { z } from 'zod';
-import { createProvider, describeSealingRoot, enclaveMeasurement, providerConfig, TeeChoiceSchema, TeeSettingsSchema } from '../attestation/providers/index.ts';
+import {
+  createProvider,
+  describeSealingRoot,
+  enclaveMeasurement,
+  providerConfig,
+  TeeChoiceSchema,
+  TeeSettingsSchema,
+} from '../attestation/providers/index.ts';
 import { decodeAddress, encodeAddress } from '@polkadot/util-crypto';
 import { ed25519FromSeed } from '../common/ed25519.ts';
 import { assertNotDevelopmentAccount } from '../crypto/dev-keys.ts';
@@ -26,7 +33,14 @@ import { cryptoReady } from '../crypto/keys.ts';
 import { openSealedInput } from './datasets.ts';
 import { type JobContext, type StartedJob, startJob } from './jobs.ts';
 import { computeMeasurement } from './measurement.ts';
-import { type EnclaveFailure, type EnclaveInfo, type EnclaveMessage, type HostRequest, HostRequestSchema, type ReleasedResult } from './protocol.ts';
+import {
+  type EnclaveFailure,
+  type EnclaveInfo,
+  type EnclaveMessage,
+  type HostRequest,
+  HostRequestSchema,
+  type ReleasedResult,
+} from './protocol.ts';
 import type { Outputs } from './result-outputs.ts';
 import { resultBodyHash, type SignedResult } from './result.ts';
 import type { Evidence } from '../attestation/evidence.ts';
@@ -55,7 +69,10 @@ const EnvSchema = z.object({
    */
   OBSCURA_OPERATORS: z.string().optional(),
   /** Chain the enclave checks hand-over authorisations against (its RPC answers are trusted; see handover.ts). */
-  OBSCURA_CHAIN_ENDPOINT: z.string().regex(/^wss?:\/\//).optional(),
+  OBSCURA_CHAIN_ENDPOINT: z
+    .string()
+    .regex(/^wss?:\/\//)
+    .optional(),
   /** Per-job limits the host asks for (clamped to the enclave's ranges; defaults where absent). */
   OBSCURA_JOB_TIMEOUT_MS: count,
   OBSCURA_JOB_MAX_ROWS: count,
@@ -65,7 +82,10 @@ const EnvSchema = z.object({
 /** The operators the host names, validated: SS58 addresses (as prefix 42), none of them a development account. */
 async function namedOperators(list: string | undefined): Promise<string[]> {
   const out: string[] = [];
-  for (const raw of (list ?? '').split(',').map((a) => a.trim()).filter(Boolean)) {
+  for (const raw of (list ?? '')
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean)) {
     let address: string;
     try {
       address = encodeAddress(decodeAddress(raw), SS58_PREFIX);
@@ -79,9 +99,16 @@ async function namedOperators(list: string | undefined): Promise<string[]> {
 }
 
 /** The key material of an identity, in the shape jobs use. */
-function identityOf(state: EnclaveState): Pick<JobContext, 'ageIdentity' | 'recipient' | 'signingKey' | 'signingSeed'> {
+function identityOf(
+  state: EnclaveState,
+): Pick<JobContext, 'ageIdentity' | 'recipient' | 'signingKey' | 'signingSeed'> {
   const signing = ed25519FromSeed(Buffer.from(state.signingSeed, 'hex'));
-  return { ageIdentity: state.ageIdentity, recipient: identityToRecipient(state.ageIdentity), signingKey: signing.publicKey, signingSeed: signing.seed };
+  return {
+    ageIdentity: state.ageIdentity,
+    recipient: identityToRecipient(state.ageIdentity),
+    signingKey: signing.publicKey,
+    signingSeed: signing.seed,
+  };
 }
 
 function send(message: EnclaveMessage): void {
@@ -104,19 +131,35 @@ async function main(): Promise<void> {
   });
   if (!settings.success) {
     const issue = settings.error.issues[0];
-    throw new ObscuraError('tee_config_invalid', `TEE setting ${String(issue?.path[0])} is invalid: ${issue?.message}`, 400);
+    throw new ObscuraError(
+      'tee_config_invalid',
+      `TEE setting ${String(issue?.path[0])} is invalid: ${issue?.message}`,
+      400,
+    );
   }
   const provider = createProvider(providerConfig(settings.data, env.OBSCURA_DATA_DIR));
   const hardware = await provider.identify();
   const { measurement, source: measurementSource } = enclaveMeasurement(hardware, computeMeasurement());
   if (provider.tee !== 'simulated') {
-    log('info', `TEE ${provider.tee} via ${provider.kind}; measurement ${measurement} (${measurementSource === 'hardware' ? 'MRENCLAVE' : 'code measurement'})`);
+    log(
+      'info',
+      `TEE ${provider.tee} via ${provider.kind}; measurement ${measurement} (${measurementSource === 'hardware' ? 'MRENCLAVE' : 'code measurement'})`,
+    );
   }
   const sealing = await provider.sealingRoot();
-  log(sealing.source === 'simulated-file' ? 'warn' : 'info', `sealing root: ${sealing.source} (${describeSealingRoot(sealing.source)})`);
+  log(
+    sealing.source === 'simulated-file' ? 'warn' : 'info',
+    `sealing root: ${sealing.source} (${describeSealingRoot(sealing.source)})`,
+  );
   const stateDir = join(env.OBSCURA_DATA_DIR, 'workers', env.OBSCURA_WORKER_ID);
   const named = await namedOperators(env.OBSCURA_OPERATORS);
-  const loaded = loadOrCreateState({ stateDir, workerId: env.OBSCURA_WORKER_ID, platformSecret: sealing.secret, measurement, operators: named });
+  const loaded = loadOrCreateState({
+    stateDir,
+    workerId: env.OBSCURA_WORKER_ID,
+    platformSecret: sealing.secret,
+    measurement,
+    operators: named,
+  });
   let state = loaded.state;
   let restored = loaded.restored;
   // The identity can change once, by a hand-over; everything that uses it reads these.
@@ -143,8 +186,16 @@ async function main(): Promise<void> {
   });
   const heapBytes = getHeapStatistics().heap_size_limit;
   // The heap is sized when the process starts, by the host; the enclave can only say so.
-  if (heapBytes > 2 * limits.memoryBytes + 256 * 1024 ** 2) log('warn', `the enclave's heap is not capped near its memory limit per job (${heapBytes} bytes)`);
-  const ctx: JobContext = { workerId: env.OBSCURA_WORKER_ID, tee: provider.tee, measurement, ledger, limits, ...identityOf(state) };
+  if (heapBytes > 2 * limits.memoryBytes + 256 * 1024 ** 2)
+    log('warn', `the enclave's heap is not capped near its memory limit per job (${heapBytes} bytes)`);
+  const ctx: JobContext = {
+    workerId: env.OBSCURA_WORKER_ID,
+    tee: provider.tee,
+    measurement,
+    ledger,
+    limits,
+    ...identityOf(state),
+  };
   /** Guards of the jobs running now, by job id (cancel_job trips them). */
   const running = new Map<string, JobGuard>();
   let keys = { recipient: ctx.recipient, signingKey: ctx.signingKey };
@@ -161,24 +212,41 @@ async function main(): Promise<void> {
     keys = { recipient: ctx.recipient, signingKey: ctx.signingKey };
   };
   // Owners' accepted measurements travel with the identity, so a hand-over can honour them.
-  const remember = (opened: { manifestHash: string; manifest: { manifest: { measurements: string[] } } }[]) => {
+  const remember = (
+    opened: { manifestHash: string; manifest: { manifest: { measurements: string[] } } }[],
+  ) => {
     const known = new Set(state.acceptedManifests.map((m) => m.hash));
     const fresh = opened.filter((o) => !known.has(o.manifestHash));
     if (fresh.length === 0) return;
-    persist({ ...state, acceptedManifests: [...state.acceptedManifests, ...fresh.map((o) => ({ hash: o.manifestHash, measurements: o.manifest.manifest.measurements }))] });
+    persist({
+      ...state,
+      acceptedManifests: [
+        ...state.acceptedManifests,
+        ...fresh.map((o) => ({ hash: o.manifestHash, measurements: o.manifest.manifest.measurements })),
+      ],
+    });
   };
   if (!restored) {
-    log('info', `no identity sealed to measurement ${measurement}: made a new one; datasets sealed to an earlier identity stay unreadable (no access) until an authorised hand-over`);
+    log(
+      'info',
+      `no identity sealed to measurement ${measurement}: made a new one; datasets sealed to an earlier identity stay unreadable (no access) until an authorised hand-over`,
+    );
   }
   if (state.operators === undefined) {
     // State sealed before operators were kept: the host's list is all there is to go by, once.
     persist({ ...state, operators: named });
-    log('warn', `this identity kept no operators yet: it now honours the ${named.length} the host names, and no others from now on`);
+    log(
+      'warn',
+      `this identity kept no operators yet: it now honours the ${named.length} the host names, and no others from now on`,
+    );
   } else {
     const sealedOps = state.operators;
     const added = named.filter((a) => !sealedOps.includes(a));
     if (added.length > 0) {
-      log('warn', `the host names ${added.length} operator(s) this identity was not given at first start (${added.join(', ')}); ignored: upgrades need the signature of one of its ${sealedOps.length} sealed operator(s)`);
+      log(
+        'warn',
+        `the host names ${added.length} operator(s) this identity was not given at first start (${added.join(', ')}); ignored: upgrades need the signature of one of its ${sealedOps.length} sealed operator(s)`,
+      );
     }
   }
 
@@ -198,11 +266,19 @@ async function main(): Promise<void> {
 
   const logTrained = (job: string, outputs: Outputs) => {
     for (const [step, out] of Object.entries(outputs)) {
-      if (out.model) log('info', `job ${job}: step ${step} trained a ${out.model.kind} on the TensorFlow.js ${out.model.backend} backend`);
+      if (out.model)
+        log(
+          'info',
+          `job ${job}: step ${step} trained a ${out.model.kind} on the TensorFlow.js ${out.model.backend} backend`,
+        );
     }
   };
   // What leaves the enclave of a released result: never the plaintext of sealed outputs.
-  const release = (signed: SignedResult, attestation: Evidence, ciphertext: Buffer | undefined): ReleasedResult => ({
+  const release = (
+    signed: SignedResult,
+    attestation: Evidence,
+    ciphertext: Buffer | undefined,
+  ): ReleasedResult => ({
     signed,
     attestation,
     ...(ciphertext ? { ciphertext: ciphertext.toString('base64') } : {}),
@@ -218,7 +294,12 @@ async function main(): Promise<void> {
         guard.dispose();
         running.delete(job);
       });
-    const attestation = await provider.evidence({ workerId: ctx.workerId, measurement, keys, nonce: resultBodyHash(signed.result) });
+    const attestation = await provider.evidence({
+      workerId: ctx.workerId,
+      measurement,
+      keys,
+      nonce: resultBodyHash(signed.result),
+    });
     logTrained(job, outputs);
     return release(signed, attestation, ciphertext);
   };
@@ -227,7 +308,11 @@ async function main(): Promise<void> {
   const failureOf = (e: unknown, type: string): EnclaveFailure => {
     if (isObscuraError(e)) return { code: e.code, message: e.message, status: e.status };
     log('error', `internal error while handling ${type}: ${e instanceof Error ? e.name : 'unknown'}`);
-    return { code: 'enclave_internal_error', message: `the enclave failed while handling ${type}`, status: 500 };
+    return {
+      code: 'enclave_internal_error',
+      message: `the enclave failed while handling ${type}`,
+      status: 500,
+    };
   };
 
   const handle = async (req: HostRequest): Promise<unknown> => {
@@ -235,7 +320,9 @@ async function main(): Promise<void> {
       case 'hello':
         return hello();
       case 'attest':
-        return { evidence: await provider.evidence({ workerId: ctx.workerId, measurement, keys, nonce: req.nonce }) };
+        return {
+          evidence: await provider.evidence({ workerId: ctx.workerId, measurement, keys, nonce: req.nonce }),
+        };
       case 'validate_dataset': {
         const opened = await openSealedInput(req.input, ctx);
         remember([opened]);
@@ -246,7 +333,9 @@ async function main(): Promise<void> {
         if (running.has(id) || [...awaiting.values()].some((w) => w.job === id)) {
           throw new ObscuraError('job_already_running', `job ${id} is already running on this worker`, 409);
         }
-        const started = await startJob(req.job, ctx, (fraction, message) => send({ type: 'progress', id: req.id, fraction, message }));
+        const started = await startJob(req.job, ctx, (fraction, message) =>
+          send({ type: 'progress', id: req.id, fraction, message }),
+        );
         if (!started.spend) return execute(id, started, req.id);
         // Committed, nothing read: the job runs once its spend is on chain (confirm_ledger).
         awaiting.set(started.spend.entry.seq, { job: id, started, cancelled: false });
@@ -279,12 +368,28 @@ async function main(): Promise<void> {
         const hash = manifestHash(req.manifest.manifest);
         assertPolicyUpdate(req.update, req.manifest.manifest, hash);
         const known = ledger.policyVersion(hash);
-        if (known.revoked) throw new ObscuraError('dataset_revoked', `dataset ${req.datasetId} is revoked; its policy cannot change`, 409);
+        if (known.revoked)
+          throw new ObscuraError(
+            'dataset_revoked',
+            `dataset ${req.datasetId} is revoked; its policy cannot change`,
+            409,
+          );
         if (req.update.update.version <= known.version) {
-          throw new ObscuraError('policy_update_stale', `policy version ${req.update.update.version} of dataset ${req.datasetId} is not newer than version ${known.version}`, 409);
+          throw new ObscuraError(
+            'policy_update_stale',
+            `policy version ${req.update.update.version} of dataset ${req.datasetId} is not newer than version ${known.version}`,
+            409,
+          );
         }
         await ledger.ensureFresh();
-        return { ledger: ledger.applyPolicy(hash, req.update.update.version, req.update.update.revoked, statementHash(req.update)) };
+        return {
+          ledger: ledger.applyPolicy(
+            hash,
+            req.update.update.version,
+            req.update.update.revoked,
+            statementHash(req.update),
+          ),
+        };
       }
       case 'fed_open':
         return federated.open(req.session, req.job, req.step, req.aggregator);
@@ -300,8 +405,16 @@ async function main(): Promise<void> {
         return federated.close(req.session);
       case 'fed_finish': {
         const { signed, ciphertext } = await federated.finish(req.session, req.stats);
-        log('info', `federated job ${signed.result.job}: ${signed.result.federation?.workers.length} workers, ${signed.result.federation?.rounds} rounds`);
-        const attestation = await provider.evidence({ workerId: ctx.workerId, measurement, keys, nonce: resultBodyHash(signed.result) });
+        log(
+          'info',
+          `federated job ${signed.result.job}: ${signed.result.federation?.workers.length} workers, ${signed.result.federation?.rounds} rounds`,
+        );
+        const attestation = await provider.evidence({
+          workerId: ctx.workerId,
+          measurement,
+          keys,
+          nonce: resultBodyHash(signed.result),
+        });
         return release(signed, attestation, ciphertext);
       }
       case 'budget': {
@@ -309,15 +422,29 @@ async function main(): Promise<void> {
         const hash = manifestHash(req.manifest.manifest);
         if (req.policyUpdate) assertPolicyUpdate(req.policyUpdate, req.manifest.manifest, hash);
         const dp = withPolicyUpdate(req.manifest.manifest, req.policyUpdate?.update).policy?.dp;
-        return ledger.budget(hash, { ...(dp?.epsilon !== undefined ? { epsilon: dp.epsilon } : {}), ...(dp?.delta !== undefined ? { delta: dp.delta } : {}) });
+        return ledger.budget(hash, {
+          ...(dp?.epsilon !== undefined ? { epsilon: dp.epsilon } : {}),
+          ...(dp?.delta !== undefined ? { delta: dp.delta } : {}),
+        });
       }
       case 'handover_export': {
-        if (!chainEndpoint) throw new ObscuraError('handover_refused', 'hand-over refused: the enclave was given no chain to check the authorisation on', 503);
+        if (!chainEndpoint)
+          throw new ObscuraError(
+            'handover_refused',
+            'hand-over refused: the enclave was given no chain to check the authorisation on',
+            503,
+          );
         const sealedIdentity = await exportIdentity({
           state,
           ownMeasurement: measurement,
           ownTee: provider.tee,
-          request: { evidence: req.evidence, nonce: req.nonce, measurement: req.measurement, statement: req.statement, authorization: req.authorization },
+          request: {
+            evidence: req.evidence,
+            nonce: req.nonce,
+            measurement: req.measurement,
+            statement: req.statement,
+            authorization: req.authorization,
+          },
           verifyAnchor: async (receipt, record) => {
             // Loaded on demand: the chain client is heavy and only hand-overs need it.
             const { ChainClient } = await import('../chain/client.ts');
@@ -335,7 +462,11 @@ async function main(): Promise<void> {
       case 'handover_import': {
         const next = await importIdentity(state.ageIdentity, req.sealedIdentity);
         if (next.workerId !== ctx.workerId) {
-          throw new ObscuraError('handover_invalid', `the handed-over identity belongs to worker ${next.workerId}, not ${ctx.workerId}`, 422);
+          throw new ObscuraError(
+            'handover_invalid',
+            `the handed-over identity belongs to worker ${next.workerId}, not ${ctx.workerId}`,
+            422,
+          );
         }
         persist(next);
         restored = true;
@@ -347,8 +478,20 @@ async function main(): Promise<void> {
   process.on('message', (raw: unknown) => {
     const parsed = HostRequestSchema.safeParse(raw);
     if (!parsed.success) {
-      const id = typeof raw === 'object' && raw !== null && typeof (raw as { id?: unknown }).id === 'number' ? (raw as { id: number }).id : -1;
-      send({ type: 'response', id, ok: false, error: { code: 'enclave_bad_request', message: 'request does not match the enclave protocol', status: 400 } });
+      const id =
+        typeof raw === 'object' && raw !== null && typeof (raw as { id?: unknown }).id === 'number'
+          ? (raw as { id: number }).id
+          : -1;
+      send({
+        type: 'response',
+        id,
+        ok: false,
+        error: {
+          code: 'enclave_bad_request',
+          message: 'request does not match the enclave protocol',
+          status: 400,
+        },
+      });
       return;
     }
     const req = parsed.data;
@@ -356,10 +499,27 @@ async function main(): Promise<void> {
       (value) => send({ type: 'response', id: req.id, ok: true, value }),
       (e: unknown) => {
         if (isObscuraError(e)) {
-          send({ type: 'response', id: req.id, ok: false, error: { code: e.code, message: e.message, status: e.status } });
+          send({
+            type: 'response',
+            id: req.id,
+            ok: false,
+            error: { code: e.code, message: e.message, status: e.status },
+          });
         } else {
-          log('error', `internal error while handling ${req.type}: ${e instanceof Error ? e.name : 'unknown'}`);
-          send({ type: 'response', id: req.id, ok: false, error: { code: 'enclave_internal_error', message: `the enclave failed while handling ${req.type}`, status: 500 } });
+          log(
+            'error',
+            `internal error while handling ${req.type}: ${e instanceof Error ? e.name : 'unknown'}`,
+          );
+          send({
+            type: 'response',
+            id: req.id,
+            ok: false,
+            error: {
+              code: 'enclave_internal_error',
+              message: `the enclave failed while handling ${req.type}`,
+              status: 500,
+            },
+          });
         }
       },
     );
@@ -370,6 +530,8 @@ async function main(): Promise<void> {
 
 main().catch((e: unknown) => {
   // Startup failures carry no data yet (no dataset has been opened), so the message is safe.
-  process.stderr.write(`enclave failed to start: ${isObscuraError(e) ? `${e.code}: ` : ''}${e instanceof Error ? e.message : String(e)}\n`);
+  process.stderr.write(
+    `enclave failed to start: ${isObscuraError(e) ? `${e.code}: ` : ''}${e instanceof Error ? e.message : String(e)}\n`,
+  );
   process.exit(1);
 });

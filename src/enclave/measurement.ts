@@ -30,12 +30,17 @@ export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** The measured files with their SHA-256, sorted by path (POSIX separators). */
 export function measuredFiles(root = PROJECT_ROOT): { path: string; sha256: string }[] {
-  const paths = [...reachableFiles(root, ENCLAVE_ENTRY), ...MEASURED_FILES.filter((f) => existsSync(join(root, f)))];
+  const paths = [
+    ...reachableFiles(root, ENCLAVE_ENTRY),
+    ...MEASURED_FILES.filter((f) => existsSync(join(root, f))),
+  ];
   return paths
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
     .map((path) => ({
       path,
-      sha256: createHash('sha256').update(readFileSync(join(root, path))).digest('hex'),
+      sha256: createHash('sha256')
+        .update(readFileSync(join(root, path)))
+        .digest('hex'),
     }));
 }
 

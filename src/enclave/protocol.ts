@@ -24,7 +24,11 @@ import { SignedUpgradeAuthorizationSchema } from './upgrade-authorization.ts';
 import { PeerSchema, SealedMessageSchema } from '../federation/channel.ts';
 import { JobLimitsSchema } from '../pipelines/limits.ts';
 
-const Amount = z.object({ total: z.number().nullable(), spent: z.number(), remaining: z.number().nullable() });
+const Amount = z.object({
+  total: z.number().nullable(),
+  spent: z.number(),
+  remaining: z.number().nullable(),
+});
 /** A dataset's privacy budget: totals from its policy (null: no limit), spent, remaining. */
 export const BudgetViewSchema = z.object({ epsilon: Amount, delta: Amount });
 
@@ -87,27 +91,75 @@ export const HostRequestSchema = z.discriminatedUnion('type', [
    */
   z.object({ id: z.number().int(), type: z.literal('confirm_ledger'), placement: LedgerPlacementSchema }),
   /** Apply an owner's policy update (or revocation) to a dataset sealed to this worker. */
-  z.object({ id: z.number().int(), type: z.literal('apply_policy_update'), datasetId: z.string().min(1), manifest: SignedManifestSchema, update: SignedPolicyUpdateSchema }),
+  z.object({
+    id: z.number().int(),
+    type: z.literal('apply_policy_update'),
+    datasetId: z.string().min(1),
+    manifest: SignedManifestSchema,
+    update: SignedPolicyUpdateSchema,
+  }),
   /** A dataset's privacy budget as the enclave's ledger has it. */
-  z.object({ id: z.number().int(), type: z.literal('budget'), datasetId: z.string().min(1), manifest: SignedManifestSchema, policyUpdate: SignedPolicyUpdateSchema.optional() }),
+  z.object({
+    id: z.number().int(),
+    type: z.literal('budget'),
+    datasetId: z.string().min(1),
+    manifest: SignedManifestSchema,
+    policyUpdate: SignedPolicyUpdateSchema.optional(),
+  }),
   /** Federated training (federated.ts): worker opens its partition; aggregator starts; rounds; evaluation; result. */
-  z.object({ id: z.number().int(), type: z.literal('fed_open'), session: z.string().min(1), job: JobSpecSchema, step: z.string().min(1), aggregator: PeerSchema }),
+  z.object({
+    id: z.number().int(),
+    type: z.literal('fed_open'),
+    session: z.string().min(1),
+    job: JobSpecSchema,
+    step: z.string().min(1),
+    aggregator: PeerSchema,
+  }),
   z.object({
     id: z.number().int(),
     type: z.literal('fed_init'),
     session: z.string().min(1),
-    job: z.object({ id: z.string(), request: SignedJobRequestSchema, pipeline: z.string(), step: z.string() }),
+    job: z.object({
+      id: z.string(),
+      request: SignedJobRequestSchema,
+      pipeline: z.string(),
+      step: z.string(),
+    }),
     peers: z.array(PeerSchema).min(2),
     stats: z.array(SealedMessageSchema).min(2),
   }),
-  z.object({ id: z.number().int(), type: z.literal('fed_round'), session: z.string().min(1), global: SealedMessageSchema }),
-  z.object({ id: z.number().int(), type: z.literal('fed_average'), session: z.string().min(1), updates: z.array(SealedMessageSchema).min(2) }),
-  z.object({ id: z.number().int(), type: z.literal('fed_evaluate'), session: z.string().min(1), global: SealedMessageSchema }),
-  z.object({ id: z.number().int(), type: z.literal('fed_finish'), session: z.string().min(1), stats: z.array(SealedMessageSchema).min(2) }),
+  z.object({
+    id: z.number().int(),
+    type: z.literal('fed_round'),
+    session: z.string().min(1),
+    global: SealedMessageSchema,
+  }),
+  z.object({
+    id: z.number().int(),
+    type: z.literal('fed_average'),
+    session: z.string().min(1),
+    updates: z.array(SealedMessageSchema).min(2),
+  }),
+  z.object({
+    id: z.number().int(),
+    type: z.literal('fed_evaluate'),
+    session: z.string().min(1),
+    global: SealedMessageSchema,
+  }),
+  z.object({
+    id: z.number().int(),
+    type: z.literal('fed_finish'),
+    session: z.string().min(1),
+    stats: z.array(SealedMessageSchema).min(2),
+  }),
   /** The host is done with a federated session (finished, failed or cancelled): the enclave stops it and drops its state. */
   z.object({ id: z.number().int(), type: z.literal('fed_close'), session: z.string().min(1) }),
   /** To the newcomer: adopt the identity the predecessor released. */
-  z.object({ id: z.number().int(), type: z.literal('handover_import'), sealedIdentity: z.string().min(1).max(65536) }),
+  z.object({
+    id: z.number().int(),
+    type: z.literal('handover_import'),
+    sealedIdentity: z.string().min(1).max(65536),
+  }),
 ]);
 export type HostRequest = z.infer<typeof HostRequestSchema>;
 export type HostRequestType = HostRequest['type'];
@@ -152,7 +204,11 @@ export type EnclaveFailure = z.infer<typeof EnclaveFailureSchema>;
  * A result as the enclave releases it: signed, with the attestation made for it and, when
  * its outputs are sealed to their readers, the age file (base64) they are sealed in.
  */
-export const ReleasedResultSchema = z.object({ signed: SignedResultSchema, attestation: EvidenceSchema, ciphertext: z.base64().optional() });
+export const ReleasedResultSchema = z.object({
+  signed: SignedResultSchema,
+  attestation: EvidenceSchema,
+  ciphertext: z.base64().optional(),
+});
 export type ReleasedResult = z.infer<typeof ReleasedResultSchema>;
 
 /** The value each request type answers with. */
@@ -197,8 +253,18 @@ export type ResponseValue<T extends HostRequestType> = z.infer<(typeof ResponseV
 export const EnclaveMessageSchema = z.union([
   z.object({ type: z.literal('ready') }),
   z.object({ type: z.literal('response'), id: z.number().int(), ok: z.literal(true), value: z.unknown() }),
-  z.object({ type: z.literal('response'), id: z.number().int(), ok: z.literal(false), error: EnclaveFailureSchema }),
-  z.object({ type: z.literal('progress'), id: z.number().int(), fraction: z.number().min(0).max(1), message: z.string() }),
+  z.object({
+    type: z.literal('response'),
+    id: z.number().int(),
+    ok: z.literal(false),
+    error: EnclaveFailureSchema,
+  }),
+  z.object({
+    type: z.literal('progress'),
+    id: z.number().int(),
+    fraction: z.number().min(0).max(1),
+    message: z.string(),
+  }),
   z.object({ type: z.literal('log'), level: z.enum(['info', 'warn', 'error']), message: z.string() }),
 ]);
 export type EnclaveMessage = z.infer<typeof EnclaveMessageSchema>;

@@ -27,7 +27,14 @@ export const OutputTableSchema = z.object({
   suppressedCells: z.number().int().nonnegative().optional(),
   minGroupSize: z.number().int().positive(),
   /** Differential privacy applied to this output: mechanism, epsilon, delta, and the noisy count a group needed. */
-  dp: z.object({ mechanism: z.enum(['laplace', 'gaussian']), epsilon: z.number(), delta: z.number(), threshold: z.number() }).optional(),
+  dp: z
+    .object({
+      mechanism: z.enum(['laplace', 'gaussian']),
+      epsilon: z.number(),
+      delta: z.number(),
+      threshold: z.number(),
+    })
+    .optional(),
   /** A train output's model: how it was trained and encodes its inputs, and its weights where released. */
   model: z
     .object({
@@ -52,7 +59,14 @@ export const OutputTableSchema = z.object({
         .optional(),
       /** DP-SGD: the (epsilon, delta) spent, the noise multiplier the accountant chose, the clipping norm, sampling rate and steps. */
       dpSgd: z
-        .object({ epsilon: z.number(), delta: z.number(), noiseMultiplier: z.number(), clipNorm: z.number(), sampleRate: z.number(), steps: z.number().int() })
+        .object({
+          epsilon: z.number(),
+          delta: z.number(),
+          noiseMultiplier: z.number(),
+          clipNorm: z.number(),
+          sampleRate: z.number(),
+          steps: z.number().int(),
+        })
         .optional(),
     })
     .optional(),
@@ -127,7 +141,12 @@ export const ResultBodySchema = z.object({
     signingKey: z.string().regex(/^[0-9a-f]{64}$/),
   }),
   /** Federated training: the workers whose rows trained the model (each kept its rows), and the rounds. */
-  federation: z.object({ workers: z.array(z.object({ worker: z.string(), signingKey: z.string() })), rounds: z.number().int() }).optional(),
+  federation: z
+    .object({
+      workers: z.array(z.object({ worker: z.string(), signingKey: z.string() })),
+      rounds: z.number().int(),
+    })
+    .optional(),
   createdAt: z.iso.datetime(),
 });
 export type ResultBody = z.infer<typeof ResultBodySchema>;

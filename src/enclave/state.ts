@@ -25,7 +25,9 @@ export const EnclaveStateSchema = z.object({
    * The manifests this identity has accepted (their hash and the measurements each owner
    * accepts): a hand-over goes only to code that every one of these owners accepts.
    */
-  acceptedManifests: z.array(z.object({ hash: z.string().regex(/^[0-9a-f]{64}$/), measurements: z.array(z.string()) })).default([]),
+  acceptedManifests: z
+    .array(z.object({ hash: z.string().regex(/^[0-9a-f]{64}$/), measurements: z.array(z.string()) }))
+    .default([]),
   /** Budget spends and policy updates (ledger.ts); travels with the identity in a hand-over. */
   ledger: LedgerStateSchema.default(EMPTY_LEDGER),
   /**
@@ -42,7 +44,9 @@ export type EnclaveState = z.infer<typeof EnclaveStateSchema>;
 const MAGIC = Buffer.from('OBSEAL1\n');
 
 function sealingKey(platformSecret: Uint8Array, measurement: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', platformSecret, Buffer.from(measurement, 'hex'), 'obscura-sealing/1', 32));
+  return Buffer.from(
+    hkdfSync('sha256', platformSecret, Buffer.from(measurement, 'hex'), 'obscura-sealing/1', 32),
+  );
 }
 
 /** Path of the sealed state of a worker for one measurement. */
@@ -51,7 +55,12 @@ export function sealedStatePath(stateDir: string, measurement: string): string {
 }
 
 /** Seal `state` to (platform, measurement) and write it atomically. */
-export function writeSealedState(path: string, state: EnclaveState, platformSecret: Uint8Array, measurement: string): void {
+export function writeSealedState(
+  path: string,
+  state: EnclaveState,
+  platformSecret: Uint8Array,
+  measurement: string,
+): void {
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', sealingKey(platformSecret, measurement), iv);
   cipher.setAAD(Buffer.from(measurement, 'hex'));
@@ -75,7 +84,13 @@ export function readSealedState(path: string, platformSecret: Uint8Array, measur
     const plain = Buffer.concat([decipher.update(buf.subarray(MAGIC.length + 28)), decipher.final()]);
     return EnclaveStateSchema.parse(JSON.parse(plain.toString('utf8')));
   } catch (e) {
-    throw new ObscuraError('enclave_state_unsealable', 'sealed enclave state cannot be unsealed by this enclave', 500, undefined, { cause: e });
+    throw new ObscuraError(
+      'enclave_state_unsealable',
+      'sealed enclave state cannot be unsealed by this enclave',
+      500,
+      undefined,
+      { cause: e },
+    );
   }
 }
 

@@ -11,7 +11,12 @@ import type { AnchorRecord } from '../chain/records.ts';
 import { ObscuraError } from '../common/errors.ts';
 import { hashJson } from '../common/hash.ts';
 import type { AccountKey } from '../crypto/keys.ts';
-import { AccountAddressSchema, AccountSignatureSchema, signStatement, verifyStatement } from '../crypto/statement.ts';
+import {
+  AccountAddressSchema,
+  AccountSignatureSchema,
+  signStatement,
+  verifyStatement,
+} from '../crypto/statement.ts';
 
 const measurement = z.string().regex(/^[0-9a-f]{64}$/, 'a measurement is 64 hex characters');
 
@@ -39,11 +44,26 @@ export type SignedUpgradeAuthorization = z.infer<typeof SignedUpgradeAuthorizati
 const DOMAIN = 'obscura-upgrade-authorization/1';
 
 /** Sign the authorisation of the upgrade `from` → `to` as `operator`. */
-export function signUpgradeAuthorization(from: string, to: string, operator: AccountKey, now = new Date()): SignedUpgradeAuthorization {
-  const parsed = UpgradeAuthorizationStatementSchema.safeParse({ obscura: 'upgrade-authorization/1', from, to, operator: operator.address, createdAt: now.toISOString() });
+export function signUpgradeAuthorization(
+  from: string,
+  to: string,
+  operator: AccountKey,
+  now = new Date(),
+): SignedUpgradeAuthorization {
+  const parsed = UpgradeAuthorizationStatementSchema.safeParse({
+    obscura: 'upgrade-authorization/1',
+    from,
+    to,
+    operator: operator.address,
+    createdAt: now.toISOString(),
+  });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ObscuraError('upgrade_invalid', `invalid upgrade authorisation: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`, 400);
+    throw new ObscuraError(
+      'upgrade_invalid',
+      `invalid upgrade authorisation: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
+      400,
+    );
   }
   const authorization = parsed.data;
   return { authorization, signature: signStatement(DOMAIN, authorization, operator) };
@@ -56,5 +76,12 @@ export function upgradeAuthorizationSignatureValid(signed: SignedUpgradeAuthoriz
 
 /** The chain record of a signed authorisation: binds the statement and its signature. */
 export function upgradeAuthorizationRecord(signed: SignedUpgradeAuthorization): AnchorRecord {
-  return { kind: 'worker', hash: hashJson({ obscura: 'measurement-upgrade/2', authorization: signed.authorization, signature: signed.signature }) };
+  return {
+    kind: 'worker',
+    hash: hashJson({
+      obscura: 'measurement-upgrade/2',
+      authorization: signed.authorization,
+      signature: signed.signature,
+    }),
+  };
 }

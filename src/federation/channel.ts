@@ -38,27 +38,55 @@ export type SealedMessage = z.infer<typeof SealedMessageSchema>;
  * and keys for `measurement` (the receiver's own: peers run the same code).
  */
 export async function verifyPeer(peer: Peer, measurement: string, allowSimulated: boolean): Promise<void> {
-  const verdict = await verifyEvidence(peer.evidence, { nonce: peer.nonce, keys: peer.keys, measurements: [measurement], allowSimulated });
+  const verdict = await verifyEvidence(peer.evidence, {
+    nonce: peer.nonce,
+    keys: peer.keys,
+    measurements: [measurement],
+    allowSimulated,
+  });
   if (!verdict.ok) {
     const failed = verdict.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
-    throw new ObscuraError('federation_peer_refused', `worker ${peer.workerId} failed attestation (${failed.join('; ')})`, 403, { worker: peer.workerId });
+    throw new ObscuraError(
+      'federation_peer_refused',
+      `worker ${peer.workerId} failed attestation (${failed.join('; ')})`,
+      403,
+      { worker: peer.workerId },
+    );
   }
 }
 
 /** Seal `payload` (JSON) to the peer's recipient, signed with the sender's seed. */
-export async function sealFor(recipient: string, senderSeed: Uint8Array, payload: unknown): Promise<SealedMessage> {
-  const ciphertext = (await encryptToBuffer([recipient], Buffer.from(JSON.stringify(payload), 'utf8'))).toString('base64');
+export async function sealFor(
+  recipient: string,
+  senderSeed: Uint8Array,
+  payload: unknown,
+): Promise<SealedMessage> {
+  const ciphertext = (
+    await encryptToBuffer([recipient], Buffer.from(JSON.stringify(payload), 'utf8'))
+  ).toString('base64');
   return { ciphertext, signature: ed25519Sign(senderSeed, sha256Hex(ciphertext)) };
 }
 
 /** Open a message to this enclave from the peer whose signing key is `senderKey`; throws 'federation_message_invalid'. */
 export async function openFrom(msg: SealedMessage, ownIdentity: string, senderKey: string): Promise<unknown> {
   if (!ed25519Verify(senderKey, sha256Hex(msg.ciphertext), msg.signature)) {
-    throw new ObscuraError('federation_message_invalid', 'a federation message is not signed by the peer it claims to come from', 422);
+    throw new ObscuraError(
+      'federation_message_invalid',
+      'a federation message is not signed by the peer it claims to come from',
+      422,
+    );
   }
   try {
-    return JSON.parse((await decryptToBuffer([ownIdentity], Buffer.from(msg.ciphertext, 'base64'))).toString('utf8'));
+    return JSON.parse(
+      (await decryptToBuffer([ownIdentity], Buffer.from(msg.ciphertext, 'base64'))).toString('utf8'),
+    );
   } catch (e) {
-    throw new ObscuraError('federation_message_invalid', 'a federation message cannot be decrypted by this enclave', 422, undefined, { cause: e });
+    throw new ObscuraError(
+      'federation_message_invalid',
+      'a federation message cannot be decrypted by this enclave',
+      422,
+      undefined,
+      { cause: e },
+    );
   }
 }

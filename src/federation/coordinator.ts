@@ -49,10 +49,21 @@ export async function runFederatedTraining(args: {
   const started = Date.now();
   // Each enclave's limit runs from its first session request; the host's clock started earlier, so it is never late.
   const deadlineOf = (enclave: EnclaveClient) =>
-    args.graceMs === undefined ? undefined : started + (enclave.info.limits?.timeoutMs ?? JOB_LIMITS.timeoutMs.default) + args.graceMs;
-  const ask = <T extends HostRequestType>(enclave: EnclaveClient, type: T, body: RequestBody<T>): Promise<ResponseValue<T>> => {
+    args.graceMs === undefined
+      ? undefined
+      : started + (enclave.info.limits?.timeoutMs ?? JOB_LIMITS.timeoutMs.default) + args.graceMs;
+  const ask = <T extends HostRequestType>(
+    enclave: EnclaveClient,
+    type: T,
+    body: RequestBody<T>,
+  ): Promise<ResponseValue<T>> => {
     const deadline = deadlineOf(enclave);
-    return enclave.request(type, body, undefined, deadline === undefined ? {} : { deadlineMs: Math.max(1, deadline - Date.now()) });
+    return enclave.request(
+      type,
+      body,
+      undefined,
+      deadline === undefined ? {} : { deadlineMs: Math.max(1, deadline - Date.now()) },
+    );
   };
   const aggregator = partitions[0]?.enclave as EnclaveClient;
   try {
@@ -66,21 +77,39 @@ export async function runFederatedTraining(args: {
     checkCancelled();
     progress(0.05, `opening ${partitions.length} partitions`);
     const opened = await allOrStop(
-      partitions.map((p) => ask(p.enclave, 'fed_open', { session, job: { ...job, inputs: [p.input] }, step, aggregator: peers[0] as Peer })),
+      partitions.map((p) =>
+        ask(p.enclave, 'fed_open', {
+          session,
+          job: { ...job, inputs: [p.input] },
+          step,
+          aggregator: peers[0] as Peer,
+        }),
+      ),
       () => close(partitions, session),
     );
     for (const [i, o] of opened.entries()) {
       if (!o.ledger) continue;
-      if (!args.onLedger) throw new Error('a worker used approval runs but the coordinator cannot place ledger entries');
+      if (!args.onLedger)
+        throw new Error('a worker used approval runs but the coordinator cannot place ledger entries');
       await args.onLedger((partitions[i] as Partition).enclave.info.workerId, o.ledger);
     }
     checkCancelled();
-    let { global } = await ask(aggregator, 'fed_init', { session, job: { ...job, step }, peers, stats: opened.map((o) => o.stats) });
+    let { global } = await ask(aggregator, 'fed_init', {
+      session,
+      job: { ...job, step },
+      peers,
+      stats: opened.map((o) => o.stats),
+    });
     for (let r = 1; r <= args.rounds; r++) {
       checkCancelled();
       progress(0.1 + (0.8 * (r - 1)) / args.rounds, `round ${r} of ${args.rounds}`);
       const updates = await allOrStop(
-        partitions.map((p, i) => ask(p.enclave, 'fed_round', { session, global: global[i] as ResponseValue<'fed_init'>['global'][number] })),
+        partitions.map((p, i) =>
+          ask(p.enclave, 'fed_round', {
+            session,
+            global: global[i] as ResponseValue<'fed_init'>['global'][number],
+          }),
+        ),
         () => close(partitions, session),
       );
       ({ global } = await ask(aggregator, 'fed_average', { session, updates: updates.map((u) => u.update) }));
@@ -88,7 +117,12 @@ export async function runFederatedTraining(args: {
     checkCancelled();
     progress(0.9, 'evaluating');
     const stats = await allOrStop(
-      partitions.map((p, i) => ask(p.enclave, 'fed_evaluate', { session, global: global[i] as ResponseValue<'fed_init'>['global'][number] })),
+      partitions.map((p, i) =>
+        ask(p.enclave, 'fed_evaluate', {
+          session,
+          global: global[i] as ResponseValue<'fed_init'>['global'][number],
+        }),
+      ),
       () => close(partitions, session),
     );
     return await ask(aggregator, 'fed_finish', { session, stats: stats.map((s) => s.stats) });
@@ -102,7 +136,11 @@ type RequestBody<T extends HostRequestType> = Omit<Extract<HostRequest, { type: 
 
 /** Tell every worker that is still running to stop and forget `session`; a worker that cannot be told has lost it anyway. */
 async function close(partitions: Partition[], session: string): Promise<void> {
-  await Promise.all(partitions.filter((p) => p.enclave.running).map((p) => p.enclave.request('fed_close', { session }).catch(() => undefined)));
+  await Promise.all(
+    partitions
+      .filter((p) => p.enclave.running)
+      .map((p) => p.enclave.request('fed_close', { session }).catch(() => undefined)),
+  );
 }
 
 /**

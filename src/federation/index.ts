@@ -4,6 +4,23 @@
  * statistics, model weights, validation statistics (merge.ts). The host relays
  * (coordinator.ts).
  */
-export { PeerSchema, SealedMessageSchema, type Peer, type SealedMessage, sealFor, openFrom, verifyPeer } from './channel.ts';
-export { federatedAverage, mergeEncoding, mergeMetrics, evalStats, SCORE_BINS, type WeightSet, type EncodingStats, type EvalStats } from './merge.ts';
+export {
+  PeerSchema,
+  SealedMessageSchema,
+  type Peer,
+  type SealedMessage,
+  sealFor,
+  openFrom,
+  verifyPeer,
+} from './channel.ts';
+export {
+  federatedAverage,
+  mergeEncoding,
+  mergeMetrics,
+  evalStats,
+  SCORE_BINS,
+  type WeightSet,
+  type EncodingStats,
+  type EvalStats,
+} from './merge.ts';
 export { runFederatedTraining, type Partition } from './coordinator.ts';

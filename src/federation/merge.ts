@@ -12,7 +12,13 @@ import type { FeatureEncoding } from '../ml/encode.ts';
 export const EncodingStatsSchema = z.object({
   features: z.array(
     z.union([
-      z.object({ name: z.string(), kind: z.literal('numeric'), n: z.number(), sum: z.number(), sumsq: z.number() }),
+      z.object({
+        name: z.string(),
+        kind: z.literal('numeric'),
+        n: z.number(),
+        sum: z.number(),
+        sumsq: z.number(),
+      }),
       z.object({ name: z.string(), kind: z.literal('bool') }),
       z.object({ name: z.string(), kind: z.literal('onehot'), counts: z.record(z.string(), z.number()) }),
     ]),
@@ -23,7 +29,10 @@ export const EncodingStatsSchema = z.object({
 export type EncodingStats = z.infer<typeof EncodingStatsSchema>;
 
 /** The global encoding from every worker's statistics; categories rarer than `minCount` overall are left out. */
-export function mergeEncoding(all: readonly EncodingStats[], minCount: number): { encoding: FeatureEncoding[]; labelMean: number; labelStd: number } {
+export function mergeEncoding(
+  all: readonly EncodingStats[],
+  minCount: number,
+): { encoding: FeatureEncoding[]; labelMean: number; labelStd: number } {
   const first = all[0] as EncodingStats;
   const encoding = first.features.map((f, j): FeatureEncoding => {
     if (f.kind === 'numeric') {
@@ -42,8 +51,17 @@ export function mergeEncoding(all: readonly EncodingStats[], minCount: number): 
     }
     if (f.kind === 'bool') return { name: f.name, kind: 'bool' };
     const counts = new Map<string, number>();
-    for (const s of all) for (const [v, c] of Object.entries((s.features[j] as typeof f).counts)) counts.set(v, (counts.get(v) ?? 0) + c);
-    return { name: f.name, kind: 'onehot', vocabulary: [...counts].filter(([, c]) => c >= minCount).map(([v]) => v).sort() };
+    for (const s of all)
+      for (const [v, c] of Object.entries((s.features[j] as typeof f).counts))
+        counts.set(v, (counts.get(v) ?? 0) + c);
+    return {
+      name: f.name,
+      kind: 'onehot',
+      vocabulary: [...counts]
+        .filter(([, c]) => c >= minCount)
+        .map(([v]) => v)
+        .sort(),
+    };
   });
   const n = all.reduce((a, s) => a + s.label.n, 0);
   const mean = n ? all.reduce((a, s) => a + s.label.sum, 0) / n : 0;
@@ -80,14 +98,32 @@ export const SCORE_BINS = 1000;
 
 /** One worker's validation statistics. */
 export const EvalStatsSchema = z.union([
-  z.object({ task: z.literal('classification'), n: z.number(), pos: z.array(z.number()), neg: z.array(z.number()), logLoss: z.number(), correct: z.number() }),
-  z.object({ task: z.literal('regression'), n: z.number(), sse: z.number(), sae: z.number(), sumY: z.number(), sumY2: z.number() }),
+  z.object({
+    task: z.literal('classification'),
+    n: z.number(),
+    pos: z.array(z.number()),
+    neg: z.array(z.number()),
+    logLoss: z.number(),
+    correct: z.number(),
+  }),
+  z.object({
+    task: z.literal('regression'),
+    n: z.number(),
+    sse: z.number(),
+    sae: z.number(),
+    sumY: z.number(),
+    sumY2: z.number(),
+  }),
 ]);
 /** One worker's validation statistics. */
 export type EvalStats = z.infer<typeof EvalStatsSchema>;
 
 /** The statistics of predictions against labels that merge into the model's metrics. */
-export function evalStats(task: 'classification' | 'regression', pred: ArrayLike<number>, y: ArrayLike<number>): EvalStats {
+export function evalStats(
+  task: 'classification' | 'regression',
+  pred: ArrayLike<number>,
+  y: ArrayLike<number>,
+): EvalStats {
   const n = y.length;
   if (task === 'classification') {
     const pos = new Array<number>(SCORE_BINS).fill(0);
@@ -139,7 +175,11 @@ export function mergeMetrics(all: readonly EvalStats[]): Record<string, number> 
       area += (pos[b] as number) * (below + 0.5 * (neg[b] as number));
       below += neg[b] as number;
     }
-    return { auc: P && N ? area / (P * N) : Number.NaN, accuracy: c.reduce((a, s) => a + s.correct, 0) / n, log_loss: c.reduce((a, s) => a + s.logLoss, 0) / n };
+    return {
+      auc: P && N ? area / (P * N) : Number.NaN,
+      accuracy: c.reduce((a, s) => a + s.correct, 0) / n,
+      log_loss: c.reduce((a, s) => a + s.logLoss, 0) / n,
+    };
   }
   const r = all as Extract<EvalStats, { task: 'regression' }>[];
   const sse = r.reduce((a, s) => a + s.sse, 0);

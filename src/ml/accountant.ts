@@ -13,7 +13,15 @@
  */
 
 /** Orders at which the RDP curve is evaluated. */
-export const ORDERS: readonly number[] = [...Array.from({ length: 63 }, (_, i) => i + 2), 80, 96, 128, 160, 192, 256];
+export const ORDERS: readonly number[] = [
+  ...Array.from({ length: 63 }, (_, i) => i + 2),
+  80,
+  96,
+  128,
+  160,
+  192,
+  256,
+];
 
 function logAdd(a: number, b: number): number {
   if (a === Number.NEGATIVE_INFINITY) return b;
@@ -34,7 +42,13 @@ export function rdpStep(q: number, sigma: number, alpha: number): number {
   if (q === 1) return alpha / (2 * sigma * sigma);
   let log = Number.NEGATIVE_INFINITY;
   for (let k = 0; k <= alpha; k++) {
-    log = logAdd(log, logBinomial(alpha, k) + (alpha - k) * Math.log1p(-q) + k * Math.log(q) + (k * k - k) / (2 * sigma * sigma));
+    log = logAdd(
+      log,
+      logBinomial(alpha, k) +
+        (alpha - k) * Math.log1p(-q) +
+        k * Math.log(q) +
+        (k * k - k) / (2 * sigma * sigma),
+    );
   }
   return log / (alpha - 1);
 }
@@ -68,7 +82,13 @@ export function dpSgdEpsilon(
 }
 
 /** The smallest noise multiplier (within 0.1%) whose ε at δ, composed with `extra`, is at most `epsilon`. */
-export function noiseForEpsilon(q: number, steps: number, epsilon: number, delta: number, extra: ExtraRdp = () => 0): number {
+export function noiseForEpsilon(
+  q: number,
+  steps: number,
+  epsilon: number,
+  delta: number,
+  extra: ExtraRdp = () => 0,
+): number {
   let lo = 0.05;
   let hi = 1;
   while (dpSgdEpsilon(q, hi, steps, delta, ORDERS, extra).epsilon > epsilon) {

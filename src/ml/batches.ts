@@ -31,9 +31,16 @@ export interface BatchDataset {
  * every epoch the same. `checkpoint` runs before each batch and may throw to stop training
  * (a job's deadline or cancellation).
  */
-export function batchDataset(x: Float32Array, y: Float32Array, width: number, batchSize: number, checkpoint?: () => Promise<void>): BatchDataset {
+export function batchDataset(
+  x: Float32Array,
+  y: Float32Array,
+  width: number,
+  batchSize: number,
+  checkpoint?: () => Promise<void>,
+): BatchDataset {
   const n = y.length;
-  if (x.length !== n * width) throw new RangeError(`batchDataset: ${x.length} values are not ${n} rows of ${width}`);
+  if (x.length !== n * width)
+    throw new RangeError(`batchDataset: ${x.length} values are not ${n} rows of ${width}`);
   const size = Math.max(1, Math.ceil(n / batchSize));
   return {
     size,
@@ -45,7 +52,10 @@ export function batchDataset(x: Float32Array, y: Float32Array, width: number, ba
           await checkpoint?.();
           const end = Math.min(n, start + batchSize);
           const rows = end - start;
-          const value = { xs: tf.tensor2d(x.subarray(start * width, end * width), [rows, width]), ys: tf.tensor2d(y.subarray(start, end), [rows, 1]) };
+          const value = {
+            xs: tf.tensor2d(x.subarray(start * width, end * width), [rows, width]),
+            ys: tf.tensor2d(y.subarray(start, end), [rows, 1]),
+          };
           start = end;
           return { done: false, value };
         },
@@ -65,7 +75,13 @@ export function predictRows(model: tfl.LayersModel, x: Float32Array, width: numb
     const end = Math.min(n, start + PREDICT_CHUNK);
     const rows = end - start;
     // batchSize = the chunk, so tfjs runs it as one batch and does not slice it again.
-    const chunk = tf.tidy(() => (model.predict(tf.tensor2d(x.subarray(start * width, end * width), [rows, width]), { batchSize: rows }) as tf.Tensor).dataSync());
+    const chunk = tf.tidy(() =>
+      (
+        model.predict(tf.tensor2d(x.subarray(start * width, end * width), [rows, width]), {
+          batchSize: rows,
+        }) as tf.Tensor
+      ).dataSync(),
+    );
     out.set(chunk, start);
   }
   return out;

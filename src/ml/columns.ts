@@ -11,7 +11,12 @@ import type { Data, Vector } from 'apache-arrow';
 const NUMERIC_TYPES = new Set(['int32', 'int64', 'float64', 'bool']);
 
 /** The `rows` values of column `vector` of type `type` (absent → all missing), ready for src/ml's encoder. */
-export function modelColumn(vector: Vector | null | undefined, type: string, rows: number, fallback: (v: unknown) => unknown): ArrayLike<unknown> {
+export function modelColumn(
+  vector: Vector | null | undefined,
+  type: string,
+  rows: number,
+  fallback: (v: unknown) => unknown,
+): ArrayLike<unknown> {
   if (!NUMERIC_TYPES.has(type)) {
     const out = new Array<unknown>(rows);
     let i = 0;
@@ -35,7 +40,8 @@ export function modelColumn(vector: Vector | null | undefined, type: string, row
 function copyChunk(chunk: Data, type: string, out: Float64Array, at: number): void {
   const { offset, length } = chunk;
   const values = chunk.values as Float64Array | Int32Array | BigInt64Array | Uint8Array;
-  if (type === 'float64' || type === 'int32') out.set((values as Float64Array | Int32Array).subarray(0, length), at);
+  if (type === 'float64' || type === 'int32')
+    out.set((values as Float64Array | Int32Array).subarray(0, length), at);
   else if (type === 'int64') {
     const longs = values as BigInt64Array;
     for (let i = 0; i < length; i++) out[at + i] = Number(longs[i] as bigint);

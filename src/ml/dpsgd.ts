@@ -28,7 +28,15 @@ import { type DataColumn, encodedWidth, encodeLabels, encodeRows, fitEncoder } f
 import { noisyMetrics } from './dp-metrics.ts';
 import { gaussian, poissonSample } from './secure-random.ts';
 import { seededSplit } from './split.ts';
-import { buildModel, type ModelKind, predict, rescaleOutput, type TrainedModel, type TrainOptions, taskOf } from './train.ts';
+import {
+  buildModel,
+  type ModelKind,
+  predict,
+  rescaleOutput,
+  type TrainedModel,
+  type TrainOptions,
+  taskOf,
+} from './train.ts';
 
 /** How a DP-SGD model was trained. */
 export interface DpSgdReport {
@@ -62,23 +70,39 @@ export async function trainDpSgd(args: {
   checkpoint?: () => Promise<void>;
 }): Promise<TrainedModel & { dpSgd: DpSgdReport }> {
   const { step, kind, features, label, options: o } = args;
-  if (kind === 'mlp') throw new ObscuraError('pipeline_dp_unsupported', `step ${step}: DP-SGD supports linear and logistic regression in this release`, 400, { step });
+  if (kind === 'mlp')
+    throw new ObscuraError(
+      'pipeline_dp_unsupported',
+      `step ${step}: DP-SGD supports linear and logistic regression in this release`,
+      400,
+      { step },
+    );
   const backend = await mlBackend();
   const n = label.values.length;
   const task = taskOf(kind, label.type);
   const labelBounds = o.bounds[label.name];
   if (task === 'regression' && !labelBounds) {
-    throw new ObscuraError('pipeline_dp_bounds_required', `step ${step}: DP-SGD needs bounds for the label ${label.name} (options.bounds)`, 400, { step, column: label.name });
+    throw new ObscuraError(
+      'pipeline_dp_bounds_required',
+      `step ${step}: DP-SGD needs bounds for the label ${label.name} (options.bounds)`,
+      400,
+      { step, column: label.name },
+    );
   }
   const split = seededSplit(n, o.validationSplit, o.seed);
   const encoding = fitEncoder(features, split.train, o.maxCategories, step, args.minRows ?? 1, o.bounds);
   const unbounded = encoding.find((e) => e.kind === 'onehot' || (e.kind === 'numeric' && !e.bounds));
   if (unbounded) {
     // The checker refuses these first; here too, so nothing data-derived is ever released.
-    throw new ObscuraError('pipeline_dp_bounds_required', `step ${step}: under DP-SGD, feature ${unbounded.name} needs bounds (one-hot features are not supported)`, 400, {
-      step,
-      column: unbounded.name,
-    });
+    throw new ObscuraError(
+      'pipeline_dp_bounds_required',
+      `step ${step}: under DP-SGD, feature ${unbounded.name} needs bounds (one-hot features are not supported)`,
+      400,
+      {
+        step,
+        column: unbounded.name,
+      },
+    );
   }
   const sCount = gaussianNoiseFor(COUNT_SHARE * args.epsilon, args.delta);
   const sMetrics = gaussianNoiseFor(METRICS_SHARE * args.epsilon, args.delta);
@@ -86,7 +110,13 @@ export async function trainDpSgd(args: {
   // The noisy count (sensitivity 1) decides everything that depends on how many rows there are.
   const mNoisy = m + sCount * gaussian();
   const minRows = Math.max(2, args.minRows ?? 1);
-  if (mNoisy < minRows) throw new ObscuraError('ml_too_few_rows', `step ${step}: too few rows to train on (fewer than min_group_size, by a noisy count)`, 422, { step });
+  if (mNoisy < minRows)
+    throw new ObscuraError(
+      'ml_too_few_rows',
+      `step ${step}: too few rows to train on (fewer than min_group_size, by a noisy count)`,
+      422,
+      { step },
+    );
   const d = encodedWidth(encoding);
   const x = encodeRows(encoding, features, split.train);
   let y = encodeLabels(label, split.train, task, step);
@@ -111,14 +141,16 @@ export async function trainDpSgd(args: {
     for (const i of poissonSample(m, q)) {
       let z = w[d] as number;
       for (let j = 0; j < d; j++) z += (w[j] as number) * (x[i * d + j] as number);
-      const r = task === 'classification' ? 1 / (1 + Math.exp(-z)) - (y[i] as number) : 2 * (z - (y[i] as number));
+      const r =
+        task === 'classification' ? 1 / (1 + Math.exp(-z)) - (y[i] as number) : 2 * (z - (y[i] as number));
       let norm2 = r * r;
       for (let j = 0; j < d; j++) norm2 += (r * (x[i * d + j] as number)) ** 2;
       const scale = Math.min(1, C / (Math.sqrt(norm2) || 1));
       for (let j = 0; j < d; j++) g[j] = (g[j] as number) + scale * r * (x[i * d + j] as number);
       g[d] = (g[d] as number) + scale * r;
     }
-    for (let j = 0; j <= d; j++) w[j] = (w[j] as number) - (o.learningRate * ((g[j] as number) + sigma * C * gaussian())) / (q * mNoisy);
+    for (let j = 0; j <= d; j++)
+      w[j] = (w[j] as number) - (o.learningRate * ((g[j] as number) + sigma * C * gaussian())) / (q * mNoisy);
   }
   const model = buildModel(kind, task, d, o);
   const kernel = tf.tensor2d(Array.from(w.subarray(0, d)), [d, 1]);
@@ -144,6 +176,13 @@ export async function trainDpSgd(args: {
     epochs: o.epochs,
     rows: { train: Math.max(0, Math.round(mNoisy)), validation: split.validation.length ? scored.rows : 0 },
     metrics: scored.metrics,
-    dpSgd: { epsilon: args.epsilon, delta: args.delta, noiseMultiplier: sigma, clipNorm: C, sampleRate: q, steps },
+    dpSgd: {
+      epsilon: args.epsilon,
+      delta: args.delta,
+      noiseMultiplier: sigma,
+      clipNorm: C,
+      sampleRate: q,
+      steps,
+    },
   };
 }

@@ -56,7 +56,13 @@ export function fitEncoder(
     const fixed = NUMERIC.has(c.type) ? bounds[c.name] : undefined;
     if (fixed) {
       const [lo, hi] = fixed;
-      return { name: c.name, kind: 'numeric', mean: (lo + hi) / 2, std: (hi - lo) / 2 || 1, bounds: [lo, hi] };
+      return {
+        name: c.name,
+        kind: 'numeric',
+        mean: (lo + hi) / 2,
+        std: (hi - lo) / 2 || 1,
+        bounds: [lo, hi],
+      };
     }
     if (NUMERIC.has(c.type)) {
       let n = 0;
@@ -82,17 +88,34 @@ export function fitEncoder(
         const v = c.values[i];
         if (typeof v === 'string') seen.set(v, (seen.get(v) ?? 0) + 1);
         if (seen.size > maxCategories) {
-          throw new ObscuraError('ml_vocabulary_too_large', `step ${step}: feature ${c.name} has more than ${maxCategories} distinct values; one-hot encoding it would single out rows (raise options.max_categories or drop it)`, 422, {
-            step,
-            column: c.name,
-          });
+          throw new ObscuraError(
+            'ml_vocabulary_too_large',
+            `step ${step}: feature ${c.name} has more than ${maxCategories} distinct values; one-hot encoding it would single out rows (raise options.max_categories or drop it)`,
+            422,
+            {
+              step,
+              column: c.name,
+            },
+          );
         }
       }
       // A category fewer than minCount rows have is left out (encoded like an unseen value):
       // the vocabulary is released with the model and must not name rare values.
-      return { name: c.name, kind: 'onehot', vocabulary: [...seen].filter(([, n]) => n >= minCount).map(([v]) => v).sort() };
+      return {
+        name: c.name,
+        kind: 'onehot',
+        vocabulary: [...seen]
+          .filter(([, n]) => n >= minCount)
+          .map(([v]) => v)
+          .sort(),
+      };
     }
-    throw new ObscuraError('ml_feature_type', `step ${step}: feature ${c.name} is ${c.type}; features must be numbers, booleans or strings`, 400, { step, column: c.name });
+    throw new ObscuraError(
+      'ml_feature_type',
+      `step ${step}: feature ${c.name} is ${c.type}; features must be numbers, booleans or strings`,
+      400,
+      { step, column: c.name },
+    );
   });
 }
 
@@ -102,7 +125,11 @@ export function encodedWidth(enc: readonly FeatureEncoding[]): number {
 }
 
 /** The rows `idx` encoded as a row-major idx.length × width matrix. */
-export function encodeRows(enc: readonly FeatureEncoding[], features: readonly DataColumn[], idx: readonly number[]): Float32Array {
+export function encodeRows(
+  enc: readonly FeatureEncoding[],
+  features: readonly DataColumn[],
+  idx: readonly number[],
+): Float32Array {
   return encodeParts(enc, features, [idx])[0] as Float32Array;
 }
 
@@ -112,7 +139,11 @@ export function encodeRows(enc: readonly FeatureEncoding[], features: readonly D
  * order, and its values scattered to their rows: reading a 1M-row column in shuffled order
  * costs a cache miss a value, and this is about 4× faster than that for 1M × 20 (measured).
  */
-export function encodeParts(enc: readonly FeatureEncoding[], features: readonly DataColumn[], parts: readonly (readonly number[])[]): Float32Array[] {
+export function encodeParts(
+  enc: readonly FeatureEncoding[],
+  features: readonly DataColumn[],
+  parts: readonly (readonly number[])[],
+): Float32Array[] {
   const width = encodedWidth(enc);
   const outs = parts.map((p) => new Float32Array(p.length * width));
   if (width === 0) return outs;
@@ -144,11 +175,13 @@ export function encodeParts(enc: readonly FeatureEncoding[], features: readonly 
     }
     // A missing value encodes as 0: false for a bool, the mean for a number.
     const [mean, std] = e.kind === 'numeric' ? [e.mean, e.std] : [0, 1];
-    const [lo, hi] = e.kind === 'numeric' && e.bounds ? e.bounds : [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY];
+    const [lo, hi] =
+      e.kind === 'numeric' && e.bounds ? e.bounds : [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY];
     for (let i = 0; i < n; i++) {
       if (part[i] === NONE) continue;
       const x = toNumber(values[i]);
-      (outs[part[i] as number] as Float32Array)[(at[i] as number) + offset] = x === undefined ? 0 : (Math.min(hi, Math.max(lo, x)) - mean) / std;
+      (outs[part[i] as number] as Float32Array)[(at[i] as number) + offset] =
+        x === undefined ? 0 : (Math.min(hi, Math.max(lo, x)) - mean) / std;
     }
     offset += 1;
   });
@@ -156,17 +189,30 @@ export function encodeParts(enc: readonly FeatureEncoding[], features: readonly 
 }
 
 /** The label of rows `idx`: 0/1 for a classifier (refusing anything else), numbers for a regressor. */
-export function encodeLabels(label: DataColumn, idx: readonly number[], task: 'classification' | 'regression', step: string): Float32Array {
+export function encodeLabels(
+  label: DataColumn,
+  idx: readonly number[],
+  task: 'classification' | 'regression',
+  step: string,
+): Float32Array {
   const out = new Float32Array(idx.length);
   idx.forEach((i, r) => {
     const x = toNumber(label.values[i]);
     const ok = x !== undefined && (task === 'regression' || x === 0 || x === 1);
     if (!ok) {
-      const why = task === 'classification' ? 'must be a boolean or 0/1 for a classifier' : 'must be a number for a regressor';
-      throw new ObscuraError('ml_label_invalid', `step ${step}: label ${label.name} ${why}, and a row has a missing or other value`, 422, {
-        step,
-        column: label.name,
-      });
+      const why =
+        task === 'classification'
+          ? 'must be a boolean or 0/1 for a classifier'
+          : 'must be a number for a regressor';
+      throw new ObscuraError(
+        'ml_label_invalid',
+        `step ${step}: label ${label.name} ${why}, and a row has a missing or other value`,
+        422,
+        {
+          step,
+          column: label.name,
+        },
+      );
     }
     out[r] = x;
   });

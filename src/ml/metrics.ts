@@ -6,7 +6,9 @@
 
 /** Area under the ROC curve of scores against 0/1 labels; NaN without both classes. */
 export function auc(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
-  const idx = Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => (scores[a] as number) - (scores[b] as number));
+  const idx = Array.from({ length: scores.length }, (_, i) => i).sort(
+    (a, b) => (scores[a] as number) - (scores[b] as number),
+  );
   let pos = 0;
   let rankSum = 0;
   for (let i = 0; i < idx.length; ) {

@@ -25,7 +25,12 @@ export function* poissonSample(m: number, q: number): Generator<number> {
     return;
   }
   const log1mq = Math.log1p(-q);
-  for (let i = Math.floor(Math.log(uniform()) / log1mq); i < m; i += 1 + Math.floor(Math.log(uniform()) / log1mq)) yield i;
+  for (
+    let i = Math.floor(Math.log(uniform()) / log1mq);
+    i < m;
+    i += 1 + Math.floor(Math.log(uniform()) / log1mq)
+  )
+    yield i;
 }
 
 /** A standard normal draw (Box–Muller on two CSPRNG uniforms). */

@@ -14,7 +14,11 @@ export function seededRandom(seed: number): () => number {
 }
 
 /** Rows 0..n-1 shuffled by `seed` (Fisher–Yates), then split: the last ⌊n·validation⌋ validate. */
-export function seededSplit(n: number, validation: number, seed: number): { train: number[]; validation: number[] } {
+export function seededSplit(
+  n: number,
+  validation: number,
+  seed: number,
+): { train: number[]; validation: number[] } {
   const rand = seededRandom(seed);
   const idx = Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {

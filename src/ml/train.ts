@@ -11,7 +11,16 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { ObscuraError } from '../common/errors.ts';
 import { mlBackend } from './backend.ts';
 import { batchDataset, predictRows } from './batches.ts';
-import { type DataColumn, DEFAULT_MAX_CATEGORIES, encodedWidth, encodeLabels, encodeParts, encodeRows, type FeatureEncoding, fitEncoder } from './encode.ts';
+import {
+  type DataColumn,
+  DEFAULT_MAX_CATEGORIES,
+  encodedWidth,
+  encodeLabels,
+  encodeParts,
+  encodeRows,
+  type FeatureEncoding,
+  fitEncoder,
+} from './encode.ts';
 import { accuracy, auc, logLoss, mae, r2, rmse } from './metrics.ts';
 import { seededSplit } from './split.ts';
 
@@ -73,7 +82,12 @@ export function taskOf(kind: ModelKind, labelType: string): 'classification' | '
 }
 
 /** A compiled model of `kind` for `width` inputs, with seeded initial weights and fixed layer names. */
-export function buildModel(kind: ModelKind, task: 'classification' | 'regression', width: number, o: TrainOptions): tfl.LayersModel {
+export function buildModel(
+  kind: ModelKind,
+  task: 'classification' | 'regression',
+  width: number,
+  o: TrainOptions,
+): tfl.LayersModel {
   // Fixed names (tfjs numbers unnamed layers process-wide), so the same training gives the same weights file.
   const model = tfl.sequential({ name: `obscura_${kind}` });
   const hidden = kind === 'mlp' ? o.hiddenUnits : [];
@@ -99,7 +113,10 @@ export function buildModel(kind: ModelKind, task: 'classification' | 'regression
       biasInitializer: 'zeros',
     }),
   );
-  model.compile({ optimizer: tf.train.adam(o.learningRate), loss: task === 'classification' ? 'binaryCrossentropy' : 'meanSquaredError' });
+  model.compile({
+    optimizer: tf.train.adam(o.learningRate),
+    loss: task === 'classification' ? 'binaryCrossentropy' : 'meanSquaredError',
+  });
   return model;
 }
 
@@ -107,8 +124,13 @@ export function buildModel(kind: ModelKind, task: 'classification' | 'regression
 export const predict = predictRows;
 
 /** The metrics of predictions against labels, by task, in lower snake case. */
-export function metricsOf(task: 'classification' | 'regression', pred: Float32Array, y: Float32Array): Record<string, number> {
-  if (task === 'classification') return { auc: auc(pred, y), accuracy: accuracy(pred, y), log_loss: logLoss(pred, y) };
+export function metricsOf(
+  task: 'classification' | 'regression',
+  pred: Float32Array,
+  y: Float32Array,
+): Record<string, number> {
+  if (task === 'classification')
+    return { auc: auc(pred, y), accuracy: accuracy(pred, y), log_loss: logLoss(pred, y) };
   return { rmse: rmse(pred, y), mae: mae(pred, y), r2: r2(pred, y) };
 }
 
@@ -127,12 +149,21 @@ export async function trainModel(args: {
   const backend = await mlBackend();
   const n = label.values.length;
   const minRows = Math.max(2, args.minRows ?? 1);
-  if (n < minRows) throw new ObscuraError('ml_too_few_rows', `step ${step}: too few rows to train on (fewer than min_group_size)`, 422, { step });
+  if (n < minRows)
+    throw new ObscuraError(
+      'ml_too_few_rows',
+      `step ${step}: too few rows to train on (fewer than min_group_size)`,
+      422,
+      { step },
+    );
   const task = taskOf(kind, label.type);
   const split = seededSplit(n, o.validationSplit, o.seed);
   const encoding = fitEncoder(features, split.train, o.maxCategories, step, args.minRows ?? 1, o.bounds);
   const width = encodedWidth(encoding);
-  const [xTrain, xVal] = encodeParts(encoding, features, [split.train, split.validation]) as [Float32Array, Float32Array];
+  const [xTrain, xVal] = encodeParts(encoding, features, [split.train, split.validation]) as [
+    Float32Array,
+    Float32Array,
+  ];
   const yTrain = encodeLabels(label, split.train, task, step);
   const yVal = encodeLabels(label, split.validation, task, step);
   // Regressors learn (y − mean) / std; the output layer is rescaled after training.
@@ -151,12 +182,17 @@ export async function trainModel(args: {
   const model = buildModel(kind, task, width, o);
   const hasVal = split.validation.length > 0;
   // Batches from subarrays, not fit(x, y): see batches.ts for what fit's slicing costs.
-  const history = await model.fitDataset(batchDataset(xTrain, scale(yTrain), width, o.batchSize, checkpoint), {
-    epochs: o.epochs,
-    verbose: 0,
-    ...(hasVal ? { validationData: batchDataset(xVal, scale(yVal), width, o.batchSize, checkpoint) } : {}),
-    callbacks: [tfl.callbacks.earlyStopping({ monitor: hasVal ? 'val_loss' : 'loss', patience: o.patience })],
-  });
+  const history = await model.fitDataset(
+    batchDataset(xTrain, scale(yTrain), width, o.batchSize, checkpoint),
+    {
+      epochs: o.epochs,
+      verbose: 0,
+      ...(hasVal ? { validationData: batchDataset(xVal, scale(yVal), width, o.batchSize, checkpoint) } : {}),
+      callbacks: [
+        tfl.callbacks.earlyStopping({ monitor: hasVal ? 'val_loss' : 'loss', patience: o.patience }),
+      ],
+    },
+  );
   if (task === 'regression') rescaleOutput(model, yMean, yStd);
   const [xEval, yEval] = hasVal ? [xVal, yVal] : [xTrain, yTrain];
   const pred = predict(model, xEval, width);
@@ -191,9 +227,15 @@ export function rescaleOutput(model: tfl.LayersModel, mean: number, std: number)
 }
 
 /** Score a trained model on other rows (same feature and label columns). */
-export function scoreModel(trained: TrainedModel, features: DataColumn[], label: DataColumn, step: string): Record<string, number> {
+export function scoreModel(
+  trained: TrainedModel,
+  features: DataColumn[],
+  label: DataColumn,
+  step: string,
+): Record<string, number> {
   const idx = Array.from({ length: label.values.length }, (_, i) => i);
-  if (idx.length === 0) throw new ObscuraError('ml_too_few_rows', `step ${step}: too few rows to evaluate on`, 422, { step });
+  if (idx.length === 0)
+    throw new ObscuraError('ml_too_few_rows', `step ${step}: too few rows to evaluate on`, 422, { step });
   const width = encodedWidth(trained.encoding);
   const pred = predict(trained.model, encodeRows(trained.encoding, features, idx), width);
   return metricsOf(trained.task, pred, encodeLabels(label, idx, trained.task, step));
@@ -231,18 +273,20 @@ export async function fitMore(
 }
 
 /** Train options from a train step's document options, defaults filled in. */
-export function trainOptionsOf(o: {
-  epochs?: number;
-  batch_size?: number;
-  learning_rate?: number;
-  validation_split?: number;
-  hidden_units?: number[];
-  activation?: 'relu' | 'tanh' | 'sigmoid';
-  seed?: number;
-  patience?: number;
-  max_categories?: number;
-  bounds?: Record<string, [number, number]>;
-} = {}): TrainOptions {
+export function trainOptionsOf(
+  o: {
+    epochs?: number;
+    batch_size?: number;
+    learning_rate?: number;
+    validation_split?: number;
+    hidden_units?: number[];
+    activation?: 'relu' | 'tanh' | 'sigmoid';
+    seed?: number;
+    patience?: number;
+    max_categories?: number;
+    bounds?: Record<string, [number, number]>;
+  } = {},
+): TrainOptions {
   return {
     epochs: o.epochs ?? TRAIN_DEFAULTS.epochs,
     batchSize: o.batch_size ?? TRAIN_DEFAULTS.batchSize,

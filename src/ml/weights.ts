@@ -21,9 +21,16 @@ export interface ReleasedWeights {
 }
 
 /** The hash of released weights (see ReleasedWeights.sha256). */
-export function weightsHash(w: Pick<ReleasedWeights, 'modelTopology' | 'weightSpecs' | 'weightData'>): string {
+export function weightsHash(
+  w: Pick<ReleasedWeights, 'modelTopology' | 'weightSpecs' | 'weightData'>,
+): string {
   const bytes = Buffer.from(w.weightData, 'base64');
-  return sha256Hex(Buffer.concat([Buffer.from(`${canonicalJson({ modelTopology: w.modelTopology, weightSpecs: w.weightSpecs })}\n`), bytes]));
+  return sha256Hex(
+    Buffer.concat([
+      Buffer.from(`${canonicalJson({ modelTopology: w.modelTopology, weightSpecs: w.weightSpecs })}\n`),
+      bytes,
+    ]),
+  );
 }
 
 /** Export a model's topology and weights. */

@@ -19,7 +19,14 @@ import type { SqlParam } from './sql.ts';
 import { inputRowIdColumn, inputTracks } from './steps/provenance.ts';
 import { ROW_LEVEL_KINDS, STEP_COMPILERS, UNSUPPORTED_KINDS } from './steps/registry.ts';
 import { checkTrainDp } from './steps/train.ts';
-import { type AnalysedStep, isReservedName, type PlanColumn, type Relation, type StepCompiler, trackColumns } from './steps/types.ts';
+import {
+  type AnalysedStep,
+  isReservedName,
+  type PlanColumn,
+  type Relation,
+  type StepCompiler,
+  trackColumns,
+} from './steps/types.ts';
 
 export type { PlanColumn } from './steps/types.ts';
 
@@ -54,7 +61,14 @@ export interface PipelinePlan {
    * (histograms). An aggregate's group, and each cell, is released only when at least
    * minGroupSize distinct rows of every one of those inputs are behind it.
    */
-  outputs: { step: string; kind: string; columns: PlanColumn[]; minGroupSize: number; inputs: string[]; cells: { measure: string; count: number }[] }[];
+  outputs: {
+    step: string;
+    kind: string;
+    columns: PlanColumn[];
+    minGroupSize: number;
+    inputs: string[];
+    cells: { measure: string; count: number }[];
+  }[];
   /** Which input columns the steps the outputs depend on use, and how (from each compiler's lineage). */
   lineage: PlanLineage;
   /** Steps the outputs depend on, in execution order (internal to the runner). */
@@ -74,12 +88,21 @@ export function checkPipeline(doc: PipelineDocument, inputs: Record<string, Data
   const relations = bindInputs(doc, inputs);
   const analysed = new Map<string, AnalysedStep>();
   const lineage = new LineageResolver();
-  for (const [name, rel] of relations) lineage.addInput(name, rel.columns.map((c) => c.name));
+  for (const [name, rel] of relations)
+    lineage.addInput(
+      name,
+      rel.columns.map((c) => c.name),
+    );
   doc.steps.forEach((step, i) => {
     const result = analyseStep(step, i, stepIndex, relations);
     analysed.set(step.id, result);
     lineage.addStep(step.id, i, stepKind(step), result.lineage);
-    relations.set(step.id, { name: step.id, columns: result.columns, aggregate: result.aggregate, tracks: result.tracks });
+    relations.set(step.id, {
+      name: step.id,
+      columns: result.columns,
+      aggregate: result.aggregate,
+      tracks: result.tracks,
+    });
     if (step.train && doc.outputs[step.id]?.dp) checkTrainDp(step, i, result);
   });
   const ids = doc.steps.map((s) => s.id);
@@ -89,9 +112,13 @@ export function checkPipeline(doc: PipelineDocument, inputs: Record<string, Data
   const planInputs = Object.keys(doc.inputs).map((name, i) => {
     tables.set(name, `input_${i}`);
     const wanted = live.get(name);
-    const columnsRead = (relations.get(name) as Relation).columns.map((c) => c.name).filter((c) => wanted?.has(c));
+    const columnsRead = (relations.get(name) as Relation).columns
+      .map((c) => c.name)
+      .filter((c) => wanted?.has(c));
     const rowId = inputRowIdColumn(name);
-    return wanted?.has(rowId) ? { name, table: `input_${i}`, columnsRead, rowIdColumn: rowId } : { name, table: `input_${i}`, columnsRead };
+    return wanted?.has(rowId)
+      ? { name, table: `input_${i}`, columnsRead, rowIdColumn: rowId }
+      : { name, table: `input_${i}`, columnsRead };
   });
   const steps: PlannedStep[] = [];
   doc.steps.forEach((step, i) => {
@@ -111,12 +138,30 @@ export function checkPipeline(doc: PipelineDocument, inputs: Record<string, Data
       measure,
       columns: (a.cellCounts ?? []).filter((c) => c.measure === measure).map((c) => c.column),
     }));
-    steps.push({ id: step.id, kind: stepKind(step), table: `step_${i}`, from, columns, groupBy: a.groupBy, rowCounts, cells, sql, params });
+    steps.push({
+      id: step.id,
+      kind: stepKind(step),
+      table: `step_${i}`,
+      from,
+      columns,
+      groupBy: a.groupBy,
+      rowCounts,
+      cells,
+      sql,
+      params,
+    });
   });
   const outputs = Object.entries(doc.outputs).map(([step, out]) => {
     const a = analysed.get(step) as AnalysedStep;
     const kind = stepKind(doc.steps[stepIndex.get(step) as number] as Step);
-    return { step, kind, columns: a.columns, minGroupSize: out.min_group_size ?? 1, inputs: lineage.inputsBehind(step), cells: a.lineage.cells ?? [] };
+    return {
+      step,
+      kind,
+      columns: a.columns,
+      minGroupSize: out.min_group_size ?? 1,
+      inputs: lineage.inputsBehind(step),
+      cells: a.lineage.cells ?? [],
+    };
   });
   const planLineage = lineage.planLineage(
     steps.map((s) => s.id),
@@ -144,27 +189,39 @@ function checkStructure(doc: PipelineDocument): Map<string, number> {
     const path = formatPath(['steps', i, 'id']);
     if (stepIndex.has(s.id) || Object.hasOwn(doc.inputs, s.id)) {
       const other = stepIndex.has(s.id) ? 'another step' : 'an input';
-      throw pipelineError('pipeline_duplicate_step', `step id ${s.id} at ${path} is already used by ${other}`, { step: s.id, path });
+      throw pipelineError(
+        'pipeline_duplicate_step',
+        `step id ${s.id} at ${path} is already used by ${other}`,
+        { step: s.id, path },
+      );
     }
     stepIndex.set(s.id, i);
   });
   for (const [name, out] of Object.entries(doc.outputs)) {
     const i = stepIndex.get(name);
     const path = formatPath(['outputs', name]);
-    if (i === undefined) throw pipelineError('pipeline_unknown_step', `output ${name} names no step`, { step: name, path });
+    if (i === undefined)
+      throw pipelineError('pipeline_unknown_step', `output ${name} names no step`, { step: name, path });
     const kind = stepKind(doc.steps[i] as Step);
     if (ROW_LEVEL_KINDS.has(kind)) {
       const why = `output ${name} is a ${kind} step, whose rows are individual records; only aggregates may leave the enclave`;
       throw pipelineError('pipeline_row_level_output', why, { step: name, path });
     }
     if (out.release !== undefined && kind !== 'train') {
-      throw pipelineError('pipeline_invalid', `output ${name}: release applies to train steps only`, { step: name, path: `${path}.release` });
+      throw pipelineError('pipeline_invalid', `output ${name}: release applies to train steps only`, {
+        step: name,
+        path: `${path}.release`,
+      });
     }
   }
   doc.steps.forEach((s, i) => {
     if (s.evaluate && stepKind(doc.steps[stepIndex.get(s.evaluate.model) ?? -1] ?? s) !== 'train') {
       const path = formatPath(['steps', i, 'evaluate', 'model']);
-      throw pipelineError('pipeline_invalid', `step ${s.id}: model ${s.evaluate.model} is not a train step`, { step: s.id, field: 'model', path });
+      throw pipelineError('pipeline_invalid', `step ${s.id}: model ${s.evaluate.model} is not a train step`, {
+        step: s.id,
+        field: 'model',
+        path,
+      });
     }
   });
   checkDpOutputs(doc);
@@ -172,7 +229,11 @@ function checkStructure(doc: PipelineDocument): Map<string, number> {
     const kind = stepKind(s);
     if (!STEP_COMPILERS.has(kind)) {
       const why = `step ${s.id} is a ${kind} step, which this release cannot run (${UNSUPPORTED_KINDS.get(kind) ?? 'not supported'})`;
-      throw pipelineError('pipeline_step_unsupported', why, { step: s.id, kind, path: formatPath(['steps', i, kind]) });
+      throw pipelineError('pipeline_step_unsupported', why, {
+        step: s.id,
+        kind,
+        path: formatPath(['steps', i, kind]),
+      });
     }
   });
   return stepIndex;
@@ -181,11 +242,18 @@ function checkStructure(doc: PipelineDocument): Map<string, number> {
 /** Each declared input as a relation of its declared columns, with the dataset's actual types. */
 function bindInputs(doc: PipelineDocument, inputs: Record<string, DatasetSchema>): Map<string, Relation> {
   for (const name of Object.keys(doc.inputs)) {
-    if (!Object.hasOwn(inputs, name)) throw pipelineError('pipeline_unknown_input', `input ${name} is not bound to a dataset`, { input: name });
+    if (!Object.hasOwn(inputs, name))
+      throw pipelineError('pipeline_unknown_input', `input ${name} is not bound to a dataset`, {
+        input: name,
+      });
   }
   for (const name of Object.keys(inputs)) {
     if (!Object.hasOwn(doc.inputs, name)) {
-      throw pipelineError('pipeline_unknown_input', `dataset given for input ${name}, which the pipeline does not declare`, { input: name });
+      throw pipelineError(
+        'pipeline_unknown_input',
+        `dataset given for input ${name}, which the pipeline does not declare`,
+        { input: name },
+      );
     }
   }
   const relations = new Map<string, Relation>();
@@ -195,14 +263,28 @@ function bindInputs(doc: PipelineDocument, inputs: Record<string, DatasetSchema>
       const actual = schema.find((c) => c.name === column);
       const path = formatPath(['inputs', name, 'columns', column]);
       if (isReservedName(column)) {
-        throw pipelineError('pipeline_invalid', `input ${name} declares column ${column}, whose name is reserved`, { input: name, column, path });
+        throw pipelineError(
+          'pipeline_invalid',
+          `input ${name} declares column ${column}, whose name is reserved`,
+          { input: name, column, path },
+        );
       }
       if (!actual) {
-        throw pipelineError('pipeline_schema_mismatch', `input ${name} declares column ${column}, which its dataset lacks`, { input: name, column, path });
+        throw pipelineError(
+          'pipeline_schema_mismatch',
+          `input ${name} declares column ${column}, which its dataset lacks`,
+          { input: name, column, path },
+        );
       }
       if (!isCompatibleType(declared, actual.type)) {
         const why = `input ${name} declares column ${column} as ${declared}, but the dataset has ${actual.type}`;
-        throw pipelineError('pipeline_schema_mismatch', why, { input: name, column, declared, actual: actual.type, path });
+        throw pipelineError('pipeline_schema_mismatch', why, {
+          input: name,
+          column,
+          declared,
+          actual: actual.type,
+          path,
+        });
       }
       return { name: column, type: actual.type };
     });
@@ -212,7 +294,12 @@ function bindInputs(doc: PipelineDocument, inputs: Record<string, DatasetSchema>
 }
 
 /** Run the step's compiler; `from` references must name an input or an earlier step. */
-function analyseStep(step: Step, i: number, stepIndex: ReadonlyMap<string, number>, relations: ReadonlyMap<string, Relation>): AnalysedStep {
+function analyseStep(
+  step: Step,
+  i: number,
+  stepIndex: ReadonlyMap<string, number>,
+  relations: ReadonlyMap<string, Relation>,
+): AnalysedStep {
   const kind = stepKind(step);
   const path = formatPath(['steps', i, kind]);
   return (STEP_COMPILERS.get(kind) as StepCompiler).analyse({
@@ -225,7 +312,12 @@ function analyseStep(step: Step, i: number, stepIndex: ReadonlyMap<string, numbe
       const r = later ? undefined : relations.get(ref);
       if (!r) {
         const why = `step ${step.id}: ${field} ${ref} ${later ? 'is not an earlier step' : 'names no input or earlier step'}`;
-        throw pipelineError('pipeline_unknown_step', why, { step: step.id, field, ref, path: `${path}.${field}` });
+        throw pipelineError('pipeline_unknown_step', why, {
+          step: step.id,
+          field,
+          ref,
+          path: `${path}.${field}`,
+        });
       }
       return r;
     },

@@ -21,7 +21,11 @@ export function materialisedSteps(plan: PipelinePlan): Set<string> {
  * `step`'s SQL with every non-materialised step it depends on inlined as a CTE (in plan
  * order), parameters renumbered; `inlined` lists those steps' ids.
  */
-export function composed(plan: PipelinePlan, step: PlannedStep, materialised: ReadonlySet<string>): SqlStatement & { inlined: string[] } {
+export function composed(
+  plan: PipelinePlan,
+  step: PlannedStep,
+  materialised: ReadonlySet<string>,
+): SqlStatement & { inlined: string[] } {
   const byTable = new Map(plan.steps.map((s) => [s.table, s]));
   const inline = new Set<string>();
   const visit = (s: PlannedStep) => {

@@ -61,7 +61,10 @@ export interface DpApplied {
   threshold: number;
 }
 
-function aggregateOf(doc: PipelineDocument, id: string): Step & { aggregate: NonNullable<Step['aggregate']> } {
+function aggregateOf(
+  doc: PipelineDocument,
+  id: string,
+): Step & { aggregate: NonNullable<Step['aggregate']> } {
   return doc.steps.find((s) => s.id === id) as Step & { aggregate: NonNullable<Step['aggregate']> };
 }
 
@@ -75,7 +78,11 @@ export function checkDpOutputs(doc: PipelineDocument): void {
     if (!out.dp) continue;
     const path = formatPath(['outputs', name, 'dp']);
     const refuse = (why: string, extra: Record<string, unknown> = {}) => {
-      throw pipelineError('pipeline_dp_unsupported', `output ${name}: ${why}`, { step: name, path, ...extra });
+      throw pipelineError('pipeline_dp_unsupported', `output ${name}: ${why}`, {
+        step: name,
+        path,
+        ...extra,
+      });
     };
     const step = byId.get(name) as Step;
     const mechanism = out.dp.mechanism ?? 'laplace';
@@ -83,15 +90,22 @@ export function checkDpOutputs(doc: PipelineDocument): void {
     if (step.train) {
       // DP-SGD (src/ml/dpsgd.ts): Gaussian noise on clipped gradients, accounted in RDP.
       if (!(delta > 0)) refuse('DP-SGD needs dp.delta > 0');
-      if (step.train.model === 'mlp') refuse('DP-SGD supports linear_regression and logistic_regression in this release');
-      if (out.dp.mechanism === 'laplace') refuse('DP-SGD adds Gaussian noise; leave out dp.mechanism or say gaussian');
+      if (step.train.model === 'mlp')
+        refuse('DP-SGD supports linear_regression and logistic_regression in this release');
+      if (out.dp.mechanism === 'laplace')
+        refuse('DP-SGD adds Gaussian noise; leave out dp.mechanism or say gaussian');
       continue;
     }
-    if (stepKind(step) !== 'aggregate') refuse(`differential privacy applies to aggregate and train outputs (this is a ${stepKind(step)} step)`);
+    if (stepKind(step) !== 'aggregate')
+      refuse(
+        `differential privacy applies to aggregate and train outputs (this is a ${stepKind(step)} step)`,
+      );
     if (mechanism === 'gaussian' && !(delta > 0)) refuse('the Gaussian mechanism needs dp.delta > 0');
     const agg = (step as ReturnType<typeof aggregateOf>).aggregate;
     if ((agg.group_by ?? []).length > 0 && !(delta > 0)) {
-      refuse('with group_by, dp.delta > 0 is needed: which groups exist is itself private, and releasing them is (epsilon, delta)-DP');
+      refuse(
+        'with group_by, dp.delta > 0 is needed: which groups exist is itself private, and releasing them is (epsilon, delta)-DP',
+      );
     }
     // Every row behind the aggregate must come from at most one row of each input.
     const pending = [agg.from];
@@ -104,34 +118,58 @@ export function checkDpOutputs(doc: PipelineDocument): void {
       else if (kind === 'join') {
         const join = s.join as NonNullable<Step['join']>;
         if ((join.how ?? 'inner') !== 'inner' || join.unique !== true) {
-          refuse(`join ${s.id} behind it must be an inner join with unique: true (each row then meets at most one row, which bounds what one row can change)`, {
-            ref: s.id,
-          });
+          refuse(
+            `join ${s.id} behind it must be an inner join with unique: true (each row then meets at most one row, which bounds what one row can change)`,
+            {
+              ref: s.id,
+            },
+          );
         }
         pending.push(join.left, join.right);
-      } else refuse(`it is computed from a ${kind} step (${s.id}); DP outputs aggregate inputs through filters, derives and unique inner joins only`, { ref: s.id });
+      } else
+        refuse(
+          `it is computed from a ${kind} step (${s.id}); DP outputs aggregate inputs through filters, derives and unique inner joins only`,
+          { ref: s.id },
+        );
     }
     for (const [m, measure] of Object.entries(agg.measures)) {
       const kind = measureKind(measure);
       const mpath = formatPath(['steps', doc.steps.indexOf(step), 'aggregate', 'measures', m]);
       if (!DP_KINDS.has(kind)) {
-        throw pipelineError('pipeline_dp_unsupported', `output ${name}: measure ${m} (${kind}) has no bounded sensitivity, so it cannot be made differentially private`, {
-          step: name,
-          measure: m,
-          path: mpath,
-        });
+        throw pipelineError(
+          'pipeline_dp_unsupported',
+          `output ${name}: measure ${m} (${kind}) has no bounded sensitivity, so it cannot be made differentially private`,
+          {
+            step: name,
+            measure: m,
+            path: mpath,
+          },
+        );
       }
       if ((kind === 'sum' || kind === 'mean' || kind === 'quantile') && !measure.bounds) {
-        throw pipelineError('pipeline_dp_bounds_required', `output ${name}: measure ${m} (${kind}) needs bounds: [low, high] under differential privacy`, {
-          step: name,
-          measure: m,
-          path: `${mpath}.bounds`,
-        });
+        throw pipelineError(
+          'pipeline_dp_bounds_required',
+          `output ${name}: measure ${m} (${kind}) needs bounds: [low, high] under differential privacy`,
+          {
+            step: name,
+            measure: m,
+            path: `${mpath}.bounds`,
+          },
+        );
       }
     }
     for (const other of doc.steps) {
-      const reads = [other.filter?.from, other.derive?.from, other.aggregate?.from, other.join?.left, other.join?.right, other.train?.from, other.evaluate?.from];
-      if (reads.includes(name)) refuse(`step ${other.id} reads it; a DP output must be read by no other step`, { ref: other.id });
+      const reads = [
+        other.filter?.from,
+        other.derive?.from,
+        other.aggregate?.from,
+        other.join?.left,
+        other.join?.right,
+        other.train?.from,
+        other.evaluate?.from,
+      ];
+      if (reads.includes(name))
+        refuse(`step ${other.id} reads it; a DP output must be read by no other step`, { ref: other.id });
     }
   }
 }
@@ -154,12 +192,16 @@ export function planDp(doc: PipelineDocument): { doc: PipelineDocument; outputs:
     const out = doc.outputs[step.id];
     if (!out?.dp || !step.aggregate) return step;
     const agg = step.aggregate;
-    const taken = new Set([...(agg.group_by ?? []), ...Object.keys(agg.measures)].map((n) => n.toLowerCase()));
+    const taken = new Set(
+      [...(agg.group_by ?? []), ...Object.keys(agg.measures)].map((n) => n.toLowerCase()),
+    );
     const measures: Record<string, Measure> = {};
     const dpMeasures: DpMeasure[] = [];
     for (const [name, m] of Object.entries(agg.measures)) {
       const kind = measureKind(m) as DpKind;
-      const bounds = m.bounds ?? (Array.isArray(m.bins) ? ([m.bins[0], m.bins[m.bins.length - 1]] as [number, number]) : undefined);
+      const bounds =
+        m.bounds ??
+        (Array.isArray(m.bins) ? ([m.bins[0], m.bins[m.bins.length - 1]] as [number, number]) : undefined);
       if (kind === 'mean') {
         const column = m.mean as string;
         const sum = freeName(`${name}_dp_sum`, taken);
@@ -169,7 +211,11 @@ export function planDp(doc: PipelineDocument): { doc: PipelineDocument; outputs:
         dpMeasures.push({ name, kind, bounds: m.bounds as [number, number], hidden: [sum, n] });
       } else if (kind === 'quantile') {
         const h = freeName(`${name}_dp_hist`, taken);
-        measures[h] = { histogram: m.quantile as string, bins: QUANTILE_BINS, bounds: m.bounds as [number, number] };
+        measures[h] = {
+          histogram: m.quantile as string,
+          bins: QUANTILE_BINS,
+          bounds: m.bounds as [number, number],
+        };
         dpMeasures.push({ name, kind, bounds: m.bounds as [number, number], q: m.q as number, hidden: [h] });
       } else {
         measures[name] = m;
@@ -208,10 +254,18 @@ export function releaseDp(
 ): { rows: OutputValue[][]; dp: DpApplied } {
   const selecting = plan.groupBy.length > 0 || minGroupSize > 1;
   const queries = plan.measures.reduce((n, m) => n + (m.kind === 'mean' ? 2 : 1), 0) + (selecting ? 1 : 0);
-  const thresholdDelta = plan.groupBy.length > 0 ? (plan.mechanism === 'gaussian' ? plan.delta / 2 : plan.delta) : 0;
+  const thresholdDelta =
+    plan.groupBy.length > 0 ? (plan.mechanism === 'gaussian' ? plan.delta / 2 : plan.delta) : 0;
   const mechanismDelta = plan.mechanism === 'gaussian' ? plan.delta - thresholdDelta : 0;
-  const spec: NoiseSpec = { mechanism: plan.mechanism, epsilon: plan.epsilon / queries, delta: mechanismDelta / queries };
-  const threshold = Math.max(minGroupSize, plan.groupBy.length > 0 ? selectionThreshold(spec, thresholdDelta) : 0);
+  const spec: NoiseSpec = {
+    mechanism: plan.mechanism,
+    epsilon: plan.epsilon / queries,
+    delta: mechanismDelta / queries,
+  };
+  const threshold = Math.max(
+    minGroupSize,
+    plan.groupBy.length > 0 ? selectionThreshold(spec, thresholdDelta) : 0,
+  );
   const rows: OutputValue[][] = [];
   for (const g of groups) {
     if (selecting && noise(g.rows, 1, true, spec) < threshold) continue;
@@ -259,7 +313,13 @@ function histogramCounts(v: OutputValue | undefined): number[] {
   if (typeof v !== 'string') return [];
   const parsed: unknown = JSON.parse(v);
   if (!Array.isArray(parsed)) return [];
-  return parsed.map((x) => (typeof x === 'number' ? x : typeof x === 'object' && x !== null && 'count' in x ? Number((x as { count: unknown }).count) : 0));
+  return parsed.map((x) =>
+    typeof x === 'number'
+      ? x
+      : typeof x === 'object' && x !== null && 'count' in x
+        ? Number((x as { count: unknown }).count)
+        : 0,
+  );
 }
 
 /** The q-quantile of values spread uniformly within equal bins over [lo, hi]. */

@@ -24,7 +24,13 @@ export {
 } from './schema.ts';
 export { MAX_PIPELINE_TEXT, parsePipeline } from './parse.ts';
 export { pipelineHash } from './hash.ts';
-export { checkPipeline, declaredSchemas, type PipelinePlan, type PlanColumn, type PlannedStep } from './check.ts';
+export {
+  checkPipeline,
+  declaredSchemas,
+  type PipelinePlan,
+  type PlanColumn,
+  type PlannedStep,
+} from './check.ts';
 export { type PipelineOutput, type PipelineOutputs, type RunOptions, runPipeline } from './run.ts';
 export { runPipelineOnBytes } from './on-bytes.ts';
 export type { OutputValue } from './results.ts';

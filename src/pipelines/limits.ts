@@ -60,12 +60,23 @@ export function jobCancelled(): ObscuraError {
 export function parseByteSize(text: string): number | undefined {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?\s*$/i.exec(text);
   if (!m) return undefined;
-  const units: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 1024, mib: MIB, gib: 1024 * MIB, tib: 1024 ** 4 };
+  const units: Record<string, number> = {
+    b: 1,
+    kb: 1e3,
+    mb: 1e6,
+    gb: 1e9,
+    tb: 1e12,
+    kib: 1024,
+    mib: MIB,
+    gib: 1024 * MIB,
+    tib: 1024 ** 4,
+  };
   const bytes = Number(m[1]) * (units[(m[2] ?? 'b').toLowerCase()] as number);
   return Number.isFinite(bytes) ? Math.floor(bytes) : undefined;
 }
 
-const clamp = (v: number | undefined, r: { default: number; min: number; max: number }) => Math.min(r.max, Math.max(r.min, Math.round(v ?? r.default)));
+const clamp = (v: number | undefined, r: { default: number; min: number; max: number }) =>
+  Math.min(r.max, Math.max(r.min, Math.round(v ?? r.default)));
 
 /** The limits the enclave enforces: each given value clamped to its range, the default where none is given. */
 export function effectiveLimits(given: Partial<JobLimits> = {}): JobLimits {

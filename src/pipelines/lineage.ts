@@ -58,7 +58,13 @@ export class LineageResolver {
       if (u.use === 'join_on' && resolved.length === 0) {
         const path = `steps[${index}].${kind}.on`;
         const why = `step ${id}: join key ${u.column} of ${u.source} is computed from no input column (a constant), so every row would meet every row; join on a column of the data`;
-        throw pipelineError('pipeline_join_key_constant', why, { step: id, field: 'on', column: u.column, side: u.source, path });
+        throw pipelineError('pipeline_join_key_constant', why, {
+          step: id,
+          field: 'on',
+          column: u.column,
+          side: u.source,
+          path,
+        });
       }
       for (const c of resolved) uses.push({ ...c, use: u.use, step: id });
     }
@@ -89,18 +95,27 @@ export class LineageResolver {
   private resolve(c: SourceColumn): InputColumn[] {
     const rel = this.origins.get(c.source);
     if (!rel) return [];
-    return rel.get(c.column) ?? [...rel.entries()].find(([k]) => k.toLowerCase() === c.column.toLowerCase())?.[1] ?? [];
+    return (
+      rel.get(c.column) ??
+      [...rel.entries()].find(([k]) => k.toLowerCase() === c.column.toLowerCase())?.[1] ??
+      []
+    );
   }
 
   private resolveAll(from: readonly SourceColumn[]): InputColumn[] {
     const out: InputColumn[] = [];
-    for (const c of from) for (const x of this.resolve(c)) if (!out.some((o) => o.input === x.input && o.column === x.column)) out.push(x);
+    for (const c of from)
+      for (const x of this.resolve(c))
+        if (!out.some((o) => o.input === x.input && o.column === x.column)) out.push(x);
     return out;
   }
 }
 
 /** Which columns of each input a plan uses for each use (every use listed, possibly empty). */
-export function usesByInput(lineage: PlanLineage, inputs: readonly string[]): Record<string, Record<ColumnUse, string[]>> {
+export function usesByInput(
+  lineage: PlanLineage,
+  inputs: readonly string[],
+): Record<string, Record<ColumnUse, string[]>> {
   const out: Record<string, Record<ColumnUse, string[]>> = {};
   for (const input of inputs) out[input] = emptyUses();
   for (const u of lineage.uses) {
@@ -112,7 +127,16 @@ export function usesByInput(lineage: PlanLineage, inputs: readonly string[]): Re
 
 /** A record of every use with no column. */
 export function emptyUses(): Record<ColumnUse, string[]> {
-  return { filter: [], derive: [], group_by: [], join_on: [], aggregate: [], feature: [], label: [], output: [] };
+  return {
+    filter: [],
+    derive: [],
+    group_by: [],
+    join_on: [],
+    aggregate: [],
+    feature: [],
+    label: [],
+    output: [],
+  };
 }
 
 function unique(xs: readonly string[]): string[] {

@@ -28,7 +28,11 @@ export function liveColumns(
     const pick = columns.find((c) => c.type !== 'string') ?? columns[0];
     if (set.size === 0 && pick) set.add(pick.name);
   };
-  for (const name of outputs) need(name, (analysed.get(name) as AnalysedStep).columns.map((c) => c.name));
+  for (const name of outputs)
+    need(
+      name,
+      (analysed.get(name) as AnalysedStep).columns.map((c) => c.name),
+    );
   for (let i = stepIds.length - 1; i >= 0; i--) {
     const id = stepIds[i] as string;
     const wanted = live.get(id);

@@ -67,7 +67,12 @@ export async function trainedModel(
       const dp = doc.outputs[id]?.dp;
       if (!dp) return trainModel(common);
       const { DEFAULT_CLIP_NORM, trainDpSgd } = await import('../ml/dpsgd.ts');
-      return trainDpSgd({ ...common, epsilon: dp.epsilon, delta: dp.delta ?? 0, clipNorm: body.options?.clip_norm ?? DEFAULT_CLIP_NORM });
+      return trainDpSgd({
+        ...common,
+        epsilon: dp.epsilon,
+        delta: dp.delta ?? 0,
+        clipNorm: body.options?.clip_norm ?? DEFAULT_CLIP_NORM,
+      });
     })();
     cache.set(id, p);
   }
@@ -84,7 +89,11 @@ function metricRows(metrics: Record<string, number>): OutputValue[][] {
 }
 
 /** The released output of a train step. */
-export async function trainOutput(model: Omit<TrainedModel, 'step'> & { dpSgd?: DpSgdReport }, release: 'metrics' | 'weights', minGroupSize: number) {
+export async function trainOutput(
+  model: Omit<TrainedModel, 'step'> & { dpSgd?: DpSgdReport },
+  release: 'metrics' | 'weights',
+  minGroupSize: number,
+) {
   const { exportWeights } = await import('../ml/weights.ts');
   const description: ModelDescription = {
     kind: model.kind,
@@ -102,7 +111,12 @@ export async function trainOutput(model: Omit<TrainedModel, 'step'> & { dpSgd?: 
   };
   return {
     columns: METRIC_COLUMNS,
-    rows: metricRows({ ...model.metrics, epochs: model.epochs, rows_train: model.rows.train, rows_validation: model.rows.validation }),
+    rows: metricRows({
+      ...model.metrics,
+      epochs: model.epochs,
+      rows_train: model.rows.train,
+      rows_validation: model.rows.validation,
+    }),
     suppressedGroups: 0,
     minGroupSize,
     model: description,
@@ -124,9 +138,22 @@ export async function evaluateOutput(
   const columns = asColumns(await read(id));
   const { ObscuraError } = await import('../common/errors.ts');
   const n = columns[0]?.values.length ?? 0;
-  if (n < minGroupSize) throw new ObscuraError('ml_too_few_rows', `step ${id}: too few rows to evaluate on (fewer than min_group_size)`, 422, { step: id });
+  if (n < minGroupSize)
+    throw new ObscuraError(
+      'ml_too_few_rows',
+      `step ${id}: too few rows to evaluate on (fewer than min_group_size)`,
+      422,
+      { step: id },
+    );
   const { scoreModel } = await import('../ml/train.ts');
   const all = scoreModel(model, columns.slice(0, -1), columns[columns.length - 1] as DataColumn, id);
-  const wanted = body.metrics?.length ? Object.fromEntries(Object.entries(all).filter(([k]) => body.metrics?.includes(k))) : all;
-  return { columns: METRIC_COLUMNS, rows: metricRows({ ...wanted, rows: n }), suppressedGroups: 0, minGroupSize };
+  const wanted = body.metrics?.length
+    ? Object.fromEntries(Object.entries(all).filter(([k]) => body.metrics?.includes(k)))
+    : all;
+  return {
+    columns: METRIC_COLUMNS,
+    rows: metricRows({ ...wanted, rows: n }),
+    suppressedGroups: 0,
+    minGroupSize,
+  };
 }

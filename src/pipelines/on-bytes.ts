@@ -21,9 +21,13 @@ export async function runPipelineOnBytes(
 ): Promise<PipelineOutputs> {
   const names = Object.keys(doc.inputs);
   if (names.length !== 1) {
-    throw pipelineError('pipeline_unknown_input', `runPipelineOnBytes needs a pipeline with one input; this one declares ${names.length}`, {
-      inputs: names,
-    });
+    throw pipelineError(
+      'pipeline_unknown_input',
+      `runPipelineOnBytes needs a pipeline with one input; this one declares ${names.length}`,
+      {
+        inputs: names,
+      },
+    );
   }
   const parsed = await parseDataset(bytes, format);
   return runPipeline(doc, { [names[0] as string]: parsed }, opts);

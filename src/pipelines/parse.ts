@@ -17,11 +17,21 @@ export const MAX_PIPELINE_TEXT = 1_000_000;
  */
 export function parsePipeline(text: string): PipelineDocument {
   if (text.length > MAX_PIPELINE_TEXT) {
-    throw pipelineError('pipeline_invalid', `pipeline document is longer than ${MAX_PIPELINE_TEXT} characters`, { path: '' });
+    throw pipelineError(
+      'pipeline_invalid',
+      `pipeline document is longer than ${MAX_PIPELINE_TEXT} characters`,
+      { path: '' },
+    );
   }
   let value: unknown;
   try {
-    value = parseYaml(text, { schema: 'core', uniqueKeys: true, maxAliasCount: 100, prettyErrors: true, strict: true });
+    value = parseYaml(text, {
+      schema: 'core',
+      uniqueKeys: true,
+      maxAliasCount: 100,
+      prettyErrors: true,
+      strict: true,
+    });
   } catch (e) {
     if (e instanceof YAMLParseError) {
       const pos = e.linePos?.[0];
@@ -39,12 +49,19 @@ export function parsePipeline(text: string): PipelineDocument {
   const issues = parsed.error.issues.slice(0, 20).map((issue) => {
     const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
     const path = formatPath(keys.length === 1 ? [...issue.path, keys[0] as string] : issue.path);
-    const message = issue.code === 'unrecognized_keys' ? `unknown key${keys.length > 1 ? `s ${keys.join(', ')}` : ''}` : issue.message;
+    const message =
+      issue.code === 'unrecognized_keys'
+        ? `unknown key${keys.length > 1 ? `s ${keys.join(', ')}` : ''}`
+        : issue.message;
     return { path, message };
   });
   const first = issues[0] as { path: string; message: string };
-  throw pipelineError('pipeline_invalid', `pipeline is invalid at ${first.path || 'the top level'}: ${first.message}`, {
-    path: first.path,
-    issues,
-  });
+  throw pipelineError(
+    'pipeline_invalid',
+    `pipeline is invalid at ${first.path || 'the top level'}: ${first.message}`,
+    {
+      path: first.path,
+      issues,
+    },
+  );
 }

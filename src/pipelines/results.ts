@@ -14,7 +14,10 @@ export type OutputValue = string | number | boolean | null;
 export function toOutputValue(v: DuckDBValue): OutputValue {
   if (v === null || typeof v === 'boolean' || typeof v === 'string') return v;
   if (typeof v === 'number') return Number.isFinite(v) ? v : null;
-  if (typeof v === 'bigint') return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v.toString();
+  if (typeof v === 'bigint')
+    return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER)
+      ? Number(v)
+      : v.toString();
   if (v instanceof DuckDBDateValue) return formatDate(v.days);
   if (v instanceof DuckDBTimestampValue) return formatTimestamp(v.micros);
   throw new TypeError('unexpected kind of value in a pipeline result');

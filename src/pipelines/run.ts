@@ -19,12 +19,25 @@ import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { ObscuraError } from '../common/errors.ts';
 import { isObscuraError } from '../common/errors.ts';
 import { type JobGuard, limitExceeded } from './limits.ts';
-import { type DatasetSchema, loadIntoDuckDB, type ParsedDataset, quoteIdent, withDuckDB } from '../data/index.ts';
+import {
+  type DatasetSchema,
+  loadIntoDuckDB,
+  type ParsedDataset,
+  quoteIdent,
+  withDuckDB,
+} from '../data/index.ts';
 import { checkPipeline, type PipelinePlan, type PlanColumn } from './check.ts';
 import { type DpApplied, type DpOutputPlan, type ExactGroup, planDp, releaseDp } from './dp.ts';
 import { composed, materialisedSteps } from './compose.ts';
 import { pipelineError } from './errors.ts';
-import { asColumns, evaluateOutput, type ModelDescription, type ReadRows, trainedModel, trainOutput } from './ml-run.ts';
+import {
+  asColumns,
+  evaluateOutput,
+  type ModelDescription,
+  type ReadRows,
+  trainedModel,
+  trainOutput,
+} from './ml-run.ts';
 import { modelColumn } from '../ml/columns.ts';
 import type { DataColumn } from '../ml/encode.ts';
 import type { TrainedModel } from '../ml/train.ts';
@@ -99,15 +112,18 @@ export async function runPipeline(
     progress(1, 'done');
     return direct;
   }
-  return withDuckDB(async (connection) => {
-    const interrupt = () => connection.interrupt();
-    guard?.signal.addEventListener('abort', interrupt);
-    try {
-      return await runInDuckDB({ connection, guard });
-    } finally {
-      guard?.signal.removeEventListener('abort', interrupt);
-    }
-  }, { threads: opts.threads, memoryLimit: opts.memoryLimit });
+  return withDuckDB(
+    async (connection) => {
+      const interrupt = () => connection.interrupt();
+      guard?.signal.addEventListener('abort', interrupt);
+      try {
+        return await runInDuckDB({ connection, guard });
+      } finally {
+        guard?.signal.removeEventListener('abort', interrupt);
+      }
+    },
+    { threads: opts.threads, memoryLimit: opts.memoryLimit },
+  );
 
   async function runInDuckDB(run: Run): Promise<PipelineOutputs> {
     const { connection } = run;
@@ -129,7 +145,12 @@ export async function runPipeline(
       const { sql, params, inlined } = composed(plan, step, materialised);
       await execute(run, `CREATE TABLE ${quoteIdent(step.table)} AS ${sql}`, params, step.id, { inlined });
       // Counting a table DuckDB just wrote is a metadata read, not a scan.
-      const [[count] = []] = await execute(run, `SELECT count(*) FROM ${quoteIdent(step.table)}`, [], step.id);
+      const [[count] = []] = await execute(
+        run,
+        `SELECT count(*) FROM ${quoteIdent(step.table)}`,
+        [],
+        step.id,
+      );
       guard?.checkRows(count as bigint);
     }
     const outputs: PipelineOutputs = {};
@@ -137,7 +158,9 @@ export async function runPipeline(
     const readRows: ReadRows = async (id) => {
       const step = plan.steps.find((s) => s.id === id) as PipelinePlan['steps'][number];
       const cols = step.columns.map((c) => quoteIdent(c.name)).join(', ');
-      const { sql, params } = materialised.has(step.table) ? { sql: `SELECT ${cols} FROM ${quoteIdent(step.table)}`, params: [] } : composed(plan, step, materialised);
+      const { sql, params } = materialised.has(step.table)
+        ? { sql: `SELECT ${cols} FROM ${quoteIdent(step.table)}`, params: [] }
+        : composed(plan, step, materialised);
       // One row past the limit is enough to know it is exceeded, and keeps the read bounded.
       const bounded = guard ? `SELECT * FROM (${sql}) LIMIT ${guard.limits.maxRows + 1}` : sql;
       // Column-wise: a model wants columns, and 1M small row arrays cost seconds (measured).
@@ -149,21 +172,39 @@ export async function runPipeline(
       const kind = plan.steps.find((s) => s.id === out.step)?.kind;
       unit(`${kind === 'train' ? 'training' : 'computing'} output ${out.step}`);
       if (kind === 'train' && opts.trainer) {
-        outputs[out.step] = await opts.trainer(out.step, asColumns(await readRows(out.step)), out.minGroupSize);
+        outputs[out.step] = await opts.trainer(
+          out.step,
+          asColumns(await readRows(out.step)),
+          out.minGroupSize,
+        );
         continue;
       }
       if (kind === 'train') {
         const model = await trainedModel(dp.doc, out.step, out.minGroupSize, readRows, models, checkpoint);
-        outputs[out.step] = await trainOutput(model, doc.outputs[out.step]?.release ?? 'metrics', out.minGroupSize);
+        outputs[out.step] = await trainOutput(
+          model,
+          doc.outputs[out.step]?.release ?? 'metrics',
+          out.minGroupSize,
+        );
         continue;
       }
       if (kind === 'evaluate') {
-        outputs[out.step] = await evaluateOutput(dp.doc, out.step, out.minGroupSize, readRows, models, checkpoint);
+        outputs[out.step] = await evaluateOutput(
+          dp.doc,
+          out.step,
+          out.minGroupSize,
+          readRows,
+          models,
+          checkpoint,
+        );
         continue;
       }
       const dpPlan = dp.outputs.find((o) => o.step === out.step);
       const columns = released?.outputs.find((o) => o.step === out.step)?.columns;
-      outputs[out.step] = dpPlan && columns ? await readDpOutput(run, plan, out, dpPlan, columns) : await readOutput(run, plan, out);
+      outputs[out.step] =
+        dpPlan && columns
+          ? await readDpOutput(run, plan, out, dpPlan, columns)
+          : await readOutput(run, plan, out);
     }
     progress(1, 'done');
     return outputs;
@@ -176,16 +217,24 @@ interface Run {
   guard?: JobGuard | undefined;
 }
 
-async function readOutput(run: Run, plan: PipelinePlan, out: PipelinePlan['outputs'][number]): Promise<PipelineOutput> {
+async function readOutput(
+  run: Run,
+  plan: PipelinePlan,
+  out: PipelinePlan['outputs'][number],
+): Promise<PipelineOutput> {
   const step = plan.steps.find((s) => s.id === out.step) as PipelinePlan['steps'][number];
   const table = quoteIdent(step.table);
   const k: SqlParam[] = [{ value: out.minGroupSize, type: 'BIGINT' }];
   // Released only when every input has at least min_group_size distinct rows behind the group.
-  const kept = step.rowCounts.length ? step.rowCounts.map((c) => `${quoteIdent(c)} >= $1`).join(' AND ') : '$1 <= 1';
+  const kept = step.rowCounts.length
+    ? step.rowCounts.map((c) => `${quoteIdent(c)} >= $1`).join(' AND ')
+    : '$1 <= 1';
   const hidden = await execute(run, `SELECT count(*) FROM ${table} WHERE NOT (${kept})`, k, out.step);
   const cellColumns = step.cells.flatMap((c) => c.columns);
   const cols = [...out.columns.map((c) => c.name), ...cellColumns].map(quoteIdent).join(', ');
-  const order = step.groupBy.length ? ` ORDER BY ${step.groupBy.map((g) => `${quoteIdent(g)} ASC NULLS FIRST`).join(', ')}` : '';
+  const order = step.groupBy.length
+    ? ` ORDER BY ${step.groupBy.map((g) => `${quoteIdent(g)} ASC NULLS FIRST`).join(', ')}`
+    : '';
   const read = await execute(run, `SELECT ${cols} FROM ${table} WHERE ${kept}${order}`, k, out.step);
   const rows = read.map((r) => r.slice(0, out.columns.length).map(toOutputValue));
   const suppressedCells = suppressCells(out, step.cells, read, rows);
@@ -207,7 +256,12 @@ async function readOutput(run: Run, plan: PipelinePlan, out: PipelinePlan['outpu
  * the few rows hidden. While they hold fewer, the smallest shown cell is suppressed too.
  * Returns how many cells were suppressed.
  */
-function suppressCells(out: PipelinePlan['outputs'][number], cells: PipelinePlan['steps'][number]['cells'], read: DuckDBValue[][], rows: OutputValue[][]): number {
+function suppressCells(
+  out: PipelinePlan['outputs'][number],
+  cells: PipelinePlan['steps'][number]['cells'],
+  read: DuckDBValue[][],
+  rows: OutputValue[][],
+): number {
   if (out.minGroupSize <= 1) return 0;
   let suppressed = 0;
   let at = out.columns.length;
@@ -260,7 +314,9 @@ async function trainDirectly(
     const step = plan.steps.find((s) => s.id === id) as PipelinePlan['steps'][number];
     const data = inputs[doc.steps.find((s) => s.id === id)?.train?.from as string] as ParsedDataset;
     opts.guard?.checkRows(data.rows);
-    const values = step.columns.map((c) => modelColumn(data.table.getChild(c.name), c.type, data.rows, (v) => toOutputValue(v as DuckDBValue)));
+    const values = step.columns.map((c) =>
+      modelColumn(data.table.getChild(c.name), c.type, data.rows, (v) => toOutputValue(v as DuckDBValue)),
+    );
     return { columns: step.columns, values };
   };
   const outputs: PipelineOutputs = {};
@@ -273,7 +329,11 @@ async function trainDirectly(
     const guard = opts.guard;
     const checkpoint = guard ? () => guard.checkpoint() : undefined;
     const model = await trainedModel(doc, out.step, out.minGroupSize, readRows, models, checkpoint);
-    outputs[out.step] = await trainOutput(model, doc.outputs[out.step]?.release ?? 'metrics', out.minGroupSize);
+    outputs[out.step] = await trainOutput(
+      model,
+      doc.outputs[out.step]?.release ?? 'metrics',
+      out.minGroupSize,
+    );
   }
   return outputs;
 }
@@ -293,7 +353,9 @@ async function readDpOutput(
   const names = out.columns.map((c) => c.name);
   const rowCount = step.rowCounts[0];
   const select = [...names.map(quoteIdent), rowCount ? quoteIdent(rowCount) : 'count(*) OVER ()'].join(', ');
-  const order = step.groupBy.length ? ` ORDER BY ${step.groupBy.map((g) => `${quoteIdent(g)} ASC NULLS FIRST`).join(', ')}` : '';
+  const order = step.groupBy.length
+    ? ` ORDER BY ${step.groupBy.map((g) => `${quoteIdent(g)} ASC NULLS FIRST`).join(', ')}`
+    : '';
   const rows = await execute(run, `SELECT ${select} FROM ${quoteIdent(step.table)}${order}`, [], out.step);
   const groups: ExactGroup[] = rows.map((r) => ({
     values: Object.fromEntries(names.map((n, i) => [n, toOutputValue(r[i] ?? null)])),
@@ -314,7 +376,13 @@ async function readDpOutput(
  * Run one statement; DuckDB errors become 'pipeline_execution_failed' naming the step and
  * the steps inlined into it (any of which may be the one that failed).
  */
-async function execute(run: Run, sql: string, params: readonly SqlParam[], step: string, opts: { inlined?: string[]; shape?: 'rows' | 'columns' } = {}) {
+async function execute(
+  run: Run,
+  sql: string,
+  params: readonly SqlParam[],
+  step: string,
+  opts: { inlined?: string[]; shape?: 'rows' | 'columns' } = {},
+) {
   const { inlined = [], shape = 'rows' } = opts;
   const what = inlined.length ? `step ${step} (computed with ${inlined.join(', ')})` : `step ${step}`;
   return guarded(run, what, inlined.length ? { step, steps: [...inlined, step] } : { step }, async () => {
@@ -325,7 +393,12 @@ async function execute(run: Run, sql: string, params: readonly SqlParam[], step:
   });
 }
 
-async function guarded<T>(run: Run, what: string, details: Record<string, unknown>, fn: () => Promise<T>): Promise<T> {
+async function guarded<T>(
+  run: Run,
+  what: string,
+  details: Record<string, unknown>,
+  fn: () => Promise<T>,
+): Promise<T> {
   try {
     return await fn();
   } catch (e) {
@@ -336,6 +409,11 @@ async function guarded<T>(run: Run, what: string, details: Record<string, unknow
     const kind = /^([A-Z][A-Za-z ]{2,40} Error):/.exec(e instanceof Error ? e.message : '')?.[1] ?? 'Error';
     if (kind === 'Out of Memory Error') throw limitExceeded('memory');
     const internal = /^(Binder|Parser|Catalog|Internal|Not implemented) Error$/.test(kind);
-    throw pipelineError('pipeline_execution_failed', `${what} failed in DuckDB (${kind})`, { ...details, kind }, internal ? 500 : 422);
+    throw pipelineError(
+      'pipeline_execution_failed',
+      `${what} failed in DuckDB (${kind})`,
+      { ...details, kind },
+      internal ? 500 : 422,
+    );
   }
 }

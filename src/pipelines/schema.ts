@@ -13,17 +13,34 @@ import { ColumnNameSchema, ColumnTypeSchema } from '../data/index.ts';
 /** Step ids, input names and measure names: identifiers of up to 64 characters. */
 export const NameSchema = z
   .string()
-  .regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'must start with a letter and hold only letters, digits and _ (at most 64)');
+  .regex(
+    /^[A-Za-z][A-Za-z0-9_]{0,63}$/,
+    'must start with a letter and hold only letters, digits and _ (at most 64)',
+  );
 
 /** An expression of the pipeline expression language (see expr/). */
-export const ExpressionSchema = z.string().min(1, 'expression must not be empty').max(4096, 'expression is longer than 4096 characters');
+export const ExpressionSchema = z
+  .string()
+  .min(1, 'expression must not be empty')
+  .max(4096, 'expression is longer than 4096 characters');
 
 const BoundsSchema = z
   .tuple([z.number(), z.number()])
   .refine(([lo, hi]) => lo <= hi, 'bounds must be [low, high] with low <= high');
 
 /** The measure kinds of v1; each measure object holds exactly one of these keys. */
-export const MEASURE_KINDS = ['count', 'count_distinct', 'sum', 'mean', 'min', 'max', 'stddev', 'variance', 'quantile', 'histogram'] as const;
+export const MEASURE_KINDS = [
+  'count',
+  'count_distinct',
+  'sum',
+  'mean',
+  'min',
+  'max',
+  'stddev',
+  'variance',
+  'quantile',
+  'histogram',
+] as const;
 /** A measure kind. */
 export type MeasureKind = (typeof MEASURE_KINDS)[number];
 
@@ -53,9 +70,12 @@ export const MeasureSchema = z
       ctx.addIssue({ code: 'custom', message: `a measure needs exactly one of ${MEASURE_KINDS.join(', ')}` });
       return;
     }
-    if (m.q !== undefined && kinds[0] !== 'quantile') ctx.addIssue({ code: 'custom', path: ['q'], message: 'q applies to quantile only' });
-    if (kinds[0] === 'quantile' && m.q === undefined) ctx.addIssue({ code: 'custom', path: ['q'], message: 'quantile needs q' });
-    if (m.bins !== undefined && kinds[0] !== 'histogram') ctx.addIssue({ code: 'custom', path: ['bins'], message: 'bins applies to histogram only' });
+    if (m.q !== undefined && kinds[0] !== 'quantile')
+      ctx.addIssue({ code: 'custom', path: ['q'], message: 'q applies to quantile only' });
+    if (kinds[0] === 'quantile' && m.q === undefined)
+      ctx.addIssue({ code: 'custom', path: ['q'], message: 'quantile needs q' });
+    if (m.bins !== undefined && kinds[0] !== 'histogram')
+      ctx.addIssue({ code: 'custom', path: ['bins'], message: 'bins applies to histogram only' });
     if (m.bounds !== undefined && (kinds[0] === 'count' || kinds[0] === 'count_distinct')) {
       ctx.addIssue({ code: 'custom', path: ['bounds'], message: `bounds do not apply to ${kinds[0]}` });
     }
@@ -63,18 +83,35 @@ export const MeasureSchema = z
   });
 
 /** A histogram needs bins: a count with bounds [low, high], low < high; or increasing edges (bounds, if given, the outer edges). */
-function histogramIssues(m: { bins?: number | number[]; bounds?: [number, number] }, ctx: z.RefinementCtx): void {
+function histogramIssues(
+  m: { bins?: number | number[]; bounds?: [number, number] },
+  ctx: z.RefinementCtx,
+): void {
   if (m.bins === undefined) {
     ctx.addIssue({ code: 'custom', path: ['bins'], message: 'histogram needs bins' });
   } else if (typeof m.bins === 'number') {
-    if (!m.bounds) ctx.addIssue({ code: 'custom', path: ['bounds'], message: 'a histogram with a bin count needs bounds' });
-    else if (!(m.bounds[0] < m.bounds[1])) ctx.addIssue({ code: 'custom', path: ['bounds'], message: 'histogram bounds must have low < high' });
+    if (!m.bounds)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['bounds'],
+        message: 'a histogram with a bin count needs bounds',
+      });
+    else if (!(m.bounds[0] < m.bounds[1]))
+      ctx.addIssue({ code: 'custom', path: ['bounds'], message: 'histogram bounds must have low < high' });
   } else {
     const edges = m.bins;
     if (edges.some((e, i) => i > 0 && !(e > (edges[i - 1] as number)))) {
-      ctx.addIssue({ code: 'custom', path: ['bins'], message: 'histogram edges must be strictly increasing' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['bins'],
+        message: 'histogram edges must be strictly increasing',
+      });
     } else if (m.bounds && (m.bounds[0] !== edges[0] || m.bounds[1] !== edges[edges.length - 1])) {
-      ctx.addIssue({ code: 'custom', path: ['bounds'], message: 'histogram bounds must be the first and last edges' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['bounds'],
+        message: 'histogram bounds must be the first and last edges',
+      });
     }
   }
 }
@@ -89,7 +126,9 @@ export function measureKind(m: Measure): MeasureKind {
 const FilterSchema = z.strictObject({ from: NameSchema, where: ExpressionSchema });
 const DeriveSchema = z.strictObject({
   from: NameSchema,
-  columns: z.record(ColumnNameSchema, ExpressionSchema).refine((c) => Object.keys(c).length > 0, 'derive needs at least one column'),
+  columns: z
+    .record(ColumnNameSchema, ExpressionSchema)
+    .refine((c) => Object.keys(c).length > 0, 'derive needs at least one column'),
 });
 const JoinSchema = z.strictObject({
   left: NameSchema,
@@ -102,7 +141,9 @@ const JoinSchema = z.strictObject({
 const AggregateSchema = z.strictObject({
   from: NameSchema,
   group_by: z.array(ColumnNameSchema).max(16).optional(),
-  measures: z.record(NameSchema, MeasureSchema).refine((m) => Object.keys(m).length > 0, 'aggregate needs at least one measure'),
+  measures: z
+    .record(NameSchema, MeasureSchema)
+    .refine((m) => Object.keys(m).length > 0, 'aggregate needs at least one measure'),
 });
 const TrainSchema = z.strictObject({
   from: NameSchema,
@@ -156,7 +197,10 @@ export const StepSchema = z
   })
   .superRefine((s, ctx) => {
     if (STEP_KINDS.filter((k) => s[k] !== undefined).length !== 1) {
-      ctx.addIssue({ code: 'custom', message: `a step needs an id and exactly one of ${STEP_KINDS.join(', ')}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `a step needs an id and exactly one of ${STEP_KINDS.join(', ')}`,
+      });
     }
   });
 /** One pipeline step. */

@@ -34,7 +34,10 @@ export class Params {
 const DUCK: Record<ParamType, DuckDBType> = { VARCHAR, BIGINT, INTEGER, DOUBLE, BOOLEAN };
 
 /** Values and DuckDB types of parameters, as DuckDBConnection.run takes them. */
-export function bindings(params: readonly SqlParam[]): { values: (string | number | boolean)[]; types: DuckDBType[] } {
+export function bindings(params: readonly SqlParam[]): {
+  values: (string | number | boolean)[];
+  types: DuckDBType[];
+} {
   return { values: params.map((p) => p.value), types: params.map((p) => DUCK[p.type]) };
 }
 

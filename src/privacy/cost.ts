@@ -16,7 +16,10 @@ export interface PrivacyCost {
 }
 
 /** The total cost of `doc`, the cost of each output step, and (given its plan) what each input is charged. */
-export function privacyCost(doc: PipelineDocument, plan?: PipelinePlan): PrivacyCost & { outputs: Record<string, PrivacyCost>; inputs: Record<string, PrivacyCost> } {
+export function privacyCost(
+  doc: PipelineDocument,
+  plan?: PipelinePlan,
+): PrivacyCost & { outputs: Record<string, PrivacyCost>; inputs: Record<string, PrivacyCost> } {
   let epsilon = 0;
   let delta = 0;
   const outputs: Record<string, PrivacyCost> = {};

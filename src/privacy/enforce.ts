@@ -84,11 +84,20 @@ export interface EnforceContext {
 
 /** Which columns of each input the plan filters on, derives from, groups by, joins on, aggregates, trains on and outputs. */
 export function columnUses(plan: PipelinePlan): ColumnUses {
-  return usesByInput(plan.lineage, plan.inputs.map((i) => i.name));
+  return usesByInput(
+    plan.lineage,
+    plan.inputs.map((i) => i.name),
+  );
 }
 
 /** Throw policy_column_not_allowed for the first use of an input column its policy's `columns` refuse. */
-function checkColumns(plan: PipelinePlan, input: string, columns: NonNullable<DatasetPolicy['columns']>, what: string, details: Record<string, unknown>): void {
+function checkColumns(
+  plan: PipelinePlan,
+  input: string,
+  columns: NonNullable<DatasetPolicy['columns']>,
+  what: string,
+  details: Record<string, unknown>,
+): void {
   const never = new Set((columns.never_output ?? []).map((c) => c.toLowerCase()));
   for (const u of plan.lineage.uses) {
     if (u.input !== input) continue;
@@ -97,18 +106,29 @@ function checkColumns(plan: PipelinePlan, input: string, columns: NonNullable<Da
     const allowed = list === undefined ? undefined : columns[list];
     if (!isNever && (allowed === undefined || allowed.includes(u.column))) continue;
     const rule = isNever ? 'columns.never_output' : `columns.${list}`;
-    throw new ObscuraError('policy_column_not_allowed', `the policy of ${what} does not allow column ${u.column} to be ${USE_WORDS[u.use]} (step ${u.step})`, 403, {
-      ...details,
-      rule,
-      column: u.column,
-      use: u.use,
-      step: u.step,
-    });
+    throw new ObscuraError(
+      'policy_column_not_allowed',
+      `the policy of ${what} does not allow column ${u.column} to be ${USE_WORDS[u.use]} (step ${u.step})`,
+      403,
+      {
+        ...details,
+        rule,
+        column: u.column,
+        use: u.use,
+        step: u.step,
+      },
+    );
   }
 }
 
 /** Throw policy_histogram_bins_exceeded when a released histogram over the input has more cells than its policy allows. */
-function checkCells(plan: PipelinePlan, input: string, policy: DatasetPolicy, what: string, details: Record<string, unknown>): void {
+function checkCells(
+  plan: PipelinePlan,
+  input: string,
+  policy: DatasetPolicy,
+  what: string,
+  details: Record<string, unknown>,
+): void {
   const max = policy.max_histogram_bins ?? DEFAULT_MAX_HISTOGRAM_BINS;
   for (const out of plan.outputs) {
     if (!out.inputs.includes(input)) continue;
@@ -118,7 +138,14 @@ function checkCells(plan: PipelinePlan, input: string, policy: DatasetPolicy, wh
       'policy_histogram_bins_exceeded',
       `the policy of ${what} allows histograms of at most ${max} bins; measure ${over.measure} of output ${out.step} has ${over.count}`,
       403,
-      { ...details, rule: 'max_histogram_bins', output: out.step, measure: over.measure, bins: over.count, max },
+      {
+        ...details,
+        rule: 'max_histogram_bins',
+        output: out.step,
+        measure: over.measure,
+        bins: over.count,
+        max,
+      },
     );
   }
 }
@@ -141,20 +168,30 @@ function checkDp(
     if (!out.inputs.includes(input)) continue;
     const spec = doc.outputs[out.step]?.dp;
     if (!spec && dp.required === true) {
-      throw new ObscuraError('policy_dp_required', `the policy of ${what} requires differential privacy on every output, and output ${out.step} has no dp`, 403, {
-        ...details,
-        rule: 'dp.required',
-        output: out.step,
-      });
+      throw new ObscuraError(
+        'policy_dp_required',
+        `the policy of ${what} requires differential privacy on every output, and output ${out.step} has no dp`,
+        403,
+        {
+          ...details,
+          rule: 'dp.required',
+          output: out.step,
+        },
+      );
     }
     epsilon += spec?.epsilon ?? 0;
   }
   if (dp.max_epsilon_per_job !== undefined && epsilon > dp.max_epsilon_per_job) {
-    throw new ObscuraError('policy_dp_per_job_exceeded', `the policy of ${what} allows at most epsilon ${dp.max_epsilon_per_job} per job; this job spends ${epsilon}`, 403, {
-      ...details,
-      rule: 'dp.max_epsilon_per_job',
-      epsilon,
-    });
+    throw new ObscuraError(
+      'policy_dp_per_job_exceeded',
+      `the policy of ${what} allows at most epsilon ${dp.max_epsilon_per_job} per job; this job spends ${epsilon}`,
+      403,
+      {
+        ...details,
+        rule: 'dp.max_epsilon_per_job',
+        epsilon,
+      },
+    );
   }
 }
 
@@ -169,7 +206,11 @@ function policyOf(manifest: Manifest): DatasetPolicy | undefined {
  * policy_column_not_allowed, policy_histogram_bins_exceeded, policy_expired,
  * policy_dp_required, policy_dp_per_job_exceeded, policy_model_release.
  */
-export function enforcePolicies(plan: PipelinePlan, inputs: { name: string; manifest: Manifest }[], ctx: EnforceContext): EffectiveLimits {
+export function enforcePolicies(
+  plan: PipelinePlan,
+  inputs: { name: string; manifest: Manifest }[],
+  ctx: EnforceContext,
+): EffectiveLimits {
   let minGroupSize = 1;
   let modelsRelease: 'metrics' | 'weights' = 'weights';
   let expires: string | undefined;
@@ -180,28 +221,46 @@ export function enforcePolicies(plan: PipelinePlan, inputs: { name: string; mani
     const what = `dataset ${manifest.name} (input ${name})`;
     if (policy.expires !== undefined) {
       if (ctx.now.getTime() >= Date.parse(policy.expires)) {
-        throw new ObscuraError('policy_expired', `the policy of ${what} expired at ${policy.expires}`, 403, { ...details, rule: 'expires' });
+        throw new ObscuraError('policy_expired', `the policy of ${what} expired at ${policy.expires}`, 403, {
+          ...details,
+          rule: 'expires',
+        });
       }
       if (expires === undefined || Date.parse(policy.expires) < Date.parse(expires)) expires = policy.expires;
     }
     if (policy.analysts && !policy.analysts.includes('*') && !policy.analysts.includes(ctx.analyst)) {
-      throw new ObscuraError('policy_analyst_not_allowed', `the policy of ${what} does not allow analyst ${ctx.analyst}`, 403, { ...details, rule: 'analysts' });
+      throw new ObscuraError(
+        'policy_analyst_not_allowed',
+        `the policy of ${what} does not allow analyst ${ctx.analyst}`,
+        403,
+        { ...details, rule: 'analysts' },
+      );
     }
     const pipelines = policy.pipelines ?? 'any';
     if (pipelines === 'approval' && !ctx.approved?.has(name)) {
-      throw new ObscuraError('policy_approval_required', `the policy of ${what} requires its owner ${manifest.owner} to approve pipeline ${ctx.pipelineHash}`, 403, {
-        ...details,
-        rule: 'pipelines',
-        pipeline: ctx.pipelineHash,
-        owner: manifest.owner,
-      });
+      throw new ObscuraError(
+        'policy_approval_required',
+        `the policy of ${what} requires its owner ${manifest.owner} to approve pipeline ${ctx.pipelineHash}`,
+        403,
+        {
+          ...details,
+          rule: 'pipelines',
+          pipeline: ctx.pipelineHash,
+          owner: manifest.owner,
+        },
+      );
     }
     if (Array.isArray(pipelines) && !pipelines.includes(ctx.pipelineHash)) {
-      throw new ObscuraError('policy_pipeline_not_allowed', `the policy of ${what} does not allow pipeline ${ctx.pipelineHash}`, 403, {
-        ...details,
-        rule: 'pipelines',
-        pipeline: ctx.pipelineHash,
-      });
+      throw new ObscuraError(
+        'policy_pipeline_not_allowed',
+        `the policy of ${what} does not allow pipeline ${ctx.pipelineHash}`,
+        403,
+        {
+          ...details,
+          rule: 'pipelines',
+          pipeline: ctx.pipelineHash,
+        },
+      );
     }
     if (policy.dp) checkDp(plan, ctx.doc, name, policy.dp, what, details);
     if (policy.columns) checkColumns(plan, name, policy.columns, what, details);
@@ -212,7 +271,10 @@ export function enforcePolicies(plan: PipelinePlan, inputs: { name: string; mani
   if (modelsRelease === 'metrics') {
     for (const [step, out] of Object.entries(ctx.doc.outputs)) {
       if (out.release !== 'weights') continue;
-      const input = inputs.find(({ manifest }) => manifest.policy?.models?.release === 'metrics') as { name: string; manifest: Manifest };
+      const input = inputs.find(({ manifest }) => manifest.policy?.models?.release === 'metrics') as {
+        name: string;
+        manifest: Manifest;
+      };
       throw new ObscuraError(
         'policy_model_release',
         `output ${step} asks for the model's weights, but the policy of dataset ${input.manifest.name} (input ${input.name}) releases metrics only`,
@@ -221,14 +283,19 @@ export function enforcePolicies(plan: PipelinePlan, inputs: { name: string; mani
       );
     }
   }
-  const outputs = Object.fromEntries(plan.outputs.map((o) => [o.step, Math.max(o.minGroupSize, minGroupSize)]));
+  const outputs = Object.fromEntries(
+    plan.outputs.map((o) => [o.step, Math.max(o.minGroupSize, minGroupSize)]),
+  );
   return { outputs, minGroupSize, modelsRelease, ...(expires !== undefined ? { expires } : {}) };
 }
 
 /** The document with each output's min_group_size raised to the effective one. */
 export function applyLimits(doc: PipelineDocument, limits: EffectiveLimits): PipelineDocument {
   const outputs = Object.fromEntries(
-    Object.entries(doc.outputs).map(([step, out]) => [step, { ...out, min_group_size: Math.max(out.min_group_size ?? 1, limits.outputs[step] ?? 1) }]),
+    Object.entries(doc.outputs).map(([step, out]) => [
+      step,
+      { ...out, min_group_size: Math.max(out.min_group_size ?? 1, limits.outputs[step] ?? 1) },
+    ]),
   );
   return { ...doc, outputs };
 }

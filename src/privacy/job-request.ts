@@ -13,14 +13,22 @@ import { ObscuraError } from '../common/errors.ts';
 import { canonicalJson, hashJson, sha256Hex } from '../common/hash.ts';
 import { parseOrThrow } from '../common/validate.ts';
 import type { AccountKey } from '../crypto/keys.ts';
-import { AccountAddressSchema as address, AccountSignatureSchema as signature, signStatement, verifyStatement } from '../crypto/statement.ts';
+import {
+  AccountAddressSchema as address,
+  AccountSignatureSchema as signature,
+  signStatement,
+  verifyStatement,
+} from '../crypto/statement.ts';
 import { ResultRecipientSchema } from '../crypto/result-key.ts';
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lower-case hex characters');
 const name = z.string().min(1).max(128);
 
 /** One dataset bound to an input: the API's dataset id and the manifest hash it names. */
-export const JobRequestBindingSchema = z.strictObject({ dataset: z.string().min(1).max(128), manifest: sha256 });
+export const JobRequestBindingSchema = z.strictObject({
+  dataset: z.string().min(1).max(128),
+  manifest: sha256,
+});
 /** A dataset bound to an input. */
 export type JobRequestBinding = z.infer<typeof JobRequestBindingSchema>;
 
@@ -35,7 +43,9 @@ export const JobRequestSchema = z.strictObject({
   analyst: address,
   pipeline: sha256,
   /** Input name → its dataset, or (federated training) the list of its partitions. */
-  inputs: z.record(name, z.union([JobRequestBindingSchema, z.array(JobRequestBindingSchema).min(2).max(16)])).refine((r) => Object.keys(r).length > 0, 'expected at least one input'),
+  inputs: z
+    .record(name, z.union([JobRequestBindingSchema, z.array(JobRequestBindingSchema).min(2).max(16)]))
+    .refine((r) => Object.keys(r).length > 0, 'expected at least one input'),
   /** What the result is for; owners approve a pipeline for this purpose (its SHA-256). */
   purpose: z.string().max(2000),
   /** The pipeline's output step names the analyst asks for. */
@@ -98,7 +108,11 @@ export function jobRequestSignatureValid(signed: SignedJobRequest): boolean {
 /** Throw 'job_request_signature_invalid' (401) unless the analyst the request names signed it. */
 export function assertJobRequestSignature(signed: SignedJobRequest): void {
   if (!jobRequestSignatureValid(signed)) {
-    throw new ObscuraError('job_request_signature_invalid', `the job request's signature does not verify for analyst ${signed.request.analyst}`, 401);
+    throw new ObscuraError(
+      'job_request_signature_invalid',
+      `the job request's signature does not verify for analyst ${signed.request.analyst}`,
+      401,
+    );
   }
 }
 
@@ -108,17 +122,34 @@ export function assertJobRequestSignature(signed: SignedJobRequest): void {
  */
 export function assertJobRequestFresh(r: JobRequest, now: number, maxAgeMs = JOB_REQUEST_MAX_AGE_MS): void {
   const t = Date.parse(r.createdAt);
-  if (t > now + JOB_REQUEST_MAX_SKEW_MS) throw new ObscuraError('job_request_expired', `the job request is dated ${r.createdAt}, in the future`, 401);
-  if (now - t > maxAgeMs) throw new ObscuraError('job_request_expired', `the job request was made at ${r.createdAt}, more than ${Math.round(maxAgeMs / 60_000)} minutes ago`, 401);
+  if (t > now + JOB_REQUEST_MAX_SKEW_MS)
+    throw new ObscuraError(
+      'job_request_expired',
+      `the job request is dated ${r.createdAt}, in the future`,
+      401,
+    );
+  if (now - t > maxAgeMs)
+    throw new ObscuraError(
+      'job_request_expired',
+      `the job request was made at ${r.createdAt}, more than ${Math.round(maxAgeMs / 60_000)} minutes ago`,
+      401,
+    );
 }
 
 /** A request's bindings as a flat list of (input name, binding). */
 export function requestBindings(r: JobRequest): { name: string; binding: JobRequestBinding }[] {
-  return Object.entries(r.inputs).flatMap(([n, b]) => (Array.isArray(b) ? b : [b]).map((binding) => ({ name: n, binding })));
+  return Object.entries(r.inputs).flatMap(([n, b]) =>
+    (Array.isArray(b) ? b : [b]).map((binding) => ({ name: n, binding })),
+  );
 }
 
 function mismatch(what: string): ObscuraError {
-  return new ObscuraError('job_request_mismatch', `the job does not match the analyst's signed request: ${what}`, 422, { field: what.split(' ')[0] });
+  return new ObscuraError(
+    'job_request_mismatch',
+    `the job does not match the analyst's signed request: ${what}`,
+    422,
+    { field: what.split(' ')[0] },
+  );
 }
 
 /**
@@ -129,25 +160,38 @@ function mismatch(what: string): ObscuraError {
  */
 export function assertJobMatchesRequest(
   r: JobRequest,
-  job: { pipelineHash: string; outputs: string[]; inputs: { name: string; dataset: string; manifest: string }[] },
+  job: {
+    pipelineHash: string;
+    outputs: string[];
+    inputs: { name: string; dataset: string; manifest: string }[];
+  },
   opts: { partial?: boolean } = {},
 ): void {
-  if (job.pipelineHash !== r.pipeline) throw mismatch(`pipeline: the request is for ${r.pipeline}, the job runs ${job.pipelineHash}`);
+  if (job.pipelineHash !== r.pipeline)
+    throw mismatch(`pipeline: the request is for ${r.pipeline}, the job runs ${job.pipelineHash}`);
   if (canonicalJson([...job.outputs].sort()) !== canonicalJson([...r.outputs].sort())) {
-    throw mismatch(`outputs: the request asks for ${r.outputs.join(', ')}, the pipeline releases ${job.outputs.join(', ')}`);
+    throw mismatch(
+      `outputs: the request asks for ${r.outputs.join(', ')}, the pipeline releases ${job.outputs.join(', ')}`,
+    );
   }
   const bound = requestBindings(r);
-  const key = (n: string, b: { dataset: string; manifest: string }) => `${n}\u0000${b.dataset}\u0000${b.manifest}`;
+  const key = (n: string, b: { dataset: string; manifest: string }) =>
+    `${n}\u0000${b.dataset}\u0000${b.manifest}`;
   const wanted = new Set(bound.map((b) => key(b.name, b.binding)));
   const given = new Set<string>();
   for (const i of job.inputs) {
     const k = key(i.name, i);
-    if (!wanted.has(k)) throw mismatch(`inputs: input ${i.name} is given dataset ${i.dataset} (manifest ${i.manifest.slice(0, 16)}…), which the request does not bind to it`);
+    if (!wanted.has(k))
+      throw mismatch(
+        `inputs: input ${i.name} is given dataset ${i.dataset} (manifest ${i.manifest.slice(0, 16)}…), which the request does not bind to it`,
+      );
     if (given.has(k)) throw mismatch(`inputs: dataset ${i.dataset} is given twice for input ${i.name}`);
     given.add(k);
   }
   if (!opts.partial && given.size !== wanted.size) {
     const missing = bound.find((b) => !given.has(key(b.name, b.binding)));
-    throw mismatch(`inputs: the request binds dataset ${missing?.binding.dataset} to input ${missing?.name}, which the job lacks`);
+    throw mismatch(
+      `inputs: the request binds dataset ${missing?.binding.dataset} to input ${missing?.name}, which the job lacks`,
+    );
   }
 }

@@ -18,7 +18,12 @@ const columns = z.array(column).max(4096);
 export const DatasetPolicySchema = z.strictObject({
   'obscura-policy': z.literal(1, { error: 'expected obscura-policy: 1' }),
   /** Analysts allowed (by ss58 address), or "*" for anyone; absent: the manifest's analysts decide alone. */
-  analysts: z.array(z.union([z.literal('*'), z.string().refine(isValidAddress, 'expected an ss58 account address or "*"')])).min(1).optional(),
+  analysts: z
+    .array(
+      z.union([z.literal('*'), z.string().refine(isValidAddress, 'expected an ss58 account address or "*"')]),
+    )
+    .min(1)
+    .optional(),
   /** `any` (default), `approval`, or the hashes of the only pipelines allowed. */
   pipelines: z.union([z.literal('any'), z.literal('approval'), z.array(sha256).min(1)]).optional(),
   /**

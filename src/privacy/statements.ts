@@ -14,7 +14,12 @@ import { hashJson } from '../common/hash.ts';
 import { parseOrThrow } from '../common/validate.ts';
 import type { AccountKey } from '../crypto/keys.ts';
 import type { Manifest } from '../crypto/manifest.ts';
-import { AccountAddressSchema as address, AccountSignatureSchema as signature, signStatement, verifyStatement } from '../crypto/statement.ts';
+import {
+  AccountAddressSchema as address,
+  AccountSignatureSchema as signature,
+  signStatement,
+  verifyStatement,
+} from '../crypto/statement.ts';
 import { DatasetPolicySchema } from './policy.ts';
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lower-case hex characters');
@@ -41,7 +46,10 @@ export const ApprovalSchema = z
     approver: address,
     createdAt: z.iso.datetime(),
   })
-  .refine((a) => Date.parse(a.expiresAt) > Date.parse(a.createdAt), { message: 'expiresAt must be after createdAt', path: ['expiresAt'] });
+  .refine((a) => Date.parse(a.expiresAt) > Date.parse(a.createdAt), {
+    message: 'expiresAt must be after createdAt',
+    path: ['expiresAt'],
+  });
 /** An approval. */
 export type Approval = z.infer<typeof ApprovalSchema>;
 /** An approval with the owner's signature. */
@@ -82,7 +90,14 @@ export const APPROVAL_DEFAULT_TTL_MS = 30 * 24 * 3600_000;
  * days) for `runs` jobs (default 1).
  */
 export function signApproval(
-  args: { dataset: string; pipeline: string; analyst: string; purpose: string; expiresAt?: Date; runs?: number },
+  args: {
+    dataset: string;
+    pipeline: string;
+    analyst: string;
+    purpose: string;
+    expiresAt?: Date;
+    runs?: number;
+  },
   owner: AccountKey,
   now = new Date(),
 ): SignedApproval {
@@ -125,7 +140,10 @@ export function parseSignedApproval(value: unknown): SignedApproval {
 
 /** Parse untrusted JSON as a signed policy update; throws 'policy_update_invalid' naming the field. */
 export function parseSignedPolicyUpdate(value: unknown): SignedPolicyUpdate {
-  return parseOrThrow(SignedPolicyUpdateSchema, value, { code: 'policy_update_invalid', what: 'policy update' });
+  return parseOrThrow(SignedPolicyUpdateSchema, value, {
+    code: 'policy_update_invalid',
+    what: 'policy update',
+  });
 }
 
 /**
@@ -135,10 +153,24 @@ export function parseSignedPolicyUpdate(value: unknown): SignedPolicyUpdate {
  */
 export function assertApproval(signed: SignedApproval, manifest: Manifest, manifestHash: string): void {
   const a = signed.approval;
-  if (a.dataset !== manifestHash) throw new ObscuraError('approval_wrong_dataset', `the approval is for dataset ${a.dataset.slice(0, 32)}, not ${manifestHash.slice(0, 32)}`, 422);
-  if (a.approver !== manifest.owner) throw new ObscuraError('approval_not_owner', `only the owner ${manifest.owner} may approve pipelines on dataset ${manifest.name}`, 403);
+  if (a.dataset !== manifestHash)
+    throw new ObscuraError(
+      'approval_wrong_dataset',
+      `the approval is for dataset ${a.dataset.slice(0, 32)}, not ${manifestHash.slice(0, 32)}`,
+      422,
+    );
+  if (a.approver !== manifest.owner)
+    throw new ObscuraError(
+      'approval_not_owner',
+      `only the owner ${manifest.owner} may approve pipelines on dataset ${manifest.name}`,
+      403,
+    );
   if (!verifyStatement(APPROVAL, a, a.approver, signed.signature)) {
-    throw new ObscuraError('approval_signature_invalid', 'the approval signature does not verify for its approver', 422);
+    throw new ObscuraError(
+      'approval_signature_invalid',
+      'the approval signature does not verify for its approver',
+      422,
+    );
   }
 }
 
@@ -147,15 +179,33 @@ export function assertApproval(signed: SignedApproval, manifest: Manifest, manif
  * `purpose` at time `now`: 'approval_analyst_mismatch', 'approval_purpose_mismatch' or
  * 'approval_expired' (all 403). Its runs are counted by the enclave's ledger.
  */
-export function assertApprovalCovers(a: Approval, job: { analyst: string; purpose: string; now: number; label: string }): void {
+export function assertApprovalCovers(
+  a: Approval,
+  job: { analyst: string; purpose: string; now: number; label: string },
+): void {
   if (a.analyst !== job.analyst) {
-    throw new ObscuraError('approval_analyst_mismatch', `the owner of ${job.label} approved this pipeline for analyst ${a.analyst}, not ${job.analyst}`, 403, { rule: 'analyst' });
+    throw new ObscuraError(
+      'approval_analyst_mismatch',
+      `the owner of ${job.label} approved this pipeline for analyst ${a.analyst}, not ${job.analyst}`,
+      403,
+      { rule: 'analyst' },
+    );
   }
   if (a.purpose !== job.purpose) {
-    throw new ObscuraError('approval_purpose_mismatch', `the owner of ${job.label} approved this pipeline for another purpose than the job request states`, 403, { rule: 'purpose' });
+    throw new ObscuraError(
+      'approval_purpose_mismatch',
+      `the owner of ${job.label} approved this pipeline for another purpose than the job request states`,
+      403,
+      { rule: 'purpose' },
+    );
   }
   if (Date.parse(a.expiresAt) <= job.now) {
-    throw new ObscuraError('approval_expired', `the approval by the owner of ${job.label} expired at ${a.expiresAt}`, 403, { rule: 'expiry' });
+    throw new ObscuraError(
+      'approval_expired',
+      `the approval by the owner of ${job.label} expired at ${a.expiresAt}`,
+      403,
+      { rule: 'expiry' },
+    );
   }
 }
 
@@ -164,14 +214,31 @@ export function assertApprovalCovers(a: Approval, job: { analyst: string; purpos
  * `manifest`: 'policy_update_wrong_dataset' (422), 'policy_update_not_owner' (403) or
  * 'policy_update_signature_invalid' (422).
  */
-export function assertPolicyUpdate(signed: SignedPolicyUpdate, manifest: Manifest, manifestHash: string): void {
+export function assertPolicyUpdate(
+  signed: SignedPolicyUpdate,
+  manifest: Manifest,
+  manifestHash: string,
+): void {
   const u = signed.update;
   if (u.dataset !== manifestHash) {
-    throw new ObscuraError('policy_update_wrong_dataset', `the policy update is for dataset ${u.dataset.slice(0, 32)}, not ${manifestHash.slice(0, 32)}`, 422);
+    throw new ObscuraError(
+      'policy_update_wrong_dataset',
+      `the policy update is for dataset ${u.dataset.slice(0, 32)}, not ${manifestHash.slice(0, 32)}`,
+      422,
+    );
   }
-  if (u.owner !== manifest.owner) throw new ObscuraError('policy_update_not_owner', `only the owner ${manifest.owner} may update the policy of dataset ${manifest.name}`, 403);
+  if (u.owner !== manifest.owner)
+    throw new ObscuraError(
+      'policy_update_not_owner',
+      `only the owner ${manifest.owner} may update the policy of dataset ${manifest.name}`,
+      403,
+    );
   if (!verifyStatement(POLICY_UPDATE, u, u.owner, signed.signature)) {
-    throw new ObscuraError('policy_update_signature_invalid', 'the policy update signature does not verify for its owner', 422);
+    throw new ObscuraError(
+      'policy_update_signature_invalid',
+      'the policy update signature does not verify for its owner',
+      422,
+    );
   }
 }
 

@@ -20,9 +20,21 @@ export interface ResultReaderKey {
  * `reader` and checked against the hashes the enclave signed (result-outputs.ts). Without a
  * reader a sealed result throws key_required.
  */
-export async function documentOutputs(doc: ResultDocument, reader: ResultReaderKey | undefined): Promise<Outputs> {
+export async function documentOutputs(
+  doc: ResultDocument,
+  reader: ResultReaderKey | undefined,
+): Promise<Outputs> {
   const body = doc.signed.result;
   if (body.outputs.visibility === 'public') return body.outputs.tables;
-  if (!reader) throw new ObscuraError('key_required', "the result's outputs are sealed to its readers: give --key <key file> (the analyst who ran it or an owner of an input) or set OBSCURA_KEY", 401);
-  return openOutputs(body, doc.ciphertext === undefined ? undefined : Buffer.from(doc.ciphertext, 'base64'), reader);
+  if (!reader)
+    throw new ObscuraError(
+      'key_required',
+      "the result's outputs are sealed to its readers: give --key <key file> (the analyst who ran it or an owner of an input) or set OBSCURA_KEY",
+      401,
+    );
+  return openOutputs(
+    body,
+    doc.ciphertext === undefined ? undefined : Buffer.from(doc.ciphertext, 'base64'),
+    reader,
+  );
 }

@@ -14,8 +14,10 @@ export function jobRequestCheck(body: ResultBody): Check {
   const signed = body.request;
   const r = signed.request;
   const problems: string[] = [];
-  if (!jobRequestSignatureValid(signed)) problems.push(`the request's signature does not verify for analyst ${r.analyst}`);
-  if (r.analyst !== body.analyst) problems.push(`the request is by ${r.analyst}, the result names analyst ${body.analyst}`);
+  if (!jobRequestSignatureValid(signed))
+    problems.push(`the request's signature does not verify for analyst ${r.analyst}`);
+  if (r.analyst !== body.analyst)
+    problems.push(`the request is by ${r.analyst}, the result names analyst ${body.analyst}`);
   try {
     assertJobMatchesRequest(r, {
       pipelineHash: body.pipeline.hash,

@@ -11,7 +11,13 @@ import type { AttestationPolicy } from '../attestation/policy.ts';
 import type { Check } from '../attestation/verify.ts';
 import { ChainClient } from '../chain/index.ts';
 import type { ChainIdentity } from '../chain/schemas.ts';
-import { dpOutputNames, resultBodyHash, resultId, signedResultHash, verifyResultSignature } from '../enclave/result.ts';
+import {
+  dpOutputNames,
+  resultBodyHash,
+  resultId,
+  signedResultHash,
+  verifyResultSignature,
+} from '../enclave/result.ts';
 import { ledgerEntryHash, verifyLedgerEntry } from '../enclave/ledger.ts';
 import type { ResultDocument } from '../store/records.ts';
 import { documentOutputs, type ResultReaderKey } from './document.ts';
@@ -48,29 +54,53 @@ function hasDpOutputs(body: ResultDocument['signed']['result']): boolean {
 async function spendCheck(chain: ChainClient, doc: ResultDocument): Promise<Check> {
   const body = doc.signed.result;
   const spend = doc.spend;
-  if (!spend) return { name: 'budget spend', ok: false, detail: 'the result has differentially private outputs but carries no anchored budget spend' };
+  if (!spend)
+    return {
+      name: 'budget spend',
+      ok: false,
+      detail: 'the result has differentially private outputs but carries no anchored budget spend',
+    };
   const { entry } = spend.entry;
   const problems: string[] = [];
-  if (entry.worker !== body.enclave.signingKey || !verifyLedgerEntry(spend.entry)) problems.push('the ledger entry is not signed by the result\'s enclave key');
+  if (entry.worker !== body.enclave.signingKey || !verifyLedgerEntry(spend.entry))
+    problems.push("the ledger entry is not signed by the result's enclave key");
   if (entry.body.kind !== 'spend') problems.push('the ledger entry is not a spend');
   else {
-    const bound = entry.body.request !== undefined ? entry.body.request === jobRequestHash(body.request.request) : entry.body.result === resultBodyHash(body);
-    if (entry.body.job !== body.job || !bound) problems.push("the ledger entry does not name this result's job and signed request");
+    const bound =
+      entry.body.request !== undefined
+        ? entry.body.request === jobRequestHash(body.request.request)
+        : entry.body.result === resultBodyHash(body);
+    if (entry.body.job !== body.job || !bound)
+      problems.push("the ledger entry does not name this result's job and signed request");
     const charged = [...new Set(entry.body.charges.map((c) => c.dataset))].sort();
     const inputs = [...new Set(body.inputs.map((i) => i.manifestHash))].sort();
-    if (hasDpOutputs(body) && charged.join() !== inputs.join()) problems.push("the spend does not charge exactly the result's inputs");
+    if (hasDpOutputs(body) && charged.join() !== inputs.join())
+      problems.push("the spend does not charge exactly the result's inputs");
   }
   const head = spend.placement.head;
-  if (head.worker !== entry.worker || head.seq !== entry.seq || head.entry !== ledgerEntryHash(entry)) problems.push('the placement is not of this entry');
-  else if (!(await chain.hasLedgerHead(spend.placement))) problems.push(`ledger entry #${entry.seq} is not in block #${spend.placement.blockNumber}`);
-  const spent = entry.body.kind === 'spend' ? entry.body.charges.map((c) => `epsilon ${c.epsilon}, delta ${c.delta} on ${c.dataset.slice(0, 16)}…`) : [];
-  const runs = entry.body.kind === 'spend' ? (entry.body.runs ?? []).map((a) => `1 run of approval ${a.slice(0, 16)}…`) : [];
+  if (head.worker !== entry.worker || head.seq !== entry.seq || head.entry !== ledgerEntryHash(entry))
+    problems.push('the placement is not of this entry');
+  else if (!(await chain.hasLedgerHead(spend.placement)))
+    problems.push(`ledger entry #${entry.seq} is not in block #${spend.placement.blockNumber}`);
+  const spent =
+    entry.body.kind === 'spend'
+      ? entry.body.charges.map((c) => `epsilon ${c.epsilon}, delta ${c.delta} on ${c.dataset.slice(0, 16)}…`)
+      : [];
+  const runs =
+    entry.body.kind === 'spend'
+      ? (entry.body.runs ?? []).map((a) => `1 run of approval ${a.slice(0, 16)}…`)
+      : [];
   const charges = [...spent, ...runs].join('; ');
-  const when = entry.body.kind === 'spend' && entry.body.request !== undefined ? 'before the job read data' : 'before release';
+  const when =
+    entry.body.kind === 'spend' && entry.body.request !== undefined
+      ? 'before the job read data'
+      : 'before release';
   return {
     name: 'budget spend',
     ok: problems.length === 0,
-    detail: problems.length ? problems.join('; ') : `ledger entry #${entry.seq} (${charges}) anchored in block #${spend.placement.blockNumber} ${when}`,
+    detail: problems.length
+      ? problems.join('; ')
+      : `ledger entry #${entry.seq} (${charges}) anchored in block #${spend.placement.blockNumber} ${when}`,
   };
 }
 
@@ -81,17 +111,37 @@ async function spendCheck(chain: ChainClient, doc: ResultDocument): Promise<Chec
  */
 async function outputsCheck(doc: ResultDocument, reader: ResultReaderKey | undefined): Promise<Check> {
   const out = doc.signed.result.outputs;
-  if (out.visibility === 'public') return { name: 'outputs', ok: true, detail: 'public: the pipeline asked for it and every input\'s policy allows it (signed in the clear)' };
+  if (out.visibility === 'public')
+    return {
+      name: 'outputs',
+      ok: true,
+      detail: "public: the pipeline asked for it and every input's policy allows it (signed in the clear)",
+    };
   const readers = out.readers.map((r) => `${r.role} ${r.account}`).join(', ');
   try {
-    if (doc.ciphertext === undefined) throw new ObscuraError('result_ciphertext_missing', 'the document carries no ciphertext for its sealed outputs', 422);
+    if (doc.ciphertext === undefined)
+      throw new ObscuraError(
+        'result_ciphertext_missing',
+        'the document carries no ciphertext for its sealed outputs',
+        422,
+      );
     assertCiphertext(out, Buffer.from(doc.ciphertext, 'base64'));
     if (!reader || !out.readers.some((r) => r.recipient === reader.resultRecipient)) {
-      const why = reader ? 'your key is not one of its readers, so the plaintext is not checked' : 'give --key to decrypt and check the plaintext';
-      return { name: 'outputs', ok: true, detail: `sealed to ${readers}; ciphertext sha256 ${out.ciphertextSha256.slice(0, 16)}… as signed (${why})` };
+      const why = reader
+        ? 'your key is not one of its readers, so the plaintext is not checked'
+        : 'give --key to decrypt and check the plaintext';
+      return {
+        name: 'outputs',
+        ok: true,
+        detail: `sealed to ${readers}; ciphertext sha256 ${out.ciphertextSha256.slice(0, 16)}… as signed (${why})`,
+      };
     }
     await documentOutputs(doc, reader);
-    return { name: 'outputs', ok: true, detail: `sealed to ${readers}; decrypted with your key, ciphertext and plaintext as signed` };
+    return {
+      name: 'outputs',
+      ok: true,
+      detail: `sealed to ${readers}; decrypted with your key, ciphertext and plaintext as signed`,
+    };
   } catch (e) {
     if (!isObscuraError(e)) throw e;
     return { name: 'outputs', ok: false, detail: `${e.code}: ${e.message}` };
@@ -117,8 +167,10 @@ function chainIdentityCheck(connected: ChainIdentity, doc: ResultDocument, pin: 
       `the result names chain "${named.chainName}" (genesis ${named.genesisHash}, block #1 ${named.block1Hash}), but the chain checked against is "${connected.chainName}" (genesis ${connected.genesisHash}, block #1 ${connected.block1Hash})`,
     );
   }
-  if (pin?.genesisHash && pin.genesisHash !== connected.genesisHash) problems.push(`the chain's genesis hash ${connected.genesisHash} is not the pinned ${pin.genesisHash}`);
-  if (pin?.block1Hash && pin.block1Hash !== connected.block1Hash) problems.push(`the chain's block #1 ${connected.block1Hash} is not the pinned ${pin.block1Hash}`);
+  if (pin?.genesisHash && pin.genesisHash !== connected.genesisHash)
+    problems.push(`the chain's genesis hash ${connected.genesisHash} is not the pinned ${pin.genesisHash}`);
+  if (pin?.block1Hash && pin.block1Hash !== connected.block1Hash)
+    problems.push(`the chain's block #1 ${connected.block1Hash} is not the pinned ${pin.block1Hash}`);
   return {
     name: 'chain identity',
     ok: problems.length === 0,
@@ -131,7 +183,14 @@ function chainIdentityCheck(connected: ChainIdentity, doc: ResultDocument, pin: 
 /** Verify a result document against the chain at `chainEndpoint`, optionally pinned to known hashes. */
 export async function verifyResultDocument(
   doc: ResultDocument,
-  opts: { chainEndpoint: string; pin?: ChainPin; allowSimulated?: boolean; measurements?: readonly string[]; policy?: AttestationPolicy; reader?: ResultReaderKey },
+  opts: {
+    chainEndpoint: string;
+    pin?: ChainPin;
+    allowSimulated?: boolean;
+    measurements?: readonly string[];
+    policy?: AttestationPolicy;
+    reader?: ResultReaderKey;
+  },
 ): Promise<ResultVerdict> {
   const checks: Check[] = [];
   const body = doc.signed.result;
@@ -139,13 +198,16 @@ export async function verifyResultDocument(
   checks.push({
     name: 'result hash',
     ok: hash === doc.hash && resultId(doc.signed) === doc.id,
-    detail: hash === doc.hash ? `sha256 ${hash}` : 'the result does not hash to the recorded hash (altered copy?)',
+    detail:
+      hash === doc.hash ? `sha256 ${hash}` : 'the result does not hash to the recorded hash (altered copy?)',
   });
   const sigOk = verifyResultSignature(doc.signed);
   checks.push({
     name: 'enclave signature',
     ok: sigOk,
-    detail: sigOk ? `signed by enclave key ${body.enclave.signingKey.slice(0, 16)}…` : 'signature does not verify: the result was altered or not signed by this enclave',
+    detail: sigOk
+      ? `signed by enclave key ${body.enclave.signingKey.slice(0, 16)}…`
+      : 'signature does not verify: the result was altered or not signed by this enclave',
   });
   checks.push(jobRequestCheck(body));
   checks.push(await outputsCheck(doc, opts.reader));
@@ -154,7 +216,9 @@ export async function verifyResultDocument(
     keys: { signingKey: body.enclave.signingKey },
     // The result's own measurement is what simulated and SGX evidence attest directly; a TDX
     // quote attests MRTD/RTMRs instead, which only a policy can decide on.
-    ...(opts.measurements || evidenceAttestsMeasurement(doc) ? { measurements: opts.measurements ?? [body.enclave.measurement] } : {}),
+    ...(opts.measurements || evidenceAttestsMeasurement(doc)
+      ? { measurements: opts.measurements ?? [body.enclave.measurement] }
+      : {}),
     ...(opts.policy ? { policy: opts.policy } : {}),
     allowSimulated: opts.allowSimulated ?? false,
   });

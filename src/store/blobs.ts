@@ -30,7 +30,8 @@ export class BlobStore {
 
   /** Path of the blob with this hash. */
   pathOf(sha256: string): string {
-    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new ObscuraError('blob_hash_invalid', 'blob hash must be 64 hex characters', 400);
+    if (!/^[0-9a-f]{64}$/.test(sha256))
+      throw new ObscuraError('blob_hash_invalid', 'blob hash must be 64 hex characters', 400);
     return join(this.root, 'sha256', sha256.slice(0, 2), sha256);
   }
 
@@ -54,7 +55,11 @@ export class BlobStore {
       transform(chunk: Buffer, _enc, done) {
         bytes += chunk.length;
         if (bytes > maxBytes) {
-          done(tooLarge ? tooLarge() : new ObscuraError('upload_too_large', `upload exceeds the limit of ${maxBytes} bytes`, 413));
+          done(
+            tooLarge
+              ? tooLarge()
+              : new ObscuraError('upload_too_large', `upload exceeds the limit of ${maxBytes} bytes`, 413),
+          );
           return;
         }
         if (headBytes < 65536) {

@@ -154,7 +154,8 @@ export function openDb(path: string): Db {
     db.transaction(() => {
       db.exec(MIGRATIONS[v] as string);
       const broken = db.pragma('foreign_key_check') as unknown[];
-      if (broken.length) throw new Error(`metadata migration ${v + 1} left ${broken.length} broken references`);
+      if (broken.length)
+        throw new Error(`metadata migration ${v + 1} left ${broken.length} broken references`);
       db.pragma(`user_version = ${v + 1}`);
     })();
   }

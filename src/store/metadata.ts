@@ -103,13 +103,26 @@ export class Metadata {
         `INSERT INTO datasets (id, name, owner, worker_id, format, rows, ciphertext_sha256, ciphertext_bytes, manifest_json, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(id, m.name, m.owner, m.worker.id, m.format, m.rows, m.ciphertext.sha256, m.ciphertext.bytes, JSON.stringify(signed), now.toISOString());
+      .run(
+        id,
+        m.name,
+        m.owner,
+        m.worker.id,
+        m.format,
+        m.rows,
+        m.ciphertext.sha256,
+        m.ciphertext.bytes,
+        JSON.stringify(signed),
+        now.toISOString(),
+      );
     return this.dataset(id);
   }
 
   /** The dataset with this id; throws 'dataset_not_found' (404). */
   dataset(id: string): DatasetRecord {
-    const row = this.db.prepare('SELECT id, manifest_json, created_at FROM datasets WHERE id = ?').get(id) as DatasetRow | undefined;
+    const row = this.db.prepare('SELECT id, manifest_json, created_at FROM datasets WHERE id = ?').get(id) as
+      | DatasetRow
+      | undefined;
     if (!row) throw new ObscuraError('dataset_not_found', `no dataset with id ${id}`, 404);
     return datasetFromRow(row);
   }
@@ -121,26 +134,36 @@ export class Metadata {
 
   /** All datasets, newest first. */
   datasets(): DatasetRecord[] {
-    const rows = this.db.prepare('SELECT id, manifest_json, created_at FROM datasets ORDER BY created_at DESC, id').all() as DatasetRow[];
+    const rows = this.db
+      .prepare('SELECT id, manifest_json, created_at FROM datasets ORDER BY created_at DESC, id')
+      .all() as DatasetRow[];
     return rows.map(datasetFromRow);
   }
 
   /** Store a pipeline document under its hash (idempotent). */
   upsertPipeline(hash: string, name: string, document: unknown, now = new Date()): PipelineRecord {
     this.db
-      .prepare('INSERT INTO pipelines (hash, name, document, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(hash) DO NOTHING')
+      .prepare(
+        'INSERT INTO pipelines (hash, name, document, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(hash) DO NOTHING',
+      )
       .run(hash, name, JSON.stringify(document), now.toISOString());
     return this.pipeline(hash);
   }
 
   /** Record that `account` stored the pipeline `hash` (it may read it back). */
   addPipelineAuthor(hash: string, account: string): void {
-    this.db.prepare('INSERT OR IGNORE INTO pipeline_authors (hash, account) VALUES (?, ?)').run(hash, account);
+    this.db
+      .prepare('INSERT OR IGNORE INTO pipeline_authors (hash, account) VALUES (?, ?)')
+      .run(hash, account);
   }
 
   /** The accounts that stored the pipeline `hash`. */
   pipelineAuthors(hash: string): string[] {
-    return (this.db.prepare('SELECT account FROM pipeline_authors WHERE hash = ?').all(hash) as { account: string }[]).map((r) => r.account);
+    return (
+      this.db.prepare('SELECT account FROM pipeline_authors WHERE hash = ?').all(hash) as {
+        account: string;
+      }[]
+    ).map((r) => r.account);
   }
 
   /** Whether a pipeline with this hash is stored. */
@@ -150,16 +173,18 @@ export class Metadata {
 
   /** The pipeline with this hash; throws 'pipeline_not_found' (404). */
   pipeline(hash: string): PipelineRecord {
-    const row = this.db.prepare('SELECT hash, name, document, created_at FROM pipelines WHERE hash = ?').get(hash) as
-      | { hash: string; name: string; document: string; created_at: string }
-      | undefined;
+    const row = this.db
+      .prepare('SELECT hash, name, document, created_at FROM pipelines WHERE hash = ?')
+      .get(hash) as { hash: string; name: string; document: string; created_at: string } | undefined;
     if (!row) throw new ObscuraError('pipeline_not_found', `no pipeline with hash ${hash}`, 404);
     return { hash: row.hash, name: row.name, document: JSON.parse(row.document), createdAt: row.created_at };
   }
 
   /** All pipelines, newest first. */
   pipelines(): PipelineRecord[] {
-    const rows = this.db.prepare('SELECT hash FROM pipelines ORDER BY created_at DESC, hash').all() as { hash: string }[];
+    const rows = this.db.prepare('SELECT hash FROM pipelines ORDER BY created_at DESC, hash').all() as {
+      hash: string;
+    }[];
     return rows.map((r) => this.pipeline(r.hash));
   }
 
@@ -184,7 +209,19 @@ export class Metadata {
         `INSERT INTO jobs (id, analyst, pipeline_hash, inputs_json, worker_id, status, progress, message, created_at, updated_at, purpose, awaiting_approval, request_json)
          VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(job.id, job.analyst, job.pipelineHash, JSON.stringify(job.inputs), job.worker, message, t, t, job.purpose ?? '', job.awaitingApproval ? 1 : 0, JSON.stringify(job.request));
+      .run(
+        job.id,
+        job.analyst,
+        job.pipelineHash,
+        JSON.stringify(job.inputs),
+        job.worker,
+        message,
+        t,
+        t,
+        job.purpose ?? '',
+        job.awaitingApproval ? 1 : 0,
+        JSON.stringify(job.request),
+      );
     return this.job(job.id);
   }
 
@@ -198,17 +235,29 @@ export class Metadata {
 
   /** Jobs waiting for approvals, oldest first. */
   jobsAwaitingApproval(): JobRecord[] {
-    return (this.db.prepare(`${JOB_SELECT} WHERE j.status = 'queued' AND j.awaiting_approval = 1 ORDER BY j.created_at, j.id`).all() as JobRow[]).map(jobFromRow);
+    return (
+      this.db
+        .prepare(
+          `${JOB_SELECT} WHERE j.status = 'queued' AND j.awaiting_approval = 1 ORDER BY j.created_at, j.id`,
+        )
+        .all() as JobRow[]
+    ).map(jobFromRow);
   }
 
   /** Release a job that was waiting for approvals to the queue. */
   releaseApprovedJob(id: string): void {
-    this.db.prepare(`UPDATE jobs SET awaiting_approval = 0, message = 'queued', updated_at = ? WHERE id = ? AND awaiting_approval = 1`).run(new Date().toISOString(), id);
+    this.db
+      .prepare(
+        `UPDATE jobs SET awaiting_approval = 0, message = 'queued', updated_at = ? WHERE id = ? AND awaiting_approval = 1`,
+      )
+      .run(new Date().toISOString(), id);
   }
 
   /** Sealed bytes stored for `owner`'s datasets. */
   storedBytes(owner: string): number {
-    const row = this.db.prepare('SELECT COALESCE(SUM(ciphertext_bytes), 0) AS n FROM datasets WHERE owner = ?').get(owner) as { n: number };
+    const row = this.db
+      .prepare('SELECT COALESCE(SUM(ciphertext_bytes), 0) AS n FROM datasets WHERE owner = ?')
+      .get(owner) as { n: number };
     return row.n;
   }
 
@@ -219,7 +268,11 @@ export class Metadata {
 
   /** Jobs that run the pipeline `hash`. */
   jobsOfPipeline(hash: string): JobRecord[] {
-    return (this.db.prepare(`${JOB_SELECT} WHERE j.pipeline_hash = ? ORDER BY j.created_at DESC, j.id`).all(hash) as JobRow[]).map(jobFromRow);
+    return (
+      this.db
+        .prepare(`${JOB_SELECT} WHERE j.pipeline_hash = ? ORDER BY j.created_at DESC, j.id`)
+        .all(hash) as JobRow[]
+    ).map(jobFromRow);
   }
 
   /** The job with this id; throws 'job_not_found' (404). */
@@ -231,7 +284,9 @@ export class Metadata {
 
   /** All jobs, newest first. */
   jobs(): JobRecord[] {
-    return (this.db.prepare(`${JOB_SELECT} ORDER BY j.created_at DESC, j.id`).all() as JobRow[]).map(jobFromRow);
+    return (this.db.prepare(`${JOB_SELECT} ORDER BY j.created_at DESC, j.id`).all() as JobRow[]).map(
+      jobFromRow,
+    );
   }
 
   /**
@@ -241,7 +296,9 @@ export class Metadata {
   claimJob(id: string): boolean {
     return (
       this.db
-        .prepare(`UPDATE jobs SET status = 'running', progress = 0, message = 'starting', updated_at = ? WHERE id = ? AND status = 'queued' AND awaiting_approval = 0`)
+        .prepare(
+          `UPDATE jobs SET status = 'running', progress = 0, message = 'starting', updated_at = ? WHERE id = ? AND status = 'queued' AND awaiting_approval = 0`,
+        )
         .run(new Date().toISOString(), id).changes === 1
     );
   }
@@ -263,7 +320,11 @@ export class Metadata {
 
   /** The oldest queued job, if any. */
   nextQueuedJob(): JobRecord | undefined {
-    const row = this.db.prepare(`${JOB_SELECT} WHERE j.status = 'queued' AND j.awaiting_approval = 0 ORDER BY j.created_at, j.id LIMIT 1`).get() as JobRow | undefined;
+    const row = this.db
+      .prepare(
+        `${JOB_SELECT} WHERE j.status = 'queued' AND j.awaiting_approval = 0 ORDER BY j.created_at, j.id LIMIT 1`,
+      )
+      .get() as JobRow | undefined;
     return row ? jobFromRow(row) : undefined;
   }
 
@@ -272,20 +333,30 @@ export class Metadata {
     const current = this.job(id);
     this.db
       .prepare('UPDATE jobs SET status = ?, progress = ?, message = ?, updated_at = ? WHERE id = ?')
-      .run(storedStatus(update.status ?? current.status), update.progress ?? current.progress, update.message ?? current.message, new Date().toISOString(), id);
+      .run(
+        storedStatus(update.status ?? current.status),
+        update.progress ?? current.progress,
+        update.message ?? current.message,
+        new Date().toISOString(),
+        id,
+      );
   }
 
   /** Mark a job failed with a stable code and a data-free message. */
   failJob(id: string, code: string, message: string): void {
     this.db
-      .prepare(`UPDATE jobs SET status = 'failed', error_code = ?, error_message = ?, message = 'failed', updated_at = ? WHERE id = ?`)
+      .prepare(
+        `UPDATE jobs SET status = 'failed', error_code = ?, error_message = ?, message = 'failed', updated_at = ? WHERE id = ?`,
+      )
       .run(code, message, new Date().toISOString(), id);
   }
 
   /** Jobs left running by a host that stopped: they are failed, never silently re-run. */
   failInterruptedJobs(): number {
     return this.db
-      .prepare(`UPDATE jobs SET status = 'failed', error_code = 'job_interrupted', error_message = 'the host stopped while the job ran; submit it again', message = 'failed', updated_at = ? WHERE status = 'running'`)
+      .prepare(
+        `UPDATE jobs SET status = 'failed', error_code = 'job_interrupted', error_message = 'the host stopped while the job ran; submit it again', message = 'failed', updated_at = ? WHERE status = 'running'`,
+      )
       .run(new Date().toISOString()).changes;
   }
 
@@ -296,7 +367,9 @@ export class Metadata {
         .prepare('INSERT INTO results (id, job_id, hash, document, created_at) VALUES (?, ?, ?, ?, ?)')
         .run(doc.id, jobId, doc.hash, JSON.stringify(doc), new Date().toISOString());
       this.db
-        .prepare(`UPDATE jobs SET status = 'succeeded', progress = 1, message = 'done', result_id = ?, updated_at = ? WHERE id = ?`)
+        .prepare(
+          `UPDATE jobs SET status = 'succeeded', progress = 1, message = 'done', result_id = ?, updated_at = ? WHERE id = ?`,
+        )
         .run(doc.id, new Date().toISOString(), jobId);
     })();
   }
@@ -308,7 +381,9 @@ export class Metadata {
 
   /** The job a stored result is of (read from its row, whatever form its document has), or undefined. */
   resultJob(id: string): string | undefined {
-    return (this.db.prepare('SELECT job_id FROM results WHERE id = ?').get(id) as { job_id: string } | undefined)?.job_id;
+    return (
+      this.db.prepare('SELECT job_id FROM results WHERE id = ?').get(id) as { job_id: string } | undefined
+    )?.job_id;
   }
 
   /**
@@ -317,16 +392,25 @@ export class Metadata {
    * made before outputs were sealed to their readers).
    */
   result(id: string): ResultDocument {
-    const row = this.db.prepare('SELECT document FROM results WHERE id = ?').get(id) as { document: string } | undefined;
+    const row = this.db.prepare('SELECT document FROM results WHERE id = ?').get(id) as
+      | { document: string }
+      | undefined;
     if (!row) throw new ObscuraError('result_not_found', `no result with id ${id}`, 404);
     const doc = ResultDocumentSchema.safeParse(JSON.parse(row.document));
-    if (!doc.success) throw new ObscuraError('result_unsupported', `result ${id} was stored by an earlier version (before results were sealed to their readers) and is not served`, 410);
+    if (!doc.success)
+      throw new ObscuraError(
+        'result_unsupported',
+        `result ${id} was stored by an earlier version (before results were sealed to their readers) and is not served`,
+        410,
+      );
     return doc.data;
   }
 
   /** All results this version serves, newest first (earlier versions' forms left out: see result()). */
   results(): ResultDocument[] {
-    const rows = this.db.prepare('SELECT document FROM results ORDER BY created_at DESC, id').all() as { document: string }[];
+    const rows = this.db.prepare('SELECT document FROM results ORDER BY created_at DESC, id').all() as {
+      document: string;
+    }[];
     return rows.flatMap((r) => {
       const doc = ResultDocumentSchema.safeParse(JSON.parse(r.document));
       return doc.success ? [doc.data] : [];
@@ -336,24 +420,44 @@ export class Metadata {
   /** Record an anchored upgrade authorisation (replacing an earlier one for the same pair). */
   insertUpgradeAuthorization(a: Omit<UpgradeAuthorization, 'createdAt'>): UpgradeAuthorization {
     this.db
-      .prepare('INSERT OR REPLACE INTO upgrade_authorizations (from_measurement, to_measurement, authorized_by, receipt_json, statement_json, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(a.from, a.to, a.authorizedBy, JSON.stringify(a.receipt), a.statement ? JSON.stringify(a.statement) : null, new Date().toISOString());
+      .prepare(
+        'INSERT OR REPLACE INTO upgrade_authorizations (from_measurement, to_measurement, authorized_by, receipt_json, statement_json, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        a.from,
+        a.to,
+        a.authorizedBy,
+        JSON.stringify(a.receipt),
+        a.statement ? JSON.stringify(a.statement) : null,
+        new Date().toISOString(),
+      );
     return this.upgradeAuthorization(a.from, a.to) as UpgradeAuthorization;
   }
 
   /** The authorisation of the upgrade from → to, if one was anchored. */
   upgradeAuthorization(from: string, to: string): UpgradeAuthorization | undefined {
     const row = this.db
-      .prepare('SELECT from_measurement, to_measurement, authorized_by, receipt_json, statement_json, created_at FROM upgrade_authorizations WHERE from_measurement = ? AND to_measurement = ?')
+      .prepare(
+        'SELECT from_measurement, to_measurement, authorized_by, receipt_json, statement_json, created_at FROM upgrade_authorizations WHERE from_measurement = ? AND to_measurement = ?',
+      )
       .get(from, to) as
-      | { from_measurement: string; to_measurement: string; authorized_by: string; receipt_json: string; statement_json: string | null; created_at: string }
+      | {
+          from_measurement: string;
+          to_measurement: string;
+          authorized_by: string;
+          receipt_json: string;
+          statement_json: string | null;
+          created_at: string;
+        }
       | undefined;
     if (!row) return undefined;
     return {
       from: row.from_measurement,
       to: row.to_measurement,
       authorizedBy: row.authorized_by,
-      ...(row.statement_json ? { statement: SignedUpgradeAuthorizationSchema.parse(JSON.parse(row.statement_json)) } : {}),
+      ...(row.statement_json
+        ? { statement: SignedUpgradeAuthorizationSchema.parse(JSON.parse(row.statement_json)) }
+        : {}),
       receipt: AnchorReceiptSchema.parse(JSON.parse(row.receipt_json)),
       createdAt: row.created_at,
     };
@@ -361,10 +465,14 @@ export class Metadata {
 
   /** All upgrade authorisations, newest first. */
   upgradeAuthorizations(): UpgradeAuthorization[] {
-    const rows = this.db.prepare('SELECT from_measurement, to_measurement FROM upgrade_authorizations ORDER BY created_at DESC').all() as {
+    const rows = this.db
+      .prepare('SELECT from_measurement, to_measurement FROM upgrade_authorizations ORDER BY created_at DESC')
+      .all() as {
       from_measurement: string;
       to_measurement: string;
     }[];
-    return rows.map((r) => this.upgradeAuthorization(r.from_measurement, r.to_measurement) as UpgradeAuthorization);
+    return rows.map(
+      (r) => this.upgradeAuthorization(r.from_measurement, r.to_measurement) as UpgradeAuthorization,
+    );
   }
 }

@@ -37,7 +37,14 @@ export type DatasetRecord = z.infer<typeof DatasetRecordSchema>;
  * (by the job's analyst) from any state before the end. succeeded, failed and cancelled
  * are final.
  */
-export const JobStatusSchema = z.enum(['awaiting_approval', 'queued', 'running', 'succeeded', 'failed', 'cancelled']);
+export const JobStatusSchema = z.enum([
+  'awaiting_approval',
+  'queued',
+  'running',
+  'succeeded',
+  'failed',
+  'cancelled',
+]);
 export type JobStatus = z.infer<typeof JobStatusSchema>;
 
 /** A job as the API shows it. */

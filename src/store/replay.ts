@@ -22,7 +22,11 @@ export class ReplayStore {
       this.db.prepare('DELETE FROM seen_requests WHERE expires_at < ?').run(now);
       this.lastPrune = now;
     }
-    const r = this.db.prepare('INSERT INTO seen_requests (request_key, expires_at) VALUES (?, ?) ON CONFLICT (request_key) DO UPDATE SET expires_at = excluded.expires_at WHERE seen_requests.expires_at < ?').run(key, expiresAt, now);
+    const r = this.db
+      .prepare(
+        'INSERT INTO seen_requests (request_key, expires_at) VALUES (?, ?) ON CONFLICT (request_key) DO UPDATE SET expires_at = excluded.expires_at WHERE seen_requests.expires_at < ?',
+      )
+      .run(key, expiresAt, now);
     return r.changes > 0;
   }
 }

@@ -14,7 +14,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HEADER_ACCOUNT, HEADER_BODY, HEADER_SIGNATURE, HEADER_TIMESTAMP, requestSigningBytes, UNSIGNED_PAYLOAD } from '../../src/api/auth.ts';
+import {
+  HEADER_ACCOUNT,
+  HEADER_BODY,
+  HEADER_SIGNATURE,
+  HEADER_TIMESTAMP,
+  requestSigningBytes,
+  UNSIGNED_PAYLOAD,
+} from '../../src/api/auth.ts';
 import type { WorkerRecord } from '../../src/api/workers.ts';
 import { sealDataset } from '../../src/cli/seal-dataset.ts';
 import { type AccountKey, accountKeyFromSuri, generateIdentity } from '../../src/crypto/index.ts';
@@ -62,7 +69,10 @@ async function until(what: string, ok: () => boolean, ms = 15_000): Promise<void
  * Start a signed multipart upload of `signed` and send only the first half of the sealed
  * file. Returns the request (to destroy) and the response's status, once there is one.
  */
-function partialUpload(key: AccountKey): { req: ReturnType<typeof request>; response: Promise<{ status: number; code?: string }> } {
+function partialUpload(key: AccountKey): {
+  req: ReturnType<typeof request>;
+  response: Promise<{ status: number; code?: string }>;
+} {
   const boundary = `----obscura${Date.now()}${Math.random().toString(16).slice(2)}`;
   const head = Buffer.from(
     `--${boundary}\r\nContent-Disposition: form-data; name="manifest"\r\n\r\n${JSON.stringify(signed)}\r\n` +
@@ -86,7 +96,12 @@ function partialUpload(key: AccountKey): { req: ReturnType<typeof request>; resp
       res.on('data', (d: Buffer) => {
         text += d.toString();
       });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, ...(text ? { code: (JSON.parse(text) as { code?: string }).code } : {}) }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          ...(text ? { code: (JSON.parse(text) as { code?: string }).code } : {}),
+        }),
+      );
     });
     req.on('error', () => resolve({ status: 0 }));
   });
@@ -100,11 +115,29 @@ beforeAll(async () => {
   const analyst = await accountKeyFromSuri('//AbortedAnalyst');
   // The sealed size does not depend on the recipient: learn it by sealing to a throwaway one.
   const probe = { id: 'probe', recipient: generateIdentity().recipient };
-  const size = (await sealDataset({ file: CSV, out: join(work, 'probe.sealed'), owner, worker: probe, analysts: [analyst.address], measurements: ['0'.repeat(64)] })).signed.manifest.ciphertext.bytes;
+  const size = (
+    await sealDataset({
+      file: CSV,
+      out: join(work, 'probe.sealed'),
+      owner,
+      worker: probe,
+      analysts: [analyst.address],
+      measurements: ['0'.repeat(64)],
+    })
+  ).signed.manifest.ciphertext.bytes;
   // The quota holds one sealed copy and some, so a second dataset cannot fit.
-  t = await startTestHost({ uploadLimits: { inFlightPerAccount: 2, bytesPerAccount: Math.floor(size * 1.6), idleTimeoutMs: IDLE_MS } });
+  t = await startTestHost({
+    uploadLimits: { inFlightPerAccount: 2, bytesPerAccount: Math.floor(size * 1.6), idleTimeoutMs: IDLE_MS },
+  });
   worker = t.host.workers.list()[0] as WorkerRecord;
-  ({ signed } = await sealDataset({ file: CSV, out: join(work, 'v.sealed'), owner, worker, analysts: [analyst.address], measurements: [worker.measurement] }));
+  ({ signed } = await sealDataset({
+    file: CSV,
+    out: join(work, 'v.sealed'),
+    owner,
+    worker,
+    analysts: [analyst.address],
+    measurements: [worker.measurement],
+  }));
   sealed = readFileSync(join(work, 'v.sealed'));
 }, 240_000);
 
@@ -120,12 +153,22 @@ describe('uploads that fail', () => {
       // The host is staging: a .part file is open.
       await until('staging to start', () => partFiles().length === 1 && stagingDescriptors().length === 1);
       req.destroy();
-      await until('the staging file to go', () => partFiles().length === 0 && stagingDescriptors().length === 0);
+      await until(
+        'the staging file to go',
+        () => partFiles().length === 0 && stagingDescriptors().length === 0,
+      );
     }
     expect(partFiles()).toEqual([]);
     expect(stagingDescriptors()).toEqual([]);
     // Every cut-off upload settled and gave its slot back: with two allowed in flight, this one runs.
-    const ok = await sealAndUpload({ url: t.host.url, file: CSV, out: join(work, 'good.sealed'), owner, worker, analysts: [owner.address] });
+    const ok = await sealAndUpload({
+      url: t.host.url,
+      file: CSV,
+      out: join(work, 'good.sealed'),
+      owner,
+      worker,
+      analysts: [owner.address],
+    });
     expect(ok.dataset).toMatch(/^[0-9a-f]{32}$/);
     expect(partFiles()).toEqual([]);
   }, 60_000);
@@ -134,7 +177,10 @@ describe('uploads that fail', () => {
     const { req, response } = partialUpload(owner);
     await until('staging to start', () => partFiles().length === 1);
     expect(await response).toEqual({ status: 408, code: 'upload_timeout' });
-    await until('the staging file to go', () => partFiles().length === 0 && stagingDescriptors().length === 0);
+    await until(
+      'the staging file to go',
+      () => partFiles().length === 0 && stagingDescriptors().length === 0,
+    );
     req.destroy();
   }, 30_000);
 
@@ -147,17 +193,39 @@ describe('uploads that fail', () => {
     third.req.destroy();
     a.req.destroy();
     b.req.destroy();
-    await until('the staging files to go', () => partFiles().length === 0 && stagingDescriptors().length === 0);
+    await until(
+      'the staging files to go',
+      () => partFiles().length === 0 && stagingDescriptors().length === 0,
+    );
   }, 30_000);
 
   it("refuses an upload past the account's storage quota, and leaves nothing", async () => {
     // The account keeps one sealed copy already; a second does not fit.
-    const e = await refusal(sealAndUpload({ url: t.host.url, file: CSV, out: join(work, 'second.sealed'), owner, worker, analysts: [owner.address] }));
+    const e = await refusal(
+      sealAndUpload({
+        url: t.host.url,
+        file: CSV,
+        out: join(work, 'second.sealed'),
+        owner,
+        worker,
+        analysts: [owner.address],
+      }),
+    );
     expect(e).toMatchObject({ status: 413, code: 'storage_quota_exceeded' });
-    await until('the staging file to go', () => partFiles().length === 0 && stagingDescriptors().length === 0);
+    await until(
+      'the staging file to go',
+      () => partFiles().length === 0 && stagingDescriptors().length === 0,
+    );
     // Another account is not held to this one's quota.
     const other = await accountKeyFromSuri('//AbortedOther');
-    const ok = await sealAndUpload({ url: t.host.url, file: CSV, out: join(work, 'other.sealed'), owner: other, worker, analysts: [other.address] });
+    const ok = await sealAndUpload({
+      url: t.host.url,
+      file: CSV,
+      out: join(work, 'other.sealed'),
+      owner: other,
+      worker,
+      analysts: [other.address],
+    });
     expect(ok.dataset).toMatch(/^[0-9a-f]{32}$/);
   }, 60_000);
 });

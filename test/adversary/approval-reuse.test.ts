@@ -47,9 +47,25 @@ let dataset: string;
 let signed: SignedManifest;
 let sealed: string;
 
-const input = (approval?: ReturnType<typeof signApproval>) => ({ name: 'visits', datasetId: dataset, blobPath: sealed, manifest: signed, ...(approval ? { approval } : {}) });
+const input = (approval?: ReturnType<typeof signApproval>) => ({
+  name: 'visits',
+  datasetId: dataset,
+  blobPath: sealed,
+  manifest: signed,
+  ...(approval ? { approval } : {}),
+});
 const approvalFor = (over: Partial<Parameters<typeof signApproval>[0]> = {}, now?: Date) =>
-  signApproval({ dataset: manifestHash(signed.manifest), pipeline: P, analyst: alice.address, purpose: purposeHash(PURPOSE), ...over }, owner, now);
+  signApproval(
+    {
+      dataset: manifestHash(signed.manifest),
+      pipeline: P,
+      analyst: alice.address,
+      purpose: purposeHash(PURPOSE),
+      ...over,
+    },
+    owner,
+    now,
+  );
 let n = 0;
 const id = () => `reuse-${++n}`;
 
@@ -62,7 +78,15 @@ beforeAll(async () => {
   if (!w) throw new Error('no worker');
   enclave = t.host.workers.get(w.id);
   sealed = join(work, 'visits.sealed');
-  ({ dataset, signed } = await sealAndUpload({ url: t.host.url, file: CSV, out: sealed, owner, worker: w, analysts: [alice.address, bob.address], policy: 'obscura-policy: 1\npipelines: approval\n' }));
+  ({ dataset, signed } = await sealAndUpload({
+    url: t.host.url,
+    file: CSV,
+    out: sealed,
+    owner,
+    worker: w,
+    analysts: [alice.address, bob.address],
+    policy: 'obscura-policy: 1\npipelines: approval\n',
+  }));
 }, 180_000);
 
 afterAll(async () => {
@@ -72,49 +96,104 @@ afterAll(async () => {
 
 describe("an owner's approval covers one analyst, purpose, expiry and number of runs", () => {
   it("refuses Alice's approval on Bob's job, in the enclave and on the host", async () => {
-    const job = await enclaveJob(bob, { id: id(), pipeline: PIPELINE, inputs: [input(approvalFor())], purpose: PURPOSE });
-    await expect(enclave.request('run_job', { job })).rejects.toMatchObject({ code: 'approval_analyst_mismatch', status: 403 });
+    const job = await enclaveJob(bob, {
+      id: id(),
+      pipeline: PIPELINE,
+      inputs: [input(approvalFor())],
+      purpose: PURPOSE,
+    });
+    await expect(enclave.request('run_job', { job })).rejects.toMatchObject({
+      code: 'approval_analyst_mismatch',
+      status: 403,
+    });
     // The host stores the approval for Alice only: Bob's job waits for an approval of its own.
-    await new ApiClient(t.host.url, owner).post('/v1/approvals', approvalFor({ runs: 3, purpose: purposeHash('for Alice only') }));
-    const bobs = JobRecordSchema.parse(await postJob(t.host.url, bob, { pipeline: PIPELINE, inputs: { visits: dataset }, purpose: 'for Alice only' }));
+    await new ApiClient(t.host.url, owner).post(
+      '/v1/approvals',
+      approvalFor({ runs: 3, purpose: purposeHash('for Alice only') }),
+    );
+    const bobs = JobRecordSchema.parse(
+      await postJob(t.host.url, bob, {
+        pipeline: PIPELINE,
+        inputs: { visits: dataset },
+        purpose: 'for Alice only',
+      }),
+    );
     expect(bobs.status).toBe('awaiting_approval');
   }, 60_000);
 
   it('refuses the approval on a job for another purpose, even one character off', async () => {
     for (const purpose of ['something else entirely', `${PURPOSE} `, '']) {
-      const job = await enclaveJob(alice, { id: id(), pipeline: PIPELINE, inputs: [input(approvalFor())], ...(purpose ? { purpose } : {}) });
-      await expect(enclave.request('run_job', { job })).rejects.toMatchObject({ code: 'approval_purpose_mismatch', status: 403 });
+      const job = await enclaveJob(alice, {
+        id: id(),
+        pipeline: PIPELINE,
+        inputs: [input(approvalFor())],
+        ...(purpose ? { purpose } : {}),
+      });
+      await expect(enclave.request('run_job', { job })).rejects.toMatchObject({
+        code: 'approval_purpose_mismatch',
+        status: 403,
+      });
     }
   });
 
   it('refuses an expired approval', async () => {
     const tenDaysAgo = new Date(Date.now() - 10 * 86_400_000);
     const expired = approvalFor({ expiresAt: new Date(Date.now() - 60_000) }, tenDaysAgo);
-    const job = await enclaveJob(alice, { id: id(), pipeline: PIPELINE, inputs: [input(expired)], purpose: PURPOSE });
-    await expect(enclave.request('run_job', { job })).rejects.toMatchObject({ code: 'approval_expired', status: 403 });
+    const job = await enclaveJob(alice, {
+      id: id(),
+      pipeline: PIPELINE,
+      inputs: [input(expired)],
+      purpose: PURPOSE,
+    });
+    await expect(enclave.request('run_job', { job })).rejects.toMatchObject({
+      code: 'approval_expired',
+      status: 403,
+    });
   });
 
   it('an approval of one run runs once: the second job is refused, counted in the anchored ledger', async () => {
     const once = approvalFor({ runs: 1 });
     // The first job goes through the real host: the run is a ledger entry placed on chain before release.
     await new ApiClient(t.host.url, owner).post('/v1/approvals', once);
-    const first = JobRecordSchema.parse(await postJob(t.host.url, alice, { pipeline: PIPELINE, inputs: { visits: dataset }, purpose: PURPOSE }));
+    const first = JobRecordSchema.parse(
+      await postJob(t.host.url, alice, { pipeline: PIPELINE, inputs: { visits: dataset }, purpose: PURPOSE }),
+    );
     expect(first.status).toBe('queued');
     const done = await finished(t.host.url, alice, first);
     expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
-    const doc = ResultDocumentSchema.parse(await new ApiClient(t.host.url, alice).get(`/v1/results/${done.result}`));
-    expect(doc.spend?.entry.entry.body).toMatchObject({ kind: 'spend', charges: [], runs: [expect.stringMatching(/^[0-9a-f]{64}$/)] });
+    const doc = ResultDocumentSchema.parse(
+      await new ApiClient(t.host.url, alice).get(`/v1/results/${done.result}`),
+    );
+    expect(doc.spend?.entry.entry.body).toMatchObject({
+      kind: 'spend',
+      charges: [],
+      runs: [expect.stringMatching(/^[0-9a-f]{64}$/)],
+    });
     expect(doc.spend?.placement.blockNumber).toBeLessThan(doc.anchor.blockNumber);
     // A host that hands the same approval over again, with a fresh request by Alice, is refused.
-    const again = await enclaveJob(alice, { id: id(), pipeline: PIPELINE, inputs: [input(once)], purpose: PURPOSE });
-    await expect(enclave.request('run_job', { job: again })).rejects.toMatchObject({ code: 'approval_runs_exhausted', status: 403 });
+    const again = await enclaveJob(alice, {
+      id: id(),
+      pipeline: PIPELINE,
+      inputs: [input(once)],
+      purpose: PURPOSE,
+    });
+    await expect(enclave.request('run_job', { job: again })).rejects.toMatchObject({
+      code: 'approval_runs_exhausted',
+      status: 403,
+    });
   }, 120_000);
 
   it('two jobs racing for the last run: exactly one takes it', async () => {
     const one = approvalFor({ runs: 1, expiresAt: new Date(Date.now() + 3_600_000) });
-    const jobs = await Promise.all([0, 1].map(() => enclaveJob(alice, { id: id(), pipeline: PIPELINE, inputs: [input(one)], purpose: PURPOSE })));
+    const jobs = await Promise.all(
+      [0, 1].map(() =>
+        enclaveJob(alice, { id: id(), pipeline: PIPELINE, inputs: [input(one)], purpose: PURPOSE }),
+      ),
+    );
     const outcomes = await Promise.allSettled(jobs.map((job) => enclave.request('run_job', { job })));
     expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
-    expect(outcomes.find((o) => o.status === 'rejected')).toMatchObject({ reason: { code: 'approval_runs_exhausted' } });
+    expect(outcomes.find((o) => o.status === 'rejected')).toMatchObject({
+      reason: { code: 'approval_runs_exhausted' },
+    });
   }, 90_000);
 });

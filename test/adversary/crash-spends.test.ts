@@ -58,8 +58,10 @@ let dataset: string;
 let signed: SignedManifest;
 let sealedPath: string;
 
-const budget = async () => DatasetBudgetSchema.parse(await new ApiClient(t.host.url, owner).get(`/v1/datasets/${dataset}/budget`));
-const readJob = async (id: string) => JobRecordSchema.parse(await new ApiClient(t.host.url, analyst).get(`/v1/jobs/${id}`));
+const budget = async () =>
+  DatasetBudgetSchema.parse(await new ApiClient(t.host.url, owner).get(`/v1/datasets/${dataset}/budget`));
+const readJob = async (id: string) =>
+  JobRecordSchema.parse(await new ApiClient(t.host.url, analyst).get(`/v1/jobs/${id}`));
 
 async function settled(id: string, timeoutMs = 90_000): Promise<JobRecord> {
   const deadline = Date.now() + timeoutMs;
@@ -101,7 +103,9 @@ describe('a DP job whose enclave is killed after reading data has spent its budg
     expect((await budget()).epsilon).toEqual({ total: 3, spent: 0, remaining: 3 });
     const before = t.host.workers.get('worker-1');
     const api = new ApiClient(t.host.url, analyst);
-    const queued = JobRecordSchema.parse(await submitJob(api, analyst, { pipeline: SLOW_DP, inputs: { visits: dataset } }));
+    const queued = JobRecordSchema.parse(
+      await submitJob(api, analyst, { pipeline: SLOW_DP, inputs: { visits: dataset } }),
+    );
     // Progress past the opening of the inputs (enclave fraction 0.5, scaled by 0.9 on the host): the rows were read.
     for (let job = await readJob(queued.id); job.progress < 0.45; job = await readJob(queued.id)) {
       expect(job.status).not.toMatch(/succeeded|failed/);
@@ -130,16 +134,34 @@ describe('a DP job whose enclave is killed after reading data has spent its budg
     const stored = killed.request;
     if (!stored) throw new Error('the job kept no signed request');
     const enclave = t.host.workers.get('worker-1');
-    const replay: JobSpec = { id: 'replay-of-killed', request: stored, pipeline: SLOW_DP, inputs: [{ name: 'visits', datasetId: dataset, blobPath: sealedPath, manifest: signed }] };
-    await expect(enclave.request('run_job', { job: replay })).rejects.toMatchObject({ code: 'job_request_replayed' });
-    const again = await settled(JobRecordSchema.parse(await submitJob(new ApiClient(t.host.url, analyst), analyst, { pipeline: COUNT_DP, inputs: { visits: dataset } })).id);
+    const replay: JobSpec = {
+      id: 'replay-of-killed',
+      request: stored,
+      pipeline: SLOW_DP,
+      inputs: [{ name: 'visits', datasetId: dataset, blobPath: sealedPath, manifest: signed }],
+    };
+    await expect(enclave.request('run_job', { job: replay })).rejects.toMatchObject({
+      code: 'job_request_replayed',
+    });
+    const again = await settled(
+      JobRecordSchema.parse(
+        await submitJob(new ApiClient(t.host.url, analyst), analyst, {
+          pipeline: COUNT_DP,
+          inputs: { visits: dataset },
+        }),
+      ).id,
+    );
     expect(again.status, JSON.stringify(again.error)).toBe('succeeded');
     expect((await budget()).epsilon.spent).toBeCloseTo(0.75, 12);
   }, 120_000);
 
   it('a host that withholds the anchor gets a job that never reads data', async () => {
     const enclave = t.host.workers.get('worker-1');
-    const job = await enclaveJob(analyst, { id: 'withheld', pipeline: COUNT_DP, inputs: [{ name: 'visits', datasetId: dataset, blobPath: sealedPath, manifest: signed }] });
+    const job = await enclaveJob(analyst, {
+      id: 'withheld',
+      pipeline: COUNT_DP,
+      inputs: [{ name: 'visits', datasetId: dataset, blobPath: sealedPath, manifest: signed }],
+    });
     const seen: string[] = [];
     const answer = await enclave.request('run_job', { job }, (_f, message) => seen.push(message));
     expect(Object.keys(answer)).toEqual(['ledger']);
@@ -148,8 +170,15 @@ describe('a DP job whose enclave is killed after reading data has spent its budg
     expect((await budget()).epsilon.spent).toBeCloseTo(1, 12);
     // A placement the chain does not hold releases nothing.
     const { entry } = SignedLedgerEntrySchema.parse((answer as { ledger: unknown }).ledger);
-    const fake = { head: { worker: entry.worker, seq: entry.seq, entry: ledgerEntryHash(entry) }, blockNumber: 1, blockHash: `0x${'00'.repeat(32)}`, extrinsicIndex: 0 };
-    await expect(enclave.request('confirm_ledger', { placement: fake })).rejects.toMatchObject({ code: 'ledger_placement_invalid' });
+    const fake = {
+      head: { worker: entry.worker, seq: entry.seq, entry: ledgerEntryHash(entry) },
+      blockNumber: 1,
+      blockHash: `0x${'00'.repeat(32)}`,
+      extrinsicIndex: 0,
+    };
+    await expect(enclave.request('confirm_ledger', { placement: fake })).rejects.toMatchObject({
+      code: 'ledger_placement_invalid',
+    });
     await new Promise((r) => setTimeout(r, 500));
     expect(seen).toEqual(['checking the privacy budget ledger against the chain']);
   }, 90_000);

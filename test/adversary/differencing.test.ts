@@ -44,7 +44,8 @@ outputs: { s: { dp: { epsilon: 0.1 } } }
 let t: Awaited<ReturnType<typeof startTestHost>>;
 const work = mkdtempSync(join(tmpdir(), 'obscura-adv-diff-'));
 let analyst: AccountKey;
-const ds: Record<'plain' | 'narrow' | 'dp', { dataset: string; signed: SignedManifest; sealed: string }> = {} as never;
+const ds: Record<'plain' | 'narrow' | 'dp', { dataset: string; signed: SignedManifest; sealed: string }> =
+  {} as never;
 
 beforeAll(async () => {
   t = await startTestHost();
@@ -60,7 +61,18 @@ beforeAll(async () => {
   };
   for (const [name, policy] of Object.entries(policies) as [keyof typeof policies, string][]) {
     const sealed = join(work, `${name}.sealed`);
-    ds[name] = { ...(await sealAndUpload({ url: t.host.url, file: CSV, out: sealed, owner, worker, analysts: [analyst.address], policy })), sealed };
+    ds[name] = {
+      ...(await sealAndUpload({
+        url: t.host.url,
+        file: CSV,
+        out: sealed,
+        owner,
+        worker,
+        analysts: [analyst.address],
+        policy,
+      })),
+      sealed,
+    };
   }
 }, 120_000);
 
@@ -71,7 +83,11 @@ afterAll(async () => {
 
 async function forged(pipeline: string, d: (typeof ds)['plain']) {
   const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
-  const job = await enclaveJob(analyst, { id: `forged-${Math.random().toString(16).slice(2)}`, pipeline, inputs: [{ name: 'visits', datasetId: d.dataset, blobPath: d.sealed, manifest: d.signed }] });
+  const job = await enclaveJob(analyst, {
+    id: `forged-${Math.random().toString(16).slice(2)}`,
+    pipeline,
+    inputs: [{ name: 'visits', datasetId: d.dataset, blobPath: d.sealed, manifest: d.signed }],
+  });
   return enclave.request('run_job', { job });
 }
 
@@ -81,7 +97,10 @@ describe('differencing', () => {
     const r = await submitJob(t.host.url, analyst, { pipeline, inputs: { visits: ds.plain.dataset } });
     expect(r).toMatchObject({ status: 403, code: 'policy_column_not_allowed' });
     expect(r.message).toMatch(/column patient_id to be filtered on/);
-    await expect(forged(pipeline, ds.plain)).rejects.toMatchObject({ code: 'policy_column_not_allowed', status: 403 });
+    await expect(forged(pipeline, ds.plain)).rejects.toMatchObject({
+      code: 'policy_column_not_allowed',
+      status: 403,
+    });
   });
 
   it('refuses a derive that singles the row out through a never_output column', async () => {
@@ -93,23 +112,44 @@ describe('differencing', () => {
   });
 
   it('lets columns.filter narrow what filters and derives may read', async () => {
-    const r = await submitJob(t.host.url, analyst, { pipeline: total('age <> 60', "region = 'north'"), inputs: { visits: ds.narrow.dataset } });
+    const r = await submitJob(t.host.url, analyst, {
+      pipeline: total('age <> 60', "region = 'north'"),
+      inputs: { visits: ds.narrow.dataset },
+    });
     expect(r).toMatchObject({ status: 403, code: 'policy_column_not_allowed' });
     expect(r.message).toMatch(/column age to be filtered on/);
-    await expect(forged(total('age <> 60', "region = 'north'"), ds.narrow)).rejects.toMatchObject({ code: 'policy_column_not_allowed' });
-    const preview = await dryRun(t.host.url, analyst, { pipeline: total("region <> 'x'", "region = 'north'"), inputs: { visits: ds.narrow.dataset } });
+    await expect(forged(total('age <> 60', "region = 'north'"), ds.narrow)).rejects.toMatchObject({
+      code: 'policy_column_not_allowed',
+    });
+    const preview = await dryRun(t.host.url, analyst, {
+      pipeline: total("region <> 'x'", "region = 'north'"),
+      inputs: { visits: ds.narrow.dataset },
+    });
     expect(preview.checks.find((c) => c.check === 'policies')?.ok).toBe(true);
   });
 
   it('warns in the dry run when an input without DP allows filters, and not when DP is required', async () => {
-    const open = await dryRun(t.host.url, analyst, { pipeline: total('age >= 18'), inputs: { visits: ds.plain.dataset } });
+    const open = await dryRun(t.host.url, analyst, {
+      pipeline: total('age >= 18'),
+      inputs: { visits: ds.plain.dataset },
+    });
     expect(open.ok).toBe(true);
-    expect(open.warnings).toEqual([expect.objectContaining({ code: 'differencing_possible', input: 'visits' })]);
+    expect(open.warnings).toEqual([
+      expect.objectContaining({ code: 'differencing_possible', input: 'visits' }),
+    ]);
     expect(open.warnings[0]?.detail).toMatch(/min_group_size does not prevent it/);
-    const guarded = await dryRun(t.host.url, analyst, { pipeline: dpTotal, inputs: { visits: ds.dp.dataset } });
+    const guarded = await dryRun(t.host.url, analyst, {
+      pipeline: dpTotal,
+      inputs: { visits: ds.dp.dataset },
+    });
     expect(guarded.ok, JSON.stringify(guarded.checks)).toBe(true);
     expect(guarded.warnings).toEqual([]);
     // With dp.required, the exact sum is refused outright.
-    expect(await submitJob(t.host.url, analyst, { pipeline: total('age >= 18'), inputs: { visits: ds.dp.dataset } })).toMatchObject({ status: 403, code: 'policy_dp_required' });
+    expect(
+      await submitJob(t.host.url, analyst, {
+        pipeline: total('age >= 18'),
+        inputs: { visits: ds.dp.dataset },
+      }),
+    ).toMatchObject({ status: 403, code: 'policy_dp_required' });
   });
 });

@@ -24,7 +24,11 @@ import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import type { SignedManifest } from '../../src/crypto/manifest.ts';
 import { ChainClient } from '../../src/chain/client.ts';
 import { loadOrCreateOperatorKey } from '../../src/chain/operator.ts';
-import { ledgerEntryHash, type SignedLedgerEntry, SignedLedgerEntrySchema } from '../../src/enclave/ledger.ts';
+import {
+  ledgerEntryHash,
+  type SignedLedgerEntry,
+  SignedLedgerEntrySchema,
+} from '../../src/enclave/ledger.ts';
 import { jobRequestHash } from '../../src/privacy/job-request.ts';
 import { DATA_CONDITION_CODE, DATA_CONDITION_MESSAGE } from '../../src/enclave/data-condition.ts';
 import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
@@ -52,7 +56,8 @@ let dataset: string;
 let signed: SignedManifest;
 let sealedPath: string;
 
-const budget = async () => DatasetBudgetSchema.parse(await new ApiClient(t.host.url, owner).get(`/v1/datasets/${dataset}/budget`));
+const budget = async () =>
+  DatasetBudgetSchema.parse(await new ApiClient(t.host.url, owner).get(`/v1/datasets/${dataset}/budget`));
 
 async function run(pipeline: string): Promise<JobRecord> {
   const api = new ApiClient(t.host.url, analyst);
@@ -108,11 +113,19 @@ describe('a DP job that fails after reading data spends its budget', () => {
     const before = await budget();
     const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
     // The ciphertext is missing: the enclave refuses before it commits the spend.
-    const job = await enclaveJob(analyst, { id: 'no-data', pipeline: FAILS_AFTER_READING, inputs: [{ name: 'visits', datasetId: dataset, blobPath: join(work, 'missing'), manifest: signed }] });
+    const job = await enclaveJob(analyst, {
+      id: 'no-data',
+      pipeline: FAILS_AFTER_READING,
+      inputs: [{ name: 'visits', datasetId: dataset, blobPath: join(work, 'missing'), manifest: signed }],
+    });
     await expect(enclave.request('run_job', { job })).rejects.toMatchObject({ code: 'dataset_blob_missing' });
     // More than the 2 left: refused before anything is decrypted (by the budget, or the per-job
     // limit where it applies to train outputs), with its own precise code; nothing spent.
-    const greedy = await enclaveJob(analyst, { id: 'greedy', pipeline: FAILS_AFTER_READING.replace('epsilon: 0.5', 'epsilon: 2.5'), inputs: job.inputs.map((i) => ({ ...i, blobPath: sealedPath })) });
+    const greedy = await enclaveJob(analyst, {
+      id: 'greedy',
+      pipeline: FAILS_AFTER_READING.replace('epsilon: 0.5', 'epsilon: 2.5'),
+      inputs: job.inputs.map((i) => ({ ...i, blobPath: sealedPath })),
+    });
     const refused = await enclave.request('run_job', { job: greedy }).then(
       () => undefined,
       (e: unknown) => e as { code: string },
@@ -124,13 +137,22 @@ describe('a DP job that fails after reading data spends its budget', () => {
 
   it('the spend is committed before the job reads anything: the host sees the entry alone, bound to the signed request', async () => {
     const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
-    const job = await enclaveJob(analyst, { id: 'held', pipeline: FAILS_AFTER_READING, inputs: [{ name: 'visits', datasetId: dataset, blobPath: sealedPath, manifest: signed }] });
+    const job = await enclaveJob(analyst, {
+      id: 'held',
+      pipeline: FAILS_AFTER_READING,
+      inputs: [{ name: 'visits', datasetId: dataset, blobPath: sealedPath, manifest: signed }],
+    });
     const before = await budget();
     // What every spending job answers, before it has opened an input: the spend entry alone.
     const answer = await enclave.request('run_job', { job });
     expect(Object.keys(answer)).toEqual(['ledger']);
     const { entry } = SignedLedgerEntrySchema.parse((answer as { ledger: unknown }).ledger);
-    expect(entry.body).toEqual({ kind: 'spend', job: 'held', request: jobRequestHash(job.request.request), charges: [expect.objectContaining({ epsilon: 0.5 })] });
+    expect(entry.body).toEqual({
+      kind: 'spend',
+      job: 'held',
+      request: jobRequestHash(job.request.request),
+      charges: [expect.objectContaining({ epsilon: 0.5 })],
+    });
     expect(t.logs.filter((l) => l.includes('held'))).toEqual([]);
     // Spent already, anchored or not.
     expect((await budget()).epsilon.spent).toBe(before.epsilon.spent + 0.5);
@@ -141,7 +163,11 @@ describe('a DP job that fails after reading data spends its budget', () => {
     // A copy of the ciphertext that is there when the job is committed, and gone when it runs.
     const vanishing = join(work, 'vanishing.sealed');
     copyFileSync(sealedPath, vanishing);
-    const job = await enclaveJob(analyst, { id: 'vanishing', pipeline: FAILS_AFTER_READING, inputs: [{ name: 'visits', datasetId: dataset, blobPath: vanishing, manifest: signed }] });
+    const job = await enclaveJob(analyst, {
+      id: 'vanishing',
+      pipeline: FAILS_AFTER_READING,
+      inputs: [{ name: 'visits', datasetId: dataset, blobPath: vanishing, manifest: signed }],
+    });
     const before = await budget();
     const { ledger } = (await enclave.request('run_job', { job })) as { ledger: SignedLedgerEntry };
     rmSync(vanishing);
@@ -157,7 +183,11 @@ describe('a DP job that fails after reading data spends its budget', () => {
 
   it('a job cancelled while its spend is being anchored never reads data, and its spend stands', async () => {
     const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
-    const job = await enclaveJob(analyst, { id: 'cancelled-early', pipeline: FAILS_AFTER_READING, inputs: [{ name: 'visits', datasetId: dataset, blobPath: sealedPath, manifest: signed }] });
+    const job = await enclaveJob(analyst, {
+      id: 'cancelled-early',
+      pipeline: FAILS_AFTER_READING,
+      inputs: [{ name: 'visits', datasetId: dataset, blobPath: sealedPath, manifest: signed }],
+    });
     const before = await budget();
     const { ledger } = (await enclave.request('run_job', { job })) as { ledger: SignedLedgerEntry };
     expect(await enclave.request('cancel_job', { job: 'cancelled-early' })).toEqual({ cancelled: true });
@@ -170,12 +200,19 @@ describe('a DP job that fails after reading data spends its budget', () => {
 });
 
 /** What an honest host does with a spend entry: anchor its head with the host's operator key, then confirm it with the enclave. */
-async function anchorAndConfirm(ledger: SignedLedgerEntry, onProgress?: (fraction: number, message: string) => void) {
+async function anchorAndConfirm(
+  ledger: SignedLedgerEntry,
+  onProgress?: (fraction: number, message: string) => void,
+) {
   const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
   const operator = await loadOrCreateOperatorKey(t.dataDir);
   const chain = await ChainClient.connect(t.host.chainEndpoint, { operatorSuri: operator.suri });
   try {
-    const placement = await chain.anchorLedgerHead({ worker: ledger.entry.worker, seq: ledger.entry.seq, entry: ledgerEntryHash(ledger.entry) });
+    const placement = await chain.anchorLedgerHead({
+      worker: ledger.entry.worker,
+      seq: ledger.entry.seq,
+      entry: ledgerEntryHash(ledger.entry),
+    });
     return await enclave.request('confirm_ledger', { placement }, onProgress);
   } finally {
     await chain.close();

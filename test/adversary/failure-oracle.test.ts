@@ -77,7 +77,12 @@ async function run(pipeline: string, dataset: string): Promise<JobRecord> {
 }
 
 /** What anyone reading the job learns of how it ended. */
-const ending = (job: JobRecord) => ({ status: job.status, error: job.error, progress: job.progress, message: job.message });
+const ending = (job: JobRecord) => ({
+  status: job.status,
+  error: job.error,
+  progress: job.progress,
+  message: job.message,
+});
 
 beforeAll(async () => {
   t = await startTestHost();
@@ -86,11 +91,16 @@ beforeAll(async () => {
   const w = t.host.workers.list()[0];
   if (!w) throw new Error('no worker');
   const base = { url: t.host.url, file: CSV, owner, worker: w, analysts: [analyst.address] };
-  ({ dataset: plain } = await sealAndUpload({ ...base, out: join(work, 'plain.sealed'), policy: 'obscura-policy: 1\nmin_group_size: 10\n' }));
+  ({ dataset: plain } = await sealAndUpload({
+    ...base,
+    out: join(work, 'plain.sealed'),
+    policy: 'obscura-policy: 1\nmin_group_size: 10\n',
+  }));
   ({ dataset: dpRequired } = await sealAndUpload({
     ...base,
     out: join(work, 'dp.sealed'),
-    policy: 'obscura-policy: 1\nmin_group_size: 10\ndp: { epsilon: 3, max_epsilon_per_job: 1, required: true }\n',
+    policy:
+      'obscura-policy: 1\nmin_group_size: 10\ndp: { epsilon: 3, max_epsilon_per_job: 1, required: true }\n',
   }));
 }, 120_000);
 

@@ -44,14 +44,16 @@ let big: string;
 
 const api = () => new ApiClient(t.host.url, analyst);
 const job = async (id: string) => JobRecordSchema.parse(await api().get(`/v1/jobs/${id}`));
-const submit = async (datasets: string[], text = ENDLESS) => JobRecordSchema.parse(await submitJob(api(), analyst, { pipeline: text, inputs: { data: datasets } }));
+const submit = async (datasets: string[], text = ENDLESS) =>
+  JobRecordSchema.parse(await submitJob(api(), analyst, { pipeline: text, inputs: { data: datasets } }));
 
 async function until(id: string, done: (j: JobRecord) => boolean, timeoutMs: number): Promise<JobRecord> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const j = await job(id);
     if (done(j)) return j;
-    if (Date.now() > deadline) throw new Error(`job ${id} still ${j.status} (${j.message ?? ''}) after ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`job ${id} still ${j.status} (${j.message ?? ''}) after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -76,7 +78,9 @@ function partition(file: string, rows: number, seed0: number): void {
   const lines = ['x0,x1,region,y'];
   for (let i = 0; i < rows; i++) {
     const [x0, x1] = [rnd() * 2 - 1, rnd() * 2 - 1];
-    lines.push(`${x0.toFixed(3)},${x1.toFixed(3)},${rnd() < 0.5 ? 'north' : 'south'},${rnd() < 1 / (1 + Math.exp(-(2 * x0 - x1)))}`);
+    lines.push(
+      `${x0.toFixed(3)},${x1.toFixed(3)},${rnd() < 0.5 ? 'north' : 'south'},${rnd() < 1 / (1 + Math.exp(-(2 * x0 - x1)))}`,
+    );
   }
   writeFileSync(file, `${lines.join('\n')}\n`);
 }
@@ -90,7 +94,16 @@ beforeAll(async () => {
     partition(file, rows, 7 + rows + worker);
     const record = t.host.workers.list()[worker];
     if (!record) throw new Error(`no worker ${worker}`);
-    return (await sealAndUpload({ url: t.host.url, file, out: `${file}.sealed`, owner, worker: record, analysts: [analyst.address] })).dataset;
+    return (
+      await sealAndUpload({
+        url: t.host.url,
+        file,
+        out: `${file}.sealed`,
+        owner,
+        worker: record,
+        analysts: [analyst.address],
+      })
+    ).dataset;
   };
   small.push(await seal('small-1', 600, 0), await seal('small-2', 600, 1));
   big = await seal('big-2', 12_000, 1);
@@ -106,7 +119,10 @@ describe('federated jobs under the per-job limits', () => {
     const t0 = Date.now();
     const j = await until((await submit(small)).id, ended, LIMITS.timeoutMs + 40_000);
     expect(j.status).toBe('failed');
-    expect(j.error).toEqual({ code: 'job_limit_exceeded', message: 'the job ran longer than the time limit per job' });
+    expect(j.error).toEqual({
+      code: 'job_limit_exceeded',
+      message: 'the job ran longer than the time limit per job',
+    });
     // The enclaves stopped their rounds themselves, near the limit: the host killed nothing.
     expect(Date.now() - t0).toBeLessThan(LIMITS.timeoutMs + 15_000);
     const after = await enclaves();
@@ -135,7 +151,10 @@ describe('federated jobs under the per-job limits', () => {
   it('rows are limited per worker: a partition over the row limit fails the job, and the other worker keeps nothing', async () => {
     const j = await until((await submit([small[0] as string, big], NORMAL)).id, ended, 60_000);
     expect(j.status).toBe('failed');
-    expect(j.error).toEqual({ code: 'job_limit_exceeded', message: 'a step of the job produced more rows than the row limit per step' });
+    expect(j.error).toEqual({
+      code: 'job_limit_exceeded',
+      message: 'a step of the job produced more rows than the row limit per step',
+    });
     expect((await enclaves()).map((e) => e.sessions)).toEqual([0, 0]);
   }, 90_000);
 

@@ -52,12 +52,29 @@ beforeAll(async () => {
   analyst = await accountKeyFromSuri('//HistogramAnalyst');
   const worker = t.host.workers.list()[0];
   if (!worker) throw new Error('no worker');
-  const up = (out: string, never: string) => sealAndUpload({ url: t.host.url, file: CSV, out: join(work, out), owner, worker, analysts: [analyst.address], policy: policy(analyst.address, never) });
+  const up = (out: string, never: string) =>
+    sealAndUpload({
+      url: t.host.url,
+      file: CSV,
+      out: join(work, out),
+      owner,
+      worker,
+      analysts: [analyst.address],
+      policy: policy(analyst.address, never),
+    });
   secret = (await up('secret.sealed', 'patient_id, cost')).dataset;
   open = (await up('open.sealed', 'patient_id')).dataset;
   // Eleven rows by cost, between 2000 and 4000, with no other row at their bounds.
-  const costs = readFileSync(CSV, 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',')[3])).filter((c) => c >= 2000 && c <= 4000).sort((a, b) => a - b);
-  const i = costs.findIndex((c, j) => j > 0 && costs[j - 1] !== c && costs[j + 10] !== undefined && costs[j + 11] !== costs[j + 10]);
+  const costs = readFileSync(CSV, 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => Number(l.split(',')[3]))
+    .filter((c) => c >= 2000 && c <= 4000)
+    .sort((a, b) => a - b);
+  const i = costs.findIndex(
+    (c, j) => j > 0 && costs[j - 1] !== c && costs[j + 10] !== undefined && costs[j + 11] !== costs[j + 10],
+  );
   window = { lo: costs[i] as number, hi: costs[i + 10] as number };
 }, 120_000);
 
@@ -69,20 +86,40 @@ afterAll(async () => {
 describe('histograms release no single row', () => {
   it('refuses a histogram or a quantile of a never_output column, as it refuses max', async () => {
     const where = `age >= 0 AND cost BETWEEN ${window.lo} AND ${window.hi}`;
-    for (const measure of ['{ histogram: cost, bins: 10, bounds: [2000, 4000] }', '{ quantile: cost, q: 0.5 }', '{ max: cost }']) {
-      const r = await submitJob(t.host.url, analyst, { pipeline: pipeline('age >= 0', measure), inputs: { visits: secret } });
+    for (const measure of [
+      '{ histogram: cost, bins: 10, bounds: [2000, 4000] }',
+      '{ quantile: cost, q: 0.5 }',
+      '{ max: cost }',
+    ]) {
+      const r = await submitJob(t.host.url, analyst, {
+        pipeline: pipeline('age >= 0', measure),
+        inputs: { visits: secret },
+      });
       expect(r, measure).toMatchObject({ status: 403, code: 'policy_column_not_allowed' });
       expect(r.message).toMatch(/column cost to be output/);
     }
     // Filtering on it is refused too, whatever is measured.
-    expect(await submitJob(t.host.url, analyst, { pipeline: pipeline(where, '{ count: "*" }'), inputs: { visits: secret } })).toMatchObject({ status: 403 });
+    expect(
+      await submitJob(t.host.url, analyst, {
+        pipeline: pipeline(where, '{ count: "*" }'),
+        inputs: { visits: secret },
+      }),
+    ).toMatchObject({ status: 403 });
   });
 
   it('refuses more bins than the cap (100 by default)', async () => {
-    const r = await submitJob(t.host.url, analyst, { pipeline: pipeline('age >= 0', '{ histogram: cost, bins: 10000, bounds: [2000, 4000] }'), inputs: { visits: open } });
+    const r = await submitJob(t.host.url, analyst, {
+      pipeline: pipeline('age >= 0', '{ histogram: cost, bins: 10000, bounds: [2000, 4000] }'),
+      inputs: { visits: open },
+    });
     expect(r).toMatchObject({ status: 403, code: 'policy_histogram_bins_exceeded' });
     const edges = Array.from({ length: 102 }, (_, i) => 2000 + i * 10).join(', ');
-    expect(await submitJob(t.host.url, analyst, { pipeline: pipeline('age >= 0', `{ histogram: cost, bins: [${edges}] }`), inputs: { visits: open } })).toMatchObject({
+    expect(
+      await submitJob(t.host.url, analyst, {
+        pipeline: pipeline('age >= 0', `{ histogram: cost, bins: [${edges}] }`),
+        inputs: { visits: open },
+      }),
+    ).toMatchObject({
       status: 403,
       code: 'policy_histogram_bins_exceeded',
     });
@@ -90,7 +127,10 @@ describe('histograms release no single row', () => {
 
   it('releases no cell with fewer than min_group_size rows behind it, over eleven rows and the finest bins allowed', async () => {
     const where = `cost BETWEEN ${window.lo} AND ${window.hi}`;
-    const outputs = await runToResult(t.host.url, analyst, { pipeline: pipeline(where, '{ histogram: cost, bins: 100, bounds: [2000, 4000] }'), inputs: { visits: open } });
+    const outputs = await runToResult(t.host.url, analyst, {
+      pipeline: pipeline(where, '{ histogram: cost, bins: 100, bounds: [2000, 4000] }'),
+      inputs: { visits: open },
+    });
     const out = outputs['h'];
     expect(out?.minGroupSize).toBe(MIN);
     expect(out?.rows.length).toBe(1);
@@ -107,7 +147,10 @@ describe('histograms release no single row', () => {
     // with it, or 11 − 10 would say where it lies.
     const one = window.lo;
     const narrow = await runToResult(t.host.url, analyst, {
-      pipeline: pipeline(where, `{ histogram: cost, bins: [${one - 0.005}, ${one + 0.005}, ${window.hi + 1}] }`),
+      pipeline: pipeline(
+        where,
+        `{ histogram: cost, bins: [${one - 0.005}, ${one + 0.005}, ${window.hi + 1}] }`,
+      ),
       inputs: { visits: open },
     });
     expect(JSON.parse(String(narrow['h']?.rows[0]?.[1]))).toEqual([null, null]);

@@ -45,7 +45,12 @@ let hostKey: AccountKey;
 let enclave: EnclaveClient;
 const d: Record<'a' | 'b', { dataset: string; signed: SignedManifest; sealed: string }> = {} as never;
 
-const input = (x: (typeof d)['a']) => ({ name: 'visits', datasetId: x.dataset, blobPath: x.sealed, manifest: x.signed });
+const input = (x: (typeof d)['a']) => ({
+  name: 'visits',
+  datasetId: x.dataset,
+  blobPath: x.sealed,
+  manifest: x.signed,
+});
 let n = 0;
 const id = () => `forged-${++n}`;
 
@@ -61,7 +66,14 @@ beforeAll(async () => {
   for (const k of ['a', 'b'] as const) {
     const sealed = join(work, `${k}.sealed`);
     // Both datasets allow both analysts: the manifest's list alone cannot tell them apart.
-    const up = await sealAndUpload({ url: t.host.url, file: CSV, out: sealed, owner, worker: w, analysts: [alice.address, bob.address] });
+    const up = await sealAndUpload({
+      url: t.host.url,
+      file: CSV,
+      out: sealed,
+      owner,
+      worker: w,
+      analysts: [alice.address, bob.address],
+    });
     d[k] = { ...up, sealed };
   }
 }, 180_000);
@@ -73,7 +85,12 @@ afterAll(async () => {
 
 describe('the enclave takes the analyst only from the signed request', () => {
   it('runs an honest job as the analyst who signed it, and puts the request in the signed result', async () => {
-    const job = await enclaveJob(alice, { id: id(), pipeline: PIPELINE, inputs: [input(d.a)], purpose: 'cost study' });
+    const job = await enclaveJob(alice, {
+      id: id(),
+      pipeline: PIPELINE,
+      inputs: [input(d.a)],
+      purpose: 'cost study',
+    });
     const out = await enclave.request('run_job', { job });
     if (!('signed' in out)) throw new Error('expected a released result');
     expect(out.signed.result.analyst).toBe(alice.address);
@@ -89,65 +106,143 @@ describe('the enclave takes the analyst only from the signed request', () => {
 
   it("refuses Alice's request rewritten to name Bob", async () => {
     const job = await enclaveJob(alice, { id: id(), pipeline: PIPELINE, inputs: [input(d.a)] });
-    const rewritten = { ...job, request: { ...job.request, request: { ...job.request.request, analyst: bob.address } } };
-    await expect(enclave.request('run_job', { job: rewritten })).rejects.toMatchObject({ code: 'job_request_signature_invalid', status: 401 });
+    const rewritten = {
+      ...job,
+      request: { ...job.request, request: { ...job.request.request, analyst: bob.address } },
+    };
+    await expect(enclave.request('run_job', { job: rewritten })).rejects.toMatchObject({
+      code: 'job_request_signature_invalid',
+      status: 401,
+    });
   });
 
   it("refuses a request the host signed with its own key in Bob's name, and one it signed as itself", async () => {
     const job = await enclaveJob(hostKey, { id: id(), pipeline: PIPELINE, inputs: [input(d.a)] });
-    const inBobsName = { ...job, request: { ...job.request, request: { ...job.request.request, analyst: bob.address } } };
-    await expect(enclave.request('run_job', { job: inBobsName })).rejects.toMatchObject({ code: 'job_request_signature_invalid' });
+    const inBobsName = {
+      ...job,
+      request: { ...job.request, request: { ...job.request.request, analyst: bob.address } },
+    };
+    await expect(enclave.request('run_job', { job: inBobsName })).rejects.toMatchObject({
+      code: 'job_request_signature_invalid',
+    });
     // Signed honestly as the host's own account, the manifests do not allow it.
-    await expect(enclave.request('run_job', { job })).rejects.toMatchObject({ code: 'analyst_not_allowed', status: 403 });
+    await expect(enclave.request('run_job', { job })).rejects.toMatchObject({
+      code: 'analyst_not_allowed',
+      status: 403,
+    });
   });
 
   it('refuses a request replayed to run the job twice, even under a new job id', async () => {
     const job = await enclaveJob(alice, { id: id(), pipeline: PIPELINE, inputs: [input(d.a)] });
     expect(await enclave.request('run_job', { job })).toHaveProperty('signed');
-    await expect(enclave.request('run_job', { job })).rejects.toMatchObject({ code: 'job_request_replayed', status: 409 });
-    await expect(enclave.request('run_job', { job: { ...job, id: id() } })).rejects.toMatchObject({ code: 'job_request_replayed' });
+    await expect(enclave.request('run_job', { job })).rejects.toMatchObject({
+      code: 'job_request_replayed',
+      status: 409,
+    });
+    await expect(enclave.request('run_job', { job: { ...job, id: id() } })).rejects.toMatchObject({
+      code: 'job_request_replayed',
+    });
     // Two copies at once: exactly one runs.
     const twin = await enclaveJob(alice, { id: id(), pipeline: PIPELINE, inputs: [input(d.a)] });
-    const both = await Promise.allSettled([enclave.request('run_job', { job: twin }), enclave.request('run_job', { job: { ...twin, id: id() } })]);
+    const both = await Promise.allSettled([
+      enclave.request('run_job', { job: twin }),
+      enclave.request('run_job', { job: { ...twin, id: id() } }),
+    ]);
     expect(both.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
-    expect(both.find((o) => o.status === 'rejected')).toMatchObject({ reason: { code: 'job_request_replayed' } });
+    expect(both.find((o) => o.status === 'rejected')).toMatchObject({
+      reason: { code: 'job_request_replayed' },
+    });
   }, 90_000);
 
   it('refuses a stale request, and one dated in the future', async () => {
     const fresh = await signedRequestForInputs(alice, PIPELINE, [input(d.a)]);
-    const at = (t: number) => signJobRequest({ pipeline: fresh.request.pipeline, inputs: fresh.request.inputs, outputs: fresh.request.outputs }, alice, new Date(t));
+    const at = (t: number) =>
+      signJobRequest(
+        { pipeline: fresh.request.pipeline, inputs: fresh.request.inputs, outputs: fresh.request.outputs },
+        alice,
+        new Date(t),
+      );
     for (const request of [at(Date.now() - JOB_REQUEST_MAX_AGE_MS - 60_000), at(Date.now() + 3_600_000)]) {
-      await expect(enclave.request('run_job', { job: { id: id(), request, pipeline: PIPELINE, inputs: [input(d.a)] } })).rejects.toMatchObject({ code: 'job_request_expired' });
+      await expect(
+        enclave.request('run_job', { job: { id: id(), request, pipeline: PIPELINE, inputs: [input(d.a)] } }),
+      ).rejects.toMatchObject({ code: 'job_request_expired' });
     }
   });
 
   it('refuses an honest request with the pipeline text swapped', async () => {
     const job = await enclaveJob(alice, { id: id(), pipeline: PIPELINE, inputs: [input(d.a)] });
-    await expect(enclave.request('run_job', { job: { ...job, pipeline: OTHER_PIPELINE } })).rejects.toMatchObject({ code: 'job_request_mismatch', status: 422, message: /pipeline/ });
+    await expect(
+      enclave.request('run_job', { job: { ...job, pipeline: OTHER_PIPELINE } }),
+    ).rejects.toMatchObject({ code: 'job_request_mismatch', status: 422, message: /pipeline/ });
   });
 
   it('refuses an honest request with the dataset swapped, or its manifest, or a dataset added', async () => {
     const job = await enclaveJob(alice, { id: id(), pipeline: PIPELINE, inputs: [input(d.a)] });
-    await expect(enclave.request('run_job', { job: { ...job, inputs: [input(d.b)] } })).rejects.toMatchObject({ code: 'job_request_mismatch', message: /inputs/ });
-    await expect(enclave.request('run_job', { job: { ...job, inputs: [{ ...input(d.a), manifest: d.b.signed }] } })).rejects.toMatchObject({ code: 'job_request_mismatch' });
-    await expect(enclave.request('run_job', { job: { ...job, inputs: [input(d.a), { ...input(d.b), name: 'extra' }] } })).rejects.toMatchObject({ code: 'job_request_mismatch' });
+    await expect(enclave.request('run_job', { job: { ...job, inputs: [input(d.b)] } })).rejects.toMatchObject(
+      { code: 'job_request_mismatch', message: /inputs/ },
+    );
+    await expect(
+      enclave.request('run_job', { job: { ...job, inputs: [{ ...input(d.a), manifest: d.b.signed }] } }),
+    ).rejects.toMatchObject({ code: 'job_request_mismatch' });
+    await expect(
+      enclave.request('run_job', { job: { ...job, inputs: [input(d.a), { ...input(d.b), name: 'extra' }] } }),
+    ).rejects.toMatchObject({ code: 'job_request_mismatch' });
   });
 });
 
 describe('the host refuses the same on POST /v1/jobs', () => {
   it("refuses a job without a request, and Bob submitting Alice's request", async () => {
-    expect(await refusal(new ApiClient(t.host.url, alice).post('/v1/jobs', { pipeline: PIPELINE, inputs: { visits: d.a.dataset } }))).toMatchObject({ status: 400, code: 'job_request_missing' });
+    expect(
+      await refusal(
+        new ApiClient(t.host.url, alice).post('/v1/jobs', {
+          pipeline: PIPELINE,
+          inputs: { visits: d.a.dataset },
+        }),
+      ),
+    ).toMatchObject({ status: 400, code: 'job_request_missing' });
     const request = await signedRequestForInputs(alice, PIPELINE, [input(d.a)]);
-    expect(await refusal(new ApiClient(t.host.url, bob).post('/v1/jobs', { pipeline: PIPELINE, inputs: { visits: d.a.dataset }, request }))).toMatchObject({ status: 403, code: 'job_request_mismatch' });
-    expect(await refusal(new ApiClient(t.host.url, alice).post('/v1/jobs', { pipeline: PIPELINE, inputs: { visits: d.b.dataset }, request }))).toMatchObject({ status: 422, code: 'job_request_mismatch' });
-    expect(await refusal(new ApiClient(t.host.url, alice).post('/v1/jobs', { pipeline: PIPELINE, inputs: { visits: d.a.dataset }, purpose: 'other', request }))).toMatchObject({ status: 422, code: 'job_request_mismatch' });
+    expect(
+      await refusal(
+        new ApiClient(t.host.url, bob).post('/v1/jobs', {
+          pipeline: PIPELINE,
+          inputs: { visits: d.a.dataset },
+          request,
+        }),
+      ),
+    ).toMatchObject({ status: 403, code: 'job_request_mismatch' });
+    expect(
+      await refusal(
+        new ApiClient(t.host.url, alice).post('/v1/jobs', {
+          pipeline: PIPELINE,
+          inputs: { visits: d.b.dataset },
+          request,
+        }),
+      ),
+    ).toMatchObject({ status: 422, code: 'job_request_mismatch' });
+    expect(
+      await refusal(
+        new ApiClient(t.host.url, alice).post('/v1/jobs', {
+          pipeline: PIPELINE,
+          inputs: { visits: d.a.dataset },
+          purpose: 'other',
+          request,
+        }),
+      ),
+    ).toMatchObject({ status: 422, code: 'job_request_mismatch' });
   });
 
   it('accepts a request once, and refuses it submitted again', async () => {
     const request = await signedRequestForInputs(alice, PIPELINE, [input(d.a)]);
     const body = { pipeline: PIPELINE, inputs: { visits: d.a.dataset }, request };
-    expect(await new ApiClient(t.host.url, alice).post('/v1/jobs', body)).toMatchObject({ analyst: alice.address });
-    expect(await refusal(new ApiClient(t.host.url, alice).post('/v1/jobs', body))).toMatchObject({ status: 409, code: 'job_request_replayed' });
-    expect(await postJob(t.host.url, alice, { pipeline: PIPELINE, inputs: { visits: d.a.dataset } })).toMatchObject({ analyst: alice.address });
+    expect(await new ApiClient(t.host.url, alice).post('/v1/jobs', body)).toMatchObject({
+      analyst: alice.address,
+    });
+    expect(await refusal(new ApiClient(t.host.url, alice).post('/v1/jobs', body))).toMatchObject({
+      status: 409,
+      code: 'job_request_replayed',
+    });
+    expect(
+      await postJob(t.host.url, alice, { pipeline: PIPELINE, inputs: { visits: d.a.dataset } }),
+    ).toMatchObject({ analyst: alice.address });
   });
 });

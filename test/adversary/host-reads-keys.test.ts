@@ -10,7 +10,16 @@
  * recorded interfaces (test/fixtures/dcap quotes behind /dev/attestation and a dstack agent).
  */
 import { createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,9 +53,16 @@ function files(dir: string): string[] {
  * the public measurement, and try it on the worker's sealed state. Returns the age identity
  * it recovers, if any.
  */
-function attack(dataDir: string, workerId: string, measurement: string, extraRoots: Buffer[] = []): string | undefined {
+function attack(
+  dataDir: string,
+  workerId: string,
+  measurement: string,
+  extraRoots: Buffer[] = [],
+): string | undefined {
   const stateDir = join(dataDir, 'workers', workerId);
-  const sealed = readdirSync(stateDir).filter((f) => f.endsWith('.sealed')).map((f) => readFileSync(join(stateDir, f)));
+  const sealed = readdirSync(stateDir)
+    .filter((f) => f.endsWith('.sealed'))
+    .map((f) => readFileSync(join(stateDir, f)));
   const candidates: Buffer[] = files(dataDir).flatMap((f) => {
     const raw = readFileSync(f);
     const text = raw.toString('utf8').trim();
@@ -55,7 +71,9 @@ function attack(dataDir: string, workerId: string, measurement: string, extraRoo
   candidates.push(...extraRoots);
   for (const box of sealed) {
     for (const root of candidates) {
-      const key = Buffer.from(hkdfSync('sha256', root, Buffer.from(measurement, 'hex'), 'obscura-sealing/1', 32));
+      const key = Buffer.from(
+        hkdfSync('sha256', root, Buffer.from(measurement, 'hex'), 'obscura-sealing/1', 32),
+      );
       try {
         const d = createDecipheriv('aes-256-gcm', key, box.subarray(8, 20));
         d.setAAD(Buffer.from(measurement, 'hex'));
@@ -70,7 +88,11 @@ function attack(dataDir: string, workerId: string, measurement: string, extraRoo
   return undefined;
 }
 
-async function start(dataDir: string, workerId: string, tee: Parameters<typeof EnclaveClient.start>[0]['tee']): Promise<EnclaveClient> {
+async function start(
+  dataDir: string,
+  workerId: string,
+  tee: Parameters<typeof EnclaveClient.start>[0]['tee'],
+): Promise<EnclaveClient> {
   const client = await EnclaveClient.start({ dataDir, workerId, ...(tee ? { tee } : {}) });
   started.push(client);
   return client;
@@ -93,7 +115,11 @@ describe('the host reads the keys from the data directory', () => {
       } else {
         const quote = Buffer.from(recorded);
         Buffer.from(body.report_data ?? '', 'hex').copy(quote, 568);
-        text = JSON.stringify({ quote: quote.toString('hex'), event_log: '[]', report_data: body.report_data });
+        text = JSON.stringify({
+          quote: quote.toString('hex'),
+          event_log: '[]',
+          report_data: body.report_data,
+        });
       }
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
       res.end(text);
@@ -114,7 +140,9 @@ describe('the host reads the keys from the data directory', () => {
     expect(existsSync(join(dataDir, 'simulated-tee'))).toBe(false);
     expect(attack(dataDir, 'w-sgx', worker.info.measurement)).toBeUndefined();
     // The attack is sound: handed the TEE's own key (which the host cannot read), it opens the state.
-    const identity = attack(dataDir, 'w-sgx', worker.info.measurement, [readFileSync(join(root, 'keys', '_sgx_mrenclave'))]);
+    const identity = attack(dataDir, 'w-sgx', worker.info.measurement, [
+      readFileSync(join(root, 'keys', '_sgx_mrenclave')),
+    ]);
     expect(identity && identityToRecipient(identity)).toBe(worker.info.keys.recipient);
   }, 60_000);
 
@@ -136,11 +164,17 @@ describe('the host reads the keys from the data directory', () => {
       const identity = attack(t.dataDir, w.id, w.measurement);
       expect(identity && identityToRecipient(identity)).toBe(w.recipient);
       const api = new ApiClient(t.host.url);
-      const { workers } = (await api.get('/v1/workers')) as { workers: { simulated: boolean; sealingRoot: string; tee: string }[] };
+      const { workers } = (await api.get('/v1/workers')) as {
+        workers: { simulated: boolean; sealingRoot: string; tee: string }[];
+      };
       expect(workers[0]).toMatchObject({ tee: 'simulated', simulated: true, sealingRoot: 'simulated-file' });
-      const att = (await api.get(`/v1/workers/${w.id}/attestation?nonce=${randomBytes(32).toString('hex')}`)) as { sealingRoot: string; evidence: { tee: string } };
+      const att = (await api.get(
+        `/v1/workers/${w.id}/attestation?nonce=${randomBytes(32).toString('hex')}`,
+      )) as { sealingRoot: string; evidence: { tee: string } };
       expect(att).toMatchObject({ sealingRoot: 'simulated-file', evidence: { tee: 'simulated' } });
-      expect(t.logs.join('\n')).toMatch(/warn \[worker-1\] sealing root: simulated-file \(SIMULATED sealing root/);
+      expect(t.logs.join('\n')).toMatch(
+        /warn \[worker-1\] sealing root: simulated-file \(SIMULATED sealing root/,
+      );
     } finally {
       await t.close();
     }

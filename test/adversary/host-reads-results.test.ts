@@ -54,7 +54,14 @@ beforeAll(async () => {
   bob = await accountKeyFromSuri('//ReadsResultsBob');
   const w = t.host.workers.list()[0];
   if (!w) throw new Error('no worker');
-  const { dataset } = await sealAndUpload({ url: t.host.url, file: CSV, out: join(work, 'visits.sealed'), owner, worker: w, analysts: [alice.address, bob.address] });
+  const { dataset } = await sealAndUpload({
+    url: t.host.url,
+    file: CSV,
+    out: join(work, 'visits.sealed'),
+    owner,
+    worker: w,
+    analysts: [alice.address, bob.address],
+  });
   const r = await submitJob(t.host.url, alice, { pipeline: PIPELINE, inputs: { visits: dataset } });
   if (!r.job) throw new Error(`job refused: ${r.code} ${r.message}`);
   const job = await finished(t.host.url, alice, r.job);
@@ -71,7 +78,9 @@ afterAll(async () => {
 /** The output values that cannot appear by chance: non-integer cost sums and means, as JSON writes them. */
 function distinctiveValues(): string[] {
   const values = Object.values(tables).flatMap((table) => table.rows.flat());
-  return values.filter((v): v is number => typeof v === 'number' && !Number.isInteger(v) && Math.abs(v) >= 1000).map((v) => String(v));
+  return values
+    .filter((v): v is number => typeof v === 'number' && !Number.isInteger(v) && Math.abs(v) >= 1000)
+    .map((v) => String(v));
 }
 
 /** Every answer the host gives to GET on each route of its OpenAPI document (and /metrics), as `who`. */
@@ -85,7 +94,12 @@ async function everyAnswer(who: AccountKey | undefined): Promise<string[]> {
       .replace(/^\/v1\/results\/\{id\}/, `/v1/results/${ids.result}`)
       .replace(/^\/v1\/workers\/\{id\}/, `/v1/workers/${ids.worker}`)
       .replace('{hash}', pipelineHash(parsePipeline(PIPELINE)));
-  const paths = [...Object.entries(doc.paths).filter(([, item]) => 'get' in item).map(([p]) => fill(p)), '/metrics'];
+  const paths = [
+    ...Object.entries(doc.paths)
+      .filter(([, item]) => 'get' in item)
+      .map(([p]) => fill(p)),
+    '/metrics',
+  ];
   expect(paths).toContain(`/v1/results/${ids.result}`);
   const answers: string[] = [];
   for (const p of paths) {
@@ -100,7 +114,11 @@ describe('the host cannot read the results it stores', () => {
     const needles = distinctiveValues();
     // A region's cost sum and mean each: enough to be sure the search looks for real values.
     expect(needles.length).toBeGreaterThanOrEqual(4);
-    const answers = [...(await everyAnswer(alice)), ...(await everyAnswer(owner)), ...(await everyAnswer(undefined))];
+    const answers = [
+      ...(await everyAnswer(alice)),
+      ...(await everyAnswer(owner)),
+      ...(await everyAnswer(undefined)),
+    ];
     const leaks: string[] = [];
     for (const needle of needles) {
       for (const file of filesContaining(t.dataDir, needle)) leaks.push(`${needle} in ${file}`);
@@ -121,20 +139,41 @@ describe('the host cannot read the results it stores', () => {
       { role: 'analyst', account: alice.address, recipient: alice.resultRecipient },
       { role: 'owner', account: owner.address, recipient: owner.resultRecipient },
     ]);
-    expect(Object.keys(out).sort()).toEqual(['ciphertextSha256', 'dp', 'names', 'plaintextSha256', 'readers', 'visibility']);
+    expect(Object.keys(out).sort()).toEqual([
+      'ciphertextSha256',
+      'dp',
+      'names',
+      'plaintextSha256',
+      'readers',
+      'visibility',
+    ]);
     expect(typeof doc.ciphertext).toBe('string');
   });
 
-  it("lets another allowed analyst neither fetch nor open the result, and lets the owner open it", async () => {
+  it('lets another allowed analyst neither fetch nor open the result, and lets the owner open it', async () => {
     // Bob is allowed on the dataset but did not run the job: the host does not serve it to him…
-    await expect(new ApiClient(t.host.url, bob).get(`/v1/results/${ids.result}`)).rejects.toMatchObject({ status: 404 });
+    await expect(new ApiClient(t.host.url, bob).get(`/v1/results/${ids.result}`)).rejects.toMatchObject({
+      status: 404,
+    });
     // …and a copy (from a hostile host, or passed around) does not open with his key.
-    const doc: ResultDocument = parseResultDocument(await new ApiClient(t.host.url, alice).get(`/v1/results/${ids.result}`));
-    await expect(documentOutputs(doc, bob)).rejects.toMatchObject({ code: 'result_not_a_reader', status: 403 });
+    const doc: ResultDocument = parseResultDocument(
+      await new ApiClient(t.host.url, alice).get(`/v1/results/${ids.result}`),
+    );
+    await expect(documentOutputs(doc, bob)).rejects.toMatchObject({
+      code: 'result_not_a_reader',
+      status: 403,
+    });
     // Claiming to be a reader does not help: the ciphertext is not addressed to his key.
-    const pretender = { resultRecipient: alice.resultRecipient, decryptResult: (c: Uint8Array) => bob.decryptResult(c) };
-    await expect(openOutputs(doc.signed.result, Buffer.from(doc.ciphertext ?? '', 'base64'), pretender)).rejects.toMatchObject({ code: 'result_not_a_reader' });
-    await expect(bob.decryptResult(Buffer.from(doc.ciphertext ?? '', 'base64'))).rejects.toMatchObject({ code: 'age_no_matching_identity' });
+    const pretender = {
+      resultRecipient: alice.resultRecipient,
+      decryptResult: (c: Uint8Array) => bob.decryptResult(c),
+    };
+    await expect(
+      openOutputs(doc.signed.result, Buffer.from(doc.ciphertext ?? '', 'base64'), pretender),
+    ).rejects.toMatchObject({ code: 'result_not_a_reader' });
+    await expect(bob.decryptResult(Buffer.from(doc.ciphertext ?? '', 'base64'))).rejects.toMatchObject({
+      code: 'age_no_matching_identity',
+    });
     // The owner of the input reads the same tables as the analyst.
     expect(await resultOutputs(t.host.url, owner, ids.result)).toEqual(tables);
   });

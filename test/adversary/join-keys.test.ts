@@ -46,7 +46,15 @@ beforeAll(async () => {
   const worker = t.host.workers.list()[0];
   if (!worker) throw new Error('no worker');
   const policy = `obscura-policy: 1\nanalysts: ["${analyst.address}"]\ncolumns: { join_on: [patient_id], never_output: [patient_id] }\n`;
-  ({ dataset, signed } = await sealAndUpload({ url: t.host.url, file: CSV, out: sealed, owner, worker, analysts: [analyst.address], policy }));
+  ({ dataset, signed } = await sealAndUpload({
+    url: t.host.url,
+    file: CSV,
+    out: sealed,
+    owner,
+    worker,
+    analysts: [analyst.address],
+    policy,
+  }));
 }, 120_000);
 
 afterAll(async () => {
@@ -56,21 +64,34 @@ afterAll(async () => {
 
 async function forged(pipeline: string) {
   const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
-  const job = await enclaveJob(analyst, { id: `forged-${Math.random().toString(16).slice(2)}`, pipeline, inputs: [{ name: 'visits', datasetId: dataset, blobPath: sealed, manifest: signed }] });
+  const job = await enclaveJob(analyst, {
+    id: `forged-${Math.random().toString(16).slice(2)}`,
+    pipeline,
+    inputs: [{ name: 'visits', datasetId: dataset, blobPath: sealed, manifest: signed }],
+  });
   return enclave.request('run_job', { job });
 }
 
 describe('join keys', () => {
   it('refuses a join on a constant key, on the host and in the enclave, before any row is read', async () => {
     for (const key of ['1', "'x'", 'abs(-3) + 1']) {
-      const r = await submitJob(t.host.url, analyst, { pipeline: selfJoin(key), inputs: { visits: dataset } });
+      const r = await submitJob(t.host.url, analyst, {
+        pipeline: selfJoin(key),
+        inputs: { visits: dataset },
+      });
       expect(r, key).toMatchObject({ status: 400, code: 'pipeline_join_key_constant' });
-      await expect(forged(selfJoin(key))).rejects.toMatchObject({ code: 'pipeline_join_key_constant', status: 400 });
+      await expect(forged(selfJoin(key))).rejects.toMatchObject({
+        code: 'pipeline_join_key_constant',
+        status: 400,
+      });
     }
   });
 
   it('holds the join_on rule for a key derived from columns', async () => {
-    const r = await submitJob(t.host.url, analyst, { pipeline: selfJoin('age + 0'), inputs: { visits: dataset } });
+    const r = await submitJob(t.host.url, analyst, {
+      pipeline: selfJoin('age + 0'),
+      inputs: { visits: dataset },
+    });
     expect(r).toMatchObject({ status: 403, code: 'policy_column_not_allowed' });
     expect(r.message).toMatch(/column age to be joined on/);
     await expect(forged(selfJoin('age + 0'))).rejects.toMatchObject({ code: 'policy_column_not_allowed' });

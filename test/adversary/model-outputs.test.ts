@@ -56,7 +56,15 @@ beforeAll(async () => {
   analyst = await accountKeyFromSuri('//ModelAnalyst');
   const worker = t.host.workers.list()[0];
   if (!worker) throw new Error('no worker');
-  ({ dataset, signed } = await sealAndUpload({ url: t.host.url, file: CSV, out: sealed, owner, worker, analysts: [analyst.address], policy: POLICY(analyst.address) }));
+  ({ dataset, signed } = await sealAndUpload({
+    url: t.host.url,
+    file: CSV,
+    out: sealed,
+    owner,
+    worker,
+    analysts: [analyst.address],
+    policy: POLICY(analyst.address),
+  }));
 }, 120_000);
 
 afterAll(async () => {
@@ -67,31 +75,50 @@ afterAll(async () => {
 /** The same job handed straight to the enclave, as a host that skipped its checks would. */
 async function forged(pipeline: string) {
   const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
-  const job = await enclaveJob(analyst, { id: `forged-${Math.random().toString(16).slice(2)}`, pipeline, inputs: [{ name: 'visits', datasetId: dataset, blobPath: sealed, manifest: signed }] });
+  const job = await enclaveJob(analyst, {
+    id: `forged-${Math.random().toString(16).slice(2)}`,
+    pipeline,
+    inputs: [{ name: 'visits', datasetId: dataset, blobPath: sealed, manifest: signed }],
+  });
   return enclave.request('run_job', { job });
 }
 
 describe('model outputs obey the DP rules of their inputs', () => {
   it('refuses a train output without dp on a dp.required dataset, on the host and in the enclave', async () => {
     const pipeline = model('{ m: { min_group_size: 10 } }');
-    expect(await submitJob(t.host.url, analyst, { pipeline, inputs: { visits: dataset } })).toMatchObject({ status: 403, code: 'policy_dp_required' });
+    expect(await submitJob(t.host.url, analyst, { pipeline, inputs: { visits: dataset } })).toMatchObject({
+      status: 403,
+      code: 'policy_dp_required',
+    });
     await expect(forged(pipeline)).rejects.toMatchObject({ code: 'policy_dp_required', status: 403 });
   });
 
   it('refuses an evaluate output without dp (its scores depend on the training rows too)', async () => {
-    const pipeline = model('{ e: { min_group_size: 10 } }', '  - { id: e, evaluate: { model: m, from: priced } }\n');
-    expect(await submitJob(t.host.url, analyst, { pipeline, inputs: { visits: dataset } })).toMatchObject({ status: 403, code: 'policy_dp_required' });
+    const pipeline = model(
+      '{ e: { min_group_size: 10 } }',
+      '  - { id: e, evaluate: { model: m, from: priced } }\n',
+    );
+    expect(await submitJob(t.host.url, analyst, { pipeline, inputs: { visits: dataset } })).toMatchObject({
+      status: 403,
+      code: 'policy_dp_required',
+    });
     await expect(forged(pipeline)).rejects.toMatchObject({ code: 'policy_dp_required' });
   });
 
   it("counts DP-SGD's epsilon against max_epsilon_per_job", async () => {
     const pipeline = model('{ m: { min_group_size: 10, dp: { epsilon: 2.5, delta: 1.0e-5 } } }');
-    expect(await submitJob(t.host.url, analyst, { pipeline, inputs: { visits: dataset } })).toMatchObject({ status: 403, code: 'policy_dp_per_job_exceeded' });
+    expect(await submitJob(t.host.url, analyst, { pipeline, inputs: { visits: dataset } })).toMatchObject({
+      status: 403,
+      code: 'policy_dp_per_job_exceeded',
+    });
     await expect(forged(pipeline)).rejects.toMatchObject({ code: 'policy_dp_per_job_exceeded' });
   });
 
   it("prices a DP-SGD output in the dry run and charges it to the input's budget", async () => {
-    const body = { pipeline: model('{ m: { min_group_size: 10, dp: { epsilon: 0.5, delta: 1.0e-5 } } }'), inputs: { visits: dataset } };
+    const body = {
+      pipeline: model('{ m: { min_group_size: 10, dp: { epsilon: 0.5, delta: 1.0e-5 } } }'),
+      inputs: { visits: dataset },
+    };
     const preview = await dryRun(t.host.url, analyst, body);
     expect(preview.ok, JSON.stringify(preview.checks)).toBe(true);
     expect(preview.cost.epsilon).toBe(0.5);
@@ -99,7 +126,9 @@ describe('model outputs obey the DP rules of their inputs', () => {
     expect(preview.inputs[0]?.uses).toMatchObject({ feature: ['age'], label: ['cost'], filter: ['cost'] });
     const outputs = await runToResult(t.host.url, analyst, body);
     expect(outputs['m']?.model?.dpSgd).toMatchObject({ epsilon: 0.5 });
-    const budget = DatasetBudgetSchema.parse(await new ApiClient(t.host.url, owner).get(`/v1/datasets/${dataset}/budget`));
+    const budget = DatasetBudgetSchema.parse(
+      await new ApiClient(t.host.url, owner).get(`/v1/datasets/${dataset}/budget`),
+    );
     expect(budget.epsilon.spent).toBeCloseTo(0.5, 12);
     expect(budget.epsilon.remaining).toBeCloseTo(2.5, 12);
   }, 120_000);

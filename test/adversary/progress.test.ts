@@ -66,13 +66,27 @@ beforeAll(async () => {
   const [header, ...lines] = readFileSync(CSV, 'utf8').trim().split('\n');
   const other = lines.slice(0, 333).map((l) => {
     const c = l.split(',');
-    return [c[0], c[1], String(Math.min(99, Number(c[2]) + 7)), c[3] ? (Number(c[3]) * 1.7).toFixed(2) : '', c[4], c[5]].join(',');
+    return [
+      c[0],
+      c[1],
+      String(Math.min(99, Number(c[2]) + 7)),
+      c[3] ? (Number(c[3]) * 1.7).toFixed(2) : '',
+      c[4],
+      c[5],
+    ].join(',');
   });
   const small = join(work, 'small.csv');
   writeFileSync(small, `${header}\n${other.join('\n')}\n`);
   for (const [i, file] of [CSV, small].entries()) {
     const path = join(work, `${i}.sealed`);
-    const { dataset, signed } = await sealAndUpload({ url: t.host.url, file, out: path, owner, worker: w, analysts: [analyst.address] });
+    const { dataset, signed } = await sealAndUpload({
+      url: t.host.url,
+      file,
+      out: path,
+      owner,
+      worker: w,
+      analysts: [analyst.address],
+    });
     datasets.push({ id: dataset, signed, path });
   }
 }, 120_000);
@@ -97,7 +111,9 @@ async function enclaveProgress(pipeline: string, bound: Record<string, number>):
 
 async function run(pipeline: string, bound: Record<string, number>): Promise<JobRecord> {
   const api = new ApiClient(t.host.url, analyst);
-  const inputs = Object.fromEntries(Object.entries(bound).map(([name, i]) => [name, datasets[i]?.id as string]));
+  const inputs = Object.fromEntries(
+    Object.entries(bound).map(([name, i]) => [name, datasets[i]?.id as string]),
+  );
   let job = JobRecordSchema.parse(await submitJob(api, analyst, { pipeline, inputs }));
   while (job.status !== 'succeeded' && job.status !== 'failed') {
     await new Promise((r) => setTimeout(r, 100));
@@ -108,7 +124,14 @@ async function run(pipeline: string, bound: Record<string, number>): Promise<Job
 
 describe('progress comes from the plan', () => {
   for (const [name, pipeline, bindings] of [
-    ['a join of two inputs', JOIN, [{ a: 0, b: 0 }, { a: 1, b: 0 }]],
+    [
+      'a join of two inputs',
+      JOIN,
+      [
+        { a: 0, b: 0 },
+        { a: 1, b: 0 },
+      ],
+    ],
     ['a train job', TRAIN, [{ visits: 0 }, { visits: 1 }]],
   ] as const) {
     it(`${name} reports the same fractions and messages for datasets of different sizes and contents`, async () => {

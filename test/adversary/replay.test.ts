@@ -10,7 +10,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HEADER_ACCOUNT, HEADER_SIGNATURE, HEADER_TIMESTAMP, requestSigningBytes } from '../../src/api/auth.ts';
+import {
+  HEADER_ACCOUNT,
+  HEADER_SIGNATURE,
+  HEADER_TIMESTAMP,
+  requestSigningBytes,
+} from '../../src/api/auth.ts';
 import { type RunningHost, startHost } from '../../src/api/host.ts';
 import { ApiClient } from '../../src/cli/client.ts';
 import { signedRequestFor } from '../../src/cli/job-request.ts';
@@ -19,7 +24,8 @@ import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
 import { sealAndUpload } from '../helpers/datasets.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
-const PIPELINE = 'obscura: 1\nname: replayed\ninputs:\n  visits:\n    columns: { region: string }\nsteps:\n  - id: n\n    aggregate: { from: visits, group_by: [region], measures: { n: { count: "*" } } }\noutputs:\n  n: { min_group_size: 10 }\n';
+const PIPELINE =
+  'obscura: 1\nname: replayed\ninputs:\n  visits:\n    columns: { region: string }\nsteps:\n  - id: n\n    aggregate: { from: visits, group_by: [region], measures: { n: { count: "*" } } }\noutputs:\n  n: { min_group_size: 10 }\n';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'obscura-replay-'));
 let host: RunningHost;
@@ -40,17 +46,38 @@ interface Captured {
 function capture(key: AccountKey, method: 'GET' | 'POST', path: string, json?: unknown): Captured {
   const body = json === undefined ? undefined : JSON.stringify(json);
   const timestamp = String(Date.now());
-  const signature = key.sign(requestSigningBytes(method, path, timestamp, createHash('sha256').update(body ?? '').digest('hex')));
+  const signature = key.sign(
+    requestSigningBytes(
+      method,
+      path,
+      timestamp,
+      createHash('sha256')
+        .update(body ?? '')
+        .digest('hex'),
+    ),
+  );
   return {
     method,
     path,
     ...(body === undefined ? {} : { body }),
-    headers: { [HEADER_ACCOUNT]: key.address, [HEADER_TIMESTAMP]: timestamp, [HEADER_SIGNATURE]: signature, ...(body ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      [HEADER_ACCOUNT]: key.address,
+      [HEADER_TIMESTAMP]: timestamp,
+      [HEADER_SIGNATURE]: signature,
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
   };
 }
 
-async function send(c: Captured, signature = c.headers[HEADER_SIGNATURE] as string): Promise<{ status: number; code?: string }> {
-  const res = await fetch(new URL(c.path, host.url), { method: c.method, headers: { ...c.headers, [HEADER_SIGNATURE]: signature }, body: c.body ?? null });
+async function send(
+  c: Captured,
+  signature = c.headers[HEADER_SIGNATURE] as string,
+): Promise<{ status: number; code?: string }> {
+  const res = await fetch(new URL(c.path, host.url), {
+    method: c.method,
+    headers: { ...c.headers, [HEADER_SIGNATURE]: signature },
+    body: c.body ?? null,
+  });
   const body = (await res.json()) as { code?: string };
   return { status: res.status, ...(body.code ? { code: body.code } : {}) };
 }
@@ -72,7 +99,14 @@ beforeAll(async () => {
   host = await start();
   const w = host.workers.list()[0];
   if (!w) throw new Error('no worker');
-  ({ dataset } = await sealAndUpload({ url: host.url, file: CSV, out: join(dataDir, 'v.sealed'), owner, worker: w, analysts: [analyst.address] }));
+  ({ dataset } = await sealAndUpload({
+    url: host.url,
+    file: CSV,
+    out: join(dataDir, 'v.sealed'),
+    owner,
+    worker: w,
+    analysts: [analyst.address],
+  }));
 }, 180_000);
 
 afterAll(async () => {
@@ -95,7 +129,12 @@ describe('replayed requests', () => {
       expect(flipped).not.toBe(submission.headers[HEADER_SIGNATURE]);
       expect(await send(submission, flipped)).toEqual({ status: 401, code: 'request_replayed' });
     }
-    expect(await send(submission, (submission.headers[HEADER_SIGNATURE] as string).toUpperCase().replace(/^0X/, '0x'))).toEqual({ status: 401, code: 'request_replayed' });
+    expect(
+      await send(
+        submission,
+        (submission.headers[HEADER_SIGNATURE] as string).toUpperCase().replace(/^0X/, '0x'),
+      ),
+    ).toEqual({ status: 401, code: 'request_replayed' });
     expect(await send(submission)).toEqual({ status: 401, code: 'request_replayed' });
     expect(await jobCount()).toBe(before);
   });
@@ -105,7 +144,14 @@ describe('replayed requests', () => {
     expect((await send(read)).status).toBe(200);
     expect(await send(read)).toEqual({ status: 401, code: 'request_replayed' });
     // sr25519 signatures are randomised: a second signature of the same message is still the same request.
-    const resigned = analyst.sign(requestSigningBytes('GET', '/v1/jobs', read.headers[HEADER_TIMESTAMP] as string, createHash('sha256').update('').digest('hex')));
+    const resigned = analyst.sign(
+      requestSigningBytes(
+        'GET',
+        '/v1/jobs',
+        read.headers[HEADER_TIMESTAMP] as string,
+        createHash('sha256').update('').digest('hex'),
+      ),
+    );
     expect(resigned).not.toBe(read.headers[HEADER_SIGNATURE]);
     expect(await send(read, resigned)).toEqual({ status: 401, code: 'request_replayed' });
   });
@@ -115,7 +161,10 @@ describe('replayed requests', () => {
     host = await start();
     const before = await jobCount();
     expect(await send(submission)).toEqual({ status: 401, code: 'request_replayed' });
-    expect(await send(submission, caseFlipped(submission.headers[HEADER_SIGNATURE] as string, 5))).toEqual({ status: 401, code: 'request_replayed' });
+    expect(await send(submission, caseFlipped(submission.headers[HEADER_SIGNATURE] as string, 5))).toEqual({
+      status: 401,
+      code: 'request_replayed',
+    });
     expect(await send(read)).toEqual({ status: 401, code: 'request_replayed' });
     expect(await jobCount()).toBe(before);
     // A new request still goes through.

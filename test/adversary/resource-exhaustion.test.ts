@@ -76,7 +76,9 @@ let owner: AccountKey;
 let dpDataset: string;
 
 async function submit(pipeline: string, on = dataset): Promise<JobRecord> {
-  return JobRecordSchema.parse(await submitJob(new ApiClient(t.host.url, analyst), analyst, { pipeline, inputs: { visits: on } }));
+  return JobRecordSchema.parse(
+    await submitJob(new ApiClient(t.host.url, analyst), analyst, { pipeline, inputs: { visits: on } }),
+  );
 }
 
 async function settled(id: string, timeoutMs: number): Promise<JobRecord> {
@@ -101,7 +103,14 @@ beforeAll(async () => {
   analyst = await accountKeyFromSuri('//ExhaustionAnalyst');
   const worker = t.host.workers.list()[0];
   if (!worker) throw new Error('no worker');
-  ({ dataset } = await sealAndUpload({ url: t.host.url, file: join(PROJECT_ROOT, 'datasets/visits.csv'), out: join(t.dataDir, 'visits.sealed'), owner, worker, analysts: [analyst.address] }));
+  ({ dataset } = await sealAndUpload({
+    url: t.host.url,
+    file: join(PROJECT_ROOT, 'datasets/visits.csv'),
+    out: join(t.dataDir, 'visits.sealed'),
+    owner,
+    worker,
+    analysts: [analyst.address],
+  }));
   ({ dataset: dpDataset } = await sealAndUpload({
     url: t.host.url,
     file: join(PROJECT_ROOT, 'datasets/visits.csv'),
@@ -145,7 +154,10 @@ describe('resource exhaustion', () => {
 
   it('a kept step over the row limit fails as rows, with no count', async () => {
     const job = await settled((await submit(WIDE)).id, 60_000);
-    expect(job.error).toEqual({ code: 'job_limit_exceeded', message: 'a step of the job produced more rows than the row limit per step' });
+    expect(job.error).toEqual({
+      code: 'job_limit_exceeded',
+      message: 'a step of the job produced more rows than the row limit per step',
+    });
   }, 90_000);
 
   it('a normal job submitted afterwards succeeds', async () => {
@@ -154,10 +166,16 @@ describe('resource exhaustion', () => {
   }, 90_000);
 
   it('a DP job stopped at the time limit after reading data still spends its epsilon', async () => {
-    const spent = async () => DatasetBudgetSchema.parse(await new ApiClient(t.host.url, owner).get(`/v1/datasets/${dpDataset}/budget`)).epsilon.spent;
+    const spent = async () =>
+      DatasetBudgetSchema.parse(
+        await new ApiClient(t.host.url, owner).get(`/v1/datasets/${dpDataset}/budget`),
+      ).epsilon.spent;
     expect(await spent()).toBe(0);
     const job = await settled((await submit(SLOW_DP, dpDataset)).id, LIMITS.timeoutMs + 30_000);
-    expect(job.error).toEqual({ code: 'job_limit_exceeded', message: 'the job ran longer than the time limit per job' });
+    expect(job.error).toEqual({
+      code: 'job_limit_exceeded',
+      message: 'the job ran longer than the time limit per job',
+    });
     expect(await spent()).toBeCloseTo(0.5, 9);
   }, 90_000);
 
@@ -165,7 +183,11 @@ describe('resource exhaustion', () => {
     const before = t.host.workers.get('worker-1');
     const identity = before.info.keys;
     const job = await submit(EXPLOSION);
-    while (JobRecordSchema.parse(await new ApiClient(t.host.url, analyst).get(`/v1/jobs/${job.id}`)).status !== 'running') await new Promise((r) => setTimeout(r, 100));
+    while (
+      JobRecordSchema.parse(await new ApiClient(t.host.url, analyst).get(`/v1/jobs/${job.id}`)).status !==
+      'running'
+    )
+      await new Promise((r) => setTimeout(r, 100));
     process.kill(before.pid as number, 'SIGKILL');
     const failed = await settled(job.id, 30_000);
     expect(failed.status).toBe('failed');

@@ -26,7 +26,10 @@ import { startTestHost } from '../helpers/host.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const PIPELINE = readFileSync(join(PROJECT_ROOT, 'pipelines/cost-by-region.yaml'), 'utf8');
-const PUBLIC_PIPELINE = PIPELINE.replace('name: cost-by-region', 'name: cost-by-region-public\nvisibility: public');
+const PUBLIC_PIPELINE = PIPELINE.replace(
+  'name: cost-by-region',
+  'name: cost-by-region-public\nvisibility: public',
+);
 
 const PUBLIC_HASH = pipelineHash(parsePipeline(PUBLIC_PIPELINE));
 
@@ -56,10 +59,23 @@ function client(role: Role): ApiClient {
   return new ApiClient(t.host.url, role === 'anonymous' ? undefined : keys[role]);
 }
 
-async function call(role: Role, method: 'get' | 'post' | 'delete', path: string, body: unknown = {}): Promise<{ status: number; body: unknown }> {
+async function call(
+  role: Role,
+  method: 'get' | 'post' | 'delete',
+  path: string,
+  body: unknown = {},
+): Promise<{ status: number; body: unknown }> {
   try {
     const api = client(role);
-    return { status: 200, body: method === 'get' ? await api.get(path) : method === 'delete' ? await api.delete(path) : await api.post(path, body) };
+    return {
+      status: 200,
+      body:
+        method === 'get'
+          ? await api.get(path)
+          : method === 'delete'
+            ? await api.delete(path)
+            : await api.post(path, body),
+    };
   } catch (e) {
     const err = e as { status: number; code: string };
     return { status: err.status, body: { code: err.code } };
@@ -76,7 +92,9 @@ async function settle(id: string, reader: AccountKey): Promise<JobRecord> {
 
 async function run(pipeline: string, dataset: string): Promise<{ job: string; result: string }> {
   const api = new ApiClient(t.host.url, keys.analyst);
-  const submitted = JobRecordSchema.parse(await submitJob(api, keys.analyst, { pipeline, inputs: { visits: dataset } }));
+  const submitted = JobRecordSchema.parse(
+    await submitJob(api, keys.analyst, { pipeline, inputs: { visits: dataset } }),
+  );
   const done = await settle(submitted.id, keys.analyst);
   expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
   return { job: done.id, result: done.result as string };
@@ -93,21 +111,47 @@ beforeAll(async () => {
   ids.worker = w.id;
   const base = { url: t.host.url, file: CSV, owner: keys.owner, worker: w, analysts: [keys.analyst.address] };
   ids.dataset = (await sealAndUpload({ ...base, out: join(work, 'a.sealed') })).dataset;
-  ids.approvalDataset = (await sealAndUpload({ ...base, out: join(work, 'b.sealed'), policy: 'obscura-policy: 1\npipelines: approval\n' })).dataset;
-  ids.publicDataset = (await sealAndUpload({ ...base, out: join(work, 'c.sealed'), policy: 'obscura-policy: 1\nresults: public\n' })).dataset;
+  ids.approvalDataset = (
+    await sealAndUpload({
+      ...base,
+      out: join(work, 'b.sealed'),
+      policy: 'obscura-policy: 1\npipelines: approval\n',
+    })
+  ).dataset;
+  ids.publicDataset = (
+    await sealAndUpload({
+      ...base,
+      out: join(work, 'c.sealed'),
+      policy: 'obscura-policy: 1\nresults: public\n',
+    })
+  ).dataset;
   const analyst = new ApiClient(t.host.url, keys.analyst);
   ids.pipeline = ((await analyst.post('/v1/pipelines', { document: PIPELINE })) as { hash: string }).hash;
   ({ job: ids.job, result: ids.result } = await run(PIPELINE, ids.dataset));
   // Public only when the pipeline asks for it and every input's policy allows it.
   ({ job: ids.publicJob, result: ids.publicResult } = await run(PUBLIC_PIPELINE, ids.publicDataset));
   ({ job: ids.notPublicJob, result: ids.notPublicResult } = await run(PUBLIC_PIPELINE, ids.dataset));
-  const waiting = JobRecordSchema.parse(await submitJob(analyst, keys.analyst, { pipeline: PIPELINE, inputs: { visits: ids.approvalDataset }, purpose: 'roles study' }));
+  const waiting = JobRecordSchema.parse(
+    await submitJob(analyst, keys.analyst, {
+      pipeline: PIPELINE,
+      inputs: { visits: ids.approvalDataset },
+      purpose: 'roles study',
+    }),
+  );
   expect(waiting.status).toBe('awaiting_approval');
   ids.waiting = waiting.id;
   // A failed job, its reason written as the runner writes one.
-  const failing = JobRecordSchema.parse(await submitJob(analyst, keys.analyst, { pipeline: PIPELINE, inputs: { visits: ids.approvalDataset }, purpose: 'to fail' }));
+  const failing = JobRecordSchema.parse(
+    await submitJob(analyst, keys.analyst, {
+      pipeline: PIPELINE,
+      inputs: { visits: ids.approvalDataset },
+      purpose: 'to fail',
+    }),
+  );
   const db = new Database(join(t.dataDir, 'obscura.sqlite'));
-  db.prepare(`UPDATE jobs SET status = 'failed', awaiting_approval = 0, error_code = 'job_failed_here', error_message = 'the reason only its analyst reads', message = 'failed' WHERE id = ?`).run(failing.id);
+  db.prepare(
+    `UPDATE jobs SET status = 'failed', awaiting_approval = 0, error_code = 'job_failed_here', error_message = 'the reason only its analyst reads', message = 'failed' WHERE id = ?`,
+  ).run(failing.id);
   db.close();
   ids.failed = failing.id;
 }, 240_000);
@@ -125,9 +169,21 @@ interface Row {
   list?: { key: string; id: string; sees: Record<Role, string[]> };
 }
 
-const all = (s: number): Record<Role, number> => ({ anonymous: s, owner: s, analyst: s, other: s, operator: s });
+const all = (s: number): Record<Role, number> => ({
+  anonymous: s,
+  owner: s,
+  analyst: s,
+  other: s,
+  operator: s,
+});
 const signed = (s: number): Record<Role, number> => ({ ...all(s), anonymous: 401 });
-const readers = (): Record<Role, number> => ({ anonymous: 401, owner: 200, analyst: 200, other: 404, operator: 404 });
+const readers = (): Record<Role, number> => ({
+  anonymous: 401,
+  owner: 200,
+  analyst: 200,
+  other: 404,
+  operator: 404,
+});
 
 function table(): Record<string, Row> {
   const involved = (...v: string[]) => ({ anonymous: [], owner: v, analyst: v, other: [], operator: [] });
@@ -135,17 +191,27 @@ function table(): Record<string, Row> {
   return {
     'get /v1/health': { url: '/v1/health', status: all(200) },
     'get /v1/workers': { url: '/v1/workers', status: all(200) },
-    'get /v1/workers/{id}/attestation': { url: `/v1/workers/${ids.worker}/attestation?nonce=${'ab'.repeat(32)}`, status: all(200) },
+    'get /v1/workers/{id}/attestation': {
+      url: `/v1/workers/${ids.worker}/attestation?nonce=${'ab'.repeat(32)}`,
+      status: all(200),
+    },
     'get /v1/openapi.json': { url: '/v1/openapi.json', status: all(200) },
     // A JSON body is not the multipart upload: past the signature check, a 415.
     'post /v1/datasets': { url: '/v1/datasets', status: signed(415) },
     'get /v1/datasets': {
       url: '/v1/datasets',
       status: signed(200),
-      list: { key: 'datasets', id: 'id', sees: involved(ids.dataset, ids.approvalDataset, ids.publicDataset) },
+      list: {
+        key: 'datasets',
+        id: 'id',
+        sees: involved(ids.dataset, ids.approvalDataset, ids.publicDataset),
+      },
     },
     'get /v1/datasets/{id}': { url: `/v1/datasets/${ids.dataset}`, status: readers() },
-    'post /v1/datasets/{id}/policy': { url: `/v1/datasets/${ids.dataset}/policy`, status: { anonymous: 401, owner: 400, analyst: 403, other: 404, operator: 404 } },
+    'post /v1/datasets/{id}/policy': {
+      url: `/v1/datasets/${ids.dataset}/policy`,
+      status: { anonymous: 401, owner: 400, analyst: 403, other: 404, operator: 404 },
+    },
     'get /v1/datasets/{id}/policy': { url: `/v1/datasets/${ids.dataset}/policy`, status: readers() },
     'get /v1/datasets/{id}/budget': { url: `/v1/datasets/${ids.dataset}/budget`, status: readers() },
     'post /v1/pipelines': { url: '/v1/pipelines', status: signed(400) },
@@ -153,41 +219,73 @@ function table(): Record<string, Row> {
       url: '/v1/pipelines',
       status: signed(200),
       // A pipeline is readable by who stored it and by the readers of a job that runs it.
-      list: { key: 'pipelines', id: 'hash', sees: { ...involved(ids.pipeline, PUBLIC_HASH), other: [PUBLIC_HASH], operator: [PUBLIC_HASH] } },
+      list: {
+        key: 'pipelines',
+        id: 'hash',
+        sees: { ...involved(ids.pipeline, PUBLIC_HASH), other: [PUBLIC_HASH], operator: [PUBLIC_HASH] },
+      },
     },
     'get /v1/pipelines/{hash}': { url: `/v1/pipelines/${ids.pipeline}`, status: readers() },
     'post /v1/jobs': { url: '/v1/jobs', status: signed(400) },
     'get /v1/jobs': {
       url: '/v1/jobs',
       status: all(200),
-      list: { key: 'jobs', id: 'id', sees: { ...involved(...jobsAll), anonymous: [ids.publicJob], other: [ids.publicJob], operator: [ids.publicJob] } },
+      list: {
+        key: 'jobs',
+        id: 'id',
+        sees: {
+          ...involved(...jobsAll),
+          anonymous: [ids.publicJob],
+          other: [ids.publicJob],
+          operator: [ids.publicJob],
+        },
+      },
     },
     'get /v1/jobs/{id}': { url: `/v1/jobs/${ids.job}`, status: readers() },
     // The job has ended (409 for its analyst); an owner may read it but not cancel it (403).
-    'delete /v1/jobs/{id}': { url: `/v1/jobs/${ids.job}`, status: { anonymous: 401, owner: 403, analyst: 409, other: 404, operator: 404 } },
+    'delete /v1/jobs/{id}': {
+      url: `/v1/jobs/${ids.job}`,
+      status: { anonymous: 401, owner: 403, analyst: 409, other: 404, operator: 404 },
+    },
     'get /v1/jobs/{id}/preview': { url: `/v1/jobs/${ids.job}/preview`, status: readers() },
     'post /v1/approvals': { url: '/v1/approvals', status: signed(400) },
-    'get /v1/approvals': { url: '/v1/approvals', status: signed(200), list: { key: 'pending', id: 'job', sees: involved(ids.waiting) } },
+    'get /v1/approvals': {
+      url: '/v1/approvals',
+      status: signed(200),
+      list: { key: 'pending', id: 'job', sees: involved(ids.waiting) },
+    },
     'get /v1/results': {
       url: '/v1/results',
       status: all(200),
       list: {
         key: 'results',
         id: 'id',
-        sees: { ...involved(ids.result, ids.publicResult, ids.notPublicResult), anonymous: [ids.publicResult], other: [ids.publicResult], operator: [ids.publicResult] },
+        sees: {
+          ...involved(ids.result, ids.publicResult, ids.notPublicResult),
+          anonymous: [ids.publicResult],
+          other: [ids.publicResult],
+          operator: [ids.publicResult],
+        },
       },
     },
     'get /v1/results/{id}': { url: `/v1/results/${ids.result}`, status: readers() },
     'get /v1/results/{id}/provenance': { url: `/v1/results/${ids.result}/provenance`, status: readers() },
-    'post /v1/upgrades': { url: '/v1/upgrades', status: { anonymous: 401, owner: 403, analyst: 403, other: 403, operator: 400 } },
+    'post /v1/upgrades': {
+      url: '/v1/upgrades',
+      status: { anonymous: 401, owner: 403, analyst: 403, other: 403, operator: 400 },
+    },
     'get /v1/upgrades': { url: '/v1/upgrades', status: signed(200) },
   };
 }
 
 describe('every route × every role', () => {
   it('has an expectation for every route of the OpenAPI document, and no other', async () => {
-    const doc = (await client('anonymous').get('/v1/openapi.json')) as { paths: Record<string, Record<string, unknown>> };
-    const served = Object.entries(doc.paths).flatMap(([path, item]) => Object.keys(item).map((m) => `${m} ${path}`));
+    const doc = (await client('anonymous').get('/v1/openapi.json')) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const served = Object.entries(doc.paths).flatMap(([path, item]) =>
+      Object.keys(item).map((m) => `${m} ${path}`),
+    );
     expect(served.sort()).toEqual(Object.keys(table()).sort());
   });
 
@@ -197,12 +295,16 @@ describe('every route × every role', () => {
       const method = route.split(' ')[0] as 'get' | 'post' | 'delete';
       for (const role of ROLES) {
         const r = await call(role, method, row.url, row.body);
-        if (r.status !== row.status[role]) failures.push(`${route} as ${role}: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}, expected ${row.status[role]}`);
+        if (r.status !== row.status[role])
+          failures.push(
+            `${route} as ${role}: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}, expected ${row.status[role]}`,
+          );
         if (row.list && r.status === 200) {
           const items = (r.body as Record<string, Record<string, string>[]>)[row.list.key] ?? [];
           const seen = items.map((i) => i[row.list?.id as string]).sort();
           const expected = [...row.list.sees[role]].sort();
-          if (JSON.stringify(seen) !== JSON.stringify(expected)) failures.push(`${route} as ${role} lists ${seen.join(',')}, expected ${expected.join(',')}`);
+          if (JSON.stringify(seen) !== JSON.stringify(expected))
+            failures.push(`${route} as ${role} lists ${seen.join(',')}, expected ${expected.join(',')}`);
         }
       }
     }
@@ -239,12 +341,21 @@ describe('refusals and visibility', () => {
     expect((await call('other', 'get', `/v1/results/${ids.notPublicResult}`)).status).toBe(404);
     expect((await call('owner', 'get', `/v1/results/${ids.notPublicResult}`)).status).toBe(200);
     // The enclave decided the same: only the result the owners made public carries its tables in the clear.
-    const outputsOf = async (id: string) => (ResultDocumentSchema.parse((await call('owner', 'get', `/v1/results/${id}`)).body).signed.result.outputs.visibility);
+    const outputsOf = async (id: string) =>
+      ResultDocumentSchema.parse((await call('owner', 'get', `/v1/results/${id}`)).body).signed.result.outputs
+        .visibility;
     expect(await outputsOf(ids.publicResult)).toBe('public');
     expect(await outputsOf(ids.notPublicResult)).toBe('sealed');
     // The dry run tells the analyst before running that the results would stay private.
     const codes = async (dataset: string) =>
-      ((await call('analyst', 'post', '/v1/jobs?dry_run=true', { pipeline: PUBLIC_PIPELINE, inputs: { visits: dataset } })).body as { warnings: { code: string }[] }).warnings.map((w) => w.code);
+      (
+        (
+          await call('analyst', 'post', '/v1/jobs?dry_run=true', {
+            pipeline: PUBLIC_PIPELINE,
+            inputs: { visits: dataset },
+          })
+        ).body as { warnings: { code: string }[] }
+      ).warnings.map((w) => w.code);
     expect(await codes(ids.dataset)).toContain('results_stay_private');
     expect(await codes(ids.publicDataset)).not.toContain('results_stay_private');
   });
@@ -260,8 +371,14 @@ describe('refusals and visibility', () => {
   });
 
   it('refuses a job over a dataset the analyst may not read as if the dataset did not exist', async () => {
-    const r = await call('other', 'post', '/v1/jobs', { pipeline: PIPELINE, inputs: { visits: ids.dataset } });
-    const missing = await call('other', 'post', '/v1/jobs', { pipeline: PIPELINE, inputs: { visits: '0'.repeat(32) } });
+    const r = await call('other', 'post', '/v1/jobs', {
+      pipeline: PIPELINE,
+      inputs: { visits: ids.dataset },
+    });
+    const missing = await call('other', 'post', '/v1/jobs', {
+      pipeline: PIPELINE,
+      inputs: { visits: '0'.repeat(32) },
+    });
     expect(r).toEqual({ status: 404, body: { code: 'dataset_not_found' } });
     expect(missing).toEqual(r);
   });

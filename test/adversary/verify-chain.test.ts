@@ -64,7 +64,9 @@ beforeAll(async () => {
     analysts: [analyst.address],
   });
   const api = new ApiClient(testHost.host.url, analyst);
-  let job = JobRecordSchema.parse(await submitJob(api, analyst, { pipeline: PIPELINE, inputs: { visits: dataset } }));
+  let job = JobRecordSchema.parse(
+    await submitJob(api, analyst, { pipeline: PIPELINE, inputs: { visits: dataset } }),
+  );
   while (job.status !== 'succeeded' && job.status !== 'failed') {
     await new Promise((r) => setTimeout(r, 200));
     job = JobRecordSchema.parse(await api.get(`/v1/jobs/${job.id}`));
@@ -110,11 +112,21 @@ describe('verify pins the chain', () => {
 
   it("fails when the chain's hashes are not the ones the user pinned", async () => {
     const config = join(work, 'pinned.json');
-    writeFileSync(config, JSON.stringify({ verify: { genesisHash: otherIdentity.genesisHash, block1Hash: otherIdentity.block1Hash } }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        verify: { genesisHash: otherIdentity.genesisHash, block1Hash: otherIdentity.block1Hash },
+      }),
+    );
     const r = await verify(['--chain', testHost.host.chainEndpoint, '--config', config]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/✗ chain identity: the chain's block #1 0x[0-9a-f]{64} is not the pinned/);
-    const badGenesis = await verify(['--chain', testHost.host.chainEndpoint, '--genesis', `0x${'ab'.repeat(32)}`]);
+    const badGenesis = await verify([
+      '--chain',
+      testHost.host.chainEndpoint,
+      '--genesis',
+      `0x${'ab'.repeat(32)}`,
+    ]);
     expect(badGenesis.code).toBe(1);
     expect(badGenesis.stdout).toMatch(/genesis hash 0x[0-9a-f]{64} is not the pinned 0x(ab){32}/);
     const malformed = await verify(['--chain', testHost.host.chainEndpoint, '--genesis', 'abc']);
@@ -124,11 +136,19 @@ describe('verify pins the chain', () => {
 
   it("warns loudly when it falls back to the host's chain", async () => {
     const r = await verify([]);
-    expect(r.stderr).toMatch(new RegExp(`^WARN: checking the anchor on the chain the API host names \\(${testHost.host.chainEndpoint.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\), which the host controls`, 'm'));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^WARN: checking the anchor on the chain the API host names \\(${testHost.host.chainEndpoint.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\), which the host controls`,
+        'm',
+      ),
+    );
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const json = await verify(['--json']);
     expect(json.stderr).toMatch(/^WARN: /m);
-    expect(JSON.parse(json.stdout).chain).toMatchObject({ source: 'host', warning: expect.stringMatching(/^WARN/) });
+    expect(JSON.parse(json.stdout).chain).toMatchObject({
+      source: 'host',
+      warning: expect.stringMatching(/^WARN/),
+    });
   }, 90_000);
 
   it('refuses a config file that does not parse, naming it', async () => {

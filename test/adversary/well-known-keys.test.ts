@@ -17,13 +17,21 @@ import { join } from 'node:path';
 import { decodeAddress } from '@polkadot/util-crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHost } from '../../src/api/host.ts';
-import { ChainClient, type EmbeddedChain, loadOrCreateOperatorKey, startEmbeddedChain } from '../../src/chain/index.ts';
+import {
+  ChainClient,
+  type EmbeddedChain,
+  loadOrCreateOperatorKey,
+  startEmbeddedChain,
+} from '../../src/chain/index.ts';
 import { ApiClient } from '../../src/cli/client.ts';
 import { DEV_PHRASE, isDevelopmentAccount } from '../../src/crypto/dev-keys.ts';
 import { type AccountKey, accountKeyFromSuri, loadAccountKey } from '../../src/crypto/index.ts';
 import { EnclaveClient } from '../../src/enclave/client.ts';
 import { computeMeasurement } from '../../src/enclave/measurement.ts';
-import { signUpgradeAuthorization, upgradeAuthorizationRecord } from '../../src/enclave/upgrade-authorization.ts';
+import {
+  signUpgradeAuthorization,
+  upgradeAuthorizationRecord,
+} from '../../src/enclave/upgrade-authorization.ts';
 import { obscura } from '../helpers/cli.ts';
 import { startTestHost } from '../helpers/host.ts';
 import { refusal } from '../helpers/datasets.ts';
@@ -59,16 +67,28 @@ describe('a fresh host', () => {
 
   it("anchors with that key and accepts its operator's upgrade authorisation", async () => {
     const operator = await loadAccountKey(join(t.dataDir, 'operator.key'));
-    const a = (await new ApiClient(t.host.url, operator).post('/v1/upgrades', signUpgradeAuthorization('1'.repeat(64), '2'.repeat(64), operator))) as {
+    const a = (await new ApiClient(t.host.url, operator).post(
+      '/v1/upgrades',
+      signUpgradeAuthorization('1'.repeat(64), '2'.repeat(64), operator),
+    )) as {
       receipt: { signer: string };
     };
-    expect(Buffer.from(decodeAddress(a.receipt.signer))).toEqual(Buffer.from(decodeAddress(operator.address)));
+    expect(Buffer.from(decodeAddress(a.receipt.signer))).toEqual(
+      Buffer.from(decodeAddress(operator.address)),
+    );
   }, 60_000);
 
   it('refuses an upgrade authorisation signed by //Alice', async () => {
-    const e = await refusal(new ApiClient(t.host.url, alice).post('/v1/upgrades', signUpgradeAuthorization('1'.repeat(64), '3'.repeat(64), alice)));
+    const e = await refusal(
+      new ApiClient(t.host.url, alice).post(
+        '/v1/upgrades',
+        signUpgradeAuthorization('1'.repeat(64), '3'.repeat(64), alice),
+      ),
+    );
     expect(e).toMatchObject({ status: 403, code: 'not_operator' });
-    const upgrades = (await new ApiClient(t.host.url, alice).get('/v1/upgrades')) as { upgrades: { to: string }[] };
+    const upgrades = (await new ApiClient(t.host.url, alice).get('/v1/upgrades')) as {
+      upgrades: { to: string }[];
+    };
     expect(upgrades.upgrades.map((u) => u.to)).not.toContain('3'.repeat(64));
   });
 });
@@ -80,27 +100,55 @@ describe('development keys are refused as operators', () => {
     ['the dev phrase with //Bob', `${DEV_PHRASE}//Bob`],
     ['//Charlie//stash', '//Charlie//stash'],
   ])('OBSCURA_OPERATOR_SURI = %s', async (_name, suri) => {
-    const e = await refusal(startHost({ dataDir: join(work, `suri-${randomBytes(4).toString('hex')}`), port: 0, chainPort: 0, operatorSuri: suri }));
-    expect(e).toMatchObject({ code: 'operator_well_known', message: expect.stringMatching(/^OBSCURA_OPERATOR_SURI is a well-known development key/) });
+    const e = await refusal(
+      startHost({
+        dataDir: join(work, `suri-${randomBytes(4).toString('hex')}`),
+        port: 0,
+        chainPort: 0,
+        operatorSuri: suri,
+      }),
+    );
+    expect(e).toMatchObject({
+      code: 'operator_well_known',
+      message: expect.stringMatching(/^OBSCURA_OPERATOR_SURI is a well-known development key/),
+    });
     expect(e.message).not.toContain(DEV_PHRASE);
   });
 
   it('OBSCURA_OPERATORS naming //Alice or //Bob (any SS58 prefix)', async () => {
     for (const address of [alice.address, bob.address, '15oF4uVJwmo4TdGW7VfQxNLavjCXviqxT9S1MgbjMNHr6Sp5']) {
-      const e = await refusal(startHost({ dataDir: join(work, `ops-${randomBytes(4).toString('hex')}`), port: 0, chainPort: 0, operators: [address] }));
-      expect(e).toMatchObject({ code: 'operator_well_known', message: expect.stringContaining('OBSCURA_OPERATORS names') });
+      const e = await refusal(
+        startHost({
+          dataDir: join(work, `ops-${randomBytes(4).toString('hex')}`),
+          port: 0,
+          chainPort: 0,
+          operators: [address],
+        }),
+      );
+      expect(e).toMatchObject({
+        code: 'operator_well_known',
+        message: expect.stringContaining('OBSCURA_OPERATORS names'),
+      });
     }
   });
 
   it('obscura serve with OBSCURA_OPERATOR_SURI=//Alice exits with a clear error', async () => {
-    const r = await obscura(['serve', '--data-dir', join(work, 'serve'), '--port', '0', '--chain-port', '0'], { cwd: work, env: { OBSCURA_OPERATOR_SURI: '//Alice' } });
+    const r = await obscura(
+      ['serve', '--data-dir', join(work, 'serve'), '--port', '0', '--chain-port', '0'],
+      { cwd: work, env: { OBSCURA_OPERATOR_SURI: '//Alice' } },
+    );
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/well-known development key.*\(operator_well_known\)/);
   }, 60_000);
 
   it('an enclave refuses to start with a development account as an operator', async () => {
-    const e = await refusal(EnclaveClient.start({ dataDir: join(work, 'enclave-dev'), workerId: 'w', operators: [alice.address] }));
-    expect(e).toMatchObject({ code: 'enclave_start_failed', message: expect.stringContaining('operator_well_known') });
+    const e = await refusal(
+      EnclaveClient.start({ dataDir: join(work, 'enclave-dev'), workerId: 'w', operators: [alice.address] }),
+    );
+    expect(e).toMatchObject({
+      code: 'enclave_start_failed',
+      message: expect.stringContaining('operator_well_known'),
+    });
   }, 60_000);
 });
 
@@ -125,14 +173,21 @@ describe('the enclave checks who signed an upgrade authorisation', () => {
     chain = await startEmbeddedChain({ dataDir, port: 0, fundAccounts: [op.address] });
     client = await ChainClient.connect(chain.endpoint, { operatorSuri: op.suri });
     const logs: string[] = [];
-    const opts = { dataDir, workerId: 'w', chainEndpoint: chain.endpoint, log: (_l: string, m: string) => logs.push(m) };
+    const opts = {
+      dataDir,
+      workerId: 'w',
+      chainEndpoint: chain.endpoint,
+      log: (_l: string, m: string) => logs.push(m),
+    };
     // First start: the identity is made and keeps the operators named then.
     await (await EnclaveClient.start({ ...opts, operators: [operator.address] })).stop();
     // A later host names another account (an ordinary one: a development one stops the enclave); the enclave ignores it, and says so.
     const stranger = await accountKeyFromSuri(`0x${randomBytes(32).toString('hex')}`);
     const old = await EnclaveClient.start({ ...opts, operators: [operator.address, stranger.address] });
     enclaves.push(old);
-    expect(logs.join('\n')).toMatch(/the host names 1 operator\(s\) this identity was not given at first start .*ignored/);
+    expect(logs.join('\n')).toMatch(
+      /the host names 1 operator\(s\) this identity was not given at first start .*ignored/,
+    );
     newRoot = upgradedTree('well-known-keys');
     const newcomer = await EnclaveClient.start({ ...opts, root: newRoot, operators: [operator.address] });
     enclaves.push(newcomer);
@@ -145,10 +200,21 @@ describe('the enclave checks who signed an upgrade authorisation', () => {
       const [receipt] = await client.anchor([upgradeAuthorizationRecord(statement)]);
       const nonce = randomBytes(32).toString('hex');
       const { evidence } = await newcomer.request('attest', { nonce });
-      return old.request('handover_export', { evidence, nonce, measurement: M2, statement, authorization: receipt as NonNullable<typeof receipt> });
+      return old.request('handover_export', {
+        evidence,
+        nonce,
+        measurement: M2,
+        statement,
+        authorization: receipt as NonNullable<typeof receipt>,
+      });
     };
     const refused = await refusal(handover(alice));
-    expect(refused).toMatchObject({ code: 'handover_refused', message: expect.stringMatching(/signed by 5\w+, which is not one of the 1 operator\(s\) this enclave was given at first start/) });
+    expect(refused).toMatchObject({
+      code: 'handover_refused',
+      message: expect.stringMatching(
+        /signed by 5\w+, which is not one of the 1 operator\(s\) this enclave was given at first start/,
+      ),
+    });
     const extra = await refusal(handover(stranger));
     expect(extra).toMatchObject({ code: 'handover_refused' });
     // The same request signed by the operator it was given succeeds: the check is the signer.

@@ -31,7 +31,10 @@ let analyst: AccountKey;
 let stranger: AccountKey;
 
 /** A CSV sealed to the double's recipient and its owner-signed manifest. */
-async function sealed(name: string, key: AccountKey = owner): Promise<{ out: string; signed: SignedManifest }> {
+async function sealed(
+  name: string,
+  key: AccountKey = owner,
+): Promise<{ out: string; signed: SignedManifest }> {
   const file = join(work, `${name}.csv`);
   writeFileSync(file, CSV);
   const out = join(work, `${name}.sealed`);
@@ -69,7 +72,10 @@ beforeAll(async () => {
   // The real enclave decrypts the file and checks it against the manifest; the double accepts
   // what the manifest says, so these tests see only what the host decides.
   enclave = new EnclaveDouble('worker-1', {
-    validate_dataset: ({ input }) => ({ rows: input.manifest.manifest.rows, schema: input.manifest.manifest.schema }),
+    validate_dataset: ({ input }) => ({
+      rows: input.manifest.manifest.rows,
+      schema: input.manifest.manifest.schema,
+    }),
   });
   app = await startTestApp({ enclaves: [enclave] });
 });
@@ -81,7 +87,10 @@ afterAll(async () => {
 
 describe('the API surface', () => {
   it('documents every route, answers public reads unsigned and refuses the rest 401', async () => {
-    const doc = (await (await fetch(`${app.url}/v1/openapi.json`)).json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    const doc = (await (await fetch(`${app.url}/v1/openapi.json`)).json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, unknown>>;
+    };
     expect(doc.openapi).toBe('3.1.0');
     for (const r of ROUTES) expect(doc.paths[r.path]?.[r.method], `${r.method} ${r.path}`).toBeDefined();
     for (const p of ['/v1/health', '/v1/workers', '/v1/jobs', '/v1/results']) {
@@ -93,16 +102,25 @@ describe('the API surface', () => {
       expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
     }
     expect((await fetch(`${app.url}/`)).headers.get('content-type')).toMatch(/text\/html/);
-    expect(await (await fetch(`${app.url}/metrics`)).text()).toContain('obscura_http_request_duration_seconds_bucket');
-    expect(await refusal(new ApiClient(app.url, analyst).get('/v1/results/nope'))).toMatchObject({ status: 404, code: 'result_not_found' });
+    expect(await (await fetch(`${app.url}/metrics`)).text()).toContain(
+      'obscura_http_request_duration_seconds_bucket',
+    );
+    expect(await refusal(new ApiClient(app.url, analyst).get('/v1/results/nope'))).toMatchObject({
+      status: 404,
+      code: 'result_not_found',
+    });
     const none = await fetch(`${app.url}/v1/no-such-route`);
     expect(none.status).toBe(404);
     expect(((await none.json()) as { code: string }).code).toBe('not_found');
   });
 
   it('lists the worker as the enclave describes itself, and the chain the host is on', async () => {
-    const { workers } = (await (await fetch(`${app.url}/v1/workers`)).json()) as { workers: { id: string; recipient: string; status: string }[] };
-    expect(workers).toEqual([expect.objectContaining({ id: 'worker-1', recipient: enclave.info.keys.recipient, status: 'running' })]);
+    const { workers } = (await (await fetch(`${app.url}/v1/workers`)).json()) as {
+      workers: { id: string; recipient: string; status: string }[];
+    };
+    expect(workers).toEqual([
+      expect.objectContaining({ id: 'worker-1', recipient: enclave.info.keys.recipient, status: 'running' }),
+    ]);
     const health = (await (await fetch(`${app.url}/v1/health`)).json()) as { chain: { chainName: string } };
     expect(health.chain.chainName).toBe('Obscura Test Double');
   });
@@ -116,7 +134,10 @@ describe('uploads', () => {
     form.append('sealed', new Blob([readFileSync(s.out)]), 'x.sealed');
     expect((await fetch(`${app.url}/v1/datasets`, { method: 'POST', body: form })).status).toBe(401);
     expect(await refusal(upload(stranger, s))).toMatchObject({ status: 403, code: 'not_dataset_owner' });
-    expect(await refusal(upload(owner, { ...s, signed: '{not json' }))).toMatchObject({ status: 400, code: 'manifest_invalid' });
+    expect(await refusal(upload(owner, { ...s, signed: '{not json' }))).toMatchObject({
+      status: 400,
+      code: 'manifest_invalid',
+    });
     expect(enclave.asked('validate_dataset')).toEqual([]);
     expect(blobFiles()).toEqual([]);
   });
@@ -137,7 +158,11 @@ describe('uploads', () => {
     const s = await sealed('refused');
     const accept = enclave.handlers.validate_dataset;
     enclave.handlers.validate_dataset = () => {
-      throw new ObscuraError('dataset_hash_mismatch', 'the plaintext does not match the hash its owner signed', 422);
+      throw new ObscuraError(
+        'dataset_hash_mismatch',
+        'the plaintext does not match the hash its owner signed',
+        422,
+      );
     };
     try {
       expect(await refusal(upload(owner, s))).toMatchObject({ status: 422, code: 'dataset_hash_mismatch' });
@@ -146,7 +171,9 @@ describe('uploads', () => {
     }
     expect(enclave.asked('validate_dataset')).toHaveLength(1);
     expect(blobFiles()).toEqual([]);
-    expect(((await new ApiClient(app.url, owner).get('/v1/datasets')) as { datasets: unknown[] }).datasets).toEqual([]);
+    expect(
+      ((await new ApiClient(app.url, owner).get('/v1/datasets')) as { datasets: unknown[] }).datasets,
+    ).toEqual([]);
   });
 
   it('accepts a good upload once, after the enclave validated it', async () => {
@@ -168,21 +195,46 @@ describe('jobs', () => {
   });
 
   it('refuses an unknown input, an unknown column, a missing dataset and a bad body with 4xx, queueing nothing', async () => {
-    expect(await submitJob(app.url, analyst, { pipeline: PIPELINE, inputs: { visits: datasetId, extra: datasetId } })).toMatchObject({ status: 400, code: 'pipeline_unknown_input' });
-    const unknownColumn = PIPELINE.replace(/group_by:\s*\[?\s*region/, (m) => m.replace('region', 'no_such_column'));
+    expect(
+      await submitJob(app.url, analyst, {
+        pipeline: PIPELINE,
+        inputs: { visits: datasetId, extra: datasetId },
+      }),
+    ).toMatchObject({ status: 400, code: 'pipeline_unknown_input' });
+    const unknownColumn = PIPELINE.replace(/group_by:\s*\[?\s*region/, (m) =>
+      m.replace('region', 'no_such_column'),
+    );
     expect(unknownColumn).not.toBe(PIPELINE);
-    expect(await submitJob(app.url, analyst, { pipeline: unknownColumn, inputs: { visits: datasetId } })).toMatchObject({ status: 400, code: 'pipeline_unknown_column' });
-    expect(await submitJob(app.url, analyst, { pipeline: PIPELINE, inputs: { visits: 'f'.repeat(32) } })).toMatchObject({ status: 404, code: 'dataset_not_found' });
-    expect(await submitJob(app.url, analyst, { inputs: { visits: datasetId } })).toMatchObject({ status: 400, code: 'body_invalid' });
+    expect(
+      await submitJob(app.url, analyst, { pipeline: unknownColumn, inputs: { visits: datasetId } }),
+    ).toMatchObject({ status: 400, code: 'pipeline_unknown_column' });
+    expect(
+      await submitJob(app.url, analyst, { pipeline: PIPELINE, inputs: { visits: 'f'.repeat(32) } }),
+    ).toMatchObject({ status: 404, code: 'dataset_not_found' });
+    expect(await submitJob(app.url, analyst, { inputs: { visits: datasetId } })).toMatchObject({
+      status: 400,
+      code: 'body_invalid',
+    });
     // A body with a `request` key goes as given: here without one, as a client that signs nothing.
-    expect(await submitJob(app.url, analyst, { pipeline: PIPELINE, inputs: { visits: datasetId }, request: undefined })).toMatchObject({ status: 400, code: 'job_request_missing' });
+    expect(
+      await submitJob(app.url, analyst, {
+        pipeline: PIPELINE,
+        inputs: { visits: datasetId },
+        request: undefined,
+      }),
+    ).toMatchObject({ status: 400, code: 'job_request_missing' });
     expect(app.queued()).toBe(0);
     expect(((await new ApiClient(app.url, analyst).get('/v1/jobs')) as { jobs: unknown[] }).jobs).toEqual([]);
   });
 
   it('answers an analyst the manifest does not allow as if the dataset did not exist', async () => {
-    expect(await submitJob(app.url, stranger, { pipeline: PIPELINE, inputs: { visits: datasetId } })).toMatchObject({ status: 404, code: 'dataset_not_found' });
-    const missing = await submitJob(app.url, stranger, { pipeline: PIPELINE, inputs: { visits: 'e'.repeat(32) } });
+    expect(
+      await submitJob(app.url, stranger, { pipeline: PIPELINE, inputs: { visits: datasetId } }),
+    ).toMatchObject({ status: 404, code: 'dataset_not_found' });
+    const missing = await submitJob(app.url, stranger, {
+      pipeline: PIPELINE,
+      inputs: { visits: 'e'.repeat(32) },
+    });
     expect(missing).toMatchObject({ status: 404, code: 'dataset_not_found' });
   });
 
@@ -192,7 +244,9 @@ describe('jobs', () => {
     expect(app.queued()).toBe(1);
     const id = r.job?.id as string;
     expect(((await new ApiClient(app.url, analyst).get(`/v1/jobs/${id}`)) as { id: string }).id).toBe(id);
-    expect(await refusal(new ApiClient(app.url, stranger).get(`/v1/jobs/${id}`))).toMatchObject({ status: 404 });
+    expect(await refusal(new ApiClient(app.url, stranger).get(`/v1/jobs/${id}`))).toMatchObject({
+      status: 404,
+    });
     // Nothing ran: no runner here, and the enclave was never asked to run a job.
     expect(enclave.asked('run_job')).toEqual([]);
   });

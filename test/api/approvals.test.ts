@@ -47,7 +47,6 @@ const PURPOSE = 'regional cost study';
 const api = (key?: AccountKey) => new ApiClient(t.host.url, key);
 const cli = (args: string[]) => obscura([...args, '--api', t.host.url], { cwd: work });
 
-
 async function settle(id: string): Promise<JobRecord> {
   for (;;) {
     const job = JobRecordSchema.parse(await api(analyst).get(`/v1/jobs/${id}`));
@@ -67,7 +66,15 @@ beforeAll(async () => {
   const w = t.host.workers.list()[0];
   if (!w) throw new Error('no worker');
   sealedPath = join(work, 'visits.sealed');
-  ({ dataset, signed } = await sealAndUpload({ url: t.host.url, file: CSV, out: sealedPath, owner, worker: w, analysts: [analyst.address], policy: `obscura-policy: 1\npipelines: approval\ndp: { epsilon: 2.5, delta: 1.0e-6 }\n` }));
+  ({ dataset, signed } = await sealAndUpload({
+    url: t.host.url,
+    file: CSV,
+    out: sealedPath,
+    owner,
+    worker: w,
+    analysts: [analyst.address],
+    policy: `obscura-policy: 1\npipelines: approval\ndp: { epsilon: 2.5, delta: 1.0e-6 }\n`,
+  }));
   writeFileSync(join(work, 'p.yaml'), PIPELINE);
 }, 120_000);
 
@@ -81,10 +88,21 @@ describe('approvals', () => {
 
   it('a dry run reports every check and the cost, and creates no job', async () => {
     const before = ((await api(analyst).get('/v1/jobs')) as { jobs: unknown[] }).jobs.length;
-    const preview = JobPreviewSchema.parse(await api(analyst).post('/v1/jobs?dry_run=true', { pipeline: PIPELINE, inputs: { visits: dataset }, purpose: 'regional cost study' }));
+    const preview = JobPreviewSchema.parse(
+      await api(analyst).post('/v1/jobs?dry_run=true', {
+        pipeline: PIPELINE,
+        inputs: { visits: dataset },
+        purpose: 'regional cost study',
+      }),
+    );
     expect(preview.ok).toBe(false);
     expect(preview.purpose).toBe('regional cost study');
-    expect(preview.inputs[0]).toMatchObject({ dataset, owner: owner.address, approval: 'pending', columnsRead: ['region', 'cost'] });
+    expect(preview.inputs[0]).toMatchObject({
+      dataset,
+      owner: owner.address,
+      approval: 'pending',
+      columnsRead: ['region', 'cost'],
+    });
     expect(preview.inputs[0]?.uses).toMatchObject({ group_by: ['region'], aggregate: ['cost'] });
     expect(Object.fromEntries(preview.checks.map((c) => [c.check, c.ok]))).toEqual({
       pipeline: true,
@@ -99,28 +117,57 @@ describe('approvals', () => {
     expect(preview.cost).toEqual({ epsilon: 0, delta: 0 });
     expect(((await api(analyst).get('/v1/jobs')) as { jobs: unknown[] }).jobs.length).toBe(before);
     // A dry run that names a column the dataset lacks fails the pipeline check, with its code.
-    const bad = JobPreviewSchema.parse(await api(analyst).post('/v1/jobs?dry_run=true', { pipeline: PIPELINE.replaceAll('cost', 'price'), inputs: { visits: dataset } }));
-    expect(bad.checks.find((c) => c.check === 'pipeline')).toMatchObject({ ok: false, code: 'pipeline_schema_mismatch' });
+    const bad = JobPreviewSchema.parse(
+      await api(analyst).post('/v1/jobs?dry_run=true', {
+        pipeline: PIPELINE.replaceAll('cost', 'price'),
+        inputs: { visits: dataset },
+      }),
+    );
+    expect(bad.checks.find((c) => c.check === 'pipeline')).toMatchObject({
+      ok: false,
+      code: 'pipeline_schema_mismatch',
+    });
   });
 
   it('obscura run --dry-run prints the checks and exits 1 while an approval is missing', async () => {
-    const r = await cli(['run', 'p.yaml', '--input', `visits=${dataset}`, '--key', 'analyst.key', '--dry-run']);
+    const r = await cli([
+      'run',
+      'p.yaml',
+      '--input',
+      `visits=${dataset}`,
+      '--key',
+      'analyst.key',
+      '--dry-run',
+    ]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/FAIL approvals: waiting for the owners of visits/);
     expect(r.stdout).toMatch(/privacy cost: epsilon 0, delta 0/);
   });
 
   it('a job waits for approval, listed for its owner with purpose and columns', async () => {
-    const job = JobRecordSchema.parse(await postJob(t.host.url, analyst, { pipeline: PIPELINE, inputs: { visits: dataset }, purpose: PURPOSE }));
+    const job = JobRecordSchema.parse(
+      await postJob(t.host.url, analyst, {
+        pipeline: PIPELINE,
+        inputs: { visits: dataset },
+        purpose: PURPOSE,
+      }),
+    );
     jobId = job.id;
     expect(job.status).toBe('awaiting_approval');
-    const { pending } = (await api(owner).get(`/v1/approvals?owner=${owner.address}`)) as { pending: unknown[] };
+    const { pending } = (await api(owner).get(`/v1/approvals?owner=${owner.address}`)) as {
+      pending: unknown[];
+    };
     const mine = pending.map((p) => JobPreviewSchema.parse(p)).find((p) => p.job === jobId);
     expect(mine).toMatchObject({ purpose: 'regional cost study', pipeline: { hash } });
-    expect(((await api(stranger).get(`/v1/approvals?owner=${stranger.address}`)) as { pending: unknown[] }).pending).toEqual([]);
+    expect(
+      ((await api(stranger).get(`/v1/approvals?owner=${stranger.address}`)) as { pending: unknown[] })
+        .pending,
+    ).toEqual([]);
     // Approvals are shown to the owners concerned and the requesting analyst, never to others.
     expect(((await api(stranger).get('/v1/approvals')) as { pending: unknown[] }).pending).toEqual([]);
-    expect(((await api(analyst).get('/v1/approvals')) as { pending: { job: string }[] }).pending.map((p) => p.job)).toContain(jobId);
+    expect(
+      ((await api(analyst).get('/v1/approvals')) as { pending: { job: string }[] }).pending.map((p) => p.job),
+    ).toContain(jobId);
     const listed = await cli(['approvals', '--key', 'owner.key']);
     expect(listed.code, listed.stderr).toBe(0);
     expect(listed.stdout).toContain(jobId);
@@ -128,7 +175,9 @@ describe('approvals', () => {
     expect(anonymous.code).toBe(1);
     expect(anonymous.stderr).toMatch(/--key.*OBSCURA_KEY.*\(key_required\)/);
     await new Promise((r) => setTimeout(r, 1500));
-    expect(JobRecordSchema.parse(await api(analyst).get(`/v1/jobs/${jobId}`)).status).toBe('awaiting_approval');
+    expect(JobRecordSchema.parse(await api(analyst).get(`/v1/jobs/${jobId}`)).status).toBe(
+      'awaiting_approval',
+    );
   });
 
   it('refuses approvals by anyone but the owner, on the host and in the enclave', async () => {
@@ -136,17 +185,42 @@ describe('approvals', () => {
     const terms = { dataset: ds, pipeline: hash, analyst: analyst.address, purpose: purposeHash(PURPOSE) };
     const forged = signApproval(terms, stranger);
     // A stranger may not read the dataset: answered as if it did not exist.
-    expect(await refusal(api(stranger).post('/v1/approvals', forged))).toMatchObject({ status: 404, code: 'dataset_not_found' });
+    expect(await refusal(api(stranger).post('/v1/approvals', forged))).toMatchObject({
+      status: 404,
+      code: 'dataset_not_found',
+    });
     // The allowed analyst knows the dataset, but is not its owner.
-    expect(await refusal(api(analyst).post('/v1/approvals', signApproval(terms, analyst)))).toMatchObject({ status: 403, code: 'approval_not_owner' });
-    const tampered = { ...signApproval(terms, owner), approval: { ...signApproval(terms, owner).approval, pipeline: 'b'.repeat(64) } };
-    expect(await refusal(api(owner).post('/v1/approvals', tampered))).toMatchObject({ status: 422, code: 'approval_signature_invalid' });
+    expect(await refusal(api(analyst).post('/v1/approvals', signApproval(terms, analyst)))).toMatchObject({
+      status: 403,
+      code: 'approval_not_owner',
+    });
+    const tampered = {
+      ...signApproval(terms, owner),
+      approval: { ...signApproval(terms, owner).approval, pipeline: 'b'.repeat(64) },
+    };
+    expect(await refusal(api(owner).post('/v1/approvals', tampered))).toMatchObject({
+      status: 422,
+      code: 'approval_signature_invalid',
+    });
     const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
     const input = { name: 'visits', datasetId: dataset, blobPath: sealedPath, manifest: signed };
-    await expect(enclave.request('run_job', { job: await enclaveJob(analyst, { id: 'x1', pipeline: PIPELINE, inputs: [input], purpose: PURPOSE }) })).rejects.toMatchObject({
+    await expect(
+      enclave.request('run_job', {
+        job: await enclaveJob(analyst, { id: 'x1', pipeline: PIPELINE, inputs: [input], purpose: PURPOSE }),
+      }),
+    ).rejects.toMatchObject({
       code: 'policy_approval_required',
     });
-    await expect(enclave.request('run_job', { job: await enclaveJob(analyst, { id: 'x2', pipeline: PIPELINE, inputs: [{ ...input, approval: forged }], purpose: PURPOSE }) })).rejects.toMatchObject({
+    await expect(
+      enclave.request('run_job', {
+        job: await enclaveJob(analyst, {
+          id: 'x2',
+          pipeline: PIPELINE,
+          inputs: [{ ...input, approval: forged }],
+          purpose: PURPOSE,
+        }),
+      }),
+    ).rejects.toMatchObject({
       code: 'approval_not_owner',
     });
   });
@@ -161,19 +235,39 @@ describe('approvals', () => {
     const r = await cli(['approve', jobId, '--key', 'owner.key', '--yes', '--runs', '2', '--expires', '2d']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/purpose: regional cost study/);
-    expect(r.stderr).toMatch(new RegExp(`approval: for analyst ${analyst.address} and this purpose only, 2 run\\(s\\), until `));
+    expect(r.stderr).toMatch(
+      new RegExp(`approval: for analyst ${analyst.address} and this purpose only, 2 run\\(s\\), until `),
+    );
     expect(r.stdout).toMatch(new RegExp(`jobs released: ${jobId}`));
     const done = await settle(jobId);
     expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
     // The approval is stored: the same analyst runs the pipeline for the same purpose once more without waiting…
-    const again = JobRecordSchema.parse(await postJob(t.host.url, analyst, { pipeline: PIPELINE, inputs: { visits: dataset }, purpose: PURPOSE }));
+    const again = JobRecordSchema.parse(
+      await postJob(t.host.url, analyst, {
+        pipeline: PIPELINE,
+        inputs: { visits: dataset },
+        purpose: PURPOSE,
+      }),
+    );
     expect(again.status).toBe('queued');
     expect((await settle(again.id)).status).toBe('succeeded');
     // …and then its two runs are used: a third job waits for a new approval.
-    const third = JobRecordSchema.parse(await postJob(t.host.url, analyst, { pipeline: PIPELINE, inputs: { visits: dataset }, purpose: PURPOSE }));
+    const third = JobRecordSchema.parse(
+      await postJob(t.host.url, analyst, {
+        pipeline: PIPELINE,
+        inputs: { visits: dataset },
+        purpose: PURPOSE,
+      }),
+    );
     expect(third.status).toBe('awaiting_approval');
     // For another purpose the approval never counted.
-    const other = JobRecordSchema.parse(await postJob(t.host.url, analyst, { pipeline: PIPELINE, inputs: { visits: dataset }, purpose: 'something else' }));
+    const other = JobRecordSchema.parse(
+      await postJob(t.host.url, analyst, {
+        pipeline: PIPELINE,
+        inputs: { visits: dataset },
+        purpose: 'something else',
+      }),
+    );
     expect(other.status).toBe('awaiting_approval');
   }, 60_000);
 });
@@ -181,55 +275,129 @@ describe('approvals', () => {
 describe('policy updates', () => {
   it('the budget is visible to the owner and allowed analysts only', async () => {
     const b = DatasetBudgetSchema.parse(await api(owner).get(`/v1/datasets/${dataset}/budget`));
-    expect(b).toMatchObject({ dataset, epsilon: { total: 2.5, spent: 0, remaining: 2.5 }, delta: { total: 1e-6, spent: 0 } });
-    expect(DatasetBudgetSchema.parse(await api(analyst).get(`/v1/datasets/${dataset}/budget`)).epsilon.remaining).toBe(2.5);
-    expect(await refusal(api(stranger).get(`/v1/datasets/${dataset}/budget`))).toMatchObject({ status: 404, code: 'dataset_not_found' });
+    expect(b).toMatchObject({
+      dataset,
+      epsilon: { total: 2.5, spent: 0, remaining: 2.5 },
+      delta: { total: 1e-6, spent: 0 },
+    });
+    expect(
+      DatasetBudgetSchema.parse(await api(analyst).get(`/v1/datasets/${dataset}/budget`)).epsilon.remaining,
+    ).toBe(2.5);
+    expect(await refusal(api(stranger).get(`/v1/datasets/${dataset}/budget`))).toMatchObject({
+      status: 404,
+      code: 'dataset_not_found',
+    });
   });
 
   it('a newer policy is applied by the enclave and anchored; the old one is refused after', async () => {
     const ds = manifestHash(signed.manifest);
-    const v2 = signPolicyUpdate({ dataset: ds, version: 2, policy: parseDatasetPolicy('obscura-policy: 1\npipelines: any\nmin_group_size: 400\n'), revoked: false }, owner);
-    expect(await refusal(api(stranger).post(`/v1/datasets/${dataset}/policy`, v2))).toMatchObject({ status: 404, code: 'dataset_not_found' });
-    expect(await refusal(api(analyst).post(`/v1/datasets/${dataset}/policy`, v2))).toMatchObject({ status: 403, code: 'policy_update_not_owner' });
+    const v2 = signPolicyUpdate(
+      {
+        dataset: ds,
+        version: 2,
+        policy: parseDatasetPolicy('obscura-policy: 1\npipelines: any\nmin_group_size: 400\n'),
+        revoked: false,
+      },
+      owner,
+    );
+    expect(await refusal(api(stranger).post(`/v1/datasets/${dataset}/policy`, v2))).toMatchObject({
+      status: 404,
+      code: 'dataset_not_found',
+    });
+    expect(await refusal(api(analyst).post(`/v1/datasets/${dataset}/policy`, v2))).toMatchObject({
+      status: 403,
+      code: 'policy_update_not_owner',
+    });
     const skipped = signPolicyUpdate({ dataset: ds, version: 3, revoked: false }, owner);
-    expect(await refusal(api(owner).post(`/v1/datasets/${dataset}/policy`, skipped))).toMatchObject({ status: 409, code: 'policy_update_version' });
+    expect(await refusal(api(owner).post(`/v1/datasets/${dataset}/policy`, skipped))).toMatchObject({
+      status: 409,
+      code: 'policy_update_version',
+    });
     // A job waiting for approval when the policy drops `pipelines: approval` is released by the update.
-    const waiting = JobRecordSchema.parse(await postJob(t.host.url, analyst, { pipeline: PIPELINE.replace('name: cost-by-region-approved', 'name: waiting'), inputs: { visits: dataset } }));
+    const waiting = JobRecordSchema.parse(
+      await postJob(t.host.url, analyst, {
+        pipeline: PIPELINE.replace('name: cost-by-region-approved', 'name: waiting'),
+        inputs: { visits: dataset },
+      }),
+    );
     expect(waiting.status).toBe('awaiting_approval');
     const r = (await api(owner).post(`/v1/datasets/${dataset}/policy`, v2)) as { ledgerSeq: number };
     expect(r.ledgerSeq).toBeGreaterThanOrEqual(1);
     expect((await settle(waiting.id)).status).toBe('succeeded');
-    expect(await api(owner).get(`/v1/datasets/${dataset}/policy`)).toMatchObject({ version: 2, revoked: false, policy: { min_group_size: 400 } });
+    expect(await api(owner).get(`/v1/datasets/${dataset}/policy`)).toMatchObject({
+      version: 2,
+      revoked: false,
+      policy: { min_group_size: 400 },
+    });
     // A host that hands the enclave the superseded policy (none: version 1) is refused.
     const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
-    const input = { name: 'visits', datasetId: dataset, blobPath: sealedPath, manifest: signed, approval: signApproval({ dataset: ds, pipeline: hash, analyst: analyst.address, purpose: purposeHash('') }, owner) };
-    await expect(enclave.request('run_job', { job: await enclaveJob(analyst, { id: 'old', pipeline: PIPELINE, inputs: [input] }) })).rejects.toMatchObject({
+    const input = {
+      name: 'visits',
+      datasetId: dataset,
+      blobPath: sealedPath,
+      manifest: signed,
+      approval: signApproval(
+        { dataset: ds, pipeline: hash, analyst: analyst.address, purpose: purposeHash('') },
+        owner,
+      ),
+    };
+    await expect(
+      enclave.request('run_job', {
+        job: await enclaveJob(analyst, { id: 'old', pipeline: PIPELINE, inputs: [input] }),
+      }),
+    ).rejects.toMatchObject({
       code: 'policy_update_stale',
     });
     // With the new policy no approval is needed and min_group_size is 400.
-    const job = JobRecordSchema.parse(await postJob(t.host.url, analyst, { pipeline: PIPELINE, inputs: { visits: dataset } }));
+    const job = JobRecordSchema.parse(
+      await postJob(t.host.url, analyst, { pipeline: PIPELINE, inputs: { visits: dataset } }),
+    );
     expect(job.status).toBe('queued');
     const done = await settle(job.id);
     expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
-    expect((await resultOutputs(t.host.url, analyst, done.result as string))['by_region']?.minGroupSize).toBe(400);
+    expect((await resultOutputs(t.host.url, analyst, done.result as string))['by_region']?.minGroupSize).toBe(
+      400,
+    );
   }, 60_000);
 
   it('obscura policy update --revoke makes every later job fail, on the host and in the enclave', async () => {
     const r = await cli(['policy', 'update', dataset, '--key', 'owner.key', '--revoke']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/revoked dataset/);
-    expect(await refusal(postJob(t.host.url, analyst, { pipeline: PIPELINE, inputs: { visits: dataset } }))).toMatchObject({ status: 403, code: 'dataset_revoked' });
+    expect(
+      await refusal(postJob(t.host.url, analyst, { pipeline: PIPELINE, inputs: { visits: dataset } })),
+    ).toMatchObject({ status: 403, code: 'dataset_revoked' });
     const ds = manifestHash(signed.manifest);
     const v2 = (await api(owner).get(`/v1/datasets/${dataset}/policy`)) as { update: unknown };
     expect(v2).toMatchObject({ version: 3, revoked: true });
     const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
-    const input = { name: 'visits', datasetId: dataset, blobPath: sealedPath, manifest: signed, approval: signApproval({ dataset: ds, pipeline: hash, analyst: analyst.address, purpose: purposeHash('') }, owner) };
+    const input = {
+      name: 'visits',
+      datasetId: dataset,
+      blobPath: sealedPath,
+      manifest: signed,
+      approval: signApproval(
+        { dataset: ds, pipeline: hash, analyst: analyst.address, purpose: purposeHash('') },
+        owner,
+      ),
+    };
     // Whatever update the host hands over, version 3 (revoked) is in force.
     const older = signPolicyUpdate({ dataset: ds, version: 2, revoked: false }, owner);
-    await expect(enclave.request('run_job', { job: await enclaveJob(analyst, { id: 'rv', pipeline: PIPELINE, inputs: [{ ...input, policyUpdate: older }] }) })).rejects.toMatchObject({
+    await expect(
+      enclave.request('run_job', {
+        job: await enclaveJob(analyst, {
+          id: 'rv',
+          pipeline: PIPELINE,
+          inputs: [{ ...input, policyUpdate: older }],
+        }),
+      }),
+    ).rejects.toMatchObject({
       code: 'policy_update_stale',
     });
     const unrevoke = signPolicyUpdate({ dataset: ds, version: 4, revoked: false }, owner);
-    expect(await refusal(api(owner).post(`/v1/datasets/${dataset}/policy`, unrevoke))).toMatchObject({ status: 409, code: 'dataset_revoked' });
+    expect(await refusal(api(owner).post(`/v1/datasets/${dataset}/policy`, unrevoke))).toMatchObject({
+      status: 409,
+      code: 'dataset_revoked',
+    });
   }, 60_000);
 });

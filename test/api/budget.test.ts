@@ -41,19 +41,21 @@ let signed: SignedManifest;
 let sealedPath: string;
 let dataset: string;
 
-const start = () => startHost({ dataDir, port: 0, chainPort: 0, log: (level, m) => logs.push(`${level} ${m}`) });
+const start = () =>
+  startHost({ dataDir, port: 0, chainPort: 0, log: (level, m) => logs.push(`${level} ${m}`) });
 const api = (key?: AccountKey) => new ApiClient(host.url, key);
 const budget = async () => DatasetBudgetSchema.parse(await api(owner).get(`/v1/datasets/${dataset}/budget`));
 
 async function run(epsilon: number): Promise<JobRecord> {
-  let job = JobRecordSchema.parse(await postJob(host.url, analyst, { pipeline: pipeline(epsilon), inputs: { visits: dataset } }));
+  let job = JobRecordSchema.parse(
+    await postJob(host.url, analyst, { pipeline: pipeline(epsilon), inputs: { visits: dataset } }),
+  );
   while (job.status !== 'succeeded' && job.status !== 'failed') {
     await new Promise((r) => setTimeout(r, 200));
     job = JobRecordSchema.parse(await api(analyst).get(`/v1/jobs/${job.id}`));
   }
   return job;
 }
-
 
 beforeAll(async () => {
   host = await start();
@@ -63,7 +65,15 @@ beforeAll(async () => {
   const w = host.workers.list()[0];
   if (!w) throw new Error('no worker');
   sealedPath = join(dataDir, 'visits.sealed');
-  ({ dataset, signed } = await sealAndUpload({ url: host.url, file: CSV, out: sealedPath, owner, worker: w, analysts: [analyst.address], policy: 'obscura-policy: 1\ndp: { epsilon: 1.2, delta: 1.0e-5, max_epsilon_per_job: 0.5 }\n' }));
+  ({ dataset, signed } = await sealAndUpload({
+    url: host.url,
+    file: CSV,
+    out: sealedPath,
+    owner,
+    worker: w,
+    analysts: [analyst.address],
+    policy: 'obscura-policy: 1\ndp: { epsilon: 1.2, delta: 1.0e-5, max_epsilon_per_job: 0.5 }\n',
+  }));
 }, 120_000);
 
 afterAll(async () => {
@@ -80,47 +90,98 @@ describe('privacy budgets', () => {
     expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
     const doc = ResultDocumentSchema.parse(await api(analyst).get(`/v1/results/${job.result}`));
     // Committed before the job read data, the spend binds to the analyst's request the result carries.
-    expect(doc.spend?.entry.entry.body).toMatchObject({ kind: 'spend', job: job.id, request: jobRequestHash(doc.signed.result.request.request), charges: [{ epsilon: 0.5 }] });
+    expect(doc.spend?.entry.entry.body).toMatchObject({
+      kind: 'spend',
+      job: job.id,
+      request: jobRequestHash(doc.signed.result.request.request),
+      charges: [{ epsilon: 0.5 }],
+    });
     expect(doc.spend?.placement.blockNumber).toBeLessThan(doc.anchor.blockNumber);
-    const verdict = await verifyResultDocument(doc, { chainEndpoint: host.chainEndpoint, allowSimulated: true });
-    expect(verdict.checks.find((c) => c.name === 'budget spend')).toMatchObject({ ok: true, detail: expect.stringMatching(/before the job read data/) });
+    const verdict = await verifyResultDocument(doc, {
+      chainEndpoint: host.chainEndpoint,
+      allowSimulated: true,
+    });
+    expect(verdict.checks.find((c) => c.name === 'budget spend')).toMatchObject({
+      ok: true,
+      detail: expect.stringMatching(/before the job read data/),
+    });
     expect(verdict.ok).toBe(true);
     // Without its spend, a DP result is a release nobody paid for: verify refuses it.
     const { spend: _spend, ...unpaid } = doc;
-    const unpaidVerdict = await verifyResultDocument(unpaid, { chainEndpoint: host.chainEndpoint, allowSimulated: true });
-    expect(unpaidVerdict.checks.find((c) => c.name === 'budget spend')).toMatchObject({ ok: false, detail: expect.stringMatching(/no anchored budget spend/) });
+    const unpaidVerdict = await verifyResultDocument(unpaid, {
+      chainEndpoint: host.chainEndpoint,
+      allowSimulated: true,
+    });
+    expect(unpaidVerdict.checks.find((c) => c.name === 'budget spend')).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/no anchored budget spend/),
+    });
     expect(unpaidVerdict.ok).toBe(false);
     // A copy whose spend names another result fails that check.
-    const other = { ...doc, spend: { ...(doc.spend as NonNullable<typeof doc.spend>), entry: { ...(doc.spend as NonNullable<typeof doc.spend>).entry, signature: '0'.repeat(128) } } };
-    expect((await verifyResultDocument(other, { chainEndpoint: host.chainEndpoint, allowSimulated: true })).checks.find((c) => c.name === 'budget spend')?.ok).toBe(false);
+    const other = {
+      ...doc,
+      spend: {
+        ...(doc.spend as NonNullable<typeof doc.spend>),
+        entry: { ...(doc.spend as NonNullable<typeof doc.spend>).entry, signature: '0'.repeat(128) },
+      },
+    };
+    expect(
+      (
+        await verifyResultDocument(other, { chainEndpoint: host.chainEndpoint, allowSimulated: true })
+      ).checks.find((c) => c.name === 'budget spend')?.ok,
+    ).toBe(false);
     const b = await budget();
     expect(b.epsilon).toEqual({ total: 1.2, spent: 0.5, remaining: 0.7 });
     expect(b.spends).toEqual([expect.objectContaining({ job: job.id, epsilon: 0.5 })]);
-    expect(await refusal(api(stranger).get(`/v1/datasets/${dataset}/budget`))).toMatchObject({ status: 404, code: 'dataset_not_found' });
+    expect(await refusal(api(stranger).get(`/v1/datasets/${dataset}/budget`))).toMatchObject({
+      status: 404,
+      code: 'dataset_not_found',
+    });
     const dir = join(dataDir, 'workers', host.workers.list()[0]?.id as string);
-    statePath = join(dir, readdirSync(dir).find((f) => f.startsWith('state-') && f.endsWith('.sealed')) as string);
+    statePath = join(
+      dir,
+      readdirSync(dir).find((f) => f.startsWith('state-') && f.endsWith('.sealed')) as string,
+    );
     snapshot = `${statePath}.snapshot`;
     copyFileSync(statePath, snapshot);
   }, 60_000);
 
   it('refuses a job above the per-job limit or the remaining budget before queueing it', async () => {
-    expect(await refusal(postJob(host.url, analyst, { pipeline: pipeline(0.6), inputs: { visits: dataset } }))).toMatchObject({ status: 403 });
+    expect(
+      await refusal(postJob(host.url, analyst, { pipeline: pipeline(0.6), inputs: { visits: dataset } })),
+    ).toMatchObject({ status: 403 });
     const second = await run(0.5);
     expect(second.status, JSON.stringify(second.error)).toBe('succeeded');
     expect((await budget()).epsilon.remaining).toBeCloseTo(0.2, 12);
-    const dry = JobPreviewSchema.parse(await api(analyst).post('/v1/jobs?dry_run=true', { pipeline: pipeline(0.5), inputs: { visits: dataset } }));
-    expect(dry.checks.find((c) => c.check === 'budget')).toMatchObject({ ok: false, code: 'budget_exhausted' });
-    expect(await refusal(postJob(host.url, analyst, { pipeline: pipeline(0.5), inputs: { visits: dataset } }))).toMatchObject({ status: 403, code: 'budget_exhausted' });
+    const dry = JobPreviewSchema.parse(
+      await api(analyst).post('/v1/jobs?dry_run=true', {
+        pipeline: pipeline(0.5),
+        inputs: { visits: dataset },
+      }),
+    );
+    expect(dry.checks.find((c) => c.check === 'budget')).toMatchObject({
+      ok: false,
+      code: 'budget_exhausted',
+    });
+    expect(
+      await refusal(postJob(host.url, analyst, { pipeline: pipeline(0.5), inputs: { visits: dataset } })),
+    ).toMatchObject({ status: 403, code: 'budget_exhausted' });
   }, 60_000);
 
   it('concurrent jobs sent straight to the enclave never take the budget below zero', async () => {
     const enclave = host.workers.get(host.workers.list()[0]?.id as string);
-    const job = (id: string) => enclaveJob(analyst, { id, pipeline: pipeline(0.15), inputs: [{ name: 'visits', datasetId: dataset, blobPath: sealedPath, manifest: signed }] });
+    const job = (id: string) =>
+      enclaveJob(analyst, {
+        id,
+        pipeline: pipeline(0.15),
+        inputs: [{ name: 'visits', datasetId: dataset, blobPath: sealedPath, manifest: signed }],
+      });
     const jobs = await Promise.all(['c1', 'c2', 'c3'].map(job));
     const outcomes = await Promise.allSettled(jobs.map((j) => enclave.request('run_job', { job: j })));
     const ok = outcomes.filter((o) => o.status === 'fulfilled');
     expect(ok).toHaveLength(1);
-    for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toMatchObject({ code: 'budget_exhausted' });
+    for (const o of outcomes)
+      if (o.status === 'rejected') expect(o.reason).toMatchObject({ code: 'budget_exhausted' });
     // The spend is held, never released without its placement on chain.
     expect((ok[0] as PromiseFulfilledResult<object>).value).not.toHaveProperty('signed');
     expect((await budget()).epsilon.remaining).toBeCloseTo(0.05, 12);

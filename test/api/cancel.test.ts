@@ -37,7 +37,8 @@ let dataset: string;
 
 const api = (key?: AccountKey) => new ApiClient(t.host.url, key);
 const job = async (id: string) => JobRecordSchema.parse(await api(analyst).get(`/v1/jobs/${id}`));
-const submit = async (pipeline: string) => JobRecordSchema.parse(await submitJob(api(analyst), analyst, { pipeline, inputs: { visits: dataset } }));
+const submit = async (pipeline: string) =>
+  JobRecordSchema.parse(await submitJob(api(analyst), analyst, { pipeline, inputs: { visits: dataset } }));
 
 async function until(id: string, done: (j: JobRecord) => boolean, timeoutMs: number): Promise<JobRecord> {
   const deadline = Date.now() + timeoutMs;
@@ -63,7 +64,14 @@ beforeAll(async () => {
   owner = await newKey('owner');
   const worker = t.host.workers.list()[0];
   if (!worker) throw new Error('no worker');
-  ({ dataset } = await sealAndUpload({ url: t.host.url, file: join(PROJECT_ROOT, 'datasets/visits.csv'), out: join(t.dataDir, 'visits.sealed'), owner, worker, analysts: [analyst.address] }));
+  ({ dataset } = await sealAndUpload({
+    url: t.host.url,
+    file: join(PROJECT_ROOT, 'datasets/visits.csv'),
+    out: join(t.dataDir, 'visits.sealed'),
+    owner,
+    worker,
+    analysts: [analyst.address],
+  }));
 }, 120_000);
 
 afterAll(async () => {
@@ -75,7 +83,10 @@ describe('cancelling jobs', () => {
   let queued: string;
 
   it('is in the OpenAPI document as a signed DELETE', () => {
-    expect(ROUTES.find((r) => r.method === 'delete' && r.path === '/v1/jobs/{id}')?.access).toMatchObject({ auth: 'signed', reads: 'job' });
+    expect(ROUTES.find((r) => r.method === 'delete' && r.path === '/v1/jobs/{id}')?.access).toMatchObject({
+      auth: 'signed',
+      reads: 'job',
+    });
   });
 
   it('cancels a queued job at once, by its analyst only; it never runs', async () => {
@@ -98,20 +109,31 @@ describe('cancelling jobs', () => {
   });
 
   it('refuses an unknown job (404) and an ended one (409)', async () => {
-    expect(await refusal(api(analyst).delete('/v1/jobs/no-such-job'))).toMatchObject({ status: 404, code: 'job_not_found' });
-    expect(await refusal(api(analyst).delete(`/v1/jobs/${queued}`))).toMatchObject({ status: 409, code: 'job_finished' });
+    expect(await refusal(api(analyst).delete('/v1/jobs/no-such-job'))).toMatchObject({
+      status: 404,
+      code: 'job_not_found',
+    });
+    expect(await refusal(api(analyst).delete(`/v1/jobs/${queued}`))).toMatchObject({
+      status: 409,
+      code: 'job_finished',
+    });
   });
 
   it('`obscura job cancel` stops a running job in its enclave; it ends cancelled', async () => {
     expect((await job(running)).status).toBe('running');
-    const denied = await obscura(['--api', t.host.url, 'job', 'cancel', running, '--key', join(t.dataDir, 'owner.key')], { cwd: t.dataDir });
+    const denied = await obscura(
+      ['--api', t.host.url, 'job', 'cancel', running, '--key', join(t.dataDir, 'owner.key')],
+      { cwd: t.dataDir },
+    );
     expect(denied.code).not.toBe(0);
     expect(denied.stderr).toContain('job_cancel_forbidden');
     const unkeyed = await obscura(['--api', t.host.url, 'job', 'cancel', running], { cwd: t.dataDir });
     expect(unkeyed.code).not.toBe(0);
     expect(unkeyed.stderr).toContain('key_required');
     const t0 = Date.now();
-    const r = await obscura(['--api', t.host.url, 'job', 'cancel', running, '--key', keyFile, '--wait'], { cwd: t.dataDir });
+    const r = await obscura(['--api', t.host.url, 'job', 'cancel', running, '--key', keyFile, '--wait'], {
+      cwd: t.dataDir,
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`${running} cancelled`);
     const j = await job(running);
@@ -127,8 +149,13 @@ describe('cancelling jobs', () => {
     expect(next.status, JSON.stringify(next.error)).toBe('succeeded');
     expect((await job(queued)).status).toBe('cancelled');
     expect((await job(running)).status).toBe('cancelled');
-    expect(await refusal(api(analyst).delete(`/v1/jobs/${next.id}`))).toMatchObject({ status: 409, code: 'job_finished' });
-    const r = await obscura(['--api', t.host.url, 'job', 'cancel', next.id, '--key', keyFile], { cwd: t.dataDir });
+    expect(await refusal(api(analyst).delete(`/v1/jobs/${next.id}`))).toMatchObject({
+      status: 409,
+      code: 'job_finished',
+    });
+    const r = await obscura(['--api', t.host.url, 'job', 'cancel', next.id, '--key', keyFile], {
+      cwd: t.dataDir,
+    });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('job_finished');
   }, 90_000);

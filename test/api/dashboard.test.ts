@@ -24,7 +24,9 @@ describe('dashboard page', () => {
 
   it('loads nothing from other hosts', () => {
     // src/href/action/srcset attributes, in markup or set from script.
-    const attrs = [...html.matchAll(/\b(?:src|href|action|srcset|poster)\s*[=:]\s*["'`]([^"'`]*)["'`]/gi)].map((m) => m[1]);
+    const attrs = [
+      ...html.matchAll(/\b(?:src|href|action|srcset|poster)\s*[=:]\s*["'`]([^"'`]*)["'`]/gi),
+    ].map((m) => m[1]);
     expect(attrs.length).toBeGreaterThan(0);
     for (const v of attrs) expect(v, v).not.toMatch(/^\s*(?:[a-z][\w+.-]*:)?\/\//i);
     // The only absolute URL anywhere in the file is the SVG namespace name (never fetched).
@@ -38,7 +40,9 @@ describe('dashboard page', () => {
 
   it('inserts data as text only', () => {
     expect(code).not.toMatch(/\.(?:innerHTML|outerHTML)\s*\+?=/);
-    expect(code).not.toMatch(/insertAdjacentHTML|document\.write|createContextualFragment|DOMParser|\beval\s*\(|new Function/);
+    expect(code).not.toMatch(
+      /insertAdjacentHTML|document\.write|createContextualFragment|DOMParser|\beval\s*\(|new Function/,
+    );
     expect(code).toMatch(/textContent/);
     expect(code).toMatch(/createElement\(/);
   });
@@ -75,7 +79,9 @@ describe('dashboard page', () => {
   });
 
   it('says how to sign in where a read needs a signature, and who it is signed in as', () => {
-    expect(html).toMatch(/<p id="signin" class="note" hidden>[^<]*<code>obscura dashboard --key YOUR\.key<\/code>/);
+    expect(html).toMatch(
+      /<p id="signin" class="note" hidden>[^<]*<code>obscura dashboard --key YOUR\.key<\/code>/,
+    );
     expect(code).toMatch(/e\.code === 'unauthenticated'/);
     expect(code).toMatch(/\$\('signin'\)\.hidden = false/);
     expect(code).toMatch(/res\.headers\.get\('obscura-signed-as'\)/);

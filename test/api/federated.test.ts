@@ -36,7 +36,12 @@ outputs: { m: { min_group_size: 10 } }
 `;
 
 beforeAll(async () => {
-  host = await startHost({ dataDir: join(dir, 'data'), port: 0, chainPort: 0, workerIds: ['worker-1', 'worker-2', 'worker-3'] });
+  host = await startHost({
+    dataDir: join(dir, 'data'),
+    port: 0,
+    chainPort: 0,
+    workerIds: ['worker-1', 'worker-2', 'worker-3'],
+  });
   owner = await accountKeyFromSuri('//FederatedOwner');
   expect((await obscura(['keys', 'new', '--out', 'analyst.key'], { cwd: dir })).code).toBe(0);
   analyst = await loadAccountKey(join(dir, 'analyst.key'));
@@ -54,7 +59,18 @@ beforeAll(async () => {
     }
     const file = join(dir, `part-${w}.csv`);
     writeFileSync(file, `${lines.join('\n')}\n`);
-    datasets.push((await sealAndUpload({ url: host.url, file, out: `${file}.sealed`, owner, worker, analysts: [analyst.address] })).dataset);
+    datasets.push(
+      (
+        await sealAndUpload({
+          url: host.url,
+          file,
+          out: `${file}.sealed`,
+          owner,
+          worker,
+          analysts: [analyst.address],
+        })
+      ).dataset,
+    );
   }
   writeFileSync(join(dir, 'p.yaml'), PIPELINE);
 }, 180_000);
@@ -66,31 +82,65 @@ afterAll(async () => {
 
 describe('federated jobs', () => {
   it('train one model across three workers from the CLI', async () => {
-    const args = ['run', 'p.yaml', ...datasets.flatMap((d) => ['--input', `data=${d}`]), '--key', 'analyst.key', '--wait', '--api', host.url];
+    const args = [
+      'run',
+      'p.yaml',
+      ...datasets.flatMap((d) => ['--input', `data=${d}`]),
+      '--key',
+      'analyst.key',
+      '--wait',
+      '--api',
+      host.url,
+    ];
     const r = await obscura(args, { cwd: dir });
     expect(r.code, r.stderr).toBe(0);
-    const doc = ResultDocumentSchema.parse(await new ApiClient(host.url, analyst).get(`/v1/results/${r.stdout.trim()}`));
-    expect(doc.signed.result.federation).toMatchObject({ rounds: 3, workers: [{ worker: 'worker-1' }, { worker: 'worker-2' }, { worker: 'worker-3' }] });
+    const doc = ResultDocumentSchema.parse(
+      await new ApiClient(host.url, analyst).get(`/v1/results/${r.stdout.trim()}`),
+    );
+    expect(doc.signed.result.federation).toMatchObject({
+      rounds: 3,
+      workers: [{ worker: 'worker-1' }, { worker: 'worker-2' }, { worker: 'worker-3' }],
+    });
     expect(doc.signed.result.inputs.map((i) => i.dataset)).toEqual(datasets);
-    const auc = (await resultOutputs(host.url, analyst, doc.id)).m?.rows.find((row) => row[0] === 'auc')?.[1] as number;
+    const auc = (await resultOutputs(host.url, analyst, doc.id)).m?.rows.find(
+      (row) => row[0] === 'auc',
+    )?.[1] as number;
     expect(auc).toBeGreaterThan(0.7);
-    expect((await verifyResultDocument(doc, { chainEndpoint: host.chainEndpoint, allowSimulated: true })).ok).toBe(true);
+    expect(
+      (await verifyResultDocument(doc, { chainEndpoint: host.chainEndpoint, allowSimulated: true })).ok,
+    ).toBe(true);
   }, 120_000);
 
   it('refuses lists bound to other pipelines, and two partitions on one worker', async () => {
     const api = new ApiClient(host.url, analyst);
-    const aggregate = PIPELINE.replace(/steps:[\s\S]*$/, 'steps:\n  - id: a\n    aggregate: { from: data, measures: { n: { count: "*" } } }\noutputs: { a: {} }\n');
-    expect(await refusal(api.post('/v1/jobs', { pipeline: aggregate, inputs: { data: datasets } }))).toMatchObject({ status: 400, code: 'federation_invalid' });
-    expect(await refusal(api.post('/v1/jobs', { pipeline: PIPELINE, inputs: { data: [datasets[0], datasets[0]] } }))).toMatchObject({ status: 400, code: 'federation_invalid' });
-    const single = await refusal(api.post('/v1/jobs', { pipeline: PIPELINE, inputs: { data: [datasets[0]] } }));
+    const aggregate = PIPELINE.replace(
+      /steps:[\s\S]*$/,
+      'steps:\n  - id: a\n    aggregate: { from: data, measures: { n: { count: "*" } } }\noutputs: { a: {} }\n',
+    );
+    expect(
+      await refusal(api.post('/v1/jobs', { pipeline: aggregate, inputs: { data: datasets } })),
+    ).toMatchObject({ status: 400, code: 'federation_invalid' });
+    expect(
+      await refusal(
+        api.post('/v1/jobs', { pipeline: PIPELINE, inputs: { data: [datasets[0], datasets[0]] } }),
+      ),
+    ).toMatchObject({ status: 400, code: 'federation_invalid' });
+    const single = await refusal(
+      api.post('/v1/jobs', { pipeline: PIPELINE, inputs: { data: [datasets[0]] } }),
+    );
     expect(single).toMatchObject({ status: 400, code: 'body_invalid' });
   });
 
   it('a federated job whose rows fail a condition of the data fails with the one data-free code', async () => {
     // Few rows on each worker keep x0 > 0.99: fewer than min_group_size, a fact about the data.
-    const few = PIPELINE.replace('  - id: m\n    train: { from: data,', '  - id: kept\n    filter: { from: data, where: "x0 > 0.99" }\n  - id: m\n    train: { from: kept,');
+    const few = PIPELINE.replace(
+      '  - id: m\n    train: { from: data,',
+      '  - id: kept\n    filter: { from: data, where: "x0 > 0.99" }\n  - id: m\n    train: { from: kept,',
+    );
     const api = new ApiClient(host.url, analyst);
-    let job = JobRecordSchema.parse(await submitJob(api, analyst, { pipeline: few, inputs: { data: datasets } }));
+    let job = JobRecordSchema.parse(
+      await submitJob(api, analyst, { pipeline: few, inputs: { data: datasets } }),
+    );
     while (job.status !== 'succeeded' && job.status !== 'failed') {
       await new Promise((r) => setTimeout(r, 200));
       job = JobRecordSchema.parse(await api.get(`/v1/jobs/${job.id}`));

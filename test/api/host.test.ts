@@ -42,12 +42,19 @@ async function raw(method: string, path: string, init: RequestInit = {}): Promis
   return res;
 }
 
-async function upload(key: AccountKey, sealedPath: string, manifest: SignedManifest | string): Promise<{ status: number; body: Record<string, unknown> }> {
+async function upload(
+  key: AccountKey,
+  sealedPath: string,
+  manifest: SignedManifest | string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const form = new FormData();
   form.append('manifest', typeof manifest === 'string' ? manifest : JSON.stringify(manifest));
   form.append('sealed', new Blob([readFileSync(sealedPath)]), 'x.sealed');
   try {
-    const body = (await new ApiClient(t.host.url, key).postForm('/v1/datasets', form)) as Record<string, unknown>;
+    const body = (await new ApiClient(t.host.url, key).postForm('/v1/datasets', form)) as Record<
+      string,
+      unknown
+    >;
     responses.push(JSON.stringify(body));
     return { status: 201, body };
   } catch (e) {
@@ -59,7 +66,14 @@ async function upload(key: AccountKey, sealedPath: string, manifest: SignedManif
 
 async function sealed(name: string, opts: { analysts?: string[] } = {}) {
   const out = join(work, `${name}.sealed`);
-  const r = await sealDataset({ file: CSV, out, owner, worker, analysts: opts.analysts ?? [analyst.address], measurements: [worker.measurement] });
+  const r = await sealDataset({
+    file: CSV,
+    out,
+    owner,
+    worker,
+    analysts: opts.analysts ?? [analyst.address],
+    measurements: [worker.measurement],
+  });
   return { out, ...r };
 }
 
@@ -73,12 +87,27 @@ function blobFiles(): string[] {
 }
 
 /** The analyst's signed request for `pipeline` over one dataset, bound to the manifest given (whatever the CLI would check). */
-function requestOver(key: AccountKey, pipeline: string, id: string, manifest: SignedManifest): SignedJobRequest {
+function requestOver(
+  key: AccountKey,
+  pipeline: string,
+  id: string,
+  manifest: SignedManifest,
+): SignedJobRequest {
   const doc = parsePipeline(pipeline);
-  return signJobRequest({ pipeline: pipelineHash(doc), inputs: { visits: { dataset: id, manifest: manifestHash(manifest.manifest) } }, outputs: Object.keys(doc.outputs) }, key);
+  return signJobRequest(
+    {
+      pipeline: pipelineHash(doc),
+      inputs: { visits: { dataset: id, manifest: manifestHash(manifest.manifest) } },
+      outputs: Object.keys(doc.outputs),
+    },
+    key,
+  );
 }
 
-async function submit(key: AccountKey, body: unknown): Promise<{ status: number; code?: string; job?: ReturnType<typeof JobRecordSchema.parse> }> {
+async function submit(
+  key: AccountKey,
+  body: unknown,
+): Promise<{ status: number; code?: string; job?: ReturnType<typeof JobRecordSchema.parse> }> {
   try {
     const job = JobRecordSchema.parse(await postJobBody(t.host.url, key, body));
     return { status: 202, job };
@@ -135,7 +164,10 @@ describe('uploads', () => {
     const bytes = readFileSync(s.out);
     bytes[bytes.length - 50] = (bytes[bytes.length - 50] as number) ^ 0xff;
     writeFileSync(s.out, bytes);
-    expect(await upload(owner, s.out, s.signed)).toMatchObject({ status: 422, body: { code: 'sealed_file_corrupted' } });
+    expect(await upload(owner, s.out, s.signed)).toMatchObject({
+      status: 422,
+      body: { code: 'sealed_file_corrupted' },
+    });
     expect(blobFiles()).toEqual([]);
   });
 
@@ -145,8 +177,14 @@ describe('uploads', () => {
     bytes[bytes.length - 50] = (bytes[bytes.length - 50] as number) ^ 0xff;
     writeFileSync(s.out, bytes);
     const { createHash } = await import('node:crypto');
-    const m = { ...s.signed.manifest, ciphertext: { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length } };
-    expect(await upload(owner, s.out, signManifest(m, owner))).toMatchObject({ status: 422, body: { code: 'age_payload_corrupt' } });
+    const m = {
+      ...s.signed.manifest,
+      ciphertext: { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length },
+    };
+    expect(await upload(owner, s.out, signManifest(m, owner))).toMatchObject({
+      status: 422,
+      body: { code: 'age_payload_corrupt' },
+    });
     expect(blobFiles()).toEqual([]);
   });
 
@@ -154,23 +192,41 @@ describe('uploads', () => {
     const s = await sealed('other');
     const other = generateIdentity();
     const stats = await sealFile(CSV, s.out, [other.recipient]);
-    const m = { ...s.signed.manifest, ciphertext: { sha256: stats.ciphertextSha256, bytes: stats.ciphertextBytes } };
-    expect(await upload(owner, s.out, signManifest(m, owner))).toMatchObject({ status: 422, body: { code: 'age_no_matching_identity' } });
+    const m = {
+      ...s.signed.manifest,
+      ciphertext: { sha256: stats.ciphertextSha256, bytes: stats.ciphertextBytes },
+    };
+    expect(await upload(owner, s.out, signManifest(m, owner))).toMatchObject({
+      status: 422,
+      body: { code: 'age_no_matching_identity' },
+    });
     expect(blobFiles()).toEqual([]);
   });
 
   it('refuses a manifest with a wrong signature, or uploaded by someone else', async () => {
     const s = await sealed('sig');
     const forged = { ...s.signed, manifest: { ...s.signed.manifest, rows: s.signed.manifest.rows + 1 } };
-    expect(await upload(owner, s.out, forged)).toMatchObject({ status: 422, body: { code: 'manifest_signature_invalid' } });
-    expect(await upload(stranger, s.out, s.signed)).toMatchObject({ status: 403, body: { code: 'not_dataset_owner' } });
-    expect(await upload(owner, s.out, '{not json')).toMatchObject({ status: 400, body: { code: 'manifest_invalid' } });
+    expect(await upload(owner, s.out, forged)).toMatchObject({
+      status: 422,
+      body: { code: 'manifest_signature_invalid' },
+    });
+    expect(await upload(stranger, s.out, s.signed)).toMatchObject({
+      status: 403,
+      body: { code: 'not_dataset_owner' },
+    });
+    expect(await upload(owner, s.out, '{not json')).toMatchObject({
+      status: 400,
+      body: { code: 'manifest_invalid' },
+    });
   });
 
   it('refuses a manifest whose plaintext hash is wrong: the enclave checks after decrypting', async () => {
     const s = await sealed('plainhash');
     const m = { ...s.signed.manifest, plaintext: { ...s.signed.manifest.plaintext, sha256: '0'.repeat(64) } };
-    expect(await upload(owner, s.out, signManifest(m, owner))).toMatchObject({ status: 422, body: { code: 'plaintext_hash_mismatch' } });
+    expect(await upload(owner, s.out, signManifest(m, owner))).toMatchObject({
+      status: 422,
+      body: { code: 'plaintext_hash_mismatch' },
+    });
     expect(blobFiles()).toEqual([]);
   });
 
@@ -179,7 +235,10 @@ describe('uploads', () => {
     const r = await upload(owner, s.out, s.signed);
     expect(r.status).toBe(201);
     expect(r.body).toMatchObject({ owner: owner.address, worker: worker.id, rows: s.signed.manifest.rows });
-    expect(await upload(owner, s.out, s.signed)).toMatchObject({ status: 409, body: { code: 'dataset_exists' } });
+    expect(await upload(owner, s.out, s.signed)).toMatchObject({
+      status: 409,
+      body: { code: 'dataset_exists' },
+    });
   });
 });
 
@@ -191,16 +250,32 @@ describe('jobs', () => {
   });
 
   it('refuses an unknown input, an unknown column and a missing dataset with 4xx before anything runs', async () => {
-    expect(await submit(analyst, { pipeline: PIPELINE, inputs: { visits: datasetId, extra: datasetId } })).toMatchObject({ status: 400, code: 'pipeline_unknown_input' });
-    const unknownColumn = PIPELINE.replace(/group_by:\s*\[?\s*region/, (m) => m.replace('region', 'no_such_column'));
+    expect(
+      await submit(analyst, { pipeline: PIPELINE, inputs: { visits: datasetId, extra: datasetId } }),
+    ).toMatchObject({ status: 400, code: 'pipeline_unknown_input' });
+    const unknownColumn = PIPELINE.replace(/group_by:\s*\[?\s*region/, (m) =>
+      m.replace('region', 'no_such_column'),
+    );
     expect(unknownColumn).not.toBe(PIPELINE);
-    expect(await submit(analyst, { pipeline: unknownColumn, inputs: { visits: datasetId } })).toMatchObject({ status: 400, code: 'pipeline_unknown_column' });
-    expect(await submit(analyst, { pipeline: PIPELINE, inputs: { visits: 'f'.repeat(32) } })).toMatchObject({ status: 404, code: 'dataset_not_found' });
-    expect(await submit(analyst, { inputs: { visits: datasetId } })).toMatchObject({ status: 400, code: 'body_invalid' });
+    expect(await submit(analyst, { pipeline: unknownColumn, inputs: { visits: datasetId } })).toMatchObject({
+      status: 400,
+      code: 'pipeline_unknown_column',
+    });
+    expect(await submit(analyst, { pipeline: PIPELINE, inputs: { visits: 'f'.repeat(32) } })).toMatchObject({
+      status: 404,
+      code: 'dataset_not_found',
+    });
+    expect(await submit(analyst, { inputs: { visits: datasetId } })).toMatchObject({
+      status: 400,
+      code: 'body_invalid',
+    });
   });
 
   it('answers an analyst the manifest does not allow as if the dataset did not exist', async () => {
-    expect(await submit(stranger, { pipeline: PIPELINE, inputs: { visits: datasetId } })).toMatchObject({ status: 404, code: 'dataset_not_found' });
+    expect(await submit(stranger, { pipeline: PIPELINE, inputs: { visits: datasetId } })).toMatchObject({
+      status: 404,
+      code: 'dataset_not_found',
+    });
   });
 
   it('runs an allowed job: suppressed groups are counted, never shown', async () => {
@@ -211,24 +286,40 @@ describe('jobs', () => {
     responses.push(JSON.stringify(await new ApiClient(t.host.url, analyst).get(`/v1/results/${job.result}`)));
     const table = Object.values(await resultOutputs(t.host.url, analyst, job.result as string))[0];
     expect(table?.suppressedGroups).toBeGreaterThan(0);
-    const provenance = (await new ApiClient(t.host.url, analyst).get(`/v1/results/${job.result}/provenance`)) as { anchorCheck: { ok: boolean } };
+    const provenance = (await new ApiClient(t.host.url, analyst).get(
+      `/v1/results/${job.result}/provenance`,
+    )) as { anchorCheck: { ok: boolean } };
     expect(provenance.anchorCheck.ok).toBe(true);
   });
 
   it('fails the job inside the enclave when a hostile host tampers with a stored manifest', async () => {
     const db = new Database(join(t.dataDir, 'obscura.sqlite'));
-    const row = db.prepare('SELECT manifest_json FROM datasets WHERE id = ?').get(datasetId) as { manifest_json: string };
+    const row = db.prepare('SELECT manifest_json FROM datasets WHERE id = ?').get(datasetId) as {
+      manifest_json: string;
+    };
     const signed = JSON.parse(row.manifest_json) as SignedManifest;
     signed.manifest.analysts.push(stranger.address);
     db.prepare('UPDATE datasets SET manifest_json = ? WHERE id = ?').run(JSON.stringify(signed), datasetId);
     db.close();
     // The analyst's CLI checks the owner's signature before it signs a request for a dataset…
-    expect(await submit(stranger, { pipeline: PIPELINE, inputs: { visits: datasetId } })).toMatchObject({ status: 400, code: 'job_request_missing' });
-    await expect(signedRequestFor(new ApiClient(t.host.url, stranger), stranger, { pipeline: PIPELINE, inputs: { visits: datasetId } })).rejects.toMatchObject({
+    expect(await submit(stranger, { pipeline: PIPELINE, inputs: { visits: datasetId } })).toMatchObject({
+      status: 400,
+      code: 'job_request_missing',
+    });
+    await expect(
+      signedRequestFor(new ApiClient(t.host.url, stranger), stranger, {
+        pipeline: PIPELINE,
+        inputs: { visits: datasetId },
+      }),
+    ).rejects.toMatchObject({
       code: 'manifest_signature_invalid',
     });
     // …and a request signed over the tampered manifest anyway is refused by the enclave.
-    const r = await submit(stranger, { pipeline: PIPELINE, inputs: { visits: datasetId }, request: requestOver(stranger, PIPELINE, datasetId, signed) });
+    const r = await submit(stranger, {
+      pipeline: PIPELINE,
+      inputs: { visits: datasetId },
+      request: requestOver(stranger, PIPELINE, datasetId, signed),
+    });
     expect(r.status).toBe(202);
     const job = await waitJob(r.job?.id as string, stranger);
     expect(job.status).toBe('failed');
@@ -241,10 +332,17 @@ describe('jobs', () => {
     const id = good.body.id as string;
     const m = { ...s.signed.manifest, plaintext: { ...s.signed.manifest.plaintext, sha256: 'a'.repeat(64) } };
     const db = new Database(join(t.dataDir, 'obscura.sqlite'));
-    db.prepare('UPDATE datasets SET manifest_json = ? WHERE id = ?').run(JSON.stringify(signManifest(m, owner)), id);
+    db.prepare('UPDATE datasets SET manifest_json = ? WHERE id = ?').run(
+      JSON.stringify(signManifest(m, owner)),
+      id,
+    );
     db.close();
     // The re-signed manifest no longer hashes to the dataset's id, which the CLI refuses; sign over it anyway.
-    const r = await submit(analyst, { pipeline: PIPELINE, inputs: { visits: id }, request: requestOver(analyst, PIPELINE, id, signManifest(m, owner)) });
+    const r = await submit(analyst, {
+      pipeline: PIPELINE,
+      inputs: { visits: id },
+      request: requestOver(analyst, PIPELINE, id, signManifest(m, owner)),
+    });
     const job = await waitJob(r.job?.id as string);
     expect(job.status).toBe('failed');
     expect(job.error?.code).toBe('plaintext_hash_mismatch');
@@ -253,7 +351,10 @@ describe('jobs', () => {
 
 describe('the API surface', () => {
   it('serves every documented route and a valid OpenAPI document', async () => {
-    const doc = (await (await raw('GET', '/v1/openapi.json')).json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    const doc = (await (await raw('GET', '/v1/openapi.json')).json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, unknown>>;
+    };
     expect(doc.openapi).toBe('3.1.0');
     for (const r of ROUTES) expect(doc.paths[r.path]?.[r.method]).toBeDefined();
     // Public routes answer anyone; jobs and results answer unsigned callers with public items only.
@@ -275,7 +376,9 @@ describe('the API surface', () => {
   it('requires a fresh nonce for attestation and echoes it in the evidence', async () => {
     expect((await raw('GET', `/v1/workers/${worker.id}/attestation`)).status).toBe(400);
     const nonce = 'ab'.repeat(32);
-    const res = (await (await raw('GET', `/v1/workers/${worker.id}/attestation?nonce=${nonce}`)).json()) as { evidence: { report: { nonce: string } } };
+    const res = (await (await raw('GET', `/v1/workers/${worker.id}/attestation?nonce=${nonce}`)).json()) as {
+      evidence: { report: { nonce: string } };
+    };
     expect(res.evidence.report.nonce).toBe(nonce);
   });
 

@@ -42,7 +42,9 @@ let signed: SignedManifest;
 let sealedPath: string;
 let dataset: string;
 
-async function submit(body: unknown): Promise<{ status: number; code?: string; job?: ReturnType<typeof JobRecordSchema.parse> }> {
+async function submit(
+  body: unknown,
+): Promise<{ status: number; code?: string; job?: ReturnType<typeof JobRecordSchema.parse> }> {
   try {
     return { status: 202, job: JobRecordSchema.parse(await postJobBody(t.host.url, analyst, body)) };
   } catch (e) {
@@ -59,7 +61,15 @@ beforeAll(async () => {
   if (!w) throw new Error('no worker');
   sealedPath = join(work, 'visits.sealed');
   const policy = parseDatasetPolicy(POLICY);
-  ({ signed } = await sealDataset({ file: CSV, out: sealedPath, owner, worker: w, analysts: [analyst.address], measurements: [w.measurement], policy }));
+  ({ signed } = await sealDataset({
+    file: CSV,
+    out: sealedPath,
+    owner,
+    worker: w,
+    analysts: [analyst.address],
+    measurements: [w.measurement],
+    policy,
+  }));
   expect(signed.manifest.policy).toEqual(policy);
   const form = new FormData();
   form.append('manifest', JSON.stringify(signed));
@@ -83,12 +93,26 @@ describe('dataset policies', () => {
 
   it('the enclave refuses the same forged job handed to it directly', async () => {
     const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
-    const job = await enclaveJob(analyst, { id: 'forged', pipeline: pipeline('age'), inputs: [{ name: 'visits', datasetId: dataset, blobPath: sealedPath, manifest: signed }] });
-    await expect(enclave.request('run_job', { job })).rejects.toMatchObject({ code: 'policy_column_not_allowed', status: 403 });
+    const job = await enclaveJob(analyst, {
+      id: 'forged',
+      pipeline: pipeline('age'),
+      inputs: [{ name: 'visits', datasetId: dataset, blobPath: sealedPath, manifest: signed }],
+    });
+    await expect(enclave.request('run_job', { job })).rejects.toMatchObject({
+      code: 'policy_column_not_allowed',
+      status: 403,
+    });
     // A host that strips the policy from the manifest breaks the owner's signature.
     const { policy: _dropped, ...bare } = signed.manifest;
-    const stripped = { ...job, inputs: [{ ...(job.inputs[0] as (typeof job.inputs)[number]), manifest: { ...signed, manifest: bare } }] };
-    await expect(enclave.request('run_job', { job: stripped })).rejects.toMatchObject({ code: 'manifest_signature_invalid' });
+    const stripped = {
+      ...job,
+      inputs: [
+        { ...(job.inputs[0] as (typeof job.inputs)[number]), manifest: { ...signed, manifest: bare } },
+      ],
+    };
+    await expect(enclave.request('run_job', { job: stripped })).rejects.toMatchObject({
+      code: 'manifest_signature_invalid',
+    });
   });
 
   it("raises the output's min_group_size to the policy's, suppressing more groups", async () => {
@@ -115,12 +139,23 @@ describe('dataset policies', () => {
     for (const row of out?.rows ?? []) expect(row[1]).toBeGreaterThanOrEqual(MIN);
   }, 60_000);
 
-  it('obscura seal --policy-file signs the policy in; its analysts are the manifest\'s without --allow', async () => {
+  it("obscura seal --policy-file signs the policy in; its analysts are the manifest's without --allow", async () => {
     const cli = (args: string[]) => obscura([...args, '--api', t.host.url], { cwd: work });
     expect((await cli(['keys', 'new', '--out', 'cli-owner.key'])).code).toBe(0);
-    writeFileSync(join(work, 'p.yaml'), `obscura-policy: 1\nanalysts: ["${analyst.address}"]\nmin_group_size: 7\n`);
+    writeFileSync(
+      join(work, 'p.yaml'),
+      `obscura-policy: 1\nanalysts: ["${analyst.address}"]\nmin_group_size: 7\n`,
+    );
     writeFileSync(join(work, 'bad.yaml'), 'obscura-policy: 1\nmin_group_size: 0\n');
-    const base = ['seal', CSV, '--worker', t.host.workers.list()[0]?.id as string, '--key', 'cli-owner.key', '--allow-simulated'];
+    const base = [
+      'seal',
+      CSV,
+      '--worker',
+      t.host.workers.list()[0]?.id as string,
+      '--key',
+      'cli-owner.key',
+      '--allow-simulated',
+    ];
     const bad = await cli([...base, '--policy-file', 'bad.yaml', '--out', 'bad.sealed']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/min_group_size/);
@@ -131,13 +166,25 @@ describe('dataset policies', () => {
     expect(r.code, r.stderr).toBe(0);
     const m = JSON.parse(readFileSync(join(work, 'cli.sealed.manifest.json'), 'utf8')) as SignedManifest;
     expect(m.manifest.analysts).toEqual([analyst.address]);
-    expect(m.manifest.policy).toEqual({ 'obscura-policy': 1, analysts: [analyst.address], min_group_size: 7 });
+    expect(m.manifest.policy).toEqual({
+      'obscura-policy': 1,
+      analysts: [analyst.address],
+      min_group_size: 7,
+    });
     // --policy takes a dataset policy too (told apart by `obscura-policy`), as policies.md writes it.
     const viaPolicy = await cli([...base, '--policy', 'p.yaml', '--out', 'via.sealed']);
     expect(viaPolicy.code, viaPolicy.stderr).toBe(0);
     const m2 = JSON.parse(readFileSync(join(work, 'via.sealed.manifest.json'), 'utf8')) as SignedManifest;
     expect(m2.manifest.policy).toEqual(m.manifest.policy);
-    const both = await cli([...base, '--policy', 'p.yaml', '--policy-file', 'p.yaml', '--out', 'both.sealed']);
+    const both = await cli([
+      ...base,
+      '--policy',
+      'p.yaml',
+      '--policy-file',
+      'p.yaml',
+      '--out',
+      'both.sealed',
+    ]);
     expect(both.code).toBe(1);
     expect(both.stderr).toMatch(/policy_conflict/);
   }, 60_000);

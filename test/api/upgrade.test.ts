@@ -56,18 +56,31 @@ async function beforeUpgrade(dataDir: string, opts: { authorize: boolean; measur
     const w = host.workers.list()[0] as { id: string; recipient: string; measurement: string };
     expect(w.measurement).toBe(M1);
     const out = join(work, `${Math.random().toString(16).slice(2)}.sealed`);
-    const { signed } = await sealDataset({ file: CSV, out, owner, worker: w, analysts: [analyst.address], measurements: opts.measurements });
+    const { signed } = await sealDataset({
+      file: CSV,
+      out,
+      owner,
+      worker: w,
+      analysts: [analyst.address],
+      measurements: opts.measurements,
+    });
     const form = new FormData();
     const { readFileSync } = await import('node:fs');
     form.append('manifest', JSON.stringify(signed));
     form.append('sealed', new Blob([readFileSync(out)]), 'v.sealed');
     const dataset = (await new ApiClient(host.url, owner).postForm('/v1/datasets', form)) as { id: string };
     if (opts.authorize) {
-      const denied = new ApiClient(host.url, analyst).post('/v1/upgrades', signUpgradeAuthorization(M1, M2, analyst));
+      const denied = new ApiClient(host.url, analyst).post(
+        '/v1/upgrades',
+        signUpgradeAuthorization(M1, M2, analyst),
+      );
       await expect(denied).rejects.toMatchObject({ code: 'not_operator' });
       // The operator is the account the host made in its data directory at first start.
       const operator = await loadAccountKey(join(dataDir, 'operator.key'));
-      await new ApiClient(host.url, operator).post('/v1/upgrades', signUpgradeAuthorization(M1, M2, operator));
+      await new ApiClient(host.url, operator).post(
+        '/v1/upgrades',
+        signUpgradeAuthorization(M1, M2, operator),
+      );
     }
     return { dataset: dataset.id, recipient: w.recipient };
   } finally {
@@ -77,7 +90,9 @@ async function beforeUpgrade(dataDir: string, opts: { authorize: boolean; measur
 
 async function runJob(host: RunningHost, dataset: string) {
   const api = new ApiClient(host.url, analyst);
-  const job = JobRecordSchema.parse(await submitJob(api, analyst, { pipeline: PIPELINE, inputs: { visits: dataset } }));
+  const job = JobRecordSchema.parse(
+    await submitJob(api, analyst, { pipeline: PIPELINE, inputs: { visits: dataset } }),
+  );
   for (;;) {
     const j = JobRecordSchema.parse(await api.get(`/v1/jobs/${job.id}`));
     if (j.status === 'succeeded' || j.status === 'failed') return j;
@@ -90,7 +105,14 @@ describe('enclave upgrade', () => {
     const dataDir = join(work, 'authorised');
     const { dataset, recipient } = await beforeUpgrade(dataDir, { authorize: true, measurements: [M1, M2] });
     const logs: string[] = [];
-    const host = await startHost({ dataDir, port: 0, chainPort: 0, enclaveRoot: newRoot, predecessorRoot: PROJECT_ROOT, log: (_l, m) => logs.push(m) });
+    const host = await startHost({
+      dataDir,
+      port: 0,
+      chainPort: 0,
+      enclaveRoot: newRoot,
+      predecessorRoot: PROJECT_ROOT,
+      log: (_l, m) => logs.push(m),
+    });
     try {
       const w = host.workers.list()[0];
       expect(w?.measurement).toBe(M2);
@@ -114,7 +136,14 @@ describe('enclave upgrade', () => {
     const dataDir = join(work, 'unauthorised');
     const { dataset, recipient } = await beforeUpgrade(dataDir, { authorize: false, measurements: [M1, M2] });
     const logs: string[] = [];
-    const host = await startHost({ dataDir, port: 0, chainPort: 0, enclaveRoot: newRoot, predecessorRoot: PROJECT_ROOT, log: (_l, m) => logs.push(m) });
+    const host = await startHost({
+      dataDir,
+      port: 0,
+      chainPort: 0,
+      enclaveRoot: newRoot,
+      predecessorRoot: PROJECT_ROOT,
+      log: (_l, m) => logs.push(m),
+    });
     try {
       const w = host.workers.list()[0];
       expect(w?.measurement).toBe(M2);

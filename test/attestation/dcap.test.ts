@@ -14,7 +14,12 @@ import {
 import { rawJsonMember } from '../../src/attestation/dcap/pccs.ts';
 import { generateEd25519 } from '../../src/common/ed25519.ts';
 import { generateIdentity } from '../../src/crypto/index.ts';
-import { type AttestationVerdict, keysDigest, parsePolicy, verifyEvidence } from '../../src/attestation/index.ts';
+import {
+  type AttestationVerdict,
+  keysDigest,
+  parsePolicy,
+  verifyEvidence,
+} from '../../src/attestation/index.ts';
 import { verifyQuote } from '../../src/attestation/verify-quote.ts';
 import {
   collateral,
@@ -88,16 +93,28 @@ describe("DCAP quotes: parsing and the fixtures' statuses", () => {
     expect(tdx.tcb).toEqual({ status: 'UpToDate', advisoryIds: [] });
     const sgx = verifyDcap(fixture('sgx_quote'), parseQuote(fixture('sgx_quote')), collateral('sgx'), SGX_AT);
     expect(sgx.signature.ok).toBe(true);
-    expect(sgx.tcb).toEqual({ status: 'ConfigurationAndSWHardeningNeeded', advisoryIds: ['INTEL-SA-00289', 'INTEL-SA-00615'] });
+    expect(sgx.tcb).toEqual({
+      status: 'ConfigurationAndSWHardeningNeeded',
+      advisoryIds: ['INTEL-SA-00289', 'INTEL-SA-00615'],
+    });
   });
 });
 
 describe('DCAP verification: each check fails with its own reason', () => {
   const tdxPolicy = parsePolicy(`measurements:\n  - tdx: { mrtd: "${TDX_MRTD}" }\n`);
-  const sgxPolicy = parsePolicy(`measurements:\n  - sgx: { mrenclave: "${SGX_MRENCLAVE}", mrsigner: "${SGX_MRSIGNER}" }\n`);
+  const sgxPolicy = parsePolicy(
+    `measurements:\n  - sgx: { mrenclave: "${SGX_MRENCLAVE}", mrsigner: "${SGX_MRSIGNER}" }\n`,
+  );
   const tdx = (raw: Buffer, extra: Parameters<typeof verifyQuote>[1] = {}) =>
-    verifyQuote(raw, { collateral: fixedSource('tdx'), at: TDX_AT, policy: tdxPolicy, reportData: TDX_REPORT_DATA, ...extra });
-  const sgx = (raw: Buffer, extra: Parameters<typeof verifyQuote>[1] = {}) => verifyQuote(raw, { collateral: fixedSource('sgx'), at: SGX_AT, policy: sgxPolicy, ...extra });
+    verifyQuote(raw, {
+      collateral: fixedSource('tdx'),
+      at: TDX_AT,
+      policy: tdxPolicy,
+      reportData: TDX_REPORT_DATA,
+      ...extra,
+    });
+  const sgx = (raw: Buffer, extra: Parameters<typeof verifyQuote>[1] = {}) =>
+    verifyQuote(raw, { collateral: fixedSource('sgx'), at: SGX_AT, policy: sgxPolicy, ...extra });
 
   it('accepts the TDX quote under a policy naming its MRTD, and reports MRTD as the measurement', async () => {
     const v = await tdx(fixture('tdx_quote'));
@@ -105,7 +122,14 @@ describe('DCAP verification: each check fails with its own reason', () => {
     expect(v.ok).toBe(true);
     expect(v.simulated).toBe(false);
     expect(v.measurement).toBe(TDX_MRTD);
-    expect(v.checks.map((c) => c.name)).toEqual(['tee kind', 'quote signature', 'tcb status', 'measurement', 'report data', 'collateral freshness']);
+    expect(v.checks.map((c) => c.name)).toEqual([
+      'tee kind',
+      'quote signature',
+      'tcb status',
+      'measurement',
+      'report data',
+      'collateral freshness',
+    ]);
     expect(detail(v, 'quote signature')).toMatch(/Intel SGX PCK Platform CA → Intel SGX Root CA/);
     expect(detail(v, 'tcb status')).toMatch(/^UpToDate \(no advisories\)/);
     expect(detail(v, 'measurement')).toMatch(/matches policy entry 1/);
@@ -117,7 +141,9 @@ describe('DCAP verification: each check fails with its own reason', () => {
     expect(detail(refused, 'tcb status')).toBe(
       'ConfigurationAndSWHardeningNeeded (advisories INTEL-SA-00289, INTEL-SA-00615) is not an accepted status (accepted: UpToDate)',
     );
-    const lenient = parsePolicy(`tcb: [UpToDate, ConfigurationAndSWHardeningNeeded]\nmeasurements:\n  - sgx: { mrenclave: "${SGX_MRENCLAVE}" }\n`);
+    const lenient = parsePolicy(
+      `tcb: [UpToDate, ConfigurationAndSWHardeningNeeded]\nmeasurements:\n  - sgx: { mrenclave: "${SGX_MRENCLAVE}" }\n`,
+    );
     const accepted = await sgx(fixture('sgx_quote'), { policy: lenient });
     expect(failed(accepted)).toEqual([]);
     expect(accepted.measurement).toBe(SGX_MRENCLAVE);
@@ -146,18 +172,22 @@ describe('DCAP verification: each check fails with its own reason', () => {
     const raw = fixture('sgx_quote');
     const signed = parseQuote(raw).signedLength;
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: signed - 1 }), fc.integer({ min: 1, max: 255 }), async (at, mask) => {
-        let v: AttestationVerdict;
-        try {
-          v = await sgx(flip(raw, at, mask));
-        } catch (e) {
-          // a flipped version or TEE type byte makes it no quote at all
-          expect(String(e)).toMatch(/not a DCAP quote/);
-          return;
-        }
-        expect(v.ok).toBe(false);
-        expect(failed(v)).toContain('quote signature');
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: signed - 1 }),
+        fc.integer({ min: 1, max: 255 }),
+        async (at, mask) => {
+          let v: AttestationVerdict;
+          try {
+            v = await sgx(flip(raw, at, mask));
+          } catch (e) {
+            // a flipped version or TEE type byte makes it no quote at all
+            expect(String(e)).toMatch(/not a DCAP quote/);
+            return;
+          }
+          expect(v.ok).toBe(false);
+          expect(failed(v)).toContain('quote signature');
+        },
+      ),
       { numRuns: 40 },
     );
   });
@@ -169,17 +199,36 @@ describe('DCAP verification: each check fails with its own reason', () => {
 
     const keys = { recipient: generateIdentity().recipient, signingKey: generateEd25519().publicKey };
     const nonce = randomBytes(32).toString('hex');
-    const evidence = { tee: 'tdx' as const, provider: 'tdx-configfs' as const, quote: fixture('tdx_quote').toString('hex'), nonce, keys, workerId: 'w1' };
-    const v = await verifyEvidence(evidence, { nonce, keys, collateral: fixedSource('tdx'), at: TDX_AT, policy: tdxPolicy });
+    const evidence = {
+      tee: 'tdx' as const,
+      provider: 'tdx-configfs' as const,
+      quote: fixture('tdx_quote').toString('hex'),
+      nonce,
+      keys,
+      workerId: 'w1',
+    };
+    const v = await verifyEvidence(evidence, {
+      nonce,
+      keys,
+      collateral: fixedSource('tdx'),
+      at: TDX_AT,
+      policy: tdxPolicy,
+    });
     expect(failed(v)).toEqual(['report data']);
-    expect(detail(v, 'report data')).toBe(`does not bind the enclave's keys: it starts 9a9d48e7f6799642…, the keys' digest is ${keysDigest(keys).slice(0, 16)}…`);
+    expect(detail(v, 'report data')).toBe(
+      `does not bind the enclave's keys: it starts 9a9d48e7f6799642…, the keys' digest is ${keysDigest(keys).slice(0, 16)}…`,
+    );
   });
 
   it('expired collateral fails the freshness check with "TCBInfo expired", and the other checks still say what holds', async () => {
     const v = await tdx(fixture('tdx_quote'), { at: EXPIRED_AT });
     expect(failed(v)).toEqual(['collateral freshness']);
-    expect(detail(v, 'collateral freshness')).toMatch(/^TCBInfo expired \(next update was due 2025-07-19T10:16:03Z; verification time 2030-03-17T17:46:40Z\)/);
-    expect(detail(v, 'quote signature')).toMatch(/checked at 2025-07-19T10:00:35Z, when the collateral was last valid/);
+    expect(detail(v, 'collateral freshness')).toMatch(
+      /^TCBInfo expired \(next update was due 2025-07-19T10:16:03Z; verification time 2030-03-17T17:46:40Z\)/,
+    );
+    expect(detail(v, 'quote signature')).toMatch(
+      /checked at 2025-07-19T10:00:35Z, when the collateral was last valid/,
+    );
     const s = await sgx(fixture('sgx_quote'), { at: EXPIRED_AT });
     expect(detail(s, 'collateral freshness')).toMatch(/^TCBInfo expired/);
   });
@@ -188,26 +237,38 @@ describe('DCAP verification: each check fails with its own reason', () => {
     const strict = parsePolicy(`measurements:\n  - tdx: { mrtd: "${TDX_MRTD}" }\nmax_collateral_age: 10m\n`);
     const v = await tdx(fixture('tdx_quote'), { policy: strict });
     expect(failed(v)).toEqual(['collateral freshness']);
-    expect(detail(v, 'collateral freshness')).toMatch(/PCK CRL is too old: issued 2025-06-19T10:00:35Z, 33 min before the verification time \(policy max_collateral_age 10m\)/);
+    expect(detail(v, 'collateral freshness')).toMatch(
+      /PCK CRL is too old: issued 2025-06-19T10:00:35Z, 33 min before the verification time \(policy max_collateral_age 10m\)/,
+    );
   });
 
   it('a measurement outside the policy fails the measurement check, naming what differs', async () => {
-    const other = parsePolicy(`measurements:\n  - tdx: { mrtd: "${TDX_MRTD}", rtmr0: "${'00'.repeat(48)}" }\n  - tdx: { mrtd: "${'11'.repeat(48)}" }\n`);
+    const other = parsePolicy(
+      `measurements:\n  - tdx: { mrtd: "${TDX_MRTD}", rtmr0: "${'00'.repeat(48)}" }\n  - tdx: { mrtd: "${'11'.repeat(48)}" }\n`,
+    );
     const v = await tdx(fixture('tdx_quote'), { policy: other });
     expect(failed(v)).toEqual(['measurement']);
-    expect(detail(v, 'measurement')).toMatch(/matches none of the policy's tdx entries \(entry 1: rtmr0 differs; entry 2: mrtd differs\)$/);
+    expect(detail(v, 'measurement')).toMatch(
+      /matches none of the policy's tdx entries \(entry 1: rtmr0 differs; entry 2: mrtd differs\)$/,
+    );
     const sgxOnly = await tdx(fixture('tdx_quote'), { policy: sgxPolicy });
     expect(detail(sgxOnly, 'measurement')).toMatch(/the policy lists no tdx measurements$/);
     const empty = await tdx(fixture('tdx_quote'), { policy: parsePolicy('tcb: [UpToDate]') });
-    expect(detail(empty, 'measurement')).toMatch(/the policy lists no accepted measurements, so it accepts no enclave$/);
+    expect(detail(empty, 'measurement')).toMatch(
+      /the policy lists no accepted measurements, so it accepts no enclave$/,
+    );
     const list = await tdx(fixture('tdx_quote'), { measurements: ['22'.repeat(48)] });
     expect(detail(list, 'measurement')).toMatch(/MRTD is not in the accepted list$/);
   });
 
   it('a TEE kind outside the policy, or evidence that misnames its TEE, fails the tee kind check', async () => {
-    const v = await tdx(fixture('tdx_quote'), { policy: parsePolicy(`tee: [sgx]\nmeasurements:\n  - tdx: { mrtd: "${TDX_MRTD}" }\n`) });
+    const v = await tdx(fixture('tdx_quote'), {
+      policy: parsePolicy(`tee: [sgx]\nmeasurements:\n  - tdx: { mrtd: "${TDX_MRTD}" }\n`),
+    });
     expect(failed(v)).toEqual(['tee kind']);
-    expect(detail(v, 'tee kind')).toBe('Intel TDX, quote v4, TD 1.0 report: not an accepted TEE kind (accepted: sgx)');
+    expect(detail(v, 'tee kind')).toBe(
+      'Intel TDX, quote v4, TD 1.0 report: not an accepted TEE kind (accepted: sgx)',
+    );
   });
 
   it('a CRL that is not Intel-signed, or from the wrong CA, fails the signature check', async () => {
@@ -219,14 +280,18 @@ describe('DCAP verification: each check fails with its own reason', () => {
     expect(detail(v, 'quote signature')).toBe("root CA CRL is not Intel's: its signature does not verify");
     forged.root_ca_crl = flip(root, 100).toString('hex'); // in the issuer name
     const renamed = await tdx(fixture('tdx_quote'), { collateral: fixedSource('tdx', forged) });
-    expect(detail(renamed, 'quote signature')).toBe("root CA CRL is not Intel's: its issuer is not the expected CA");
+    expect(detail(renamed, 'quote signature')).toBe(
+      "root CA CRL is not Intel's: its issuer is not the expected CA",
+    );
 
     const mixed = collateral('tdx');
     const s = collateral('sgx');
     mixed.pck_crl = s.pck_crl;
     mixed.pck_crl_issuer_chain = s.pck_crl_issuer_chain;
     const w = await tdx(fixture('tdx_quote'), { collateral: fixedSource('tdx', mixed) });
-    expect(detail(w, 'quote signature')).toMatch(/the PCK CRL is not from Intel SGX PCK Platform CA, which issued the PCK certificate/);
+    expect(detail(w, 'quote signature')).toMatch(
+      /the PCK CRL is not from Intel SGX PCK Platform CA, which issued the PCK certificate/,
+    );
   });
 
   it('altered TCB info fails the signature check', async () => {
@@ -249,13 +314,18 @@ describe('DCAP collateral from a PCCS, cached on disk', () => {
   });
 
   it('keeps the signed JSON byte for byte', () => {
-    expect(rawJsonMember('{"tcbInfo":{"a":[1,"}"],"b":"x\\"y"} ,"signature":"00"}', 'tcbInfo')).toBe('{"a":[1,"}"],"b":"x\\"y"}');
+    expect(rawJsonMember('{"tcbInfo":{"a":[1,"}"],"b":"x\\"y"} ,"signature":"00"}', 'tcbInfo')).toBe(
+      '{"a":[1,"}"],"b":"x\\"y"}',
+    );
     expect(rawJsonMember('{"signature":"00","tcbInfo": {"a":1}}', 'tcbInfo')).toBe('{"a":1}');
   });
 
   it('fetches once, then verifies from the disk cache without a request; an expired entry is fetched again', async () => {
     const raw = fixture('tdx_quote');
-    const first = await verifyQuote(raw, { collateral: new PccsCollateralSource({ url: pccs.url, cacheDir: dir }), at: TDX_AT });
+    const first = await verifyQuote(raw, {
+      collateral: new PccsCollateralSource({ url: pccs.url, cacheDir: dir }),
+      at: TDX_AT,
+    });
     expect(failed(first)).toEqual([]);
     expect(pccs.requests).toEqual([
       '/sgx/certification/v4/pckcrl?ca=platform&encoding=der',
@@ -267,7 +337,10 @@ describe('DCAP collateral from a PCCS, cached on disk', () => {
     expect(existsSync(file)).toBe(true);
 
     // A new process (a new source) reads the disk cache: no request.
-    const second = await verifyQuote(raw, { collateral: new PccsCollateralSource({ url: pccs.url, cacheDir: dir }), at: TDX_AT + 3600 });
+    const second = await verifyQuote(raw, {
+      collateral: new PccsCollateralSource({ url: pccs.url, cacheDir: dir }),
+      at: TDX_AT + 3600,
+    });
     expect(failed(second)).toEqual([]);
     expect(pccs.requests).toHaveLength(4);
     expect(detail(second, 'collateral freshness')).toMatch(/cached in /);
@@ -275,29 +348,48 @@ describe('DCAP collateral from a PCCS, cached on disk', () => {
     // An entry past its nextUpdate is fetched again.
     const entry = JSON.parse(readFileSync(file, 'utf8'));
     writeFileSync(file, JSON.stringify({ ...entry, validUntil: TDX_AT - 1 }));
-    const third = await verifyQuote(raw, { collateral: new PccsCollateralSource({ url: pccs.url, cacheDir: dir }), at: TDX_AT });
+    const third = await verifyQuote(raw, {
+      collateral: new PccsCollateralSource({ url: pccs.url, cacheDir: dir }),
+      at: TDX_AT,
+    });
     expect(failed(third)).toEqual([]);
     expect(pccs.requests).toHaveLength(8);
     expect(JSON.parse(readFileSync(file, 'utf8')).validUntil).toBe(entry.validUntil);
 
     // A corrupt cache file is ignored and replaced.
     writeFileSync(file, '{not json');
-    await verifyQuote(raw, { collateral: new PccsCollateralSource({ url: pccs.url, cacheDir: dir }), at: TDX_AT });
+    await verifyQuote(raw, {
+      collateral: new PccsCollateralSource({ url: pccs.url, cacheDir: dir }),
+      at: TDX_AT,
+    });
     expect(pccs.requests).toHaveLength(12);
   });
 
   it('caches per platform kind: the SGX quote fetches its own collateral (processor CA, SGX TCB info)', async () => {
     const before = pccs.requests.length;
-    const v = await verifyQuote(fixture('sgx_quote'), { collateral: new PccsCollateralSource({ url: pccs.url, cacheDir: dir }), at: SGX_AT });
+    const v = await verifyQuote(fixture('sgx_quote'), {
+      collateral: new PccsCollateralSource({ url: pccs.url, cacheDir: dir }),
+      at: SGX_AT,
+    });
     expect(v.quote?.tcb?.status).toBe('ConfigurationAndSWHardeningNeeded');
-    expect(pccs.requests.slice(before, before + 2)).toEqual(['/sgx/certification/v4/pckcrl?ca=processor&encoding=der', '/sgx/certification/v4/tcb?fmspc=00A067110000']);
+    expect(pccs.requests.slice(before, before + 2)).toEqual([
+      '/sgx/certification/v4/pckcrl?ca=processor&encoding=der',
+      '/sgx/certification/v4/tcb?fmspc=00A067110000',
+    ]);
   });
 
   it('an unreachable PCCS fails the signature check with the URL and the cause, and does not throw', async () => {
     const down = await startFakePccs();
     await down.close();
-    const v = await verifyQuote(fixture('tdx_quote'), { collateral: new PccsCollateralSource({ url: down.url, timeoutMs: 2000 }), at: TDX_AT });
+    const v = await verifyQuote(fixture('tdx_quote'), {
+      collateral: new PccsCollateralSource({ url: down.url, timeoutMs: 2000 }),
+      at: TDX_AT,
+    });
     expect(failed(v)).toEqual([...CONTENT_CHECKS, 'collateral freshness']);
-    expect(detail(v, 'quote signature')).toMatch(new RegExp(`^no collateral: cannot fetch the PCK CRL from ${down.url}/sgx/certification/v4/pckcrl\\?ca=platform&encoding=der: `));
+    expect(detail(v, 'quote signature')).toMatch(
+      new RegExp(
+        `^no collateral: cannot fetch the PCK CRL from ${down.url}/sgx/certification/v4/pckcrl\\?ca=platform&encoding=der: `,
+      ),
+    );
   });
 });

@@ -72,13 +72,23 @@ describe('quote fields', () => {
       mrsigner: '815f42f11cf64430c30bab7816ba596a1da0130c3b028b673133a66cf9a3e0e6',
     });
     expect(Buffer.from(sgx.reportData, 'hex').subarray(0, 13).toString()).toBe('Hello, world!');
-    const tappd = readQuoteFields(Buffer.from(fixture('quote-from-tappd.hex').toString().trim(), 'hex'), 'fixture');
-    expect(tappd.identity).toMatchObject({ mrtd: expect.stringMatching(/^c68518a0/), rtmr3: expect.stringMatching(/^a2d25bc8/) });
+    const tappd = readQuoteFields(
+      Buffer.from(fixture('quote-from-tappd.hex').toString().trim(), 'hex'),
+      'fixture',
+    );
+    expect(tappd.identity).toMatchObject({
+      mrtd: expect.stringMatching(/^c68518a0/),
+      rtmr3: expect.stringMatching(/^a2d25bc8/),
+    });
   });
 
   it('refuses truncated and unknown quotes', () => {
-    expect(() => readQuoteFields(fixture('tdx_quote').subarray(0, 700), 'x')).toThrow(expect.objectContaining({ code: 'tee_quote_malformed' }));
-    expect(() => readQuoteFields(Buffer.alloc(1000), 'x')).toThrow(expect.objectContaining({ code: 'tee_quote_malformed' }));
+    expect(() => readQuoteFields(fixture('tdx_quote').subarray(0, 700), 'x')).toThrow(
+      expect.objectContaining({ code: 'tee_quote_malformed' }),
+    );
+    expect(() => readQuoteFields(Buffer.alloc(1000), 'x')).toThrow(
+      expect.objectContaining({ code: 'tee_quote_malformed' }),
+    );
   });
 });
 
@@ -96,7 +106,14 @@ interface FakeTsm {
  * entry with its attributes. Options break it the ways the real one can break.
  */
 function fakeTsm(
-  opts: { provider?: string; quote?: Buffer; fill?: boolean; extraGenerations?: number; mkdirError?: string; outblobError?: string } = {},
+  opts: {
+    provider?: string;
+    quote?: Buffer;
+    fill?: boolean;
+    extraGenerations?: number;
+    mkdirError?: string;
+    outblobError?: string;
+  } = {},
 ): FakeTsm {
   const inblobs: Buffer[] = [];
   const quote = opts.quote ?? fixture('tdx_quote');
@@ -123,7 +140,10 @@ function fakeTsm(
       inblobs.push(Buffer.from(data));
       const generation = Number(readFileSync(join(entry, 'generation'), 'utf8'));
       writeFileSync(join(entry, 'generation'), `${generation + 1 + (opts.extraGenerations ?? 0)}\n`);
-      writeFileSync(join(entry, 'outblob'), opts.fill === false ? quote : withReportData(quote, TDX_V4_REPORT_DATA, data));
+      writeFileSync(
+        join(entry, 'outblob'),
+        opts.fill === false ? quote : withReportData(quote, TDX_V4_REPORT_DATA, data),
+      );
     },
   };
   return { fs, inblobs };
@@ -145,17 +165,32 @@ describe('tdx-configfs provider', () => {
     expect(kernel.inblobs[0]).toEqual(expectedReportData(n));
     expect(kernel.inblobs[0]).toHaveLength(64);
     const parsed = QuoteEvidenceSchema.parse(evidence);
-    expect(parsed).toMatchObject({ tee: 'tdx', provider: 'tdx-configfs', nonce: n, keys, workerId: 'worker-1' });
-    expect(readQuoteFields(Buffer.from(parsed.quote, 'hex'), 'test').reportData).toBe(`${keysDigest(keys)}${n}`);
+    expect(parsed).toMatchObject({
+      tee: 'tdx',
+      provider: 'tdx-configfs',
+      nonce: n,
+      keys,
+      workerId: 'worker-1',
+    });
+    expect(readQuoteFields(Buffer.from(parsed.quote, 'hex'), 'test').reportData).toBe(
+      `${keysDigest(keys)}${n}`,
+    );
     expect(readdirSync(root)).toEqual([]); // the entry was removed
   });
 
   it('reads MRTD and RTMRs from a quote of itself', async () => {
     const root = tsmRoot();
     const identity = await tdxConfigfsProvider({ root, fs: fakeTsm().fs }).identify();
-    expect(identity).toMatchObject({ tee: 'tdx', mrtd: expect.stringMatching(/^91eb2b44d141d4ec/), rtmr0: expect.stringMatching(/^44c0197b/) });
+    expect(identity).toMatchObject({
+      tee: 'tdx',
+      mrtd: expect.stringMatching(/^91eb2b44d141d4ec/),
+      rtmr0: expect.stringMatching(/^44c0197b/),
+    });
     // TDX workers keep the code measurement (MRTD is 48 bytes and measures only the TD firmware).
-    expect(enclaveMeasurement(identity, 'a'.repeat(64))).toEqual({ measurement: 'a'.repeat(64), source: 'code' });
+    expect(enclaveMeasurement(identity, 'a'.repeat(64))).toEqual({
+      measurement: 'a'.repeat(64),
+      source: 'code',
+    });
   });
 
   it('fails with tee_device_missing naming the report directory when configfs-tsm is absent', async () => {
@@ -168,7 +203,9 @@ describe('tdx-configfs provider', () => {
 
   it('fails with tee_device_missing when no TSM provider is registered (mkdir gives ENXIO)', async () => {
     const root = tsmRoot();
-    await expect(tdxConfigfsProvider({ root, fs: fakeTsm({ mkdirError: 'ENXIO' }).fs }).evidence(request(nonce()))).rejects.toMatchObject({
+    await expect(
+      tdxConfigfsProvider({ root, fs: fakeTsm({ mkdirError: 'ENXIO' }).fs }).evidence(request(nonce())),
+    ).rejects.toMatchObject({
       code: 'tee_device_missing',
       message: expect.stringMatching(/no TEE provider registered/),
     });
@@ -176,35 +213,51 @@ describe('tdx-configfs provider', () => {
 
   it('fails with tee_device_missing naming the attribute on a directory that is not configfs', async () => {
     const root = tsmRoot(); // plain directory: mkdir makes no attributes
-    const err = await tdxConfigfsProvider({ root }).evidence(request(nonce())).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'tee_device_missing', message: expect.stringMatching(/\/provider does not exist/) });
+    const err = await tdxConfigfsProvider({ root })
+      .evidence(request(nonce()))
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: 'tee_device_missing',
+      message: expect.stringMatching(/\/provider does not exist/),
+    });
     expect(readdirSync(root)).toEqual([]);
   });
 
   it('fails with tee_device_denied without permission', async () => {
     const root = tsmRoot();
-    await expect(tdxConfigfsProvider({ root, fs: fakeTsm({ mkdirError: 'EACCES' }).fs }).evidence(request(nonce()))).rejects.toMatchObject({
+    await expect(
+      tdxConfigfsProvider({ root, fs: fakeTsm({ mkdirError: 'EACCES' }).fs }).evidence(request(nonce())),
+    ).rejects.toMatchObject({
       code: 'tee_device_denied',
     });
   });
 
   it('fails with tee_provider_mismatch on a guest whose provider is not tdx_guest', async () => {
     const root = tsmRoot();
-    const err = await tdxConfigfsProvider({ root, fs: fakeTsm({ provider: 'sev_guest' }).fs }).evidence(request(nonce())).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'tee_provider_mismatch', message: expect.stringContaining('sev_guest') });
+    const err = await tdxConfigfsProvider({ root, fs: fakeTsm({ provider: 'sev_guest' }).fs })
+      .evidence(request(nonce()))
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: 'tee_provider_mismatch',
+      message: expect.stringContaining('sev_guest'),
+    });
     expect(readdirSync(root)).toEqual([]);
   });
 
   it('fails with tee_quote_race when the generation moved by more than our write', async () => {
     const root = tsmRoot();
-    await expect(tdxConfigfsProvider({ root, fs: fakeTsm({ extraGenerations: 1 }).fs }).evidence(request(nonce()))).rejects.toMatchObject({
+    await expect(
+      tdxConfigfsProvider({ root, fs: fakeTsm({ extraGenerations: 1 }).fs }).evidence(request(nonce())),
+    ).rejects.toMatchObject({
       code: 'tee_quote_race',
     });
   });
 
   it('fails with tee_quote_failed when reading outblob fails', async () => {
     const root = tsmRoot();
-    await expect(tdxConfigfsProvider({ root, fs: fakeTsm({ outblobError: 'EIO' }).fs }).evidence(request(nonce()))).rejects.toMatchObject({
+    await expect(
+      tdxConfigfsProvider({ root, fs: fakeTsm({ outblobError: 'EIO' }).fs }).evidence(request(nonce())),
+    ).rejects.toMatchObject({
       code: 'tee_quote_failed',
       message: expect.stringContaining('EIO'),
     });
@@ -213,14 +266,20 @@ describe('tdx-configfs provider', () => {
 
   it('fails with tee_report_data_mismatch when the quote does not carry the report data written', async () => {
     const root = tsmRoot();
-    await expect(tdxConfigfsProvider({ root, fs: fakeTsm({ fill: false }).fs }).evidence(request(nonce()))).rejects.toMatchObject({
+    await expect(
+      tdxConfigfsProvider({ root, fs: fakeTsm({ fill: false }).fs }).evidence(request(nonce())),
+    ).rejects.toMatchObject({
       code: 'tee_report_data_mismatch',
     });
   });
 
   it('fails with tee_quote_malformed when outblob is not a TDX quote', async () => {
     const root = tsmRoot();
-    await expect(tdxConfigfsProvider({ root, fs: fakeTsm({ quote: fixture('sgx_quote') }).fs }).evidence(request(nonce()))).rejects.toMatchObject({
+    await expect(
+      tdxConfigfsProvider({ root, fs: fakeTsm({ quote: fixture('sgx_quote') }).fs }).evidence(
+        request(nonce()),
+      ),
+    ).rejects.toMatchObject({
       code: 'tee_quote_malformed',
     });
   });
@@ -229,11 +288,14 @@ describe('tdx-configfs provider', () => {
 // ---------- SGX under Gramine ----------
 
 /** A /dev/attestation directory as Gramine shows it, its quote file holding `quote`. */
-function gramineDir(opts: { type?: string; quote?: Buffer; noReportData?: boolean; sealingKey?: Buffer | null } = {}): string {
+function gramineDir(
+  opts: { type?: string; quote?: Buffer; noReportData?: boolean; sealingKey?: Buffer | null } = {},
+): string {
   const root = freshDir('attestation');
   mkdirSync(join(root, 'keys'), { recursive: true });
   // Gramine shows the SGX sealing keys as 16-byte files under keys/.
-  if (opts.sealingKey !== null) writeFileSync(join(root, 'keys', '_sgx_mrenclave'), opts.sealingKey ?? randomBytes(16));
+  if (opts.sealingKey !== null)
+    writeFileSync(join(root, 'keys', '_sgx_mrenclave'), opts.sealingKey ?? randomBytes(16));
   writeFileSync(join(root, 'attestation_type'), opts.type ?? 'dcap');
   if (!opts.noReportData) writeFileSync(join(root, 'user_report_data'), Buffer.alloc(64));
   writeFileSync(join(root, 'quote'), opts.quote ?? fixture('sgx_quote'));
@@ -243,11 +305,19 @@ function gramineDir(opts: { type?: string; quote?: Buffer; noReportData?: boolea
 describe('sgx-gramine provider', () => {
   it('writes exactly keysDigest ‖ nonce to user_report_data and returns the quote as evidence', async () => {
     const n = nonce();
-    const root = gramineDir({ quote: withReportData(fixture('sgx_quote'), SGX_V3_REPORT_DATA, expectedReportData(n)) });
+    const root = gramineDir({
+      quote: withReportData(fixture('sgx_quote'), SGX_V3_REPORT_DATA, expectedReportData(n)),
+    });
     const evidence = await sgxGramineProvider({ root }).evidence(request(n));
     expect(readFileSync(join(root, 'user_report_data'))).toEqual(expectedReportData(n));
     const parsed = QuoteEvidenceSchema.parse(evidence);
-    expect(parsed).toMatchObject({ tee: 'sgx', provider: 'sgx-gramine', nonce: n, keys, workerId: 'worker-1' });
+    expect(parsed).toMatchObject({
+      tee: 'sgx',
+      provider: 'sgx-gramine',
+      nonce: n,
+      keys,
+      workerId: 'worker-1',
+    });
     expect(parsed.eventLog).toBeUndefined();
   });
 
@@ -258,12 +328,17 @@ describe('sgx-gramine provider', () => {
       mrenclave: '33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb',
       mrsigner: '815f42f11cf64430c30bab7816ba596a1da0130c3b028b673133a66cf9a3e0e6',
     });
-    expect(enclaveMeasurement(identity, 'a'.repeat(64))).toEqual({ measurement: '33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb', source: 'hardware' });
+    expect(enclaveMeasurement(identity, 'a'.repeat(64))).toEqual({
+      measurement: '33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb',
+      source: 'hardware',
+    });
   });
 
   it('serialises concurrent requests (user_report_data and quote are one slot per process)', async () => {
     const n = nonce();
-    const root = gramineDir({ quote: withReportData(fixture('sgx_quote'), SGX_V3_REPORT_DATA, expectedReportData(n)) });
+    const root = gramineDir({
+      quote: withReportData(fixture('sgx_quote'), SGX_V3_REPORT_DATA, expectedReportData(n)),
+    });
     const ops: string[] = [];
     const fs: DeviceFs = {
       ...nodeDeviceFs,
@@ -290,7 +365,9 @@ describe('sgx-gramine provider', () => {
       code: 'tee_device_missing',
       message: expect.stringContaining(join(root, 'attestation_type')),
     });
-    await expect(sgxGramineProvider({ root: gramineDir({ noReportData: true }) }).evidence(request(nonce()))).rejects.toMatchObject({
+    await expect(
+      sgxGramineProvider({ root: gramineDir({ noReportData: true }) }).evidence(request(nonce())),
+    ).rejects.toMatchObject({
       code: 'tee_device_missing',
       message: expect.stringContaining('user_report_data'),
     });
@@ -298,7 +375,9 @@ describe('sgx-gramine provider', () => {
 
   it('fails with tee_attestation_type_unsupported unless the attestation type is dcap', async () => {
     for (const type of ['none', 'epid']) {
-      await expect(sgxGramineProvider({ root: gramineDir({ type }) }).evidence(request(nonce()))).rejects.toMatchObject({
+      await expect(
+        sgxGramineProvider({ root: gramineDir({ type }) }).evidence(request(nonce())),
+      ).rejects.toMatchObject({
         code: 'tee_attestation_type_unsupported',
         message: expect.stringContaining(`"${type}"`),
       });
@@ -306,7 +385,9 @@ describe('sgx-gramine provider', () => {
   });
 
   it('fails with tee_report_data_mismatch on a quote for other report data', async () => {
-    await expect(sgxGramineProvider({ root: gramineDir() }).evidence(request(nonce()))).rejects.toMatchObject({ code: 'tee_report_data_mismatch' });
+    await expect(sgxGramineProvider({ root: gramineDir() }).evidence(request(nonce()))).rejects.toMatchObject(
+      { code: 'tee_report_data_mismatch' },
+    );
   });
 
   it('takes its sealing root from keys/_sgx_mrenclave, 16 bytes, refusing anything else', async () => {
@@ -319,7 +400,9 @@ describe('sgx-gramine provider', () => {
       message: expect.stringContaining(join(missing, 'keys', '_sgx_mrenclave')),
     });
     for (const bad of [Buffer.alloc(0), randomBytes(15), randomBytes(32)]) {
-      await expect(sgxGramineProvider({ root: gramineDir({ sealingKey: bad }) }).sealingRoot()).rejects.toMatchObject({
+      await expect(
+        sgxGramineProvider({ root: gramineDir({ sealingKey: bad }) }).sealingRoot(),
+      ).rejects.toMatchObject({
         code: 'tee_sealing_key_invalid',
         message: expect.stringContaining(`holds ${bad.length} bytes`),
       });
@@ -327,8 +410,12 @@ describe('sgx-gramine provider', () => {
   });
 
   it('fails with tee_quote_failed on an empty quote and tee_quote_malformed on a TDX quote', async () => {
-    await expect(sgxGramineProvider({ root: gramineDir({ quote: Buffer.alloc(0) }) }).evidence(request(nonce()))).rejects.toMatchObject({ code: 'tee_quote_failed' });
-    await expect(sgxGramineProvider({ root: gramineDir({ quote: fixture('tdx_quote') }) }).evidence(request(nonce()))).rejects.toMatchObject({ code: 'tee_quote_malformed' });
+    await expect(
+      sgxGramineProvider({ root: gramineDir({ quote: Buffer.alloc(0) }) }).evidence(request(nonce())),
+    ).rejects.toMatchObject({ code: 'tee_quote_failed' });
+    await expect(
+      sgxGramineProvider({ root: gramineDir({ quote: fixture('tdx_quote') }) }).evidence(request(nonce())),
+    ).rejects.toMatchObject({ code: 'tee_quote_malformed' });
   });
 });
 
@@ -338,7 +425,13 @@ type AgentMode = 'fill' | 'recorded' | 'error' | 'not-hex' | 'not-json' | 'short
 
 /** A synthetic event log in the shape the agent returns (a JSON array as text); not a recording. */
 const EVENT_LOG = JSON.stringify([
-  { imr: 3, event_type: 134217729, digest: 'ab'.repeat(48), event: 'compose-hash', event_payload: 'cd'.repeat(32) },
+  {
+    imr: 3,
+    event_type: 134217729,
+    digest: 'ab'.repeat(48),
+    event: 'compose-hash',
+    event_payload: 'cd'.repeat(32),
+  },
 ]);
 
 /** A fake dstack guest agent replaying the recorded quote (quote-from-tappd.hex) over HTTP. */
@@ -346,7 +439,10 @@ class FakeAgent {
   mode: AgentMode = 'fill';
   readonly requests: { path: string; body: Record<string, unknown> }[] = [];
   private readonly server: Server;
-  private readonly quote = Buffer.from(readFileSync(join(FIXTURES, 'quote-from-tappd.hex'), 'utf8').trim(), 'hex');
+  private readonly quote = Buffer.from(
+    readFileSync(join(FIXTURES, 'quote-from-tappd.hex'), 'utf8').trim(),
+    'hex',
+  );
 
   constructor() {
     this.server = createServer((req, res) => {
@@ -410,8 +506,18 @@ class FakeAgent {
         return 'internal error';
       default:
         return req.url === '/prpc/Tappd.TdxQuote'
-          ? JSON.stringify({ quote: quote.toString('hex'), event_log: EVENT_LOG, hash_algorithm: body['hash_algorithm'], prefix: '' })
-          : JSON.stringify({ quote: quote.toString('hex'), event_log: EVENT_LOG, report_data: rd.toString('hex'), vm_config: '{}' });
+          ? JSON.stringify({
+              quote: quote.toString('hex'),
+              event_log: EVENT_LOG,
+              hash_algorithm: body['hash_algorithm'],
+              prefix: '',
+            })
+          : JSON.stringify({
+              quote: quote.toString('hex'),
+              event_log: EVENT_LOG,
+              report_data: rd.toString('hex'),
+              vm_config: '{}',
+            });
     }
   }
 }
@@ -446,14 +552,24 @@ describe('dstack provider', () => {
     // Raw, not hashed and not text-encoded: exactly the 64 bytes as 128 hex characters.
     expect(last?.body).toEqual({ report_data: expectedReportData(n).toString('hex') });
     const parsed = QuoteEvidenceSchema.parse(evidence);
-    expect(parsed).toMatchObject({ tee: 'tdx', provider: 'dstack', nonce: n, keys, workerId: 'worker-1', eventLog: EVENT_LOG });
+    expect(parsed).toMatchObject({
+      tee: 'tdx',
+      provider: 'dstack',
+      nonce: n,
+      keys,
+      workerId: 'worker-1',
+      eventLog: EVENT_LOG,
+    });
     expect(readQuoteFields(Buffer.from(parsed.quote, 'hex'), 't').reportData).toBe(`${keysDigest(keys)}${n}`);
   });
 
   it('speaks the legacy tappd API (Tappd.TdxQuote, hash algorithm raw) on tappd.sock', async () => {
     const n = nonce();
     const evidence = await dstackProvider({ endpoint: tappdSocket }).evidence(request(n));
-    expect(tappd.requests.at(-1)).toEqual({ path: '/prpc/Tappd.TdxQuote', body: { report_data: expectedReportData(n).toString('hex'), hash_algorithm: 'raw' } });
+    expect(tappd.requests.at(-1)).toEqual({
+      path: '/prpc/Tappd.TdxQuote',
+      body: { report_data: expectedReportData(n).toString('hex'), hash_algorithm: 'raw' },
+    });
     expect(QuoteEvidenceSchema.parse(evidence).provider).toBe('dstack');
   });
 
@@ -467,7 +583,11 @@ describe('dstack provider', () => {
   it('reads MRTD and RTMR3 from a quote of itself', async () => {
     agent.mode = 'recorded';
     const identity = await dstackProvider({ endpoint: socket }).identify();
-    expect(identity).toMatchObject({ tee: 'tdx', mrtd: expect.stringMatching(/^c68518a0/), rtmr3: expect.stringMatching(/^a2d25bc8/) });
+    expect(identity).toMatchObject({
+      tee: 'tdx',
+      mrtd: expect.stringMatching(/^c68518a0/),
+      rtmr3: expect.stringMatching(/^a2d25bc8/),
+    });
   });
 
   it('takes its sealing root from the KMS through GetKey (dstack) or DeriveKey (tappd), and says so', async () => {
@@ -480,22 +600,39 @@ describe('dstack provider', () => {
     expect(legacy.source).toBe('dstack-kms');
     // The whole DER private key, which ends in the derived key.
     expect(legacy.secret.subarray(-32)).toEqual(tappd.derived(DSTACK_SEALING_KEY_PATH));
-    expect(tappd.requests.at(-1)).toMatchObject({ path: '/prpc/Tappd.DeriveKey', body: { path: DSTACK_SEALING_KEY_PATH } });
+    expect(tappd.requests.at(-1)).toMatchObject({
+      path: '/prpc/Tappd.DeriveKey',
+      body: { path: DSTACK_SEALING_KEY_PATH },
+    });
   });
 
   it('refuses a KMS that gives no key (tee_sealing_unavailable) or a short one (tee_sealing_key_invalid)', async () => {
     agent.mode = 'error';
-    await expect(dstackProvider({ endpoint: socket }).sealingRoot()).rejects.toMatchObject({ code: 'tee_sealing_unavailable', message: expect.stringContaining(socket) });
+    await expect(dstackProvider({ endpoint: socket }).sealingRoot()).rejects.toMatchObject({
+      code: 'tee_sealing_unavailable',
+      message: expect.stringContaining(socket),
+    });
     agent.mode = 'short-key';
-    await expect(dstackProvider({ endpoint: socket }).sealingRoot()).rejects.toMatchObject({ code: 'tee_sealing_key_invalid', message: expect.stringContaining('8 bytes') });
+    await expect(dstackProvider({ endpoint: socket }).sealingRoot()).rejects.toMatchObject({
+      code: 'tee_sealing_key_invalid',
+      message: expect.stringContaining('8 bytes'),
+    });
     agent.mode = 'fill';
   });
 
   it('plain TDX: refuses to give a sealing root without a key provider, saying why; takes the KMS key through one', async () => {
     const bare = tdxConfigfsProvider({ root: tsmRoot(), fs: fakeTsm().fs });
-    await expect(bare.sealingRoot()).rejects.toMatchObject({ code: 'tee_sealing_unavailable', message: expect.stringMatching(/^plain TDX has no sealing key.*readable by the host/) });
-    const withKms = createProvider(providerConfig({ tee: 'tdx', root: tsmRoot(), endpoint: socket }, freshDir('unused')));
-    expect(await withKms.sealingRoot()).toEqual({ source: 'dstack-kms', secret: agent.derived(DSTACK_SEALING_KEY_PATH) });
+    await expect(bare.sealingRoot()).rejects.toMatchObject({
+      code: 'tee_sealing_unavailable',
+      message: expect.stringMatching(/^plain TDX has no sealing key.*readable by the host/),
+    });
+    const withKms = createProvider(
+      providerConfig({ tee: 'tdx', root: tsmRoot(), endpoint: socket }, freshDir('unused')),
+    );
+    expect(await withKms.sealingRoot()).toEqual({
+      source: 'dstack-kms',
+      secret: agent.derived(DSTACK_SEALING_KEY_PATH),
+    });
   });
 
   it('fails with tee_device_missing naming the socket', async () => {
@@ -508,7 +645,9 @@ describe('dstack provider', () => {
 
   it('fails with tee_report_data_mismatch when the agent returns a quote for other report data', async () => {
     agent.mode = 'recorded';
-    await expect(dstackProvider({ endpoint: socket }).evidence(request(nonce()))).rejects.toMatchObject({ code: 'tee_report_data_mismatch' });
+    await expect(dstackProvider({ endpoint: socket }).evidence(request(nonce()))).rejects.toMatchObject({
+      code: 'tee_report_data_mismatch',
+    });
   });
 
   it('fails with tee_quote_failed when the agent reports an error or answers nonsense, tee_quote_malformed for a non-hex quote', async () => {
@@ -518,9 +657,13 @@ describe('dstack provider', () => {
       message: expect.stringContaining('quote service unavailable'),
     });
     agent.mode = 'not-json';
-    await expect(dstackProvider({ endpoint: socket }).evidence(request(nonce()))).rejects.toMatchObject({ code: 'tee_quote_failed' });
+    await expect(dstackProvider({ endpoint: socket }).evidence(request(nonce()))).rejects.toMatchObject({
+      code: 'tee_quote_failed',
+    });
     agent.mode = 'not-hex';
-    await expect(dstackProvider({ endpoint: socket }).evidence(request(nonce()))).rejects.toMatchObject({ code: 'tee_quote_malformed' });
+    await expect(dstackProvider({ endpoint: socket }).evidence(request(nonce()))).rejects.toMatchObject({
+      code: 'tee_quote_malformed',
+    });
   });
 });
 
@@ -530,21 +673,41 @@ describe('provider configuration', () => {
   it('maps each --tee choice to its provider, with the simulated one as it was', async () => {
     const dataDir = freshDir('sim');
     expect(providerConfig({ tee: 'simulated' }, dataDir)).toEqual({ kind: 'simulated', dataDir });
-    expect(providerConfig({ tee: 'tdx', root: '/x/tsm' }, dataDir)).toEqual({ kind: 'tdx-configfs', root: '/x/tsm' });
-    expect(providerConfig({ tee: 'tdx', endpoint: '/run/dstack.sock' }, dataDir)).toEqual({ kind: 'tdx-configfs', keyProvider: '/run/dstack.sock' });
-    expect(providerConfig({ tee: 'dstack', endpoint: '/run/dstack.sock' }, dataDir)).toEqual({ kind: 'dstack', endpoint: '/run/dstack.sock' });
+    expect(providerConfig({ tee: 'tdx', root: '/x/tsm' }, dataDir)).toEqual({
+      kind: 'tdx-configfs',
+      root: '/x/tsm',
+    });
+    expect(providerConfig({ tee: 'tdx', endpoint: '/run/dstack.sock' }, dataDir)).toEqual({
+      kind: 'tdx-configfs',
+      keyProvider: '/run/dstack.sock',
+    });
+    expect(providerConfig({ tee: 'dstack', endpoint: '/run/dstack.sock' }, dataDir)).toEqual({
+      kind: 'dstack',
+      endpoint: '/run/dstack.sock',
+    });
     expect(providerConfig({ tee: 'sgx-gramine' }, dataDir)).toEqual({ kind: 'sgx-gramine' });
-    expect(teeEnv({ tee: 'simulated' })).toEqual({ OBSCURA_TEE: 'simulated', OBSCURA_TEE_ROOT: undefined, OBSCURA_DSTACK_ENDPOINT: undefined });
+    expect(teeEnv({ tee: 'simulated' })).toEqual({
+      OBSCURA_TEE: 'simulated',
+      OBSCURA_TEE_ROOT: undefined,
+      OBSCURA_DSTACK_ENDPOINT: undefined,
+    });
 
     const sim = createProvider(providerConfig({ tee: 'simulated' }, dataDir));
     expect([sim.kind, sim.tee]).toEqual(['simulated', 'simulated']);
     expect(await sim.identify()).toBeUndefined();
     const n = nonce();
     const evidence = SimulatedEvidenceSchema.parse(await sim.evidence(request(n)));
-    expect(evidence.report).toMatchObject({ nonce: n, measurement: 'c'.repeat(64), keysDigest: keysDigest(keys), workerId: 'worker-1' });
+    expect(evidence.report).toMatchObject({
+      nonce: n,
+      measurement: 'c'.repeat(64),
+      keysDigest: keysDigest(keys),
+      workerId: 'worker-1',
+    });
     // The simulated root is a file of the data directory, and says so.
     const root = await sim.sealingRoot();
     expect(root.source).toBe('simulated-file');
-    expect(readFileSync(join(dataDir, 'simulated-tee', 'platform.key'), 'utf8').trim()).toBe(root.secret.toString('hex'));
+    expect(readFileSync(join(dataDir, 'simulated-tee', 'platform.key'), 'utf8').trim()).toBe(
+      root.secret.toString('hex'),
+    );
   });
 });

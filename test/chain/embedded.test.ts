@@ -86,7 +86,13 @@ describe('embedded chain', () => {
     const [first] = receipts as [AnchorReceipt];
     for (const [i, r] of receipts.entries()) {
       expect(AnchorReceiptSchema.parse(JSON.parse(JSON.stringify(r)))).toEqual(r);
-      expect(r).toMatchObject({ blockHash: first.blockHash, extrinsicIndex: first.extrinsicIndex, root: first.root, leafIndex: i, recordCount: 3 });
+      expect(r).toMatchObject({
+        blockHash: first.blockHash,
+        extrinsicIndex: first.extrinsicIndex,
+        root: first.root,
+        leafIndex: i,
+        recordCount: 3,
+      });
       expect(r.signer).toBe(client.operatorAddress);
       const check = await client.verifyAnchor(r, records[i] as AnchorRecord);
       expect(failed(check)).toEqual([]);
@@ -111,7 +117,9 @@ describe('embedded chain', () => {
     const inherent = await client.verifyAnchor({ ...r, extrinsicIndex: 0 }, records[0] as AnchorRecord);
     expect(inherent.ok).toBe(false);
     expect(failed(inherent)).toEqual(['extrinsic']);
-    expect(inherent.checks.find((c) => c.name === 'extrinsic')?.detail).toMatch(/timestamp\.set|parachainSystem/);
+    expect(inherent.checks.find((c) => c.name === 'extrinsic')?.detail).toMatch(
+      /timestamp\.set|parachainSystem/,
+    );
     const missing = await client.verifyAnchor({ ...r, extrinsicIndex: 99 }, records[0] as AnchorRecord);
     expect(failed(missing)).toEqual(['extrinsic']);
   });
@@ -119,30 +127,46 @@ describe('embedded chain', () => {
   it('fails the merkle check for a forged proof', async () => {
     const r = receipts[0] as AnchorReceipt;
     const flipped = (r.proof[0] as string).replace(/^./, (c) => (c === '0' ? '1' : '0'));
-    const forged = await client.verifyAnchor({ ...r, proof: [flipped, ...r.proof.slice(1)] }, records[0] as AnchorRecord);
+    const forged = await client.verifyAnchor(
+      { ...r, proof: [flipped, ...r.proof.slice(1)] },
+      records[0] as AnchorRecord,
+    );
     expect(failed(forged)).toEqual(['merkle']);
     const short = await client.verifyAnchor({ ...r, proof: r.proof.slice(1) }, records[0] as AnchorRecord);
     expect(failed(short)).toEqual(['merkle']);
     // A receipt claiming a root of its own (a forged tree) fails against the on-chain remark.
-    const ownRoot = await client.verifyAnchor({ ...r, root: sha('forged root'), recordCount: 1, proof: [], leafIndex: 0 }, records[0] as AnchorRecord);
+    const ownRoot = await client.verifyAnchor(
+      { ...r, root: sha('forged root'), recordCount: 1, proof: [], leafIndex: 0 },
+      records[0] as AnchorRecord,
+    );
     expect(failed(ownRoot)).toEqual(expect.arrayContaining(['remark']));
     expect(ownRoot.ok).toBe(false);
   });
 
   it('fails the chain check for a receipt naming another chain', async () => {
     const r = receipts[0] as AnchorReceipt;
-    const other = await client.verifyAnchor({ ...r, chain: { ...r.chain, block1Hash: `0x${'ab'.repeat(32)}` } }, records[0] as AnchorRecord);
+    const other = await client.verifyAnchor(
+      { ...r, chain: { ...r.chain, block1Hash: `0x${'ab'.repeat(32)}` } },
+      records[0] as AnchorRecord,
+    );
     expect(other.ok).toBe(false);
     expect(failed(other)).toEqual(['chain']);
-    const otherGenesis = await client.verifyAnchor({ ...r, chain: { ...r.chain, genesisHash: `0x${'01'.repeat(32)}` } }, records[0] as AnchorRecord);
+    const otherGenesis = await client.verifyAnchor(
+      { ...r, chain: { ...r.chain, genesisHash: `0x${'01'.repeat(32)}` } },
+      records[0] as AnchorRecord,
+    );
     expect(failed(otherGenesis)).toEqual(['chain']);
   });
 
   it('fails block, canonical, signer and receipt checks when those are forged', async () => {
     const r = receipts[0] as AnchorReceipt;
     const rec = records[0] as AnchorRecord;
-    expect(failed(await client.verifyAnchor({ ...r, blockHash: `0x${'77'.repeat(32)}` }, rec))).toEqual(['block']);
-    expect(failed(await client.verifyAnchor({ ...r, blockNumber: r.blockNumber + 1 }, rec))).toEqual(['block']);
+    expect(failed(await client.verifyAnchor({ ...r, blockHash: `0x${'77'.repeat(32)}` }, rec))).toEqual([
+      'block',
+    ]);
+    expect(failed(await client.verifyAnchor({ ...r, blockNumber: r.blockNumber + 1 }, rec))).toEqual([
+      'block',
+    ]);
     const bob = '5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty';
     expect(failed(await client.verifyAnchor({ ...r, signer: bob }, rec))).toEqual(['signer']);
     const malformed = await client.verifyAnchor({ ...r, root: 'not hex' } as AnchorReceipt, rec);
@@ -155,13 +179,17 @@ describe('embedded chain', () => {
     const blocks = all.map((rs) => (rs[0] as AnchorReceipt).blockNumber);
     expect(new Set(blocks).size).toBe(3);
     for (const [n, rs] of all.entries()) {
-      expect((await client.verifyAnchor(rs[0] as AnchorReceipt, batches[n]?.[0] as AnchorRecord)).ok).toBe(true);
+      expect((await client.verifyAnchor(rs[0] as AnchorReceipt, batches[n]?.[0] as AnchorRecord)).ok).toBe(
+        true,
+      );
     }
   });
 
   it('refuses an invalid batch before touching the chain', async () => {
     await expect(client.anchor([])).rejects.toMatchObject({ code: 'anchor_invalid' });
-    await expect(client.anchor([{ kind: 'result', hash: 'XYZ' }])).rejects.toMatchObject({ code: 'anchor_invalid' });
+    await expect(client.anchor([{ kind: 'result', hash: 'XYZ' }])).rejects.toMatchObject({
+      code: 'anchor_invalid',
+    });
   });
 
   it('refuses a port in use, naming it', async () => {
@@ -185,8 +213,12 @@ describe('embedded chain', () => {
     await chain.close();
     await new Promise((r) => setTimeout(r, 300));
     // close() drops open WebSocket connections: a connected client learns the chain is gone.
-    await expect(client.anchor([{ kind: 'result', hash: sha('too late') }])).rejects.toMatchObject({ code: 'chain_unreachable' });
-    await expect(client.verifyAnchor(old[0] as AnchorReceipt, records[0] as AnchorRecord)).rejects.toMatchObject({ code: 'chain_unreachable' });
+    await expect(client.anchor([{ kind: 'result', hash: sha('too late') }])).rejects.toMatchObject({
+      code: 'chain_unreachable',
+    });
+    await expect(
+      client.verifyAnchor(old[0] as AnchorReceipt, records[0] as AnchorRecord),
+    ).rejects.toMatchObject({ code: 'chain_unreachable' });
     await client.close();
     const sizeBefore = dbBytes(dir);
 
@@ -196,7 +228,8 @@ describe('embedded chain', () => {
     console.info(`embedded chain resumed in ${Date.now() - t0} ms`);
     client = await ChainClient.connect(chain.endpoint, { operatorSuri: op.suri });
     expect(await client.identity()).toEqual(id1); // block #1 was not rebuilt
-    for (const [i, r] of old.entries()) expect(failed(await client.verifyAnchor(r, records[i] as AnchorRecord))).toEqual([]);
+    for (const [i, r] of old.entries())
+      expect(failed(await client.verifyAnchor(r, records[i] as AnchorRecord))).toEqual([]);
     const head = (await client.anchor([{ kind: 'result', hash: sha('after-restart') }]))[0] as AnchorReceipt; // a rebuilt #1 would fail: 1010 badProof
     const blocks = 3;
     for (let n = 0; n < blocks; n++) {
@@ -208,7 +241,9 @@ describe('embedded chain', () => {
     await client.close();
     await chain.close();
     const perBlock = (dbBytes(dir) - sizeBefore) / (blocks + 1);
-    console.info(`database: ${sizeBefore} bytes before the restart (#${head.blockNumber - 1}), ~${Math.round(perBlock)} bytes per later block`);
+    console.info(
+      `database: ${sizeBefore} bytes before the restart (#${head.blockNumber - 1}), ~${Math.round(perBlock)} bytes per later block`,
+    );
     expect(sizeBefore).toBeLessThan(1_000_000); // no copy of the 1.2 MB runtime
     expect(perBlock).toBeLessThan(100_000); // ~1.2 MB a block if the runtime code were saved with each
   });

@@ -5,7 +5,14 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { merkleLeaf, merkleNode, merkleProof, merkleRoot, rootFromProof, verifyMerkleProof } from '../../src/chain/merkle.ts';
+import {
+  merkleLeaf,
+  merkleNode,
+  merkleProof,
+  merkleRoot,
+  rootFromProof,
+  verifyMerkleProof,
+} from '../../src/chain/merkle.ts';
 
 const A = '11'.repeat(32);
 const B = '22'.repeat(32);
@@ -37,12 +44,17 @@ describe('merkle vectors', () => {
     expect(merkleRoot([A, B, C])).not.toBe(merkleRoot([A, B, C, C]));
     expect(merkleProof([A, B, C], 2).siblings).toEqual([AB]);
     expect(merkleProof([A, B, C], 0).siblings).toEqual([B, C]);
-    for (let i = 0; i < 3; i++) expect(verifyMerkleProof([A, B, C][i] as string, merkleProof([A, B, C], i), ABC)).toBe(true);
+    for (let i = 0; i < 3; i++)
+      expect(verifyMerkleProof([A, B, C][i] as string, merkleProof([A, B, C], i), ABC)).toBe(true);
   });
 
   it('leaf hashing is domain-separated from nodes', () => {
     const data = Buffer.from('abc');
-    expect(merkleLeaf(data)).toBe(createHash('sha256').update(Buffer.concat([Buffer.of(0), data])).digest('hex'));
+    expect(merkleLeaf(data)).toBe(
+      createHash('sha256')
+        .update(Buffer.concat([Buffer.of(0), data]))
+        .digest('hex'),
+    );
     // A two-leaf root cannot be presented as a leaf of a one-leaf tree with the same hash input.
     expect(merkleLeaf(Buffer.from(A + B, 'hex'))).not.toBe(AB);
   });
@@ -117,7 +129,8 @@ describe('merkle properties', () => {
       fc.property(leafLists, fc.nat(), hash32, (leaves, k, other) => {
         const i = k % leaves.length;
         const root = merkleRoot(leaves);
-        if (other !== leaves[i]) expect(merkleRoot(leaves.map((l, n) => (n === i ? other : l)))).not.toBe(root);
+        if (other !== leaves[i])
+          expect(merkleRoot(leaves.map((l, n) => (n === i ? other : l)))).not.toBe(root);
         expect(merkleRoot([...leaves, other])).not.toBe(root);
         if (leaves.length > 1 && leaves[0] !== leaves[1]) {
           expect(merkleRoot([leaves[1] as string, leaves[0] as string, ...leaves.slice(2)])).not.toBe(root);

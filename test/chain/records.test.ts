@@ -25,8 +25,12 @@ describe('record encoding', () => {
     expect(hex(encodeRecord({ kind: 'result', hash: SHA_ABC }))).toBe(`0101${SHA_ABC}`);
     expect(hex(encodeRecord({ kind: 'budget', hash: SHA_ABC }))).toBe(`0104${SHA_ABC}`);
     // Computed independently: sha256(0x00 || 0x01 || kind || hash).
-    expect(recordLeaf({ kind: 'result', hash: SHA_ABC })).toBe('a4f809d9e5aa4331a20de780faffe8f8d63c244e97ca5372f5453722e7d248f0');
-    expect(recordLeaf({ kind: 'budget', hash: SHA_ABC })).toBe('e6cc728ee415b535f1e33287d7157ba37a7becf0e0b986b35d6c43c78b2f6b07');
+    expect(recordLeaf({ kind: 'result', hash: SHA_ABC })).toBe(
+      'a4f809d9e5aa4331a20de780faffe8f8d63c244e97ca5372f5453722e7d248f0',
+    );
+    expect(recordLeaf({ kind: 'budget', hash: SHA_ABC })).toBe(
+      'e6cc728ee415b535f1e33287d7157ba37a7becf0e0b986b35d6c43c78b2f6b07',
+    );
   });
 
   it('round-trips every kind and hash', () => {
@@ -41,10 +45,18 @@ describe('record encoding', () => {
 
   it('refuses invalid records and malformed encodings', () => {
     const bad = (r: unknown) => () => encodeRecord(r as never);
-    expect(bad({ kind: 'model', hash: SHA_ABC })).toThrow(expect.objectContaining({ code: 'record_invalid' }));
-    expect(bad({ kind: 'result', hash: SHA_ABC.toUpperCase() })).toThrow(expect.objectContaining({ code: 'record_invalid' }));
-    expect(bad({ kind: 'result', hash: SHA_ABC.slice(2) })).toThrow(expect.objectContaining({ code: 'record_invalid' }));
-    expect(bad({ kind: 'result', hash: SHA_ABC, extra: 1 })).toThrow(expect.objectContaining({ code: 'record_invalid' }));
+    expect(bad({ kind: 'model', hash: SHA_ABC })).toThrow(
+      expect.objectContaining({ code: 'record_invalid' }),
+    );
+    expect(bad({ kind: 'result', hash: SHA_ABC.toUpperCase() })).toThrow(
+      expect.objectContaining({ code: 'record_invalid' }),
+    );
+    expect(bad({ kind: 'result', hash: SHA_ABC.slice(2) })).toThrow(
+      expect.objectContaining({ code: 'record_invalid' }),
+    );
+    expect(bad({ kind: 'result', hash: SHA_ABC, extra: 1 })).toThrow(
+      expect.objectContaining({ code: 'record_invalid' }),
+    );
     const code = { code: 'record_malformed' };
     expect(() => decodeRecord(`0101${SHA_ABC}00`)).toThrow(expect.objectContaining(code));
     expect(() => decodeRecord(`0201${SHA_ABC}`)).toThrow(expect.objectContaining(code));
@@ -85,7 +97,8 @@ describe('remark payload', () => {
     expect(() => decodeRemark(new Uint8Array(40))).toThrow(expect.objectContaining(code));
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 80 }), (bytes) => {
-        const looksValid = bytes.length === 40 && hex(bytes).startsWith('4f425301') && hex(bytes).slice(8, 16) !== '00000000';
+        const looksValid =
+          bytes.length === 40 && hex(bytes).startsWith('4f425301') && hex(bytes).slice(8, 16) !== '00000000';
         if (looksValid) expect(decodeRemark(bytes).root).toBe(hex(bytes.subarray(8)));
         else expect(() => decodeRemark(bytes)).toThrow(expect.objectContaining(code));
       }),
@@ -123,7 +136,8 @@ describe('AnchorReceiptSchema', () => {
 
   it('parses a receipt from JSON and refuses tampered shapes', () => {
     expect(AnchorReceiptSchema.parse(JSON.parse(JSON.stringify(receipt)))).toEqual(receipt);
-    const bad = (patch: Record<string, unknown>) => AnchorReceiptSchema.safeParse({ ...receipt, ...patch }).success;
+    const bad = (patch: Record<string, unknown>) =>
+      AnchorReceiptSchema.safeParse({ ...receipt, ...patch }).success;
     expect(bad({ leafIndex: 2 })).toBe(false);
     expect(bad({ blockNumber: 0 })).toBe(false);
     expect(bad({ blockHash: 'cd'.repeat(32) })).toBe(false);

@@ -15,7 +15,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../src/cli/client.ts';
 import { submitJob } from '../../src/cli/job-request.ts';
 import { type DashboardProxy, SIGNED_AS_HEADER, startDashboardProxy } from '../../src/cli/dashboard-proxy.ts';
-import { type AccountKey, accountKeyFromSuri, createKeyFile, loadAccountKey } from '../../src/crypto/index.ts';
+import {
+  type AccountKey,
+  accountKeyFromSuri,
+  createKeyFile,
+  loadAccountKey,
+} from '../../src/crypto/index.ts';
 import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
 import { JobRecordSchema } from '../../src/store/records.ts';
 import { obscura } from '../helpers/cli.ts';
@@ -38,9 +43,18 @@ beforeAll(async () => {
   analyst = await loadAccountKey(join(work, 'analyst.key'));
   const w = t.host.workers.list()[0];
   if (!w) throw new Error('no worker');
-  const { dataset } = await sealAndUpload({ url: t.host.url, file: CSV, out: join(work, 'v.sealed'), owner, worker: w, analysts: [analyst.address] });
+  const { dataset } = await sealAndUpload({
+    url: t.host.url,
+    file: CSV,
+    out: join(work, 'v.sealed'),
+    owner,
+    worker: w,
+    analysts: [analyst.address],
+  });
   const api = new ApiClient(t.host.url, analyst);
-  let job = JobRecordSchema.parse(await submitJob(api, analyst, { pipeline: PIPELINE, inputs: { visits: dataset } }));
+  let job = JobRecordSchema.parse(
+    await submitJob(api, analyst, { pipeline: PIPELINE, inputs: { visits: dataset } }),
+  );
   while (job.status !== 'succeeded' && job.status !== 'failed') {
     await new Promise((r) => setTimeout(r, 200));
     job = JobRecordSchema.parse(await api.get(`/v1/jobs/${job.id}`));
@@ -57,7 +71,11 @@ afterAll(async () => {
 });
 
 /** A raw request to the proxy, with a chosen Host header. */
-function raw(method: string, path: string, host?: string): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+function raw(
+  method: string,
+  path: string,
+  host?: string,
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   const url = new URL(path, proxy.url);
   return new Promise((resolve, reject) => {
     const req = request(url, { method, headers: host ? { host } : {} }, (res) => {
@@ -80,22 +98,32 @@ describe('obscura dashboard', () => {
     const list = await raw('GET', '/v1/results');
     expect(list.status).toBe(200);
     expect(list.headers[SIGNED_AS_HEADER]).toBe(analyst.address);
-    expect((JSON.parse(list.body) as { results: { id: string }[] }).results.map((r) => r.id)).toEqual([result]);
+    expect((JSON.parse(list.body) as { results: { id: string }[] }).results.map((r) => r.id)).toEqual([
+      result,
+    ]);
     const doc = await raw('GET', `/v1/results/${result}`);
     expect(doc.status).toBe(200);
     // Sealed on the host, opened here: the page gets the tables beside the signed document.
-    const opened = JSON.parse(doc.body) as { signed: { result: { outputs: { visibility: string } } }; ciphertext: string; opened: { outputs: Record<string, { rows: unknown[][] }> } };
+    const opened = JSON.parse(doc.body) as {
+      signed: { result: { outputs: { visibility: string } } };
+      ciphertext: string;
+      opened: { outputs: Record<string, { rows: unknown[][] }> };
+    };
     expect(opened.signed.result.outputs.visibility).toBe('sealed');
     expect(Object.keys(opened.opened.outputs)).toEqual(['by_region']);
     expect(opened.opened.outputs.by_region?.rows.length).toBeGreaterThan(0);
     expect((await raw('GET', `/v1/results/${result}/provenance`)).status).toBe(200);
     expect((await raw('GET', '/v1/datasets')).status).toBe(200);
     // Two identical reads in a row each get their own signature (never a replay).
-    expect((await Promise.all([raw('GET', '/v1/jobs'), raw('GET', '/v1/jobs')])).map((r) => r.status)).toEqual([200, 200]);
+    expect(
+      (await Promise.all([raw('GET', '/v1/jobs'), raw('GET', '/v1/jobs')])).map((r) => r.status),
+    ).toEqual([200, 200]);
   });
 
   it('the host-served page, unsigned, gets only the public parts', async () => {
-    expect((await fetch(new URL('/v1/results', t.host.url)).then((r) => r.json())) as unknown).toEqual({ results: [] });
+    expect((await fetch(new URL('/v1/results', t.host.url)).then((r) => r.json())) as unknown).toEqual({
+      results: [],
+    });
     expect((await fetch(new URL(`/v1/results/${result}`, t.host.url))).status).toBe(401);
     expect((await fetch(new URL('/v1/datasets', t.host.url))).status).toBe(401);
     expect((await fetch(new URL('/v1/workers', t.host.url))).status).toBe(200);
@@ -106,7 +134,9 @@ describe('obscura dashboard', () => {
     const stranger = await accountKeyFromSuri('//DashStranger');
     const other = await startDashboardProxy(new ApiClient(t.host.url, analyst), 0, stranger);
     try {
-      const body = (await (await fetch(new URL(`/v1/results/${result}`, other.url))).json()) as { opened: { outputs?: unknown; error?: { code: string } } };
+      const body = (await (await fetch(new URL(`/v1/results/${result}`, other.url))).json()) as {
+        opened: { outputs?: unknown; error?: { code: string } };
+      };
       expect(body.opened).toEqual({ error: { code: 'result_not_a_reader', message: expect.any(String) } });
     } finally {
       await other.close();
@@ -114,7 +144,8 @@ describe('obscura dashboard', () => {
   });
 
   it('forwards reads only, and only to its own address', async () => {
-    for (const method of ['POST', 'PUT', 'DELETE']) expect((await raw(method, '/v1/jobs')).status, method).toBe(405);
+    for (const method of ['POST', 'PUT', 'DELETE'])
+      expect((await raw(method, '/v1/jobs')).status, method).toBe(405);
     // A page on another name rebound to 127.0.0.1 (DNS rebinding) is refused.
     const port = new URL(proxy.url).port;
     expect((await raw('GET', '/v1/results', `evil.example:${port}`)).status).toBe(403);

@@ -17,7 +17,9 @@ describe('obscura measure', () => {
     expect(recipe).toContain('obscura measure --files');
     const shell = (recipe as string).replaceAll('npx obscura', `${process.execPath} ${BIN}`);
     const byCoreutils = execFileSync('sh', ['-c', shell], { cwd: PROJECT_ROOT }).toString().split(' ')[0];
-    const cli = JSON.parse(execFileSync(process.execPath, [BIN, 'measure', '--json'], { cwd: PROJECT_ROOT }).toString()) as {
+    const cli = JSON.parse(
+      execFileSync(process.execPath, [BIN, 'measure', '--json'], { cwd: PROJECT_ROOT }).toString(),
+    ) as {
       measurement: string;
       files: { path: string; sha256: string }[];
     };
@@ -25,6 +27,11 @@ describe('obscura measure', () => {
     expect(byCoreutils).toBe(cli.measurement);
     // The listing is sha256sum's own format: coreutils checks every line of it.
     const listing = cli.files.map((f) => `${f.sha256}  ${f.path}\n`).join('');
-    expect(execFileSync('sha256sum', ['--check', '--strict', '--quiet'], { cwd: PROJECT_ROOT, input: listing }).toString()).toBe('');
+    expect(
+      execFileSync('sha256sum', ['--check', '--strict', '--quiet'], {
+        cwd: PROJECT_ROOT,
+        input: listing,
+      }).toString(),
+    ).toBe('');
   });
 });

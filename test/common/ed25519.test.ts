@@ -32,7 +32,9 @@ describe('ed25519', () => {
     expect(ed25519Verify(kp.publicKey, 'hellp', sig)).toBe(false);
     // Flip one bit of the last byte: setting it to a fixed value leaves it unchanged one run in 256.
     const lastByte = Number.parseInt(sig.slice(-2), 16) ^ 0x01;
-    expect(ed25519Verify(kp.publicKey, 'hello', `${sig.slice(0, -2)}${lastByte.toString(16).padStart(2, '0')}`)).toBe(false);
+    expect(
+      ed25519Verify(kp.publicKey, 'hello', `${sig.slice(0, -2)}${lastByte.toString(16).padStart(2, '0')}`),
+    ).toBe(false);
     expect(ed25519Verify('zz', 'hello', sig)).toBe(false);
     expect(ed25519Verify(kp.publicKey, 'hello', 'abc')).toBe(false);
   });

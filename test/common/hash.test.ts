@@ -9,10 +9,13 @@ describe('hashing', () => {
   it('canonicalises JSON per RFC 8785 (sorted keys, ES number forms)', () => {
     // From RFC 8785 section 3.2.2 / 3.2.3 examples; the first literal is the RFC's own, whose
     // last digits JavaScript cannot hold, which is what the canonical form must show.
-    // biome-ignore lint/correctness/noPrecisionLoss: the RFC vector is written this way on purpose
-    expect(canonicalJson({ numbers: [333333333.33333329, 1e30, 4.5, 0.002, 1e-27], literals: [null, true, false] })).toBe(
-      '{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27]}',
-    );
+    expect(
+      canonicalJson({
+        // biome-ignore lint/correctness/noPrecisionLoss: the RFC vector is written this way on purpose
+        numbers: [333333333.33333329, 1e30, 4.5, 0.002, 1e-27],
+        literals: [null, true, false],
+      }),
+    ).toBe('{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27]}');
     expect(hashJson({ b: 1, a: 2 })).toBe(hashJson({ a: 2, b: 1 }));
   });
 

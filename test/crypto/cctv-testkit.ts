@@ -11,12 +11,21 @@
  * Independent of src/crypto on purpose: it uses node:crypto and @scure/base directly, so a
  * shared mistake in our age code cannot make both sides agree.
  */
-import { createCipheriv, createHmac, createPrivateKey, createPublicKey, diffieHellman, hkdfSync } from 'node:crypto';
+import {
+  createCipheriv,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  hkdfSync,
+} from 'node:crypto';
 import { bech32 } from '@scure/base';
 
 /** The testkit's X25519 identity (TestX25519Identity). */
 export const TEST_IDENTITY = 'AGE-SECRET-KEY-1EGTZVFFV20835NWYV6270LXYVK2VKNX2MMDKWYKLMGR48UAWX40Q2P2LM0';
-export const TEST_IDENTITY_BYTES = Buffer.from(bech32.decodeToBytes(TEST_IDENTITY.toLowerCase(), false).bytes);
+export const TEST_IDENTITY_BYTES = Buffer.from(
+  bech32.decodeToBytes(TEST_IDENTITY.toLowerCase(), false).bytes,
+);
 export const TEST_FILE_KEY = Buffer.from('YELLOW SUBMARINE');
 export const LARGE_TEST_FILE_KEY = Buffer.from('7aa5bdac0e6afeed3dd0a7eccb42af44', 'hex');
 export const LARGE_TEST_NONCE = Buffer.from('c82f71eb82029b77136399e485e879f4', 'hex');
@@ -52,7 +61,11 @@ function chachaPoly(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array): 
 /** One vector under construction: the Go TestFile, method for method. */
 export class TestFile {
   private parts: Buffer[] = [];
-  private readonly rng = createCipheriv('chacha20', Buffer.from('TEST RANDOMNESS TEST RANDOMNESS!'), Buffer.alloc(16));
+  private readonly rng = createCipheriv(
+    'chacha20',
+    Buffer.from('TEST RANDOMNESS TEST RANDOMNESS!'),
+    Buffer.alloc(16),
+  );
   private fileKey: Buffer = TEST_FILE_KEY;
   private streamKey: Buffer = Buffer.alloc(32);
   private readonly nonce = Buffer.alloc(12);
@@ -110,7 +123,9 @@ export class TestFile {
     const recipient = x25519(identity, BASEPOINT);
     this.argsLine('X25519', b64(share));
     const secret = x25519(identity, share);
-    const key = Buffer.from(hkdfSync('sha256', secret, Buffer.concat([share, recipient]), 'age-encryption.org/v1/X25519', 32));
+    const key = Buffer.from(
+      hkdfSync('sha256', secret, Buffer.concat([share, recipient]), 'age-encryption.org/v1/X25519', 32),
+    );
     this.body(chachaPoly(key, Buffer.alloc(12), this.fileKey));
   }
   hmac(): void {

@@ -32,7 +32,10 @@ import { expectCode, hasAgeTool, openStreaming } from './helpers.ts';
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 /** `payload:` of every vector whose plaintext is "age". */
 const AGE_PAYLOAD = '013f54400c82da08037759ada907a8b864e97de81c088a182062c4b5622fd2ab';
-const LOW_ORDER_POINT = Buffer.from('5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f11d7', 'hex');
+const LOW_ORDER_POINT = Buffer.from(
+  '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f11d7',
+  'hex',
+);
 
 interface Vector {
   name: string;
@@ -136,7 +139,11 @@ const VECTORS: Vector[] = [
       f.x25519Stanza(share, TEST_IDENTITY_BYTES);
       const body = f.unreadLine();
       f.unreadLine();
-      f.textLine(`-> X25519 ${Buffer.concat([share, Buffer.from([0])]).toString('base64').replace(/=+$/, '')}`);
+      f.textLine(
+        `-> X25519 ${Buffer.concat([share, Buffer.from([0])])
+          .toString('base64')
+          .replace(/=+$/, '')}`,
+      );
       f.textLine(body);
       f.hmac();
       f.payload('age');

@@ -116,7 +116,14 @@ describe('error codes', () => {
   it('age_payload_corrupt: a flipped byte in the nonce, a chunk, or a tag', async () => {
     const file = await fileOf(2 * K + 100);
     const start = inspectHeader(file).headerBytes;
-    for (const at of [start, start + 15, start + 16, start + 16 + K, start + 16 + SEALED + 7, file.length - 1]) {
+    for (const at of [
+      start,
+      start + 15,
+      start + 16,
+      start + 16 + K,
+      start + 16 + SEALED + 7,
+      file.length - 1,
+    ]) {
       const bad = Buffer.from(file);
       bad[at] = (bad[at] as number) ^ 0x80;
       expect(await failure(bad), `flip at ${at - start}`).toBe('age_payload_corrupt');
@@ -130,8 +137,20 @@ describe('error codes', () => {
   it('age_truncated: inside the header, the nonce, at a chunk boundary, or with no payload', async () => {
     const file = await fileOf(2 * K + 100);
     const start = inspectHeader(file).headerBytes;
-    for (const n of [5, 40, start - 1, start, start + 8, start + 16, start + 16 + 10, start + 16 + SEALED, start + 16 + 2 * SEALED]) {
-      expect(await failure(file.subarray(0, n)), `truncated to ${n - start} after the header`).toBe('age_truncated');
+    for (const n of [
+      5,
+      40,
+      start - 1,
+      start,
+      start + 8,
+      start + 16,
+      start + 16 + 10,
+      start + 16 + SEALED,
+      start + 16 + 2 * SEALED,
+    ]) {
+      expect(await failure(file.subarray(0, n)), `truncated to ${n - start} after the header`).toBe(
+        'age_truncated',
+      );
     }
   });
 

@@ -80,7 +80,10 @@ describe('header', () => {
     ['a stanza line without arrow', header('age-encryption.org/v1', '->t', '', `--- ${MAC}`)],
     ['a stanza without arguments', header('age-encryption.org/v1', '-> ', '', `--- ${MAC}`)],
     ['an empty argument', header('age-encryption.org/v1', '-> t  a', '', `--- ${MAC}`)],
-    ['a body line over 64 columns', header('age-encryption.org/v1', '-> t', 'A'.repeat(68), '', `--- ${MAC}`)],
+    [
+      'a body line over 64 columns',
+      header('age-encryption.org/v1', '-> t', 'A'.repeat(68), '', `--- ${MAC}`),
+    ],
     ['a full last body line', header('age-encryption.org/v1', '-> t', 'A'.repeat(64), `--- ${MAC}`)],
     ['a missing body', header('age-encryption.org/v1', '-> t', `--- ${MAC}`)],
     ['two short body lines', header('age-encryption.org/v1', '-> t', 'AAAA', 'AAAA', `--- ${MAC}`)],
@@ -95,7 +98,10 @@ describe('header', () => {
     ['a non-canonical MAC', header('age-encryption.org/v1', '-> t', '', `--- ${MAC.slice(0, 42)}B`)],
     ['no stanza line at all', header('age-encryption.org/v1', `--- ${MAC}`)],
     ['not an age file', Buffer.from('hello world, this is not age\n')],
-    ['an armored file', header('-----BEGIN AGE ENCRYPTED FILE-----', 'YWdl', '-----END AGE ENCRYPTED FILE-----')],
+    [
+      'an armored file',
+      header('-----BEGIN AGE ENCRYPTED FILE-----', 'YWdl', '-----END AGE ENCRYPTED FILE-----'),
+    ],
     ['an empty input', Buffer.alloc(0)],
   ])('rejects %s', async (_name, bytes) => {
     // "no stanza line at all" parses, but checkHeader refuses it; all others fail to parse.
@@ -125,12 +131,17 @@ describe('inspectHeader and checkHeader', () => {
     const info = inspectHeader(file);
     expect(info.stanzas.map((s) => s.type)).toEqual(['X25519', 'X25519']);
     expect(info.stanzas[0]?.args).toHaveLength(1);
-    expect(file.subarray(info.headerBytes - 48, info.headerBytes).toString('latin1')).toMatch(/^--- [A-Za-z0-9+/]{43}\n$/);
+    expect(file.subarray(info.headerBytes - 48, info.headerBytes).toString('latin1')).toMatch(
+      /^--- [A-Za-z0-9+/]{43}\n$/,
+    );
     // The header alone is enough for both.
     const headerOnly = file.subarray(0, info.headerBytes);
     expect(inspectHeader(headerOnly).headerBytes).toBe(info.headerBytes);
     expect(() => checkHeader([b.identity], headerOnly)).not.toThrow();
-    await expectThrowsCode(() => checkHeader([generateIdentity().identity], headerOnly), 'age_no_matching_identity');
+    await expectThrowsCode(
+      () => checkHeader([generateIdentity().identity], headerOnly),
+      'age_no_matching_identity',
+    );
     const tampered = Buffer.from(file);
     tampered[30] = (tampered[30] as number) ^ 1; // first stanza's type becomes "X25518"
     await expectThrowsCode(() => checkHeader([a.identity, b.identity], tampered), 'age_header_mac');

@@ -64,49 +64,56 @@ function age(args: string[], input?: Uint8Array): Buffer {
   return r.stdout;
 }
 
-describe.skipIf(!hasAgeTool)('interop with the age tool (skipped when `age` is not on PATH: apt-get install age)', () => {
-  for (const n of SIZES) {
-    it(`${n} bytes: ours → age -d and age -r → ours`, async () => {
-      const plain = randomBytes(n);
+describe.skipIf(!hasAgeTool)(
+  'interop with the age tool (skipped when `age` is not on PATH: apt-get install age)',
+  () => {
+    for (const n of SIZES) {
+      it(`${n} bytes: ours → age -d and age -r → ours`, async () => {
+        const plain = randomBytes(n);
+        const ours = generateIdentity();
+        const keyFile = join(dir, `key-${n}.txt`);
+        writeFileSync(keyFile, `# created by a test\n# public key: ${ours.recipient}\n${ours.identity}\n`, {
+          mode: 0o600,
+        });
+
+        const sealed = await seal([ours.recipient], plain);
+        expect(age(['-d', '-i', keyFile], sealed).equals(plain)).toBe(true);
+
+        const fromAge = age(['-r', ours.recipient], plain);
+        expect((await decryptToBuffer([ours.identity], fromAge)).equals(plain)).toBe(true);
+      });
+    }
+
+    it('age-keygen keys work with ours, and multi-recipient files open for each recipient', async () => {
+      const keyFile = join(dir, 'keygen.txt');
+      spawnSync('age-keygen', ['-o', keyFile]);
+      const theirIdentity = readFileSync(keyFile, 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith('AGE-SECRET-KEY-1')) as string;
+      const theirRecipient = spawnSync('age-keygen', ['-y', keyFile]).stdout.toString().trim();
+      expect(identityToRecipient(theirIdentity)).toBe(theirRecipient);
+
       const ours = generateIdentity();
-      const keyFile = join(dir, `key-${n}.txt`);
-      writeFileSync(keyFile, `# created by a test\n# public key: ${ours.recipient}\n${ours.identity}\n`, { mode: 0o600 });
-
-      const sealed = await seal([ours.recipient], plain);
-      expect(age(['-d', '-i', keyFile], sealed).equals(plain)).toBe(true);
-
-      const fromAge = age(['-r', ours.recipient], plain);
+      const plain = randomBytes(K + 5);
+      const fromAge = age(['-r', theirRecipient, '-r', ours.recipient], plain);
       expect((await decryptToBuffer([ours.identity], fromAge)).equals(plain)).toBe(true);
+      expect((await decryptToBuffer([theirIdentity], fromAge)).equals(plain)).toBe(true);
+
+      const sealed = await seal([ours.recipient, theirRecipient], plain);
+      expect(age(['-d', '-i', keyFile], sealed).equals(plain)).toBe(true);
     });
-  }
 
-  it('age-keygen keys work with ours, and multi-recipient files open for each recipient', async () => {
-    const keyFile = join(dir, 'keygen.txt');
-    spawnSync('age-keygen', ['-o', keyFile]);
-    const theirIdentity = readFileSync(keyFile, 'utf8').split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-1')) as string;
-    const theirRecipient = spawnSync('age-keygen', ['-y', keyFile]).stdout.toString().trim();
-    expect(identityToRecipient(theirIdentity)).toBe(theirRecipient);
-
-    const ours = generateIdentity();
-    const plain = randomBytes(K + 5);
-    const fromAge = age(['-r', theirRecipient, '-r', ours.recipient], plain);
-    expect((await decryptToBuffer([ours.identity], fromAge)).equals(plain)).toBe(true);
-    expect((await decryptToBuffer([theirIdentity], fromAge)).equals(plain)).toBe(true);
-
-    const sealed = await seal([ours.recipient, theirRecipient], plain);
-    expect(age(['-d', '-i', keyFile], sealed).equals(plain)).toBe(true);
-  });
-
-  it('sealFile output opens with age, and its ciphertext hash is the file’s', async () => {
-    const ours = generateIdentity();
-    const keyFile = join(dir, 'seal-key.txt');
-    writeFileSync(keyFile, `${ours.identity}\n`, { mode: 0o600 });
-    const input = join(dir, 'plain.bin');
-    const output = join(dir, 'plain.bin.age');
-    const plain = randomBytes(3 * 1024 * 1024 + 11);
-    writeFileSync(input, plain);
-    const stats = await sealFile(input, output, [ours.recipient]);
-    expect(age(['-d', '-i', keyFile, output]).equals(plain)).toBe(true);
-    expect(stats.ciphertextBytes).toBe(readFileSync(output).length);
-  });
-});
+    it('sealFile output opens with age, and its ciphertext hash is the file’s', async () => {
+      const ours = generateIdentity();
+      const keyFile = join(dir, 'seal-key.txt');
+      writeFileSync(keyFile, `${ours.identity}\n`, { mode: 0o600 });
+      const input = join(dir, 'plain.bin');
+      const output = join(dir, 'plain.bin.age');
+      const plain = randomBytes(3 * 1024 * 1024 + 11);
+      writeFileSync(input, plain);
+      const stats = await sealFile(input, output, [ours.recipient]);
+      expect(age(['-d', '-i', keyFile, output]).equals(plain)).toBe(true);
+      expect(stats.ciphertextBytes).toBe(readFileSync(output).length);
+    });
+  },
+);

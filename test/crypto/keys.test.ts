@@ -49,7 +49,13 @@ describe('account keys', () => {
     const signature = key.sign(message);
     expect(signature).toMatch(/^0x[0-9a-f]{128}$/);
     expect(verifyAccountSignature(address, message, signature)).toBe(true);
-    expect(Object.keys(key).sort()).toEqual(['address', 'decryptResult', 'publicKey', 'resultRecipient', 'sign']); // no secret on the object
+    expect(Object.keys(key).sort()).toEqual([
+      'address',
+      'decryptResult',
+      'publicKey',
+      'resultRecipient',
+      'sign',
+    ]); // no secret on the object
   });
 
   it('derives the same age result identity from a key file every time, and it opens what is sealed to the recipient', async () => {
@@ -73,8 +79,12 @@ describe('account keys', () => {
     await expect(decryptToBuffer([o.identity], sealed)).rejects.toThrow();
     await expect((await loadAccountKey(other)).decryptResult(sealed)).rejects.toThrow();
     // The same account from a secret URI derives the same recipient each time, and dev accounts differ.
-    expect((await accountKeyFromSuri('//Alice')).resultRecipient).toBe((await accountKeyFromSuri('//Alice')).resultRecipient);
-    expect((await accountKeyFromSuri('//Alice')).resultRecipient).not.toBe((await accountKeyFromSuri('//Bob')).resultRecipient);
+    expect((await accountKeyFromSuri('//Alice')).resultRecipient).toBe(
+      (await accountKeyFromSuri('//Alice')).resultRecipient,
+    );
+    expect((await accountKeyFromSuri('//Alice')).resultRecipient).not.toBe(
+      (await accountKeyFromSuri('//Bob')).resultRecipient,
+    );
   });
 
   it('refuses to derive a result identity from a bad key file, naming the path only', async () => {
@@ -108,28 +118,31 @@ describe('account keys', () => {
     ['the wrong kind', JSON.stringify({ obscura: 'manifest/1' })],
     ['a bad mnemonic', 'BAD_MNEMONIC'],
     ['a mismatched address', 'MISMATCH'],
-  ])('key_file_invalid for a file that is %s, naming the path but not the content', async (_name, content) => {
-    const path = join(dir, `bad-${_name.replace(/\W/g, '')}.json`);
-    if (content === 'BAD_MNEMONIC' || content === 'MISMATCH') {
-      const good = join(dir, `good-${_name.replace(/\W/g, '')}.json`);
-      await createKeyFile(good);
-      const json = JSON.parse(readFileSync(good, 'utf8'));
-      if (content === 'BAD_MNEMONIC') json.mnemonic = 'secret words that are not a mnemonic at all';
-      else json.address = ALICE;
-      writeFileSync(path, JSON.stringify(json));
-    } else if (content !== null) {
-      writeFileSync(path, content);
-    }
-    try {
-      await loadAccountKey(path);
-      expect.unreachable();
-    } catch (e) {
-      expect(e).toMatchObject({ code: 'key_file_invalid' });
-      const msg = (e as Error).message;
-      expect(msg).toContain(path);
-      expect(msg).not.toMatch(/secret words|hello|manifest\/1/);
-    }
-  });
+  ])(
+    'key_file_invalid for a file that is %s, naming the path but not the content',
+    async (_name, content) => {
+      const path = join(dir, `bad-${_name.replace(/\W/g, '')}.json`);
+      if (content === 'BAD_MNEMONIC' || content === 'MISMATCH') {
+        const good = join(dir, `good-${_name.replace(/\W/g, '')}.json`);
+        await createKeyFile(good);
+        const json = JSON.parse(readFileSync(good, 'utf8'));
+        if (content === 'BAD_MNEMONIC') json.mnemonic = 'secret words that are not a mnemonic at all';
+        else json.address = ALICE;
+        writeFileSync(path, JSON.stringify(json));
+      } else if (content !== null) {
+        writeFileSync(path, content);
+      }
+      try {
+        await loadAccountKey(path);
+        expect.unreachable();
+      } catch (e) {
+        expect(e).toMatchObject({ code: 'key_file_invalid' });
+        const msg = (e as Error).message;
+        expect(msg).toContain(path);
+        expect(msg).not.toMatch(/secret words|hello|manifest\/1/);
+      }
+    },
+  );
 
   it('accountKeyFromSuri gives the dev accounts, and refuses a bad URI without echoing it', async () => {
     const alice = await accountKeyFromSuri('//Alice');
@@ -140,7 +153,9 @@ describe('account keys', () => {
       expect(error).toMatchObject({ code: 'invalid_suri' });
       if (bad) expect((error as Error).message).not.toContain(bad);
     }
-    const fromMnemonic = await accountKeyFromSuri('bottom drive obey lake curtain smoke basket hold race lonely fit walk//Alice');
+    const fromMnemonic = await accountKeyFromSuri(
+      'bottom drive obey lake curtain smoke basket hold race lonely fit walk//Alice',
+    );
     expect(fromMnemonic.address).toBe(ALICE);
   });
 

@@ -43,7 +43,9 @@ describe('round trips', () => {
       expect((await decryptToBuffer([identity], Readable.from([file]))).equals(plain)).toBe(true);
       const path = join(dir, `${n}.age`);
       writeFileSync(path, file);
-      expect((await decryptToBuffer([identity], createReadStream(path, { highWaterMark: 5000 }))).equals(plain)).toBe(true);
+      expect(
+        (await decryptToBuffer([identity], createReadStream(path, { highWaterMark: 5000 }))).equals(plain),
+      ).toBe(true);
     });
   }
 

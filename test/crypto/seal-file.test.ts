@@ -57,7 +57,9 @@ describe('sealFile', () => {
     writeFileSync(join(sub, 'in'), 'new rows');
     writeFileSync(join(sub, 'out.age'), 'old content');
     await sealFile(join(sub, 'in'), join(sub, 'out.age'), [me.recipient]);
-    expect((await decryptToBuffer([me.identity], readFileSync(join(sub, 'out.age')))).toString()).toBe('new rows');
+    expect((await decryptToBuffer([me.identity], readFileSync(join(sub, 'out.age')))).toString()).toBe(
+      'new rows',
+    );
     expect(readdirSync(sub).sort()).toEqual(['in', 'out.age']);
   });
 
@@ -66,12 +68,19 @@ describe('sealFile', () => {
     mkdirSync(sub);
     writeFileSync(join(sub, 'out.age'), 'old content');
     // Missing input: the fs error comes through.
-    await expect(sealFile(join(sub, 'missing'), join(sub, 'out.age'), [me.recipient])).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(sealFile(join(sub, 'missing'), join(sub, 'out.age'), [me.recipient])).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
     // Input is a directory: reading fails after the temporary file exists.
-    await expect(sealFile(sub, join(sub, 'out.age'), [me.recipient])).rejects.toMatchObject({ code: 'EISDIR' });
+    await expect(sealFile(sub, join(sub, 'out.age'), [me.recipient])).rejects.toMatchObject({
+      code: 'EISDIR',
+    });
     // Bad recipient: refused before any file is touched.
     writeFileSync(join(sub, 'in'), 'rows');
-    await expectThrowsCode(() => sealFile(join(sub, 'in'), join(sub, 'out.age'), ['age1nope']), 'invalid_recipient');
+    await expectThrowsCode(
+      () => sealFile(join(sub, 'in'), join(sub, 'out.age'), ['age1nope']),
+      'invalid_recipient',
+    );
     expect(readdirSync(sub).sort()).toEqual(['in', 'out.age']);
     expect(readFileSync(join(sub, 'out.age'), 'utf8')).toBe('old content');
   });
@@ -83,7 +92,9 @@ describe('sealFile', () => {
     writeFileSync(join(dir, 'ro-in'), 'rows');
     chmodSync(sub, 0o500);
     try {
-      await expect(sealFile(join(dir, 'ro-in'), join(sub, 'out.age'), [me.recipient])).rejects.toMatchObject({ code: 'EACCES' });
+      await expect(sealFile(join(dir, 'ro-in'), join(sub, 'out.age'), [me.recipient])).rejects.toMatchObject({
+        code: 'EACCES',
+      });
       expect(existsSync(join(sub, 'out.age'))).toBe(false);
     } finally {
       chmodSync(sub, 0o700);
@@ -130,7 +141,9 @@ describe('sealFile', () => {
       if (hasAgeTool) {
         const keyFile = join(dir, 'big-key.txt');
         writeFileSync(keyFile, `${me.identity}\n`, { mode: 0o600 });
-        const r = spawnSync('sh', ['-c', `age -d -i "${keyFile}" "${output}" | sha256sum`], { encoding: 'utf8' });
+        const r = spawnSync('sh', ['-c', `age -d -i "${keyFile}" "${output}" | sha256sum`], {
+          encoding: 'utf8',
+        });
         expect(r.stdout.split(' ')[0]).toBe(stats.plaintextSha256);
       }
     },

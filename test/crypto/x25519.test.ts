@@ -30,7 +30,9 @@ describe('X25519 keys', () => {
 
   it('ignores surrounding whitespace, as in key files', () => {
     expect(identityToRecipient(`  ${SPEC_IDENTITY}\n`)).toBe(SPEC_RECIPIENT);
-    expect(Buffer.from(parseRecipient(`${SPEC_RECIPIENT}\n`)).equals(Buffer.from(parseRecipient(SPEC_RECIPIENT)))).toBe(true);
+    expect(
+      Buffer.from(parseRecipient(`${SPEC_RECIPIENT}\n`)).equals(Buffer.from(parseRecipient(SPEC_RECIPIENT))),
+    ).toBe(true);
   });
 
   const flip = (s: string, i: number): string => s.slice(0, i) + (s[i] === 'q' ? 'p' : 'q') + s.slice(i + 1);

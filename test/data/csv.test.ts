@@ -42,13 +42,26 @@ describe('CSV type inference', () => {
         ',+4,-.5,,,,9,,true',
       ].join('\n'),
     );
-    expect(d.schema.map((c) => c.type)).toEqual(['bool', 'int64', 'float64', 'date', 'timestamp', 'string', 'int64', 'string', 'string']);
+    expect(d.schema.map((c) => c.type)).toEqual([
+      'bool',
+      'int64',
+      'float64',
+      'date',
+      'timestamp',
+      'string',
+      'int64',
+      'string',
+      'string',
+    ]);
     expect(column(d.table, 'b')).toEqual([true, false, null]);
     expect(column(d.table, 'i')).toEqual([7n, -3n, 4n]);
     expect(column(d.table, 'f')).toEqual([1.5, 2000, -0.5]);
     expect(column(d.table, 'd')).toEqual([Date.UTC(2024, 1, 29), 0, null]);
     const ts = d.table.getChild('t')?.data[0]?.values as BigInt64Array;
-    expect([ts[0], ts[1]]).toEqual([BigInt(Date.UTC(2024, 0, 2, 3, 4, 5)) * 1000n + 123456n, BigInt(Date.UTC(2024, 0, 2, 3, 4)) * 1000n]);
+    expect([ts[0], ts[1]]).toEqual([
+      BigInt(Date.UTC(2024, 0, 2, 3, 4, 5)) * 1000n + 123456n,
+      BigInt(Date.UTC(2024, 0, 2, 3, 4)) * 1000n,
+    ]);
     expect(column(d.table, 'big')).toEqual([9223372036854775807n, -9223372036854775808n, 9n]);
     expect(column(d.table, 'empty')).toEqual([null, null, null]);
   });
@@ -118,9 +131,16 @@ describe('CSV errors name row and column, never the value', () => {
   it('refuses empty input, bad and repeated column names and invalid UTF-8', async () => {
     await caught(() => csv(''), 'dataset_invalid');
     await caught(() => csv('\n\n'), 'dataset_invalid');
-    expect((await caught(() => csv('a,,b\n1,2,3\n'), 'dataset_invalid')).message).toContain('column 2 has an empty name');
-    expect((await caught(() => csv('Age,age\n1,2\n'), 'dataset_invalid')).message).toContain('case-insensitive');
-    await caught(() => parseDataset(new Uint8Array([0x61, 0x0a, 0xc3, 0x28, 0x0a]), 'csv'), 'dataset_invalid');
+    expect((await caught(() => csv('a,,b\n1,2,3\n'), 'dataset_invalid')).message).toContain(
+      'column 2 has an empty name',
+    );
+    expect((await caught(() => csv('Age,age\n1,2\n'), 'dataset_invalid')).message).toContain(
+      'case-insensitive',
+    );
+    await caught(
+      () => parseDataset(new Uint8Array([0x61, 0x0a, 0xc3, 0x28, 0x0a]), 'csv'),
+      'dataset_invalid',
+    );
   });
 
   it('parses values as an expected schema and names the row and column of a bad one', async () => {
@@ -132,7 +152,10 @@ describe('CSV errors name row and column, never the value', () => {
     const d = await csv('id,age,cost\nx,5,7\n', schema);
     expect(d.schema).toEqual(schema);
     expect(column(d.table, 'age')).toEqual([5]);
-    const e = await caught(() => csv(`id,age,cost\nx,5,7\ny,${MARKER_PATIENT_ID},1\n`, schema), 'dataset_invalid');
+    const e = await caught(
+      () => csv(`id,age,cost\nx,5,7\ny,${MARKER_PATIENT_ID},1\n`, schema),
+      'dataset_invalid',
+    );
     expect(e.details).toEqual({ row: 2, column: 'age' });
     expect(e.message).toBe('CSV row 2, column "age": value is not a valid int32');
     await caught(() => csv('id,age,cost\nx,3000000000,1\n', schema), 'dataset_invalid');
@@ -142,25 +165,32 @@ describe('CSV errors name row and column, never the value', () => {
 
 describe('CSV properties', () => {
   const cell = fc.oneof(
-    fc.string({ unit: fc.constantFrom('a', 'b', ',', '"', '\n', '\r\n', ' ', 'é', '🙂', '1', '.') , maxLength: 8 }),
+    fc.string({
+      unit: fc.constantFrom('a', 'b', ',', '"', '\n', '\r\n', ' ', 'é', '🙂', '1', '.'),
+      maxLength: 8,
+    }),
     fc.string({ unit: 'grapheme', maxLength: 6 }),
   );
   const quote = (s: string) => (/[",\r\n]/.test(s) || s === '' ? `"${s.replaceAll('"', '""')}"` : s);
 
   it('reads what csv-parse reads', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 2, max: 4 }), fc.array(fc.array(cell, { minLength: 4, maxLength: 4 }), { maxLength: 12 }), async (width, rows) => {
-        const header = Array.from({ length: width }, (_, i) => `c${i}`);
-        const body = rows.map((r) => r.slice(0, width).map(quote).join(','));
-        const text = `${[header.join(','), ...body].join('\n')}\n`;
-        const schema = header.map((name) => ({ name, type: 'string' as const }));
-        const ours = await csv(text, schema);
-        const theirs = (csvParse(text, { bom: true }) as string[][]).slice(1);
-        expect(ours.rows).toBe(theirs.length);
-        header.forEach((name, c) => {
-          expect(column(ours.table, name)).toEqual(theirs.map((r) => (r[c] === '' ? null : r[c])));
-        });
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 2, max: 4 }),
+        fc.array(fc.array(cell, { minLength: 4, maxLength: 4 }), { maxLength: 12 }),
+        async (width, rows) => {
+          const header = Array.from({ length: width }, (_, i) => `c${i}`);
+          const body = rows.map((r) => r.slice(0, width).map(quote).join(','));
+          const text = `${[header.join(','), ...body].join('\n')}\n`;
+          const schema = header.map((name) => ({ name, type: 'string' as const }));
+          const ours = await csv(text, schema);
+          const theirs = (csvParse(text, { bom: true }) as string[][]).slice(1);
+          expect(ours.rows).toBe(theirs.length);
+          header.forEach((name, c) => {
+            expect(column(ours.table, name)).toEqual(theirs.map((r) => (r[c] === '' ? null : r[c])));
+          });
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -4,10 +4,26 @@
  * sliced (offset) data, nulls, short/long/Unicode strings — and SQL cannot reach files,
  * extensions or the configuration.
  */
-import { type Data, Int32, makeData, makeVector, Table, TimestampMicrosecond, tableToIPC, Utf8, vectorFromArray } from 'apache-arrow';
+import {
+  type Data,
+  Int32,
+  makeData,
+  makeVector,
+  Table,
+  TimestampMicrosecond,
+  tableToIPC,
+  Utf8,
+  vectorFromArray,
+} from 'apache-arrow';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
-import { type DatasetSchema, loadIntoDuckDB, type ParsedDataset, parseDataset, withDuckDB } from '../../src/data/index.ts';
+import {
+  type DatasetSchema,
+  loadIntoDuckDB,
+  type ParsedDataset,
+  parseDataset,
+  withDuckDB,
+} from '../../src/data/index.ts';
 import { caught, utf8 } from './helpers.ts';
 
 async function rows(c: DuckDBConnection, sql: string): Promise<unknown[][]> {
@@ -26,7 +42,9 @@ function wideCsv(n: number): string {
         nul(3) ? '' : String(r / 4),
         nul(4) ? '' : r % 3 === 0 ? 'true' : 'false',
         nul(5) ? '' : `20${10 + (r % 20)}-0${1 + (r % 9)}-1${r % 9}`,
-        nul(6) ? '' : `2024-01-01T00:00:${String(r % 60).padStart(2, '0')}.${String(r % 1000).padStart(3, '0')}`,
+        nul(6)
+          ? ''
+          : `2024-01-01T00:00:${String(r % 60).padStart(2, '0')}.${String(r % 1000).padStart(3, '0')}`,
         nul(7) ? '' : `"${'x'.repeat(r % 30)}é${r}"`,
       ].join(','),
     );
@@ -38,7 +56,15 @@ describe('loadIntoDuckDB', () => {
   it('loads every type exactly, across chunk boundaries', async () => {
     const text = wideCsv(5000);
     const d = await parseDataset(utf8(text), 'csv');
-    expect(d.schema.map((c) => c.type)).toEqual(['string', 'int64', 'float64', 'bool', 'date', 'timestamp', 'string']);
+    expect(d.schema.map((c) => c.type)).toEqual([
+      'string',
+      'int64',
+      'float64',
+      'bool',
+      'date',
+      'timestamp',
+      'string',
+    ]);
     await withDuckDB(async (c) => {
       await loadIntoDuckDB(c, 'v', d);
       // Independent check: DuckDB's own CSV reader on the same text is not available (no file
@@ -61,8 +87,14 @@ describe('loadIntoDuckDB', () => {
   });
 
   it('handles several batches, sliced data, column subsets and odd table names', async () => {
-    const a = new Table({ n: vectorFromArray([1, null, 3], new Int32()), s: vectorFromArray(['a', 'bbbbbbbbbbbbbbbbbbbbb', null], new Utf8()) });
-    const b = new Table({ n: vectorFromArray([4, 5], new Int32()), s: vectorFromArray(['exactly12byt', 'thirteen byte'], new Utf8()) });
+    const a = new Table({
+      n: vectorFromArray([1, null, 3], new Int32()),
+      s: vectorFromArray(['a', 'bbbbbbbbbbbbbbbbbbbbb', null], new Utf8()),
+    });
+    const b = new Table({
+      n: vectorFromArray([4, 5], new Int32()),
+      s: vectorFromArray(['exactly12byt', 'thirteen byte'], new Utf8()),
+    });
     const parsed = await parseDataset(tableToIPC(a.concat(b)), 'arrow');
     expect(parsed.table.batches.length).toBe(2);
     // A slice keeps the buffers and sets offsets, which the loader must honour.
@@ -83,16 +115,24 @@ describe('loadIntoDuckDB', () => {
         expect(await rows(c, `SELECT n, s FROM "${name.replaceAll('"', '""')}"`)).toEqual(expected);
       }
       await loadIntoDuckDB(c, 'only_s', parsed, ['s']);
-      expect(await rows(c, `SELECT column_name FROM duckdb_columns() WHERE table_name = 'only_s'`)).toEqual([['s']]);
+      expect(await rows(c, `SELECT column_name FROM duckdb_columns() WHERE table_name = 'only_s'`)).toEqual([
+        ['s'],
+      ]);
       await caught(() => loadIntoDuckDB(c, 'bad', parsed, ['nope']), 'dataset_invalid');
-      const notNormalised: ParsedDataset = { table: new Table({ n: vectorFromArray([1.5]) }), schema: [{ name: 'n', type: 'int32' }], rows: 1 };
+      const notNormalised: ParsedDataset = {
+        table: new Table({ n: vectorFromArray([1.5]) }),
+        schema: [{ name: 'n', type: 'int32' }],
+        rows: 1,
+      };
       await caught(() => loadIntoDuckDB(c, 'bad2', notNormalised), 'dataset_invalid');
     });
   });
 
   it('keeps timestamps to the microsecond', async () => {
     const micros = new BigInt64Array([1n, -1n, 1_700_000_000_123_456n]);
-    const table = new Table({ t: makeVector(makeData({ type: new TimestampMicrosecond(), length: 3, nullCount: 0, data: micros })) });
+    const table = new Table({
+      t: makeVector(makeData({ type: new TimestampMicrosecond(), length: 3, nullCount: 0, data: micros })),
+    });
     const schema: DatasetSchema = [{ name: 't', type: 'timestamp' }];
     await withDuckDB(async (c) => {
       await loadIntoDuckDB(c, 't', { table, schema, rows: 3 });
@@ -104,9 +144,16 @@ describe('loadIntoDuckDB', () => {
     const d = await parseDataset(utf8(wideCsv(5000)), 'csv');
     await withDuckDB(async (c) => {
       await loadIntoDuckDB(c, 'with_ids', d, ['i'], { rowIdColumn: '__rid' });
-      expect(await rows(c, 'SELECT count(*), count(DISTINCT "__rid"), min("__rid"), max("__rid"), count(i) FROM with_ids')).toEqual([[5000n, 5000n, 0n, 4999n, 4546n]]);
+      expect(
+        await rows(
+          c,
+          'SELECT count(*), count(DISTINCT "__rid"), min("__rid"), max("__rid"), count(i) FROM with_ids',
+        ),
+      ).toEqual([[5000n, 5000n, 0n, 4999n, 4546n]]);
       // Numbered in dataset order: row r holds i = r - 2000 wherever i is not null.
-      expect(await rows(c, 'SELECT count(*) FROM with_ids WHERE i IS NOT NULL AND i <> "__rid" - 2000')).toEqual([[0n]]);
+      expect(
+        await rows(c, 'SELECT count(*) FROM with_ids WHERE i IS NOT NULL AND i <> "__rid" - 2000'),
+      ).toEqual([[0n]]);
       await loadIntoDuckDB(c, 'ids_only', d, [], { rowIdColumn: '__rid' });
       expect(await rows(c, 'SELECT count(*), max("__rid") FROM ids_only')).toEqual([[5000n, 4999n]]);
       await caught(() => loadIntoDuckDB(c, 'clash', d, ['i', 's'], { rowIdColumn: 'I' }), 'dataset_invalid');
@@ -117,7 +164,9 @@ describe('loadIntoDuckDB', () => {
 describe('withDuckDB', () => {
   it('refuses file access, extension installs and configuration changes', async () => {
     await withDuckDB(async (c) => {
-      expect(await rows(c, "SELECT current_setting('temp_directory'), current_setting('enable_external_access')")).toEqual([['', false]]);
+      expect(
+        await rows(c, "SELECT current_setting('temp_directory'), current_setting('enable_external_access')"),
+      ).toEqual([['', false]]);
       for (const sql of [
         "SELECT * FROM read_csv('/etc/passwd')",
         "COPY (SELECT 1) TO '/tmp/obscura-should-not-exist.csv'",

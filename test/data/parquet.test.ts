@@ -87,10 +87,19 @@ describe('Parquet', () => {
   });
 
   it('refuses nested columns, unsupported codecs and garbage, naming the column', async () => {
-    const nested = await caught(async () => parseDataset(await parquet('nested', 'SELECT [1, 2] AS xs, 1 AS y'), 'parquet'), 'dataset_invalid');
+    const nested = await caught(
+      async () => parseDataset(await parquet('nested', 'SELECT [1, 2] AS xs, 1 AS y'), 'parquet'),
+      'dataset_invalid',
+    );
     expect(nested.details).toMatchObject({ column: 'xs' });
-    const zstd = await caught(async () => parseDataset(await parquet('zstd', 'SELECT 1 AS y', ', COMPRESSION ZSTD'), 'parquet'), 'dataset_invalid');
+    const zstd = await caught(
+      async () => parseDataset(await parquet('zstd', 'SELECT 1 AS y', ', COMPRESSION ZSTD'), 'parquet'),
+      'dataset_invalid',
+    );
     expect(zstd.message).toContain('ZSTD');
-    await caught(() => parseDataset(new TextEncoder().encode('PAR1 not really parquet PAR1'), 'parquet'), 'dataset_invalid');
+    await caught(
+      () => parseDataset(new TextEncoder().encode('PAR1 not really parquet PAR1'), 'parquet'),
+      'dataset_invalid',
+    );
   });
 });

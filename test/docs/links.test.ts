@@ -28,7 +28,8 @@ describe('documentation links', () => {
       for (const target of linkTargets(readFileSync(file, 'utf8'))) {
         if (target.startsWith('#')) continue;
         const path = resolve(dirname(file), target.split('#')[0] as string);
-        const inside = !/^[a-z]+:/i.test(target) && !relative(ROOT, path).startsWith('..') && existsSync(path);
+        const inside =
+          !/^[a-z]+:/i.test(target) && !relative(ROOT, path).startsWith('..') && existsSync(path);
         if (!inside) outside.push(target);
       }
       expect(outside).toEqual([]);
@@ -36,6 +37,9 @@ describe('documentation links', () => {
   }
 
   it('finds the links it checks', () => {
-    expect(linkTargets('see [a](docs/a.md) and [b](https://x.test)\n```\n[c](d)\n```')).toEqual(['docs/a.md', 'https://x.test']);
+    expect(linkTargets('see [a](docs/a.md) and [b](https://x.test)\n```\n[c](d)\n```')).toEqual([
+      'docs/a.md',
+      'https://x.test',
+    ]);
   });
 });

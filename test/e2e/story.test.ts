@@ -29,7 +29,10 @@ async function cli(args: string[]): Promise<CliRun> {
 }
 
 function serve(): Promise<Server> {
-  return startServer(['--data-dir', dataDir, '--port', String(apiPort), '--chain-port', String(chainPort)], work);
+  return startServer(
+    ['--data-dir', dataDir, '--port', String(apiPort), '--chain-port', String(chainPort)],
+    work,
+  );
 }
 
 beforeAll(async () => {
@@ -45,7 +48,8 @@ afterAll(async () => {
 });
 
 describe('end to end: seal, upload, run in the enclave, signed result, anchored, verified', () => {
-  const state: { owner?: string; analyst?: string; dataset?: string; result?: string; recipient?: string } = {};
+  const state: { owner?: string; analyst?: string; dataset?: string; result?: string; recipient?: string } =
+    {};
 
   it('1. serve prints the API, the chain, the worker with its measurement and the data dir', () => {
     const out = server.output();
@@ -80,19 +84,48 @@ describe('end to end: seal, upload, run in the enclave, signed result, anchored,
     expect(refused.code).toBe(1);
     expect(refused.stdout).toContain('NOT verified');
     const json = JSON.parse((await cli(['workers', '--allow-simulated', '--json'])).stdout);
-    expect(json.workers[0]).toMatchObject({ id: 'worker-1', tee: 'simulated', attestation: { verified: true, simulated: true } });
+    expect(json.workers[0]).toMatchObject({
+      id: 'worker-1',
+      tee: 'simulated',
+      attestation: { verified: true, simulated: true },
+    });
   });
 
   it('4. seal verifies the worker, then seals; it refuses without --allow-simulated', async () => {
     const csv = join(PROJECT_ROOT, 'datasets/visits.csv');
-    const refused = await cli(['seal', csv, '--worker', 'worker-1', '--key', 'owner.key', '--allow', state.analyst as string, '--out', 'refused.sealed']);
+    const refused = await cli([
+      'seal',
+      csv,
+      '--worker',
+      'worker-1',
+      '--key',
+      'owner.key',
+      '--allow',
+      state.analyst as string,
+      '--out',
+      'refused.sealed',
+    ]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/refusing to seal.*simulated/);
-    const r = await cli(['seal', csv, '--worker', 'worker-1', '--key', 'owner.key', '--allow', state.analyst as string, '--allow-simulated', '--out', 'visits.sealed']);
+    const r = await cli([
+      'seal',
+      csv,
+      '--worker',
+      'worker-1',
+      '--key',
+      'owner.key',
+      '--allow',
+      state.analyst as string,
+      '--allow-simulated',
+      '--out',
+      'visits.sealed',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('simulated');
     // The owner is told that the simulated worker's keys are readable from the host's disk.
-    expect(r.stderr).toMatch(/^WARN: worker worker-1's sealing root is a file in the host's data directory \(simulated TEE\)/m);
+    expect(r.stderr).toMatch(
+      /^WARN: worker worker-1's sealing root is a file in the host's data directory \(simulated TEE\)/m,
+    );
     const sealed = readFileSync(join(work, 'visits.sealed'));
     expect(sealed.subarray(0, 21).toString()).toBe('age-encryption.org/v1');
     expect(sealed.includes(Buffer.from(MARKER))).toBe(false);
@@ -107,12 +140,28 @@ describe('end to end: seal, upload, run in the enclave, signed result, anchored,
 
   it('6. run --wait shows progress and prints the result id; a refused run exits non-zero', async () => {
     const pipeline = join(PROJECT_ROOT, 'pipelines/cost-by-region.yaml');
-    const r = await cli(['run', pipeline, '--input', `visits=${state.dataset}`, '--key', 'analyst.key', '--wait']);
+    const r = await cli([
+      'run',
+      pipeline,
+      '--input',
+      `visits=${state.dataset}`,
+      '--key',
+      'analyst.key',
+      '--wait',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/succeeded/);
     state.result = r.stdout.trim();
     expect(state.result).toMatch(/^[0-9a-f]{32}$/);
-    const notAllowed = await cli(['run', pipeline, '--input', `visits=${state.dataset}`, '--key', 'owner.key', '--wait']);
+    const notAllowed = await cli([
+      'run',
+      pipeline,
+      '--input',
+      `visits=${state.dataset}`,
+      '--key',
+      'owner.key',
+      '--wait',
+    ]);
     expect(notAllowed.code).toBe(1);
     expect(notAllowed.stderr).toMatch(/not allowed.*\(analyst_not_allowed\)/);
   });
@@ -135,7 +184,10 @@ describe('end to end: seal, upload, run in the enclave, signed result, anchored,
     const doc = JSON.parse(json.stdout);
     // The document is published as the host holds it: outputs sealed, ciphertext beside.
     expect(doc.signed.result.outputs.visibility).toBe('sealed');
-    expect(doc.signed.result.outputs.readers.map((r: { role: string }) => r.role)).toEqual(['analyst', 'owner']);
+    expect(doc.signed.result.outputs.readers.map((r: { role: string }) => r.role)).toEqual([
+      'analyst',
+      'owner',
+    ]);
     expect(typeof doc.ciphertext).toBe('string');
     expect(doc.signed.signature).toMatch(/^[0-9a-f]{128}$/);
     expect(doc.anchor.blockNumber).toBeGreaterThan(0);
@@ -148,12 +200,16 @@ describe('end to end: seal, upload, run in the enclave, signed result, anchored,
     expect(ok.stdout).toMatch(/✓ enclave signature/);
     expect(ok.stdout).toMatch(/✓ attestation: SIMULATED TEE/);
     expect(ok.stdout).toMatch(/✓ chain anchor: in block #\d+/);
-    expect(ok.stdout).toMatch(/✓ outputs: sealed to analyst .*, owner .*; decrypted with your key, ciphertext and plaintext as signed/);
+    expect(ok.stdout).toMatch(
+      /✓ outputs: sealed to analyst .*, owner .*; decrypted with your key, ciphertext and plaintext as signed/,
+    );
     const noSim = await cli(['verify', state.result as string, '--key', 'analyst.key']);
     expect(noSim.code).toBe(1);
     const saved = await cli(['verify', '--file', 'result.json', '--allow-simulated']);
     expect(saved.code).toBe(0);
-    expect(saved.stdout).toMatch(/✓ outputs: sealed to .*; ciphertext sha256 [0-9a-f]{16}… as signed \(give --key/);
+    expect(saved.stdout).toMatch(
+      /✓ outputs: sealed to .*; ciphertext sha256 [0-9a-f]{16}… as signed \(give --key/,
+    );
     const doc = JSON.parse(readFileSync(join(work, 'result.json'), 'utf8'));
     // A swapped ciphertext: the signature still holds, the outputs check does not.
     const swapped = structuredClone(doc);
@@ -178,10 +234,14 @@ describe('end to end: seal, upload, run in the enclave, signed result, anchored,
     const jobs = await cli(['jobs', '--key', 'analyst.key', '--status', 'succeeded']);
     expect(jobs.code, jobs.stderr).toBe(0);
     expect(jobs.stdout).toMatch(new RegExp(`succeeded: .* result ${state.result}`));
-    const mine = JSON.parse((await cli(['jobs', '--key', 'analyst.key', '--json'])).stdout) as { jobs: { analyst: string }[] };
+    const mine = JSON.parse((await cli(['jobs', '--key', 'analyst.key', '--json'])).stdout) as {
+      jobs: { analyst: string }[];
+    };
     expect(mine.jobs.length).toBeGreaterThan(0);
     expect(mine.jobs.every((j) => j.analyst === state.analyst)).toBe(true);
-    expect((await cli(['jobs', '--key', 'analyst.key', '--status', 'done'])).stderr).toMatch(/not a job state.*\(status_unknown\)/);
+    expect((await cli(['jobs', '--key', 'analyst.key', '--status', 'done'])).stderr).toMatch(
+      /not a job state.*\(status_unknown\)/,
+    );
     const datasets = await cli(['datasets', '--key', 'owner.key']);
     expect(datasets.stdout).toContain(state.dataset as string);
     expect(datasets.stdout).toMatch(/columns {2}.*region:string/);
@@ -204,11 +264,27 @@ describe('end to end: seal, upload, run in the enclave, signed result, anchored,
     server = await serve();
     const workers = await cli(['workers', '--allow-simulated']);
     expect(workers.stdout).toContain(state.recipient as string);
-    const verified = await cli(['verify', state.result as string, '--allow-simulated', '--key', 'analyst.key']);
+    const verified = await cli([
+      'verify',
+      state.result as string,
+      '--allow-simulated',
+      '--key',
+      'analyst.key',
+    ]);
     expect(verified.code, verified.stdout).toBe(0);
-    const again = await cli(['run', join(PROJECT_ROOT, 'pipelines/cost-by-region.yaml'), '--input', `visits=${state.dataset}`, '--key', 'analyst.key', '--wait']);
+    const again = await cli([
+      'run',
+      join(PROJECT_ROOT, 'pipelines/cost-by-region.yaml'),
+      '--input',
+      `visits=${state.dataset}`,
+      '--key',
+      'analyst.key',
+      '--wait',
+    ]);
     expect(again.code, again.stderr).toBe(0);
-    expect((await cli(['verify', again.stdout.trim(), '--allow-simulated', '--key', 'analyst.key'])).code).toBe(0);
+    expect(
+      (await cli(['verify', again.stdout.trim(), '--allow-simulated', '--key', 'analyst.key'])).code,
+    ).toBe(0);
     // A whole server restart, a job and two verifications: minutes on a loaded 2-core machine.
   }, 240_000);
 });

@@ -10,7 +10,11 @@ import { generateEd25519 } from '../../src/common/ed25519.ts';
 import { generateIdentity } from '../../src/crypto/index.ts';
 import { accountKeyFromSuri } from '../../src/crypto/index.ts';
 import { exportIdentity, importIdentity } from '../../src/enclave/handover.ts';
-import { type SignedUpgradeAuthorization, signUpgradeAuthorization, upgradeAuthorizationRecord } from '../../src/enclave/upgrade-authorization.ts';
+import {
+  type SignedUpgradeAuthorization,
+  signUpgradeAuthorization,
+  upgradeAuthorizationRecord,
+} from '../../src/enclave/upgrade-authorization.ts';
 import type { EnclaveState } from '../../src/enclave/state.ts';
 import { EMPTY_LEDGER } from '../../src/enclave/ledger.ts';
 
@@ -45,14 +49,31 @@ function onChain(...records: AnchorRecord[]) {
   };
 }
 
-function request(measurement = M2, nonce = randomBytes(32).toString('hex'), evidenceNonce = nonce, statement: SignedUpgradeAuthorization = authorized) {
-  const evidence = simulatedEvidence({ dataDir, workerId: 'worker-1', measurement, keys: newcomerKeys, nonce: evidenceNonce });
+function request(
+  measurement = M2,
+  nonce = randomBytes(32).toString('hex'),
+  evidenceNonce = nonce,
+  statement: SignedUpgradeAuthorization = authorized,
+) {
+  const evidence = simulatedEvidence({
+    dataDir,
+    workerId: 'worker-1',
+    measurement,
+    keys: newcomerKeys,
+    nonce: evidenceNonce,
+  });
   return { evidence, nonce, measurement, statement, authorization: receipt };
 }
 
 describe('identity hand-over', () => {
   it('hands the identity to an attested newcomer whose upgrade is authorised on chain', async () => {
-    const sealed = await exportIdentity({ state: old, ownMeasurement: M1, ownTee: 'simulated', request: request(), verifyAnchor: onChain(upgradeAuthorizationRecord(authorized)) });
+    const sealed = await exportIdentity({
+      state: old,
+      ownMeasurement: M1,
+      ownTee: 'simulated',
+      request: request(),
+      verifyAnchor: onChain(upgradeAuthorizationRecord(authorized)),
+    });
     expect(sealed).not.toContain(old.ageIdentity);
     expect(Buffer.from(sealed, 'base64').includes(Buffer.from(old.signingSeed))).toBe(false);
     expect(await importIdentity(newcomer.identity, sealed)).toEqual(old);
@@ -60,10 +81,27 @@ describe('identity hand-over', () => {
 
   it('refuses without an on-chain authorisation of exactly this upgrade', async () => {
     await expect(
-      exportIdentity({ state: old, ownMeasurement: M1, ownTee: 'simulated', request: request(), verifyAnchor: onChain() }),
-    ).rejects.toMatchObject({ code: 'handover_refused', message: expect.stringMatching(/no valid on-chain authorisation/) });
+      exportIdentity({
+        state: old,
+        ownMeasurement: M1,
+        ownTee: 'simulated',
+        request: request(),
+        verifyAnchor: onChain(),
+      }),
+    ).rejects.toMatchObject({
+      code: 'handover_refused',
+      message: expect.stringMatching(/no valid on-chain authorisation/),
+    });
     await expect(
-      exportIdentity({ state: old, ownMeasurement: M1, ownTee: 'simulated', request: request(), verifyAnchor: onChain(upgradeAuthorizationRecord(signUpgradeAuthorization(M1, '3'.repeat(64), operator))) }),
+      exportIdentity({
+        state: old,
+        ownMeasurement: M1,
+        ownTee: 'simulated',
+        request: request(),
+        verifyAnchor: onChain(
+          upgradeAuthorizationRecord(signUpgradeAuthorization(M1, '3'.repeat(64), operator)),
+        ),
+      }),
     ).rejects.toMatchObject({ code: 'handover_refused' });
   });
 
@@ -71,31 +109,74 @@ describe('identity hand-over', () => {
     // A well-known key (anyone can sign as //Alice), anchored by a host that bypassed its own route.
     const byAlice = signUpgradeAuthorization(M1, M2, alice);
     await expect(
-      exportIdentity({ state: old, ownMeasurement: M1, ownTee: 'simulated', request: request(M2, undefined, undefined, byAlice), verifyAnchor: onChain(upgradeAuthorizationRecord(byAlice)) }),
-    ).rejects.toMatchObject({ code: 'handover_refused', message: expect.stringMatching(/signed by 5.* not one of the 1 operator\(s\) this enclave was given at first start/) });
+      exportIdentity({
+        state: old,
+        ownMeasurement: M1,
+        ownTee: 'simulated',
+        request: request(M2, undefined, undefined, byAlice),
+        verifyAnchor: onChain(upgradeAuthorizationRecord(byAlice)),
+      }),
+    ).rejects.toMatchObject({
+      code: 'handover_refused',
+      message: expect.stringMatching(
+        /signed by 5.* not one of the 1 operator\(s\) this enclave was given at first start/,
+      ),
+    });
     // The operator's name on a statement someone else signed.
-    const forged = { authorization: { ...byAlice.authorization, operator: operator.address }, signature: byAlice.signature };
+    const forged = {
+      authorization: { ...byAlice.authorization, operator: operator.address },
+      signature: byAlice.signature,
+    };
     await expect(
-      exportIdentity({ state: old, ownMeasurement: M1, ownTee: 'simulated', request: request(M2, undefined, undefined, forged), verifyAnchor: onChain(upgradeAuthorizationRecord(forged)) }),
+      exportIdentity({
+        state: old,
+        ownMeasurement: M1,
+        ownTee: 'simulated',
+        request: request(M2, undefined, undefined, forged),
+        verifyAnchor: onChain(upgradeAuthorizationRecord(forged)),
+      }),
     ).rejects.toMatchObject({ code: 'handover_refused', message: expect.stringMatching(/signature is not/) });
     // An operator's authorisation of another upgrade.
     const other = signUpgradeAuthorization(M1, '3'.repeat(64), operator);
     await expect(
-      exportIdentity({ state: old, ownMeasurement: M1, ownTee: 'simulated', request: request(M2, undefined, undefined, other), verifyAnchor: onChain(upgradeAuthorizationRecord(other)) }),
-    ).rejects.toMatchObject({ code: 'handover_refused', message: expect.stringMatching(/not of this upgrade/) });
+      exportIdentity({
+        state: old,
+        ownMeasurement: M1,
+        ownTee: 'simulated',
+        request: request(M2, undefined, undefined, other),
+        verifyAnchor: onChain(upgradeAuthorizationRecord(other)),
+      }),
+    ).rejects.toMatchObject({
+      code: 'handover_refused',
+      message: expect.stringMatching(/not of this upgrade/),
+    });
     // State sealed with no operators honours none.
     await expect(
-      exportIdentity({ state: { ...old, operators: [] }, ownMeasurement: M1, ownTee: 'simulated', request: request(), verifyAnchor: onChain(upgradeAuthorizationRecord(authorized)) }),
+      exportIdentity({
+        state: { ...old, operators: [] },
+        ownMeasurement: M1,
+        ownTee: 'simulated',
+        request: request(),
+        verifyAnchor: onChain(upgradeAuthorizationRecord(authorized)),
+      }),
     ).rejects.toMatchObject({ code: 'handover_refused' });
   });
 
   it('refuses a newcomer whose evidence is stale or states another measurement', async () => {
     const verifyAnchor = onChain(upgradeAuthorizationRecord(authorized));
     await expect(
-      exportIdentity({ state: old, ownMeasurement: M1, ownTee: 'simulated', request: request(M2, 'a'.repeat(64), 'b'.repeat(64)), verifyAnchor }),
+      exportIdentity({
+        state: old,
+        ownMeasurement: M1,
+        ownTee: 'simulated',
+        request: request(M2, 'a'.repeat(64), 'b'.repeat(64)),
+        verifyAnchor,
+      }),
     ).rejects.toMatchObject({ code: 'handover_refused', message: expect.stringMatching(/nonce/) });
     const lying = { ...request(), measurement: '4'.repeat(64) };
-    await expect(exportIdentity({ state: old, ownMeasurement: M1, ownTee: 'simulated', request: lying, verifyAnchor })).rejects.toMatchObject({
+    await expect(
+      exportIdentity({ state: old, ownMeasurement: M1, ownTee: 'simulated', request: lying, verifyAnchor }),
+    ).rejects.toMatchObject({
       code: 'handover_refused',
       message: expect.stringMatching(/measurement/),
     });
@@ -103,19 +184,49 @@ describe('identity hand-over', () => {
 
   it('refuses to hand over to simulated evidence from a hardware enclave, and to itself', async () => {
     const verifyAnchor = onChain(upgradeAuthorizationRecord(authorized));
-    await expect(exportIdentity({ state: old, ownMeasurement: M1, ownTee: 'tdx', request: request(), verifyAnchor })).rejects.toMatchObject({ code: 'handover_refused' });
-    await expect(exportIdentity({ state: old, ownMeasurement: M1, ownTee: 'simulated', request: request(M1), verifyAnchor })).rejects.toMatchObject({ code: 'handover_refused' });
+    await expect(
+      exportIdentity({ state: old, ownMeasurement: M1, ownTee: 'tdx', request: request(), verifyAnchor }),
+    ).rejects.toMatchObject({ code: 'handover_refused' });
+    await expect(
+      exportIdentity({
+        state: old,
+        ownMeasurement: M1,
+        ownTee: 'simulated',
+        request: request(M1),
+        verifyAnchor,
+      }),
+    ).rejects.toMatchObject({ code: 'handover_refused' });
   });
 
   it('refuses when an owner whose dataset this identity accepted does not accept the new measurement', async () => {
-    const state = { ...old, acceptedManifests: [...old.acceptedManifests, { hash: 'e'.repeat(64), measurements: [M1] }] };
+    const state = {
+      ...old,
+      acceptedManifests: [...old.acceptedManifests, { hash: 'e'.repeat(64), measurements: [M1] }],
+    };
     await expect(
-      exportIdentity({ state, ownMeasurement: M1, ownTee: 'simulated', request: request(), verifyAnchor: onChain(upgradeAuthorizationRecord(authorized)) }),
-    ).rejects.toMatchObject({ code: 'handover_refused', message: expect.stringMatching(/owners of 1 dataset\(s\).*do not accept/) });
+      exportIdentity({
+        state,
+        ownMeasurement: M1,
+        ownTee: 'simulated',
+        request: request(),
+        verifyAnchor: onChain(upgradeAuthorizationRecord(authorized)),
+      }),
+    ).rejects.toMatchObject({
+      code: 'handover_refused',
+      message: expect.stringMatching(/owners of 1 dataset\(s\).*do not accept/),
+    });
   });
 
   it('cannot be opened by anyone but the attested newcomer', async () => {
-    const sealed = await exportIdentity({ state: old, ownMeasurement: M1, ownTee: 'simulated', request: request(), verifyAnchor: onChain(upgradeAuthorizationRecord(authorized)) });
-    await expect(importIdentity(generateIdentity().identity, sealed)).rejects.toMatchObject({ code: 'age_no_matching_identity' });
+    const sealed = await exportIdentity({
+      state: old,
+      ownMeasurement: M1,
+      ownTee: 'simulated',
+      request: request(),
+      verifyAnchor: onChain(upgradeAuthorizationRecord(authorized)),
+    });
+    await expect(importIdentity(generateIdentity().identity, sealed)).rejects.toMatchObject({
+      code: 'age_no_matching_identity',
+    });
   });
 });

@@ -25,7 +25,10 @@ function sourcesUnder(dir: string): string[] {
  */
 function typescriptSpecifiers(text: string): string[] {
   const augmented = new Set([...text.matchAll(/declare module ['"]([^'"]+)['"]/g)].map((m) => m[1]));
-  return ts.preProcessFile(text, true, true).importedFiles.map((f) => f.fileName).filter((f) => !augmented.has(f));
+  return ts
+    .preProcessFile(text, true, true)
+    .importedFiles.map((f) => f.fileName)
+    .filter((f) => !augmented.has(f));
 }
 
 const sorted = (xs: string[]) => [...xs].sort();
@@ -36,7 +39,10 @@ describe('import scanner', () => {
     expect(files.length).toBeGreaterThan(300);
     const differ = files.filter((f) => {
       const text = readFileSync(f, 'utf8');
-      return JSON.stringify(sorted(moduleReferences(text).specifiers)) !== JSON.stringify(sorted(typescriptSpecifiers(text)));
+      return (
+        JSON.stringify(sorted(moduleReferences(text).specifiers)) !==
+        JSON.stringify(sorted(typescriptSpecifiers(text)))
+      );
     });
     expect(differ.map((f) => relative(PROJECT_ROOT, f))).toEqual([]);
   });
@@ -45,7 +51,7 @@ describe('import scanner', () => {
     const src = [
       "// import './line-comment.ts';",
       "/* import x from './block-comment.ts'; */",
-      "const s = \"import y from './in-string.ts'\";",
+      'const s = "import y from \'./in-string.ts\'";',
       // biome-ignore lint/suspicious/noTemplateCurlyInString: the text is source code under test, not a template
       "const t = `import z from './in-template.ts' ${`nested ${ { a: 1 }.a } from './deep.ts'`} done`;",
       "const r = /from '.\\/in-regex.ts'[/']/g;",
@@ -53,7 +59,7 @@ describe('import scanner', () => {
       "Buffer.from('not-a-module'); obj.import('nor-this');",
       "const m = { from: './key.ts', import: './key2.ts' };",
       "import type { T } from './types.ts';",
-      "import d, { e, type F } from \"./double.ts\";",
+      'import d, { e, type F } from "./double.ts";',
       "export * from './star.ts';",
       "export { g } from './named.ts';",
       "import './side-effect.ts';",
@@ -64,7 +70,16 @@ describe('import scanner', () => {
     ].join('\n');
     const refs = moduleReferences(src);
     expect(sorted(refs.specifiers)).toEqual(
-      sorted(['./after-division.ts', './types.ts', './double.ts', './star.ts', './named.ts', './side-effect.ts', './lazy.ts', './type-query.ts']),
+      sorted([
+        './after-division.ts',
+        './types.ts',
+        './double.ts',
+        './star.ts',
+        './named.ts',
+        './side-effect.ts',
+        './lazy.ts',
+        './type-query.ts',
+      ]),
     );
     expect(refs.computedImports).toBe(1);
     expect(sorted(refs.specifiers)).toEqual(sorted(typescriptSpecifiers(src)));
@@ -81,10 +96,16 @@ describe('import scanner', () => {
     expect(reachableFiles(root, 'src/main.ts')).toEqual(['src/a/b.ts', 'src/c.ts', 'src/main.ts']);
 
     writeFileSync(join(root, 'src/c.ts'), "import './missing.ts';\n");
-    expect(() => reachableFiles(root, 'src/main.ts')).toThrow(expect.objectContaining({ code: 'measurement_import_unresolved' }));
+    expect(() => reachableFiles(root, 'src/main.ts')).toThrow(
+      expect.objectContaining({ code: 'measurement_import_unresolved' }),
+    );
     writeFileSync(join(root, 'src/c.ts'), "import '../../outside.ts';\n");
-    expect(() => reachableFiles(root, 'src/main.ts')).toThrow(expect.objectContaining({ code: 'measurement_import_unresolved' }));
+    expect(() => reachableFiles(root, 'src/main.ts')).toThrow(
+      expect.objectContaining({ code: 'measurement_import_unresolved' }),
+    );
     writeFileSync(join(root, 'src/c.ts'), "import '/etc/passwd';\n");
-    expect(() => reachableFiles(root, 'src/main.ts')).toThrow(expect.objectContaining({ code: 'measurement_import_unresolved' }));
+    expect(() => reachableFiles(root, 'src/main.ts')).toThrow(
+      expect.objectContaining({ code: 'measurement_import_unresolved' }),
+    );
   });
 });

@@ -9,7 +9,12 @@ import fc from 'fast-check';
 import type { ChainClient, LedgerPlacement } from '../../src/chain/index.ts';
 import { generateEd25519 } from '../../src/common/ed25519.ts';
 import { budgetUnits, remainingOf, unitsToNumber } from '../../src/enclave/budget-units.ts';
-import { EMPTY_LEDGER, type LedgerState, ledgerEntryHash, verifyLedgerEntry } from '../../src/enclave/ledger.ts';
+import {
+  EMPTY_LEDGER,
+  type LedgerState,
+  ledgerEntryHash,
+  verifyLedgerEntry,
+} from '../../src/enclave/ledger.ts';
 import { type BudgetCharge, LedgerService } from '../../src/enclave/ledger-service.ts';
 
 const D1 = 'a'.repeat(64);
@@ -20,7 +25,10 @@ function service(chainHeads: LedgerPlacement[] = []) {
   let state: LedgerState = EMPTY_LEDGER;
   const fake = {
     identity: async () => ({ genesisHash: '0x01', block1Hash: '0x02' }),
-    ledgerHeads: async (_w: string, from: number) => ({ scannedTo: 100, heads: chainHeads.filter((h) => h.blockNumber >= from) }),
+    ledgerHeads: async (_w: string, from: number) => ({
+      scannedTo: 100,
+      heads: chainHeads.filter((h) => h.blockNumber >= from),
+    }),
     hasLedgerHead: async (p: LedgerPlacement) => chainHeads.some((h) => h.head.entry === p.head.entry),
   } as unknown as ChainClient;
   const svc = new LedgerService({
@@ -63,7 +71,9 @@ describe('LedgerService', () => {
   it('reserves all or nothing, and counts reservations as spent', () => {
     const { svc } = service();
     const r = svc.reserve([charge(D1, 0.6, 1), charge(D2, 0.6, 1)]);
-    expect(() => svc.reserve([charge(D2, 0.1, 5), charge(D1, 0.5, 1)])).toThrow(expect.objectContaining({ code: 'budget_exhausted' }));
+    expect(() => svc.reserve([charge(D2, 0.1, 5), charge(D1, 0.5, 1)])).toThrow(
+      expect.objectContaining({ code: 'budget_exhausted' }),
+    );
     // The refused reservation took nothing from D2.
     expect(svc.budget(D2, { epsilon: 1 }).epsilon).toEqual({ total: 1, spent: 0.6, remaining: 0.4 });
     svc.release(r);
@@ -72,30 +82,33 @@ describe('LedgerService', () => {
 
   it('never lets concurrent jobs spend more than the budget', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 40 }), async (sizes) => {
-        const { svc, state } = service();
-        // Every job reserves, "runs" for a while, then commits or fails.
-        const jobs = sizes.map(async (tenths, i) => {
-          await new Promise((r) => setTimeout(r, i % 3));
-          let r: ReturnType<LedgerService['reserve']>;
-          try {
-            r = svc.reserve([charge(D1, tenths / 10, 3)]);
-          } catch {
-            return 0;
-          }
-          await new Promise((res) => setTimeout(res, (i * 7) % 5));
-          if (i % 5 === 4) {
-            svc.release(r);
-            return 0;
-          }
-          svc.commit(r, `job-${i}`, 'c'.repeat(64));
-          return tenths;
-        });
-        const spent = (await Promise.all(jobs)).reduce((a, b) => a + b, 0);
-        expect(spent).toBeLessThanOrEqual(30);
-        expect(BigInt(state().spent[D1]?.epsilon ?? '0')).toBe(budgetUnits('epsilon', spent / 10));
-        expect(svc.budget(D1, { epsilon: 3 }).epsilon.remaining).toBeGreaterThanOrEqual(0);
-      }),
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 40 }),
+        async (sizes) => {
+          const { svc, state } = service();
+          // Every job reserves, "runs" for a while, then commits or fails.
+          const jobs = sizes.map(async (tenths, i) => {
+            await new Promise((r) => setTimeout(r, i % 3));
+            let r: ReturnType<LedgerService['reserve']>;
+            try {
+              r = svc.reserve([charge(D1, tenths / 10, 3)]);
+            } catch {
+              return 0;
+            }
+            await new Promise((res) => setTimeout(res, (i * 7) % 5));
+            if (i % 5 === 4) {
+              svc.release(r);
+              return 0;
+            }
+            svc.commit(r, `job-${i}`, 'c'.repeat(64));
+            return tenths;
+          });
+          const spent = (await Promise.all(jobs)).reduce((a, b) => a + b, 0);
+          expect(spent).toBeLessThanOrEqual(30);
+          expect(BigInt(state().spent[D1]?.epsilon ?? '0')).toBe(budgetUnits('epsilon', spent / 10));
+          expect(svc.budget(D1, { epsilon: 3 }).epsilon.remaining).toBeGreaterThanOrEqual(0);
+        },
+      ),
       { numRuns: 25 },
     );
   });
@@ -108,7 +121,11 @@ describe('LedgerService', () => {
     expect(b.entry).toMatchObject({ seq: 2, prev: ledgerEntryHash(a.entry) });
     expect(verifyLedgerEntry(a) && verifyLedgerEntry(b)).toBe(true);
     expect(verifyLedgerEntry({ ...a, entry: { ...a.entry, seq: 5 } })).toBe(false);
-    expect(state()).toMatchObject({ seq: 2, head: ledgerEntryHash(b.entry), policies: { [D1]: { version: 2, revoked: true } } });
+    expect(state()).toMatchObject({
+      seq: 2,
+      head: ledgerEntryHash(b.entry),
+      policies: { [D1]: { version: 2, revoked: true } },
+    });
     expect(svc.policyVersion(D1)).toEqual({ version: 2, revoked: true });
   });
 
@@ -129,21 +146,34 @@ describe('LedgerService', () => {
     expect(fresh.state().syncedBlock).toBe(100);
     const rolledBack = service(heads);
     rolledBack.set(old);
-    await expect(rolledBack.svc.ensureFresh()).rejects.toMatchObject({ code: 'enclave_state_rollback', status: 409 });
+    await expect(rolledBack.svc.ensureFresh()).rejects.toMatchObject({
+      code: 'enclave_state_rollback',
+      status: 409,
+    });
     // The placement check: only an unconfirmed entry of this worker that the chain holds.
-    await expect(fresh.svc.confirm(heads[1] as LedgerPlacement)).rejects.toMatchObject({ code: 'ledger_placement_invalid' });
+    await expect(fresh.svc.confirm(heads[1] as LedgerPlacement)).rejects.toMatchObject({
+      code: 'ledger_placement_invalid',
+    });
     // The service that wrote the entry confirms it once the chain holds it, and only once.
     const writer = service(heads);
     writer.set(EMPTY_LEDGER);
     const entry = writer.svc.commit(writer.svc.reserve([charge(D1, 0.5)]), 'j1', 'c'.repeat(64));
-    const placed = { ...(heads[0] as LedgerPlacement), head: { worker: key.publicKey, seq: 1, entry: ledgerEntryHash(entry.entry) } };
+    const placed = {
+      ...(heads[0] as LedgerPlacement),
+      head: { worker: key.publicKey, seq: 1, entry: ledgerEntryHash(entry.entry) },
+    };
     // Its head is not on this chain (the fake holds other entries): refused.
     await expect(writer.svc.confirm(placed)).rejects.toMatchObject({ code: 'ledger_placement_invalid' });
   });
 
   it('refuses to spend without a chain', async () => {
     let state: LedgerState = EMPTY_LEDGER;
-    const svc = new LedgerService({ state: () => state, persist: (s) => (state = s), workerKey: () => key.publicKey, signingSeed: () => key.seed });
+    const svc = new LedgerService({
+      state: () => state,
+      persist: (s) => (state = s),
+      workerKey: () => key.publicKey,
+      signingSeed: () => key.seed,
+    });
     await expect(svc.ensureFresh()).rejects.toMatchObject({ code: 'ledger_chain_unavailable', status: 503 });
   });
 });

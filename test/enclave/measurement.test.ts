@@ -1,10 +1,23 @@
-import { appendFileSync, cpSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  cpSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
 import { moduleReferences } from '../../src/enclave/import-graph.ts';
-import { computeMeasurement, ENCLAVE_ENTRY, measuredFiles, PROJECT_ROOT } from '../../src/enclave/measurement.ts';
+import {
+  computeMeasurement,
+  ENCLAVE_ENTRY,
+  measuredFiles,
+  PROJECT_ROOT,
+} from '../../src/enclave/measurement.ts';
 
 const copies: string[] = [];
 afterAll(() => {
@@ -37,7 +50,9 @@ function typescriptClosure(): string[] {
   const host = ts.createCompilerHost(options);
   // Packages are the lockfile's business; reading their typings would only take seconds.
   host.resolveModuleNames = (names, containing) =>
-    names.map((n) => (n.startsWith('.') ? ts.resolveModuleName(n, containing, options, host).resolvedModule : undefined));
+    names.map((n) =>
+      n.startsWith('.') ? ts.resolveModuleName(n, containing, options, host).resolvedModule : undefined,
+    );
   const program = ts.createProgram({ rootNames: [join(root, ENCLAVE_ENTRY)], options, host });
   return program
     .getSourceFiles()
@@ -62,7 +77,11 @@ describe('enclave measurement', () => {
   });
 
   it('follows every import the enclave makes: no module named by a computed value, but the optional native TensorFlow package', () => {
-    const computed = paths().filter((p) => p.endsWith('.ts') && moduleReferences(readFileSync(join(PROJECT_ROOT, p), 'utf8')).computedImports > 0);
+    const computed = paths().filter(
+      (p) =>
+        p.endsWith('.ts') &&
+        moduleReferences(readFileSync(join(PROJECT_ROOT, p), 'utf8')).computedImports > 0,
+    );
     // backend.ts tries `@tensorflow/tfjs-node` (a package, pinned by the lockfile) by a variable name.
     expect(computed).toEqual(['src/ml/backend.ts']);
   });
@@ -82,7 +101,10 @@ describe('enclave measurement', () => {
     const edits: [string, (dir: string) => void][] = [
       ['the entry point', (d) => appendFileSync(join(d, ENCLAVE_ENTRY), '\n// new enclave code\n')],
       ['a shared format', (d) => appendFileSync(join(d, 'src/enclave/result.ts'), '\n// a format change\n')],
-      ['a dependency two imports away', (d) => appendFileSync(join(d, 'src/common/errors.ts'), '\n// changed\n')],
+      [
+        'a dependency two imports away',
+        (d) => appendFileSync(join(d, 'src/common/errors.ts'), '\n// changed\n'),
+      ],
       ['the lockfile', (d) => appendFileSync(join(d, 'package-lock.json'), '\n')],
       [
         'a new import',

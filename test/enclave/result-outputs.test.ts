@@ -7,14 +7,27 @@ import { describe, expect, it } from 'vitest';
 import { canonicalJson, sha256Hex } from '../../src/common/hash.ts';
 import { accountKeyFromSuri } from '../../src/crypto/index.ts';
 import type { OutputTable, ResultBody } from '../../src/enclave/result.ts';
-import { openOutputs, outputsArePublic, releaseOutputs, resultReaders, sealOutputs } from '../../src/enclave/result-outputs.ts';
+import {
+  openOutputs,
+  outputsArePublic,
+  releaseOutputs,
+  resultReaders,
+  sealOutputs,
+} from '../../src/enclave/result-outputs.ts';
 
 const analyst = await accountKeyFromSuri('//SealAnalyst');
 const owner = await accountKeyFromSuri('//SealOwner');
 const stranger = await accountKeyFromSuri('//SealStranger');
-const table: OutputTable = { columns: [{ name: 'total', type: 'int64' }], rows: [[987654321]], suppressedGroups: 2, minGroupSize: 5 };
+const table: OutputTable = {
+  columns: [{ name: 'total', type: 'int64' }],
+  rows: [[987654321]],
+  suppressedGroups: 2,
+  minGroupSize: 5,
+};
 const outputs = { totals: table };
-const readers = resultReaders({ account: analyst.address, recipient: analyst.resultRecipient }, [{ account: owner.address, recipient: owner.resultRecipient }]);
+const readers = resultReaders({ account: analyst.address, recipient: analyst.resultRecipient }, [
+  { account: owner.address, recipient: owner.resultRecipient },
+]);
 
 function bodyWith(out: ResultBody['outputs']): ResultBody {
   return { outputs: out } as ResultBody;
@@ -23,7 +36,12 @@ function bodyWith(out: ResultBody['outputs']): ResultBody {
 describe('sealed result outputs', () => {
   it('open for the analyst and the owner, to the same tables', async () => {
     const { sealed, ciphertext } = await sealOutputs(outputs, readers);
-    expect(sealed).toMatchObject({ visibility: 'sealed', names: ['totals'], dp: [], ciphertextSha256: sha256Hex(ciphertext) });
+    expect(sealed).toMatchObject({
+      visibility: 'sealed',
+      names: ['totals'],
+      dp: [],
+      ciphertextSha256: sha256Hex(ciphertext),
+    });
     expect(await openOutputs(bodyWith(sealed), ciphertext, analyst)).toEqual(outputs);
     expect(await openOutputs(bodyWith(sealed), ciphertext, owner)).toEqual(outputs);
   });
@@ -37,29 +55,47 @@ describe('sealed result outputs', () => {
 
   it('refuse a key that is not a reader, even one that claims a reader recipient', async () => {
     const { sealed, ciphertext } = await sealOutputs(outputs, readers);
-    await expect(openOutputs(bodyWith(sealed), ciphertext, stranger)).rejects.toMatchObject({ code: 'result_not_a_reader', status: 403 });
+    await expect(openOutputs(bodyWith(sealed), ciphertext, stranger)).rejects.toMatchObject({
+      code: 'result_not_a_reader',
+      status: 403,
+    });
     const pretender = { resultRecipient: analyst.resultRecipient, decryptResult: stranger.decryptResult };
-    await expect(openOutputs(bodyWith(sealed), ciphertext, pretender)).rejects.toMatchObject({ code: 'result_not_a_reader' });
+    await expect(openOutputs(bodyWith(sealed), ciphertext, pretender)).rejects.toMatchObject({
+      code: 'result_not_a_reader',
+    });
   });
 
   it('refuse a missing, altered or swapped ciphertext, and a wrong plaintext hash', async () => {
     const { sealed, ciphertext } = await sealOutputs(outputs, readers);
-    await expect(openOutputs(bodyWith(sealed), undefined, analyst)).rejects.toMatchObject({ code: 'result_ciphertext_missing' });
+    await expect(openOutputs(bodyWith(sealed), undefined, analyst)).rejects.toMatchObject({
+      code: 'result_ciphertext_missing',
+    });
     const altered = Buffer.from(ciphertext);
     altered[altered.length - 1] = (altered[altered.length - 1] as number) ^ 1;
-    await expect(openOutputs(bodyWith(sealed), altered, analyst)).rejects.toMatchObject({ code: 'result_ciphertext_mismatch' });
+    await expect(openOutputs(bodyWith(sealed), altered, analyst)).rejects.toMatchObject({
+      code: 'result_ciphertext_mismatch',
+    });
     const other = await sealOutputs({ totals: { ...table, rows: [[1]] } }, readers);
-    await expect(openOutputs(bodyWith(sealed), other.ciphertext, analyst)).rejects.toMatchObject({ code: 'result_ciphertext_mismatch' });
+    await expect(openOutputs(bodyWith(sealed), other.ciphertext, analyst)).rejects.toMatchObject({
+      code: 'result_ciphertext_mismatch',
+    });
     // The other ciphertext with its own hash, under this body's plaintext hash: the plaintext check catches it.
     const mixed = { ...sealed, ciphertextSha256: other.sealed.ciphertextSha256 };
-    await expect(openOutputs(bodyWith(mixed), other.ciphertext, analyst)).rejects.toMatchObject({ code: 'result_plaintext_mismatch' });
+    await expect(openOutputs(bodyWith(mixed), other.ciphertext, analyst)).rejects.toMatchObject({
+      code: 'result_plaintext_mismatch',
+    });
   });
 
   it('name the outputs released under DP in the clear, and refuse a body that names others', async () => {
-    const noisy: OutputTable = { ...table, dp: { mechanism: 'laplace', epsilon: 0.5, delta: 0, threshold: 7 } };
+    const noisy: OutputTable = {
+      ...table,
+      dp: { mechanism: 'laplace', epsilon: 0.5, delta: 0, threshold: 7 },
+    };
     const { sealed, ciphertext } = await sealOutputs({ totals: table, noisy }, readers);
     expect(sealed.dp).toEqual(['noisy']);
-    await expect(openOutputs(bodyWith({ ...sealed, dp: [] }), ciphertext, analyst)).rejects.toMatchObject({ code: 'result_plaintext_mismatch' });
+    await expect(openOutputs(bodyWith({ ...sealed, dp: [] }), ciphertext, analyst)).rejects.toMatchObject({
+      code: 'result_plaintext_mismatch',
+    });
   });
 
   it('salt the plaintext, so its hash confirms no guess of the outputs', async () => {
@@ -88,7 +124,9 @@ describe('sealed result outputs', () => {
     expect(outputsArePublic('public', [{ results: 'public' }, undefined])).toBe(false);
     expect(outputsArePublic(undefined, [{ results: 'public' }])).toBe(false);
     expect(outputsArePublic('private', [{ results: 'public' }])).toBe(false);
-    expect(await releaseOutputs(outputs, { open: true, readers })).toEqual({ outputs: { visibility: 'public', tables: outputs } });
+    expect(await releaseOutputs(outputs, { open: true, readers })).toEqual({
+      outputs: { visibility: 'public', tables: outputs },
+    });
     const sealed = await releaseOutputs(outputs, { open: false, readers });
     expect(sealed.outputs.visibility).toBe('sealed');
     expect(sealed.ciphertext).toBeInstanceOf(Buffer);

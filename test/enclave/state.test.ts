@@ -12,15 +12,30 @@ const m2 = 'b'.repeat(64);
 
 describe('sealed enclave state', () => {
   it('survives a restart of the same code on the same platform', () => {
-    const first = loadOrCreateState({ stateDir: dir, workerId: 'w', platformSecret: secret, measurement: m1 });
+    const first = loadOrCreateState({
+      stateDir: dir,
+      workerId: 'w',
+      platformSecret: secret,
+      measurement: m1,
+    });
     expect(first.restored).toBe(false);
-    const again = loadOrCreateState({ stateDir: dir, workerId: 'w', platformSecret: secret, measurement: m1 });
+    const again = loadOrCreateState({
+      stateDir: dir,
+      workerId: 'w',
+      platformSecret: secret,
+      measurement: m1,
+    });
     expect(again.restored).toBe(true);
     expect(again.state).toEqual(first.state);
   });
 
   it('keeps the secret out of the file in the clear', () => {
-    const { state } = loadOrCreateState({ stateDir: dir, workerId: 'w', platformSecret: secret, measurement: m1 });
+    const { state } = loadOrCreateState({
+      stateDir: dir,
+      workerId: 'w',
+      platformSecret: secret,
+      measurement: m1,
+    });
     const raw = readFileSync(sealedStatePath(dir, m1));
     expect(raw.includes(Buffer.from(state.ageIdentity))).toBe(false);
     expect(raw.includes(Buffer.from(state.signingSeed))).toBe(false);
@@ -29,13 +44,19 @@ describe('sealed enclave state', () => {
   it('cannot be unsealed by another measurement or another platform, nor after tampering', () => {
     loadOrCreateState({ stateDir: dir, workerId: 'w', platformSecret: secret, measurement: m1 });
     const path = sealedStatePath(dir, m1);
-    expect(() => readSealedState(path, secret, m2)).toThrow(expect.objectContaining({ code: 'enclave_state_unsealable' }));
-    expect(() => readSealedState(path, Buffer.alloc(32, 8), m1)).toThrow(expect.objectContaining({ code: 'enclave_state_unsealable' }));
+    expect(() => readSealedState(path, secret, m2)).toThrow(
+      expect.objectContaining({ code: 'enclave_state_unsealable' }),
+    );
+    expect(() => readSealedState(path, Buffer.alloc(32, 8), m1)).toThrow(
+      expect.objectContaining({ code: 'enclave_state_unsealable' }),
+    );
     const raw = readFileSync(path);
     raw.writeUInt8(raw.readUInt8(raw.length - 1) ^ 1, raw.length - 1);
     const tampered = join(dir, 'tampered.sealed');
     writeFileSync(tampered, raw);
-    expect(() => readSealedState(tampered, secret, m1)).toThrow(expect.objectContaining({ code: 'enclave_state_unsealable' }));
+    expect(() => readSealedState(tampered, secret, m1)).toThrow(
+      expect.objectContaining({ code: 'enclave_state_unsealable' }),
+    );
   });
 
   it('gives new code (another measurement) a new identity, not the old one', () => {

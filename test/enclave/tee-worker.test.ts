@@ -8,7 +8,15 @@
  * MRENCLAVE sealing key), says so, and never touches `<data dir>/simulated-tee/`.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +24,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keysDigest, QuoteEvidenceSchema } from '../../src/attestation/evidence.ts';
 import { readQuoteFields } from '../../src/attestation/providers/index.ts';
 import { EnclaveClient } from '../../src/enclave/client.ts';
-import { computeMeasurement, } from '../../src/enclave/measurement.ts';
+import { computeMeasurement } from '../../src/enclave/measurement.ts';
 
 import { FIXTURES } from '../attestation/dcap-fixtures.ts';
 
@@ -31,7 +39,10 @@ afterAll(async () => {
 
 const dataDir = join(work, 'data');
 
-async function start(workerId: string, tee: Parameters<typeof EnclaveClient.start>[0]['tee']): Promise<EnclaveClient> {
+async function start(
+  workerId: string,
+  tee: Parameters<typeof EnclaveClient.start>[0]['tee'],
+): Promise<EnclaveClient> {
   const client = await EnclaveClient.start({ dataDir, workerId, ...(tee ? { tee } : {}) });
   started.push(client);
   return client;
@@ -46,7 +57,10 @@ describe('enclave worker on a TEE provider', () => {
     agent = createServer(async (req, res) => {
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { report_data: string; path?: string };
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        report_data: string;
+        path?: string;
+      };
       if (req.url === '/GetKey') {
         // The KMS key for this app and path (a fixed key stands in for the KMS's derivation).
         const text = JSON.stringify({ key: 'ab'.repeat(32), signature_chain: [] });
@@ -71,7 +85,11 @@ describe('enclave worker on a TEE provider', () => {
       provider: 'dstack',
       measurement: computeMeasurement(),
       measurementSource: 'code',
-      hardware: { tee: 'tdx', mrtd: expect.stringMatching(/^c68518a0/), rtmr3: expect.stringMatching(/^a2d25bc8/) },
+      hardware: {
+        tee: 'tdx',
+        mrtd: expect.stringMatching(/^c68518a0/),
+        rtmr3: expect.stringMatching(/^a2d25bc8/),
+      },
       sealingRoot: 'dstack-kms',
     });
     expect(readdirSync(join(dataDir, 'workers', 'tee-dstack')).some((f) => f.endsWith('.sealed'))).toBe(true);
@@ -79,8 +97,16 @@ describe('enclave worker on a TEE provider', () => {
     const nonce = randomBytes(32).toString('hex');
     const { evidence } = await client.request('attest', { nonce });
     const quote = QuoteEvidenceSchema.parse(evidence);
-    expect(quote).toMatchObject({ tee: 'tdx', provider: 'dstack', nonce, workerId: 'tee-dstack', keys: client.info.keys });
-    expect(readQuoteFields(Buffer.from(quote.quote, 'hex'), 'test').reportData).toBe(`${keysDigest(client.info.keys)}${nonce}`);
+    expect(quote).toMatchObject({
+      tee: 'tdx',
+      provider: 'dstack',
+      nonce,
+      workerId: 'tee-dstack',
+      keys: client.info.keys,
+    });
+    expect(readQuoteFields(Buffer.from(quote.quote, 'hex'), 'test').reportData).toBe(
+      `${keysDigest(client.info.keys)}${nonce}`,
+    );
   });
 
   it('sgx-gramine: goes by MRENCLAVE, and a device error reaches the host with its code', async () => {
@@ -92,7 +118,9 @@ describe('enclave worker on a TEE provider', () => {
     // Without Gramine's sealing key the worker has no sealing root: it refuses to start.
     await expect(start('tee-sgx-nokey', { tee: 'sgx-gramine', root })).rejects.toMatchObject({
       code: 'enclave_start_failed',
-      message: expect.stringContaining(`tee_device_missing: ${join(root, 'keys', '_sgx_mrenclave')} does not exist`),
+      message: expect.stringContaining(
+        `tee_device_missing: ${join(root, 'keys', '_sgx_mrenclave')} does not exist`,
+      ),
     });
     mkdirSync(join(root, 'keys'));
     writeFileSync(join(root, 'keys', '_sgx_mrenclave'), randomBytes(16));
@@ -106,14 +134,18 @@ describe('enclave worker on a TEE provider', () => {
     });
     expect(existsSync(join(dataDir, 'simulated-tee'))).toBe(false);
     // The recorded quote carries other report data: the provider refuses to pass it off as evidence.
-    await expect(client.request('attest', { nonce: randomBytes(32).toString('hex') })).rejects.toMatchObject({ code: 'tee_report_data_mismatch' });
+    await expect(client.request('attest', { nonce: randomBytes(32).toString('hex') })).rejects.toMatchObject({
+      code: 'tee_report_data_mismatch',
+    });
   });
 
   it('tdx: a worker without configfs-tsm fails to start, naming the missing directory', async () => {
     const root = join(work, 'no-configfs', 'tsm', 'report');
     await expect(start('tee-tdx', { tee: 'tdx', root })).rejects.toMatchObject({
       code: 'enclave_start_failed',
-      message: expect.stringMatching(new RegExp(`tee_device_missing: ${root.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} does not exist`)),
+      message: expect.stringMatching(
+        new RegExp(`tee_device_missing: ${root.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} does not exist`),
+      ),
     });
   });
 });

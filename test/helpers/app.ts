@@ -28,7 +28,9 @@ import { BlobStore, Metadata, openDb, PrivacyStore, ReplayStore } from '../../sr
 type RequestBody<T extends HostRequestType> = Omit<Extract<HostRequest, { type: T }>, 'id' | 'type'>;
 
 /** How a double enclave answers one kind of request (throw an ObscuraError to refuse). */
-export type EnclaveHandler<T extends HostRequestType> = (body: RequestBody<T>) => ResponseValue<T> | Promise<ResponseValue<T>>;
+export type EnclaveHandler<T extends HostRequestType> = (
+  body: RequestBody<T>,
+) => ResponseValue<T> | Promise<ResponseValue<T>>;
 
 /** The answers a double enclave gives, by request type; a request of any other type fails the test's request with 500. */
 export type EnclaveHandlers = { [T in HostRequestType]?: EnclaveHandler<T> };
@@ -67,9 +69,15 @@ export class EnclaveDouble {
   /** Answer as the test's handler for this type does. */
   async request<T extends HostRequestType>(type: T, body: RequestBody<T>): Promise<ResponseValue<T>> {
     this.requests.push({ type, body });
-    if (!this.running) throw new ObscuraError('enclave_crashed', `enclave ${this.info.workerId} is not running`, 503);
+    if (!this.running)
+      throw new ObscuraError('enclave_crashed', `enclave ${this.info.workerId} is not running`, 503);
     const handler = this.handlers[type] as EnclaveHandler<T> | undefined;
-    if (!handler) throw new ObscuraError('test_double_unexpected', `the enclave double was not told how to answer ${type}`, 500);
+    if (!handler)
+      throw new ObscuraError(
+        'test_double_unexpected',
+        `the enclave double was not told how to answer ${type}`,
+        500,
+      );
     return handler(body);
   }
 
@@ -85,7 +93,9 @@ export class EnclaveDouble {
 }
 
 /** The chain calls the API makes; each fails the request with 500 unless the test gives it. */
-export type ChainDouble = Partial<Pick<ChainClient, 'anchor' | 'anchorLedgerHead' | 'verifyAnchor' | 'identity'>>;
+export type ChainDouble = Partial<
+  Pick<ChainClient, 'anchor' | 'anchorLedgerHead' | 'verifyAnchor' | 'identity'>
+>;
 
 /** The identity a double chain reports unless told otherwise. */
 export const DOUBLE_CHAIN_IDENTITY: ChainIdentity = {
@@ -99,7 +109,11 @@ export const DOUBLE_CHAIN_IDENTITY: ChainIdentity = {
 
 function chainDouble(calls: ChainDouble): ChainClient {
   const refuse = (name: string) => () => {
-    throw new ObscuraError('test_double_unexpected', `the chain double was not told how to answer ${name}`, 500);
+    throw new ObscuraError(
+      'test_double_unexpected',
+      `the chain double was not told how to answer ${name}`,
+      500,
+    );
   };
   return {
     identity: calls.identity ?? (async () => DOUBLE_CHAIN_IDENTITY),
@@ -123,7 +137,12 @@ export interface TestApp {
 }
 
 /** Serve createApp on a free port of 127.0.0.1 with `enclaves` as the workers and a double chain. */
-export async function startTestApp(opts: { enclaves: EnclaveDouble[]; chain?: ChainDouble; operators?: string[]; maxUploadBytes?: number }): Promise<TestApp> {
+export async function startTestApp(opts: {
+  enclaves: EnclaveDouble[];
+  chain?: ChainDouble;
+  operators?: string[];
+  maxUploadBytes?: number;
+}): Promise<TestApp> {
   await cryptoReady();
   const dataDir = mkdtempSync(join(tmpdir(), 'obscura-app-'));
   const db = openDb(join(dataDir, 'obscura.sqlite'));

@@ -12,12 +12,20 @@ export interface CliRun {
 }
 
 /** Run `obscura …` as a user would (a fresh Node process), never throwing on a non-zero exit. */
-export function obscura(args: string[], opts: { cwd: string; env?: Record<string, string> }): Promise<CliRun> {
+export function obscura(
+  args: string[],
+  opts: { cwd: string; env?: Record<string, string> },
+): Promise<CliRun> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: opts.cwd, env: { ...process.env, ...opts.env }, maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 

@@ -29,12 +29,16 @@ export async function sealAndUpload(args: {
   const form = new FormData();
   form.append('manifest', JSON.stringify(signed));
   form.append('sealed', new Blob([readFileSync(args.out)]), 'sealed');
-  const dataset = ((await new ApiClient(args.url, args.owner).postForm('/v1/datasets', form)) as { id: string }).id;
+  const dataset = (
+    (await new ApiClient(args.url, args.owner).postForm('/v1/datasets', form)) as { id: string }
+  ).id;
   return { dataset, signed };
 }
 
 /** The error `p` rejects with; fails the test if it resolves. */
-export async function refusal(p: Promise<unknown>): Promise<{ status: number; code: string; message: string }> {
+export async function refusal(
+  p: Promise<unknown>,
+): Promise<{ status: number; code: string; message: string }> {
   try {
     await p;
   } catch (e) {

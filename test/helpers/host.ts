@@ -12,7 +12,13 @@ export async function startTestHost(
   // The embedded chain resumes from the suite's block #1 (chain-snapshot.ts) instead of making its own.
   if (!opts.chainEndpoint) copyFileSync(inject('chainSnapshot'), join(dataDir, 'chain.sqlite'));
   const logs: string[] = [];
-  const host = await startHost({ dataDir, port: 0, chainPort: 0, log: (level, m) => logs.push(`${level} ${m}`), ...opts });
+  const host = await startHost({
+    dataDir,
+    port: 0,
+    chainPort: 0,
+    log: (level, m) => logs.push(`${level} ${m}`),
+    ...opts,
+  });
   return {
     host,
     dataDir,

@@ -4,7 +4,12 @@
  */
 import { JobPreviewSchema, type JobPreview } from '../../src/api/schemas.ts';
 import { ApiClient } from '../../src/cli/client.ts';
-import { type JobSubmissionInput, signedRequestFor, signedRequestForInputs, submitJob as submitSignedJob } from '../../src/cli/job-request.ts';
+import {
+  type JobSubmissionInput,
+  signedRequestFor,
+  signedRequestForInputs,
+  submitJob as submitSignedJob,
+} from '../../src/cli/job-request.ts';
 import type { AccountKey } from '../../src/crypto/index.ts';
 import type { JobSpec } from '../../src/enclave/protocol.ts';
 import type { OutputTable } from '../../src/enclave/result.ts';
@@ -15,7 +20,11 @@ import { JobRecordSchema } from '../../src/store/records.ts';
 export type JobRecord = ReturnType<typeof JobRecordSchema.parse>;
 
 /** POST /v1/jobs as `analyst`: the queued job, or the refusal's status and code. */
-export async function submitJob(url: string, analyst: AccountKey, body: unknown): Promise<{ status: number; code?: string; message?: string; job?: JobRecord }> {
+export async function submitJob(
+  url: string,
+  analyst: AccountKey,
+  body: unknown,
+): Promise<{ status: number; code?: string; message?: string; job?: JobRecord }> {
   try {
     return { status: 202, job: JobRecordSchema.parse(await postJobBody(url, analyst, body)) };
   } catch (e) {
@@ -30,7 +39,12 @@ export async function dryRun(url: string, analyst: AccountKey, body: unknown): P
 }
 
 /** Wait until the job has finished, reading it as `analyst`. */
-export async function finished(url: string, analyst: AccountKey, job: JobRecord, timeoutMs = 90_000): Promise<JobRecord> {
+export async function finished(
+  url: string,
+  analyst: AccountKey,
+  job: JobRecord,
+  timeoutMs = 90_000,
+): Promise<JobRecord> {
   const until = Date.now() + timeoutMs;
   let j = job;
   while (j.status !== 'succeeded' && j.status !== 'failed') {
@@ -42,7 +56,11 @@ export async function finished(url: string, analyst: AccountKey, job: JobRecord,
 }
 
 /** Submit, wait for success and return the result's output tables. */
-export async function runToResult(url: string, analyst: AccountKey, body: unknown): Promise<Record<string, OutputTable>> {
+export async function runToResult(
+  url: string,
+  analyst: AccountKey,
+  body: unknown,
+): Promise<Record<string, OutputTable>> {
   const r = await submitJob(url, analyst, body);
   if (!r.job) throw new Error(`job refused: ${r.code} ${r.message}`);
   const job = await finished(url, analyst, r.job);
@@ -55,7 +73,11 @@ export async function runToResult(url: string, analyst: AccountKey, body: unknow
  * decrypted with the reader's key and checked against the hashes the enclave signed (public
  * results as they are). The one way tests read output tables through the API.
  */
-export async function resultOutputs(url: string, reader: AccountKey, id: string): Promise<Record<string, OutputTable>> {
+export async function resultOutputs(
+  url: string,
+  reader: AccountKey,
+  id: string,
+): Promise<Record<string, OutputTable>> {
   const doc = parseResultDocument(await new ApiClient(url, reader).get(`/v1/results/${id}`));
   return documentOutputs(doc, reader);
 }
@@ -66,7 +88,10 @@ export function postJob(url: string, analyst: AccountKey, job: JobSubmissionInpu
 }
 
 /** A job spec as an honest host hands it to the enclave: the analyst's signed request for these inputs. */
-export async function enclaveJob(analyst: AccountKey, job: { id: string; pipeline: string; inputs: JobSpec['inputs']; purpose?: string }): Promise<JobSpec> {
+export async function enclaveJob(
+  analyst: AccountKey,
+  job: { id: string; pipeline: string; inputs: JobSpec['inputs']; purpose?: string },
+): Promise<JobSpec> {
   const request = await signedRequestForInputs(analyst, job.pipeline, job.inputs, job.purpose);
   return { id: job.id, request, pipeline: job.pipeline, inputs: job.inputs };
 }

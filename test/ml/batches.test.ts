@@ -21,7 +21,9 @@ function rows(n: number): { x: Float32Array; y: Float32Array } {
   return { x, y };
 }
 
-async function drain(ds: ReturnType<typeof batchDataset>): Promise<{ xs: number[][]; ys: number[]; sizes: number[] }> {
+async function drain(
+  ds: ReturnType<typeof batchDataset>,
+): Promise<{ xs: number[][]; ys: number[]; sizes: number[] }> {
   const it = await ds.iterator();
   const out = { xs: [] as number[][], ys: [] as number[], sizes: [] as number[] };
   for (let r = await it.next(); !r.done; r = await it.next()) {
@@ -52,7 +54,9 @@ describe('batchDataset', () => {
   });
 
   it('refuses values that are not rows of the given width', () => {
-    expect(() => batchDataset(new Float32Array(7), new Float32Array(2), WIDTH, 4)).toThrow(/7 values are not 2 rows of 3/);
+    expect(() => batchDataset(new Float32Array(7), new Float32Array(2), WIDTH, 4)).toThrow(
+      /7 values are not 2 rows of 3/,
+    );
   });
 
   it('trains to the same model as fit() on whole tensors', async () => {
@@ -76,11 +80,14 @@ describe('predictRows', () => {
     const n = 20_000; // more than two chunks of 8192
     const { x } = rows(n);
     const model = buildModel('mlp', 'classification', WIDTH, { ...TRAIN_DEFAULTS, hiddenUnits: [4] });
-    const whole = tf.tidy(() => (model.predict(tf.tensor2d(x, [n, WIDTH]), { batchSize: n }) as tf.Tensor).dataSync());
+    const whole = tf.tidy(() =>
+      (model.predict(tf.tensor2d(x, [n, WIDTH]), { batchSize: n }) as tf.Tensor).dataSync(),
+    );
     const chunked = predictRows(model, x, WIDTH);
     expect(chunked.length).toBe(n);
     let worst = 0;
-    for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs((chunked[i] as number) - (whole[i] as number)));
+    for (let i = 0; i < n; i++)
+      worst = Math.max(worst, Math.abs((chunked[i] as number) - (whole[i] as number)));
     expect(worst).toBeLessThan(1e-6);
     expect(predictRows(model, new Float32Array(0), WIDTH)).toEqual(new Float32Array(0));
   });

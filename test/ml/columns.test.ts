@@ -21,7 +21,10 @@ describe('modelColumn', () => {
     ['float64', vectorFromArray([1.5, null, -2.25, 0, null, 1e300], new Float64())],
     ['int32', vectorFromArray([7, null, -3, 2147483647, null], new Int32())],
     ['int64', vectorFromArray([7n, null, -(2n ** 60n), 2n ** 53n + 2n], new Int64())],
-    ['bool', vectorFromArray([true, false, null, true, true, false, false, true, null, true, false], new Bool())],
+    [
+      'bool',
+      vectorFromArray([true, false, null, true, true, false, false, true, null, true, false], new Bool()),
+    ],
   ];
 
   for (const [type, vector] of cases) {
@@ -37,14 +40,24 @@ describe('modelColumn', () => {
       const sliced = joined.slice(3, joined.length - 2);
       expect(sliced.data.length).toBeGreaterThan(1);
       expect(sliced.data.some((d) => d.offset > 0)).toBe(true);
-      expect(Array.from(modelColumn(sliced, type, sliced.length, id) as Float64Array)).toEqual(oneByOne(sliced));
+      expect(Array.from(modelColumn(sliced, type, sliced.length, id) as Float64Array)).toEqual(
+        oneByOne(sliced),
+      );
     });
   }
 
   it('pads a short or absent column with missing values', () => {
     const v = vectorFromArray([1, 2], new Float64());
-    expect(Array.from(modelColumn(v, 'float64', 4, id) as Float64Array)).toEqual([1, 2, Number.NaN, Number.NaN]);
-    expect(Array.from(modelColumn(undefined, 'bool', 2, id) as Float64Array)).toEqual([Number.NaN, Number.NaN]);
+    expect(Array.from(modelColumn(v, 'float64', 4, id) as Float64Array)).toEqual([
+      1,
+      2,
+      Number.NaN,
+      Number.NaN,
+    ]);
+    expect(Array.from(modelColumn(undefined, 'bool', 2, id) as Float64Array)).toEqual([
+      Number.NaN,
+      Number.NaN,
+    ]);
   });
 
   it('passes other types through the fallback, in order, padding with fallback(null)', () => {
@@ -59,7 +72,12 @@ describe('modelColumn', () => {
   });
 
   it('reads a bool column whose bits start mid-byte', () => {
-    const bits = makeVector({ type: new Bool(), length: 5, offset: 3, data: new Uint8Array([0b10101000, 0b1]) });
+    const bits = makeVector({
+      type: new Bool(),
+      length: 5,
+      offset: 3,
+      data: new Uint8Array([0b10101000, 0b1]),
+    });
     expect(Array.from(modelColumn(bits, 'bool', 5, id) as Float64Array)).toEqual([1, 0, 1, 0, 1]);
   });
 });

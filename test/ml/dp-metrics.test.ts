@@ -50,7 +50,8 @@ describe('side-query noise', () => {
     ] as const) {
       const s = gaussianNoiseFor(eps, delta);
       let best = Number.POSITIVE_INFINITY;
-      for (let a = 1.001; a < 100_000; a *= 1.001) best = Math.min(best, gaussianRdp(s, a) + Math.log(1 / delta) / (a - 1));
+      for (let a = 1.001; a < 100_000; a *= 1.001)
+        best = Math.min(best, gaussianRdp(s, a) + Math.log(1 / delta) / (a - 1));
       expect(best).toBeCloseTo(eps, 4);
       expect(gaussianNoiseFor(eps / 2, delta)).toBeGreaterThan(s);
     }

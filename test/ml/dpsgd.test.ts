@@ -48,7 +48,13 @@ describe('DP-SGD training', () => {
     }
     return `${rows.join('\n')}\n`;
   })();
-  const doc = (model: string, dp: string, features = '[a, b, north]', bounds = '{ a: [-1, 1], b: [-1, 1] }', label = 'y') =>
+  const doc = (
+    model: string,
+    dp: string,
+    features = '[a, b, north]',
+    bounds = '{ a: [-1, 1], b: [-1, 1] }',
+    label = 'y',
+  ) =>
     parsePipeline(`obscura: 1
 name: dp-sgd
 inputs: { data: { columns: { a: float64, b: float64, region: string, y: bool } } }
@@ -60,14 +66,21 @@ steps:
 outputs: { m: { min_group_size: 10, release: weights, dp: ${dp} } }
 `);
 
-  it('trains within the output\'s (ε, δ), still learns, and uses secret randomness', async () => {
+  it("trains within the output's (ε, δ), still learns, and uses secret randomness", async () => {
     const data = await parseDataset(Buffer.from(csv), 'csv');
     const d = doc('logistic_regression', '{ epsilon: 2, delta: 1.0e-5 }');
     expect(privacyCost(d)).toMatchObject({ epsilon: 2, delta: 1e-5 });
     const [one, two] = [(await runPipeline(d, { data })).m, (await runPipeline(d, { data })).m];
     const report = one?.model?.dpSgd;
     expect(report).toMatchObject({ epsilon: 2, delta: 1e-5, clipNorm: 1 });
-    expect(dpSgdEpsilon(report?.sampleRate as number, report?.noiseMultiplier as number, report?.steps as number, 1e-5).epsilon).toBeLessThanOrEqual(2);
+    expect(
+      dpSgdEpsilon(
+        report?.sampleRate as number,
+        report?.noiseMultiplier as number,
+        report?.steps as number,
+        1e-5,
+      ).epsilon,
+    ).toBeLessThanOrEqual(2);
     const auc = one?.rows.find((r) => r[0] === 'auc')?.[1] as number;
     expect(auc).toBeGreaterThan(0.75);
     expect(two?.model?.weights?.sha256).not.toBe(one?.model?.weights?.sha256);
@@ -85,7 +98,13 @@ outputs: { m: { min_group_size: 10, release: weights, dp: ${dp} } }
     expect(Math.abs((out?.model?.rows.train as number) - 16_000)).toBeLessThan(400);
     expect(out?.model?.rows.train).not.toBe(16_000);
     expect(Math.abs((out?.model?.rows.validation as number) - 4000)).toBeLessThan(400);
-    const regression = doc('linear_regression', '{ epsilon: 8, delta: 1.0e-5 }', '[a, b]', '{ a: [-1, 1], b: [-1, 1], t: [-5, 5] }', 't');
+    const regression = doc(
+      'linear_regression',
+      '{ epsilon: 8, delta: 1.0e-5 }',
+      '[a, b]',
+      '{ a: [-1, 1], b: [-1, 1], t: [-5, 5] }',
+      't',
+    );
     const fitted = (await runPipeline(regression, { data })).m;
     const metrics = Object.fromEntries((fitted?.rows ?? []).map(([k, v]) => [k, v]));
     expect(metrics.r2).toBeGreaterThan(0.5);
@@ -93,15 +112,43 @@ outputs: { m: { min_group_size: 10, release: weights, dp: ${dp} } }
   }, 60_000);
 
   it('refuses string features and numbers without bounds under DP, naming the column', async () => {
-    const region = doc('logistic_regression', '{ epsilon: 1, delta: 1.0e-5 }', '[a, region]', '{ a: [-1, 1] }');
+    const region = doc(
+      'logistic_regression',
+      '{ epsilon: 1, delta: 1.0e-5 }',
+      '[a, region]',
+      '{ a: [-1, 1] }',
+    );
     const e = await caught(() => checkPipeline(region, declaredSchemas(region)), 'pipeline_dp_unsupported');
     expect(e.details).toMatchObject({ step: 'm', column: 'region' });
     const unbounded = doc('logistic_regression', '{ epsilon: 1, delta: 1.0e-5 }', '[a, b]', '{ a: [-1, 1] }');
-    expect((await caught(() => checkPipeline(unbounded, declaredSchemas(unbounded)), 'pipeline_dp_bounds_required')).details).toMatchObject({ column: 'b' });
-    const label = doc('linear_regression', '{ epsilon: 1, delta: 1.0e-5 }', '[a, b]', '{ a: [-1, 1], b: [-1, 1] }', 't');
-    expect((await caught(() => checkPipeline(label, declaredSchemas(label)), 'pipeline_dp_bounds_required')).details).toMatchObject({ column: 't' });
-    const wrong = doc('logistic_regression', '{ epsilon: 1, delta: 1.0e-5 }', '[a, b]', '{ a: [1, 1], b: [-1, 1] }');
-    expect((await caught(() => checkPipeline(wrong, declaredSchemas(wrong)), 'pipeline_invalid')).message).toMatch(/low < high/);
+    expect(
+      (
+        await caught(
+          () => checkPipeline(unbounded, declaredSchemas(unbounded)),
+          'pipeline_dp_bounds_required',
+        )
+      ).details,
+    ).toMatchObject({ column: 'b' });
+    const label = doc(
+      'linear_regression',
+      '{ epsilon: 1, delta: 1.0e-5 }',
+      '[a, b]',
+      '{ a: [-1, 1], b: [-1, 1] }',
+      't',
+    );
+    expect(
+      (await caught(() => checkPipeline(label, declaredSchemas(label)), 'pipeline_dp_bounds_required'))
+        .details,
+    ).toMatchObject({ column: 't' });
+    const wrong = doc(
+      'logistic_regression',
+      '{ epsilon: 1, delta: 1.0e-5 }',
+      '[a, b]',
+      '{ a: [1, 1], b: [-1, 1] }',
+    );
+    expect(
+      (await caught(() => checkPipeline(wrong, declaredSchemas(wrong)), 'pipeline_invalid')).message,
+    ).toMatch(/low < high/);
   });
 
   it('refuses an MLP, a missing delta and the Laplace mechanism', async () => {
@@ -111,7 +158,9 @@ outputs: { m: { min_group_size: 10, release: weights, dp: ${dp} } }
       ['logistic_regression', '{ epsilon: 1, delta: 1.0e-5, mechanism: laplace }', /Gaussian/],
     ] as const) {
       const d = doc(model, dp);
-      expect((await caught(() => checkPipeline(d, declaredSchemas(d)), 'pipeline_dp_unsupported')).message).toMatch(message);
+      expect(
+        (await caught(() => checkPipeline(d, declaredSchemas(d)), 'pipeline_dp_unsupported')).message,
+      ).toMatch(message);
     }
   });
 });

@@ -23,7 +23,9 @@ function doc(edit: (d: Loose) => void = () => {}): PipelineDocument {
 describe('checkPipeline accepts', () => {
   it('the sample pipeline, reading only the columns its output depends on', () => {
     const plan = checkPipeline(doc(), inputs);
-    expect(plan.inputs).toEqual([{ name: 'visits', table: 'input_0', columnsRead: ['region', 'age', 'cost'] }]);
+    expect(plan.inputs).toEqual([
+      { name: 'visits', table: 'input_0', columnsRead: ['region', 'age', 'cost'] },
+    ]);
     expect(plan.outputs).toEqual([
       {
         step: 'by_region',
@@ -46,9 +48,12 @@ describe('checkPipeline accepts', () => {
   });
 
   it('declared types compatible with the data (int32 ← int64, float64 ← int64)', () => {
-    const plan = checkPipeline(doc((d) => (d.inputs.visits.columns.cost = 'float64')), {
-      visits: VISITS_SCHEMA.map((c) => (c.name === 'cost' ? { ...c, type: 'int64' as const } : c)),
-    });
+    const plan = checkPipeline(
+      doc((d) => (d.inputs.visits.columns.cost = 'float64')),
+      {
+        visits: VISITS_SCHEMA.map((c) => (c.name === 'cost' ? { ...c, type: 'int64' as const } : c)),
+      },
+    );
     expect(plan.outputs[0]?.columns.find((c) => c.name === 'max_cost')?.type).toBe('int64');
   });
 
@@ -68,29 +73,83 @@ describe('checkPipeline accepts', () => {
 
 describe('checkPipeline refuses', () => {
   it('unbound and undeclared inputs', () => {
-    expect(caughtSync(() => checkPipeline(doc(), {}), 'pipeline_unknown_input').details).toEqual({ input: 'visits' });
-    const extra = caughtSync(() => checkPipeline(doc(), { ...inputs, labs: VISITS_SCHEMA }), 'pipeline_unknown_input');
+    expect(caughtSync(() => checkPipeline(doc(), {}), 'pipeline_unknown_input').details).toEqual({
+      input: 'visits',
+    });
+    const extra = caughtSync(
+      () => checkPipeline(doc(), { ...inputs, labs: VISITS_SCHEMA }),
+      'pipeline_unknown_input',
+    );
     expect(extra.details).toEqual({ input: 'labs' });
   });
 
   it('declared columns the dataset lacks or types it does not have', () => {
-    const missing = caughtSync(() => checkPipeline(doc(), { visits: VISITS_SCHEMA.filter((c) => c.name !== 'cost') }), 'pipeline_schema_mismatch');
-    expect(missing.details).toMatchObject({ input: 'visits', column: 'cost', path: 'inputs.visits.columns.cost' });
-    const wrong: DatasetSchema = VISITS_SCHEMA.map((c) => (c.name === 'age' ? { ...c, type: 'string' as const } : c));
+    const missing = caughtSync(
+      () => checkPipeline(doc(), { visits: VISITS_SCHEMA.filter((c) => c.name !== 'cost') }),
+      'pipeline_schema_mismatch',
+    );
+    expect(missing.details).toMatchObject({
+      input: 'visits',
+      column: 'cost',
+      path: 'inputs.visits.columns.cost',
+    });
+    const wrong: DatasetSchema = VISITS_SCHEMA.map((c) =>
+      c.name === 'age' ? { ...c, type: 'string' as const } : c,
+    );
     const e = caughtSync(() => checkPipeline(doc(), { visits: wrong }), 'pipeline_schema_mismatch');
     expect(e.details).toMatchObject({ input: 'visits', column: 'age', declared: 'int32', actual: 'string' });
   });
 
   it('columns that do not exist at the step (including undeclared dataset columns)', () => {
-    const where = caughtSync(() => checkPipeline(doc((d) => (d.steps[0].filter.where = 'agee >= 18')), inputs), 'pipeline_unknown_column');
+    const where = caughtSync(
+      () =>
+        checkPipeline(
+          doc((d) => (d.steps[0].filter.where = 'agee >= 18')),
+          inputs,
+        ),
+      'pipeline_unknown_column',
+    );
     expect(where.details).toMatchObject({ step: 'adults', field: 'where', column: 'agee', offset: 0 });
-    const undeclared = caughtSync(() => checkPipeline(doc((d) => (d.steps[0].filter.where = 'readmitted')), inputs), 'pipeline_unknown_column');
+    const undeclared = caughtSync(
+      () =>
+        checkPipeline(
+          doc((d) => (d.steps[0].filter.where = 'readmitted')),
+          inputs,
+        ),
+      'pipeline_unknown_column',
+    );
     expect(undeclared.details).toMatchObject({ column: 'readmitted' });
-    const hint = caughtSync(() => checkPipeline(doc((d) => (d.steps[0].filter.where = 'AGE > 1')), inputs), 'pipeline_unknown_column');
+    const hint = caughtSync(
+      () =>
+        checkPipeline(
+          doc((d) => (d.steps[0].filter.where = 'AGE > 1')),
+          inputs,
+        ),
+      'pipeline_unknown_column',
+    );
     expect(hint.message).toContain("did you mean 'age'");
-    const group = caughtSync(() => checkPipeline(doc((d) => (d.steps[1].aggregate.group_by = ['region', 'zone'])), inputs), 'pipeline_unknown_column');
-    expect(group.details).toMatchObject({ step: 'by_region', field: 'group_by', column: 'zone', path: 'steps[1].aggregate.group_by[1]' });
-    const measure = caughtSync(() => checkPipeline(doc((d) => (d.steps[1].aggregate.measures.max_cost = { max: 'costs' })), inputs), 'pipeline_unknown_column');
+    const group = caughtSync(
+      () =>
+        checkPipeline(
+          doc((d) => (d.steps[1].aggregate.group_by = ['region', 'zone'])),
+          inputs,
+        ),
+      'pipeline_unknown_column',
+    );
+    expect(group.details).toMatchObject({
+      step: 'by_region',
+      field: 'group_by',
+      column: 'zone',
+      path: 'steps[1].aggregate.group_by[1]',
+    });
+    const measure = caughtSync(
+      () =>
+        checkPipeline(
+          doc((d) => (d.steps[1].aggregate.measures.max_cost = { max: 'costs' })),
+          inputs,
+        ),
+      'pipeline_unknown_column',
+    );
     expect(measure.details).toMatchObject({ step: 'by_region', field: 'measures.max_cost', column: 'costs' });
     // The filter only passes on columns of its input: a column dropped by an aggregate is gone.
     const after = caughtSync(
@@ -107,17 +166,64 @@ describe('checkPipeline refuses', () => {
   });
 
   it('row-level outputs', () => {
-    const e = caughtSync(() => checkPipeline(doc((d) => (d.outputs = { adults: {} })), inputs), 'pipeline_row_level_output');
+    const e = caughtSync(
+      () =>
+        checkPipeline(
+          doc((d) => (d.outputs = { adults: {} })),
+          inputs,
+        ),
+      'pipeline_row_level_output',
+    );
     expect(e.details).toMatchObject({ step: 'adults', path: 'outputs.adults' });
   });
 
   it('duplicate step ids, steps named like inputs, and references to unknown or later steps', () => {
-    caughtSync(() => checkPipeline(doc((d) => (d.steps[1].id = 'adults')), inputs), 'pipeline_duplicate_step');
-    caughtSync(() => checkPipeline(doc((d) => (d.steps[0].id = 'visits')), inputs), 'pipeline_duplicate_step');
-    const later = caughtSync(() => checkPipeline(doc((d) => (d.steps[0].filter.from = 'by_region')), inputs), 'pipeline_unknown_step');
-    expect(later.details).toMatchObject({ step: 'adults', field: 'from', ref: 'by_region', path: 'steps[0].filter.from' });
-    caughtSync(() => checkPipeline(doc((d) => (d.steps[0].filter.from = 'nowhere')), inputs), 'pipeline_unknown_step');
-    caughtSync(() => checkPipeline(doc((d) => (d.outputs = { nothing: {} })), inputs), 'pipeline_unknown_step');
+    caughtSync(
+      () =>
+        checkPipeline(
+          doc((d) => (d.steps[1].id = 'adults')),
+          inputs,
+        ),
+      'pipeline_duplicate_step',
+    );
+    caughtSync(
+      () =>
+        checkPipeline(
+          doc((d) => (d.steps[0].id = 'visits')),
+          inputs,
+        ),
+      'pipeline_duplicate_step',
+    );
+    const later = caughtSync(
+      () =>
+        checkPipeline(
+          doc((d) => (d.steps[0].filter.from = 'by_region')),
+          inputs,
+        ),
+      'pipeline_unknown_step',
+    );
+    expect(later.details).toMatchObject({
+      step: 'adults',
+      field: 'from',
+      ref: 'by_region',
+      path: 'steps[0].filter.from',
+    });
+    caughtSync(
+      () =>
+        checkPipeline(
+          doc((d) => (d.steps[0].filter.from = 'nowhere')),
+          inputs,
+        ),
+      'pipeline_unknown_step',
+    );
+    caughtSync(
+      () =>
+        checkPipeline(
+          doc((d) => (d.outputs = { nothing: {} })),
+          inputs,
+        ),
+      'pipeline_unknown_step',
+    );
   });
 
   it('dp over a join, train steps, and evaluate of something not trained', () => {
@@ -137,15 +243,27 @@ describe('checkPipeline refuses', () => {
     expect(whole.outputs[1]?.columns.map((c) => c.name)).toEqual(['age', 'hba1c', 'cost', 'readmitted']);
     // An evaluate step must name a train step as its model.
     const evaluate = caughtSync(
-      () => checkPipeline(doc((d) => d.steps.push({ id: 'scored', evaluate: { model: 'by_region', from: 'adults' } })), inputs),
+      () =>
+        checkPipeline(
+          doc((d) => d.steps.push({ id: 'scored', evaluate: { model: 'by_region', from: 'adults' } })),
+          inputs,
+        ),
       'pipeline_invalid',
     );
-    expect(evaluate.details).toMatchObject({ step: 'scored', field: 'model', path: 'steps[2].evaluate.model' });
+    expect(evaluate.details).toMatchObject({
+      step: 'scored',
+      field: 'model',
+      path: 'steps[2].evaluate.model',
+    });
     // Without the train step, the whole example of pipelines.md (join, derive, every listed measure) is accepted.
     md.steps.pop();
     delete md.outputs.risk_model;
     const plan = checkPipeline(md, both);
-    expect(plan.outputs[0]).toMatchObject({ step: 'by_region', inputs: ['visits', 'labs'], minGroupSize: 10 });
+    expect(plan.outputs[0]).toMatchObject({
+      step: 'by_region',
+      inputs: ['visits', 'labs'],
+      minGroupSize: 10,
+    });
     expect(plan.inputs.map((i) => [i.name, i.columnsRead, i.rowIdColumn])).toEqual([
       ['visits', ['patient_id', 'region', 'age', 'cost', 'readmitted'], '__obscura_rid_visits'],
       ['labs', ['patient_id', 'hba1c'], '__obscura_rid_labs'],
@@ -153,9 +271,23 @@ describe('checkPipeline refuses', () => {
   });
 
   it('measures of the wrong type', () => {
-    const sum = caughtSync(() => checkPipeline(doc((d) => (d.steps[1].aggregate.measures.x = { sum: 'region' })), inputs), 'pipeline_type_mismatch');
+    const sum = caughtSync(
+      () =>
+        checkPipeline(
+          doc((d) => (d.steps[1].aggregate.measures.x = { sum: 'region' })),
+          inputs,
+        ),
+      'pipeline_type_mismatch',
+    );
     expect(sum.details).toMatchObject({ step: 'by_region', column: 'region', type: 'string' });
-    caughtSync(() => checkPipeline(doc((d) => (d.steps[1].aggregate.measures.x = { max: 'patient_id' })), inputs), 'pipeline_type_mismatch');
+    caughtSync(
+      () =>
+        checkPipeline(
+          doc((d) => (d.steps[1].aggregate.measures.x = { max: 'patient_id' })),
+          inputs,
+        ),
+      'pipeline_type_mismatch',
+    );
     const dates = { visits: VISITS_SCHEMA };
     caughtSync(
       () =>
@@ -171,13 +303,39 @@ describe('checkPipeline refuses', () => {
   });
 
   it('output columns that collide (ignoring case)', () => {
-    const e = caughtSync(() => checkPipeline(doc((d) => (d.steps[1].aggregate.measures.Region = { count: '*' })), inputs), 'pipeline_invalid');
+    const e = caughtSync(
+      () =>
+        checkPipeline(
+          doc((d) => (d.steps[1].aggregate.measures.Region = { count: '*' })),
+          inputs,
+        ),
+      'pipeline_invalid',
+    );
     expect(e.details?.path).toBe('steps[1].aggregate.measures.Region');
   });
 
   it('ill-typed where expressions, with the offset', () => {
-    const e = caughtSync(() => checkPipeline(doc((d) => (d.steps[0].filter.where = "age >= 18 AND region > 5")), inputs), 'pipeline_expression_invalid');
-    expect(e.details).toMatchObject({ step: 'adults', field: 'where', path: 'steps[0].filter.where', offset: 21 });
-    caughtSync(() => checkPipeline(doc((d) => (d.steps[0].filter.where = 'age + 1')), inputs), 'pipeline_expression_invalid');
+    const e = caughtSync(
+      () =>
+        checkPipeline(
+          doc((d) => (d.steps[0].filter.where = 'age >= 18 AND region > 5')),
+          inputs,
+        ),
+      'pipeline_expression_invalid',
+    );
+    expect(e.details).toMatchObject({
+      step: 'adults',
+      field: 'where',
+      path: 'steps[0].filter.where',
+      offset: 21,
+    });
+    caughtSync(
+      () =>
+        checkPipeline(
+          doc((d) => (d.steps[0].filter.where = 'age + 1')),
+          inputs,
+        ),
+      'pipeline_expression_invalid',
+    );
   });
 });

@@ -30,7 +30,12 @@ async function obscura(...args: string[]): Promise<{ code: number; stdout: strin
 /** A deep copy with every object's keys in reverse order. */
 function reversed(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(reversed);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).reverse().map(([k, x]) => [k, reversed(x)]));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(
+      Object.entries(v)
+        .reverse()
+        .map(([k, x]) => [k, reversed(x)]),
+    );
   return v;
 }
 
@@ -45,7 +50,10 @@ describe('obscura pipeline', () => {
     const text = examplePipelines().get('hba1c-by-region.yaml') as string;
     const json = join(dir, 'hba1c.json');
     writeFileSync(json, JSON.stringify(reversed(parsePipeline(text)), null, 1));
-    const [yamlOut, jsonOut] = await Promise.all([obscura('pipeline', 'hash', 'pipelines/hba1c-by-region.yaml'), obscura('pipeline', 'hash', json)]);
+    const [yamlOut, jsonOut] = await Promise.all([
+      obscura('pipeline', 'hash', 'pipelines/hba1c-by-region.yaml'),
+      obscura('pipeline', 'hash', json),
+    ]);
     expect(yamlOut).toEqual({ code: 0, stdout: `${pipelineHash(parsePipeline(text))}\n`, stderr: '' });
     expect(jsonOut.stdout).toBe(yamlOut.stdout);
   });
@@ -61,7 +69,9 @@ describe('obscura pipeline', () => {
     expect(lines[1]).toMatch(/^hash [0-9a-f]{64}$/);
     expect(lines).toContain('input visits reads patient_id, region, age, readmitted');
     expect(lines).toContain('input labs reads patient_id, hba1c');
-    expect(lines).toContain('  uses: derive hba1c; join_on patient_id; aggregate patient_id, hba1c; output hba1c');
+    expect(lines).toContain(
+      '  uses: derive hba1c; join_on patient_id; aggregate patient_id, hba1c; output hba1c',
+    );
     expect(lines).toContain('  p90_hba1c float64');
     expect(textOut.stdout).toContain('output by_region');
     expect(textOut.stdout).toContain('10 distinct rows of each of visits, labs');
@@ -91,9 +101,18 @@ describe('obscura pipeline', () => {
 
   it('exits 1 with one line naming the problem and its code', async () => {
     const bad = join(dir, 'bad.yaml');
-    writeFileSync(bad, (examplePipelines().get('hba1c-by-region.yaml') as string).replace('hba1c >= 6.5', 'hba1c >= 6.5 AND hba1cc > 1'));
+    writeFileSync(
+      bad,
+      (examplePipelines().get('hba1c-by-region.yaml') as string).replace(
+        'hba1c >= 6.5',
+        'hba1c >= 6.5 AND hba1cc > 1',
+      ),
+    );
     const typo = join(dir, 'typo.yaml');
-    writeFileSync(typo, (examplePipelines().get('cost-by-region.yaml') as string).replace('group_by:', 'group_bye:'));
+    writeFileSync(
+      typo,
+      (examplePipelines().get('cost-by-region.yaml') as string).replace('group_by:', 'group_bye:'),
+    );
     const [column, key, missing] = await Promise.all([
       obscura('pipeline', 'check', bad),
       obscura('pipeline', 'hash', typo),
@@ -104,8 +123,12 @@ describe('obscura pipeline', () => {
       expect(r.stdout).toBe('');
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
     }
-    expect(column.stderr).toBe("obscura: step flagged: columns.diabetic_range unknown column 'hba1cc' at offset 17 (pipeline_unknown_column)\n");
-    expect(key.stderr).toBe('obscura: pipeline is invalid at steps[1].aggregate.group_bye: unknown key (pipeline_invalid)\n');
+    expect(column.stderr).toBe(
+      "obscura: step flagged: columns.diabetic_range unknown column 'hba1cc' at offset 17 (pipeline_unknown_column)\n",
+    );
+    expect(key.stderr).toBe(
+      'obscura: pipeline is invalid at steps[1].aggregate.group_bye: unknown key (pipeline_invalid)\n',
+    );
     expect(missing.stderr).toMatch(/^obscura: cannot read .*nope\.yaml \(file_unreadable\)\n$/);
   });
 });

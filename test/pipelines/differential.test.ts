@@ -26,9 +26,22 @@ import { parsePipeline, runPipeline } from '../../src/pipelines/index.ts';
 import { aggregateArb, type Col, deriveArb, predArb } from './generate.ts';
 import { expectSameTable, Reference } from './reference.ts';
 
-const VISITS = { pid: 'string', region: 'string', age: 'int64', cost: 'float64', flag: 'bool', day: 'date' } as const;
+const VISITS = {
+  pid: 'string',
+  region: 'string',
+  age: 'int64',
+  cost: 'float64',
+  flag: 'bool',
+  day: 'date',
+} as const;
 const LABS = { pid: 'string', val: 'float64', n: 'int64', day: 'date', kind: 'string' } as const;
-const SQL_TYPES: Record<string, string> = { string: 'VARCHAR', int64: 'BIGINT', float64: 'DOUBLE', bool: 'BOOLEAN', date: 'DATE' };
+const SQL_TYPES: Record<string, string> = {
+  string: 'VARCHAR',
+  int64: 'BIGINT',
+  float64: 'DOUBLE',
+  bool: 'BOOLEAN',
+  date: 'DATE',
+};
 const SIZES: [number, number][] = [
   [1, 1],
   [17, 30],
@@ -40,8 +53,9 @@ const SIZES: [number, number][] = [
 function randomCsv(kind: 'visits' | 'labs', rows: number, seed: number): string {
   const rand = mulberry32(seed);
   const maybe = (p: number, v: () => string) => (rows > 5 && rand() < p ? '' : v());
-  const pick = <T,>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)] as T;
-  const day = () => new Date(Date.UTC(2024, 0, 1) + Math.floor(rand() * 730) * 86_400_000).toISOString().slice(0, 10);
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)] as T;
+  const day = () =>
+    new Date(Date.UTC(2024, 0, 1) + Math.floor(rand() * 730) * 86_400_000).toISOString().slice(0, 10);
   const lines = [Object.keys(kind === 'visits' ? VISITS : LABS).join(',')];
   for (let i = 0; i < rows; i++) {
     if (kind === 'visits') {
@@ -54,7 +68,9 @@ function randomCsv(kind: 'visits' | 'labs', rows: number, seed: number): string 
     } else {
       const pid = maybe(0.03, () => `p${String(10 + Math.floor(rand() * 50)).padStart(2, '0')}`);
       const val = maybe(0.1, () => (rand() * 20).toFixed(1));
-      lines.push([pid, val, String(1 + Math.floor(rand() * 5)), maybe(0.03, day), pick(['x', 'y', 'z'])].join(','));
+      lines.push(
+        [pid, val, String(1 + Math.floor(rand() * 5)), maybe(0.03, day), pick(['x', 'y', 'z'])].join(','),
+      );
     }
   }
   return `${lines.join('\n')}\n`;
@@ -69,12 +85,19 @@ beforeAll(async () => {
   ref = await Reference.open();
   for (const [i, [a, b]] of SIZES.entries()) {
     const parsed: Record<string, ParsedDataset> = {};
-    for (const [name, rows, columns] of [['visits', a, VISITS], ['labs', b, LABS]] as const) {
+    for (const [name, rows, columns] of [
+      ['visits', a, VISITS],
+      ['labs', b, LABS],
+    ] as const) {
       const path = join(dir, `${name}_${i}.csv`);
       writeFileSync(path, randomCsv(name, rows, 1000 * i + rows));
       parsed[name] = await parseDataset(readFileSync(path), 'csv');
       expect(parsed[name]?.schema.map((c) => c.type)).toEqual(Object.values(columns));
-      await ref.load(`${name}_${i}`, path, Object.fromEntries(Object.entries(columns).map(([c, t]) => [c, SQL_TYPES[t] as string])));
+      await ref.load(
+        `${name}_${i}`,
+        path,
+        Object.fromEntries(Object.entries(columns).map(([c, t]) => [c, SQL_TYPES[t] as string])),
+      );
     }
     datasets.push(parsed as { visits: ParsedDataset; labs: ParsedDataset });
   }
@@ -100,7 +123,13 @@ const cols = (spec: Record<string, string>, rename: (c: string) => string = (c) 
   Object.entries(spec).map(([name, type]) => ({ name: rename(name), type: type as Col['type'] }));
 
 /** The source relation: one input (optionally filtered), or a join of the two. */
-const sourceArb: fc.Arbitrary<{ steps: unknown[]; from: string; columns: Col[]; inputs: string[]; src: (d: number) => string }> = fc.oneof(
+const sourceArb: fc.Arbitrary<{
+  steps: unknown[];
+  from: string;
+  columns: Col[];
+  inputs: string[];
+  src: (d: number) => string;
+}> = fc.oneof(
   fc.tuple(fc.constantFrom('visits', 'labs'), fc.boolean()).chain(([input, filtered]) => {
     const columns = cols(input === 'visits' ? VISITS : LABS);
     return (filtered ? predArb(columns) : fc.constant(undefined)).map((p) => ({
@@ -112,7 +141,12 @@ const sourceArb: fc.Arbitrary<{ steps: unknown[]; from: string; columns: Col[]; 
     }));
   }),
   fc
-    .tuple(fc.constantFrom('inner', 'left'), fc.boolean(), fc.option(predArb(cols(VISITS)), { freq: 3 }), fc.option(predArb(cols(LABS)), { freq: 3 }))
+    .tuple(
+      fc.constantFrom('inner', 'left'),
+      fc.boolean(),
+      fc.option(predArb(cols(VISITS)), { freq: 3 }),
+      fc.option(predArb(cols(LABS)), { freq: 3 }),
+    )
     .map(([how, twoKeys, lp, rp]) => {
       const left = lp ? 'fv' : 'visits';
       const right = rp ? 'fl' : 'labs';
@@ -129,8 +163,12 @@ const sourceArb: fc.Arbitrary<{ steps: unknown[]; from: string; columns: Col[]; 
       const columns = [...cols(VISITS).filter((c) => keys.includes(c.name)), ...lcols, ...rcols];
       const sel = [
         ...keys.map((k) => `l.${k} AS ${k}`),
-        ...Object.keys(VISITS).filter((c) => !keys.includes(c)).map((c) => `l.${c} AS "${lname(c)}"`),
-        ...Object.keys(LABS).filter((c) => !keys.includes(c)).map((c) => `r.${c} AS "${rname(c)}"`),
+        ...Object.keys(VISITS)
+          .filter((c) => !keys.includes(c))
+          .map((c) => `l.${c} AS "${lname(c)}"`),
+        ...Object.keys(LABS)
+          .filter((c) => !keys.includes(c))
+          .map((c) => `r.${c} AS "${rname(c)}"`),
         'l.rid AS rid_visits',
         'r.rid AS rid_labs',
       ].join(', ');
@@ -142,31 +180,57 @@ const sourceArb: fc.Arbitrary<{ steps: unknown[]; from: string; columns: Col[]; 
 );
 
 const caseArb: fc.Arbitrary<Case> = sourceArb.chain((source) =>
-  fc.tuple(fc.option(predArb(source.columns), { freq: 2 }), fc.option(deriveArb(source.columns), { freq: 2 })).chain(([where, derived]) => {
-    const columns: Col[] = [...source.columns, ...(derived ?? []).map((d) => ({ name: d.name, type: d.type }))];
-    return fc.tuple(aggregateArb(columns), fc.nat(SIZES.length - 1), fc.oneof({ weight: 3, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.integer({ min: 2, max: 4 }) })).map(
-      ([agg, data, k]): Case => {
-        const steps = [...source.steps];
-        let from = source.from;
-        if (where) {
-          steps.push({ id: 'kept', filter: { from, where: where.expr } });
-          from = 'kept';
-        }
-        if (derived) {
-          steps.push({ id: 'derived', derive: { from, columns: Object.fromEntries(derived.map((d) => [d.name, d.expr])) } });
-          from = 'derived';
-        }
-        steps.push({ id: 'out', aggregate: { from, group_by: agg.groupBy, measures: agg.doc } });
-        const inputs = Object.fromEntries(source.inputs.map((n) => [n, { columns: n === 'visits' ? VISITS : LABS }]));
-        const src = (d: number) => {
-          let sql = `SELECT * FROM (${source.src(d)})${where ? ` WHERE ${where.sql}` : ''}`;
-          if (derived) sql = `SELECT *, ${derived.map((x) => `${x.sql} AS "${x.name}"`).join(', ')} FROM (${sql})`;
-          return sql;
-        };
-        return { data, doc: { obscura: 1, name: 'generated', inputs, steps, outputs: { out: { min_group_size: k } } }, src, inputs: source.inputs, keys: agg.groupBy, select: agg.sql, k };
-      },
-    );
-  }),
+  fc
+    .tuple(fc.option(predArb(source.columns), { freq: 2 }), fc.option(deriveArb(source.columns), { freq: 2 }))
+    .chain(([where, derived]) => {
+      const columns: Col[] = [
+        ...source.columns,
+        ...(derived ?? []).map((d) => ({ name: d.name, type: d.type })),
+      ];
+      return fc
+        .tuple(
+          aggregateArb(columns),
+          fc.nat(SIZES.length - 1),
+          fc.oneof(
+            { weight: 3, arbitrary: fc.constant(1) },
+            { weight: 1, arbitrary: fc.integer({ min: 2, max: 4 }) },
+          ),
+        )
+        .map(([agg, data, k]): Case => {
+          const steps = [...source.steps];
+          let from = source.from;
+          if (where) {
+            steps.push({ id: 'kept', filter: { from, where: where.expr } });
+            from = 'kept';
+          }
+          if (derived) {
+            steps.push({
+              id: 'derived',
+              derive: { from, columns: Object.fromEntries(derived.map((d) => [d.name, d.expr])) },
+            });
+            from = 'derived';
+          }
+          steps.push({ id: 'out', aggregate: { from, group_by: agg.groupBy, measures: agg.doc } });
+          const inputs = Object.fromEntries(
+            source.inputs.map((n) => [n, { columns: n === 'visits' ? VISITS : LABS }]),
+          );
+          const src = (d: number) => {
+            let sql = `SELECT * FROM (${source.src(d)})${where ? ` WHERE ${where.sql}` : ''}`;
+            if (derived)
+              sql = `SELECT *, ${derived.map((x) => `${x.sql} AS "${x.name}"`).join(', ')} FROM (${sql})`;
+            return sql;
+          };
+          return {
+            data,
+            doc: { obscura: 1, name: 'generated', inputs, steps, outputs: { out: { min_group_size: k } } },
+            src,
+            inputs: source.inputs,
+            keys: agg.groupBy,
+            select: agg.sql,
+            k,
+          };
+        });
+    }),
 );
 
 async function check(c: Case): Promise<void> {
@@ -176,7 +240,10 @@ async function check(c: Case): Promise<void> {
   const keys = c.keys.map((g) => `"${g}"`).join(', ');
   const sql = `SELECT ${[keys, c.select, counts].filter(Boolean).join(', ')} FROM (${c.src(c.data)}) s${keys ? ` GROUP BY ${keys}` : ''}`;
   // Both sides at once: they are separate DuckDB databases.
-  const [outputs, want] = await Promise.all([runPipeline(doc, Object.fromEntries(c.inputs.map((n) => [n, data[n as 'visits' | 'labs']]))), ref.expected(sql, c.keys, c.inputs, c.k)]);
+  const [outputs, want] = await Promise.all([
+    runPipeline(doc, Object.fromEntries(c.inputs.map((n) => [n, data[n as 'visits' | 'labs']]))),
+    ref.expected(sql, c.keys, c.inputs, c.k),
+  ]);
   const out = outputs['out'];
   if (!out) throw new Error('missing output');
   expectSameTable(out, want, 1e-9);
@@ -194,7 +261,10 @@ describe('generated pipelines on random data agree with hand-written DuckDB SQL'
         fc.asyncProperty(fc.array(caseArb, { minLength: BATCH, maxLength: BATCH }), async (cases) => {
           await Promise.all(cases.map(check));
         }),
-        { numRuns: Math.ceil(RUNS / BATCH), seed: process.env.DIFF_SEED ? Number(process.env.DIFF_SEED) : undefined },
+        {
+          numRuns: Math.ceil(RUNS / BATCH),
+          seed: process.env.DIFF_SEED ? Number(process.env.DIFF_SEED) : undefined,
+        },
       );
     },
     Math.max(60_000, RUNS * 500),

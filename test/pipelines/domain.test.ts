@@ -38,7 +38,14 @@ async function derived(columns: Record<string, string>): Promise<Record<string, 
       steps: [
         { id: 'd', derive: { from: 't', columns } },
         // One group per row: the row's name; max() of a single value is the value.
-        { id: 'agg', aggregate: { from: 'd', group_by: ['name'], measures: Object.fromEntries(names.map((n) => [n, { max: n }])) } },
+        {
+          id: 'agg',
+          aggregate: {
+            from: 'd',
+            group_by: ['name'],
+            measures: Object.fromEntries(names.map((n) => [n, { max: n }])),
+          },
+        },
       ],
       outputs: { agg: {} },
     }),
@@ -47,7 +54,12 @@ async function derived(columns: Record<string, string>): Promise<Record<string, 
   const agg = out.agg;
   if (!agg) throw new Error('no output');
   const cols = agg.columns.map((c) => c.name);
-  return Object.fromEntries(agg.rows.map((r) => [r[cols.indexOf('name')] as string, Object.fromEntries(names.map((n) => [n, r[cols.indexOf(n)]]))]));
+  return Object.fromEntries(
+    agg.rows.map((r) => [
+      r[cols.indexOf('name')] as string,
+      Object.fromEntries(names.map((n) => [n, r[cols.indexOf(n)]])),
+    ]),
+  );
 }
 
 describe('expressions outside their domain', () => {
@@ -61,7 +73,12 @@ describe('expressions outside their domain', () => {
   });
 
   it('sqrt of a negative number or -infinity is NULL', async () => {
-    const v = await derived({ a: 'sqrt(i32)', b: 'sqrt(f)', c: 'sqrt(sqrt(i64) - 3)', d: 'sqrt(0 - exp(f))' });
+    const v = await derived({
+      a: 'sqrt(i32)',
+      b: 'sqrt(f)',
+      c: 'sqrt(sqrt(i64) - 3)',
+      d: 'sqrt(0 - exp(f))',
+    });
     expect(v.neg).toMatchObject({ a: null, b: null, c: null });
     expect(v.big?.d).toBeNull();
     expect(v.pos).toMatchObject({ a: 2, b: 2, c: null });
@@ -69,14 +86,27 @@ describe('expressions outside their domain', () => {
   });
 
   it('integer + - * % and unary minus that overflow are NULL', async () => {
-    const v = await derived({ add: 'i32 + i32', sub: 'i64 - 1', mul: 'i64 * 2', neg: '-i32', mod: 'i64 % -1', neg64: '-i64', mod32: 'i32 % (i32 - i32 - 1)' });
+    const v = await derived({
+      add: 'i32 + i32',
+      sub: 'i64 - 1',
+      mul: 'i64 * 2',
+      neg: '-i32',
+      mod: 'i64 % -1',
+      neg64: '-i64',
+      mod32: 'i32 % (i32 - i32 - 1)',
+    });
     expect(v.max).toMatchObject({ add: null, mul: null, neg: -2147483647 });
     expect(v.min).toMatchObject({ sub: null, mul: null, neg: null, mod: 0, neg64: null, mod32: 0 });
     expect(v.pos).toEqual({ add: 8, sub: 3, mul: 8, neg: -4, mod: 0, neg64: -4, mod32: 0 });
   });
 
   it('abs and round of an integer that leave its type are NULL', async () => {
-    const v = await derived({ a32: 'abs(i32)', a64: 'abs(i64)', r32: 'round(i32, -1)', r64: 'round(i64, -1)' });
+    const v = await derived({
+      a32: 'abs(i32)',
+      a64: 'abs(i64)',
+      r32: 'round(i32, -1)',
+      r64: 'round(i64, -1)',
+    });
     expect(v.min).toEqual({ a32: null, a64: null, r32: null, r64: null });
     // round(2147483647, -1) would wrap around to -2147483646 in DuckDB's INTEGER rounding.
     expect(v.max).toMatchObject({ a32: 2147483647, r32: null, r64: null });
@@ -84,7 +114,12 @@ describe('expressions outside their domain', () => {
   });
 
   it('division and remainder by zero are NULL, exp overflows to infinity', async () => {
-    const v = await derived({ d: 'i32 / (i32 - i32)', m: 'i64 % (i64 - i64)', fm: 'f % 0', e: 'exp(f) > 1e300' });
+    const v = await derived({
+      d: 'i32 / (i32 - i32)',
+      m: 'i64 % (i64 - i64)',
+      fm: 'f % 0',
+      e: 'exp(f) > 1e300',
+    });
     expect(v.pos).toMatchObject({ d: null, m: null, fm: null });
     // An infinite output value reads as null, so compare instead.
     expect(v.big?.e).toBe(true);
@@ -100,8 +135,25 @@ describe('expressions outside their domain', () => {
         inputs: { t: { columns: { f: 'float64', i64: 'int64' } } },
         steps: [
           // g: 1e308 and -1e308 (whose squares overflow), +infinity, and NaN on the last row.
-          { id: 'd', derive: { from: 't', columns: { g: 'CASE WHEN f = 1000 THEN exp(f) - exp(f) WHEN f = 4 THEN exp(1000) ELSE f END' } } },
-          { id: 'agg', aggregate: { from: 'd', measures: { s: { stddev: 'g' }, v: { variance: 'g' }, si: { stddev: 'i64' }, h: { histogram: 'g', bins: 4, bounds: [0, 8] } } } },
+          {
+            id: 'd',
+            derive: {
+              from: 't',
+              columns: { g: 'CASE WHEN f = 1000 THEN exp(f) - exp(f) WHEN f = 4 THEN exp(1000) ELSE f END' },
+            },
+          },
+          {
+            id: 'agg',
+            aggregate: {
+              from: 'd',
+              measures: {
+                s: { stddev: 'g' },
+                v: { variance: 'g' },
+                si: { stddev: 'i64' },
+                h: { histogram: 'g', bins: 4, bounds: [0, 8] },
+              },
+            },
+          },
         ],
         outputs: { agg: {} },
       }),

@@ -8,13 +8,21 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { checkPipeline, declaredSchemas, parsePipeline, type PipelineDocument, runPipeline } from '../../src/pipelines/index.ts';
+import {
+  checkPipeline,
+  declaredSchemas,
+  parsePipeline,
+  type PipelineDocument,
+  runPipeline,
+} from '../../src/pipelines/index.ts';
 import { planDp, quantileFromHistogram, releaseDp } from '../../src/pipelines/dp.ts';
 import { caught, sample, sampleVisits } from './fixtures.ts';
 
 const VISITS = '{ patient_id: string, region: string, age: int64, cost: float64, readmitted: bool }';
 function doc(steps: string, outputs: string, inputs = `visits: { columns: ${VISITS} }`): PipelineDocument {
-  return parsePipeline(`obscura: 1\nname: dp\ninputs: { ${inputs} }\nsteps:\n${steps}\noutputs: ${outputs}\n`);
+  return parsePipeline(
+    `obscura: 1\nname: dp\ninputs: { ${inputs} }\nsteps:\n${steps}\noutputs: ${outputs}\n`,
+  );
 }
 
 const TOTALS = `  - id: t
@@ -55,7 +63,11 @@ describe('dp outputs', () => {
     const visits = await sampleVisits();
     const steps = `  - id: g\n    aggregate: { from: visits, group_by: [region], measures: { n: { count: "*" } } }`;
     const exact = (await runPipeline(doc(steps, '{ g: {} }'), { visits }, { privacy: false })).g;
-    const out = (await runPipeline(doc(steps, '{ g: { min_group_size: 50, dp: { epsilon: 2, delta: 1.0e-6 } } }'), { visits })).g;
+    const out = (
+      await runPipeline(doc(steps, '{ g: { min_group_size: 50, dp: { epsilon: 2, delta: 1.0e-6 } } }'), {
+        visits,
+      })
+    ).g;
     const threshold = out?.dp?.threshold as number;
     expect(threshold).toBeGreaterThanOrEqual(50);
     const sizes = new Map((exact?.rows ?? []).map((r) => [r[0], r[1] as number]));
@@ -76,9 +88,14 @@ describe('dp outputs', () => {
     aggregate: { from: j, measures: { n: { count: "*" }, h: { mean: hba1c, bounds: [3, 15] } } }`;
     const out = '{ a: { dp: { epsilon: 5 } } }';
     const schemas = { visits: await sampleVisits(), labs: await sample('labs') };
-    expect((await caught(() => runPipeline(doc(steps(''), out, inputs), schemas), 'pipeline_dp_unsupported')).message).toMatch(/join j .*unique: true/);
+    expect(
+      (await caught(() => runPipeline(doc(steps(''), out, inputs), schemas), 'pipeline_dp_unsupported'))
+        .message,
+    ).toMatch(/join j .*unique: true/);
     const left = doc(steps(', how: left, unique: true'), out, inputs);
-    expect((await caught(() => runPipeline(left, schemas), 'pipeline_dp_unsupported')).details).toMatchObject({ ref: 'j' });
+    expect((await caught(() => runPipeline(left, schemas), 'pipeline_dp_unsupported')).details).toMatchObject(
+      { ref: 'j' },
+    );
     const d = doc(steps(', unique: true'), out, inputs);
     const exact = (await runPipeline(d, schemas, { privacy: false })).a?.rows[0] as number[];
     const noisy = (await runPipeline(d, schemas)).a?.rows[0] as number[];
@@ -87,9 +104,12 @@ describe('dp outputs', () => {
     expect(Math.abs((noisy[0] as number) - (exact[0] as number))).toBeLessThan(15);
   });
 
-  it('the DP example of pipelines/ runs with noise over two owners\' datasets', async () => {
-    const d = parsePipeline(readFileSync(new URL('../../pipelines/dp-readmission-by-region.yaml', import.meta.url), 'utf8'));
-    const out = (await runPipeline(d, { visits: await sampleVisits(), labs: await sample('labs') })).by_region;
+  it("the DP example of pipelines/ runs with noise over two owners' datasets", async () => {
+    const d = parsePipeline(
+      readFileSync(new URL('../../pipelines/dp-readmission-by-region.yaml', import.meta.url), 'utf8'),
+    );
+    const out = (await runPipeline(d, { visits: await sampleVisits(), labs: await sample('labs') }))
+      .by_region;
     expect(out?.dp).toMatchObject({ mechanism: 'laplace', epsilon: 1, delta: 1e-6 });
     expect(out?.dp?.threshold).toBeGreaterThanOrEqual(10);
     for (const row of out?.rows ?? []) {
@@ -102,10 +122,30 @@ describe('dp outputs', () => {
 
   it('refuse what cannot be made DP, naming it', async () => {
     const cases: [string, string, string, RegExp][] = [
-      [`  - id: t\n    aggregate: { from: visits, measures: { m: { max: cost } } }`, '{ t: { dp: { epsilon: 1 } } }', 'pipeline_dp_unsupported', /measure m \(max\)/],
-      [`  - id: t\n    aggregate: { from: visits, measures: { s: { sum: cost } } }`, '{ t: { dp: { epsilon: 1 } } }', 'pipeline_dp_bounds_required', /measure s \(sum\) needs bounds/],
-      [`  - id: t\n    aggregate: { from: visits, measures: { n: { count: "*" } } }`, "{ t: { dp: { epsilon: 1, mechanism: gaussian } } }", 'pipeline_dp_unsupported', /Gaussian mechanism needs dp.delta/],
-      [`  - id: t\n    aggregate: { from: visits, group_by: [region], measures: { n: { count: "*" } } }`, '{ t: { dp: { epsilon: 1 } } }', 'pipeline_dp_unsupported', /group_by, dp.delta > 0/],
+      [
+        `  - id: t\n    aggregate: { from: visits, measures: { m: { max: cost } } }`,
+        '{ t: { dp: { epsilon: 1 } } }',
+        'pipeline_dp_unsupported',
+        /measure m \(max\)/,
+      ],
+      [
+        `  - id: t\n    aggregate: { from: visits, measures: { s: { sum: cost } } }`,
+        '{ t: { dp: { epsilon: 1 } } }',
+        'pipeline_dp_bounds_required',
+        /measure s \(sum\) needs bounds/,
+      ],
+      [
+        `  - id: t\n    aggregate: { from: visits, measures: { n: { count: "*" } } }`,
+        '{ t: { dp: { epsilon: 1, mechanism: gaussian } } }',
+        'pipeline_dp_unsupported',
+        /Gaussian mechanism needs dp.delta/,
+      ],
+      [
+        `  - id: t\n    aggregate: { from: visits, group_by: [region], measures: { n: { count: "*" } } }`,
+        '{ t: { dp: { epsilon: 1 } } }',
+        'pipeline_dp_unsupported',
+        /group_by, dp.delta > 0/,
+      ],
       [
         `  - id: a\n    aggregate: { from: visits, group_by: [region], measures: { n: { count: "*" } } }\n  - id: t\n    aggregate: { from: a, measures: { k: { count: "*" } } }`,
         '{ t: { dp: { epsilon: 1 } } }',
@@ -130,14 +170,33 @@ describe('dp outputs', () => {
   it('planDp rewrites means and quantiles into exact sums, counts and histograms, leaving the rest', () => {
     const { doc: planned, outputs } = planDp(doc(TOTALS, '{ t: { dp: { epsilon: 1 } } }'));
     const measures = planned.steps[0]?.aggregate?.measures ?? {};
-    expect(Object.keys(measures)).toEqual(['n', 'total', 'avg_dp_sum', 'avg_dp_n', 'p50_dp_hist', 'ages', 'readmit_dp_sum', 'readmit_dp_n']);
+    expect(Object.keys(measures)).toEqual([
+      'n',
+      'total',
+      'avg_dp_sum',
+      'avg_dp_n',
+      'p50_dp_hist',
+      'ages',
+      'readmit_dp_sum',
+      'readmit_dp_n',
+    ]);
     expect(measures.p50_dp_hist).toEqual({ histogram: 'cost', bins: 128, bounds: [0, 10000] });
-    expect(outputs[0]?.measures.map((m) => m.kind)).toEqual(['count', 'sum', 'mean', 'quantile', 'histogram', 'mean']);
+    expect(outputs[0]?.measures.map((m) => m.kind)).toEqual([
+      'count',
+      'sum',
+      'mean',
+      'quantile',
+      'histogram',
+      'mean',
+    ]);
   });
 
   it('releaseDp selects, clamps and post-processes (with noise that adds nothing)', () => {
     const plan = planDp(
-      doc(`  - id: g\n    aggregate: { from: visits, group_by: [region], measures: { avg: { mean: cost, bounds: [0, 100] }, p: { quantile: cost, q: 0.5, bounds: [0, 100] } } }`, '{ g: { min_group_size: 3, dp: { epsilon: 4, delta: 0.01 } } }'),
+      doc(
+        `  - id: g\n    aggregate: { from: visits, group_by: [region], measures: { avg: { mean: cost, bounds: [0, 100] }, p: { quantile: cost, q: 0.5, bounds: [0, 100] } } }`,
+        '{ g: { min_group_size: 3, dp: { epsilon: 4, delta: 0.01 } } }',
+      ),
     ).outputs[0];
     if (!plan) throw new Error('no plan');
     const hist = JSON.stringify([...new Array(64).fill(0), 10, ...new Array(63).fill(0)]);

@@ -9,12 +9,25 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MARKER_PATIENT_ID } from '../../datasets/make-visits.ts';
-import { checkPipeline, declaredSchemas, type PipelineDocument, parsePipeline, runPipeline } from '../../src/pipelines/index.ts';
+import {
+  checkPipeline,
+  declaredSchemas,
+  type PipelineDocument,
+  parsePipeline,
+  runPipeline,
+} from '../../src/pipelines/index.ts';
 import { examplePipelines, SAMPLE_PATHS, sample } from './fixtures.ts';
 import { edgesBin, equalWidthBin, expectSameTable, histogramSql, Reference } from './reference.ts';
 
 const COLUMNS = {
-  visits: { patient_id: 'VARCHAR', region: 'VARCHAR', age: 'BIGINT', cost: 'DOUBLE', readmitted: 'BOOLEAN', visit_date: 'DATE' },
+  visits: {
+    patient_id: 'VARCHAR',
+    region: 'VARCHAR',
+    age: 'BIGINT',
+    cost: 'DOUBLE',
+    readmitted: 'BOOLEAN',
+    visit_date: 'DATE',
+  },
   labs: { patient_id: 'VARCHAR', hba1c: 'DOUBLE', ldl: 'DOUBLE', test_date: 'DATE' },
   transactions: {
     transaction_id: 'VARCHAR',
@@ -120,7 +133,8 @@ const REFERENCES: Record<string, ReferenceQuery> = {
 let ref: Reference;
 beforeAll(async () => {
   ref = await Reference.open();
-  for (const [name, path] of Object.entries(SAMPLE_PATHS)) await ref.load(name, path, COLUMNS[name as keyof typeof COLUMNS]);
+  for (const [name, path] of Object.entries(SAMPLE_PATHS))
+    await ref.load(name, path, COLUMNS[name as keyof typeof COLUMNS]);
 });
 afterAll(() => ref.close());
 
@@ -130,13 +144,34 @@ const EVERYTHING = {
     obscura: 1,
     name: 'everything',
     inputs: {
-      visits: { columns: { patient_id: 'string', region: 'string', age: 'int64', cost: 'float64', readmitted: 'bool', visit_date: 'date' } },
+      visits: {
+        columns: {
+          patient_id: 'string',
+          region: 'string',
+          age: 'int64',
+          cost: 'float64',
+          readmitted: 'bool',
+          visit_date: 'date',
+        },
+      },
       labs: { columns: { patient_id: 'string', hba1c: 'float64', ldl: 'float64', test_date: 'date' } },
     },
     steps: [
-      { id: 'recent', filter: { from: 'labs', where: "test_date BETWEEN '2024-03-01' AND '2025-10-31' OR ldl IS NULL" } },
+      {
+        id: 'recent',
+        filter: { from: 'labs', where: "test_date BETWEEN '2024-03-01' AND '2025-10-31' OR ldl IS NULL" },
+      },
       { id: 'j', join: { left: 'visits', right: 'recent', on: ['patient_id'], how: 'left' } },
-      { id: 'd', derive: { from: 'j', columns: { band: 'CASE WHEN age < 40 THEN 0 WHEN age < 70 THEN 1 ELSE 2 END', days: 'dayofyear(test_date) - dayofyear(visit_date)' } } },
+      {
+        id: 'd',
+        derive: {
+          from: 'j',
+          columns: {
+            band: 'CASE WHEN age < 40 THEN 0 WHEN age < 70 THEN 1 ELSE 2 END',
+            days: 'dayofyear(test_date) - dayofyear(visit_date)',
+          },
+        },
+      },
       {
         id: 'out',
         aggregate: {
@@ -187,8 +222,13 @@ describe('example pipelines', () => {
 
   it('are at least six, among them a join of two owners, and each has a reference here', () => {
     expect(examples.size).toBeGreaterThanOrEqual(6);
-    expect([...examples.keys()].filter((f) => !(f in REFERENCES))).toEqual(['cost-model.yaml', 'readmission-model.yaml']);
-    const joins = [...examples.values()].filter((t) => parsePipeline(t).steps.some((s) => s.join && Object.keys(parsePipeline(t).inputs).length > 1));
+    expect([...examples.keys()].filter((f) => !(f in REFERENCES))).toEqual([
+      'cost-model.yaml',
+      'readmission-model.yaml',
+    ]);
+    const joins = [...examples.values()].filter((t) =>
+      parsePipeline(t).steps.some((s) => s.join && Object.keys(parsePipeline(t).inputs).length > 1),
+    );
     expect(joins.length).toBeGreaterThanOrEqual(1);
   });
 
@@ -196,7 +236,9 @@ describe('example pipelines', () => {
     const doc = parsePipeline(JSON.stringify(EVERYTHING.doc));
     const out = (await runPipeline(doc, { visits: await sample('visits'), labs: await sample('labs') })).out;
     if (!out) throw new Error('missing output');
-    const want = await ref.expected(EVERYTHING.sql, EVERYTHING.keys, ['visits', 'labs'], 1, (i) => (i === 'labs' ? 'labs_rid' : 'rid'));
+    const want = await ref.expected(EVERYTHING.sql, EVERYTHING.keys, ['visits', 'labs'], 1, (i) =>
+      i === 'labs' ? 'labs_rid' : 'rid',
+    );
     expect(want.rows.length).toBe(6);
     expectSameTable(out, want, 0, 'everything');
   });
@@ -207,7 +249,13 @@ describe('example pipelines', () => {
       const doc = parsePipeline(text);
       checkPipeline(doc, declaredSchemas(doc)); // what `obscura pipeline check` does
       const r = REFERENCES[file] as ReferenceQuery;
-      const inputs = Object.fromEntries(await Promise.all(Object.keys(doc.inputs).map(async (n) => [n, await sample(n as keyof typeof SAMPLE_PATHS)] as const)));
+      const inputs = Object.fromEntries(
+        await Promise.all(
+          Object.keys(doc.inputs).map(
+            async (n) => [n, await sample(n as keyof typeof SAMPLE_PATHS)] as const,
+          ),
+        ),
+      );
       expect(Object.keys(doc.inputs).sort()).toEqual([...r.inputs].sort());
       const own = doc.outputs[r.output]?.min_group_size ?? 1;
       for (const k of [1, own]) {

@@ -46,7 +46,10 @@ outputs:                        # only steps named here leave the enclave
 `;
 
 /** The sample pipeline's text. */
-export const COST_BY_REGION = readFileSync(new URL('../../pipelines/cost-by-region.yaml', import.meta.url), 'utf8');
+export const COST_BY_REGION = readFileSync(
+  new URL('../../pipelines/cost-by-region.yaml', import.meta.url),
+  'utf8',
+);
 
 /** Path of the sample dataset. */
 export const VISITS_PATH = new URL('../../datasets/visits.csv', import.meta.url).pathname;

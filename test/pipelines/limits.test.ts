@@ -7,7 +7,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { isObscuraError } from '../../src/common/errors.ts';
-import { duckdbMemory, effectiveLimits, JOB_LIMITS, JobGuard, parseByteSize } from '../../src/pipelines/limits.ts';
+import {
+  duckdbMemory,
+  effectiveLimits,
+  JOB_LIMITS,
+  JobGuard,
+  parseByteSize,
+} from '../../src/pipelines/limits.ts';
 import { parsePipeline, runPipeline } from '../../src/pipelines/index.ts';
 import { COST_BY_REGION, sampleVisits } from './fixtures.ts';
 
@@ -47,7 +53,13 @@ describe('job limits in runPipeline', () => {
   it('fails the self-join explosion on the memory limit, fast, with no count', async () => {
     const guard = new JobGuard({ timeoutMs: 60_000, maxRows: 1e9 });
     const t0 = Date.now();
-    const f = await failure(runPipeline(EXPLOSION, { visits: await sampleVisits() }, { guard, memoryLimit: duckdbMemory(256 * 1024 ** 2) }));
+    const f = await failure(
+      runPipeline(
+        EXPLOSION,
+        { visits: await sampleVisits() },
+        { guard, memoryLimit: duckdbMemory(256 * 1024 ** 2) },
+      ),
+    );
     guard.dispose();
     expect(f).toMatchObject({ code: 'job_limit_exceeded', limit: 'memory' });
     noDigits(f.message);
@@ -57,7 +69,9 @@ describe('job limits in runPipeline', () => {
   it('interrupts DuckDB at the deadline', async () => {
     const guard = new JobGuard({ timeoutMs: 1_000, maxRows: 1e9 });
     const t0 = Date.now();
-    const f = await failure(runPipeline(EXPLOSION, { visits: await sampleVisits() }, { guard, memoryLimit: '4GB' }));
+    const f = await failure(
+      runPipeline(EXPLOSION, { visits: await sampleVisits() }, { guard, memoryLimit: '4GB' }),
+    );
     expect(f).toMatchObject({ code: 'job_limit_exceeded', limit: 'time' });
     noDigits(f.message);
     expect(Date.now() - t0).toBeLessThan(10_000);
@@ -66,7 +80,9 @@ describe('job limits in runPipeline', () => {
   it('stops at a cancel', async () => {
     const guard = new JobGuard({ timeoutMs: 60_000, maxRows: 1e9 });
     setTimeout(() => guard.cancel(), 500);
-    const f = await failure(runPipeline(EXPLOSION, { visits: await sampleVisits() }, { guard, memoryLimit: '4GB' }));
+    const f = await failure(
+      runPipeline(EXPLOSION, { visits: await sampleVisits() }, { guard, memoryLimit: '4GB' }),
+    );
     guard.dispose();
     expect(f.code).toBe('job_cancelled');
   });
@@ -144,7 +160,11 @@ outputs:
   it('changes nothing for a run inside its limits', async () => {
     const visits = await sampleVisits();
     const guard = new JobGuard({ timeoutMs: 60_000, maxRows: 1e6 });
-    const limited = await runPipeline(parsePipeline(COST_BY_REGION), { visits }, { guard, memoryLimit: duckdbMemory(256 * 1024 ** 2) });
+    const limited = await runPipeline(
+      parsePipeline(COST_BY_REGION),
+      { visits },
+      { guard, memoryLimit: duckdbMemory(256 * 1024 ** 2) },
+    );
     guard.dispose();
     expect(limited).toEqual(await runPipeline(parsePipeline(COST_BY_REGION), { visits }));
   });
@@ -161,7 +181,11 @@ describe('limit settings', () => {
   });
 
   it('fills in defaults and clamps what the host gives to the allowed ranges', () => {
-    expect(effectiveLimits()).toEqual({ timeoutMs: JOB_LIMITS.timeoutMs.default, maxRows: JOB_LIMITS.maxRows.default, memoryBytes: JOB_LIMITS.memoryBytes.default });
+    expect(effectiveLimits()).toEqual({
+      timeoutMs: JOB_LIMITS.timeoutMs.default,
+      maxRows: JOB_LIMITS.maxRows.default,
+      memoryBytes: JOB_LIMITS.memoryBytes.default,
+    });
     // A host cannot make a limit a fine-grained count, nor switch one off.
     expect(effectiveLimits({ maxRows: 10, timeoutMs: 1, memoryBytes: 1 })).toEqual({
       timeoutMs: JOB_LIMITS.timeoutMs.min,

@@ -6,7 +6,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { isObscuraError } from '../../src/common/errors.ts';
-import { checkPipeline, declaredSchemas, parsePipeline, type PipelinePlan } from '../../src/pipelines/index.ts';
+import {
+  checkPipeline,
+  declaredSchemas,
+  parsePipeline,
+  type PipelinePlan,
+} from '../../src/pipelines/index.ts';
 import { usesByInput } from '../../src/pipelines/lineage.ts';
 import { STEP_COMPILERS } from '../../src/pipelines/steps/registry.ts';
 import type { Relation, StepContext } from '../../src/pipelines/steps/types.ts';
@@ -25,14 +30,26 @@ const VISITS: Relation = {
   aggregate: false,
   tracks: inputTracks('visits'),
 };
-const MODEL: Relation = { name: 'm', columns: [VISITS.columns[2], VISITS.columns[4]] as Relation['columns'], aggregate: false, tracks: inputTracks('visits') };
+const MODEL: Relation = {
+  name: 'm',
+  columns: [VISITS.columns[2], VISITS.columns[4]] as Relation['columns'],
+  aggregate: false,
+  tracks: inputTracks('visits'),
+};
 
 /** One step of each kind; a kind registered without a sample here fails the test below. */
 const SAMPLES: Record<StepKind, Step> = {
   filter: { id: 's', filter: { from: 'visits', where: 'age > 18' } },
   derive: { id: 's', derive: { from: 'visits', columns: { band: 'floor(age / 10)' } } },
   join: { id: 's', join: { left: 'visits', right: 'visits', on: ['patient_id'] } },
-  aggregate: { id: 's', aggregate: { from: 'visits', group_by: ['region'], measures: { n: { count: '*' }, h: { histogram: 'cost', bins: 4, bounds: [0, 4000] } } } },
+  aggregate: {
+    id: 's',
+    aggregate: {
+      from: 'visits',
+      group_by: ['region'],
+      measures: { n: { count: '*' }, h: { histogram: 'cost', bins: 4, bounds: [0, 4000] } },
+    },
+  },
   train: { id: 's', train: { from: 'visits', model: 'linear_regression', features: ['age'], label: 'cost' } },
   evaluate: { id: 's', evaluate: { model: 'm', from: 'visits' } },
 } as unknown as Record<StepKind, Step>;
@@ -46,7 +63,8 @@ function refusal(fn: () => unknown): { code: string; message: string; details?: 
   try {
     fn();
   } catch (e) {
-    if (isObscuraError(e)) return { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) };
+    if (isObscuraError(e))
+      return { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) };
     throw e;
   }
   throw new Error('expected a refusal');
@@ -56,13 +74,20 @@ const INPUTS = `inputs:
   visits: { columns: { patient_id: string, region: string, age: int64, cost: float64, readmitted: bool } }
   labs: { columns: { patient_id: string, hba1c: float64 } }`;
 
-const uses = (plan: PipelinePlan) => usesByInput(plan.lineage, plan.inputs.map((i) => i.name));
+const uses = (plan: PipelinePlan) =>
+  usesByInput(
+    plan.lineage,
+    plan.inputs.map((i) => i.name),
+  );
 
 describe('every step kind states its lineage', () => {
   for (const [kind, compiler] of STEP_COMPILERS) {
     it(`${kind}: every output column, its uses and the rows behind it`, () => {
       const step = SAMPLES[kind];
-      expect(step, `registered step kind ${kind} needs a sample here, and a lineage in its compiler`).toBeDefined();
+      expect(
+        step,
+        `registered step kind ${kind} needs a sample here, and a lineage in its compiler`,
+      ).toBeDefined();
       const relations = new Map([
         ['visits', VISITS],
         ['m', MODEL],
@@ -97,9 +122,24 @@ steps:
 outputs: { a: {} }
 `);
     const u = uses(plan);
-    expect(u['visits']).toMatchObject({ filter: ['age', 'region'], derive: ['cost'], join_on: ['patient_id'], aggregate: ['cost', 'age'], output: ['cost', 'age'] });
-    expect(u['labs']).toMatchObject({ derive: ['hba1c'], group_by: ['hba1c'], join_on: ['patient_id'], output: ['hba1c'] });
-    expect(plan.outputs[0]).toMatchObject({ kind: 'aggregate', inputs: ['visits', 'labs'], cells: [{ measure: 'h', count: 5 }] });
+    expect(u['visits']).toMatchObject({
+      filter: ['age', 'region'],
+      derive: ['cost'],
+      join_on: ['patient_id'],
+      aggregate: ['cost', 'age'],
+      output: ['cost', 'age'],
+    });
+    expect(u['labs']).toMatchObject({
+      derive: ['hba1c'],
+      group_by: ['hba1c'],
+      join_on: ['patient_id'],
+      output: ['hba1c'],
+    });
+    expect(plan.outputs[0]).toMatchObject({
+      kind: 'aggregate',
+      inputs: ['visits', 'labs'],
+      cells: [{ measure: 'h', count: 5 }],
+    });
   });
 
   it('gives train and evaluate outputs their inputs, features and labels (the trained rows behind the scores too)', () => {
@@ -132,7 +172,12 @@ steps:
 outputs: { b: {} }
 `);
     const u = uses(plan);
-    expect(u['visits']).toMatchObject({ filter: [], group_by: ['region'], aggregate: ['age'], output: ['age'] });
+    expect(u['visits']).toMatchObject({
+      filter: [],
+      group_by: ['region'],
+      aggregate: ['age'],
+      output: ['age'],
+    });
   });
 
   it('refuses a join key computed from no column, on either side', () => {
@@ -147,7 +192,10 @@ steps:
 outputs: { a: {} }
 `),
     );
-    expect(r).toMatchObject({ code: 'pipeline_join_key_constant', details: { step: 'j', column: 'key', path: 'steps[1].join.on' } });
+    expect(r).toMatchObject({
+      code: 'pipeline_join_key_constant',
+      details: { step: 'j', column: 'key', path: 'steps[1].join.on' },
+    });
     const right = refusal(() =>
       parse(`obscura: 1
 name: t

@@ -29,18 +29,50 @@ describe('parsePipeline', () => {
   });
 
   const cases: [string, (d: Record<string, unknown>) => void, string][] = [
-    ['a typo in a measure option', (d) => ((d.steps as Loose)[1].aggregate.measures.mean_cost.bonds = [0, 1]), 'steps[1].aggregate.measures.mean_cost.bonds'],
-    ['a measure with two kinds', (d) => ((d.steps as Loose)[1].aggregate.measures.mean_cost.sum = 'cost'), 'steps[1].aggregate.measures.mean_cost'],
-    ['a measure with no kind', (d) => ((d.steps as Loose)[1].aggregate.measures.mean_cost = { bounds: [0, 1] }), 'steps[1].aggregate.measures.mean_cost'],
-    ['reversed bounds', (d) => ((d.steps as Loose)[1].aggregate.measures.mean_cost.bounds = [5, 1]), 'steps[1].aggregate.measures.mean_cost.bounds'],
-    ['a bad measure name', (d) => ((d.steps as Loose)[1].aggregate.measures['mean cost'] = { count: '*' }), 'steps[1].aggregate.measures["mean cost"]'],
+    [
+      'a typo in a measure option',
+      (d) => ((d.steps as Loose)[1].aggregate.measures.mean_cost.bonds = [0, 1]),
+      'steps[1].aggregate.measures.mean_cost.bonds',
+    ],
+    [
+      'a measure with two kinds',
+      (d) => ((d.steps as Loose)[1].aggregate.measures.mean_cost.sum = 'cost'),
+      'steps[1].aggregate.measures.mean_cost',
+    ],
+    [
+      'a measure with no kind',
+      (d) => ((d.steps as Loose)[1].aggregate.measures.mean_cost = { bounds: [0, 1] }),
+      'steps[1].aggregate.measures.mean_cost',
+    ],
+    [
+      'reversed bounds',
+      (d) => ((d.steps as Loose)[1].aggregate.measures.mean_cost.bounds = [5, 1]),
+      'steps[1].aggregate.measures.mean_cost.bounds',
+    ],
+    [
+      'a bad measure name',
+      (d) => ((d.steps as Loose)[1].aggregate.measures['mean cost'] = { count: '*' }),
+      'steps[1].aggregate.measures["mean cost"]',
+    ],
     ['an unknown step kind', (d) => ((d.steps as Loose)[0] = { id: 'x', window: {} }), 'steps[0].window'],
-    ['a step with two kinds', (d) => ((d.steps as Loose)[0].aggregate = { from: 'visits', measures: { n: { count: '*' } } }), 'steps[0]'],
+    [
+      'a step with two kinds',
+      (d) => ((d.steps as Loose)[0].aggregate = { from: 'visits', measures: { n: { count: '*' } } }),
+      'steps[0]',
+    ],
     ['an empty where', (d) => ((d.steps as Loose)[0].filter.where = ''), 'steps[0].filter.where'],
     ['a wrong version', (d) => (d.obscura = 2), 'obscura'],
     ['a missing name', (d) => delete d.name, 'name'],
-    ['an unknown column type', (d) => ((d.inputs as Loose).visits.columns.age = 'integer'), 'inputs.visits.columns.age'],
-    ['a bad min_group_size', (d) => ((d.outputs as Loose).by_region.min_group_size = 0), 'outputs.by_region.min_group_size'],
+    [
+      'an unknown column type',
+      (d) => ((d.inputs as Loose).visits.columns.age = 'integer'),
+      'inputs.visits.columns.age',
+    ],
+    [
+      'a bad min_group_size',
+      (d) => ((d.outputs as Loose).by_region.min_group_size = 0),
+      'outputs.by_region.min_group_size',
+    ],
     ['no steps', (d) => (d.steps = []), 'steps'],
   ];
   for (const [what, mutate, path] of cases) {

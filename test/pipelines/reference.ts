@@ -11,7 +11,13 @@
  * depends on which side DuckDB builds its hash table from, which depends on the tables'
  * sizes and so on the columns loaded); see the tests for the bound used and why.
  */
-import { DuckDBDateValue, type DuckDBConnection, DuckDBInstance, DuckDBTimestampValue, type DuckDBValue } from '@duckdb/node-api';
+import {
+  DuckDBDateValue,
+  type DuckDBConnection,
+  DuckDBInstance,
+  DuckDBTimestampValue,
+  type DuckDBValue,
+} from '@duckdb/node-api';
 import { expect } from 'vitest';
 import type { PipelineOutput } from '../../src/pipelines/index.ts';
 
@@ -49,7 +55,9 @@ export class Reference {
   static async open(): Promise<Reference> {
     const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
     const connection = await instance.connect();
-    await connection.run('CREATE MACRO clamp(x, lo, hi) AS CASE WHEN x < lo THEN lo WHEN x > hi THEN hi ELSE x END');
+    await connection.run(
+      'CREATE MACRO clamp(x, lo, hi) AS CASE WHEN x < lo THEN lo WHEN x > hi THEN hi ELSE x END',
+    );
     return new Reference(instance, connection);
   }
 
@@ -80,13 +88,29 @@ export class Reference {
    * cells (histogramSql) are shown when k <= 1 or at least k distinct rows of every input
    * (its row ids in column `rid(input)`) are behind them.
    */
-  async expected(sql: string, keys: string[], counts: string[], k: number, rid: (input: string) => string = (i) => `rid_${i}`): Promise<Expected> {
-    sql = sql.replace(/⟦([^⟧]*)⟧/g, (_, cond: string) => `concat_ws(',', ${counts.map((c) => `count(DISTINCT ${rid(c)}) FILTER (WHERE ${cond})`).join(', ')})`);
+  async expected(
+    sql: string,
+    keys: string[],
+    counts: string[],
+    k: number,
+    rid: (input: string) => string = (i) => `rid_${i}`,
+  ): Promise<Expected> {
+    sql = sql.replace(
+      /⟦([^⟧]*)⟧/g,
+      (_, cond: string) =>
+        `concat_ws(',', ${counts.map((c) => `count(DISTINCT ${rid(c)}) FILTER (WHERE ${cond})`).join(', ')})`,
+    );
     const kept = counts.map((c) => `n_${c} >= ${k}`).join(' AND ');
     const order = keys.length ? ` ORDER BY ${keys.map((g) => `"${g}" ASC NULLS FIRST`).join(', ')}` : '';
     const exclude = counts.map((c) => `n_${c}`).join(', ');
-    const rows = (await this.rows(`WITH g AS (${sql}) SELECT * EXCLUDE (${exclude}) FROM g WHERE ${kept}${order}`)).map((r) =>
-      r.map((v) => (typeof v === 'string' && v.startsWith('[{"n":') ? JSON.stringify(suppressedCells(JSON.parse(v), k)) : v)),
+    const rows = (
+      await this.rows(`WITH g AS (${sql}) SELECT * EXCLUDE (${exclude}) FROM g WHERE ${kept}${order}`)
+    ).map((r) =>
+      r.map((v) =>
+        typeof v === 'string' && v.startsWith('[{"n":')
+          ? JSON.stringify(suppressedCells(JSON.parse(v), k))
+          : v,
+      ),
     );
     const hidden = await this.rows(`WITH g AS (${sql}) SELECT count(*) FROM g WHERE NOT (${kept})`);
     return { rows, suppressedGroups: Number(hidden[0]?.[0]) };
@@ -110,7 +134,9 @@ function suppressedCells(cells: { n: number; d: number[] }[], k: number): (numbe
   const hidden = cells.map((c) => c.d.some((x) => x < k));
   const inputs = cells[0]?.d.length ?? 0;
   const tooFew = () =>
-    Array.from({ length: inputs }, (_, i) => cells.reduce((s, c, j) => s + (hidden[j] ? (c.d[i] as number) : 0), 0)).some((m) => m > 0 && m < k);
+    Array.from({ length: inputs }, (_, i) =>
+      cells.reduce((s, c, j) => s + (hidden[j] ? (c.d[i] as number) : 0), 0),
+    ).some((m) => m > 0 && m < k);
   while (tooFew()) {
     const shown = cells.map((c, j) => ({ n: c.n, j })).filter(({ j }) => !hidden[j]);
     if (shown.length === 0) break;
@@ -142,7 +168,11 @@ export function equalWidthBin(lo: number, hi: number, n: number): (v: string) =>
 /** Bin index of a value clamped into [edges[0], edges[n]], by a linear CASE over the inner edges. */
 export function edgesBin(edges: number[]): (v: string) => string {
   if (edges.length === 2) return () => '0';
-  return (v) => `CASE ${edges.slice(1, -1).map((e, i) => `WHEN ${v} < ${e}::DOUBLE THEN ${i}`).join(' ')} ELSE ${edges.length - 2} END`;
+  return (v) =>
+    `CASE ${edges
+      .slice(1, -1)
+      .map((e, i) => `WHEN ${v} < ${e}::DOUBLE THEN ${i}`)
+      .join(' ')} ELSE ${edges.length - 2} END`;
 }
 
 /** Assert an output equals the expected table; float cells within `relTol` (relative) when given. */
@@ -155,8 +185,16 @@ export function expectSameTable(got: PipelineOutput, want: Expected, relTol = 0,
     expect(row.length, `${what} row ${r} width`).toBe(other.length);
     row.forEach((cell, c) => {
       const w = other[c];
-      if (relTol > 0 && types[c] === 'float64' && typeof cell === 'number' && typeof w === 'number' && !Object.is(cell, w)) {
-        expect(Math.abs(cell - w), `${what} row ${r} column ${got.columns[c]?.name}`).toBeLessThanOrEqual(relTol * Math.max(1, Math.abs(cell), Math.abs(w)));
+      if (
+        relTol > 0 &&
+        types[c] === 'float64' &&
+        typeof cell === 'number' &&
+        typeof w === 'number' &&
+        !Object.is(cell, w)
+      ) {
+        expect(Math.abs(cell - w), `${what} row ${r} column ${got.columns[c]?.name}`).toBeLessThanOrEqual(
+          relTol * Math.max(1, Math.abs(cell), Math.abs(w)),
+        );
       } else {
         expect(cell, `${what} row ${r} column ${got.columns[c]?.name}`).toEqual(w);
       }

@@ -11,18 +11,34 @@ import { tableToIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { MARKER_PATIENT_ID } from '../../datasets/make-visits.ts';
 import { parseDataset } from '../../src/data/index.ts';
-import { type PipelineDocument, parsePipeline, runPipeline, runPipelineOnBytes } from '../../src/pipelines/index.ts';
+import {
+  type PipelineDocument,
+  parsePipeline,
+  runPipeline,
+  runPipelineOnBytes,
+} from '../../src/pipelines/index.ts';
 import { COST_BY_REGION, caught, sampleVisits, VISITS_PATH } from './fixtures.ts';
 
 /** A one-input pipeline over the sample visits with the given steps and outputs. */
-function pipeline(steps: unknown[], outputs: Record<string, unknown>, columns?: Record<string, string>): PipelineDocument {
+function pipeline(
+  steps: unknown[],
+  outputs: Record<string, unknown>,
+  columns?: Record<string, string>,
+): PipelineDocument {
   return parsePipeline(
     JSON.stringify({
       obscura: 1,
       name: 'test',
       inputs: {
         visits: {
-          columns: columns ?? { patient_id: 'string', region: 'string', age: 'int64', cost: 'float64', readmitted: 'bool', visit_date: 'date' },
+          columns: columns ?? {
+            patient_id: 'string',
+            region: 'string',
+            age: 'int64',
+            cost: 'float64',
+            readmitted: 'bool',
+            visit_date: 'date',
+          },
         },
       },
       steps,
@@ -34,7 +50,11 @@ function pipeline(steps: unknown[], outputs: Record<string, unknown>, columns?: 
 describe('runPipeline', () => {
   it('runs the sample pipeline, suppressing the rare region', async () => {
     const messages: [number, string][] = [];
-    const out = await runPipeline(parsePipeline(COST_BY_REGION), { visits: await sampleVisits() }, { onProgress: (f, m) => messages.push([f, m]) });
+    const out = await runPipeline(
+      parsePipeline(COST_BY_REGION),
+      { visits: await sampleVisits() },
+      { onProgress: (f, m) => messages.push([f, m]) },
+    );
     const r = out.by_region;
     expect(r?.columns).toEqual([
       { name: 'region', type: 'string' },
@@ -56,12 +76,18 @@ describe('runPipeline', () => {
   it('reports the same progress for any data of the same schema: units of the plan, never rows', async () => {
     const progressOf = async (data: Awaited<ReturnType<typeof sampleVisits>>) => {
       const messages: [number, string][] = [];
-      await runPipeline(parsePipeline(COST_BY_REGION), { visits: data }, { onProgress: (f, m) => messages.push([f, m]) });
+      await runPipeline(
+        parsePipeline(COST_BY_REGION),
+        { visits: data },
+        { onProgress: (f, m) => messages.push([f, m]) },
+      );
       return messages;
     };
     const all = await sampleVisits();
     const lines = readFileSync(VISITS_PATH, 'utf8').trim().split('\n');
-    const few = await parseDataset(Buffer.from(`${lines.slice(0, 40).join('\n')}\n`), 'csv', { schema: all.schema });
+    const few = await parseDataset(Buffer.from(`${lines.slice(0, 40).join('\n')}\n`), 'csv', {
+      schema: all.schema,
+    });
     const full = await progressOf(all);
     expect(await progressOf(few)).toEqual(full);
     expect(full).toEqual([
@@ -77,7 +103,14 @@ describe('runPipeline', () => {
     const doc = pipeline(
       [
         { id: 'one', filter: { from: 'visits', where: `patient_id = '${MARKER_PATIENT_ID}'` } },
-        { id: 'agg', aggregate: { from: 'one', group_by: ['region'], measures: { n: { count: '*' }, c: { max: 'cost' } } } },
+        {
+          id: 'agg',
+          aggregate: {
+            from: 'one',
+            group_by: ['region'],
+            measures: { n: { count: '*' }, c: { max: 'cost' } },
+          },
+        },
       ],
       { agg: { min_group_size: 2 } },
     );
@@ -91,17 +124,39 @@ describe('runPipeline', () => {
         { id: 'none', filter: { from: 'visits', where: 'age < 0' } },
         { id: 'by_none', aggregate: { from: 'none', group_by: ['region'], measures: { n: { count: '*' } } } },
         { id: 'total_none', aggregate: { from: 'none', measures: { n: { count: '*' } } } },
-        { id: 'total', aggregate: { from: 'visits', measures: { n: { count: '*' }, costs: { count: 'cost' }, ages: { sum: 'age' }, first: { min: 'visit_date' } } } },
+        {
+          id: 'total',
+          aggregate: {
+            from: 'visits',
+            measures: {
+              n: { count: '*' },
+              costs: { count: 'cost' },
+              ages: { sum: 'age' },
+              first: { min: 'visit_date' },
+            },
+          },
+        },
         {
           id: 'by_flag',
           aggregate: {
             from: 'visits',
             group_by: ['readmitted'],
-            measures: { n: { count: '*' }, clamped: { sum: 'cost', bounds: [0, 1000] }, young: { max: 'age', bounds: [0, 30] }, rate: { mean: 'readmitted' } },
+            measures: {
+              n: { count: '*' },
+              clamped: { sum: 'cost', bounds: [0, 1000] },
+              young: { max: 'age', bounds: [0, 30] },
+              rate: { mean: 'readmitted' },
+            },
           },
         },
-        { id: 'nullable', filter: { from: 'visits', where: "CASE WHEN cost IS NULL THEN TRUE ELSE region = 'east' END" } },
-        { id: 'by_cost', aggregate: { from: 'nullable', group_by: ['cost'], measures: { n: { count: '*' } } } },
+        {
+          id: 'nullable',
+          filter: { from: 'visits', where: "CASE WHEN cost IS NULL THEN TRUE ELSE region = 'east' END" },
+        },
+        {
+          id: 'by_cost',
+          aggregate: { from: 'nullable', group_by: ['cost'], measures: { n: { count: '*' } } },
+        },
       ],
       { by_none: {}, total_none: {}, total: {}, by_flag: {}, by_cost: {} },
     );
@@ -114,7 +169,11 @@ describe('runPipeline', () => {
     expect(n).toBe(2000);
     expect(costs).toBeLessThan(2000);
     expect(Number.isInteger(ages)).toBe(true);
-    const dates = readFileSync(VISITS_PATH, 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')[5] as string);
+    const dates = readFileSync(VISITS_PATH, 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(',')[5] as string);
     expect(first).toBe(dates.sort()[0]);
     expect(out.by_flag?.columns.map((c) => c.type)).toEqual(['bool', 'int64', 'float64', 'int64', 'float64']);
     expect(out.by_flag?.rows.map((r) => r[0])).toEqual([false, true]);
@@ -132,7 +191,9 @@ describe('runPipeline', () => {
     try {
       const instance = await DuckDBInstance.create(':memory:');
       const c = await instance.connect();
-      await c.run(`COPY (SELECT * FROM read_csv('${VISITS_PATH}')) TO '${join(dir, 'v.parquet')}' (FORMAT PARQUET)`);
+      await c.run(
+        `COPY (SELECT * FROM read_csv('${VISITS_PATH}')) TO '${join(dir, 'v.parquet')}' (FORMAT PARQUET)`,
+      );
       c.closeSync();
       instance.closeSync();
       const parquet = await parseDataset(readFileSync(join(dir, 'v.parquet')), 'parquet');
@@ -147,7 +208,7 @@ describe('runPipeline', () => {
     }
   });
 
-  it('gives NULL, not a failure, where a value is outside a function\'s domain', async () => {
+  it("gives NULL, not a failure, where a value is outside a function's domain", async () => {
     // A failure that depends on the rows would tell which rows there are (test/adversary/failure-oracle.test.ts).
     const doc = pipeline(
       [
@@ -157,21 +218,32 @@ describe('runPipeline', () => {
       { agg: {} },
     );
     const out = await runPipeline(doc, { visits: await sampleVisits() });
-    const all = await runPipeline(pipeline([{ id: 'agg', aggregate: { from: 'visits', measures: { n: { count: '*' } } } }], { agg: {} }), { visits: await sampleVisits() });
+    const all = await runPipeline(
+      pipeline([{ id: 'agg', aggregate: { from: 'visits', measures: { n: { count: '*' } } } }], { agg: {} }),
+      { visits: await sampleVisits() },
+    );
     expect(out.agg?.rows).toEqual(all.agg?.rows);
   });
 
   it('checks before it loads anything', async () => {
     const doc = parsePipeline(COST_BY_REGION);
     await caught(async () => runPipeline(doc, {}), 'pipeline_unknown_input');
-    await caught(async () => runPipeline(doc, { visits: await sampleVisits(), other: await sampleVisits() }), 'pipeline_unknown_input');
-    const two = parsePipeline(COST_BY_REGION.replace('inputs:\n', 'inputs:\n  other: { columns: { x: string } }\n'));
+    await caught(
+      async () => runPipeline(doc, { visits: await sampleVisits(), other: await sampleVisits() }),
+      'pipeline_unknown_input',
+    );
+    const two = parsePipeline(
+      COST_BY_REGION.replace('inputs:\n', 'inputs:\n  other: { columns: { x: string } }\n'),
+    );
     await caught(() => runPipelineOnBytes(new Uint8Array(), 'csv', two), 'pipeline_unknown_input');
   });
 
   it('quotes any column name, even one that looks like SQL or a placeholder', async () => {
     const name = 'we"ird $1; DROP TABLE input_0 --';
-    const data = await parseDataset(new TextEncoder().encode(`"we""ird $1; DROP TABLE input_0 --",x\na,1\na,2\nb,3\n`), 'csv');
+    const data = await parseDataset(
+      new TextEncoder().encode(`"we""ird $1; DROP TABLE input_0 --",x\na,1\na,2\nb,3\n`),
+      'csv',
+    );
     const doc = parsePipeline(
       JSON.stringify({
         obscura: 1,
@@ -179,7 +251,14 @@ describe('runPipeline', () => {
         inputs: { t: { columns: { [name]: 'string', x: 'int64' } } },
         steps: [
           { id: 'f', filter: { from: 't', where: 'x >= 1 AND x < 10' } },
-          { id: 'g', aggregate: { from: 'f', group_by: [name], measures: { n: { count: '*' }, s: { sum: 'x', bounds: [0, 2] } } } },
+          {
+            id: 'g',
+            aggregate: {
+              from: 'f',
+              group_by: [name],
+              measures: { n: { count: '*' }, s: { sum: 'x', bounds: [0, 2] } },
+            },
+          },
         ],
         outputs: { g: {} },
       }),
@@ -195,9 +274,19 @@ describe('runPipeline', () => {
   it('aggregates of aggregates, several outputs', async () => {
     const doc = pipeline(
       [
-        { id: 'per_region', aggregate: { from: 'visits', group_by: ['region', 'readmitted'], measures: { n: { count: '*' } } } },
+        {
+          id: 'per_region',
+          aggregate: { from: 'visits', group_by: ['region', 'readmitted'], measures: { n: { count: '*' } } },
+        },
         { id: 'big', filter: { from: 'per_region', where: 'n >= 20' } },
-        { id: 'summary', aggregate: { from: 'big', group_by: ['readmitted'], measures: { regions: { count: '*' }, visits: { sum: 'n' } } } },
+        {
+          id: 'summary',
+          aggregate: {
+            from: 'big',
+            group_by: ['readmitted'],
+            measures: { regions: { count: '*' }, visits: { sum: 'n' } },
+          },
+        },
       ],
       { per_region: { min_group_size: 10 }, summary: {} },
     );
@@ -208,18 +297,34 @@ describe('runPipeline', () => {
   });
   it('keeps document names apart from table names, and quotes odd names through join and derive', async () => {
     const odd = 'k"ey $1; DROP TABLE input_0 --';
-    const a = await parseDataset(new TextEncoder().encode(`"${odd.replaceAll('"', '""')}",x\na,1\na,2\nb,3\n`), 'csv');
-    const b = await parseDataset(new TextEncoder().encode(`"${odd.replaceAll('"', '""')}",y\na,10\nb,20\nb,30\n`), 'csv');
+    const a = await parseDataset(
+      new TextEncoder().encode(`"${odd.replaceAll('"', '""')}",x\na,1\na,2\nb,3\n`),
+      'csv',
+    );
+    const b = await parseDataset(
+      new TextEncoder().encode(`"${odd.replaceAll('"', '""')}",y\na,10\nb,20\nb,30\n`),
+      'csv',
+    );
     const doc = parsePipeline(
       JSON.stringify({
         obscura: 1,
         name: 'names',
         // Inputs named like the internal tables, in the opposite order, and a step named like one.
-        inputs: { input_1: { columns: { [odd]: 'string', x: 'int64' } }, input_0: { columns: { [odd]: 'string', y: 'int64' } } },
+        inputs: {
+          input_1: { columns: { [odd]: 'string', x: 'int64' } },
+          input_0: { columns: { [odd]: 'string', y: 'int64' } },
+        },
         steps: [
           { id: 'step_1', join: { left: 'input_1', right: 'input_0', on: [odd], how: 'inner' } },
           { id: 'step_0', derive: { from: 'step_1', columns: { 'x"y; --': 'x * 100 + y' } } },
-          { id: 'g', aggregate: { from: 'step_0', group_by: [odd], measures: { n: { count: '*' }, s: { sum: 'x"y; --' } } } },
+          {
+            id: 'g',
+            aggregate: {
+              from: 'step_0',
+              group_by: [odd],
+              measures: { n: { count: '*' }, s: { sum: 'x"y; --' } },
+            },
+          },
         ],
         outputs: { g: {} },
       }),
@@ -232,17 +337,26 @@ describe('runPipeline', () => {
     ]);
   });
 
-  it('runs a derive whose values fall outside ln\'s domain after a join', async () => {
+  it("runs a derive whose values fall outside ln's domain after a join", async () => {
     const labs = await parseDataset(readFileSync(new URL('../../datasets/labs.csv', import.meta.url)), 'csv');
     const doc = parsePipeline(
       JSON.stringify({
         obscura: 1,
         name: 'nulls',
-        inputs: { visits: { columns: { patient_id: 'string', cost: 'float64' } }, labs: { columns: { patient_id: 'string', ldl: 'float64' } } },
+        inputs: {
+          visits: { columns: { patient_id: 'string', cost: 'float64' } },
+          labs: { columns: { patient_id: 'string', ldl: 'float64' } },
+        },
         steps: [
           { id: 'j', join: { left: 'visits', right: 'labs', on: ['patient_id'] } },
           { id: 'd', derive: { from: 'j', columns: { bad: 'ln(ldl - ldl)', root: 'sqrt(0 - ldl)' } } },
-          { id: 'agg', aggregate: { from: 'd', measures: { n: { count: '*' }, bad: { count: 'bad' }, root: { count: 'root' } } } },
+          {
+            id: 'agg',
+            aggregate: {
+              from: 'd',
+              measures: { n: { count: '*' }, bad: { count: 'bad' }, root: { count: 'root' } },
+            },
+          },
         ],
         outputs: { agg: {} },
       }),

@@ -9,17 +9,35 @@ import type { DatasetSchema } from '../../src/data/index.ts';
 import { checkPipeline, type PipelineDocument, parsePipeline } from '../../src/pipelines/index.ts';
 import { caughtSync, LABS_SCHEMA, VISITS_SCHEMA } from './fixtures.ts';
 
-const VISITS = { patient_id: 'string', region: 'string', age: 'int64', cost: 'float64', readmitted: 'bool', visit_date: 'date' };
+const VISITS = {
+  patient_id: 'string',
+  region: 'string',
+  age: 'int64',
+  cost: 'float64',
+  readmitted: 'bool',
+  visit_date: 'date',
+};
 const LABS = { patient_id: 'string', hba1c: 'float64', ldl: 'float64', test_date: 'date' };
 const SCHEMAS: Record<string, DatasetSchema> = { visits: VISITS_SCHEMA, labs: LABS_SCHEMA };
 
 /** A two-input document with the given steps; the last step is the output. */
 function doc(steps: unknown[], output?: string): PipelineDocument {
   const last = (steps[steps.length - 1] as { id: string }).id;
-  return parsePipeline(JSON.stringify({ obscura: 1, name: 't', inputs: { visits: { columns: VISITS }, labs: { columns: LABS } }, steps, outputs: { [output ?? last]: {} } }));
+  return parsePipeline(
+    JSON.stringify({
+      obscura: 1,
+      name: 't',
+      inputs: { visits: { columns: VISITS }, labs: { columns: LABS } },
+      steps,
+      outputs: { [output ?? last]: {} },
+    }),
+  );
 }
 
-const count = (from: string, extra: Record<string, unknown> = {}) => ({ id: 'out', aggregate: { from, measures: { n: { count: '*' } }, ...extra } });
+const count = (from: string, extra: Record<string, unknown> = {}) => ({
+  id: 'out',
+  aggregate: { from, measures: { n: { count: '*' } }, ...extra },
+});
 const check = (steps: unknown[]) => checkPipeline(doc(steps), SCHEMAS);
 const refused = (steps: unknown[], code: string) => caughtSync(() => check(steps), code);
 
@@ -42,8 +60,18 @@ describe('join', () => {
     ]);
     // Row ids are loaded for counting but never listed as columns read.
     expect(plan.inputs).toEqual([
-      { name: 'visits', table: 'input_0', columnsRead: ['patient_id', 'region', 'age', 'visit_date'], rowIdColumn: '__obscura_rid_visits' },
-      { name: 'labs', table: 'input_1', columnsRead: ['patient_id', 'test_date'], rowIdColumn: '__obscura_rid_labs' },
+      {
+        name: 'visits',
+        table: 'input_0',
+        columnsRead: ['patient_id', 'region', 'age', 'visit_date'],
+        rowIdColumn: '__obscura_rid_visits',
+      },
+      {
+        name: 'labs',
+        table: 'input_1',
+        columnsRead: ['patient_id', 'test_date'],
+        rowIdColumn: '__obscura_rid_labs',
+      },
     ]);
   });
 
@@ -52,12 +80,25 @@ describe('join', () => {
       JSON.stringify({
         obscura: 1,
         name: 't',
-        inputs: { a: { columns: { id: 'string', x: 'int64', y: 'float64' } }, b: { columns: { id: 'string', X: 'int64', z: 'bool' } } },
+        inputs: {
+          a: { columns: { id: 'string', x: 'int64', y: 'float64' } },
+          b: { columns: { id: 'string', X: 'int64', z: 'bool' } },
+        },
         steps: [
           { id: 'ab', join: { left: 'a', right: 'b', on: ['id'], how: 'left' } },
           { id: 'self', join: { left: 'a', right: 'a', on: ['id'] } },
-          { id: 'g1', aggregate: { from: 'ab', group_by: ['a_x', 'b_X', 'z'], measures: { y: { sum: 'y' } } } },
-          { id: 'g2', aggregate: { from: 'self', group_by: ['left_x', 'right_x'], measures: { n: { count: 'right_y' } } } },
+          {
+            id: 'g1',
+            aggregate: { from: 'ab', group_by: ['a_x', 'b_X', 'z'], measures: { y: { sum: 'y' } } },
+          },
+          {
+            id: 'g2',
+            aggregate: {
+              from: 'self',
+              group_by: ['left_x', 'right_x'],
+              measures: { n: { count: 'right_y' } },
+            },
+          },
         ],
         outputs: { g1: {}, g2: {} },
       }),
@@ -85,9 +126,21 @@ describe('join', () => {
   });
 
   it('refuses unknown or repeated keys, incompatible key types and colliding names', () => {
-    const unknown = refused([{ id: 'j', join: { left: 'visits', right: 'labs', on: ['region'] } }, count('j')], 'pipeline_unknown_column');
-    expect(unknown.details).toEqual({ step: 'j', field: 'on', column: 'region', side: 'right', path: 'steps[0].join.on[0]' });
-    const twice = refused([{ id: 'j', join: { left: 'visits', right: 'labs', on: ['patient_id', 'patient_id'] } }, count('j')], 'pipeline_invalid');
+    const unknown = refused(
+      [{ id: 'j', join: { left: 'visits', right: 'labs', on: ['region'] } }, count('j')],
+      'pipeline_unknown_column',
+    );
+    expect(unknown.details).toEqual({
+      step: 'j',
+      field: 'on',
+      column: 'region',
+      side: 'right',
+      path: 'steps[0].join.on[0]',
+    });
+    const twice = refused(
+      [{ id: 'j', join: { left: 'visits', right: 'labs', on: ['patient_id', 'patient_id'] } }, count('j')],
+      'pipeline_invalid',
+    );
     expect(twice.details).toMatchObject({ step: 'j', field: 'on', path: 'steps[0].join.on[1]' });
     const types = refused(
       [
@@ -97,7 +150,14 @@ describe('join', () => {
       ],
       'pipeline_type_mismatch',
     );
-    expect(types.details).toEqual({ step: 'j', field: 'on', column: 'visit_date', left: 'date', right: 'float64', path: 'steps[1].join.on[0]' });
+    expect(types.details).toEqual({
+      step: 'j',
+      field: 'on',
+      column: 'visit_date',
+      left: 'date',
+      right: 'float64',
+      path: 'steps[1].join.on[0]',
+    });
     const collide = refused(
       [
         { id: 'k', derive: { from: 'labs', columns: { k_region: "'x'", region: "'y'" } } },
@@ -107,12 +167,27 @@ describe('join', () => {
       'pipeline_invalid',
     );
     expect(collide.details).toMatchObject({ step: 'j', column: 'k_region' });
-    const later = refused([{ id: 'j', join: { left: 'visits', right: 'out', on: ['patient_id'] } }, count('j')], 'pipeline_unknown_step');
-    expect(later.details).toMatchObject({ step: 'j', field: 'right', ref: 'out', path: 'steps[0].join.right' });
+    const later = refused(
+      [{ id: 'j', join: { left: 'visits', right: 'out', on: ['patient_id'] } }, count('j')],
+      'pipeline_unknown_step',
+    );
+    expect(later.details).toMatchObject({
+      step: 'j',
+      field: 'right',
+      ref: 'out',
+      path: 'steps[0].join.right',
+    });
   });
 
   it('may not be an output (its rows are records)', () => {
-    const e = caughtSync(() => checkPipeline(doc([{ id: 'j', join: { left: 'visits', right: 'labs', on: ['patient_id'] } }]), SCHEMAS), 'pipeline_row_level_output');
+    const e = caughtSync(
+      () =>
+        checkPipeline(
+          doc([{ id: 'j', join: { left: 'visits', right: 'labs', on: ['patient_id'] } }]),
+          SCHEMAS,
+        ),
+      'pipeline_row_level_output',
+    );
     expect(e.details).toMatchObject({ step: 'j', path: 'outputs.j' });
   });
 });
@@ -120,8 +195,22 @@ describe('join', () => {
 describe('derive', () => {
   it('types each new column and carries only what is needed', () => {
     const plan = check([
-      { id: 'd', derive: { from: 'visits', columns: { band: 'floor(age / 10) * 10', senior: 'age >= 65', kind: "CASE WHEN readmitted THEN 'again' ELSE 'once' END", unused: 'cost * 2' } } },
-      { id: 'out', aggregate: { from: 'd', group_by: ['band', 'senior', 'kind'], measures: { n: { count: '*' } } } },
+      {
+        id: 'd',
+        derive: {
+          from: 'visits',
+          columns: {
+            band: 'floor(age / 10) * 10',
+            senior: 'age >= 65',
+            kind: "CASE WHEN readmitted THEN 'again' ELSE 'once' END",
+            unused: 'cost * 2',
+          },
+        },
+      },
+      {
+        id: 'out',
+        aggregate: { from: 'd', group_by: ['band', 'senior', 'kind'], measures: { n: { count: '*' } } },
+      },
     ]);
     expect(plan.outputs[0]?.columns.map((c) => c.type)).toEqual(['float64', 'bool', 'string', 'int64']);
     const d = plan.steps[0];
@@ -134,18 +223,52 @@ describe('derive', () => {
   });
 
   it('refuses repeated, reserved and untyped columns and bad expressions, naming the column', () => {
-    const repeat = refused([{ id: 'd', derive: { from: 'visits', columns: { Region: "'x'" } } }, count('d')], 'pipeline_invalid');
-    expect(repeat.details).toEqual({ step: 'd', field: 'columns.Region', column: 'Region', path: 'steps[0].derive.columns.Region' });
-    const reserved = refused([{ id: 'd', derive: { from: 'visits', columns: { __obscura_rid_visits: '1' } } }, count('d')], 'pipeline_invalid');
+    const repeat = refused(
+      [{ id: 'd', derive: { from: 'visits', columns: { Region: "'x'" } } }, count('d')],
+      'pipeline_invalid',
+    );
+    expect(repeat.details).toEqual({
+      step: 'd',
+      field: 'columns.Region',
+      column: 'Region',
+      path: 'steps[0].derive.columns.Region',
+    });
+    const reserved = refused(
+      [{ id: 'd', derive: { from: 'visits', columns: { __obscura_rid_visits: '1' } } }, count('d')],
+      'pipeline_invalid',
+    );
     expect(reserved.message).toContain('reserved');
-    const untyped = refused([{ id: 'd', derive: { from: 'visits', columns: { nothing: 'NULL' } } }, count('d')], 'pipeline_expression_invalid');
-    expect(untyped.details).toMatchObject({ step: 'd', field: 'columns.nothing', path: 'steps[0].derive.columns.nothing', offset: 0 });
-    const typo = refused([{ id: 'd', derive: { from: 'visits', columns: { 'a b': 'age + cots' } } }, count('d')], 'pipeline_unknown_column');
-    expect(typo.details).toEqual({ step: 'd', field: 'columns.a b', column: 'cots', path: 'steps[0].derive.columns["a b"]', offset: 6 });
-    const typed = refused([{ id: 'd', derive: { from: 'visits', columns: { x: "region * 2" } } }, count('d')], 'pipeline_expression_invalid');
+    const untyped = refused(
+      [{ id: 'd', derive: { from: 'visits', columns: { nothing: 'NULL' } } }, count('d')],
+      'pipeline_expression_invalid',
+    );
+    expect(untyped.details).toMatchObject({
+      step: 'd',
+      field: 'columns.nothing',
+      path: 'steps[0].derive.columns.nothing',
+      offset: 0,
+    });
+    const typo = refused(
+      [{ id: 'd', derive: { from: 'visits', columns: { 'a b': 'age + cots' } } }, count('d')],
+      'pipeline_unknown_column',
+    );
+    expect(typo.details).toEqual({
+      step: 'd',
+      field: 'columns.a b',
+      column: 'cots',
+      path: 'steps[0].derive.columns["a b"]',
+      offset: 6,
+    });
+    const typed = refused(
+      [{ id: 'd', derive: { from: 'visits', columns: { x: 'region * 2' } } }, count('d')],
+      'pipeline_expression_invalid',
+    );
     expect(typed.details).toMatchObject({ field: 'columns.x', offset: 7 });
     // Columns derived in the same step are not visible to each other.
-    const chained = refused([{ id: 'd', derive: { from: 'visits', columns: { a: 'age + 1', b: 'a + 1' } } }, count('d')], 'pipeline_unknown_column');
+    const chained = refused(
+      [{ id: 'd', derive: { from: 'visits', columns: { a: 'age + 1', b: 'a + 1' } } }, count('d')],
+      'pipeline_unknown_column',
+    );
     expect(chained.details).toMatchObject({ field: 'columns.b', column: 'a' });
   });
 
@@ -153,17 +276,31 @@ describe('derive', () => {
     const e = caughtSync(
       () =>
         checkPipeline(
-          parsePipeline(JSON.stringify({ obscura: 1, name: 't', inputs: { t: { columns: { __OBSCURA_x: 'int64' } } }, steps: [count('t')], outputs: { out: {} } })),
+          parsePipeline(
+            JSON.stringify({
+              obscura: 1,
+              name: 't',
+              inputs: { t: { columns: { __OBSCURA_x: 'int64' } } },
+              steps: [count('t')],
+              outputs: { out: {} },
+            }),
+          ),
           { t: [{ name: '__OBSCURA_x', type: 'int64' }] },
         ),
       'pipeline_invalid',
     );
-    expect(e.details).toMatchObject({ input: 't', column: '__OBSCURA_x', path: 'inputs.t.columns.__OBSCURA_x' });
+    expect(e.details).toMatchObject({
+      input: 't',
+      column: '__OBSCURA_x',
+      path: 'inputs.t.columns.__OBSCURA_x',
+    });
   });
 });
 
 describe('measures', () => {
-  const measure = (m: Record<string, unknown>) => [{ id: 'out', aggregate: { from: 'visits', group_by: ['region'], measures: { m } } }];
+  const measure = (m: Record<string, unknown>) => [
+    { id: 'out', aggregate: { from: 'visits', group_by: ['region'], measures: { m } } },
+  ];
 
   it('give the documented types', () => {
     const plan = check([
@@ -185,7 +322,17 @@ describe('measures', () => {
         },
       },
     ]);
-    expect(plan.outputs[0]?.columns.map((c) => c.type)).toEqual(['int64', 'float64', 'float64', 'float64', 'string', 'string', 'int64', 'float64', 'date']);
+    expect(plan.outputs[0]?.columns.map((c) => c.type)).toEqual([
+      'int64',
+      'float64',
+      'float64',
+      'float64',
+      'string',
+      'string',
+      'int64',
+      'float64',
+      'date',
+    ]);
   });
 
   it('bind every option from the document as a parameter', () => {
@@ -203,20 +350,39 @@ describe('measures', () => {
       },
     ]);
     const agg = plan.steps[0];
-    for (const v of ['0.123', '7.25', '98765', '2222', '33333', '11.5', '4444', '55555']) expect(agg?.sql).not.toContain(v);
-    expect(agg?.params.map((p) => p.value)).toEqual(expect.arrayContaining([0.123, -7.25, 98765.5, 2222.25, 11.5, 33333.75, 4444, 55555, 7]));
+    for (const v of ['0.123', '7.25', '98765', '2222', '33333', '11.5', '4444', '55555'])
+      expect(agg?.sql).not.toContain(v);
+    expect(agg?.params.map((p) => p.value)).toEqual(
+      expect.arrayContaining([0.123, -7.25, 98765.5, 2222.25, 11.5, 33333.75, 4444, 55555, 7]),
+    );
     expect(agg?.sql).not.toContain("'");
   });
 
   it('refuse columns of the wrong type, naming the measure', () => {
-    for (const m of [{ stddev: 'region' }, { variance: 'visit_date' }, { quantile: 'patient_id', q: 0.5 }, { histogram: 'region', bins: 2, bounds: [0, 1] }]) {
+    for (const m of [
+      { stddev: 'region' },
+      { variance: 'visit_date' },
+      { quantile: 'patient_id', q: 0.5 },
+      { histogram: 'region', bins: 2, bounds: [0, 1] },
+    ]) {
       const e = refused(measure(m), 'pipeline_type_mismatch');
-      expect(e.details).toMatchObject({ step: 'out', field: 'measures.m', path: 'steps[0].aggregate.measures.m' });
+      expect(e.details).toMatchObject({
+        step: 'out',
+        field: 'measures.m',
+        path: 'steps[0].aggregate.measures.m',
+      });
     }
     const bounds = refused(measure({ min: 'visit_date', bounds: [0, 1] }), 'pipeline_type_mismatch');
-    expect(bounds.details).toMatchObject({ field: 'measures.m.bounds', path: 'steps[0].aggregate.measures.m.bounds' });
+    expect(bounds.details).toMatchObject({
+      field: 'measures.m.bounds',
+      path: 'steps[0].aggregate.measures.m.bounds',
+    });
     const unknown = refused(measure({ count_distinct: 'nope' }), 'pipeline_unknown_column');
-    expect(unknown.details).toMatchObject({ field: 'measures.m', column: 'nope', path: 'steps[0].aggregate.measures.m.count_distinct' });
+    expect(unknown.details).toMatchObject({
+      field: 'measures.m',
+      column: 'nope',
+      path: 'steps[0].aggregate.measures.m.count_distinct',
+    });
   });
 
   it('refuse malformed histograms and bounds in the document itself', () => {

@@ -44,10 +44,26 @@ async function data(): Promise<{ visits: ParsedDataset; labs: ParsedDataset }> {
   return { visits: await csv(VISITS), labs: await csv(LABS) };
 }
 
-async function run(steps: unknown[], k: number, inputs: Record<string, ParsedDataset>, cols?: Record<string, Record<string, string>>): Promise<PipelineOutput> {
-  const columns = cols ?? { visits: { pid: 'string', region: 'string' }, labs: { pid: 'string', kind: 'string', val: 'float64' } };
+async function run(
+  steps: unknown[],
+  k: number,
+  inputs: Record<string, ParsedDataset>,
+  cols?: Record<string, Record<string, string>>,
+): Promise<PipelineOutput> {
+  const columns = cols ?? {
+    visits: { pid: 'string', region: 'string' },
+    labs: { pid: 'string', kind: 'string', val: 'float64' },
+  };
   const declared = Object.fromEntries(Object.keys(inputs).map((n) => [n, { columns: columns[n] }]));
-  const doc = parsePipeline(JSON.stringify({ obscura: 1, name: 's', inputs: declared, steps, outputs: { out: { min_group_size: k } } }));
+  const doc = parsePipeline(
+    JSON.stringify({
+      obscura: 1,
+      name: 's',
+      inputs: declared,
+      steps,
+      outputs: { out: { min_group_size: k } },
+    }),
+  );
   const out = (await runPipeline(doc, inputs)).out;
   if (!out) throw new Error('no output');
   return out;
@@ -55,7 +71,14 @@ async function run(steps: unknown[], k: number, inputs: Record<string, ParsedDat
 
 const byRegion = (how: 'inner' | 'left') => [
   { id: 'j', join: { left: 'visits', right: 'labs', on: ['pid'], how } },
-  { id: 'out', aggregate: { from: 'j', group_by: ['region'], measures: { rows: { count: '*' }, results: { count: 'val' } } } },
+  {
+    id: 'out',
+    aggregate: {
+      from: 'j',
+      group_by: ['region'],
+      measures: { rows: { count: '*' }, results: { count: 'val' } },
+    },
+  },
 ];
 
 describe('min_group_size per input', () => {
@@ -91,8 +114,15 @@ describe('min_group_size per input', () => {
     const inputs = await data();
     const steps = (second: Record<string, unknown>) => [
       { id: 'j', join: { left: 'visits', right: 'labs', on: ['pid'] } },
-      { id: 'per_kind', aggregate: { from: 'j', group_by: ['region', 'kind'], measures: { n: { count: '*' } } } },
-      { id: 'out', aggregate: { from: 'per_kind', measures: { groups: { count: '*' }, results: { sum: 'n' } } }, ...second },
+      {
+        id: 'per_kind',
+        aggregate: { from: 'j', group_by: ['region', 'kind'], measures: { n: { count: '*' } } },
+      },
+      {
+        id: 'out',
+        aggregate: { from: 'per_kind', measures: { groups: { count: '*' }, results: { sum: 'n' } } },
+        ...second,
+      },
     ];
     // All five groups together: 12 joined rows, but 1 + 3 + 4 = 8 distinct visits and 9
     // results behind the total — p1's visit stands behind both of A's kind groups but counts once.
@@ -101,7 +131,10 @@ describe('min_group_size per input', () => {
     // Only region A's groups: p1's single visit behind both kinds, so 1 visit, not 2.
     const onlyA = [
       { id: 'j', join: { left: 'visits', right: 'labs', on: ['pid'] } },
-      { id: 'per_kind', aggregate: { from: 'j', group_by: ['region', 'kind'], measures: { n: { count: '*' } } } },
+      {
+        id: 'per_kind',
+        aggregate: { from: 'j', group_by: ['region', 'kind'], measures: { n: { count: '*' } } },
+      },
       { id: 'a', filter: { from: 'per_kind', where: "region = 'A'" } },
       { id: 'out', aggregate: { from: 'a', group_by: ['region'], measures: { results: { sum: 'n' } } } },
     ];
@@ -112,9 +145,15 @@ describe('min_group_size per input', () => {
   it('follows the rows behind an aggregate that is joined again', async () => {
     const inputs = await data();
     const steps = [
-      { id: 'per_patient', aggregate: { from: 'labs', group_by: ['pid'], measures: { results: { count: '*' } } } },
+      {
+        id: 'per_patient',
+        aggregate: { from: 'labs', group_by: ['pid'], measures: { results: { count: '*' } } },
+      },
       { id: 'j', join: { left: 'visits', right: 'per_patient', on: ['pid'] } },
-      { id: 'out', aggregate: { from: 'j', group_by: ['region'], measures: { results: { sum: 'results' } } } },
+      {
+        id: 'out',
+        aggregate: { from: 'j', group_by: ['region'], measures: { results: { sum: 'results' } } },
+      },
     ];
     expect((await run(steps, 1, inputs)).rows).toEqual([
       ['A', 5],
@@ -131,7 +170,10 @@ describe('min_group_size per input', () => {
     const visits = await sampleVisits();
     const columns = { visits: { region: 'string', age: 'int64' } };
     const steps = [
-      { id: 'per_region', aggregate: { from: 'visits', group_by: ['region'], measures: { n: { count: '*' } } } },
+      {
+        id: 'per_region',
+        aggregate: { from: 'visits', group_by: ['region'], measures: { n: { count: '*' } } },
+      },
       { id: 'big', filter: { from: 'per_region', where: 'n >= 20' } },
       { id: 'out', aggregate: { from: 'big', measures: { regions: { count: '*' }, visits: { sum: 'n' } } } },
     ];
@@ -145,7 +187,10 @@ describe('min_group_size per input', () => {
     const inputs = { visits: (await data()).visits };
     const steps = [
       { id: 'pairs', join: { left: 'visits', right: 'visits', on: ['pid'] } },
-      { id: 'out', aggregate: { from: 'pairs', group_by: ['left_region'], measures: { pairs: { count: '*' } } } },
+      {
+        id: 'out',
+        aggregate: { from: 'pairs', group_by: ['left_region'], measures: { pairs: { count: '*' } } },
+      },
     ];
     // E: p20's four visits pair up 16 times, but four visits are behind them.
     expect((await run(steps, 4, inputs)).rows).toEqual([['E', 16]]);
@@ -156,7 +201,15 @@ describe('min_group_size per input', () => {
 describe('histogram cells are groups for min_group_size', () => {
   it('nulls every cell with fewer distinct rows behind it, empty ones included, and counts them', async () => {
     // val over [0, 10) in 5 bins: p1's five results fall in bins 0, 1, 1, 2, 2; p4 0; p5 1; p6 1; p20 4.
-    const steps = [{ id: 'out', aggregate: { from: 'labs', measures: { n: { count: '*' }, h: { histogram: 'val', bins: 5, bounds: [0, 10] } } } }];
+    const steps = [
+      {
+        id: 'out',
+        aggregate: {
+          from: 'labs',
+          measures: { n: { count: '*' }, h: { histogram: 'val', bins: 5, bounds: [0, 10] } },
+        },
+      },
+    ];
     const exact = await run(steps, 1, await data());
     expect(exact.rows).toEqual([[9, '[2,4,2,0,1]']]);
     expect(exact.suppressedCells).toBe(0);
@@ -171,7 +224,13 @@ describe('histogram cells are groups for min_group_size', () => {
     // Joined: p1's one visit stands behind its five results, p20's one result behind four visits.
     const steps = [
       { id: 'j', join: { left: 'visits', right: 'labs', on: ['pid'] } },
-      { id: 'out', aggregate: { from: 'j', measures: { n: { count: '*' }, h: { histogram: 'val', bins: 5, bounds: [0, 10] } } } },
+      {
+        id: 'out',
+        aggregate: {
+          from: 'j',
+          measures: { n: { count: '*' }, h: { histogram: 'val', bins: 5, bounds: [0, 10] } },
+        },
+      },
     ];
     const out = await run(steps, 2, await data());
     // Cell 0: p1 and p4 (2 visits, 2 results); cell 1: p1 twice, p5, p6 (3 visits, 4 results);

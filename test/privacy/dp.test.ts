@@ -25,7 +25,8 @@ function seeded(seed: string): ByteSource {
   let counter = 0;
   let pool = Buffer.alloc(0);
   return (n) => {
-    while (pool.length < n) pool = Buffer.concat([pool, createHash('sha256').update(`${seed}:${counter++}`).digest()]);
+    while (pool.length < n)
+      pool = Buffer.concat([pool, createHash('sha256').update(`${seed}:${counter++}`).digest()]);
     const out = pool.subarray(0, n);
     pool = pool.subarray(n);
     return out;
@@ -40,7 +41,11 @@ function critical(df: number): number {
 }
 
 /** Chi-square statistic of integer samples against a pmf on [-k, k] with both tails pooled. */
-function chiSquare(samples: readonly number[], pmf: (x: number) => number, k: number): { stat: number; df: number } {
+function chiSquare(
+  samples: readonly number[],
+  pmf: (x: number) => number,
+  k: number,
+): { stat: number; df: number } {
   const n = samples.length;
   const observed = new Map<number, number>();
   for (const s of samples) {
@@ -124,7 +129,9 @@ describe('discrete Gaussian', () => {
       for (let x = -200; x <= 200; x++) z += Math.exp(-(x * x) / (2 * sigma2));
       const pmf = (x: number) => Math.exp(-(x * x) / (2 * sigma2)) / z;
       const bytes = seeded(`dg${sigma2}`);
-      const samples = Array.from({ length: 10_000 }, () => Number(discreteGaussian(toRational(sigma2), bytes)));
+      const samples = Array.from({ length: 10_000 }, () =>
+        Number(discreteGaussian(toRational(sigma2), bytes)),
+      );
       const { stat, df } = chiSquare(samples, pmf, Math.ceil(2.5 * Math.sqrt(sigma2)));
       expect(stat).toBeLessThan(critical(df));
       let exactVar = 0;

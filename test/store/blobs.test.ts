@@ -25,11 +25,15 @@ describe('blob store', () => {
 
   it('refuses an upload past the limit and leaves nothing behind', async () => {
     const store = new BlobStore(root);
-    await expect(store.stage(Readable.from([Buffer.alloc(600), Buffer.alloc(600)]), 1000)).rejects.toMatchObject({ code: 'upload_too_large', status: 413 });
+    await expect(
+      store.stage(Readable.from([Buffer.alloc(600), Buffer.alloc(600)]), 1000),
+    ).rejects.toMatchObject({ code: 'upload_too_large', status: 413 });
     expect(readdirSync(join(root, 'tmp'))).toEqual([]);
   });
 
   it('refuses a malformed hash', () => {
-    expect(() => new BlobStore(root).pathOf('../etc/passwd')).toThrow(expect.objectContaining({ code: 'blob_hash_invalid' }));
+    expect(() => new BlobStore(root).pathOf('../etc/passwd')).toThrow(
+      expect.objectContaining({ code: 'blob_hash_invalid' }),
+    );
   });
 });

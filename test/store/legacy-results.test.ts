@@ -17,11 +17,24 @@ describe('results of an earlier version', () => {
   it('are left out of the list and answered 410, never 500', () => {
     const db = openDb(join(dir, 'm.sqlite'));
     db.exec('PRAGMA foreign_keys = OFF');
-    const legacy = { obscura: 'result-document/1', id: 'a'.repeat(32), hash: 'b'.repeat(64), signed: { result: { obscura: 'result/1', outputs: { t: { rows: [[1]] } } } } };
-    db.prepare('INSERT INTO results (id, job_id, hash, document, created_at) VALUES (?, ?, ?, ?, ?)').run(legacy.id, 'job-1', legacy.hash, JSON.stringify(legacy), new Date().toISOString());
+    const legacy = {
+      obscura: 'result-document/1',
+      id: 'a'.repeat(32),
+      hash: 'b'.repeat(64),
+      signed: { result: { obscura: 'result/1', outputs: { t: { rows: [[1]] } } } },
+    };
+    db.prepare('INSERT INTO results (id, job_id, hash, document, created_at) VALUES (?, ?, ?, ?, ?)').run(
+      legacy.id,
+      'job-1',
+      legacy.hash,
+      JSON.stringify(legacy),
+      new Date().toISOString(),
+    );
     const metadata = new Metadata(db);
     expect(metadata.results()).toEqual([]);
-    expect(() => metadata.result(legacy.id)).toThrow(expect.objectContaining({ code: 'result_unsupported', status: 410 }));
+    expect(() => metadata.result(legacy.id)).toThrow(
+      expect.objectContaining({ code: 'result_unsupported', status: 410 }),
+    );
     expect(metadata.resultJob(legacy.id)).toBe('job-1');
     expect(metadata.resultJob('c'.repeat(32))).toBeUndefined();
     db.close();

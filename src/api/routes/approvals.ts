@@ -26,8 +26,16 @@ export function settleWaitingJobs(ctx: HostContext, pipelineHash?: string): stri
   const released: string[] = [];
   for (const job of ctx.metadata.jobsAwaitingApproval()) {
     if (pipelineHash !== undefined && job.pipeline.hash !== pipelineHash) continue;
-    const { doc, hash } = pipelineFromBody(ctx.metadata.pipeline(job.pipeline.hash).document as Record<string, unknown>);
-    const a = assessJob(ctx, { analyst: job.analyst, doc, hash, inputs: job.inputs, ...(job.purpose ? { purpose: job.purpose } : {}) });
+    const { doc, hash } = pipelineFromBody(
+      ctx.metadata.pipeline(job.pipeline.hash).document as Record<string, unknown>,
+    );
+    const a = assessJob(ctx, {
+      analyst: job.analyst,
+      doc,
+      hash,
+      inputs: job.inputs,
+      ...(job.purpose ? { purpose: job.purpose } : {}),
+    });
     if (a.refusal) {
       ctx.metadata.failJob(job.id, a.refusal.code, a.refusal.message);
       ctx.log('info', `job ${job.id}, waiting for approval, can no longer run: ${a.refusal.code}`);
@@ -49,12 +57,19 @@ export function approvalRoutes(ctx: HostContext): Router {
     assertReadable(ctx, req.account, 'dataset', id);
     const dataset = ctx.metadata.dataset(id);
     if (req.account !== signed.approval.approver) {
-      throw new ObscuraError('approval_not_owner', `the request is signed by ${req.account}, the approval by ${signed.approval.approver}`, 403);
+      throw new ObscuraError(
+        'approval_not_owner',
+        `the request is signed by ${req.account}, the approval by ${signed.approval.approver}`,
+        403,
+      );
     }
     assertApproval(signed, dataset.manifest.manifest, manifestHash(dataset.manifest.manifest));
     ctx.privacy.putApproval(id, signed);
     const a = signed.approval;
-    ctx.log('info', `owner ${a.approver} approved pipeline ${a.pipeline} on dataset ${id} for analyst ${a.analyst}, ${a.runs} run(s) until ${a.expiresAt}`);
+    ctx.log(
+      'info',
+      `owner ${a.approver} approved pipeline ${a.pipeline} on dataset ${id} for analyst ${a.analyst}, ${a.runs} run(s) until ${a.expiresAt}`,
+    );
     const released = settleWaitingJobs(ctx, signed.approval.pipeline);
     res.status(201).json({ approval: signed, released });
   });
@@ -62,7 +77,9 @@ export function approvalRoutes(ctx: HostContext): Router {
     const { owner } = parseBody(ApprovalsQuerySchema, req.query, 'query');
     const pending = readableApprovals(ctx, req.account, ctx.metadata.jobsAwaitingApproval())
       .map((job) => jobPreview(ctx, job.id))
-      .filter((p) => owner === undefined || p.inputs.some((i) => i.owner === owner && i.approval === 'pending'));
+      .filter(
+        (p) => owner === undefined || p.inputs.some((i) => i.owner === owner && i.approval === 'pending'),
+      );
     res.json({ pending });
   });
   return r;

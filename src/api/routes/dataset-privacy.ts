@@ -21,22 +21,42 @@ export function datasetPrivacyRoutes(ctx: HostContext): Router {
   const r = Router();
   r.post('/datasets/:id/policy', async (req, res) => {
     const dataset = ctx.metadata.dataset(req.params.id as string);
-    if (req.account !== dataset.owner) throw new ObscuraError('policy_update_not_owner', `only the owner ${dataset.owner} may update the policy of dataset ${dataset.id}`, 403);
+    if (req.account !== dataset.owner)
+      throw new ObscuraError(
+        'policy_update_not_owner',
+        `only the owner ${dataset.owner} may update the policy of dataset ${dataset.id}`,
+        403,
+      );
     const signed = parseSignedPolicyUpdate(req.body);
     const hash = manifestHash(dataset.manifest.manifest);
     assertPolicyUpdate(signed, dataset.manifest.manifest, hash);
     const current = ctx.privacy.latestPolicyUpdate(dataset.id)?.update;
-    if (current?.revoked) throw new ObscuraError('dataset_revoked', `dataset ${dataset.id} is revoked; its policy cannot change`, 409);
+    if (current?.revoked)
+      throw new ObscuraError(
+        'dataset_revoked',
+        `dataset ${dataset.id} is revoked; its policy cannot change`,
+        409,
+      );
     const expected = (current?.version ?? 1) + 1;
     if (signed.update.version !== expected) {
-      throw new ObscuraError('policy_update_version', `the next policy version of dataset ${dataset.id} is ${expected}, not ${signed.update.version}`, 409, { expected });
+      throw new ObscuraError(
+        'policy_update_version',
+        `the next policy version of dataset ${dataset.id} is ${expected}, not ${signed.update.version}`,
+        409,
+        { expected },
+      );
     }
-    const { ledger } = await ctx.workers.get(dataset.worker).request('apply_policy_update', { datasetId: dataset.id, manifest: dataset.manifest, update: signed });
+    const { ledger } = await ctx.workers
+      .get(dataset.worker)
+      .request('apply_policy_update', { datasetId: dataset.id, manifest: dataset.manifest, update: signed });
     // The enclave applied it: from here on it refuses jobs that carry an older version.
     ctx.privacy.putPolicyUpdate(dataset.id, signed);
     await placeLedgerEntry(ctx, dataset.worker, ledger);
     settleWaitingJobs(ctx);
-    ctx.log('info', `owner ${dataset.owner} ${signed.update.revoked ? 'revoked dataset' : `set policy version ${signed.update.version} of dataset`} ${dataset.id}`);
+    ctx.log(
+      'info',
+      `owner ${dataset.owner} ${signed.update.revoked ? 'revoked dataset' : `set policy version ${signed.update.version} of dataset`} ${dataset.id}`,
+    );
     res.status(201).json({ update: signed, ledgerSeq: ledger.entry.seq });
   });
   r.get('/datasets/:id/policy', (req, res) => {
@@ -56,21 +76,28 @@ export function datasetPrivacyRoutes(ctx: HostContext): Router {
   r.get('/datasets/:id/budget', async (req, res) => {
     const dataset = ctx.metadata.dataset(req.params.id as string);
     const policyUpdate = ctx.privacy.latestPolicyUpdate(dataset.id);
-    const view = await ctx.workers
-      .get(dataset.worker)
-      .request('budget', { datasetId: dataset.id, manifest: dataset.manifest, ...(policyUpdate ? { policyUpdate } : {}) });
+    const view = await ctx.workers.get(dataset.worker).request('budget', {
+      datasetId: dataset.id,
+      manifest: dataset.manifest,
+      ...(policyUpdate ? { policyUpdate } : {}),
+    });
     const hash = manifestHash(dataset.manifest.manifest);
-    const spends = ctx.privacy
-      .ledgerEntries(dataset.worker)
-      .flatMap((stored) => {
-        const parsed = SignedLedgerEntrySchema.safeParse(stored.document);
-        if (!parsed.success) return [];
-        const body: LedgerEntry['body'] = parsed.data.entry.body;
-        if (body.kind !== 'spend') return [];
-        return body.charges
-          .filter((c) => c.dataset === hash)
-          .map((c) => ({ seq: stored.seq, job: body.job, epsilon: c.epsilon, delta: c.delta, blockNumber: stored.placement.blockNumber, blockHash: stored.placement.blockHash }));
-      });
+    const spends = ctx.privacy.ledgerEntries(dataset.worker).flatMap((stored) => {
+      const parsed = SignedLedgerEntrySchema.safeParse(stored.document);
+      if (!parsed.success) return [];
+      const body: LedgerEntry['body'] = parsed.data.entry.body;
+      if (body.kind !== 'spend') return [];
+      return body.charges
+        .filter((c) => c.dataset === hash)
+        .map((c) => ({
+          seq: stored.seq,
+          job: body.job,
+          epsilon: c.epsilon,
+          delta: c.delta,
+          blockNumber: stored.placement.blockNumber,
+          blockHash: stored.placement.blockHash,
+        }));
+    });
     const out: DatasetBudget = { dataset: dataset.id, ...view, spends };
     res.json(out);
   });

@@ -14,7 +14,12 @@ import busboy from 'busboy';
 import { type Request, Router } from 'express';
 import { ObscuraError } from '../../common/errors.ts';
 import { inspectHeader } from '../../crypto/index.ts';
-import { assertManifestSignature, manifestHash, parseSignedManifest, type SignedManifest } from '../../crypto/manifest.ts';
+import {
+  assertManifestSignature,
+  manifestHash,
+  parseSignedManifest,
+  type SignedManifest,
+} from '../../crypto/manifest.ts';
 import type { Readable } from 'node:stream';
 import type { StagedBlob } from '../../store/index.ts';
 import { readableDatasets } from '../access.ts';
@@ -27,14 +32,22 @@ import { storageQuotaExceeded, type UploadSlot } from '../uploads.ts';
  * check fails or the client goes quiet (uploadLimits.idleTimeoutMs), the file stream is destroyed, so the
  * staging file is closed and deleted before the promise rejects.
  */
-function receiveUpload(req: Request, ctx: HostContext, owner: string, slot: UploadSlot): Promise<{ signed: SignedManifest; staged: StagedBlob }> {
+function receiveUpload(
+  req: Request,
+  ctx: HostContext,
+  owner: string,
+  slot: UploadSlot,
+): Promise<{ signed: SignedManifest; staged: StagedBlob }> {
   return new Promise((resolve, reject) => {
     let signed: SignedManifest | undefined;
     let staging: Promise<StagedBlob> | undefined;
     let file: Readable | undefined;
     let failed = false;
     const idleMs = ctx.uploadLimits.idleTimeoutMs;
-    const idle = setTimeout(() => fail(new ObscuraError('upload_timeout', `the upload sent nothing for ${idleMs} ms`, 408)), idleMs);
+    const idle = setTimeout(
+      () => fail(new ObscuraError('upload_timeout', `the upload sent nothing for ${idleMs} ms`, 408)),
+      idleMs,
+    );
     const fail = (e: unknown) => {
       if (failed) return;
       failed = true;
@@ -43,7 +56,12 @@ function receiveUpload(req: Request, ctx: HostContext, owner: string, slot: Uplo
       req.resume();
       // Ends the staging pipeline, which closes and deletes its file; reject once it has.
       file?.destroy();
-      const settled = staging ? staging.then((s) => ctx.blobs.discard(s), () => {}) : Promise.resolve();
+      const settled = staging
+        ? staging.then(
+            (s) => ctx.blobs.discard(s),
+            () => {},
+          )
+        : Promise.resolve();
       settled.then(() => reject(e));
     };
     req.on('data', () => idle.refresh());
@@ -52,11 +70,18 @@ function receiveUpload(req: Request, ctx: HostContext, owner: string, slot: Uplo
       bb = busboy({ headers: req.headers, limits: { files: 1, fields: 1, fieldSize: 1 << 20 } });
     } catch {
       clearTimeout(idle);
-      reject(new ObscuraError('upload_not_multipart', 'upload must be multipart/form-data with a manifest field and a sealed file', 415));
+      reject(
+        new ObscuraError(
+          'upload_not_multipart',
+          'upload must be multipart/form-data with a manifest field and a sealed file',
+          415,
+        ),
+      );
       return;
     }
     bb.on('field', (name, value) => {
-      if (name !== 'manifest') return fail(new ObscuraError('upload_unexpected_field', `unexpected form field ${name}`, 400));
+      if (name !== 'manifest')
+        return fail(new ObscuraError('upload_unexpected_field', `unexpected form field ${name}`, 400));
       try {
         let json: unknown;
         try {
@@ -67,7 +92,11 @@ function receiveUpload(req: Request, ctx: HostContext, owner: string, slot: Uplo
         const s = parseSignedManifest(json);
         assertManifestSignature(s);
         if (s.manifest.owner !== owner) {
-          throw new ObscuraError('not_dataset_owner', 'only the owner named in the manifest may upload its dataset', 403);
+          throw new ObscuraError(
+            'not_dataset_owner',
+            'only the owner named in the manifest may upload its dataset',
+            403,
+          );
         }
         ctx.workers.get(s.manifest.worker.id);
         signed = s;
@@ -78,16 +107,25 @@ function receiveUpload(req: Request, ctx: HostContext, owner: string, slot: Uplo
     bb.on('file', (name, stream) => {
       if (name !== 'sealed' || !signed || failed) {
         stream.resume();
-        return fail(new ObscuraError('upload_bad_order', 'send the manifest field before the sealed file part', 400));
+        return fail(
+          new ObscuraError('upload_bad_order', 'send the manifest field before the sealed file part', 400),
+        );
       }
       file = stream;
-      staging = ctx.blobs.stage(stream, slot.maxBytes, slot.quotaBound ? () => storageQuotaExceeded(ctx.uploadLimits.bytesPerAccount) : undefined);
+      staging = ctx.blobs.stage(
+        stream,
+        slot.maxBytes,
+        slot.quotaBound ? () => storageQuotaExceeded(ctx.uploadLimits.bytesPerAccount) : undefined,
+      );
       staging.catch(fail);
     });
     bb.on('error', () => fail(new ObscuraError('upload_malformed', 'multipart body is malformed', 400)));
     bb.on('close', () => {
       if (failed) return;
-      if (!signed || !staging) return fail(new ObscuraError('upload_incomplete', 'upload needs a manifest field and a sealed file part', 400));
+      if (!signed || !staging)
+        return fail(
+          new ObscuraError('upload_incomplete', 'upload needs a manifest field and a sealed file part', 400),
+        );
       const s = signed;
       staging.then((staged) => {
         clearTimeout(idle);
@@ -108,10 +146,18 @@ function checkStaged(signed: SignedManifest, staged: StagedBlob): void {
   inspectHeader(staged.head);
   const { ciphertext } = signed.manifest;
   if (staged.bytes < ciphertext.bytes) {
-    throw new ObscuraError('sealed_file_truncated', `sealed file is truncated: ${staged.bytes} of ${ciphertext.bytes} bytes`, 422);
+    throw new ObscuraError(
+      'sealed_file_truncated',
+      `sealed file is truncated: ${staged.bytes} of ${ciphertext.bytes} bytes`,
+      422,
+    );
   }
   if (staged.bytes !== ciphertext.bytes || staged.sha256 !== ciphertext.sha256) {
-    throw new ObscuraError('sealed_file_corrupted', 'sealed file does not match the SHA-256 in its manifest (corrupted or altered)', 422);
+    throw new ObscuraError(
+      'sealed_file_corrupted',
+      'sealed file does not match the SHA-256 in its manifest (corrupted or altered)',
+      422,
+    );
   }
 }
 
@@ -132,7 +178,8 @@ export function datasetRoutes(ctx: HostContext): Router {
     try {
       checkStaged(signed, staged);
       const id = manifestHash(signed.manifest).slice(0, 32);
-      if (ctx.metadata.hasDataset(id)) throw new ObscuraError('dataset_exists', `dataset ${id} was already uploaded`, 409);
+      if (ctx.metadata.hasDataset(id))
+        throw new ObscuraError('dataset_exists', `dataset ${id} was already uploaded`, 409);
       await ctx.workers.get(signed.manifest.worker.id).request('validate_dataset', {
         input: { datasetId: id, blobPath: staged.tmpPath, manifest: signed },
       });
@@ -141,7 +188,10 @@ export function datasetRoutes(ctx: HostContext): Router {
       await ctx.blobs.commit(staged);
       const record = ctx.metadata.insertDataset(id, signed);
       ctx.metrics.uploadedBytes.inc(staged.bytes);
-      ctx.log('info', `dataset ${id} uploaded by ${record.owner} (${record.rows} rows, ${staged.bytes} bytes sealed)`);
+      ctx.log(
+        'info',
+        `dataset ${id} uploaded by ${record.owner} (${record.rows} rows, ${staged.bytes} bytes sealed)`,
+      );
       res.status(201).location(`/v1/datasets/${id}`).json(record);
     } catch (e) {
       await ctx.blobs.discard(staged);

@@ -26,10 +26,22 @@ export function jobRoutes(ctx: HostContext): Router {
     const body = parseBody(JobSubmissionSchema, req.body);
     // A dataset the analyst may not read is answered as missing, so a job cannot probe for ids.
     for (const id of Object.values(body.inputs).flat()) assertReadable(ctx, analyst, 'dataset', id);
-    const { doc, hash } = body.pipeline !== undefined
-      ? pipelineFromBody(body.pipeline)
-      : pipelineFromBody(ctx.metadata.pipeline(body.pipelineHash as string).document as Record<string, unknown>);
-    const assessment = await assessBudget(ctx, assessJob(ctx, { analyst, doc, hash, inputs: body.inputs, ...(body.purpose ? { purpose: body.purpose } : {}) }));
+    const { doc, hash } =
+      body.pipeline !== undefined
+        ? pipelineFromBody(body.pipeline)
+        : pipelineFromBody(
+            ctx.metadata.pipeline(body.pipelineHash as string).document as Record<string, unknown>,
+          );
+    const assessment = await assessBudget(
+      ctx,
+      assessJob(ctx, {
+        analyst,
+        doc,
+        hash,
+        inputs: body.inputs,
+        ...(body.purpose ? { purpose: body.purpose } : {}),
+      }),
+    );
     if (query.dry_run === 'true') {
       res.json(assessment.preview);
       return;
@@ -37,9 +49,19 @@ export function jobRoutes(ctx: HostContext): Router {
     if (assessment.refusal) throw assessment.refusal;
     const request = body.request;
     if (!request) {
-      throw new ObscuraError('job_request_missing', "a job needs the analyst's signed job request (field request; `obscura run` makes one)", 400);
+      throw new ObscuraError(
+        'job_request_missing',
+        "a job needs the analyst's signed job request (field request; `obscura run` makes one)",
+        400,
+      );
     }
-    checkSubmittedRequest(ctx, request, { analyst, doc, hash, inputs: body.inputs, purpose: body.purpose ?? '' });
+    checkSubmittedRequest(ctx, request, {
+      analyst,
+      doc,
+      hash,
+      inputs: body.inputs,
+      purpose: body.purpose ?? '',
+    });
     ctx.metadata.upsertPipeline(hash, doc.name, doc);
     const job = ctx.metadata.insertJob({
       id: randomUUID(),
@@ -51,19 +73,30 @@ export function jobRoutes(ctx: HostContext): Router {
       awaitingApproval: assessment.awaiting.length > 0,
       request,
     });
-    if (assessment.awaiting.length) ctx.log('info', `job ${job.id} waits for approval of pipeline ${hash} by the owners of ${assessment.awaiting.join(', ')}`);
+    if (assessment.awaiting.length)
+      ctx.log(
+        'info',
+        `job ${job.id} waits for approval of pipeline ${hash} by the owners of ${assessment.awaiting.join(', ')}`,
+      );
     else ctx.notifyJobQueued();
     res.status(202).location(`/v1/jobs/${job.id}`).json(job);
   });
   r.get('/jobs', (req, res) => {
-    res.json({ jobs: readableJobs(ctx, req.account, ctx.metadata.jobs()).map((j) => jobView(j, req.account)) });
+    res.json({
+      jobs: readableJobs(ctx, req.account, ctx.metadata.jobs()).map((j) => jobView(j, req.account)),
+    });
   });
   r.get('/jobs/:id', (req, res) => {
     res.json(jobView(ctx.metadata.job(req.params.id), req.account));
   });
   r.delete('/jobs/:id', async (req, res) => {
     const job = ctx.metadata.job(String(req.params.id));
-    if (job.analyst !== req.account) throw new ObscuraError('job_cancel_forbidden', 'only the analyst who submitted a job can cancel it', 403);
+    if (job.analyst !== req.account)
+      throw new ObscuraError(
+        'job_cancel_forbidden',
+        'only the analyst who submitted a job can cancel it',
+        403,
+      );
     const outcome = await ctx.cancelJob(job.id);
     // 200: the job ended cancelled now; 202: its enclave was asked to stop it.
     res.status(outcome === 'cancelled' ? 200 : 202).json(jobView(ctx.metadata.job(job.id), req.account));
@@ -77,7 +110,15 @@ export function jobRoutes(ctx: HostContext): Router {
 /** The preview of a submitted job, as its approvers see it. */
 export function jobPreview(ctx: HostContext, id: string) {
   const job = ctx.metadata.job(id);
-  const { doc, hash } = pipelineFromBody(ctx.metadata.pipeline(job.pipeline.hash).document as Record<string, unknown>);
-  const { preview } = assessJob(ctx, { analyst: job.analyst, doc, hash, inputs: job.inputs, ...(job.purpose ? { purpose: job.purpose } : {}) });
+  const { doc, hash } = pipelineFromBody(
+    ctx.metadata.pipeline(job.pipeline.hash).document as Record<string, unknown>,
+  );
+  const { preview } = assessJob(ctx, {
+    analyst: job.analyst,
+    doc,
+    hash,
+    inputs: job.inputs,
+    ...(job.purpose ? { purpose: job.purpose } : {}),
+  });
   return { job: job.id, ...preview, ...(job.request ? { request: job.request } : {}) };
 }

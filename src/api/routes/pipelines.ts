@@ -6,7 +6,10 @@ import type { HostContext } from '../context.ts';
 import { parseBody, PipelineSubmissionSchema } from '../schemas.ts';
 
 /** Parse a pipeline given as text or as a JSON object; throws 'pipeline_invalid' (400). */
-export function pipelineFromBody(document: string | Record<string, unknown>): { doc: PipelineDocument; hash: string } {
+export function pipelineFromBody(document: string | Record<string, unknown>): {
+  doc: PipelineDocument;
+  hash: string;
+} {
   const doc = parsePipeline(typeof document === 'string' ? document : JSON.stringify(document));
   return { doc, hash: pipelineHash(doc) };
 }
@@ -22,7 +25,9 @@ export function pipelineRoutes(ctx: HostContext): Router {
     res.status(201).location(`/v1/pipelines/${hash}`).json(record);
   });
   r.get('/pipelines', (req, res) => {
-    res.json({ pipelines: ctx.metadata.pipelines().filter((p) => mayReadPipeline(ctx, req.account, p.hash)) });
+    res.json({
+      pipelines: ctx.metadata.pipelines().filter((p) => mayReadPipeline(ctx, req.account, p.hash)),
+    });
   });
   r.get('/pipelines/:hash', (req, res) => {
     res.json(ctx.metadata.pipeline(req.params.hash));

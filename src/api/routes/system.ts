@@ -25,7 +25,12 @@ export function systemRoutes(ctx: HostContext): Router {
     const query = parseBody(AttestationQuerySchema, { nonce: req.query.nonce }, 'query');
     const worker = ctx.workers.get(req.params.id);
     const { evidence } = await worker.request('attest', { nonce: query.nonce });
-    res.json({ worker: req.params.id, nonce: query.nonce, sealingRoot: worker.info.sealingRoot ?? 'simulated-file', evidence });
+    res.json({
+      worker: req.params.id,
+      nonce: query.nonce,
+      sealingRoot: worker.info.sealingRoot ?? 'simulated-file',
+      evidence,
+    });
   });
   return r;
 }

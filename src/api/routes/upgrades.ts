@@ -9,7 +9,11 @@
  */
 import { Router } from 'express';
 import { ObscuraError } from '../../common/errors.ts';
-import { SignedUpgradeAuthorizationSchema, upgradeAuthorizationRecord, upgradeAuthorizationSignatureValid } from '../../enclave/upgrade-authorization.ts';
+import {
+  SignedUpgradeAuthorizationSchema,
+  upgradeAuthorizationRecord,
+  upgradeAuthorizationSignatureValid,
+} from '../../enclave/upgrade-authorization.ts';
 import type { HostContext } from '../context.ts';
 import { parseBody } from '../schemas.ts';
 
@@ -24,13 +28,26 @@ export function upgradeRoutes(ctx: HostContext): Router {
     const caller = req.account as string;
     const body = parseBody(UpgradeRequestSchema, req.body);
     if (body.authorization.operator !== caller || !upgradeAuthorizationSignatureValid(body)) {
-      throw new ObscuraError('upgrade_signature_invalid', 'the upgrade authorisation must be signed by the calling operator', 400);
+      throw new ObscuraError(
+        'upgrade_signature_invalid',
+        'the upgrade authorisation must be signed by the calling operator',
+        400,
+      );
     }
     const { from, to } = body.authorization;
     const [receipt] = await ctx.chain.anchor([upgradeAuthorizationRecord(body)]);
     if (!receipt) throw new ObscuraError('chain_anchor_failed', 'the chain returned no receipt', 502);
-    const saved = ctx.metadata.insertUpgradeAuthorization({ from, to, authorizedBy: caller, statement: body, receipt });
-    ctx.log('info', `upgrade ${from.slice(0, 12)}… → ${to.slice(0, 12)}… authorised by ${caller} in block #${receipt.blockNumber}`);
+    const saved = ctx.metadata.insertUpgradeAuthorization({
+      from,
+      to,
+      authorizedBy: caller,
+      statement: body,
+      receipt,
+    });
+    ctx.log(
+      'info',
+      `upgrade ${from.slice(0, 12)}… → ${to.slice(0, 12)}… authorised by ${caller} in block #${receipt.blockNumber}`,
+    );
     res.status(201).json(saved);
   });
   r.get('/upgrades', (_req, res) => {

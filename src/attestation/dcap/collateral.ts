@@ -8,7 +8,10 @@ import { z } from 'zod';
 import { ObscuraError } from '../../common/errors.ts';
 import { type CrlInfo, parseCrl } from './crl.ts';
 
-const bytesField = z.union([z.string().regex(/^([0-9a-fA-F]{2})*$/, 'expected hex'), z.array(z.number().int().min(0).max(255))]);
+const bytesField = z.union([
+  z.string().regex(/^([0-9a-fA-F]{2})*$/, 'expected hex'),
+  z.array(z.number().int().min(0).max(255)),
+]);
 
 /** Collateral as @phala/dcap-qvl's `verify` takes it (byte fields as hex or byte arrays). */
 export const CollateralSchema = z.object({
@@ -82,7 +85,12 @@ function parseDoc<T extends z.ZodType>(schema: T, json: string, what: string): z
     throw new ObscuraError('collateral_invalid', `${what} is not JSON`, 422);
   }
   const r = schema.safeParse(raw);
-  if (!r.success) throw new ObscuraError('collateral_invalid', `${what}: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`, 422);
+  if (!r.success)
+    throw new ObscuraError(
+      'collateral_invalid',
+      `${what}: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+      422,
+    );
   return r.data;
 }
 
@@ -90,7 +98,11 @@ function crl(field: string | number[], what: string): CrlInfo {
   try {
     return parseCrl(collateralBytes(field));
   } catch (e) {
-    throw new ObscuraError('collateral_invalid', `${what}: ${e instanceof Error ? e.message : String(e)}`, 422);
+    throw new ObscuraError(
+      'collateral_invalid',
+      `${what}: ${e instanceof Error ? e.message : String(e)}`,
+      422,
+    );
   }
 }
 
@@ -108,10 +120,25 @@ export function collateralFacts(c: Collateral): CollateralFacts {
     rootCaCrl,
     pckCrl,
     dated: [
-      { name: 'TCBInfo', issued: seconds(tcb.issueDate), nextUpdate: seconds(tcb.nextUpdate), ageBound: true },
-      { name: 'QE Identity', issued: seconds(qe.issueDate), nextUpdate: seconds(qe.nextUpdate), ageBound: true },
+      {
+        name: 'TCBInfo',
+        issued: seconds(tcb.issueDate),
+        nextUpdate: seconds(tcb.nextUpdate),
+        ageBound: true,
+      },
+      {
+        name: 'QE Identity',
+        issued: seconds(qe.issueDate),
+        nextUpdate: seconds(qe.nextUpdate),
+        ageBound: true,
+      },
       { name: 'PCK CRL', issued: pckCrl.thisUpdate, nextUpdate: pckCrl.nextUpdate, ageBound: true },
-      { name: 'Root CA CRL', issued: rootCaCrl.thisUpdate, nextUpdate: rootCaCrl.nextUpdate, ageBound: false },
+      {
+        name: 'Root CA CRL',
+        issued: rootCaCrl.thisUpdate,
+        nextUpdate: rootCaCrl.nextUpdate,
+        ageBound: false,
+      },
     ],
   };
   factsCache.set(c, { of: memoFields(c), facts });
@@ -130,7 +157,11 @@ export function parseCollateral(raw: unknown, source: string): Collateral {
   const r = CollateralSchema.safeParse(raw);
   if (!r.success) {
     const first = r.error.issues[0];
-    throw new ObscuraError('collateral_invalid', `${source}: ${first?.path.join('.') || '(root)'}: ${first?.message}`, 422);
+    throw new ObscuraError(
+      'collateral_invalid',
+      `${source}: ${first?.path.join('.') || '(root)'}: ${first?.message}`,
+      422,
+    );
   }
   collateralFacts(r.data); // fail early on unreadable documents
   return r.data;
@@ -142,7 +173,9 @@ export async function loadCollateralFile(path: string): Promise<Collateral> {
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new ObscuraError('file_unreadable', `cannot read collateral file ${path}`, 400, undefined, { cause: e });
+    throw new ObscuraError('file_unreadable', `cannot read collateral file ${path}`, 400, undefined, {
+      cause: e,
+    });
   }
   let raw: unknown;
   try {

@@ -50,7 +50,8 @@ export function parseCrl(der: Uint8Array): CrlInfo {
   seq(fields[i++], 'signature'); // inner algorithm identifier
   const issuer = seq(fields[i++], 'issuer');
   const thisT = fields[i++];
-  if (!thisT || (thisT.tag !== TAG.utcTime && thisT.tag !== TAG.generalizedTime)) throw invalid('missing thisUpdate');
+  if (!thisT || (thisT.tag !== TAG.utcTime && thisT.tag !== TAG.generalizedTime))
+    throw invalid('missing thisUpdate');
   const thisUpdate = readTime(der, thisT);
   let nextUpdate: number | undefined;
   const maybeNext = fields[i];
@@ -77,12 +78,14 @@ export function parseCrl(der: Uint8Array): CrlInfo {
 export function certificateNames(der: Uint8Array): { issuer: Buffer; subject: Buffer } {
   const top = readTlv(der, 0);
   const tbs = children(der, top)[0];
-  if (!tbs || tbs.tag !== TAG.sequence) throw new ObscuraError('certificate_invalid', 'malformed certificate', 422);
+  if (!tbs || tbs.tag !== TAG.sequence)
+    throw new ObscuraError('certificate_invalid', 'malformed certificate', 422);
   const f = children(der, tbs);
   const at = f[0]?.tag === TAG.context0 ? 1 : 0; // [0] version
   const issuer = f[at + 2];
   const subject = f[at + 4];
-  if (!issuer || !subject) throw new ObscuraError('certificate_invalid', 'malformed certificate: no issuer/subject', 422);
+  if (!issuer || !subject)
+    throw new ObscuraError('certificate_invalid', 'malformed certificate: no issuer/subject', 422);
   return { issuer: Buffer.from(whole(der, issuer)), subject: Buffer.from(whole(der, subject)) };
 }
 
@@ -91,7 +94,8 @@ export function certificateNames(der: Uint8Array): { issuer: Buffer; subject: Bu
  * reason when not.
  */
 export function checkCrlIssuer(crl: CrlInfo, issuerDer: Uint8Array): string | undefined {
-  if (!crl.signatureAlgorithm.subarray(0, ECDSA_SHA256.length).equals(ECDSA_SHA256)) return 'unsupported signature algorithm (expected ecdsa-with-SHA256)';
+  if (!crl.signatureAlgorithm.subarray(0, ECDSA_SHA256.length).equals(ECDSA_SHA256))
+    return 'unsupported signature algorithm (expected ecdsa-with-SHA256)';
   if (!crl.issuer.equals(certificateNames(issuerDer).subject)) return 'its issuer is not the expected CA';
   const cert = new X509Certificate(Buffer.from(issuerDer));
   let ok = false;

@@ -77,7 +77,8 @@ export function content(buf: Uint8Array, t: Tlv): Uint8Array {
 export function readTime(buf: Uint8Array, t: Tlv): number {
   const s = Buffer.from(content(buf, t)).toString('latin1');
   const utc = t.tag === TAG.utcTime ? s.match(/^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/) : null;
-  const general = t.tag === TAG.generalizedTime ? s.match(/^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/) : null;
+  const general =
+    t.tag === TAG.generalizedTime ? s.match(/^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/) : null;
   const m = utc ?? general;
   if (!m) throw derError(`not a DER time: ${JSON.stringify(s)}`);
   const yy = Number(m[1]);

@@ -14,7 +14,14 @@ export {
   type CollateralFacts,
   type Dated,
 } from './collateral.ts';
-export { fetchCollateral, INTEL_PCS_URL, normalizePccsUrl, PHALA_PCCS_URL, type CollateralKey, type PccsFetchOptions } from './pccs.ts';
+export {
+  fetchCollateral,
+  INTEL_PCS_URL,
+  normalizePccsUrl,
+  PHALA_PCCS_URL,
+  type CollateralKey,
+  type PccsFetchOptions,
+} from './pccs.ts';
 export {
   describeQuote,
   parseQuote,
@@ -27,5 +34,12 @@ export {
   type TdReportFields,
   type TdxQuote,
 } from './quote.ts';
-export { collateralKey, fixedCollateral, PccsCollateralSource, type CollateralSource, type PccsSourceOptions, type SourcedCollateral } from './source.ts';
+export {
+  collateralKey,
+  fixedCollateral,
+  PccsCollateralSource,
+  type CollateralSource,
+  type PccsSourceOptions,
+  type SourcedCollateral,
+} from './source.ts';
 export { verifyDcap, type DcapOutcome, type TcbStatus } from './verify.ts';

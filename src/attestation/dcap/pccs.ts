@@ -44,12 +44,27 @@ async function get(url: string, what: string, opts: PccsFetchOptions): Promise<R
   try {
     res = await (opts.fetch ?? fetch)(url, { signal: AbortSignal.timeout(opts.timeoutMs ?? 15_000) });
   } catch (e) {
-    const cause = e instanceof Error ? (e.name === 'TimeoutError' ? 'timed out' : ((e.cause as Error | undefined)?.message ?? e.message)) : String(e);
-    throw new ObscuraError('pccs_unreachable', `cannot fetch the ${what} from ${url}: ${cause}`, 502, undefined, { cause: e });
+    const cause =
+      e instanceof Error
+        ? e.name === 'TimeoutError'
+          ? 'timed out'
+          : ((e.cause as Error | undefined)?.message ?? e.message)
+        : String(e);
+    throw new ObscuraError(
+      'pccs_unreachable',
+      `cannot fetch the ${what} from ${url}: ${cause}`,
+      502,
+      undefined,
+      { cause: e },
+    );
   }
   if (!res.ok) {
     await res.body?.cancel();
-    throw new ObscuraError('pccs_error', `fetching the ${what}: ${url} answered ${res.status} ${res.statusText}`, 502);
+    throw new ObscuraError(
+      'pccs_error',
+      `fetching the ${what}: ${url} answered ${res.status} ${res.statusText}`,
+      502,
+    );
   }
   return res;
 }
@@ -117,7 +132,11 @@ export function rawJsonMember(text: string, key: string): string | undefined {
   return undefined;
 }
 
-async function signedJson(res: Response, member: string, what: string): Promise<{ body: string; signature: string }> {
+async function signedJson(
+  res: Response,
+  member: string,
+  what: string,
+): Promise<{ body: string; signature: string }> {
   const text = await res.text();
   let signature: unknown;
   let body: string | undefined;
@@ -134,7 +153,11 @@ async function signedJson(res: Response, member: string, what: string): Promise<
 }
 
 /** Fetch the collateral for one platform kind from a PCCS (or Intel's PCS). */
-export async function fetchCollateral(pccsUrl: string, key: CollateralKey, opts: PccsFetchOptions = {}): Promise<Collateral> {
+export async function fetchCollateral(
+  pccsUrl: string,
+  key: CollateralKey,
+  opts: PccsFetchOptions = {},
+): Promise<Collateral> {
   const base = normalizePccsUrl(pccsUrl);
   const api = (tee: string, path: string) => `${base}/${tee}/certification/v4/${path}`;
 
@@ -147,14 +170,20 @@ export async function fetchCollateral(pccsUrl: string, key: CollateralKey, opts:
   const tcb = await signedJson(tcbRes, 'tcbInfo', 'TCB info');
 
   const qeRes = await get(api(key.tee, 'qe/identity?update=standard'), 'QE identity', opts);
-  const qeIssuerChain = header(qeRes, ['SGX-Enclave-Identity-Issuer-Chain', 'Enclave-Identity-Issuer-Chain'], 'QE identity');
+  const qeIssuerChain = header(
+    qeRes,
+    ['SGX-Enclave-Identity-Issuer-Chain', 'Enclave-Identity-Issuer-Chain'],
+    'QE identity',
+  );
   const qe = await signedJson(qeRes, 'enclaveIdentity', 'QE identity');
 
   // Intel's PCS does not serve the root CA CRL; a PCCS does (as hex). Either way it is signed.
   let rootCrl: Buffer | undefined;
   if (!base.startsWith(INTEL_PCS_URL)) {
     try {
-      rootCrl = crlBody(Buffer.from(await (await get(api('sgx', 'rootcacrl'), 'root CA CRL', opts)).arrayBuffer()));
+      rootCrl = crlBody(
+        Buffer.from(await (await get(api('sgx', 'rootcacrl'), 'root CA CRL', opts)).arrayBuffer()),
+      );
     } catch {
       rootCrl = undefined;
     }

@@ -109,7 +109,11 @@ export function parsedChain(q: ParsedQuote): Buffer[] | undefined {
 
 /** The common name of a certificate's issuer, from its DER Name (Intel's names are ASCII). */
 export function issuerCommonName(certDer: Uint8Array): string {
-  return certificateNames(certDer).issuer.toString('latin1').match(/Intel SGX [A-Za-z ]+CA/)?.[0] ?? 'an unknown CA';
+  return (
+    certificateNames(certDer)
+      .issuer.toString('latin1')
+      .match(/Intel SGX [A-Za-z ]+CA/)?.[0] ?? 'an unknown CA'
+  );
 }
 
 function pckInfo(leaf: Buffer | undefined): ParsedQuote['pck'] {
@@ -129,7 +133,11 @@ export function parseQuote(raw: Uint8Array): ParsedQuote {
   try {
     q = Quote.parse(raw);
   } catch (e) {
-    throw new ObscuraError('quote_invalid', `not a DCAP quote: ${e instanceof Error ? e.message : String(e)}`, 422);
+    throw new ObscuraError(
+      'quote_invalid',
+      `not a DCAP quote: ${e instanceof Error ? e.message : String(e)}`,
+      422,
+    );
   }
   const signedLength = q.signedLength();
   const authLen = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).readUInt32LE(signedLength);
@@ -152,7 +160,11 @@ export function parseQuote(raw: Uint8Array): ParsedQuote {
   return parsed;
 }
 
-function parsedFields(q: Quote, common: Omit<QuoteCommon, 'reportData' | 'debug' | 'pck'>, pck: ParsedQuote['pck']): ParsedQuote {
+function parsedFields(
+  q: Quote,
+  common: Omit<QuoteCommon, 'reportData' | 'debug' | 'pck'>,
+  pck: ParsedQuote['pck'],
+): ParsedQuote {
   const sgx = q.report.asSgx();
   if (sgx) {
     return {
@@ -217,7 +229,8 @@ export function quoteBytesFromFile(data: Buffer): Buffer {
   const text = data.toString('latin1').trim();
   if (text.length > 0 && /^(0x)?[0-9a-fA-F\s]+$/.test(text)) {
     const digits = text.replace(/^0x/, '').replace(/\s+/g, '');
-    if (digits.length % 2 !== 0) throw new ObscuraError('quote_invalid', 'hex quote has an odd number of digits', 422);
+    if (digits.length % 2 !== 0)
+      throw new ObscuraError('quote_invalid', 'hex quote has an odd number of digits', 422);
     return Buffer.from(digits, 'hex');
   }
   return data;

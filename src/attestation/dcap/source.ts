@@ -62,19 +62,30 @@ export class PccsCollateralSource implements CollateralSource {
   async collateralFor(quote: ParsedQuote, atSeconds: number): Promise<SourcedCollateral> {
     const key = collateralKey(quote);
     const id = `${key.tee}/${key.fmspc}/${key.ca}`;
-    const valid = (e: CacheEntry | undefined) => e !== undefined && e.validFrom <= atSeconds && atSeconds <= e.validUntil;
+    const valid = (e: CacheEntry | undefined) =>
+      e !== undefined && e.validFrom <= atSeconds && atSeconds <= e.validUntil;
     const inMemory = this.memory.get(id);
-    if (valid(inMemory)) return { collateral: (inMemory as CacheEntry).collateral, origin: `${this.url} (cached)` };
+    if (valid(inMemory))
+      return { collateral: (inMemory as CacheEntry).collateral, origin: `${this.url} (cached)` };
     const onDisk = this.disk?.get(key, atSeconds);
     if (onDisk) {
       this.memory.set(id, onDisk);
-      return { collateral: onDisk.collateral, origin: `${onDisk.pccsUrl} (cached in ${this.disk?.dir}, fetched ${onDisk.fetchedAt})` };
+      return {
+        collateral: onDisk.collateral,
+        origin: `${onDisk.pccsUrl} (cached in ${this.disk?.dir}, fetched ${onDisk.fetchedAt})`,
+      };
     }
     const fetched = parseCollateral(
-      await fetchCollateral(this.url, key, { ...(this.opts.timeoutMs ? { timeoutMs: this.opts.timeoutMs } : {}), ...(this.opts.fetch ? { fetch: this.opts.fetch } : {}) }),
+      await fetchCollateral(this.url, key, {
+        ...(this.opts.timeoutMs ? { timeoutMs: this.opts.timeoutMs } : {}),
+        ...(this.opts.fetch ? { fetch: this.opts.fetch } : {}),
+      }),
       `collateral from ${this.url}`,
     );
-    this.memory.set(id, this.disk ? this.disk.put(key, this.url, fetched) : cacheEntry(key, this.url, fetched));
+    this.memory.set(
+      id,
+      this.disk ? this.disk.put(key, this.url, fetched) : cacheEntry(key, this.url, fetched),
+    );
     return { collateral: fetched, origin: `${this.url} (fetched now)` };
   }
 }

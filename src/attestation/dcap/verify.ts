@@ -14,7 +14,14 @@
 import { X509Certificate } from 'node:crypto';
 import { constants, type TcbStatus, utils, verify as dcapVerify } from '@phala/dcap-qvl';
 import { errorMessage } from '../../common/errors.ts';
-import { type Collateral, type CollateralFacts, collateralFacts, memoFields, sameFields, validityWindow } from './collateral.ts';
+import {
+  type Collateral,
+  type CollateralFacts,
+  collateralFacts,
+  memoFields,
+  sameFields,
+  validityWindow,
+} from './collateral.ts';
 import { certificateNames, checkCrlIssuer } from './crl.ts';
 import { issuerCommonName, type ParsedQuote, parsedChain, pckChain } from './quote.ts';
 
@@ -40,7 +47,14 @@ export interface DcapOutcome {
 
 // dcap-qvl's messages, by the stage that raised them. Anything unlisted counts as a
 // signature-chain failure (fail closed).
-const TCB_MESSAGES = [/^Fmspc mismatch/, /with non-(TDX|SGX) TCB info/, /^No matching TCB level/, /^No (SGX|TDX) components/, /^Failed to get TD10 report/, /^TCB status is invalid/];
+const TCB_MESSAGES = [
+  /^Fmspc mismatch/,
+  /with non-(TDX|SGX) TCB info/,
+  /^No matching TCB level/,
+  /^No (SGX|TDX) components/,
+  /^Failed to get TD10 report/,
+  /^TCB status is invalid/,
+];
 const ATTRIBUTE_MESSAGES = [/^Reserved bits in TD attributes/, /^SEPT_VE_DISABLE/, /^Invalid mr service td/];
 
 const rootDer: Buffer = constants.TRUSTED_ROOT_CA_DER;
@@ -57,7 +71,8 @@ function crlProblem(c: Collateral, facts: CollateralFacts): string | undefined {
   else {
     const ca = utils.extractCerts(Buffer.from(c.pck_crl_issuer_chain))[0];
     if (!ca) problem = 'PCK CRL issuer chain holds no certificate';
-    else if (!new X509Certificate(ca).verify(rootCert.publicKey)) problem = 'PCK CRL issuer is not signed by the Intel SGX Root CA';
+    else if (!new X509Certificate(ca).verify(rootCert.publicKey))
+      problem = 'PCK CRL issuer is not signed by the Intel SGX Root CA';
     else {
       const pck = checkCrlIssuer(facts.pckCrl, ca);
       if (pck) problem = `PCK CRL is not its CA's: ${pck}`;
@@ -68,18 +83,31 @@ function crlProblem(c: Collateral, facts: CollateralFacts): string | undefined {
 }
 
 /** Verify `raw` (already parsed as `quote`) against `collateral` at `at` (Unix seconds). */
-export function verifyDcap(raw: Uint8Array, quote: ParsedQuote, collateral: Collateral, at: number): DcapOutcome {
+export function verifyDcap(
+  raw: Uint8Array,
+  quote: ParsedQuote,
+  collateral: Collateral,
+  at: number,
+): DcapOutcome {
   let facts: CollateralFacts;
   try {
     facts = collateralFacts(collateral);
   } catch (e) {
     const why = `collateral unusable: ${errorMessage(e)}`;
-    return { evaluatedAt: at, signature: { ok: false, detail: why }, quoteAuthentic: false, tcb: { error: 'not evaluated: no usable collateral' }, collateralError: why };
+    return {
+      evaluatedAt: at,
+      signature: { ok: false, detail: why },
+      quoteAuthentic: false,
+      tcb: { error: 'not evaluated: no usable collateral' },
+      collateralError: why,
+    };
   }
   const { start, end } = validityWindow(facts);
   const evaluatedAt = (start <= at && at <= end) || start > end ? at : at > end ? end : start;
 
-  const chain = collateral.pck_certificate_chain ? utils.extractCerts(Buffer.from(collateral.pck_certificate_chain)) : (parsedChain(quote) ?? pckChain(raw));
+  const chain = collateral.pck_certificate_chain
+    ? utils.extractCerts(Buffer.from(collateral.pck_certificate_chain))
+    : (parsedChain(quote) ?? pckChain(raw));
   const leaf = chain[0];
   let own = crlProblem(collateral, facts);
   if (!own && leaf && !certificateNames(leaf).issuer.equals(facts.pckCrl.issuer)) {
@@ -97,13 +125,22 @@ export function verifyDcap(raw: Uint8Array, quote: ParsedQuote, collateral: Coll
     const cause = e instanceof Error && e.cause instanceof Error ? `: ${e.cause.message}` : '';
     message += cause;
     if (TCB_MESSAGES.some((r) => r.test(message))) stage = 'tcb';
-    else if (ATTRIBUTE_MESSAGES.some((r) => r.test(message)) || (message === 'Debug mode is enabled' && quote.debug)) stage = 'attributes';
+    else if (
+      ATTRIBUTE_MESSAGES.some((r) => r.test(message)) ||
+      (message === 'Debug mode is enabled' && quote.debug)
+    )
+      stage = 'attributes';
     else stage = 'signature';
   }
 
-  const when = evaluatedAt === at ? '' : ` (checked at ${new Date(evaluatedAt * 1000).toISOString().replace('.000Z', 'Z')}, when the collateral was ${at > evaluatedAt ? 'last' : 'first'} valid)`;
+  const when =
+    evaluatedAt === at
+      ? ''
+      : ` (checked at ${new Date(evaluatedAt * 1000).toISOString().replace('.000Z', 'Z')}, when the collateral was ${at > evaluatedAt ? 'last' : 'first'} valid)`;
   const dcapSigOk = stage !== 'signature';
-  const via = leaf ? `PCK certificate → ${issuerCommonName(leaf)} → Intel SGX Root CA` : 'PCK chain → Intel SGX Root CA';
+  const via = leaf
+    ? `PCK certificate → ${issuerCommonName(leaf)} → Intel SGX Root CA`
+    : 'PCK chain → Intel SGX Root CA';
   const signature = !dcapSigOk
     ? { ok: false, detail: `${message}${when}` }
     : own
@@ -115,8 +152,17 @@ export function verifyDcap(raw: Uint8Array, quote: ParsedQuote, collateral: Coll
   const tcb: DcapOutcome['tcb'] = result
     ? { status: result.status, advisoryIds: [...result.advisory_ids] }
     : stage === 'tcb'
-      ? { error: /^TCB status is invalid: /.test(message) ? `${message.replace(/^TCB status is invalid: /, '')}: never acceptable` : `not established: ${message}` }
-      : { error: stage === 'attributes' ? `not established: dcap-qvl stopped at the report attributes (${message})` : 'not evaluated: the signature chain did not verify' };
+      ? {
+          error: /^TCB status is invalid: /.test(message)
+            ? `${message.replace(/^TCB status is invalid: /, '')}: never acceptable`
+            : `not established: ${message}`,
+        }
+      : {
+          error:
+            stage === 'attributes'
+              ? `not established: dcap-qvl stopped at the report attributes (${message})`
+              : 'not evaluated: the signature chain did not verify',
+        };
   return {
     evaluatedAt,
     signature,

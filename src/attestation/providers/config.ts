@@ -20,7 +20,10 @@ export type TeeChoice = z.infer<typeof TeeChoiceSchema>;
 
 const Endpoint = z
   .string()
-  .refine((s) => s.startsWith('/') || /^https?:\/\/[^\s]+$/.test(s), 'must be an absolute unix socket path or an http(s) URL');
+  .refine(
+    (s) => s.startsWith('/') || /^https?:\/\/[^\s]+$/.test(s),
+    'must be an absolute unix socket path or an http(s) URL',
+  );
 
 /** What a host tells its workers about their TEE. */
 export const TeeSettingsSchema = z.object({
@@ -35,7 +38,11 @@ export type TeeSettings = z.infer<typeof TeeSettingsSchema>;
 /** A provider's configuration, as createProvider takes it. */
 export const ProviderConfigSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('simulated'), dataDir: z.string().min(1) }),
-  z.object({ kind: z.literal('tdx-configfs'), root: z.string().min(1).optional(), keyProvider: Endpoint.optional() }),
+  z.object({
+    kind: z.literal('tdx-configfs'),
+    root: z.string().min(1).optional(),
+    keyProvider: Endpoint.optional(),
+  }),
   z.object({ kind: z.literal('dstack'), endpoint: Endpoint.optional(), api: DstackApiSchema.optional() }),
   z.object({ kind: z.literal('sgx-gramine'), root: z.string().min(1).optional() }),
 ]);
@@ -48,7 +55,11 @@ export function providerConfig(settings: TeeSettings, dataDir: string): Provider
     case 'simulated':
       return { kind: 'simulated', dataDir };
     case 'tdx':
-      return { kind: 'tdx-configfs', ...root, ...(settings.endpoint === undefined ? {} : { keyProvider: settings.endpoint }) };
+      return {
+        kind: 'tdx-configfs',
+        ...root,
+        ...(settings.endpoint === undefined ? {} : { keyProvider: settings.endpoint }),
+      };
     case 'dstack':
       return { kind: 'dstack', ...(settings.endpoint === undefined ? {} : { endpoint: settings.endpoint }) };
     case 'sgx-gramine':
@@ -57,6 +68,14 @@ export function providerConfig(settings: TeeSettings, dataDir: string): Provider
 }
 
 /** The environment variables that carry TEE settings to an enclave process (unset ones as undefined, so inherited values are dropped). */
-export function teeEnv(settings: TeeSettings): { OBSCURA_TEE: TeeChoice; OBSCURA_TEE_ROOT: string | undefined; OBSCURA_DSTACK_ENDPOINT: string | undefined } {
-  return { OBSCURA_TEE: settings.tee, OBSCURA_TEE_ROOT: settings.root, OBSCURA_DSTACK_ENDPOINT: settings.endpoint };
+export function teeEnv(settings: TeeSettings): {
+  OBSCURA_TEE: TeeChoice;
+  OBSCURA_TEE_ROOT: string | undefined;
+  OBSCURA_DSTACK_ENDPOINT: string | undefined;
+} {
+  return {
+    OBSCURA_TEE: settings.tee,
+    OBSCURA_TEE_ROOT: settings.root,
+    OBSCURA_DSTACK_ENDPOINT: settings.endpoint,
+  };
 }

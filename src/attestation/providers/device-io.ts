@@ -52,10 +52,24 @@ export function deviceError(e: unknown, path: string, step: string, hint = ''): 
   if (e instanceof ObscuraError) return e;
   const code = errnoCode(e) ?? 'unknown error';
   if (code === 'ENOENT' || code === 'ENOTDIR') {
-    return new ObscuraError('tee_device_missing', `${path} does not exist (${step})${hint ? `; ${hint}` : ''}`, 503, undefined, { cause: e });
+    return new ObscuraError(
+      'tee_device_missing',
+      `${path} does not exist (${step})${hint ? `; ${hint}` : ''}`,
+      503,
+      undefined,
+      { cause: e },
+    );
   }
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-    return new ObscuraError('tee_device_denied', `permission denied on ${path} (${step}, ${code}); the worker needs read-write access to the TEE device`, 503, undefined, { cause: e });
+    return new ObscuraError(
+      'tee_device_denied',
+      `permission denied on ${path} (${step}, ${code}); the worker needs read-write access to the TEE device`,
+      503,
+      undefined,
+      { cause: e },
+    );
   }
-  return new ObscuraError('tee_quote_failed', `${step} failed on ${path} (${code})`, 502, undefined, { cause: e });
+  return new ObscuraError('tee_quote_failed', `${step} failed on ${path} (${code})`, 502, undefined, {
+    cause: e,
+  });
 }

@@ -24,10 +24,20 @@ import { checkQuote, selfQuoteReportData } from './quote-fields.ts';
 import { DSTACK_SEALING_KEY_PATH, type SealingRoot } from './sealing-root.ts';
 
 /** The dstack guest agent's sockets, in the order the SDK looks for them. */
-export const DSTACK_SOCKETS = ['/var/run/dstack.sock', '/run/dstack.sock', '/var/run/dstack/dstack.sock', '/run/dstack/dstack.sock'] as const;
+export const DSTACK_SOCKETS = [
+  '/var/run/dstack.sock',
+  '/run/dstack.sock',
+  '/var/run/dstack/dstack.sock',
+  '/run/dstack/dstack.sock',
+] as const;
 
 /** The legacy tappd agent's sockets, in the order the SDK looks for them. */
-export const TAPPD_SOCKETS = ['/var/run/tappd.sock', '/run/tappd.sock', '/var/run/dstack/tappd.sock', '/run/dstack/tappd.sock'] as const;
+export const TAPPD_SOCKETS = [
+  '/var/run/tappd.sock',
+  '/run/tappd.sock',
+  '/var/run/dstack/tappd.sock',
+  '/run/dstack/tappd.sock',
+] as const;
 
 /** Which agent API an endpoint speaks. */
 export const DstackApiSchema = z.enum(['dstack', 'tappd']);
@@ -63,9 +73,16 @@ function resolveEndpoint(opts: DstackOptions): { endpoint: string; api: DstackAp
   if (opts.endpoint !== undefined) {
     const isUrl = /^https?:\/\//.test(opts.endpoint);
     if (!isUrl && !existsSync(opts.endpoint)) {
-      throw new ObscuraError('tee_device_missing', `dstack guest agent socket ${opts.endpoint} does not exist; mount it into the container (volumes: - ${opts.endpoint}:${opts.endpoint})`, 503);
+      throw new ObscuraError(
+        'tee_device_missing',
+        `dstack guest agent socket ${opts.endpoint} does not exist; mount it into the container (volumes: - ${opts.endpoint}:${opts.endpoint})`,
+        503,
+      );
     }
-    return { endpoint: opts.endpoint, api: opts.api ?? (!isUrl && basename(opts.endpoint) === 'tappd.sock' ? 'tappd' : 'dstack') };
+    return {
+      endpoint: opts.endpoint,
+      api: opts.api ?? (!isUrl && basename(opts.endpoint) === 'tappd.sock' ? 'tappd' : 'dstack'),
+    };
   }
   const candidates: { endpoint: string; api: DstackApi }[] = [
     ...(opts.api !== 'tappd' ? DSTACK_SOCKETS.map((endpoint) => ({ endpoint, api: 'dstack' as const })) : []),
@@ -91,7 +108,8 @@ async function connect(opts: DstackOptions): Promise<Agent> {
       endpoint,
       api,
       getQuote: (data) => client.tdxQuote(data, 'raw'),
-      getKey: async () => (await client.deriveKey(DSTACK_SEALING_KEY_PATH, 'obscura-enclave-state')).asUint8Array(),
+      getKey: async () =>
+        (await client.deriveKey(DSTACK_SEALING_KEY_PATH, 'obscura-enclave-state')).asUint8Array(),
     };
   }
   const client = new sdk.DstackClient(endpoint);
@@ -110,10 +128,20 @@ async function kmsKey(a: Agent): Promise<SealingRoot> {
   try {
     key = await a.getKey();
   } catch (e) {
-    throw new ObscuraError('tee_sealing_unavailable', `${source} gave no sealing key from the dstack KMS: ${errorMessage(e)}`, 503, undefined, { cause: e });
+    throw new ObscuraError(
+      'tee_sealing_unavailable',
+      `${source} gave no sealing key from the dstack KMS: ${errorMessage(e)}`,
+      503,
+      undefined,
+      { cause: e },
+    );
   }
   if (!(key instanceof Uint8Array) || key.length < MIN_KMS_KEY_BYTES) {
-    throw new ObscuraError('tee_sealing_key_invalid', `${source} answered GetKey with ${key instanceof Uint8Array ? key.length : 0} bytes, not a key`, 502);
+    throw new ObscuraError(
+      'tee_sealing_key_invalid',
+      `${source} answered GetKey with ${key instanceof Uint8Array ? key.length : 0} bytes, not a key`,
+      502,
+    );
   }
   return { source: 'dstack-kms', secret: Buffer.from(key) };
 }
@@ -148,14 +176,25 @@ export function dstackProvider(opts: DstackOptions = {}): EvidenceProvider {
       });
       raw = await Promise.race([a.getQuote(data), timeout]);
     } catch (e) {
-      throw new ObscuraError('tee_quote_failed', `${source} could not make a quote: ${errorMessage(e)}`, 502, undefined, { cause: e });
+      throw new ObscuraError(
+        'tee_quote_failed',
+        `${source} could not make a quote: ${errorMessage(e)}`,
+        502,
+        undefined,
+        { cause: e },
+      );
     } finally {
       clearTimeout(timer);
     }
     const parsed = QuoteResponseSchema.safeParse(raw);
-    if (!parsed.success) throw new ObscuraError('tee_quote_malformed', `${source} answered without a hex quote`, 502);
+    if (!parsed.success)
+      throw new ObscuraError('tee_quote_malformed', `${source} answered without a hex quote`, 502);
     const eventLog = parsed.data.event_log;
-    return { quote: Buffer.from(parsed.data.quote.replace(/^0x/, ''), 'hex'), source, ...(eventLog ? { eventLog } : {}) };
+    return {
+      quote: Buffer.from(parsed.data.quote.replace(/^0x/, ''), 'hex'),
+      source,
+      ...(eventLog ? { eventLog } : {}),
+    };
   };
 
   return {

@@ -12,9 +12,15 @@ export function createProvider(config: ProviderConfig): EvidenceProvider {
     case 'simulated':
       return simulatedProvider({ dataDir: config.dataDir });
     case 'tdx-configfs':
-      return tdxConfigfsProvider({ ...(config.root === undefined ? {} : { root: config.root }), ...(config.keyProvider === undefined ? {} : { keyProvider: config.keyProvider }) });
+      return tdxConfigfsProvider({
+        ...(config.root === undefined ? {} : { root: config.root }),
+        ...(config.keyProvider === undefined ? {} : { keyProvider: config.keyProvider }),
+      });
     case 'dstack':
-      return dstackProvider({ ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }), ...(config.api === undefined ? {} : { api: config.api }) });
+      return dstackProvider({
+        ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
+        ...(config.api === undefined ? {} : { api: config.api }),
+      });
     case 'sgx-gramine':
       return sgxGramineProvider(config.root === undefined ? {} : { root: config.root });
   }

@@ -14,11 +14,19 @@
  */
 import { z } from 'zod';
 
-const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`), `expected ${bytes} bytes of lower-case hex`);
+const hex = (bytes: number) =>
+  z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`), `expected ${bytes} bytes of lower-case hex`);
 
 /** Registers of an enclave as its own quote states them. */
 export const HardwareIdentitySchema = z.discriminatedUnion('tee', [
-  z.object({ tee: z.literal('tdx'), mrtd: hex(48), rtmr0: hex(48), rtmr1: hex(48), rtmr2: hex(48), rtmr3: hex(48) }),
+  z.object({
+    tee: z.literal('tdx'),
+    mrtd: hex(48),
+    rtmr0: hex(48),
+    rtmr1: hex(48),
+    rtmr2: hex(48),
+    rtmr3: hex(48),
+  }),
   z.object({ tee: z.literal('sgx'), mrenclave: hex(32), mrsigner: hex(32) }),
 ]);
 export type HardwareIdentity = z.infer<typeof HardwareIdentitySchema>;

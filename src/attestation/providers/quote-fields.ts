@@ -27,7 +27,11 @@ export interface QuoteFields {
 }
 
 function malformed(source: string, why: string): ObscuraError {
-  return new ObscuraError('tee_quote_malformed', `${source} returned something that is not a DCAP quote: ${why}`, 502);
+  return new ObscuraError(
+    'tee_quote_malformed',
+    `${source} returned something that is not a DCAP quote: ${why}`,
+    502,
+  );
 }
 
 /** Locate the report body: its offset, length and kind. */
@@ -41,7 +45,8 @@ function body(q: Buffer, source: string): { at: number; len: number; tee: 'sgx' 
     const type = q.readUInt16LE(HEADER);
     const size = q.readUInt32LE(HEADER + 2);
     const expected = type === 1 ? SGX_BODY : type === 2 ? TD10_BODY : type === 3 ? TD15_BODY : -1;
-    if (expected < 0 || size !== expected) throw malformed(source, `quote v5 with body type ${type} of ${size} bytes`);
+    if (expected < 0 || size !== expected)
+      throw malformed(source, `quote v5 with body type ${type} of ${size} bytes`);
     return { at: HEADER + 6, len: size, tee: type === 1 ? 'sgx' : 'tdx', version };
   }
   throw malformed(source, `quote version ${version} with TEE type 0x${teeType.toString(16)}`);
@@ -54,8 +59,10 @@ export function readQuoteFields(quote: Uint8Array, source: string): QuoteFields 
   const sigLenAt = b.at + b.len;
   if (q.length < sigLenAt + 4) throw malformed(source, `truncated at ${q.length} bytes`);
   // Devices may pad a quote past its end (the signature data says where it ends), never cut it.
-  if (q.length < sigLenAt + 4 + q.readUInt32LE(sigLenAt)) throw malformed(source, `signature data truncated at ${q.length} bytes`);
-  const field = (offset: number, len: number) => q.subarray(b.at + offset, b.at + offset + len).toString('hex');
+  if (q.length < sigLenAt + 4 + q.readUInt32LE(sigLenAt))
+    throw malformed(source, `signature data truncated at ${q.length} bytes`);
+  const field = (offset: number, len: number) =>
+    q.subarray(b.at + offset, b.at + offset + len).toString('hex');
   if (b.tee === 'sgx') {
     return {
       tee: 'sgx',
@@ -68,7 +75,14 @@ export function readQuoteFields(quote: Uint8Array, source: string): QuoteFields 
     tee: 'tdx',
     version: b.version,
     reportData: field(520, 64),
-    identity: { tee: 'tdx', mrtd: field(136, 48), rtmr0: field(328, 48), rtmr1: field(376, 48), rtmr2: field(424, 48), rtmr3: field(472, 48) },
+    identity: {
+      tee: 'tdx',
+      mrtd: field(136, 48),
+      rtmr0: field(328, 48),
+      rtmr1: field(376, 48),
+      rtmr2: field(424, 48),
+      rtmr3: field(472, 48),
+    },
   };
 }
 
@@ -77,9 +91,16 @@ export function readQuoteFields(quote: Uint8Array, source: string): QuoteFields 
  * is given, carries exactly that report data. Throws 'tee_quote_malformed' or
  * 'tee_report_data_mismatch'.
  */
-export function checkQuote(quote: Uint8Array, expect: { tee: 'sgx' | 'tdx'; reportData?: string; source: string }): QuoteFields {
+export function checkQuote(
+  quote: Uint8Array,
+  expect: { tee: 'sgx' | 'tdx'; reportData?: string; source: string },
+): QuoteFields {
   const fields = readQuoteFields(quote, expect.source);
-  if (fields.tee !== expect.tee) throw malformed(expect.source, `a ${fields.tee.toUpperCase()} quote where a ${expect.tee.toUpperCase()} quote was expected`);
+  if (fields.tee !== expect.tee)
+    throw malformed(
+      expect.source,
+      `a ${fields.tee.toUpperCase()} quote where a ${expect.tee.toUpperCase()} quote was expected`,
+    );
   if (expect.reportData !== undefined && fields.reportData !== expect.reportData) {
     throw new ObscuraError(
       'tee_report_data_mismatch',

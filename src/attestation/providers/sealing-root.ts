@@ -30,7 +30,7 @@ export const DSTACK_SEALING_KEY_PATH = 'obscura/enclave-state/v1';
 export function describeSealingRoot(source: SealingRootSource): string {
   switch (source) {
     case 'simulated-file':
-      return 'SIMULATED sealing root: a key file in <data dir>/simulated-tee/, so anyone who can read the data directory can unseal this worker\'s keys (development only)';
+      return "SIMULATED sealing root: a key file in <data dir>/simulated-tee/, so anyone who can read the data directory can unseal this worker's keys (development only)";
     case 'sgx-mrenclave':
       return 'SGX sealing key bound to MRENCLAVE (Gramine /dev/attestation/keys/_sgx_mrenclave)';
     case 'dstack-kms':

@@ -30,7 +30,8 @@ export interface SgxGramineOptions {
   fs?: DeviceFs;
 }
 
-const MISSING_HINT = 'the worker must run under gramine-sgx with sgx.remote_attestation = "dcap" in its manifest';
+const MISSING_HINT =
+  'the worker must run under gramine-sgx with sgx.remote_attestation = "dcap" in its manifest';
 
 /** The Gramine /dev/attestation provider for Intel SGX enclaves. */
 export function sgxGramineProvider(opts: SgxGramineOptions = {}): EvidenceProvider {
@@ -41,7 +42,13 @@ export function sgxGramineProvider(opts: SgxGramineOptions = {}): EvidenceProvid
 
   const quoteNow = async (data: Buffer): Promise<Buffer> => {
     const typePath = join(root, 'attestation_type');
-    const type = (await fs.readFile(typePath).catch((e: unknown) => Promise.reject(deviceError(e, typePath, 'reading the attestation type', MISSING_HINT))))
+    const type = (
+      await fs
+        .readFile(typePath)
+        .catch((e: unknown) =>
+          Promise.reject(deviceError(e, typePath, 'reading the attestation type', MISSING_HINT)),
+        )
+    )
       .toString('utf8')
       .replace(/\0+$/, '')
       .trim();
@@ -53,10 +60,19 @@ export function sgxGramineProvider(opts: SgxGramineOptions = {}): EvidenceProvid
       );
     }
     const rdPath = join(root, 'user_report_data');
-    await fs.writeFile(rdPath, data).catch((e: unknown) => Promise.reject(deviceError(e, rdPath, 'writing report data', MISSING_HINT)));
+    await fs
+      .writeFile(rdPath, data)
+      .catch((e: unknown) => Promise.reject(deviceError(e, rdPath, 'writing report data', MISSING_HINT)));
     const quotePath = join(root, 'quote');
-    const q = await fs.readFile(quotePath).catch((e: unknown) => Promise.reject(deviceError(e, quotePath, 'reading the quote', MISSING_HINT)));
-    if (q.length === 0) throw new ObscuraError('tee_quote_failed', `${quotePath} was empty (is the AESM service reachable from the enclave?)`, 502);
+    const q = await fs
+      .readFile(quotePath)
+      .catch((e: unknown) => Promise.reject(deviceError(e, quotePath, 'reading the quote', MISSING_HINT)));
+    if (q.length === 0)
+      throw new ObscuraError(
+        'tee_quote_failed',
+        `${quotePath} was empty (is the AESM service reachable from the enclave?)`,
+        502,
+      );
     return q;
   };
   // One request at a time: user_report_data and quote are one shared slot per process.
@@ -73,7 +89,14 @@ export function sgxGramineProvider(opts: SgxGramineOptions = {}): EvidenceProvid
       const expected = reportData(req.keys, req.nonce);
       const q = await quote(Buffer.from(expected, 'hex'));
       checkQuote(q, { tee: 'sgx', reportData: expected, source });
-      return { tee: 'sgx', provider: 'sgx-gramine', quote: q.toString('hex'), nonce: req.nonce, keys: req.keys, workerId: req.workerId };
+      return {
+        tee: 'sgx',
+        provider: 'sgx-gramine',
+        quote: q.toString('hex'),
+        nonce: req.nonce,
+        keys: req.keys,
+        workerId: req.workerId,
+      };
     },
     async identify(): Promise<HardwareIdentity> {
       return checkQuote(await quote(selfQuoteReportData()), { tee: 'sgx', source }).identity;
@@ -82,10 +105,23 @@ export function sgxGramineProvider(opts: SgxGramineOptions = {}): EvidenceProvid
       const keyPath = join(root, 'keys', '_sgx_mrenclave');
       const key = await fs
         .readFile(keyPath)
-        .catch((e: unknown) => Promise.reject(deviceError(e, keyPath, 'reading the MRENCLAVE sealing key', 'the worker must run under gramine-sgx 1.5 or later, which exposes the SGX sealing keys')));
+        .catch((e: unknown) =>
+          Promise.reject(
+            deviceError(
+              e,
+              keyPath,
+              'reading the MRENCLAVE sealing key',
+              'the worker must run under gramine-sgx 1.5 or later, which exposes the SGX sealing keys',
+            ),
+          ),
+        );
       if (key.length !== SGX_SEALING_KEY_BYTES) {
         key.fill(0);
-        throw new ObscuraError('tee_sealing_key_invalid', `${keyPath} holds ${key.length} bytes, not the ${SGX_SEALING_KEY_BYTES} of an SGX sealing key`, 502);
+        throw new ObscuraError(
+          'tee_sealing_key_invalid',
+          `${keyPath} holds ${key.length} bytes, not the ${SGX_SEALING_KEY_BYTES} of an SGX sealing key`,
+          502,
+        );
       }
       return { source: 'sgx-mrenclave', secret: key };
     },

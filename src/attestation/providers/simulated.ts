@@ -14,7 +14,13 @@ export function simulatedProvider(opts: { dataDir: string }): EvidenceProvider {
     kind: 'simulated',
     tee: 'simulated',
     async evidence(req: EvidenceRequest): Promise<SimulatedEvidence> {
-      return simulatedEvidence({ dataDir: opts.dataDir, workerId: req.workerId, measurement: req.measurement, keys: req.keys, nonce: req.nonce });
+      return simulatedEvidence({
+        dataDir: opts.dataDir,
+        workerId: req.workerId,
+        measurement: req.measurement,
+        keys: req.keys,
+        nonce: req.nonce,
+      });
     },
     async identify(): Promise<undefined> {
       return undefined;

@@ -36,7 +36,8 @@ export interface TdxConfigfsOptions {
   keyProvider?: string;
 }
 
-const MISSING_HINT = 'an Intel TDX guest on Linux 6.7 or later has it once configfs is mounted (mount -t configfs none /sys/kernel/config)';
+const MISSING_HINT =
+  'an Intel TDX guest on Linux 6.7 or later has it once configfs is mounted (mount -t configfs none /sys/kernel/config)';
 
 /** The configfs-tsm provider for Intel TDX guests. */
 export function tdxConfigfsProvider(opts: TdxConfigfsOptions = {}): EvidenceProvider {
@@ -44,10 +45,12 @@ export function tdxConfigfsProvider(opts: TdxConfigfsOptions = {}): EvidenceProv
   const fs = opts.fs ?? nodeDeviceFs;
   const source = `configfs-tsm (${root})`;
 
-  const read = (path: string, step: string) => fs.readFile(path).catch((e: unknown) => Promise.reject(deviceError(e, path, step)));
+  const read = (path: string, step: string) =>
+    fs.readFile(path).catch((e: unknown) => Promise.reject(deviceError(e, path, step)));
   const generation = async (entry: string): Promise<number> => {
     const text = (await read(join(entry, 'generation'), 'reading the generation')).toString('utf8').trim();
-    if (!/^\d+$/.test(text)) throw new ObscuraError('tee_quote_failed', `${entry}/generation is not a number`, 502);
+    if (!/^\d+$/.test(text))
+      throw new ObscuraError('tee_quote_failed', `${entry}/generation is not a number`, 502);
     return Number(text);
   };
 
@@ -58,21 +61,37 @@ export function tdxConfigfsProvider(opts: TdxConfigfsOptions = {}): EvidenceProv
     } catch (e) {
       const code = errnoCode(e);
       if (code === 'ENXIO' || code === 'ENODEV') {
-        throw new ObscuraError('tee_device_missing', `configfs-tsm at ${root} has no TEE provider registered (${code}); is the tdx_guest driver loaded?`, 503, undefined, { cause: e });
+        throw new ObscuraError(
+          'tee_device_missing',
+          `configfs-tsm at ${root} has no TEE provider registered (${code}); is the tdx_guest driver loaded?`,
+          503,
+          undefined,
+          { cause: e },
+        );
       }
       throw deviceError(e, code === 'ENOENT' ? root : entry, 'creating a report entry', MISSING_HINT);
     }
     try {
       const provider = (await read(join(entry, 'provider'), 'reading the provider')).toString('utf8').trim();
       if (provider !== TDX_TSM_PROVIDER) {
-        throw new ObscuraError('tee_provider_mismatch', `configfs-tsm provider is "${provider}", not "${TDX_TSM_PROVIDER}": this guest is not an Intel TDX guest`, 503);
+        throw new ObscuraError(
+          'tee_provider_mismatch',
+          `configfs-tsm provider is "${provider}", not "${TDX_TSM_PROVIDER}": this guest is not an Intel TDX guest`,
+          503,
+        );
       }
       const before = await generation(entry);
-      await fs.writeFile(join(entry, 'inblob'), data).catch((e: unknown) => Promise.reject(deviceError(e, join(entry, 'inblob'), 'writing report data')));
+      await fs
+        .writeFile(join(entry, 'inblob'), data)
+        .catch((e: unknown) => Promise.reject(deviceError(e, join(entry, 'inblob'), 'writing report data')));
       const out = await read(join(entry, 'outblob'), 'reading the quote');
       const after = await generation(entry);
       if (after !== before + 1) {
-        throw new ObscuraError('tee_quote_race', `configfs-tsm entry ${entry} changed under us (generation ${before} → ${after} for one write); retry`, 503);
+        throw new ObscuraError(
+          'tee_quote_race',
+          `configfs-tsm entry ${entry} changed under us (generation ${before} → ${after} for one write); retry`,
+          503,
+        );
       }
       if (out.length === 0) throw new ObscuraError('tee_quote_failed', `${entry}/outblob was empty`, 502);
       return out;
@@ -89,7 +108,14 @@ export function tdxConfigfsProvider(opts: TdxConfigfsOptions = {}): EvidenceProv
       const expected = reportData(req.keys, req.nonce);
       const q = await quote(Buffer.from(expected, 'hex'));
       checkQuote(q, { tee: 'tdx', reportData: expected, source });
-      return { tee: 'tdx', provider: 'tdx-configfs', quote: q.toString('hex'), nonce: req.nonce, keys: req.keys, workerId: req.workerId };
+      return {
+        tee: 'tdx',
+        provider: 'tdx-configfs',
+        quote: q.toString('hex'),
+        nonce: req.nonce,
+        keys: req.keys,
+        workerId: req.workerId,
+      };
     },
     async identify(): Promise<HardwareIdentity> {
       return checkQuote(await quote(selfQuoteReportData()), { tee: 'tdx', source }).identity;

@@ -26,7 +26,9 @@ async function head(file: string): Promise<Buffer> {
 export function inspectCommand(program: Command): void {
   program
     .command('inspect')
-    .description("show a sealed file's age header and its manifest (checking the owner's signature and the ciphertext hash)")
+    .description(
+      "show a sealed file's age header and its manifest (checking the owner's signature and the ciphertext hash)",
+    )
     .argument('<file>', 'a sealed file')
     .option('--manifest <file>', 'the manifest (default: <file>.manifest.json if present)')
     .action(async (file: string, opts: { manifest?: string }, cmd: Command) => {
@@ -34,7 +36,11 @@ export function inspectCommand(program: Command): void {
       const header = inspectHeader(await head(file));
       const size = (await stat(file)).size;
       const lines = [`${file}: age v1 file, ${size} bytes, header ${header.headerBytes} bytes`];
-      lines.push(...header.stanzas.map((s) => `  stanza ${s.type}${s.type === 'X25519' ? ' (recipient hidden by design)' : ''}`));
+      lines.push(
+        ...header.stanzas.map(
+          (s) => `  stanza ${s.type}${s.type === 'X25519' ? ' (recipient hidden by design)' : ''}`,
+        ),
+      );
       const manifestPath = opts.manifest ?? manifestPathFor(file);
       let manifest: unknown;
       if (existsSync(manifestPath)) {

@@ -8,7 +8,11 @@ import { waitForJob } from './run.ts';
 
 /** One line about a job: its id, status, message and, once ended, its result or failure. */
 export function describeJob(job: JobRecord): string {
-  const end = job.result ? ` result ${job.result}` : job.error ? ` (${job.error.code}: ${job.error.message})` : '';
+  const end = job.result
+    ? ` result ${job.result}`
+    : job.error
+      ? ` (${job.error.code}: ${job.error.message})`
+      : '';
   return `${job.id} ${job.status}: ${job.message}${end}`;
 }
 
@@ -19,7 +23,10 @@ export function jobCommand(program: Command): void {
     .command('show')
     .description("print a job's status (with --wait, follow it until it ends)")
     .argument('<id>', 'job id')
-    .option('--key <file>', "your account key file (default OBSCURA_KEY): the job's analyst or an owner of its inputs")
+    .option(
+      '--key <file>',
+      "your account key file (default OBSCURA_KEY): the job's analyst or an owner of its inputs",
+    )
     .option('--wait', 'wait until the job ends')
     .option('--timeout <seconds>', 'how long --wait waits', '600')
     .action(async (id: string, opts: { key?: string; wait?: boolean; timeout: string }, cmd: Command) => {
@@ -40,10 +47,19 @@ export function jobCommand(program: Command): void {
     .action(async (id: string, opts: { key?: string; wait?: boolean; timeout: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const api = await clientFor(g.api, opts.key);
-      if (!api.signed) throw new ObscuraError('key_required', "only the job's analyst can cancel it: give --key <key file> or set OBSCURA_KEY", 400);
+      if (!api.signed)
+        throw new ObscuraError(
+          'key_required',
+          "only the job's analyst can cancel it: give --key <key file> or set OBSCURA_KEY",
+          400,
+        );
       let record = JobRecordSchema.parse(await api.delete(`/v1/jobs/${encodeURIComponent(id)}`));
       if (opts.wait && record.status !== 'cancelled') {
-        record = await waitForJob(api, id, { timeoutMs: Number(opts.timeout) * 1000, quiet: true, settle: true });
+        record = await waitForJob(api, id, {
+          timeoutMs: Number(opts.timeout) * 1000,
+          quiet: true,
+          settle: true,
+        });
       }
       emit(g, record, describeJob(record));
     });

@@ -6,7 +6,12 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { ObscuraError } from '../../common/errors.ts';
-import { DatasetRecordSchema, JobRecordSchema, JobStatusSchema, PipelineRecordSchema } from '../../store/records.ts';
+import {
+  DatasetRecordSchema,
+  JobRecordSchema,
+  JobStatusSchema,
+  PipelineRecordSchema,
+} from '../../store/records.ts';
 import { clientFor } from '../client.ts';
 import { emit, type GlobalOptions } from '../output.ts';
 import { describeJob } from './job.ts';
@@ -25,21 +30,35 @@ export function listCommands(program: Command): void {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const status = opts.status === undefined ? undefined : JobStatusSchema.safeParse(opts.status);
       if (status && !status.success) {
-        throw new ObscuraError('status_unknown', `--status ${opts.status} is not a job state; use one of ${JobStatusSchema.options.join(', ')}`, 400);
+        throw new ObscuraError(
+          'status_unknown',
+          `--status ${opts.status} is not a job state; use one of ${JobStatusSchema.options.join(', ')}`,
+          400,
+        );
       }
       const api = await clientFor(g.api, opts.key);
       const { jobs } = z.object({ jobs: z.array(JobRecordSchema) }).parse(await api.get('/v1/jobs'));
-      const shown = jobs.filter((j) => status?.data === undefined || j.status === status.data).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-      emit(g, { jobs: shown }, shown.map((j) => `${describeJob(j)}  [${j.pipeline.name}, ${j.createdAt}]`).join('\n') || 'no jobs');
+      const shown = jobs
+        .filter((j) => status?.data === undefined || j.status === status.data)
+        .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+      emit(
+        g,
+        { jobs: shown },
+        shown.map((j) => `${describeJob(j)}  [${j.pipeline.name}, ${j.createdAt}]`).join('\n') || 'no jobs',
+      );
     });
   program
     .command('datasets')
-    .description('list the datasets you may read (yours, and those you are allowed to analyse): metadata only')
+    .description(
+      'list the datasets you may read (yours, and those you are allowed to analyse): metadata only',
+    )
     .option('--key <file>', KEY_HELP)
     .action(async (opts: { key?: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const api = await clientFor(g.api, opts.key);
-      const { datasets } = z.object({ datasets: z.array(DatasetRecordSchema) }).parse(await api.get('/v1/datasets'));
+      const { datasets } = z
+        .object({ datasets: z.array(DatasetRecordSchema) })
+        .parse(await api.get('/v1/datasets'));
       const text = datasets.map((d) => {
         const columns = d.schema.map((c) => `${c.name}:${c.type}`).join(', ');
         return `${d.id}  ${d.name}  owner ${d.owner}  worker ${d.worker}  ${d.format}, ${d.rows} rows\n  columns  ${columns}`;
@@ -53,7 +72,13 @@ export function listCommands(program: Command): void {
     .action(async (opts: { key?: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const api = await clientFor(g.api, opts.key);
-      const { pipelines } = z.object({ pipelines: z.array(PipelineRecordSchema) }).parse(await api.get('/v1/pipelines'));
-      emit(g, { pipelines }, pipelines.map((p) => `${p.hash}  ${p.name}  (${p.createdAt})`).join('\n') || 'no pipelines');
+      const { pipelines } = z
+        .object({ pipelines: z.array(PipelineRecordSchema) })
+        .parse(await api.get('/v1/pipelines'));
+      emit(
+        g,
+        { pipelines },
+        pipelines.map((p) => `${p.hash}  ${p.name}  (${p.createdAt})`).join('\n') || 'no pipelines',
+      );
     });
 }

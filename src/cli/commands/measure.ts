@@ -8,7 +8,10 @@ export function measureCommand(program: Command): void {
   program
     .command('measure')
     .description('print the enclave measurement of this source tree (see README: which files)')
-    .option('--files', 'list the measured files instead, as `sha256sum` prints them (SHA-256, two spaces, path)')
+    .option(
+      '--files',
+      'list the measured files instead, as `sha256sum` prints them (SHA-256, two spaces, path)',
+    )
     .action((opts: { files?: boolean }, cmd: Command) => {
       const files = measuredFiles();
       const measurement = computeMeasurement();

@@ -25,7 +25,10 @@ async function readDocument(file: string): Promise<PipelineDocument> {
 
 /** Each input's columns by use, from the plan's lineage. */
 function usesOf(plan: PipelinePlan) {
-  return usesByInput(plan.lineage, plan.inputs.map((i) => i.name));
+  return usesByInput(
+    plan.lineage,
+    plan.inputs.map((i) => i.name),
+  );
 }
 
 /** What `pipeline check --json` prints. */
@@ -34,8 +37,18 @@ function summary(file: string, doc: PipelineDocument, plan: PipelinePlan) {
     file,
     name: doc.name,
     hash: plan.hash,
-    inputs: plan.inputs.map((i) => ({ name: i.name, columnsRead: i.columnsRead, uses: usesOf(plan)[i.name] })),
-    outputs: plan.outputs.map((o) => ({ step: o.step, kind: o.kind, minGroupSize: o.minGroupSize, inputs: o.inputs, columns: o.columns })),
+    inputs: plan.inputs.map((i) => ({
+      name: i.name,
+      columnsRead: i.columnsRead,
+      uses: usesOf(plan)[i.name],
+    })),
+    outputs: plan.outputs.map((o) => ({
+      step: o.step,
+      kind: o.kind,
+      minGroupSize: o.minGroupSize,
+      inputs: o.inputs,
+      columns: o.columns,
+    })),
   };
 }
 
@@ -46,11 +59,14 @@ function text(file: string, doc: PipelineDocument, plan: PipelinePlan): string {
     lines.push(`input ${i.name} reads ${i.columnsRead.length ? i.columnsRead.join(', ') : '(nothing)'}`);
     // How, as owners' policies name the uses: what a policy must allow for this to run.
     const how = Object.entries(uses[i.name] ?? {}).filter(([, columns]) => columns.length > 0);
-    if (how.length) lines.push(`  uses: ${how.map(([use, columns]) => `${use} ${columns.join(', ')}`).join('; ')}`);
+    if (how.length)
+      lines.push(`  uses: ${how.map(([use, columns]) => `${use} ${columns.join(', ')}`).join('; ')}`);
   }
   for (const o of plan.outputs) {
     const behind = o.inputs.length > 1 ? `each of ${o.inputs.join(', ')}` : (o.inputs[0] ?? 'its input');
-    lines.push(`output ${o.step}: one row per group, released when at least ${o.minGroupSize} distinct rows of ${behind} are behind it; columns (types as declared):`);
+    lines.push(
+      `output ${o.step}: one row per group, released when at least ${o.minGroupSize} distinct rows of ${behind} are behind it; columns (types as declared):`,
+    );
     for (const c of o.columns) lines.push(`  ${c.name} ${c.type}`);
   }
   return lines.join('\n');
@@ -61,7 +77,9 @@ export function pipelineCommand(program: Command): void {
   const pipeline = program.command('pipeline').description('work with pipeline documents offline');
   pipeline
     .command('check')
-    .description('validate a pipeline against the columns its inputs declare; print its hash, the columns it reads and its outputs')
+    .description(
+      'validate a pipeline against the columns its inputs declare; print its hash, the columns it reads and its outputs',
+    )
     .argument('<file>', 'a pipeline document (YAML or JSON)')
     .action(async (file: string, _opts: unknown, cmd: Command) => {
       const { checkPipeline, declaredSchemas } = await pipelines();

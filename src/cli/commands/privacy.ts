@@ -8,10 +8,21 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { ObscuraError } from '../../common/errors.ts';
-import { DatasetBudgetSchema, DatasetPolicyStateSchema, type JobPreview, JobPreviewSchema } from '../../api/schemas.ts';
+import {
+  DatasetBudgetSchema,
+  DatasetPolicyStateSchema,
+  type JobPreview,
+  JobPreviewSchema,
+} from '../../api/schemas.ts';
 import { type AccountKey, loadAccountKey } from '../../crypto/index.ts';
 import { manifestHash } from '../../crypto/manifest.ts';
-import { jobRequestSignatureValid, loadDatasetPolicy, purposeHash, signApproval, signPolicyUpdate } from '../../privacy/index.ts';
+import {
+  jobRequestSignatureValid,
+  loadDatasetPolicy,
+  purposeHash,
+  signApproval,
+  signPolicyUpdate,
+} from '../../privacy/index.ts';
 import { DatasetRecordSchema } from '../../store/records.ts';
 import { ApiClient, clientFor, commandKey } from '../client.ts';
 import { emit, type GlobalOptions } from '../output.ts';
@@ -38,7 +49,12 @@ export function describePreview(p: JobPreview): string {
 }
 
 async function confirm(question: string): Promise<boolean> {
-  if (!process.stdin.isTTY) throw new ObscuraError('confirmation_needed', 'not a terminal: pass --yes to approve without a prompt', 400);
+  if (!process.stdin.isTTY)
+    throw new ObscuraError(
+      'confirmation_needed',
+      'not a terminal: pass --yes to approve without a prompt',
+      400,
+    );
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
@@ -55,9 +71,15 @@ async function datasetHash(api: ApiClient, id: string): Promise<{ id: string; ha
 /** `30d`, `12h`, `90m` from now, or an ISO date; throws 'approval_expiry_invalid'. */
 export function parseExpiry(text: string, now = new Date()): Date {
   const m = /^(\d+)([dhm])$/.exec(text.trim());
-  const t = m ? now.getTime() + Number(m[1]) * { d: 86_400_000, h: 3_600_000, m: 60_000 }[m[2] as 'd' | 'h' | 'm'] : Date.parse(text);
+  const t = m
+    ? now.getTime() + Number(m[1]) * { d: 86_400_000, h: 3_600_000, m: 60_000 }[m[2] as 'd' | 'h' | 'm']
+    : Date.parse(text);
   if (!Number.isFinite(t) || t <= now.getTime()) {
-    throw new ObscuraError('approval_expiry_invalid', `--expires must be a time in the future, as 30d, 12h, 90m or an ISO date; got ${text}`, 400);
+    throw new ObscuraError(
+      'approval_expiry_invalid',
+      `--expires must be a time in the future, as 30d, 12h, 90m or an ISO date; got ${text}`,
+      400,
+    );
   }
   return new Date(t);
 }
@@ -65,35 +87,82 @@ export function parseExpiry(text: string, now = new Date()): Date {
 /** The analyst and purpose to approve for: from the job's signed request, checked, never the host's word alone. */
 function approvedFor(preview: JobPreview): { analyst: string; purpose: string } {
   const signed = preview.request;
-  if (!signed) throw new ObscuraError('job_request_missing', `job ${preview.job} carries no signed job request to approve`, 422);
-  if (!jobRequestSignatureValid(signed)) throw new ObscuraError('job_request_signature_invalid', `the job request of job ${preview.job} is not signed by its analyst`, 422);
+  if (!signed)
+    throw new ObscuraError(
+      'job_request_missing',
+      `job ${preview.job} carries no signed job request to approve`,
+      422,
+    );
+  if (!jobRequestSignatureValid(signed))
+    throw new ObscuraError(
+      'job_request_signature_invalid',
+      `the job request of job ${preview.job} is not signed by its analyst`,
+      422,
+    );
   const r = signed.request;
-  if (r.analyst !== preview.analyst || r.purpose !== (preview.purpose ?? '') || r.pipeline !== preview.pipeline.hash) {
-    throw new ObscuraError('job_request_mismatch', `the host's preview of job ${preview.job} does not match the analyst's signed request`, 422);
+  if (
+    r.analyst !== preview.analyst ||
+    r.purpose !== (preview.purpose ?? '') ||
+    r.pipeline !== preview.pipeline.hash
+  ) {
+    throw new ObscuraError(
+      'job_request_mismatch',
+      `the host's preview of job ${preview.job} does not match the analyst's signed request`,
+      422,
+    );
   }
   return { analyst: r.analyst, purpose: r.purpose };
 }
 
-async function approve(api: ApiClient, key: AccountKey, jobId: string, opts: { yes: boolean; expiresAt: Date; runs: number }, g: GlobalOptions): Promise<void> {
+async function approve(
+  api: ApiClient,
+  key: AccountKey,
+  jobId: string,
+  opts: { yes: boolean; expiresAt: Date; runs: number },
+  g: GlobalOptions,
+): Promise<void> {
   const preview = JobPreviewSchema.parse(await api.get(`/v1/jobs/${encodeURIComponent(jobId)}/preview`));
   const mine = preview.inputs.filter((i) => i.owner === key.address && i.approval === 'pending');
-  if (mine.length === 0) throw new ObscuraError('nothing_to_approve', `job ${jobId} waits for no approval by ${key.address}`, 409);
+  if (mine.length === 0)
+    throw new ObscuraError('nothing_to_approve', `job ${jobId} waits for no approval by ${key.address}`, 409);
   const { analyst, purpose } = approvedFor(preview);
   const terms = `for analyst ${analyst} and this purpose only, ${opts.runs} run(s), until ${opts.expiresAt.toISOString()}`;
   if (!g.json) process.stderr.write(`${describePreview(preview)}\napproval: ${terms}\n`);
-  if (!opts.yes && !(await confirm(`approve pipeline ${preview.pipeline.hash} on ${mine.map((i) => i.datasetName).join(', ')} ${terms}?`))) {
+  if (
+    !opts.yes &&
+    !(await confirm(
+      `approve pipeline ${preview.pipeline.hash} on ${mine.map((i) => i.datasetName).join(', ')} ${terms}?`,
+    ))
+  ) {
     throw new ObscuraError('approval_declined', 'not approved', 400);
   }
   const released = new Set<string>();
   for (const input of mine) {
     const { hash } = await datasetHash(api, input.dataset);
-    const signed = signApproval({ dataset: hash, pipeline: preview.pipeline.hash, analyst, purpose: purposeHash(purpose), expiresAt: opts.expiresAt, runs: opts.runs }, key);
+    const signed = signApproval(
+      {
+        dataset: hash,
+        pipeline: preview.pipeline.hash,
+        analyst,
+        purpose: purposeHash(purpose),
+        expiresAt: opts.expiresAt,
+        runs: opts.runs,
+      },
+      key,
+    );
     const r = (await api.post('/v1/approvals', signed)) as { released: string[] };
     for (const id of r.released) released.add(id);
   }
   emit(
     g,
-    { approved: mine.map((i) => i.dataset), analyst, purposeSha256: purposeHash(purpose), expiresAt: opts.expiresAt.toISOString(), runs: opts.runs, released: [...released] },
+    {
+      approved: mine.map((i) => i.dataset),
+      analyst,
+      purposeSha256: purposeHash(purpose),
+      expiresAt: opts.expiresAt.toISOString(),
+      runs: opts.runs,
+      released: [...released],
+    },
     `approved pipeline ${preview.pipeline.hash} on ${mine.map((i) => i.dataset).join(', ')} ${terms}; jobs released: ${[...released].join(', ') || 'none yet'}`,
   );
 }
@@ -108,28 +177,50 @@ export function privacyCommands(program: Command): void {
     .action(async (opts: { key?: string; all?: boolean }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const key = await commandKey(opts.key);
-      if (!key) throw new ObscuraError('key_required', 'approvals are shown to the owners concerned and the requesting analyst: give --key <key file> or set OBSCURA_KEY', 400);
+      if (!key)
+        throw new ObscuraError(
+          'key_required',
+          'approvals are shown to the owners concerned and the requesting analyst: give --key <key file> or set OBSCURA_KEY',
+          400,
+        );
       const query = opts.all ? '' : `?owner=${key.address}`;
       const body = (await new ApiClient(g.api, key).get(`/v1/approvals${query}`)) as { pending: unknown[] };
       const pending = body.pending.map((p) => JobPreviewSchema.parse(p));
-      emit(g, { pending }, pending.length ? pending.map(describePreview).join('\n\n') : 'nothing waits for approval');
+      emit(
+        g,
+        { pending },
+        pending.length ? pending.map(describePreview).join('\n\n') : 'nothing waits for approval',
+      );
     });
   program
     .command('approve')
-    .description("approve a waiting job's pipeline on your datasets, after reading what it reads, outputs and spends")
+    .description(
+      "approve a waiting job's pipeline on your datasets, after reading what it reads, outputs and spends",
+    )
     .argument('<job>', 'job id')
     .requiredOption('--key <file>', "the dataset owner's account key file")
     .option('--expires <when>', 'when the approval ends: 30d, 12h, 90m from now, or an ISO date', '30d')
     .option('--runs <n>', 'how many jobs may run under the approval', '1')
     .option('--yes', 'approve without asking')
-    .action(async (job: string, opts: { key: string; expires: string; runs: string; yes?: boolean }, cmd: Command) => {
-      const g = cmd.optsWithGlobals<GlobalOptions>();
-      const runs = Number(opts.runs);
-      if (!Number.isSafeInteger(runs) || runs < 1 || runs > 1_000_000) throw new ObscuraError('approval_runs_invalid', `--runs must be a whole number from 1 to 1000000, got ${opts.runs}`, 400);
-      const expiresAt = parseExpiry(opts.expires);
-      const key = await loadAccountKey(opts.key);
-      await approve(new ApiClient(g.api, key), key, job, { yes: opts.yes === true, expiresAt, runs }, g);
-    });
+    .action(
+      async (
+        job: string,
+        opts: { key: string; expires: string; runs: string; yes?: boolean },
+        cmd: Command,
+      ) => {
+        const g = cmd.optsWithGlobals<GlobalOptions>();
+        const runs = Number(opts.runs);
+        if (!Number.isSafeInteger(runs) || runs < 1 || runs > 1_000_000)
+          throw new ObscuraError(
+            'approval_runs_invalid',
+            `--runs must be a whole number from 1 to 1000000, got ${opts.runs}`,
+            400,
+          );
+        const expiresAt = parseExpiry(opts.expires);
+        const key = await loadAccountKey(opts.key);
+        await approve(new ApiClient(g.api, key), key, job, { yes: opts.yes === true, expiresAt, runs }, g);
+      },
+    );
   const policy = program.command('policy').description("a dataset's policy after upload");
   policy
     .command('update')
@@ -138,22 +229,46 @@ export function privacyCommands(program: Command): void {
     .requiredOption('--key <file>', "the dataset owner's account key file")
     .option('--policy-file <file>', 'the new dataset policy (YAML)')
     .option('--revoke', 'revoke the dataset: no job may use it again')
-    .action(async (id: string, opts: { key: string; policyFile?: string; revoke?: boolean }, cmd: Command) => {
-      const g = cmd.optsWithGlobals<GlobalOptions>();
-      if ((opts.policyFile === undefined) === (opts.revoke !== true)) {
-        throw new ObscuraError('policy_update_invalid', 'give exactly one of --policy-file and --revoke', 400);
-      }
-      const key = await loadAccountKey(opts.key);
-      const api = new ApiClient(g.api, key);
-      const d = await datasetHash(api, id);
-      if (d.owner !== key.address) throw new ObscuraError('policy_update_not_owner', `dataset ${d.id} belongs to ${d.owner}, not ${key.address}`, 403);
-      const newPolicy = opts.policyFile ? await loadDatasetPolicy(opts.policyFile) : undefined;
-      // The next version: the host says which is current; the enclave refuses anything else.
-      const version = DatasetPolicyStateSchema.parse(await api.get(`/v1/datasets/${d.id}/policy`)).version + 1;
-      const signed = signPolicyUpdate({ dataset: d.hash, version, ...(newPolicy ? { policy: newPolicy } : {}), revoked: opts.revoke === true }, key);
-      const r = (await api.post(`/v1/datasets/${d.id}/policy`, signed)) as { ledgerSeq: number };
-      emit(g, r, `${opts.revoke ? 'revoked dataset' : `policy version ${version} in force for dataset`} ${d.id} (ledger entry #${r.ledgerSeq} anchored)`);
-    });
+    .action(
+      async (id: string, opts: { key: string; policyFile?: string; revoke?: boolean }, cmd: Command) => {
+        const g = cmd.optsWithGlobals<GlobalOptions>();
+        if ((opts.policyFile === undefined) === (opts.revoke !== true)) {
+          throw new ObscuraError(
+            'policy_update_invalid',
+            'give exactly one of --policy-file and --revoke',
+            400,
+          );
+        }
+        const key = await loadAccountKey(opts.key);
+        const api = new ApiClient(g.api, key);
+        const d = await datasetHash(api, id);
+        if (d.owner !== key.address)
+          throw new ObscuraError(
+            'policy_update_not_owner',
+            `dataset ${d.id} belongs to ${d.owner}, not ${key.address}`,
+            403,
+          );
+        const newPolicy = opts.policyFile ? await loadDatasetPolicy(opts.policyFile) : undefined;
+        // The next version: the host says which is current; the enclave refuses anything else.
+        const version =
+          DatasetPolicyStateSchema.parse(await api.get(`/v1/datasets/${d.id}/policy`)).version + 1;
+        const signed = signPolicyUpdate(
+          {
+            dataset: d.hash,
+            version,
+            ...(newPolicy ? { policy: newPolicy } : {}),
+            revoked: opts.revoke === true,
+          },
+          key,
+        );
+        const r = (await api.post(`/v1/datasets/${d.id}/policy`, signed)) as { ledgerSeq: number };
+        emit(
+          g,
+          r,
+          `${opts.revoke ? 'revoked dataset' : `policy version ${version} in force for dataset`} ${d.id} (ledger entry #${r.ledgerSeq} anchored)`,
+        );
+      },
+    );
   program
     .command('budget')
     .description("a dataset's remaining privacy budget (its owner and allowed analysts)")
@@ -164,7 +279,13 @@ export function privacyCommands(program: Command): void {
       const api = await clientFor(g.api, opts.key);
       const b = DatasetBudgetSchema.parse(await api.get(`/v1/datasets/${encodeURIComponent(id)}/budget`));
       const amount = (a: { total: number | null; spent: number; remaining: number | null }) =>
-        a.total === null ? `${a.spent} spent (no limit)` : `${a.remaining} of ${a.total} left (${a.spent} spent)`;
-      emit(g, b, `dataset ${b.dataset}: epsilon ${amount(b.epsilon)}; delta ${amount(b.delta)}; ${b.spends.length} spend(s) anchored`);
+        a.total === null
+          ? `${a.spent} spent (no limit)`
+          : `${a.remaining} of ${a.total} left (${a.spent} spent)`;
+      emit(
+        g,
+        b,
+        `dataset ${b.dataset}: epsilon ${amount(b.epsilon)}; delta ${amount(b.delta)}; ${b.spends.length} spend(s) anchored`,
+      );
     });
 }

@@ -21,7 +21,11 @@ function parseInputs(pairs: string[]): Record<string, string | string[]> {
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
     if (eq <= 0 || eq === pair.length - 1) {
-      throw new ObscuraError('input_binding_invalid', `--input must look like name=<dataset id>, got ${pair}`, 400);
+      throw new ObscuraError(
+        'input_binding_invalid',
+        `--input must look like name=<dataset id>, got ${pair}`,
+        400,
+      );
     }
     const [name, id] = [pair.slice(0, eq), pair.slice(eq + 1)];
     const had = inputs[name];
@@ -34,7 +38,11 @@ function parseInputs(pairs: string[]): Record<string, string | string[]> {
  * Poll a job until it ends, drawing its progress. Throws the job's failure code (or
  * 'job_cancelled') with its reason, unless `settle`: then any final job is returned.
  */
-export async function waitForJob(api: ApiClient, id: string, opts: { timeoutMs: number; quiet: boolean; settle?: boolean }): Promise<JobRecord> {
+export async function waitForJob(
+  api: ApiClient,
+  id: string,
+  opts: { timeoutMs: number; quiet: boolean; settle?: boolean },
+): Promise<JobRecord> {
   const deadline = Date.now() + opts.timeoutMs;
   let last = '';
   for (;;) {
@@ -50,9 +58,14 @@ export async function waitForJob(api: ApiClient, id: string, opts: { timeoutMs: 
       if (!opts.quiet) progressDone();
       if (opts.settle) return job;
       const ended = job.status === 'cancelled' ? 'was cancelled' : 'failed';
-      throw new ObscuraError(job.error?.code ?? 'job_failed', `job ${id} ${ended}: ${job.error?.message ?? 'no reason given'}`, 422);
+      throw new ObscuraError(
+        job.error?.code ?? 'job_failed',
+        `job ${id} ${ended}: ${job.error?.message ?? 'no reason given'}`,
+        422,
+      );
     }
-    if (Date.now() > deadline) throw new ObscuraError('job_wait_timeout', `job ${id} is still ${job.status}; stopped waiting`, 503);
+    if (Date.now() > deadline)
+      throw new ObscuraError('job_wait_timeout', `job ${id} is still ${job.status}; stopped waiting`, 503);
     await new Promise((r) => setTimeout(r, 300));
   }
 }
@@ -63,31 +76,56 @@ export function runCommand(program: Command): void {
     .command('run')
     .description('run a pipeline over datasets (prints the job id, or with --wait the result id)')
     .argument('<pipeline>', 'pipeline document (YAML or JSON)')
-    .requiredOption('--input <name=id>', 'bind a pipeline input to a dataset id (repeatable; the same name again trains federated across the datasets\' workers)', collect)
+    .requiredOption(
+      '--input <name=id>',
+      "bind a pipeline input to a dataset id (repeatable; the same name again trains federated across the datasets' workers)",
+      collect,
+    )
     .requiredOption('--key <file>', "the analyst's account key file")
     .option('--purpose <text>', 'what the result is for (shown to owners asked to approve)')
-    .option('--dry-run', 'print every check and the privacy cost without running anything (exit 1 if a check fails)')
+    .option(
+      '--dry-run',
+      'print every check and the privacy cost without running anything (exit 1 if a check fails)',
+    )
     .option('--wait', 'wait for the job and print its result id')
     .option('--timeout <seconds>', 'how long --wait waits', '600')
-    .action(async (file: string, opts: { input: string[]; key: string; purpose?: string; dryRun?: boolean; wait?: boolean; timeout: string }, cmd: Command) => {
-      const g = cmd.optsWithGlobals<GlobalOptions>();
-      const key = await loadAccountKey(opts.key);
-      const pipeline = await readFile(file, 'utf8').catch((e: unknown) => {
-        throw new ObscuraError('file_unreadable', `cannot read ${file}`, 400, undefined, { cause: e });
-      });
-      const api = new ApiClient(g.api, key);
-      const body = { pipeline, inputs: parseInputs(opts.input), ...(opts.purpose ? { purpose: opts.purpose } : {}) };
-      if (opts.dryRun) {
-        const preview = JobPreviewSchema.parse(await api.post('/v1/jobs?dry_run=true', body));
-        emit(g, preview, describePreview(preview));
-        if (!preview.ok) process.exitCode = 1;
-        return;
-      }
-      // The analyst signs what runs; the enclave takes the analyst from this signature only.
-      const job = JobRecordSchema.parse(await submitJob(api, key, body));
-      if (job.status === 'awaiting_approval' && !g.json) process.stderr.write(`job ${job.id} waits for the owners' approval (obscura approve ${job.id})\n`);
-      if (!opts.wait) return emit(g, job, job.id);
-      const done = await waitForJob(api, job.id, { timeoutMs: Number(opts.timeout) * 1000, quiet: g.json });
-      emit(g, done, done.result ?? '');
-    });
+    .action(
+      async (
+        file: string,
+        opts: {
+          input: string[];
+          key: string;
+          purpose?: string;
+          dryRun?: boolean;
+          wait?: boolean;
+          timeout: string;
+        },
+        cmd: Command,
+      ) => {
+        const g = cmd.optsWithGlobals<GlobalOptions>();
+        const key = await loadAccountKey(opts.key);
+        const pipeline = await readFile(file, 'utf8').catch((e: unknown) => {
+          throw new ObscuraError('file_unreadable', `cannot read ${file}`, 400, undefined, { cause: e });
+        });
+        const api = new ApiClient(g.api, key);
+        const body = {
+          pipeline,
+          inputs: parseInputs(opts.input),
+          ...(opts.purpose ? { purpose: opts.purpose } : {}),
+        };
+        if (opts.dryRun) {
+          const preview = JobPreviewSchema.parse(await api.post('/v1/jobs?dry_run=true', body));
+          emit(g, preview, describePreview(preview));
+          if (!preview.ok) process.exitCode = 1;
+          return;
+        }
+        // The analyst signs what runs; the enclave takes the analyst from this signature only.
+        const job = JobRecordSchema.parse(await submitJob(api, key, body));
+        if (job.status === 'awaiting_approval' && !g.json)
+          process.stderr.write(`job ${job.id} waits for the owners' approval (obscura approve ${job.id})\n`);
+        if (!opts.wait) return emit(g, job, job.id);
+        const done = await waitForJob(api, job.id, { timeoutMs: Number(opts.timeout) * 1000, quiet: g.json });
+        emit(g, done, done.result ?? '');
+      },
+    );
 }

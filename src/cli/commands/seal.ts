@@ -49,13 +49,30 @@ export function sealCommand(program: Command): void {
     .argument('<file>', 'the dataset to seal')
     .requiredOption('--worker <id>', 'worker to seal to (its attestation is verified first)')
     .requiredOption('--key <file>', "the owner's account key file")
-    .option('--allow <address>', 'analyst allowed to use the dataset (repeatable; "*" for anyone; default: the dataset policy\'s analysts)', collect)
-    .requiredOption('--out <file>', 'where to write the sealed file (the manifest goes to <out>.manifest.json)')
+    .option(
+      '--allow <address>',
+      'analyst allowed to use the dataset (repeatable; "*" for anyone; default: the dataset policy\'s analysts)',
+      collect,
+    )
+    .requiredOption(
+      '--out <file>',
+      'where to write the sealed file (the manifest goes to <out>.manifest.json)',
+    )
     .option('--name <name>', 'dataset name (default: the file name)')
-    .option('--measurement <hex>', 'accepted enclave measurement (repeatable; default: the attested one)', collect)
+    .option(
+      '--measurement <hex>',
+      'accepted enclave measurement (repeatable; default: the attested one)',
+      collect,
+    )
     .option('--allow-simulated', 'accept a simulated TEE (never for real data)')
-    .option('--policy <file>', 'a dataset policy (YAML, `obscura-policy: 1`) to sign into the manifest, or an attestation policy the worker must satisfy')
-    .option('--policy-file <file>', 'dataset policy (YAML) to sign into the manifest (same as --policy with a dataset policy)')
+    .option(
+      '--policy <file>',
+      'a dataset policy (YAML, `obscura-policy: 1`) to sign into the manifest, or an attestation policy the worker must satisfy',
+    )
+    .option(
+      '--policy-file <file>',
+      'dataset policy (YAML) to sign into the manifest (same as --policy with a dataset policy)',
+    )
     .option('--pccs <url>', "PCCS for DCAP collateral (default Intel's PCS)")
     .action(async (file: string, opts: SealOptions, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
@@ -63,7 +80,11 @@ export function sealCommand(program: Command): void {
       // fail at upload, after the file was sealed for nothing.
       for (const a of opts.allow ?? []) {
         if (a !== '*' && !isValidAddress(a)) {
-          throw new ObscuraError('analyst_address_invalid', `--allow ${a} is not an ss58 account address (or "*" for anyone): check it and run seal again`, 400);
+          throw new ObscuraError(
+            'analyst_address_invalid',
+            `--allow ${a} is not an ss58 account address (or "*" for anyone): check it and run seal again`,
+            400,
+          );
         }
       }
       // The dataset policy is read first, so a bad file fails before anything is attested.
@@ -72,13 +93,22 @@ export function sealCommand(program: Command): void {
       // `--policy` takes either kind of policy document: a dataset policy (`obscura-policy: 1`,
       // whose `attestation` the worker must then satisfy) or an attestation policy.
       const policyIsDataset = opts.policy !== undefined && (await isDatasetPolicyFile(opts.policy));
-      if (policyIsDataset && opts.policyFile) throw new ObscuraError('policy_conflict', 'give the dataset policy once: with --policy or with --policy-file', 400);
+      if (policyIsDataset && opts.policyFile)
+        throw new ObscuraError(
+          'policy_conflict',
+          'give the dataset policy once: with --policy or with --policy-file',
+          400,
+        );
       const datasetPolicyPath = policyIsDataset ? opts.policy : opts.policyFile;
       const attestationPolicyPath = policyIsDataset ? undefined : opts.policy;
       const datasetPolicy = datasetPolicyPath ? await loadDatasetPolicy(datasetPolicyPath) : undefined;
       const analysts = opts.allow ?? datasetPolicy?.analysts;
       if (!analysts || analysts.length === 0) {
-        throw new ObscuraError('analysts_missing', 'name the allowed analysts with --allow, or with `analysts` in the --policy-file', 400);
+        throw new ObscuraError(
+          'analysts_missing',
+          'name the allowed analysts with --allow, or with `analysts` in the --policy-file',
+          400,
+        );
       }
       const setup = await attestationSetup({
         ...(attestationPolicyPath ? { policy: attestationPolicyPath } : {}),
@@ -96,11 +126,17 @@ export function sealCommand(program: Command): void {
       });
       if (!verdict.ok) {
         const failed = verdict.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
-        throw new ObscuraError('attestation_failed', `refusing to seal: worker ${worker.id} failed attestation (${failed.join('; ')})`, 403);
+        throw new ObscuraError(
+          'attestation_failed',
+          `refusing to seal: worker ${worker.id} failed attestation (${failed.join('; ')})`,
+          403,
+        );
       }
       if (worker.sealingRoot === 'simulated-file') {
         // The owner is about to give this worker the data: say plainly who else could read it.
-        process.stderr.write(`WARN: worker ${worker.id}'s sealing root is a file in the host's data directory (simulated TEE): whoever can read that directory can decrypt this dataset\n`);
+        process.stderr.write(
+          `WARN: worker ${worker.id}'s sealing root is a file in the host's data directory (simulated TEE): whoever can read that directory can decrypt this dataset\n`,
+        );
       }
       // Loaded on demand: reading datasets pulls in DuckDB and Arrow.
       const { sealDataset } = await import('../seal-dataset.ts');
@@ -118,7 +154,15 @@ export function sealCommand(program: Command): void {
       const sim = verdict.simulated ? ' (simulated TEE)' : '';
       emit(
         g,
-        { sealed: opts.out, manifest: manifestPath, worker: worker.id, simulated: verdict.simulated, sealingRoot: worker.sealingRoot, rows, ...stats },
+        {
+          sealed: opts.out,
+          manifest: manifestPath,
+          worker: worker.id,
+          simulated: verdict.simulated,
+          sealingRoot: worker.sealingRoot,
+          rows,
+          ...stats,
+        },
         `sealed ${rows} rows (${format}) to worker ${worker.id}${sim}: ${opts.out}, manifest ${manifestPath}`,
       );
     });

@@ -22,7 +22,13 @@ export function uploadCommand(program: Command): void {
       const key = await loadAccountKey(opts.key);
       const manifestPath = opts.manifest ?? manifestPathFor(file);
       const manifest = await readFile(manifestPath, 'utf8').catch((e: unknown) => {
-        throw new ObscuraError('manifest_missing', `cannot read the manifest ${manifestPath}`, 400, undefined, { cause: e });
+        throw new ObscuraError(
+          'manifest_missing',
+          `cannot read the manifest ${manifestPath}`,
+          400,
+          undefined,
+          { cause: e },
+        );
       });
       const blob = await openAsBlob(file).catch((e: unknown) => {
         throw new ObscuraError('file_unreadable', `cannot read ${file}`, 400, undefined, { cause: e });
@@ -30,7 +36,10 @@ export function uploadCommand(program: Command): void {
       const form = new FormData();
       form.append('manifest', manifest);
       form.append('sealed', blob, basename(file));
-      const record = (await new ApiClient(g.api, key).postForm('/v1/datasets', form)) as { id: string; rows: number };
+      const record = (await new ApiClient(g.api, key).postForm('/v1/datasets', form)) as {
+        id: string;
+        rows: number;
+      };
       emit(g, record, record.id);
     });
 }

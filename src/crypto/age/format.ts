@@ -54,9 +54,7 @@ export interface ParsedHeader {
 
 /** Base64 (standard alphabet, no padding) of `bytes`. */
 export function encodeBase64(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-    .toString('base64')
-    .replace(/=+$/, '');
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64').replace(/=+$/, '');
 }
 
 /** Strictly decode unpadded canonical base64; throws age_header_invalid on anything else. */
@@ -96,7 +94,8 @@ export function scanHeader(buf: Uint8Array, eof: boolean, from = 0): number {
   if (marker >= 0) {
     const lineStart = marker + 1;
     const end = b.indexOf(0x0a, lineStart);
-    if ((end < 0 ? b.length : end) - lineStart > MAC_LINE_MAX) throw ageError('age_header_invalid', 'malformed MAC line');
+    if ((end < 0 ? b.length : end) - lineStart > MAC_LINE_MAX)
+      throw ageError('age_header_invalid', 'malformed MAC line');
     if (end >= 0 && end < MAX_HEADER_BYTES) return end + 1;
   } else {
     for (let i = from; i < b.length; i++) {
@@ -118,7 +117,8 @@ export function parseHeader(bytes: Uint8Array): ParsedHeader {
   const headerBytes = scanHeader(bytes, true);
   const header = Buffer.from(bytes.buffer, bytes.byteOffset, headerBytes);
   for (const byte of header) {
-    if (!isHeaderByte(byte)) throw ageError('age_header_invalid', 'header has a byte outside printable ASCII');
+    if (!isHeaderByte(byte))
+      throw ageError('age_header_invalid', 'header has a byte outside printable ASCII');
   }
   const lines = header.toString('latin1').split('\n');
   lines.pop(); // the empty string after the final LF

@@ -19,7 +19,10 @@ export interface StanzaInfo {
  */
 export function inspectHeader(bytes: Uint8Array): { stanzas: StanzaInfo[]; headerBytes: number } {
   const header = parseHeader(bytes);
-  return { stanzas: header.stanzas.map((s) => ({ type: s.type, args: [...s.args] })), headerBytes: header.headerBytes };
+  return {
+    stanzas: header.stanzas.map((s) => ({ type: s.type, args: [...s.args] })),
+    headerBytes: header.headerBytes,
+  };
 }
 
 /**

@@ -50,9 +50,20 @@ async function writeAll(file: FileHandle, buf: Buffer): Promise<void> {
 }
 
 /** Seal chunk `index` of the `plainBytes` in `plain` into `sealed` at `at`; returns the bytes written. */
-function sealChunk(sealer: StreamSealer, plain: Buffer, plainBytes: number, index: number, last: boolean, sealed: Buffer, at: number): number {
+function sealChunk(
+  sealer: StreamSealer,
+  plain: Buffer,
+  plainBytes: number,
+  index: number,
+  last: boolean,
+  sealed: Buffer,
+  at: number,
+): number {
   const start = index * CHUNK_BYTES;
-  const [ciphertext, tag] = sealer.seal(plain.subarray(start, Math.min(plainBytes, start + CHUNK_BYTES)), last);
+  const [ciphertext, tag] = sealer.seal(
+    plain.subarray(start, Math.min(plainBytes, start + CHUNK_BYTES)),
+    last,
+  );
   ciphertext.copy(sealed, at);
   tag.copy(sealed, at + ciphertext.length);
   return ciphertext.length + tag.length;
@@ -65,7 +76,13 @@ function quiet<T>(p: Promise<T>): Promise<T> {
 }
 
 /** Encrypt `input` into `output` through the hasher's slots; returns the byte counts. */
-async function sealBlocks(input: FileHandle, output: FileHandle, prefix: Buffer, sealer: StreamSealer, hasher: SealHasher) {
+async function sealBlocks(
+  input: FileHandle,
+  output: FileHandle,
+  prefix: Buffer,
+  sealer: StreamSealer,
+  hasher: SealHasher,
+) {
   const { plain, sealed } = hasher.slots;
   // free[s] settles when slot s has been hashed and written; `writing` chains the writes.
   const free: Promise<unknown>[] = Array.from({ length: SLOT_COUNT }, () => Promise.resolve());
@@ -82,12 +99,15 @@ async function sealBlocks(input: FileHandle, output: FileHandle, prefix: Buffer,
       // A full block may be the last one: read ahead, and seal its final chunk after.
       nextRead =
         bytes === BLOCK_BYTES
-          ? quiet((free[nextSlot] as Promise<unknown>).then(() => readBlock(input, plain[nextSlot] as Buffer)))
+          ? quiet(
+              (free[nextSlot] as Promise<unknown>).then(() => readBlock(input, plain[nextSlot] as Buffer)),
+            )
           : null;
       const chunks = Math.max(1, Math.ceil(bytes / CHUNK_BYTES));
       const out = sealed[slot] as Buffer;
       let at = 0;
-      for (let c = 0; c < chunks - 1; c++) at += sealChunk(sealer, plain[slot] as Buffer, bytes, c, false, out, at);
+      for (let c = 0; c < chunks - 1; c++)
+        at += sealChunk(sealer, plain[slot] as Buffer, bytes, c, false, out, at);
       const nextBytes = nextRead ? await nextRead : 0;
       const last = nextBytes === 0;
       at += sealChunk(sealer, plain[slot] as Buffer, bytes, chunks - 1, last, out, at);

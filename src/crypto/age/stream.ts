@@ -72,7 +72,9 @@ export class StreamSealer {
     if (this.#done) throw new Error('STREAM already finished');
     if (!last && plaintext.length !== CHUNK_BYTES) throw new RangeError('only the last chunk may be short');
     this.#nonce.bytes[11] = last ? 1 : 0;
-    const cipher = createCipheriv('chacha20-poly1305', this.#key, this.#nonce.bytes, { authTagLength: TAG_BYTES });
+    const cipher = createCipheriv('chacha20-poly1305', this.#key, this.#nonce.bytes, {
+      authTagLength: TAG_BYTES,
+    });
     const ciphertext = cipher.update(plaintext);
     cipher.final();
     if (last) this.wipe();
@@ -193,7 +195,9 @@ export class StreamOpener {
   #try(chunk: Uint8Array, last: boolean): Buffer | null {
     const split = chunk.length - TAG_BYTES;
     this.#nonce.bytes[11] = last ? 1 : 0;
-    const decipher = createDecipheriv('chacha20-poly1305', this.#key, this.#nonce.bytes, { authTagLength: TAG_BYTES });
+    const decipher = createDecipheriv('chacha20-poly1305', this.#key, this.#nonce.bytes, {
+      authTagLength: TAG_BYTES,
+    });
     decipher.setAuthTag(chunk.subarray(split));
     const plaintext = decipher.update(chunk.subarray(0, split));
     try {

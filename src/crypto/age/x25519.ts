@@ -164,7 +164,10 @@ function stanzaShare(stanza: Stanza): Buffer {
  * does. Other stanza types are ignored. Throws age_header_invalid when any X25519 stanza is
  * malformed or carries a low-order share. The caller owns (and should wipe) the result.
  */
-export function unwrapFileKey(stanzas: readonly Stanza[], identities: readonly X25519Identity[]): Buffer | null {
+export function unwrapFileKey(
+  stanzas: readonly Stanza[],
+  identities: readonly X25519Identity[],
+): Buffer | null {
   const candidates = stanzas.filter((s) => s.type === X25519_TYPE).map((s) => ({ s, share: stanzaShare(s) }));
   for (const { s, share } of candidates) {
     const theirs = publicKeyObject(share);

@@ -78,7 +78,8 @@ export function compileExpr(e: Expr, columns: ReadonlyMap<string, ColumnType>, p
       if (e.op === 'AND' || e.op === 'OR') {
         const a = compile(e.left);
         const b = compile(e.right);
-        if ((a.type !== 'bool' && a.type !== 'null') || (b.type !== 'bool' && b.type !== 'null')) fail(`${e.op} needs true/false values`);
+        if ((a.type !== 'bool' && a.type !== 'null') || (b.type !== 'bool' && b.type !== 'null'))
+          fail(`${e.op} needs true/false values`);
         return { sql: `(${a.sql} ${e.op} ${b.sql})`, type: 'bool' };
       }
       if (e.op === '=' || e.op === '<>' || e.op === '<' || e.op === '<=' || e.op === '>' || e.op === '>=') {
@@ -106,8 +107,12 @@ export function compileExpr(e: Expr, columns: ReadonlyMap<string, ColumnType>, p
       const a = compile(e.operand);
       const lo = coerced(e.low, a.type, columns, params);
       const hi = coerced(e.high, a.type, columns, params);
-      if (!comparable(a.type, lo.type) || !comparable(a.type, hi.type)) fail(`BETWEEN bounds must be comparable with ${a.type}`);
-      return { sql: `(${a.sql} ${e.negated ? 'NOT BETWEEN' : 'BETWEEN'} ${lo.sql} AND ${hi.sql})`, type: 'bool' };
+      if (!comparable(a.type, lo.type) || !comparable(a.type, hi.type))
+        fail(`BETWEEN bounds must be comparable with ${a.type}`);
+      return {
+        sql: `(${a.sql} ${e.negated ? 'NOT BETWEEN' : 'BETWEEN'} ${lo.sql} AND ${hi.sql})`,
+        type: 'bool',
+      };
     }
     case 'isNull': {
       const a = compile(e.operand);
@@ -118,7 +123,8 @@ export function compileExpr(e: Expr, columns: ReadonlyMap<string, ColumnType>, p
       const parts: string[] = [];
       for (const w of e.whens) {
         const cond = compile(w.condition);
-        if (cond.type !== 'bool' && cond.type !== 'null') fail('WHEN needs a true/false condition', w.condition.pos);
+        if (cond.type !== 'bool' && cond.type !== 'null')
+          fail('WHEN needs a true/false condition', w.condition.pos);
         const value = compile(w.value);
         type = unify(type as ExprType, value.type);
         if (type === undefined) fail('CASE branches have incompatible types', w.value.pos);
@@ -136,7 +142,9 @@ export function compileExpr(e: Expr, columns: ReadonlyMap<string, ColumnType>, p
       const spec = FUNCTIONS.get(e.name);
       if (!spec) return fail(`unknown function '${e.name}'`);
       if (e.args.length < spec.minArgs || e.args.length > spec.maxArgs) {
-        fail(`${e.name} takes ${spec.minArgs === spec.maxArgs ? spec.minArgs : `${spec.minArgs} to ${spec.maxArgs}`} argument(s)`);
+        fail(
+          `${e.name} takes ${spec.minArgs === spec.maxArgs ? spec.minArgs : `${spec.minArgs} to ${spec.maxArgs}`} argument(s)`,
+        );
       }
       const args: CompiledExpr[] = e.args.map((a, i) => {
         if (e.name === 'round' && i === 1) {
@@ -155,7 +163,12 @@ export function compileExpr(e: Expr, columns: ReadonlyMap<string, ColumnType>, p
 }
 
 /** Compile both sides of a comparison, letting a string literal take a date/timestamp side's type. */
-function comparePair(left: Expr, right: Expr, columns: ReadonlyMap<string, ColumnType>, params: Params): [CompiledExpr, CompiledExpr] {
+function comparePair(
+  left: Expr,
+  right: Expr,
+  columns: ReadonlyMap<string, ColumnType>,
+  params: Params,
+): [CompiledExpr, CompiledExpr] {
   if (left.kind === 'string' && right.kind !== 'string') {
     // Compile the right side first to learn its type; parameter numbering follows compile order, which is fine.
     const b = compileExpr(right, columns, params);
@@ -166,8 +179,14 @@ function comparePair(left: Expr, right: Expr, columns: ReadonlyMap<string, Colum
 }
 
 /** Compile `e`; a string literal meeting a date or timestamp becomes one (checked now). */
-function coerced(e: Expr, toward: ExprType, columns: ReadonlyMap<string, ColumnType>, params: Params): CompiledExpr {
-  if (e.kind !== 'string' || (toward !== 'date' && toward !== 'timestamp')) return compileExpr(e, columns, params);
+function coerced(
+  e: Expr,
+  toward: ExprType,
+  columns: ReadonlyMap<string, ColumnType>,
+  params: Params,
+): CompiledExpr {
+  if (e.kind !== 'string' || (toward !== 'date' && toward !== 'timestamp'))
+    return compileExpr(e, columns, params);
   const bytes = encoder.encode(e.value);
   if (toward === 'date' || bytes.length === 10) {
     const days = parseDateBytes(bytes, 0, bytes.length);

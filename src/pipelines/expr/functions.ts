@@ -41,7 +41,11 @@ const INTEGER_SQL: Partial<Record<ExprType, { sql: string; wide: string }>> = {
  * overflows them) and the result narrowed back with TRY_CAST. `operands` may be one SQL text
  * or several. Not for `%`: HUGEINT remainder costs about 1 µs a row (measured), see safeRemainder.
  */
-export function overflowSafe(type: ExprType, operands: string | readonly string[], build: (...xs: string[]) => string): string {
+export function overflowSafe(
+  type: ExprType,
+  operands: string | readonly string[],
+  build: (...xs: string[]) => string,
+): string {
   const list = typeof operands === 'string' ? [operands] : [...operands];
   const t = INTEGER_SQL[type];
   if (!t) return build(...list);
@@ -59,7 +63,8 @@ export function safeRemainder(type: ExprType, a: string, b: string): string {
   return `(${a} % list_transform([${b}], lambda "__obscura_d": CASE WHEN "__obscura_d" = -1 THEN 1 ELSE "__obscura_d" END)[1])`;
 }
 
-const plainCall = (sql: string) => (args: readonly CompiledArg[]) => `${sql}(${args.map((a) => a.sql).join(', ')})`;
+const plainCall = (sql: string) => (args: readonly CompiledArg[]) =>
+  `${sql}(${args.map((a) => a.sql).join(', ')})`;
 
 const numeric = (t: ExprType) => t === 'null' || isNumericType(t);
 
@@ -86,7 +91,10 @@ function datePart(name: string, sql = name): FunctionSpec {
     call: plainCall(sql),
     minArgs: 1,
     maxArgs: 1,
-    result: ([a]) => (a === 'date' || a === 'timestamp' || a === 'null' ? 'int64' : { error: `${name} needs a date or timestamp` }),
+    result: ([a]) =>
+      a === 'date' || a === 'timestamp' || a === 'null'
+        ? 'int64'
+        : { error: `${name} needs a date or timestamp` },
   };
 }
 
@@ -105,54 +113,60 @@ function timePart(name: string): FunctionSpec {
  * week (ISO 8601 week, 1–53), day (of the month), dayofweek (ISO: 1 = Monday … 7 =
  * Sunday), dayofyear (1–366); of a timestamp only: hour, minute, second (whole seconds).
  */
-export const FUNCTIONS: ReadonlyMap<string, FunctionSpec> = new Map(Object.entries({
-  abs: {
-    call: ([a], type) => overflowSafe(type, (a as CompiledArg).sql, (x) => `abs(${x})`),
-    minArgs: 1,
-    maxArgs: 1,
-    result: ([a]) => (numeric(a as ExprType) ? (a as ExprType) : { error: 'abs needs a number' }),
-  },
-  floor: toFloat('floor'),
-  ceil: toFloat('ceil'),
-  round: {
-    // Rounding an integer to tens or more can leave its type (round(2147483647, -1)).
-    call: ([a, digits], type) =>
-      (type === 'int32' || type === 'int64') && digits
-        ? overflowSafe(type, (a as CompiledArg).sql, (x) => `round(${x}, ${digits.sql})`)
-        : plainCall('round')([a as CompiledArg, ...(digits ? [digits] : [])]),
-    minArgs: 1,
-    maxArgs: 2,
-    result: ([a]) => (numeric(a as ExprType) ? (a as ExprType) : { error: 'round needs a number' }),
-  },
-  // greatest() moves every number <= 0 (and -infinity) to 0, which nullif() makes NULL.
-  ln: toFloat('ln', ([a]) => `ln(nullif(greatest(${(a as CompiledArg).sql}, 0), 0))`),
-  exp: toFloat('exp'),
-  // The argument is bound once to a lambda parameter, so its SQL is not repeated.
-  sqrt: toFloat('sqrt', ([a]) => `list_transform([${(a as CompiledArg).sql}], lambda "__obscura_x": CASE WHEN "__obscura_x" >= 0 THEN sqrt("__obscura_x") END)[1]`),
-  lower: stringFn('lower', 'string'),
-  upper: stringFn('upper', 'string'),
-  length: stringFn('length', 'int64'),
-  coalesce: {
-    call: plainCall('coalesce'),
-    minArgs: 1,
-    maxArgs: 32,
-    result: (args) => {
-      let t: ExprType | undefined = 'null';
-      for (const a of args) {
-        t = unify(t as ExprType, a);
-        if (t === undefined) return { error: 'coalesce needs arguments of one type' };
-      }
-      return t as ExprType;
+export const FUNCTIONS: ReadonlyMap<string, FunctionSpec> = new Map(
+  Object.entries({
+    abs: {
+      call: ([a], type) => overflowSafe(type, (a as CompiledArg).sql, (x) => `abs(${x})`),
+      minArgs: 1,
+      maxArgs: 1,
+      result: ([a]) => (numeric(a as ExprType) ? (a as ExprType) : { error: 'abs needs a number' }),
     },
-  },
-  year: datePart('year'),
-  quarter: datePart('quarter'),
-  month: datePart('month'),
-  week: datePart('week'),
-  day: datePart('day'),
-  dayofweek: datePart('dayofweek', 'isodow'),
-  dayofyear: datePart('dayofyear'),
-  hour: timePart('hour'),
-  minute: timePart('minute'),
-  second: timePart('second'),
-}));
+    floor: toFloat('floor'),
+    ceil: toFloat('ceil'),
+    round: {
+      // Rounding an integer to tens or more can leave its type (round(2147483647, -1)).
+      call: ([a, digits], type) =>
+        (type === 'int32' || type === 'int64') && digits
+          ? overflowSafe(type, (a as CompiledArg).sql, (x) => `round(${x}, ${digits.sql})`)
+          : plainCall('round')([a as CompiledArg, ...(digits ? [digits] : [])]),
+      minArgs: 1,
+      maxArgs: 2,
+      result: ([a]) => (numeric(a as ExprType) ? (a as ExprType) : { error: 'round needs a number' }),
+    },
+    // greatest() moves every number <= 0 (and -infinity) to 0, which nullif() makes NULL.
+    ln: toFloat('ln', ([a]) => `ln(nullif(greatest(${(a as CompiledArg).sql}, 0), 0))`),
+    exp: toFloat('exp'),
+    // The argument is bound once to a lambda parameter, so its SQL is not repeated.
+    sqrt: toFloat(
+      'sqrt',
+      ([a]) =>
+        `list_transform([${(a as CompiledArg).sql}], lambda "__obscura_x": CASE WHEN "__obscura_x" >= 0 THEN sqrt("__obscura_x") END)[1]`,
+    ),
+    lower: stringFn('lower', 'string'),
+    upper: stringFn('upper', 'string'),
+    length: stringFn('length', 'int64'),
+    coalesce: {
+      call: plainCall('coalesce'),
+      minArgs: 1,
+      maxArgs: 32,
+      result: (args) => {
+        let t: ExprType | undefined = 'null';
+        for (const a of args) {
+          t = unify(t as ExprType, a);
+          if (t === undefined) return { error: 'coalesce needs arguments of one type' };
+        }
+        return t as ExprType;
+      },
+    },
+    year: datePart('year'),
+    quarter: datePart('quarter'),
+    month: datePart('month'),
+    week: datePart('week'),
+    day: datePart('day'),
+    dayofweek: datePart('dayofweek', 'isodow'),
+    dayofyear: datePart('dayofyear'),
+    hour: timePart('hour'),
+    minute: timePart('minute'),
+    second: timePart('second'),
+  }),
+);

@@ -69,7 +69,8 @@ class Parser {
 
   private expect(kind: 'op' | 'keyword', text: string): Token {
     const t = this.next();
-    if (t.kind !== kind || t.text !== text) throw new ExpressionError(`expected '${text}' but found ${describe(t)}`, t.pos);
+    if (t.kind !== kind || t.text !== text)
+      throw new ExpressionError(`expected '${text}' but found ${describe(t)}`, t.pos);
     return t;
   }
 
@@ -83,7 +84,8 @@ class Parser {
   }
 
   expr(rbp: number): Expr {
-    if (++this.depth > MAX_DEPTH) throw new ExpressionError('expression is nested too deeply', this.peek().pos);
+    if (++this.depth > MAX_DEPTH)
+      throw new ExpressionError('expression is nested too deeply', this.peek().pos);
     let left = this.prefix();
     for (;;) {
       const t = this.peek();
@@ -106,7 +108,8 @@ class Parser {
         if (this.peek().kind === 'op' && this.peek().text === '(') return this.call(t);
         return { kind: 'column', name: t.text, pos: t.pos };
       case 'keyword':
-        if (t.text === 'TRUE' || t.text === 'FALSE') return { kind: 'bool', value: t.text === 'TRUE', pos: t.pos };
+        if (t.text === 'TRUE' || t.text === 'FALSE')
+          return { kind: 'bool', value: t.text === 'TRUE', pos: t.pos };
         if (t.text === 'NULL') return { kind: 'null', pos: t.pos };
         if (t.text === 'NOT') return { kind: 'not', operand: this.expr(NOT_BP), pos: t.pos };
         if (t.text === 'CASE') return this.caseExpr(t.pos);
@@ -114,7 +117,8 @@ class Parser {
       case 'op':
         if (t.text === '-') {
           const operand = this.expr(UNARY_BP);
-          if (operand.kind === 'number' && !operand.text.startsWith('-')) return { kind: 'number', text: `-${operand.text}`, pos: t.pos };
+          if (operand.kind === 'number' && !operand.text.startsWith('-'))
+            return { kind: 'number', text: `-${operand.text}`, pos: t.pos };
           return { kind: 'neg', operand, pos: t.pos };
         }
         if (t.text === '(') {
@@ -148,7 +152,10 @@ class Parser {
 
   private caseExpr(pos: number): Expr {
     if (!this.isKeyword(this.peek(), 'WHEN')) {
-      throw new ExpressionError('CASE must be followed by WHEN (only CASE WHEN ... is supported)', this.peek().pos);
+      throw new ExpressionError(
+        'CASE must be followed by WHEN (only CASE WHEN ... is supported)',
+        this.peek().pos,
+      );
     }
     const whens: { condition: Expr; value: Expr }[] = [];
     while (this.isKeyword(this.peek(), 'WHEN')) {
@@ -198,7 +205,8 @@ class Parser {
     this.expect('op', '(');
     const list: Expr[] = [];
     for (;;) {
-      if (list.length >= MAX_LIST) throw new ExpressionError(`IN lists hold at most ${MAX_LIST} items`, this.peek().pos);
+      if (list.length >= MAX_LIST)
+        throw new ExpressionError(`IN lists hold at most ${MAX_LIST} items`, this.peek().pos);
       list.push(this.expr(0));
       if (this.peek().kind === 'op' && this.peek().text === ',') {
         this.next();

@@ -13,7 +13,22 @@
 import { ExpressionError } from './error.ts';
 
 /** Reserved words (matched case-insensitively); they cannot be column names in expressions. */
-export const KEYWORDS = new Set(['AND', 'OR', 'NOT', 'IN', 'BETWEEN', 'IS', 'NULL', 'TRUE', 'FALSE', 'CASE', 'WHEN', 'THEN', 'ELSE', 'END']);
+export const KEYWORDS = new Set([
+  'AND',
+  'OR',
+  'NOT',
+  'IN',
+  'BETWEEN',
+  'IS',
+  'NULL',
+  'TRUE',
+  'FALSE',
+  'CASE',
+  'WHEN',
+  'THEN',
+  'ELSE',
+  'END',
+]);
 
 /** A token: its kind, text (keywords upper-cased, strings unescaped) and offset. */
 export type Token =
@@ -50,7 +65,11 @@ export function tokenize(src: string): Token[] {
       while (i < src.length && (isIdentStart(src[i] as string) || isDigit(src[i] as string))) i++;
       const text = src.slice(start, i);
       const upper = text.toUpperCase();
-      out.push(KEYWORDS.has(upper) ? { kind: 'keyword', text: upper, pos: start } : { kind: 'ident', text, pos: start });
+      out.push(
+        KEYWORDS.has(upper)
+          ? { kind: 'keyword', text: upper, pos: start }
+          : { kind: 'ident', text, pos: start },
+      );
       continue;
     }
     if (isDigit(c) || (c === '.' && isDigit(src[i + 1] ?? ''))) {
@@ -66,7 +85,8 @@ export function tokenize(src: string): Token[] {
         while (j < src.length && isDigit(src[j] as string)) j++;
         i = j;
       }
-      if (i < src.length && (isIdentStart(src[i] as string) || src[i] === '.')) throw new ExpressionError('malformed number', start);
+      if (i < src.length && (isIdentStart(src[i] as string) || src[i] === '.'))
+        throw new ExpressionError('malformed number', start);
       out.push({ kind: 'number', text: src.slice(start, i), pos: start });
       continue;
     }
@@ -103,7 +123,12 @@ export function tokenize(src: string): Token[] {
       i++;
       continue;
     }
-    const what = c === '"' ? 'quoted identifiers are not allowed' : c === ';' ? 'only one expression is allowed' : 'unexpected character';
+    const what =
+      c === '"'
+        ? 'quoted identifiers are not allowed'
+        : c === ';'
+          ? 'only one expression is allowed'
+          : 'unexpected character';
     throw new ExpressionError(what, start);
   }
   out.push({ kind: 'eof', text: '', pos: src.length });

@@ -16,7 +16,15 @@ import { measureKind } from '../schema.ts';
 import { Params } from '../sql.ts';
 import { type CompiledMeasure, compileMeasure } from './measures.ts';
 import { type CellCount, groupCounts, histogramCellCounts } from './provenance.ts';
-import { type AnalysedStep, HIDDEN_PREFIX, type PlanColumn, type SourceColumn, type StepCompiler, type StepContext, type StepLineage } from './types.ts';
+import {
+  type AnalysedStep,
+  HIDDEN_PREFIX,
+  type PlanColumn,
+  type SourceColumn,
+  type StepCompiler,
+  type StepContext,
+  type StepLineage,
+} from './types.ts';
 
 /** Measures whose released value is one row's value, or says where rows lie: their column is output. */
 const RELEASING_KINDS: ReadonlySet<string> = new Set(['min', 'max', 'quantile', 'histogram']);
@@ -34,10 +42,14 @@ export const aggregateStep: StepCompiler = {
     const claim = (name: string, path: string) => {
       const other = taken.get(name.toLowerCase());
       if (other !== undefined) {
-        throw pipelineError('pipeline_invalid', `step ${ctx.id}: output column ${name} at ${path} repeats ${other} (names are case-insensitive)`, {
-          step: ctx.id,
-          path,
-        });
+        throw pipelineError(
+          'pipeline_invalid',
+          `step ${ctx.id}: output column ${name} at ${path} repeats ${other} (names are case-insensitive)`,
+          {
+            step: ctx.id,
+            path,
+          },
+        );
       }
       taken.set(name.toLowerCase(), path);
     };
@@ -45,23 +57,36 @@ export const aggregateStep: StepCompiler = {
       const path = `${ctx.path}.group_by[${i}]`;
       const type = types.get(name);
       if (type === undefined) {
-        throw pipelineError('pipeline_unknown_column', `step ${ctx.id}: group_by names unknown column ${name}`, {
-          step: ctx.id,
-          field: 'group_by',
-          column: name,
-          path,
-        });
+        throw pipelineError(
+          'pipeline_unknown_column',
+          `step ${ctx.id}: group_by names unknown column ${name}`,
+          {
+            step: ctx.id,
+            field: 'group_by',
+            column: name,
+            path,
+          },
+        );
       }
       claim(name, path);
       columns.push({ name, type });
     });
     const params = new Params();
-    const measures: { name: string; alias: string; pre: string; m: CompiledMeasure; cells: (CellCount & { column: string })[] }[] = [];
+    const measures: {
+      name: string;
+      alias: string;
+      pre: string;
+      m: CompiledMeasure;
+      cells: (CellCount & { column: string })[];
+    }[] = [];
     const read = new Set<string>(groupBy);
     const from = (column: string): SourceColumn => ({ source: source.name, column });
     const lineage: StepLineage = {
       columns: new Map(groupBy.map((g) => [g, [from(g)]])),
-      uses: groupBy.flatMap((g) => [{ use: 'group_by' as const, ...from(g) }, { use: 'output' as const, ...from(g) }]),
+      uses: groupBy.flatMap((g) => [
+        { use: 'group_by' as const, ...from(g) },
+        { use: 'output' as const, ...from(g) },
+      ]),
       rows: [source.name],
       cells: [],
     };
@@ -77,11 +102,15 @@ export const aggregateStep: StepCompiler = {
         lineage.uses.push({ use: 'aggregate', ...from(m.column) });
         if (RELEASING_KINDS.has(kind)) lineage.uses.push({ use: 'output', ...from(m.column) });
       }
-      if (kind === 'histogram') lineage.cells?.push({ measure: name, count: histogramCells(measure.bins as number | number[]) });
+      if (kind === 'histogram')
+        lineage.cells?.push({ measure: name, count: histogramCells(measure.bins as number | number[]) });
       columns.push({ name, type: m.type as ColumnType });
       // Each histogram cell is a group for min_group_size: count the distinct input rows behind it.
       const cells = m.cells
-        ? histogramCellCounts(source.tracks, m.cells.bin, pre, m.cells.count, String(j)).map((c) => ({ ...c, column: `${HIDDEN_PREFIX}cells${j}_${c.input}` }))
+        ? histogramCellCounts(source.tracks, m.cells.bin, pre, m.cells.count, String(j)).map((c) => ({
+            ...c,
+            column: `${HIDDEN_PREFIX}cells${j}_${c.input}`,
+          }))
         : [];
       measures.push({ name, alias: quoteIdent(`${HIDDEN_PREFIX}m${j}`), pre, m, cells });
     });
@@ -93,7 +122,9 @@ export const aggregateStep: StepCompiler = {
       groupBy,
       tracks: counts.map((c) => c.track),
       rowCounts: counts.map((c) => ({ input: c.input, column: c.track.countColumn as string })),
-      cellCounts: measures.flatMap((x) => x.cells.map((c) => ({ measure: x.name, input: c.input, column: c.column }))),
+      cellCounts: measures.flatMap((x) =>
+        x.cells.map((c) => ({ measure: x.name, input: c.input, column: c.column })),
+      ),
       lineage,
       needs: (live) => {
         const need = new Set(read);
@@ -108,9 +139,14 @@ export const aggregateStep: StepCompiler = {
         const keys = groupBy.map(quoteIdent);
         const pres = measures.filter((x) => x.m.pre !== undefined).map((x) => `${x.m.pre} AS ${x.pre}`);
         const from = quoteIdent(table(source.name));
-        const rows = pres.length ? `(SELECT *, ${pres.join(', ')} FROM ${from}) AS ${quoteIdent(`${HIDDEN_PREFIX}p`)}` : from;
+        const rows = pres.length
+          ? `(SELECT *, ${pres.join(', ')} FROM ${from}) AS ${quoteIdent(`${HIDDEN_PREFIX}p`)}`
+          : from;
         const inner = [...keys, ...measures.map((x) => `${x.m.sql} AS ${x.alias}`)];
-        const outer = [...keys, ...measures.map((x) => `${x.m.finish ? x.m.finish(x.alias) : x.alias} AS ${quoteIdent(x.name)}`)];
+        const outer = [
+          ...keys,
+          ...measures.map((x) => `${x.m.finish ? x.m.finish(x.alias) : x.alias} AS ${quoteIdent(x.name)}`),
+        ];
         for (const x of measures) {
           for (const c of x.cells) {
             if (c.inner) inner.push(`${c.inner.sql} AS ${quoteIdent(c.inner.alias)}`);
@@ -119,7 +155,8 @@ export const aggregateStep: StepCompiler = {
         }
         for (const c of counts) {
           const wantList = live.includes(c.track.column);
-          for (const i of c.inner) if (!i.forList || wantList) inner.push(`${i.sql} AS ${quoteIdent(i.alias)}`);
+          for (const i of c.inner)
+            if (!i.forList || wantList) inner.push(`${i.sql} AS ${quoteIdent(i.alias)}`);
           outer.push(`${c.count} AS ${quoteIdent(c.track.countColumn as string)}`);
           if (wantList) outer.push(`${c.list} AS ${quoteIdent(c.track.column)}`);
         }

@@ -11,7 +11,14 @@ import { formatPath, pipelineError } from '../errors.ts';
 import { type CompiledExpr, compileExpression, ExpressionError } from '../expr/index.ts';
 import { Params, type SqlParam, shiftParams } from '../sql.ts';
 import { expressionFailure } from './filter.ts';
-import { type AnalysedStep, isReservedName, passedThrough, type PlanColumn, type StepCompiler, type StepContext } from './types.ts';
+import {
+  type AnalysedStep,
+  isReservedName,
+  passedThrough,
+  type PlanColumn,
+  type StepCompiler,
+  type StepContext,
+} from './types.ts';
 
 /** Compiler of derive steps. */
 export const deriveStep: StepCompiler = {
@@ -26,8 +33,15 @@ export const deriveStep: StepCompiler = {
       const field = `columns.${name}`;
       const path = `${ctx.path}.${formatPath(['columns', name])}`;
       if (taken.has(name.toLowerCase()) || isReservedName(name)) {
-        const why = isReservedName(name) ? 'uses a reserved name' : 'repeats an existing column (names are case-insensitive)';
-        throw pipelineError('pipeline_invalid', `step ${ctx.id}: derived column ${name} ${why}`, { step: ctx.id, field, column: name, path });
+        const why = isReservedName(name)
+          ? 'uses a reserved name'
+          : 'repeats an existing column (names are case-insensitive)';
+        throw pipelineError('pipeline_invalid', `step ${ctx.id}: derived column ${name} ${why}`, {
+          step: ctx.id,
+          field,
+          column: name,
+          path,
+        });
       }
       taken.add(name.toLowerCase());
       let expr: CompiledExpr & { columns: string[] };
@@ -42,7 +56,11 @@ export const deriveStep: StepCompiler = {
     }
     const byName = new Map(derived.map((d) => [d.name, d]));
     const lineageColumns = passedThrough(source);
-    for (const d of derived) lineageColumns.set(d.name, [...new Set(d.expr.columns)].map((column) => ({ source: source.name, column })));
+    for (const d of derived)
+      lineageColumns.set(
+        d.name,
+        [...new Set(d.expr.columns)].map((column) => ({ source: source.name, column })),
+      );
     return {
       sources: [source.name],
       columns: [...source.columns, ...derived.map(({ name, type }) => ({ name, type }))],
@@ -51,7 +69,13 @@ export const deriveStep: StepCompiler = {
       tracks: source.tracks,
       lineage: {
         columns: lineageColumns,
-        uses: derived.flatMap((d) => [...new Set(d.expr.columns)].map((column) => ({ use: 'derive' as const, source: source.name, column }))),
+        uses: derived.flatMap((d) =>
+          [...new Set(d.expr.columns)].map((column) => ({
+            use: 'derive' as const,
+            source: source.name,
+            column,
+          })),
+        ),
         rows: [source.name],
       },
       needs: (live) => {

@@ -9,23 +9,36 @@ import { Params } from '../sql.ts';
 import { type AnalysedStep, passedThrough, type StepCompiler, type StepContext } from './types.ts';
 
 /** Turn an expression failure into the document-level error naming step, field and offset. */
-export function expressionFailure(e: unknown, ctx: StepContext, field: string, path = `${ctx.path}.${field}`): never {
+export function expressionFailure(
+  e: unknown,
+  ctx: StepContext,
+  field: string,
+  path = `${ctx.path}.${field}`,
+): never {
   if (e instanceof UnknownColumnError) {
-    throw pipelineError('pipeline_unknown_column', `step ${ctx.id}: ${field} ${e.reason} at offset ${e.offset}`, {
-      step: ctx.id,
-      field,
-      column: e.column,
-      path,
-      offset: e.offset,
-    });
+    throw pipelineError(
+      'pipeline_unknown_column',
+      `step ${ctx.id}: ${field} ${e.reason} at offset ${e.offset}`,
+      {
+        step: ctx.id,
+        field,
+        column: e.column,
+        path,
+        offset: e.offset,
+      },
+    );
   }
   if (e instanceof ExpressionError) {
-    throw pipelineError('pipeline_expression_invalid', `step ${ctx.id}: ${field} is invalid at offset ${e.offset}: ${e.reason}`, {
-      step: ctx.id,
-      field,
-      path,
-      offset: e.offset,
-    });
+    throw pipelineError(
+      'pipeline_expression_invalid',
+      `step ${ctx.id}: ${field} is invalid at offset ${e.offset}: ${e.reason}`,
+      {
+        step: ctx.id,
+        field,
+        path,
+        offset: e.offset,
+      },
+    );
   }
   throw e;
 }
@@ -44,7 +57,11 @@ export const filterStep: StepCompiler = {
       expressionFailure(e, ctx, 'where');
     }
     if (where.type !== 'bool' && where.type !== 'null') {
-      expressionFailure(new ExpressionError(`where must be a true/false expression, not ${where.type}`, 0), ctx, 'where');
+      expressionFailure(
+        new ExpressionError(`where must be a true/false expression, not ${where.type}`, 0),
+        ctx,
+        'where',
+      );
     }
     return {
       sources: [source.name],

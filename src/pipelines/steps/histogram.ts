@@ -15,23 +15,38 @@
  */
 import { pipelineError } from '../errors.ts';
 import type { Measure } from '../schema.ts';
-import { type CompiledMeasure, type MeasureContext, measuredValue, numberLike, typed } from './measure-values.ts';
+import {
+  type CompiledMeasure,
+  type MeasureContext,
+  measuredValue,
+  numberLike,
+  typed,
+} from './measure-values.ts';
 
 /** Compile a histogram measure (bins and bounds were checked by the document schema). */
-export function histogramMeasure(m: Measure, column: string | undefined, ctx: MeasureContext): CompiledMeasure {
+export function histogramMeasure(
+  m: Measure,
+  column: string | undefined,
+  ctx: MeasureContext,
+): CompiledMeasure {
   const c = column as string;
   const type = typed(ctx, c, numberLike, 'a number or bool column');
   const bins = m.bins as number | number[];
   const edges = typeof bins === 'number' ? undefined : bins;
-  const bounds: [number, number] | undefined = edges ? [edges[0] as number, edges[edges.length - 1] as number] : m.bounds;
+  const bounds: [number, number] | undefined = edges
+    ? [edges[0] as number, edges[edges.length - 1] as number]
+    : m.bounds;
   if (!bounds) {
     // The schema requires bounds with a bin count; kept as a guard for documents built in code.
-    throw pipelineError('pipeline_invalid', `step ${ctx.step}: histogram ${ctx.name} needs bounds`, { step: ctx.step, path: `${ctx.path}.bounds` });
+    throw pipelineError('pipeline_invalid', `step ${ctx.step}: histogram ${ctx.name} needs bounds`, {
+      step: ctx.step,
+      path: `${ctx.path}.bounds`,
+    });
   }
   const value = measuredValue({ ...m, bounds }, c, type, ctx);
   const p = ctx.params;
   const x = ctx.preAlias;
-  const n = edges ? edges.length - 1 : bins as number;
+  const n = edges ? edges.length - 1 : (bins as number);
   let bin: string;
   if (edges) {
     // Only the inner edges are tested (values are already clamped to the outer ones).

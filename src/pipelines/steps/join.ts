@@ -21,7 +21,15 @@
 import { isIntegerType, quoteIdent } from '../../data/index.ts';
 import { pipelineError } from '../errors.ts';
 import { joinedTracks } from './provenance.ts';
-import { type AnalysedStep, HIDDEN_PREFIX, type PlanColumn, type Relation, type StepCompiler, type StepContext, trackColumns } from './types.ts';
+import {
+  type AnalysedStep,
+  HIDDEN_PREFIX,
+  type PlanColumn,
+  type Relation,
+  type StepCompiler,
+  type StepContext,
+  trackColumns,
+} from './types.ts';
 
 /** Where an output column of the join comes from. */
 interface Origin {
@@ -51,19 +59,32 @@ export const joinStep: StepCompiler = {
       const other = taken.get(name.toLowerCase());
       if (other !== undefined) {
         const why = `step ${ctx.id}: output column ${name} (${what}) collides with ${other}; rename a column with a derive step first`;
-        throw pipelineError('pipeline_invalid', why, { step: ctx.id, field: 'on', column: name, path: ctx.path });
+        throw pipelineError('pipeline_invalid', why, {
+          step: ctx.id,
+          field: 'on',
+          column: name,
+          path: ctx.path,
+        });
       }
       taken.set(name.toLowerCase(), what);
       columns.push({ name, type });
       origin.set(name, from);
     };
     for (const k of keys) add(k.name, k.type, { side: 'l', column: k.name }, 'a join key');
-    for (const [side, rel, otherNames] of [['l', left, rightNames], ['r', right, leftNames]] as const) {
+    for (const [side, rel, otherNames] of [
+      ['l', left, rightNames],
+      ['r', right, leftNames],
+    ] as const) {
       for (const c of rel.columns) {
         if (keySet.has(c.name.toLowerCase())) continue;
         const clash = otherNames.has(c.name.toLowerCase());
         const name = clash ? `${prefix[side]}_${c.name}` : c.name;
-        add(name, c.type, { side, column: c.name }, clash ? `column ${c.name} of ${rel.name}, renamed` : `column ${c.name} of ${rel.name}`);
+        add(
+          name,
+          c.type,
+          { side, column: c.name },
+          clash ? `column ${c.name} of ${rel.name}, renamed` : `column ${c.name} of ${rel.name}`,
+        );
       }
     }
     const { tracks, rename } = joinedTracks(left.tracks, right.tracks, ctx.index);
@@ -75,7 +96,15 @@ export const joinStep: StepCompiler = {
       columns.map((c) => {
         const o = origin.get(c.name) as Origin;
         const isKey = keySet.has(c.name.toLowerCase());
-        return [c.name, isKey ? [{ source: left.name, column: o.column }, { source: right.name, column: o.column }] : [{ source: sourceOf[o.side], column: o.column }]];
+        return [
+          c.name,
+          isKey
+            ? [
+                { source: left.name, column: o.column },
+                { source: right.name, column: o.column },
+              ]
+            : [{ source: sourceOf[o.side], column: o.column }],
+        ];
       }),
     );
     const keySql = keys.map((k) => `"l".${quoteIdent(k.name)} = "r".${quoteIdent(k.name)}`).join(' AND ');
@@ -87,7 +116,9 @@ export const joinStep: StepCompiler = {
       tracks,
       lineage: {
         columns: lineageColumns,
-        uses: keys.flatMap((k) => [left.name, right.name].map((source) => ({ use: 'join_on' as const, source, column: k.name }))),
+        uses: keys.flatMap((k) =>
+          [left.name, right.name].map((source) => ({ use: 'join_on' as const, source, column: k.name })),
+        ),
         rows: self ? [left.name] : [left.name, right.name],
       },
       needs: (live) => {
@@ -97,7 +128,12 @@ export const joinStep: StepCompiler = {
           const o = origin.get(c);
           if (o) (o.side === 'l' ? l : r).add(o.column);
         }
-        return self ? new Map([[left.name, l]]) : new Map([[left.name, l], [right.name, r]]);
+        return self
+          ? new Map([[left.name, l]])
+          : new Map([
+              [left.name, l],
+              [right.name, r],
+            ]);
       },
       render: (live, table) => {
         const select = live.map((c) => {
@@ -125,33 +161,49 @@ function checkKeys(ctx: StepContext, on: readonly string[], left: Relation, righ
   return on.map((name, i) => {
     const path = `${ctx.path}.on[${i}]`;
     if (seen.has(name.toLowerCase())) {
-      throw pipelineError('pipeline_invalid', `step ${ctx.id}: join key ${name} is listed twice`, { step: ctx.id, field: 'on', column: name, path });
+      throw pipelineError('pipeline_invalid', `step ${ctx.id}: join key ${name} is listed twice`, {
+        step: ctx.id,
+        field: 'on',
+        column: name,
+        path,
+      });
     }
     seen.add(name.toLowerCase());
     const l = left.columns.find((c) => c.name === name);
     const r = right.columns.find((c) => c.name === name);
-    for (const [rel, col, field] of [[left, l, 'left'], [right, r, 'right']] as const) {
+    for (const [rel, col, field] of [
+      [left, l, 'left'],
+      [right, r, 'right'],
+    ] as const) {
       if (!col) {
-        throw pipelineError('pipeline_unknown_column', `step ${ctx.id}: join key ${name} is not a column of ${field} side ${rel.name}`, {
-          step: ctx.id,
-          field: 'on',
-          column: name,
-          side: field,
-          path,
-        });
+        throw pipelineError(
+          'pipeline_unknown_column',
+          `step ${ctx.id}: join key ${name} is not a column of ${field} side ${rel.name}`,
+          {
+            step: ctx.id,
+            field: 'on',
+            column: name,
+            side: field,
+            path,
+          },
+        );
       }
     }
     const lt = (l as PlanColumn).type;
     const rt = (r as PlanColumn).type;
     if (lt !== rt && !(isIntegerType(lt) && isIntegerType(rt))) {
-      throw pipelineError('pipeline_type_mismatch', `step ${ctx.id}: join key ${name} is ${lt} on the left but ${rt} on the right`, {
-        step: ctx.id,
-        field: 'on',
-        column: name,
-        left: lt,
-        right: rt,
-        path,
-      });
+      throw pipelineError(
+        'pipeline_type_mismatch',
+        `step ${ctx.id}: join key ${name} is ${lt} on the left but ${rt} on the right`,
+        {
+          step: ctx.id,
+          field: 'on',
+          column: name,
+          left: lt,
+          right: rt,
+          path,
+        },
+      );
     }
     return { name, type: lt };
   });

@@ -37,10 +37,19 @@ export interface CompiledMeasure {
 }
 
 /** Compiles one measure kind, given its column (undefined for `count: "*"`). */
-export type MeasureCompiler = (m: Measure, column: string | undefined, ctx: MeasureContext) => CompiledMeasure;
+export type MeasureCompiler = (
+  m: Measure,
+  column: string | undefined,
+  ctx: MeasureContext,
+) => CompiledMeasure;
 
 /** The value a measure aggregates: the column (booleans as 0/1), clamped to `bounds` if given. */
-export function measuredValue(m: Measure, column: string, type: ColumnType, ctx: MeasureContext): { sql: string; integral: boolean } {
+export function measuredValue(
+  m: Measure,
+  column: string,
+  type: ColumnType,
+  ctx: MeasureContext,
+): { sql: string; integral: boolean } {
   let sql = quoteIdent(column);
   let integral = isIntegerType(type);
   if (type === 'bool') {
@@ -49,13 +58,17 @@ export function measuredValue(m: Measure, column: string, type: ColumnType, ctx:
   }
   if (m.bounds) {
     if (!numberLike(type)) {
-      throw pipelineError('pipeline_type_mismatch', `step ${ctx.step}: measure ${ctx.name} has bounds but column ${column} is ${type}`, {
-        step: ctx.step,
-        field: `measures.${ctx.name}.bounds`,
-        column,
-        type,
-        path: `${ctx.path}.bounds`,
-      });
+      throw pipelineError(
+        'pipeline_type_mismatch',
+        `step ${ctx.step}: measure ${ctx.name} has bounds but column ${column} is ${type}`,
+        {
+          step: ctx.step,
+          field: `measures.${ctx.name}.bounds`,
+          column,
+          type,
+          path: `${ctx.path}.bounds`,
+        },
+      );
     }
     const [lo, hi] = m.bounds;
     integral = integral && Number.isSafeInteger(lo) && Number.isSafeInteger(hi);
@@ -66,16 +79,25 @@ export function measuredValue(m: Measure, column: string, type: ColumnType, ctx:
 }
 
 /** The column's type, or pipeline_type_mismatch when `accepts` refuses it. */
-export function typed(ctx: MeasureContext, column: string, accepts: (t: ColumnType) => boolean, what: string): ColumnType {
+export function typed(
+  ctx: MeasureContext,
+  column: string,
+  accepts: (t: ColumnType) => boolean,
+  what: string,
+): ColumnType {
   const type = ctx.columns.get(column) as ColumnType;
   if (!accepts(type)) {
-    throw pipelineError('pipeline_type_mismatch', `step ${ctx.step}: measure ${ctx.name} needs ${what}, but column ${column} is ${type}`, {
-      step: ctx.step,
-      field: `measures.${ctx.name}`,
-      column,
-      type,
-      path: ctx.path,
-    });
+    throw pipelineError(
+      'pipeline_type_mismatch',
+      `step ${ctx.step}: measure ${ctx.name} needs ${what}, but column ${column} is ${type}`,
+      {
+        step: ctx.step,
+        field: `measures.${ctx.name}`,
+        column,
+        type,
+        path: ctx.path,
+      },
+    );
   }
   return type;
 }

@@ -25,7 +25,14 @@ import { type ColumnType, quoteIdent } from '../../data/index.ts';
 import { pipelineError } from '../errors.ts';
 import { type Measure, type MeasureKind, measureKind } from '../schema.ts';
 import { histogramMeasure } from './histogram.ts';
-import { type CompiledMeasure, type MeasureCompiler, type MeasureContext, measuredValue, numberLike, typed } from './measure-values.ts';
+import {
+  type CompiledMeasure,
+  type MeasureCompiler,
+  type MeasureContext,
+  measuredValue,
+  numberLike,
+  typed,
+} from './measure-values.ts';
 
 export type { CompiledMeasure, MeasureContext } from './measure-values.ts';
 
@@ -33,18 +40,31 @@ const orderable = (t: ColumnType) => t !== 'string';
 const NUMBER_OR_BOOL = 'a number or bool column';
 
 /** A measure over the (clamped) number value: `fn(value, ...extra)`, float64 unless `keepInts`. */
-function numeric(fn: string, keepInts: boolean, extra: (m: Measure, ctx: MeasureContext) => string[] = () => []): MeasureCompiler {
+function numeric(
+  fn: string,
+  keepInts: boolean,
+  extra: (m: Measure, ctx: MeasureContext) => string[] = () => [],
+): MeasureCompiler {
   return (m, column, ctx) => {
     const c = column as string;
     const v = measuredValue(m, c, typed(ctx, c, numberLike, NUMBER_OR_BOOL), ctx);
-    return { sql: `${fn}(${[v.sql, ...extra(m, ctx)].join(', ')})`, type: keepInts && v.integral ? 'int64' : 'float64', column: c };
+    return {
+      sql: `${fn}(${[v.sql, ...extra(m, ctx)].join(', ')})`,
+      type: keepInts && v.integral ? 'int64' : 'float64',
+      column: c,
+    };
   };
 }
 
 function extreme(fn: 'min' | 'max'): MeasureCompiler {
   return (m, column, ctx) => {
     const c = column as string;
-    const type = typed(ctx, c, orderable, 'a number, bool, date or timestamp column (min/max of strings would release a value)');
+    const type = typed(
+      ctx,
+      c,
+      orderable,
+      'a number, bool, date or timestamp column (min/max of strings would release a value)',
+    );
     if (!m.bounds) return { sql: `${fn}(${quoteIdent(c)})`, type, column: c };
     const v = measuredValue(m, c, type, ctx);
     return { sql: `${fn}(${v.sql})`, type: v.integral ? 'int64' : 'float64', column: c };
@@ -58,13 +78,26 @@ function moment(fn: string): MeasureCompiler {
     const v = measuredValue(m, c, typed(ctx, c, numberLike, NUMBER_OR_BOOL), ctx);
     if (v.integral) return { sql: `${fn}(${v.sql})`, type: 'float64', column: c };
     const [lo, hi] = [ctx.params.add(-1e100, 'DOUBLE'), ctx.params.add(1e100, 'DOUBLE')];
-    return { sql: `${fn}(CASE WHEN isfinite(${v.sql}) THEN least(greatest(${v.sql}, ${lo}), ${hi}) END)`, type: 'float64', column: c };
+    return {
+      sql: `${fn}(CASE WHEN isfinite(${v.sql}) THEN least(greatest(${v.sql}, ${lo}), ${hi}) END)`,
+      type: 'float64',
+      column: c,
+    };
   };
 }
 
 const COMPILERS: ReadonlyMap<MeasureKind, MeasureCompiler> = new Map<MeasureKind, MeasureCompiler>([
-  ['count', (_m, column) => (column === undefined ? { sql: 'count(*)', type: 'int64' } : { sql: `count(${quoteIdent(column)})`, type: 'int64', column })],
-  ['count_distinct', (_m, column) => ({ sql: `count(DISTINCT ${quoteIdent(column as string)})`, type: 'int64', column })],
+  [
+    'count',
+    (_m, column) =>
+      column === undefined
+        ? { sql: 'count(*)', type: 'int64' }
+        : { sql: `count(${quoteIdent(column)})`, type: 'int64', column },
+  ],
+  [
+    'count_distinct',
+    (_m, column) => ({ sql: `count(DISTINCT ${quoteIdent(column as string)})`, type: 'int64', column }),
+  ],
   ['sum', numeric('sum', true)],
   ['mean', numeric('avg', false)],
   ['min', extreme('min')],
@@ -84,22 +117,30 @@ export function compileMeasure(m: Measure, ctx: MeasureContext): CompiledMeasure
   const kind = measureKind(m);
   const compiler = COMPILERS.get(kind);
   if (!compiler) {
-    throw pipelineError('pipeline_step_unsupported', `step ${ctx.step}: measure ${ctx.name} uses ${kind}, which this release cannot run`, {
-      step: ctx.step,
-      measure: ctx.name,
-      kind,
-      path: ctx.path,
-    });
+    throw pipelineError(
+      'pipeline_step_unsupported',
+      `step ${ctx.step}: measure ${ctx.name} uses ${kind}, which this release cannot run`,
+      {
+        step: ctx.step,
+        measure: ctx.name,
+        kind,
+        path: ctx.path,
+      },
+    );
   }
   const ref = m[kind] as string;
   const column = kind === 'count' && ref === '*' ? undefined : ref;
   if (column !== undefined && !ctx.columns.has(column)) {
-    throw pipelineError('pipeline_unknown_column', `step ${ctx.step}: measure ${ctx.name} reads unknown column ${column}`, {
-      step: ctx.step,
-      field: `measures.${ctx.name}`,
-      column,
-      path: `${ctx.path}.${kind}`,
-    });
+    throw pipelineError(
+      'pipeline_unknown_column',
+      `step ${ctx.step}: measure ${ctx.name} reads unknown column ${column}`,
+      {
+        step: ctx.step,
+        field: `measures.${ctx.name}`,
+        column,
+        path: `${ctx.path}.${kind}`,
+      },
+    );
   }
   return compiler(m, column, ctx);
 }

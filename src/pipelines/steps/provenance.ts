@@ -27,7 +27,11 @@ export function inputTracks(input: string): Track[] {
  * column whose name the left side already uses (a self-join) is renamed with the step's
  * index; `rename` maps right-side names to output names.
  */
-export function joinedTracks(left: readonly Track[], right: readonly Track[], stepIndex: number): { tracks: Track[]; rename: Map<string, string> } {
+export function joinedTracks(
+  left: readonly Track[],
+  right: readonly Track[],
+  stepIndex: number,
+): { tracks: Track[]; rename: Map<string, string> } {
   const used = new Set(left.flatMap((t) => (t.countColumn ? [t.column, t.countColumn] : [t.column])));
   const rename = new Map<string, string>();
   const fresh = (name: string) => {
@@ -69,10 +73,22 @@ export function groupCounts(tracks: readonly Track[]): GroupCount[] {
     const mine = tracks.filter((t) => t.input === input);
     const c = `${HIDDEN_PREFIX}c_${input}`;
     const l = `${HIDDEN_PREFIX}l_${input}`;
-    const track: Track = { input, kind: 'set', column: `${HIDDEN_PREFIX}rids_${input}`, countColumn: `${HIDDEN_PREFIX}rows_${input}`, exact: false };
+    const track: Track = {
+      input,
+      kind: 'set',
+      column: `${HIDDEN_PREFIX}rids_${input}`,
+      countColumn: `${HIDDEN_PREFIX}rows_${input}`,
+      exact: false,
+    };
     const only = mine.length === 1 ? (mine[0] as Track) : undefined;
     const q = quoteIdent;
-    const simple = (countSql: string, listSql: string, countNeeds: string[], listNeeds: string[], exact: boolean): GroupCount => ({
+    const simple = (
+      countSql: string,
+      listSql: string,
+      countNeeds: string[],
+      listNeeds: string[],
+      exact: boolean,
+    ): GroupCount => ({
       input,
       inner: [
         { alias: c, sql: countSql, forList: false },
@@ -84,14 +100,27 @@ export function groupCounts(tracks: readonly Track[]): GroupCount[] {
       listNeeds,
       track: { ...track, exact },
     });
-    if (only?.kind === 'rid' && only.exact) return simple('count(*)', `list(${q(only.column)})`, [], [only.column], true);
+    if (only?.kind === 'rid' && only.exact)
+      return simple('count(*)', `list(${q(only.column)})`, [], [only.column], true);
     if (only?.kind === 'rid') {
       const id = q(only.column);
-      return simple(`count(DISTINCT ${id})`, `list(DISTINCT ${id}) FILTER (WHERE ${id} IS NOT NULL)`, [only.column], [only.column], false);
+      return simple(
+        `count(DISTINCT ${id})`,
+        `list(DISTINCT ${id}) FILTER (WHERE ${id} IS NOT NULL)`,
+        [only.column],
+        [only.column],
+        false,
+      );
     }
     if (only?.kind === 'set' && only.exact) {
       const n = only.countColumn as string;
-      return simple(`coalesce(sum(${q(n)}), 0)`, `flatten(list(${q(only.column)}))`, [n], [only.column], true);
+      return simple(
+        `coalesce(sum(${q(n)}), 0)`,
+        `flatten(list(${q(only.column)}))`,
+        [n],
+        [only.column],
+        true,
+      );
     }
     // General case: collect the distinct ids (list_distinct drops the nulls) and count them.
     const perRow = mine.map((t) => (t.kind === 'rid' ? `list_value(${q(t.column)})` : q(t.column)));
@@ -124,13 +153,26 @@ export interface CellCount {
 }
 
 /** Per input behind `tracks`, the distinct rows behind each of a histogram's `cells` cells (`bin` is its per-row bin over `value`). */
-export function histogramCellCounts(tracks: readonly Track[], bin: string, value: string, cells: number, tag: string): CellCount[] {
+export function histogramCellCounts(
+  tracks: readonly Track[],
+  bin: string,
+  value: string,
+  cells: number,
+  tag: string,
+): CellCount[] {
   const q = quoteIdent;
-  const perCell = (f: (i: string) => string) => `list_transform(range(${Math.trunc(cells)}), lambda "__obscura_ci": ${f('"__obscura_ci"')})`;
+  const perCell = (f: (i: string) => string) =>
+    `list_transform(range(${Math.trunc(cells)}), lambda "__obscura_ci": ${f('"__obscura_ci"')})`;
   const only = tracks.length === 1 ? (tracks[0] as Track) : undefined;
   if (only?.kind === 'rid' && only.exact) {
     // Rows are still distinct input rows: a cell's rows are what the histogram counted.
-    return [{ input: only.input, list: (h) => perCell((i) => `coalesce(map_extract(${h}, ${i})[1], 0)`), needs: [] }];
+    return [
+      {
+        input: only.input,
+        list: (h) => perCell((i) => `coalesce(map_extract(${h}, ${i})[1], 0)`),
+        needs: [],
+      },
+    ];
   }
   const inputs = [...new Set(tracks.map((t) => t.input))];
   return inputs.map((input, k) => {
@@ -140,10 +182,14 @@ export function histogramCellCounts(tracks: readonly Track[], bin: string, value
     const alias = `${HIDDEN_PREFIX}hc${tag}_${k}`;
     const p = '"__obscura_p"';
     // Per cell: the distinct ids of the rows in it (list_distinct drops the nulls of unmatched rows).
-    const ofCell = (i: string) => `coalesce(len(list_distinct(flatten(list_transform(list_filter(${q(alias)}, lambda ${p}: ${p}."b" = ${i}), lambda ${p}: ${p}."ids")))), 0)`;
+    const ofCell = (i: string) =>
+      `coalesce(len(list_distinct(flatten(list_transform(list_filter(${q(alias)}, lambda ${p}: ${p}."b" = ${i}), lambda ${p}: ${p}."ids")))), 0)`;
     return {
       input,
-      inner: { alias, sql: `list(struct_pack("b" := ${bin}, "ids" := ${ids})) FILTER (WHERE ${value} IS NOT NULL)` },
+      inner: {
+        alias,
+        sql: `list(struct_pack("b" := ${bin}, "ids" := ${ids})) FILTER (WHERE ${value} IS NOT NULL)`,
+      },
       list: () => perCell(ofCell),
       needs: mine.map((t) => t.column),
     };

@@ -67,10 +67,27 @@ export interface StepContext {
  * leaves the enclave when the step is released: group keys, min/max/quantile, histogram
  * cells, a model's weights). `output` uses count only for steps that are outputs.
  */
-export type ColumnUse = 'filter' | 'derive' | 'group_by' | 'join_on' | 'aggregate' | 'feature' | 'label' | 'output';
+export type ColumnUse =
+  | 'filter'
+  | 'derive'
+  | 'group_by'
+  | 'join_on'
+  | 'aggregate'
+  | 'feature'
+  | 'label'
+  | 'output';
 
 /** Every use, in the order policies and previews list them. */
-export const COLUMN_USES: readonly ColumnUse[] = ['filter', 'derive', 'group_by', 'join_on', 'aggregate', 'feature', 'label', 'output'];
+export const COLUMN_USES: readonly ColumnUse[] = [
+  'filter',
+  'derive',
+  'group_by',
+  'join_on',
+  'aggregate',
+  'feature',
+  'label',
+  'output',
+];
 
 /** A column of one of a step's sources. */
 export interface SourceColumn {

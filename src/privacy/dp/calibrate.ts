@@ -59,7 +59,13 @@ export function noiseStddev(steps: number, spec: NoiseSpec): number {
 }
 
 /** `value` made DP: rounded to the grid and noised for sensitivity Δ under `spec`. */
-export function noisy(value: number, sensitivity: number, integer: boolean, spec: NoiseSpec, bytes: ByteSource = cryptoBytes): number {
+export function noisy(
+  value: number,
+  sensitivity: number,
+  integer: boolean,
+  spec: NoiseSpec,
+  bytes: ByteSource = cryptoBytes,
+): number {
   const grid = gridFor(sensitivity, integer);
   const steps = gridSensitivity(sensitivity, grid, integer);
   const rounded = BigInt(Math.round(value / grid));

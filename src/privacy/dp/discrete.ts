@@ -11,7 +11,14 @@
  *  - Discrete Gaussian with variance parameter σ²: P(X = x) ∝ exp(-x²/(2σ²)). Adding it
  *    to a query of sensitivity Δ gives ρ-zCDP with ρ = Δ²/(2σ²) (CKS Theorem 14).
  */
-import { bernoulli, bernoulliExp, type ByteSource, cryptoBytes, type Rational, uniformBelow } from './random.ts';
+import {
+  bernoulli,
+  bernoulliExp,
+  type ByteSource,
+  cryptoBytes,
+  type Rational,
+  uniformBelow,
+} from './random.ts';
 
 /** A discrete Laplace sample with scale t/s (positive integers). */
 export function discreteLaplace(s: bigint, t: bigint, bytes: ByteSource = cryptoBytes): bigint {

@@ -1,4 +1,20 @@
 /** Differential privacy: exact discrete samplers over a CSPRNG, and their calibration. */
-export { type ByteSource, cryptoBytes, uniformBelow, bernoulli, bernoulliExp, toRational, type Rational } from './random.ts';
+export {
+  type ByteSource,
+  cryptoBytes,
+  uniformBelow,
+  bernoulli,
+  bernoulliExp,
+  toRational,
+  type Rational,
+} from './random.ts';
 export { discreteLaplace, discreteGaussian, isqrt } from './discrete.ts';
-export { type NoiseSpec, noisy, gridNoise, gridFor, noiseStddev, rhoFor, selectionThreshold } from './calibrate.ts';
+export {
+  type NoiseSpec,
+  noisy,
+  gridNoise,
+  gridFor,
+  noiseStddev,
+  rhoFor,
+  selectionThreshold,
+} from './calibrate.ts';
