@@ -2,6 +2,12 @@
 import { type Problem, problemBody } from '../api/problem.ts';
 import { errorMessage, isObscuraError } from '../common/errors.ts';
 
+/**
+ * Exit code of `run --wait` (without --wait-approval) and `run --dry-run` when the job waits
+ * only for its owners' approval: neither a success (1 would read as refused) nor a failure.
+ */
+export const EXIT_AWAITING_APPROVAL = 3;
+
 /** Options every command accepts. */
 export interface GlobalOptions {
   api: string;

@@ -129,7 +129,7 @@ describe('approvals', () => {
     });
   });
 
-  it('obscura run --dry-run prints the checks and exits 1 while an approval is missing', async () => {
+  it('obscura run --dry-run tells a job that needs approval (WAIT, exit 3) from a refused one (FAIL, exit 1)', async () => {
     const r = await cli([
       'run',
       'p.yaml',
@@ -139,10 +139,48 @@ describe('approvals', () => {
       'analyst.key',
       '--dry-run',
     ]);
-    expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/FAIL approvals: waiting for the owners of visits/);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(/WAIT approvals: waiting for the owners of visits/);
+    expect(r.stdout).not.toMatch(/FAIL/);
+    expect(r.stdout).toContain(`needs approval from ${owner.address}`);
     expect(r.stdout).toMatch(/privacy cost: epsilon 0, delta 0/);
+    writeFileSync(join(work, 'bad.yaml'), PIPELINE.replaceAll('cost', 'price'));
+    const refused = await cli([
+      'run',
+      'bad.yaml',
+      '--input',
+      `visits=${dataset}`,
+      '--key',
+      'analyst.key',
+      '--dry-run',
+    ]);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/FAIL pipeline: /);
+    expect(refused.stdout).toMatch(/refused: the job would not run/);
   });
+
+  it('obscura run --wait on a job that needs approval exits 3 at once, naming the job and its approver', async () => {
+    // Its own purpose: the approval given below for PURPOSE must not release (and spend a run on) this job.
+    const args = ['run', 'p.yaml', '--input', `visits=${dataset}`, '--key', 'analyst.key', '--wait'];
+    const started = Date.now();
+    const r = await cli([...args, '--purpose', 'waiting study']);
+    expect(r.code, r.stderr).toBe(3);
+    const id = r.stdout.trim();
+    expect(JobRecordSchema.parse(await api(analyst).get(`/v1/jobs/${id}`)).status).toBe('awaiting_approval');
+    expect(r.stderr).toContain(`job ${id} waits for approval from ${owner.address}`);
+    expect(r.stderr).toMatch(/--wait-approval/);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    const json = await cli([...args, '--purpose', 'waiting study', '--json']);
+    expect(json.code).toBe(3);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      status: 'awaiting_approval',
+      awaitingApprovalFrom: [owner.address],
+    });
+    // With --wait-approval it waits (here until its short timeout).
+    const waits = await cli([...args, '--purpose', 'waiting study', '--wait-approval', '--timeout', '1']);
+    expect(waits.code).toBe(1);
+    expect(waits.stderr).toMatch(/still awaiting_approval; stopped waiting \(job_wait_timeout\)/);
+  }, 60_000);
 
   it('a job waits for approval, listed for its owner with purpose and columns', async () => {
     const job = JobRecordSchema.parse(

@@ -27,8 +27,29 @@ import { DatasetRecordSchema } from '../../store/records.ts';
 import { ApiClient, clientFor, commandKey } from '../client.ts';
 import { emit, type GlobalOptions } from '../output.ts';
 
+/** The owners whose approval a job (or a dry run) still waits for. */
+export function pendingApprovers(p: JobPreview): string[] {
+  return [...new Set(p.inputs.filter((i) => i.approval === 'pending').map((i) => i.owner))];
+}
+
+/**
+ * Whether a preview would be accepted once its owners approve: every failed check is the
+ * missing approval, so the job would wait, not be refused.
+ */
+export function onlyApprovalPending(p: JobPreview): boolean {
+  const failed = p.checks.filter((c) => !c.ok);
+  return failed.length > 0 && failed.every((c) => c.code === 'policy_approval_required');
+}
+
+/** A check's marker: ok, FAIL (refused), or WAIT (needs an owner's approval). */
+function checkMark(c: JobPreview['checks'][number]): string {
+  if (c.ok) return 'ok  ';
+  return c.code === 'policy_approval_required' ? 'WAIT' : 'FAIL';
+}
+
 /** A preview as people read it before approving. */
 export function describePreview(p: JobPreview): string {
+  const approvers = pendingApprovers(p);
   const lines = [
     `job ${p.job ?? '(dry run)'}: pipeline ${p.pipeline.name} (${p.pipeline.hash})`,
     `analyst ${p.analyst}${p.request ? ' (signed the job request)' : ''}`,
@@ -42,9 +63,12 @@ export function describePreview(p: JobPreview): string {
     ),
     ...p.outputs.map((o) => `output ${o.step}: ${o.columns.join(', ')} (min group size ${o.minGroupSize})`),
     `privacy cost: epsilon ${p.cost.epsilon}, delta ${p.cost.delta}`,
-    ...p.checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'} ${c.check}: ${c.detail}`),
+    ...p.checks.map((c) => `${checkMark(c)} ${c.check}: ${c.detail}`),
     ...p.warnings.map((w) => `WARN ${w.code}: ${w.detail}`),
   ];
+  if (!p.ok && onlyApprovalPending(p))
+    lines.push(`needs approval from ${approvers.join(', ')}: the job would wait for it, not be refused`);
+  else if (!p.ok) lines.push('refused: the job would not run');
   return lines.join('\n');
 }
 

@@ -10,8 +10,8 @@ import { type JobRecord, JobRecordSchema } from '../../store/records.ts';
 import { JobPreviewSchema } from '../../api/schemas.ts';
 import { ApiClient } from '../client.ts';
 import { submitJob } from '../job-request.ts';
-import { describePreview } from './privacy.ts';
-import { emit, type GlobalOptions, progressDone, progressLine } from '../output.ts';
+import { describePreview, onlyApprovalPending, pendingApprovers } from './privacy.ts';
+import { EXIT_AWAITING_APPROVAL, emit, type GlobalOptions, progressDone, progressLine } from '../output.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -85,9 +85,13 @@ export function runCommand(program: Command): void {
     .option('--purpose <text>', 'what the result is for (shown to owners asked to approve)')
     .option(
       '--dry-run',
-      'print every check and the privacy cost without running anything (exit 1 if a check fails)',
+      'print every check and the privacy cost without running anything (exit 1 if refused, 3 if it needs approval)',
     )
-    .option('--wait', 'wait for the job and print its result id')
+    .option(
+      '--wait',
+      'wait for the job and print its result id (a job that needs approval: exit 3 at once with its id)',
+    )
+    .option('--wait-approval', "with --wait, also wait while the job waits for its owners' approval")
     .option('--timeout <seconds>', 'how long --wait waits', '600')
     .action(
       async (
@@ -98,6 +102,7 @@ export function runCommand(program: Command): void {
           purpose?: string;
           dryRun?: boolean;
           wait?: boolean;
+          waitApproval?: boolean;
           timeout: string;
         },
         cmd: Command,
@@ -116,13 +121,26 @@ export function runCommand(program: Command): void {
         if (opts.dryRun) {
           const preview = JobPreviewSchema.parse(await api.post('/v1/jobs?dry_run=true', body));
           emit(g, preview, describePreview(preview));
-          if (!preview.ok) process.exitCode = 1;
+          if (!preview.ok) process.exitCode = onlyApprovalPending(preview) ? EXIT_AWAITING_APPROVAL : 1;
           return;
         }
         // The analyst signs what runs; the enclave takes the analyst from this signature only.
         const job = JobRecordSchema.parse(await submitJob(api, key, body));
-        if (job.status === 'awaiting_approval' && !g.json)
-          process.stderr.write(`job ${job.id} waits for the owners' approval (obscura approve ${job.id})\n`);
+        if (job.status === 'awaiting_approval') {
+          const preview = JobPreviewSchema.parse(await api.get(`/v1/jobs/${job.id}/preview`));
+          const owners = pendingApprovers(preview);
+          if (!g.json)
+            process.stderr.write(
+              `job ${job.id} waits for approval from ${owners.join(', ')} (they run: obscura approve ${job.id})\n`,
+            );
+          if (opts.wait && !opts.waitApproval) {
+            // Waiting could take days: say so at once, with a code scripts can tell apart.
+            if (!g.json) process.stderr.write('not waiting for the approval: add --wait-approval to wait\n');
+            emit(g, { ...job, awaitingApprovalFrom: owners }, job.id);
+            process.exitCode = EXIT_AWAITING_APPROVAL;
+            return;
+          }
+        }
         if (!opts.wait) return emit(g, job, job.id);
         const done = await waitForJob(api, job.id, { timeoutMs: Number(opts.timeout) * 1000, quiet: g.json });
         emit(g, done, done.result ?? '');
