@@ -2,13 +2,14 @@
  * Against the real embedded chain (chopsticks running the rococo asset hub runtime, served
  * over WebSocket on a free port in a temp dir): anchoring a batch in one extrinsic, verifying
  * each record, every forged receipt failing on the right check, serialised submissions,
- * port-in-use and unreachable errors, and persistence across a restart.
+ * port-in-use and unreachable errors, dev RPCs refused, and persistence across a restart.
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import {
   ANCHOR_CHECK_NAMES,
   type AnchorCheck,
@@ -197,6 +198,29 @@ describe('embedded chain', () => {
     const err = await startEmbeddedChain({ dataDir: tempDir(), port }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'chain_port_in_use' });
     expect(String((err as Error).message)).toContain(String(port));
+  });
+
+  it('answers JSON-RPC over WebSocket and HTTP POST, refusing dev RPCs on both', async () => {
+    const http = chain.endpoint.replace(/^ws:/, 'http:');
+    const post = async (method: string) =>
+      (await (
+        await fetch(http, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ id: 1, jsonrpc: '2.0', method, params: [] }),
+        })
+      ).json()) as { result?: unknown; error?: { code: number; message: string } };
+    expect((await post('system_chain')).result).toBe('Obscura Local');
+    // dev_newBlock would let any local process build (or, with dev_setHead, rewrite) history.
+    expect((await post('dev_newBlock')).error).toMatchObject({ code: -32601 });
+    const ws = new WebSocket(chain.endpoint);
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const reply = new Promise<{ error?: { code: number; message: string } }>((resolve) => {
+      ws.once('message', (m) => resolve(JSON.parse(String(m))));
+    });
+    ws.send(JSON.stringify({ id: 2, jsonrpc: '2.0', method: 'dev_setHead', params: [1] }));
+    expect((await reply).error).toMatchObject({ code: -32601, message: expect.stringContaining('disabled') });
+    ws.close();
   });
 
   it('reports an unreachable endpoint, naming it', async () => {
