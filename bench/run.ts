@@ -18,6 +18,7 @@ const ALL: Record<string, () => Promise<{ run: () => Promise<BenchSection> }>> =
   attestation: () => import('./attestation.ts'),
   roundtrip: () => import('./roundtrip.ts'),
   spend: () => import('./spend.ts'),
+  cli: () => import('./cli.ts'),
 };
 
 const chosen = (process.env.BENCH ?? Object.keys(ALL).join(',')).split(',').filter((k) => k in ALL);

@@ -1,7 +1,33 @@
 #!/usr/bin/env node
-// The `obscura` command: runs the TypeScript sources through tsx's loader, so what runs is
-// exactly the measured source tree (see src/enclave/measurement.ts).
-import { register } from 'tsx/esm/api';
+// The `obscura` command. It runs the compiled JavaScript in dist/ (`npm run build`, which
+// `npm install` and `npm ci` run through `prepare`): no transpiling at start-up. When dist/
+// is missing, older than any source file (an edit not yet built), or OBSCURA_FROM_SOURCE is
+// set, it runs the TypeScript sources through tsx instead, so what runs is never stale.
+// Either way the enclave itself runs from the measured sources (src/enclave/measurement.ts).
+import { readdirSync, statSync } from 'node:fs';
 
-register();
-await import('../src/cli/main.ts');
+const root = new URL('../', import.meta.url);
+
+/** The build stamp's time if dist/ holds a complete build newer than every file under src/. */
+function freshBuild() {
+  if (process.env.OBSCURA_FROM_SOURCE) return false;
+  let built;
+  try {
+    built = statSync(new URL('dist/.built', root)).mtimeMs;
+  } catch {
+    return false;
+  }
+  const src = new URL('src/', root);
+  for (const f of readdirSync(src, { recursive: true })) {
+    if (statSync(new URL(f, src)).mtimeMs > built) return false;
+  }
+  return true;
+}
+
+if (freshBuild()) {
+  await import('../dist/cli/main.js');
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../src/cli/main.ts');
+}

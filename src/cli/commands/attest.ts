@@ -98,9 +98,6 @@ export function verdictText(subject: string, v: AttestationVerdict): string {
 export function attestCommand(program: Command): void {
   program
     .command('attest')
-    .description(
-      "verify an enclave's attestation check by check (worker id, raw quote file, or evidence JSON)",
-    )
     .argument(
       '<target>',
       'a worker id (asked for fresh evidence), or a file: raw quote (binary or hex) or evidence JSON',

@@ -11,9 +11,6 @@ const DEFAULT_PORT = 8788;
 export function dashboardCommand(program: Command): void {
   program
     .command('dashboard')
-    .description(
-      'serve the dashboard on 127.0.0.1, signing its reads with your key (the key never leaves this machine)',
-    )
     .option('--key <file>', 'your account key file (default OBSCURA_KEY)')
     .option('--port <port>', 'local port', String(DEFAULT_PORT))
     .action(async (opts: { key?: string; port: string }, cmd: Command) => {

@@ -26,9 +26,6 @@ async function head(file: string): Promise<Buffer> {
 export function inspectCommand(program: Command): void {
   program
     .command('inspect')
-    .description(
-      "show a sealed file's age header and its manifest (checking the owner's signature and the ciphertext hash)",
-    )
     .argument('<file>', 'a sealed file')
     .option('--manifest <file>', 'the manifest (default: <file>.manifest.json if present)')
     .action(async (file: string, opts: { manifest?: string }, cmd: Command) => {

@@ -18,7 +18,7 @@ export function describeJob(job: JobRecord): string {
 
 /** Register `job show` and `job cancel`. */
 export function jobCommand(program: Command): void {
-  const job = program.command('job').description('look at or cancel a job');
+  const job = program.command('job');
   job
     .command('show')
     .description("print a job's status (with --wait, follow it until it ends)")

@@ -5,7 +5,7 @@ import { emit } from '../output.ts';
 
 /** Register `keys`. */
 export function keysCommand(program: Command): void {
-  const keys = program.command('keys').description('manage account keys');
+  const keys = program.command('keys');
   keys
     .command('new')
     .description('make a new sr25519 account key file (mode 0600) and print its address')

@@ -23,7 +23,6 @@ const OPTIONAL_KEY_HELP = `${KEY_HELP}; without one, only public jobs are listed
 export function listCommands(program: Command): void {
   program
     .command('jobs')
-    .description('list the jobs you may read (yours, and those over your datasets), newest first')
     .option('--key <file>', OPTIONAL_KEY_HELP)
     .option('--status <status>', `only jobs in this state (${JobStatusSchema.options.join(', ')})`)
     .action(async (opts: { key?: string; status?: string }, cmd: Command) => {
@@ -49,9 +48,6 @@ export function listCommands(program: Command): void {
     });
   program
     .command('datasets')
-    .description(
-      'list the datasets you may read (yours, and those you are allowed to analyse): metadata only',
-    )
     .option('--key <file>', KEY_HELP)
     .action(async (opts: { key?: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
@@ -67,7 +63,6 @@ export function listCommands(program: Command): void {
     });
   program
     .command('pipelines')
-    .description('list the pipelines you may read, with their hashes')
     .option('--key <file>', KEY_HELP)
     .action(async (opts: { key?: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();

@@ -7,7 +7,6 @@ import { emit } from '../output.ts';
 export function measureCommand(program: Command): void {
   program
     .command('measure')
-    .description('print the enclave measurement of this source tree (see README: which files)')
     .option(
       '--files',
       'list the measured files instead, as `sha256sum` prints them (SHA-256, two spaces, path)',

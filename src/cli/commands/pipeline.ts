@@ -74,7 +74,7 @@ function text(file: string, doc: PipelineDocument, plan: PipelinePlan): string {
 
 /** Register `pipeline` with its `check` and `hash` subcommands. */
 export function pipelineCommand(program: Command): void {
-  const pipeline = program.command('pipeline').description('work with pipeline documents offline');
+  const pipeline = program.command('pipeline');
   pipeline
     .command('check')
     .description(

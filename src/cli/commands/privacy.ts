@@ -195,7 +195,6 @@ async function approve(
 export function privacyCommands(program: Command): void {
   program
     .command('approvals')
-    .description('jobs waiting for your approval (and, with --all, the jobs you ran that wait for owners)')
     .option('--key <file>', 'your account key file (default OBSCURA_KEY)')
     .option('--all', 'also the jobs that wait for other owners (those you ran)')
     .action(async (opts: { key?: string; all?: boolean }, cmd: Command) => {
@@ -218,9 +217,6 @@ export function privacyCommands(program: Command): void {
     });
   program
     .command('approve')
-    .description(
-      "approve a waiting job's pipeline on your datasets, after reading what it reads, outputs and spends",
-    )
     .argument('<job>', 'job id')
     .requiredOption('--key <file>', "the dataset owner's account key file")
     .option('--expires <when>', 'when the approval ends: 30d, 12h, 90m from now, or an ISO date', '30d')
@@ -245,7 +241,7 @@ export function privacyCommands(program: Command): void {
         await approve(new ApiClient(g.api, key), key, job, { yes: opts.yes === true, expiresAt, runs }, g);
       },
     );
-  const policy = program.command('policy').description("a dataset's policy after upload");
+  const policy = program.command('policy');
   policy
     .command('update')
     .description("replace a dataset's policy with a newer signed version, or revoke the dataset for good")
@@ -295,7 +291,6 @@ export function privacyCommands(program: Command): void {
     );
   program
     .command('budget')
-    .description("a dataset's remaining privacy budget (its owner and allowed analysts)")
     .argument('<dataset>', 'dataset id')
     .option('--key <file>', 'your account key file (default OBSCURA_KEY)')
     .action(async (id: string, opts: { key?: string }, cmd: Command) => {

@@ -67,9 +67,6 @@ export function resultCommand(program: Command): void {
   program
     .command('result')
     .alias('results')
-    .description(
-      'print a result: its output tables as CSV (decrypted with your key), or the whole signed document as JSON (outputs sealed)',
-    )
     .argument('<id>', 'result id')
     .option('--format <format>', 'csv | json', 'csv')
     .option('--output <step>', 'only this output table')

@@ -74,7 +74,6 @@ export async function waitForJob(
 export function runCommand(program: Command): void {
   program
     .command('run')
-    .description('run a pipeline over datasets (prints the job id, or with --wait the result id)')
     .argument('<pipeline>', 'pipeline document (YAML or JSON)')
     .requiredOption(
       '--input <name=id>',

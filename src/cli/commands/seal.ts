@@ -45,7 +45,6 @@ async function isDatasetPolicyFile(path: string): Promise<boolean> {
 export function sealCommand(program: Command): void {
   program
     .command('seal')
-    .description('seal a CSV, Parquet or Arrow IPC file to an attested worker, with a signed manifest')
     .argument('<file>', 'the dataset to seal')
     .requiredOption('--worker <id>', 'worker to seal to (its attestation is verified first)')
     .requiredOption('--key <file>', "the owner's account key file")

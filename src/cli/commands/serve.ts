@@ -43,7 +43,6 @@ export function jobLimitsOf(given: {
 export function serveCommand(program: Command): void {
   program
     .command('serve')
-    .description('serve the API, the embedded chain and an enclave worker')
     .option('--data-dir <dir>', 'data directory', env().OBSCURA_DATA_DIR ?? DEFAULTS.dataDir)
     .option('--port <port>', 'API port', String(DEFAULTS.port))
     .option('--chain-port <port>', 'embedded chain RPC port', String(DEFAULTS.chainPort))

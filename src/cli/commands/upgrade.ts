@@ -8,7 +8,7 @@ import { emit, type GlobalOptions } from '../output.ts';
 
 /** Register `upgrade`. */
 export function upgradeCommand(program: Command): void {
-  const upgrade = program.command('upgrade').description('enclave code upgrades');
+  const upgrade = program.command('upgrade');
   upgrade
     .command('authorize')
     .description('anchor on the chain that enclave code --to may succeed code --from (operators only)')

@@ -13,7 +13,6 @@ import { manifestPathFor } from '../paths.ts';
 export function uploadCommand(program: Command): void {
   program
     .command('upload')
-    .description('upload a sealed dataset with its manifest; prints the dataset id')
     .argument('<file>', 'the sealed file')
     .requiredOption('--key <file>', "the owner's account key file")
     .option('--manifest <file>', 'the signed manifest (default: <file>.manifest.json)')

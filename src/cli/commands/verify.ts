@@ -70,7 +70,6 @@ async function verifyChain(
 export function verifyCommand(program: Command): void {
   program
     .command('verify')
-    .description("verify a result's signature, attestation and chain anchor")
     .argument('[id]', 'result id (fetched from the API)')
     .option('--file <file>', 'verify a saved result document instead')
     .option(

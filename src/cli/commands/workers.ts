@@ -8,7 +8,6 @@ import { emit, type GlobalOptions } from '../output.ts';
 export function workersCommand(program: Command): void {
   program
     .command('workers')
-    .description('list enclave workers and check their attestation')
     .option('--allow-simulated', 'accept evidence from the simulated TEE (never for real data)')
     .option('--policy <file>', 'attestation policy (YAML) each worker must satisfy')
     .option('--pccs <url>', "PCCS for DCAP collateral (default Intel's PCS)")
