@@ -46,12 +46,17 @@ export default defineConfig({
       {
         extends: true,
         test: {
-          // Each file starts its own chain, enclave and API on free ports; on this 2-core
-          // machine, one file at a time keeps their timeouts honest.
           name: 'e2e',
           include: e2e,
           globalSetup: ['test/helpers/chain-snapshot.ts'],
-          fileParallelism: false,
+          // Each file starts its own chain, enclave and API on free ports. Much of a file's
+          // time is waiting (for another process, a block, a child's start), so two files
+          // side by side keep both cores busy.
+          maxWorkers: 2,
+          // A worker runs its files one after another in one process, so the chain, polkadot
+          // and DuckDB modules load once per worker instead of once per file. No e2e file
+          // mocks modules or changes process-wide state (env, cwd, timers).
+          isolate: false,
           sequence: { groupOrder: 1 },
         },
       },
