@@ -6,6 +6,8 @@
  * pays for what it uses, and `obscura --help` for nothing but commander.
  */
 import { Command, CommanderError } from 'commander';
+import { didYouMean } from '../common/did-you-mean.ts';
+import { ObscuraError } from '../common/errors.ts';
 import { COMMANDS, commandWord, findCommand } from './commands/index.ts';
 import { quietPolkadot } from './quiet-polkadot.ts';
 
@@ -25,12 +27,21 @@ async function main(argv: string[]): Promise<void> {
       const { DEFAULTS, env } = await import('../common/env.ts');
       program.setOptionValue('api', env().OBSCURA_API ?? DEFAULTS.api);
     });
-  const wanted = findCommand(commandWord(argv.slice(2)) ?? '');
+  const word = commandWord(argv.slice(2));
+  const wanted = findCommand(word ?? '');
+  if (word !== undefined && !wanted) {
+    const names = COMMANDS.flatMap((c) => [c.name, ...(c.aliases ?? [])]);
+    throw new ObscuraError(
+      'command_unknown',
+      `unknown command ${word}${didYouMean(word, names)}; obscura --help lists the commands`,
+      400,
+    );
+  }
   if (wanted) {
     if (wanted.name !== 'serve') quietPolkadot();
     (await wanted.load())(program);
   } else {
-    // No command (or an unknown one): name them all for the help text, loading none.
+    // No command: name them all for the help text, loading none.
     for (const c of COMMANDS) program.command(c.name).aliases(c.aliases ?? []);
   }
   for (const cmd of program.commands) {

@@ -146,7 +146,7 @@ export async function createKeyFile(
         if (e.code === 'EEXIST') {
           throw new ObscuraError(
             'key_file_exists',
-            `key file ${path} already exists (use force to replace it)`,
+            `key file ${path} already exists (obscura keys new --force replaces it)`,
             409,
           );
         }

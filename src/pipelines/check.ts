@@ -8,6 +8,7 @@
  * hidden row-id provenance min_group_size needs — each step carries, and each needed
  * step is rendered to SQL.
  */
+import { didYouMean } from '../common/did-you-mean.ts';
 import { type DatasetSchema, isCompatibleType } from '../data/index.ts';
 import { formatPath, pipelineError } from './errors.ts';
 import { checkDpOutputs } from './dp.ts';
@@ -201,7 +202,11 @@ function checkStructure(doc: PipelineDocument): Map<string, number> {
     const i = stepIndex.get(name);
     const path = formatPath(['outputs', name]);
     if (i === undefined)
-      throw pipelineError('pipeline_unknown_step', `output ${name} names no step`, { step: name, path });
+      throw pipelineError(
+        'pipeline_unknown_step',
+        `output ${name} names no step${didYouMean(name, stepIndex.keys())}`,
+        { step: name, path },
+      );
     const kind = stepKind(doc.steps[i] as Step);
     if (ROW_LEVEL_KINDS.has(kind)) {
       const why = `output ${name} is a ${kind} step, whose rows are individual records; only aggregates may leave the enclave`;
@@ -241,20 +246,23 @@ function checkStructure(doc: PipelineDocument): Map<string, number> {
 
 /** Each declared input as a relation of its declared columns, with the dataset's actual types. */
 function bindInputs(doc: PipelineDocument, inputs: Record<string, DatasetSchema>): Map<string, Relation> {
-  for (const name of Object.keys(doc.inputs)) {
-    if (!Object.hasOwn(inputs, name))
-      throw pipelineError('pipeline_unknown_input', `input ${name} is not bound to a dataset`, {
-        input: name,
-      });
-  }
+  // A name given but not declared first: `--input visit=…` for a pipeline that declares
+  // `visits` is a typo of the name given, not a missing binding of the declared one.
+  const declared = Object.keys(doc.inputs);
   for (const name of Object.keys(inputs)) {
     if (!Object.hasOwn(doc.inputs, name)) {
       throw pipelineError(
         'pipeline_unknown_input',
-        `dataset given for input ${name}, which the pipeline does not declare`,
+        `dataset given for input ${name}, which the pipeline does not declare${didYouMean(name, declared)}; it declares ${declared.join(', ')}`,
         { input: name },
       );
     }
+  }
+  for (const name of declared) {
+    if (!Object.hasOwn(inputs, name))
+      throw pipelineError('pipeline_unknown_input', `input ${name} is not bound to a dataset`, {
+        input: name,
+      });
   }
   const relations = new Map<string, Relation>();
   for (const [name, input] of Object.entries(doc.inputs)) {
@@ -311,7 +319,8 @@ function analyseStep(
       const later = (stepIndex.get(ref) ?? -1) >= i;
       const r = later ? undefined : relations.get(ref);
       if (!r) {
-        const why = `step ${step.id}: ${field} ${ref} ${later ? 'is not an earlier step' : 'names no input or earlier step'}`;
+        const earlier = [...relations.keys()].filter((k) => (stepIndex.get(k) ?? -1) < i);
+        const why = `step ${step.id}: ${field} ${ref} ${later ? 'is not an earlier step' : `names no input or earlier step${didYouMean(ref, earlier)}`}`;
         throw pipelineError('pipeline_unknown_step', why, {
           step: step.id,
           field,

@@ -24,6 +24,14 @@ describe('CLI command table', () => {
     expect(findCommand('results')?.name).toBe('result');
   });
 
+  it('an unknown command is named, with the closest one suggested', async () => {
+    const r = await obscura(['reslt', 'r1'], { cwd: PROJECT_ROOT });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe(
+      'obscura: unknown command reslt (did you mean result?); obscura --help lists the commands (command_unknown)',
+    );
+  });
+
   it('obscura --help lists every command', async () => {
     const r = await obscura(['--help'], { cwd: PROJECT_ROOT });
     expect(r.code).toBe(0);

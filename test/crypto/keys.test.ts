@@ -109,7 +109,11 @@ describe('account keys', () => {
   it('key_file_exists is a 409', async () => {
     const path = join(dir, 'exists.json');
     writeFileSync(path, '{}');
-    await expect(createKeyFile(path)).rejects.toMatchObject({ code: 'key_file_exists', status: 409 });
+    await expect(createKeyFile(path)).rejects.toMatchObject({
+      code: 'key_file_exists',
+      status: 409,
+      message: expect.stringContaining('(obscura keys new --force replaces it)'),
+    });
   });
 
   it.each([

@@ -81,6 +81,37 @@ describe('checkPipeline refuses', () => {
       'pipeline_unknown_input',
     );
     expect(extra.details).toEqual({ input: 'labs' });
+    // A mistyped name is the one reported, with the declared name suggested.
+    const { visits, ...rest } = inputs;
+    const typo = caughtSync(
+      () => checkPipeline(doc(), { ...rest, visit: visits! }),
+      'pipeline_unknown_input',
+    );
+    expect(typo.details).toEqual({ input: 'visit' });
+    expect(typo.message).toMatch(
+      /input visit, which the pipeline does not declare \(did you mean visits\?\)/,
+    );
+  });
+
+  it('suggests the closest column and step for a typo', () => {
+    const measure = caughtSync(
+      () =>
+        checkPipeline(
+          doc((d) => (d.steps[1].aggregate.measures = { t: { sum: 'cots' } })),
+          inputs,
+        ),
+      'pipeline_unknown_column',
+    );
+    expect(measure.message).toContain('unknown column cots (did you mean cost?)');
+    const from = caughtSync(
+      () =>
+        checkPipeline(
+          doc((d) => (d.steps[1].aggregate.from = 'adult')),
+          inputs,
+        ),
+      'pipeline_unknown_step',
+    );
+    expect(from.message).toContain('names no input or earlier step (did you mean adults?)');
   });
 
   it('declared columns the dataset lacks or types it does not have', () => {
@@ -127,7 +158,7 @@ describe('checkPipeline refuses', () => {
         ),
       'pipeline_unknown_column',
     );
-    expect(hint.message).toContain("did you mean 'age'");
+    expect(hint.message).toContain('did you mean age?');
     const group = caughtSync(
       () =>
         checkPipeline(

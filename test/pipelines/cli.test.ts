@@ -124,7 +124,7 @@ describe('obscura pipeline', () => {
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
     }
     expect(column.stderr).toBe(
-      "obscura: step flagged: columns.diabetic_range unknown column 'hba1cc' at offset 17 (pipeline_unknown_column)\n",
+      "obscura: step flagged: columns.diabetic_range unknown column 'hba1cc' (did you mean hba1c?) at offset 17 (pipeline_unknown_column)\n",
     );
     expect(key.stderr).toBe(
       'obscura: pipeline is invalid at steps[1].aggregate.group_bye: unknown key (pipeline_invalid)\n',

@@ -8,6 +8,7 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { ObscuraError } from '../../common/errors.ts';
+import { formatNumber as num } from '../../common/format-number.ts';
 import {
   DatasetBudgetSchema,
   DatasetPolicyStateSchema,
@@ -62,7 +63,7 @@ export function describePreview(p: JobPreview): string {
         `; trains on ${[...i.uses.feature, ...i.uses.label].join(', ') || '-'}; outputs ${i.uses.output.join(', ') || '-'}; approval ${i.approval}`,
     ),
     ...p.outputs.map((o) => `output ${o.step}: ${o.columns.join(', ')} (min group size ${o.minGroupSize})`),
-    `privacy cost: epsilon ${p.cost.epsilon}, delta ${p.cost.delta}`,
+    `privacy cost: epsilon ${num(p.cost.epsilon)}, delta ${num(p.cost.delta)}`,
     ...p.checks.map((c) => `${checkMark(c)} ${c.check}: ${c.detail}`),
     ...p.warnings.map((w) => `WARN ${w.code}: ${w.detail}`),
   ];
@@ -299,8 +300,8 @@ export function privacyCommands(program: Command): void {
       const b = DatasetBudgetSchema.parse(await api.get(`/v1/datasets/${encodeURIComponent(id)}/budget`));
       const amount = (a: { total: number | null; spent: number; remaining: number | null }) =>
         a.total === null
-          ? `${a.spent} spent (no limit)`
-          : `${a.remaining} of ${a.total} left (${a.spent} spent)`;
+          ? `${num(a.spent)} spent (no limit)`
+          : `${num(a.remaining ?? 0)} of ${num(a.total)} left (${num(a.spent)} spent)`;
       emit(
         g,
         b,

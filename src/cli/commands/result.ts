@@ -7,6 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ObscuraError } from '../../common/errors.ts';
+import { formatNumber } from '../../common/format-number.ts';
 import type { OutputTable } from '../../enclave/result.ts';
 import { documentOutputs, parseResultDocument } from '../../provenance/document.ts';
 import { ApiClient, commandKey } from '../client.ts';
@@ -15,7 +16,8 @@ import type { GlobalOptions } from '../output.ts';
 // RFC 4180 quoting, written here because it is five lines and the only CSV output we make.
 function csvField(v: string | number | boolean | null): string {
   if (v === null) return '';
-  const s = String(v);
+  // Rounded for people (format-number.ts); --format json keeps the signed values.
+  const s = typeof v === 'number' ? formatNumber(v) : String(v);
   return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 

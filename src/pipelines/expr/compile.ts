@@ -15,6 +15,7 @@
  * and `%` by zero are NULL in DuckDB already; the functions' domains are in functions.ts.
  */
 import { type ColumnType, parseDateBytes, parseTimestampBytes, quoteIdent } from '../../data/index.ts';
+import { closest } from '../../common/did-you-mean.ts';
 import type { Params } from '../sql.ts';
 import type { Expr } from './ast.ts';
 import { ExpressionError, UnknownColumnError } from './error.ts';
@@ -43,8 +44,7 @@ export function compileExpr(e: Expr, columns: ReadonlyMap<string, ColumnType>, p
     case 'column': {
       const type = columns.get(e.name);
       if (type === undefined) {
-        const hint = [...columns.keys()].find((c) => c.toLowerCase() === e.name.toLowerCase());
-        throw new UnknownColumnError(e.name, e.pos, hint);
+        throw new UnknownColumnError(e.name, e.pos, closest(e.name, columns.keys()));
       }
       return { sql: quoteIdent(e.name), type };
     }

@@ -22,6 +22,6 @@ export class UnknownColumnError extends ExpressionError {
     offset: number,
     hint?: string,
   ) {
-    super(`unknown column '${column}'${hint ? ` (did you mean '${hint}'?)` : ''}`, offset);
+    super(`unknown column '${column}'${hint ? ` (did you mean ${hint}?)` : ''}`, offset);
   }
 }

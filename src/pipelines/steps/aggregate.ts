@@ -11,6 +11,7 @@
  * values (a histogram's counts into JSON text) and names the columns.
  */
 import { type ColumnType, quoteIdent } from '../../data/index.ts';
+import { didYouMean } from '../../common/did-you-mean.ts';
 import { pipelineError } from '../errors.ts';
 import { measureKind } from '../schema.ts';
 import { Params } from '../sql.ts';
@@ -59,7 +60,7 @@ export const aggregateStep: StepCompiler = {
       if (type === undefined) {
         throw pipelineError(
           'pipeline_unknown_column',
-          `step ${ctx.id}: group_by names unknown column ${name}`,
+          `step ${ctx.id}: group_by names unknown column ${name}${didYouMean(name, types.keys())}`,
           {
             step: ctx.id,
             field: 'group_by',

@@ -19,6 +19,7 @@
  * only aggregates of the result can leave it.
  */
 import { isIntegerType, quoteIdent } from '../../data/index.ts';
+import { didYouMean } from '../../common/did-you-mean.ts';
 import { pipelineError } from '../errors.ts';
 import { joinedTracks } from './provenance.ts';
 import {
@@ -178,7 +179,10 @@ function checkKeys(ctx: StepContext, on: readonly string[], left: Relation, righ
       if (!col) {
         throw pipelineError(
           'pipeline_unknown_column',
-          `step ${ctx.id}: join key ${name} is not a column of ${field} side ${rel.name}`,
+          `step ${ctx.id}: join key ${name} is not a column of ${field} side ${rel.name}${didYouMean(
+            name,
+            rel.columns.map((c) => c.name),
+          )}`,
           {
             step: ctx.id,
             field: 'on',

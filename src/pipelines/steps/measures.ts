@@ -22,6 +22,7 @@
  * and clamp the others into ±1e100, whose squares no realistic row count can overflow.
  */
 import { type ColumnType, quoteIdent } from '../../data/index.ts';
+import { didYouMean } from '../../common/did-you-mean.ts';
 import { pipelineError } from '../errors.ts';
 import { type Measure, type MeasureKind, measureKind } from '../schema.ts';
 import { histogramMeasure } from './histogram.ts';
@@ -133,7 +134,7 @@ export function compileMeasure(m: Measure, ctx: MeasureContext): CompiledMeasure
   if (column !== undefined && !ctx.columns.has(column)) {
     throw pipelineError(
       'pipeline_unknown_column',
-      `step ${ctx.step}: measure ${ctx.name} reads unknown column ${column}`,
+      `step ${ctx.step}: measure ${ctx.name} reads unknown column ${column}${didYouMean(column, ctx.columns.keys())}`,
       {
         step: ctx.step,
         field: `measures.${ctx.name}`,

@@ -7,6 +7,7 @@
  * metrics (and its weights where released), never these rows.
  */
 import { type ColumnType, isNumericType, quoteIdent } from '../../data/index.ts';
+import { didYouMean } from '../../common/did-you-mean.ts';
 import { pipelineError } from '../errors.ts';
 import type { Step } from '../schema.ts';
 import type {
@@ -35,7 +36,10 @@ function column(ctx: StepContext, rel: Relation, name: string, field: string, pa
   if (!c) {
     throw pipelineError(
       'pipeline_unknown_column',
-      `step ${ctx.id}: ${field} names column ${name}, which ${rel.name} does not have`,
+      `step ${ctx.id}: ${field} names column ${name}, which ${rel.name} does not have${didYouMean(
+        name,
+        rel.columns.map((c) => c.name),
+      )}`,
       {
         step: ctx.id,
         field,
