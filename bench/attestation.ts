@@ -20,7 +20,7 @@ import {
 } from '../src/attestation/dcap/index.ts';
 import { parsePolicy } from '../src/attestation/policy.ts';
 import { verifyQuote } from '../src/attestation/verify-quote.ts';
-import { PROJECT_ROOT } from '../src/enclave/measurement.ts';
+import { PROJECT_ROOT } from '../src/contracts/measurement.ts';
 import { type BenchSection, median } from './section.ts';
 
 const ROUNDS = Number(process.env.ATTEST_BENCH_ROUNDS ?? 100);

@@ -11,10 +11,10 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startHost } from '../src/api/host.ts';
+import { startHost } from '../src/host/api/host.ts';
 import { ApiClient } from '../src/cli/client.ts';
 import { createKeyFile, loadAccountKey } from '../src/crypto/index.ts';
-import { PROJECT_ROOT } from '../src/enclave/measurement.ts';
+import { PROJECT_ROOT } from '../src/contracts/measurement.ts';
 import { type BenchSection, median } from './section.ts';
 
 const ROUNDS = Number(process.env.CLI_BENCH_ROUNDS ?? 7);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { sealDataset } from '../src/cli/seal-dataset.ts';
 import { accountKeyFromSuri } from '../src/crypto/index.ts';
-import { EnclaveClient } from '../src/enclave/client.ts';
+import { EnclaveClient } from '../src/host/enclave-client.ts';
 import { type BenchSection, median, seconds } from './section.ts';
 import { signedRequestForInputs } from '../src/cli/job-request.ts';
 

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startHost } from '../src/api/host.ts';
+import { startHost } from '../src/host/api/host.ts';
 import { EvidenceSchema, verifyEvidence } from '../src/attestation/index.ts';
 import { type BenchSection, median } from './section.ts';
 

@@ -11,13 +11,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startHost } from '../src/api/host.ts';
+import { startHost } from '../src/host/api/host.ts';
 import { ChainClient } from '../src/chain/client.ts';
-import { loadOrCreateOperatorKey } from '../src/chain/operator.ts';
+import { loadOrCreateOperatorKey } from '../src/host/chain/operator.ts';
 import { signedRequestForInputs } from '../src/cli/job-request.ts';
 import { sealDataset } from '../src/cli/seal-dataset.ts';
 import { accountKeyFromSuri } from '../src/crypto/index.ts';
-import { ledgerEntryHash, type SignedLedgerEntry } from '../src/enclave/ledger.ts';
+import { ledgerEntryHash, type SignedLedgerEntry } from '../src/contracts/ledger.ts';
 import { parseDatasetPolicy } from '../src/privacy/index.ts';
 import { type BenchSection, median } from './section.ts';
 

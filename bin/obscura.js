@@ -3,7 +3,7 @@
 // `npm install` and `npm ci` run through `prepare`): no transpiling at start-up. When dist/
 // is missing, older than any source file (an edit not yet built), or OBSCURA_FROM_SOURCE is
 // set, it runs the TypeScript sources through tsx instead, so what runs is never stale.
-// Either way the enclave itself runs from the measured sources (src/enclave/measurement.ts).
+// Either way the enclave itself runs from the measured sources (src/contracts/measurement.ts).
 import { readdirSync, statSync } from 'node:fs';
 
 const root = new URL('../', import.meta.url);

@@ -10,7 +10,7 @@
  * comes with tsx (a dependency, which pins it), so the build needs nothing more.
  *
  * The enclave does not run from dist/: the host starts it from the measured sources under
- * src/ (src/enclave/measurement.ts), so a build never changes what is measured.
+ * src/ (src/contracts/measurement.ts), so a build never changes what is measured.
  *
  * dist/.built is written last: bin/obscura.js runs dist/ only when that stamp is newer than
  * every source file, so a half-written or stale build is never run.

@@ -1,6 +1,6 @@
 /**
  * The trust boundary, checked over the import graph. The enclave runs, and is measured
- * as, exactly the files its entry point reaches (src/enclave/measurement.ts); the host is
+ * as, exactly the files its entry point reaches (src/contracts/measurement.ts); the host is
  * untrusted. Two rules keep the two apart, and this file is where their sets are named:
  *
  * 1. Code the enclave reaches never imports host-only code: else the API, the store or
@@ -12,7 +12,7 @@
  *    data outside the enclave.
  *
  * Imports are every specifier a file names, type-only ones included
- * (src/enclave/import-graph.ts). Both rules are checked on this tree, and shown to refuse a
+ * (src/contracts/import-graph.ts). Both rules are checked on this tree, and shown to refuse a
  * crossing on a copy of it.
  */
 import {
@@ -28,18 +28,18 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { moduleReferences, reachableFiles } from '../src/enclave/import-graph.ts';
-import { ENCLAVE_ENTRY, PROJECT_ROOT } from '../src/enclave/measurement.ts';
+import { moduleReferences, reachableFiles } from '../src/contracts/import-graph.ts';
+import { ENCLAVE_ENTRY, PROJECT_ROOT } from '../src/contracts/measurement.ts';
 
 /** Code that runs only on the host or a client's machine (a folder ends in `/`). */
 const HOST_ONLY = [
   'bin/',
-  'src/api/',
-  'src/store/',
+  'src/host/api/',
+  'src/host/store/',
   'src/cli/',
   'src/provenance/',
-  'src/enclave/client.ts',
-  'src/federation/coordinator.ts',
+  'src/host/enclave-client.ts',
+  'src/host/federation-coordinator.ts',
   // Barrels that load the coordinator, the embedded chain or owner-side sealing: the enclave imports the files it needs.
   'src/federation/index.ts',
   'src/chain/index.ts',
@@ -48,11 +48,11 @@ const HOST_ONLY = [
   'src/crypto/age/seal-file.ts',
   'src/crypto/age/seal-hasher.ts',
   'src/crypto/age/inspect.ts',
-  'src/chain/embedded.ts',
-  'src/chain/embedded-db.ts',
-  'src/chain/rpc-server.ts',
-  'src/chain/log-level.ts',
-  'src/chain/operator.ts',
+  'src/host/chain/embedded.ts',
+  'src/host/chain/embedded-db.ts',
+  'src/host/chain/rpc-server.ts',
+  'src/host/chain/log-level.ts',
+  'src/host/chain/operator.ts',
 ] as const;
 
 /** The enclave's folder. */
@@ -60,14 +60,14 @@ const ENCLAVE_DIR = 'src/enclave/';
 
 /** Files in the enclave's folder that the host may import: formats both sides share, and the measurement's definition. */
 const SHARED_ENCLAVE_FILES = [
-  'src/enclave/protocol.ts',
-  'src/enclave/result.ts',
+  'src/contracts/enclave-protocol.ts',
+  'src/contracts/result.ts',
   // The sealed-outputs format: the enclave seals, a reader's CLI or dashboard proxy opens.
-  'src/enclave/result-outputs.ts',
-  'src/enclave/ledger.ts',
-  'src/enclave/upgrade-authorization.ts',
-  'src/enclave/measurement.ts',
-  'src/enclave/import-graph.ts',
+  'src/contracts/result-outputs.ts',
+  'src/contracts/ledger.ts',
+  'src/contracts/upgrade-authorization.ts',
+  'src/contracts/measurement.ts',
+  'src/contracts/import-graph.ts',
 ] as const;
 
 const inSet = (set: readonly string[], file: string) =>
@@ -145,26 +145,26 @@ describe('trust boundary', () => {
       join(dir, 'src/enclave/jobs.ts'),
       "\nimport type { ApiClient } from '../cli/client.ts';\n",
     );
-    appendFileSync(join(dir, 'src/pipelines/run.ts'), "\nimport '../chain/embedded.ts';\n");
+    appendFileSync(join(dir, 'src/pipelines/run.ts'), "\nimport '../host/chain/embedded.ts';\n");
     expect(crossings(dir)).toEqual([
       'src/enclave/jobs.ts -> src/cli/client.ts',
-      'src/pipelines/run.ts -> src/chain/embedded.ts',
+      'src/pipelines/run.ts -> src/host/chain/embedded.ts',
     ]);
   });
 
   it('refuses host code that imports an enclave internal, and accepts a shared format', () => {
     const dir = copyTree();
     appendFileSync(
-      join(dir, 'src/api/app.ts'),
-      "\nimport '../enclave/state.ts';\nimport '../enclave/result.ts';\n",
+      join(dir, 'src/host/api/app.ts'),
+      "\nimport '../../enclave/state.ts';\nimport '../../contracts/result.ts';\n",
     );
     appendFileSync(
-      join(dir, 'src/federation/coordinator.ts'),
+      join(dir, 'src/host/federation-coordinator.ts'),
       "\nimport type { JobContext } from '../enclave/jobs.ts';\n",
     );
     expect(crossings(dir).sort()).toEqual([
-      'src/api/app.ts -> src/enclave/state.ts',
-      'src/federation/coordinator.ts -> src/enclave/jobs.ts',
+      'src/host/api/app.ts -> src/enclave/state.ts',
+      'src/host/federation-coordinator.ts -> src/enclave/jobs.ts',
     ]);
   });
 });

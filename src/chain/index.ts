@@ -1,23 +1,9 @@
 /**
- * Public surface of the chain component: the embedded chopsticks chain, the client that
- * anchors Merkle-batched records in `system.remarkWithEvent` and verifies them, and the
+ * Public surface of the chain library both sides use: the client that anchors Merkle-batched records in `system.remarkWithEvent` and verifies them, and the
  * record / payload / Merkle formats (documented in src/chain/README.md).
+ * The embedded chain the host runs lives in src/host/chain/.
  */
-import type { EmbeddedChain, EmbeddedChainOptions } from './embedded.ts';
-
-export type { EmbeddedChain, EmbeddedChainOptions } from './embedded.ts';
-
-/**
- * Starts the embedded chain (see embedded.ts), loading chopsticks only when called so that
- * verifiers importing this module stay light. Throws 'chain_port_in_use' (409) naming the
- * port, 'chain_start_failed' (500) otherwise.
- */
-export async function startEmbeddedChain(opts: EmbeddedChainOptions): Promise<EmbeddedChain> {
-  const embedded = await import('./embedded.ts');
-  return embedded.startEmbeddedChain(opts);
-}
 export { ChainClient, MAX_ANCHOR_RECORDS, type ChainClientOptions } from './client.ts';
-export { loadOrCreateOperatorKey, OPERATOR_KEY_FILE, type OperatorAccount } from './operator.ts';
 export {
   AnchorReceiptSchema,
   AnchorCheckSchema,

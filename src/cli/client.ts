@@ -11,8 +11,8 @@ import {
   HEADER_TIMESTAMP,
   requestSigningBytes,
   UNSIGNED_PAYLOAD,
-} from '../api/auth.ts';
-import { ProblemSchema } from '../api/problem.ts';
+} from '../host/api/auth.ts';
+import { ProblemSchema } from '../host/api/problem.ts';
 import { env } from '../common/env.ts';
 import { type AccountKey, loadAccountKey } from '../crypto/index.ts';
 

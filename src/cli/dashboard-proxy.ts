@@ -19,7 +19,7 @@ import { isObscuraError, ObscuraError } from '../common/errors.ts';
 import { documentOutputs, parseResultDocument, type ResultReaderKey } from '../provenance/document.ts';
 import type { ApiClient } from './client.ts';
 
-const PAGE = new URL('../api/dashboard/index.html', import.meta.url);
+const PAGE = new URL('../host/api/dashboard/index.html', import.meta.url);
 /** Response header naming the account the proxy signs as (the page shows it). */
 export const SIGNED_AS_HEADER = 'obscura-signed-as';
 

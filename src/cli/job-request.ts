@@ -7,7 +7,7 @@ import { ObscuraError } from '../common/errors.ts';
 import type { AccountKey } from '../crypto/keys.ts';
 import { assertManifestSignature, manifestHash, type SignedManifest } from '../crypto/manifest.ts';
 import { type JobRequestBinding, type SignedJobRequest, signJobRequest } from '../privacy/job-request.ts';
-import { DatasetRecordSchema } from '../store/records.ts';
+import { DatasetRecordSchema } from '../contracts/api-records.ts';
 import type { ApiClient } from './client.ts';
 
 /** What an analyst submits: the pipeline text, a dataset id per input (a list: federated), a purpose. */

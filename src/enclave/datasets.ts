@@ -11,7 +11,7 @@ import { canonicalJson, sha256Hex } from '../common/hash.ts';
 import { decryptToBuffer } from '../crypto/age/decrypt.ts';
 import { assertManifestSignature, manifestHash, type SignedManifest } from '../crypto/manifest.ts';
 import { type ParsedDataset, parseDataset } from '../data/index.ts';
-import type { SealedInput } from './protocol.ts';
+import type { SealedInput } from '../contracts/enclave-protocol.ts';
 
 /** What the enclave knows about itself when opening a dataset. */
 export interface OpenContext {

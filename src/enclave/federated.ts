@@ -42,10 +42,10 @@ import {
 import { afterData, dataCondition } from './data-condition.ts';
 import { JobGuard, jobCancelled } from '../pipelines/limits.ts';
 import { checkJob, consume, type JobContext, openAndRun, type Released, resultInput } from './jobs.ts';
-import type { SignedLedgerEntry } from './ledger.ts';
-import type { HostRequest, JobSpec } from './protocol.ts';
-import { type ResultBody, type ResultReader, signResult } from './result.ts';
-import { outputsArePublic, releaseOutputs, resultReaders } from './result-outputs.ts';
+import type { SignedLedgerEntry } from '../contracts/ledger.ts';
+import type { HostRequest, JobSpec } from '../contracts/enclave-protocol.ts';
+import { type ResultBody, type ResultReader, signResult } from '../contracts/result.ts';
+import { outputsArePublic, releaseOutputs, resultReaders } from '../contracts/result-outputs.ts';
 
 interface WorkerSession {
   aggregator: Peer;

@@ -29,7 +29,7 @@ import {
   type SignedUpgradeAuthorization,
   upgradeAuthorizationRecord,
   upgradeAuthorizationSignatureValid,
-} from './upgrade-authorization.ts';
+} from '../contracts/upgrade-authorization.ts';
 
 /** Checks an anchor receipt against the chain (ChainClient.verifyAnchor, injected for tests). */
 export type AnchorVerifier = (receipt: AnchorReceipt, record: AnchorRecord) => Promise<AnchorCheck>;

@@ -36,13 +36,18 @@ import type { ParsedDataset } from '../data/index.ts';
 import { applyLimits, type EffectiveLimits, enforcePolicies } from '../privacy/enforce.ts';
 import { privacyCost } from '../privacy/cost.ts';
 import type { PipelineDocument } from '../pipelines/schema.ts';
-import type { SignedLedgerEntry } from './ledger.ts';
+import type { SignedLedgerEntry } from '../contracts/ledger.ts';
 import type { BudgetCharge, LedgerService, RunCharge } from './ledger-service.ts';
 import { afterData, dataCondition } from './data-condition.ts';
 import { type OpenContext, type OpenedDataset, openSealedInput, readSealedInput } from './datasets.ts';
-import type { JobSpec } from './protocol.ts';
-import { type ResultBody, type SignedResult, signResult } from './result.ts';
-import { type Outputs, outputsArePublic, releaseOutputs, resultReaders } from './result-outputs.ts';
+import type { JobSpec } from '../contracts/enclave-protocol.ts';
+import { type ResultBody, type SignedResult, signResult } from '../contracts/result.ts';
+import {
+  type Outputs,
+  outputsArePublic,
+  releaseOutputs,
+  resultReaders,
+} from '../contracts/result-outputs.ts';
 import { duckdbMemory, type JobGuard, type JobLimits } from '../pipelines/limits.ts';
 
 /** The enclave's identity as a job needs it. */

@@ -20,7 +20,7 @@ import {
   ledgerEntryHash,
   nextEntry,
   type SignedLedgerEntry,
-} from './ledger.ts';
+} from '../contracts/ledger.ts';
 
 /** A dataset's charge with the totals its policy allows (undefined: no limit). */
 export interface BudgetCharge extends Charge {

@@ -32,7 +32,7 @@ import { identityToRecipient } from '../crypto/age/x25519.ts';
 import { cryptoReady } from '../crypto/keys.ts';
 import { openSealedInput } from './datasets.ts';
 import { type JobContext, type StartedJob, startJob } from './jobs.ts';
-import { computeMeasurement } from './measurement.ts';
+import { computeMeasurement } from '../contracts/measurement.ts';
 import {
   type EnclaveFailure,
   type EnclaveInfo,
@@ -40,9 +40,9 @@ import {
   type HostRequest,
   HostRequestSchema,
   type ReleasedResult,
-} from './protocol.ts';
-import type { Outputs } from './result-outputs.ts';
-import { resultBodyHash, type SignedResult } from './result.ts';
+} from '../contracts/enclave-protocol.ts';
+import type { Outputs } from '../contracts/result-outputs.ts';
+import { resultBodyHash, type SignedResult } from '../contracts/result.ts';
 import type { Evidence } from '../attestation/evidence.ts';
 import { assertManifestSignature, manifestHash } from '../crypto/manifest.ts';
 import { assertPolicyUpdate, statementHash, withPolicyUpdate } from '../privacy/statements.ts';

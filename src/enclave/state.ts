@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { ObscuraError } from '../common/errors.ts';
 import { generateEd25519 } from '../common/ed25519.ts';
 import { generateIdentity } from '../crypto/age/x25519.ts';
-import { EMPTY_LEDGER, LedgerStateSchema } from './ledger.ts';
+import { EMPTY_LEDGER, LedgerStateSchema } from '../contracts/ledger.ts';
 
 export const EnclaveStateSchema = z.object({
   version: z.literal(1),

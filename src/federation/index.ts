@@ -2,7 +2,7 @@
  * Federation: several enclave workers, each holding the datasets sealed to it. Only
  * attested enclaves exchange anything (channel.ts), and only aggregates: encoding
  * statistics, model weights, validation statistics (merge.ts). The host relays
- * (coordinator.ts).
+ * (src/host/federation-coordinator.ts).
  */
 export {
   PeerSchema,
@@ -23,4 +23,3 @@ export {
   type EncodingStats,
   type EvalStats,
 } from './merge.ts';
-export { runFederatedTraining, type Partition } from './coordinator.ts';

@@ -1,8 +1,8 @@
 /** Parsing untrusted result documents, and opening their outputs (kept apart from verify.ts, which loads the chain client). */
 import { ObscuraError } from '../common/errors.ts';
 import { parseOrThrow } from '../common/validate.ts';
-import { openOutputs, type Outputs } from '../enclave/result-outputs.ts';
-import { type ResultDocument, ResultDocumentSchema } from '../store/records.ts';
+import { openOutputs, type Outputs } from '../contracts/result-outputs.ts';
+import { type ResultDocument, ResultDocumentSchema } from '../contracts/api-records.ts';
 
 /** Parse an untrusted result document; throws 'result_invalid' naming the bad field. */
 export function parseResultDocument(value: unknown): ResultDocument {

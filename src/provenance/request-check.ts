@@ -6,7 +6,7 @@
  */
 import type { Check } from '../attestation/verify.ts';
 import { isObscuraError } from '../common/errors.ts';
-import { outputNames, type ResultBody } from '../enclave/result.ts';
+import { outputNames, type ResultBody } from '../contracts/result.ts';
 import { assertJobMatchesRequest, jobRequestSignatureValid, purposeHash } from '../privacy/job-request.ts';
 
 /** Check `body.request` against the result body. */

@@ -17,13 +17,13 @@ import {
   resultId,
   signedResultHash,
   verifyResultSignature,
-} from '../enclave/result.ts';
-import { ledgerEntryHash, verifyLedgerEntry } from '../enclave/ledger.ts';
-import type { ResultDocument } from '../store/records.ts';
+} from '../contracts/result.ts';
+import { ledgerEntryHash, verifyLedgerEntry } from '../contracts/ledger.ts';
+import type { ResultDocument } from '../contracts/api-records.ts';
 import { documentOutputs, type ResultReaderKey } from './document.ts';
 import { jobRequestCheck } from './request-check.ts';
 import { jobRequestHash } from '../privacy/job-request.ts';
-import { assertCiphertext } from '../enclave/result-outputs.ts';
+import { assertCiphertext } from '../contracts/result-outputs.ts';
 import { isObscuraError, ObscuraError } from '../common/errors.ts';
 
 /** The outcome of verifying a result document. */

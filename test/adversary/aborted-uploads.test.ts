@@ -21,12 +21,12 @@ import {
   HEADER_TIMESTAMP,
   requestSigningBytes,
   UNSIGNED_PAYLOAD,
-} from '../../src/api/auth.ts';
-import type { WorkerRecord } from '../../src/api/workers.ts';
+} from '../../src/host/api/auth.ts';
+import type { WorkerRecord } from '../../src/host/api/workers.ts';
 import { sealDataset } from '../../src/cli/seal-dataset.ts';
 import { type AccountKey, accountKeyFromSuri, generateIdentity } from '../../src/crypto/index.ts';
 import type { SignedManifest } from '../../src/crypto/manifest.ts';
-import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
+import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import { refusal, sealAndUpload } from '../helpers/datasets.ts';
 import { startTestHost } from '../helpers/host.ts';
 

@@ -16,23 +16,23 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DatasetBudgetSchema } from '../../src/api/schemas.ts';
+import { DatasetBudgetSchema } from '../../src/contracts/api-schemas.ts';
 import { ApiClient } from '../../src/cli/client.ts';
 import { submitJob } from '../../src/cli/job-request.ts';
 import { enclaveJob } from '../helpers/jobs.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import type { SignedManifest } from '../../src/crypto/manifest.ts';
 import { ChainClient } from '../../src/chain/client.ts';
-import { loadOrCreateOperatorKey } from '../../src/chain/operator.ts';
+import { loadOrCreateOperatorKey } from '../../src/host/chain/operator.ts';
 import {
   ledgerEntryHash,
   type SignedLedgerEntry,
   SignedLedgerEntrySchema,
-} from '../../src/enclave/ledger.ts';
+} from '../../src/contracts/ledger.ts';
 import { jobRequestHash } from '../../src/privacy/job-request.ts';
 import { DATA_CONDITION_CODE, DATA_CONDITION_MESSAGE } from '../../src/enclave/data-condition.ts';
-import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
-import { type JobRecord, JobRecordSchema } from '../../src/store/records.ts';
+import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
+import { type JobRecord, JobRecordSchema } from '../../src/contracts/api-records.ts';
 import { sealAndUpload } from '../helpers/datasets.ts';
 import { startTestHost } from '../helpers/host.ts';
 

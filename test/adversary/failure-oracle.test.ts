@@ -20,8 +20,8 @@ import { ApiClient } from '../../src/cli/client.ts';
 import { submitJob } from '../../src/cli/job-request.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import { DATA_CONDITION_CODE } from '../../src/enclave/data-condition.ts';
-import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
-import { type JobRecord, JobRecordSchema } from '../../src/store/records.ts';
+import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
+import { type JobRecord, JobRecordSchema } from '../../src/contracts/api-records.ts';
 import { sealAndUpload } from '../helpers/datasets.ts';
 import { startTestHost } from '../helpers/host.ts';
 

@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../src/cli/client.ts';
 import { identityToRecipient } from '../../src/crypto/index.ts';
-import { EnclaveClient } from '../../src/enclave/client.ts';
+import { EnclaveClient } from '../../src/host/enclave-client.ts';
 import { FIXTURES } from '../attestation/dcap-fixtures.ts';
 import { startTestHost } from '../helpers/host.ts';
 

@@ -17,8 +17,8 @@ import { submitJob } from '../../src/cli/job-request.ts';
 import { enclaveJob } from '../helpers/jobs.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import type { SignedManifest } from '../../src/crypto/manifest.ts';
-import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
-import { type JobRecord, JobRecordSchema } from '../../src/store/records.ts';
+import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
+import { type JobRecord, JobRecordSchema } from '../../src/contracts/api-records.ts';
 import { sealAndUpload } from '../helpers/datasets.ts';
 import { startTestHost } from '../helpers/host.ts';
 

@@ -15,12 +15,12 @@ import {
   HEADER_SIGNATURE,
   HEADER_TIMESTAMP,
   requestSigningBytes,
-} from '../../src/api/auth.ts';
-import { type RunningHost, startHost } from '../../src/api/host.ts';
+} from '../../src/host/api/auth.ts';
+import { type RunningHost, startHost } from '../../src/host/api/host.ts';
 import { ApiClient } from '../../src/cli/client.ts';
 import { signedRequestFor } from '../../src/cli/job-request.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
-import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
+import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import { sealAndUpload } from '../helpers/datasets.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');

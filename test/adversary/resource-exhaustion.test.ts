@@ -14,12 +14,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DatasetBudgetSchema } from '../../src/api/schemas.ts';
+import { DatasetBudgetSchema } from '../../src/contracts/api-schemas.ts';
 import { ApiClient } from '../../src/cli/client.ts';
 import { submitJob } from '../../src/cli/job-request.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
-import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
-import { type JobRecord, JobRecordSchema } from '../../src/store/records.ts';
+import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
+import { type JobRecord, JobRecordSchema } from '../../src/contracts/api-records.ts';
 import { sealAndUpload } from '../helpers/datasets.ts';
 import { startTestHost } from '../helpers/host.ts';
 

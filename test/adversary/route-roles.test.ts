@@ -18,9 +18,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../src/cli/client.ts';
 import { submitJob } from '../../src/cli/job-request.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
-import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
+import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import { parsePipeline, pipelineHash } from '../../src/pipelines/index.ts';
-import { type JobRecord, JobRecordSchema, ResultDocumentSchema } from '../../src/store/records.ts';
+import { type JobRecord, JobRecordSchema, ResultDocumentSchema } from '../../src/contracts/api-records.ts';
 import { sealAndUpload } from '../helpers/datasets.ts';
 import { startTestHost } from '../helpers/host.ts';
 

@@ -16,22 +16,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeAddress } from '@polkadot/util-crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHost } from '../../src/api/host.ts';
+import { startHost } from '../../src/host/api/host.ts';
+import { ChainClient } from '../../src/chain/index.ts';
 import {
-  ChainClient,
   type EmbeddedChain,
   loadOrCreateOperatorKey,
   startEmbeddedChain,
-} from '../../src/chain/index.ts';
+} from '../../src/host/chain/index.ts';
 import { ApiClient } from '../../src/cli/client.ts';
 import { DEV_PHRASE, isDevelopmentAccount } from '../../src/crypto/dev-keys.ts';
 import { type AccountKey, accountKeyFromSuri, loadAccountKey } from '../../src/crypto/index.ts';
-import { EnclaveClient } from '../../src/enclave/client.ts';
-import { computeMeasurement } from '../../src/enclave/measurement.ts';
+import { EnclaveClient } from '../../src/host/enclave-client.ts';
+import { computeMeasurement } from '../../src/contracts/measurement.ts';
 import {
   signUpgradeAuthorization,
   upgradeAuthorizationRecord,
-} from '../../src/enclave/upgrade-authorization.ts';
+} from '../../src/contracts/upgrade-authorization.ts';
 import { obscura } from '../helpers/cli.ts';
 import { startTestHost } from '../helpers/host.ts';
 import { refusal } from '../helpers/datasets.ts';

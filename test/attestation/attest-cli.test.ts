@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simulatedEvidence } from '../../src/attestation/index.ts';
 import { generateEd25519 } from '../../src/common/ed25519.ts';
 import { generateIdentity } from '../../src/crypto/index.ts';
-import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
+import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import { type CliRun, obscura } from '../helpers/cli.ts';
 import { FIXTURES, SGX_MRENCLAVE, TDX_MRTD, TDX_REPORT_DATA } from './dcap-fixtures.ts';
 

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { type Collateral, fixedCollateral, parseCollateral } from '../../src/attestation/dcap/index.ts';
-import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
+import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 
 /** Where the fixtures live (in the repository, so every clone runs every attestation test). */
 export const FIXTURES = resolve(PROJECT_ROOT, 'test/fixtures/dcap');

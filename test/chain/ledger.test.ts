@@ -10,12 +10,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ChainClient,
   decodeLedgerRemark,
-  type EmbeddedChain,
   encodeLedgerRemarkHex,
   LEDGER_REMARK_LENGTH,
+} from '../../src/chain/index.ts';
+import {
+  type EmbeddedChain,
   loadOrCreateOperatorKey,
   startEmbeddedChain,
-} from '../../src/chain/index.ts';
+} from '../../src/host/chain/index.ts';
 
 const W1 = '11'.repeat(32);
 const W2 = '22'.repeat(32);

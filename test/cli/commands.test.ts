@@ -6,7 +6,7 @@
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS, commandWord, findCommand } from '../../src/cli/commands/index.ts';
-import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
+import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import { obscura } from '../helpers/cli.ts';
 
 describe('CLI command table', () => {

@@ -21,8 +21,8 @@ import {
   createKeyFile,
   loadAccountKey,
 } from '../../src/crypto/index.ts';
-import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
-import { JobRecordSchema } from '../../src/store/records.ts';
+import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
+import { JobRecordSchema } from '../../src/contracts/api-records.ts';
 import { obscura } from '../helpers/cli.ts';
 import { sealAndUpload } from '../helpers/datasets.ts';
 import { startTestHost } from '../helpers/host.ts';

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { computeMeasurement, PROJECT_ROOT } from '../../src/enclave/measurement.ts';
+import { computeMeasurement, PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import { BIN } from '../helpers/cli.ts';
 
 describe('obscura measure', () => {

@@ -13,7 +13,7 @@ import { signStatement, statementSigningBytes, verifyStatement } from '../../src
 import {
   signUpgradeAuthorization,
   upgradeAuthorizationSignatureValid,
-} from '../../src/enclave/upgrade-authorization.ts';
+} from '../../src/contracts/upgrade-authorization.ts';
 import { jobRequestSignatureValid, signJobRequest } from '../../src/privacy/job-request.ts';
 import {
   assertApproval,

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
+import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import { type CliRun, obscura, type Server, startServer } from '../helpers/cli.ts';
 import { filesContaining } from '../helpers/leaks.ts';
 import { freePort } from '../helpers/ports.ts';

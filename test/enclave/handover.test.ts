@@ -14,9 +14,9 @@ import {
   type SignedUpgradeAuthorization,
   signUpgradeAuthorization,
   upgradeAuthorizationRecord,
-} from '../../src/enclave/upgrade-authorization.ts';
+} from '../../src/contracts/upgrade-authorization.ts';
 import type { EnclaveState } from '../../src/enclave/state.ts';
-import { EMPTY_LEDGER } from '../../src/enclave/ledger.ts';
+import { EMPTY_LEDGER } from '../../src/contracts/ledger.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'obscura-handover-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));

@@ -14,7 +14,7 @@ import {
   type LedgerState,
   ledgerEntryHash,
   verifyLedgerEntry,
-} from '../../src/enclave/ledger.ts';
+} from '../../src/contracts/ledger.ts';
 import { type BudgetCharge, LedgerService } from '../../src/enclave/ledger-service.ts';
 
 const D1 = 'a'.repeat(64);

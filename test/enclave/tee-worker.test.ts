@@ -23,8 +23,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keysDigest, QuoteEvidenceSchema } from '../../src/attestation/evidence.ts';
 import { readQuoteFields } from '../../src/attestation/providers/index.ts';
-import { EnclaveClient } from '../../src/enclave/client.ts';
-import { computeMeasurement } from '../../src/enclave/measurement.ts';
+import { EnclaveClient } from '../../src/host/enclave-client.ts';
+import { computeMeasurement } from '../../src/contracts/measurement.ts';
 
 import { FIXTURES } from '../attestation/dcap-fixtures.ts';
 

@@ -13,17 +13,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sealDataset } from '../../src/cli/seal-dataset.ts';
 import { generateEd25519 } from '../../src/common/ed25519.ts';
 import { accountKeyFromSuri, generateIdentity } from '../../src/crypto/index.ts';
-import { EnclaveClient } from '../../src/enclave/client.ts';
-import { openOutputs } from '../../src/enclave/result-outputs.ts';
+import { EnclaveClient } from '../../src/host/enclave-client.ts';
+import { openOutputs } from '../../src/contracts/result-outputs.ts';
 import {
   evalStats,
   federatedAverage,
   mergeEncoding,
   mergeMetrics,
   openFrom,
-  runFederatedTraining,
   sealFor,
 } from '../../src/federation/index.ts';
+import { runFederatedTraining } from '../../src/host/federation-coordinator.ts';
 import { auc } from '../../src/ml/metrics.ts';
 import { TRAIN_DEFAULTS, trainModel } from '../../src/ml/train.ts';
 import { signedRequestForInputs } from '../../src/cli/job-request.ts';

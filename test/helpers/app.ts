@@ -11,19 +11,24 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApp } from '../../src/api/app.ts';
-import type { HostContext } from '../../src/api/context.ts';
-import { HostMetrics } from '../../src/api/metrics.ts';
-import { DEFAULT_UPLOAD_LIMITS, UploadGate } from '../../src/api/uploads.ts';
-import { WorkerPool } from '../../src/api/workers.ts';
+import { createApp } from '../../src/host/api/app.ts';
+import type { HostContext } from '../../src/host/api/context.ts';
+import { HostMetrics } from '../../src/host/api/metrics.ts';
+import { DEFAULT_UPLOAD_LIMITS, UploadGate } from '../../src/host/api/uploads.ts';
+import { WorkerPool } from '../../src/host/api/workers.ts';
 import type { ChainClient } from '../../src/chain/index.ts';
 import type { ChainIdentity } from '../../src/chain/schemas.ts';
 import { generateEd25519 } from '../../src/common/ed25519.ts';
 import { ObscuraError } from '../../src/common/errors.ts';
 import { cryptoReady, generateIdentity } from '../../src/crypto/index.ts';
-import type { EnclaveClient } from '../../src/enclave/client.ts';
-import type { EnclaveInfo, HostRequest, HostRequestType, ResponseValue } from '../../src/enclave/protocol.ts';
-import { BlobStore, Metadata, openDb, PrivacyStore, ReplayStore } from '../../src/store/index.ts';
+import type { EnclaveClient } from '../../src/host/enclave-client.ts';
+import type {
+  EnclaveInfo,
+  HostRequest,
+  HostRequestType,
+  ResponseValue,
+} from '../../src/contracts/enclave-protocol.ts';
+import { BlobStore, Metadata, openDb, PrivacyStore, ReplayStore } from '../../src/host/store/index.ts';
 
 type RequestBody<T extends HostRequestType> = Omit<Extract<HostRequest, { type: T }>, 'id' | 'type'>;
 

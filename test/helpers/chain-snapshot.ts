@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { startEmbeddedChain } from '../../src/chain/index.ts';
+import { startEmbeddedChain } from '../../src/host/chain/index.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

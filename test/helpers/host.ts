@@ -2,7 +2,7 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
-import { type HostOptions, type RunningHost, startHost } from '../../src/api/host.ts';
+import { type HostOptions, type RunningHost, startHost } from '../../src/host/api/host.ts';
 
 /** A real host (embedded chain, enclave process, API) on free ports in a temp data dir; `opts` override the defaults. */
 export async function startTestHost(

@@ -2,7 +2,7 @@
  * Submitting jobs to a test host as an analyst does (with a signed job request), waiting for
  * them and reading their results, and building enclave job specs.
  */
-import { JobPreviewSchema, type JobPreview } from '../../src/api/schemas.ts';
+import { JobPreviewSchema, type JobPreview } from '../../src/contracts/api-schemas.ts';
 import { ApiClient } from '../../src/cli/client.ts';
 import {
   type JobSubmissionInput,
@@ -11,10 +11,10 @@ import {
   submitJob as submitSignedJob,
 } from '../../src/cli/job-request.ts';
 import type { AccountKey } from '../../src/crypto/index.ts';
-import type { JobSpec } from '../../src/enclave/protocol.ts';
-import type { OutputTable } from '../../src/enclave/result.ts';
+import type { JobSpec } from '../../src/contracts/enclave-protocol.ts';
+import type { OutputTable } from '../../src/contracts/result.ts';
 import { documentOutputs, parseResultDocument } from '../../src/provenance/document.ts';
-import { JobRecordSchema } from '../../src/store/records.ts';
+import { JobRecordSchema } from '../../src/contracts/api-records.ts';
 
 /** A job record as the API returns it. */
 export type JobRecord = ReturnType<typeof JobRecordSchema.parse>;

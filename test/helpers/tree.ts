@@ -1,7 +1,7 @@
 import { cpSync, mkdtempSync, symlinkSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../src/enclave/measurement.ts';
+import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 
 /**
  * A copy of this project's code with one enclave file changed: new code, so a new

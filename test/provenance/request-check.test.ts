@@ -6,7 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
-import type { ResultBody } from '../../src/enclave/result.ts';
+import type { ResultBody } from '../../src/contracts/result.ts';
 import { signJobRequest } from '../../src/privacy/job-request.ts';
 import { jobRequestCheck } from '../../src/provenance/request-check.ts';
 

@@ -4,7 +4,7 @@
  * results carry and that owners list in their manifests:
  *   - SGX under Gramine: MRENCLAVE. It covers the Gramine manifest and, through the
  *     manifest's trusted files, Obscura's code; it is what the hardware itself vouches for.
- *   - TDX (configfs-tsm or dstack): the code measurement (src/enclave/measurement.ts). MRTD
+ *   - TDX (configfs-tsm or dstack): the code measurement (src/contracts/measurement.ts). MRTD
  *     measures only the TD's firmware, the same for every TD booted from it; the RTMRs
  *     measure the boot chain and, under dstack, the app compose; none is a 32-byte identity
  *     of Obscura's code. The code measurement of such a worker is only as trustworthy as the

@@ -1,7 +1,7 @@
 /** `obscura job`: look at a job, follow it, or cancel it. */
 import type { Command } from 'commander';
 import { ObscuraError } from '../../common/errors.ts';
-import { type JobRecord, JobRecordSchema } from '../../store/records.ts';
+import { type JobRecord, JobRecordSchema } from '../../contracts/api-records.ts';
 import { clientFor } from '../client.ts';
 import { emit, type GlobalOptions } from '../output.ts';
 import { waitForJob } from './run.ts';

@@ -11,7 +11,7 @@ import {
   JobRecordSchema,
   JobStatusSchema,
   PipelineRecordSchema,
-} from '../../store/records.ts';
+} from '../../contracts/api-records.ts';
 import { clientFor } from '../client.ts';
 import { emit, type GlobalOptions } from '../output.ts';
 import { describeJob } from './job.ts';

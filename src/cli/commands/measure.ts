@@ -1,6 +1,6 @@
 /** `obscura measure`: print the enclave measurement of this source tree. */
 import type { Command } from 'commander';
-import { computeMeasurement, measuredFiles } from '../../enclave/measurement.ts';
+import { computeMeasurement, measuredFiles } from '../../contracts/measurement.ts';
 import { emit } from '../output.ts';
 
 /** Register `measure`. */

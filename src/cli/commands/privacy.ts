@@ -14,7 +14,7 @@ import {
   DatasetPolicyStateSchema,
   type JobPreview,
   JobPreviewSchema,
-} from '../../api/schemas.ts';
+} from '../../contracts/api-schemas.ts';
 import { type AccountKey, loadAccountKey } from '../../crypto/index.ts';
 import { manifestHash } from '../../crypto/manifest.ts';
 import {
@@ -24,7 +24,7 @@ import {
   signApproval,
   signPolicyUpdate,
 } from '../../privacy/index.ts';
-import { DatasetRecordSchema } from '../../store/records.ts';
+import { DatasetRecordSchema } from '../../contracts/api-records.ts';
 import { ApiClient, clientFor, commandKey } from '../client.ts';
 import { emit, type GlobalOptions } from '../output.ts';
 

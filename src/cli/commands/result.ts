@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ObscuraError } from '../../common/errors.ts';
 import { formatNumber } from '../../common/format-number.ts';
-import type { OutputTable } from '../../enclave/result.ts';
+import type { OutputTable } from '../../contracts/result.ts';
 import { documentOutputs, parseResultDocument } from '../../provenance/document.ts';
 import { ApiClient, commandKey } from '../client.ts';
 import type { GlobalOptions } from '../output.ts';

@@ -133,7 +133,7 @@ export function serveCommand(program: Command): void {
           ...(quota ? { bytesPerAccount: quota } : {}),
         };
         const t0 = Date.now();
-        const { startHost } = await import('../../api/host.ts');
+        const { startHost } = await import('../../host/api/host.ts');
         const host = await startHost({
           dataDir: opts.dataDir,
           port: Number(opts.port),

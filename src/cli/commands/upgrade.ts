@@ -1,8 +1,8 @@
 /** `obscura upgrade authorize`: an operator anchors the authorisation of an enclave upgrade. */
 import type { Command } from 'commander';
 import { loadAccountKey } from '../../crypto/index.ts';
-import { signUpgradeAuthorization } from '../../enclave/upgrade-authorization.ts';
-import { UpgradeAuthorizationSchema } from '../../store/records.ts';
+import { signUpgradeAuthorization } from '../../contracts/upgrade-authorization.ts';
+import { UpgradeAuthorizationSchema } from '../../contracts/api-records.ts';
 import { ApiClient } from '../client.ts';
 import { emit, type GlobalOptions } from '../output.ts';
 

@@ -1,0 +1,290 @@
+/**
+ * The job queue's runner: takes queued jobs one at a time, has the worker's enclave run
+ * them (a job that spends privacy budget or approval runs first has its spend entry's head
+ * anchored, and only then does the enclave read data), anchors each result's hash on the
+ * chain, and only then publishes it. A job either
+ * ends succeeded with a stored, anchored result, failed with a code and a data-free
+ * reason, or cancelled by its analyst; a job left running by a host that stopped is failed
+ * at the next start.
+ *
+ * The enclave enforces each job's limits and stops a cancelled job itself. The runner
+ * backs it up: an enclave that has not answered a job by its time limit plus a grace
+ * period is killed, and an enclave process that died (killed, or out of heap) is restarted
+ * from its sealed state before the next job, so one job cannot stop everyone else's.
+ */
+import { type HttpStatus, isObscuraError, ObscuraError } from '../../common/errors.ts';
+import { JOB_LIMITS } from '../../pipelines/limits.ts';
+import { purposeHash } from '../../privacy/job-request.ts';
+import { resultId, signedResultHash } from '../../contracts/result.ts';
+import type { ReleasedResult } from '../../contracts/enclave-protocol.ts';
+import type { JobRecord, ResultDocument } from '../store/index.ts';
+import type { HostContext } from './context.ts';
+import { placeLedgerEntry } from './ledger.ts';
+import { runFederatedTraining } from '../federation-coordinator.ts';
+
+/** How long past its time limit a job may go before the host kills its enclave. */
+const GRACE_MS = 30_000;
+
+/** What DELETE /v1/jobs/{id} did: ended the job at once, or asked its enclave to stop it. */
+export type CancelOutcome = 'cancelled' | 'cancelling';
+
+/** Runs queued jobs until stopped. */
+export class JobRunner {
+  private wake: (() => void) | undefined;
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+  /** The job running now, the workers it runs on, and whether its analyst asked to cancel it. */
+  private current: { job: JobRecord; workers: string[]; cancel: AbortController } | undefined;
+
+  constructor(private readonly ctx: HostContext) {}
+
+  /** Start the loop (failing jobs a previous host left running). */
+  start(): void {
+    const interrupted = this.ctx.metadata.failInterruptedJobs();
+    if (interrupted > 0)
+      this.ctx.log('warn', `${interrupted} job(s) interrupted by the last stop were marked failed`);
+    this.loop = this.run();
+  }
+
+  /** Wake the loop: a job was queued. */
+  notify(): void {
+    this.wake?.();
+  }
+
+  /**
+   * Cancel a job that has not ended: a queued (or awaiting) job ends cancelled at once; a
+   * running one is stopped by its enclave and ends cancelled when the enclave lets go (a
+   * result that was already made is published). Throws 'job_finished' (409) for a job that
+   * has ended.
+   */
+  async cancel(id: string): Promise<CancelOutcome> {
+    const { metadata, workers, log } = this.ctx;
+    const job = metadata.job(id);
+    if (job.status === 'queued' || job.status === 'awaiting_approval') {
+      if (metadata.cancelJob(id)) {
+        log('info', `job ${id} cancelled before it ran`);
+        return 'cancelled';
+      }
+    }
+    const current = this.current;
+    if (current && current.job.id === id) {
+      current.cancel.abort();
+      metadata.updateJob(id, { message: 'cancelling' });
+      // Every worker of a federated job stops its part mid-round. An enclave may have let go
+      // of the job already; the runner settles it either way.
+      await Promise.all(
+        current.workers.map((worker) =>
+          workers
+            .get(worker)
+            .request('cancel_job', { job: id })
+            .catch((e: unknown) =>
+              log(
+                'warn',
+                `job ${id}: the enclave of worker ${worker} did not take the cancel: ${e instanceof Error ? e.message : String(e)}`,
+              ),
+            ),
+        ),
+      );
+      return 'cancelling';
+    }
+    const now = metadata.job(id);
+    throw new ObscuraError(
+      'job_finished',
+      `job ${id} has ended (${now.status}); only a queued or running job can be cancelled`,
+      409,
+    );
+  }
+
+  /** Stop after the current job. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      const job = this.ctx.metadata.nextQueuedJob();
+      if (!job) {
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          setTimeout(resolve, 1000);
+        });
+        continue;
+      }
+      await this.runOne(job);
+    }
+  }
+
+  private async runOne(job: JobRecord): Promise<void> {
+    const { metadata, workers, blobs } = this.ctx;
+    // Cancelled between the queue read and now: nothing to run.
+    if (!metadata.claimJob(job.id)) return;
+    const cancel = new AbortController();
+    const current = { job, workers: [job.worker], cancel };
+    this.current = current;
+    const endJob = this.ctx.metrics.jobDuration.startTimer();
+    try {
+      const request = job.request;
+      if (!request)
+        throw new ObscuraError(
+          'job_request_missing',
+          'the job carries no signed job request (it predates them); submit it again',
+          422,
+        );
+      const purpose = purposeHash(request.request.purpose);
+      const pipeline = metadata.pipeline(job.pipeline.hash);
+      const inputs = Object.entries(job.inputs)
+        .flatMap(([name, ids]) =>
+          (Array.isArray(ids) ? ids : [ids]).map((datasetId) => ({ name, datasetId })),
+        )
+        .map(({ name, datasetId }) => {
+          const d = metadata.dataset(datasetId);
+          const approval = this.ctx.privacy.approvalFor(
+            datasetId,
+            job.pipeline.hash,
+            request.request.analyst,
+            purpose,
+          );
+          const policyUpdate = this.ctx.privacy.latestPolicyUpdate(datasetId);
+          return {
+            name,
+            datasetId,
+            blobPath: blobs.pathOf(d.ciphertext.sha256),
+            manifest: d.manifest,
+            ...(approval ? { approval } : {}),
+            ...(policyUpdate ? { policyUpdate } : {}),
+          };
+        });
+      const onProgress = (fraction: number, message: string) =>
+        metadata.updateJob(job.id, { progress: Math.min(0.9, fraction * 0.9), message });
+      if (Object.values(job.inputs).some(Array.isArray)) {
+        // Federated: each partition stays on its worker; the first worker aggregates.
+        const doc = pipeline.document as {
+          outputs: Record<string, unknown>;
+          steps: { id: string; train?: { options?: { rounds?: number } } }[];
+        };
+        const step = Object.keys(doc.outputs)[0] as string;
+        const rounds = doc.steps.find((s) => s.id === step)?.train?.options?.rounds ?? 5;
+        const partitions = inputs.map((input) => ({
+          enclave: workers.get(metadata.dataset(input.datasetId).worker),
+          input,
+        }));
+        current.workers = partitions.map((p) => p.enclave.info.workerId);
+        const released = await runFederatedTraining({
+          job: { id: job.id, request, pipeline: JSON.stringify(pipeline.document) },
+          step,
+          rounds,
+          partitions,
+          onProgress,
+          signal: cancel.signal,
+          graceMs: GRACE_MS,
+          onLedger: async (worker, entry) => {
+            await placeLedgerEntry(this.ctx, worker, entry);
+          },
+        });
+        await this.#publish(job, released);
+        return;
+      }
+      const enclave = workers.get(job.worker);
+      const timeoutMs = enclave.info.limits?.timeoutMs ?? JOB_LIMITS.timeoutMs.default;
+      const outcome = await enclave.request(
+        'run_job',
+        { job: { id: job.id, request, pipeline: JSON.stringify(pipeline.document), inputs } },
+        onProgress,
+        { deadlineMs: timeoutMs + GRACE_MS },
+      );
+      let released = 'signed' in outcome ? outcome : undefined;
+      let spend: ResultDocument['spend'];
+      if ('ledger' in outcome) {
+        // The enclave committed the spend and has read nothing: it runs the job once the spend is on chain.
+        metadata.updateJob(job.id, { message: 'anchoring the privacy budget spend on the chain' });
+        const placed = await placeLedgerEntry(this.ctx, job.worker, outcome.ledger, {
+          onProgress,
+          deadlineMs: timeoutMs + GRACE_MS,
+        });
+        // The job spent its budget (on chain) and failed: fail it with the enclave's code (data-free once it read data).
+        if (placed.failed)
+          throw new ObscuraError(
+            placed.failed.code,
+            placed.failed.message,
+            placed.failed.status as HttpStatus,
+          );
+        released = placed.released;
+        if (!released)
+          throw new Error('the enclave confirmed the spend but ran no job (it was restarted in between)');
+        spend = { entry: outcome.ledger, placement: placed.placement };
+      }
+      await this.#publish(job, released as ReleasedResult, spend);
+    } catch (e) {
+      // The worker is back before the job reads as ended, so whoever waits on it can go on.
+      await this.#restartStopped(job);
+      this.#fail(job, e, cancel.signal.aborted);
+    } finally {
+      this.current = undefined;
+      endJob();
+    }
+  }
+
+  /** Restart every enclave that died or was killed during a job. */
+  async #restartStopped(job: JobRecord): Promise<void> {
+    const { workers, log } = this.ctx;
+    for (const { id } of workers.list().filter((w) => w.status === 'stopped')) {
+      try {
+        const next = await workers.restart(id);
+        log(
+          'warn',
+          `worker ${id}: enclave restarted from its sealed state after job ${job.id} (measurement ${next.info.measurement})`,
+        );
+      } catch (e) {
+        log(
+          'error',
+          `worker ${id}: enclave could not be restarted: ${e instanceof Error ? e.message : String(e)}`,
+        );
+      }
+    }
+  }
+
+  /** Anchor a released result's hash, then store it and mark the job succeeded. */
+  async #publish(job: JobRecord, released: ReleasedResult, spend?: ResultDocument['spend']): Promise<void> {
+    const { signed, attestation, ciphertext } = released;
+    const { metadata, chain, log } = this.ctx;
+    metadata.updateJob(job.id, { progress: 0.9, message: 'anchoring result on the chain' });
+    const hash = signedResultHash(signed);
+    const endAnchor = this.ctx.metrics.anchorDuration.startTimer();
+    const [anchor] = await chain.anchor([{ kind: 'result', hash }]);
+    endAnchor();
+    if (!anchor) throw new Error('chain returned no receipt');
+    const doc: ResultDocument = {
+      obscura: 'result-document/1',
+      id: resultId(signed),
+      hash,
+      signed,
+      attestation,
+      anchor,
+      ...(ciphertext ? { ciphertext } : {}),
+      ...(spend ? { spend } : {}),
+    };
+    metadata.completeJob(job.id, doc);
+    this.ctx.metrics.jobs.inc({ outcome: 'succeeded' });
+    log('info', `job ${job.id} succeeded: result ${doc.id} anchored in block #${anchor.blockNumber}`);
+  }
+
+  /** Mark a job failed with the error's code and a data-free message (cancelled, when its analyst stopped it). */
+  #fail(job: JobRecord, e: unknown, cancelRequested: boolean): void {
+    const { metadata, log } = this.ctx;
+    if (isObscuraError(e, 'job_cancelled') && cancelRequested) {
+      metadata.cancelJob(job.id);
+      this.ctx.metrics.jobs.inc({ outcome: 'job_cancelled' });
+      log('info', `job ${job.id} cancelled while it ran`);
+      return;
+    }
+    const code = isObscuraError(e) ? e.code : 'job_internal_error';
+    const message = isObscuraError(e) ? e.message : 'the job failed on the host';
+    // Host-side errors carry no plaintext (the host never has any), so the cause is logged.
+    if (!isObscuraError(e)) log('error', `job ${job.id}: ${e instanceof Error ? e.message : String(e)}`);
+    metadata.failJob(job.id, code, message);
+    this.ctx.metrics.jobs.inc({ outcome: code });
+    log('warn', `job ${job.id} failed: ${code}: ${message}`);
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Content-addressed ciphertext blobs on disk: `blobs/sha256/ab/abcdef…`. Writes stream to a
+ * temporary file in the same folder tree, hashing as they go, are fsync'd and renamed into
+ * place only once complete, so a crash or a rejected upload never leaves a partial blob.
+ * Only ciphertext is ever written here.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Transform } from 'node:stream';
+import { ObscuraError } from '../../common/errors.ts';
+
+/** A blob written to a temporary location, not yet committed. */
+export interface StagedBlob {
+  sha256: string;
+  bytes: number;
+  tmpPath: string;
+  /** The first bytes of the blob (for header checks), at most 64 KiB. */
+  head: Buffer;
+}
+
+/** The content-addressed blob store. */
+export class BlobStore {
+  constructor(private readonly root: string) {
+    mkdirSync(join(root, 'tmp'), { recursive: true });
+  }
+
+  /** Path of the blob with this hash. */
+  pathOf(sha256: string): string {
+    if (!/^[0-9a-f]{64}$/.test(sha256))
+      throw new ObscuraError('blob_hash_invalid', 'blob hash must be 64 hex characters', 400);
+    return join(this.root, 'sha256', sha256.slice(0, 2), sha256);
+  }
+
+  /** Whether a blob with this hash exists. */
+  has(sha256: string): boolean {
+    return existsSync(this.pathOf(sha256));
+  }
+
+  /**
+   * Stream `source` to a temporary file, hashing it; throws `tooLarge()` (default
+   * 'upload_too_large') past `maxBytes`. On any failure, the source destroyed included, the
+   * file is closed and deleted before the promise rejects.
+   */
+  async stage(source: Readable, maxBytes: number, tooLarge?: () => Error): Promise<StagedBlob> {
+    const tmpPath = join(this.root, 'tmp', `${randomBytes(12).toString('hex')}.part`);
+    const hash = createHash('sha256');
+    let bytes = 0;
+    const heads: Buffer[] = [];
+    let headBytes = 0;
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        bytes += chunk.length;
+        if (bytes > maxBytes) {
+          done(
+            tooLarge
+              ? tooLarge()
+              : new ObscuraError('upload_too_large', `upload exceeds the limit of ${maxBytes} bytes`, 413),
+          );
+          return;
+        }
+        if (headBytes < 65536) {
+          heads.push(chunk.subarray(0, 65536 - headBytes));
+          headBytes += Math.min(chunk.length, 65536 - headBytes);
+        }
+        hash.update(chunk);
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(source, meter, createWriteStream(tmpPath, { mode: 0o600 }));
+      const fh = await open(tmpPath, 'r');
+      await fh.sync();
+      await fh.close();
+    } catch (e) {
+      await rm(tmpPath, { force: true });
+      throw e;
+    }
+    return { sha256: hash.digest('hex'), bytes, tmpPath, head: Buffer.concat(heads) };
+  }
+
+  /** Move a staged blob into place under its hash (atomic rename). */
+  async commit(staged: StagedBlob): Promise<string> {
+    const dest = this.pathOf(staged.sha256);
+    mkdirSync(join(dest, '..'), { recursive: true });
+    await rename(staged.tmpPath, dest);
+    return dest;
+  }
+
+  /** Drop a staged blob. */
+  async discard(staged: StagedBlob): Promise<void> {
+    await rm(staged.tmpPath, { force: true });
+  }
+
+  /** Remove leftovers of uploads interrupted by a crash. */
+  async sweepTmp(): Promise<void> {
+    await rm(join(this.root, 'tmp'), { recursive: true, force: true });
+    mkdirSync(join(this.root, 'tmp'), { recursive: true });
+  }
+}

@@ -1,0 +1,478 @@
+/**
+ * Typed access to the metadata database: one method per question the host asks. JSON
+ * columns are parsed back through their schemas, so a corrupted row fails loudly.
+ */
+import { ObscuraError } from '../../common/errors.ts';
+import type { SignedManifest } from '../../crypto/manifest.ts';
+import type { Db } from './db.ts';
+import {
+  type DatasetRecord,
+  type JobRecord,
+  type JobStatus,
+  type PipelineRecord,
+  type ResultDocument,
+  ResultDocumentSchema,
+  type UpgradeAuthorization,
+} from '../../contracts/api-records.ts';
+import { AnchorReceiptSchema } from '../../chain/schemas.ts';
+import { SignedUpgradeAuthorizationSchema } from '../../contracts/upgrade-authorization.ts';
+import { SignedManifestSchema } from '../../crypto/manifest.ts';
+import { type SignedJobRequest, SignedJobRequestSchema } from '../../privacy/job-request.ts';
+import { z } from 'zod';
+
+interface DatasetRow {
+  id: string;
+  manifest_json: string;
+  created_at: string;
+}
+interface JobRow {
+  id: string;
+  analyst: string;
+  pipeline_hash: string;
+  pipeline_name: string;
+  inputs_json: string;
+  worker_id: string;
+  status: JobStatus;
+  progress: number;
+  message: string;
+  error_code: string | null;
+  error_message: string | null;
+  result_id: string | null;
+  created_at: string;
+  updated_at: string;
+  purpose: string;
+  awaiting_approval: number;
+  request_json: string | null;
+}
+
+const InputsSchema = z.record(z.string(), z.union([z.string(), z.array(z.string())]));
+
+function datasetFromRow(row: DatasetRow): DatasetRecord {
+  const signed = SignedManifestSchema.parse(JSON.parse(row.manifest_json));
+  const m = signed.manifest;
+  return {
+    id: row.id,
+    name: m.name,
+    owner: m.owner,
+    worker: m.worker.id,
+    format: m.format,
+    rows: m.rows,
+    schema: m.schema,
+    ciphertext: m.ciphertext,
+    analysts: m.analysts,
+    createdAt: row.created_at,
+    manifest: signed,
+  };
+}
+
+function jobFromRow(row: JobRow): JobRecord {
+  return {
+    id: row.id,
+    analyst: row.analyst,
+    pipeline: { hash: row.pipeline_hash, name: row.pipeline_name },
+    inputs: InputsSchema.parse(JSON.parse(row.inputs_json)),
+    worker: row.worker_id,
+    status: row.status === 'queued' && row.awaiting_approval ? 'awaiting_approval' : row.status,
+    ...(row.purpose ? { purpose: row.purpose } : {}),
+    ...(row.request_json ? { request: SignedJobRequestSchema.parse(JSON.parse(row.request_json)) } : {}),
+    progress: row.progress,
+    message: row.message,
+    ...(row.error_code ? { error: { code: row.error_code, message: row.error_message ?? '' } } : {}),
+    ...(row.result_id ? { result: row.result_id } : {}),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** 'awaiting_approval' is stored as 'queued' with the awaiting_approval flag (see db.ts). */
+function storedStatus(status: JobStatus): Exclude<JobStatus, 'awaiting_approval'> {
+  return status === 'awaiting_approval' ? 'queued' : status;
+}
+
+const JOB_SELECT = `SELECT j.*, p.name AS pipeline_name FROM jobs j JOIN pipelines p ON p.hash = j.pipeline_hash`;
+
+/** The host's metadata, over an open database. */
+export class Metadata {
+  constructor(private readonly db: Db) {}
+
+  /** Record a dataset whose blob is already committed. */
+  insertDataset(id: string, signed: SignedManifest, now = new Date()): DatasetRecord {
+    const m = signed.manifest;
+    this.db
+      .prepare(
+        `INSERT INTO datasets (id, name, owner, worker_id, format, rows, ciphertext_sha256, ciphertext_bytes, manifest_json, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        id,
+        m.name,
+        m.owner,
+        m.worker.id,
+        m.format,
+        m.rows,
+        m.ciphertext.sha256,
+        m.ciphertext.bytes,
+        JSON.stringify(signed),
+        now.toISOString(),
+      );
+    return this.dataset(id);
+  }
+
+  /** The dataset with this id; throws 'dataset_not_found' (404). */
+  dataset(id: string): DatasetRecord {
+    const row = this.db.prepare('SELECT id, manifest_json, created_at FROM datasets WHERE id = ?').get(id) as
+      | DatasetRow
+      | undefined;
+    if (!row) throw new ObscuraError('dataset_not_found', `no dataset with id ${id}`, 404);
+    return datasetFromRow(row);
+  }
+
+  /** Whether a dataset with this id exists. */
+  hasDataset(id: string): boolean {
+    return this.db.prepare('SELECT 1 FROM datasets WHERE id = ?').get(id) !== undefined;
+  }
+
+  /** All datasets, newest first. */
+  datasets(): DatasetRecord[] {
+    const rows = this.db
+      .prepare('SELECT id, manifest_json, created_at FROM datasets ORDER BY created_at DESC, id')
+      .all() as DatasetRow[];
+    return rows.map(datasetFromRow);
+  }
+
+  /** Store a pipeline document under its hash (idempotent). */
+  upsertPipeline(hash: string, name: string, document: unknown, now = new Date()): PipelineRecord {
+    this.db
+      .prepare(
+        'INSERT INTO pipelines (hash, name, document, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(hash) DO NOTHING',
+      )
+      .run(hash, name, JSON.stringify(document), now.toISOString());
+    return this.pipeline(hash);
+  }
+
+  /** Record that `account` stored the pipeline `hash` (it may read it back). */
+  addPipelineAuthor(hash: string, account: string): void {
+    this.db
+      .prepare('INSERT OR IGNORE INTO pipeline_authors (hash, account) VALUES (?, ?)')
+      .run(hash, account);
+  }
+
+  /** The accounts that stored the pipeline `hash`. */
+  pipelineAuthors(hash: string): string[] {
+    return (
+      this.db.prepare('SELECT account FROM pipeline_authors WHERE hash = ?').all(hash) as {
+        account: string;
+      }[]
+    ).map((r) => r.account);
+  }
+
+  /** Whether a pipeline with this hash is stored. */
+  hasPipeline(hash: string): boolean {
+    return this.db.prepare('SELECT 1 FROM pipelines WHERE hash = ?').get(hash) !== undefined;
+  }
+
+  /** The pipeline with this hash; throws 'pipeline_not_found' (404). */
+  pipeline(hash: string): PipelineRecord {
+    const row = this.db
+      .prepare('SELECT hash, name, document, created_at FROM pipelines WHERE hash = ?')
+      .get(hash) as { hash: string; name: string; document: string; created_at: string } | undefined;
+    if (!row) throw new ObscuraError('pipeline_not_found', `no pipeline with hash ${hash}`, 404);
+    return { hash: row.hash, name: row.name, document: JSON.parse(row.document), createdAt: row.created_at };
+  }
+
+  /** All pipelines, newest first. */
+  pipelines(): PipelineRecord[] {
+    const rows = this.db.prepare('SELECT hash FROM pipelines ORDER BY created_at DESC, hash').all() as {
+      hash: string;
+    }[];
+    return rows.map((r) => this.pipeline(r.hash));
+  }
+
+  /** Queue a job. */
+  insertJob(
+    job: {
+      id: string;
+      analyst: string;
+      pipelineHash: string;
+      inputs: Record<string, string | string[]>;
+      worker: string;
+      purpose?: string;
+      awaitingApproval?: boolean;
+      request: SignedJobRequest;
+    },
+    now = new Date(),
+  ): JobRecord {
+    const t = now.toISOString();
+    const message = job.awaitingApproval ? "waiting for the owners' approval" : 'queued';
+    this.db
+      .prepare(
+        `INSERT INTO jobs (id, analyst, pipeline_hash, inputs_json, worker_id, status, progress, message, created_at, updated_at, purpose, awaiting_approval, request_json)
+         VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        job.id,
+        job.analyst,
+        job.pipelineHash,
+        JSON.stringify(job.inputs),
+        job.worker,
+        message,
+        t,
+        t,
+        job.purpose ?? '',
+        job.awaitingApproval ? 1 : 0,
+        JSON.stringify(job.request),
+      );
+    return this.job(job.id);
+  }
+
+  /** Whether a job was submitted with the analyst's request of this nonce. */
+  hasJobRequest(analyst: string, nonce: string): boolean {
+    const row = this.db
+      .prepare(`SELECT 1 FROM jobs WHERE analyst = ? AND json_extract(request_json, '$.request.nonce') = ?`)
+      .get(analyst, nonce);
+    return row !== undefined;
+  }
+
+  /** Jobs waiting for approvals, oldest first. */
+  jobsAwaitingApproval(): JobRecord[] {
+    return (
+      this.db
+        .prepare(
+          `${JOB_SELECT} WHERE j.status = 'queued' AND j.awaiting_approval = 1 ORDER BY j.created_at, j.id`,
+        )
+        .all() as JobRow[]
+    ).map(jobFromRow);
+  }
+
+  /** Release a job that was waiting for approvals to the queue. */
+  releaseApprovedJob(id: string): void {
+    this.db
+      .prepare(
+        `UPDATE jobs SET awaiting_approval = 0, message = 'queued', updated_at = ? WHERE id = ? AND awaiting_approval = 1`,
+      )
+      .run(new Date().toISOString(), id);
+  }
+
+  /** Sealed bytes stored for `owner`'s datasets. */
+  storedBytes(owner: string): number {
+    const row = this.db
+      .prepare('SELECT COALESCE(SUM(ciphertext_bytes), 0) AS n FROM datasets WHERE owner = ?')
+      .get(owner) as { n: number };
+    return row.n;
+  }
+
+  /** Whether a job with this id exists. */
+  hasJob(id: string): boolean {
+    return this.db.prepare('SELECT 1 FROM jobs WHERE id = ?').get(id) !== undefined;
+  }
+
+  /** Jobs that run the pipeline `hash`. */
+  jobsOfPipeline(hash: string): JobRecord[] {
+    return (
+      this.db
+        .prepare(`${JOB_SELECT} WHERE j.pipeline_hash = ? ORDER BY j.created_at DESC, j.id`)
+        .all(hash) as JobRow[]
+    ).map(jobFromRow);
+  }
+
+  /** The job with this id; throws 'job_not_found' (404). */
+  job(id: string): JobRecord {
+    const row = this.db.prepare(`${JOB_SELECT} WHERE j.id = ?`).get(id) as JobRow | undefined;
+    if (!row) throw new ObscuraError('job_not_found', `no job with id ${id}`, 404);
+    return jobFromRow(row);
+  }
+
+  /** All jobs, newest first. */
+  jobs(): JobRecord[] {
+    return (this.db.prepare(`${JOB_SELECT} ORDER BY j.created_at DESC, j.id`).all() as JobRow[]).map(
+      jobFromRow,
+    );
+  }
+
+  /**
+   * Take a queued job to run: true if it was still queued (not cancelled meanwhile), and
+   * now is running.
+   */
+  claimJob(id: string): boolean {
+    return (
+      this.db
+        .prepare(
+          `UPDATE jobs SET status = 'running', progress = 0, message = 'starting', updated_at = ? WHERE id = ? AND status = 'queued' AND awaiting_approval = 0`,
+        )
+        .run(new Date().toISOString(), id).changes === 1
+    );
+  }
+
+  /**
+   * End a job as cancelled by its analyst, if it has not ended: true if it was queued,
+   * awaiting approval or running, and is now cancelled.
+   */
+  cancelJob(id: string): boolean {
+    return (
+      this.db
+        .prepare(
+          `UPDATE jobs SET status = 'cancelled', error_code = 'job_cancelled', error_message = 'the job was cancelled by its analyst', message = 'cancelled', awaiting_approval = 0, updated_at = ?
+           WHERE id = ? AND status IN ('queued', 'running')`,
+        )
+        .run(new Date().toISOString(), id).changes === 1
+    );
+  }
+
+  /** The oldest queued job, if any. */
+  nextQueuedJob(): JobRecord | undefined {
+    const row = this.db
+      .prepare(
+        `${JOB_SELECT} WHERE j.status = 'queued' AND j.awaiting_approval = 0 ORDER BY j.created_at, j.id LIMIT 1`,
+      )
+      .get() as JobRow | undefined;
+    return row ? jobFromRow(row) : undefined;
+  }
+
+  /** Update a job's status and progress. */
+  updateJob(id: string, update: { status?: JobStatus; progress?: number; message?: string }): void {
+    const current = this.job(id);
+    this.db
+      .prepare('UPDATE jobs SET status = ?, progress = ?, message = ?, updated_at = ? WHERE id = ?')
+      .run(
+        storedStatus(update.status ?? current.status),
+        update.progress ?? current.progress,
+        update.message ?? current.message,
+        new Date().toISOString(),
+        id,
+      );
+  }
+
+  /** Mark a job failed with a stable code and a data-free message. */
+  failJob(id: string, code: string, message: string): void {
+    this.db
+      .prepare(
+        `UPDATE jobs SET status = 'failed', error_code = ?, error_message = ?, message = 'failed', updated_at = ? WHERE id = ?`,
+      )
+      .run(code, message, new Date().toISOString(), id);
+  }
+
+  /** Jobs left running by a host that stopped: they are failed, never silently re-run. */
+  failInterruptedJobs(): number {
+    return this.db
+      .prepare(
+        `UPDATE jobs SET status = 'failed', error_code = 'job_interrupted', error_message = 'the host stopped while the job ran; submit it again', message = 'failed', updated_at = ? WHERE status = 'running'`,
+      )
+      .run(new Date().toISOString()).changes;
+  }
+
+  /** Store a result and mark its job succeeded, atomically. */
+  completeJob(jobId: string, doc: ResultDocument): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare('INSERT INTO results (id, job_id, hash, document, created_at) VALUES (?, ?, ?, ?, ?)')
+        .run(doc.id, jobId, doc.hash, JSON.stringify(doc), new Date().toISOString());
+      this.db
+        .prepare(
+          `UPDATE jobs SET status = 'succeeded', progress = 1, message = 'done', result_id = ?, updated_at = ? WHERE id = ?`,
+        )
+        .run(doc.id, new Date().toISOString(), jobId);
+    })();
+  }
+
+  /** Whether a result with this id exists. */
+  hasResult(id: string): boolean {
+    return this.db.prepare('SELECT 1 FROM results WHERE id = ?').get(id) !== undefined;
+  }
+
+  /** The job a stored result is of (read from its row, whatever form its document has), or undefined. */
+  resultJob(id: string): string | undefined {
+    return (
+      this.db.prepare('SELECT job_id FROM results WHERE id = ?').get(id) as { job_id: string } | undefined
+    )?.job_id;
+  }
+
+  /**
+   * The result with this id; throws 'result_not_found' (404), or 'result_unsupported' (410)
+   * for a result stored by an earlier version in a form this one no longer serves (result/1,
+   * made before outputs were sealed to their readers).
+   */
+  result(id: string): ResultDocument {
+    const row = this.db.prepare('SELECT document FROM results WHERE id = ?').get(id) as
+      | { document: string }
+      | undefined;
+    if (!row) throw new ObscuraError('result_not_found', `no result with id ${id}`, 404);
+    const doc = ResultDocumentSchema.safeParse(JSON.parse(row.document));
+    if (!doc.success)
+      throw new ObscuraError(
+        'result_unsupported',
+        `result ${id} was stored by an earlier version (before results were sealed to their readers) and is not served`,
+        410,
+      );
+    return doc.data;
+  }
+
+  /** All results this version serves, newest first (earlier versions' forms left out: see result()). */
+  results(): ResultDocument[] {
+    const rows = this.db.prepare('SELECT document FROM results ORDER BY created_at DESC, id').all() as {
+      document: string;
+    }[];
+    return rows.flatMap((r) => {
+      const doc = ResultDocumentSchema.safeParse(JSON.parse(r.document));
+      return doc.success ? [doc.data] : [];
+    });
+  }
+
+  /** Record an anchored upgrade authorisation (replacing an earlier one for the same pair). */
+  insertUpgradeAuthorization(a: Omit<UpgradeAuthorization, 'createdAt'>): UpgradeAuthorization {
+    this.db
+      .prepare(
+        'INSERT OR REPLACE INTO upgrade_authorizations (from_measurement, to_measurement, authorized_by, receipt_json, statement_json, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        a.from,
+        a.to,
+        a.authorizedBy,
+        JSON.stringify(a.receipt),
+        a.statement ? JSON.stringify(a.statement) : null,
+        new Date().toISOString(),
+      );
+    return this.upgradeAuthorization(a.from, a.to) as UpgradeAuthorization;
+  }
+
+  /** The authorisation of the upgrade from → to, if one was anchored. */
+  upgradeAuthorization(from: string, to: string): UpgradeAuthorization | undefined {
+    const row = this.db
+      .prepare(
+        'SELECT from_measurement, to_measurement, authorized_by, receipt_json, statement_json, created_at FROM upgrade_authorizations WHERE from_measurement = ? AND to_measurement = ?',
+      )
+      .get(from, to) as
+      | {
+          from_measurement: string;
+          to_measurement: string;
+          authorized_by: string;
+          receipt_json: string;
+          statement_json: string | null;
+          created_at: string;
+        }
+      | undefined;
+    if (!row) return undefined;
+    return {
+      from: row.from_measurement,
+      to: row.to_measurement,
+      authorizedBy: row.authorized_by,
+      ...(row.statement_json
+        ? { statement: SignedUpgradeAuthorizationSchema.parse(JSON.parse(row.statement_json)) }
+        : {}),
+      receipt: AnchorReceiptSchema.parse(JSON.parse(row.receipt_json)),
+      createdAt: row.created_at,
+    };
+  }
+
+  /** All upgrade authorisations, newest first. */
+  upgradeAuthorizations(): UpgradeAuthorization[] {
+    const rows = this.db
+      .prepare('SELECT from_measurement, to_measurement FROM upgrade_authorizations ORDER BY created_at DESC')
+      .all() as {
+      from_measurement: string;
+      to_measurement: string;
+    }[];
+    return rows.map(
+      (r) => this.upgradeAuthorization(r.from_measurement, r.to_measurement) as UpgradeAuthorization,
+    );
+  }
+}
