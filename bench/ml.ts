@@ -77,7 +77,7 @@ steps:
       model: ${model}
       features: [${Array.from({ length: FEATURES }, (_, j) => `x${j}`).join(', ')}]
       label: y
-      options: { epochs: ${EPOCHS}, batch_size: 1024, learning_rate: 0.01, validation_split: 0.1, patience: ${EPOCHS}${hidden} }
+      options: { solver: sgd, epochs: ${EPOCHS}, batch_size: 1024, learning_rate: 0.01, validation_split: 0.1, patience: ${EPOCHS}${hidden} }
 outputs: { m: { min_group_size: 10 } }
 `;
 

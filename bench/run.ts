@@ -14,6 +14,7 @@ const ALL: Record<string, () => Promise<{ run: () => Promise<BenchSection> }>> =
   join: () => import('./join.ts'),
   privacy: () => import('./privacy.ts'),
   ml: () => import('./ml.ts'),
+  exact: () => import('./exact.ts'),
   enclave: () => import('./enclave.ts'),
   attestation: () => import('./attestation.ts'),
   roundtrip: () => import('./roundtrip.ts'),

@@ -244,6 +244,12 @@ export class FederatedSessions {
         'DP-SGD is not available for federated training in this release',
         400,
       );
+    if (body.options?.solver === 'exact')
+      throw new ObscuraError(
+        'federation_invalid',
+        'solver exact is not available for federated training: the federation averages SGD updates (solver sgd)',
+        400,
+      );
     let captured: { columns: DataColumn[]; minGroupSize: number } | undefined;
     // The worker's part of the pipeline runs under the session's guard: its rows, time and memory.
     const { opened } = await openAndRun(

@@ -266,11 +266,12 @@ async function main(): Promise<void> {
 
   const logTrained = (job: string, outputs: Outputs) => {
     for (const [step, out] of Object.entries(outputs)) {
-      if (out.model)
-        log(
-          'info',
-          `job ${job}: step ${step} trained a ${out.model.kind} on the TensorFlow.js ${out.model.backend} backend`,
-        );
+      if (!out.model) continue;
+      const how =
+        out.model.backend === 'exact'
+          ? 'by an exact solve'
+          : `on the TensorFlow.js ${out.model.backend} backend`;
+      log('info', `job ${job}: step ${step} trained a ${out.model.kind} ${how}`);
     }
   };
   // What leaves the enclave of a released result: never the plaintext of sealed outputs.

@@ -68,13 +68,15 @@ export function fitEncoder(
       let n = 0;
       let sum = 0;
       let sq = 0;
+      const typed = c.values instanceof Float64Array ? c.values : undefined;
       for (let i = 0; i < inTrain.length; i++) {
         if (!inTrain[i]) continue;
-        const x = toNumber(c.values[i]);
-        if (x === undefined) continue;
+        // The typed path skips toNumber, which says the same of a number: finite or missing.
+        const v = typed ? (typed[i] as number) : toNumber(c.values[i]);
+        if (v === undefined || !Number.isFinite(v)) continue;
         n++;
-        sum += x;
-        sq += x * x;
+        sum += v;
+        sq += v * v;
       }
       const mean = n ? sum / n : 0;
       const std = n ? Math.sqrt(Math.max(0, sq / n - mean * mean)) : 0;
@@ -188,6 +190,57 @@ export function encodeParts(
   return outs;
 }
 
+/**
+ * The rows with `mask[i] === part`, in their original order, encoded column by column: one
+ * Float32Array per model input (`rows` values each), holding exactly what encodeParts would
+ * put in that row and column. A full-batch fit does not need the split's shuffled order, and
+ * reading and writing each column in order is several times faster than scattering rows.
+ */
+export function encodeColumns(
+  enc: readonly FeatureEncoding[],
+  features: readonly DataColumn[],
+  mask: Uint8Array,
+  part: number,
+  rows: number,
+): Float32Array[] {
+  const out: Float32Array[] = [];
+  enc.forEach((e, f) => {
+    const values = (features[f] as DataColumn).values;
+    if (e.kind === 'onehot') {
+      const cols = e.vocabulary.map(() => new Float32Array(rows));
+      const slot = new Map(e.vocabulary.map((v, k) => [v, cols[k] as Float32Array]));
+      for (let i = 0, r = 0; i < mask.length; i++) {
+        if (mask[i] !== part) continue;
+        const c = slot.get(values[i] as string);
+        if (c) c[r] = 1;
+        r++;
+      }
+      out.push(...cols);
+      return;
+    }
+    const [mean, std] = e.kind === 'numeric' ? [e.mean, e.std] : [0, 1];
+    const [lo, hi] =
+      e.kind === 'numeric' && e.bounds ? e.bounds : [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY];
+    const col = new Float32Array(rows);
+    if (values instanceof Float64Array) {
+      // The typed path (src/ml/columns.ts): NaN is missing, as toNumber says of a non-finite number.
+      for (let i = 0, r = 0; i < mask.length; i++) {
+        if (mask[i] !== part) continue;
+        const x = values[i] as number;
+        col[r++] = Number.isFinite(x) ? (Math.min(hi, Math.max(lo, x)) - mean) / std : 0;
+      }
+    } else {
+      for (let i = 0, r = 0; i < mask.length; i++) {
+        if (mask[i] !== part) continue;
+        const x = toNumber(values[i]);
+        col[r++] = x === undefined ? 0 : (Math.min(hi, Math.max(lo, x)) - mean) / std;
+      }
+    }
+    out.push(col);
+  });
+  return out;
+}
+
 /** The label of rows `idx`: 0/1 for a classifier (refusing anything else), numbers for a regressor. */
 export function encodeLabels(
   label: DataColumn,
@@ -196,8 +249,12 @@ export function encodeLabels(
   step: string,
 ): Float32Array {
   const out = new Float32Array(idx.length);
-  idx.forEach((i, r) => {
-    const x = toNumber(label.values[i]);
+  const typed = label.values instanceof Float64Array ? label.values : undefined;
+  for (let r = 0; r < idx.length; r++) {
+    const i = idx[r] as number;
+    // The typed path (src/ml/columns.ts) skips toNumber, which says the same of a number.
+    const v = typed ? (typed[i] as number) : toNumber(label.values[i]);
+    const x = v !== undefined && Number.isFinite(v) ? v : undefined;
     const ok = x !== undefined && (task === 'regression' || x === 0 || x === 1);
     if (!ok) {
       const why =
@@ -215,6 +272,6 @@ export function encodeLabels(
       );
     }
     out[r] = x;
-  });
+  }
   return out;
 }

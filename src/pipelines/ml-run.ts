@@ -13,6 +13,7 @@ import type { PlanColumn } from './check.ts';
 import type { OutputValue } from './results.ts';
 import type { PipelineDocument, Step, TrainStep } from './schema.ts';
 import type { DpSgdReport } from '../ml/dpsgd.ts';
+import { solverOf } from '../ml/solver.ts';
 
 /** What a model output says about its model. */
 export interface ModelDescription {
@@ -65,7 +66,11 @@ export async function trainedModel(
         ...(checkpoint ? { checkpoint } : {}),
       };
       const dp = doc.outputs[id]?.dp;
-      if (!dp) return trainModel(common);
+      if (!dp) {
+        if (solverOf(body.model, false, body.options?.solver) === 'sgd') return trainModel(common);
+        const { trainExact } = await import('../ml/exact.ts');
+        return trainExact(common);
+      }
       const { DEFAULT_CLIP_NORM, trainDpSgd } = await import('../ml/dpsgd.ts');
       return trainDpSgd({
         ...common,

@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { ColumnNameSchema, ColumnTypeSchema } from '../data/index.ts';
+import { SOLVERS } from '../ml/solver.ts';
 
 /** Step ids, input names and measure names: identifiers of up to 64 characters. */
 export const NameSchema = z
@@ -168,6 +169,8 @@ const TrainSchema = z.strictObject({
       clip_norm: z.number().positive().max(1000).optional(),
       /** [low, high] of numeric features or a regressor's label: clamped and scaled by these, not by the rows (required under dp). */
       bounds: z.record(ColumnNameSchema, BoundsSchema).optional(),
+      /** exact (a direct or Newton solve over all training rows; default for linear and logistic regression without dp) or sgd (TensorFlow.js minibatches; mlp, dp and federated training). */
+      solver: z.enum(SOLVERS).optional(),
       /** Federated training (input split across workers): rounds of averaging; epochs are then per round. */
       rounds: z.number().int().min(1).max(1000).optional(),
     })

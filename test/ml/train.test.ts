@@ -130,7 +130,7 @@ describe('train steps', () => {
     expect(first?.model).toMatchObject({
       kind: 'logistic_regression',
       task: 'classification',
-      backend: 'wasm',
+      backend: 'exact',
       features: ['age', 'cost', 'region'],
       label: 'readmitted',
     });

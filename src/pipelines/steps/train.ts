@@ -8,6 +8,7 @@
  */
 import { type ColumnType, isNumericType, quoteIdent } from '../../data/index.ts';
 import { didYouMean } from '../../common/did-you-mean.ts';
+import { solverRefusal } from '../../ml/solver.ts';
 import { pipelineError } from '../errors.ts';
 import type { Step } from '../schema.ts';
 import type {
@@ -150,6 +151,16 @@ export const trainStep: StepCompiler = {
         path: `${ctx.path}.options.hidden_units`,
       });
     }
+    if (solverRefusal(body.model, false, body.options?.solver) === 'mlp') {
+      throw pipelineError(
+        'pipeline_invalid',
+        `step ${ctx.id}: solver exact fits linear and logistic regression, not mlp`,
+        {
+          step: ctx.id,
+          path: `${ctx.path}.options.solver`,
+        },
+      );
+    }
     const columns = [...features, label];
     for (const [name, [lo, hi]] of Object.entries(body.options?.bounds ?? {})) {
       const path = `${ctx.path}.options.bounds.${name}`;
@@ -248,6 +259,13 @@ export function checkTrainDp(step: Step, index: number, analysed: AnalysedStep):
   const features = analysed.columns.slice(0, -1);
   const label = analysed.columns[analysed.columns.length - 1] as PlanColumn;
   const path = `steps[${index}].train`;
+  if (solverRefusal(body.model, true, body.options?.solver) === 'dp') {
+    throw pipelineError(
+      'pipeline_dp_unsupported',
+      `step ${step.id}: a train output with dp is trained by DP-SGD; solver exact is not private (use sgd or leave solver out)`,
+      { step: step.id, path: `${path}.options.solver` },
+    );
+  }
   for (const c of features) {
     if (c.type === 'string') {
       throw pipelineError(

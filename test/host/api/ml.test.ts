@@ -73,12 +73,12 @@ describe('training in the enclave', () => {
       await new ApiClient(t.host.url, analyst).get(`/v1/results/${job.result}`),
     );
     const out = (await resultOutputs(t.host.url, analyst, doc.id)).risk_model;
-    expect(out?.model?.backend).toBe('wasm');
+    expect(out?.model?.backend).toBe('exact');
     expect(out?.rows.map((r) => r[0])).toContain('auc');
     expect(
       (await verifyResultDocument(doc, { chainEndpoint: t.host.chainEndpoint, allowSimulated: true })).ok,
     ).toBe(true);
-    expect(t.logs.join('\n')).toMatch(/trained a logistic_regression on the TensorFlow.js wasm backend/);
+    expect(t.logs.join('\n')).toMatch(/trained a logistic_regression by an exact solve/);
 
     const dir = join(work, 'model');
     const r = await obscura(
