@@ -11,7 +11,7 @@ import { sealDataset } from '../src/cli/seal-dataset.ts';
 import { accountKeyFromSuri } from '../src/crypto/index.ts';
 import { EnclaveClient } from '../src/host/enclave-client.ts';
 import { type BenchSection, median, seconds } from './section.ts';
-import { signedRequestForInputs } from '../src/cli/job-request.ts';
+import { signedRequestForInputs } from '../src/client/job-request.ts';
 
 const ROWS = Number(process.env.ENCLAVE_BENCH_ROWS ?? 1_000_000);
 const REGIONS = ['north', 'south', 'east', 'west', 'central'];

@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { signedRequestForInputs } from '../src/cli/job-request.ts';
+import { signedRequestForInputs } from '../src/client/job-request.ts';
 import { sealDataset } from '../src/cli/seal-dataset.ts';
 import { accountKeyFromSuri } from '../src/crypto/index.ts';
 import { EnclaveClient } from '../src/host/enclave-client.ts';

@@ -23,7 +23,7 @@ import { modelColumn } from '../src/ml/columns.ts';
 import type { DataColumn } from '../src/ml/encode.ts';
 import { TRAIN_DEFAULTS, trainModel } from '../src/ml/train.ts';
 import { type BenchSection, median, seconds } from './section.ts';
-import { signedRequestForInputs } from '../src/cli/job-request.ts';
+import { signedRequestForInputs } from '../src/client/job-request.ts';
 
 const ROWS = Number(process.env.ML_BENCH_ROWS ?? 1_000_000);
 const FEATURES = 20;

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { startHost } from '../src/host/api/host.ts';
 import { ChainClient } from '../src/chain/client.ts';
 import { loadOrCreateOperatorKey } from '../src/host/chain/operator.ts';
-import { signedRequestForInputs } from '../src/cli/job-request.ts';
+import { signedRequestForInputs } from '../src/client/job-request.ts';
 import { sealDataset } from '../src/cli/seal-dataset.ts';
 import { accountKeyFromSuri } from '../src/crypto/index.ts';
 import { ledgerEntryHash, type SignedLedgerEntry } from '../src/contracts/ledger.ts';

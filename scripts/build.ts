@@ -6,8 +6,9 @@
  * import, relative ones renamed from .ts to .js), so dist/<area>/<file>.js sits at the same
  * depth as src/<area>/<file>.ts and paths taken from import.meta.url (PROJECT_ROOT, the
  * dashboard page) stay right. Files other than TypeScript (the dashboard page) are copied.
- * Types are checked by `npm run lint`, not here: the build takes about a second. esbuild
- * comes with tsx (a dependency, which pins it), so the build needs nothing more.
+ * esbuild comes with tsx (a dependency, which pins it). The library entry's type
+ * declarations (dist/client/*.d.ts and what they import, for `import … from 'obscura'`) come
+ * from tsc without type checking (tsconfig.types.json); types are checked by `npm run lint`.
  *
  * The enclave does not run from dist/: the host starts it from the measured sources under
  * src/ (src/contracts/measurement.ts), so a build never changes what is measured.
@@ -15,7 +16,9 @@
  * dist/.built is written last: bin/obscura.js runs dist/ only when that stamp is newer than
  * every source file, so a half-written or stale build is never run.
  */
+import { execFileSync } from 'node:child_process';
 import { cpSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
@@ -52,5 +55,13 @@ await build({
   logLevel: 'warning',
 });
 for (const f of files.filter((f) => f.endsWith('.html'))) cpSync(join(SRC, f), join(DIST, f));
+// typescript is a devDependency: an install without them still gets a working CLI and library.
+let tsc: string | undefined;
+try {
+  tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+} catch {
+  process.stdout.write('typescript is not installed: no type declarations for the library entry\n');
+}
+if (tsc) execFileSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.types.json')], { stdio: 'inherit' });
 writeFileSync(join(DIST, '.built'), `${new Date().toISOString()}\n`);
 process.stdout.write(`built ${entryPoints.length} files into dist/ in ${Date.now() - started} ms\n`);

@@ -37,6 +37,7 @@ const HOST_ONLY = [
   'src/host/api/',
   'src/host/store/',
   'src/cli/',
+  'src/client/',
   'src/provenance/',
   'src/host/enclave-client.ts',
   'src/host/federation-coordinator.ts',

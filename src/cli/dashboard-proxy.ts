@@ -17,7 +17,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isObscuraError, ObscuraError } from '../common/errors.ts';
 import { documentOutputs, parseResultDocument, type ResultReaderKey } from '../provenance/document.ts';
-import type { ApiClient } from './client.ts';
+import type { ObscuraClient as ApiClient } from '../client/client.ts';
 
 const PAGE = new URL('../host/api/dashboard/index.html', import.meta.url);
 /** Response header naming the account the proxy signs as (the page shows it). */

@@ -18,7 +18,7 @@ import {
 } from '../../src/host/api/auth.ts';
 import { type RunningHost, startHost } from '../../src/host/api/host.ts';
 import { ApiClient } from '../../src/cli/client.ts';
-import { signedRequestFor } from '../../src/cli/job-request.ts';
+import { signedRequestFor } from '../../src/client/job-request.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import { sealAndUpload } from '../helpers/datasets.ts';

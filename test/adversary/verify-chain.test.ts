@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChainClient } from '../../src/chain/index.ts';
 import { type EmbeddedChain, startEmbeddedChain } from '../../src/host/chain/index.ts';
 import { ApiClient } from '../../src/cli/client.ts';
-import { submitJob } from '../../src/cli/job-request.ts';
+import { submitJob } from '../../src/client/job-request.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import { JobRecordSchema } from '../../src/contracts/api-records.ts';

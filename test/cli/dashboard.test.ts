@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../src/cli/client.ts';
-import { submitJob } from '../../src/cli/job-request.ts';
+import { submitJob } from '../../src/client/job-request.ts';
 import { type DashboardProxy, SIGNED_AS_HEADER, startDashboardProxy } from '../../src/cli/dashboard-proxy.ts';
 import {
   type AccountKey,

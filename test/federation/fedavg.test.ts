@@ -26,7 +26,7 @@ import {
 import { runFederatedTraining } from '../../src/host/federation-coordinator.ts';
 import { auc } from '../../src/ml/metrics.ts';
 import { TRAIN_DEFAULTS, trainModel } from '../../src/ml/train.ts';
-import { signedRequestForInputs } from '../../src/cli/job-request.ts';
+import { signedRequestForInputs } from '../../src/client/job-request.ts';
 
 /** A seeded Lehmer generator in [0, 1): test data only. */
 function lcg(seed: number): () => number {

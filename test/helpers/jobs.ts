@@ -9,7 +9,7 @@ import {
   signedRequestFor,
   signedRequestForInputs,
   submitJob as submitSignedJob,
-} from '../../src/cli/job-request.ts';
+} from '../../src/client/job-request.ts';
 import type { AccountKey } from '../../src/crypto/index.ts';
 import type { JobSpec } from '../../src/contracts/enclave-protocol.ts';
 import type { OutputTable } from '../../src/contracts/result.ts';

@@ -1,7 +1,7 @@
 /** `obscura job`: look at a job, follow it, or cancel it. */
 import type { Command } from 'commander';
 import { ObscuraError } from '../../common/errors.ts';
-import { type JobRecord, JobRecordSchema } from '../../contracts/api-records.ts';
+import type { JobRecord } from '../../contracts/api-records.ts';
 import { clientFor } from '../client.ts';
 import { emit, type GlobalOptions } from '../output.ts';
 import { waitForJob } from './run.ts';
@@ -34,7 +34,7 @@ export function jobCommand(program: Command): void {
       const api = await clientFor(g.api, opts.key);
       const record = opts.wait
         ? await waitForJob(api, id, { timeoutMs: Number(opts.timeout) * 1000, quiet: g.json })
-        : JobRecordSchema.parse(await api.get(`/v1/jobs/${encodeURIComponent(id)}`));
+        : await api.job(id);
       emit(g, record, describeJob(record));
     });
   job
@@ -53,7 +53,7 @@ export function jobCommand(program: Command): void {
           "only the job's analyst can cancel it: give --key <key file> or set OBSCURA_KEY",
           400,
         );
-      let record = JobRecordSchema.parse(await api.delete(`/v1/jobs/${encodeURIComponent(id)}`));
+      let record = await api.cancelJob(id);
       if (opts.wait && record.status !== 'cancelled') {
         record = await waitForJob(api, id, {
           timeoutMs: Number(opts.timeout) * 1000,

@@ -4,14 +4,8 @@
  * approval, or who ran without --wait, can find it again without curl.
  */
 import type { Command } from 'commander';
-import { z } from 'zod';
 import { ObscuraError } from '../../common/errors.ts';
-import {
-  DatasetRecordSchema,
-  JobRecordSchema,
-  JobStatusSchema,
-  PipelineRecordSchema,
-} from '../../contracts/api-records.ts';
+import { JobStatusSchema } from '../../contracts/api-records.ts';
 import { clientFor } from '../client.ts';
 import { emit, type GlobalOptions } from '../output.ts';
 import { describeJob } from './job.ts';
@@ -36,10 +30,7 @@ export function listCommands(program: Command): void {
         );
       }
       const api = await clientFor(g.api, opts.key);
-      const { jobs } = z.object({ jobs: z.array(JobRecordSchema) }).parse(await api.get('/v1/jobs'));
-      const shown = jobs
-        .filter((j) => status?.data === undefined || j.status === status.data)
-        .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+      const shown = await api.jobs(status?.data === undefined ? {} : { status: status.data });
       emit(
         g,
         { jobs: shown },
@@ -52,9 +43,7 @@ export function listCommands(program: Command): void {
     .action(async (opts: { key?: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const api = await clientFor(g.api, opts.key);
-      const { datasets } = z
-        .object({ datasets: z.array(DatasetRecordSchema) })
-        .parse(await api.get('/v1/datasets'));
+      const datasets = await api.datasets();
       const text = datasets.map((d) => {
         const columns = d.schema.map((c) => `${c.name}:${c.type}`).join(', ');
         return `${d.id}  ${d.name}  owner ${d.owner}  worker ${d.worker}  ${d.format}, ${d.rows} rows\n  columns  ${columns}`;
@@ -67,9 +56,7 @@ export function listCommands(program: Command): void {
     .action(async (opts: { key?: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const api = await clientFor(g.api, opts.key);
-      const { pipelines } = z
-        .object({ pipelines: z.array(PipelineRecordSchema) })
-        .parse(await api.get('/v1/pipelines'));
+      const pipelines = await api.pipelines();
       emit(
         g,
         { pipelines },

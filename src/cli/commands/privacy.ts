@@ -9,12 +9,7 @@ import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { ObscuraError } from '../../common/errors.ts';
 import { formatNumber as num } from '../../common/format-number.ts';
-import {
-  DatasetBudgetSchema,
-  DatasetPolicyStateSchema,
-  type JobPreview,
-  JobPreviewSchema,
-} from '../../contracts/api-schemas.ts';
+import { DatasetPolicyStateSchema, type JobPreview, JobPreviewSchema } from '../../contracts/api-schemas.ts';
 import { type AccountKey, loadAccountKey } from '../../crypto/index.ts';
 import { manifestHash } from '../../crypto/manifest.ts';
 import {
@@ -297,7 +292,7 @@ export function privacyCommands(program: Command): void {
     .action(async (id: string, opts: { key?: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const api = await clientFor(g.api, opts.key);
-      const b = DatasetBudgetSchema.parse(await api.get(`/v1/datasets/${encodeURIComponent(id)}/budget`));
+      const b = await api.budget(id);
       const amount = (a: { total: number | null; spent: number; remaining: number | null }) =>
         a.total === null
           ? `${num(a.spent)} spent (no limit)`

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { ObscuraError } from '../../common/errors.ts';
 import { formatNumber } from '../../common/format-number.ts';
 import type { OutputTable } from '../../contracts/result.ts';
-import { documentOutputs, parseResultDocument } from '../../provenance/document.ts';
+import { documentOutputs } from '../../provenance/document.ts';
 import { ApiClient, commandKey } from '../client.ts';
 import type { GlobalOptions } from '../output.ts';
 
@@ -88,9 +88,7 @@ export function resultCommand(program: Command): void {
       ) => {
         const g = cmd.optsWithGlobals<GlobalOptions>();
         const key = await commandKey(opts.key);
-        const doc = parseResultDocument(
-          await new ApiClient(g.api, key).get(`/v1/results/${encodeURIComponent(id)}`),
-        );
+        const doc = await new ApiClient(g.api, key).result(id);
         if (opts.weights) {
           const written = await writeWeights(await documentOutputs(doc, key), opts.weights, opts.output);
           process.stdout.write(`${written}\n`);

@@ -6,10 +6,8 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ObscuraError } from '../../common/errors.ts';
 import { loadAccountKey } from '../../crypto/index.ts';
-import { type JobRecord, JobRecordSchema } from '../../contracts/api-records.ts';
-import { JobPreviewSchema } from '../../contracts/api-schemas.ts';
+import type { JobRecord } from '../../contracts/api-records.ts';
 import { ApiClient } from '../client.ts';
-import { submitJob } from '../job-request.ts';
 import { describePreview, onlyApprovalPending, pendingApprovers } from './privacy.ts';
 import { EXIT_AWAITING_APPROVAL, emit, type GlobalOptions, progressDone, progressLine } from '../output.ts';
 
@@ -43,30 +41,20 @@ export async function waitForJob(
   id: string,
   opts: { timeoutMs: number; quiet: boolean; settle?: boolean },
 ): Promise<JobRecord> {
-  const deadline = Date.now() + opts.timeoutMs;
   let last = '';
-  for (;;) {
-    const job = JobRecordSchema.parse(await api.get(`/v1/jobs/${id}`));
+  const draw = (job: JobRecord) => {
     const line = `${job.status}: ${job.message}`;
-    if (!opts.quiet && line !== last) progressLine(job.progress, line);
+    if (line !== last) progressLine(job.progress, line);
     last = line;
-    if (job.status === 'succeeded') {
-      if (!opts.quiet) progressDone();
-      return job;
-    }
-    if (job.status === 'failed' || job.status === 'cancelled') {
-      if (!opts.quiet) progressDone();
-      if (opts.settle) return job;
-      const ended = job.status === 'cancelled' ? 'was cancelled' : 'failed';
-      throw new ObscuraError(
-        job.error?.code ?? 'job_failed',
-        `job ${id} ${ended}: ${job.error?.message ?? 'no reason given'}`,
-        422,
-      );
-    }
-    if (Date.now() > deadline)
-      throw new ObscuraError('job_wait_timeout', `job ${id} is still ${job.status}; stopped waiting`, 503);
-    await new Promise((r) => setTimeout(r, 300));
+  };
+  try {
+    return await api.waitForJob(id, {
+      timeoutMs: opts.timeoutMs,
+      ...(opts.settle ? { settle: true } : {}),
+      ...(opts.quiet ? {} : { onProgress: draw }),
+    });
+  } finally {
+    if (!opts.quiet && last) progressDone();
   }
 }
 
@@ -118,15 +106,15 @@ export function runCommand(program: Command): void {
           ...(opts.purpose ? { purpose: opts.purpose } : {}),
         };
         if (opts.dryRun) {
-          const preview = JobPreviewSchema.parse(await api.post('/v1/jobs?dry_run=true', body));
+          const preview = await api.dryRun(body);
           emit(g, preview, describePreview(preview));
           if (!preview.ok) process.exitCode = onlyApprovalPending(preview) ? EXIT_AWAITING_APPROVAL : 1;
           return;
         }
         // The analyst signs what runs; the enclave takes the analyst from this signature only.
-        const job = JobRecordSchema.parse(await submitJob(api, key, body));
+        const job = await api.submitJob(body);
         if (job.status === 'awaiting_approval') {
-          const preview = JobPreviewSchema.parse(await api.get(`/v1/jobs/${job.id}/preview`));
+          const preview = await api.preview(job.id);
           const owners = pendingApprovers(preview);
           if (!g.json)
             process.stderr.write(

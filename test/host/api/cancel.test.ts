@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '../../../src/host/api/openapi.ts';
 import { ApiClient } from '../../../src/cli/client.ts';
-import { submitJob } from '../../../src/cli/job-request.ts';
+import { submitJob } from '../../../src/client/job-request.ts';
 import { type AccountKey, createKeyFile, loadAccountKey } from '../../../src/crypto/index.ts';
 import { PROJECT_ROOT } from '../../../src/contracts/measurement.ts';
 import { type JobRecord, JobRecordSchema } from '../../../src/contracts/api-records.ts';

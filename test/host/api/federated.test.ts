@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningHost, startHost } from '../../../src/host/api/host.ts';
 import { ApiClient } from '../../../src/cli/client.ts';
-import { submitJob } from '../../../src/cli/job-request.ts';
+import { submitJob } from '../../../src/client/job-request.ts';
 import { type AccountKey, accountKeyFromSuri, loadAccountKey } from '../../../src/crypto/index.ts';
 import { verifyResultDocument } from '../../../src/provenance/index.ts';
 import { DATA_CONDITION_CODE, DATA_CONDITION_MESSAGE } from '../../../src/enclave/data-condition.ts';

@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '../../../src/host/api/openapi.ts';
 import { ApiClient } from '../../../src/cli/client.ts';
-import { signedRequestFor } from '../../../src/cli/job-request.ts';
+import { signedRequestFor } from '../../../src/client/job-request.ts';
 import { sealDataset } from '../../../src/cli/seal-dataset.ts';
 import {
   type AccountKey,

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningHost, startHost } from '../../../src/host/api/host.ts';
 import { ApiClient } from '../../../src/cli/client.ts';
-import { submitJob } from '../../../src/cli/job-request.ts';
+import { submitJob } from '../../../src/client/job-request.ts';
 import { sealDataset } from '../../../src/cli/seal-dataset.ts';
 import { type AccountKey, accountKeyFromSuri, loadAccountKey } from '../../../src/crypto/index.ts';
 import { signUpgradeAuthorization } from '../../../src/contracts/upgrade-authorization.ts';

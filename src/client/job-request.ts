@@ -1,14 +1,15 @@
 /**
  * The analyst's side of a job request (privacy/job-request.ts): look up the manifest hash
  * of every dataset bound, sign the request for exactly this pipeline, these datasets and
- * this purpose, and submit it with the job. Used by `obscura run` (and the tests).
+ * this purpose, and submit it with the job. Used by ObscuraClient.submitJob (`obscura run`) and
+ * the tests.
  */
 import { ObscuraError } from '../common/errors.ts';
 import type { AccountKey } from '../crypto/keys.ts';
 import { assertManifestSignature, manifestHash, type SignedManifest } from '../crypto/manifest.ts';
 import { type JobRequestBinding, type SignedJobRequest, signJobRequest } from '../privacy/job-request.ts';
 import { DatasetRecordSchema } from '../contracts/api-records.ts';
-import type { ApiClient } from './client.ts';
+import type { ObscuraClient as ApiClient } from './client.ts';
 
 /** What an analyst submits: the pipeline text, a dataset id per input (a list: federated), a purpose. */
 export interface JobSubmissionInput {
