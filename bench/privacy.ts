@@ -96,7 +96,7 @@ export async function run(): Promise<BenchSection> {
       c,
     ),
     '',
-    `Overhead of the policy and privacy layer: ${((a / b - 1) * 100).toFixed(1)}%, of which ${(((c - b) / b) * 100).toFixed(1)} points are the DP plan's different SQL and the rest the policy checks, the second plan check and drawing the noise (exact bigint sampling, a few draws per group and measure).`,
+    `Overhead of the policy and privacy layer: ${((a / b - 1) * 100).toFixed(1)}%, of which ${(((c - b) / b) * 100).toFixed(1)} points are the DP plan's different SQL and the rest the policy checks, the second plan check and drawing the noise (exact discrete sampling, a few draws per group and measure).`,
   ].join('\n');
   return { title: 'Privacy: policy checks and differential privacy on a 1M-row aggregate', markdown };
 }

@@ -13,6 +13,7 @@ const ALL: Record<string, () => Promise<{ run: () => Promise<BenchSection> }>> =
   pipeline: () => import('./pipeline.ts'),
   join: () => import('./join.ts'),
   privacy: () => import('./privacy.ts'),
+  dpnoise: () => import('./dp-noise.ts'),
   ml: () => import('./ml.ts'),
   exact: () => import('./exact.ts'),
   enclave: () => import('./enclave.ts'),

@@ -8,8 +8,10 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
+  bernoulli,
   bernoulliExp,
   type ByteSource,
+  cryptoBytes,
   discreteGaussian,
   discreteLaplace,
   gridFor,
@@ -94,6 +96,43 @@ describe('exact random draws', () => {
     }
   });
 
+  it('bernoulli(num/den) is exact for small and huge denominators (compared bit by bit)', () => {
+    const big = 2n ** 70n;
+    for (const [p, r] of [
+      [1 / 3, { num: 1n, den: 3n }],
+      [0.7, { num: (7n * big) / 10n, den: big }],
+      [0.25, { num: big / 4n, den: big }],
+    ] as const) {
+      const n = 8000;
+      const bytes = seeded(`bern${p}`);
+      let hits = 0;
+      for (let i = 0; i < n; i++) if (bernoulli(r, bytes)) hits++;
+      expect(Math.abs(hits - n * p)).toBeLessThan(5 * Math.sqrt(n * p * (1 - p)));
+    }
+    expect(bernoulli({ num: 0n, den: 5n })).toBe(false);
+    expect(bernoulli({ num: 5n, den: 5n })).toBe(true);
+  });
+
+  it('uniformBelow beyond 2^52 (the bigint path) is in range and uniform in its top bits', () => {
+    const n = 3n * 2n ** 60n;
+    const counts = [0, 0, 0];
+    const bytes = seeded('ub-big');
+    for (let i = 0; i < 6000; i++) {
+      const x = uniformBelow(n, bytes);
+      expect(x >= 0n && x < n).toBe(true);
+      counts[Number(x / 2n ** 60n)] = (counts[Number(x / 2n ** 60n)] ?? 0) + 1;
+    }
+    const stat = counts.reduce((a, c) => a + (c - 2000) ** 2 / 2000, 0);
+    expect(stat).toBeLessThan(critical(2));
+  });
+
+  it('the pooled CSPRNG never hands out the same bytes twice', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 20_000; i++) seen.add(Buffer.from(cryptoBytes(16)).toString('hex'));
+    expect(seen.size).toBe(20_000);
+    expect(cryptoBytes(100_000)).toHaveLength(100_000);
+  });
+
   it('toRational is exact', () => {
     expect(toRational(0.75)).toEqual({ num: 3n, den: 4n });
     expect(toRational(3)).toEqual({ num: 3n, den: 1n });
@@ -104,9 +143,11 @@ describe('exact random draws', () => {
 });
 
 describe('discrete Laplace', () => {
+  // The last pair takes the bigint path (s, t above 2^30), the others the exact-double path.
   for (const [s, t] of [
     [1n, 2n],
     [2n, 7n],
+    [3n * 2n ** 40n, 7n * 2n ** 40n],
   ] as const) {
     it(`matches its pmf with scale ${t}/${s}`, () => {
       const b = Number(t) / Number(s);

@@ -12,25 +12,45 @@
  *    to a query of sensitivity Δ gives ρ-zCDP with ρ = Δ²/(2σ²) (CKS Theorem 14).
  */
 import {
-  bernoulli,
   bernoulliExp,
+  bernoulliExpSmall,
   type ByteSource,
   cryptoBytes,
   type Rational,
+  randomBit,
   uniformBelow,
 } from './random.ts';
 
 /** A discrete Laplace sample with scale t/s (positive integers). */
 export function discreteLaplace(s: bigint, t: bigint, bytes: ByteSource = cryptoBytes): bigint {
   if (s <= 0n || t <= 0n) throw new RangeError('discreteLaplace needs positive s and t');
+  if (s <= SMALL && t <= SMALL) return BigInt(discreteLaplaceSmall(Number(s), Number(t), bytes));
   for (;;) {
     const u = uniformBelow(t, bytes);
     if (!bernoulliExp({ num: u, den: t }, bytes)) continue;
     let v = 0n;
-    while (bernoulliExp({ num: 1n, den: 1n }, bytes)) v++;
+    while (bernoulliExpSmall(1, 1, bytes)) v++;
     const y = (u + t * v) / s;
-    const negative = bernoulli({ num: 1n, den: 2n }, bytes);
+    const negative = randomBit(bytes) === 1;
     if (negative && y === 0n) continue;
+    return negative ? -y : y;
+  }
+}
+
+const SMALL = 2n ** 30n;
+
+/** discreteLaplace() for s, t <= 2^30 in doubles: integer steps exact below 2^53. */
+function discreteLaplaceSmall(s: number, t: number, bytes: ByteSource): number {
+  for (;;) {
+    const u = Number(uniformBelow(BigInt(t), bytes));
+    if (!bernoulliExpSmall(u, t, bytes)) continue;
+    let v = 0;
+    while (bernoulliExpSmall(1, 1, bytes)) v++;
+    // u + t·v < 2^53 unless v passes 2^22 (never in practice); then divide exactly in bigints.
+    const y =
+      v < 2 ** 22 ? Math.floor((u + t * v) / s) : Number((BigInt(u) + BigInt(t) * BigInt(v)) / BigInt(s));
+    const negative = randomBit(bytes) === 1;
+    if (negative && y === 0) continue;
     return negative ? -y : y;
   }
 }
