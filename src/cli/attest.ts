@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { WorkerRecordSchema, type WorkerRecord } from '../host/api/workers.ts';
+import { WorkerRecordSchema, type WorkerRecord } from '../contracts/worker-record.ts';
 import {
   type AttestationPolicy,
   type AttestationVerdict,

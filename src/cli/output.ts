@@ -1,5 +1,5 @@
 /** How CLI commands talk to people and machines: `--json` for machines, short lines for people. */
-import { type Problem, problemBody } from '../host/api/problem.ts';
+import { type Problem, problemBody } from '../contracts/problem.ts';
 import { errorMessage, isObscuraError } from '../common/errors.ts';
 
 /**

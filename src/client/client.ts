@@ -1,8 +1,8 @@
 /**
  * ObscuraClient: the TypeScript client of the REST API, used by the CLI, the dashboard
  * proxy and programs (`import { ObscuraClient } from 'obscura'`). It signs every request
- * with the caller's account key (src/api/auth.ts: account, timestamp, sr25519 signature over
- * method, path, timestamp and body hash), validates every answer with the API's own
+ * with the caller's account key (src/contracts/request-signing.ts: account, timestamp,
+ * sr25519 signature over method, path, timestamp and body hash), validates every answer with the API's own
  * schemas, and turns problem+json answers into ObscuraErrors with the API's stable codes.
  * Sealed results are opened here, on the reader's machine, with the key's result identity.
  */
@@ -16,8 +16,8 @@ import {
   HEADER_TIMESTAMP,
   requestSigningBytes,
   UNSIGNED_PAYLOAD,
-} from '../host/api/auth.ts';
-import { ProblemSchema } from '../host/api/problem.ts';
+} from '../contracts/request-signing.ts';
+import { ProblemSchema } from '../contracts/problem.ts';
 import {
   type DatasetBudget,
   DatasetBudgetSchema,

@@ -15,27 +15,27 @@ import { createHash } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { ObscuraError } from '../../common/errors.ts';
 import { verifyAccountSignature } from '../../crypto/index.ts';
+import {
+  HEADER_ACCOUNT,
+  HEADER_BODY,
+  HEADER_SIGNATURE,
+  HEADER_TIMESTAMP,
+  requestSigningBytes,
+  UNSIGNED_PAYLOAD,
+  WINDOW_MS,
+} from '../../contracts/request-signing.ts';
 
-export const HEADER_ACCOUNT = 'obscura-account';
-export const HEADER_TIMESTAMP = 'obscura-timestamp';
-export const HEADER_SIGNATURE = 'obscura-signature';
-export const HEADER_BODY = 'obscura-body-sha256';
-export const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
-/** How far a request's timestamp may be from the host's clock. */
-export const WINDOW_MS = 5 * 60_000;
+export {
+  HEADER_ACCOUNT,
+  HEADER_BODY,
+  HEADER_SIGNATURE,
+  HEADER_TIMESTAMP,
+  requestSigningBytes,
+  UNSIGNED_PAYLOAD,
+  WINDOW_MS,
+} from '../../contracts/request-signing.ts';
+
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
-
-/** The exact bytes a caller signs for a request. */
-export function requestSigningBytes(
-  method: string,
-  pathWithQuery: string,
-  timestamp: string,
-  bodyHash: string,
-): Uint8Array {
-  return new TextEncoder().encode(
-    `obscura-request/1\n${method.toUpperCase()}\n${pathWithQuery}\n${timestamp}\n${bodyHash}`,
-  );
-}
 
 declare module 'express-serve-static-core' {
   interface Request {
