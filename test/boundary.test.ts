@@ -1,119 +1,100 @@
 /**
- * The trust boundary, checked over the import graph. The enclave runs, and is measured
- * as, exactly the files its entry point reaches (src/contracts/measurement.ts); the host is
- * untrusted. Two rules keep the two apart, and this file is where their sets are named:
+ * The trust boundary is the tree, checked over the import graph. Each project file lives in
+ * one zone, named by its folder:
  *
- * 1. Code the enclave reaches never imports host-only code: else the API, the store or
- *    the CLI would run inside the enclave, be measured, and a change to them would give
- *    every worker a new identity (and their bugs the enclave's keys).
- * 2. Host code imports nothing from src/enclave but the formats both sides share (and the
- *    host's own enclave client): the enclave's internals (sealed state, keys, job
- *    execution) must not run on the host, where they would be one edit away from handling
- *    data outside the enclave.
+ *   src/enclave/    runs inside the enclave, and only that
+ *   src/host/       runs only on the untrusted host (API, store, embedded chain, enclave client)
+ *   src/contracts/  formats both sides and outside verifiers share (protocol, results, ledger
+ *                   entries, API records, the measurement's definition)
+ *   src/client/, src/cli/, src/provenance/, bin/   clients: the owner's, analyst's or
+ *                   auditor's machine (the API client, the command, the result verifier)
+ *   src/<other>/    libraries both sides use (common, crypto, data, pipelines, ...)
  *
- * Imports are every specifier a file names, type-only ones included
- * (src/contracts/import-graph.ts). Both rules are checked on this tree, and shown to refuse a
- * crossing on a copy of it.
+ * and may import only the zones ALLOWED names. So enclave code never imports the host (else
+ * the API or store would run inside the enclave, be measured, and a change to them would give
+ * every worker a new identity), and host and client code never import the enclave's internals
+ * (its sealed state, keys and job execution must not run where data would be handled outside
+ * the enclave). Contracts build on library formats (manifests, policies, chain records,
+ * evidence), so they may import libraries; libraries import only libraries.
+ *
+ * The enclave runs, and is measured as, exactly the files its entry point reaches
+ * (src/contracts/measurement.ts); the last tests check that this closure and the enclave's
+ * folder agree. Imports are every specifier a file names, type-only ones included
+ * (src/contracts/import-graph.ts).
  */
-import {
-  appendFileSync,
-  cpSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { moduleReferences, reachableFiles } from '../src/contracts/import-graph.ts';
 import { ENCLAVE_ENTRY, PROJECT_ROOT } from '../src/contracts/measurement.ts';
 
-/** Code that runs only on the host or a client's machine (a folder ends in `/`). */
-const HOST_ONLY = [
-  'bin/',
-  'src/host/api/',
-  'src/host/store/',
-  'src/cli/',
-  'src/client/',
-  'src/provenance/',
-  'src/host/enclave-client.ts',
-  'src/host/federation-coordinator.ts',
-  // Barrels that load the coordinator, the embedded chain or owner-side sealing: the enclave imports the files it needs.
-  'src/federation/index.ts',
-  'src/chain/index.ts',
-  'src/crypto/index.ts',
-  // Owners seal files on their machines; the host checks an upload's header.
-  'src/crypto/age/seal-file.ts',
-  'src/crypto/age/seal-hasher.ts',
-  'src/crypto/age/inspect.ts',
-  'src/host/chain/embedded.ts',
-  'src/host/chain/embedded-db.ts',
-  'src/host/chain/rpc-server.ts',
-  'src/host/chain/log-level.ts',
-  'src/host/chain/operator.ts',
-] as const;
+type Zone = 'enclave' | 'host' | 'contracts' | 'client' | 'cli' | 'provenance' | 'bin' | 'library';
 
-/** The enclave's folder. */
-const ENCLAVE_DIR = 'src/enclave/';
+/** The zone of a project file (a path relative to the project root), by its folder. */
+function zoneOf(file: string): Zone {
+  if (file.startsWith('bin/')) return 'bin';
+  const top = file.split('/')[1];
+  if (
+    top === 'enclave' ||
+    top === 'host' ||
+    top === 'contracts' ||
+    top === 'client' ||
+    top === 'cli' ||
+    top === 'provenance'
+  )
+    return top;
+  return 'library';
+}
 
-/** Files in the enclave's folder that the host may import: formats both sides share, and the measurement's definition. */
-const SHARED_ENCLAVE_FILES = [
-  'src/contracts/enclave-protocol.ts',
-  'src/contracts/result.ts',
-  // The sealed-outputs format: the enclave seals, a reader's CLI or dashboard proxy opens.
-  'src/contracts/result-outputs.ts',
-  'src/contracts/ledger.ts',
-  'src/contracts/upgrade-authorization.ts',
-  'src/contracts/measurement.ts',
-  'src/contracts/import-graph.ts',
-] as const;
+/** What each zone may import. */
+const ALLOWED: Record<Zone, readonly Zone[]> = {
+  enclave: ['enclave', 'contracts', 'library'],
+  host: ['host', 'contracts', 'library'],
+  contracts: ['contracts', 'library'],
+  library: ['library'],
+  client: ['client', 'provenance', 'contracts', 'library'],
+  cli: ['cli', 'client', 'provenance', 'contracts', 'library'],
+  provenance: ['provenance', 'contracts', 'library'],
+  bin: ['cli'],
+};
 
-const inSet = (set: readonly string[], file: string) =>
-  set.some((p) => (p.endsWith('/') ? file.startsWith(p) : file === p));
-const isEnclaveInternal = (f: string) =>
-  f.startsWith(ENCLAVE_DIR) && !inSet(HOST_ONLY, f) && !inSet(SHARED_ENCLAVE_FILES, f);
+/** Single crossings the rule allows: `obscura serve` starts the host through its entry point. */
+const ALLOWED_EDGES: readonly (readonly [string, string])[] = [
+  ['src/cli/commands/serve.ts', 'src/host/api/host.ts'],
+];
+
+type Edge = readonly [from: string, to: string];
+
+/** The imports among `edges` that cross the boundary, as `importer -> imported`. */
+function violations(edges: readonly Edge[]): string[] {
+  return edges
+    .filter(([from, to]) => !ALLOWED[zoneOf(from)].includes(zoneOf(to)))
+    .filter(([from, to]) => !ALLOWED_EDGES.some(([f, t]) => f === from && t === to))
+    .map(([from, to]) => `${from} -> ${to}`);
+}
 
 function sourcesUnder(root: string, dir: string): string[] {
   if (!existsSync(join(root, dir))) return [];
-  return readdirSync(join(root, dir)).flatMap((name) => {
-    const p = join(dir, name);
-    return statSync(join(root, p)).isDirectory()
-      ? sourcesUnder(root, p)
-      : /\.[cm]?[jt]s$/.test(name)
-        ? [p]
-        : [];
-  });
+  return readdirSync(join(root, dir), { recursive: true, encoding: 'utf8' })
+    .filter((f) => /\.[cm]?[jt]s$/.test(f))
+    .map((f) => join(dir, f).split('\\').join('/'));
 }
 
 /** Every import between the project's own files under `root` (src and bin): importer → imported. */
-function importEdges(root: string): [string, string][] {
+function importEdges(root: string): Edge[] {
   return [...sourcesUnder(root, 'src'), ...sourcesUnder(root, 'bin')].flatMap((file) =>
     moduleReferences(readFileSync(join(root, file), 'utf8'))
       .specifiers.filter((s) => s.startsWith('./') || s.startsWith('../'))
-      .map((s): [string, string] => [
-        file,
-        relative(root, join(root, dirname(file), s))
-          .split('\\')
-          .join('/'),
-      ]),
+      .map(
+        (s): Edge => [
+          file,
+          relative(root, join(root, dirname(file), s))
+            .split('\\')
+            .join('/'),
+        ],
+      ),
   );
-}
-
-/** The imports that break rule 1 or rule 2 in the tree at `root`, as `importer -> imported`. */
-function crossings(root: string): string[] {
-  const enclave = new Set(reachableFiles(root, ENCLAVE_ENTRY));
-  const edges = importEdges(root);
-  // Rule 1: the first host-only file the enclave reaches is imported by an enclave file that is not.
-  const intoHost = edges.filter(
-    ([from, to]) => enclave.has(from) && !inSet(HOST_ONLY, from) && inSet(HOST_ONLY, to),
-  );
-  // Rule 2: host code is what the enclave does not reach, outside its folder, and the host-only files in it.
-  const isHost = (f: string) => inSet(HOST_ONLY, f) || (!enclave.has(f) && !f.startsWith(ENCLAVE_DIR));
-  const intoEnclave = edges.filter(([from, to]) => isHost(from) && isEnclaveInternal(to));
-  return [...intoHost, ...intoEnclave].map(([from, to]) => `${from} -> ${to}`);
 }
 
 const copies: string[] = [];
@@ -129,43 +110,68 @@ function copyTree(): string {
 }
 
 describe('trust boundary', () => {
-  it('names files that exist', () => {
-    for (const p of [...HOST_ONLY, ...SHARED_ENCLAVE_FILES, ENCLAVE_ENTRY])
-      expect(existsSync(join(PROJECT_ROOT, p)), p).toBe(true);
+  it('holds in this tree: no import crosses a zone it may not', () => {
+    const edges = importEdges(PROJECT_ROOT);
+    expect(edges.length).toBeGreaterThan(500);
+    expect(violations(edges)).toEqual([]);
+    for (const [from, to] of ALLOWED_EDGES) expect(edges, `${from} -> ${to}`).toContainEqual([from, to]);
   });
 
-  it('holds in this tree: the enclave reaches no host-only file, and the host imports only shared enclave files', () => {
-    expect(crossings(PROJECT_ROOT)).toEqual([]);
-    const enclave = reachableFiles(PROJECT_ROOT, ENCLAVE_ENTRY);
-    expect(enclave.filter((f) => inSet(HOST_ONLY, f))).toEqual([]);
+  it('refuses each crossing on a synthetic graph, and accepts what the zones allow', () => {
+    const bad: Edge[] = [
+      ['src/enclave/jobs.ts', 'src/host/api/app.ts'],
+      ['src/enclave/jobs.ts', 'src/cli/client.ts'],
+      ['src/enclave/jobs.ts', 'src/provenance/verify.ts'],
+      ['src/host/api/runner.ts', 'src/enclave/jobs.ts'],
+      ['src/host/api/app.ts', 'src/cli/output.ts'],
+      ['src/cli/commands/result.ts', 'src/enclave/state.ts'],
+      ['src/cli/client.ts', 'src/host/api/auth.ts'],
+      ['src/client/client.ts', 'src/host/api/problem.ts'],
+      ['src/client/client.ts', 'src/enclave/state.ts'],
+      ['src/cli/commands/serve.ts', 'src/host/api/app.ts'],
+      ['src/provenance/verify.ts', 'src/enclave/ledger-service.ts'],
+      ['src/provenance/verify.ts', 'src/host/store/index.ts'],
+      ['src/contracts/result.ts', 'src/enclave/state.ts'],
+      ['src/contracts/result.ts', 'src/host/store/index.ts'],
+      ['src/chain/index.ts', 'src/host/chain/embedded.ts'],
+      ['src/pipelines/run.ts', 'src/contracts/result.ts'],
+      ['bin/obscura.js', 'src/host/api/host.ts'],
+    ];
+    const good: Edge[] = [
+      ['src/enclave/main.ts', 'src/contracts/enclave-protocol.ts'],
+      ['src/enclave/jobs.ts', 'src/pipelines/run.ts'],
+      ['src/host/api/runner.ts', 'src/contracts/result.ts'],
+      ['src/host/enclave-client.ts', 'src/attestation/verify.ts'],
+      ['src/cli/commands/verify.ts', 'src/provenance/verify.ts'],
+      ['src/cli/client.ts', 'src/client/client.ts'],
+      ['src/client/client.ts', 'src/contracts/request-signing.ts'],
+      ['src/cli/commands/serve.ts', 'src/host/api/host.ts'],
+      ['src/provenance/verify.ts', 'src/contracts/ledger.ts'],
+      ['src/contracts/enclave-protocol.ts', 'src/crypto/manifest.ts'],
+      ['bin/obscura.js', 'src/cli/main.ts'],
+    ];
+    expect(violations([...bad, ...good])).toEqual(bad.map(([f, t]) => `${f} -> ${t}`));
   });
 
-  it('refuses enclave code that imports host-only code, a type-only import included', () => {
+  it('refuses a crossing added to a copy of this tree, a type-only import included', () => {
     const dir = copyTree();
     appendFileSync(
       join(dir, 'src/enclave/jobs.ts'),
       "\nimport type { ApiClient } from '../cli/client.ts';\n",
     );
+    appendFileSync(join(dir, 'src/host/api/app.ts'), "\nimport '../../enclave/state.ts';\n");
     appendFileSync(join(dir, 'src/pipelines/run.ts'), "\nimport '../host/chain/embedded.ts';\n");
-    expect(crossings(dir)).toEqual([
+    expect(violations(importEdges(dir)).sort()).toEqual([
       'src/enclave/jobs.ts -> src/cli/client.ts',
+      'src/host/api/app.ts -> src/enclave/state.ts',
       'src/pipelines/run.ts -> src/host/chain/embedded.ts',
     ]);
   });
 
-  it('refuses host code that imports an enclave internal, and accepts a shared format', () => {
-    const dir = copyTree();
-    appendFileSync(
-      join(dir, 'src/host/api/app.ts'),
-      "\nimport '../../enclave/state.ts';\nimport '../../contracts/result.ts';\n",
-    );
-    appendFileSync(
-      join(dir, 'src/host/federation-coordinator.ts'),
-      "\nimport type { JobContext } from '../enclave/jobs.ts';\n",
-    );
-    expect(crossings(dir).sort()).toEqual([
-      'src/host/api/app.ts -> src/enclave/state.ts',
-      'src/host/federation-coordinator.ts -> src/enclave/jobs.ts',
-    ]);
+  it('agrees with the measurement: the enclave reaches only enclave, contract and library files, and all of its folder', () => {
+    const measured = reachableFiles(PROJECT_ROOT, ENCLAVE_ENTRY);
+    expect(measured.filter((f) => !ALLOWED.enclave.includes(zoneOf(f)))).toEqual([]);
+    const folder = sourcesUnder(PROJECT_ROOT, 'src/enclave');
+    expect(folder.filter((f) => !measured.includes(f))).toEqual([]);
   });
 });
