@@ -30,6 +30,7 @@ function copyTree(): string {
   copies.push(dir);
   cpSync(join(PROJECT_ROOT, 'src'), join(dir, 'src'), { recursive: true });
   for (const f of ['package-lock.json', 'README.md']) cpSync(join(PROJECT_ROOT, f), join(dir, f));
+  cpSync(join(PROJECT_ROOT, 'docs'), join(dir, 'docs'), { recursive: true });
   return dir;
 }
 
@@ -86,10 +87,12 @@ describe('enclave measurement', () => {
     expect(computed).toEqual(['src/ml/backend.ts']);
   });
 
-  it('does not change when the README, an API file, a CLI file or unreached enclave-folder code changes', () => {
+  it('does not change when the README, the docs, an API file, a CLI file or unreached enclave-folder code changes', () => {
     const dir = copyTree();
     const before = computeMeasurement(dir);
+    expect(paths(dir).filter((p) => !p.startsWith('src/') && p !== 'package-lock.json')).toEqual([]);
     writeFileSync(join(dir, 'README.md'), 'a typo fixed\n');
+    appendFileSync(join(dir, 'docs/design.md'), '\nA clarified sentence.\n');
     appendFileSync(join(dir, 'src/host/api/app.ts'), '\n// an API change\n');
     appendFileSync(join(dir, 'src/cli/main.ts'), '\n// a CLI change\n');
     appendFileSync(join(dir, 'src/host/enclave-client.ts'), '\n// the host side of the enclave channel\n');
