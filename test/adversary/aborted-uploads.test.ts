@@ -6,7 +6,10 @@
  * uploads left three blobs/tmp/*.part files and three open descriptors, and the staging
  * promise never settled).
  *
- * The host runs in this test's process, so /proc/self/fd shows its descriptors.
+ * The host's upload path (createApp, its upload gate and blob store) runs in this test's
+ * process, so /proc/self/fd shows its descriptors. The attack is on what the host stages
+ * before the enclave is asked, so the enclave is a test double (test/helpers/app.ts) that
+ * accepts what the manifest says, as the real one does for an intact file.
  */
 import { readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
@@ -27,13 +30,13 @@ import { sealDataset } from '../../src/cli/seal-dataset.ts';
 import { type AccountKey, accountKeyFromSuri, generateIdentity } from '../../src/crypto/index.ts';
 import type { SignedManifest } from '../../src/crypto/manifest.ts';
 import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
+import { EnclaveDouble, startTestApp, type TestApp } from '../helpers/app.ts';
 import { refusal, sealAndUpload } from '../helpers/datasets.ts';
-import { startTestHost } from '../helpers/host.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const IDLE_MS = 1500;
 
-let t: Awaited<ReturnType<typeof startTestHost>>;
+let t: TestApp;
 const work = mkdtempSync(join(tmpdir(), 'obscura-aborted-'));
 let owner: AccountKey;
 let worker: WorkerRecord;
@@ -79,7 +82,7 @@ function partialUpload(key: AccountKey): {
       `--${boundary}\r\nContent-Disposition: form-data; name="sealed"; filename="x.sealed"\r\nContent-Type: application/octet-stream\r\n\r\n`,
   );
   const timestamp = String(Date.now());
-  const url = new URL('/v1/datasets', t.host.url);
+  const url = new URL('/v1/datasets', t.url);
   const req = request(url, {
     method: 'POST',
     headers: {
@@ -125,11 +128,18 @@ beforeAll(async () => {
       measurements: ['0'.repeat(64)],
     })
   ).signed.manifest.ciphertext.bytes;
+  const enclave = new EnclaveDouble('worker-1', {
+    validate_dataset: ({ input }) => ({
+      rows: input.manifest.manifest.rows,
+      schema: input.manifest.manifest.schema,
+    }),
+  });
   // The quota holds one sealed copy and some, so a second dataset cannot fit.
-  t = await startTestHost({
+  t = await startTestApp({
+    enclaves: [enclave],
     uploadLimits: { inFlightPerAccount: 2, bytesPerAccount: Math.floor(size * 1.6), idleTimeoutMs: IDLE_MS },
   });
-  worker = t.host.workers.list()[0] as WorkerRecord;
+  worker = t.ctx.workers.list()[0] as WorkerRecord;
   ({ signed } = await sealDataset({
     file: CSV,
     out: join(work, 'v.sealed'),
@@ -139,7 +149,7 @@ beforeAll(async () => {
     measurements: [worker.measurement],
   }));
   sealed = readFileSync(join(work, 'v.sealed'));
-}, 240_000);
+});
 
 afterAll(async () => {
   await t?.close();
@@ -162,7 +172,7 @@ describe('uploads that fail', () => {
     expect(stagingDescriptors()).toEqual([]);
     // Every cut-off upload settled and gave its slot back: with two allowed in flight, this one runs.
     const ok = await sealAndUpload({
-      url: t.host.url,
+      url: t.url,
       file: CSV,
       out: join(work, 'good.sealed'),
       owner,
@@ -203,7 +213,7 @@ describe('uploads that fail', () => {
     // The account keeps one sealed copy already; a second does not fit.
     const e = await refusal(
       sealAndUpload({
-        url: t.host.url,
+        url: t.url,
         file: CSV,
         out: join(work, 'second.sealed'),
         owner,
@@ -219,7 +229,7 @@ describe('uploads that fail', () => {
     // Another account is not held to this one's quota.
     const other = await accountKeyFromSuri('//AbortedOther');
     const ok = await sealAndUpload({
-      url: t.host.url,
+      url: t.url,
       file: CSV,
       out: join(work, 'other.sealed'),
       owner: other,

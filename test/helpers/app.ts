@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { createApp } from '../../src/host/api/app.ts';
 import type { HostContext } from '../../src/host/api/context.ts';
 import { HostMetrics } from '../../src/host/api/metrics.ts';
-import { DEFAULT_UPLOAD_LIMITS, UploadGate } from '../../src/host/api/uploads.ts';
+import { DEFAULT_UPLOAD_LIMITS, UploadGate, type UploadLimits } from '../../src/host/api/uploads.ts';
 import { WorkerPool } from '../../src/host/api/workers.ts';
 import type { ChainClient } from '../../src/chain/index.ts';
 import type { ChainIdentity } from '../../src/chain/schemas.ts';
@@ -147,6 +147,8 @@ export async function startTestApp(opts: {
   chain?: ChainDouble;
   operators?: string[];
   maxUploadBytes?: number;
+  /** Per-account upload limits, over the defaults `obscura serve` uses. */
+  uploadLimits?: Partial<UploadLimits>;
 }): Promise<TestApp> {
   await cryptoReady();
   const dataDir = mkdtempSync(join(tmpdir(), 'obscura-app-'));
@@ -157,12 +159,13 @@ export async function startTestApp(opts: {
   const blobs = new BlobStore(join(dataDir, 'blobs'));
   const logs: string[] = [];
   let queued = 0;
+  const uploadLimits: UploadLimits = { ...DEFAULT_UPLOAD_LIMITS, ...opts.uploadLimits };
   const ctx: HostContext = {
     metadata: new Metadata(db),
     privacy: new PrivacyStore(db),
     seenRequests: new ReplayStore(db),
-    uploadLimits: DEFAULT_UPLOAD_LIMITS,
-    uploads: new UploadGate(DEFAULT_UPLOAD_LIMITS),
+    uploadLimits,
+    uploads: new UploadGate(uploadLimits),
     blobs,
     workers,
     chain: chainDouble(opts.chain ?? {}),
