@@ -213,8 +213,22 @@ export class ObscuraClient {
 
   /** The datasets this account may read (owned, or allowed to analyse): metadata only. */
   async datasets(): Promise<DatasetRecord[]> {
-    return z.object({ datasets: z.array(DatasetRecordSchema) }).parse(await this.get('/v1/datasets'))
-      .datasets;
+    return this.all('/v1/datasets', 'datasets', DatasetRecordSchema);
+  }
+
+  /** Every item of a list route, page after page (`limit`/`cursor`, until `next` is null). */
+  private async all<T extends z.ZodType>(route: string, key: string, item: T): Promise<z.infer<T>[]> {
+    const page = z.object({ [key]: z.array(item), next: z.string().nullable().optional() });
+    const items: z.infer<T>[] = [];
+    let cursor: string | null | undefined;
+    do {
+      const sep = route.includes('?') ? '&' : '?';
+      const more = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
+      const body = page.parse(await this.get(`${route}${sep}limit=500${more}`)) as Record<string, unknown>;
+      items.push(...(body[key] as z.infer<T>[]));
+      cursor = body['next'] as string | null | undefined;
+    } while (cursor);
+    return items;
   }
 
   /** One dataset's metadata and signed manifest. */
@@ -229,16 +243,14 @@ export class ObscuraClient {
 
   /** The pipelines this account may read. */
   async pipelines(): Promise<PipelineRecord[]> {
-    return z.object({ pipelines: z.array(PipelineRecordSchema) }).parse(await this.get('/v1/pipelines'))
-      .pipelines;
+    return this.all('/v1/pipelines', 'pipelines', PipelineRecordSchema);
   }
 
   /** The jobs this account may read, newest first; `status` keeps one state. */
   async jobs(opts: { status?: JobStatus } = {}): Promise<JobRecord[]> {
-    const { jobs } = z.object({ jobs: z.array(JobRecordSchema) }).parse(await this.get('/v1/jobs'));
-    return jobs
-      .filter((j) => opts.status === undefined || j.status === opts.status)
-      .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    const query = opts.status === undefined ? '' : `?status=${opts.status}`;
+    const jobs = await this.all(`/v1/jobs${query}`, 'jobs', JobRecordSchema);
+    return jobs.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   }
 
   /** One job: status, progress, result id once it succeeded. */

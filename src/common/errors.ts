@@ -6,7 +6,22 @@
  */
 
 /** HTTP status a code maps to at the API edge. */
-export type HttpStatus = 400 | 401 | 403 | 404 | 408 | 409 | 410 | 413 | 415 | 422 | 429 | 500 | 502 | 503;
+export type HttpStatus =
+  | 400
+  | 401
+  | 403
+  | 404
+  | 405
+  | 408
+  | 409
+  | 410
+  | 413
+  | 415
+  | 422
+  | 429
+  | 500
+  | 502
+  | 503;
 
 /** A failure with a stable machine-readable code and a human message. */
 export class ObscuraError extends Error {

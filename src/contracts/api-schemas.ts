@@ -7,6 +7,7 @@ import { parseOrThrow } from '../common/validate.ts';
 import { DatasetPolicySchema } from '../privacy/policy.ts';
 import { SignedPolicyUpdateSchema } from '../privacy/statements.ts';
 import { SignedJobRequestSchema } from '../privacy/job-request.ts';
+import { JobStatusSchema } from './api-records.ts';
 
 /** POST /v1/pipelines: a pipeline document as YAML/JSON text or as a JSON object. */
 export const PipelineSubmissionSchema = z.object({
@@ -136,6 +137,9 @@ export type DatasetPolicyState = z.infer<typeof DatasetPolicyStateSchema>;
 
 /** GET /v1/approvals query. */
 export const ApprovalsQuerySchema = z.object({ owner: z.string().min(1).optional() });
+
+/** GET /v1/jobs query: `status` keeps the jobs in one state (besides `limit` and `cursor`). */
+export const JobsQuerySchema = z.object({ status: JobStatusSchema.optional() });
 
 /** GET /v1/workers/{id}/attestation query. */
 export const AttestationQuerySchema = z.object({

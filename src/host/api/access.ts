@@ -222,7 +222,7 @@ function compile(route: GuardedRoute): Compiled {
  */
 export function guardRoutes(ctx: HostContext, routes: readonly GuardedRoute[], replay: SeenRequests) {
   const compiled = routes.map(compile);
-  return (req: Request, _res: Response, next: NextFunction): void => {
+  return (req: Request, res: Response, next: NextFunction): void => {
     try {
       const method = req.method === 'HEAD' ? 'get' : req.method.toLowerCase();
       let match: { c: Compiled; values: string[] } | undefined;
@@ -234,8 +234,22 @@ export function guardRoutes(ctx: HostContext, routes: readonly GuardedRoute[], r
           break;
         }
       }
-      if (!match)
+      if (!match) {
+        // A path the API has, with a method it does not take: 405 naming the ones it does (RFC 9110).
+        const allowed = compiled.filter((c) => c.pattern.test(req.path)).map((c) => c.route.method);
+        if (allowed.length > 0) {
+          const allow = [
+            ...new Set(allowed.flatMap((m) => (m === 'get' ? ['GET', 'HEAD'] : [m.toUpperCase()]))),
+          ];
+          res.setHeader('Allow', allow.join(', '));
+          throw new ObscuraError(
+            'method_not_allowed',
+            `${req.method} is not allowed on ${req.baseUrl}${req.path}; allowed: ${allow.join(', ')}`,
+            405,
+          );
+        }
         throw new ObscuraError('not_found', `no route for ${req.method} ${req.baseUrl}${req.path}`, 404);
+      }
       const { access } = match.c.route;
       if (access.auth !== 'none') {
         const account = authenticateRequest(req, {

@@ -1,6 +1,7 @@
 export { createApp } from './app.ts';
 export { startHost, type HostOptions, type RunningHost } from './host.ts';
-export { openApiDocument, ROUTES } from './openapi.ts';
+export { ROUTES } from './openapi.ts';
+export { openApiDocument } from './openapi-document.ts';
 export {
   requestSigningBytes,
   HEADER_ACCOUNT,

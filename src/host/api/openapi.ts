@@ -1,11 +1,11 @@
 /**
- * The OpenAPI 3.1 document, generated from the same zod schemas the routes parse and the
- * store returns (zod 4's JSON Schema output), so the document cannot drift from the code.
+ * The route table of /v1: each route's method, path, operationId, tag, access rule and the
+ * zod schemas of its body and answer. The access guard (access.ts) and the OpenAPI document
+ * (openapi-document.ts) are both made from it.
  */
 import { z } from 'zod';
 import type { AccessRule } from './access.ts';
 import { WorkerRecordSchema } from './workers.ts';
-import { ProblemSchema } from './problem.ts';
 import {
   DatasetBudgetSchema,
   DatasetPolicyStateSchema,
@@ -30,6 +30,10 @@ import { SignedManifestSchema } from '../../crypto/manifest.ts';
 interface Route {
   method: 'get' | 'post' | 'delete';
   path: string;
+  /** Stable name of the operation (generated clients name their methods after it). */
+  operationId: string;
+  /** The resource it belongs to (the document's tags). */
+  tag: string;
   summary: string;
   /** Who may call it: the one place access rules live (applied by src/host/api/access.ts). */
   access: AccessRule;
@@ -42,7 +46,9 @@ interface Route {
   optionalQuery?: Record<string, string>;
 }
 
-const list = <T extends z.ZodType>(key: string, item: T) => z.object({ [key]: z.array(item) });
+/** A page of a list route: the items and the cursor of the next page (null: the last). */
+const list = <T extends z.ZodType>(key: string, item: T) =>
+  z.object({ [key]: z.array(item), next: z.string().nullable() });
 
 /**
  * Every route of /v1, in one table, each with its access rule: the app answers 404 to any
@@ -52,6 +58,8 @@ export const ROUTES: Route[] = [
   {
     method: 'get',
     path: '/v1/health',
+    operationId: 'getHealth',
+    tag: 'system',
     access: { auth: 'none', who: 'anyone' },
     summary: 'Host, chain and worker status',
     response: { status: 200, schema: HealthSchema },
@@ -59,6 +67,8 @@ export const ROUTES: Route[] = [
   {
     method: 'get',
     path: '/v1/workers',
+    operationId: 'listWorkers',
+    tag: 'workers',
     access: { auth: 'none', who: 'anyone' },
     summary: 'Enclave workers with their measurement and keys',
     response: { status: 200, schema: list('workers', WorkerRecordSchema) },
@@ -66,6 +76,8 @@ export const ROUTES: Route[] = [
   {
     method: 'get',
     path: '/v1/workers/{id}/attestation',
+    operationId: 'getWorkerAttestation',
+    tag: 'workers',
     access: { auth: 'none', who: 'anyone' },
     summary: "Fresh attestation evidence for a worker, bound to the caller's nonce",
     params: ['id'],
@@ -83,6 +95,8 @@ export const ROUTES: Route[] = [
   {
     method: 'post',
     path: '/v1/datasets',
+    operationId: 'uploadDataset',
+    tag: 'datasets',
     access: { auth: 'signed', unsignedPayload: true, who: 'the owner the signed manifest names' },
     summary: 'Upload a sealed dataset (multipart: `manifest` field, then `sealed` file)',
     request: {
@@ -97,6 +111,8 @@ export const ROUTES: Route[] = [
   {
     method: 'get',
     path: '/v1/datasets',
+    operationId: 'listDatasets',
+    tag: 'datasets',
     access: { auth: 'signed', lists: 'dataset', who: 'any signed caller; lists the datasets it may read' },
     summary: 'Datasets (metadata only)',
     response: { status: 200, schema: list('datasets', DatasetRecordSchema) },
@@ -104,6 +120,8 @@ export const ROUTES: Route[] = [
   {
     method: 'get',
     path: '/v1/datasets/{id}',
+    operationId: 'getDataset',
+    tag: 'datasets',
     access: {
       auth: 'signed',
       reads: 'dataset',
@@ -116,6 +134,8 @@ export const ROUTES: Route[] = [
   {
     method: 'post',
     path: '/v1/datasets/{id}/policy',
+    operationId: 'updateDatasetPolicy',
+    tag: 'datasets',
     access: { auth: 'signed', reads: 'dataset', who: 'the owner' },
     summary:
       "The owner's signed policy update or revocation; applied by the worker's enclave and anchored on chain",
@@ -129,6 +149,8 @@ export const ROUTES: Route[] = [
   {
     method: 'get',
     path: '/v1/datasets/{id}/policy',
+    operationId: 'getDatasetPolicy',
+    tag: 'datasets',
     access: {
       auth: 'signed',
       reads: 'dataset',
@@ -141,6 +163,8 @@ export const ROUTES: Route[] = [
   {
     method: 'get',
     path: '/v1/datasets/{id}/budget',
+    operationId: 'getDatasetBudget',
+    tag: 'datasets',
     access: {
       auth: 'signed',
       reads: 'dataset',
@@ -153,6 +177,8 @@ export const ROUTES: Route[] = [
   {
     method: 'post',
     path: '/v1/pipelines',
+    operationId: 'createPipeline',
+    tag: 'pipelines',
     access: { auth: 'signed', who: 'any signed caller' },
     summary: 'Store a pipeline under its canonical hash',
     request: { contentType: 'application/json', schema: PipelineSubmissionSchema },
@@ -161,6 +187,8 @@ export const ROUTES: Route[] = [
   {
     method: 'get',
     path: '/v1/pipelines',
+    operationId: 'listPipelines',
+    tag: 'pipelines',
     access: {
       auth: 'signed',
       lists: 'pipeline',
@@ -172,6 +200,8 @@ export const ROUTES: Route[] = [
   {
     method: 'get',
     path: '/v1/pipelines/{hash}',
+    operationId: 'getPipeline',
+    tag: 'pipelines',
     access: {
       auth: 'signed',
       reads: 'pipeline',
@@ -184,6 +214,8 @@ export const ROUTES: Route[] = [
   {
     method: 'post',
     path: '/v1/jobs',
+    operationId: 'submitJob',
+    tag: 'jobs',
     access: { auth: 'signed', who: 'the analyst (the signer); every input must be readable by it' },
     summary:
       'Run a pipeline over datasets; checked before it is queued, and held (awaiting_approval) until the owners whose policy asks for it approve',
@@ -202,17 +234,24 @@ export const ROUTES: Route[] = [
   {
     method: 'get',
     path: '/v1/jobs',
+    operationId: 'listJobs',
+    tag: 'jobs',
     access: {
       auth: 'optional',
       lists: 'job',
       who: 'anyone; lists the jobs the caller may read (unsigned: public ones)',
     },
     summary: 'Jobs with status and progress',
+    optionalQuery: {
+      status: 'only jobs in this state (queued, awaiting_approval, running, succeeded, failed, cancelled)',
+    },
     response: { status: 200, schema: list('jobs', JobRecordSchema) },
   },
   {
     method: 'get',
     path: '/v1/jobs/{id}',
+    operationId: 'getJob',
+    tag: 'jobs',
     access: {
       auth: 'optional',
       reads: 'job',
@@ -225,6 +264,8 @@ export const ROUTES: Route[] = [
   {
     method: 'delete',
     path: '/v1/jobs/{id}',
+    operationId: 'cancelJob',
+    tag: 'jobs',
     access: { auth: 'signed', reads: 'job', who: "the job's analyst (others who may read the job: 403)" },
     summary:
       'Cancel a job that has not ended: a queued job ends cancelled at once; a running one is stopped by its enclave and ends cancelled. 409 for a job that has ended',
@@ -239,6 +280,8 @@ export const ROUTES: Route[] = [
   {
     method: 'get',
     path: '/v1/jobs/{id}/preview',
+    operationId: 'getJobPreview',
+    tag: 'jobs',
     access: {
       auth: 'signed',
       reads: 'job',
@@ -251,6 +294,8 @@ export const ROUTES: Route[] = [
   {
     method: 'post',
     path: '/v1/approvals',
+    operationId: 'approvePipeline',
+    tag: 'approvals',
     access: { auth: 'signed', who: "the dataset's owner" },
     summary: "An owner's signed approval of a pipeline hash on a dataset; releases the jobs it completes",
     request: { contentType: 'application/json', schema: SignedApprovalSchema },
@@ -262,6 +307,8 @@ export const ROUTES: Route[] = [
   {
     method: 'get',
     path: '/v1/approvals',
+    operationId: 'listApprovals',
+    tag: 'approvals',
     access: {
       auth: 'signed',
       lists: 'approval',
@@ -274,6 +321,8 @@ export const ROUTES: Route[] = [
   {
     method: 'get',
     path: '/v1/results',
+    operationId: 'listResults',
+    tag: 'results',
     access: {
       auth: 'optional',
       lists: 'result',
@@ -297,6 +346,8 @@ export const ROUTES: Route[] = [
   {
     method: 'get',
     path: '/v1/results/{id}',
+    operationId: 'getResult',
+    tag: 'results',
     access: {
       auth: 'optional',
       reads: 'result',
@@ -309,6 +360,8 @@ export const ROUTES: Route[] = [
   {
     method: 'get',
     path: '/v1/results/{id}/provenance',
+    operationId: 'getResultProvenance',
+    tag: 'results',
     access: {
       auth: 'optional',
       reads: 'result',
@@ -326,6 +379,8 @@ export const ROUTES: Route[] = [
   {
     method: 'post',
     path: '/v1/upgrades',
+    operationId: 'authorizeUpgrade',
+    tag: 'upgrades',
     access: { auth: 'signed', operator: true, who: "the host's operators" },
     summary: 'Anchor an authorisation of an enclave upgrade (operators only)',
     request: { contentType: 'application/json', schema: UpgradeRequestSchema },
@@ -334,6 +389,8 @@ export const ROUTES: Route[] = [
   {
     method: 'get',
     path: '/v1/openapi.json',
+    operationId: 'getOpenApiDocument',
+    tag: 'system',
     summary: 'This document',
     access: { auth: 'none', who: 'anyone' },
     response: { status: 200, schema: z.record(z.string(), z.unknown()) },
@@ -341,99 +398,10 @@ export const ROUTES: Route[] = [
   {
     method: 'get',
     path: '/v1/upgrades',
+    operationId: 'listUpgrades',
+    tag: 'upgrades',
     access: { auth: 'signed', who: 'any signed caller (they are anchored on chain anyway)' },
     summary: 'Anchored upgrade authorisations',
     response: { status: 200, schema: list('upgrades', UpgradeAuthorizationSchema) },
   },
 ];
-
-function jsonSchema(schema: z.ZodType): unknown {
-  return z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' });
-}
-
-/** The OpenAPI document served at /v1/openapi.json. */
-export function openApiDocument(serverUrl: string): Record<string, unknown> {
-  const paths: Record<string, Record<string, unknown>> = {};
-  for (const r of ROUTES) {
-    const parameters = [
-      ...(r.params ?? []).map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
-      ...Object.entries(r.query ?? {}).map(([name, description]) => ({
-        name,
-        in: 'query',
-        required: true,
-        description,
-        schema: { type: 'string' },
-      })),
-      ...Object.entries(r.optionalQuery ?? {}).map(([name, description]) => ({
-        name,
-        in: 'query',
-        required: false,
-        description,
-        schema: { type: 'string' },
-      })),
-    ];
-    const problem = {
-      description: 'Error',
-      content: { 'application/problem+json': { schema: jsonSchema(ProblemSchema) } },
-    };
-    const item = paths[r.path] ?? {};
-    paths[r.path] = item;
-    item[r.method] = {
-      summary: r.summary,
-      ...(parameters.length ? { parameters } : {}),
-      // `optional`: an unsigned request is answered too, with public items only.
-      ...(r.access.auth === 'none'
-        ? { security: [] }
-        : {
-            security:
-              r.access.auth === 'optional' ? [{}, { obscuraSignature: [] }] : [{ obscuraSignature: [] }],
-          }),
-      'x-obscura-access': r.access.who,
-      ...(r.request
-        ? {
-            requestBody: {
-              required: true,
-              content: { [r.request.contentType]: { schema: jsonSchema(r.request.schema) } },
-            },
-          }
-        : {}),
-      responses: {
-        [r.response.status]: {
-          description: 'OK',
-          content: { 'application/json': { schema: jsonSchema(r.response.schema) } },
-        },
-        ...(r.alternative
-          ? {
-              [r.alternative.status]: {
-                description: r.alternative.description,
-                content: { 'application/json': { schema: jsonSchema(r.alternative.schema) } },
-              },
-            }
-          : {}),
-        '4XX': problem,
-        '5XX': problem,
-      },
-    };
-  }
-  return {
-    openapi: '3.1.0',
-    info: {
-      title: 'Obscura',
-      version: '0.1.0',
-      description: 'Private, federated data analytics: sealed datasets, attested enclaves, anchored results.',
-    },
-    servers: [{ url: serverUrl }],
-    paths,
-    components: {
-      securitySchemes: {
-        obscuraSignature: {
-          type: 'apiKey',
-          in: 'header',
-          name: 'obscura-signature',
-          description:
-            'sr25519 signature of `obscura-request/1\\n<METHOD>\\n<path?query>\\n<obscura-timestamp>\\n<body sha256 hex>` by the account in `obscura-account`.',
-        },
-      },
-    },
-  };
-}

@@ -7,6 +7,7 @@
  * an owner, with the preview each approver sees.
  */
 import { Router } from 'express';
+import { paginate } from '../paginate.ts';
 import { ObscuraError } from '../../../common/errors.ts';
 import { manifestHash } from '../../../crypto/manifest.ts';
 import { assertApproval, parseSignedApproval } from '../../../privacy/index.ts';
@@ -80,7 +81,8 @@ export function approvalRoutes(ctx: HostContext): Router {
       .filter(
         (p) => owner === undefined || p.inputs.some((i) => i.owner === owner && i.approval === 'pending'),
       );
-    res.json({ pending });
+    const { page, next } = paginate(req, pending, (p) => p.job ?? '');
+    res.json({ pending: page, next });
   });
   return r;
 }

@@ -23,6 +23,7 @@ import {
 import type { Readable } from 'node:stream';
 import type { StagedBlob } from '../../store/index.ts';
 import { readableDatasets } from '../access.ts';
+import { paginate } from '../paginate.ts';
 import type { HostContext } from '../context.ts';
 import { storageQuotaExceeded, type UploadSlot } from '../uploads.ts';
 
@@ -201,7 +202,12 @@ export function datasetRoutes(ctx: HostContext): Router {
     }
   });
   r.get('/datasets', (req, res) => {
-    res.json({ datasets: readableDatasets(ctx, req.account, ctx.metadata.datasets()) });
+    const { page, next } = paginate(
+      req,
+      readableDatasets(ctx, req.account, ctx.metadata.datasets()),
+      (d) => d.id,
+    );
+    res.json({ datasets: page, next });
   });
   r.get('/datasets/:id', (req, res) => {
     res.json(ctx.metadata.dataset(req.params.id));

@@ -9,12 +9,18 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
+import { paginate } from '../paginate.ts';
 import { ObscuraError } from '../../../common/errors.ts';
 import { assertReadable, jobView, readableJobs } from '../access.ts';
 import { checkSubmittedRequest } from '../job-requests.ts';
 import { assessBudget, assessJob } from '../assess.ts';
 import type { HostContext } from '../context.ts';
-import { JobQuerySchema, JobSubmissionSchema, parseBody } from '../../../contracts/api-schemas.ts';
+import {
+  JobQuerySchema,
+  JobsQuerySchema,
+  JobSubmissionSchema,
+  parseBody,
+} from '../../../contracts/api-schemas.ts';
 import { pipelineFromBody } from './pipelines.ts';
 
 /** Routes under /v1/jobs. */
@@ -82,9 +88,12 @@ export function jobRoutes(ctx: HostContext): Router {
     res.status(202).location(`/v1/jobs/${job.id}`).json(job);
   });
   r.get('/jobs', (req, res) => {
-    res.json({
-      jobs: readableJobs(ctx, req.account, ctx.metadata.jobs()).map((j) => jobView(j, req.account)),
-    });
+    const { status } = parseBody(JobsQuerySchema, req.query, 'query');
+    const readable = readableJobs(ctx, req.account, ctx.metadata.jobs()).filter(
+      (j) => status === undefined || j.status === status,
+    );
+    const { page, next } = paginate(req, readable, (j) => j.id);
+    res.json({ jobs: page.map((j) => jobView(j, req.account)), next });
   });
   r.get('/jobs/:id', (req, res) => {
     res.json(jobView(ctx.metadata.job(req.params.id), req.account));

@@ -2,6 +2,7 @@
 import { Router } from 'express';
 import { parsePipeline, type PipelineDocument, pipelineHash } from '../../../pipelines/index.ts';
 import { mayReadPipeline } from '../access.ts';
+import { paginate } from '../paginate.ts';
 import type { HostContext } from '../context.ts';
 import { parseBody, PipelineSubmissionSchema } from '../../../contracts/api-schemas.ts';
 
@@ -25,9 +26,9 @@ export function pipelineRoutes(ctx: HostContext): Router {
     res.status(201).location(`/v1/pipelines/${hash}`).json(record);
   });
   r.get('/pipelines', (req, res) => {
-    res.json({
-      pipelines: ctx.metadata.pipelines().filter((p) => mayReadPipeline(ctx, req.account, p.hash)),
-    });
+    const readable = ctx.metadata.pipelines().filter((p) => mayReadPipeline(ctx, req.account, p.hash));
+    const { page, next } = paginate(req, readable, (p) => p.hash);
+    res.json({ pipelines: page, next });
   });
   r.get('/pipelines/:hash', (req, res) => {
     res.json(ctx.metadata.pipeline(req.params.hash));

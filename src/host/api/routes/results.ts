@@ -1,14 +1,21 @@
 /** Results: the signed result documents and their provenance with a live chain check. */
 import { Router } from 'express';
 import { readableResults } from '../access.ts';
+import { paginate } from '../paginate.ts';
 import type { HostContext } from '../context.ts';
 
 /** Routes under /v1/results. */
 export function resultRoutes(ctx: HostContext): Router {
   const r = Router();
   r.get('/results', (req, res) => {
+    const { page, next } = paginate(
+      req,
+      readableResults(ctx, req.account, ctx.metadata.results()),
+      (d) => d.id,
+    );
     res.json({
-      results: readableResults(ctx, req.account, ctx.metadata.results()).map((d) => ({
+      next,
+      results: page.map((d) => ({
         id: d.id,
         job: d.signed.result.job,
         pipeline: d.signed.result.pipeline,

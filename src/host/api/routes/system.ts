@@ -1,6 +1,7 @@
 /** GET /v1/health and the workers routes. */
 import { Router } from 'express';
 import type { HostContext } from '../context.ts';
+import { paginate } from '../paginate.ts';
 import { AttestationQuerySchema, parseBody } from '../../../contracts/api-schemas.ts';
 
 const VERSION = '0.1.0';
@@ -17,8 +18,9 @@ export function systemRoutes(ctx: HostContext): Router {
       workers: ctx.workers.list().length,
     });
   });
-  r.get('/workers', (_req, res) => {
-    res.json({ workers: ctx.workers.list() });
+  r.get('/workers', (req, res) => {
+    const { page, next } = paginate(req, ctx.workers.list(), (w) => w.id);
+    res.json({ workers: page, next });
   });
   r.get('/workers/:id/attestation', async (req, res) => {
     // The verifier's own fresh nonce is required, so evidence can never be replayed to it.

@@ -15,6 +15,7 @@ import {
   upgradeAuthorizationSignatureValid,
 } from '../../../contracts/upgrade-authorization.ts';
 import type { HostContext } from '../context.ts';
+import { paginate } from '../paginate.ts';
 import { parseBody } from '../../../contracts/api-schemas.ts';
 
 /** POST /v1/upgrades body: the operator-signed statement. */
@@ -50,8 +51,9 @@ export function upgradeRoutes(ctx: HostContext): Router {
     );
     res.status(201).json(saved);
   });
-  r.get('/upgrades', (_req, res) => {
-    res.json({ upgrades: ctx.metadata.upgradeAuthorizations() });
+  r.get('/upgrades', (req, res) => {
+    const { page, next } = paginate(req, ctx.metadata.upgradeAuthorizations(), (u) => `${u.from}:${u.to}`);
+    res.json({ upgrades: page, next });
   });
   return r;
 }
