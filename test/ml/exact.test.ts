@@ -22,6 +22,7 @@ const dir = new URL('../fixtures/exact-fit/', import.meta.url);
 const sk = JSON.parse(readFileSync(new URL('sklearn.json', dir), 'utf8')) as {
   linear: Record<string, number>;
   logistic: Record<string, number> & { coef: number[]; intercept: number };
+  logistic_c70: { coef: number[]; intercept: number };
 };
 const lines = readFileSync(new URL('rows.csv', dir), 'utf8').trim().split('\n');
 const header = (lines[0] as string).split(',');
@@ -82,6 +83,31 @@ describe('exact solvers against scikit-learn', () => {
     // Newton converges in a few passes; the loss curve falls.
     expect(m.epochs).toBeLessThan(12);
     expect(m.lossCurve[m.lossCurve.length - 1]).toBeLessThan(m.lossCurve[0] as number);
+  });
+
+  it('on many rows (a start from a subsample, then full Newton passes) reaches the same optimum', async () => {
+    // rows.csv 70 times over (105,000 rows) with the same penalty is LogisticRegression(C=70) on rows.csv.
+    const times = 70;
+    const repeat = (c: DataColumn): DataColumn => {
+      const n = c.values.length;
+      const values =
+        c.values instanceof Float64Array
+          ? Float64Array.from({ length: n * times }, (_, i) => (c.values as Float64Array)[i % n] as number)
+          : Array.from({ length: n * times }, (_, i) => c.values[i % n]);
+      return { ...c, values };
+    };
+    const m = await trainExact({
+      step: 'm',
+      kind: 'logistic_regression',
+      features: features.map(repeat),
+      label: repeat(col('outcome')),
+      options,
+    });
+    const [kernel, bias] = m.model.getWeights();
+    for (const [j, v] of Array.from(kernel?.dataSync() ?? []).entries())
+      expect(Math.abs(v - (sk.logistic_c70.coef[j] as number))).toBeLessThan(1e-3);
+    expect(Math.abs((bias?.dataSync()[0] as number) - sk.logistic_c70.intercept)).toBeLessThan(1e-3);
+    expect(m.epochs).toBeLessThanOrEqual(6);
   });
 
   it('the released TensorFlow.js model predicts what the solver fitted', async () => {
