@@ -33,14 +33,16 @@ export const DatasetRecordSchema = z.object({
 export type DatasetRecord = z.infer<typeof DatasetRecordSchema>;
 
 /**
- * Job states: [awaiting_approval →] queued → running → succeeded | failed, and cancelled
- * (by the job's analyst) from any state before the end. succeeded, failed and cancelled
- * are final.
+ * Job states: [awaiting_approval →] queued → running [→ anchoring] → succeeded | failed, and
+ * cancelled (by the job's analyst) before it runs or while it runs. `anchoring`: the job waits
+ * for the chain to hold an anchor (its privacy budget spend, or its result's hash) and retries
+ * until it does, across restarts of the host. succeeded, failed and cancelled are final.
  */
 export const JobStatusSchema = z.enum([
   'awaiting_approval',
   'queued',
   'running',
+  'anchoring',
   'succeeded',
   'failed',
   'cancelled',
@@ -94,6 +96,14 @@ export const ResultDocumentSchema = z.object({
   spend: z.object({ entry: SignedLedgerEntrySchema, placement: LedgerPlacementSchema }).optional(),
 });
 export type ResultDocument = z.infer<typeof ResultDocumentSchema>;
+
+/**
+ * A result the enclave released whose hash is not anchored yet: the host keeps it (public
+ * hashes and ciphertext only) from before it asks the chain, so that a crash or a chain outage
+ * between the anchor and the store loses nothing; it becomes a ResultDocument once anchored.
+ */
+export const PendingResultSchema = ResultDocumentSchema.omit({ anchor: true });
+export type PendingResult = z.infer<typeof PendingResultSchema>;
 
 /** A pipeline as stored: its canonical hash, name and the document as JSON text. */
 export const PipelineRecordSchema = z.object({

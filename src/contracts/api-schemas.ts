@@ -146,13 +146,33 @@ export const AttestationQuerySchema = z.object({
   nonce: z.string().regex(/^[0-9a-f]{64}$/, 'nonce must be 32 random bytes as 64 hex characters'),
 });
 
-/** GET /v1/health. */
+/**
+ * GET /v1/health. `degraded` names what is wrong (`chain`: unreachable, or the last anchor
+ * attempt failed; `worker:<id>`: its enclave is not running); jobs and uploads that need it
+ * wait or fail with a reason meanwhile, and the rest of the API keeps answering.
+ */
 export const HealthSchema = z.object({
-  status: z.literal('ok'),
+  status: z.enum(['ok', 'degraded']),
   version: z.string(),
-  chain: z.object({ endpoint: z.string(), chainName: z.string(), block1Hash: z.string() }),
+  degraded: z.array(z.string()),
+  chain: z.object({
+    endpoint: z.string(),
+    chainName: z.string(),
+    block1Hash: z.string(),
+    /** Whether the chain answered just now. */
+    reachable: z.boolean(),
+    /** Since when anchoring has failed, and why (absent while anchors go through). */
+    outage: z.object({ since: z.string(), reason: z.string() }).optional(),
+  }),
   workers: z.number().int(),
+  anchoring: z.object({
+    /** Anchors (results, ledger entries) waiting for the chain now. */
+    waiting: z.number().int(),
+    /** Whether the host is still resuming what the last stop left unanchored. */
+    recovering: z.boolean(),
+  }),
 });
+export type Health = z.infer<typeof HealthSchema>;
 
 /** Parse `value` with `schema`, or throw a 400 'body_invalid' naming the first bad field. */
 export function parseBody<T>(schema: z.ZodType<T>, value: unknown, what = 'request body'): T {

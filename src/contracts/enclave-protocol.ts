@@ -90,6 +90,11 @@ export const HostRequestSchema = z.discriminatedUnion('type', [
    * it (a job that spends privacy budget or approval runs reads its data only now).
    */
   z.object({ id: z.number().int(), type: z.literal('confirm_ledger'), placement: LedgerPlacementSchema }),
+  /**
+   * The ledger entries committed whose heads were never confirmed on chain (the host or this
+   * process died in between): the host places each and confirms it after a restart.
+   */
+  z.object({ id: z.number().int(), type: z.literal('ledger_unconfirmed') }),
   /** Apply an owner's policy update (or revocation) to a dataset sealed to this worker. */
   z.object({
     id: z.number().int(),
@@ -233,6 +238,7 @@ export const ResponseValueSchemas = {
     released: ReleasedResultSchema.optional(),
     failed: EnclaveFailureSchema.optional(),
   }),
+  ledger_unconfirmed: z.object({ entries: z.array(SignedLedgerEntrySchema) }),
   apply_policy_update: z.object({ ledger: SignedLedgerEntrySchema }),
   budget: BudgetViewSchema,
   /** Only sealed statistics: the worker's row count would tell the host how many rows the pipeline kept. */

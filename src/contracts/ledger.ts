@@ -90,6 +90,12 @@ export const LedgerStateSchema = z.object({
    * signed request; pruned once too old for the enclave to run anyway.
    */
   requests: z.record(hex64, z.iso.datetime()).default({}),
+  /**
+   * Entries persisted whose heads the host has not yet shown on chain, oldest first. Kept in
+   * the sealed state, not in memory, so that a host or enclave that died between the commit
+   * and the anchor can still place them after a restart (ledger_unconfirmed).
+   */
+  unconfirmed: z.array(SignedLedgerEntrySchema).default([]),
 });
 /** The ledger part of the sealed state. */
 export type LedgerState = z.infer<typeof LedgerStateSchema>;
@@ -103,6 +109,7 @@ export const EMPTY_LEDGER: LedgerState = {
   spent: {},
   runs: {},
   requests: {},
+  unconfirmed: [],
 };
 
 function entryBytes(entry: LedgerEntry): Uint8Array {

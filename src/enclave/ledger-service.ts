@@ -67,8 +67,6 @@ export class LedgerService {
   #chain: Promise<ChainClient> | undefined;
   #reservations = new Map<number, Reservation>();
   #nextReservation = 1;
-  /** Entries persisted but not yet confirmed on chain, by sequence number. */
-  #unconfirmed = new Map<number, SignedLedgerEntry>();
 
   constructor(private readonly opts: LedgerServiceOptions) {}
 
@@ -201,8 +199,12 @@ export class LedgerService {
       };
     }
     this.#reservations.delete(r.id);
-    this.opts.persist({ ...appended(state, signed), spent, runs });
-    this.#unconfirmed.set(signed.entry.seq, signed);
+    this.opts.persist({
+      ...appended(state, signed),
+      spent,
+      runs,
+      unconfirmed: [...state.unconfirmed, signed],
+    });
     return signed;
   }
 
@@ -218,8 +220,8 @@ export class LedgerService {
     this.opts.persist({
       ...appended(state, signed),
       policies: { ...state.policies, [dataset]: { version, revoked } },
+      unconfirmed: [...state.unconfirmed, signed],
     });
-    this.#unconfirmed.set(signed.entry.seq, signed);
     return signed;
   }
 
@@ -277,7 +279,7 @@ export class LedgerService {
    * returns the entry. Throws 'ledger_placement_invalid' (422) otherwise.
    */
   async confirm(placement: LedgerPlacement): Promise<SignedLedgerEntry> {
-    const signed = this.#unconfirmed.get(placement.head.seq);
+    const signed = this.opts.state().unconfirmed.find((u) => u.entry.seq === placement.head.seq);
     if (
       !signed ||
       ledgerEntryHash(signed.entry) !== placement.head.entry ||
@@ -297,13 +299,25 @@ export class LedgerService {
         422,
       );
     }
-    this.#unconfirmed.delete(placement.head.seq);
+    const now = this.opts.state();
+    this.opts.persist({
+      ...now,
+      unconfirmed: now.unconfirmed.filter((u) => u.entry.seq !== placement.head.seq),
+    });
     return signed;
   }
 
   /** Whether the entry with this sequence number is no longer waiting for its head on chain. */
   isConfirmed(seq: number): boolean {
-    return !this.#unconfirmed.has(seq);
+    return !this.opts.state().unconfirmed.some((u) => u.entry.seq === seq);
+  }
+
+  /**
+   * The entries whose heads are not confirmed on chain yet, oldest first: after a restart,
+   * the host places them (a crash came between an entry's commit and its anchor).
+   */
+  unconfirmed(): SignedLedgerEntry[] {
+    return this.opts.state().unconfirmed;
   }
 
   /** Close the chain connection. */

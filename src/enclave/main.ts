@@ -364,6 +364,8 @@ async function main(): Promise<void> {
           return { entry, failed: failureOf(e, req.type) };
         }
       }
+      case 'ledger_unconfirmed':
+        return { entries: ledger.unconfirmed() };
       case 'apply_policy_update': {
         assertManifestSignature(req.manifest);
         const hash = manifestHash(req.manifest.manifest);

@@ -150,7 +150,15 @@ describe('LedgerService', () => {
       code: 'enclave_state_rollback',
       status: 409,
     });
-    // The placement check: only an unconfirmed entry of this worker that the chain holds.
+    // Unconfirmed entries live in the sealed state, so a restarted enclave (a new service on
+    // the same state) confirms one the chain holds, once: a crash between commit and anchor
+    // loses no entry. The placement check: only an unconfirmed entry of this worker.
+    expect(fresh.svc.unconfirmed().map((u) => u.entry.seq)).toEqual([1, 2]);
+    await expect(fresh.svc.confirm(heads[1] as LedgerPlacement)).resolves.toMatchObject({
+      entry: second.entry,
+    });
+    expect(fresh.svc.isConfirmed(2)).toBe(true);
+    expect(fresh.svc.unconfirmed().map((u) => u.entry.seq)).toEqual([1]);
     await expect(fresh.svc.confirm(heads[1] as LedgerPlacement)).rejects.toMatchObject({
       code: 'ledger_placement_invalid',
     });

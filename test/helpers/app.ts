@@ -6,6 +6,7 @@
  * request, so a test can show the enclave was (or was never) asked. The doubles live here,
  * under test/, and never on a path a user runs; the end-to-end suite runs the real parts.
  */
+import { ChainHealth } from '../../src/host/api/anchoring.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -122,6 +123,7 @@ function chainDouble(calls: ChainDouble): ChainClient {
   };
   return {
     identity: calls.identity ?? (async () => DOUBLE_CHAIN_IDENTITY),
+    headNumber: async () => 1,
     anchor: calls.anchor ?? refuse('anchor'),
     anchorLedgerHead: calls.anchorLedgerHead ?? refuse('anchorLedgerHead'),
     verifyAnchor: calls.verifyAnchor ?? refuse('verifyAnchor'),
@@ -170,6 +172,8 @@ export async function startTestApp(opts: {
     workers,
     chain: chainDouble(opts.chain ?? {}),
     chainEndpoint: 'ws://127.0.0.1:1',
+    chainHealth: new ChainHealth(),
+    shutdown: new AbortController().signal,
     limits: { maxUploadBytes: opts.maxUploadBytes ?? 1 << 30 },
     log: (level, m) => logs.push(`${level} ${m}`),
     metrics: new HostMetrics(),

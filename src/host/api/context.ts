@@ -1,6 +1,7 @@
 /** What the API's routes and the job runner share: the host's stores, workers and chain. */
 import type { ChainClient } from '../../chain/index.ts';
 import type { BlobStore, Metadata, PrivacyStore } from '../store/index.ts';
+import type { ChainHealth } from './anchoring.ts';
 import type { SeenRequests } from './auth.ts';
 import type { HostMetrics } from './metrics.ts';
 import type { UploadGate, UploadLimits } from './uploads.ts';
@@ -24,6 +25,10 @@ export interface HostContext {
   workers: WorkerPool;
   chain: ChainClient;
   chainEndpoint: string;
+  /** The chain as this host's anchoring attempts found it (degraded while anchors wait). */
+  chainHealth: ChainHealth;
+  /** Aborted when the host stops: anchors stop waiting for the chain and resume at the next start. */
+  shutdown: AbortSignal;
   limits: HostLimits;
   log: HostLog;
   metrics: HostMetrics;

@@ -16,6 +16,7 @@ import { assertNotDevelopmentAccount, assertNotDevelopmentSuri } from '../../cry
 import { accountKeyFromSuri, cryptoReady } from '../../crypto/index.ts';
 import { EnclaveClient } from '../enclave-client.ts';
 import { BlobStore, Metadata, openDb, PrivacyStore, ReplayStore } from '../store/index.ts';
+import { ChainHealth } from './anchoring.ts';
 import { createApp } from './app.ts';
 import type { HostContext, HostLog } from './context.ts';
 import { HostMetrics } from './metrics.ts';
@@ -171,7 +172,12 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
       }
     }
     const blobs = new BlobStore(join(dataDir, 'blobs'));
+    // What a crash left: staging files of uploads never acknowledged, and blobs committed by
+    // an upload that died before its dataset was recorded (nobody was told it exists).
     await blobs.sweepTmp();
+    const orphans = await blobs.sweepOrphans(new Set(metadata.datasets().map((d) => d.ciphertext.sha256)));
+    if (orphans > 0) log('warn', `${orphans} blob(s) of uploads interrupted by the last stop were removed`);
+    const shutdown = new AbortController();
 
     let runner: JobRunner | undefined;
     const uploadLimits: UploadLimits = { ...DEFAULT_UPLOAD_LIMITS, ...opts.uploadLimits };
@@ -185,6 +191,8 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
       workers,
       chain,
       chainEndpoint,
+      chainHealth: new ChainHealth(),
+      shutdown: shutdown.signal,
       limits: { maxUploadBytes: opts.maxUploadBytes ?? DEFAULTS.maxUploadBytes },
       log,
       metrics: new HostMetrics(),
@@ -194,7 +202,11 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
     };
     runner = new JobRunner(ctx);
     runner.start();
-    cleanups.push(() => (runner as JobRunner).stop());
+    cleanups.push(() => {
+      // Anchors waiting for the chain stop waiting; what they anchor is on disk for the next start.
+      shutdown.abort();
+      return (runner as JobRunner).stop();
+    });
 
     const host = opts.host ?? '127.0.0.1';
     const port = opts.port ?? DEFAULTS.port;

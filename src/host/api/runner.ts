@@ -7,10 +7,17 @@
  * reason, or cancelled by its analyst; a job left running by a host that stopped is failed
  * at the next start.
  *
+ * Crashes and outages (docs/operations.md): a released result is kept on disk before its
+ * hash goes to the chain, and the job is `anchoring` until the chain holds it, retrying
+ * through chain outages; a host that stops or dies meanwhile resumes the anchor at its next
+ * start, before it runs anything else, as it places the ledger entries its workers committed
+ * but never saw anchored (src/api/ledger.ts).
+ *
  * The enclave enforces each job's limits and stops a cancelled job itself. The runner
  * backs it up: an enclave that has not answered a job by its time limit plus a grace
- * period is killed, and an enclave process that died (killed, or out of heap) is restarted
- * from its sealed state before the next job, so one job cannot stop everyone else's.
+ * period is killed, and an enclave process that died (killed, or out of heap, during a job
+ * or between jobs) is restarted from its sealed state before the next job, so one job cannot
+ * stop everyone else's.
  */
 import { type HttpStatus, isObscuraError, ObscuraError } from '../../common/errors.ts';
 import { JOB_LIMITS } from '../../pipelines/limits.ts';
@@ -18,8 +25,11 @@ import { purposeHash } from '../../privacy/job-request.ts';
 import { resultId, signedResultHash } from '../../contracts/result.ts';
 import type { ReleasedResult } from '../../contracts/enclave-protocol.ts';
 import type { JobRecord, ResultDocument } from '../store/index.ts';
+import type { PendingResult } from '../../contracts/api-records.ts';
+import { failpoint } from '../../common/failpoint.ts';
+import { untilAnchored } from './anchoring.ts';
 import type { HostContext } from './context.ts';
-import { placeLedgerEntry } from './ledger.ts';
+import { placeLedgerEntry, recoverLedger } from './ledger.ts';
 import { runFederatedTraining } from '../federation-coordinator.ts';
 
 /** How long past its time limit a job may go before the host kills its enclave. */
@@ -103,9 +113,13 @@ export class JobRunner {
   }
 
   private async run(): Promise<void> {
+    await this.#recover();
+    this.ctx.chainHealth.recovering = false;
     while (!this.stopped) {
       const job = this.ctx.metadata.nextQueuedJob();
       if (!job) {
+        // A worker whose enclave died between jobs comes back without waiting for one.
+        await this.#restartStopped();
         await new Promise<void>((resolve) => {
           this.wake = resolve;
           setTimeout(resolve, 1000);
@@ -125,6 +139,8 @@ export class JobRunner {
     this.current = current;
     const endJob = this.ctx.metrics.jobDuration.startTimer();
     try {
+      // An enclave that died since the last job is back (from its sealed state) before this one.
+      await this.#restartStopped(job);
       const request = job.request;
       if (!request)
         throw new ObscuraError(
@@ -156,8 +172,11 @@ export class JobRunner {
             ...(policyUpdate ? { policyUpdate } : {}),
           };
         });
-      const onProgress = (fraction: number, message: string) =>
+      const onProgress = (fraction: number, message: string) => {
         metadata.updateJob(job.id, { progress: Math.min(0.9, fraction * 0.9), message });
+        // Past the opening of the inputs: the enclave is reading data.
+        if (fraction >= 0.5) failpoint('job.running');
+      };
       if (Object.values(job.inputs).some(Array.isArray)) {
         // Federated: each partition stays on its worker; the first worker aggregates.
         const doc = pipeline.document as {
@@ -198,10 +217,13 @@ export class JobRunner {
       let spend: ResultDocument['spend'];
       if ('ledger' in outcome) {
         // The enclave committed the spend and has read nothing: it runs the job once the spend is on chain.
-        metadata.updateJob(job.id, { message: 'anchoring the privacy budget spend on the chain' });
+        failpoint('spend.committed');
+        metadata.setAnchoring(job.id, true, 'anchoring the privacy budget spend on the chain');
         const placed = await placeLedgerEntry(this.ctx, job.worker, outcome.ledger, {
           onProgress,
           deadlineMs: timeoutMs + GRACE_MS,
+          onWait: (message) => metadata.setAnchoring(job.id, true, message),
+          onPlaced: () => metadata.setAnchoring(job.id, false, 'the spend is on chain: running'),
         });
         // The job spent its budget (on chain) and failed: fail it with the enclave's code (data-free once it read data).
         if (placed.failed)
@@ -226,16 +248,20 @@ export class JobRunner {
     }
   }
 
-  /** Restart every enclave that died or was killed during a job. */
-  async #restartStopped(job: JobRecord): Promise<void> {
+  /**
+   * Restart every enclave that died or was killed (during `job`, or between jobs), then place
+   * the ledger entries it committed but never saw anchored.
+   */
+  async #restartStopped(job?: JobRecord): Promise<void> {
     const { workers, log } = this.ctx;
     for (const { id } of workers.list().filter((w) => w.status === 'stopped')) {
       try {
         const next = await workers.restart(id);
         log(
           'warn',
-          `worker ${id}: enclave restarted from its sealed state after job ${job.id} (measurement ${next.info.measurement})`,
+          `worker ${id}: enclave restarted from its sealed state ${job ? `after job ${job.id}` : 'after it stopped between jobs'} (measurement ${next.info.measurement})`,
         );
+        await recoverLedger(this.ctx, id);
       } catch (e) {
         log(
           'error',
@@ -245,29 +271,91 @@ export class JobRunner {
     }
   }
 
-  /** Anchor a released result's hash, then store it and mark the job succeeded. */
+  /** Keep a released result on disk, then anchor its hash, store it and mark the job succeeded. */
   async #publish(job: JobRecord, released: ReleasedResult, spend?: ResultDocument['spend']): Promise<void> {
     const { signed, attestation, ciphertext } = released;
-    const { metadata, chain, log } = this.ctx;
-    metadata.updateJob(job.id, { progress: 0.9, message: 'anchoring result on the chain' });
-    const hash = signedResultHash(signed);
-    const endAnchor = this.ctx.metrics.anchorDuration.startTimer();
-    const [anchor] = await chain.anchor([{ kind: 'result', hash }]);
-    endAnchor();
-    if (!anchor) throw new Error('chain returned no receipt');
-    const doc: ResultDocument = {
+    const pending: PendingResult = {
       obscura: 'result-document/1',
       id: resultId(signed),
-      hash,
+      hash: signedResultHash(signed),
       signed,
       attestation,
+      ...(ciphertext ? { ciphertext } : {}),
+      ...(spend ? { spend } : {}),
+    };
+    this.ctx.metadata.beginResultAnchor(job.id, pending);
+    await this.#anchorResult(job.id, pending);
+  }
+
+  /**
+   * Anchor a kept result's hash, waiting out chain outages, then store it and mark its job
+   * succeeded. A host that stops meanwhile leaves the job anchoring: the next start resumes it.
+   */
+  async #anchorResult(jobId: string, pending: PendingResult): Promise<void> {
+    const { metadata, chain, log } = this.ctx;
+    const endAnchor = this.ctx.metrics.anchorDuration.startTimer();
+    let anchor: ResultDocument['anchor'];
+    try {
+      anchor = await untilAnchored(
+        `the result of job ${jobId}`,
+        async () => {
+          const [receipt] = await chain.anchor([{ kind: 'result', hash: pending.hash }]);
+          if (!receipt) throw new Error('chain returned no receipt');
+          return receipt;
+        },
+        {
+          health: this.ctx.chainHealth,
+          log,
+          signal: this.ctx.shutdown,
+          onWait: (message) => metadata.setAnchoring(jobId, true, message),
+        },
+      );
+    } catch (e) {
+      if (!isObscuraError(e, 'host_stopping')) throw e;
+      log('info', `job ${jobId}: its result waits for the chain; the anchor resumes at the next start`);
+      return;
+    } finally {
+      endAnchor();
+    }
+    failpoint('result.anchored');
+    const { ciphertext, spend, ...head } = pending;
+    const doc: ResultDocument = {
+      ...head,
       anchor,
       ...(ciphertext ? { ciphertext } : {}),
       ...(spend ? { spend } : {}),
     };
-    metadata.completeJob(job.id, doc);
+    metadata.completeJob(jobId, doc);
     this.ctx.metrics.jobs.inc({ outcome: 'succeeded' });
-    log('info', `job ${job.id} succeeded: result ${doc.id} anchored in block #${anchor.blockNumber}`);
+    log('info', `job ${jobId} succeeded: result ${doc.id} anchored in block #${anchor.blockNumber}`);
+  }
+
+  /**
+   * After a start: place the ledger entries each worker committed but never saw anchored,
+   * then anchor the results released before the last stop, before any new job runs.
+   */
+  async #recover(): Promise<void> {
+    const { metadata, workers, log } = this.ctx;
+    for (const { id } of workers.list()) {
+      try {
+        await recoverLedger(this.ctx, id);
+      } catch (e) {
+        if (isObscuraError(e, 'host_stopping')) return;
+        log(
+          'error',
+          `worker ${id}: its ledger could not be recovered: ${e instanceof Error ? e.message : String(e)}`,
+        );
+      }
+    }
+    for (const { jobId, pending } of metadata.pendingResults()) {
+      if (this.stopped) return;
+      log('warn', `job ${jobId}: resuming the anchor of its result, released before the last stop`);
+      try {
+        await this.#anchorResult(jobId, pending);
+      } catch (e) {
+        this.#fail(metadata.job(jobId), e, false);
+      }
+    }
   }
 
   /** Mark a job failed with the error's code and a data-free message (cancelled, when its analyst stopped it). */

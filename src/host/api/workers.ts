@@ -11,6 +11,7 @@ export { type WorkerRecord, WorkerRecordSchema } from '../../contracts/worker-re
 /** The set of running enclave workers. */
 export class WorkerPool {
   private readonly workers = new Map<string, EnclaveClient>();
+  private readonly restarting = new Map<string, Promise<EnclaveClient>>();
 
   /** Add a started enclave. */
   add(client: EnclaveClient): void {
@@ -31,6 +32,16 @@ export class WorkerPool {
    * 'worker_not_found' (404), or what starting throws.
    */
   async restart(id: string): Promise<EnclaveClient> {
+    // One restart at a time per worker: two processes started together on one sealed state
+    // could each take it for missing and make a new identity. A second caller shares the first's.
+    const inFlight = this.restarting.get(id);
+    if (inFlight) return inFlight;
+    const started = this.#restart(id).finally(() => this.restarting.delete(id));
+    this.restarting.set(id, started);
+    return started;
+  }
+
+  async #restart(id: string): Promise<EnclaveClient> {
     const old = this.workers.get(id);
     if (!old) throw new ObscuraError('worker_not_found', `no worker with id ${id}`, 404);
     await old.kill();

@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -93,6 +93,25 @@ export class BlobStore {
   /** Drop a staged blob. */
   async discard(staged: StagedBlob): Promise<void> {
     await rm(staged.tmpPath, { force: true });
+  }
+
+  /**
+   * Remove committed blobs whose hash is not in `keep` (the datasets recorded): an upload
+   * that died between the blob's commit and the dataset's record was never acknowledged, so
+   * its blob must not stay. Run at start, before uploads are taken. Returns how many went.
+   */
+  async sweepOrphans(keep: ReadonlySet<string>): Promise<number> {
+    const root = join(this.root, 'sha256');
+    if (!existsSync(root)) return 0;
+    let removed = 0;
+    for (const dir of await readdir(root)) {
+      for (const name of await readdir(join(root, dir))) {
+        if (keep.has(name)) continue;
+        await rm(join(root, dir, name), { force: true });
+        removed++;
+      }
+    }
+    return removed;
   }
 
   /** Remove leftovers of uploads interrupted by a crash. */

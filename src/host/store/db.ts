@@ -140,6 +140,24 @@ const MIGRATIONS: string[] = [
      created_at TEXT NOT NULL
    );
    CREATE INDEX approvals_lookup ON approvals(dataset_id, pipeline_hash, analyst, purpose_sha256);`,
+  // Crash safety (docs/operations.md). A job waiting for the chain is 'running' with anchoring
+  // set (shown as 'anchoring'); the result it waits to anchor is kept in pending_results, so a
+  // restart resumes the anchor instead of losing the result. A policy update is recorded in
+  // pending_policy_updates before its worker applies it, so a restart can tell whether the
+  // worker applied it (roll forward) or not (drop it).
+  `ALTER TABLE jobs ADD COLUMN anchoring INTEGER NOT NULL DEFAULT 0;
+   CREATE TABLE pending_results (
+     job_id TEXT PRIMARY KEY REFERENCES jobs(id),
+     document TEXT NOT NULL,
+     created_at TEXT NOT NULL
+   );
+   CREATE TABLE pending_policy_updates (
+     dataset_id TEXT NOT NULL REFERENCES datasets(id),
+     version INTEGER NOT NULL,
+     document TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     PRIMARY KEY (dataset_id, version)
+   );`,
 ];
 
 /** Open (creating if needed) and migrate the database at `path`. */

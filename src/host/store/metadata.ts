@@ -9,6 +9,8 @@ import {
   type DatasetRecord,
   type JobRecord,
   type JobStatus,
+  type PendingResult,
+  PendingResultSchema,
   type PipelineRecord,
   type ResultDocument,
   ResultDocumentSchema,
@@ -42,6 +44,7 @@ interface JobRow {
   updated_at: string;
   purpose: string;
   awaiting_approval: number;
+  anchoring: number;
   request_json: string | null;
 }
 
@@ -72,7 +75,12 @@ function jobFromRow(row: JobRow): JobRecord {
     pipeline: { hash: row.pipeline_hash, name: row.pipeline_name },
     inputs: InputsSchema.parse(JSON.parse(row.inputs_json)),
     worker: row.worker_id,
-    status: row.status === 'queued' && row.awaiting_approval ? 'awaiting_approval' : row.status,
+    status:
+      row.status === 'queued' && row.awaiting_approval
+        ? 'awaiting_approval'
+        : row.status === 'running' && row.anchoring
+          ? 'anchoring'
+          : row.status,
     ...(row.purpose ? { purpose: row.purpose } : {}),
     ...(row.request_json ? { request: SignedJobRequestSchema.parse(JSON.parse(row.request_json)) } : {}),
     progress: row.progress,
@@ -84,9 +92,13 @@ function jobFromRow(row: JobRow): JobRecord {
   };
 }
 
-/** 'awaiting_approval' is stored as 'queued' with the awaiting_approval flag (see db.ts). */
-function storedStatus(status: JobStatus): Exclude<JobStatus, 'awaiting_approval'> {
-  return status === 'awaiting_approval' ? 'queued' : status;
+/**
+ * 'awaiting_approval' is stored as 'queued' with the awaiting_approval flag, 'anchoring' as
+ * 'running' with the anchoring flag (see db.ts).
+ */
+function storedStatus(status: JobStatus): Exclude<JobStatus, 'awaiting_approval' | 'anchoring'> {
+  if (status === 'awaiting_approval') return 'queued';
+  return status === 'anchoring' ? 'running' : status;
 }
 
 const JOB_SELECT = `SELECT j.*, p.name AS pipeline_name FROM jobs j JOIN pipelines p ON p.hash = j.pipeline_hash`;
@@ -312,7 +324,7 @@ export class Metadata {
       this.db
         .prepare(
           `UPDATE jobs SET status = 'cancelled', error_code = 'job_cancelled', error_message = 'the job was cancelled by its analyst', message = 'cancelled', awaiting_approval = 0, updated_at = ?
-           WHERE id = ? AND status IN ('queued', 'running')`,
+           WHERE id = ? AND status IN ('queued', 'running') AND id NOT IN (SELECT job_id FROM pending_results)`,
         )
         .run(new Date().toISOString(), id).changes === 1
     );
@@ -342,33 +354,68 @@ export class Metadata {
       );
   }
 
-  /** Mark a job failed with a stable code and a data-free message. */
+  /** Mark a job failed with a stable code and a data-free message (a result it kept unanchored goes). */
   failJob(id: string, code: string, message: string): void {
+    this.db.prepare('DELETE FROM pending_results WHERE job_id = ?').run(id);
     this.db
       .prepare(
-        `UPDATE jobs SET status = 'failed', error_code = ?, error_message = ?, message = 'failed', updated_at = ? WHERE id = ?`,
+        `UPDATE jobs SET status = 'failed', error_code = ?, error_message = ?, message = 'failed', anchoring = 0, updated_at = ? WHERE id = ?`,
       )
       .run(code, message, new Date().toISOString(), id);
   }
 
-  /** Jobs left running by a host that stopped: they are failed, never silently re-run. */
+  /**
+   * Jobs left running by a host that stopped: they are failed, never silently re-run (the
+   * enclave has used their signed requests, and a DP job has paid). A job whose result was
+   * released and waits for its anchor is not among them: the runner resumes its anchor.
+   */
   failInterruptedJobs(): number {
     return this.db
       .prepare(
-        `UPDATE jobs SET status = 'failed', error_code = 'job_interrupted', error_message = 'the host stopped while the job ran; submit it again', message = 'failed', updated_at = ? WHERE status = 'running'`,
+        `UPDATE jobs SET status = 'failed', error_code = 'job_interrupted', error_message = 'the host stopped while the job ran; submit it again', message = 'failed', anchoring = 0, updated_at = ?
+         WHERE status = 'running' AND id NOT IN (SELECT job_id FROM pending_results)`,
       )
       .run(new Date().toISOString()).changes;
   }
 
-  /** Store a result and mark its job succeeded, atomically. */
+  /** Show a running job as waiting for the chain (or running again), with a message. */
+  setAnchoring(id: string, anchoring: boolean, message: string): void {
+    this.db
+      .prepare(
+        `UPDATE jobs SET anchoring = ?, message = ?, updated_at = ? WHERE id = ? AND status = 'running'`,
+      )
+      .run(anchoring ? 1 : 0, message, new Date().toISOString(), id);
+  }
+
+  /** Keep a released result before its hash goes on chain, and show its job as anchoring (atomically). */
+  beginResultAnchor(jobId: string, pending: PendingResult): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare('INSERT OR REPLACE INTO pending_results (job_id, document, created_at) VALUES (?, ?, ?)')
+        .run(jobId, JSON.stringify(pending), new Date().toISOString());
+      this.setAnchoring(jobId, true, 'anchoring the result on the chain');
+      this.db.prepare('UPDATE jobs SET progress = 0.9 WHERE id = ?').run(jobId);
+    })();
+  }
+
+  /** Released results still waiting for their anchor, oldest first. */
+  pendingResults(): { jobId: string; pending: PendingResult }[] {
+    const rows = this.db
+      .prepare('SELECT job_id, document FROM pending_results ORDER BY created_at, job_id')
+      .all() as { job_id: string; document: string }[];
+    return rows.map((r) => ({ jobId: r.job_id, pending: PendingResultSchema.parse(JSON.parse(r.document)) }));
+  }
+
+  /** Store a result and mark its job succeeded, atomically (its pending copy goes). */
   completeJob(jobId: string, doc: ResultDocument): void {
     this.db.transaction(() => {
+      this.db.prepare('DELETE FROM pending_results WHERE job_id = ?').run(jobId);
       this.db
         .prepare('INSERT INTO results (id, job_id, hash, document, created_at) VALUES (?, ?, ?, ?, ?)')
         .run(doc.id, jobId, doc.hash, JSON.stringify(doc), new Date().toISOString());
       this.db
         .prepare(
-          `UPDATE jobs SET status = 'succeeded', progress = 1, message = 'done', result_id = ?, updated_at = ? WHERE id = ?`,
+          `UPDATE jobs SET status = 'succeeded', progress = 1, message = 'done', anchoring = 0, result_id = ?, updated_at = ? WHERE id = ?`,
         )
         .run(doc.id, new Date().toISOString(), jobId);
     })();

@@ -91,6 +91,44 @@ export class PrivacyStore {
       .run(datasetId, signed.update.version, JSON.stringify(signed), new Date().toISOString());
   }
 
+  /**
+   * Record a policy update before its worker applies it: if the host dies before it knows
+   * the outcome, the next start asks the worker's ledger whether it was applied.
+   */
+  putPendingPolicyUpdate(datasetId: string, signed: SignedPolicyUpdate): void {
+    this.db
+      .prepare(
+        'INSERT OR REPLACE INTO pending_policy_updates (dataset_id, version, document, created_at) VALUES (?, ?, ?, ?)',
+      )
+      .run(datasetId, signed.update.version, JSON.stringify(signed), new Date().toISOString());
+  }
+
+  /** Policy updates recorded before their worker's answer was known. */
+  pendingPolicyUpdates(): { datasetId: string; signed: SignedPolicyUpdate }[] {
+    const rows = this.db
+      .prepare('SELECT dataset_id, document FROM pending_policy_updates ORDER BY dataset_id, version')
+      .all() as { dataset_id: string; document: string }[];
+    return rows.map((r) => ({
+      datasetId: r.dataset_id,
+      signed: SignedPolicyUpdateSchema.parse(JSON.parse(r.document)),
+    }));
+  }
+
+  /** The worker applied a pending update: it is in force (atomically moved to policy_updates). */
+  promotePolicyUpdate(datasetId: string, signed: SignedPolicyUpdate): void {
+    this.db.transaction(() => {
+      this.dropPendingPolicyUpdate(datasetId, signed.update.version);
+      this.putPolicyUpdate(datasetId, signed);
+    })();
+  }
+
+  /** Forget a pending update (its worker refused it, or never applied it). */
+  dropPendingPolicyUpdate(datasetId: string, version: number): void {
+    this.db
+      .prepare('DELETE FROM pending_policy_updates WHERE dataset_id = ? AND version = ?')
+      .run(datasetId, version);
+  }
+
   /** The newest policy update of a dataset, if any. */
   latestPolicyUpdate(datasetId: string): SignedPolicyUpdate | undefined {
     const row = this.db

@@ -6,9 +6,14 @@
  * the worker's enclave counts it, with the spends anchored so far).
  */
 import { Router } from 'express';
-import { ObscuraError } from '../../../common/errors.ts';
+import { isObscuraError, ObscuraError } from '../../../common/errors.ts';
+import { failpoint } from '../../../common/failpoint.ts';
 import { manifestHash } from '../../../crypto/manifest.ts';
-import { type LedgerEntry, SignedLedgerEntrySchema } from '../../../contracts/ledger.ts';
+import {
+  type LedgerEntry,
+  type SignedLedgerEntry,
+  SignedLedgerEntrySchema,
+} from '../../../contracts/ledger.ts';
 import { assertPolicyUpdate, parseSignedPolicyUpdate } from '../../../privacy/index.ts';
 import { effectiveManifest } from '../assess.ts';
 import type { HostContext } from '../context.ts';
@@ -46,11 +51,26 @@ export function datasetPrivacyRoutes(ctx: HostContext): Router {
         { expected },
       );
     }
-    const { ledger } = await ctx.workers
-      .get(dataset.worker)
-      .request('apply_policy_update', { datasetId: dataset.id, manifest: dataset.manifest, update: signed });
+    // Recorded first: a host that dies before the worker answers learns at its next start,
+    // from the worker's ledger, whether the update was applied (src/api/ledger.ts).
+    ctx.privacy.putPendingPolicyUpdate(dataset.id, signed);
+    let ledger: SignedLedgerEntry;
+    try {
+      ({ ledger } = await ctx.workers.get(dataset.worker).request('apply_policy_update', {
+        datasetId: dataset.id,
+        manifest: dataset.manifest,
+        update: signed,
+      }));
+    } catch (e) {
+      // A refusal leaves nothing applied; an enclave that died may have applied it, which
+      // the recovery after its restart settles.
+      if (!isObscuraError(e, 'enclave_crashed'))
+        ctx.privacy.dropPendingPolicyUpdate(dataset.id, signed.update.version);
+      throw e;
+    }
+    failpoint('policy.applied');
     // The enclave applied it: from here on it refuses jobs that carry an older version.
-    ctx.privacy.putPolicyUpdate(dataset.id, signed);
+    ctx.privacy.promotePolicyUpdate(dataset.id, signed);
     await placeLedgerEntry(ctx, dataset.worker, ledger);
     settleWaitingJobs(ctx);
     ctx.log(

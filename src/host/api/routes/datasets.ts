@@ -13,6 +13,7 @@
 import busboy from 'busboy';
 import { type Request, Router } from 'express';
 import { ObscuraError } from '../../../common/errors.ts';
+import { failpoint } from '../../../common/failpoint.ts';
 import { inspectHeader } from '../../../crypto/index.ts';
 import {
   assertManifestSignature,
@@ -177,6 +178,7 @@ export function datasetRoutes(ctx: HostContext): Router {
     }
     const { signed, staged } = received;
     try {
+      failpoint('upload.staged');
       checkStaged(signed, staged);
       const id = manifestHash(signed.manifest).slice(0, 32);
       if (ctx.metadata.hasDataset(id))
@@ -184,9 +186,12 @@ export function datasetRoutes(ctx: HostContext): Router {
       await ctx.workers.get(signed.manifest.worker.id).request('validate_dataset', {
         input: { datasetId: id, blobPath: staged.tmpPath, manifest: signed },
       });
+      failpoint('upload.validated');
       // Other uploads of this owner may have landed meanwhile: the quota holds at commit.
       ctx.uploads.assertFits(ctx.metadata.storedBytes(owner), staged.bytes);
       await ctx.blobs.commit(staged);
+      // A crash from here to the record leaves a blob no dataset names: the next start removes it.
+      failpoint('upload.committed');
       const record = ctx.metadata.insertDataset(id, signed);
       ctx.metrics.uploadedBytes.inc(staged.bytes);
       ctx.log(

@@ -2,21 +2,55 @@
 import { Router } from 'express';
 import type { HostContext } from '../context.ts';
 import { paginate } from '../paginate.ts';
-import { AttestationQuerySchema, parseBody } from '../../../contracts/api-schemas.ts';
+import { AttestationQuerySchema, type Health, parseBody } from '../../../contracts/api-schemas.ts';
 
 const VERSION = '0.1.0';
+
+/** How long /v1/health waits for the chain's head before calling it unreachable. */
+const PROBE_MS = 2000;
+
+/** Whether the chain gives its head number within PROBE_MS. */
+async function chainAnswers(ctx: HostContext): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), PROBE_MS);
+  });
+  try {
+    return await Promise.race([ctx.chain.headNumber().then(() => true), late]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** Routes about the host itself and its enclave workers. */
 export function systemRoutes(ctx: HostContext): Router {
   const r = Router();
   r.get('/health', async (_req, res) => {
     const id = await ctx.chain.identity();
-    res.json({
-      status: 'ok',
+    const reachable = await chainAnswers(ctx);
+    const outage = ctx.chainHealth.outage;
+    const workers = ctx.workers.list();
+    const degraded = [
+      ...(!reachable || outage ? ['chain'] : []),
+      ...workers.filter((w) => w.status === 'stopped').map((w) => `worker:${w.id}`),
+    ];
+    const out: Health = {
+      status: degraded.length ? 'degraded' : 'ok',
       version: VERSION,
-      chain: { endpoint: ctx.chainEndpoint, chainName: id.chainName, block1Hash: id.block1Hash },
-      workers: ctx.workers.list().length,
-    });
+      degraded,
+      chain: {
+        endpoint: ctx.chainEndpoint,
+        chainName: id.chainName,
+        block1Hash: id.block1Hash,
+        reachable,
+        ...(outage ? { outage } : {}),
+      },
+      workers: workers.length,
+      anchoring: { waiting: ctx.chainHealth.waiting, recovering: ctx.chainHealth.recovering },
+    };
+    res.json(out);
   });
   r.get('/workers', (req, res) => {
     const { page, next } = paginate(req, ctx.workers.list(), (w) => w.id);

@@ -1,0 +1,155 @@
+/**
+ * The crash harness's node: `obscura serve` as a real process on a data directory that
+ * outlives it, started with a failpoint (src/common/failpoint.ts) at which it SIGKILLs
+ * itself, and the invariants every restart must show (checkInvariants).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { DatasetBudgetSchema, type Health, HealthSchema } from '../../src/contracts/api-schemas.ts';
+import { ChainClient } from '../../src/chain/index.ts';
+import { ApiClient } from '../../src/cli/client.ts';
+import type { Failpoint } from '../../src/common/failpoint.ts';
+import type { AccountKey } from '../../src/crypto/index.ts';
+import {
+  DatasetRecordSchema,
+  JobRecordSchema,
+  ResultDocumentSchema,
+} from '../../src/contracts/api-records.ts';
+import { BIN } from '../helpers/cli.ts';
+
+/** A running node. */
+export interface Node {
+  url: string;
+  child: ChildProcess;
+  output: () => string;
+  /** Resolves with the signal (or exit code) the process ended with. */
+  ended: Promise<string>;
+}
+
+/** Start `obscura serve` on `dataDir` (free ports), dying at `failpoint` if given. */
+export async function boot(dataDir: string, failpoint?: Failpoint): Promise<Node> {
+  const env = { ...process.env, ...(failpoint ? { OBSCURA_FAILPOINT: failpoint } : {}) };
+  if (!failpoint) delete env.OBSCURA_FAILPOINT;
+  const child = spawn(
+    process.execPath,
+    [BIN, 'serve', '--data-dir', dataDir, '--port', '0', '--chain-port', '0', '--quiet'],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  const add = (d: Buffer) => {
+    out += d.toString();
+  };
+  child.stdout?.on('data', add);
+  child.stderr?.on('data', add);
+  const ended = new Promise<string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(signal ?? `code ${code}`)),
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`node did not start:\n${out}`)), 90_000);
+    const check = () => {
+      const m = /API\s+(http:\/\/\S+)/.exec(out);
+      if (!m?.[1]) return;
+      clearTimeout(timer);
+      resolve(m[1]);
+    };
+    child.stdout?.on('data', check);
+    ended.then((how) => {
+      clearTimeout(timer);
+      reject(new Error(`node ended (${how}) before it started:\n${out}`));
+    });
+  });
+  return { url, child, output: () => out, ended };
+}
+
+/** Wait for the node to die at its failpoint; fails unless it was SIGKILLed. */
+export async function crashed(node: Node): Promise<void> {
+  const how = await Promise.race([
+    node.ended,
+    new Promise<string>((r) => setTimeout(() => r('still running after 60 s'), 60_000)),
+  ]);
+  expect(how, node.output()).toBe('SIGKILL');
+}
+
+/** Stop the node gracefully. */
+export async function stop(node: Node): Promise<void> {
+  if (node.child.exitCode !== null || node.child.signalCode !== null) return;
+  node.child.kill('SIGTERM');
+  await node.ended;
+}
+
+/** Every job of `analyst` once none is queued, running or anchoring. */
+export async function settledJobs(url: string, analyst: AccountKey, timeoutMs = 60_000) {
+  const api = new ApiClient(url, analyst);
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const { jobs } = (await api.get('/v1/jobs')) as { jobs: unknown[] };
+    const parsed = jobs.map((j) => JobRecordSchema.parse(j));
+    if (parsed.every((j) => ['succeeded', 'failed', 'cancelled'].includes(j.status))) return parsed;
+    if (Date.now() > until)
+      throw new Error(`jobs not final: ${parsed.map((j) => `${j.id}=${j.status}`).join(', ')}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** /v1/health once the node has resumed what its last stop left unanchored. */
+export async function recovered(url: string, timeoutMs = 60_000): Promise<Health> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const health = HealthSchema.parse(await (await fetch(`${url}/v1/health`)).json());
+    if (!health.anchoring.recovering) return health;
+    if (Date.now() > until) throw new Error(`still recovering: ${JSON.stringify(health)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * The invariants after a restart: no staging file; the blobs are exactly those of the
+ * datasets listed, each present; every job final; every result's anchor on the chain; the
+ * budget's anchored spends add up to what the enclave counts as spent. Returns what it read.
+ */
+export async function checkInvariants(args: {
+  node: Node;
+  dataDir: string;
+  owner: AccountKey;
+  analyst: AccountKey;
+}) {
+  const { node, dataDir, owner, analyst } = args;
+  const tmp = join(dataDir, 'blobs', 'tmp');
+  expect(existsSync(tmp) ? readdirSync(tmp) : [], 'staging files left').toEqual([]);
+  const { datasets } = (await new ApiClient(node.url, owner).get('/v1/datasets')) as { datasets: unknown[] };
+  const records = datasets.map((d) => DatasetRecordSchema.parse(d));
+  const root = join(dataDir, 'blobs', 'sha256');
+  const blobs = existsSync(root) ? readdirSync(root).flatMap((d) => readdirSync(join(root, d))) : [];
+  expect(blobs.sort(), 'blobs on disk = blobs of datasets').toEqual(
+    [...new Set(records.map((r) => r.ciphertext.sha256))].sort(),
+  );
+  const health = await recovered(node.url);
+  const jobs = await settledJobs(node.url, analyst);
+  const chain = await ChainClient.connect(health.chain.endpoint);
+  try {
+    for (const job of jobs.filter((j) => j.status === 'succeeded')) {
+      const doc = ResultDocumentSchema.parse(
+        await new ApiClient(node.url, analyst).get(`/v1/results/${job.result}`),
+      );
+      const check = await chain.verifyAnchor(doc.anchor, { kind: 'result', hash: doc.hash });
+      expect(check.ok, `result of job ${job.id} anchored`).toBe(true);
+    }
+  } finally {
+    await chain.close();
+  }
+  const budgets = [];
+  for (const r of records) {
+    const b = DatasetBudgetSchema.parse(
+      await new ApiClient(node.url, owner).get(`/v1/datasets/${r.id}/budget`),
+    );
+    const anchored = b.spends.reduce((sum, s) => sum + s.epsilon, 0);
+    expect(b.epsilon.spent, `the spends of dataset ${r.id} are all anchored and listed`).toBeCloseTo(
+      anchored,
+      9,
+    );
+    budgets.push(b);
+  }
+  return { datasets: records, jobs, budgets };
+}
