@@ -22,12 +22,13 @@ import { signedRequestFor } from '../../src/client/job-request.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import { sealAndUpload } from '../helpers/datasets.ts';
+import { withChainSnapshot } from '../helpers/host.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const PIPELINE =
   'obscura: 1\nname: replayed\ninputs:\n  visits:\n    columns: { region: string }\nsteps:\n  - id: n\n    aggregate: { from: visits, group_by: [region], measures: { n: { count: "*" } } }\noutputs:\n  n: { min_group_size: 10 }\n';
 
-const dataDir = mkdtempSync(join(tmpdir(), 'obscura-replay-'));
+const dataDir = withChainSnapshot(mkdtempSync(join(tmpdir(), 'obscura-replay-')));
 let host: RunningHost;
 let owner: AccountKey;
 let analyst: AccountKey;

@@ -20,6 +20,7 @@ import { verifyResultDocument } from '../../../src/provenance/index.ts';
 import { type JobRecord, JobRecordSchema, ResultDocumentSchema } from '../../../src/contracts/api-records.ts';
 import { refusal, sealAndUpload } from '../../helpers/datasets.ts';
 import { enclaveJob, postJob } from '../../helpers/jobs.ts';
+import { withChainSnapshot } from '../../helpers/host.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const pipeline = (epsilon: number) => `obscura: 1
@@ -31,7 +32,7 @@ steps:
 outputs: { totals: { dp: { epsilon: ${epsilon} } } }
 `;
 
-const dataDir = mkdtempSync(join(tmpdir(), 'obscura-budget-'));
+const dataDir = withChainSnapshot(mkdtempSync(join(tmpdir(), 'obscura-budget-')));
 const logs: string[] = [];
 let host: RunningHost;
 let owner: AccountKey;

@@ -20,6 +20,7 @@ import { JobRecordSchema, ResultDocumentSchema } from '../../../src/contracts/ap
 import { obscura } from '../../helpers/cli.ts';
 import { refusal, sealAndUpload } from '../../helpers/datasets.ts';
 import { resultOutputs } from '../../helpers/jobs.ts';
+import { withChainSnapshot } from '../../helpers/host.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'obscura-federated-'));
 let host: RunningHost;
@@ -37,7 +38,7 @@ outputs: { m: { min_group_size: 10 } }
 
 beforeAll(async () => {
   host = await startHost({
-    dataDir: join(dir, 'data'),
+    dataDir: withChainSnapshot(join(dir, 'data')),
     port: 0,
     chainPort: 0,
     workerIds: ['worker-1', 'worker-2', 'worker-3'],

@@ -16,6 +16,7 @@ import { signUpgradeAuthorization } from '../../../src/contracts/upgrade-authori
 import { computeMeasurement, PROJECT_ROOT } from '../../../src/contracts/measurement.ts';
 import { JobRecordSchema } from '../../../src/contracts/api-records.ts';
 import { upgradedTree } from '../../helpers/tree.ts';
+import { withChainSnapshot } from '../../helpers/host.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const PIPELINE = `obscura: 1
@@ -51,7 +52,12 @@ afterAll(() => {
 /** Start v1, seal and upload a dataset accepting `measurements`, optionally authorise v1 → v2, stop. */
 async function beforeUpgrade(dataDir: string, opts: { authorize: boolean; measurements: string[] }) {
   const logs: string[] = [];
-  const host = await startHost({ dataDir, port: 0, chainPort: 0, log: (_l, m) => logs.push(m) });
+  const host = await startHost({
+    dataDir: withChainSnapshot(dataDir),
+    port: 0,
+    chainPort: 0,
+    log: (_l, m) => logs.push(m),
+  });
   try {
     const w = host.workers.list()[0] as { id: string; recipient: string; measurement: string };
     expect(w.measurement).toBe(M1);
