@@ -30,6 +30,8 @@ const EnvSchema = z.object({
   OBSCURA_UPLOADS_IN_FLIGHT: z.coerce.number().int().min(1).max(1000).optional(),
   /** Sealed bytes one account may keep stored on this host (default 20 GiB). */
   OBSCURA_STORAGE_QUOTA_BYTES: z.coerce.number().int().min(1).optional(),
+  /** Free bytes the node keeps on its data directory's disk: uploads that would go below are refused (storage_full). */
+  OBSCURA_MIN_FREE_BYTES: z.coerce.number().int().min(0).optional(),
   /** The host's data directory. */
   OBSCURA_DATA_DIR: z.string().min(1).optional(),
   /** The TEE the workers of `obscura serve` use: simulated (default), tdx, dstack or sgx-gramine. */

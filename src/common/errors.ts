@@ -21,7 +21,8 @@ export type HttpStatus =
   | 429
   | 500
   | 502
-  | 503;
+  | 503
+  | 507;
 
 /** A failure with a stable machine-readable code and a human message. */
 export class ObscuraError extends Error {

@@ -31,6 +31,7 @@ const TITLES: Record<number, string> = {
   500: 'Internal Server Error',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
+  507: 'Insufficient Storage',
 };
 
 /** The problem document for an error code (the API's responses and the CLI's --json failures). */

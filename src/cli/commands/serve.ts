@@ -128,6 +128,7 @@ export function serveCommand(program: Command): void {
           .filter(Boolean);
         const inFlight = env().OBSCURA_UPLOADS_IN_FLIGHT;
         const quota = env().OBSCURA_STORAGE_QUOTA_BYTES;
+        const minFreeBytes = env().OBSCURA_MIN_FREE_BYTES;
         const uploadLimits = {
           ...(inFlight ? { inFlightPerAccount: inFlight } : {}),
           ...(quota ? { bytesPerAccount: quota } : {}),
@@ -146,6 +147,7 @@ export function serveCommand(program: Command): void {
           ...(operators.length ? { operators } : {}),
           uploadLimits,
           jobLimits,
+          ...(minFreeBytes !== undefined ? { minFreeBytes } : {}),
           log: (level, message) => {
             if (!opts.quiet || level !== 'info')
               process.stderr.write(`${new Date().toISOString()} ${level} ${message}\n`);

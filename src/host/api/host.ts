@@ -40,6 +40,8 @@ export interface HostOptions {
   /** The TEE every worker gets its evidence from; default simulated. */
   tee?: TeeSettings;
   maxUploadBytes?: number;
+  /** Free bytes kept on the data directory's disk: uploads that would go below are refused as storage_full (default 0). */
+  minFreeBytes?: number;
   /** Per-account uploads in flight and bytes stored; default DEFAULT_UPLOAD_LIMITS. */
   uploadLimits?: Partial<UploadLimits>;
   log?: HostLog;
@@ -171,7 +173,7 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
         });
       }
     }
-    const blobs = new BlobStore(join(dataDir, 'blobs'));
+    const blobs = new BlobStore(join(dataDir, 'blobs'), opts.minFreeBytes ?? 0);
     // What a crash left: staging files of uploads never acknowledged, and blobs committed by
     // an upload that died before its dataset was recorded (nobody was told it exists).
     await blobs.sweepTmp();

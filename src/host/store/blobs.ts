@@ -3,9 +3,14 @@
  * temporary file in the same folder tree, hashing as they go, are fsync'd and renamed into
  * place only once complete, so a crash or a rejected upload never leaves a partial blob.
  * Only ciphertext is ever written here.
+ *
+ * A full disk refuses the upload as 'storage_full' (507) and keeps nothing of it, whether the
+ * filesystem says so (ENOSPC, EDQUOT) or the operator's floor of free space would be crossed
+ * (`minFreeBytes`, OBSCURA_MIN_FREE_BYTES): the node keeps room for its own database, chain
+ * and sealed state, and takes uploads again once space returns.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, statfsSync } from 'node:fs';
 import { open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -22,10 +27,41 @@ export interface StagedBlob {
   head: Buffer;
 }
 
+/** How often (in bytes streamed) staging checks the free space again. */
+const ROOM_CHECK_BYTES = 4 * 1024 ** 2;
+
+/** The error for an upload the disk has no room for. */
+export function storageFull(): ObscuraError {
+  return new ObscuraError(
+    'storage_full',
+    'the node has no room left to store this upload; nothing of it was kept (try again once the operator frees space)',
+    507,
+  );
+}
+
+/** Whether `e` is the filesystem saying it is full (or the user's quota is). */
+function isDiskFull(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
 /** The content-addressed blob store. */
 export class BlobStore {
-  constructor(private readonly root: string) {
+  /**
+   * @param root the folder of the blobs
+   * @param minFreeBytes free space the store never writes into (default 0: only a full disk refuses)
+   */
+  constructor(
+    private readonly root: string,
+    private readonly minFreeBytes = 0,
+  ) {
     mkdirSync(join(root, 'tmp'), { recursive: true });
+  }
+
+  /** Throw 'storage_full' unless `bytes` more fit above the floor of free space. */
+  assertRoom(bytes = 0): void {
+    const fs = statfsSync(this.root);
+    if (fs.bavail * fs.bsize - bytes < this.minFreeBytes) throw storageFull();
   }
 
   /** Path of the blob with this hash. */
@@ -51,6 +87,8 @@ export class BlobStore {
     let bytes = 0;
     const heads: Buffer[] = [];
     let headBytes = 0;
+    let checked = 0;
+    const assertRoom = (bytes: number) => this.assertRoom(bytes);
     const meter = new Transform({
       transform(chunk: Buffer, _enc, done) {
         bytes += chunk.length;
@@ -66,18 +104,28 @@ export class BlobStore {
           heads.push(chunk.subarray(0, 65536 - headBytes));
           headBytes += Math.min(chunk.length, 65536 - headBytes);
         }
+        if (bytes - checked >= ROOM_CHECK_BYTES) {
+          checked = bytes;
+          try {
+            assertRoom(ROOM_CHECK_BYTES);
+          } catch (e) {
+            done(e as Error);
+            return;
+          }
+        }
         hash.update(chunk);
         done(null, chunk);
       },
     });
     try {
+      this.assertRoom();
       await pipeline(source, meter, createWriteStream(tmpPath, { mode: 0o600 }));
       const fh = await open(tmpPath, 'r');
       await fh.sync();
       await fh.close();
     } catch (e) {
       await rm(tmpPath, { force: true });
-      throw e;
+      throw isDiskFull(e) ? storageFull() : e;
     }
     return { sha256: hash.digest('hex'), bytes, tmpPath, head: Buffer.concat(heads) };
   }
@@ -85,9 +133,18 @@ export class BlobStore {
   /** Move a staged blob into place under its hash (atomic rename). */
   async commit(staged: StagedBlob): Promise<string> {
     const dest = this.pathOf(staged.sha256);
-    mkdirSync(join(dest, '..'), { recursive: true });
-    await rename(staged.tmpPath, dest);
+    try {
+      mkdirSync(join(dest, '..'), { recursive: true });
+      await rename(staged.tmpPath, dest);
+    } catch (e) {
+      throw isDiskFull(e) ? storageFull() : e;
+    }
     return dest;
+  }
+
+  /** Remove a committed blob (its dataset could not be recorded). */
+  async remove(sha256: string): Promise<void> {
+    await rm(this.pathOf(sha256), { force: true });
   }
 
   /** Drop a staged blob. */

@@ -23,6 +23,7 @@ import {
 } from '../../../crypto/manifest.ts';
 import type { Readable } from 'node:stream';
 import type { StagedBlob } from '../../store/index.ts';
+import { storageFull } from '../../store/blobs.ts';
 import { readableDatasets } from '../access.ts';
 import { paginate } from '../paginate.ts';
 import type { HostContext } from '../context.ts';
@@ -168,6 +169,8 @@ export function datasetRoutes(ctx: HostContext): Router {
   const r = Router();
   r.post('/datasets', async (req, res) => {
     const owner = req.account as string;
+    // A full disk refuses before the body is read (and again as it streams: BlobStore.stage).
+    ctx.blobs.assertRoom();
     const slot = ctx.uploads.begin(owner, ctx.metadata.storedBytes(owner), ctx.limits.maxUploadBytes);
     let received: { signed: SignedManifest; staged: StagedBlob };
     try {
@@ -177,6 +180,7 @@ export function datasetRoutes(ctx: HostContext): Router {
       throw e;
     }
     const { signed, staged } = received;
+    let committed = false;
     try {
       failpoint('upload.staged');
       checkStaged(signed, staged);
@@ -190,9 +194,16 @@ export function datasetRoutes(ctx: HostContext): Router {
       // Other uploads of this owner may have landed meanwhile: the quota holds at commit.
       ctx.uploads.assertFits(ctx.metadata.storedBytes(owner), staged.bytes);
       await ctx.blobs.commit(staged);
+      committed = true;
       // A crash from here to the record leaves a blob no dataset names: the next start removes it.
       failpoint('upload.committed');
-      const record = ctx.metadata.insertDataset(id, signed);
+      let record: ReturnType<typeof ctx.metadata.insertDataset>;
+      try {
+        record = ctx.metadata.insertDataset(id, signed);
+      } catch (e) {
+        // SQLite's own "disk full" is the same refusal as the blob's.
+        throw (e as { code?: string }).code === 'SQLITE_FULL' ? storageFull() : e;
+      }
       ctx.metrics.uploadedBytes.inc(staged.bytes);
       ctx.log(
         'info',
@@ -201,6 +212,9 @@ export function datasetRoutes(ctx: HostContext): Router {
       res.status(201).location(`/v1/datasets/${id}`).json(record);
     } catch (e) {
       await ctx.blobs.discard(staged);
+      // Not acknowledged, so not kept, unless another dataset has the same sealed file.
+      if (committed && !ctx.metadata.datasets().some((d) => d.ciphertext.sha256 === staged.sha256))
+        await ctx.blobs.remove(staged.sha256);
       throw e;
     } finally {
       slot.release();
