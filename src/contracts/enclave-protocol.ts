@@ -66,18 +66,24 @@ export const JobSpecSchema = z.object({
 });
 export type JobSpec = z.infer<typeof JobSpecSchema>;
 
-/** Requests from the host. */
-export const HostRequestSchema = z.discriminatedUnion('type', [
-  z.object({ id: z.number().int(), type: z.literal('hello') }),
-  z.object({ id: z.number().int(), type: z.literal('attest'), nonce }),
-  z.object({ id: z.number().int(), type: z.literal('validate_dataset'), input: SealedInputSchema }),
-  z.object({ id: z.number().int(), type: z.literal('run_job'), job: JobSpecSchema }),
+/** A request of `type` with the fields of `shape`, and the id its response echoes. */
+const request = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>
+  z.object({ id: z.number().int(), type: z.literal(type), ...shape });
+
+/**
+ * Every request the host may send, by type: the one list the protocol is made of. The
+ * union below, the host's client and the enclave's handlers (src/enclave/handlers/, one
+ * per key, which the compiler holds to this list) all derive from it.
+ */
+export const RequestSchemas = {
+  hello: request('hello', {}),
+  attest: request('attest', { nonce }),
+  validate_dataset: request('validate_dataset', { input: SealedInputSchema }),
+  run_job: request('run_job', { job: JobSpecSchema }),
   /** Stop a running job: its run_job fails with 'job_cancelled' (through the job's failure path). */
-  z.object({ id: z.number().int(), type: z.literal('cancel_job'), job: z.string().min(1) }),
+  cancel_job: request('cancel_job', { job: z.string().min(1) }),
   /** To the predecessor enclave: release the identity to this attested newcomer (see handover.ts). */
-  z.object({
-    id: z.number().int(),
-    type: z.literal('handover_export'),
+  handover_export: request('handover_export', {
     evidence: EvidenceSchema,
     nonce,
     measurement: z.string().regex(/^[0-9a-f]{64}$/),
@@ -89,40 +95,32 @@ export const HostRequestSchema = z.discriminatedUnion('type', [
    * After the host placed a ledger entry's head on chain: check it, and run what waited for
    * it (a job that spends privacy budget or approval runs reads its data only now).
    */
-  z.object({ id: z.number().int(), type: z.literal('confirm_ledger'), placement: LedgerPlacementSchema }),
+  confirm_ledger: request('confirm_ledger', { placement: LedgerPlacementSchema }),
   /**
    * The ledger entries committed whose heads were never confirmed on chain (the host or this
    * process died in between): the host places each and confirms it after a restart.
    */
-  z.object({ id: z.number().int(), type: z.literal('ledger_unconfirmed') }),
+  ledger_unconfirmed: request('ledger_unconfirmed', {}),
   /** Apply an owner's policy update (or revocation) to a dataset sealed to this worker. */
-  z.object({
-    id: z.number().int(),
-    type: z.literal('apply_policy_update'),
+  apply_policy_update: request('apply_policy_update', {
     datasetId: z.string().min(1),
     manifest: SignedManifestSchema,
     update: SignedPolicyUpdateSchema,
   }),
   /** A dataset's privacy budget as the enclave's ledger has it. */
-  z.object({
-    id: z.number().int(),
-    type: z.literal('budget'),
+  budget: request('budget', {
     datasetId: z.string().min(1),
     manifest: SignedManifestSchema,
     policyUpdate: SignedPolicyUpdateSchema.optional(),
   }),
   /** Federated training (federated.ts): worker opens its partition; aggregator starts; rounds; evaluation; result. */
-  z.object({
-    id: z.number().int(),
-    type: z.literal('fed_open'),
+  fed_open: request('fed_open', {
     session: z.string().min(1),
     job: JobSpecSchema,
     step: z.string().min(1),
     aggregator: PeerSchema,
   }),
-  z.object({
-    id: z.number().int(),
-    type: z.literal('fed_init'),
+  fed_init: request('fed_init', {
     session: z.string().min(1),
     job: z.object({
       id: z.string(),
@@ -133,41 +131,33 @@ export const HostRequestSchema = z.discriminatedUnion('type', [
     peers: z.array(PeerSchema).min(2),
     stats: z.array(SealedMessageSchema).min(2),
   }),
-  z.object({
-    id: z.number().int(),
-    type: z.literal('fed_round'),
-    session: z.string().min(1),
-    global: SealedMessageSchema,
-  }),
-  z.object({
-    id: z.number().int(),
-    type: z.literal('fed_average'),
+  fed_round: request('fed_round', { session: z.string().min(1), global: SealedMessageSchema }),
+  fed_average: request('fed_average', {
     session: z.string().min(1),
     updates: z.array(SealedMessageSchema).min(2),
   }),
-  z.object({
-    id: z.number().int(),
-    type: z.literal('fed_evaluate'),
-    session: z.string().min(1),
-    global: SealedMessageSchema,
-  }),
-  z.object({
-    id: z.number().int(),
-    type: z.literal('fed_finish'),
+  fed_evaluate: request('fed_evaluate', { session: z.string().min(1), global: SealedMessageSchema }),
+  fed_finish: request('fed_finish', {
     session: z.string().min(1),
     stats: z.array(SealedMessageSchema).min(2),
   }),
   /** The host is done with a federated session (finished, failed or cancelled): the enclave stops it and drops its state. */
-  z.object({ id: z.number().int(), type: z.literal('fed_close'), session: z.string().min(1) }),
+  fed_close: request('fed_close', { session: z.string().min(1) }),
   /** To the newcomer: adopt the identity the predecessor released. */
-  z.object({
-    id: z.number().int(),
-    type: z.literal('handover_import'),
-    sealedIdentity: z.string().min(1).max(65536),
-  }),
-]);
+  handover_import: request('handover_import', { sealedIdentity: z.string().min(1).max(65536) }),
+} as const;
+
+export type HostRequestType = keyof typeof RequestSchemas;
+/** The request of one type. */
+export type RequestOf<T extends HostRequestType> = z.infer<(typeof RequestSchemas)[T]>;
+type AnyRequestSchema = (typeof RequestSchemas)[HostRequestType];
+
+/** Requests from the host: the union of RequestSchemas. */
+export const HostRequestSchema = z.discriminatedUnion(
+  'type',
+  Object.values(RequestSchemas) as [AnyRequestSchema, ...AnyRequestSchema[]],
+);
 export type HostRequest = z.infer<typeof HostRequestSchema>;
-export type HostRequestType = HostRequest['type'];
 
 /** What the enclave says about itself. */
 export const EnclaveInfoSchema = z.object({

@@ -10,7 +10,6 @@ import { assertManifestSignature, type Manifest, manifestHash } from '../crypto/
 import {
   assertApproval,
   assertApprovalCovers,
-  assertPolicyUpdate,
   statementHash,
   withPolicyUpdate,
 } from '../privacy/statements.ts';
@@ -39,6 +38,7 @@ import type { PipelineDocument } from '../pipelines/schema.ts';
 import type { SignedLedgerEntry } from '../contracts/ledger.ts';
 import type { BudgetCharge, LedgerService, RunCharge } from './ledger-service.ts';
 import { afterData, dataCondition } from './data-condition.ts';
+import { assertNotRevoked, assertNotStale, knownPolicy } from './policy-in-force.ts';
 import { type OpenContext, type OpenedDataset, openSealedInput, readSealedInput } from './datasets.ts';
 import type { JobSpec } from '../contracts/enclave-protocol.ts';
 import { type ResultBody, type SignedResult, signResult } from '../contracts/result.ts';
@@ -86,19 +86,13 @@ function ownerStatements(
     const { manifest } = input.manifest;
     const hash = manifestHash(manifest);
     const update = input.policyUpdate;
-    if (update) assertPolicyUpdate(update, manifest, hash);
-    const known = ctx.ledger.policyVersion(hash);
+    const known = knownPolicy(manifest, hash, update, ctx.ledger);
     const given = update?.update.version ?? 1;
-    if (given < known.version) {
-      throw new ObscuraError(
-        'policy_update_stale',
-        `the host gave policy version ${given} of dataset ${input.datasetId} (input ${input.name}); version ${known.version} is in force`,
-        409,
-        {
-          input: input.name,
-        },
-      );
-    }
+    assertNotStale(
+      given < known.version,
+      `the host gave policy version ${given} of dataset ${input.datasetId} (input ${input.name}); version ${known.version} is in force`,
+      { input: input.name },
+    );
     if (given > known.version) {
       throw new ObscuraError(
         'policy_update_unapplied',
@@ -109,14 +103,12 @@ function ownerStatements(
         },
       );
     }
-    if (known.revoked || update?.update.revoked) {
-      throw new ObscuraError(
-        'dataset_revoked',
-        `the owner of dataset ${input.datasetId} (input ${input.name}) revoked it`,
-        403,
-        { input: input.name },
-      );
-    }
+    assertNotRevoked(
+      known.revoked || update?.update.revoked === true,
+      `the owner of dataset ${input.datasetId} (input ${input.name}) revoked it`,
+      403,
+      { input: input.name },
+    );
     const effective = withPolicyUpdate(manifest, update?.update);
     manifests.set(input.name, effective);
     const approval = input.approval;

@@ -1,0 +1,12 @@
+/** `cancel_job`: trip a running job's guard, stop its federated part here, or drop it while it waits. */
+import { handler } from './handler.ts';
+
+export const cancelJob = handler('cancel_job', async (req, cx) => {
+  const guard = cx.running.get(req.job);
+  guard?.cancel();
+  // A federated job's part here stops too, mid-round.
+  const federatedPart = cx.federated.cancel(req.job);
+  const waiting = [...cx.awaiting.values()].find((w) => w.job === req.job);
+  if (waiting) waiting.cancelled = true;
+  return { cancelled: guard !== undefined || federatedPart || waiting !== undefined };
+});
