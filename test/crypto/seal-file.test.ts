@@ -32,8 +32,22 @@ const K = 64 * 1024;
 const MiB = 1024 * 1024;
 
 describe('sealFile', () => {
-  // 0 and sizes around a chunk and a 1 MiB block; 8 MiB + 1 uses the hash worker.
-  for (const n of [0, 1, K, K + 1, MiB - 1, MiB, MiB + 1, 2 * MiB, 8 * MiB + 1]) {
+  // 0 and sizes around a chunk and a 1 MiB block; from 8 MiB the hash worker, ending in a
+  // full block, a full chunk or a short one.
+  for (const n of [
+    0,
+    1,
+    K,
+    K + 1,
+    MiB - 1,
+    MiB,
+    MiB + 1,
+    2 * MiB,
+    8 * MiB,
+    8 * MiB + 1,
+    9 * MiB + K,
+    11 * MiB + 7,
+  ]) {
     it(`${n} bytes: stats match the files and the result decrypts`, async () => {
       const plain = randomBytes(n);
       const input = join(dir, `in-${n}`);
