@@ -16,16 +16,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { ObscuraError } from '../common/errors.ts';
 import { mlBackend } from './backend.ts';
-import { type DataColumn, encodeColumns, encodedWidth, encodeLabels, fitEncoder } from './encode.ts';
+import { type DataColumn, encodeColumns, encodedWidth, encodeLabels } from './encode.ts';
 import { linearPredictor, solveDropping, transposeTimes, weightedGram } from './linalg.ts';
-import { seededSplit } from './split.ts';
 import {
   buildModel,
   metricsOf,
   type ModelKind,
   type TrainedModel,
   type TrainOptions,
-  taskOf,
+  trainingSetup,
 } from './train.ts';
 
 /** The backend name an exact fit reports (the model it releases is still a TensorFlow.js model). */
@@ -51,18 +50,7 @@ export async function trainExact(args: {
   if (kind === 'mlp') throw new RangeError('trainExact: an mlp has no exact fit');
   // The backend is loaded for the TensorFlow.js model that carries the weights.
   await mlBackend();
-  const n = label.values.length;
-  const minRows = Math.max(2, args.minRows ?? 1);
-  if (n < minRows)
-    throw new ObscuraError(
-      'ml_too_few_rows',
-      `step ${step}: too few rows to train on (fewer than min_group_size)`,
-      422,
-      { step },
-    );
-  const task = taskOf(kind, label.type);
-  const split = seededSplit(n, o.validationSplit, o.seed);
-  const encoding = fitEncoder(features, split.train, o.maxCategories, step, args.minRows ?? 1, o.bounds);
+  const { n, task, split, encoding } = trainingSetup(args);
   const p = encodedWidth(encoding);
   // Rows in their original order (a full-batch fit needs no other): 0 trains, 1 validates.
   const mask = new Uint8Array(n);

@@ -134,6 +134,40 @@ export function metricsOf(
   return { rmse: rmse(pred, y), mae: mae(pred, y), r2: r2(pred, y) };
 }
 
+/**
+ * What every fit starts from, whichever solver: the row count checked against the smallest
+ * trainable set (a data-free message: the count is never named), the task the label gives,
+ * the seeded train/validation split and the encoder fitted on the training rows.
+ */
+export function trainingSetup(args: {
+  step: string;
+  kind: ModelKind;
+  features: DataColumn[];
+  label: DataColumn;
+  options: TrainOptions;
+  minRows?: number;
+}): {
+  n: number;
+  task: 'classification' | 'regression';
+  split: ReturnType<typeof seededSplit>;
+  encoding: ReturnType<typeof fitEncoder>;
+} {
+  const { step, kind, features, label, options: o } = args;
+  const n = label.values.length;
+  const minRows = Math.max(2, args.minRows ?? 1);
+  if (n < minRows)
+    throw new ObscuraError(
+      'ml_too_few_rows',
+      `step ${step}: too few rows to train on (fewer than min_group_size)`,
+      422,
+      { step },
+    );
+  const task = taskOf(kind, label.type);
+  const split = seededSplit(n, o.validationSplit, o.seed);
+  const encoding = fitEncoder(features, split.train, o.maxCategories, step, args.minRows ?? 1, o.bounds);
+  return { n, task, split, encoding };
+}
+
 /** Fit a model on `features` → `label` (columns of equal length). Throws ObscuraError naming the step. */
 export async function trainModel(args: {
   step: string;
@@ -147,18 +181,7 @@ export async function trainModel(args: {
 }): Promise<TrainedModel> {
   const { step, kind, features, label, options: o, checkpoint } = args;
   const backend = await mlBackend();
-  const n = label.values.length;
-  const minRows = Math.max(2, args.minRows ?? 1);
-  if (n < minRows)
-    throw new ObscuraError(
-      'ml_too_few_rows',
-      `step ${step}: too few rows to train on (fewer than min_group_size)`,
-      422,
-      { step },
-    );
-  const task = taskOf(kind, label.type);
-  const split = seededSplit(n, o.validationSplit, o.seed);
-  const encoding = fitEncoder(features, split.train, o.maxCategories, step, args.minRows ?? 1, o.bounds);
+  const { task, split, encoding } = trainingSetup(args);
   const width = encodedWidth(encoding);
   const [xTrain, xVal] = encodeParts(encoding, features, [split.train, split.validation]) as [
     Float32Array,
