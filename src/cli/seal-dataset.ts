@@ -8,7 +8,7 @@ import { basename } from 'node:path';
 import { ObscuraError } from '../common/errors.ts';
 import { type AccountKey, type SealStats, sealFile } from '../crypto/index.ts';
 import { type Manifest, type SignedManifest, signManifest } from '../crypto/manifest.ts';
-import { detectFormat, parseDataset } from '../data/index.ts';
+import { detectFormat, inspectCsv, parseDataset } from '../data/index.ts';
 import type { DatasetPolicy } from '../privacy/policy.ts';
 import { manifestPathFor } from './paths.ts';
 
@@ -33,7 +33,8 @@ export async function sealDataset(
     throw new ObscuraError('file_unreadable', `cannot read ${req.file}`, 400, undefined, { cause: e });
   });
   const format = detectFormat(req.file, bytes.subarray(0, 16));
-  const parsed = await parseDataset(bytes, format);
+  // CSV needs only its schema and row count here: infer them without building the columns.
+  const parsed = format === 'csv' ? inspectCsv(bytes) : await parseDataset(bytes, format);
   const stats = await sealFile(req.file, req.out, [req.worker.recipient]);
   const manifest: Manifest = {
     obscura: 'manifest/1',

@@ -61,6 +61,20 @@ export function parseCsv(bytes: Uint8Array, expected?: DatasetSchema): ParsedDat
 }
 
 /** The narrowest type every non-empty value of column `c` parses as. */
+/**
+ * The schema and row count `parseCsv` would report, without building the columns: the same
+ * UTF-8 check, scan, name rules and type inference (which already reads every value), so
+ * the owner's `seal` learns what its manifest records at about half the cost of a full
+ * parse. Throws the same errors for malformed CSV.
+ */
+export function inspectCsv(bytes: Uint8Array): { schema: DatasetSchema; rows: number } {
+  if (!isUtf8(bytes)) throw new ObscuraError('dataset_invalid', 'CSV is not valid UTF-8', 422);
+  const fields = scanCsv(bytes);
+  assertColumnNames(fields.header, 'CSV');
+  const schema = fields.header.map((name, c) => ({ name, type: inferType(bytes, fields, c) }));
+  return { schema, rows: fields.rows };
+}
+
 function inferType(bytes: Uint8Array, f: CsvFields, c: number): ColumnType {
   const width = f.header.length;
   let mask = BOOL | INT | FLOAT | DATE | TIMESTAMP;
@@ -78,8 +92,9 @@ function inferType(bytes: Uint8Array, f: CsvFields, c: number): ColumnType {
     if (mask & INT && parseIntBytes(bytes, s, e) === undefined) mask &= ~INT;
     if (mask & FLOAT && !(mask & INT) && Number.isNaN(parseFloatBytes(bytes, s, e))) mask &= ~FLOAT;
     if (mask & DATE && Number.isNaN(parseDateBytes(bytes, s, e))) mask &= ~DATE;
-    if (mask & TIMESTAMP && !(mask & DATE) && Number.isNaN(parseTimestampBytes(bytes, s, e) as number))
-      mask &= ~TIMESTAMP;
+    // Checked on every value, dates too: a bare date is not a valid timestamp, so a column of
+    // dates then timestamps must fall back to string rather than fail when it is built.
+    if (mask & TIMESTAMP && Number.isNaN(parseTimestampBytes(bytes, s, e) as number)) mask &= ~TIMESTAMP;
   }
   if (!seen) return 'string';
   if (mask & BOOL) return 'bool';

@@ -21,6 +21,7 @@ export {
 } from './schema.ts';
 export { detectFormat } from './format.ts';
 export { type ParseOptions, parseDataset } from './parse.ts';
+export { inspectCsv } from './csv.ts';
 export { type LoadOptions, loadIntoDuckDB } from './duckdb-load.ts';
 export { type DuckDBOptions, lockedDownConfig, withDuckDB } from './duckdb.ts';
 export { duckdbType, duckdbTypeName, quoteIdent } from './duckdb-types.ts';

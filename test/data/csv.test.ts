@@ -71,6 +71,12 @@ describe('CSV type inference', () => {
     expect(d.schema.map((c) => c.type)).toEqual(['float64', 'string', 'string', 'string']);
   });
 
+  it('reads a column of dates then timestamps as string, not as a timestamp it cannot build', async () => {
+    const d = await csv('t\n2024-02-29\n2024-01-02 03:04\n');
+    expect(d.schema).toEqual([{ name: 't', type: 'string' }]);
+    expect(column(d.table, 't')).toEqual(['2024-02-29', '2024-01-02 03:04']);
+  });
+
   it('reads timestamps with zones as UTC', async () => {
     const d = await csv('t\n2024-01-01T12:00:00+02:00\n2024-01-01T10:00:00Z\n');
     const ts = d.table.getChild('t')?.data[0]?.values as BigInt64Array;
