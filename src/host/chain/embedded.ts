@@ -31,7 +31,7 @@ import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { chainSpec as rococoAssetHubSpec } from '@substrate/connect-known-chains/rococo_v2_2_asset_hub';
 import { ObscuraError, errorMessage } from '../../common/errors.ts';
 import { CODE_KEY, EmbeddedChainDb } from './embedded-db.ts';
-import { serveChain } from './rpc-server.ts';
+import { listenError, serveChain } from './rpc-server.ts';
 import { EMBEDDED_CHAIN_NAME } from '../../chain/schemas.ts';
 import { withTimeout } from '../../chain/timeout.ts';
 
@@ -72,21 +72,7 @@ function assertPortFree(port: number, host: string): Promise<void> {
     const probe = createNetServer();
     probe.once('error', (e: NodeJS.ErrnoException) => {
       probe.close();
-      if (e.code === 'EADDRINUSE') {
-        reject(
-          new ObscuraError('chain_port_in_use', `port ${port} on ${host} is already in use`, 409, {
-            port,
-            host,
-          }),
-        );
-      } else {
-        reject(
-          new ObscuraError('chain_start_failed', `cannot listen on ${host}:${port}: ${e.message}`, 500, {
-            port,
-            host,
-          }),
-        );
-      }
+      reject(listenError(e, port, host));
     });
     probe.once('listening', () => probe.close(() => resolve()));
     probe.listen({ port, host, exclusive: true });

@@ -52,25 +52,22 @@ function parseBody(text: string): z.infer<typeof BodySchema> | undefined {
   }
 }
 
+/** The error a failed listen on host:port reports: 'chain_port_in_use' (409) names the port taken. */
+export function listenError(e: NodeJS.ErrnoException, port: number, host: string): ObscuraError {
+  if (e.code === 'EADDRINUSE')
+    return new ObscuraError('chain_port_in_use', `port ${port} on ${host} is already in use`, 409, {
+      port,
+      host,
+    });
+  return new ObscuraError('chain_start_failed', `cannot listen on ${host}:${port}: ${e.message}`, 500, {
+    port,
+    host,
+  });
+}
+
 function listen(server: http.Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EADDRINUSE') {
-        reject(
-          new ObscuraError('chain_port_in_use', `port ${port} on ${host} is already in use`, 409, {
-            port,
-            host,
-          }),
-        );
-      } else {
-        reject(
-          new ObscuraError('chain_start_failed', `cannot listen on ${host}:${port}: ${e.message}`, 500, {
-            port,
-            host,
-          }),
-        );
-      }
-    });
+    server.once('error', (e: NodeJS.ErrnoException) => reject(listenError(e, port, host)));
     server.listen({ port, host, exclusive: true }, () => resolve());
   });
 }
