@@ -21,6 +21,7 @@ const ALL: Record<string, () => Promise<{ run: () => Promise<BenchSection> }>> =
   roundtrip: () => import('./roundtrip.ts'),
   spend: () => import('./spend.ts'),
   cli: () => import('./cli.ts'),
+  soak: () => import('./soak.ts'),
 };
 
 const chosen = (process.env.BENCH ?? Object.keys(ALL).join(',')).split(',').filter((k) => k in ALL);

@@ -1,0 +1,199 @@
+/**
+ * Soak: a real `obscura serve` (its own process, so its memory and open files are its own)
+ * under mixed load from 64 clients on loopback, each its own account: uploads of a small
+ * sealed dataset, count jobs over it, and reads of jobs and results. Reports requests and
+ * errors by kind, jobs finished, and the memory (RSS) and file-descriptor counts of the host
+ * and of its enclave process at the start and at the end: flat means no leak. SOAK_SECONDS
+ * sets the duration (default 1800, thirty minutes); SOAK_CLIENTS the clients (default 64).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { WorkerRecord } from '../src/host/api/workers.ts';
+import { ApiClient } from '../src/cli/client.ts';
+import { submitJob } from '../src/client/job-request.ts';
+import { sealDataset } from '../src/cli/seal-dataset.ts';
+import { accountKeyFromSuri, type AccountKey } from '../src/crypto/index.ts';
+import { PROJECT_ROOT } from '../src/contracts/measurement.ts';
+import { parseDatasetPolicy } from '../src/privacy/index.ts';
+import type { BenchSection } from './section.ts';
+
+const SECONDS = Number(process.env.SOAK_SECONDS ?? 1800);
+const CLIENTS = Number(process.env.SOAK_CLIENTS ?? 64);
+
+const COUNT = `obscura: 1
+name: soak-count
+inputs: { visits: { columns: { region: string } } }
+steps:
+  - id: n
+    aggregate: { from: visits, measures: { n: { count: "*" } } }
+outputs: { n: { min_group_size: 10 } }
+`;
+
+/** RSS (MiB) and open file descriptors of a process, from /proc. */
+function usage(pid: number): { rssMiB: number; fds: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return { rssMiB: kb / 1024, fds: readdirSync(`/proc/${pid}/fd`).length };
+}
+
+/** The enclave: the host's child process running the enclave entry. */
+function enclavePid(host: number): number {
+  const children = readdirSync(`/proc/${host}/task`).flatMap((t) => {
+    const f = `/proc/${host}/task/${t}/children`;
+    return existsSync(f) ? readFileSync(f, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number) : [];
+  });
+  const pid = children.find((c) => readFileSync(`/proc/${c}/cmdline`, 'utf8').includes('enclave'));
+  if (!pid) throw new Error('no enclave process under the host');
+  return pid;
+}
+
+async function startNode(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(
+    process.execPath,
+    [
+      join(PROJECT_ROOT, 'bin/obscura.js'),
+      'serve',
+      '--data-dir',
+      dataDir,
+      '--port',
+      '0',
+      '--chain-port',
+      '0',
+      '--quiet',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OBSCURA_UPLOADS_IN_FLIGHT: '4' } },
+  );
+  let out = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    out = (out + d.toString()).slice(-4000);
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /API\s+(http:\/\/\S+)/.exec(out);
+      if (m?.[1]) resolve(m[1]);
+    });
+    child.once('exit', () => reject(new Error(`the node exited:\n${out}`)));
+  });
+  return { child, url };
+}
+
+/** Run the soak. */
+export async function run(): Promise<BenchSection> {
+  const work = mkdtempSync(join(tmpdir(), 'obscura-soak-'));
+  const { child, url } = await startNode(join(work, 'node'));
+  const hostPid = child.pid as number;
+  try {
+    const csv = join(work, 'visits.csv');
+    writeFileSync(
+      csv,
+      `${readFileSync(join(PROJECT_ROOT, 'datasets/visits.csv'), 'utf8').split('\n').slice(0, 201).join('\n')}\n`,
+    );
+    const keys: AccountKey[] = [];
+    for (let i = 0; i < CLIENTS; i++) keys.push(await accountKeyFromSuri(`//Soak${i}`));
+    const { workers } = (await new ApiClient(url, keys[0] as AccountKey).get('/v1/workers')) as {
+      workers: WorkerRecord[];
+    };
+    const worker = workers[0] as WorkerRecord;
+    const counts: Record<string, { ok: number; errors: number }> = {};
+    const errors: Record<string, number> = {};
+    const count = async (kind: string, work: () => Promise<unknown>) => {
+      counts[kind] ??= { ok: 0, errors: 0 };
+      const c = counts[kind];
+      try {
+        const out = await work();
+        c.ok++;
+        return out;
+      } catch (e) {
+        c.errors++;
+        const code = (e as { code?: string }).code ?? String(e);
+        errors[`${kind}: ${code}`] = (errors[`${kind}: ${code}`] ?? 0) + 1;
+        return undefined;
+      }
+    };
+    const upload = async (key: AccountKey, n: number) => {
+      const out = join(work, `${key.address.slice(0, 8)}-${n}.sealed`);
+      const { signed } = await sealDataset({
+        file: csv,
+        out,
+        owner: key,
+        worker,
+        analysts: [key.address],
+        measurements: [worker.measurement],
+        policy: parseDatasetPolicy('obscura-policy: 1\npipelines: any\nmin_group_size: 5\n'),
+      });
+      const form = new FormData();
+      form.append('manifest', JSON.stringify(signed));
+      form.append('sealed', new Blob([readFileSync(out)]), 'sealed');
+      rmSync(out, { force: true });
+      return ((await new ApiClient(url, key).postForm('/v1/datasets', form)) as { id: string }).id;
+    };
+    // Every client has a dataset before the clock starts.
+    const datasets = await Promise.all(keys.map((k) => upload(k, 0)));
+    const start = { host: usage(hostPid), enclave: usage(enclavePid(hostPid)) };
+    const until = Date.now() + SECONDS * 1000;
+    let succeeded = 0;
+    await Promise.all(
+      keys.map(async (key, i) => {
+        const api = new ApiClient(url, key);
+        let pending: string | undefined;
+        for (let n = 1; Date.now() < until; n++) {
+          const roll = (n * 7 + i) % 10;
+          if (roll === 0) await count('upload', () => upload(key, n));
+          else if (roll < 3 && !pending) {
+            const job = (await count('submit job', () =>
+              submitJob(api, key, { pipeline: COUNT, inputs: { visits: datasets[i] as string } }),
+            )) as { id: string } | undefined;
+            pending = job?.id;
+          } else if (pending) {
+            const job = (await count('read job', () => api.get(`/v1/jobs/${pending}`))) as
+              | { status: string; result?: string; error?: { code: string } }
+              | undefined;
+            if (job?.status === 'succeeded') {
+              succeeded++;
+              await count('read result', () => api.get(`/v1/results/${job.result}`));
+              pending = undefined;
+            } else if (job && ['failed', 'cancelled'].includes(job.status)) {
+              const key = `job ${job.status}: ${job.error?.code ?? 'no code'}`;
+              errors[key] = (errors[key] ?? 0) + 1;
+              pending = undefined;
+            }
+          } else await count('list results', () => api.get('/v1/results'));
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }),
+    );
+    const end = { host: usage(hostPid), enclave: usage(enclavePid(hostPid)) };
+    const row = (who: 'host' | 'enclave') =>
+      `| ${who} | ${start[who].rssMiB.toFixed(0)} | ${end[who].rssMiB.toFixed(0)} | ${start[who].fds} | ${end[who].fds} |`;
+    return {
+      title: 'Soak: mixed load from many clients',
+      markdown: [
+        `${CLIENTS} clients on loopback for ${SECONDS} s (uploads, count jobs, reads of jobs and results; jobs run one at a time); ${succeeded} jobs succeeded.`,
+        '',
+        '| request | ok | errors |',
+        '| --- | ---: | ---: |',
+        ...Object.entries(counts).map(([k, c]) => `| ${k} | ${c.ok} | ${c.errors} |`),
+        '',
+        '| process | RSS start (MiB) | RSS end (MiB) | fds start | fds end |',
+        '| --- | ---: | ---: | ---: | ---: |',
+        row('host'),
+        row('enclave'),
+        ...(Object.keys(errors).length
+          ? [
+              '',
+              `Errors: ${Object.entries(errors)
+                .map(([k, n]) => `${k} × ${n}`)
+                .join('; ')}.`,
+            ]
+          : []),
+      ].join('\n'),
+    };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    rmSync(work, { recursive: true, force: true });
+  }
+}
