@@ -123,6 +123,7 @@ describe('obscura dashboard', () => {
   it('the host-served page, unsigned, gets only the public parts', async () => {
     expect((await fetch(new URL('/v1/results', t.host.url)).then((r) => r.json())) as unknown).toEqual({
       results: [],
+      next: null,
     });
     expect((await fetch(new URL(`/v1/results/${result}`, t.host.url))).status).toBe(401);
     expect((await fetch(new URL('/v1/datasets', t.host.url))).status).toBe(401);
