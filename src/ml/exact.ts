@@ -16,12 +16,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { ObscuraError } from '../common/errors.ts';
 import { mlBackend } from './backend.ts';
-import { type DataColumn, encodeColumns, encodedWidth, encodeLabels } from './encode.ts';
+import { encodeColumns, encodedWidth, encodeLabels } from './encode.ts';
 import { linearPredictor, solveDropping, transposeTimes, weightedGram } from './linalg.ts';
 import {
   buildModel,
   metricsOf,
   type ModelKind,
+  type TrainArgs,
   type TrainedModel,
   type TrainOptions,
   trainingSetup,
@@ -37,15 +38,7 @@ export const LOGISTIC_L2 = 1;
 type Checkpoint = (() => Promise<void>) | undefined;
 
 /** Fit `kind` (linear or logistic regression) exactly; the same contract as trainModel. */
-export async function trainExact(args: {
-  step: string;
-  kind: ModelKind;
-  features: DataColumn[];
-  label: DataColumn;
-  options: TrainOptions;
-  minRows?: number;
-  checkpoint?: () => Promise<void>;
-}): Promise<TrainedModel> {
+export async function trainExact(args: TrainArgs): Promise<TrainedModel> {
   const { step, kind, features, label, options: o, checkpoint } = args;
   if (kind === 'mlp') throw new RangeError('trainExact: an mlp has no exact fit');
   // The backend is loaded for the TensorFlow.js model that carries the weights.

@@ -134,19 +134,24 @@ export function metricsOf(
   return { rmse: rmse(pred, y), mae: mae(pred, y), r2: r2(pred, y) };
 }
 
-/**
- * What every fit starts from, whichever solver: the row count checked against the smallest
- * trainable set (a data-free message: the count is never named), the task the label gives,
- * the seeded train/validation split and the encoder fitted on the training rows.
- */
-export function trainingSetup(args: {
+/** What a fit is given, whichever solver. */
+export interface TrainArgs {
   step: string;
   kind: ModelKind;
   features: DataColumn[];
   label: DataColumn;
   options: TrainOptions;
   minRows?: number;
-}): {
+  /** Runs between batches; throws to stop training (a job's deadline or cancellation). */
+  checkpoint?: () => Promise<void>;
+}
+
+/**
+ * What every fit starts from, whichever solver: the row count checked against the smallest
+ * trainable set (a data-free message: the count is never named), the task the label gives,
+ * the seeded train/validation split and the encoder fitted on the training rows.
+ */
+export function trainingSetup(args: TrainArgs): {
   n: number;
   task: 'classification' | 'regression';
   split: ReturnType<typeof seededSplit>;
@@ -169,16 +174,7 @@ export function trainingSetup(args: {
 }
 
 /** Fit a model on `features` → `label` (columns of equal length). Throws ObscuraError naming the step. */
-export async function trainModel(args: {
-  step: string;
-  kind: ModelKind;
-  features: DataColumn[];
-  label: DataColumn;
-  options: TrainOptions;
-  minRows?: number;
-  /** Runs between batches; throws to stop training (a job's deadline or cancellation). */
-  checkpoint?: () => Promise<void>;
-}): Promise<TrainedModel> {
+export async function trainModel(args: TrainArgs): Promise<TrainedModel> {
   const { step, kind, features, label, options: o, checkpoint } = args;
   const backend = await mlBackend();
   const { task, split, encoding } = trainingSetup(args);
