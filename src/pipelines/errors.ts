@@ -20,7 +20,9 @@ export type PipelineErrorCode =
   | 'pipeline_dp_unsupported'
   | 'pipeline_dp_bounds_required'
   | 'pipeline_join_key_constant'
-  | 'pipeline_execution_failed';
+  | 'pipeline_execution_failed'
+  | 'pipeline_partial_unsupported'
+  | 'pipeline_partial_mismatch';
 
 /** A pipeline refusal (400 unless given) with structured details. */
 export function pipelineError(

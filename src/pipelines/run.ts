@@ -27,6 +27,7 @@ import {
   withDuckDB,
 } from '../data/index.ts';
 import { checkPipeline, type PipelinePlan, type PlanColumn } from './check.ts';
+import { suppressGroupCells } from './cell-suppression.ts';
 import { type DpApplied, type DpOutputPlan, type ExactGroup, planDp, releaseDp } from './dp.ts';
 import { composed, materialisedSteps } from './compose.ts';
 import { pipelineError } from './errors.ts';
@@ -58,6 +59,11 @@ export interface PipelineOutput {
   dp?: DpApplied;
   /** Present for a train output: the model's description, and its weights where released. */
   model?: ModelDescription;
+  /**
+   * Only with RunOptions.raw (never released): per group in `rows` order, each input's
+   * distinct rows behind it, and per histogram measure each input's rows behind each cell.
+   */
+  behind?: { rows: number[][]; cells: Record<string, number[][][]> };
 }
 
 /** Outputs by step id. */
@@ -78,6 +84,12 @@ export interface RunOptions {
    * tests that compare with DuckDB; the enclave never passes it.
    */
   privacy?: boolean;
+  /**
+   * Internal, for mergeable partial aggregates (partials/compute.ts): aggregate outputs are
+   * read exact and whole — no suppression, no DP — with the counts behind each group
+   * (PipelineOutput.behind), so that min_group_size and DP can be applied after a merge.
+   */
+  raw?: boolean;
   /**
    * Replaces local training for train outputs (federated training: the worker keeps the
    * rows and the federation trains); gets the step's rows as columns, features then label.
@@ -199,6 +211,10 @@ export async function runPipeline(
         );
         continue;
       }
+      if (opts.raw && kind === 'aggregate') {
+        outputs[out.step] = await readRawOutput(run, plan, out);
+        continue;
+      }
       const dpPlan = dp.outputs.find((o) => o.step === out.step);
       const columns = released?.outputs.find((o) => o.step === out.step)?.columns;
       outputs[out.step] =
@@ -247,15 +263,35 @@ async function readOutput(
   };
 }
 
-/**
- * Each histogram cell is a group for min_group_size: a cell with fewer distinct rows of
- * some input behind it than minGroupSize (an empty one too, or the empty cells would
- * point at the rest) becomes null in `rows`. The group's total is known (it passed, and
- * may be counted beside), so the suppressed cells together must hold no rows or at least
- * minGroupSize of every input: otherwise the shown cells, subtracted from the total, give
- * the few rows hidden. While they hold fewer, the smallest shown cell is suppressed too.
- * Returns how many cells were suppressed.
- */
+/** Every group of an aggregate output, exact, with the counts behind it (RunOptions.raw). */
+async function readRawOutput(
+  run: Run,
+  plan: PipelinePlan,
+  out: PipelinePlan['outputs'][number],
+): Promise<PipelineOutput> {
+  const step = plan.steps.find((s) => s.id === out.step) as PipelinePlan['steps'][number];
+  const lists = step.cells.flatMap((c) => c.columns);
+  const cols = [...out.columns.map((c) => c.name), ...step.rowCounts, ...lists].map(quoteIdent).join(', ');
+  const read = await execute(run, `SELECT ${cols} FROM ${quoteIdent(step.table)}`, [], out.step);
+  const n = out.columns.length;
+  const list = (v: DuckDBValue) => (v as { items: unknown[] }).items.map(Number);
+  const cells: Record<string, number[][][]> = {};
+  let at = n + step.rowCounts.length;
+  for (const c of step.cells) {
+    const from = at;
+    cells[c.measure] = read.map((r) => c.columns.map((_, i) => list(r[from + i] ?? null)));
+    at += c.columns.length;
+  }
+  return {
+    columns: out.columns.map((c) => ({ name: c.name, type: c.type })),
+    rows: read.map((r) => r.slice(0, n).map(toOutputValue)),
+    suppressedGroups: 0,
+    minGroupSize: out.minGroupSize,
+    behind: { rows: read.map((r) => r.slice(n, n + step.rowCounts.length).map(Number)), cells },
+  };
+}
+
+/** Histogram cells of released groups below min_group_size become null (cell-suppression.ts); returns how many. */
 function suppressCells(
   out: PipelinePlan['outputs'][number],
   cells: PipelinePlan['steps'][number]['cells'],
@@ -273,19 +309,9 @@ function suppressCells(
       const row = rows[g] as OutputValue[];
       const counts = JSON.parse(String(row[index])) as (number | null)[];
       const behind = lists.map((i) => (r[i] as { items: unknown[] }).items.map(Number));
-      const k = out.minGroupSize;
-      const hidden = counts.map((_, cell) => behind.some((b) => (b[cell] ?? 0) < k));
-      const mass = (b: number[]) => b.reduce((sum, x, cell) => sum + (hidden[cell] ? x : 0), 0);
-      while (behind.some((b) => mass(b) > 0 && mass(b) < k)) {
-        let pick = -1;
-        counts.forEach((n, cell) => {
-          if (!hidden[cell] && (pick < 0 || (n ?? 0) < (counts[pick] ?? 0))) pick = cell;
-        });
-        if (pick < 0) break;
-        hidden[pick] = true;
-      }
-      suppressed += hidden.filter(Boolean).length;
-      row[index] = JSON.stringify(counts.map((n, cell) => (hidden[cell] ? null : n)));
+      const kept = suppressGroupCells(counts, behind, out.minGroupSize);
+      suppressed += kept.suppressed;
+      row[index] = JSON.stringify(kept.cells);
     });
   }
   return suppressed;
