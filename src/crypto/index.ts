@@ -9,7 +9,7 @@ export { resultIdentityFromSecret } from './result-key.ts';
 export { generateIdentity, identityToRecipient, parseRecipient } from './age/x25519.ts';
 export { encryptStream, encryptToBuffer } from './age/encrypt.ts';
 export { decryptStream, decryptToBuffer } from './age/decrypt.ts';
-export { sealFile, type SealStats } from './age/seal-file.ts';
+export { type SealFileOptions, sealFile, type SealStats } from './age/seal-file.ts';
 export { inspectHeader, checkHeader, type StanzaInfo } from './age/inspect.ts';
 export type { AgeErrorCode } from './age/errors.ts';
 export {

@@ -72,21 +72,37 @@ function countLines(bytes: Uint8Array, from: number): number {
 }
 
 /**
+ * Where a piece of a CSV sits in the whole, for scanning it piece by piece (csv-stream.ts):
+ * the header already read, the number of the piece's first data row, and field arrays to
+ * reuse (fresh memory is expensive to touch on these machines: parts.md).
+ */
+export interface ScanContinuation {
+  /** Absent while the header is still to come (then read from these bytes). */
+  header?: string[];
+  firstRow: number;
+  reuse?: Pick<CsvFields, 'starts' | 'ends' | 'flags'>;
+}
+
+/**
  * Scan a whole CSV. The first non-blank line is the header. Throws ObscuraError
  * 'dataset_invalid' (422) naming the row and column of the first malformed field.
  * Expects valid UTF-8 (the caller checks); inputs must be under 4 GiB.
+ * With `from`, `bytes` is a piece of a CSV that starts at a row boundary, after any byte
+ * order mark (the caller strips it), and after the header when `from.header` is given; rows
+ * are numbered from `from.firstRow` in errors.
  */
-export function scanCsv(bytes: Uint8Array): CsvFields {
+export function scanCsv(bytes: Uint8Array, from?: ScanContinuation): CsvFields {
   const n = bytes.length;
   if (n >= 0xffffffff) throw new ObscuraError('dataset_invalid', 'CSV is larger than 4 GiB', 413);
-  let pos = n >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
-  let header: string[] | undefined;
-  let columns = 0;
-  let row = 0; // 0 while reading the header
-  let capacity = 64;
-  let starts = new Uint32Array(capacity);
-  let ends = new Uint32Array(capacity);
-  let flags = new Uint8Array(capacity);
+  let pos = !from && n >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  let header: string[] | undefined = from?.header;
+  let columns = header?.length ?? 0;
+  const firstRow = from?.firstRow ?? 1;
+  let row = header ? firstRow : 0; // 0 while reading the header
+  let capacity = from?.reuse?.starts.length ?? 64;
+  let starts = from?.reuse?.starts ?? new Uint32Array(capacity);
+  let ends = from?.reuse?.ends ?? new Uint32Array(capacity);
+  let flags = from?.reuse?.flags ?? new Uint8Array(capacity);
   let size = 0;
   while (pos < n) {
     const first = bytes[pos];
@@ -176,5 +192,5 @@ export function scanCsv(bytes: Uint8Array): CsvFields {
     row++;
   }
   if (!header) throw new ObscuraError('dataset_invalid', 'CSV has no header row', 422);
-  return { header, rows: row - 1, starts, ends, flags };
+  return { header, rows: row - firstRow, starts, ends, flags };
 }

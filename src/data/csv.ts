@@ -60,7 +60,6 @@ export function parseCsv(bytes: Uint8Array, expected?: DatasetSchema): ParsedDat
   return { table: tableFromColumns(header, columns, rows), schema, rows };
 }
 
-/** The narrowest type every non-empty value of column `c` parses as. */
 /**
  * The schema and row count `parseCsv` would report, without building the columns: the same
  * UTF-8 check, scan, name rules and type inference (which already reads every value), so
@@ -75,15 +74,28 @@ export function inspectCsv(bytes: Uint8Array): { schema: DatasetSchema; rows: nu
   return { schema, rows: fields.rows };
 }
 
+/** The narrowest type every non-empty value of column `c` parses as. */
 function inferType(bytes: Uint8Array, f: CsvFields, c: number): ColumnType {
+  return typeOfMask(narrowTypeMask(bytes, f, c, ANY_TYPE));
+}
+
+/** A column's type inference state: the types every value so far parses as, and SEEN once a value was. */
+export const ANY_TYPE = BOOL | INT | FLOAT | DATE | TIMESTAMP;
+const SEEN = 32;
+
+/**
+ * Narrow `state` (ANY_TYPE to start) by the values of column `c` in `f`; returns the new state.
+ * States carry over from one piece of a CSV to the next, so inference can stream.
+ */
+export function narrowTypeMask(bytes: Uint8Array, f: CsvFields, c: number, state: number): number {
   const width = f.header.length;
-  let mask = BOOL | INT | FLOAT | DATE | TIMESTAMP;
-  let seen = false;
+  let mask = state & ANY_TYPE;
+  let seen = state & SEEN;
   for (let r = 0, k = c; r < f.rows && mask !== 0; r++, k += width) {
     const s = f.starts[k] as number;
     const e = f.ends[k] as number;
     if (s === e) continue;
-    seen = true;
+    seen = SEEN;
     if (f.flags[k] === 2) {
       mask = 0;
       break;
@@ -96,12 +108,17 @@ function inferType(bytes: Uint8Array, f: CsvFields, c: number): ColumnType {
     // dates then timestamps must fall back to string rather than fail when it is built.
     if (mask & TIMESTAMP && Number.isNaN(parseTimestampBytes(bytes, s, e) as number)) mask &= ~TIMESTAMP;
   }
-  if (!seen) return 'string';
-  if (mask & BOOL) return 'bool';
-  if (mask & INT) return 'int64';
-  if (mask & FLOAT) return 'float64';
-  if (mask & DATE) return 'date';
-  if (mask & TIMESTAMP) return 'timestamp';
+  return mask | seen;
+}
+
+/** The type a finished inference state stands for. */
+export function typeOfMask(state: number): ColumnType {
+  if (!(state & SEEN)) return 'string';
+  if (state & BOOL) return 'bool';
+  if (state & INT) return 'int64';
+  if (state & FLOAT) return 'float64';
+  if (state & DATE) return 'date';
+  if (state & TIMESTAMP) return 'timestamp';
   return 'string';
 }
 

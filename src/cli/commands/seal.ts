@@ -1,7 +1,8 @@
 /**
  * `obscura seal`: on the owner's machine, verify the worker's attestation with a fresh
- * nonce, read the dataset's schema and row count, seal it with age to the worker's
- * recipient, and write the owner-signed manifest beside it (`<out>.manifest.json`).
+ * nonce, read the dataset's schema and row count while sealing it with age to the worker's
+ * recipient (one pass, a progress bar on a terminal), and write the owner-signed manifest
+ * beside it (`<out>.manifest.json`).
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
@@ -12,6 +13,7 @@ import { loadDatasetPolicy } from '../../privacy/policy.ts';
 import { attestationSetup, attestWorker, listWorkers } from '../attest.ts';
 import { ApiClient } from '../client.ts';
 import { emit, type GlobalOptions } from '../output.ts';
+import { progressBar } from '../progress.ts';
 
 interface SealOptions {
   worker: string;
@@ -139,6 +141,7 @@ export function sealCommand(program: Command): void {
       }
       // Loaded on demand: reading datasets pulls in DuckDB and Arrow.
       const { sealDataset } = await import('../seal-dataset.ts');
+      const bar = progressBar('sealing');
       const { signed, stats, manifestPath } = await sealDataset({
         file,
         out: opts.out,
@@ -148,7 +151,8 @@ export function sealCommand(program: Command): void {
         ...(datasetPolicy ? { policy: datasetPolicy } : {}),
         measurements: opts.measurement ?? [worker.measurement],
         ...(opts.name ? { name: opts.name } : {}),
-      });
+        onProgress: bar.update,
+      }).finally(bar.done);
       const { rows, format } = signed.manifest;
       const sim = verdict.simulated ? ' (simulated TEE)' : '';
       emit(
