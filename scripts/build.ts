@@ -5,7 +5,7 @@
  * esbuild transpiles each source file on its own (no bundling: every import stays an
  * import, relative ones renamed from .ts to .js), so dist/<area>/<file>.js sits at the same
  * depth as src/<area>/<file>.ts and paths taken from import.meta.url (PROJECT_ROOT, the
- * dashboard page) stay right. Files other than TypeScript (the dashboard page) are copied.
+ * dashboard page) stay right. Files other than TypeScript (the dashboard page and its icon) are copied.
  * esbuild comes with tsx (a dependency, which pins it). The library entry's type
  * declarations (dist/client/*.d.ts and what they import, for `import … from 'obscura'`) come
  * from tsc without type checking (tsconfig.types.json); types are checked by `npm run lint`.
@@ -54,7 +54,7 @@ await build({
   target: 'node20',
   logLevel: 'warning',
 });
-for (const f of files.filter((f) => f.endsWith('.html'))) cpSync(join(SRC, f), join(DIST, f));
+for (const f of files.filter((f) => /\.(?:html|svg)$/.test(f))) cpSync(join(SRC, f), join(DIST, f));
 // typescript is a devDependency: an install without them still gets a working CLI and library.
 let tsc: string | undefined;
 try {

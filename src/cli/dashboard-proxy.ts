@@ -13,13 +13,12 @@
  * document as `opened`, so the page can draw them. They exist in the clear only here and
  * in the user's browser.
  */
-import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isObscuraError, ObscuraError } from '../common/errors.ts';
 import { documentOutputs, parseResultDocument, type ResultReaderKey } from '../provenance/document.ts';
 import type { ObscuraClient as ApiClient } from '../client/client.ts';
+import { DASHBOARD_HEADERS, dashboardFile } from '../host/api/dashboard/assets.ts';
 
-const PAGE = new URL('../host/api/dashboard/index.html', import.meta.url);
 /** Response header naming the account the proxy signs as (the page shows it). */
 export const SIGNED_AS_HEADER = 'obscura-signed-as';
 
@@ -64,7 +63,6 @@ async function handle(
   res: ServerResponse,
   api: ApiClient,
   allowedHosts: Set<string>,
-  page: string,
   reader: ResultReaderKey | undefined,
 ): Promise<void> {
   if (!allowedHosts.has(req.headers.host ?? ''))
@@ -77,9 +75,10 @@ async function handle(
   const url = req.url ?? '/';
   if (req.method !== 'GET' && req.method !== 'HEAD')
     return problem(res, 405, 'method_not_allowed', 'the dashboard proxy forwards reads (GET) only');
-  if (url === '/' || url.startsWith('/?') || url.startsWith('/#')) {
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-    res.end(req.method === 'HEAD' ? undefined : page);
+  const file = await dashboardFile(url.replace(/[?#].*$/, ''));
+  if (file) {
+    res.writeHead(200, { ...DASHBOARD_HEADERS, 'content-type': file.type });
+    res.end(req.method === 'HEAD' ? undefined : file.body);
     return;
   }
   if (!url.startsWith('/v1/')) return problem(res, 404, 'not_found', `no route for ${url}`);
@@ -100,10 +99,9 @@ export async function startDashboardProxy(
   port: number,
   reader?: ResultReaderKey,
 ): Promise<DashboardProxy> {
-  const page = await readFile(PAGE, 'utf8');
   const allowedHosts = new Set<string>();
   const server = createServer((req, res) => {
-    handle(req, res, api, allowedHosts, page, reader).catch((e: unknown) => {
+    handle(req, res, api, allowedHosts, reader).catch((e: unknown) => {
       const err =
         e instanceof ObscuraError
           ? e

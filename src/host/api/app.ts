@@ -3,10 +3,10 @@
  * at /, and problem+json errors. Built from a HostContext so tests can call it in-process.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import express, { type Express } from 'express';
 import { ObscuraError } from '../../common/errors.ts';
 import { guardRoutes } from './access.ts';
+import { DASHBOARD_HEADERS, dashboardFile } from './dashboard/assets.ts';
 import type { HostContext } from './context.ts';
 import { ROUTES } from './openapi.ts';
 import { openApiDocument } from './openapi-document.ts';
@@ -19,8 +19,6 @@ import { pipelineRoutes } from './routes/pipelines.ts';
 import { resultRoutes } from './routes/results.ts';
 import { systemRoutes } from './routes/system.ts';
 import { upgradeRoutes } from './routes/upgrades.ts';
-
-const DASHBOARD = new URL('./dashboard/index.html', import.meta.url);
 
 /** The API application for a host context. */
 export function createApp(ctx: HostContext, opts: { serverUrl: string }): Express {
@@ -54,9 +52,14 @@ export function createApp(ctx: HostContext, opts: { serverUrl: string }): Expres
   app.get('/metrics', async (_req, res) => {
     res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
   });
-  const dashboard = readFileSync(DASHBOARD, 'utf8');
-  app.get('/', (_req, res) => {
-    res.type('html').send(dashboard);
+  app.get(['/', '/dashboard.js', '/favicon.svg', '/favicon.ico'], async (req, res, next) => {
+    try {
+      const file = await dashboardFile(req.path);
+      if (!file) return next();
+      res.set(DASHBOARD_HEADERS).type(file.type).send(file.body);
+    } catch (e) {
+      next(e);
+    }
   });
   app.use((req, _res, next) => {
     next(new ObscuraError('not_found', `no route for ${req.method} ${req.path}`, 404));

@@ -1,0 +1,90 @@
+/**
+ * The page's access to the /v1 JSON API (same origin only): reads and writes, signed by the
+ * signer the user signed in with (src/host/api/dashboard/page/signin.ts) when there is one,
+ * and errors as one line with the API's stable code.
+ */
+import { $, short, str } from './dom.ts';
+
+/** An API answer that was not a success: the problem's detail and its stable code. */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Adds the signature headers for one request (the key stays in the page). */
+export type Signer = {
+  account: string;
+  headers(method: string, pathWithQuery: string, body: string | undefined): Promise<Record<string, string>>;
+};
+
+let signer: Signer | null = null;
+/** Sign every later request with `s` (null: signed out). */
+export function setSigner(s: Signer | null): void {
+  signer = s;
+}
+/** The account signed in, if any. */
+export const signedInAccount = (): string | null => signer?.account ?? null;
+
+/** A JSON object from the API (fields read with care: the page trusts no shape). */
+export type Json = Record<string, unknown>;
+
+/** Call the API; `body` is sent as JSON. Resolves to the parsed object, or throws ApiError. */
+export async function api<T = Json>(path: string, method = 'GET', body?: unknown): Promise<T> {
+  const text = body === undefined ? undefined : JSON.stringify(body);
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (text !== undefined) headers['content-type'] = 'application/json';
+  if (signer) Object.assign(headers, await signer.headers(method, path, text));
+  let res: Response;
+  try {
+    res = await fetch(path, { method, headers, body: text, cache: 'no-store' });
+  } catch {
+    throw new ApiError(`cannot reach the API host for ${path} (network_error)`);
+  }
+  const signedAs = signer?.account ?? res.headers.get('obscura-signed-as');
+  $('whoami').textContent = signedAs ? `signed in as ${short(signedAs, 12)}` : '';
+  const raw = await res.text();
+  let parsed: unknown = null;
+  try {
+    parsed = raw ? JSON.parse(raw) : null;
+  } catch {
+    parsed = null;
+  }
+  if (!res.ok) {
+    const p = (parsed && typeof parsed === 'object' ? parsed : {}) as Json;
+    const code = str(p.code || `http_${res.status}`);
+    throw new ApiError(`${str(p.detail || p.title || `HTTP ${res.status} for ${path}`)} (${code})`, code);
+  }
+  if (parsed === null || typeof parsed !== 'object')
+    throw new ApiError(`${path} did not return JSON (bad_response)`);
+  return parsed as T;
+}
+
+/** Every item of a paged list route: follows `next` until the last page. */
+export async function apiList<T>(path: string, field: string): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  do {
+    const sep = path.includes('?') ? '&' : '?';
+    const page: Json = await api(
+      `${path}${sep}limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
+    const got = page[field];
+    if (Array.isArray(got)) items.push(...(got as T[]));
+    cursor = typeof page.next === 'string' && page.next ? page.next : null;
+  } while (cursor);
+  return items;
+}
+
+/** Show an error on the page's error line. */
+export function showError(where: string, e: unknown): void {
+  const msg =
+    e instanceof ApiError
+      ? e.message
+      : `${str((e as { message?: unknown } | null)?.message) || str(e)} (client_error)`;
+  $('error-text').textContent = `${where}: ${msg}`;
+  $('error').hidden = false;
+}
