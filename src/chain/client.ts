@@ -8,10 +8,11 @@ import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import type { ISubmittableResult } from '@polkadot/types/types';
-import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { cryptoWaitReady, encodeAddress } from '@polkadot/util-crypto';
 import { z } from 'zod';
 import { ObscuraError, errorMessage } from '../common/errors.ts';
 import { merkleProof, merkleRoot } from './merkle.ts';
+import { decodeNodeRemark, encodeNodeRemarkHex } from './node-remark.ts';
 import {
   decodeLedgerRemark,
   encodeLedgerRemarkHex,
@@ -79,14 +80,17 @@ export class ChainClient {
   readonly #operator: KeyringPair | undefined;
   readonly #timeoutMs: number;
   readonly #queue = new SerialQueue();
+  readonly #provider: WsProvider;
 
   private constructor(
+    provider: WsProvider,
     api: ApiPromise,
     endpoint: string,
     base: Omit<ChainIdentity, 'specName' | 'specVersion'>,
     operator: KeyringPair | undefined,
     timeoutMs: number,
   ) {
+    this.#provider = provider;
     this.#api = api;
     this.#endpoint = endpoint;
     this.#base = base;
@@ -134,7 +138,7 @@ export class ChainClient {
         opts.operatorSuri === undefined
           ? undefined
           : new Keyring({ type: 'sr25519', ss58Format: ss58Prefix }).addFromUri(opts.operatorSuri);
-      return new ChainClient(ready, endpoint, base, operator, timeoutMs);
+      return new ChainClient(provider, ready, endpoint, base, operator, timeoutMs);
     } catch (e) {
       await (api ? api.disconnect() : provider.disconnect()).catch(() => undefined);
       if (e instanceof ObscuraError)
@@ -235,9 +239,86 @@ export class ChainClient {
     from: number,
     to?: number,
   ): Promise<{ scannedTo: number; heads: LedgerPlacement[] }> {
+    const heads: LedgerPlacement[] = [];
+    const scannedTo = await this.#scanRemarks(from, to, (bytes, r) => {
+      const head = decodeLedgerRemark(bytes);
+      if (head && head.worker === worker)
+        heads.push({
+          head,
+          blockHash: r.blockHash,
+          blockNumber: r.blockNumber,
+          extrinsicIndex: r.extrinsicIndex,
+        });
+    });
+    return { scannedTo, heads };
+  }
+
+  /**
+   * The node-record remarks (node-remark.ts) in canonical blocks `from`..`to`, in chain
+   * order, each with the SS58 address (prefix 42) of the account that signed its extrinsic.
+   * The records are untrusted JSON: check them with checkNodeRecord.
+   */
+  async nodeRemarks(
+    from: number,
+    to?: number,
+  ): Promise<{ scannedTo: number; remarks: { signed: unknown; signer: string; blockNumber: number }[] }> {
+    const remarks: { signed: unknown; signer: string; blockNumber: number }[] = [];
+    const scannedTo = await this.#scanRemarks(from, to, (bytes, r) => {
+      const signed = decodeNodeRemark(bytes);
+      if (signed !== undefined && r.signer)
+        remarks.push({ signed, signer: r.signer, blockNumber: r.blockNumber });
+    });
+    return { scannedTo, remarks };
+  }
+
+  /** Publishes a signed node record in its own remark, signed by the operator; resolves when it is in a block. Throws like anchor(). */
+  async publishNodeRecord(signedRecord: unknown): Promise<{ blockNumber: number }> {
+    this.#signer();
+    const remark = encodeNodeRemarkHex(signedRecord);
+    const placed = await this.#queue.run(() => this.#submit(remark));
+    return { blockNumber: placed.blockNumber };
+  }
+
+  /** The free balance (planck) of `address`. Throws 'chain_unreachable' or 'chain_timeout'. */
+  async freeBalance(address: string): Promise<bigint> {
+    if (!this.#api.isConnected) throw unreachable(this.#endpoint, 'not connected');
+    const account = (await withTimeout(
+      this.#api.query.system!.account!(address),
+      this.#timeoutMs,
+      'reading a balance',
+    )) as unknown as { data: { free: { toBigInt(): bigint } } };
+    return account.data.free.toBigInt();
+  }
+
+  /**
+   * Asks the chain's faucet to fund `address` (the embedded chain's `obscura_fund` RPC;
+   * other chains have none). Throws 'chain_faucet_unavailable' (503) where there is none.
+   */
+  async requestFunds(address: string): Promise<void> {
+    try {
+      await withTimeout(this.#provider.send('obscura_fund', [address]), this.#timeoutMs, 'asking the faucet');
+    } catch (e) {
+      throw new ObscuraError(
+        'chain_faucet_unavailable',
+        `the chain at ${this.#endpoint} funds no account on request (${errorMessage(e)}): send funds to ${address} yourself`,
+        503,
+        { address },
+        { cause: e },
+      );
+    }
+  }
+
+  /** Calls `visit` with every remark's bytes in canonical blocks `from`..`to` (default the head); returns the last block read. */
+  async #scanRemarks(
+    from: number,
+    to: number | undefined,
+    visit: (
+      bytes: Uint8Array,
+      where: { blockHash: string; blockNumber: number; extrinsicIndex: number; signer?: string },
+    ) => void,
+  ): Promise<number> {
     const api = this.#api;
     const last = to ?? (await this.headNumber());
-    const heads: LedgerPlacement[] = [];
     for (let n = Math.max(1, from); n <= last; n++) {
       const blockHash = await withTimeout(
         api.rpc.chain.getBlockHash(n),
@@ -254,12 +335,17 @@ export class ChainClient {
           return;
         const arg = ex.method.args[0];
         if (!arg) return;
-        const head = decodeLedgerRemark(arg.toU8a(true));
-        if (head && head.worker === worker)
-          heads.push({ head, blockHash: blockHash.toHex(), blockNumber: n, extrinsicIndex });
+        const key = ex.isSigned ? ex.signer.toU8a(true) : undefined;
+        const signer = key?.length === 32 ? encodeAddress(key, 42) : undefined;
+        visit(arg.toU8a(true), {
+          blockHash: blockHash.toHex(),
+          blockNumber: n,
+          extrinsicIndex,
+          ...(signer ? { signer } : {}),
+        });
       });
     }
-    return { scannedTo: last, heads };
+    return last;
   }
 
   /** True when `placement` is on the canonical chain exactly as stated. Throws only when the chain is unreachable. */

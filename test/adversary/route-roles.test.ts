@@ -196,6 +196,8 @@ function table(): Record<string, Row> {
       status: all(200),
     },
     'get /v1/openapi.json': { url: '/v1/openapi.json', status: all(200) },
+    // Public: the chain already publishes every node record.
+    'get /v1/nodes': { url: '/v1/nodes', status: all(200) },
     // A JSON body is not the multipart upload: past the signature check, a 415.
     'post /v1/datasets': { url: '/v1/datasets', status: signed(415) },
     'get /v1/datasets': {

@@ -33,6 +33,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: () => import('./workers.ts').then((m) => m.workersCommand),
   },
   {
+    name: 'nodes',
+    summary: "list the federation's nodes on the chain and check each one's attestation now",
+    load: () => import('./nodes.ts').then((m) => m.nodesCommand),
+  },
+  {
     name: 'attest',
     summary: "verify an enclave's attestation check by check (worker id, raw quote file, or evidence JSON)",
     load: () => import('./attest.ts').then((m) => m.attestCommand),

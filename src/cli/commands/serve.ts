@@ -81,6 +81,11 @@ export function serveCommand(program: Command): void {
       '--job-memory <size>',
       `memory limit per job, e.g. 2GB (or OBSCURA_JOB_MEMORY; default ${JOB_LIMITS.memoryBytes.default / 1024 ** 2}MiB)`,
     )
+    .option(
+      '--public-url <url>',
+      "this node's API URL as other organisations' nodes reach it (default the URL it listens on)",
+    )
+    .option('--no-register', 'do not publish this node in the registry on the chain')
     .option('--quiet', 'print only the startup summary')
     .action(
       async (opts: {
@@ -97,6 +102,8 @@ export function serveCommand(program: Command): void {
         jobMaxRows?: string;
         jobMemory?: string;
         quiet?: boolean;
+        publicUrl?: string;
+        register: boolean;
       }) => {
         const count = Number(opts.workers);
         const timeout = opts.jobTimeout ?? env().OBSCURA_JOB_TIMEOUT;
@@ -147,6 +154,8 @@ export function serveCommand(program: Command): void {
           ...(operators.length ? { operators } : {}),
           uploadLimits,
           jobLimits,
+          registerNode: opts.register,
+          ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
           ...(minFreeBytes !== undefined ? { minFreeBytes } : {}),
           log: (level, message) => {
             if (!opts.quiet || level !== 'info')
@@ -173,6 +182,7 @@ export function serveCommand(program: Command): void {
                   ]
                 : [],
             ),
+          `  operator   ${host.operatorAddress}${opts.register ? '  (node record on the chain: obscura nodes)' : ''}`,
           `  data dir   ${host.dataDir}`,
         ];
         process.stdout.write(`${lines.join('\n')}\n`);

@@ -18,6 +18,7 @@ import { jobRoutes } from './routes/jobs.ts';
 import { pipelineRoutes } from './routes/pipelines.ts';
 import { resultRoutes } from './routes/results.ts';
 import { systemRoutes } from './routes/system.ts';
+import { nodeRoutes } from './routes/nodes.ts';
 import { upgradeRoutes } from './routes/upgrades.ts';
 
 /** The API application for a host context. */
@@ -38,6 +39,7 @@ export function createApp(ctx: HostContext, opts: { serverUrl: string }): Expres
   // Before any handler: the route's access rule (404 for a request no route of the table matches).
   v1.use(guardRoutes(ctx, ROUTES, ctx.seenRequests));
   v1.use(systemRoutes(ctx));
+  v1.use(nodeRoutes(ctx));
   v1.use(datasetRoutes(ctx));
   v1.use(pipelineRoutes(ctx));
   v1.use(jobRoutes(ctx));

@@ -6,6 +6,7 @@ import type { SeenRequests } from './auth.ts';
 import type { HostMetrics } from './metrics.ts';
 import type { UploadGate, UploadLimits } from './uploads.ts';
 import type { WorkerPool } from './workers.ts';
+import type { NodeRegistry } from '../federation/registry.ts';
 
 /** Host-wide limits. */
 export interface HostLimits {
@@ -41,6 +42,8 @@ export interface HostContext {
   seenRequests: SeenRequests;
   /** Wakes the job runner when a job is queued. */
   notifyJobQueued: () => void;
+  /** The federation's node registry on the chain (absent: this host takes no part). */
+  nodes?: NodeRegistry;
   /** Cancels a job that has not ended (see JobRunner.cancel). */
   cancelJob: (id: string) => Promise<'cancelled' | 'cancelling'>;
 }

@@ -24,6 +24,7 @@ import { JobRunner } from './runner.ts';
 import { handOverFromPredecessor } from './upgrade.ts';
 import { DEFAULT_UPLOAD_LIMITS, UploadGate, type UploadLimits } from './uploads.ts';
 import { WorkerPool } from './workers.ts';
+import { NodeRegistry } from '../federation/registry.ts';
 import type { JobLimits } from '../../pipelines/limits.ts';
 
 /** How to start a host. */
@@ -56,9 +57,32 @@ export interface HostOptions {
   operators?: string[];
   /** The operator's per-job limits, given to every enclave at start (defaults where absent). */
   jobLimits?: Partial<JobLimits>;
+  /** Publish this node's record on the chain at start and keep it fresh (federation across organisations); default false. */
+  registerNode?: boolean;
+  /** This node's API URL as other nodes reach it; default the URL it listens on. */
+  publicUrl?: string;
+  /** Life of the published node record in ms; default one hour. */
+  nodeTtlMs?: number;
 }
 
-/** The account that signs anchors: the given secret URI (never a development key), else on the embedded chain the data directory's own. */
+/** Below this free balance (planck) a host asks the chain's faucet to fund its operator. */
+const FUNDING_THRESHOLD = 10n ** 15n;
+
+/** Ask the chain's faucet for funds when the operator runs low; where there is none, say how to fund it. */
+async function fundOperator(chain: ChainClient, address: string, log: HostLog): Promise<void> {
+  try {
+    if ((await chain.freeBalance(address)) >= FUNDING_THRESHOLD) return;
+    await chain.requestFunds(address);
+    log('info', `operator ${address} funded by the chain's faucet`);
+  } catch (e) {
+    log(
+      'warn',
+      `operator ${address} has too little to pay for anchors and the chain did not fund it (${e instanceof Error ? e.message : String(e)}); send it funds (README: "Joining another chain")`,
+    );
+  }
+}
+
+/** The account that signs anchors: the given secret URI (never a development key), else the data directory's own. */
 async function resolveOperator(
   opts: HostOptions,
   dataDir: string,
@@ -68,13 +92,8 @@ async function resolveOperator(
     const key = await accountKeyFromSuri(opts.operatorSuri);
     return { address: key.address, suri: opts.operatorSuri };
   }
-  if (opts.chainEndpoint) {
-    throw new ObscuraError(
-      'operator_missing',
-      'a non-embedded chain needs an operator account that pays for anchoring: set OBSCURA_OPERATOR_SURI',
-      400,
-    );
-  }
+  // On a chain of another node (or organisation) too: the key is this node's own, funded by
+  // that chain's faucet when it has one (fundOperator), by the chain's users otherwise.
   return loadOrCreateOperatorKey(dataDir);
 }
 
@@ -106,6 +125,8 @@ export interface RunningHost {
   embeddedChain: boolean;
   dataDir: string;
   workers: WorkerPool;
+  /** The node registry on the chain (this node's record, when it registers, and everyone's). */
+  registry: NodeRegistry;
   close(): Promise<void>;
 }
 
@@ -140,6 +161,7 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
     }
     const chain = await ChainClient.connect(chainEndpoint, { operatorSuri: operator.suri });
     cleanups.push(() => chain.close());
+    if (!embedded) await fundOperator(chain, operator.address, log);
 
     const db = openDb(join(dataDir, 'obscura.sqlite'));
     cleanups.push(async () => {
@@ -202,6 +224,16 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
       notifyJobQueued: () => runner?.notify(),
       cancelJob: (id) => (runner as JobRunner).cancel(id),
     };
+    const nodes = new NodeRegistry({
+      chain,
+      operator: await accountKeyFromSuri(operator.suri),
+      // Known once the server listens (port 0 picks one); set below before anyone reads it.
+      url: opts.publicUrl ?? '',
+      workers,
+      ...(opts.nodeTtlMs ? { ttlMs: opts.nodeTtlMs } : {}),
+      log,
+    });
+    ctx.nodes = nodes;
     runner = new JobRunner(ctx);
     runner.start();
     cleanups.push(() => {
@@ -226,6 +258,11 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
       );
     });
     const actualPort = (server.address() as { port: number }).port;
+    nodes.url = opts.publicUrl ?? `http://${host}:${actualPort}`;
+    if (opts.registerNode) {
+      await nodes.start();
+      cleanups.push(async () => nodes.stop());
+    }
     cleanups.push(
       () =>
         new Promise<void>((r) => {
@@ -241,6 +278,7 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
       embeddedChain: embedded !== undefined,
       dataDir,
       workers,
+      registry: nodes,
       close: cleanup,
     };
   } catch (e) {

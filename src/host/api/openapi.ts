@@ -26,6 +26,7 @@ import {
 } from '../store/index.ts';
 import { UpgradeRequestSchema } from './routes/upgrades.ts';
 import { SignedManifestSchema } from '../../crypto/manifest.ts';
+import { NodeStatusSchema } from '../../contracts/node-record.ts';
 
 interface Route {
   method: 'get' | 'post' | 'delete';
@@ -91,6 +92,16 @@ export const ROUTES: Route[] = [
         evidence: EvidenceSchema,
       }),
     },
+  },
+  {
+    method: 'get',
+    path: '/v1/nodes',
+    operationId: 'listNodes',
+    tag: 'federation',
+    access: { auth: 'none', who: 'anyone (the chain already makes node records public)' },
+    summary:
+      "The federation's nodes from their records on the chain, each worker's attestation checked now with a fresh nonce",
+    response: { status: 200, schema: list('nodes', NodeStatusSchema) },
   },
   {
     method: 'post',

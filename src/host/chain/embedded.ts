@@ -9,7 +9,9 @@
  * fresh block #1 that replaces the stored one and breaks every later signature with
  * `1010 badProof`). The accounts it is told to fund (the host's operator, made in its data
  * directory by operator.ts) are topped up at every start by a storage write, the chain's
- * faucet (nonce kept); no development key is funded or used.
+ * faucet (nonce kept); no development key is funded or used. The same faucet answers the
+ * `obscura_fund` RPC, so that a node of another organisation that joins this chain gets
+ * its operator account funded with no other step.
  */
 import './log-level.ts';
 import { mkdirSync } from 'node:fs';
@@ -21,13 +23,14 @@ import {
   BuildBlockMode,
   type Genesis,
   GenesisProvider,
+  ResponseError,
   destroyWorker,
   inherentProviders,
   setStorage,
 } from '@acala-network/chopsticks-core';
 import { StorageKey } from '@polkadot/types';
 import { hexToU8a } from '@polkadot/util';
-import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { cryptoWaitReady, decodeAddress, encodeAddress, isAddress } from '@polkadot/util-crypto';
 import { chainSpec as rococoAssetHubSpec } from '@substrate/connect-known-chains/rococo_v2_2_asset_hub';
 import { ObscuraError, errorMessage } from '../../common/errors.ts';
 import { CODE_KEY, EmbeddedChainDb } from './embedded-db.ts';
@@ -61,6 +64,8 @@ export interface EmbeddedChainOptions {
 
 /** Balance every funded account is topped up to at start (1,000,000 ROC of 12 decimals). */
 export const EMBEDDED_FUNDING = 10n ** 18n;
+/** Most accounts the faucet (`obscura_fund`) funds per start of the chain: a bound on what one local caller can make it write. */
+export const FAUCET_MAX_ACCOUNTS = 64;
 const STARTUP_TIMEOUT_MS = 120_000;
 const CLOSE_TIMEOUT_MS = 30_000;
 
@@ -163,7 +168,28 @@ export async function startEmbeddedChain(opts: EmbeddedChainOptions): Promise<Em
     })();
     await withTimeout(started, STARTUP_TIMEOUT_MS, 'starting the embedded chain');
     await assertPortFree(port, host);
-    const server = await serveChain(created, { port, host, devRpc: opts.devRpc ?? false });
+    // The faucet: another organisation's node joining this chain (`--chain ws://…`) asks it
+    // to fund its new operator account, as this host's own is at start. It writes one
+    // balance (never history, unlike dev_setStorage) for a well-formed address, at most
+    // FAUCET_MAX_ACCOUNTS accounts per start; the balance is worthless outside this chain.
+    const funded = new Set<string>();
+    const faucet = async (params: unknown[]) => {
+      const address = params[0];
+      if (typeof address !== 'string' || !isAddress(address))
+        throw new ResponseError(-32602, 'obscura_fund takes one SS58 address');
+      const key = encodeAddress(decodeAddress(address), 42);
+      if (!funded.has(key) && funded.size >= FAUCET_MAX_ACCOUNTS)
+        throw new ResponseError(-32000, 'the faucet has funded as many accounts as it may this start');
+      funded.add(key);
+      await fund(created, [address]);
+      return true;
+    };
+    const server = await serveChain(created, {
+      port,
+      host,
+      devRpc: opts.devRpc ?? false,
+      extra: { obscura_fund: faucet },
+    });
     const endpoint = `ws://${host.includes(':') ? `[${host}]` : host}:${server.port}`;
     let closing: Promise<void> | undefined;
     return {

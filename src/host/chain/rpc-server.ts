@@ -75,7 +75,13 @@ function listen(server: http.Server, port: number, host: string): Promise<void> 
 /** Serves `chain` on host:port (0 = any free port). Throws 'chain_port_in_use' (409) naming the port. */
 export async function serveChain(
   chain: Blockchain,
-  opts: { port: number; host: string; devRpc: boolean },
+  opts: {
+    port: number;
+    host: string;
+    devRpc: boolean;
+    /** Methods of our own (e.g. the faucet, `obscura_fund`), answered before chopsticks' handlers. */
+    extra?: Record<string, (params: unknown[]) => Promise<unknown>>;
+  },
 ): Promise<ChainRpcServer> {
   const { port, host, devRpc } = opts;
   let closing = false;
@@ -84,6 +90,8 @@ export async function serveChain(
   const answer = async (req: RpcRequest, subs: SubscriptionManager) => {
     try {
       if (closing) throw new ResponseError(-32000, 'the embedded chain is shutting down');
+      const own = opts.extra?.[req.method];
+      if (own) return { id: req.id ?? null, jsonrpc: '2.0', result: (await own(req.params)) ?? null };
       const handler = allHandlers[req.method];
       if (!handler || (!devRpc && req.method.startsWith('dev_'))) {
         const why = handler ? ' (dev RPCs are disabled on the embedded chain)' : '';
