@@ -198,6 +198,13 @@ function table(): Record<string, Row> {
     'get /v1/openapi.json': { url: '/v1/openapi.json', status: all(200) },
     // Public: the chain already publishes every node record.
     'get /v1/nodes': { url: '/v1/nodes', status: all(200) },
+    // This in-process host publishes no record and knows no node (test/federation/node-traffic.test.ts: between real nodes).
+    'get /v1/federation/node': { url: '/v1/federation/node', status: all(404) },
+    'post /v1/federation/hello': {
+      url: '/v1/federation/hello',
+      body: { nonce: 'ab'.repeat(32) },
+      status: signed(403),
+    },
     // A JSON body is not the multipart upload: past the signature check, a 415.
     'post /v1/datasets': { url: '/v1/datasets', status: signed(415) },
     'get /v1/datasets': {

@@ -27,6 +27,8 @@ import type { DatasetRecord, JobRecord, ResultDocument } from '../store/index.ts
 import { effectiveManifest } from './assess.ts';
 import { authenticateRequest, type SeenRequests } from './auth.ts';
 import type { HostContext } from './context.ts';
+import { assertPeerNode } from '../federation/peer-check.ts';
+import { peerAcceptance } from '../federation/peer-attestation.ts';
 
 /** What a route's path parameter names, for `reads` and `lists`. */
 export type Resource = 'dataset' | 'job' | 'result' | 'pipeline' | 'approval';
@@ -41,6 +43,8 @@ export interface AccessRule {
   lists?: Resource;
   /** Only the host's operators. */
   operator?: true;
+  /** Only another node of the federation: the operator of a fresh record on the chain, running accepted code, attested now (src/host/federation/peer-check.ts). */
+  node?: true;
   /** The body may be UNSIGNED-PAYLOAD (a streamed upload its signed manifest binds). */
   unsignedPayload?: true;
   /** Who may call it, in words (shown in the OpenAPI document). */
@@ -271,6 +275,10 @@ export function guardRoutes(ctx: HostContext, routes: readonly GuardedRoute[], r
           id = raw;
         }
         assertReadable(ctx, req.account, access.reads, id);
+      }
+      if (access.node) {
+        assertPeerNode(ctx.nodes, req.account as string, peerAcceptance(ctx)).then(() => next(), next);
+        return;
       }
       next();
     } catch (e) {

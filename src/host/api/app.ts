@@ -19,6 +19,7 @@ import { pipelineRoutes } from './routes/pipelines.ts';
 import { resultRoutes } from './routes/results.ts';
 import { systemRoutes } from './routes/system.ts';
 import { nodeRoutes } from './routes/nodes.ts';
+import { federationRoutes } from './routes/federation.ts';
 import { upgradeRoutes } from './routes/upgrades.ts';
 
 /** The API application for a host context. */
@@ -40,6 +41,7 @@ export function createApp(ctx: HostContext, opts: { serverUrl: string }): Expres
   v1.use(guardRoutes(ctx, ROUTES, ctx.seenRequests));
   v1.use(systemRoutes(ctx));
   v1.use(nodeRoutes(ctx));
+  v1.use(federationRoutes(ctx));
   v1.use(datasetRoutes(ctx));
   v1.use(pipelineRoutes(ctx));
   v1.use(jobRoutes(ctx));

@@ -26,7 +26,8 @@ import {
 } from '../store/index.ts';
 import { UpgradeRequestSchema } from './routes/upgrades.ts';
 import { SignedManifestSchema } from '../../crypto/manifest.ts';
-import { NodeStatusSchema } from '../../contracts/node-record.ts';
+import { NodeStatusSchema, SignedNodeRecordSchema } from '../../contracts/node-record.ts';
+import { HelloRequestSchema } from './routes/federation.ts';
 
 interface Route {
   method: 'get' | 'post' | 'delete';
@@ -102,6 +103,37 @@ export const ROUTES: Route[] = [
     summary:
       "The federation's nodes from their records on the chain, each worker's attestation checked now with a fresh nonce",
     response: { status: 200, schema: list('nodes', NodeStatusSchema) },
+  },
+  {
+    method: 'get',
+    path: '/v1/federation/node',
+    operationId: 'getOwnNodeRecord',
+    tag: 'federation',
+    access: { auth: 'none', who: 'anyone (the record is on the chain already)' },
+    summary: "The node record this node last published (peers check that a record's URL is this node)",
+    response: { status: 200, schema: SignedNodeRecordSchema },
+  },
+  {
+    method: 'post',
+    path: '/v1/federation/hello',
+    operationId: 'federationHello',
+    tag: 'federation',
+    access: {
+      auth: 'signed',
+      node: true,
+      who: 'another node: the operator of a fresh node record on the chain, running code this node accepts, attested now',
+    },
+    summary: "A peer node's handshake: this node's workers' evidence for the peer's nonce",
+    request: { contentType: 'application/json', schema: HelloRequestSchema },
+    response: {
+      status: 200,
+      schema: z.object({
+        node: z.string().optional(),
+        peer: z.string(),
+        nonce: z.string(),
+        workers: z.array(z.object({ id: z.string(), evidence: EvidenceSchema })),
+      }),
+    },
   },
   {
     method: 'post',

@@ -77,3 +77,14 @@ export async function attestNode(
   );
   return new Map(out);
 }
+
+/** What this node accepts of peers: its own workers' code; simulated evidence only if it is simulated itself. */
+export function peerAcceptance(ctx: {
+  workers: { list(): { measurement: string; simulated: boolean }[] };
+}): PeerAcceptance {
+  const own = ctx.workers.list();
+  return {
+    measurements: [...new Set(own.map((w) => w.measurement))],
+    allowSimulated: own.some((w) => w.simulated),
+  };
+}

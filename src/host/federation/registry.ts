@@ -22,6 +22,7 @@ import {
   nodeRecordSigningBytes,
   type SignedNodeRecord,
 } from '../../contracts/node-record.ts';
+import { ObscuraClient } from '../../client/client.ts';
 import type { AccountKey } from '../../crypto/keys.ts';
 import type { HostLog } from '../api/context.ts';
 import type { WorkerPool } from '../api/workers.ts';
@@ -58,6 +59,7 @@ export class NodeRegistry {
   #scanning: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
   #chain: Pick<ChainIdentity, 'genesisHash' | 'block1Hash'> | undefined;
+  #current: SignedNodeRecord | undefined;
 
   constructor(opts: NodeRegistryOptions) {
     this.#opts = opts;
@@ -119,8 +121,19 @@ export class NodeRegistry {
   async publish(): Promise<SignedNodeRecord> {
     const signed = await this.makeRecord();
     const { blockNumber } = await this.#opts.chain.publishNodeRecord(signed);
+    this.#current = signed;
     this.#opts.log('info', `node record published in block #${blockNumber} (${this.#opts.url})`);
     return signed;
+  }
+
+  /** The record this node last published, if it did. */
+  get current(): SignedNodeRecord | undefined {
+    return this.#current;
+  }
+
+  /** A client that signs its requests to another node with this node's operator key. */
+  clientFor(url: string): ObscuraClient {
+    return new ObscuraClient(url, this.#opts.operator);
   }
 
   /** Publish now and then every third of the TTL until stop(); a failed refresh is logged and retried at the next. */
@@ -172,10 +185,9 @@ export class NodeRegistry {
       .sort((a, b) => a.record.url.localeCompare(b.record.url));
   }
 
-  /** The fresh record of `operator`, or undefined (unknown or stale). */
-  async fresh(operator: string, now = Date.now()): Promise<NodeRecord | undefined> {
-    const found = (await this.nodes(now)).find((n) => n.record.operator === operator);
-    return found?.fresh ? found.record : undefined;
+  /** The newest record of `operator` (fresh or stale), or undefined when it has none on the chain. */
+  async node(operator: string, now = Date.now()): Promise<KnownNode | undefined> {
+    return (await this.nodes(now)).find((n) => n.record.operator === operator);
   }
 }
 

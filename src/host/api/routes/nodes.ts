@@ -1,18 +1,9 @@
 /** GET /v1/nodes: the federation's nodes as the chain lists them, each worker attested now. */
 import { Router } from 'express';
 import type { NodeStatus } from '../../../contracts/node-record.ts';
-import { attestNode } from '../../federation/peer-attestation.ts';
+import { attestNode, peerAcceptance } from '../../federation/peer-attestation.ts';
 import type { HostContext } from '../context.ts';
 import { paginate } from '../paginate.ts';
-
-/** The measurements this node accepts of peers: its own workers' code; simulated only if it is simulated itself. */
-export function peerAcceptance(ctx: HostContext): { measurements: string[]; allowSimulated: boolean } {
-  const own = ctx.workers.list();
-  return {
-    measurements: [...new Set(own.map((w) => w.measurement))],
-    allowSimulated: own.some((w) => w.simulated),
-  };
-}
 
 /** Routes of the node registry. */
 export function nodeRoutes(ctx: HostContext): Router {
