@@ -9,6 +9,9 @@
  * enclave cannot interrupt it) has the process killed; a process that died of its heap cap
  * fails its requests as the memory limit. Either way the host starts a new process from
  * the same sealed state (WorkerPool.restart).
+ *
+ * Upload checks go in a few at a time (enclave-share.ts), so that a stream of uploads cannot
+ * take the turns of a running job.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -18,6 +21,7 @@ import { teeEnv, type TeeSettings } from '../attestation/providers/config.ts';
 import { ObscuraError } from '../common/errors.ts';
 import { effectiveLimits, type JobLimits, limitExceeded } from '../pipelines/limits.ts';
 import { ENCLAVE_ENTRY, PROJECT_ROOT } from '../contracts/measurement.ts';
+import { DEFAULT_CHECKS_IN_FLIGHT, FairGate } from './enclave-share.ts';
 import {
   type EnclaveInfo,
   EnclaveInfoSchema,
@@ -58,6 +62,8 @@ export interface EnclaveOptions {
   operators?: string[];
   /** The operator's per-job limits (defaults where absent; the enclave clamps them to its ranges). */
   limits?: Partial<JobLimits>;
+  /** Upload checks (validate_dataset) the process runs at once; more wait their turn. Default 4. */
+  checksInFlight?: number;
 }
 
 // V8 prints one of these when a heap cap is reached, just before it aborts.
@@ -71,6 +77,8 @@ export class EnclaveClient {
   private readonly pending = new Map<number, Pending>();
   private exited = false;
   private hello: EnclaveInfo | undefined;
+  /** Upload checks wait here for their turn in the enclave (enclave-share.ts). */
+  private readonly checks: FairGate;
 
   private constructor(
     private readonly child: ChildProcess,
@@ -78,7 +86,9 @@ export class EnclaveClient {
     /** How this process was started: WorkerPool.restart starts its successor the same way. */
     readonly options: EnclaveOptions,
     private readonly stderrTail: () => string,
-  ) {}
+  ) {
+    this.checks = new FairGate(options.checksInFlight ?? DEFAULT_CHECKS_IN_FLIGHT);
+  }
 
   /** The enclave process's id (benchmarks read its peak memory from /proc). */
   get pid(): number | undefined {
@@ -221,6 +231,16 @@ export class EnclaveClient {
     body: RequestBody<T>,
     onProgress?: (fraction: number, message: string) => void,
     opts: { deadlineMs?: number } = {},
+  ): Promise<ResponseValue<T>> {
+    if (type === 'validate_dataset') return this.checks.run(() => this.send(type, body, onProgress, opts));
+    return this.send(type, body, onProgress, opts);
+  }
+
+  private send<T extends HostRequestType>(
+    type: T,
+    body: RequestBody<T>,
+    onProgress: ((fraction: number, message: string) => void) | undefined,
+    opts: { deadlineMs?: number },
   ): Promise<ResponseValue<T>> {
     if (this.exited) {
       return Promise.reject(

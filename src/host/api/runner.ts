@@ -13,6 +13,11 @@
  * start, before it runs anything else, as it places the ledger entries its workers committed
  * but never saw anchored (src/api/ledger.ts).
  *
+ * The runner does not wait for a result's anchor before it runs the next job: results
+ * released meanwhile are anchored together (result-anchors.ts), so the queue moves at the
+ * enclave's pace rather than one block per job. A job that spends budget still waits for its
+ * spend's anchor before its enclave reads data.
+ *
  * The enclave enforces each job's limits and stops a cancelled job itself. The runner
  * backs it up: an enclave that has not answered a job by its time limit plus a grace
  * period is killed, and an enclave process that died (killed, or out of heap, during a job
@@ -27,9 +32,9 @@ import type { ReleasedResult } from '../../contracts/enclave-protocol.ts';
 import type { JobRecord, ResultDocument } from '../store/index.ts';
 import type { PendingResult } from '../../contracts/api-records.ts';
 import { failpoint } from '../../common/failpoint.ts';
-import { untilAnchored } from './anchoring.ts';
 import type { HostContext } from './context.ts';
 import { placeLedgerEntry, recoverLedger } from './ledger.ts';
+import { ResultAnchors } from './result-anchors.ts';
 import { runFederatedTraining } from '../federation-coordinator.ts';
 
 /** How long past its time limit a job may go before the host kills its enclave. */
@@ -45,8 +50,14 @@ export class JobRunner {
   private loop: Promise<void> | undefined;
   /** The job running now, the workers it runs on, and whether its analyst asked to cancel it. */
   private current: { job: JobRecord; workers: string[]; cancel: AbortController } | undefined;
+  /** Released results on their way to the chain, batched. */
+  readonly #anchors: ResultAnchors;
+  /** Each released result's anchor-and-store, until it settles (stop waits for them). */
+  readonly #publishing = new Set<Promise<void>>();
 
-  constructor(private readonly ctx: HostContext) {}
+  constructor(private readonly ctx: HostContext) {
+    this.#anchors = new ResultAnchors(ctx);
+  }
 
   /** Start the loop (failing jobs a previous host left running). */
   start(): void {
@@ -97,6 +108,13 @@ export class JobRunner {
       );
       return 'cancelling';
     }
+    if (metadata.pendingResults().some((p) => p.jobId === id)) {
+      throw new ObscuraError(
+        'job_finished',
+        `job ${id} has released its result, which is being anchored on the chain; it can no longer be cancelled`,
+        409,
+      );
+    }
     const now = metadata.job(id);
     throw new ObscuraError(
       'job_finished',
@@ -105,11 +123,12 @@ export class JobRunner {
     );
   }
 
-  /** Stop after the current job. */
+  /** Stop after the current job, and the anchors of released results (the host's shutdown signal ends their waits). */
   async stop(): Promise<void> {
     this.stopped = true;
     this.wake?.();
     await this.loop;
+    await Promise.all([...this.#publishing]);
   }
 
   private async run(): Promise<void> {
@@ -202,7 +221,7 @@ export class JobRunner {
             await placeLedgerEntry(this.ctx, worker, entry);
           },
         });
-        await this.#publish(job, released);
+        this.#publish(job, released);
         return;
       }
       const enclave = workers.get(job.worker);
@@ -237,7 +256,7 @@ export class JobRunner {
           throw new Error('the enclave confirmed the spend but ran no job (it was restarted in between)');
         spend = { entry: outcome.ledger, placement: placed.placement };
       }
-      await this.#publish(job, released as ReleasedResult, spend);
+      this.#publish(job, released as ReleasedResult, spend);
     } catch (e) {
       // The worker is back before the job reads as ended, so whoever waits on it can go on.
       await this.#restartStopped(job);
@@ -271,8 +290,11 @@ export class JobRunner {
     }
   }
 
-  /** Keep a released result on disk, then anchor its hash, store it and mark the job succeeded. */
-  async #publish(job: JobRecord, released: ReleasedResult, spend?: ResultDocument['spend']): Promise<void> {
+  /**
+   * Keep a released result on disk, then (without waiting) anchor its hash, store it and mark
+   * the job succeeded; a result whose anchor fails for good fails its job.
+   */
+  #publish(job: JobRecord, released: ReleasedResult, spend?: ResultDocument['spend']): void {
     const { signed, attestation, ciphertext } = released;
     const pending: PendingResult = {
       obscura: 'result-document/1',
@@ -284,7 +306,16 @@ export class JobRunner {
       ...(spend ? { spend } : {}),
     };
     this.ctx.metadata.beginResultAnchor(job.id, pending);
-    await this.#anchorResult(job.id, pending);
+    void this.#settle(job.id, pending);
+  }
+
+  /** Anchor and store a kept result, failing its job if that fails for good; tracked until it settles. */
+  #settle(jobId: string, pending: PendingResult): Promise<void> {
+    const done = this.#anchorResult(jobId, pending)
+      .catch((e: unknown) => this.#fail(this.ctx.metadata.job(jobId), e, false))
+      .finally(() => this.#publishing.delete(done));
+    this.#publishing.add(done);
+    return done;
   }
 
   /**
@@ -292,30 +323,14 @@ export class JobRunner {
    * succeeded. A host that stops meanwhile leaves the job anchoring: the next start resumes it.
    */
   async #anchorResult(jobId: string, pending: PendingResult): Promise<void> {
-    const { metadata, chain, log } = this.ctx;
-    const endAnchor = this.ctx.metrics.anchorDuration.startTimer();
+    const { metadata, log } = this.ctx;
     let anchor: ResultDocument['anchor'];
     try {
-      anchor = await untilAnchored(
-        `the result of job ${jobId}`,
-        async () => {
-          const [receipt] = await chain.anchor([{ kind: 'result', hash: pending.hash }]);
-          if (!receipt) throw new Error('chain returned no receipt');
-          return receipt;
-        },
-        {
-          health: this.ctx.chainHealth,
-          log,
-          signal: this.ctx.shutdown,
-          onWait: (message) => metadata.setAnchoring(jobId, true, message),
-        },
-      );
+      anchor = await this.#anchors.anchor(jobId, pending.hash);
     } catch (e) {
       if (!isObscuraError(e, 'host_stopping')) throw e;
       log('info', `job ${jobId}: its result waits for the chain; the anchor resumes at the next start`);
       return;
-    } finally {
-      endAnchor();
     }
     failpoint('result.anchored');
     const { ciphertext, spend, ...head } = pending;
@@ -347,15 +362,12 @@ export class JobRunner {
         );
       }
     }
-    for (const { jobId, pending } of metadata.pendingResults()) {
-      if (this.stopped) return;
+    // Anchored together, as when they were released; all settle before the first new job runs.
+    const resumed = metadata.pendingResults().map(({ jobId, pending }) => {
       log('warn', `job ${jobId}: resuming the anchor of its result, released before the last stop`);
-      try {
-        await this.#anchorResult(jobId, pending);
-      } catch (e) {
-        this.#fail(metadata.job(jobId), e, false);
-      }
-    }
+      return this.#settle(jobId, pending);
+    });
+    await Promise.all(resumed);
   }
 
   /** Mark a job failed with the error's code and a data-free message (cancelled, when its analyst stopped it). */
