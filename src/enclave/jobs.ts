@@ -37,9 +37,11 @@ import { privacyCost } from '../privacy/cost.ts';
 import type { PipelineDocument } from '../pipelines/schema.ts';
 import type { SignedLedgerEntry } from '../contracts/ledger.ts';
 import type { BudgetCharge, LedgerService, RunCharge } from './ledger-service.ts';
+import { checkSealedInputStreaming } from './stream-input.ts';
+import { inputMode, streamAndRun } from './stream-job.ts';
 import { afterData, dataCondition } from './data-condition.ts';
 import { assertNotRevoked, assertNotStale, knownPolicy } from './policy-in-force.ts';
-import { type OpenContext, type OpenedDataset, openSealedInput, readSealedInput } from './datasets.ts';
+import { type OpenContext, type OpenedDataset, openSealedInput } from './datasets.ts';
 import type { JobSpec } from '../contracts/enclave-protocol.ts';
 import { type ResultBody, type SignedResult, signResult } from '../contracts/result.ts';
 import {
@@ -303,10 +305,12 @@ export interface Released {
 export async function startJob(job: JobSpec, ctx: JobContext, progress: Progress): Promise<StartedJob> {
   const checked = checkJob(job, ctx);
   const { doc, hash, limits, manifests, plan } = checked;
+  // A job whose inputs cannot fit nor stream is refused before it spends or reads anything.
+  inputMode(job, applyLimits(doc, limits), ctx.limits.memoryBytes);
   const charges = chargesOf(doc, plan, job, manifests);
   if (charges.length > 0 || checked.runs.length > 0) {
     // Ciphertext is public: checking it tells nothing, and spares a spend on a bad input.
-    for (const input of job.inputs) await readSealedInput(input, ctx);
+    for (const input of job.inputs) await checkSealedInputStreaming(input, ctx);
   }
   const spend = await consume(job.id, checked, charges, ctx, progress);
   return {
@@ -404,6 +408,9 @@ export async function openAndRun(
   extra: Pick<RunOptions, 'trainer' | 'guard'> = {},
 ): Promise<{ opened: OpenedDataset[]; outputs: PipelineOutputs }> {
   const { doc, limits } = checked;
+  const limited = applyLimits(doc, limits);
+  if (!extra.trainer && inputMode(job, limited, ctx.limits.memoryBytes) === 'stream')
+    return streamAndRun(job, ctx, limited, onOpened, progress, extra.guard);
   const opened: OpenedDataset[] = [];
   for (const [i, input] of job.inputs.entries()) {
     extra.guard?.check();
@@ -420,7 +427,7 @@ export async function openAndRun(
     checkPipeline(doc, Object.fromEntries(Object.entries(byName).map(([name, d]) => [name, d.schema])));
     progress(0.5, 'running pipeline');
     // Each output's min_group_size raised to the strictest of the pipeline's and the policies'.
-    return runPipeline(applyLimits(doc, limits), byName, {
+    return runPipeline(limited, byName, {
       onProgress: (f, message) => progress(0.5 + 0.4 * f, message),
       memoryLimit: duckdbMemory(ctx.limits.memoryBytes),
       ...extra,

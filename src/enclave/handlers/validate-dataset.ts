@@ -1,11 +1,22 @@
 /**
  * `validate_dataset`: open a sealed dataset and check it against its owner's manifest. The
- * host learns only what the manifest already states: the row count and the schema.
+ * host learns only what the manifest already states: the row count and the schema. A CSV
+ * large beside the memory limit is checked a chunk at a time (stream-input.ts).
  */
+import { manifestHash } from '../../crypto/manifest.ts';
 import { openSealedInput } from '../datasets.ts';
+import { streamChunkBytes, streamSealedCsv, streamsInput } from '../stream-input.ts';
 import { handler } from './handler.ts';
 
 export const validateDataset = handler('validate_dataset', async (req, cx) => {
+  const { manifest } = req.input.manifest;
+  if (streamsInput(manifest, cx.ctx.limits.memoryBytes)) {
+    let rows = 0;
+    for await (const chunk of streamSealedCsv(req.input, cx.ctx, streamChunkBytes(cx.ctx.limits.memoryBytes)))
+      rows += chunk.rows;
+    cx.remember([{ manifest: req.input.manifest, manifestHash: manifestHash(manifest) }]);
+    return { rows, schema: manifest.schema };
+  }
   const opened = await openSealedInput(req.input, cx.ctx);
   cx.remember([opened]);
   return { rows: opened.data.rows, schema: opened.data.schema };

@@ -1,0 +1,168 @@
+/**
+ * Reading a sealed CSV dataset larger than memory: the ciphertext streams from disk
+ * through the age decryption, hashed on both sides, and is cut into chunks of whole rows
+ * that are parsed against the owner-signed schema one at a time. Only one chunk of
+ * plaintext is in memory at once and none is ever written anywhere. The checks of
+ * openSealedInput all hold, at the end of the stream: the ciphertext and plaintext hash to
+ * what the manifest says and the row count matches — so a caller must release nothing
+ * computed from the chunks until the generator has finished without throwing.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { isObscuraError, ObscuraError } from '../common/errors.ts';
+import { canonicalJson } from '../common/hash.ts';
+import { decryptStream } from '../crypto/age/decrypt.ts';
+import { assertManifestSignature, type Manifest } from '../crypto/manifest.ts';
+import { csvChunks } from '../data/csv-chunks.ts';
+import { type ParsedDataset, parseDataset } from '../data/index.ts';
+import type { SealedInput } from '../contracts/enclave-protocol.ts';
+import type { OpenContext } from './datasets.ts';
+
+/** Plaintext bytes per chunk at most: large enough that a chunk's fixed cost (a fresh DuckDB, ~25 ms) is noise. */
+export const STREAM_CHUNK_BYTES = 8 * 1024 * 1024;
+
+/** Plaintext bytes per chunk under a memory limit: a thirty-second of it, at most STREAM_CHUNK_BYTES. */
+export function streamChunkBytes(memoryBytes: number): number {
+  return Math.min(STREAM_CHUNK_BYTES, Math.max(1024 * 1024, Math.floor(memoryBytes / 32)));
+}
+
+/**
+ * Whether a dataset is read in chunks rather than whole: a CSV whose plaintext is more
+ * than an eighth of the job's memory (parsed columns, DuckDB's copy and the query take
+ * several times the file). Decided from the manifest alone, which is public.
+ */
+export function streamsInput(manifest: Manifest, memoryBytes: number): boolean {
+  return manifest.format === 'csv' && manifest.plaintext.bytes > memoryBytes / 8;
+}
+
+/** The checks of readSealedInput without holding the ciphertext: the signature, recipient, measurement and hash. */
+export async function checkSealedInputStreaming(input: SealedInput, ctx: OpenContext): Promise<void> {
+  const { manifest } = input.manifest;
+  assertManifestSignature(input.manifest);
+  if (manifest.worker.recipient !== ctx.recipient)
+    throw new ObscuraError(
+      'dataset_wrong_recipient',
+      `dataset ${input.datasetId} is sealed to another enclave`,
+      422,
+    );
+  if (!manifest.measurements.includes(ctx.measurement)) {
+    throw new ObscuraError(
+      'measurement_not_accepted',
+      `the owner of dataset ${input.datasetId} does not accept this enclave's measurement ${ctx.measurement}`,
+      403,
+    );
+  }
+  const hash = createHash('sha256');
+  for await (const piece of readBlob(input)) hash.update(piece as Buffer);
+  if (hash.digest('hex') !== manifest.ciphertext.sha256) {
+    throw new ObscuraError(
+      'ciphertext_hash_mismatch',
+      `ciphertext of dataset ${input.datasetId} does not match its manifest`,
+      422,
+    );
+  }
+}
+
+async function* readBlob(input: SealedInput): AsyncGenerator<Buffer> {
+  try {
+    for await (const piece of createReadStream(input.blobPath, { highWaterMark: 1024 * 1024 }))
+      yield piece as Buffer;
+  } catch (e) {
+    if (isObscuraError(e)) throw e;
+    throw new ObscuraError(
+      'dataset_blob_missing',
+      `ciphertext of dataset ${input.datasetId} is missing`,
+      500,
+      undefined,
+      {
+        cause: e,
+      },
+    );
+  }
+}
+
+/**
+ * The rows of a sealed CSV dataset, as parsed chunks of about `chunkBytes` of plaintext.
+ * Throws (after the last chunk, at the latest) what openSealedInput throws for a dataset
+ * that is not what its owner signed; CSV errors name the row in the whole file.
+ */
+export async function* streamSealedCsv(
+  input: SealedInput,
+  ctx: OpenContext,
+  chunkBytes = STREAM_CHUNK_BYTES,
+): AsyncGenerator<ParsedDataset> {
+  const { manifest } = input.manifest;
+  await checkSealedInputStreaming(input, ctx);
+  const cipherHash = createHash('sha256');
+  const plainHash = createHash('sha256');
+  const ciphertext = Readable.from(
+    (async function* () {
+      // Hashed again as it is decrypted: the file may have changed since the check above.
+      for await (const piece of readBlob(input)) {
+        cipherHash.update(piece);
+        yield piece;
+      }
+    })(),
+  );
+  const decrypt = decryptStream([ctx.ageIdentity]);
+  ciphertext.on('error', (e) => decrypt.destroy(e));
+  ciphertext.pipe(decrypt);
+  const plaintext = (async function* () {
+    for await (const piece of decrypt) {
+      plainHash.update(piece as Buffer);
+      yield piece as Buffer;
+    }
+  })();
+  let rows = 0;
+  for await (const bytes of csvChunks(plaintext, chunkBytes)) {
+    let data: ParsedDataset;
+    try {
+      data = await parseDataset(bytes, 'csv', { schema: manifest.schema });
+    } catch (e) {
+      throw offsetRow(e, rows);
+    } finally {
+      bytes.fill(0);
+    }
+    if (canonicalJson(data.schema) !== canonicalJson(manifest.schema))
+      throw new ObscuraError(
+        'schema_mismatch',
+        `schema of dataset ${input.datasetId} differs from its manifest`,
+        422,
+      );
+    rows += data.rows;
+    yield data;
+  }
+  if (cipherHash.digest('hex') !== manifest.ciphertext.sha256) {
+    throw new ObscuraError(
+      'ciphertext_hash_mismatch',
+      `ciphertext of dataset ${input.datasetId} does not match its manifest`,
+      422,
+    );
+  }
+  if (plainHash.digest('hex') !== manifest.plaintext.sha256) {
+    throw new ObscuraError(
+      'plaintext_hash_mismatch',
+      `plaintext of dataset ${input.datasetId} does not match the SHA-256 in its manifest`,
+      422,
+    );
+  }
+  if (rows !== manifest.rows) {
+    throw new ObscuraError(
+      'row_count_mismatch',
+      `dataset ${input.datasetId} has ${rows} rows, its manifest says ${manifest.rows}`,
+      422,
+    );
+  }
+}
+
+/** A CSV error of a chunk, renumbered to the row in the whole file. */
+function offsetRow(e: unknown, before: number): unknown {
+  if (!isObscuraError(e, 'dataset_invalid') || typeof e.details?.row !== 'number' || e.details.row === 0)
+    return e;
+  const row = e.details.row + before;
+  return new ObscuraError(e.code, e.message.replace(/^CSV row \d+/, `CSV row ${row}`), e.status, {
+    ...e.details,
+    row,
+  });
+}

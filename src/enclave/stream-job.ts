@@ -1,0 +1,85 @@
+/**
+ * Jobs over a dataset larger than the enclave's memory. A job over one CSV input whose
+ * plaintext is large beside the memory limit (stream-input.ts) runs streamed when its
+ * pipeline can: filters, derives and aggregates whose measures merge (partials/), the rows
+ * read a chunk at a time and never whole. Any other pipeline — a join, training, a
+ * count_distinct, several inputs — needs its inputs in memory, so its inputs' plaintext must
+ * fit within the memory limit per job: beyond it the job is refused before anything is
+ * read or spent, naming the sizes (public, from the manifests) and the step that needs them.
+ */
+import { Table } from 'apache-arrow';
+import { isObscuraError, ObscuraError } from '../common/errors.ts';
+import { manifestHash } from '../crypto/manifest.ts';
+import type { JobSpec } from '../contracts/enclave-protocol.ts';
+import type { PipelineDocument, PipelineOutputs } from '../pipelines/index.ts';
+import type { JobGuard } from '../pipelines/limits.ts';
+import { duckdbMemory } from '../pipelines/limits.ts';
+import { planStreaming, runStreaming } from '../pipelines/partials/stream.ts';
+import { afterData } from './data-condition.ts';
+import type { OpenContext, OpenedDataset } from './datasets.ts';
+import { streamChunkBytes, streamSealedCsv, streamsInput } from './stream-input.ts';
+
+/**
+ * How a job reads its inputs: 'stream' or 'memory'. Throws 'job_input_too_large' (413)
+ * when they must be in memory and their plaintext exceeds the memory limit per job.
+ * `doc` is the document as it will run (limits applied).
+ */
+export function inputMode(job: JobSpec, doc: PipelineDocument, memoryBytes: number): 'stream' | 'memory' {
+  const bytes = job.inputs.reduce((n, i) => n + i.manifest.manifest.plaintext.bytes, 0);
+  let why = job.inputs.length > 1 ? 'it reads more than one input' : 'its input is not CSV';
+  const only = job.inputs[0];
+  if (job.inputs.length === 1 && only && streamsInput(only.manifest.manifest, memoryBytes)) {
+    try {
+      planStreaming(doc, only.manifest.manifest.schema);
+      return 'stream';
+    } catch (e) {
+      if (!isObscuraError(e, 'pipeline_partial_unsupported')) throw e;
+      why = e.message;
+    }
+  }
+  if (bytes <= memoryBytes) return 'memory';
+  throw new ObscuraError(
+    'job_input_too_large',
+    `job ${job.id}: its inputs hold ${bytes} bytes of plaintext, more than the enclave's memory limit per job (${memoryBytes} bytes), and it cannot stream them: ${why}. Only filters, derives and mergeable aggregates over one CSV input run on data larger than memory`,
+    413,
+    { bytes, memoryBytes },
+  );
+}
+
+/**
+ * Run a job's pipeline over its one input streamed in chunks. `onOpened` is told before
+ * the first row is read (from then on failures are data-free); the opened dataset's row
+ * count is the manifest's, which the stream checks before it ends.
+ */
+export async function streamAndRun(
+  job: JobSpec,
+  ctx: OpenContext & { limits: { memoryBytes: number } },
+  doc: PipelineDocument,
+  onOpened: (opened: OpenedDataset[]) => void,
+  progress: (fraction: number, message: string) => void,
+  guard?: JobGuard,
+): Promise<{ opened: OpenedDataset[]; outputs: PipelineOutputs }> {
+  const input = job.inputs[0] as JobSpec['inputs'][number];
+  const { manifest } = input.manifest;
+  const opened: OpenedDataset = {
+    datasetId: input.datasetId,
+    manifest: input.manifest,
+    manifestHash: manifestHash(manifest),
+    // No table: the rows are read in chunks by the run below.
+    data: { table: new Table(), schema: manifest.schema, rows: manifest.rows },
+  };
+  onOpened([opened]);
+  progress(0.1, `streaming input ${input.name}`);
+  const outputs = await afterData(() =>
+    runStreaming(
+      doc,
+      manifest.schema,
+      streamSealedCsv(input, ctx, streamChunkBytes(ctx.limits.memoryBytes)),
+      {
+        memoryLimit: duckdbMemory(ctx.limits.memoryBytes),
+        ...(guard ? { guard } : {}),
+      },
+    ),
+  );
+  return { opened: [opened], outputs };
+}
