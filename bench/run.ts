@@ -22,6 +22,7 @@ const ALL: Record<string, () => Promise<{ run: () => Promise<BenchSection> }>> =
   spend: () => import('./spend.ts'),
   cli: () => import('./cli.ts'),
   soak: () => import('./soak.ts'),
+  results: () => import('./results.ts'),
 };
 
 const chosen = (process.env.BENCH ?? Object.keys(ALL).join(',')).split(',').filter((k) => k in ALL);

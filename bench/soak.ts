@@ -49,7 +49,8 @@ function enclavePid(host: number): number {
   return pid;
 }
 
-async function startNode(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+/** Start `obscura serve` on free ports in its own process; resolves with it and its API URL. */
+export async function startNode(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(
     process.execPath,
     [

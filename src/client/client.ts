@@ -108,10 +108,14 @@ export class ObscuraClient {
     return this.key?.address;
   }
 
-  /** A signed GET whose answer is returned as it came (status, headers, body): for the dashboard proxy. */
-  async fetchSigned(path: string): Promise<Response> {
+  /**
+   * A signed GET whose answer is returned as it came (status, headers, body): for the
+   * dashboard proxy, and for conditional requests (`extra` headers such as If-None-Match).
+   */
+  async fetchSigned(path: string, extra: Record<string, string> = {}): Promise<Response> {
     const headers = {
       accept: 'application/json',
+      ...extra,
       ...this.signedHeaders('GET', path, createHash('sha256').update('').digest('hex')),
     };
     try {

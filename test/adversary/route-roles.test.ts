@@ -21,6 +21,8 @@ import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import { parsePipeline, pipelineHash } from '../../src/pipelines/index.ts';
 import { type JobRecord, JobRecordSchema, ResultDocumentSchema } from '../../src/contracts/api-records.ts';
+import { manifestHash, type SignedManifest } from '../../src/crypto/manifest.ts';
+import { parseDatasetPolicy, signPolicyUpdate } from '../../src/privacy/index.ts';
 import { sealAndUpload } from '../helpers/datasets.ts';
 import { startTestHost } from '../helpers/host.ts';
 
@@ -339,6 +341,28 @@ describe('refusals and visibility', () => {
     }
   });
 
+  it('revalidates a result by its ETag (304) only for those who may read it', async () => {
+    const path = `/v1/results/${ids.result}`;
+    const first = await client('owner').fetchSigned(path);
+    expect(first.status).toBe(200);
+    const body = await first.text();
+    const etag = first.headers.get('etag') as string;
+    expect(etag).toMatch(/^"[\w-]+"$/);
+    expect(first.headers.get('cache-control')).toBe('private, no-cache');
+    const again = await client('owner').fetchSigned(path, { 'if-none-match': etag });
+    expect(again.status).toBe(304);
+    expect(await again.text()).toBe('');
+    // Knowing the tag gets nobody else a 304 (which would confirm the result and its bytes):
+    // the access rule answers first.
+    expect((await client('other').fetchSigned(path, { 'if-none-match': etag })).status).toBe(404);
+    expect((await client('operator').fetchSigned(path, { 'if-none-match': etag })).status).toBe(404);
+    expect((await fetch(new URL(path, t.host.url), { headers: { 'if-none-match': etag } })).status).toBe(401);
+    // Another tag gets the same bytes again.
+    const stale = await client('analyst').fetchSigned(path, { 'if-none-match': '"stale", W/"x"' });
+    expect(stale.status).toBe(200);
+    expect(await stale.text()).toBe(body);
+  });
+
   it('shows a public result to anyone only when the pipeline and every input policy allow it', async () => {
     for (const role of ROLES) {
       expect((await call(role, 'get', `/v1/results/${ids.publicResult}`)).status, role).toBe(200);
@@ -395,5 +419,31 @@ describe('refusals and visibility', () => {
   it('answers 404 to a path no route of the table matches, signed or not', async () => {
     expect((await call('anonymous', 'get', '/v1/secret')).status).toBe(404);
     expect((await call('operator', 'get', '/v1/jobs/x/y')).status).toBe(404);
+  });
+
+  // Last: it makes the public result private. Read-access decisions are remembered while the
+  // database is unchanged (access-cache.ts); a policy change must end them at once.
+  it('stops serving a public result the moment its owner keeps results private again', async () => {
+    const path = `/v1/results/${ids.publicResult}`;
+    const before = await fetch(new URL(path, t.host.url));
+    expect(before.status).toBe(200);
+    const etag = before.headers.get('etag') as string;
+    expect((await fetch(new URL(path, t.host.url), { headers: { 'if-none-match': etag } })).status).toBe(304);
+    const record = (await client('owner').get(`/v1/datasets/${ids.publicDataset}`)) as {
+      manifest: SignedManifest;
+    };
+    const update = signPolicyUpdate(
+      {
+        dataset: manifestHash(record.manifest.manifest),
+        version: 2,
+        policy: parseDatasetPolicy('obscura-policy: 1\nresults: private\n'),
+        revoked: false,
+      },
+      keys.owner,
+    );
+    await client('owner').post(`/v1/datasets/${ids.publicDataset}/policy`, update);
+    expect((await fetch(new URL(path, t.host.url))).status).toBe(401);
+    expect((await fetch(new URL(path, t.host.url), { headers: { 'if-none-match': etag } })).status).toBe(401);
+    expect((await call('other', 'get', path)).status).toBe(404);
   });
 });

@@ -4,7 +4,7 @@
  */
 import { ObscuraError } from '../../common/errors.ts';
 import type { SignedManifest } from '../../crypto/manifest.ts';
-import type { Db } from './db.ts';
+import { type Db, writeCount } from './db.ts';
 import {
   type DatasetRecord,
   type JobRecord,
@@ -106,6 +106,16 @@ const JOB_SELECT = `SELECT j.*, p.name AS pipeline_name FROM jobs j JOIN pipelin
 /** The host's metadata, over an open database. */
 export class Metadata {
   constructor(private readonly db: Db) {}
+
+  /**
+   * A value that changes whenever the database may have: a write through this connection
+   * (every store of the host shares it) or a commit by any other connection. Lets a reader
+   * keep what it derived from the stores until then (access.ts).
+   */
+  version(): string {
+    const { data_version: v } = this.db.prepare('PRAGMA data_version').get() as { data_version: number };
+    return `${writeCount(this.db)}:${v}`;
+  }
 
   /** Record a dataset whose blob is already committed. */
   insertDataset(id: string, signed: SignedManifest, now = new Date()): DatasetRecord {

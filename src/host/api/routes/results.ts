@@ -3,10 +3,12 @@ import { Router } from 'express';
 import { readableResults } from '../access.ts';
 import { paginate } from '../paginate.ts';
 import type { HostContext } from '../context.ts';
+import { etagMatches, ResultBodyCache } from '../result-cache.ts';
 
 /** Routes under /v1/results. */
 export function resultRoutes(ctx: HostContext): Router {
   const r = Router();
+  const bodies = new ResultBodyCache();
   r.get('/results', (req, res) => {
     const { page, next } = paginate(
       req,
@@ -24,8 +26,18 @@ export function resultRoutes(ctx: HostContext): Router {
       })),
     });
   });
+  // Access was checked before this handler (guardRoutes). The bytes are cached; the ETag lets
+  // a client revalidate with If-None-Match and get 304 without the body. `no-cache` makes
+  // every reuse come back here, through the access check, and `private` keeps shared caches out.
   r.get('/results/:id', (req, res) => {
-    res.json(ctx.metadata.result(req.params.id));
+    const id = req.params.id;
+    const { body, etag } = bodies.get(id, () => ctx.metadata.result(id));
+    res.set({ ETag: etag, 'Cache-Control': 'private, no-cache' });
+    if (etagMatches(req.get('if-none-match'), etag)) {
+      res.status(304).end();
+      return;
+    }
+    res.type('application/json; charset=utf-8').send(body);
   });
   r.get('/results/:id/provenance', async (req, res) => {
     const doc = ctx.metadata.result(req.params.id);
