@@ -6,8 +6,9 @@
  * talk only to its own origin, and load nothing from elsewhere.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 
 const HERE = new URL('./', import.meta.url);
 
@@ -34,14 +35,54 @@ export const DASHBOARD_HEADERS: Record<string, string> = {
 /** The dashboard's files by URL path, with their content types. */
 export type DashboardFile = { type: string; body: string };
 
+/**
+ * Node's modules in the browser. The page bundles the project's own modules (request
+ * signing, the pipeline checker, statement signing) and some of them import Node built-ins
+ * or native packages for paths the page never takes (reading key files, running DuckDB).
+ * `node:crypto` is page/node-crypto.ts (SHA-256, random bytes); the rest of it, and every
+ * other such import, is a stand-in whose every export throws if called, so a path the page
+ * was not meant to take fails loudly instead of silently doing something else.
+ */
+const NODE_ONLY =
+  /^node:|^@duckdb\/|^@tensorflow\/|^better-sqlite3$|^apache-arrow|^hyparquet|^@phala\/|^ws$|^busboy$/;
+// The stand-in's exports are found through its prototype: esbuild's interop copies a
+// CommonJS module's own properties and keeps its prototype, so any name resolves there.
+const STAND_IN = (
+  has: string,
+) => `const fail = (name) => function () { throw new Error('not available in the browser: ' + name); };
+const has = ${has};
+module.exports = Object.create(new Proxy({}, { get: (_, k) => (typeof k !== 'string' || k === 'then' || k === '__esModule' ? undefined : k in has ? has[k] : fail(k)) }));`;
+function browserShims(shim: string): Plugin {
+  return {
+    name: 'browser-shims',
+    setup(b) {
+      b.onResolve({ filter: /^node:crypto$/ }, (a) => ({ path: a.path, namespace: 'node-crypto' }));
+      b.onResolve({ filter: NODE_ONLY }, (a) => ({ path: a.path, namespace: 'node-only' }));
+      b.onLoad({ filter: /.*/, namespace: 'node-only' }, () => ({ contents: STAND_IN('{}'), loader: 'js' }));
+      // What the shim has, else the stand-in's throwing function (age's ciphers, key objects).
+      b.onLoad({ filter: /.*/, namespace: 'node-crypto' }, () => ({
+        contents: STAND_IN(`require(${JSON.stringify(shim)})`),
+        loader: 'js',
+        resolveDir: dirname(shim),
+      }));
+    },
+  };
+}
+
+/** A file of page/: the TypeScript source, or its compiled JavaScript under dist/. */
+function pageFile(name: string): string {
+  const ts = fileURLToPath(new URL(`page/${name}.ts`, HERE));
+  return existsSync(ts) ? ts : fileURLToPath(new URL(`page/${name}.js`, HERE));
+}
+
 let bundled: Promise<string> | undefined;
 /** The page's script: page/main.ts (or the compiled main.js under dist/) and what it imports, as one module. */
 export function dashboardScript(): Promise<string> {
   bundled ??= (async () => {
-    const ts = fileURLToPath(new URL('page/main.ts', HERE));
-    const entry = existsSync(ts) ? ts : fileURLToPath(new URL('page/main.js', HERE));
     const out = await build({
-      entryPoints: [entry],
+      entryPoints: [pageFile('main')],
+      plugins: [browserShims(pageFile('node-crypto'))],
+      inject: [pageFile('buffer-shim')],
       bundle: true,
       write: false,
       format: 'esm',

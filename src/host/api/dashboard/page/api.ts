@@ -44,7 +44,8 @@ export async function api<T = Json>(path: string, method = 'GET', body?: unknown
   } catch {
     throw new ApiError(`cannot reach the API host for ${path} (network_error)`);
   }
-  const signedAs = signer?.account ?? res.headers.get('obscura-signed-as');
+  // Signed by `obscura dashboard` (its proxy names the account); a key read in the page says so itself.
+  const signedAs = signer ? null : res.headers.get('obscura-signed-as');
   $('whoami').textContent = signedAs ? `signed in as ${short(signedAs, 12)}` : '';
   const raw = await res.text();
   let parsed: unknown = null;

@@ -1,12 +1,16 @@
 /**
  * The dashboard page's entry (bundled by src/host/api/dashboard/assets.ts): the header's
- * health line, every section's loader, and deep links that follow the address bar
+ * health line, sign-in with a key file, every section's loader (the owner's and analyst's
+ * when signed in), and deep links that follow the address bar
  * (`#result=ID`, with back and forward through hashchange).
  */
+import { loadAnalyst } from './analyst.ts';
 import { ApiError, api, showError } from './api.ts';
 import { $, empty, h, hash, statusBadge, str } from './dom.ts';
 import { loadDatasets, loadJobs, loadPipelines } from './lists.ts';
+import { loadOwner } from './owner.ts';
 import { clearResult, loadResults, onOpenResult, showResult } from './results.ts';
+import { currentAccount, initSignin } from './signin.ts';
 import { loadWorkers } from './workers.ts';
 
 /** Run a loader; on failure show the error and keep the rest of the page working. */
@@ -61,8 +65,11 @@ function route(): void {
 
 function loadAll(): Promise<unknown> {
   const results = () => void guard('Results', loadResults, 'results-body');
+  const me = currentAccount();
   return Promise.all([
     loadHealth(),
+    guard('Your datasets', () => loadOwner(me, () => void loadAll())),
+    guard('New job', () => loadAnalyst(me, openResult)),
     guard('Workers', loadWorkers),
     guard('Datasets', loadDatasets, 'datasets-body'),
     guard('Pipelines', loadPipelines, 'pipelines-body'),
@@ -72,6 +79,11 @@ function loadAll(): Promise<unknown> {
 }
 
 onOpenResult(openResult);
+initSignin(() => {
+  $('error').hidden = true;
+  void loadAll();
+  route(); // a result only the account may read opens now
+});
 $('error-close').addEventListener('click', () => {
   $('error').hidden = true;
 });

@@ -1,0 +1,81 @@
+/**
+ * Signing in with the user's own key file: the browser reads the file the user picks, the
+ * page derives the account (account.ts) and from then on signs every API request with it as
+ * the CLI does (src/contracts/request-signing.ts). The key stays in this page's memory: it
+ * is not stored (a reload signs out) and nothing but signatures leaves the page.
+ */
+import { sha256AsU8a } from '@polkadot/util-crypto';
+import { u8aToHex } from '@polkadot/util';
+import {
+  HEADER_ACCOUNT,
+  HEADER_SIGNATURE,
+  HEADER_TIMESTAMP,
+  requestSigningBytes,
+} from '../../../../contracts/request-signing.ts';
+import type { AccountKey } from '../../../../crypto/keys.ts';
+import { accountFromKeyFile, KeyFileError } from './account.ts';
+import { setSigner, type Signer } from './api.ts';
+import { $, h, short } from './dom.ts';
+
+let account: AccountKey | null = null;
+/** The signed-in account, if any (owners' and analysts' sections sign with it). */
+export const currentAccount = (): AccountKey | null => account;
+
+let lastTimestamp = 0;
+/** Millisecond timestamps, strictly increasing: two requests never sign the same message. */
+function nextTimestamp(): string {
+  lastTimestamp = Math.max(Date.now(), lastTimestamp + 1);
+  return String(lastTimestamp);
+}
+
+/** A signer of API requests with `key`. */
+export function signerFor(key: AccountKey): Signer {
+  return {
+    account: key.address,
+    async headers(method, pathWithQuery, body) {
+      const timestamp = nextTimestamp();
+      const bodyHash = u8aToHex(sha256AsU8a(new TextEncoder().encode(body ?? '')), -1, false);
+      return {
+        [HEADER_ACCOUNT]: key.address,
+        [HEADER_TIMESTAMP]: timestamp,
+        [HEADER_SIGNATURE]: key.sign(requestSigningBytes(method, pathWithQuery, timestamp, bodyHash)),
+      };
+    },
+  };
+}
+
+/** Wire the header's sign-in controls; `changed` reloads the page's sections as the new account. */
+export function initSignin(changed: () => void): void {
+  const input = $('keyfile') as HTMLInputElement;
+  const status = $('signin-status');
+  const out = $('signout') as HTMLButtonElement;
+  input.addEventListener('change', async () => {
+    const file = input.files?.[0];
+    input.value = ''; // the same file can be picked again after signing out
+    if (!file) return;
+    try {
+      if (file.size > 64 * 1024) throw new KeyFileError('not a key file (too large)');
+      account = await accountFromKeyFile(await file.text());
+    } catch (e) {
+      account = null;
+      status.replaceChildren(
+        h('span', { class: 'bad' }, e instanceof KeyFileError ? e.message : 'could not read the key file'),
+      );
+      return;
+    }
+    setSigner(signerFor(account));
+    status.replaceChildren(
+      h('span', { title: account.address }, `signed in as ${short(account.address, 12)}`),
+    );
+    out.hidden = false;
+    $('signin').hidden = true;
+    changed();
+  });
+  out.addEventListener('click', () => {
+    account = null;
+    setSigner(null);
+    status.replaceChildren();
+    out.hidden = true;
+    changed();
+  });
+}
