@@ -9,6 +9,8 @@ import { z } from 'zod';
 import { ObscuraError } from '../common/errors.ts';
 import { parseDocumentValue, parseYamlText, readDocumentFile } from '../common/yaml-document.ts';
 
+// The normalised value is piped into a plain schema so that JSON Schema (the OpenAPI
+// document) can say what the output is: a transform alone reads as `unknown` there.
 const hexField = (bytes: number, name: string) =>
   z
     .string()
@@ -16,7 +18,8 @@ const hexField = (bytes: number, name: string) =>
       new RegExp(`^(0x)?[0-9a-fA-F]{${bytes * 2}}$`),
       `${name} must be ${bytes} bytes of hex (${bytes * 2} digits)`,
     )
-    .transform((s) => s.replace(/^0x/, '').toLowerCase());
+    .transform((s) => s.replace(/^0x/, '').toLowerCase())
+    .pipe(z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`)));
 
 /** Intel's TCB status names a policy may accept (`Revoked` never can be). */
 export const TCB_STATUSES = [

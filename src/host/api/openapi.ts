@@ -52,6 +52,21 @@ interface Route {
 const list = <T extends z.ZodType>(key: string, item: T) =>
   z.object({ [key]: z.array(item), next: z.string().nullable() });
 
+/** Public routes: never signed. */
+const PUBLIC: AccessRule = { auth: 'none', who: 'anyone' };
+/** A dataset's metadata, policy in force and budget: read by whom its owner allows. */
+const DATASET_READERS: AccessRule = {
+  auth: 'signed',
+  reads: 'dataset',
+  who: 'the owner and the analysts its manifest and policy in force allow',
+};
+/** A result and its provenance: its job's readers, or anyone if public. */
+const RESULT_READERS: AccessRule = {
+  auth: 'optional',
+  reads: 'result',
+  who: "the job's analyst and its inputs' owners; anyone if public",
+};
+
 /**
  * Every route of /v1, in one table, each with its access rule: the app answers 404 to any
  * request that matches no entry, and test/adversary/route-roles.test.ts walks every entry.
@@ -62,7 +77,7 @@ export const ROUTES: Route[] = [
     path: '/v1/health',
     operationId: 'getHealth',
     tag: 'system',
-    access: { auth: 'none', who: 'anyone' },
+    access: PUBLIC,
     summary: 'Host, chain and worker status',
     response: { status: 200, schema: HealthSchema },
   },
@@ -71,7 +86,7 @@ export const ROUTES: Route[] = [
     path: '/v1/workers',
     operationId: 'listWorkers',
     tag: 'workers',
-    access: { auth: 'none', who: 'anyone' },
+    access: PUBLIC,
     summary: 'Enclave workers with their measurement and keys',
     response: { status: 200, schema: list('workers', WorkerRecordSchema) },
   },
@@ -80,7 +95,7 @@ export const ROUTES: Route[] = [
     path: '/v1/workers/{id}/attestation',
     operationId: 'getWorkerAttestation',
     tag: 'workers',
-    access: { auth: 'none', who: 'anyone' },
+    access: PUBLIC,
     summary: "Fresh attestation evidence for a worker, bound to the caller's nonce",
     params: ['id'],
     query: { nonce: '32 random bytes as 64 hex characters' },
@@ -165,11 +180,7 @@ export const ROUTES: Route[] = [
     path: '/v1/datasets/{id}',
     operationId: 'getDataset',
     tag: 'datasets',
-    access: {
-      auth: 'signed',
-      reads: 'dataset',
-      who: 'the owner and the analysts its manifest and policy in force allow',
-    },
+    access: DATASET_READERS,
     summary: 'One dataset (metadata only)',
     params: ['id'],
     response: { status: 200, schema: DatasetRecordSchema },
@@ -194,11 +205,7 @@ export const ROUTES: Route[] = [
     path: '/v1/datasets/{id}/policy',
     operationId: 'getDatasetPolicy',
     tag: 'datasets',
-    access: {
-      auth: 'signed',
-      reads: 'dataset',
-      who: 'the owner and the analysts its manifest and policy in force allow',
-    },
+    access: DATASET_READERS,
     summary: 'The policy in force for a dataset, with its version',
     params: ['id'],
     response: { status: 200, schema: DatasetPolicyStateSchema },
@@ -208,11 +215,7 @@ export const ROUTES: Route[] = [
     path: '/v1/datasets/{id}/budget',
     operationId: 'getDatasetBudget',
     tag: 'datasets',
-    access: {
-      auth: 'signed',
-      reads: 'dataset',
-      who: 'the owner and the analysts its manifest and policy in force allow',
-    },
+    access: DATASET_READERS,
     summary: "A dataset's privacy budget as its worker's enclave counts it (owner and allowed analysts only)",
     params: ['id'],
     response: { status: 200, schema: DatasetBudgetSchema },
@@ -391,11 +394,7 @@ export const ROUTES: Route[] = [
     path: '/v1/results/{id}',
     operationId: 'getResult',
     tag: 'results',
-    access: {
-      auth: 'optional',
-      reads: 'result',
-      who: "the job's analyst and its inputs' owners; anyone if public",
-    },
+    access: RESULT_READERS,
     summary: 'A signed result with its attestation and anchor',
     params: ['id'],
     response: { status: 200, schema: ResultDocumentSchema },
@@ -405,11 +404,7 @@ export const ROUTES: Route[] = [
     path: '/v1/results/{id}/provenance',
     operationId: 'getResultProvenance',
     tag: 'results',
-    access: {
-      auth: 'optional',
-      reads: 'result',
-      who: "the job's analyst and its inputs' owners; anyone if public",
-    },
+    access: RESULT_READERS,
     summary: "A result's provenance with the host's check of its chain anchor",
     params: ['id'],
     response: {
@@ -435,7 +430,7 @@ export const ROUTES: Route[] = [
     operationId: 'getOpenApiDocument',
     tag: 'system',
     summary: 'This document',
-    access: { auth: 'none', who: 'anyone' },
+    access: PUBLIC,
     response: { status: 200, schema: z.record(z.string(), z.unknown()) },
   },
   {
