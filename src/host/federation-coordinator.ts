@@ -11,15 +11,15 @@
  * enclave that has not answered by its time limit plus the grace, as for a local job.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { EnclaveClient } from './enclave-client.ts';
+import type { FederationMember } from './federation/remote-member.ts';
 import type { SignedLedgerEntry } from '../contracts/ledger.ts';
 import type { HostRequest, HostRequestType, JobSpec, ResponseValue } from '../contracts/enclave-protocol.ts';
 import type { Peer } from '../federation/channel.ts';
 import { JOB_LIMITS, jobCancelled } from '../pipelines/limits.ts';
 
-/** One worker's part of a federated job: its enclave and the input sealed to it. */
+/** One worker's part of a federated job: its enclave (this host's, or another node's: remote-member.ts) and the input sealed to it. */
 export interface Partition {
-  enclave: EnclaveClient;
+  enclave: FederationMember;
   input: JobSpec['inputs'][number];
 }
 
@@ -48,12 +48,12 @@ export async function runFederatedTraining(args: {
   const session = randomUUID();
   const started = Date.now();
   // Each enclave's limit runs from its first session request; the host's clock started earlier, so it is never late.
-  const deadlineOf = (enclave: EnclaveClient) =>
+  const deadlineOf = (enclave: FederationMember) =>
     args.graceMs === undefined
       ? undefined
       : started + (enclave.info.limits?.timeoutMs ?? JOB_LIMITS.timeoutMs.default) + args.graceMs;
   const ask = <T extends HostRequestType>(
-    enclave: EnclaveClient,
+    enclave: FederationMember,
     type: T,
     body: RequestBody<T>,
   ): Promise<ResponseValue<T>> => {
@@ -65,7 +65,7 @@ export async function runFederatedTraining(args: {
       deadline === undefined ? {} : { deadlineMs: Math.max(1, deadline - Date.now()) },
     );
   };
-  const aggregator = partitions[0]?.enclave as EnclaveClient;
+  const aggregator = partitions[0]?.enclave as FederationMember;
   try {
     const peers: Peer[] = [];
     for (const p of partitions) {

@@ -9,8 +9,16 @@
  * by a registered node's operator is answered; an account not on the chain, a replayed
  * request, a stale record, a record whose workers run other code, and a record that names
  * another node's URL (and its workers) are refused, each with its own code.
+ *
+ * A job across nodes: one model trained by federated averaging over a dataset on A and one
+ * on B (B's host supplies its own dataset to its own enclave through the relay; only
+ * sealed, signed messages cross), named in the signed result with B's node; an analyst whom
+ * B's owner does not allow is refused by B's enclave and the whole job fails naming B; a
+ * node that cannot be reached fails the job at once, naming it.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyEvidence } from '../../src/attestation/verify.ts';
@@ -32,6 +40,11 @@ import { accountKeyFromSuri } from '../../src/crypto/index.ts';
 import { attestNodeWorker } from '../../src/host/federation/peer-attestation.ts';
 import { freshNonce } from '../../src/host/federation/registry.ts';
 import { startTestHost } from '../helpers/host.ts';
+import { sealAndUpload } from '../helpers/datasets.ts';
+import { signedRequestForInputs } from '../../src/client/job-request.ts';
+import { runFederatedTraining } from '../../src/host/federation-coordinator.ts';
+import { RemoteMember } from '../../src/host/federation/remote-member.ts';
+import type { SignedManifest } from '../../src/crypto/manifest.ts';
 
 type TestHost = Awaited<ReturnType<typeof startTestHost>>;
 let a: TestHost;
@@ -204,4 +217,136 @@ describe('node-to-node traffic', () => {
     const impostor = await publishAs(`0x${'77'.repeat(32)}`, () => ({ url: a.host.url }));
     expect(await hello(b.host.url, impostor)).toMatchObject({ status: 403, code: 'node_url_unbound' });
   });
+});
+
+describe('a job across nodes', () => {
+  const PIPELINE = JSON.stringify({
+    obscura: 1,
+    name: 'across-nodes',
+    inputs: { data: { columns: { x0: 'float64', x1: 'float64', y: 'bool' } } },
+    steps: [
+      {
+        id: 'm',
+        train: {
+          from: 'data',
+          model: 'logistic_regression',
+          features: ['x0', 'x1'],
+          label: 'y',
+          options: { epochs: 2, learning_rate: 0.05, rounds: 2 },
+        },
+      },
+    ],
+    outputs: { m: { min_group_size: 10 } },
+  });
+  const work = mkdtempSync(join(tmpdir(), 'obscura-across-'));
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  let owner: AccountKey;
+  let analyst: AccountKey;
+  const parts: { datasetId: string; manifest: SignedManifest; blobPath: string }[] = [];
+
+  beforeAll(async () => {
+    owner = await accountKeyFromSuri(`0x${'88'.repeat(32)}`);
+    analyst = await accountKeyFromSuri(`0x${'99'.repeat(32)}`);
+    let seed = 5;
+    const rnd = () => {
+      seed = (seed * 16807) % 2147483647;
+      return seed / 2147483647;
+    };
+    for (const [i, node] of [a, b, b].entries()) {
+      const lines = ['x0,x1,y'];
+      for (let r = 0; r < 300; r++) {
+        const [x0, x1] = [rnd() * 2 - 1, rnd() * 2 - 1];
+        lines.push(`${x0.toFixed(3)},${x1.toFixed(3)},${rnd() < 1 / (1 + Math.exp(-(2 * x0 - x1)))}`);
+      }
+      const file = join(work, `part-${i}.csv`);
+      writeFileSync(file, `${lines.join('\n')}\n`);
+      const worker = node.host.workers.list()[0] as NonNullable<ReturnType<typeof node.host.workers.list>[0]>;
+      const { dataset, signed } = await sealAndUpload({
+        url: node.host.url,
+        file,
+        out: `${file}.sealed`,
+        owner,
+        worker,
+        // The second dataset on B: its owner allows another analyst only.
+        analysts: [i === 2 ? owner.address : analyst.address],
+      });
+      const sha = signed.manifest.ciphertext.sha256;
+      parts.push({
+        datasetId: dataset,
+        manifest: signed,
+        blobPath: join(node.dataDir, 'blobs', 'sha256', sha.slice(0, 2), sha),
+      });
+    }
+  }, 120_000);
+
+  async function members() {
+    const bNode = (await a.host.registry.nodes()).find((n) => n.record.url === b.host.url)
+      ?.record as NodeRecord;
+    const remote = new RemoteMember(
+      a.host.registry.clientFor(b.host.url),
+      bNode,
+      bNode.workers[0] as NodeWorker,
+    );
+    const inputs = parts.slice(0, 2).map((p) => ({ name: 'data', ...p }));
+    return { remote, bNode, inputs, local: a.host.workers.get('worker-1') };
+  }
+
+  it("trains one model over A's and B's datasets, each read only in its own node's enclave", async () => {
+    const { remote, inputs, local } = await members();
+    const request = await signedRequestForInputs(analyst, PIPELINE, inputs);
+    const released = await runFederatedTraining({
+      job: { id: randomUUID(), request, pipeline: PIPELINE },
+      step: 'm',
+      rounds: 2,
+      partitions: [
+        { enclave: local, input: inputs[0] as (typeof inputs)[0] },
+        { enclave: remote, input: inputs[1] as (typeof inputs)[0] },
+      ],
+    });
+    expect(released.signed.result.federation?.workers.map((w) => w.worker)).toEqual([
+      'worker-1',
+      `worker-1@${b.host.url}`,
+    ]);
+    expect(released.signed.result.inputs.map((i) => i.dataset)).toEqual(inputs.map((p) => p.datasetId));
+  }, 120_000);
+
+  it("fails as a whole, naming the node, when B's owner does not allow the analyst or B cannot be reached", async () => {
+    const { remote, bNode, local } = await members();
+    const inputs = [parts[0], parts[2]].map((p) => ({ name: 'data', ...(p as (typeof parts)[0]) }));
+    const request = await signedRequestForInputs(analyst, PIPELINE, inputs);
+    const partitions = (enclaveB: RemoteMember) => [
+      { enclave: local, input: inputs[0] as (typeof inputs)[0] },
+      { enclave: enclaveB, input: inputs[1] as (typeof inputs)[0] },
+    ];
+    const job = { id: randomUUID(), request, pipeline: PIPELINE };
+    const refused = await runFederatedTraining({
+      job,
+      step: 'm',
+      rounds: 1,
+      partitions: partitions(remote),
+    }).catch((e: unknown) => e as { code: string; message: string });
+    expect(refused).toMatchObject({
+      code: 'analyst_not_allowed',
+      message: expect.stringContaining(`node ${b.host.url}`),
+    });
+    // Neither enclave holds the session any more.
+    expect((await local.request('hello', {})).federatedSessions).toBe(0);
+    const gone = new RemoteMember(
+      a.host.registry.clientFor('http://127.0.0.1:9'),
+      { ...bNode, url: 'http://127.0.0.1:9' },
+      bNode.workers[0] as NodeWorker,
+    );
+    const t0 = Date.now();
+    const down = await runFederatedTraining({
+      job: { ...job, id: randomUUID() },
+      step: 'm',
+      rounds: 1,
+      partitions: partitions(gone),
+    }).catch((e: unknown) => e as { code: string; message: string });
+    expect(down).toMatchObject({
+      code: 'federation_node_unreachable',
+      message: expect.stringContaining('http://127.0.0.1:9'),
+    });
+    expect(Date.now() - t0).toBeLessThan(10_000);
+  }, 120_000);
 });

@@ -202,6 +202,11 @@ function table(): Record<string, Row> {
     'get /v1/nodes': { url: '/v1/nodes', status: all(200) },
     // This in-process host publishes no record and knows no node (test/federation/node-traffic.test.ts: between real nodes).
     'get /v1/federation/node': { url: '/v1/federation/node', status: all(404) },
+    'post /v1/federation/relay': {
+      url: '/v1/federation/relay',
+      body: { worker: 'worker-1', type: 'fed_close', body: { session: 's' } },
+      status: signed(403),
+    },
     'post /v1/federation/hello': {
       url: '/v1/federation/hello',
       body: { nonce: 'ab'.repeat(32) },

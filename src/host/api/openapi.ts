@@ -28,6 +28,7 @@ import { UpgradeRequestSchema } from './routes/upgrades.ts';
 import { SignedManifestSchema } from '../../crypto/manifest.ts';
 import { NodeStatusSchema, SignedNodeRecordSchema } from '../../contracts/node-record.ts';
 import { HelloRequestSchema } from './routes/federation.ts';
+import { RELAYED_REQUESTS } from '../federation/remote-member.ts';
 
 interface Route {
   method: 'get' | 'post' | 'delete';
@@ -149,6 +150,28 @@ export const ROUTES: Route[] = [
         workers: z.array(z.object({ id: z.string(), evidence: EvidenceSchema })),
       }),
     },
+  },
+  {
+    method: 'post',
+    path: '/v1/federation/relay',
+    operationId: 'federationRelay',
+    tag: 'federation',
+    access: {
+      auth: 'signed',
+      node: true,
+      who: 'another node: the operator of a fresh node record on the chain, running code this node accepts, attested now',
+    },
+    summary:
+      "A coordinating node's federated-training request for one of this node's workers (attest, fed_open, fed_round, fed_evaluate, fed_close, cancel_job)",
+    request: {
+      contentType: 'application/json',
+      schema: z.object({
+        worker: z.string(),
+        type: z.enum(RELAYED_REQUESTS),
+        body: z.record(z.string(), z.unknown()),
+      }),
+    },
+    response: { status: 200, schema: z.record(z.string(), z.unknown()) },
   },
   {
     method: 'post',
