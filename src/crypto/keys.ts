@@ -9,21 +9,20 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, link, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
-import { u8aToHex } from '@polkadot/util';
-import {
-  checkAddress,
-  cryptoWaitReady,
-  decodeAddress,
-  mnemonicGenerate,
-  mnemonicValidate,
-  sr25519Verify,
-} from '@polkadot/util-crypto';
 import { z } from 'zod';
 import { ObscuraError } from '../common/errors.ts';
 import { decryptToBuffer } from './age/decrypt.ts';
 import { resultIdentityFromSecret } from './result-key.ts';
+import {
+  decodeSs58,
+  encodeSs58,
+  isMnemonic,
+  pairFromMnemonic,
+  type Sr25519Pair,
+  signSr25519,
+  verifySr25519,
+} from './sr25519.ts';
 
 /** SS58 prefix of Obscura account addresses (generic Substrate). */
 export const SS58_PREFIX = 42;
@@ -35,7 +34,7 @@ export const AccountKeyFileSchema = z.object({
   type: z.literal('sr25519'),
   address: z.string().refine(isValidAddress, 'not an SS58 address with prefix 42'),
   publicKey: z.string().regex(/^0x[0-9a-f]{64}$/, 'not a 0x-prefixed 32-byte hex key'),
-  mnemonic: z.string().refine((m) => mnemonicValidate(m), 'not a valid BIP39 mnemonic'),
+  mnemonic: z.string().refine((m) => isMnemonic(m), 'not a valid BIP39 mnemonic'),
 });
 /** A parsed key file. */
 export type AccountKeyFile = z.infer<typeof AccountKeyFileSchema>;
@@ -55,25 +54,51 @@ export interface AccountKey {
 
 let ready: Promise<void> | null = null;
 
-/** Wait until the WASM crypto that sr25519 needs is loaded; idempotent. Rejects if it cannot load (a later call retries). */
+/**
+ * Wait until polkadot-js's WASM crypto is loaded (for code that uses @polkadot directly, and
+ * before generating keys or deriving from a secret URI); idempotent. Loading, signing and
+ * verifying with a key file do not need it (sr25519.ts). Rejects if it cannot load (a later
+ * call retries).
+ */
 export function cryptoReady(): Promise<void> {
-  ready ??= cryptoWaitReady().then(
-    () => undefined,
-    (e: unknown) => {
-      ready = null;
-      throw e;
-    },
-  );
+  ready ??= import('@polkadot/util-crypto')
+    .then(({ cryptoWaitReady }) => cryptoWaitReady())
+    .then(
+      () => undefined,
+      (e: unknown) => {
+        ready = null;
+        throw e;
+      },
+    );
   return ready;
 }
 
-function keyring(): Keyring {
+/** A keyring for deriving keys from secret URIs and generating mnemonics (loads @polkadot on demand). */
+async function keyring() {
+  await cryptoReady();
+  const { Keyring } = await import('@polkadot/keyring');
   return new Keyring({ type: 'sr25519', ss58Format: SS58_PREFIX });
 }
 
-function resultIdentityOf(pair: KeyringPair): { identity: string; recipient: string } {
+// polkadot-js's PKCS#8 form of a pair without a passphrase: header, secret key, divider,
+// public key (@polkadot/keyring pair/defaults.ts). The result identity is derived from it.
+const PKCS8_HEADER = Buffer.from([48, 83, 2, 1, 1, 48, 5, 6, 3, 43, 101, 112, 4, 34, 4, 32]);
+const PKCS8_DIVIDER = Buffer.from([161, 35, 3, 33, 0]);
+
+/** The key pair inside a polkadot-js keyring pair (its unencrypted PKCS#8 form). */
+function pairOf(pair: KeyringPair): Sr25519Pair {
+  const pkcs8 = pair.encodePkcs8();
+  try {
+    const at = PKCS8_HEADER.length;
+    return { secretKey: pkcs8.slice(at, at + 64), publicKey: Uint8Array.from(pair.publicKey) };
+  } finally {
+    pkcs8.fill(0);
+  }
+}
+
+function resultIdentityOf(pair: Sr25519Pair): { identity: string; recipient: string } {
   // Without a passphrase the PKCS#8 form is the plain secret key (and public key): deterministic.
-  const secret = pair.encodePkcs8();
+  const secret = Buffer.concat([PKCS8_HEADER, pair.secretKey, PKCS8_DIVIDER, pair.publicKey]);
   try {
     return resultIdentityFromSecret(secret);
   } finally {
@@ -81,12 +106,14 @@ function resultIdentityOf(pair: KeyringPair): { identity: string; recipient: str
   }
 }
 
-function toAccountKey(pair: KeyringPair): AccountKey {
+const hex = (bytes: Uint8Array): string => `0x${Buffer.from(bytes).toString('hex')}`;
+
+function toAccountKey(pair: Sr25519Pair): AccountKey {
   return {
-    address: pair.address,
-    publicKey: u8aToHex(pair.publicKey),
+    address: encodeSs58(pair.publicKey, SS58_PREFIX),
+    publicKey: hex(pair.publicKey),
     resultRecipient: resultIdentityOf(pair).recipient,
-    sign: (message: Uint8Array) => u8aToHex(pair.sign(message)),
+    sign: (message: Uint8Array) => hex(signSr25519(pair, message)),
     decryptResult: (ciphertext: Uint8Array) => decryptToBuffer([resultIdentityOf(pair).identity], ciphertext),
   };
 }
@@ -104,12 +131,7 @@ export function isValidAddress(address: string): boolean {
   if (typeof address !== 'string') return false;
   const known = checkedAddresses.get(address);
   if (known !== undefined) return known;
-  let valid: boolean;
-  try {
-    valid = checkAddress(address, SS58_PREFIX)[0] && decodeAddress(address).length === 32;
-  } catch {
-    valid = false;
-  }
+  const valid = decodeSs58(address, SS58_PREFIX) !== null;
   if (checkedAddresses.size >= MAX_CHECKED_ADDRESSES) checkedAddresses.clear();
   checkedAddresses.set(address, valid);
   return valid;
@@ -120,7 +142,9 @@ export function verifyAccountSignature(address: string, message: Uint8Array, sig
   try {
     if (!isValidAddress(address) || !(message instanceof Uint8Array)) return false;
     if (typeof signature !== 'string' || !/^0x[0-9a-fA-F]{128}$/.test(signature)) return false;
-    return sr25519Verify(message, signature, decodeAddress(address));
+    const publicKey = decodeSs58(address, SS58_PREFIX);
+    if (!publicKey) return false;
+    return verifySr25519(message, Buffer.from(signature.slice(2), 'hex'), publicKey);
   } catch {
     return false;
   }
@@ -136,13 +160,16 @@ export async function createKeyFile(
   opts: { force?: boolean } = {},
 ): Promise<{ address: string }> {
   await cryptoReady();
+  const { mnemonicGenerate } = await import('@polkadot/util-crypto');
   const mnemonic = mnemonicGenerate(MNEMONIC_WORDS);
-  const pair = keyring().addFromMnemonic(mnemonic);
+  const pair = pairFromMnemonic(mnemonic);
+  const address = encodeSs58(pair.publicKey, SS58_PREFIX);
+  pair.secretKey.fill(0);
   const file: AccountKeyFile = {
     obscura: 'account-key/1',
     type: 'sr25519',
-    address: pair.address,
-    publicKey: u8aToHex(pair.publicKey),
+    address,
+    publicKey: hex(pair.publicKey),
     mnemonic,
   };
   const tmpPath = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
@@ -172,7 +199,7 @@ export async function createKeyFile(
     await handle.close().catch(() => undefined);
     await rm(tmpPath, { force: true });
   }
-  return { address: pair.address };
+  return { address };
 }
 
 function invalidKeyFile(path: string, why: string): ObscuraError {
@@ -200,8 +227,7 @@ export async function loadResultIdentity(path: string): Promise<{ identity: stri
   return resultIdentityOf(await loadPair(path));
 }
 
-async function loadPair(path: string): Promise<KeyringPair> {
-  await cryptoReady();
+async function loadPair(path: string): Promise<Sr25519Pair> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -219,8 +245,11 @@ async function loadPair(path: string): Promise<KeyringPair> {
     const fields = [...new Set(parsed.error.issues.map((i) => i.path.join('.') || '(root)'))];
     throw invalidKeyFile(path, `bad field: ${fields.join(', ')}`);
   }
-  const pair = keyring().addFromMnemonic(parsed.data.mnemonic);
-  if (pair.address !== parsed.data.address || u8aToHex(pair.publicKey) !== parsed.data.publicKey) {
+  const pair = pairFromMnemonic(parsed.data.mnemonic);
+  if (
+    encodeSs58(pair.publicKey, SS58_PREFIX) !== parsed.data.address ||
+    hex(pair.publicKey) !== parsed.data.publicKey
+  ) {
     throw invalidKeyFile(path, 'address does not match the mnemonic');
   }
   return pair;
@@ -231,15 +260,15 @@ async function loadPair(path: string): Promise<KeyringPair> {
  * a 0x seed), for tests and operators. Throws invalid_suri (the URI is never echoed).
  */
 export async function accountKeyFromSuri(suri: string): Promise<AccountKey> {
-  await cryptoReady();
+  const ring = await keyring();
   const invalid = new ObscuraError('invalid_suri', 'invalid secret URI', 400);
   if (typeof suri !== 'string') throw invalid;
   // polkadot-js turns any string into a key; accept only the dev phrase (a URI that starts
   // with a derivation path, e.g. //Alice), a BIP39 mnemonic, or a 32-byte hex seed.
   const phrase = suri.split('/')[0] as string;
-  if (phrase !== '' && !/^0x[0-9a-fA-F]{64}$/.test(phrase) && !mnemonicValidate(phrase)) throw invalid;
+  if (phrase !== '' && !/^0x[0-9a-fA-F]{64}$/.test(phrase) && !isMnemonic(phrase)) throw invalid;
   try {
-    return toAccountKey(keyring().addFromUri(suri));
+    return toAccountKey(pairOf(ring.addFromUri(suri)));
   } catch {
     throw invalid;
   }
