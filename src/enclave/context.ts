@@ -1,7 +1,7 @@
 /**
  * What every enclave message handler shares, in one place: the worker's identity and its
  * sealed state, the privacy ledger, the jobs running and waiting, the federated sessions,
- * the evidence provider, and the channel back to the host. main.ts makes one at start;
+ * the evidence provider, and the channel back to the host. start.ts makes one at start;
  * each handler (handlers/) reads and changes the worker only through it.
  */
 import type { Evidence } from '../attestation/evidence.ts';
@@ -29,7 +29,7 @@ import type { JobContext, StartedJob } from './jobs.ts';
 import { LedgerService } from './ledger-service.ts';
 import { type EnclaveState, sealedStatePath, writeSealedState } from './state.ts';
 
-/** What main.ts found at start: the TEE, the measurement, the unsealed state and the limits. */
+/** What start.ts found at start: the TEE, the measurement, the unsealed state and the limits. */
 export interface EnclaveSetup {
   workerId: string;
   provider: EvidenceProvider;

@@ -64,7 +64,30 @@ export interface EnclaveOptions {
   limits?: Partial<JobLimits>;
   /** Upload checks (validate_dataset) the process runs at once; more wait their turn. Default 4. */
   checksInFlight?: number;
+  /**
+   * What starts the enclave's process from its entry file, Node options and environment;
+   * default node's `fork` with an IPC channel (see EnclaveSpawn).
+   */
+  spawn?: EnclaveSpawn;
 }
+
+/**
+ * Starts an enclave process: its entry file, the Node options it runs with (the tsx loader,
+ * the heap cap) and the environment the enclave reads its settings from. The process must
+ * speak the protocol over an IPC channel with `advanced` serialization, and pipe stdout and
+ * stderr. `obscura serve` uses forkEnclave; tests that are not about the process boundary
+ * run the same enclave code in-process through a stand-in for the channel (under test/).
+ */
+export type EnclaveSpawn = (entry: string, execArgv: string[], env: NodeJS.ProcessEnv) => ChildProcess;
+
+/** The enclave as a child process of this one, talking over node's IPC channel. */
+export const forkEnclave: EnclaveSpawn = (entry, execArgv, env) =>
+  fork(entry, [], {
+    execArgv,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    serialization: 'advanced',
+  });
 
 // V8 prints one of these when a heap cap is reached, just before it aborts.
 const HEAP_EXHAUSTED = /JavaScript heap out of memory|Reached heap limit/;
@@ -107,14 +130,11 @@ export class EnclaveClient {
     // Another code tree (a predecessor or successor release) runs its own enclave entry.
     const entry = join(opts.root ?? PROJECT_ROOT, ENCLAVE_ENTRY);
     const limits = effectiveLimits(opts.limits);
-    const child = fork(entry, [], {
+    const child = (opts.spawn ?? forkEnclave)(
+      entry,
       // The heap gets the memory limit per job, as DuckDB does: a job's rows live in one or the other.
-      execArgv: [
-        '--import',
-        TSX_LOADER,
-        `--max-old-space-size=${Math.floor(limits.memoryBytes / 1024 ** 2)}`,
-      ],
-      env: {
+      ['--import', TSX_LOADER, `--max-old-space-size=${Math.floor(limits.memoryBytes / 1024 ** 2)}`],
+      {
         ...process.env,
         OBSCURA_DATA_DIR: opts.dataDir,
         OBSCURA_WORKER_ID: opts.workerId,
@@ -126,9 +146,7 @@ export class EnclaveClient {
         OBSCURA_OPERATORS: (opts.operators ?? []).join(','),
         ...teeEnv(opts.tee ?? { tee: 'simulated' }),
       },
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      serialization: 'advanced',
-    });
+    );
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString('utf8')).slice(-2000);

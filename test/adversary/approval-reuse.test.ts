@@ -24,6 +24,7 @@ import { JobRecordSchema, ResultDocumentSchema } from '../../src/contracts/api-r
 import { sealAndUpload } from '../helpers/datasets.ts';
 import { startTestHost } from '../helpers/host.ts';
 import { enclaveJob, finished, postJob } from '../helpers/jobs.ts';
+import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const PIPELINE = `obscura: 1
@@ -70,7 +71,7 @@ let n = 0;
 const id = () => `reuse-${++n}`;
 
 beforeAll(async () => {
-  t = await startTestHost();
+  t = await startTestHost({ enclaveSpawn: inProcessEnclave });
   owner = await accountKeyFromSuri('//ReuseOwner');
   alice = await accountKeyFromSuri('//ReuseAlice');
   bob = await accountKeyFromSuri('//ReuseBob');

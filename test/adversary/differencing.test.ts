@@ -20,6 +20,7 @@ import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import { sealAndUpload } from '../helpers/datasets.ts';
 import { startTestHost } from '../helpers/host.ts';
 import { dryRun, enclaveJob, submitJob } from '../helpers/jobs.ts';
+import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const TARGET = 'P000000-2f1134'; // the first row of visits.csv
@@ -48,7 +49,7 @@ const ds: Record<'plain' | 'narrow' | 'dp', { dataset: string; signed: SignedMan
   {} as never;
 
 beforeAll(async () => {
-  t = await startTestHost();
+  t = await startTestHost({ enclaveSpawn: inProcessEnclave });
   const owner = await accountKeyFromSuri('//DifferencingOwner');
   analyst = await accountKeyFromSuri('//DifferencingAnalyst');
   const worker = t.host.workers.list()[0];

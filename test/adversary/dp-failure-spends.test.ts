@@ -10,7 +10,7 @@
  * mid-job). A job refused before its spend is committed (policy, budget, an input that is
  * missing or altered on its face) spends nothing; once committed, a spend is never given
  * back, not even when the job then fails before reading its input.
- * Runs a real host (embedded chain, enclave process, API).
+ * Runs a real host (embedded chain, the real enclave in-process, API).
  */
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,6 +35,7 @@ import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import { type JobRecord, JobRecordSchema } from '../../src/contracts/api-records.ts';
 import { sealAndUpload } from '../helpers/datasets.ts';
 import { startTestHost } from '../helpers/host.ts';
+import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 
@@ -70,7 +71,7 @@ async function run(pipeline: string): Promise<JobRecord> {
 }
 
 beforeAll(async () => {
-  t = await startTestHost();
+  t = await startTestHost({ enclaveSpawn: inProcessEnclave });
   owner = await accountKeyFromSuri('//DpFailureOwner');
   analyst = await accountKeyFromSuri('//DpFailureAnalyst');
   const w = t.host.workers.list()[0];

@@ -9,7 +9,7 @@
  * and the schemas. Failures after the enclave read data carry one code and one fixed
  * message, with no number, in the job record, its progress and the host's logs alike;
  * functions give NULL outside their domain instead of raising.
- * Runs a real host (embedded chain, enclave process, API).
+ * Runs a real host (embedded chain, the real enclave in-process, API).
  */
 import { readFileSync } from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -24,6 +24,7 @@ import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import { type JobRecord, JobRecordSchema } from '../../src/contracts/api-records.ts';
 import { sealAndUpload } from '../helpers/datasets.ts';
 import { startTestHost } from '../helpers/host.ts';
+import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const rows = readFileSync(CSV, 'utf8')
@@ -85,7 +86,7 @@ const ending = (job: JobRecord) => ({
 });
 
 beforeAll(async () => {
-  t = await startTestHost();
+  t = await startTestHost({ enclaveSpawn: inProcessEnclave });
   owner = await accountKeyFromSuri('//OracleOwner');
   analyst = await accountKeyFromSuri('//OracleAnalyst');
   const w = t.host.workers.list()[0];

@@ -20,6 +20,7 @@ import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import { sealAndUpload } from '../helpers/datasets.ts';
 import { startTestHost } from '../helpers/host.ts';
 import { runToResult, submitJob } from '../helpers/jobs.ts';
+import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const MIN = 10;
@@ -47,7 +48,7 @@ let open: string; // only patient_id is never_output
 let window: { lo: number; hi: number };
 
 beforeAll(async () => {
-  t = await startTestHost();
+  t = await startTestHost({ enclaveSpawn: inProcessEnclave });
   const owner = await accountKeyFromSuri('//HistogramOwner');
   analyst = await accountKeyFromSuri('//HistogramAnalyst');
   const worker = t.host.workers.list()[0];

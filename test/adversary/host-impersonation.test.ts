@@ -24,6 +24,7 @@ import { JOB_REQUEST_MAX_AGE_MS, signJobRequest } from '../../src/privacy/job-re
 import { sealAndUpload, refusal } from '../helpers/datasets.ts';
 import { startTestHost } from '../helpers/host.ts';
 import { enclaveJob, postJob } from '../helpers/jobs.ts';
+import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const PIPELINE = `obscura: 1
@@ -55,7 +56,7 @@ let n = 0;
 const id = () => `forged-${++n}`;
 
 beforeAll(async () => {
-  t = await startTestHost();
+  t = await startTestHost({ enclaveSpawn: inProcessEnclave });
   owner = await accountKeyFromSuri('//ImpersonationOwner');
   alice = await accountKeyFromSuri('//ImpersonationAlice');
   bob = await accountKeyFromSuri('//ImpersonationBob');

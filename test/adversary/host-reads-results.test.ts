@@ -28,6 +28,7 @@ import { sealAndUpload } from '../helpers/datasets.ts';
 import { startTestHost } from '../helpers/host.ts';
 import { filesContaining } from '../helpers/leaks.ts';
 import { finished, resultOutputs, submitJob } from '../helpers/jobs.ts';
+import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const PIPELINE = `obscura: 1
@@ -48,7 +49,7 @@ let ids: { dataset: string; job: string; result: string; worker: string };
 let tables: Record<string, OutputTable>;
 
 beforeAll(async () => {
-  t = await startTestHost();
+  t = await startTestHost({ enclaveSpawn: inProcessEnclave });
   owner = await accountKeyFromSuri('//ReadsResultsOwner');
   alice = await accountKeyFromSuri('//ReadsResultsAlice');
   bob = await accountKeyFromSuri('//ReadsResultsBob');

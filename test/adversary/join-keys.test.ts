@@ -19,6 +19,7 @@ import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import { sealAndUpload } from '../helpers/datasets.ts';
 import { startTestHost } from '../helpers/host.ts';
 import { enclaveJob, submitJob } from '../helpers/jobs.ts';
+import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 
@@ -40,7 +41,7 @@ let signed: SignedManifest;
 const sealed = join(work, 'visits.sealed');
 
 beforeAll(async () => {
-  t = await startTestHost();
+  t = await startTestHost({ enclaveSpawn: inProcessEnclave });
   const owner = await accountKeyFromSuri('//JoinKeyOwner');
   analyst = await accountKeyFromSuri('//JoinKeyAnalyst');
   const worker = t.host.workers.list()[0];

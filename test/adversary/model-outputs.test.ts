@@ -22,6 +22,7 @@ import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import { sealAndUpload } from '../helpers/datasets.ts';
 import { startTestHost } from '../helpers/host.ts';
 import { dryRun, enclaveJob, runToResult, submitJob } from '../helpers/jobs.ts';
+import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const POLICY = (analyst: string) => `obscura-policy: 1
@@ -51,7 +52,7 @@ let signed: SignedManifest;
 const sealed = join(work, 'visits.sealed');
 
 beforeAll(async () => {
-  t = await startTestHost();
+  t = await startTestHost({ enclaveSpawn: inProcessEnclave });
   owner = await accountKeyFromSuri('//ModelOwner');
   analyst = await accountKeyFromSuri('//ModelAnalyst');
   const worker = t.host.workers.list()[0];

@@ -6,7 +6,7 @@
  * The promise it breaks: progress comes from the plan only (steps done of steps planned):
  * the same pipeline over two datasets of the same schema but different sizes and contents
  * reports exactly the same fractions and messages, from the enclave and in the job record.
- * Runs a real host (embedded chain, enclave process, API).
+ * Runs a real host (embedded chain, the real enclave in-process, API).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,7 @@ import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import { type JobRecord, JobRecordSchema } from '../../src/contracts/api-records.ts';
 import { sealAndUpload } from '../helpers/datasets.ts';
 import { startTestHost } from '../helpers/host.ts';
+import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 
@@ -57,7 +58,7 @@ let analyst: AccountKey;
 const datasets: { id: string; signed: SignedManifest; path: string }[] = [];
 
 beforeAll(async () => {
-  t = await startTestHost();
+  t = await startTestHost({ enclaveSpawn: inProcessEnclave });
   owner = await accountKeyFromSuri('//ProgressOwner');
   analyst = await accountKeyFromSuri('//ProgressAnalyst');
   const w = t.host.workers.list()[0];

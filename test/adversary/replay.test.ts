@@ -23,6 +23,7 @@ import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import { sealAndUpload } from '../helpers/datasets.ts';
 import { withChainSnapshot } from '../helpers/host.ts';
+import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const PIPELINE =
@@ -34,7 +35,7 @@ let owner: AccountKey;
 let analyst: AccountKey;
 let dataset: string;
 
-const start = () => startHost({ dataDir, port: 0, chainPort: 0 });
+const start = () => startHost({ dataDir, port: 0, chainPort: 0, enclaveSpawn: inProcessEnclave });
 
 /** A signed request as it crossed the wire: method, path, body and headers. */
 interface Captured {

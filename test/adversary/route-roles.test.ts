@@ -25,6 +25,7 @@ import { manifestHash, type SignedManifest } from '../../src/crypto/manifest.ts'
 import { parseDatasetPolicy, signPolicyUpdate } from '../../src/privacy/index.ts';
 import { sealAndUpload } from '../helpers/datasets.ts';
 import { startTestHost } from '../helpers/host.ts';
+import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const PIPELINE = readFileSync(join(PROJECT_ROOT, 'pipelines/cost-by-region.yaml'), 'utf8');
@@ -107,7 +108,7 @@ beforeAll(async () => {
   keys.analyst = await accountKeyFromSuri('//RolesAnalyst');
   keys.other = await accountKeyFromSuri('//RolesOther');
   keys.operator = await accountKeyFromSuri('//RolesOperator');
-  t = await startTestHost({ operators: [keys.operator.address] });
+  t = await startTestHost({ operators: [keys.operator.address], enclaveSpawn: inProcessEnclave });
   const w = t.host.workers.list()[0];
   if (!w) throw new Error('no worker');
   ids.worker = w.id;

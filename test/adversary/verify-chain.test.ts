@@ -22,6 +22,7 @@ import { JobRecordSchema } from '../../src/contracts/api-records.ts';
 import { obscura } from '../helpers/cli.ts';
 import { sealAndUpload } from '../helpers/datasets.ts';
 import { startTestHost } from '../helpers/host.ts';
+import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
 
 const PIPELINE = `obscura: 1
 name: count-by-region
@@ -47,7 +48,7 @@ function verify(args: string[], env: Record<string, string> = {}) {
 }
 
 beforeAll(async () => {
-  testHost = await startTestHost();
+  testHost = await startTestHost({ enclaveSpawn: inProcessEnclave });
   other = await startEmbeddedChain({ dataDir: join(work, 'other-chain'), port: 0 });
   const probe = await ChainClient.connect(other.endpoint);
   otherIdentity = await probe.identity();

@@ -36,6 +36,7 @@ import { obscura } from '../helpers/cli.ts';
 import { startTestHost } from '../helpers/host.ts';
 import { refusal } from '../helpers/datasets.ts';
 import { upgradedTree } from '../helpers/tree.ts';
+import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'obscura-well-known-'));
 let alice: AccountKey;
@@ -49,7 +50,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 describe('a fresh host', () => {
   let t: Awaited<ReturnType<typeof startTestHost>>;
   beforeAll(async () => {
-    t = await startTestHost();
+    t = await startTestHost({ enclaveSpawn: inProcessEnclave });
   }, 180_000);
   afterAll(async () => {
     await t?.close();

@@ -26,6 +26,7 @@ import { JobRecordSchema } from '../../src/contracts/api-records.ts';
 import { obscura } from '../helpers/cli.ts';
 import { sealAndUpload } from '../helpers/datasets.ts';
 import { startTestHost } from '../helpers/host.ts';
+import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const PIPELINE = readFileSync(join(PROJECT_ROOT, 'pipelines/cost-by-region.yaml'), 'utf8');
@@ -37,7 +38,7 @@ let proxy: DashboardProxy;
 let result: string;
 
 beforeAll(async () => {
-  t = await startTestHost();
+  t = await startTestHost({ enclaveSpawn: inProcessEnclave });
   const owner = await accountKeyFromSuri('//DashOwner');
   await createKeyFile(join(work, 'analyst.key'));
   analyst = await loadAccountKey(join(work, 'analyst.key'));

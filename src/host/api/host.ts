@@ -14,7 +14,7 @@ import { decodeAddress, encodeAddress } from '@polkadot/util-crypto';
 import { loadOrCreateOperatorKey } from '../chain/operator.ts';
 import { assertNotDevelopmentAccount, assertNotDevelopmentSuri } from '../../crypto/dev-keys.ts';
 import { accountKeyFromSuri, cryptoReady } from '../../crypto/index.ts';
-import { EnclaveClient } from '../enclave-client.ts';
+import { EnclaveClient, type EnclaveSpawn } from '../enclave-client.ts';
 import { BlobStore, Metadata, openDb, PrivacyStore, ReplayStore } from '../store/index.ts';
 import { ChainHealth } from './anchoring.ts';
 import { createApp } from './app.ts';
@@ -63,6 +63,8 @@ export interface HostOptions {
   publicUrl?: string;
   /** Life of the published node record in ms; default one hour. */
   nodeTtlMs?: number;
+  /** What starts each worker's enclave process (default a child process; see EnclaveSpawn). A predecessor's enclave is always a child process. */
+  enclaveSpawn?: EnclaveSpawn;
 }
 
 /** Below this free balance (planck) a host asks the chain's faucet to fund its operator. */
@@ -183,6 +185,7 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
       const enclave = await EnclaveClient.start({
         ...enclaveOptions,
         ...(opts.enclaveRoot ? { root: opts.enclaveRoot } : {}),
+        ...(opts.enclaveSpawn ? { spawn: opts.enclaveSpawn } : {}),
         log: (level, m) => log(level, `[${workerId}] ${m}`),
       });
       workers.add(enclave);

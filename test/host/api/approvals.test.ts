@@ -27,6 +27,7 @@ import { obscura } from '../../helpers/cli.ts';
 import { sealAndUpload, refusal } from '../../helpers/datasets.ts';
 import { startTestHost } from '../../helpers/host.ts';
 import { enclaveJob, postJob, resultOutputs } from '../../helpers/jobs.ts';
+import { inProcessEnclave } from '../../helpers/in-process-enclave.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const PIPELINE = `obscura: 1
@@ -61,7 +62,7 @@ async function settle(id: string): Promise<JobRecord> {
 }
 
 beforeAll(async () => {
-  t = await startTestHost();
+  t = await startTestHost({ enclaveSpawn: inProcessEnclave });
   await cli(['keys', 'new', '--out', 'owner.key']);
   await cli(['keys', 'new', '--out', 'other.key']);
   owner = await loadAccountKey(join(work, 'owner.key'));

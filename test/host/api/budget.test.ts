@@ -21,6 +21,7 @@ import { type JobRecord, JobRecordSchema, ResultDocumentSchema } from '../../../
 import { refusal, sealAndUpload } from '../../helpers/datasets.ts';
 import { enclaveJob, postJob } from '../../helpers/jobs.ts';
 import { withChainSnapshot } from '../../helpers/host.ts';
+import { inProcessEnclave } from '../../helpers/in-process-enclave.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const pipeline = (epsilon: number) => `obscura: 1
@@ -43,7 +44,13 @@ let sealedPath: string;
 let dataset: string;
 
 const start = () =>
-  startHost({ dataDir, port: 0, chainPort: 0, log: (level, m) => logs.push(`${level} ${m}`) });
+  startHost({
+    dataDir,
+    port: 0,
+    chainPort: 0,
+    enclaveSpawn: inProcessEnclave,
+    log: (level, m) => logs.push(`${level} ${m}`),
+  });
 const api = (key?: AccountKey) => new ApiClient(host.url, key);
 const budget = async () => DatasetBudgetSchema.parse(await api(owner).get(`/v1/datasets/${dataset}/budget`));
 

@@ -16,6 +16,7 @@ import { type JobRecord, JobRecordSchema } from '../../../src/contracts/api-reco
 import { obscura } from '../../helpers/cli.ts';
 import { refusal, sealAndUpload } from '../../helpers/datasets.ts';
 import { startTestHost } from '../../helpers/host.ts';
+import { inProcessEnclave } from '../../helpers/in-process-enclave.ts';
 
 /** A model that trains for far longer than the test waits. */
 const SLOW = `obscura: 1
@@ -52,7 +53,7 @@ async function until(id: string, done: (j: JobRecord) => boolean, timeoutMs: num
 const ended = (j: JobRecord) => ['succeeded', 'failed', 'cancelled'].includes(j.status);
 
 beforeAll(async () => {
-  t = await startTestHost({ jobLimits: { timeoutMs: 120_000 } });
+  t = await startTestHost({ jobLimits: { timeoutMs: 120_000 }, enclaveSpawn: inProcessEnclave });
   const newKey = async (name: string) => {
     const file = join(t.dataDir, `${name}.key`);
     await createKeyFile(file);

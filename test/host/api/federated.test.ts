@@ -21,6 +21,7 @@ import { obscura } from '../../helpers/cli.ts';
 import { refusal, sealAndUpload } from '../../helpers/datasets.ts';
 import { resultOutputs } from '../../helpers/jobs.ts';
 import { withChainSnapshot } from '../../helpers/host.ts';
+import { inProcessEnclave } from '../../helpers/in-process-enclave.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'obscura-federated-'));
 let host: RunningHost;
@@ -42,6 +43,7 @@ beforeAll(async () => {
     port: 0,
     chainPort: 0,
     workerIds: ['worker-1', 'worker-2', 'worker-3'],
+    enclaveSpawn: inProcessEnclave,
   });
   owner = await accountKeyFromSuri('//FederatedOwner');
   expect((await obscura(['keys', 'new', '--out', 'analyst.key'], { cwd: dir })).code).toBe(0);

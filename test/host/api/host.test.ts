@@ -1,5 +1,5 @@
 /**
- * The API host against a real enclave process and the embedded chain, called over HTTP:
+ * The API host against the real enclave (in-process) and the embedded chain, called over HTTP:
  * every bad input named by the end-to-end issue gets its own 4xx problem and leaves nothing
  * stored; a hostile host that tampers with stored manifests gets the job failed by the
  * enclave with the reason.
@@ -26,6 +26,7 @@ import { type SignedJobRequest, signJobRequest } from '../../../src/privacy/job-
 import { JobRecordSchema } from '../../../src/contracts/api-records.ts';
 import { refusal } from '../../helpers/datasets.ts';
 import { startTestHost } from '../../helpers/host.ts';
+import { inProcessEnclave } from '../../helpers/in-process-enclave.ts';
 import { postJobBody, resultOutputs } from '../../helpers/jobs.ts';
 
 const MARKER = 'MARKER-7f3a9c';
@@ -133,7 +134,7 @@ async function waitJob(id: string, reader: AccountKey = analyst) {
 }
 
 beforeAll(async () => {
-  t = await startTestHost();
+  t = await startTestHost({ enclaveSpawn: inProcessEnclave });
   owner = await accountKeyFromSuri('//ObscuraOwner');
   analyst = await accountKeyFromSuri('//ObscuraAnalyst');
   stranger = await accountKeyFromSuri('//ObscuraStranger');

@@ -1,5 +1,5 @@
 /**
- * Training through the whole system (host, enclave process, embedded chain, CLI): the
+ * Training through the whole system (host, enclave in-process, embedded chain, CLI): the
  * readmission example runs in the enclave, its signed result carries the weights and their
  * hash, `obscura verify` passes, `obscura result --weights` writes files that TensorFlow.js
  * loads, the backend is logged; and an owner whose policy releases metrics only gets a
@@ -26,6 +26,7 @@ import { obscura } from '../../helpers/cli.ts';
 import { refusal, sealAndUpload } from '../../helpers/datasets.ts';
 import { startTestHost } from '../../helpers/host.ts';
 import { postJob, resultOutputs } from '../../helpers/jobs.ts';
+import { inProcessEnclave } from '../../helpers/in-process-enclave.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const PIPELINE = readFileSync(join(PROJECT_ROOT, 'pipelines/readmission-model.yaml'), 'utf8');
@@ -38,7 +39,7 @@ let open: string;
 let metricsOnly: string;
 
 beforeAll(async () => {
-  t = await startTestHost();
+  t = await startTestHost({ enclaveSpawn: inProcessEnclave });
   owner = await accountKeyFromSuri('//MlOwner');
   // A key file, since `obscura result` signs its read as the analyst.
   await createKeyFile(join(work, 'analyst.key'));

@@ -18,6 +18,7 @@ import { JobRecordSchema } from '../../../src/contracts/api-records.ts';
 import { obscura } from '../../helpers/cli.ts';
 import { startTestHost } from '../../helpers/host.ts';
 import { enclaveJob, postJobBody, resultOutputs } from '../../helpers/jobs.ts';
+import { inProcessEnclave } from '../../helpers/in-process-enclave.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const MIN = 200;
@@ -54,7 +55,7 @@ async function submit(
 }
 
 beforeAll(async () => {
-  t = await startTestHost();
+  t = await startTestHost({ enclaveSpawn: inProcessEnclave });
   owner = await accountKeyFromSuri('//PolicyOwner');
   analyst = await accountKeyFromSuri('//PolicyAnalyst');
   const w = t.host.workers.list()[0];
