@@ -14,7 +14,8 @@
  * on B (B's host supplies its own dataset to its own enclave through the relay; only
  * sealed, signed messages cross), named in the signed result with B's node; an analyst whom
  * B's owner does not allow is refused by B's enclave and the whole job fails naming B; a
- * node that cannot be reached fails the job at once, naming it.
+ * node that cannot be reached fails the job at once, naming it, and so does a node that
+ * stops in the middle of training.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -348,5 +349,34 @@ describe('a job across nodes', () => {
       message: expect.stringContaining('http://127.0.0.1:9'),
     });
     expect(Date.now() - t0).toBeLessThan(10_000);
+  }, 120_000);
+
+  // Last: it stops B.
+  it('fails within a bounded time, naming the node, when B stops in the middle of training, and A keeps no session', async () => {
+    const { remote, inputs, local } = await members();
+    const request = await signedRequestForInputs(
+      analyst,
+      PIPELINE.replace('"rounds":2', '"rounds":200'),
+      inputs,
+    );
+    const t0 = Date.now();
+    const running = runFederatedTraining({
+      job: { id: randomUUID(), request, pipeline: PIPELINE.replace('"rounds":2', '"rounds":200') },
+      step: 'm',
+      rounds: 200,
+      partitions: [
+        { enclave: local, input: inputs[0] as (typeof inputs)[0] },
+        { enclave: remote, input: inputs[1] as (typeof inputs)[0] },
+      ],
+    }).catch((e: unknown) => e as { code: string; message: string });
+    await new Promise((r) => setTimeout(r, 1500));
+    await b.host.close();
+    const failed = await running;
+    expect(failed).toMatchObject({
+      code: 'federation_node_unreachable',
+      message: expect.stringContaining(b.host.url),
+    });
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect((await local.request('hello', {})).federatedSessions).toBe(0);
   }, 120_000);
 });
