@@ -62,10 +62,10 @@ export async function openPage(
   return watched;
 }
 
-/** Save a full-page screenshot as test-artifacts/<name>.png; returns its path. */
-export async function screenshot(page: Page, name: string): Promise<string> {
+/** Save a screenshot (the full page unless `fullPage` is false) as test-artifacts/<name>.png; returns its path. */
+export async function screenshot(page: Page, name: string, fullPage = true): Promise<string> {
   mkdirSync(ARTIFACTS, { recursive: true });
   const path = join(ARTIFACTS, `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
+  await page.screenshot({ path, fullPage });
   return path;
 }

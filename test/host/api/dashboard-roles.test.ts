@@ -16,9 +16,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../../src/cli/client.ts';
 import { sealDataset } from '../../../src/cli/seal-dataset.ts';
 import { ObscuraError } from '../../../src/common/errors.ts';
+import { sealOutputs } from '../../../src/contracts/result-outputs.ts';
 import { type AccountKey, createKeyFile, loadAccountKey } from '../../../src/crypto/index.ts';
 import { EnclaveDouble, startTestApp, type TestApp } from '../../helpers/app.ts';
 import { launchBrowser, openPage, screenshot, type WatchedPage } from '../../helpers/browser.ts';
+import { resultDoc, resultList, serveApi } from '../../helpers/dashboard-fixtures.ts';
 
 const CSV = 'patient_id,region,age,cost\nP1,north,40,10.5\nP2,south,51,20.25\nP3,north,17,3.0\n';
 const PURPOSE = 'regional cost study for the 2027 budget';
@@ -182,6 +184,49 @@ describe('the owner signed in with their key file', () => {
     ]);
     await screenshot(page, 'owner-datasets');
     assertKeyNeverSent(w, secretsOf(join(work, 'owner.key')));
+    expect(w.errors).toEqual([]);
+    await page.context().close();
+  });
+});
+
+describe('a sealed result', () => {
+  it('opens in the page with the key read there, checked against the signed hashes', async () => {
+    // Over 64 KiB of plaintext, so the age payload has several STREAM chunks.
+    const rows = Array.from({ length: 1200 }, (_, i) => [`region-${i}-${'x'.repeat(60)}`, i * 1.5]);
+    const outputs = {
+      by_region: {
+        columns: [
+          { name: 'region', type: 'string' },
+          { name: 'total', type: 'float64' },
+        ],
+        rows,
+        suppressedGroups: 0,
+        minGroupSize: 2,
+      },
+    };
+    const { sealed, ciphertext } = await sealOutputs(outputs, [
+      { role: 'analyst', account: analyst.address, recipient: analyst.resultRecipient },
+      { role: 'owner', account: owner.address, recipient: owner.resultRecipient },
+    ]);
+    expect(ciphertext.length).toBeGreaterThan(64 * 1024);
+    const doc = resultDoc('res-sealed', 'f'.repeat(64), {});
+    const body = (doc.signed as { result: Record<string, unknown> }).result;
+    body.outputs = sealed;
+    doc.ciphertext = ciphertext.toString('base64');
+    const answers = { '/v1/results': resultList(doc), '/v1/results/res-sealed': doc };
+    const w = await openPage(browser, `${app.url}/#result=res-sealed`, {
+      setup: (p) => serveApi(p, answers),
+    });
+    const { page } = w;
+    await page.locator('#result-detail', { hasText: 'sealed to the analyst' }).waitFor();
+    await signIn(w, join(work, 'analyst.key'), analyst.address);
+    const table = page.locator('#result-detail table');
+    await table.waitFor();
+    expect(await table.locator('tbody tr').count()).toBe(1200);
+    expect(await table.locator('tbody tr').nth(1199).innerText()).toMatch(/region-1199-x+\s+1,798\.5/);
+    await page.locator('#h-result').scrollIntoViewIfNeeded();
+    await screenshot(page, 'analyst-sealed-result', false); // the page is 1200 rows tall
+    assertKeyNeverSent(w, secretsOf(join(work, 'analyst.key')));
     expect(w.errors).toEqual([]);
     await page.context().close();
   });

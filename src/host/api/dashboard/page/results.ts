@@ -3,11 +3,14 @@
  * API host checks it. The pipeline document, when the reader may read it, tells which
  * columns are group keys and where histogram bins lie.
  */
-import type { OutputTable } from '../../../../contracts/result.ts';
+import { base64 } from '@scure/base';
+import type { OutputTable, ResultBody } from '../../../../contracts/result.ts';
+import { openOutputs } from '../../../../contracts/result-outputs.ts';
 import { ApiError, api, apiList, type Json, showError } from './api.ts';
 import { redrawCharts } from './charts.ts';
 import { $, dl, empty, h, hash, list, mark, num, short, simBadge, str, table, when } from './dom.ts';
 import { outputParts, type StepInfo } from './outputs.ts';
+import { currentAccount } from './signin.ts';
 
 /** Called with a result id when the reader opens one (the router puts it in the address). */
 let open: (id: string) => void = () => {};
@@ -93,6 +96,15 @@ export async function showResult(id: string): Promise<void> {
     const outputsField = (body.outputs ?? {}) as Json;
     const sealed = outputsField.visibility === 'sealed';
     const opened = (doc.opened ?? {}) as Json;
+    const me = currentAccount();
+    if (sealed && !doc.opened && me && typeof doc.ciphertext === 'string') {
+      // Opened here with the key read in this page, checked against the hashes the enclave signed.
+      try {
+        opened.outputs = await openOutputs(body as unknown as ResultBody, base64.decode(doc.ciphertext), me);
+      } catch (e) {
+        opened.error = { message: (e as Error).message };
+      }
+    }
     const tables = (sealed ? opened.outputs : outputsField.tables) as Record<string, OutputTable> | undefined;
     const outputs = Object.entries(tables && typeof tables === 'object' ? tables : {});
     const noOutputs = sealed
