@@ -12,8 +12,11 @@ function bytesOf(value: string | ArrayLike<number>, encoding?: string): Uint8Arr
   return new TextEncoder().encode(value);
 }
 
-/** Bytes with Buffer's hex, latin1 and utf-8 toString. */
+/** Bytes with Buffer's hex, latin1 and utf-8 toString, and equals. */
 class ShimBuffer extends Uint8Array {
+  equals(other: Uint8Array): boolean {
+    return this.length === other.length && this.every((x, i) => x === other[i]);
+  }
   override toString(encoding?: string): string {
     if (encoding === 'hex') return Array.from(this, (x) => x.toString(16).padStart(2, '0')).join('');
     if (encoding === 'latin1') return String.fromCharCode(...this);

@@ -1,27 +1,27 @@
 /**
  * What the shared modules the page bundles (the pipeline hash, statement signing, the job
- * request's nonce) take from `node:crypto`, for the browser: SHA-256 and random bytes. The
+ * request's nonce, SS58 address checks) take from `node:crypto`, for the browser: SHA-256,
+ * SHA-512 and BLAKE2b-512 hashes, and random bytes. The
  * bundler (../assets.ts) resolves `node:crypto` here, so the page runs the project's own
  * hashing and signing code rather than a copy of it.
  */
-import { sha256AsU8a } from '@polkadot/util-crypto';
+import { blake2AsU8a, sha256AsU8a, sha512AsU8a } from '@polkadot/util-crypto';
 
 const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 
-/** Bytes that print as hex, as node's Buffer does for `toString('hex')`. */
-class HexBytes extends Uint8Array {
-  override toString(encoding?: string): string {
-    if (encoding === 'hex') return hex(this);
-    return super.toString();
-  }
-}
+const DIGESTS: Record<string, (data: Uint8Array) => Uint8Array> = {
+  sha256: (d) => sha256AsU8a(d),
+  sha512: (d) => sha512AsU8a(d),
+  blake2b512: (d) => blake2AsU8a(d, 512),
+};
 
-/** A SHA-256 hash as node:crypto's createHash('sha256') gives it (update, then digest). */
+/** A hash as node:crypto's createHash gives it (update, then digest). */
 export function createHash(algorithm: string): {
   update(data: string | Uint8Array): ReturnType<typeof createHash>;
   digest(encoding?: 'hex'): string | Uint8Array;
 } {
-  if (algorithm !== 'sha256') throw new Error(`only sha256 is available in the browser, not ${algorithm}`);
+  const fn = DIGESTS[algorithm];
+  if (!fn) throw new Error(`${algorithm} is not available in the browser`);
   const parts: Uint8Array[] = [];
   const hash = {
     update(data: string | Uint8Array) {
@@ -35,8 +35,9 @@ export function createHash(algorithm: string): {
         all.set(p, at);
         at += p.length;
       }
-      const d = sha256AsU8a(all);
-      return encoding === 'hex' ? hex(d) : new HexBytes(d);
+      const d = fn(all);
+      // Buffer is the page's stand-in (buffer-shim.ts, injected by the bundler).
+      return encoding === 'hex' ? hex(d) : Buffer.from(d);
     },
   };
   return hash;
@@ -44,5 +45,5 @@ export function createHash(algorithm: string): {
 
 /** `n` random bytes from the browser's CSPRNG. */
 export function randomBytes(n: number): Uint8Array {
-  return crypto.getRandomValues(new HexBytes(n));
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(n)));
 }

@@ -59,7 +59,13 @@ export function initSignin(changed: () => void): void {
     } catch (e) {
       account = null;
       status.replaceChildren(
-        h('span', { class: 'bad' }, e instanceof KeyFileError ? e.message : 'could not read the key file'),
+        h(
+          'span',
+          { class: 'bad' },
+          e instanceof KeyFileError
+            ? e.message
+            : `could not read the key file (${String((e as Error)?.message ?? e)})`,
+        ),
       );
       return;
     }
