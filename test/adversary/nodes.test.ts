@@ -41,6 +41,7 @@ import { accountKeyFromSuri } from '../../src/crypto/index.ts';
 import { attestNodeWorker } from '../../src/host/federation/peer-attestation.ts';
 import { freshNonce } from '../../src/host/federation/registry.ts';
 import { startTestHost } from '../helpers/host.ts';
+import { obscura } from '../helpers/cli.ts';
 import { sealAndUpload } from '../helpers/datasets.ts';
 import { signedRequestForInputs } from '../../src/client/job-request.ts';
 import { runFederatedTraining } from '../../src/host/federation-coordinator.ts';
@@ -80,6 +81,21 @@ describe('node registry', () => {
         expect(n.workers.map((w) => w.attestation.ok)).toEqual([true]);
       }
     }
+  });
+
+  it('obscura nodes lists them too (text and --json)', async () => {
+    const json = await obscura(['nodes', '--json', '--api', b.host.url], { cwd: tmpdir() });
+    expect(json.code, json.stderr).toBe(0);
+    const listed = (JSON.parse(json.stdout) as { nodes: { url: string; status: string }[] }).nodes;
+    expect(listed.map((n) => [n.url, n.status]).sort()).toEqual(
+      [
+        [a.host.url, 'fresh'],
+        [b.host.url, 'fresh'],
+      ].sort(),
+    );
+    const text = await obscura(['nodes', '--api', a.host.url], { cwd: tmpdir() });
+    expect(text.stdout).toContain(`${a.host.url}  (this node)`);
+    expect(text.stdout).toContain('attestation verified');
   });
 
   it('a record is stale after its TTL, and a record carried by another account does not count', async () => {
