@@ -280,7 +280,11 @@ function bindInputs(doc: PipelineDocument, inputs: Record<string, DatasetSchema>
       if (!actual) {
         throw pipelineError(
           'pipeline_schema_mismatch',
-          `input ${name} declares column ${column}, which its dataset lacks`,
+          // The dataset's column names are its owner-signed schema, public metadata: never data.
+          `input ${name} declares column ${column}, which its dataset lacks${didYouMean(
+            column,
+            schema.map((c) => c.name),
+          )}`,
           { input: name, column, path },
         );
       }

@@ -6,6 +6,8 @@
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { type PipelineDocument, PipelineDocumentSchema } from './schema.ts';
 import { formatPath, pipelineError } from './errors.ts';
+import { closest, didYouMean } from '../common/did-you-mean.ts';
+import { keysAt } from './schema-keys.ts';
 
 /** Largest pipeline document accepted, in characters. */
 export const MAX_PIPELINE_TEXT = 1_000_000;
@@ -46,16 +48,18 @@ export function parsePipeline(text: string): PipelineDocument {
   }
   const parsed = PipelineDocumentSchema.safeParse(value);
   if (parsed.success) return parsed.data;
+  let hinted: { path: string; message: string } | undefined;
   const issues = parsed.error.issues.slice(0, 20).map((issue) => {
     const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
     const path = formatPath(keys.length === 1 ? [...issue.path, keys[0] as string] : issue.path);
-    const message =
-      issue.code === 'unrecognized_keys'
-        ? `unknown key${keys.length > 1 ? `s ${keys.join(', ')}` : ''}`
-        : issue.message;
+    if (issue.code !== 'unrecognized_keys') return { path, message: issue.message };
+    const known = keysAt(PipelineDocumentSchema, issue.path);
+    const message = unknownKeys(keys, known);
+    if (!hinted && keys.some((k) => closest(k, known) !== undefined)) hinted = { path, message };
     return { path, message };
   });
-  const first = issues[0] as { path: string; message: string };
+  // A typo of a required key (`stpes`) also reads as that key missing: the hint says more, so it goes first.
+  const first = hinted ?? (issues[0] as { path: string; message: string });
   throw pipelineError(
     'pipeline_invalid',
     `pipeline is invalid at ${first.path || 'the top level'}: ${first.message}`,
@@ -64,4 +68,10 @@ export function parsePipeline(text: string): PipelineDocument {
       issues,
     },
   );
+}
+
+/** `unknown key (did you mean K?)`, or for several `unknown keys a (did you mean A?), b`. */
+function unknownKeys(keys: string[], known: string[]): string {
+  if (keys.length === 1) return `unknown key${didYouMean(keys[0] as string, known)}`;
+  return `unknown keys ${keys.map((k) => `${k}${didYouMean(k, known)}`).join(', ')}`;
 }

@@ -124,6 +124,15 @@ describe('checkPipeline refuses', () => {
       column: 'cost',
       path: 'inputs.visits.columns.cost',
     });
+    // The dataset's column names are its public schema, so the closest one is suggested.
+    const renamed = caughtSync(
+      () =>
+        checkPipeline(doc(), {
+          visits: VISITS_SCHEMA.map((c) => (c.name === 'cost' ? { ...c, name: 'costs' } : c)),
+        }),
+      'pipeline_schema_mismatch',
+    );
+    expect(renamed.message).toContain('declares column cost, which its dataset lacks (did you mean costs?)');
     const wrong: DatasetSchema = VISITS_SCHEMA.map((c) =>
       c.name === 'age' ? { ...c, type: 'string' as const } : c,
     );

@@ -127,7 +127,7 @@ describe('obscura pipeline', () => {
       "obscura: step flagged: columns.diabetic_range unknown column 'hba1cc' (did you mean hba1c?) at offset 17 (pipeline_unknown_column)\n",
     );
     expect(key.stderr).toBe(
-      'obscura: pipeline is invalid at steps[1].aggregate.group_bye: unknown key (pipeline_invalid)\n',
+      'obscura: pipeline is invalid at steps[1].aggregate.group_bye: unknown key (did you mean group_by?) (pipeline_invalid)\n',
     );
     expect(missing.stderr).toMatch(/^obscura: cannot read .*nope\.yaml \(file_unreadable\)\n$/);
   });

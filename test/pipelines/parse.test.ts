@@ -96,6 +96,33 @@ describe('parsePipeline', () => {
   });
 });
 
+describe('parsePipeline suggests the key meant by an unknown one', () => {
+  const typo = (edit: (text: string) => string) =>
+    caughtSync(() => parsePipeline(edit(COST_BY_REGION)), 'pipeline_invalid').message;
+  it.each([
+    [
+      'a top-level key, even a required one',
+      'steps:',
+      'stpes:',
+      'at stpes: unknown key (did you mean steps?)',
+    ],
+    ['a step kind', 'aggregate:', 'aggregat:', 'aggregat: unknown key (did you mean aggregate?)'],
+    ['an output rule', 'min_group_size', 'min_grup_size', 'unknown key (did you mean min_group_size?)'],
+  ])('%s', (_what, from, to, expected) => {
+    expect(typo((t) => t.replace(from, to))).toContain(expected);
+  });
+
+  it('each of several unknown keys', () => {
+    expect(typo((t) => t.replace('name:', 'nmae:').replace('obscura:', 'obscure: 1\nobscura:'))).toMatch(
+      /unknown keys (nmae \(did you mean name\?\), obscure \(did you mean obscura\?\)|obscure \(did you mean obscura\?\), nmae \(did you mean name\?\))/,
+    );
+  });
+
+  it('nothing where no key is close', () => {
+    expect(typo((t) => t.replace('obscura:', 'zzzzzzzz: 1\nobscura:'))).toMatch(/unknown key$/);
+  });
+});
+
 describe('pipelineHash', () => {
   it('is the same for YAML, JSON, reordered keys and comments', () => {
     const yamlHash = pipelineHash(base());
