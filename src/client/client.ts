@@ -25,6 +25,7 @@ import {
   JobPreviewSchema,
 } from '../contracts/api-schemas.ts';
 import type { OutputTable } from '../contracts/result.ts';
+import { type MultipartBody, sendStreamed } from './multipart.ts';
 import { type AccountKey, loadAccountKey } from '../crypto/index.ts';
 import { documentOutputs, parseResultDocument } from '../provenance/document.ts';
 import {
@@ -134,7 +135,7 @@ export class ObscuraClient {
   private async send(
     method: string,
     path: string,
-    body?: { json?: unknown; form?: FormData },
+    body?: { json?: unknown; form?: FormData; stream?: MultipartBody },
   ): Promise<unknown> {
     let payload: string | FormData | undefined;
     let bodyHash = createHash('sha256').update('').digest('hex');
@@ -146,14 +147,22 @@ export class ObscuraClient {
     } else if (body?.form) {
       payload = body.form;
       bodyHash = UNSIGNED_PAYLOAD;
+    } else if (body?.stream) {
+      bodyHash = UNSIGNED_PAYLOAD;
+      headers['content-type'] = body.stream.contentType;
+      headers['content-length'] = String(body.stream.length);
     }
     let res: Response;
     try {
-      res = await fetch(new URL(path, this.base), {
-        method,
-        headers: { ...headers, ...this.signedHeaders(method, path, bodyHash) },
-        body: payload ?? null,
-      });
+      const url = new URL(path, this.base);
+      const allHeaders = { ...headers, ...this.signedHeaders(method, path, bodyHash) };
+      res = body?.stream
+        ? await sendStreamed(url, method, allHeaders, body.stream.body)
+        : await fetch(url, {
+            method,
+            headers: allHeaders,
+            body: payload ?? null,
+          });
     } catch (e) {
       throw new ObscuraError(
         'api_unreachable',
@@ -213,6 +222,11 @@ export class ObscuraClient {
   /** POST multipart form data (signed with UNSIGNED-PAYLOAD). */
   postForm(path: string, form: FormData): Promise<unknown> {
     return this.send('POST', path, { form });
+  }
+
+  /** POST a streamed multipart body (multipart.ts): memory stays flat in the files' size. */
+  postMultipart(path: string, stream: MultipartBody): Promise<unknown> {
+    return this.send('POST', path, { stream });
   }
 
   /** The datasets this account may read (owned, or allowed to analyse): metadata only. */

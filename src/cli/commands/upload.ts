@@ -1,13 +1,14 @@
 /** `obscura upload`: stream a sealed file and its signed manifest to the API. */
-import { openAsBlob } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { ObscuraError } from '../../common/errors.ts';
 import { loadAccountKey } from '../../crypto/index.ts';
+import { multipartBody } from '../../client/multipart.ts';
 import { ApiClient } from '../client.ts';
 import { emit, type GlobalOptions } from '../output.ts';
 import { manifestPathFor } from '../paths.ts';
+import { progressBar } from '../progress.ts';
 
 /** Register `upload`. */
 export function uploadCommand(program: Command): void {
@@ -29,13 +30,21 @@ export function uploadCommand(program: Command): void {
           { cause: e },
         );
       });
-      const blob = await openAsBlob(file).catch((e: unknown) => {
+      // Streamed from disk a block at a time (memory flat in the file's size), with a progress
+      // bar on a terminal.
+      const bar = progressBar('uploading');
+      const body = await multipartBody(
+        [
+          { name: 'manifest', value: manifest },
+          { name: 'sealed', path: file, filename: basename(file) },
+        ],
+        bar.update,
+      ).catch((e: unknown) => {
         throw new ObscuraError('file_unreadable', `cannot read ${file}`, 400, undefined, { cause: e });
       });
-      const form = new FormData();
-      form.append('manifest', manifest);
-      form.append('sealed', blob, basename(file));
-      const record = (await new ApiClient(g.api, key).postForm('/v1/datasets', form)) as {
+      const record = (await new ApiClient(g.api, key)
+        .postMultipart('/v1/datasets', body)
+        .finally(bar.done)) as {
         id: string;
         rows: number;
       };
