@@ -23,6 +23,7 @@ const ALL: Record<string, () => Promise<{ run: () => Promise<BenchSection> }>> =
   cli: () => import('./cli.ts'),
   soak: () => import('./soak.ts'),
   results: () => import('./results.ts'),
+  store: () => import('./store.ts'),
 };
 
 const chosen = (process.env.BENCH ?? Object.keys(ALL).join(',')).split(',').filter((k) => k in ALL);

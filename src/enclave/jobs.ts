@@ -37,6 +37,7 @@ import { privacyCost } from '../privacy/cost.ts';
 import type { PipelineDocument } from '../pipelines/schema.ts';
 import type { SignedLedgerEntry } from '../contracts/ledger.ts';
 import type { BudgetCharge, LedgerService, RunCharge } from './ledger-service.ts';
+import { keepStore, openFromStore } from './store/open.ts';
 import { checkSealedInputStreaming } from './stream-input.ts';
 import { inputMode, streamAndRun } from './stream-job.ts';
 import { afterData, dataCondition } from './data-condition.ts';
@@ -412,10 +413,22 @@ export async function openAndRun(
   if (!extra.trainer && inputMode(job, limited, ctx.limits.memoryBytes) === 'stream')
     return streamAndRun(job, ctx, limited, onOpened, progress, extra.guard);
   const opened: OpenedDataset[] = [];
+  const reads = checkPipeline(
+    limited,
+    Object.fromEntries(job.inputs.map((i) => [i.name, i.manifest.manifest.schema])),
+  ).inputs;
   for (const [i, input] of job.inputs.entries()) {
     extra.guard?.check();
     progress((0.5 * i) / job.inputs.length, `opening input ${input.name}`);
-    opened.push(await openSealedInput(input, ctx));
+    // From the enclave's store when the dataset has one (only the columns read), else from its upload.
+    const columns = reads.find((r) => r.name === input.name)?.columnsRead ?? [];
+    const stored = await openFromStore(input, ctx, columns);
+    if (stored) opened.push(stored);
+    else {
+      const sealed = await openSealedInput(input, ctx);
+      await keepStore(input, sealed, ctx);
+      opened.push(sealed);
+    }
   }
   onOpened(opened);
   // From here on a failure may depend on the rows: it leaves the enclave data-free.

@@ -1,10 +1,12 @@
 /**
  * `validate_dataset`: open a sealed dataset and check it against its owner's manifest. The
  * host learns only what the manifest already states: the row count and the schema. A CSV
- * large beside the memory limit is checked a chunk at a time (stream-input.ts).
+ * large beside the memory limit is checked a chunk at a time (stream-input.ts); any other
+ * dataset gets its columnar store written beside the staged upload (store/).
  */
 import { manifestHash } from '../../crypto/manifest.ts';
 import { openSealedInput } from '../datasets.ts';
+import { keepStore } from '../store/open.ts';
 import { streamChunkBytes, streamSealedCsv, streamsInput } from '../stream-input.ts';
 import { handler } from './handler.ts';
 
@@ -18,6 +20,8 @@ export const validateDataset = handler('validate_dataset', async (req, cx) => {
     return { rows, schema: manifest.schema };
   }
   const opened = await openSealedInput(req.input, cx.ctx);
+  // Kept beside the staged upload as encrypted column chunks; the host commits or discards it with the upload.
+  await keepStore(req.input, opened, cx.ctx);
   cx.remember([opened]);
   return { rows: opened.data.rows, schema: opened.data.schema };
 });

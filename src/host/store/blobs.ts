@@ -4,6 +4,10 @@
  * place only once complete, so a crash or a rejected upload never leaves a partial blob.
  * Only ciphertext is ever written here.
  *
+ * Beside a blob may sit `<blob>.store/`, the enclave's columnar store of the datasets sealed
+ * in it (src/enclave/store/, ciphertext too): the enclave writes it next to the staged blob
+ * while it checks an upload, and it moves, is discarded and is swept with its blob.
+ *
  * A full disk refuses the upload as 'storage_full' (507) and keeps nothing of it, whether the
  * filesystem says so (ENOSPC, EDQUOT) or the operator's floor of free space would be crossed
  * (`minFreeBytes`, OBSCURA_MIN_FREE_BYTES): the node keeps room for its own database, chain
@@ -135,6 +139,8 @@ export class BlobStore {
     const dest = this.pathOf(staged.sha256);
     try {
       mkdirSync(join(dest, '..'), { recursive: true });
+      // The store first: a crash before the blob's rename leaves a store without its blob, which the next start sweeps.
+      await moveStore(`${staged.tmpPath}.store`, `${dest}.store`);
       await rename(staged.tmpPath, dest);
     } catch (e) {
       throw isDiskFull(e) ? storageFull() : e;
@@ -144,11 +150,13 @@ export class BlobStore {
 
   /** Remove a committed blob (its dataset could not be recorded). */
   async remove(sha256: string): Promise<void> {
+    await rm(`${this.pathOf(sha256)}.store`, { recursive: true, force: true });
     await rm(this.pathOf(sha256), { force: true });
   }
 
   /** Drop a staged blob. */
   async discard(staged: StagedBlob): Promise<void> {
+    await rm(`${staged.tmpPath}.store`, { recursive: true, force: true });
     await rm(staged.tmpPath, { force: true });
   }
 
@@ -163,8 +171,8 @@ export class BlobStore {
     let removed = 0;
     for (const dir of await readdir(root)) {
       for (const name of await readdir(join(root, dir))) {
-        if (keep.has(name)) continue;
-        await rm(join(root, dir, name), { force: true });
+        if (keep.has(name.replace(/\.store$/, ''))) continue;
+        await rm(join(root, dir, name), { recursive: true, force: true });
         removed++;
       }
     }
@@ -176,4 +184,15 @@ export class BlobStore {
     await rm(join(this.root, 'tmp'), { recursive: true, force: true });
     mkdirSync(join(this.root, 'tmp'), { recursive: true });
   }
+}
+
+/** Move the stores in `from` (one directory per manifest) into `to`, replacing any of the same manifest. */
+async function moveStore(from: string, to: string): Promise<void> {
+  if (!existsSync(from)) return;
+  mkdirSync(to, { recursive: true });
+  for (const name of await readdir(from)) {
+    await rm(join(to, name), { recursive: true, force: true });
+    await rename(join(from, name), join(to, name));
+  }
+  await rm(from, { recursive: true, force: true });
 }

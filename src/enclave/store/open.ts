@@ -1,0 +1,53 @@
+/**
+ * Datasets from the store in jobs: a dataset with a store is read from it — only the
+ * columns the job reads, no decryption of the sealed upload, no CSV parse; one without is
+ * opened from its sealed upload as before and, having been checked against its manifest,
+ * gets its store written then (datasets uploaded before the store existed are converted at
+ * first use). Writing a store is an optimisation: when it fails (a full disk), the job
+ * goes on and the next one reads the sealed upload again.
+ */
+import { manifestHash } from '../../crypto/manifest.ts';
+import type { SealedInput } from '../../contracts/enclave-protocol.ts';
+import type { OpenContext, OpenedDataset } from '../datasets.ts';
+import { readStore, readStoreIndex, storePathFor } from './read.ts';
+import { writeStore } from './write.ts';
+
+/** The dataset from its store with just `columns`, or undefined when it has none. Throws store_corrupt. */
+export async function openFromStore(
+  input: SealedInput,
+  ctx: OpenContext,
+  columns: readonly string[],
+): Promise<OpenedDataset | undefined> {
+  const { manifest } = input.manifest;
+  const hash = manifestHash(manifest);
+  const dir = storePathFor(input.blobPath, hash);
+  const index = await readStoreIndex(dir, input.datasetId, hash, ctx.ageIdentity);
+  if (!index) return undefined;
+  if (index.rows !== manifest.rows) return undefined;
+  const data = await readStore(dir, index, {
+    dataset: input.datasetId,
+    ageIdentity: ctx.ageIdentity,
+    schema: manifest.schema,
+    columns,
+  });
+  return { datasetId: input.datasetId, manifest: input.manifest, manifestHash: hash, data };
+}
+
+/** Write the store of a dataset just opened and checked from its sealed upload; failures are ignored. */
+export async function keepStore(
+  input: SealedInput,
+  opened: OpenedDataset,
+  ctx: OpenContext,
+): Promise<boolean> {
+  try {
+    await writeStore(
+      storePathFor(input.blobPath, opened.manifestHash),
+      opened.data,
+      opened.manifestHash,
+      ctx.ageIdentity,
+    );
+    return true;
+  } catch {
+    return false;
+  }
+}

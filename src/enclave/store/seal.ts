@@ -1,0 +1,27 @@
+/** Sealing and opening the store's pieces: AES-256-GCM, a random 12-byte nonce, the tag last. */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+
+const NONCE = 12;
+const TAG = 16;
+
+/** nonce ‖ ciphertext ‖ tag of `plain` under `key`, bound to `aad`. */
+export function sealPiece(key: Buffer, aad: Buffer, plain: Uint8Array): Buffer {
+  const nonce = randomBytes(NONCE);
+  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  cipher.setAAD(aad);
+  return Buffer.concat([nonce, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+}
+
+/** The plaintext of a sealed piece, or undefined when it does not open (wrong key, place or bytes). */
+export function openPiece(key: Buffer, aad: Buffer, sealed: Uint8Array): Buffer | undefined {
+  if (sealed.length < NONCE + TAG) return undefined;
+  const bytes = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, NONCE));
+    decipher.setAAD(aad);
+    decipher.setAuthTag(bytes.subarray(bytes.length - TAG));
+    return Buffer.concat([decipher.update(bytes.subarray(NONCE, bytes.length - TAG)), decipher.final()]);
+  } catch {
+    return undefined;
+  }
+}
