@@ -59,9 +59,14 @@ const ALLOWED: Record<Zone, readonly Zone[]> = {
   bin: ['cli'],
 };
 
-/** Single crossings the rule allows: `obscura serve` starts the host through its entry point. */
+/**
+ * Single crossings the rule allows: `obscura serve` starts the host through its entry point;
+ * `obscura dashboard` serves the same dashboard files the host serves (a page and its
+ * browser bundle, no host state).
+ */
 const ALLOWED_EDGES: readonly (readonly [string, string])[] = [
   ['src/cli/commands/serve.ts', 'src/host/api/host.ts'],
+  ['src/cli/dashboard-proxy.ts', 'src/host/api/dashboard/assets.ts'],
 ];
 
 type Edge = readonly [from: string, to: string];

@@ -2,18 +2,23 @@
  * The analyst's view, signed in: a pipeline editor that runs the project's own parser and
  * checker (src/pipelines, bundled) as they type, against the schemas of the datasets bound
  * to its inputs; a dry run with the privacy cost and every check; and a run, signed in the
- * page with the job request the CLI signs (src/client/job-request.ts), followed until its
+ * page with the project's job-request signing (src/privacy/job-request.ts), followed until its
  * result opens.
  */
 import type { DatasetRecord, JobRecord } from '../../../../contracts/api-records.ts';
 import type { JobPreview } from '../../../../contracts/api-schemas.ts';
-import type { ObscuraClient } from '../../../../client/client.ts';
-import { signedRequestFor } from '../../../../client/job-request.ts';
 import { ObscuraError } from '../../../../common/errors.ts';
 import type { AccountKey } from '../../../../crypto/keys.ts';
+import { assertManifestSignature, manifestHash } from '../../../../crypto/manifest.ts';
 import type { DatasetSchema } from '../../../../data/schema.ts';
 import { checkPipeline } from '../../../../pipelines/check.ts';
+import { pipelineHash } from '../../../../pipelines/hash.ts';
 import { parsePipeline } from '../../../../pipelines/parse.ts';
+import {
+  type JobRequestBinding,
+  type SignedJobRequest,
+  signJobRequest,
+} from '../../../../privacy/job-request.ts';
 import type { PipelineDocument } from '../../../../pipelines/schema.ts';
 import { ApiError, api, apiList } from './api.ts';
 import { $, dl, h, mark, num, short, statusBadge, str } from './dom.ts';
@@ -181,13 +186,42 @@ async function follow(id: string, openResult: (id: string) => void): Promise<voi
   }
 }
 
+/**
+ * The analyst's signed job request, as src/client/job-request.ts makes it for the CLI: each
+ * bound dataset's manifest hash, from a manifest whose owner signature the page checks itself.
+ */
+async function signedRequest(me: AccountKey, job: ReturnType<typeof submission>): Promise<SignedJobRequest> {
+  const parsed = parsePipeline(job.pipeline);
+  const inputs: Record<string, JobRequestBinding> = {};
+  for (const [name, id] of Object.entries(job.inputs)) {
+    const d = await api<DatasetRecord>(`/v1/datasets/${encodeURIComponent(id)}`);
+    // The request binds what the owner signed, so check that rather than trust the host's copy.
+    assertManifestSignature(d.manifest);
+    const manifest = manifestHash(d.manifest.manifest);
+    if (d.id !== id || manifest.slice(0, 32) !== id)
+      throw new ObscuraError(
+        'dataset_mismatch',
+        `the API answered for dataset ${id} with another dataset`,
+        502,
+      );
+    inputs[name] = { dataset: id, manifest };
+  }
+  return signJobRequest(
+    {
+      pipeline: pipelineHash(parsed),
+      inputs,
+      ...(job.purpose ? { purpose: job.purpose } : {}),
+      outputs: Object.keys(parsed.outputs),
+    },
+    me,
+  );
+}
+
 async function run(me: AccountKey, openResult: (id: string) => void): Promise<void> {
   const out = $('run-out');
   try {
     const job = submission();
-    // The CLI's own request signing; it reads each dataset's manifest through the page's API.
-    const reader = { get: (path: string) => api(path) } as unknown as ObscuraClient;
-    const request = await signedRequestFor(reader, me, job);
+    const request = await signedRequest(me, job);
     const rec = await api<JobRecord>('/v1/jobs', 'POST', { ...job, request });
     await follow(rec.id, openResult);
   } catch (e) {
