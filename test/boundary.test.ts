@@ -10,7 +10,8 @@
  *                   auditor's machine (the API client, the command, the result verifier)
  *   src/<other>/    libraries both sides use (common, crypto, data, pipelines, ...)
  *
- * and may import only the zones ALLOWED names. So enclave code never imports the host (else
+ * and may import only the zones ALLOWED names (the host may use the API client, as one node
+ * of a federation is a client of another). So enclave code never imports the host (else
  * the API or store would run inside the enclave, be measured, and a change to them would give
  * every worker a new identity), and host and client code never import the enclave's internals
  * (its sealed state, keys and job execution must not run where data would be handled outside
@@ -50,7 +51,8 @@ function zoneOf(file: string): Zone {
 /** What each zone may import. */
 const ALLOWED: Record<Zone, readonly Zone[]> = {
   enclave: ['enclave', 'contracts', 'library'],
-  host: ['host', 'contracts', 'library'],
+  // A node calls another node's API with the same signed client users run (src/client).
+  host: ['host', 'client', 'contracts', 'library'],
   contracts: ['contracts', 'library'],
   library: ['library'],
   client: ['client', 'provenance', 'contracts', 'library'],
