@@ -7,6 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
@@ -84,8 +86,7 @@ export async function sendStreamed(
   headers: Record<string, string>,
   body: AsyncIterable<Uint8Array>,
 ): Promise<Response> {
-  const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
-  const req = request(url, { method, headers });
+  const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method, headers });
   const answered = new Promise<Response>((resolve, reject) => {
     req.once('error', reject);
     req.once('response', (res) => {
