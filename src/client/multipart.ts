@@ -24,7 +24,10 @@ export interface MultipartBody {
   length: number;
 }
 
-const quoted = (s: string): string => `"${s.replace(/["\\\r\n]/g, (c) => encodeURIComponent(c))}"`;
+// A regular expression inside a template, or a template inside a template, makes TypeScript's
+// import pre-scanner (which the import-graph test compares against) miss later imports.
+const UNSAFE_IN_QUOTES = /["\\\r\n]/g;
+const quoted = (s: string): string => '"' + s.replace(UNSAFE_IN_QUOTES, (c) => encodeURIComponent(c)) + '"';
 
 /**
  * The body for `parts`; `onProgress` is told the file bytes sent so far and their total. Files
@@ -39,9 +42,10 @@ export async function multipartBody(
   let fileBytes = 0;
   for (const part of parts) {
     const file = 'path' in part;
+    const filename = file ? `; filename=${quoted(part.filename)}` : '';
     const head = [
       `--${boundary}`,
-      `Content-Disposition: form-data; name=${quoted(part.name)}${file ? `; filename=${quoted(part.filename)}` : ''}`,
+      `Content-Disposition: form-data; name=${quoted(part.name)}${filename}`,
       ...(file ? ['Content-Type: application/octet-stream'] : []),
       '',
       '',
