@@ -15,7 +15,7 @@ import { sealDataset } from '../src/cli/seal-dataset.ts';
 import { submitJob } from '../src/client/job-request.ts';
 import { PROJECT_ROOT } from '../src/contracts/measurement.ts';
 import { accountKeyFromSuri } from '../src/crypto/index.ts';
-import type { WorkerRecord } from '../src/host/api/workers.ts';
+import type { WorkerRecord } from '../src/contracts/worker-record.ts';
 import { parseDatasetPolicy } from '../src/privacy/index.ts';
 import { median, type BenchSection } from './section.ts';
 import { startNode } from './soak.ts';

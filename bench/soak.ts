@@ -10,7 +10,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { WorkerRecord } from '../src/host/api/workers.ts';
+import type { WorkerRecord } from '../src/contracts/worker-record.ts';
 import { ApiClient } from '../src/cli/client.ts';
 import { submitJob } from '../src/client/job-request.ts';
 import { sealDataset } from '../src/cli/seal-dataset.ts';

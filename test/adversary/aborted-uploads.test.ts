@@ -24,8 +24,8 @@ import {
   HEADER_TIMESTAMP,
   requestSigningBytes,
   UNSIGNED_PAYLOAD,
-} from '../../src/host/api/auth.ts';
-import type { WorkerRecord } from '../../src/host/api/workers.ts';
+} from '../../src/contracts/request-signing.ts';
+import type { WorkerRecord } from '../../src/contracts/worker-record.ts';
 import { sealDataset } from '../../src/cli/seal-dataset.ts';
 import { type AccountKey, accountKeyFromSuri, generateIdentity } from '../../src/crypto/index.ts';
 import type { SignedManifest } from '../../src/crypto/manifest.ts';

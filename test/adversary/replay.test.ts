@@ -15,7 +15,7 @@ import {
   HEADER_SIGNATURE,
   HEADER_TIMESTAMP,
   requestSigningBytes,
-} from '../../src/host/api/auth.ts';
+} from '../../src/contracts/request-signing.ts';
 import { type RunningHost, startHost } from '../../src/host/api/host.ts';
 import { ApiClient } from '../../src/cli/client.ts';
 import { signedRequestFor } from '../../src/client/job-request.ts';

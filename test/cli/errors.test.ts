@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ProblemSchema } from '../../src/host/api/problem.ts';
+import { ProblemSchema } from '../../src/contracts/problem.ts';
 import { obscura } from '../helpers/cli.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'obscura-cli-errors-'));

@@ -13,7 +13,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { WorkerRecord } from '../../src/host/api/workers.ts';
+import type { WorkerRecord } from '../../src/contracts/worker-record.ts';
 import { ApiClient } from '../../src/cli/client.ts';
 import { submitJob } from '../../src/client/job-request.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';

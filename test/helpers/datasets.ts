@@ -4,7 +4,7 @@ import { ApiClient } from '../../src/cli/client.ts';
 import { sealDataset } from '../../src/cli/seal-dataset.ts';
 import type { AccountKey } from '../../src/crypto/index.ts';
 import type { SignedManifest } from '../../src/crypto/manifest.ts';
-import type { WorkerRecord } from '../../src/host/api/workers.ts';
+import type { WorkerRecord } from '../../src/contracts/worker-record.ts';
 import { parseDatasetPolicy } from '../../src/privacy/index.ts';
 
 /** Seal `file` to `worker` for `analysts` under the policy YAML, upload it as `owner`; returns the dataset id and manifest. */

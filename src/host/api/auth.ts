@@ -25,16 +25,6 @@ import {
   WINDOW_MS,
 } from '../../contracts/request-signing.ts';
 
-export {
-  HEADER_ACCOUNT,
-  HEADER_BODY,
-  HEADER_SIGNATURE,
-  HEADER_TIMESTAMP,
-  requestSigningBytes,
-  UNSIGNED_PAYLOAD,
-  WINDOW_MS,
-} from '../../contracts/request-signing.ts';
-
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 declare module 'express-serve-static-core' {

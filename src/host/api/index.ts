@@ -9,6 +9,6 @@ export {
   HEADER_SIGNATURE,
   HEADER_TIMESTAMP,
   UNSIGNED_PAYLOAD,
-} from './auth.ts';
-export { ProblemSchema, type Problem } from './problem.ts';
-export { WorkerRecordSchema, type WorkerRecord } from './workers.ts';
+} from '../../contracts/request-signing.ts';
+export { ProblemSchema, type Problem } from '../../contracts/problem.ts';
+export { WorkerRecordSchema, type WorkerRecord } from '../../contracts/worker-record.ts';

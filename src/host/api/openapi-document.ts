@@ -7,8 +7,8 @@
  * header schemes required together.
  */
 import { z } from 'zod';
-import { WorkerRecordSchema } from './workers.ts';
-import { ProblemSchema } from './problem.ts';
+import { WorkerRecordSchema } from '../../contracts/worker-record.ts';
+import { ProblemSchema } from '../../contracts/problem.ts';
 import {
   DatasetBudgetSchema,
   DatasetPolicyStateSchema,

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { AccessRule } from './access.ts';
-import { WorkerRecordSchema } from './workers.ts';
+import { WorkerRecordSchema } from '../../contracts/worker-record.ts';
 import {
   DatasetBudgetSchema,
   DatasetPolicyStateSchema,

@@ -6,8 +6,6 @@ import type { NextFunction, Request, Response } from 'express';
 import { isObscuraError } from '../../common/errors.ts';
 import { problemBody } from '../../contracts/problem.ts';
 
-export { type Problem, ProblemSchema, problemBody } from '../../contracts/problem.ts';
-
 /** Send a problem response. */
 export function sendProblem(
   res: Response,

@@ -6,8 +6,6 @@ import { ObscuraError } from '../../common/errors.ts';
 import type { WorkerRecord } from '../../contracts/worker-record.ts';
 import { EnclaveClient } from '../enclave-client.ts';
 
-export { type WorkerRecord, WorkerRecordSchema } from '../../contracts/worker-record.ts';
-
 /** The set of running enclave workers. */
 export class WorkerPool {
   private readonly workers = new Map<string, EnclaveClient>();
