@@ -13,8 +13,8 @@ const E2E_MARKERS = [
   /\bstartEmbeddedChain\b/,
   /\bstartHost\b/,
   /\bEnclaveClient\b/,
-  // The crash harness's real `obscura serve` (test/faults/node.ts).
-  /from '\.\/node\.ts'/,
+  // The crash harness's real `obscura serve` (test/faults/node.ts, rig.ts).
+  /from '\.\/(node|rig)\.ts'/,
 ];
 
 /** Every test file under `dir`, relative to the project root, with '/' separators. */

@@ -1,0 +1,124 @@
+/**
+ * What both halves of the crash harness share (crash-uploads.test.ts, crash-jobs.test.ts):
+ * a data directory on the suite's block #1 chain, a 300-row slice of the sample visits, an
+ * owner and an analyst, a real `obscura serve` (node.ts) booted to die at a failpoint, and
+ * the calls the tests make of it. Two files, so the two halves run beside each other (or
+ * beside other files) instead of one after another.
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { ApiClient } from '../../src/cli/client.ts';
+import { submitJob } from '../../src/client/job-request.ts';
+import type { Failpoint } from '../../src/common/failpoint.ts';
+import { JobRecordSchema } from '../../src/contracts/api-records.ts';
+import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
+import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
+import type { SignedManifest } from '../../src/crypto/manifest.ts';
+import type { WorkerRecord } from '../../src/contracts/worker-record.ts';
+import { sealAndUpload } from '../helpers/datasets.ts';
+import { boot, checkInvariants, crashed, type Node, settledJobs, stop } from './node.ts';
+
+/** The datasets' policy: any pipeline, groups of 5, a small DP budget. */
+export const POLICY =
+  'obscura-policy: 1\npipelines: any\nmin_group_size: 5\ndp: { epsilon: 3, delta: 1.0e-5, max_epsilon_per_job: 1 }\n';
+
+/** A count over all rows (no DP). */
+export const COUNT = `obscura: 1
+name: count
+inputs: { visits: { columns: { region: string } } }
+steps:
+  - id: n
+    aggregate: { from: visits, measures: { n: { count: "*" } } }
+outputs: { n: { min_group_size: 10 } }
+`;
+
+/** The same count released with epsilon 0.25. */
+export const DP_COUNT = COUNT.replace('name: count', 'name: dp-count').replace(
+  'min_group_size: 10 }',
+  'min_group_size: 10, dp: { epsilon: 0.25 } }',
+);
+
+/** A node on its own data directory and the calls the crash tests make of it. */
+export class CrashRig {
+  private constructor(
+    readonly work: string,
+    readonly dataDir: string,
+    private readonly csv: string,
+    readonly owner: AccountKey,
+    readonly analyst: AccountKey,
+    public node: Node,
+    readonly worker: WorkerRecord,
+  ) {}
+
+  /** Boot a node on a fresh data directory (the suite's chain at block #1), dying first at `first`. */
+  static async start(name: string, first: Failpoint): Promise<CrashRig> {
+    const work = mkdtempSync(join(tmpdir(), `obscura-faults-${name}-`));
+    const dataDir = join(work, 'node');
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    copyFileSync(inject('chainSnapshot'), join(dataDir, 'chain.sqlite'));
+    const csv = join(work, 'visits.csv');
+    writeFileSync(
+      csv,
+      `${readFileSync(join(PROJECT_ROOT, 'datasets/visits.csv'), 'utf8').split('\n').slice(0, 301).join('\n')}\n`,
+    );
+    const owner = await accountKeyFromSuri('//FaultsOwner');
+    const analyst = await accountKeyFromSuri('//FaultsAnalyst');
+    const node = await boot(dataDir, first);
+    const { workers } = (await new ApiClient(node.url, owner).get('/v1/workers')) as {
+      workers: WorkerRecord[];
+    };
+    return new CrashRig(work, dataDir, csv, owner, analyst, node, workers[0] as WorkerRecord);
+  }
+
+  /** Seal the slice to the worker and upload it as the owner. */
+  upload(name: string): Promise<{ dataset: string; signed: SignedManifest }> {
+    return sealAndUpload({
+      url: this.node.url,
+      file: this.csv,
+      out: join(this.work, `${name}.sealed`),
+      owner: this.owner,
+      worker: this.worker,
+      analysts: [this.analyst.address],
+      policy: POLICY,
+    });
+  }
+
+  /** Submit `pipeline` over `dataset` as the analyst. */
+  async submit(pipeline: string, dataset: string) {
+    return JobRecordSchema.parse(
+      await submitJob(new ApiClient(this.node.url, this.analyst), this.analyst, {
+        pipeline,
+        inputs: { visits: dataset },
+      }),
+    );
+  }
+
+  /** The invariants every restart must show (node.ts), and what they read. */
+  invariants() {
+    return checkInvariants({
+      node: this.node,
+      dataDir: this.dataDir,
+      owner: this.owner,
+      analyst: this.analyst,
+    });
+  }
+
+  /** The analyst's job `id` once every job is final. */
+  async job(id: string) {
+    return (await settledJobs(this.node.url, this.analyst)).find((j) => j.id === id);
+  }
+
+  /** Restart after a crash, dying next at `next` (if given). */
+  async restart(next?: Failpoint): Promise<void> {
+    await crashed(this.node);
+    this.node = await boot(this.dataDir, next);
+  }
+
+  /** Stop the node and remove its directory. */
+  async close(): Promise<void> {
+    await stop(this.node);
+    rmSync(this.work, { recursive: true, force: true });
+  }
+}
