@@ -146,6 +146,7 @@ export function serveCommand(program: Command): void {
           dataDir: opts.dataDir,
           port: Number(opts.port),
           chainPort: Number(opts.chainPort),
+          chainProcess: true,
           tee,
           workerIds: Array.from({ length: count }, (_, i) => `worker-${i + 1}`),
           ...(chainEndpoint ? { chainEndpoint } : {}),

@@ -7,7 +7,7 @@ import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import type { TeeSettings } from '../../attestation/providers/config.ts';
 import { ChainClient } from '../../chain/index.ts';
-import { type EmbeddedChain, startEmbeddedChain } from '../chain/index.ts';
+import { type EmbeddedChain, startEmbeddedChain, startEmbeddedChainProcess } from '../chain/index.ts';
 import { DEFAULTS } from '../../common/env.ts';
 import { ObscuraError } from '../../common/errors.ts';
 import { decodeAddress, encodeAddress } from '@polkadot/util-crypto';
@@ -35,6 +35,11 @@ export interface HostOptions {
   /** Use this chain endpoint instead of starting the embedded chain. */
   chainEndpoint?: string;
   chainPort?: number;
+  /**
+   * Run the embedded chain in its own process (what `obscura serve` does), so that building a
+   * block never waits behind the API's requests in this event loop; default false (in this process).
+   */
+  chainProcess?: boolean;
   /** Secret URI of the account that signs anchors; default (embedded chain only) the key made in `<dataDir>/operator.key`. Never a development key. */
   operatorSuri?: string;
   workerIds?: string[];
@@ -153,11 +158,14 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
     let embedded: EmbeddedChain | undefined;
     let chainEndpoint = opts.chainEndpoint;
     if (!chainEndpoint) {
-      embedded = await startEmbeddedChain({
+      const chainOptions = {
         dataDir,
         port: opts.chainPort ?? DEFAULTS.chainPort,
         fundAccounts: [operator.address],
-      });
+      };
+      embedded = opts.chainProcess
+        ? await startEmbeddedChainProcess(chainOptions, (level, m) => log(level, `[chain] ${m}`))
+        : await startEmbeddedChain(chainOptions);
       cleanups.push(() => (embedded as EmbeddedChain).close());
       chainEndpoint = embedded.endpoint;
     }

@@ -16,3 +16,4 @@ export async function startEmbeddedChain(opts: EmbeddedChainOptions): Promise<Em
   return embedded.startEmbeddedChain(opts);
 }
 export { loadOrCreateOperatorKey, OPERATOR_KEY_FILE, type OperatorAccount } from './operator.ts';
+export { type ChainProcess, startEmbeddedChainProcess } from './process.ts';
