@@ -25,7 +25,11 @@ function alive(pid: number): boolean {
   }
 }
 
-async function until<T>(what: string, f: () => T | undefined | Promise<T | undefined>, ms = 60_000): Promise<T> {
+async function until<T>(
+  what: string,
+  f: () => T | undefined | Promise<T | undefined>,
+  ms = 60_000,
+): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await f();
@@ -49,7 +53,9 @@ describe('embedded chain process', () => {
     const dataDir = withChainSnapshot(mkdtempSync(join(tmpdir(), 'obscura-chainproc-')));
     dirs.push(dataDir);
     const logs: string[] = [];
-    const chain = await startEmbeddedChainProcess({ dataDir, port: 0 }, (level, m) => logs.push(`${level} ${m}`));
+    const chain = await startEmbeddedChainProcess({ dataDir, port: 0 }, (level, m) =>
+      logs.push(`${level} ${m}`),
+    );
     const first = chain.pid;
     expect(first).toBeTypeOf('number');
     expect(first).not.toBe(process.pid);
@@ -59,7 +65,9 @@ describe('embedded chain process', () => {
     process.kill(first as number, 'SIGKILL');
     await until('a new chain process', () => (chain.pid !== first && chain.pid ? chain.pid : undefined));
     // Same port, same database: the head it had is still there.
-    const after = await until('the chain to serve again', async () => head(chain.endpoint).catch(() => undefined));
+    const after = await until('the chain to serve again', async () =>
+      head(chain.endpoint).catch(() => undefined),
+    );
     expect(after).toBe(before);
     expect(logs.some((l) => l.startsWith('error') && l.includes('stopped'))).toBe(true);
 
@@ -84,7 +92,9 @@ describe('embedded chain process', () => {
       out += d.toString('utf8');
     });
     const started = await until('the host to start its chain', () =>
-      out.includes('\n') ? (JSON.parse(out.split('\n')[0] as string) as { pid: number; endpoint: string }) : undefined,
+      out.includes('\n')
+        ? (JSON.parse(out.split('\n')[0] as string) as { pid: number; endpoint: string })
+        : undefined,
     );
     expect(alive(started.pid)).toBe(true);
     host.kill('SIGKILL');
