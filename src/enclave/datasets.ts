@@ -29,12 +29,11 @@ export interface OpenedDataset {
 }
 
 /**
- * Every check of a sealed input that needs no decryption (owner's signature, recipient,
- * accepted measurement, ciphertext present and hashing to the manifest); returns the
- * ciphertext. Nothing here depends on the data, so a job that spends budget runs it before
- * it commits the spend: an input that is bad on its face costs nothing.
+ * The owner's terms of a sealed input that this enclave must meet before it reads it in any
+ * form (its sealed upload or its store): the owner's signature, this enclave as the
+ * recipient, and this enclave's measurement among those the owner accepts.
  */
-export async function readSealedInput(input: SealedInput, ctx: OpenContext): Promise<Buffer> {
+export function assertInputAccepted(input: SealedInput, ctx: OpenContext): void {
   const { manifest } = input.manifest;
   assertManifestSignature(input.manifest);
   if (manifest.worker.recipient !== ctx.recipient) {
@@ -51,6 +50,17 @@ export async function readSealedInput(input: SealedInput, ctx: OpenContext): Pro
       403,
     );
   }
+}
+
+/**
+ * Every check of a sealed input that needs no decryption (owner's signature, recipient,
+ * accepted measurement, ciphertext present and hashing to the manifest); returns the
+ * ciphertext. Nothing here depends on the data, so a job that spends budget runs it before
+ * it commits the spend: an input that is bad on its face costs nothing.
+ */
+export async function readSealedInput(input: SealedInput, ctx: OpenContext): Promise<Buffer> {
+  const { manifest } = input.manifest;
+  assertInputAccepted(input, ctx);
   let ciphertext: Buffer;
   try {
     ciphertext = await readFile(input.blobPath);

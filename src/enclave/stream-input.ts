@@ -13,11 +13,11 @@ import { Readable } from 'node:stream';
 import { isObscuraError, ObscuraError } from '../common/errors.ts';
 import { canonicalJson } from '../common/hash.ts';
 import { decryptStream } from '../crypto/age/decrypt.ts';
-import { assertManifestSignature, type Manifest } from '../crypto/manifest.ts';
+import type { Manifest } from '../crypto/manifest.ts';
 import { csvChunks } from '../data/csv-chunks.ts';
 import { type ParsedDataset, parseDataset } from '../data/index.ts';
 import type { SealedInput } from '../contracts/enclave-protocol.ts';
-import type { OpenContext } from './datasets.ts';
+import { assertInputAccepted, type OpenContext } from './datasets.ts';
 
 /** Plaintext bytes per chunk at most: large enough that a chunk's fixed cost (a fresh DuckDB, ~25 ms) is noise. */
 export const STREAM_CHUNK_BYTES = 8 * 1024 * 1024;
@@ -39,20 +39,7 @@ export function streamsInput(manifest: Manifest, memoryBytes: number): boolean {
 /** The checks of readSealedInput without holding the ciphertext: the signature, recipient, measurement and hash. */
 export async function checkSealedInputStreaming(input: SealedInput, ctx: OpenContext): Promise<void> {
   const { manifest } = input.manifest;
-  assertManifestSignature(input.manifest);
-  if (manifest.worker.recipient !== ctx.recipient)
-    throw new ObscuraError(
-      'dataset_wrong_recipient',
-      `dataset ${input.datasetId} is sealed to another enclave`,
-      422,
-    );
-  if (!manifest.measurements.includes(ctx.measurement)) {
-    throw new ObscuraError(
-      'measurement_not_accepted',
-      `the owner of dataset ${input.datasetId} does not accept this enclave's measurement ${ctx.measurement}`,
-      403,
-    );
-  }
+  assertInputAccepted(input, ctx);
   const hash = createHash('sha256');
   for await (const piece of readBlob(input)) hash.update(piece as Buffer);
   if (hash.digest('hex') !== manifest.ciphertext.sha256) {

@@ -273,7 +273,12 @@ export class EnclaveClient {
         reject,
         ...(onProgress ? { onProgress } : {}),
       });
-      this.child.send({ id, type, ...body });
+      // A channel that closed before the exit event (the process just died) reports it here;
+      // without the callback node would raise it as an uncaught error and stop the host.
+      this.child.send({ id, type, ...body }, (e: Error | null) => {
+        if (!e || !this.pending.delete(id)) return;
+        reject(new ObscuraError('enclave_crashed', `enclave ${this.workerId} is not running`, 503));
+      });
     });
     if (opts.deadlineMs === undefined) return answer;
     const timer = setTimeout(() => {

@@ -62,10 +62,15 @@ class InProcessChannel extends EventEmitter {
   }
 
   /** The host's send: a copy reaches the enclave's dispatcher on a later turn. */
-  send(message: unknown): boolean {
-    if (!this.connected) return false;
+  send(message: unknown, callback?: (e: Error | null) => void): boolean {
+    if (!this.connected) {
+      // As node's channel: a send after it closed reports 'Channel closed' to the callback.
+      if (callback) setImmediate(() => callback(new Error('Channel closed')));
+      return false;
+    }
     const copy = structuredClone(message);
     setImmediate(() => {
+      callback?.(null);
       if (!this.connected) return;
       if (this.cx) void dispatch(copy, this.cx);
       else this.queued.push(copy);

@@ -8,7 +8,7 @@
  */
 import { manifestHash } from '../../crypto/manifest.ts';
 import type { SealedInput } from '../../contracts/enclave-protocol.ts';
-import type { OpenContext, OpenedDataset } from '../datasets.ts';
+import { assertInputAccepted, type OpenContext, type OpenedDataset } from '../datasets.ts';
 import { readStore, readStoreIndex, storePathFor } from './read.ts';
 import { writeStore } from './write.ts';
 
@@ -18,6 +18,10 @@ export async function openFromStore(
   ctx: OpenContext,
   columns: readonly string[],
 ): Promise<OpenedDataset | undefined> {
+  // The owner's terms hold for the store as for the upload: the store's key comes from this
+  // worker's identity, which an authorised hand-over gives to new code, and that code may
+  // read only what the owner's manifest accepts its measurement for.
+  assertInputAccepted(input, ctx);
   const { manifest } = input.manifest;
   const hash = manifestHash(manifest);
   const dir = storePathFor(input.blobPath, hash);

@@ -1,0 +1,73 @@
+/**
+ * The enclave's dataset store must not become a way around the owner's terms. Its key comes
+ * from the worker's identity, which an authorised hand-over gives to new code; so code whose
+ * measurement the owner's manifest does not accept, or an enclave the dataset was not sealed
+ * to, must be refused before the store is read, exactly as for the sealed upload.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sealDataset } from '../../src/cli/seal-dataset.ts';
+import { isObscuraError } from '../../src/common/errors.ts';
+import { accountKeyFromSuri, generateIdentity } from '../../src/crypto/index.ts';
+import type { SignedManifest } from '../../src/crypto/manifest.ts';
+import { openSealedInput } from '../../src/enclave/datasets.ts';
+import { keepStore, openFromStore } from '../../src/enclave/store/open.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'obscura-store-terms-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+const keys = generateIdentity();
+const accepted = 'a'.repeat(64);
+const ctx = { ageIdentity: keys.identity, recipient: keys.recipient, measurement: accepted };
+let input: { datasetId: string; blobPath: string; manifest: SignedManifest };
+
+beforeAll(async () => {
+  const file = join(work, 'visits.csv');
+  writeFileSync(file, 'region,amount\nnorth,10\nsouth,20\n');
+  const blobPath = join(work, 'visits.sealed');
+  const { signed } = await sealDataset({
+    file,
+    out: blobPath,
+    owner: await accountKeyFromSuri('//StoreTermsOwner'),
+    worker: { id: 'w', recipient: keys.recipient },
+    analysts: [],
+    measurements: [accepted],
+  });
+  input = { datasetId: 'd1', blobPath, manifest: signed };
+  // The worker, running accepted code, opened the dataset once and kept its store.
+  expect(await keepStore(input, await openSealedInput(input, ctx), ctx)).toBe(true);
+  expect(await openFromStore(input, ctx, ['amount'])).toBeDefined();
+});
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    if (isObscuraError(e)) return e.code;
+    throw e;
+  }
+  return 'read';
+}
+
+describe('the store keeps the owner terms', () => {
+  it('refuses code the owner does not accept, though it holds the same identity', async () => {
+    expect(await code(openFromStore(input, { ...ctx, measurement: 'b'.repeat(64) }, ['amount']))).toBe(
+      'measurement_not_accepted',
+    );
+  });
+
+  it('refuses an enclave the dataset is not sealed to', async () => {
+    const other = generateIdentity();
+    expect(
+      await code(
+        openFromStore(input, { ...ctx, ageIdentity: other.identity, recipient: other.recipient }, ['amount']),
+      ),
+    ).toBe('dataset_wrong_recipient');
+  });
+
+  it('refuses a manifest whose owner signature does not verify', async () => {
+    const forged = { ...input, manifest: { ...input.manifest, signature: `0x${'00'.repeat(64)}` } };
+    expect(await code(openFromStore(forged, ctx, ['amount']))).toBe('manifest_signature_invalid');
+  });
+});
