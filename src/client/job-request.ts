@@ -1,12 +1,6 @@
-/**
- * The analyst's side of a job request (privacy/job-request.ts): look up the manifest hash
- * of every dataset bound, sign the request for exactly this pipeline, these datasets and
- * this purpose, and submit it with the job. Used by ObscuraClient.submitJob (`obscura run`) and
- * the tests.
- */
-import { ObscuraError } from '../common/errors.ts';
 import type { AccountKey } from '../crypto/keys.ts';
-import { assertManifestSignature, manifestHash, type SignedManifest } from '../crypto/manifest.ts';
+import { manifestHash, type SignedManifest } from '../crypto/manifest.ts';
+import { bindingFromRecord } from '../privacy/job-binding.ts';
 import { type JobRequestBinding, type SignedJobRequest, signJobRequest } from '../privacy/job-request.ts';
 import { DatasetRecordSchema } from '../contracts/api-records.ts';
 import type { ObscuraClient as ApiClient } from './client.ts';
@@ -19,17 +13,10 @@ export interface JobSubmissionInput {
 }
 
 async function binding(api: ApiClient, id: string): Promise<JobRequestBinding> {
-  const d = DatasetRecordSchema.parse(await api.get(`/v1/datasets/${encodeURIComponent(id)}`));
-  // The request binds what the owner signed, so check that rather than trust the host's copy.
-  assertManifestSignature(d.manifest);
-  const manifest = manifestHash(d.manifest.manifest);
-  if (d.id !== id || manifest.slice(0, 32) !== id)
-    throw new ObscuraError(
-      'dataset_mismatch',
-      `the API answered for dataset ${id} with another dataset`,
-      502,
-    );
-  return { dataset: id, manifest };
+  return bindingFromRecord(
+    id,
+    DatasetRecordSchema.parse(await api.get(`/v1/datasets/${encodeURIComponent(id)}`)),
+  );
 }
 
 /** Sign `key`'s request for this submission, with manifest hashes looked up through `api`. */

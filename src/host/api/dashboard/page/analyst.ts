@@ -9,10 +9,10 @@ import type { DatasetRecord, JobRecord } from '../../../../contracts/api-records
 import type { JobPreview } from '../../../../contracts/api-schemas.ts';
 import { ObscuraError } from '../../../../common/errors.ts';
 import type { AccountKey } from '../../../../crypto/keys.ts';
-import { assertManifestSignature, manifestHash } from '../../../../crypto/manifest.ts';
 import type { DatasetSchema } from '../../../../data/schema.ts';
 import { checkPipeline } from '../../../../pipelines/check.ts';
 import { pipelineHash } from '../../../../pipelines/hash.ts';
+import { bindingFromRecord } from '../../../../privacy/job-binding.ts';
 import { parsePipeline } from '../../../../pipelines/parse.ts';
 import {
   type JobRequestBinding,
@@ -194,17 +194,7 @@ async function signedRequest(me: AccountKey, job: ReturnType<typeof submission>)
   const parsed = parsePipeline(job.pipeline);
   const inputs: Record<string, JobRequestBinding> = {};
   for (const [name, id] of Object.entries(job.inputs)) {
-    const d = await api<DatasetRecord>(`/v1/datasets/${encodeURIComponent(id)}`);
-    // The request binds what the owner signed, so check that rather than trust the host's copy.
-    assertManifestSignature(d.manifest);
-    const manifest = manifestHash(d.manifest.manifest);
-    if (d.id !== id || manifest.slice(0, 32) !== id)
-      throw new ObscuraError(
-        'dataset_mismatch',
-        `the API answered for dataset ${id} with another dataset`,
-        502,
-      );
-    inputs[name] = { dataset: id, manifest };
+    inputs[name] = bindingFromRecord(id, await api<DatasetRecord>(`/v1/datasets/${encodeURIComponent(id)}`));
   }
   return signJobRequest(
     {
