@@ -3,7 +3,7 @@
  * under mixed load from 64 clients on loopback, each its own account: uploads of a small
  * sealed dataset, count jobs over it, and reads of jobs and results. Reports requests and
  * errors by kind, jobs finished, and the memory (RSS) and file-descriptor counts of the host
- * and of its enclave process at the start and at the end: flat means no leak. SOAK_SECONDS
+ * and of its enclave and embedded chain processes at the start and at the end: flat means no leak. SOAK_SECONDS
  * sets the duration (default 1800, thirty minutes); SOAK_CLIENTS the clients (default 64).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -38,15 +38,24 @@ function usage(pid: number): { rssMiB: number; fds: number } {
   return { rssMiB: kb / 1024, fds: readdirSync(`/proc/${pid}/fd`).length };
 }
 
-/** The enclave: the host's child process running the enclave entry. */
-function enclavePid(host: number): number {
+/** The host's child process whose command line names `marker` (the enclave's or the chain's entry). */
+function childPid(host: number, marker: string, what: string): number {
   const children = readdirSync(`/proc/${host}/task`).flatMap((t) => {
     const f = `/proc/${host}/task/${t}/children`;
     return existsSync(f) ? readFileSync(f, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number) : [];
   });
-  const pid = children.find((c) => readFileSync(`/proc/${c}/cmdline`, 'utf8').includes('enclave'));
-  if (!pid) throw new Error('no enclave process under the host');
+  const pid = children.find((c) => readFileSync(`/proc/${c}/cmdline`, 'utf8').includes(marker));
+  if (!pid) throw new Error(`no ${what} process under the host`);
   return pid;
+}
+
+/** The processes a node runs: the host, its enclave and its embedded chain. */
+function processes(host: number): Record<'host' | 'enclave' | 'chain', number> {
+  return {
+    host,
+    enclave: childPid(host, 'enclave', 'enclave'),
+    chain: childPid(host, 'chain/process-main', 'chain'),
+  };
 }
 
 /** Start `obscura serve` on free ports in its own process; resolves with it and its API URL. */
@@ -133,7 +142,11 @@ export async function run(): Promise<BenchSection> {
     };
     // Every client has a dataset before the clock starts.
     const datasets = await Promise.all(keys.map((k) => upload(k, 0)));
-    const start = { host: usage(hostPid), enclave: usage(enclavePid(hostPid)) };
+    const measure = () => {
+      const pids = processes(hostPid);
+      return { host: usage(pids.host), enclave: usage(pids.enclave), chain: usage(pids.chain) };
+    };
+    const start = measure();
     const until = Date.now() + SECONDS * 1000;
     let succeeded = 0;
     await Promise.all(
@@ -166,8 +179,8 @@ export async function run(): Promise<BenchSection> {
         }
       }),
     );
-    const end = { host: usage(hostPid), enclave: usage(enclavePid(hostPid)) };
-    const row = (who: 'host' | 'enclave') =>
+    const end = measure();
+    const row = (who: 'host' | 'enclave' | 'chain') =>
       `| ${who} | ${start[who].rssMiB.toFixed(0)} | ${end[who].rssMiB.toFixed(0)} | ${start[who].fds} | ${end[who].fds} |`;
     return {
       title: 'Soak: mixed load from many clients',
@@ -182,6 +195,7 @@ export async function run(): Promise<BenchSection> {
         '| --- | ---: | ---: | ---: | ---: |',
         row('host'),
         row('enclave'),
+        row('chain'),
         ...(Object.keys(errors).length
           ? [
               '',
