@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sealDataset } from '../../src/cli/seal-dataset.ts';
-import { isObscuraError } from '../../src/common/errors.ts';
 import { accountKeyFromSuri, generateIdentity } from '../../src/crypto/index.ts';
 import type { SignedManifest } from '../../src/crypto/manifest.ts';
 import { openSealedInput } from '../../src/enclave/datasets.ts';
 import { keepStore, openFromStore } from '../../src/enclave/store/open.ts';
+import { refusal } from '../helpers/datasets.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'obscura-store-terms-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -40,15 +40,8 @@ beforeAll(async () => {
   expect(await openFromStore(input, ctx, ['amount'])).toBeDefined();
 });
 
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (isObscuraError(e)) return e.code;
-    throw e;
-  }
-  return 'read';
-}
+/** The stable code of the error `p` rejects with. */
+const code = async (p: Promise<unknown>): Promise<string> => (await refusal(p)).code;
 
 describe('the store keeps the owner terms', () => {
   it('refuses code the owner does not accept, though it holds the same identity', async () => {
