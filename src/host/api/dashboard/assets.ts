@@ -39,7 +39,8 @@ export type DashboardFile = { type: string; body: string };
  * Node's modules in the browser. The page bundles the project's own modules (request
  * signing, the pipeline checker, statement signing) and some of them import Node built-ins
  * or native packages for paths the page never takes (reading key files, running DuckDB).
- * `node:crypto` is page/node-crypto.ts (SHA-256, random bytes); the rest of it, and every
+ * `node:crypto` is page/node-crypto.ts (SHA-256, random bytes), `node:buffer` is
+ * page/buffer-shim.ts (Buffer's basics and isUtf8); the rest of node:crypto, and every
  * other such import, is a stand-in whose every export throws if called, so a path the page
  * was not meant to take fails loudly instead of silently doing something else.
  */
@@ -52,11 +53,12 @@ const STAND_IN = (
 ) => `const fail = (name) => function () { throw new Error('not available in the browser: ' + name); };
 const has = ${has};
 module.exports = Object.create(new Proxy({}, { get: (_, k) => (typeof k !== 'string' || k === 'then' || k === '__esModule' ? undefined : k in has ? has[k] : fail(k)) }));`;
-function browserShims(shim: string): Plugin {
+function browserShims(shim: string, bufferShim: string): Plugin {
   return {
     name: 'browser-shims',
     setup(b) {
       b.onResolve({ filter: /^node:crypto$/ }, (a) => ({ path: a.path, namespace: 'node-crypto' }));
+      b.onResolve({ filter: /^node:buffer$/ }, () => ({ path: bufferShim }));
       b.onResolve({ filter: NODE_ONLY }, (a) => ({ path: a.path, namespace: 'node-only' }));
       b.onLoad({ filter: /.*/, namespace: 'node-only' }, () => ({ contents: STAND_IN('{}'), loader: 'js' }));
       // What the shim has, else the stand-in's throwing function (age's ciphers, key objects).
@@ -81,7 +83,7 @@ export function dashboardScript(): Promise<string> {
   bundled ??= (async () => {
     const out = await build({
       entryPoints: [pageFile('main')],
-      plugins: [browserShims(pageFile('node-crypto'))],
+      plugins: [browserShims(pageFile('node-crypto'), pageFile('buffer-shim'))],
       inject: [pageFile('buffer-shim')],
       bundle: true,
       write: false,

@@ -15,10 +15,17 @@ export class ApiError extends Error {
   }
 }
 
-/** Adds the signature headers for one request (the key stays in the page). */
+/**
+ * Adds the signature headers for one request (the key stays in the page). A `null` body is
+ * an upload whose content the signed manifest binds: signed as UNSIGNED-PAYLOAD.
+ */
 export type Signer = {
   account: string;
-  headers(method: string, pathWithQuery: string, body: string | undefined): Promise<Record<string, string>>;
+  headers(
+    method: string,
+    pathWithQuery: string,
+    body: string | undefined | null,
+  ): Promise<Record<string, string>>;
 };
 
 let signer: Signer | null = null;
@@ -32,15 +39,16 @@ export const signedInAccount = (): string | null => signer?.account ?? null;
 /** A JSON object from the API (fields read with care: the page trusts no shape). */
 export type Json = Record<string, unknown>;
 
-/** Call the API; `body` is sent as JSON. Resolves to the parsed object, or throws ApiError. */
-export async function api<T = Json>(path: string, method = 'GET', body?: unknown): Promise<T> {
-  const text = body === undefined ? undefined : JSON.stringify(body);
+/** Send one signed request and parse its JSON answer; throws ApiError. The page's only fetch. */
+async function send(path: string, method: string, body: string | FormData | undefined): Promise<Json> {
   const headers: Record<string, string> = { accept: 'application/json' };
-  if (text !== undefined) headers['content-type'] = 'application/json';
-  if (signer) Object.assign(headers, await signer.headers(method, path, text));
+  if (typeof body === 'string') headers['content-type'] = 'application/json';
+  // A form is an upload: its sealed file is bound by the signed manifest inside it.
+  if (signer)
+    Object.assign(headers, await signer.headers(method, path, body instanceof FormData ? null : body));
   let res: Response;
   try {
-    res = await fetch(path, { method, headers, body: text, cache: 'no-store' });
+    res = await fetch(path, { method, headers, body, cache: 'no-store' });
   } catch {
     throw new ApiError(`cannot reach the API host for ${path} (network_error)`);
   }
@@ -61,7 +69,20 @@ export async function api<T = Json>(path: string, method = 'GET', body?: unknown
   }
   if (parsed === null || typeof parsed !== 'object')
     throw new ApiError(`${path} did not return JSON (bad_response)`);
-  return parsed as T;
+  return parsed as Json;
+}
+
+/** Call the API; `body` is sent as JSON. Resolves to the parsed object, or throws ApiError. */
+export async function api<T = Json>(path: string, method = 'GET', body?: unknown): Promise<T> {
+  return (await send(path, method, body === undefined ? undefined : JSON.stringify(body))) as T;
+}
+
+/**
+ * Upload a sealed dataset: multipart `form` (the signed manifest, then the sealed file as a
+ * Blob the browser streams from its blob store). Resolves to the API's answer, or throws ApiError.
+ */
+export function apiUpload(path: string, form: FormData): Promise<Json> {
+  return send(path, 'POST', form);
 }
 
 /** Every item of a paged list route: follows `next` until the last page. */

@@ -45,3 +45,14 @@ export const Buffer = {
   },
   isBuffer: (v: unknown): v is Uint8Array => v instanceof ShimBuffer,
 };
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** Whether `bytes` is valid UTF-8, as node:buffer's isUtf8 says. */
+export function isUtf8(bytes: Uint8Array): boolean {
+  try {
+    utf8.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}

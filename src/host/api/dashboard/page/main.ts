@@ -9,6 +9,7 @@ import { ApiError, api, showError } from './api.ts';
 import { $, empty, h, hash, statusBadge, str } from './dom.ts';
 import { loadDatasets, loadJobs, loadPipelines } from './lists.ts';
 import { loadOwner } from './owner.ts';
+import { loadSeal } from './seal.ts';
 import { clearResult, loadResults, onOpenResult, showResult } from './results.ts';
 import { currentAccount, initSignin } from './signin.ts';
 import { loadWorkers } from './workers.ts';
@@ -69,6 +70,7 @@ function loadAll(): Promise<unknown> {
   return Promise.all([
     loadHealth(),
     guard('Your datasets', () => loadOwner(me, () => void loadAll())),
+    guard('Seal and upload', () => loadSeal(me, () => void loadAll())),
     guard('New job', () => loadAnalyst(me, openResult)),
     guard('Workers', loadWorkers),
     guard('Datasets', loadDatasets, 'datasets-body'),

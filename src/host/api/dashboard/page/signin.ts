@@ -8,9 +8,11 @@ import { sha256AsU8a } from '@polkadot/util-crypto';
 import { u8aToHex } from '@polkadot/util';
 import {
   HEADER_ACCOUNT,
+  HEADER_BODY,
   HEADER_SIGNATURE,
   HEADER_TIMESTAMP,
   requestSigningBytes,
+  UNSIGNED_PAYLOAD,
 } from '../../../../contracts/request-signing.ts';
 import type { AccountKey } from '../../../../crypto/keys.ts';
 import { accountFromKeyFile, KeyFileError } from './account.ts';
@@ -34,8 +36,12 @@ export function signerFor(key: AccountKey): Signer {
     account: key.address,
     async headers(method, pathWithQuery, body) {
       const timestamp = nextTimestamp();
-      const bodyHash = u8aToHex(sha256AsU8a(new TextEncoder().encode(body ?? '')), -1, false);
+      const bodyHash =
+        body === null
+          ? UNSIGNED_PAYLOAD
+          : u8aToHex(sha256AsU8a(new TextEncoder().encode(body ?? '')), -1, false);
       return {
+        ...(body === null ? { [HEADER_BODY]: UNSIGNED_PAYLOAD } : {}),
         [HEADER_ACCOUNT]: key.address,
         [HEADER_TIMESTAMP]: timestamp,
         [HEADER_SIGNATURE]: key.sign(requestSigningBytes(method, pathWithQuery, timestamp, bodyHash)),
