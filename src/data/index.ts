@@ -23,6 +23,7 @@ export { detectFormat } from './format.ts';
 export { type ParseOptions, parseDataset } from './parse.ts';
 export { inspectCsv } from './csv.ts';
 export { type LoadOptions, loadIntoDuckDB } from './duckdb-load.ts';
+export { scanIntoDuckDB } from './duckdb-scan.ts';
 export { type DuckDBOptions, lockedDownConfig, withDuckDB } from './duckdb.ts';
 export { duckdbType, duckdbTypeName, quoteIdent } from './duckdb-types.ts';
 export { formatDate, formatTimestamp, parseDateBytes, parseTimestampBytes } from './dates.ts';

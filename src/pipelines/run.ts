@@ -21,9 +21,9 @@ import { isObscuraError } from '../common/errors.ts';
 import { type JobGuard, limitExceeded } from './limits.ts';
 import {
   type DatasetSchema,
-  loadIntoDuckDB,
   type ParsedDataset,
   quoteIdent,
+  scanIntoDuckDB,
   withDuckDB,
 } from '../data/index.ts';
 import { checkPipeline, type PipelinePlan, type PlanColumn } from './check.ts';
@@ -147,8 +147,9 @@ export async function runPipeline(
     for (const input of loads) {
       unit(`loading input ${input.name}`);
       const data = inputs[input.name] as ParsedDataset;
+      // A view over the Arrow buffers, not a copy in DuckDB's storage (data/duckdb-scan.ts).
       await guarded(run, `loading input ${input.name}`, { input: input.name }, () =>
-        loadIntoDuckDB(connection, input.table, data, input.columnsRead, { rowIdColumn: input.rowIdColumn }),
+        scanIntoDuckDB(connection, input.table, data, input.columnsRead, { rowIdColumn: input.rowIdColumn }),
       );
     }
     for (const step of plan.steps) {

@@ -1,5 +1,6 @@
 /**
- * loadIntoDuckDB (Arrow buffers copied straight into DuckDB chunks) and the locked-down
+ * loadIntoDuckDB (Arrow buffers copied straight into DuckDB chunks), scanIntoDuckDB (the
+ * same buffers handed to DuckDB by a table function under a view) and the locked-down
  * DuckDB (withDuckDB): values survive exactly — across chunk boundaries, record batches,
  * sliced (offset) data, nulls, short/long/Unicode strings — and SQL cannot reach files,
  * extensions or the configuration.
@@ -22,6 +23,7 @@ import {
   loadIntoDuckDB,
   type ParsedDataset,
   parseDataset,
+  scanIntoDuckDB,
   withDuckDB,
 } from '../../src/data/index.ts';
 import { caught, utf8 } from './helpers.ts';
@@ -52,7 +54,10 @@ function wideCsv(n: number): string {
   return `${lines.join('\n')}\n`;
 }
 
-describe('loadIntoDuckDB', () => {
+describe.each([
+  ['loadIntoDuckDB', loadIntoDuckDB],
+  ['scanIntoDuckDB', scanIntoDuckDB],
+] as const)('%s', (_, loadIntoDuckDB) => {
   it('loads every type exactly, across chunk boundaries', async () => {
     const text = wideCsv(5000);
     const d = await parseDataset(utf8(text), 'csv');

@@ -5,7 +5,7 @@
  * and all-null (Null-typed) columns for the others; its schema is the whole dataset's,
  * checked against the manifest's.
  */
-import { open, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Data, makeData, Null, tableFromIPC } from 'apache-arrow';
 import { canonicalJson } from '../../common/hash.ts';
@@ -65,30 +65,25 @@ export async function readStore(
   for (const col of wanted) {
     const extents = index.extents[col.i] ?? [];
     if (extents.length !== index.chunks.length) throw storeCorrupt(dataset, `column ${col.i}`);
-    const file = await open(join(dir, `c${col.i}`), 'r').catch(() => {
+    // One read per column file: the chunks of a column lie one after another.
+    const file = await readFile(join(dir, `c${col.i}`)).catch(() => {
       throw storeCorrupt(dataset, `column ${col.i}`);
     });
     const datas: Data[] = [];
-    try {
-      for (const [j, [offset, length]] of extents.entries()) {
-        const where = `column ${col.i}, chunk ${j}`;
-        const sealed = Buffer.allocUnsafe(length);
-        const { bytesRead } = await file.read(sealed, 0, length, offset);
-        if (bytesRead !== length) throw storeCorrupt(dataset, where);
-        const plain = openPiece(
-          key,
-          chunkAad(index.manifestHash, col.i, col.name, j, index.chunks.length),
-          sealed,
-        );
-        if (!plain) throw storeCorrupt(dataset, where);
-        const table = tableFromIPC(plain);
-        const vector = table.getChildAt(0);
-        if (!vector || table.numRows !== index.chunks[j] || table.schema.fields[0]?.name !== col.name)
-          throw storeCorrupt(dataset, where);
-        datas.push(...vector.data);
-      }
-    } finally {
-      await file.close();
+    for (const [j, [offset, length]] of extents.entries()) {
+      const where = `column ${col.i}, chunk ${j}`;
+      if (offset + length > file.length) throw storeCorrupt(dataset, where);
+      const plain = openPiece(
+        key,
+        chunkAad(index.manifestHash, col.i, col.name, j, index.chunks.length),
+        file.subarray(offset, offset + length),
+      );
+      if (!plain) throw storeCorrupt(dataset, where);
+      const table = tableFromIPC(plain);
+      const vector = table.getChildAt(0);
+      if (!vector || table.numRows !== index.chunks[j] || table.schema.fields[0]?.name !== col.name)
+        throw storeCorrupt(dataset, where);
+      datas.push(...vector.data);
     }
     perColumn.push(datas);
   }

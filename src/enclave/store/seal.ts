@@ -9,7 +9,9 @@ export function sealPiece(key: Buffer, aad: Buffer, plain: Uint8Array): Buffer {
   const nonce = randomBytes(NONCE);
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
   cipher.setAAD(aad);
-  return Buffer.concat([nonce, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+  const body = cipher.update(plain);
+  cipher.final();
+  return Buffer.concat([nonce, body, cipher.getAuthTag()]);
 }
 
 /** The plaintext of a sealed piece, or undefined when it does not open (wrong key, place or bytes). */
@@ -20,7 +22,10 @@ export function openPiece(key: Buffer, aad: Buffer, sealed: Uint8Array): Buffer 
     const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, NONCE));
     decipher.setAAD(aad);
     decipher.setAuthTag(bytes.subarray(bytes.length - TAG));
-    return Buffer.concat([decipher.update(bytes.subarray(NONCE, bytes.length - TAG)), decipher.final()]);
+    // GCM's final() yields no bytes, only the tag check: no concatenation (a second copy).
+    const plain = decipher.update(bytes.subarray(NONCE, bytes.length - TAG));
+    decipher.final();
+    return plain;
   } catch {
     return undefined;
   }
