@@ -138,6 +138,16 @@ export type DatasetPolicyState = z.infer<typeof DatasetPolicyStateSchema>;
 /** GET /v1/approvals query. */
 export const ApprovalsQuerySchema = z.object({ owner: z.string().min(1).optional() });
 
+/** POST /v1/jobs/{id}/refusal body: an owner's refusal of a job waiting for their approval, and why. */
+export const JobRefusalSchema = z.object({
+  reason: z
+    .string()
+    .trim()
+    .min(1, 'say why the job is refused (the analyst reads it)')
+    .max(500)
+    .regex(/^[^\u0000-\u001f\u007f]*$/, 'the reason is one line of text'),
+});
+
 /** GET /v1/jobs query: `status` keeps the jobs in one state (besides `limit` and `cursor`). */
 export const JobsQuerySchema = z.object({ status: JobStatusSchema.optional() });
 

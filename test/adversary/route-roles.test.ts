@@ -265,6 +265,12 @@ function table(): Record<string, Row> {
       status: { anonymous: 401, owner: 403, analyst: 409, other: 404, operator: 404 },
     },
     'get /v1/jobs/{id}/preview': { url: `/v1/jobs/${ids.job}/preview`, status: readers() },
+    // Only a job waiting for approval can be refused: this one has ended (409 to its readers).
+    'post /v1/jobs/{id}/refusal': {
+      url: `/v1/jobs/${ids.job}/refusal`,
+      body: { reason: 'not for this purpose' },
+      status: { anonymous: 401, owner: 409, analyst: 409, other: 404, operator: 404 },
+    },
     'post /v1/approvals': { url: '/v1/approvals', status: signed(400) },
     'get /v1/approvals': {
       url: '/v1/approvals',

@@ -100,6 +100,11 @@ export const COMMANDS: readonly CommandEntry[] = [
       "approve a waiting job's pipeline on your datasets, after reading what it reads, outputs and spends",
     load: privacy,
   },
+  {
+    name: 'refuse',
+    summary: 'refuse a job waiting for your approval, with a reason its analyst reads',
+    load: privacy,
+  },
   { name: 'policy', summary: "a dataset's policy after upload", load: privacy },
   {
     name: 'budget',

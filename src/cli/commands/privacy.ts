@@ -2,7 +2,8 @@
  * Owners' privacy commands: `obscura approvals` (what waits for my approval), `obscura
  * approve JOB` (see what the job reads, outputs and spends, then sign the approval of its
  * pipeline on each of my datasets it needs, for the analyst and purpose of its signed
- * request, until an expiry, for a number of runs), `obscura policy update DATASET` (replace the
+ * request, until an expiry, for a number of runs), `obscura refuse JOB --reason TEXT` (the
+ * other answer: the job ends failed, with the reason), `obscura policy update DATASET` (replace the
  * policy or revoke) and `obscura budget DATASET` (what is left).
  */
 import { createInterface } from 'node:readline/promises';
@@ -187,7 +188,7 @@ async function approve(
   );
 }
 
-/** Register `approvals`, `approve`, `policy` and `budget`. */
+/** Register `approvals`, `approve`, `refuse`, `policy` and `budget`. */
 export function privacyCommands(program: Command): void {
   program
     .command('approvals')
@@ -237,6 +238,19 @@ export function privacyCommands(program: Command): void {
         await approve(new ApiClient(g.api, key), key, job, { yes: opts.yes === true, expiresAt, runs }, g);
       },
     );
+  program
+    .command('refuse')
+    .argument('<job>', 'job id')
+    .requiredOption('--key <file>', "the dataset owner's account key file")
+    .requiredOption('--reason <text>', 'why (one line; the analyst reads it)')
+    .action(async (job: string, opts: { key: string; reason: string }, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const key = await loadAccountKey(opts.key);
+      const r = (await new ApiClient(g.api, key).post(`/v1/jobs/${encodeURIComponent(job)}/refusal`, {
+        reason: opts.reason,
+      })) as { id: string; status: string };
+      emit(g, r, `refused job ${r.id}: it will not run (${r.status})`);
+    });
   const policy = program.command('policy');
   policy
     .command('update')

@@ -11,6 +11,7 @@ import {
   DatasetPolicyStateSchema,
   HealthSchema,
   JobPreviewSchema,
+  JobRefusalSchema,
   JobSubmissionSchema,
   PipelineSubmissionSchema,
 } from '../../contracts/api-schemas.ts';
@@ -372,6 +373,22 @@ export const ROUTES: Route[] = [
       status: 201,
       schema: z.object({ approval: SignedApprovalSchema, released: z.array(z.string()) }),
     },
+  },
+  {
+    method: 'post',
+    path: '/v1/jobs/{id}/refusal',
+    operationId: 'refuseJob',
+    tag: 'approvals',
+    access: {
+      auth: 'signed',
+      reads: 'job',
+      who: "an owner of the job's inputs whose approval it waits for (others who may read the job: 403)",
+    },
+    summary:
+      'An owner refuses a job waiting for their approval, saying why: the job ends failed (refused_by_owner) with the reason, which its analyst reads. 409 for a job not waiting for approval',
+    params: ['id'],
+    request: { contentType: 'application/json', schema: JobRefusalSchema },
+    response: { status: 200, schema: JobRecordSchema },
   },
   {
     method: 'get',

@@ -188,6 +188,35 @@ describe('approvals', () => {
     expect(waits.stderr).toMatch(/still awaiting_approval; stopped waiting \(job_wait_timeout\)/);
   }, 60_000);
 
+  it('an owner refuses a waiting job with a reason (obscura refuse): it ends failed and its analyst reads why', async () => {
+    const job = JobRecordSchema.parse(
+      await postJob(t.host.url, analyst, {
+        pipeline: PIPELINE,
+        inputs: { visits: dataset },
+        purpose: 'refused study',
+      }),
+    );
+    expect(job.status).toBe('awaiting_approval');
+    const path = `/v1/jobs/${job.id}/refusal`;
+    // Only an owner whose approval it waits for may refuse it, and only with a reason.
+    expect(await refusal(api(analyst).post(path, { reason: 'no' }))).toMatchObject({
+      status: 403,
+      code: 'refusal_not_owner',
+    });
+    expect(await refusal(api(owner).post(path, { reason: ' ' }))).toMatchObject({ status: 400 });
+    const r = await cli(['refuse', job.id, '--key', 'owner.key', '--reason', 'not for this purpose']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`refused job ${job.id}`);
+    const seen = JobRecordSchema.parse(await api(analyst).get(`/v1/jobs/${job.id}`));
+    expect(seen.status).toBe('failed');
+    expect(seen.error).toMatchObject({ code: 'refused_by_owner' });
+    expect(seen.error?.message).toContain('not for this purpose');
+    expect(await refusal(api(owner).post(path, { reason: 'again' }))).toMatchObject({
+      status: 409,
+      code: 'job_not_awaiting_approval',
+    });
+  }, 60_000);
+
   it('a job waits for approval, listed for its owner with purpose and columns', async () => {
     const job = JobRecordSchema.parse(
       await postJob(t.host.url, analyst, {

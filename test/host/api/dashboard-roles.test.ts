@@ -5,8 +5,8 @@
  * the page reads locally and never sends. An analyst writes a pipeline with the checker's
  * errors as they type, dry-runs it (privacy cost, approval needed) and runs it, signed in the
  * page; the owner sees their dataset's budget and policy, the waiting job with its full
- * pipeline and purpose, and approves it (the host verifies the page's signature and releases
- * the job); a policy update the page signs reaches the enclave. Screenshots: test-artifacts/.
+ * pipeline and purpose, refuses another with a reason and approves it (the host verifies the
+ * page's signature and releases the job); a policy update the page signs reaches the enclave. Screenshots: test-artifacts/.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,7 @@ import { type AccountKey, createKeyFile, loadAccountKey } from '../../../src/cry
 import { EnclaveDouble, startTestApp, type TestApp } from '../../helpers/app.ts';
 import { launchBrowser, openPage, screenshot, type WatchedPage } from '../../helpers/browser.ts';
 import { resultDoc, resultList, serveApi } from '../../helpers/dashboard-fixtures.ts';
+import { postJob } from '../../helpers/jobs.ts';
 
 const CSV = 'patient_id,region,age,cost\nP1,north,40,10.5\nP2,south,51,20.25\nP3,north,17,3.0\n';
 const PURPOSE = 'regional cost study for the 2027 budget';
@@ -147,7 +148,7 @@ describe('an analyst signed in with their key file', () => {
 });
 
 describe('the owner signed in with their key file', () => {
-  it('sees budget and policy, approves the waiting job, and signs a policy update', async () => {
+  it('sees budget and policy, refuses one waiting job and approves the other, and signs a policy update', async () => {
     const w = await openPage(browser, `${app.url}/`);
     const { page } = w;
     await signIn(w, join(work, 'owner.key'), owner.address);
@@ -155,6 +156,23 @@ describe('the owner signed in with their key file', () => {
     await card.waitFor();
     expect(await card.innerText()).toContain('ε spent 1.25 of 3 (1.75 left)');
     expect(await card.innerText()).toContain('δ spent 0 (no limit)');
+    // A second job, for another purpose, which the owner refuses with a reason.
+    const other = (
+      (await postJob(app.url, analyst, {
+        pipeline: GOOD,
+        inputs: { visits: dataset },
+        purpose: 'marketing list',
+      })) as { id: string }
+    ).id;
+    await page.getByRole('button', { name: 'Refresh all sections' }).click();
+    const refused = page.locator(`#owner-approvals [data-job="${other}"]`);
+    await refused.getByRole('textbox', { name: `Reason to refuse job ${other}` }).fill('not for marketing');
+    await refused.getByRole('button', { name: 'Refuse' }).click();
+    await refused.waitFor({ state: 'detached' });
+    expect(app.ctx.metadata.job(other)).toMatchObject({
+      status: 'failed',
+      error: { code: 'refused_by_owner', message: expect.stringContaining('not for marketing') },
+    });
     const approval = page.locator(`#owner-approvals [data-job="${jobId}"]`);
     await approval.waitFor();
     const text = await approval.innerText();

@@ -4,16 +4,19 @@
  * by posting a signed approval (approval/2). The host checks it against the
  * dataset's owner (the enclave checks again), stores it, and releases every waiting job
  * that now has all the approvals it needs. `GET /v1/approvals?owner=` lists what waits for
- * an owner, with the preview each approver sees.
+ * an owner, with the preview each approver sees. `POST /v1/jobs/{id}/refusal` is the other
+ * answer: an owner whose approval a job waits for refuses it, with a reason the analyst
+ * reads, and the job ends failed. (A host could always decline to run a job, so a refusal
+ * needs the owner's signed request, not a statement the enclave checks.)
  */
 import { Router } from 'express';
 import { paginate } from '../paginate.ts';
 import { ObscuraError } from '../../../common/errors.ts';
 import { manifestHash } from '../../../crypto/manifest.ts';
 import { assertApproval, parseSignedApproval } from '../../../privacy/index.ts';
-import { assertReadable, readableApprovals } from '../access.ts';
+import { assertReadable, jobView, readableApprovals } from '../access.ts';
 import type { HostContext } from '../context.ts';
-import { ApprovalsQuerySchema, parseBody } from '../../../contracts/api-schemas.ts';
+import { ApprovalsQuerySchema, JobRefusalSchema, parseBody } from '../../../contracts/api-schemas.ts';
 import { assessJob } from '../assess.ts';
 import { jobPreview } from './jobs.ts';
 import { pipelineFromBody } from './pipelines.ts';
@@ -73,6 +76,28 @@ export function approvalRoutes(ctx: HostContext): Router {
     );
     const released = settleWaitingJobs(ctx, signed.approval.pipeline);
     res.status(201).json({ approval: signed, released });
+  });
+  r.post('/jobs/:id/refusal', (req, res) => {
+    const { reason } = parseBody(JobRefusalSchema, req.body, 'body');
+    const job = ctx.metadata.job(req.params.id);
+    if (job.status !== 'awaiting_approval')
+      throw new ObscuraError(
+        'job_not_awaiting_approval',
+        `job ${job.id} is ${job.status.replace(/_/g, ' ')}: only a job waiting for approval can be refused`,
+        409,
+      );
+    const waitsForMe = jobPreview(ctx, job.id).inputs.some(
+      (i) => i.owner === req.account && i.approval === 'pending',
+    );
+    if (!waitsForMe)
+      throw new ObscuraError(
+        'refusal_not_owner',
+        'only an owner whose approval the job waits for may refuse it',
+        403,
+      );
+    ctx.metadata.failJob(job.id, 'refused_by_owner', `refused by dataset owner ${req.account}: ${reason}`);
+    ctx.log('info', `owner ${req.account} refused job ${job.id}`);
+    res.json(jobView(ctx.metadata.job(job.id), req.account));
   });
   r.get('/approvals', (req, res) => {
     const { owner } = parseBody(ApprovalsQuerySchema, req.query, 'query');

@@ -1,7 +1,8 @@
 /**
  * The owner's view, signed in: their datasets with the policy in force and a meter of the
  * privacy budget spent, the jobs waiting for their approval (with the full pipeline and the
- * purpose the analyst signed), approving them, and updating or revoking a policy. Every
+ * purpose the analyst signed), approving or refusing them (with a reason the analyst reads),
+ * and updating or revoking a policy. Every
  * statement is signed in the page with the project's own signing code (src/privacy).
  */
 import { parse as parseYaml } from 'yaml';
@@ -150,6 +151,25 @@ function approvalCard(me: AccountKey, p: JobPreview, mine: DatasetRecord[], relo
       out.className = 'bad';
     }
   };
+  const reason = h('input', {
+    type: 'text',
+    size: 40,
+    maxlength: 500,
+    placeholder: 'why you refuse (the analyst reads it)',
+    'aria-label': `Reason to refuse job ${p.job ?? ''}`,
+  }) as HTMLInputElement;
+  // The other answer: the job ends failed with the reason (a job never approved never runs either).
+  const refuse = async () => {
+    try {
+      if (!reason.value.trim()) throw new Error('say why you refuse: the analyst reads it');
+      await api(`/v1/jobs/${encodeURIComponent(p.job ?? '')}/refusal`, 'POST', { reason: reason.value });
+      out.textContent = 'refused';
+      reload();
+    } catch (e) {
+      out.textContent = e instanceof ApiError ? e.message : str((e as Error).message);
+      out.className = 'bad';
+    }
+  };
   return h(
     'article',
     { class: 'card approval', 'data-job': p.job ?? '' },
@@ -182,7 +202,8 @@ function approvalCard(me: AccountKey, p: JobPreview, mine: DatasetRecord[], relo
       'p',
       { class: 'row' },
       h('button', { type: 'button', onclick: () => void approve() }, 'Sign approval'),
-      h('span', { class: 'muted' }, 'To refuse, leave it unapproved: it never runs without your approval.'),
+      reason,
+      h('button', { type: 'button', class: 'danger', onclick: () => void refuse() }, 'Refuse'),
     ),
     out,
   );
