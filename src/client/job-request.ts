@@ -3,7 +3,8 @@ import { manifestHash, type SignedManifest } from '../crypto/manifest.ts';
 import { bindingFromRecord } from '../privacy/job-binding.ts';
 import { type JobRequestBinding, type SignedJobRequest, signJobRequest } from '../privacy/job-request.ts';
 import { DatasetRecordSchema } from '../contracts/api-records.ts';
-import type { ObscuraClient as ApiClient } from './client.ts';
+import { type ObscuraClient as ApiClient, ObscuraClient as ApiClientClass } from './client.ts';
+import { isObscuraError } from '../common/errors.ts';
 
 /** What an analyst submits: the pipeline text, a dataset id per input (a list: federated), a purpose. */
 export interface JobSubmissionInput {
@@ -12,11 +13,36 @@ export interface JobSubmissionInput {
   purpose?: string;
 }
 
-async function binding(api: ApiClient, id: string): Promise<JobRequestBinding> {
-  return bindingFromRecord(
-    id,
-    DatasetRecordSchema.parse(await api.get(`/v1/datasets/${encodeURIComponent(id)}`)),
-  );
+async function binding(api: ApiClient, id: string, key: AccountKey): Promise<JobRequestBinding> {
+  const path = `/v1/datasets/${encodeURIComponent(id)}`;
+  let record: unknown;
+  try {
+    record = await api.get(path);
+  } catch (e) {
+    if (!isObscuraError(e, 'dataset_not_found')) throw e;
+    // A dataset of another node: asked of each node the chain lists, as this analyst (each
+    // node answers only whom its owners allow). The manifest's signature and hash are checked below.
+    record = await fromOtherNodes(api, path, key, e);
+  }
+  return bindingFromRecord(id, DatasetRecordSchema.parse(record));
+}
+
+async function fromOtherNodes(
+  api: ApiClient,
+  path: string,
+  key: AccountKey,
+  notHere: unknown,
+): Promise<unknown> {
+  const { nodes } = (await api.get('/v1/nodes')) as { nodes: { url: string; self?: boolean }[] };
+  for (const n of nodes) {
+    if (n.self || n.url.replace(/\/+$/, '') === api.base.replace(/\/+$/, '')) continue;
+    try {
+      return await new ApiClientClass(n.url, key).get(path);
+    } catch {
+      // Not there (or not answering): the next node.
+    }
+  }
+  throw notHere;
 }
 
 /** Sign `key`'s request for this submission, with manifest hashes looked up through `api`. */
@@ -31,8 +57,8 @@ export async function signedRequestFor(
   const inputs: Record<string, JobRequestBinding | JobRequestBinding[]> = {};
   for (const [name, ids] of Object.entries(job.inputs)) {
     inputs[name] = Array.isArray(ids)
-      ? await Promise.all(ids.map((id) => binding(api, id)))
-      : await binding(api, ids);
+      ? await Promise.all(ids.map((id) => binding(api, id, key)))
+      : await binding(api, ids, key);
   }
   return signJobRequest(
     {

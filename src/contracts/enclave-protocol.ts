@@ -141,6 +141,29 @@ export const RequestSchemas = {
     session: z.string().min(1),
     stats: z.array(SealedMessageSchema).min(2),
   }),
+  /**
+   * Federated aggregates (enclave/federated-aggregate.ts). A member checks its share of the
+   * job and the coordinating enclave's attestation, spending nothing (every member checks
+   * before any spends, so a refusal anywhere costs nothing anywhere).
+   */
+  fed_partial_check: request('fed_partial_check', { job: JobSpecSchema, coordinator: PeerSchema }),
+  /**
+   * A member takes its share: checks again and commits what it spends. Without a spend it
+   * answers its sealed partial at once; with one, the ledger entry, and fed_partial_run
+   * answers the partial once confirm_ledger showed the entry on chain.
+   */
+  fed_partial: request('fed_partial', {
+    session: z.string().min(1),
+    job: JobSpecSchema,
+    coordinator: PeerSchema,
+  }),
+  fed_partial_run: request('fed_partial_run', { session: z.string().min(1) }),
+  /** The coordinating enclave verifies every member and its sealed partial, merges, releases once. */
+  fed_merge: request('fed_merge', {
+    job: z.object({ id: z.string().min(1), request: SignedJobRequestSchema, pipeline: z.string().min(1) }),
+    peers: z.array(PeerSchema).min(1),
+    partials: z.array(SealedMessageSchema).min(1),
+  }),
   /** The host is done with a federated session (finished, failed or cancelled): the enclave stops it and drops its state. */
   fed_close: request('fed_close', { session: z.string().min(1) }),
   /** To the newcomer: adopt the identity the predecessor released. */
@@ -238,6 +261,14 @@ export const ResponseValueSchemas = {
   fed_average: z.object({ global: z.array(SealedMessageSchema) }),
   fed_evaluate: z.object({ stats: SealedMessageSchema }),
   fed_finish: ReleasedResultSchema,
+  fed_partial_check: z.object({ ok: z.literal(true) }),
+  /** The sealed partial (to the coordinating enclave only), or the spend entry to place first. */
+  fed_partial: z.union([
+    z.object({ partial: SealedMessageSchema }),
+    z.object({ ledger: SignedLedgerEntrySchema }),
+  ]),
+  fed_partial_run: z.object({ partial: SealedMessageSchema }),
+  fed_merge: ReleasedResultSchema,
   /** Whether the session was still held here. */
   fed_close: z.object({ closed: z.boolean() }),
   handover_export: z.object({ sealedIdentity: z.string().min(1) }),

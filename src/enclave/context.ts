@@ -25,6 +25,7 @@ import { resultBodyHash, type SignedResult } from '../contracts/result.ts';
 import { identityToRecipient } from '../crypto/age/x25519.ts';
 import { JobGuard, type JobLimits } from '../pipelines/limits.ts';
 import { FederatedSessions } from './federated.ts';
+import { FederatedAggregates } from './federated-aggregate.ts';
 import type { JobContext, StartedJob } from './jobs.ts';
 import { LedgerService } from './ledger-service.ts';
 import { type EnclaveState, sealedStatePath, writeSealedState } from './state.ts';
@@ -75,6 +76,8 @@ export class EnclaveContext {
   keys: { recipient: string; signingKey: string };
   readonly ledger: LedgerService;
   readonly federated: FederatedSessions;
+  /** Federated aggregates: this enclave's pending shares as a member, and its merges as coordinator. */
+  readonly aggregates: FederatedAggregates;
   /** Guards of the jobs running now, by job id (cancel_job trips them). */
   readonly running = new Map<string, JobGuard>();
   /** Jobs waiting for confirm_ledger to show their spend's entry on chain, by entry sequence number. */
@@ -104,6 +107,7 @@ export class EnclaveContext {
     };
     this.keys = { recipient: this.ctx.recipient, signingKey: this.ctx.signingKey };
     this.federated = new FederatedSessions(this.ctx);
+    this.aggregates = new FederatedAggregates(this.ctx);
   }
 
   /** A log line for the host (never data: callers write data-free messages). */

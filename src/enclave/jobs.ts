@@ -140,7 +140,7 @@ function ownerStatements(
  * its rows lie, whatever the output's kind (the plan's lineage; DP-SGD included), against
  * the totals of the input's effective policy.
  */
-function chargesOf(
+export function chargesOf(
   doc: PipelineDocument,
   plan: PipelinePlan,
   job: JobSpec,
@@ -412,24 +412,7 @@ export async function openAndRun(
   const limited = applyLimits(doc, limits);
   if (!extra.trainer && inputMode(job, limited, ctx.limits.memoryBytes) === 'stream')
     return streamAndRun(job, ctx, limited, onOpened, progress, extra.guard);
-  const opened: OpenedDataset[] = [];
-  const reads = checkPipeline(
-    limited,
-    Object.fromEntries(job.inputs.map((i) => [i.name, i.manifest.manifest.schema])),
-  ).inputs;
-  for (const [i, input] of job.inputs.entries()) {
-    extra.guard?.check();
-    progress((0.5 * i) / job.inputs.length, `opening input ${input.name}`);
-    // From the enclave's store when the dataset has one (only the columns read), else from its upload.
-    const columns = reads.find((r) => r.name === input.name)?.columnsRead ?? [];
-    const stored = await openFromStore(input, ctx, columns);
-    if (stored) opened.push(stored);
-    else {
-      const sealed = await openSealedInput(input, ctx);
-      await keepStore(input, sealed, ctx);
-      opened.push(sealed);
-    }
-  }
+  const opened = await openInputs(job, ctx, limited, progress, extra.guard);
   onOpened(opened);
   // From here on a failure may depend on the rows: it leaves the enclave data-free.
   const outputs = await afterData(async () => {
@@ -447,4 +430,35 @@ export async function openAndRun(
     });
   });
   return { opened, outputs };
+}
+
+/**
+ * Open a checked job's inputs for the columns the (limited) pipeline reads: from the
+ * enclave's store when the dataset has one, else from its upload (whose store is kept).
+ */
+export async function openInputs(
+  job: JobSpec,
+  ctx: JobContext,
+  limited: PipelineDocument,
+  progress: Progress,
+  guard?: JobGuard,
+): Promise<OpenedDataset[]> {
+  const opened: OpenedDataset[] = [];
+  const reads = checkPipeline(
+    limited,
+    Object.fromEntries(job.inputs.map((i) => [i.name, i.manifest.manifest.schema])),
+  ).inputs;
+  for (const [i, input] of job.inputs.entries()) {
+    guard?.check();
+    progress((0.5 * i) / job.inputs.length, `opening input ${input.name}`);
+    const columns = reads.find((r) => r.name === input.name)?.columnsRead ?? [];
+    const stored = await openFromStore(input, ctx, columns);
+    if (stored) opened.push(stored);
+    else {
+      const sealed = await openSealedInput(input, ctx);
+      await keepStore(input, sealed, ctx);
+      opened.push(sealed);
+    }
+  }
+  return opened;
 }

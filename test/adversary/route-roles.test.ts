@@ -208,6 +208,11 @@ function table(): Record<string, Row> {
       body: { worker: 'worker-1', type: 'fed_close', body: { session: 's' } },
       status: signed(403),
     },
+    'post /v1/federation/datasets': {
+      url: '/v1/federation/datasets',
+      body: { request: {} },
+      status: signed(403),
+    },
     'post /v1/federation/hello': {
       url: '/v1/federation/hello',
       body: { nonce: 'ab'.repeat(32) },

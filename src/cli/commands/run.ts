@@ -65,7 +65,7 @@ export function runCommand(program: Command): void {
     .argument('<pipeline>', 'pipeline document (YAML or JSON)')
     .requiredOption(
       '--input <name=id>',
-      "bind a pipeline input to a dataset id (repeatable; the same name again trains federated across the datasets' workers)",
+      "bind a pipeline input to a dataset id (repeatable: the same name again binds the union of the datasets' rows, which may be on other nodes: a federated aggregate or training)",
       collect,
     )
     .requiredOption('--key <file>', "the analyst's account key file")

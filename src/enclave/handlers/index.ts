@@ -16,7 +16,11 @@ import { fedClose } from './fed-close.ts';
 import { fedEvaluate } from './fed-evaluate.ts';
 import { fedFinish } from './fed-finish.ts';
 import { fedInit } from './fed-init.ts';
+import { fedMerge } from './fed-merge.ts';
 import { fedOpen } from './fed-open.ts';
+import { fedPartial } from './fed-partial.ts';
+import { fedPartialCheck } from './fed-partial-check.ts';
+import { fedPartialRun } from './fed-partial-run.ts';
 import { fedRound } from './fed-round.ts';
 import type { Handler, Handlers } from './handler.ts';
 import { handoverExport } from './handover-export.ts';
@@ -44,6 +48,10 @@ export const HANDLERS: Handlers = {
   fed_average: fedAverage,
   fed_evaluate: fedEvaluate,
   fed_finish: fedFinish,
+  fed_partial_check: fedPartialCheck,
+  fed_partial: fedPartial,
+  fed_partial_run: fedPartialRun,
+  fed_merge: fedMerge,
   fed_close: fedClose,
   handover_import: handoverImport,
 };

@@ -211,7 +211,8 @@ export function assessJob(
       : 'every input is sealed to one worker whose measurement its owner accepts',
     () => {
       const workers = bindings.map((b) => b.dataset.worker);
-      if (federated && new Set(workers).size !== workers.length) {
+      // Training runs one session per worker; an aggregate takes each dataset as its own share.
+      if (federated && !aggregateOnly(doc) && new Set(workers).size !== workers.length) {
         throw new ObscuraError(
           'federation_invalid',
           'the datasets of a federated input must each be sealed to a different worker',
@@ -284,7 +285,12 @@ export function assessJob(
   };
 }
 
-/** A federated job: one input, bound to two or more datasets, and only train outputs. */
+/** Whether every output of `doc` is an aggregate (not a train step). */
+function aggregateOnly(doc: PipelineDocument): boolean {
+  return Object.keys(doc.outputs).every((o) => !doc.steps.find((s) => s.id === o)?.train);
+}
+
+/** A federated job: one input, bound to two or more datasets; aggregate outputs only, or one train output. */
 function checkFederated(doc: PipelineDocument, inputs: Record<string, string | string[]>): void {
   if (Object.keys(inputs).length !== 1) {
     throw new ObscuraError(
@@ -295,6 +301,8 @@ function checkFederated(doc: PipelineDocument, inputs: Record<string, string | s
   }
   const outputs = Object.keys(doc.outputs);
   const train = outputs.filter((o) => doc.steps.find((s) => s.id === o)?.train);
+  // A federated aggregate: each dataset's partials, merged before min_group_size and DP.
+  if (train.length === 0) return;
   if (train.some((o) => doc.outputs[o]?.dp)) {
     throw new ObscuraError(
       'federation_invalid',
@@ -305,7 +313,7 @@ function checkFederated(doc: PipelineDocument, inputs: Record<string, string | s
   if (outputs.length !== 1 || train.length !== 1) {
     throw new ObscuraError(
       'federation_invalid',
-      'a federated job releases exactly one output, a train step (aggregates across workers come with the federation of aggregates)',
+      'a federated job releases either aggregates only, or exactly one output, a train step',
       400,
     );
   }

@@ -34,6 +34,8 @@ export function checkSubmittedRequest(
     inputs: Record<string, string | string[]>;
     purpose: string;
   },
+  /** Datasets of other nodes, with the manifest hash each node answered (locate.ts). */
+  remote: ReadonlyMap<string, { manifestHash: string }> = new Map(),
 ): void {
   assertJobRequestSignature(signed);
   const r = signed.request;
@@ -56,6 +58,8 @@ export function checkSubmittedRequest(
   }
   const inputs = Object.entries(job.inputs).flatMap(([name, ids]) =>
     (Array.isArray(ids) ? ids : [ids]).map((id) => {
+      const elsewhere = remote.get(id);
+      if (elsewhere) return { name, dataset: id, manifest: elsewhere.manifestHash };
       if (!ctx.metadata.hasDataset(id))
         throw new ObscuraError(
           'dataset_not_found',

@@ -28,7 +28,8 @@ import {
 import { UpgradeRequestSchema } from './routes/upgrades.ts';
 import { SignedManifestSchema } from '../../crypto/manifest.ts';
 import { NodeStatusSchema, SignedNodeRecordSchema } from '../../contracts/node-record.ts';
-import { HelloRequestSchema } from './routes/federation.ts';
+import { DatasetsQuerySchema, HelloRequestSchema } from './routes/federation.ts';
+import { HeldDatasetsSchema } from '../federation/locate.ts';
 import { RELAYED_REQUESTS } from '../federation/remote-member.ts';
 
 interface Route {
@@ -154,6 +155,21 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'post',
+    path: '/v1/federation/datasets',
+    operationId: 'federationDatasets',
+    tag: 'federation',
+    access: {
+      auth: 'signed',
+      node: true,
+      who: 'another node: the operator of a fresh node record on the chain, running code this node accepts, attested now',
+    },
+    summary:
+      "Which of the datasets an analyst's signed job request binds this node holds (only those the analyst may read): a coordinating node finds each dataset's node",
+    request: { contentType: 'application/json', schema: DatasetsQuerySchema },
+    response: { status: 200, schema: HeldDatasetsSchema },
+  },
+  {
+    method: 'post',
     path: '/v1/federation/relay',
     operationId: 'federationRelay',
     tag: 'federation',
@@ -163,7 +179,7 @@ export const ROUTES: Route[] = [
       who: 'another node: the operator of a fresh node record on the chain, running code this node accepts, attested now',
     },
     summary:
-      "A coordinating node's federated-training request for one of this node's workers (attest, fed_open, fed_round, fed_evaluate, fed_close, cancel_job)",
+      "A coordinating node's federated request for one of this node's workers (training: attest, fed_open, fed_round, fed_evaluate, fed_close, cancel_job; aggregates: fed_partial_check, fed_partial)",
     request: {
       contentType: 'application/json',
       schema: z.object({

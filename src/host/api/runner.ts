@@ -35,7 +35,7 @@ import { failpoint } from '../../common/failpoint.ts';
 import type { HostContext } from './context.ts';
 import { placeLedgerEntry, recoverLedger } from './ledger.ts';
 import { ResultAnchors } from './result-anchors.ts';
-import { runFederatedTraining } from '../federation-coordinator.ts';
+import { runFederatedJob } from './federated-job.ts';
 
 /** How long past its time limit a job may go before the host kills its enclave. */
 const GRACE_MS = 30_000;
@@ -169,52 +169,41 @@ export class JobRunner {
         );
       const purpose = purposeHash(request.request.purpose);
       const pipeline = metadata.pipeline(job.pipeline.hash);
-      const inputs = Object.entries(job.inputs)
-        .flatMap(([name, ids]) =>
-          (Array.isArray(ids) ? ids : [ids]).map((datasetId) => ({ name, datasetId })),
-        )
-        .map(({ name, datasetId }) => {
-          const d = metadata.dataset(datasetId);
-          const approval = this.ctx.privacy.approvalFor(
-            datasetId,
-            job.pipeline.hash,
-            request.request.analyst,
-            purpose,
-          );
-          const policyUpdate = this.ctx.privacy.latestPolicyUpdate(datasetId);
-          return {
-            name,
-            datasetId,
-            blobPath: blobs.pathOf(d.ciphertext.sha256),
-            manifest: d.manifest,
-            ...(approval ? { approval } : {}),
-            ...(policyUpdate ? { policyUpdate } : {}),
-          };
-        });
+      const localInput = (name: string, datasetId: string) => {
+        const d = metadata.dataset(datasetId);
+        const approval = this.ctx.privacy.approvalFor(
+          datasetId,
+          job.pipeline.hash,
+          request.request.analyst,
+          purpose,
+        );
+        const policyUpdate = this.ctx.privacy.latestPolicyUpdate(datasetId);
+        return {
+          name,
+          datasetId,
+          blobPath: blobs.pathOf(d.ciphertext.sha256),
+          manifest: d.manifest,
+          ...(approval ? { approval } : {}),
+          ...(policyUpdate ? { policyUpdate } : {}),
+        };
+      };
       const onProgress = (fraction: number, message: string) => {
         metadata.updateJob(job.id, { progress: Math.min(0.9, fraction * 0.9), message });
         // Past the opening of the inputs: the enclave is reading data.
         if (fraction >= 0.5) failpoint('job.running');
       };
-      if (Object.values(job.inputs).some(Array.isArray)) {
-        // Federated: each partition stays on its worker; the first worker aggregates.
-        const doc = pipeline.document as {
-          outputs: Record<string, unknown>;
-          steps: { id: string; train?: { options?: { rounds?: number } } }[];
-        };
-        const step = Object.keys(doc.outputs)[0] as string;
-        const rounds = doc.steps.find((s) => s.id === step)?.train?.options?.rounds ?? 5;
-        const partitions = inputs.map((input) => ({
-          enclave: workers.get(metadata.dataset(input.datasetId).worker),
-          input,
-        }));
-        current.workers = partitions.map((p) => p.enclave.info.workerId);
-        const released = await runFederatedTraining({
-          job: { id: job.id, request, pipeline: JSON.stringify(pipeline.document) },
-          step,
-          rounds,
-          partitions,
+      const ids = Object.values(job.inputs).flat();
+      if (Object.values(job.inputs).some(Array.isArray) || ids.some((id) => !metadata.hasDataset(id))) {
+        // Federated: each dataset stays on its worker (of this node or another); this node coordinates.
+        const released = await runFederatedJob(this.ctx, {
+          job,
+          request,
+          pipeline: pipeline.document as Parameters<typeof runFederatedJob>[1]['pipeline'],
+          localInput,
           onProgress,
+          onWorkers: (w) => {
+            current.workers = [...new Set([job.worker, ...w])];
+          },
           signal: cancel.signal,
           graceMs: GRACE_MS,
           onLedger: async (worker, entry) => {
@@ -224,6 +213,7 @@ export class JobRunner {
         this.#publish(job, released);
         return;
       }
+      const inputs = Object.entries(job.inputs).map(([name, id]) => localInput(name, id as string));
       const enclave = workers.get(job.worker);
       const timeoutMs = enclave.info.limits?.timeoutMs ?? JOB_LIMITS.timeoutMs.default;
       const outcome = await enclave.request(

@@ -27,6 +27,8 @@ export const RELAYED_REQUESTS = [
   'fed_evaluate',
   'fed_close',
   'cancel_job',
+  'fed_partial_check',
+  'fed_partial',
 ] as const;
 /** One of the relayed requests. */
 export type RelayedRequest = (typeof RELAYED_REQUESTS)[number];
@@ -85,7 +87,7 @@ export class RemoteMember implements FederationMember {
         ),
       );
     let sent: unknown = body;
-    if (type === 'fed_open') {
+    if (type === 'fed_open' || type === 'fed_partial_check' || type === 'fed_partial') {
       // Only the dataset's id and input name travel: the node holding it supplies the rest.
       const open = body as unknown as RequestBody<'fed_open'>;
       sent = {

@@ -17,10 +17,22 @@ import { parseBody } from '../../../contracts/api-schemas.ts';
 import { ObscuraError } from '../../../common/errors.ts';
 import { RequestSchemas } from '../../../contracts/enclave-protocol.ts';
 import { PeerSchema } from '../../../federation/channel.ts';
-import { purposeHash, type SignedJobRequest, SignedJobRequestSchema } from '../../../privacy/job-request.ts';
+import {
+  assertJobRequestSignature,
+  purposeHash,
+  requestBindings,
+  type SignedJobRequest,
+  SignedJobRequestSchema,
+} from '../../../privacy/job-request.ts';
+import { canonicalJson, sha256Hex } from '../../../common/hash.ts';
+import { manifestHash } from '../../../crypto/manifest.ts';
+import { datasetAccess } from '../access.ts';
 import { RELAYED_REQUESTS } from '../../federation/remote-member.ts';
 import { placeLedgerEntry } from '../ledger.ts';
 import type { HostContext } from '../context.ts';
+
+/** The body of POST /v1/federation/datasets: the analyst's signed request whose datasets a coordinator looks for. */
+export const DatasetsQuerySchema = z.strictObject({ request: SignedJobRequestSchema });
 
 /** The body of POST /v1/federation/hello. */
 export const HelloRequestSchema = z.strictObject({ nonce: z.string().regex(/^[0-9a-f]{64}$/) });
@@ -44,6 +56,13 @@ const RelayedOpenSchema = z.strictObject({
   }),
   step: z.string().min(1),
   aggregator: PeerSchema,
+});
+
+/** The fed_partial_check and fed_partial bodies as a coordinating node sends them: inputs by id only. */
+const RelayedShareSchema = z.strictObject({
+  session: z.string().min(1).optional(),
+  job: RelayedOpenSchema.shape.job,
+  coordinator: PeerSchema,
 });
 
 /** This node's input for a relayed fed_open: its own dataset, sealed to `worker`. Throws 404 'dataset_not_found'. */
@@ -101,6 +120,24 @@ export function federationRoutes(ctx: HostContext): Router {
     );
     res.json({ node: ctx.nodes?.operator, peer: req.account, nonce, workers });
   });
+  r.post('/federation/datasets', async (req, res) => {
+    const { request } = parseBody(DatasetsQuerySchema, req.body);
+    assertJobRequestSignature(request);
+    const analyst = request.request.analyst;
+    const datasets = requestBindings(request.request)
+      .map((b) => b.binding.dataset)
+      .filter((id) => ctx.metadata.hasDataset(id))
+      .map((id) => ctx.metadata.dataset(id))
+      // Only what the request's analyst could read here: a coordinator learns nothing more.
+      .filter((d) => datasetAccess(ctx, analyst, d) === 'read')
+      .map((d) => ({
+        id: d.id,
+        worker: d.worker,
+        manifestHash: manifestHash(d.manifest.manifest),
+        schemaHash: sha256Hex(canonicalJson(d.manifest.manifest.schema)),
+      }));
+    res.json({ datasets });
+  });
   r.post('/federation/relay', async (req, res) => {
     const relay = parseBody(RelaySchema, req.body);
     const enclave = ctx.workers.get(relay.worker);
@@ -117,6 +154,34 @@ export function federationRoutes(ctx: HostContext): Router {
       if (opened.ledger) await placeLedgerEntry(ctx, relay.worker, opened.ledger);
       const { ledger: _placed, ...answer } = opened;
       res.json(answer);
+      return;
+    }
+    if (relay.type === 'fed_partial_check' || relay.type === 'fed_partial') {
+      const share = parseBody(RelayedShareSchema, relay.body);
+      const input = ownInput(
+        ctx,
+        relay.worker,
+        share.job.inputs[0] as z.infer<typeof OpenInputSchema>,
+        share.job.request,
+      );
+      const job = { ...share.job, inputs: [input] };
+      if (relay.type === 'fed_partial_check') {
+        res.json(await enclave.request('fed_partial_check', { job, coordinator: share.coordinator }));
+        return;
+      }
+      if (!share.session) throw new ObscuraError('federation_invalid', 'fed_partial needs a session', 400);
+      const taken = await enclave.request('fed_partial', {
+        session: share.session,
+        job,
+        coordinator: share.coordinator,
+      });
+      if ('partial' in taken) {
+        res.json(taken);
+        return;
+      }
+      // This node's spend goes on chain from here, and only then does its enclave read its rows.
+      await placeLedgerEntry(ctx, relay.worker, taken.ledger);
+      res.json(await enclave.request('fed_partial_run', { session: share.session }));
       return;
     }
     // Checked as the enclave will check it (with a placeholder id), then sent without id and type.

@@ -22,6 +22,8 @@ import {
   parseBody,
 } from '../../../contracts/api-schemas.ts';
 import { pipelineFromBody } from './pipelines.ts';
+import { type LocatedDataset, locateDatasets } from '../../federation/locate.ts';
+import { checkAcrossNodes } from '../federated-submit.ts';
 
 /** Routes under /v1/jobs. */
 export function jobRoutes(ctx: HostContext): Router {
@@ -30,29 +32,47 @@ export function jobRoutes(ctx: HostContext): Router {
     const analyst = req.account as string;
     const query = parseBody(JobQuerySchema, req.query, 'query');
     const body = parseBody(JobSubmissionSchema, req.body);
+    const ids = Object.values(body.inputs).flat();
+    const elsewhere = ids.filter((id) => !ctx.metadata.hasDataset(id));
+    // Datasets of other nodes: found through the chain's registry, checked there by their own nodes.
+    const remote =
+      elsewhere.length > 0 && ctx.nodes && body.request && query.dry_run !== 'true'
+        ? await locateDatasets(ctx.nodes, body.request, elsewhere)
+        : new Map<string, LocatedDataset>();
     // A dataset the analyst may not read is answered as missing, so a job cannot probe for ids.
-    for (const id of Object.values(body.inputs).flat()) assertReadable(ctx, analyst, 'dataset', id);
+    for (const id of ids) if (!remote.has(id)) assertReadable(ctx, analyst, 'dataset', id);
     const { doc, hash } =
       body.pipeline !== undefined
         ? pipelineFromBody(body.pipeline)
         : pipelineFromBody(
             ctx.metadata.pipeline(body.pipelineHash as string).document as Record<string, unknown>,
           );
-    const assessment = await assessBudget(
-      ctx,
-      assessJob(ctx, {
-        analyst,
-        doc,
-        hash,
-        inputs: body.inputs,
-        ...(body.purpose ? { purpose: body.purpose } : {}),
-      }),
+    const local = Object.fromEntries(
+      Object.entries(body.inputs)
+        .map(([name, v]) => {
+          const mine = (Array.isArray(v) ? v : [v]).filter((id) => !remote.has(id));
+          return [name, remote.size > 0 ? mine : v] as const;
+        })
+        .filter(([, v]) => !Array.isArray(v) || v.length > 0),
     );
+    const assessment =
+      remote.size > 0 && Object.keys(local).length < Object.keys(body.inputs).length
+        ? undefined
+        : await assessBudget(
+            ctx,
+            assessJob(ctx, {
+              analyst,
+              doc,
+              hash,
+              inputs: local,
+              ...(body.purpose ? { purpose: body.purpose } : {}),
+            }),
+          );
     if (query.dry_run === 'true') {
-      res.json(assessment.preview);
+      res.json(assessment?.preview);
       return;
     }
-    if (assessment.refusal) throw assessment.refusal;
+    if (assessment?.refusal) throw assessment.refusal;
     const request = body.request;
     if (!request) {
       throw new ObscuraError(
@@ -61,25 +81,34 @@ export function jobRoutes(ctx: HostContext): Router {
         400,
       );
     }
-    checkSubmittedRequest(ctx, request, {
-      analyst,
-      doc,
-      hash,
-      inputs: body.inputs,
-      purpose: body.purpose ?? '',
-    });
+    checkSubmittedRequest(
+      ctx,
+      request,
+      {
+        analyst,
+        doc,
+        hash,
+        inputs: body.inputs,
+        purpose: body.purpose ?? '',
+      },
+      remote,
+    );
+    if (remote.size > 0 || Object.values(body.inputs).some(Array.isArray))
+      checkAcrossNodes(ctx, doc, body.inputs, remote);
+    const worker =
+      assessment?.worker ?? ctx.workers.list().find((w) => w.status === 'running')?.id ?? 'worker-1';
     ctx.metadata.upsertPipeline(hash, doc.name, doc);
     const job = ctx.metadata.insertJob({
       id: randomUUID(),
       analyst,
       pipelineHash: hash,
       inputs: body.inputs,
-      worker: assessment.worker as string,
+      worker,
       ...(body.purpose ? { purpose: body.purpose } : {}),
-      awaitingApproval: assessment.awaiting.length > 0,
+      awaitingApproval: (assessment?.awaiting.length ?? 0) > 0,
       request,
     });
-    if (assessment.awaiting.length)
+    if (assessment?.awaiting.length)
       ctx.log(
         'info',
         `job ${job.id} waits for approval of pipeline ${hash} by the owners of ${assessment.awaiting.join(', ')}`,
