@@ -10,6 +10,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { WorkerRecord } from '../src/contracts/worker-record.ts';
 import { ApiClient } from '../src/cli/client.ts';
 import { submitJob } from '../src/client/job-request.ts';
@@ -21,6 +22,50 @@ import type { BenchSection } from './section.ts';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 1800);
 const CLIENTS = Number(process.env.SOAK_CLIENTS ?? 64);
+/** Seconds between the samples of the memory table (default: six samples in a run). */
+const SAMPLE_SECONDS = Number(process.env.SOAK_SAMPLE_SECONDS ?? Math.max(10, SECONDS / 6));
+/** Where heap snapshots of the host at the start and the end go (none unless set). */
+const SNAPSHOTS = process.env.SOAK_SNAPSHOT_DIR;
+
+/** The host's process.memoryUsage() as the probe (soak-probe.mjs) reports it, in bytes. */
+interface HeapSample {
+  t: number;
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+  snapshot?: string | null;
+}
+
+/** The probe's samples so far. */
+function probeSamples(file: string): HeapSample[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as HeapSample);
+}
+
+/** The probe's latest sample. */
+function lastProbe(file: string): HeapSample | undefined {
+  return probeSamples(file).at(-1);
+}
+
+/** Ask the host's probe for a heap snapshot (a full GC first) and wait for the sample it writes after. */
+async function snapshot(host: number, file: string): Promise<HeapSample> {
+  const before = probeSamples(file).length;
+  process.kill(host, 'SIGUSR2');
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 500));
+    const taken = probeSamples(file)
+      .slice(before)
+      .find((s) => s.snapshot !== undefined);
+    if (taken) return taken;
+  }
+}
+
+const mib = (bytes: number | undefined) => (bytes === undefined ? '-' : (bytes / 2 ** 20).toFixed(0));
 
 const COUNT = `obscura: 1
 name: soak-count
@@ -36,6 +81,17 @@ function usage(pid: number): { rssMiB: number; fds: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
   return { rssMiB: kb / 1024, fds: readdirSync(`/proc/${pid}/fd`).length };
+}
+
+/**
+ * Resident MiB of the process's `[heap]` mapping: glibc's main malloc arena (the main thread's
+ * native allocations: SQLite, OpenSSL, the HTTP parser...), which V8's figures do not count.
+ */
+function mallocHeapMiB(pid: number): number {
+  const smaps = readFileSync(`/proc/${pid}/smaps`, 'utf8');
+  const at = smaps.indexOf('[heap]');
+  if (at < 0) return 0;
+  return Number(/Rss:\s+(\d+)/.exec(smaps.slice(at))?.[1] ?? 0) / 1024;
 }
 
 /** The host's child process whose command line names `marker` (the enclave's or the chain's entry). */
@@ -59,10 +115,15 @@ function processes(host: number): Record<'host' | 'enclave' | 'chain', number> {
 }
 
 /** Start `obscura serve` on free ports in its own process; resolves with it and its API URL. */
-export async function startNode(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+export async function startNode(
+  dataDir: string,
+  probeFile?: string,
+): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(
     process.execPath,
     [
+      // The probe samples the host's own memory figures (heap, external) for the table.
+      ...(probeFile ? ['--import', pathToFileURL(join(PROJECT_ROOT, 'bench/soak-probe.mjs')).href] : []),
       join(PROJECT_ROOT, 'bin/obscura.js'),
       'serve',
       '--data-dir',
@@ -73,7 +134,14 @@ export async function startNode(dataDir: string): Promise<{ child: ChildProcess;
       '0',
       '--quiet',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OBSCURA_UPLOADS_IN_FLIGHT: '4' } },
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        OBSCURA_UPLOADS_IN_FLIGHT: '4',
+        ...(probeFile ? { SOAK_PROBE_FILE: probeFile } : {}),
+      },
+    },
   );
   let out = '';
   child.stderr?.on('data', (d: Buffer) => {
@@ -93,7 +161,8 @@ export async function startNode(dataDir: string): Promise<{ child: ChildProcess;
 /** Run the soak. */
 export async function run(): Promise<BenchSection> {
   const work = mkdtempSync(join(tmpdir(), 'obscura-soak-'));
-  const { child, url } = await startNode(join(work, 'node'));
+  const probeFile = join(work, 'host-memory.jsonl');
+  const { child, url } = await startNode(join(work, 'node'), probeFile);
   const hostPid = child.pid as number;
   try {
     const csv = join(work, 'visits.csv');
@@ -142,11 +211,22 @@ export async function run(): Promise<BenchSection> {
     };
     // Every client has a dataset before the clock starts.
     const datasets = await Promise.all(keys.map((k) => upload(k, 0)));
+    const began = Date.now();
     const measure = () => {
       const pids = processes(hostPid);
-      return { host: usage(pids.host), enclave: usage(pids.enclave), chain: usage(pids.chain) };
+      return {
+        at: (Date.now() - began) / 1000,
+        host: usage(pids.host),
+        heap: lastProbe(probeFile),
+        mallocMiB: mallocHeapMiB(pids.host),
+        enclave: usage(pids.enclave),
+        chain: usage(pids.chain),
+      };
     };
+    const startRetained = SNAPSHOTS ? await snapshot(hostPid, probeFile) : undefined;
     const start = measure();
+    const points = [start];
+    const sampler = setInterval(() => points.push(measure()), SAMPLE_SECONDS * 1000);
     const until = Date.now() + SECONDS * 1000;
     let succeeded = 0;
     await Promise.all(
@@ -179,7 +259,11 @@ export async function run(): Promise<BenchSection> {
         }
       }),
     );
+    clearInterval(sampler);
     const end = measure();
+    points.push(end);
+    // After a full GC (the snapshot's): what the host still holds, not what it has yet to collect.
+    const retained = SNAPSHOTS ? await snapshot(hostPid, probeFile) : undefined;
     const row = (who: 'host' | 'enclave' | 'chain') =>
       `| ${who} | ${start[who].rssMiB.toFixed(0)} | ${end[who].rssMiB.toFixed(0)} | ${start[who].fds} | ${end[who].fds} |`;
     return {
@@ -196,6 +280,21 @@ export async function run(): Promise<BenchSection> {
         row('host'),
         row('enclave'),
         row('chain'),
+        '',
+        'The host over time (MiB; heap figures are process.memoryUsage() from inside the host, sampled every 10 s):',
+        '',
+        '| s | host RSS | malloc heap | heap used | heap total | external | array buffers | host fds | enclave RSS | chain RSS |',
+        '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+        ...points.map(
+          (p) =>
+            `| ${p.at.toFixed(0)} | ${p.host.rssMiB.toFixed(0)} | ${p.mallocMiB.toFixed(0)} | ${mib(p.heap?.heapUsed)} | ${mib(p.heap?.heapTotal)} | ${mib(p.heap?.external)} | ${mib(p.heap?.arrayBuffers)} | ${p.host.fds} | ${p.enclave.rssMiB.toFixed(0)} | ${p.chain.rssMiB.toFixed(0)} |`,
+        ),
+        ...(startRetained && retained
+          ? [
+              '',
+              `After a full GC (heap snapshots): heap used ${mib(startRetained.heapUsed)} MiB at the start, ${mib(retained.heapUsed)} MiB at the end; RSS ${mib(startRetained.rss)} → ${mib(retained.rss)} MiB.`,
+            ]
+          : []),
         ...(Object.keys(errors).length
           ? [
               '',
