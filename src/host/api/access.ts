@@ -23,7 +23,8 @@
 import type { NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
 import { ObscuraError } from '../../common/errors.ts';
-import type { DatasetRecord, JobRecord, ResultDocument } from '../store/index.ts';
+import type { DatasetRecord, JobRecord, ResultDocument, ResultListRow } from '../store/index.ts';
+import { pageAfter } from './paginate.ts';
 import { rememberedDecision } from './access-cache.ts';
 import { effectiveManifest } from './assess.ts';
 import { authenticateRequest, type SeenRequests } from './auth.ts';
@@ -125,13 +126,36 @@ export function readableJobs(ctx: HostContext, caller: Caller, jobs: JobRecord[]
   return jobs.filter((j) => mayReadJob(ctx, caller, j));
 }
 
-/** Results `caller` may read (those of jobs it may read). */
-export function readableResults(
+/** Whether `caller` may read the stored result `id` (of a job it may read, in a form this version serves). */
+function mayReadResult(ctx: HostContext, caller: Caller, id: string): boolean {
+  const job = ctx.metadata.resultJob(id);
+  if (job === undefined || !ctx.metadata.hasJob(job) || !mayReadJob(ctx, caller, ctx.metadata.job(job)))
+    return false;
+  try {
+    ctx.metadata.result(id);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The page of results `caller` may read that the request asks for (its `limit` and `cursor`),
+ * newest first: the store reads the page's candidates (Metadata.resultsAfter), and each is
+ * checked here as a read by id would be.
+ */
+export function readableResultsPage(
   ctx: HostContext,
-  caller: Caller,
-  results: ResultDocument[],
-): ResultDocument[] {
-  return results.filter((r) => mayReadJob(ctx, caller, ctx.metadata.job(r.signed.result.job)));
+  req: Request,
+): { page: ResultDocument[]; next: string | null } {
+  const caller: Caller = req.account;
+  const { page, next } = pageAfter<ResultListRow>(req, {
+    fetch: (after, n) => ctx.metadata.resultsAfter(caller, after, n),
+    keep: (row) => row.document !== undefined && mayReadJob(ctx, caller, ctx.metadata.job(row.job)),
+    idOf: (row) => row.id,
+    lists: (id) => mayReadResult(ctx, caller, id),
+  });
+  return { page: page.flatMap((row) => (row.document ? [row.document] : [])), next };
 }
 
 /** Datasets `caller` may read. */

@@ -158,6 +158,8 @@ const MIGRATIONS: string[] = [
      created_at TEXT NOT NULL,
      PRIMARY KEY (dataset_id, version)
    );`,
+  // Lists read results a page at a time in this order (Metadata.resultsAfter), not all of them.
+  `CREATE INDEX results_list ON results(created_at DESC, id);`,
 ];
 
 /** Open (creating if needed) and migrate the database at `path`. */

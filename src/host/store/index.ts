@@ -1,6 +1,6 @@
 export { BlobStore, type StagedBlob } from './blobs.ts';
 export { openDb, type Db } from './db.ts';
-export { Metadata } from './metadata.ts';
+export { Metadata, type ResultListRow } from './metadata.ts';
 export { ReplayStore } from './replay.ts';
 export { PrivacyStore, type StoredLedgerEntry } from './privacy.ts';
 export {

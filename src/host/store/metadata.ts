@@ -103,6 +103,15 @@ function storedStatus(status: JobStatus): Exclude<JobStatus, 'awaiting_approval'
 
 const JOB_SELECT = `SELECT j.*, p.name AS pipeline_name FROM jobs j JOIN pipelines p ON p.hash = j.pipeline_hash`;
 
+/** A result as a list reads it (Metadata.resultsAfter). */
+export interface ResultListRow {
+  id: string;
+  /** The job the result's row names (what the access checks read). */
+  job: string;
+  /** The document, or undefined for an earlier version's form, which is not served. */
+  document: ResultDocument | undefined;
+}
+
 /** The host's metadata, over an open database. */
 export class Metadata {
   constructor(private readonly db: Db) {}
@@ -471,6 +480,40 @@ export class Metadata {
     return rows.flatMap((r) => {
       const doc = ResultDocumentSchema.safeParse(JSON.parse(r.document));
       return doc.success ? [doc.data] : [];
+    });
+  }
+
+  /**
+   * Up to `n` results in list order (newest first) after the result `after`, each with its job
+   * and its document (undefined for an earlier version's form, which is not served: see
+   * result()). Only results `account` may be able to read are read: of jobs it submitted or
+   * has an input of, or whose pipeline asks to be public. That is a superset of what it may
+   * read (access.ts decides exactly on each, reading a page's worth of jobs instead of all);
+   * narrowing it here keeps a list request from reading and parsing every result stored.
+   */
+  resultsAfter(account: string | undefined, after: string | undefined, n: number): ResultListRow[] {
+    const rows = this.db
+      .prepare(
+        `SELECT r.id, r.job_id, r.document FROM results r JOIN jobs j ON j.id = r.job_id
+         WHERE (@after IS NULL
+                OR r.created_at < (SELECT created_at FROM results WHERE id = @after)
+                OR (r.created_at = (SELECT created_at FROM results WHERE id = @after) AND r.id > @after))
+           AND (j.analyst = @account
+                OR EXISTS (SELECT 1 FROM json_tree(j.inputs_json) t JOIN datasets d ON d.id = t.atom
+                           WHERE t.type = 'text' AND d.owner = @account)
+                OR j.pipeline_hash IN (SELECT hash FROM pipelines
+                                       WHERE json_extract(document, '$.visibility') = 'public'))
+         ORDER BY r.created_at DESC, r.id
+         LIMIT @n`,
+      )
+      .all({ account: account ?? null, after: after ?? null, n }) as {
+      id: string;
+      job_id: string;
+      document: string;
+    }[];
+    return rows.map((r) => {
+      const doc = ResultDocumentSchema.safeParse(JSON.parse(r.document));
+      return { id: r.id, job: r.job_id, document: doc.success ? doc.data : undefined };
     });
   }
 

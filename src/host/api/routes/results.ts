@@ -1,7 +1,6 @@
 /** Results: the signed result documents and their provenance with a live chain check. */
 import { Router } from 'express';
-import { readableResults } from '../access.ts';
-import { paginate } from '../paginate.ts';
+import { readableResultsPage } from '../access.ts';
 import type { HostContext } from '../context.ts';
 import { etagMatches, ResultBodyCache } from '../result-cache.ts';
 
@@ -10,11 +9,7 @@ export function resultRoutes(ctx: HostContext): Router {
   const r = Router();
   const bodies = new ResultBodyCache();
   r.get('/results', (req, res) => {
-    const { page, next } = paginate(
-      req,
-      readableResults(ctx, req.account, ctx.metadata.results()),
-      (d) => d.id,
-    );
+    const { page, next } = readableResultsPage(ctx, req);
     res.json({
       next,
       results: page.map((d) => ({
