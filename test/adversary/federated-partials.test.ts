@@ -1,0 +1,213 @@
+/**
+ * A hostile host between the enclaves of a federated aggregate (issue 15). Each member
+ * enclave seals its partials to the coordinating enclave and signs them; the partial is
+ * bound to the job, the analyst's request, the pipeline, the member and the coordinator.
+ * Playing the host (which carries every message), this test tries to read a partial, alter
+ * it, replay it into another job, swap it between members, give one twice or leave one out,
+ * slip in a partial from a worker that is not attested for the accepted code, have another
+ * enclave merge it, and get one member's partial released alone. Each attempt must fail.
+ * Three in-process enclaves, no chain (these shares spend nothing).
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sealDataset } from '../../src/cli/seal-dataset.ts';
+import { signedRequestForInputs } from '../../src/client/job-request.ts';
+import { generateEd25519 } from '../../src/common/ed25519.ts';
+import type { JobSpec } from '../../src/contracts/enclave-protocol.ts';
+import { openOutputs } from '../../src/contracts/result-outputs.ts';
+import { accountKeyFromSuri, type AccountKey, generateIdentity } from '../../src/crypto/index.ts';
+import { openFrom, type Peer, type SealedMessage, sealFor } from '../../src/federation/channel.ts';
+import { EnclaveClient } from '../../src/host/enclave-client.ts';
+import { runFederatedAggregate } from '../../src/host/federation/aggregate-coordinator.ts';
+import { freshNonce } from '../../src/host/federation/registry.ts';
+import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
+
+const PIPELINE = `obscura: 1
+name: by-region
+inputs: { visits: { columns: { region: string, cost: float64 } } }
+steps:
+  - id: agg
+    aggregate: { from: visits, group_by: [region], measures: { n: { count: "*" }, total: { sum: cost, bounds: [0, 100] } } }
+outputs: { agg: { min_group_size: 10 } }
+`;
+
+const dir = mkdtempSync(join(tmpdir(), 'obscura-partials-'));
+const enclaves: EnclaveClient[] = [];
+const inputs: JobSpec['inputs'] = [];
+let analyst: AccountKey;
+
+beforeAll(async () => {
+  analyst = await accountKeyFromSuri(`0x${'c1'.repeat(32)}`);
+  const owner = await accountKeyFromSuri(`0x${'c2'.repeat(32)}`);
+  for (const [w, id] of ['m-a', 'm-b', 'm-c'].entries()) {
+    const enclave = await EnclaveClient.start({
+      dataDir: join(dir, id),
+      workerId: id,
+      spawn: inProcessEnclave,
+    });
+    enclaves.push(enclave);
+    // north: 4 rows on each member (12 in the union); south: 3 on one member only.
+    const rows = ['region,cost', ...Array.from({ length: 4 }, (_, i) => `north,${w * 10 + i}.5`)];
+    if (w === 0) rows.push('south,1', 'south,2', 'south,3');
+    const file = join(dir, `${id}.csv`);
+    writeFileSync(file, `${rows.join('\n')}\n`);
+    const { signed } = await sealDataset({
+      file,
+      out: `${file}.sealed`,
+      owner,
+      worker: { id, recipient: enclave.info.keys.recipient },
+      analysts: [analyst.address],
+      measurements: [enclave.info.measurement],
+    });
+    inputs.push({ name: 'visits', datasetId: `ds-${id}`, blobPath: `${file}.sealed`, manifest: signed });
+  }
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(enclaves.map((e) => e.stop()));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function peerOf(e: EnclaveClient): Promise<Peer> {
+  const nonce = freshNonce();
+  const { evidence } = await e.request('attest', { nonce });
+  return { workerId: e.info.workerId, keys: e.info.keys, evidence, nonce };
+}
+
+/** A job over the members' datasets with each member's sealed partial to `coordinator`, as an honest host gets them. */
+async function shares(members = [0, 1, 2], coordinator = enclaves[0] as EnclaveClient) {
+  const mine = members.map((i) => inputs[i] as JobSpec['inputs'][number]);
+  const job = {
+    id: randomUUID(),
+    request: await signedRequestForInputs(analyst, PIPELINE, mine),
+    pipeline: PIPELINE,
+  };
+  const to = await peerOf(coordinator);
+  const peers: Peer[] = [];
+  const partials: SealedMessage[] = [];
+  for (const [k, i] of members.entries()) {
+    const e = enclaves[i] as EnclaveClient;
+    peers.push(await peerOf(e));
+    const taken = await e.request('fed_partial', {
+      session: `${job.id}:${k}`,
+      job: { ...job, inputs: [mine[k] as JobSpec['inputs'][number]] },
+      coordinator: to,
+    });
+    if (!('partial' in taken)) throw new Error('a share without spends answers its partial');
+    partials.push(taken.partial);
+  }
+  return { job, peers, partials };
+}
+
+const refusedWith = (p: Promise<unknown>) =>
+  p.then(
+    () => 'released',
+    (e: unknown) => (e as { code: string }).code,
+  );
+
+describe('partials of a federated aggregate, carried by a hostile host', () => {
+  it('an honest merge releases the group only the union makes large enough, and not the one large nowhere', async () => {
+    const coordinator = enclaves[0] as EnclaveClient;
+    const released = await runFederatedAggregate({
+      job: {
+        id: randomUUID(),
+        request: await signedRequestForInputs(analyst, PIPELINE, inputs),
+        pipeline: PIPELINE,
+      },
+      coordinator,
+      members: enclaves.map((enclave, i) => ({ enclave, input: inputs[i] as JobSpec['inputs'][number] })),
+      onLedger: async () => {
+        throw new Error('nothing here spends');
+      },
+    });
+    const out = (
+      await openOutputs(released.signed.result, Buffer.from(released.ciphertext ?? '', 'base64'), analyst)
+    ).agg;
+    expect(out?.rows).toEqual([['north', 12, 144]]);
+    expect(out?.suppressedGroups).toBe(1);
+    expect(released.signed.result.federation?.workers.map((w) => w.worker)).toEqual(['m-a', 'm-b', 'm-c']);
+    // Every member closed its session: nothing is left to ask for.
+    for (const e of enclaves) expect((await e.request('hello', {})).federatedSessions).toBe(0);
+  }, 60_000);
+
+  it('cannot read a partial, nor alter it', async () => {
+    const { job, peers, partials } = await shares();
+    const bytes = Buffer.from((partials[1] as SealedMessage).ciphertext, 'base64').toString('latin1');
+    expect(bytes).not.toContain('north');
+    await expect(
+      openFrom(
+        partials[1] as SealedMessage,
+        generateIdentity().identity,
+        peers[1]?.keys.signingKey as string,
+      ),
+    ).rejects.toMatchObject({
+      code: 'federation_message_invalid',
+    });
+    const c = Buffer.from((partials[1] as SealedMessage).ciphertext, 'base64');
+    c[c.length - 20] = (c[c.length - 20] as number) ^ 1;
+    const altered = [...partials];
+    altered[1] = { ...(partials[1] as SealedMessage), ciphertext: c.toString('base64') };
+    expect(
+      await refusedWith(
+        (enclaves[0] as EnclaveClient).request('fed_merge', { job, peers, partials: altered }),
+      ),
+    ).toBe('federation_message_invalid');
+  }, 60_000);
+
+  it('cannot replay a partial into another job, swap partials between members, give one twice or leave one out', async () => {
+    const first = await shares();
+    const second = await shares();
+    const merge = (job: typeof first.job, peers: Peer[], partials: SealedMessage[]) =>
+      refusedWith((enclaves[0] as EnclaveClient).request('fed_merge', { job, peers, partials }));
+    const replayed = [...second.partials];
+    replayed[1] = first.partials[1] as SealedMessage;
+    expect(await merge(second.job, second.peers, replayed)).toBe('federation_partial_unbound');
+    const swapped = [second.partials[0], second.partials[2], second.partials[1]] as SealedMessage[];
+    expect(await merge(second.job, second.peers, swapped)).toBe('federation_message_invalid');
+    const swappedBoth = [second.peers[0], second.peers[2], second.peers[1]] as Peer[];
+    expect(await merge(second.job, swappedBoth, swapped)).toBe('released');
+    const twice = [second.peers[0], second.peers[1], second.peers[1]] as Peer[];
+    const twiceP = [second.partials[0], second.partials[1], second.partials[1]] as SealedMessage[];
+    expect(await merge(second.job, twice, twiceP)).toBe('job_request_mismatch');
+    expect(await merge(second.job, second.peers.slice(0, 2), second.partials.slice(0, 2))).toBe(
+      'job_request_mismatch',
+    );
+  }, 60_000);
+
+  it('refuses a partial from a worker not attested for the accepted code, and one sealed to another coordinator', async () => {
+    const { job, peers, partials } = await shares();
+    // The host makes its own keys and signs a partial of its choosing, presenting B's evidence.
+    const forger = generateEd25519();
+    const { recipient } = generateIdentity();
+    const forgedPeer: Peer = { ...(peers[1] as Peer), keys: { recipient, signingKey: forger.publicKey } };
+    const forged = await sealFor((enclaves[0] as EnclaveClient).info.keys.recipient, forger.seed, {
+      anything: 1,
+    });
+    expect(
+      await refusedWith(
+        (enclaves[0] as EnclaveClient).request('fed_merge', {
+          job,
+          peers: [peers[0], forgedPeer, peers[2]] as Peer[],
+          partials: [partials[0], forged, partials[2]] as SealedMessage[],
+        }),
+      ),
+    ).toBe('federation_peer_refused');
+    // Sealed to A's enclave: C's cannot open it, so no other enclave merges it.
+    expect(
+      await refusedWith((enclaves[2] as EnclaveClient).request('fed_merge', { job, peers, partials })),
+    ).toBe('federation_message_invalid');
+  }, 60_000);
+
+  it("never releases one node's partial alone: merged by itself it meets min_group_size like any result", async () => {
+    const { job, peers, partials } = await shares([1]);
+    const released = await (enclaves[0] as EnclaveClient).request('fed_merge', { job, peers, partials });
+    const out = (
+      await openOutputs(released.signed.result, Buffer.from(released.ciphertext ?? '', 'base64'), analyst)
+    ).agg;
+    expect(out?.rows).toEqual([]);
+    expect(out?.suppressedGroups).toBe(1);
+  }, 60_000);
+});
