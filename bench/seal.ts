@@ -12,7 +12,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createCipheriv, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +27,7 @@ import {
   generateIdentity,
   sealFile,
 } from '../src/crypto/index.ts';
-import { type BenchSection, median, seconds } from './section.ts';
+import { type BenchSection, median } from './section.ts';
 
 const MiB = 1024 * 1024;
 const ROUNDS = Number(process.env.SEAL_BENCH_ROUNDS ?? 3);
@@ -66,6 +66,34 @@ function rawChaCha(data: Buffer): void {
   }
 }
 
+/** Linux clock ticks a second, the unit of /proc's CPU times (100 on every usual kernel). */
+const CLOCK_TICKS = 100;
+
+/** CPU seconds of this process's reaped children so far (the `age` runs), from /proc; 0 where there is no /proc. */
+function childCpu(): number {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // cutime and cstime are fields 16 and 17 of stat(5); `fields` starts at field 3.
+    return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+/** One timed run: wall seconds, and CPU seconds of every thread of this process and of its children. */
+interface Run {
+  wall: number;
+  cpu: number;
+}
+
+async function measure(fn: () => Promise<unknown> | unknown): Promise<Run> {
+  const [w0, c0, k0] = [performance.now(), process.cpuUsage(), childCpu()];
+  await fn();
+  const c = process.cpuUsage(c0);
+  return { wall: (performance.now() - w0) / 1000, cpu: (c.user + c.system) / 1e6 + childCpu() - k0 };
+}
+
 const nullSink = (): Writable => new Writable({ write: (_chunk, _enc, cb) => cb() });
 
 /** Run the benchmark and return its BENCHMARKS.md section. */
@@ -80,14 +108,14 @@ export async function run(): Promise<BenchSection> {
   const keyFile = join(dir, 'key.txt');
   const withAge = hasAge();
   const times = {
-    seal: [] as number[],
-    encrypt: [] as number[],
-    unseal: [] as number[],
-    ageEnc: [] as number[],
-    ageDec: [] as number[],
-    raw: [] as number[],
-    dataset: [] as number[],
-    ageCsv: [] as number[],
+    seal: [] as Run[],
+    encrypt: [] as Run[],
+    unseal: [] as Run[],
+    ageEnc: [] as Run[],
+    ageDec: [] as Run[],
+    raw: [] as Run[],
+    dataset: [] as Run[],
+    ageCsv: [] as Run[],
   };
   const rows = Number(process.env.SEAL_BENCH_ROWS ?? 2_000_000);
   const csv = join(dir, 'visits.csv');
@@ -102,17 +130,17 @@ export async function run(): Promise<BenchSection> {
     await writeFile(csv, visits);
     const owner = await accountKeyFromSuri('//BenchSealOwner');
     for (let round = 0; round < ROUNDS; round++) {
-      times.seal.push(await seconds(() => sealFile(plain, ours, [recipient])));
-      if (withAge) times.ageEnc.push(await seconds(() => age(['-r', recipient, '-o', theirs, plain])));
+      times.seal.push(await measure(() => sealFile(plain, ours, [recipient])));
+      if (withAge) times.ageEnc.push(await measure(() => age(['-r', recipient, '-o', theirs, plain])));
       times.unseal.push(
-        await seconds(() =>
+        await measure(() =>
           pipeline(createReadStream(ours, { highWaterMark: MiB }), decryptStream([identity]), nullSink()),
         ),
       );
       if (withAge)
-        times.ageDec.push(await seconds(() => age(['-d', '-i', keyFile, '-o', '/dev/null', theirs])));
+        times.ageDec.push(await measure(() => age(['-d', '-i', keyFile, '-o', '/dev/null', theirs])));
       times.encrypt.push(
-        await seconds(() =>
+        await measure(() =>
           pipeline(
             createReadStream(plain, { highWaterMark: MiB }),
             encryptStream([recipient]),
@@ -120,9 +148,9 @@ export async function run(): Promise<BenchSection> {
           ),
         ),
       );
-      times.raw.push(await seconds(() => rawChaCha(data)));
+      times.raw.push(await measure(() => rawChaCha(data)));
       times.dataset.push(
-        await seconds(() =>
+        await measure(() =>
           sealDataset({
             file: csv,
             out: join(dir, 'visits.csv.age'),
@@ -133,12 +161,13 @@ export async function run(): Promise<BenchSection> {
           }),
         ),
       );
-      if (withAge) times.ageCsv.push(await seconds(() => age(['-r', recipient, '-o', theirs, csv])));
+      if (withAge) times.ageCsv.push(await measure(() => age(['-r', recipient, '-o', theirs, csv])));
       if (process.env.SEAL_BENCH_VERBOSE) {
-        const last = Object.entries(times).map(
-          ([k, v]) => `${k} ${v.length ? ((mb * MiB) / 1e6 / (v.at(-1) as number)).toFixed(0) : '-'}`,
-        );
-        process.stderr.write(`round ${round + 1}: ${last.join(', ')} MB/s\n`);
+        const last = Object.entries(times).map(([k, v]) => {
+          const r = v.at(-1);
+          return `${k} ${r ? `${((mb * MiB) / 1e6 / r.wall).toFixed(0)} MB/s ${r.cpu.toFixed(2)} CPU s` : '-'}`;
+        });
+        process.stderr.write(`round ${round + 1}: ${last.join(', ')}\n`);
       }
     }
     // Cross-check while the files exist: each side opens the other's output.
@@ -150,50 +179,62 @@ export async function run(): Promise<BenchSection> {
     await rm(dir, { recursive: true, force: true });
   }
 
-  const rate = (xs: number[]): number | null => (xs.length ? (mb * MiB) / 1e6 / median(xs) : null);
+  // Wall time is what a user waits; on a shared machine it mostly measures the wait for a
+  // core, so CPU seconds (all threads, the age tool's included) sit beside it.
+  const wall = (xs: Run[]): number => median(xs.map((x) => x.wall));
+  const cpu = (xs: Run[]): number | null => (xs.length ? median(xs.map((x) => x.cpu)) : null);
+  const rate = (xs: Run[]): number | null => (xs.length ? (mb * MiB) / 1e6 / wall(xs) : null);
   const fmt = (x: number | null): string => (x === null ? '—' : x.toFixed(0));
   const ratio = (a: number | null, b: number | null): string =>
     a !== null && b !== null ? `${(a / b).toFixed(2)}×` : '—';
   const ageNote = withAge
     ? ''
     : ' The `age` tool is not installed (`apt-get install age`), so its column is empty.';
-  // The third column is undefined where the age tool has no counterpart.
-  const csvRate = (xs: number[]): number | null => (xs.length ? csvBytes / 1e6 / median(xs) : null);
-  const table: [string, number | null, number | null | undefined][] = [
+  // The peer is undefined where the age tool has no counterpart.
+  const csvRate = (xs: Run[]): number | null => (xs.length ? csvBytes / 1e6 / wall(xs) : null);
+  const table: [string, Run[], Run[] | undefined, (xs: Run[]) => number | null][] = [
     [
       'seal: `sealFile`, file to file, with both SHA-256 commitments — vs `age -r`',
-      rate(times.seal),
-      rate(times.ageEnc),
+      times.seal,
+      times.ageEnc,
+      rate,
     ],
     [
       'encrypt only: `encryptStream`, file to file, no hashing — vs `age -r`',
-      rate(times.encrypt),
-      rate(times.ageEnc),
+      times.encrypt,
+      times.ageEnc,
+      rate,
     ],
     [
       'unseal: `decryptStream`, file to a null sink — vs `age -d -o /dev/null`',
-      rate(times.unseal),
-      rate(times.ageDec),
+      times.unseal,
+      times.ageDec,
+      rate,
     ],
     [
       'raw node:crypto chacha20-poly1305 over the same bytes, 64 KiB chunks, in memory',
-      rate(times.raw),
+      times.raw,
       undefined,
+      rate,
     ],
     [
       `seal a ${rows.toLocaleString('en-US')}-row CSV (${(csvBytes / 1e6).toFixed(0)} MB): \`sealDataset\` (schema, row count, seal, signed manifest) — vs \`age -r\` on the same CSV`,
-      csvRate(times.dataset),
-      csvRate(times.ageCsv),
+      times.dataset,
+      times.ageCsv,
+      csvRate,
     ],
   ];
+  const cpuFmt = (x: number | null): string => (x === null ? '—' : x.toFixed(2));
   const markdown = [
-    `${mb} MiB random file in ${tmpdir()}; median of ${ROUNDS} rounds that alternate the contenders; MB/s = 10^6 plaintext bytes a second; 1-minute load average ${load.toFixed(1)} at the start.${ageNote}`,
+    `${mb} MiB random file in ${tmpdir()}; median of ${ROUNDS} rounds that alternate the contenders; MB/s = 10^6 plaintext bytes a second of wall time; CPU s = user + system seconds of all threads (the \`age\` tool's read from /proc as a child's), the figure a loaded machine does not distort; the ratios are speed ratios (above 1 means Obscura is faster). 1-minute load average ${load.toFixed(1)} at the start.${ageNote}`,
     '',
-    '| operation | Obscura MB/s | `age` tool MB/s | Obscura / age |',
-    '| --- | ---: | ---: | ---: |',
-    ...table.map(([name, a, b]) => {
-      const theirs = b === undefined ? '—' : withAge ? fmt(b) : 'not installed';
-      return `| ${name} | ${fmt(a)} | ${theirs} | ${ratio(a, b ?? null)} |`;
+    '| operation | Obscura MB/s | `age` tool MB/s | Obscura / age (wall) | Obscura CPU s | `age` CPU s | Obscura / age (CPU) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...table.map(([name, ours, peer, r]) => {
+      const theirs = peer === undefined ? '—' : withAge ? fmt(r(peer)) : 'not installed';
+      const peerCpu = peer === undefined || !withAge ? null : cpu(peer);
+      const ourCpu = cpu(ours);
+      return `| ${name} | ${fmt(r(ours))} | ${theirs} | ${ratio(r(ours), peer ? r(peer) : null)} | ${cpuFmt(ourCpu)} | ${cpuFmt(peerCpu)} | ${ratio(peerCpu, ourCpu)} |`;
     }),
   ].join('\n');
   return { title: 'Sealing (age format)', markdown };
