@@ -203,6 +203,8 @@ export function encodeColumns(
   part: number,
   rows: number,
 ): Float32Array[] {
+  // An empty part (no validation split): nothing to scan the mask for.
+  if (rows === 0) return Array.from({ length: encodedWidth(enc) }, () => new Float32Array(0));
   const out: Float32Array[] = [];
   enc.forEach((e, f) => {
     const values = (features[f] as DataColumn).values;

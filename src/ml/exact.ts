@@ -191,7 +191,22 @@ async function warmStart(x: Float32Array[], y: Float32Array, step: string, check
   }
 }
 
-/** Newton's method from `start` with penalty `l2`, until no weight moves by more than `tol`. */
+/**
+ * A Newton step this small (largest weight change) is close enough to the optimum that the
+ * Hessian barely changes any more: the steps after it reuse that Hessian (chord steps).
+ */
+const FREEZE_BELOW = 0.05;
+
+/**
+ * Newton's method from `start` with penalty `l2`, until no weight moves by more than `tol`.
+ *
+ * The Hessian costs ten times a gradient (p(p+1)/2 products per row against p), so once a
+ * full Newton step is small the next steps reuse its Hessian: near the optimum each such
+ * chord step still shrinks the error by about the size of the last step (two or three
+ * reach 1e-8 where one more Newton pass would), at the cost of a gradient each. A chord step
+ * that shrinks too slowly, or goes uphill, brings back a fresh Hessian, so the result is the
+ * same optimum (the objective is strictly convex) and only the work changes.
+ */
 async function newtonFrom(
   start: Float64Array,
   x: Float32Array[],
@@ -206,12 +221,15 @@ async function newtonFrom(
   const n = y.length;
   const q = x.length + 1;
   let beta = start;
-  let previous: { beta: Float64Array; objective: number; delta: Float64Array } | undefined;
+  let previous: { beta: Float64Array; objective: number; delta: Float64Array; chord: boolean } | undefined;
+  // The Hessian chord steps reuse, once a full Newton step was small.
+  let frozen: Float64Array | null = null;
   const loss: number[] = [];
   const valLoss: number[] = [];
   const t = new Float64Array(n);
   const w = new Float64Array(n);
   const r = new Float64Array(n);
+  const largest = (v: Float64Array) => Math.max(...v.map(Math.abs));
   for (let iteration = 0; iteration < MAX_NEWTON_ITERATIONS; iteration++) {
     await checkpoint?.();
     linearPredictor(x, n, beta, t);
@@ -219,19 +237,28 @@ async function newtonFrom(
     for (let i = 0; i < n; i++) {
       const ti = t[i] as number;
       const yi = y[i] as number;
-      const pi = sigmoid(ti);
+      // sigmoid and log-loss from one exp (as `sigmoid` and `logLossOf` compute them).
+      const e = Math.exp(-Math.abs(ti));
+      const pi = ti >= 0 ? 1 / (1 + e) : e / (1 + e);
       w[i] = pi * (1 - pi);
       r[i] = pi - yi;
-      sum += logLossOf(ti, yi);
+      sum += Math.max(ti, 0) - ti * yi + Math.log1p(e);
     }
     let penalty = 0;
     for (let j = 1; j < q; j++) penalty += (beta[j] as number) ** 2;
     const objective = sum + (l2 / 2) * penalty;
     if (!Number.isFinite(objective)) throw notConverged(step);
     if (previous && objective > previous.objective + 1e-9 * (1 + Math.abs(previous.objective))) {
+      if (previous.chord) {
+        // A chord step went uphill: go back and take a full Newton step from there.
+        frozen = null;
+        beta = previous.beta;
+        previous = undefined;
+        continue;
+      }
       // The full step went uphill: go back and take half of it.
       const half = previous.delta.map((d) => d / 2);
-      if (Math.max(...half.map(Math.abs)) < 1e-10) return { beta: previous.beta, loss, valLoss, scale: 1 };
+      if (largest(half) < 1e-10) return { beta: previous.beta, loss, valLoss, scale: 1 };
       beta = previous.beta.map((b, j) => b - (half[j] as number));
       previous = { ...previous, delta: half };
       continue;
@@ -241,14 +268,20 @@ async function newtonFrom(
     const grad = transposeTimes(x, n, r);
     for (let j = 1; j < q; j++) grad[j] = (grad[j] as number) + l2 * (beta[j] as number);
     // At the optimum already (the gradient of the mean loss under 1e-10): no Hessian needed.
-    if (Math.max(...grad.map(Math.abs)) < 1e-10 * n) return { beta, loss, valLoss, scale: 1 };
-    const gram = await weightedGram(x, n, w, checkpoint);
-    for (let j = 1; j < q; j++) gram[j * q + j] = (gram[j * q + j] as number) + l2;
-    const { x: delta } = solveDropping(gram, grad, q);
-    if (!delta.every(Number.isFinite)) throw notConverged(step);
-    const next = beta.map((b, j) => b - (delta[j] as number));
-    if (Math.max(...delta.map(Math.abs)) < tol) return { beta: next, loss, valLoss, scale: 1 };
-    previous = { beta, objective, delta };
+    if (largest(grad) < 1e-10 * n) return { beta, loss, valLoss, scale: 1 };
+    let delta: Float64Array | null = frozen ? solveDropping(frozen, grad, q).x : null;
+    const chord = delta !== null && !(previous?.chord && largest(delta) > 0.25 * largest(previous.delta));
+    if (!chord) {
+      const gram = await weightedGram(x, n, w, checkpoint);
+      for (let j = 1; j < q; j++) gram[j * q + j] = (gram[j * q + j] as number) + l2;
+      delta = solveDropping(gram, grad, q).x;
+      frozen = largest(delta) < FREEZE_BELOW ? gram : null;
+    }
+    const d = delta as Float64Array;
+    if (!d.every(Number.isFinite)) throw notConverged(step);
+    const next = beta.map((b, j) => b - (d[j] as number));
+    if (largest(d) < tol) return { beta: next, loss, valLoss, scale: 1 };
+    previous = { beta, objective, delta: d, chord };
     beta = next;
   }
   throw notConverged(step);

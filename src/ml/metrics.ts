@@ -4,28 +4,39 @@
  * at 0.5, log-loss (probabilities clipped to [1e-7, 1 − 1e-7]), RMSE, MAE and R².
  */
 
-/** Area under the ROC curve of scores against 0/1 labels; NaN without both classes. */
+/**
+ * Area under the ROC curve of scores against 0/1 labels; NaN without both classes. The
+ * Mann–Whitney count P(score of a positive > score of a negative), ties counted half, by
+ * sorting each class's scores in a typed array and merging: a sort of an index array with a
+ * comparator took most of a million-row exact fit's metrics time (measured).
+ */
 export function auc(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
-  const idx = Array.from({ length: scores.length }, (_, i) => i).sort(
-    (a, b) => (scores[a] as number) - (scores[b] as number),
-  );
+  const n = scores.length;
   let pos = 0;
-  let rankSum = 0;
-  for (let i = 0; i < idx.length; ) {
-    let j = i;
-    while (j + 1 < idx.length && scores[idx[j + 1] as number] === scores[idx[i] as number]) j++;
-    const rank = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) {
-      if (labels[idx[k] as number] === 1) {
-        pos++;
-        rankSum += rank;
-      }
-    }
-    i = j + 1;
-  }
-  const neg = idx.length - pos;
+  for (let i = 0; i < n; i++) if (labels[i] === 1) pos++;
+  const neg = n - pos;
   if (pos === 0 || neg === 0) return Number.NaN;
-  return (rankSum - (pos * (pos + 1)) / 2) / (pos * neg);
+  const p = new Float64Array(pos);
+  const q = new Float64Array(neg);
+  for (let i = 0, a = 0, b = 0; i < n; i++) {
+    if (labels[i] === 1) p[a++] = scores[i] as number;
+    else q[b++] = scores[i] as number;
+  }
+  p.sort();
+  q.sort();
+  // For each positive (ascending): q[0, lo) are below it, q[lo, hi) equal to it.
+  // `twice` counts 2 per negative below and 1 per tie, so it stays an exact integer.
+  let twice = 0;
+  let lo = 0;
+  let hi = 0;
+  for (let i = 0; i < pos; i++) {
+    const s = p[i] as number;
+    while (lo < neg && (q[lo] as number) < s) lo++;
+    if (hi < lo) hi = lo;
+    while (hi < neg && q[hi] === s) hi++;
+    twice += 2 * lo + (hi - lo);
+  }
+  return twice / 2 / (pos * neg);
 }
 
 /** Share of labels predicted right at threshold 0.5. */
