@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import express, { type Express } from 'express';
 import { ObscuraError } from '../../common/errors.ts';
 import { guardRoutes } from './access.ts';
-import { DASHBOARD_HEADERS, dashboardFile } from './dashboard/assets.ts';
+import { DASHBOARD_HEADERS, DASHBOARD_SCRIPT_PATH, dashboardFile } from './dashboard/assets.ts';
 import type { HostContext } from './context.ts';
 import { ROUTES } from './openapi.ts';
 import { openApiDocument } from './openapi-document.ts';
@@ -56,7 +56,7 @@ export function createApp(ctx: HostContext, opts: { serverUrl: string }): Expres
   app.get('/metrics', async (_req, res) => {
     res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
   });
-  app.get(['/', '/dashboard.js', '/favicon.svg', '/favicon.ico'], async (req, res, next) => {
+  app.get(['/', DASHBOARD_SCRIPT_PATH, '/favicon.svg', '/favicon.ico'], async (req, res, next) => {
     try {
       const file = await dashboardFile(req.path);
       if (!file) return next();

@@ -69,6 +69,23 @@ describe('the public dashboard', () => {
     const js = await fetch(`${app.url}/dashboard.js`);
     expect(js.headers.get('content-type')).toMatch(/javascript/);
     expect(js.headers.get('content-security-policy')).toBe(csp);
+    // The public page loads its script and the chunks that imports statically; the keyring,
+    // the pipeline checker, sealing and the chain client wait until a path needs them.
+    const loaded = new Map<string, number>();
+    const walk = async (path: string): Promise<void> => {
+      if (loaded.has(path)) return;
+      const r = await fetch(`${app.url}${path}`);
+      expect(r.status, path).toBe(200);
+      expect(r.headers.get('content-security-policy')).toBe(csp);
+      const text = await r.text();
+      loaded.set(path, text.length);
+      for (const m of text.matchAll(/(?:from|import)\s*"\.(\/dashboard-[\w-]+\.js)"/g))
+        await walk(m[1] as string);
+    };
+    await walk('/dashboard.js');
+    const bytes = [...loaded.values()].reduce((a, b) => a + b, 0);
+    expect(bytes).toBeLessThan(400_000); // 1.14 MB in one file before the split
+    expect((await fetch(`${app.url}/dashboard-nothere.js`)).status).toBe(404);
     for (const icon of ['/favicon.svg', '/favicon.ico']) {
       const r = await fetch(`${app.url}${icon}`);
       expect(r.status, icon).toBe(200);

@@ -1,12 +1,12 @@
 /**
  * The dashboard's files as the API host (src/host/api/app.ts) and `obscura dashboard`
- * (src/cli/dashboard-proxy.ts) serve them: the page, its script bundled from page/*.ts by
+ * (src/cli/dashboard-proxy.ts) serve them: the page, its scripts bundled from page/*.ts by
  * esbuild (once per process, on first request: the same esbuild `npm run build` uses), the
  * favicon, and the Content-Security-Policy header that lets the page run only its own script,
  * talk only to its own origin, and load nothing from elsewhere.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 
@@ -59,6 +59,17 @@ function browserShims(shim: string, bufferShim: string): Plugin {
     setup(b) {
       b.onResolve({ filter: /^node:crypto$/ }, (a) => ({ path: a.path, namespace: 'node-crypto' }));
       b.onResolve({ filter: /^node:buffer$/ }, () => ({ path: bufferShim }));
+      // zod's namespace re-exports every locale (about 300 KB minified); the page speaks English.
+      b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (a) =>
+        /[\\/]zod[\\/]v4[\\/]/.test(a.importer)
+          ? { path: join(a.resolveDir, '../locales/en.js'), namespace: 'zod-locales' }
+          : undefined,
+      );
+      b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (a) => ({
+        contents: `export { default as en } from ${JSON.stringify(a.path)};`,
+        loader: 'js',
+        resolveDir: dirname(a.path),
+      }));
       b.onResolve({ filter: NODE_ONLY }, (a) => ({ path: a.path, namespace: 'node-only' }));
       b.onLoad({ filter: /.*/, namespace: 'node-only' }, () => ({ contents: STAND_IN('{}'), loader: 'js' }));
       // What the shim has, else the stand-in's throwing function (age's ciphers, key objects).
@@ -77,15 +88,27 @@ function pageFile(name: string): string {
   return existsSync(ts) ? ts : fileURLToPath(new URL(`page/${name}.js`, HERE));
 }
 
-let bundled: Promise<string> | undefined;
-/** The page's script: page/main.ts (or the compiled main.js under dist/) and what it imports, as one module. */
-export function dashboardScript(): Promise<string> {
+/** A page script's URL path: the entry `/dashboard.js`, or a chunk it loads when needed. */
+export const DASHBOARD_SCRIPT_PATH = /^\/dashboard(?:-[A-Za-z0-9_-]+)?\.js$/;
+
+let bundled: Promise<Map<string, string>> | undefined;
+/**
+ * The page's scripts by URL path: page/main.ts (or the compiled main.js under dist/) as
+ * `/dashboard.js`, and the chunks it imports only when a path needs them (signing in and what
+ * only a signed-in user does; the chain check with @polkadot/api), so the public page loads
+ * a fraction of the code. Built once per process.
+ */
+export function dashboardScripts(): Promise<Map<string, string>> {
   bundled ??= (async () => {
     const out = await build({
-      entryPoints: [pageFile('main')],
+      entryPoints: { dashboard: pageFile('main') },
       plugins: [browserShims(pageFile('node-crypto'), pageFile('buffer-shim'))],
       inject: [pageFile('buffer-shim')],
       bundle: true,
+      splitting: true,
+      outdir: '/',
+      entryNames: '[name]',
+      chunkNames: 'dashboard-[hash]',
       write: false,
       format: 'esm',
       platform: 'browser',
@@ -94,17 +117,19 @@ export function dashboardScript(): Promise<string> {
       legalComments: 'none',
       logLevel: 'silent',
     });
-    return out.outputFiles[0]?.text ?? '';
+    return new Map(out.outputFiles.map((f) => [`/${basename(f.path)}`, f.text]));
   })();
   return bundled;
 }
 
-/** The dashboard file at `path` (`/`, `/dashboard.js`, `/favicon.svg`, `/favicon.ico`), or undefined. */
+/** The dashboard file at `path` (`/`, `/dashboard.js` and its chunks, `/favicon.svg`, `/favicon.ico`), or undefined. */
 export async function dashboardFile(path: string): Promise<DashboardFile | undefined> {
   if (path === '/' || path === '/index.html')
     return { type: 'text/html; charset=utf-8', body: readFileSync(new URL('index.html', HERE), 'utf8') };
-  if (path === '/dashboard.js')
-    return { type: 'text/javascript; charset=utf-8', body: await dashboardScript() };
+  if (DASHBOARD_SCRIPT_PATH.test(path)) {
+    const body = (await dashboardScripts()).get(path);
+    return body === undefined ? undefined : { type: 'text/javascript; charset=utf-8', body };
+  }
   if (path === '/favicon.svg' || path === '/favicon.ico')
     return { type: 'image/svg+xml', body: readFileSync(new URL('favicon.svg', HERE), 'utf8') };
   return undefined;

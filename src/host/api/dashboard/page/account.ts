@@ -13,14 +13,12 @@ import { hkdf } from '@noble/hashes/hkdf';
 import { sha256 } from '@noble/hashes/sha2';
 import { bech32 } from '@scure/base';
 import { openAge } from './age-open.ts';
+import { KeyFileError } from './signin.ts';
 import { AccountKeyFileSchema, type AccountKey, SS58_PREFIX } from '../../../../crypto/keys.ts';
 
 /** Same salt and info as src/crypto/result-key.ts. */
 const RESULT_KEY_SALT = 'obscura-result-key/1';
 const RESULT_KEY_INFO = 'age X25519 identity';
-
-/** The key file could not be used: says why, never what it holds. */
-export class KeyFileError extends Error {}
 
 /** An account from key file text; throws KeyFileError naming the bad field. */
 export async function accountFromKeyFile(text: string): Promise<AccountKey> {

@@ -4,14 +4,12 @@
  * when signed in), and deep links that follow the address bar
  * (`#result=ID`, with back and forward through hashchange).
  */
-import { loadAnalyst } from './analyst.ts';
 import { ApiError, api, showError } from './api.ts';
 import { $, empty, h, hash, statusBadge, str } from './dom.ts';
 import { loadDatasets, loadJobs, loadPipelines } from './lists.ts';
-import { loadOwner } from './owner.ts';
-import { loadSeal } from './seal.ts';
 import { clearResult, loadResults, onOpenResult, showResult } from './results.ts';
 import { currentAccount, initSignin } from './signin.ts';
+import type { AccountKey } from '../../../../crypto/keys.ts';
 import { loadWorkers } from './workers.ts';
 
 /** Run a loader; on failure show the error and keep the rest of the page working. */
@@ -64,14 +62,31 @@ function route(): void {
   else clearResult();
 }
 
+/**
+ * The signed-in sections (owner, seal and upload, new job), loaded with their code only for a
+ * signed-in user: the pipeline checker, statement signing and sealing stay out of the public page.
+ */
+function loadSignedIn(me: AccountKey | null): Promise<unknown> {
+  const reload = () => void loadAll();
+  if (!me) {
+    for (const id of ['owner', 'seal', 'analyst']) $(id).hidden = true;
+    $('seal-body').replaceChildren(); // the last account's form and outcome
+    delete $('seal-body').dataset.account;
+    return Promise.resolve();
+  }
+  return Promise.all([
+    guard('Your datasets', async () => (await import('./owner.ts')).loadOwner(me, reload)),
+    guard('Seal and upload', async () => (await import('./seal.ts')).loadSeal(me, reload)),
+    guard('New job', async () => (await import('./analyst.ts')).loadAnalyst(me, openResult)),
+  ]);
+}
+
 function loadAll(): Promise<unknown> {
   const results = () => void guard('Results', loadResults, 'results-body');
   const me = currentAccount();
   return Promise.all([
     loadHealth(),
-    guard('Your datasets', () => loadOwner(me, () => void loadAll())),
-    guard('Seal and upload', () => loadSeal(me, () => void loadAll())),
-    guard('New job', () => loadAnalyst(me, openResult)),
+    loadSignedIn(me),
     guard('Workers', loadWorkers),
     guard('Datasets', loadDatasets, 'datasets-body'),
     guard('Pipelines', loadPipelines, 'pipelines-body'),

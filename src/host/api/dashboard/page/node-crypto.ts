@@ -5,14 +5,17 @@
  * bundler (../assets.ts) resolves `node:crypto` here, so the page runs the project's own
  * hashing and signing code rather than a copy of it.
  */
-import { blake2AsU8a, sha256AsU8a, sha512AsU8a } from '@polkadot/util-crypto';
+// @noble/hashes, not @polkadot/util-crypto: the public page then loads no WebAssembly and
+// no polkadot code until someone signs in.
+import { blake2b } from '@noble/hashes/blake2';
+import { sha256, sha512 } from '@noble/hashes/sha2';
 
 const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 
 const DIGESTS: Record<string, (data: Uint8Array) => Uint8Array> = {
-  sha256: (d) => sha256AsU8a(d),
-  sha512: (d) => sha512AsU8a(d),
-  blake2b512: (d) => blake2AsU8a(d, 512),
+  sha256: (d) => sha256(d),
+  sha512: (d) => sha512(d),
+  blake2b512: (d) => blake2b(d, { dkLen: 64 }),
 };
 
 /** A hash as node:crypto's createHash gives it (update, then digest). */

@@ -2,10 +2,11 @@
  * Signing in with the user's own key file: the browser reads the file the user picks, the
  * page derives the account (account.ts) and from then on signs every API request with it as
  * the CLI does (src/contracts/request-signing.ts). The key stays in this page's memory: it
- * is not stored (a reload signs out) and nothing but signatures leaves the page.
+ * is not stored (a reload signs out) and nothing but signatures leaves the page. The keyring
+ * (account.ts) is loaded when someone signs in, not with the public page.
  */
-import { sha256AsU8a } from '@polkadot/util-crypto';
-import { u8aToHex } from '@polkadot/util';
+import { sha256 } from '@noble/hashes/sha2';
+import { bytesToHex } from '@noble/hashes/utils';
 import {
   HEADER_ACCOUNT,
   HEADER_BODY,
@@ -15,9 +16,11 @@ import {
   UNSIGNED_PAYLOAD,
 } from '../../../../contracts/request-signing.ts';
 import type { AccountKey } from '../../../../crypto/keys.ts';
-import { accountFromKeyFile, KeyFileError } from './account.ts';
 import { setSigner, type Signer } from './api.ts';
 import { $, h, short } from './dom.ts';
+
+/** The key file could not be used: says why, never what it holds. */
+export class KeyFileError extends Error {}
 
 let account: AccountKey | null = null;
 /** The signed-in account, if any (owners' and analysts' sections sign with it). */
@@ -37,9 +40,7 @@ export function signerFor(key: AccountKey): Signer {
     async headers(method, pathWithQuery, body) {
       const timestamp = nextTimestamp();
       const bodyHash =
-        body === null
-          ? UNSIGNED_PAYLOAD
-          : u8aToHex(sha256AsU8a(new TextEncoder().encode(body ?? '')), -1, false);
+        body === null ? UNSIGNED_PAYLOAD : bytesToHex(sha256(new TextEncoder().encode(body ?? '')));
       return {
         ...(body === null ? { [HEADER_BODY]: UNSIGNED_PAYLOAD } : {}),
         [HEADER_ACCOUNT]: key.address,
@@ -61,6 +62,8 @@ export function initSignin(changed: () => void): void {
     if (!file) return;
     try {
       if (file.size > 64 * 1024) throw new KeyFileError('not a key file (too large)');
+      // Loaded at sign-in: the keyring and its WebAssembly are most of the page's code.
+      const { accountFromKeyFile } = await import('./account.ts');
       account = await accountFromKeyFile(await file.text());
     } catch (e) {
       account = null;

@@ -6,7 +6,7 @@
  * checked by `obscura attest`, which the page says (seal-attest.ts says why not here).
  */
 import { ed25519 } from '@noble/curves/ed25519';
-import { hexToU8a } from '@polkadot/util';
+import { hexToBytes } from '@noble/hashes/utils';
 import {
   keysDigest as enclaveKeysDigest,
   SimulatedEvidenceSchema,
@@ -66,9 +66,9 @@ function simulatedBinding(ev: Json): Check[] {
   let signed = false;
   try {
     signed = ed25519.verify(
-      hexToU8a(`0x${e.signature}`),
+      hexToBytes(e.signature),
       new TextEncoder().encode(canonicalJson(e.report)),
-      hexToU8a(`0x${e.authorityKey}`),
+      hexToBytes(e.authorityKey),
     );
   } catch {
     signed = false;
