@@ -13,7 +13,7 @@ import type { ParsedDataset } from '../../data/index.ts';
 import { tableFromBatches } from '../../data/columns.ts';
 import { chunkAad, indexAad, STORE_CHUNK_ROWS, STORE_FORMAT, type StoreIndex } from './format.ts';
 import { storeKey } from './keys.ts';
-import { sealPiece } from './seal.ts';
+import { sealPiece, sealPieceParts } from './seal.ts';
 
 /**
  * Write the store of `data` (checked against the manifest hashing to `manifestHash`) at
@@ -51,11 +51,13 @@ export async function writeStore(
           at += rows;
           const batches = slice.data.map((d) => ({ length: d.length, columns: [d] }));
           const ipc = tableToIPC(tableFromBatches([spec.name], [{ type: spec.type }], batches), 'stream');
-          const sealed = sealPiece(key, chunkAad(manifestHash, c, spec.name, j, chunks.length), ipc);
+          const parts = sealPieceParts(key, chunkAad(manifestHash, c, spec.name, j, chunks.length), ipc);
           ipc.fill(0);
-          await file.write(sealed);
-          mine.push([offset, sealed.length]);
-          offset += sealed.length;
+          const length = parts.reduce((n, p) => n + p.length, 0);
+          const { bytesWritten } = await file.writev(parts);
+          if (bytesWritten !== length) throw new Error('short write');
+          mine.push([offset, length]);
+          offset += length;
         }
         await file.sync();
       } finally {
