@@ -24,6 +24,7 @@ const ALL: Record<string, () => Promise<{ run: () => Promise<BenchSection> }>> =
   soak: () => import('./soak.ts'),
   results: () => import('./results.ts'),
   store: () => import('./store.ts'),
+  storescale: () => import('./store-scale.ts'),
 };
 
 const chosen = (process.env.BENCH ?? Object.keys(ALL).join(',')).split(',').filter((k) => k in ALL);

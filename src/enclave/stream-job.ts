@@ -11,13 +11,14 @@ import { Table } from 'apache-arrow';
 import { isObscuraError, ObscuraError } from '../common/errors.ts';
 import { manifestHash } from '../crypto/manifest.ts';
 import type { JobSpec } from '../contracts/enclave-protocol.ts';
-import type { PipelineDocument, PipelineOutputs } from '../pipelines/index.ts';
+import { checkPipeline, type PipelineDocument, type PipelineOutputs } from '../pipelines/index.ts';
 import type { JobGuard } from '../pipelines/limits.ts';
 import { duckdbMemory } from '../pipelines/limits.ts';
 import { planStreaming, runStreaming } from '../pipelines/partials/stream.ts';
 import { afterData } from './data-condition.ts';
 import type { OpenContext, OpenedDataset } from './datasets.ts';
 import { streamChunkBytes, streamSealedCsv, streamsInput } from './stream-input.ts';
+import { openStorePieces } from './store/open.ts';
 
 /**
  * How a job reads its inputs: 'stream' or 'memory'. Throws 'job_input_too_large' (413)
@@ -68,13 +69,24 @@ export async function streamAndRun(
     // No table: the rows are read in chunks by the run below.
     data: { table: new Table(), schema: manifest.schema, rows: manifest.rows },
   };
+  // From the store when the dataset has one (only the columns read, no CSV parse), in pieces
+  // of about a sixteenth of the memory limit in the CSV's bytes per row (a piece holds only
+  // the decrypted columns read, at most as many bytes as those rows' CSV).
+  const columns = checkPipeline(doc, { [input.name]: manifest.schema }).inputs[0]?.columnsRead ?? [];
+  const bytesPerRow = Math.max(1, manifest.plaintext.bytes / Math.max(1, manifest.rows));
+  const stored = await openStorePieces(
+    input,
+    ctx,
+    columns,
+    Math.max(1, Math.floor(ctx.limits.memoryBytes / 16 / bytesPerRow)),
+  );
   onOpened([opened]);
   progress(0.1, `streaming input ${input.name}`);
   const outputs = await afterData(() =>
     runStreaming(
       doc,
       manifest.schema,
-      streamSealedCsv(input, ctx, streamChunkBytes(ctx.limits.memoryBytes)),
+      stored ?? streamSealedCsv(input, ctx, streamChunkBytes(ctx.limits.memoryBytes)),
       {
         memoryLimit: duckdbMemory(ctx.limits.memoryBytes),
         ...(guard ? { guard } : {}),

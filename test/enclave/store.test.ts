@@ -3,7 +3,9 @@
  * columns asked for), and every way a host could tamper with it — chunks swapped,
  * reordered, moved between columns or datasets, a file cut short, an index from another
  * store, another enclave's key — fails as store_corrupt naming only the place, never a
- * value. Nothing in the store's files is plaintext. A write that dies leaves no store.
+ * value. Nothing in the store's files is plaintext. A write that dies leaves no store. A
+ * dataset streamed in pieces of any size is stored in whole chunks and read back in
+ * pieces; a stream that fails its checks at the end leaves no store.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,8 +14,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { isObscuraError } from '../../src/common/errors.ts';
 import { generateIdentity } from '../../src/crypto/index.ts';
 import { type ParsedDataset, parseDataset } from '../../src/data/index.ts';
-import { readStore, readStoreIndex } from '../../src/enclave/store/read.ts';
-import { writeStore } from '../../src/enclave/store/write.ts';
+import { readStore, readStoreIndex, readStorePieces } from '../../src/enclave/store/read.ts';
+import { writeStore, writeStoreFrom } from '../../src/enclave/store/write.ts';
 import { checkPipeline, parsePipeline, runPipeline } from '../../src/pipelines/index.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'obscura-store-'));
@@ -122,5 +124,41 @@ describe('columnar store', () => {
   it('a dataset with no store is no error: it is read from its sealed upload', async () => {
     expect(await readStoreIndex(join(work, 'none'), 'd1', H, me)).toBeUndefined();
     expect(existsSync(join(work, 'none'))).toBe(false);
+  });
+
+  it('stores a dataset streamed in uneven pieces and reads it back in pieces; a failed stream leaves none', async () => {
+    const data = await dataset();
+    const cuts = [0, 300, 301, 750, 1000];
+    const pieces = async function* (fail = false) {
+      for (let i = 0; i + 1 < cuts.length; i++) {
+        const [a, b] = [cuts[i] as number, cuts[i + 1] as number];
+        yield { table: data.table.slice(a, b), schema: data.schema, rows: b - a };
+      }
+      if (fail) throw new Error('plaintext hash mismatch at the end of the stream');
+    };
+    const dir = join(work, 's5');
+    const shape = { schema: data.schema, rows: data.rows };
+    expect(await writeStoreFrom(dir, shape, pieces(), H, me, 128)).toBe('written');
+    const index = await readStoreIndex(dir, 'd1', H, me);
+    expect(index?.chunks).toEqual([128, 128, 128, 128, 128, 128, 128, 104]);
+    const all = await open(dir, data);
+    expect(all.table.toArray().map((r) => r.toJSON())).toEqual(data.table.toArray().map((r) => r.toJSON()));
+    const read = [];
+    const opts = { dataset: 'd1', ageIdentity: me, schema: data.schema, columns: ['x'] };
+    for await (const p of readStorePieces(dir, index as NonNullable<typeof index>, opts, 300)) read.push(p);
+    expect(read.map((p) => p.rows)).toEqual([256, 256, 256, 232]);
+    expect(read.flatMap((p) => [...(p.table.getChild('x')?.toArray() ?? [])])).toEqual([
+      ...(data.table.getChild('x')?.toArray() ?? []),
+    ]);
+    // The stream's checks fail after the last piece: the error is the stream's, and no store is left.
+    const failed = join(work, 's6');
+    await expect(writeStoreFrom(failed, shape, pieces(true), H, me, 128)).rejects.toThrow(/at the end/);
+    expect(existsSync(failed)).toBe(false);
+    expect(readdirSync(work).filter((f) => f.includes('staging'))).toEqual([]);
+    // Fewer rows than the manifest says: not written (and the caller's check reports it).
+    expect(await writeStoreFrom(failed, { ...shape, rows: 1001 }, pieces(), H, me, 128)).toBeInstanceOf(
+      Error,
+    );
+    expect(existsSync(failed)).toBe(false);
   });
 });

@@ -1,11 +1,12 @@
 /**
  * A job over a dataset large beside the enclave's memory limit, end to end: the host runs
  * the enclave with the smallest memory limit per job (128 MiB, heap capped to it), the
- * upload's check and the job both read the sealed CSV in chunks (it is more than an eighth
- * of the limit), and the released result is what a run over the whole dataset gives
+ * upload's check reads the sealed CSV in chunks (it is more than an eighth of the limit),
+ * writing the enclave's store as it goes, the job reads that store in pieces, and the
+ * released result is what a run over the whole dataset gives
  * (the refusal of what cannot stream is test/enclave/stream-job.test.ts).
  */
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
@@ -71,6 +72,12 @@ afterAll(async () => {
 describe('a job over a dataset streamed in chunks', () => {
   it('releases what a run over the whole dataset releases', { timeout: 240_000 }, async () => {
     expect(csv.length).toBeGreaterThan(LIMITS.memoryBytes / 8);
+    // The upload's streamed check wrote the dataset's store as it went; the job reads it in pieces.
+    const root = join(t.dataDir, 'blobs', 'sha256');
+    const stores = readdirSync(root).flatMap((d) =>
+      readdirSync(join(root, d)).filter((f) => f.endsWith('.store')),
+    );
+    expect(stores).toHaveLength(1);
     const outputs = await runToResult(t.host.url, analyst, { pipeline: AGGREGATE, inputs: { big: dataset } });
     const whole = (await runPipeline(parsePipeline(AGGREGATE), { big: await parseDataset(csv, 'csv') }))
       .by_region;

@@ -1,12 +1,13 @@
 /**
  * `validate_dataset`: open a sealed dataset and check it against its owner's manifest. The
  * host learns only what the manifest already states: the row count and the schema. A CSV
- * large beside the memory limit is checked a chunk at a time (stream-input.ts); any other
- * dataset gets its columnar store written beside the staged upload (store/).
+ * large beside the memory limit is checked a chunk at a time (stream-input.ts), its store
+ * written a chunk at a time as it goes; any other dataset is checked whole, then gets its
+ * columnar store written beside the staged upload (store/).
  */
 import { manifestHash } from '../../crypto/manifest.ts';
 import { openSealedInput } from '../datasets.ts';
-import { keepStore } from '../store/open.ts';
+import { keepStore, keepStoreFrom } from '../store/open.ts';
 import { streamChunkBytes, streamSealedCsv, streamsInput } from '../stream-input.ts';
 import { handler } from './handler.ts';
 
@@ -14,8 +15,19 @@ export const validateDataset = handler('validate_dataset', async (req, cx) => {
   const { manifest } = req.input.manifest;
   if (streamsInput(manifest, cx.ctx.limits.memoryBytes)) {
     let rows = 0;
-    for await (const chunk of streamSealedCsv(req.input, cx.ctx, streamChunkBytes(cx.ctx.limits.memoryBytes)))
-      rows += chunk.rows;
+    const pieces = streamSealedCsv(req.input, cx.ctx, streamChunkBytes(cx.ctx.limits.memoryBytes));
+    // Its store is written a piece at a time as the stream is checked; a stream that fails a
+    // check at its end leaves none.
+    await keepStoreFrom(
+      req.input,
+      cx.ctx,
+      (async function* () {
+        for await (const piece of pieces) {
+          rows += piece.rows;
+          yield piece;
+        }
+      })(),
+    );
     cx.remember([{ manifest: req.input.manifest, manifestHash: manifestHash(manifest) }]);
     return { rows, schema: manifest.schema };
   }

@@ -9,8 +9,9 @@
 import { manifestHash } from '../../crypto/manifest.ts';
 import type { SealedInput } from '../../contracts/enclave-protocol.ts';
 import { assertInputAccepted, type OpenContext, type OpenedDataset } from '../datasets.ts';
-import { readStore, readStoreIndex, storePathFor } from './read.ts';
-import { writeStore } from './write.ts';
+import type { ParsedDataset } from '../../data/index.ts';
+import { readStore, readStoreIndex, readStorePieces, storePathFor } from './read.ts';
+import { writeStore, writeStoreFrom } from './write.ts';
 
 /** The dataset from its store with just `columns`, or undefined when it has none. Throws store_corrupt. */
 export async function openFromStore(
@@ -54,4 +55,51 @@ export async function keepStore(
   } catch {
     return false;
   }
+}
+
+/**
+ * The dataset from its store as pieces of about `rowsPerPiece` rows with just `columns`
+ * (for a job streaming a dataset larger than memory), or undefined when it has none.
+ * Throws store_corrupt (the index at once, a chunk when its piece is read).
+ */
+export async function openStorePieces(
+  input: SealedInput,
+  ctx: OpenContext,
+  columns: readonly string[],
+  rowsPerPiece: number,
+): Promise<AsyncGenerator<ParsedDataset> | undefined> {
+  assertInputAccepted(input, ctx);
+  const { manifest } = input.manifest;
+  const hash = manifestHash(manifest);
+  const dir = storePathFor(input.blobPath, hash);
+  const index = await readStoreIndex(dir, input.datasetId, hash, ctx.ageIdentity);
+  if (!index || index.rows !== manifest.rows) return undefined;
+  return readStorePieces(
+    dir,
+    index,
+    { dataset: input.datasetId, ageIdentity: ctx.ageIdentity, schema: manifest.schema, columns },
+    rowsPerPiece,
+  );
+}
+
+/**
+ * Write the store of a dataset streamed for being larger than memory from its checked
+ * pieces as they come. Errors of `pieces` (the stream's checks) are thrown and leave no
+ * store; a failure to write is ignored (false), as for keepStore.
+ */
+export async function keepStoreFrom(
+  input: SealedInput,
+  ctx: OpenContext,
+  pieces: AsyncIterable<ParsedDataset>,
+): Promise<boolean> {
+  const { manifest } = input.manifest;
+  const hash = manifestHash(manifest);
+  const result = await writeStoreFrom(
+    storePathFor(input.blobPath, hash),
+    { schema: manifest.schema, rows: manifest.rows },
+    pieces,
+    hash,
+    ctx.ageIdentity,
+  );
+  return result === 'written';
 }

@@ -5,7 +5,7 @@
  * and all-null (Null-typed) columns for the others; its schema is the whole dataset's,
  * checked against the manifest's.
  */
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Data, makeData, Null, tableFromIPC } from 'apache-arrow';
 import { canonicalJson } from '../../common/hash.ts';
@@ -45,6 +45,14 @@ export async function readStoreIndex(
   return index;
 }
 
+/** Which store to read, for whom, and which columns (every column when omitted). */
+export interface ReadStoreOptions {
+  dataset: string;
+  ageIdentity: string;
+  schema: DatasetSchema;
+  columns?: readonly string[];
+}
+
 /**
  * The columns `columns` of the dataset in the store at `dir` (every column when omitted).
  * Throws store_corrupt naming the dataset, column and chunk that does not open, and
@@ -53,7 +61,39 @@ export async function readStoreIndex(
 export async function readStore(
   dir: string,
   index: StoreIndex,
-  opts: { dataset: string; ageIdentity: string; schema: DatasetSchema; columns?: readonly string[] },
+  opts: ReadStoreOptions,
+): Promise<ParsedDataset> {
+  return readStoreChunks(dir, index, opts, 0, index.chunks.length);
+}
+
+/**
+ * The store's chunks in `[from, to)` as pieces of about `rowsPerPiece` rows (whole chunks,
+ * at least one per piece), for a job that streams a dataset larger than memory: only one
+ * piece's columns are in memory at once. Throws what readStore throws.
+ */
+export async function* readStorePieces(
+  dir: string,
+  index: StoreIndex,
+  opts: ReadStoreOptions,
+  rowsPerPiece: number,
+): AsyncGenerator<ParsedDataset> {
+  for (let from = 0; from < index.chunks.length; ) {
+    let to = from + 1;
+    let rows = index.chunks[from] as number;
+    while (to < index.chunks.length && rows + (index.chunks[to] as number) <= rowsPerPiece)
+      rows += index.chunks[to++] as number;
+    yield await readStoreChunks(dir, index, opts, from, to);
+    from = to;
+  }
+}
+
+/** Chunks `[from, to)` of the store as one parsed dataset (one record batch per part of a chunk). */
+async function readStoreChunks(
+  dir: string,
+  index: StoreIndex,
+  opts: ReadStoreOptions,
+  from: number,
+  to: number,
 ): Promise<ParsedDataset> {
   const { dataset, ageIdentity } = opts;
   if (canonicalJson(index.schema) !== canonicalJson(opts.schema)) throw storeCorrupt(dataset, 'schema');
@@ -61,53 +101,79 @@ export async function readStore(
   const wanted = index.schema
     .map((c, i) => ({ ...c, i }))
     .filter((c) => !opts.columns || opts.columns.includes(c.name));
-  const perColumn: Data[][] = [];
+  // Per column read, per chunk: its parts (a chunk written from several streamed pieces has several).
+  const perColumn: Data[][][] = [];
   for (const col of wanted) {
     const extents = index.extents[col.i] ?? [];
     if (extents.length !== index.chunks.length) throw storeCorrupt(dataset, `column ${col.i}`);
-    // One read per column file: the chunks of a column lie one after another.
-    const file = await readFile(join(dir, `c${col.i}`)).catch(() => {
+    const datas: Data[][] = [];
+    perColumn.push(datas);
+    if (from >= to) continue;
+    // One read per column: the chunks of a column lie one after another in its file.
+    const first = (extents[from] as [number, number])[0];
+    const last = extents[to - 1] as [number, number];
+    const span = await readRange(join(dir, `c${col.i}`), first, last[0] + last[1] - first).catch(() => {
       throw storeCorrupt(dataset, `column ${col.i}`);
     });
-    const datas: Data[] = [];
-    for (const [j, [offset, length]] of extents.entries()) {
+    for (let j = from; j < to; j++) {
+      const [offset, length] = extents[j] as [number, number];
       const where = `column ${col.i}, chunk ${j}`;
-      if (offset + length > file.length) throw storeCorrupt(dataset, where);
+      if (offset < first || offset - first + length > span.length) throw storeCorrupt(dataset, where);
       const plain = openPiece(
         key,
         chunkAad(index.manifestHash, col.i, col.name, j, index.chunks.length),
-        file.subarray(offset, offset + length),
+        span.subarray(offset - first, offset - first + length),
       );
       if (!plain) throw storeCorrupt(dataset, where);
       const table = tableFromIPC(plain);
       const vector = table.getChildAt(0);
       if (!vector || table.numRows !== index.chunks[j] || table.schema.fields[0]?.name !== col.name)
         throw storeCorrupt(dataset, where);
-      datas.push(...vector.data);
+      datas.push([...vector.data]);
     }
-    perColumn.push(datas);
   }
-  // Chunks hold the same rows in every column. The table keeps every column in schema order
-  // (the loader finds columns by position); columns not read are Null columns, never loaded.
-  const batches = index.chunks.map((rows, j) => ({
-    length: rows,
-    columns: index.schema.map((_, c) => {
-      const k = wanted.findIndex((w) => w.i === c);
-      return k < 0
-        ? makeData({ type: new Null(), length: rows })
-        : pieceOf(perColumn[k] as Data[], index.chunks, j);
-    }),
-  }));
+  // Chunks hold the same rows in every column, cut into the same parts. The table keeps every
+  // column in schema order (the loader finds columns by position); columns not read are
+  // Null columns, never loaded.
+  const batches: { length: number; columns: Data[] }[] = [];
+  for (let j = from; j < to; j++) {
+    const parts = perColumn.map((datas) => datas[j - from] as Data[]);
+    const lengths = (parts[0] ?? [{ length: index.chunks[j] as number }]).map((d) => d.length);
+    for (const [k, p] of parts.entries())
+      if (p.length !== lengths.length || p.some((d, i) => d.length !== lengths[i]))
+        throw storeCorrupt(dataset, `column ${(wanted[k] as { i: number }).i}, chunk ${j}`);
+    for (const [i, length] of lengths.entries()) {
+      batches.push({
+        length,
+        columns: index.schema.map((_, c) => {
+          const k = wanted.findIndex((w) => w.i === c);
+          return k < 0 ? makeData({ type: new Null(), length }) : ((parts[k] as Data[])[i] as Data);
+        }),
+      });
+    }
+  }
   const table = tableFromBatches(
     index.schema.map((c) => c.name),
     index.schema.map((c) => ({ type: c.type as ColumnType })),
     batches,
   );
-  return { table, schema: opts.schema, rows: index.rows };
+  const rows = batches.reduce((n, b) => n + b.length, 0);
+  return { table, schema: opts.schema, rows };
 }
 
-/** The Data of chunk j when each chunk came back as exactly one piece (the writer writes one batch per chunk). */
-function pieceOf(datas: readonly Data[], chunks: readonly number[], j: number): Data {
-  if (datas.length !== chunks.length) throw new Error('a store chunk came back in several batches');
-  return datas[j] as Data;
+/** `length` bytes of the file at `path` from `offset`; shorter when the file is. */
+async function readRange(path: string, offset: number, length: number): Promise<Buffer> {
+  const file = await open(path, 'r');
+  try {
+    const out = Buffer.allocUnsafe(length);
+    let got = 0;
+    while (got < length) {
+      const { bytesRead } = await file.read(out, got, length - got, offset + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return out.subarray(0, got);
+  } finally {
+    await file.close();
+  }
 }

@@ -1,15 +1,18 @@
 /**
- * Writing a dataset's store (format.ts) from its checked, parsed rows. The store is written
- * into a staging directory beside its place, each file fsync'd, then renamed into place in
- * one step: a crash leaves either no store (the dataset is read from its sealed upload, as
- * before the store existed) or a whole one, never half of one. Staging left by a crash is
- * removed by the next write.
+ * Writing a dataset's store (format.ts) from its checked, parsed rows — whole, or as the
+ * pieces of a dataset streamed for being larger than memory (each piece written as it
+ * comes, so only one piece's plaintext is in memory). The store is written into a staging
+ * directory beside its place, each file fsync'd, then renamed into place in one step: a
+ * crash — or a stream that fails its checks at the end — leaves either no store (the
+ * dataset is read from its sealed upload, as before the store existed) or a whole one,
+ * never half of one. Staging left by a crash is removed by the next write.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { tableToIPC } from 'apache-arrow';
-import type { ParsedDataset } from '../../data/index.ts';
+import { type Data, tableToIPC } from 'apache-arrow';
+import type { DatasetSchema, ParsedDataset } from '../../data/index.ts';
 import { tableFromBatches } from '../../data/columns.ts';
 import { chunkAad, indexAad, STORE_CHUNK_ROWS, STORE_FORMAT, type StoreIndex } from './format.ts';
 import { storeKey } from './keys.ts';
@@ -26,64 +29,136 @@ export async function writeStore(
   ageIdentity: string,
   chunkRows = STORE_CHUNK_ROWS,
 ): Promise<void> {
+  const result = await writeStoreFrom(
+    dir,
+    { schema: data.schema, rows: data.rows },
+    (async function* () {
+      yield data;
+    })(),
+    manifestHash,
+    ageIdentity,
+    chunkRows,
+  );
+  if (result !== 'written') throw result;
+}
+
+/**
+ * Write the store of a dataset of `rows` rows (the manifest's) arriving as `pieces`, in
+ * order. Every chunk but the last holds exactly `chunkRows` rows, so the number of chunks
+ * each chunk's additional data names is known before the first arrives. Errors of `pieces`
+ * (a stream failing its checks) are thrown, with nothing left behind; a failure to write
+ * (a full disk) is returned instead, after `pieces` has been read to its end, so that a
+ * caller checking the stream still sees every check.
+ */
+export async function writeStoreFrom(
+  dir: string,
+  shape: { schema: DatasetSchema; rows: number },
+  pieces: AsyncIterable<ParsedDataset>,
+  manifestHash: string,
+  ageIdentity: string,
+  chunkRows = STORE_CHUNK_ROWS,
+): Promise<'written' | Error> {
+  const { schema, rows } = shape;
   const parent = dirname(dir);
-  await mkdir(parent, { recursive: true });
-  const prefix = `${basename(dir)}.staging-`;
-  for (const f of await readdir(parent))
-    if (f.startsWith(prefix)) await rm(join(parent, f), { recursive: true, force: true });
-  const staging = join(parent, `${prefix}${randomBytes(6).toString('hex')}`);
-  await mkdir(staging, { mode: 0o700 });
+  let staging: string | undefined;
+  const files: FileHandle[] = [];
+  let failed: Error | undefined;
+  const attempt = async (fn: () => Promise<void>) => {
+    if (failed) return;
+    try {
+      await fn();
+    } catch (e) {
+      failed = e instanceof Error ? e : new Error('store write failed');
+    }
+  };
+  const key = storeKey(ageIdentity, manifestHash);
+  const count = Math.ceil(rows / chunkRows);
+  const chunks: number[] = [];
+  const extents: [number, number][][] = schema.map(() => []);
+  const offsets = schema.map(() => 0);
+  // Rows waiting for their chunk to fill: per column, the slices of the pieces they came in.
+  let pending: Data[][] = schema.map(() => []);
+  let pendingRows = 0;
+  const flush = async () => {
+    const j = chunks.length;
+    for (const [c, spec] of schema.entries()) {
+      const parts = pending[c] as Data[];
+      const batches = parts.map((d) => ({ length: d.length, columns: [d] }));
+      const ipc = tableToIPC(tableFromBatches([spec.name], [{ type: spec.type }], batches), 'stream');
+      const sealed = sealPieceParts(key, chunkAad(manifestHash, c, spec.name, j, count), ipc);
+      ipc.fill(0);
+      const length = sealed.reduce((n, p) => n + p.length, 0);
+      const { bytesWritten } = await (files[c] as FileHandle).writev(sealed);
+      if (bytesWritten !== length) throw new Error('short write');
+      (extents[c] as [number, number][]).push([offsets[c] as number, length]);
+      offsets[c] = (offsets[c] as number) + length;
+    }
+    chunks.push(pendingRows);
+    pending = schema.map(() => []);
+    pendingRows = 0;
+  };
   try {
-    const key = storeKey(ageIdentity, manifestHash);
-    const chunks: number[] = [];
-    for (let at = 0; at < data.rows; at += chunkRows) chunks.push(Math.min(chunkRows, data.rows - at));
-    const extents: [number, number][][] = [];
-    for (const [c, spec] of data.schema.entries()) {
-      const column = data.table.getChildAt(c);
-      if (!column) throw new Error('column missing');
-      const file = await open(join(staging, `c${c}`), 'wx', 0o600);
-      const mine: [number, number][] = [];
-      let offset = 0;
-      try {
-        let at = 0;
-        for (const [j, rows] of chunks.entries()) {
-          const slice = column.slice(at, at + rows);
-          at += rows;
-          const batches = slice.data.map((d) => ({ length: d.length, columns: [d] }));
-          const ipc = tableToIPC(tableFromBatches([spec.name], [{ type: spec.type }], batches), 'stream');
-          const parts = sealPieceParts(key, chunkAad(manifestHash, c, spec.name, j, chunks.length), ipc);
-          ipc.fill(0);
-          const length = parts.reduce((n, p) => n + p.length, 0);
-          const { bytesWritten } = await file.writev(parts);
-          if (bytesWritten !== length) throw new Error('short write');
-          mine.push([offset, length]);
-          offset += length;
+    await attempt(async () => {
+      await mkdir(parent, { recursive: true });
+      const prefix = `${basename(dir)}.staging-`;
+      for (const f of await readdir(parent))
+        if (f.startsWith(prefix)) await rm(join(parent, f), { recursive: true, force: true });
+      staging = join(parent, `${prefix}${randomBytes(6).toString('hex')}`);
+      await mkdir(staging, { mode: 0o700 });
+      for (const c of schema.keys()) files.push(await open(join(staging, `c${c}`), 'wx', 0o600));
+    });
+    for await (const piece of pieces) {
+      await attempt(async () => {
+        const columns = schema.map((_, c) => piece.table.getChildAt(c));
+        if (columns.some((v) => !v)) throw new Error('column missing');
+        for (let at = 0; at < piece.rows; ) {
+          const take = Math.min(chunkRows - pendingRows, piece.rows - at);
+          for (const [c, column] of columns.entries())
+            (pending[c] as Data[]).push(...(column?.slice(at, at + take).data ?? []));
+          pendingRows += take;
+          at += take;
+          if (pendingRows === chunkRows) await flush();
         }
+      });
+    }
+    await attempt(async () => {
+      if (pendingRows > 0) await flush();
+      if (chunks.length !== count || chunks.reduce((a, b) => a + b, 0) !== rows)
+        throw new Error('row count differs from the manifest');
+      for (const f of files) await f.sync();
+      const index: StoreIndex = { format: STORE_FORMAT, manifestHash, schema, rows, chunks, extents };
+      const file = await open(join(staging as string, 'index'), 'wx', 0o600);
+      try {
+        await file.write(sealPiece(key, indexAad(manifestHash), Buffer.from(JSON.stringify(index))));
         await file.sync();
       } finally {
         await file.close();
       }
-      extents.push(mine);
-    }
-    const index: StoreIndex = {
-      format: STORE_FORMAT,
-      manifestHash,
-      schema: data.schema,
-      rows: data.rows,
-      chunks,
-      extents,
-    };
-    const file = await open(join(staging, 'index'), 'wx', 0o600);
-    try {
-      await file.write(sealPiece(key, indexAad(manifestHash), Buffer.from(JSON.stringify(index))));
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rm(dir, { recursive: true, force: true });
-    await rename(staging, dir);
+    });
   } catch (e) {
-    await rm(staging, { recursive: true, force: true });
+    await cleanUp(files, staging);
     throw e;
   }
+  for (const f of files) await f.close().catch(() => {});
+  if (failed) {
+    await cleanUp([], staging);
+    return failed;
+  }
+  const done = await (async () => {
+    await rm(dir, { recursive: true, force: true });
+    await rename(staging as string, dir);
+  })().then(
+    () => undefined,
+    (e: unknown) => (e instanceof Error ? e : new Error('store write failed')),
+  );
+  if (done) {
+    await cleanUp([], staging);
+    return done;
+  }
+  return 'written';
+}
+
+async function cleanUp(files: FileHandle[], staging: string | undefined): Promise<void> {
+  for (const f of files) await f.close().catch(() => {});
+  if (staging) await rm(staging, { recursive: true, force: true });
 }

@@ -1,0 +1,101 @@
+/**
+ * One step of the store's scale bench (store-scale.ts), run in its own process so that its
+ * peak resident memory is its own: `node --import tsx bench/store-scale-child.ts <step> <dir>
+ * [rows]`, printing one JSON line {wall, cpu, rssMiB}. Steps: `prepare` (write the CSV in
+ * 1M-row pieces, seal it, no figures), `ingest` (what the enclave does with an upload: read
+ * the sealed file, hash it, decrypt, hash the plaintext, parse it against the schema, write
+ * the store), `job` (the sample pipeline from the store, after one warm-up run), `copy` and `peer` (DuckDB: COPY the
+ * plaintext CSV to Parquet; the same SQL on the Parquet file, after a warm-up).
+ */
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { makeVisits } from '../datasets/make-visits.ts';
+import { sha256Hex } from '../src/common/hash.ts';
+import { decryptToBuffer, generateIdentity, sealFile } from '../src/crypto/index.ts';
+import { parseDataset } from '../src/data/index.ts';
+import { readStore, readStoreIndex } from '../src/enclave/store/read.ts';
+import { writeStore } from '../src/enclave/store/write.ts';
+import { checkPipeline, parsePipeline, runPipeline } from '../src/pipelines/index.ts';
+
+const [step, dir, rowsArg] = process.argv.slice(2) as [string, string, string | undefined];
+const H = 'c'.repeat(64);
+const csv = join(dir, 'visits.csv');
+const sealed = join(dir, 'visits.csv.age');
+const parquet = join(dir, 'visits.parquet');
+const store = join(dir, 'store');
+const q = (p: string) => `'${p.replaceAll("'", "''")}'`;
+const SQL = (from: string) =>
+  `SELECT region, count(*) AS patients, sum(cost) AS total_cost, avg(cost) AS mean_cost, max(cost) AS max_cost FROM ${from} WHERE age >= 18 GROUP BY region HAVING count(*) >= 10 ORDER BY region`;
+
+async function measure(fn: () => Promise<unknown>): Promise<void> {
+  const [t, c] = [performance.now(), process.cpuUsage()];
+  await fn();
+  const u = process.cpuUsage(c);
+  const out = {
+    wall: (performance.now() - t) / 1000,
+    cpu: (u.user + u.system) / 1e6,
+    rssMiB: process.resourceUsage().maxRSS / 1024,
+  };
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
+const keys = (): { identity: string; recipient: string; sha: string; schema: never } =>
+  JSON.parse(readFileSync(join(dir, 'keys.json'), 'utf8'));
+const schemaOf = async () =>
+  (await parseDataset(Buffer.from(makeVisits({ rows: 1000, seed: 1 })), 'csv')).schema;
+
+if (step === 'prepare') {
+  const rows = Number(rowsArg);
+  writeFileSync(csv, '');
+  for (let at = 0, i = 0; at < rows; at += 1_000_000, i++) {
+    const text = makeVisits({ rows: Math.min(1_000_000, rows - at), seed: i + 1 });
+    appendFileSync(csv, i === 0 ? text : text.slice(text.indexOf('\n') + 1));
+  }
+  const id = generateIdentity();
+  await sealFile(csv, sealed, [id.recipient]);
+  const sha = sha256Hex(readFileSync(csv));
+  writeFileSync(join(dir, 'keys.json'), JSON.stringify({ ...id, sha }));
+} else if (step === 'ingest') {
+  const { identity, sha } = keys();
+  const schema = await schemaOf();
+  await measure(async () => {
+    const ciphertext = readFileSync(sealed);
+    sha256Hex(ciphertext);
+    const plain = await decryptToBuffer([identity], ciphertext);
+    if (sha256Hex(plain) !== sha) throw new Error('plaintext hash');
+    const data = await parseDataset(plain, 'csv', { schema });
+    plain.fill(0);
+    await writeStore(store, data, H, identity);
+  });
+} else if (step === 'job') {
+  const { identity } = keys();
+  const schema = await schemaOf();
+  const doc = parsePipeline(
+    readFileSync(new URL('../pipelines/cost-by-region.yaml', import.meta.url), 'utf8'),
+  );
+  const columns = checkPipeline(doc, { visits: schema }).inputs[0]?.columnsRead ?? [];
+  const job = async () => {
+    const index = await readStoreIndex(store, 'bench', H, identity);
+    if (!index) throw new Error('no store');
+    const data = await readStore(store, index, { dataset: 'bench', ageIdentity: identity, schema, columns });
+    await runPipeline(doc, { visits: data });
+  };
+  // A warm-up first: the enclave is a long-lived process, its code already compiled.
+  await job();
+  await measure(job);
+} else if (step === 'copy' || step === 'peer') {
+  const instance = await DuckDBInstance.create(':memory:');
+  const duck = await instance.connect();
+  const sql = SQL(`read_parquet(${q(parquet)})`);
+  if (step === 'peer') await duck.runAndReadAll(sql);
+  await measure(() =>
+    step === 'copy'
+      ? duck.run(`COPY (FROM read_csv(${q(csv)})) TO ${q(parquet)} (FORMAT parquet)`)
+      : duck.runAndReadAll(sql),
+  );
+  duck.closeSync();
+  instance.closeSync();
+} else {
+  throw new Error(`unknown step ${step}`);
+}
