@@ -21,6 +21,7 @@ import { accountKeyFromSuri, type AccountKey } from '../../src/crypto/index.ts';
 import { parseCsv } from '../../src/data/csv.ts';
 import { parsePipeline, runPipeline } from '../../src/pipelines/index.ts';
 import { parseResultDocument } from '../../src/provenance/document.ts';
+import { verifyResultDocument } from '../../src/provenance/index.ts';
 import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
 import { startTestHost } from '../helpers/host.ts';
 import { sealAndUpload } from '../helpers/datasets.ts';
@@ -164,6 +165,10 @@ describe('a federated aggregate across three nodes', () => {
       ['worker-1', `worker-1@${b.host.url}`, `worker-1@${c.host.url}`].sort(),
     );
     expect(doc.anchor.blockNumber).toBeGreaterThan(0);
+    // `obscura verify`'s check: the coordinating enclave's signature and attestation, the anchor.
+    expect(
+      (await verifyResultDocument(doc, { chainEndpoint: a.host.chainEndpoint, allowSimulated: true })).ok,
+    ).toBe(true);
   }, 120_000);
 
   it('a DP aggregate: noised once after the merge, each node charging its own dataset on its own ledger', async () => {
