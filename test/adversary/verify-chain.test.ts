@@ -1,3 +1,4 @@
+// biome-ignore-all lint/performance/useDomNodeTextContent: these are Playwright locators (innerText waits for layout), not DOM nodes
 /**
  * Attack: the API host points `obscura verify` at a chain of its own making. Before the fix,
  * verify without --chain silently used whatever endpoint the host's /v1/health named, and
@@ -6,9 +7,11 @@
  * OBSCURA_VERIFY_CHAIN or their config file), its genesis and block #1 hashes must be the
  * ones the result's provenance names (and those the user pinned), and a fallback to the
  * host's endpoint is announced with a WARN line.
- * Runs a real host, a second embedded chain, and the real CLI.
+ * The dashboard makes the same promise in the page: a reader types the chain endpoint, and
+ * the page checks the anchor there itself (passes on the host's chain, fails on another).
+ * Runs a real host, a second embedded chain, the real CLI and chromium.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +22,9 @@ import { submitJob } from '../../src/client/job-request.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import { JobRecordSchema } from '../../src/contracts/api-records.ts';
+import { launchBrowser, openPage, screenshot } from '../helpers/browser.ts';
 import { obscura } from '../helpers/cli.ts';
+import { resultList, serveApi } from '../helpers/dashboard-fixtures.ts';
 import { sealAndUpload } from '../helpers/datasets.ts';
 import { startTestHost } from '../helpers/host.ts';
 import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
@@ -161,4 +166,35 @@ describe('verify pins the chain', () => {
     expect(r.stderr).toContain(config);
     expect(r.stderr).toMatch(/config_invalid/);
   }, 60_000);
+});
+
+describe('the dashboard checks the anchor on the chain the reader names', () => {
+  it('passes on the chain that holds it and fails on another, in the page', async () => {
+    const doc = JSON.parse(readFileSync(docPath, 'utf8')) as Record<string, unknown>;
+    const id = String(doc.id);
+    const browser = await launchBrowser();
+    try {
+      // The result as its reader's host serves it (the page would sign in to read it).
+      const w = await openPage(browser, `${testHost.host.url}/#result=${id}`, {
+        setup: (p) => serveApi(p, { '/v1/results': resultList(doc), [`/v1/results/${id}`]: doc }),
+      });
+      const { page } = w;
+      const check = async (endpoint: string): Promise<string> => {
+        await page.locator('#chain-endpoint').fill(endpoint);
+        await page.getByRole('button', { name: 'check on this chain' }).click();
+        await page.locator('#chain-out[data-ok]').waitFor({ timeout: 60_000 });
+        return (await page.locator('#chain-out').getAttribute('data-ok')) ?? '';
+      };
+      expect(await check(testHost.host.chainEndpoint)).toBe('true');
+      const passed = await page.locator('#chain-out').innerText();
+      expect(passed).toMatch(/anchored on this chain/);
+      expect(passed).toMatch(/merkle/);
+      await screenshot(page, 'result-chain-check');
+      expect(await check(other.endpoint)).toBe('false');
+      expect(await page.locator('#chain-out').innerText()).toMatch(/NOT verified[\s\S]*✗?\s*chain/);
+      expect(w.errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }, 120_000);
 });

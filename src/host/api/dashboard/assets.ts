@@ -12,12 +12,16 @@ import { build, type Plugin } from 'esbuild';
 
 const HERE = new URL('./', import.meta.url);
 
-/** The page's policy: its own script (and WebAssembly, for sr25519 signing), inline styles, same-origin requests. */
+/**
+ * The page's policy: its own script (and WebAssembly, for sr25519 signing), inline styles,
+ * same-origin requests, and WebSocket connections (to a chain the reader names).
+ */
 export const DASHBOARD_CSP = [
   "default-src 'none'",
   "script-src 'self' 'wasm-unsafe-eval'",
   "style-src 'unsafe-inline'",
-  "connect-src 'self'",
+  // WebSockets anywhere: a reader checks a result's anchor on the chain endpoint they choose.
+  "connect-src 'self' ws: wss:",
   "img-src 'self' data: blob:",
   "base-uri 'none'",
   "form-action 'none'",

@@ -1,5 +1,6 @@
 /**
- * Results: the list, one result's outputs (through outputs.ts), and its provenance as the
+ * Results: the list, one result's outputs (through outputs.ts), the page's own check of its
+ * anchor on a chain the reader names (chain-check.ts), and its provenance as the
  * API host checks it. The pipeline document, when the reader may read it, tells which
  * columns are group keys and where histogram bins lie.
  */
@@ -138,6 +139,7 @@ export async function showResult(id: string): Promise<void> {
         ]),
         h('p', { class: 'row' }, pbtn),
         prov,
+        chainCheck(doc),
         outputs.length ? outputs.flatMap(([step, t]) => outputParts(step, t, info[step])) : noOutputs,
       ),
     );
@@ -149,6 +151,68 @@ export async function showResult(id: string): Promise<void> {
     );
     showError(`Result ${id}`, e);
   }
+}
+
+/** The reader's own check of the anchor, on a chain endpoint they type (chain-check.ts, loaded on demand). */
+function chainCheck(doc: Json): HTMLElement {
+  const endpoint = h('input', {
+    type: 'url',
+    id: 'chain-endpoint',
+    size: 40,
+    placeholder: 'the ws or wss address of a node you trust',
+    'aria-label': 'Chain endpoint to check the anchor on',
+  }) as HTMLInputElement;
+  const out = h('div', { id: 'chain-out', 'aria-live': 'polite' });
+  const btn = h('button', { type: 'button' }, 'check on this chain') as HTMLButtonElement;
+  btn.addEventListener('click', async () => {
+    btn.disabled = true;
+    delete out.dataset.ok;
+    out.replaceChildren(h('p', { class: 'muted' }, `connecting to ${endpoint.value}…`));
+    try {
+      const { checkOnChain } = await import('./chain-check.ts');
+      const v = await checkOnChain(doc, endpoint.value.trim());
+      out.dataset.ok = String(v.ok);
+      out.replaceChildren(
+        h(
+          'p',
+          {},
+          h(
+            'span',
+            { class: `badge ${v.ok ? 'st-ok' : 'st-bad'}` },
+            v.ok ? 'anchored on this chain' : 'NOT verified on this chain',
+          ),
+          ` checked in this page against ${endpoint.value.trim()}`,
+        ),
+        h(
+          'ul',
+          { class: 'checks', 'aria-label': 'Checks on your chain' },
+          v.checks.map((c) =>
+            h(
+              'li',
+              {},
+              mark(c.ok),
+              ' ',
+              h('strong', {}, c.name),
+              h('span', { class: 'muted' }, ` — ${c.detail}`),
+            ),
+          ),
+        ),
+      );
+    } catch (e) {
+      out.dataset.ok = 'false';
+      out.replaceChildren(
+        h('p', { class: 'bad' }, `could not check on ${endpoint.value}: ${str((e as Error)?.message ?? e)}`),
+      );
+    } finally {
+      btn.disabled = false;
+    }
+  });
+  return h(
+    'div',
+    {},
+    h('p', { class: 'row' }, h('label', { for: 'chain-endpoint' }, 'Your chain'), endpoint, btn),
+    out,
+  );
 }
 
 async function showProvenance(id: string, out: HTMLElement, btn: HTMLButtonElement): Promise<void> {
