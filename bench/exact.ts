@@ -63,7 +63,7 @@ outputs: { m: { min_group_size: 10 } }
 `;
 
 /** The Python with scikit-learn and duckdb, made if missing; or why there is none. */
-function python(): { bin: string } | { skipped: string } {
+export function python(): { bin: string } | { skipped: string } {
   const bin = join(VENV, 'bin/python');
   const ready = () => {
     try {

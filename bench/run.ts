@@ -16,6 +16,7 @@ const ALL: Record<string, () => Promise<{ run: () => Promise<BenchSection> }>> =
   dpnoise: () => import('./dp-noise.ts'),
   ml: () => import('./ml.ts'),
   exact: () => import('./exact.ts'),
+  mlp: () => import('./mlp.ts'),
   enclave: () => import('./enclave.ts'),
   attestation: () => import('./attestation.ts'),
   roundtrip: () => import('./roundtrip.ts'),
