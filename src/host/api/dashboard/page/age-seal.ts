@@ -7,7 +7,7 @@
  * about ten times faster than pure JavaScript, and on Node's Buffer throughout; the page
  * gets the spec again in the few lines below, and the tests hold both to the standard: a
  * file sealed here is opened by the real enclave (src/crypto/age/decrypt.ts) and by the
- * `age` tool (test/host/api/dashboard-seal.test.ts).
+ * `age` tool (test/adversary/dashboard-seal.test.ts).
  *
  * Streaming: `push` takes plaintext in any pieces and returns the sealed 64 KiB chunks it
  * completed; a full chunk is sealed as non-final only once a further byte arrives, so a

@@ -1,8 +1,11 @@
 // biome-ignore-all lint/performance/useDomNodeTextContent: these are Playwright locators (innerText waits for layout), not DOM nodes
 /**
- * An owner seals and uploads a CSV in the page, in a real browser: the page checks the
- * worker's attestation itself and refuses before reading the file when it fails (a
- * simulated TEE not accepted; evidence whose keys were swapped by the host), seals with the
+ * Attack: a host that wants an owner's data sealed to a key it holds, or to an enclave the
+ * owner did not accept, or the key or rows themselves. The owner seals and uploads a CSV in
+ * the page, in a real browser; the page checks the worker's attestation itself and refuses
+ * before reading the file when it fails (a simulated TEE not accepted; evidence whose keys
+ * the host swapped; old evidence replayed for a new nonce; a measurement the owner did not
+ * list). Promise broken if any of them uploads. Then the page seals with the
  * age format in the page, signs the manifest with the key it read, and uploads. The file is
  * accepted by the real enclave (in-process: it decrypts and checks every commitment), and a
  * file the page sealed to a recipient whose identity the test holds opens with the `age`
@@ -15,12 +18,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { simulatedEvidence } from '../../../src/attestation/simulated.ts';
-import { type AccountKey, createKeyFile, loadAccountKey } from '../../../src/crypto/index.ts';
-import { EnclaveClient } from '../../../src/host/enclave-client.ts';
-import { EnclaveDouble, startTestApp, type TestApp } from '../../helpers/app.ts';
-import { launchBrowser, openPage, screenshot, type WatchedPage } from '../../helpers/browser.ts';
-import { inProcessEnclave } from '../../helpers/in-process-enclave.ts';
+import { simulatedEvidence } from '../../src/attestation/simulated.ts';
+import { type AccountKey, createKeyFile, loadAccountKey } from '../../src/crypto/index.ts';
+import { EnclaveClient } from '../../src/host/enclave-client.ts';
+import { EnclaveDouble, startTestApp, type TestApp } from '../helpers/app.ts';
+import { launchBrowser, openPage, screenshot, type WatchedPage } from '../helpers/browser.ts';
+import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
 
 const AGE = '/usr/bin/age';
 const hasAge = existsSync(AGE) && existsSync(`${AGE}-keygen`);
@@ -86,9 +89,15 @@ afterAll(async () => {
 });
 
 /** Fill the form for `worker` and press the button; resolves to the outcome's data-state. */
-async function sealTo(w: WatchedPage, worker: string, simulatedOk: boolean): Promise<string> {
+async function sealTo(
+  w: WatchedPage,
+  worker: string,
+  simulatedOk: boolean,
+  measurements?: string,
+): Promise<string> {
   const { page } = w;
-  await page.locator('#seal-worker').selectOption(worker);
+  await page.locator('#seal-worker').selectOption(worker); // fills in the listing's measurement
+  if (measurements !== undefined) await page.locator('#seal-measurements').fill(measurements);
   await page.locator('#seal-file').setInputFiles(join(work, 'data.csv'));
   await page.locator('#seal-analysts').fill(analyst.address);
   await page.locator('#seal-simulated').setChecked(simulatedOk);
@@ -125,6 +134,25 @@ describe('an owner sealing a CSV in the page', () => {
     expect(await sealTo(w, 'worker-1', true)).toBe('refused');
     expect(await page.locator('#seal-out').innerText()).toContain('report binds the keys');
     await page.unroute('**/v1/workers/worker-1/attestation*', swap);
+    // Old evidence replayed: genuine and signed, but for another nonce.
+    let old: unknown;
+    const replay = async (route: Route) => {
+      const res = await route.fetch();
+      old ??= await res.json();
+      await route.fulfill({ response: res, json: old });
+    };
+    await page.route('**/v1/workers/worker-1/attestation*', replay);
+    expect(await sealTo(w, 'worker-1', false)).toBe('refused'); // records fresh evidence
+    expect(await sealTo(w, 'worker-1', true)).toBe('refused');
+    expect(await page.locator('#seal-out').innerText()).toMatch(
+      /✗\s*(failed:)?\s*report nonce equals the nonce we sent/,
+    );
+    await page.unroute('**/v1/workers/worker-1/attestation*', replay);
+    // A measurement the owner did not list.
+    expect(await sealTo(w, 'worker-1', true, 'cd'.repeat(32))).toBe('refused');
+    expect(await page.locator('#seal-out').innerText()).toMatch(
+      /✗\s*(failed:)?\s*measurement is one you accept/,
+    );
     expect(uploads(w)).toEqual([]);
 
     // The real enclave opens the page's file and checks it against the signed manifest.
