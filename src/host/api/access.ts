@@ -121,9 +121,24 @@ export function jobView(job: JobRecord, caller: Caller): JobRecord {
   return { ...rest, message: job.status === 'failed' ? 'failed' : rest.message };
 }
 
-/** Jobs `caller` may read. */
-export function readableJobs(ctx: HostContext, caller: Caller, jobs: JobRecord[]): JobRecord[] {
-  return jobs.filter((j) => mayReadJob(ctx, caller, j));
+/**
+ * The page of jobs `caller` may read (with this status, when given) that the request asks for,
+ * newest first: the store reads the page's candidates (Metadata.jobsAfter), checked here.
+ */
+export function readableJobsPage(
+  ctx: HostContext,
+  req: Request,
+  status?: JobRecord['status'],
+): { page: JobRecord[]; next: string | null } {
+  const caller: Caller = req.account;
+  const keep = (job: JobRecord) =>
+    (status === undefined || job.status === status) && mayReadJob(ctx, caller, job);
+  return pageAfter<JobRecord>(req, {
+    fetch: (after, n) => ctx.metadata.jobsAfter(caller, after, n),
+    keep,
+    idOf: (job) => job.id,
+    lists: (id) => ctx.metadata.hasJob(id) && keep(ctx.metadata.job(id)),
+  });
 }
 
 /** Whether `caller` may read the stored result `id` (of a job it may read, in a form this version serves). */

@@ -160,6 +160,8 @@ const MIGRATIONS: string[] = [
    );`,
   // Lists read results a page at a time in this order (Metadata.resultsAfter), not all of them.
   `CREATE INDEX results_list ON results(created_at DESC, id);`,
+  // And jobs likewise (Metadata.jobsAfter).
+  `CREATE INDEX jobs_list ON jobs(created_at DESC, id);`,
 ];
 
 /** Open (creating if needed) and migrate the database at `path`. */

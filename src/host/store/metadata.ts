@@ -103,6 +103,16 @@ function storedStatus(status: JobStatus): Exclude<JobStatus, 'awaiting_approval'
 
 const JOB_SELECT = `SELECT j.*, p.name AS pipeline_name FROM jobs j JOIN pipelines p ON p.hash = j.pipeline_hash`;
 
+/**
+ * Jobs (alias j) that account @account may be able to read: it submitted them, owns one of
+ * their inputs, or their pipeline asks to be public. A superset of what it may read; the
+ * access rules (src/host/api/access.ts) decide exactly on each row a list reads.
+ */
+const MAY_READ_JOB = `(j.analyst = @account
+  OR EXISTS (SELECT 1 FROM json_tree(j.inputs_json) t JOIN datasets d ON d.id = t.atom
+             WHERE t.type = 'text' AND d.owner = @account)
+  OR j.pipeline_hash IN (SELECT hash FROM pipelines WHERE json_extract(document, '$.visibility') = 'public'))`;
+
 /** A result as a list reads it (Metadata.resultsAfter). */
 export interface ResultListRow {
   id: string;
@@ -313,6 +323,25 @@ export class Metadata {
     return jobFromRow(row);
   }
 
+  /**
+   * Up to `n` jobs, newest first, after the job `after`, of those `account` may be able to
+   * read (see resultsAfter: the access rules decide exactly on each).
+   */
+  jobsAfter(account: string | undefined, after: string | undefined, n: number): JobRecord[] {
+    const rows = this.db
+      .prepare(
+        `${JOB_SELECT}
+         WHERE (@after IS NULL
+                OR j.created_at < (SELECT created_at FROM jobs WHERE id = @after)
+                OR (j.created_at = (SELECT created_at FROM jobs WHERE id = @after) AND j.id > @after))
+           AND ${MAY_READ_JOB}
+         ORDER BY j.created_at DESC, j.id
+         LIMIT @n`,
+      )
+      .all({ account: account ?? null, after: after ?? null, n }) as JobRow[];
+    return rows.map(jobFromRow);
+  }
+
   /** All jobs, newest first. */
   jobs(): JobRecord[] {
     return (this.db.prepare(`${JOB_SELECT} ORDER BY j.created_at DESC, j.id`).all() as JobRow[]).map(
@@ -498,11 +527,7 @@ export class Metadata {
          WHERE (@after IS NULL
                 OR r.created_at < (SELECT created_at FROM results WHERE id = @after)
                 OR (r.created_at = (SELECT created_at FROM results WHERE id = @after) AND r.id > @after))
-           AND (j.analyst = @account
-                OR EXISTS (SELECT 1 FROM json_tree(j.inputs_json) t JOIN datasets d ON d.id = t.atom
-                           WHERE t.type = 'text' AND d.owner = @account)
-                OR j.pipeline_hash IN (SELECT hash FROM pipelines
-                                       WHERE json_extract(document, '$.visibility') = 'public'))
+           AND ${MAY_READ_JOB}
          ORDER BY r.created_at DESC, r.id
          LIMIT @n`,
       )

@@ -1,5 +1,5 @@
 /**
- * A list of results reads its candidates in SQL (Metadata.resultsAfter): newest first, after
+ * A list of results or jobs reads its candidates in SQL (Metadata.resultsAfter, jobsAfter): newest first, after
  * a cursor, at most n, and only results of jobs the account submitted or has an input of, or
  * whose pipeline asks to be public. The access rules decide exactly on each (access.ts); this
  * keeps a list request from reading every result stored.
@@ -78,6 +78,23 @@ describe('results as a list reads them', () => {
     expect(all('dave')).toEqual(expected((i) => i % 7 === 0 || isPublic(i)));
     expect(all('eve')).toEqual(expected(isPublic));
     expect(all(undefined)).toEqual(expected(isPublic));
+    // Jobs list the same way (all created at once here, so in id order).
+    const jobIds = (account: string | undefined) => {
+      const ids: string[] = [];
+      let after: string | undefined;
+      for (;;) {
+        const batch = metadata.jobsAfter(account, after, 11);
+        ids.push(...batch.map((j) => j.id));
+        if (batch.length < 11) return ids;
+        after = batch.at(-1)?.id;
+      }
+    };
+    const jobsOf = (keep: (i: number) => boolean) =>
+      Array.from({ length: 300 }, (_, i) => i)
+        .filter(keep)
+        .map((i) => `j${String(i).padStart(3, '0')}`);
+    expect(jobIds('alice')).toEqual(jobsOf((i) => i % 10 === 0 || isPublic(i)));
+    expect(jobIds(undefined)).toEqual(jobsOf(isPublic));
     // Each row names its job; documents this version does not serve come back undefined.
     expect(metadata.resultsAfter('dave', undefined, 1)).toEqual([
       { id: 'r294', job: 'j294', document: undefined },

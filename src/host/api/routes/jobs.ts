@@ -9,9 +9,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
-import { paginate } from '../paginate.ts';
 import { ObscuraError } from '../../../common/errors.ts';
-import { assertReadable, jobView, readableJobs } from '../access.ts';
+import { assertReadable, jobView, readableJobsPage } from '../access.ts';
 import { checkSubmittedRequest } from '../job-requests.ts';
 import { assessBudget, assessJob } from '../assess.ts';
 import type { HostContext } from '../context.ts';
@@ -118,10 +117,7 @@ export function jobRoutes(ctx: HostContext): Router {
   });
   r.get('/jobs', (req, res) => {
     const { status } = parseBody(JobsQuerySchema, req.query, 'query');
-    const readable = readableJobs(ctx, req.account, ctx.metadata.jobs()).filter(
-      (j) => status === undefined || j.status === status,
-    );
-    const { page, next } = paginate(req, readable, (j) => j.id);
+    const { page, next } = readableJobsPage(ctx, req, status);
     res.json({ jobs: page.map((j) => jobView(j, req.account)), next });
   });
   r.get('/jobs/:id', (req, res) => {
