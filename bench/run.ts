@@ -26,6 +26,7 @@ const ALL: Record<string, () => Promise<{ run: () => Promise<BenchSection> }>> =
   results: () => import('./results.ts'),
   store: () => import('./store.ts'),
   storescale: () => import('./store-scale.ts'),
+  federated: () => import('./federated.ts'),
 };
 
 const chosen = (process.env.BENCH ?? Object.keys(ALL).join(',')).split(',').filter((k) => k in ALL);

@@ -24,6 +24,9 @@ import { EnclaveClient } from '../../src/host/enclave-client.ts';
 import { runFederatedAggregate } from '../../src/host/federation/aggregate-coordinator.ts';
 import { freshNonce } from '../../src/host/federation/registry.ts';
 import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
+import { ObscuraClient } from '../../src/client/client.ts';
+import type { NodeRecord, NodeWorker } from '../../src/contracts/node-record.ts';
+import { RemoteMember } from '../../src/host/federation/remote-member.ts';
 
 const PIPELINE = `obscura: 1
 name: by-region
@@ -210,4 +213,35 @@ describe('partials of a federated aggregate, carried by a hostile host', () => {
     expect(out?.rows).toEqual([]);
     expect(out?.suppressedGroups).toBe(1);
   }, 60_000);
+
+  it('a member whose node cannot be reached fails the job at once, naming the node, and nothing is released', async () => {
+    const key = await accountKeyFromSuri(`0x${'c3'.repeat(32)}`);
+    const b = enclaves[1] as EnclaveClient;
+    const url = 'http://127.0.0.1:9';
+    // Only the URL and the worker's keys matter to a RemoteMember.
+    const node = { url, operator: key.address, workers: [] } as unknown as NodeRecord;
+    const worker = { id: 'worker-1', ...b.info.keys } as unknown as NodeWorker;
+    const t0 = Date.now();
+    const failed = await runFederatedAggregate({
+      job: {
+        id: randomUUID(),
+        request: await signedRequestForInputs(analyst, PIPELINE, inputs.slice(0, 2)),
+        pipeline: PIPELINE,
+      },
+      coordinator: enclaves[0] as EnclaveClient,
+      members: [
+        { enclave: enclaves[0] as EnclaveClient, input: inputs[0] as JobSpec['inputs'][number] },
+        {
+          enclave: new RemoteMember(new ObscuraClient(url, key), node, worker),
+          input: inputs[1] as JobSpec['inputs'][number],
+        },
+      ],
+      onLedger: async () => {},
+    }).catch((e: unknown) => e as { code: string; message: string });
+    expect(failed).toMatchObject({
+      code: 'federation_node_unreachable',
+      message: expect.stringContaining(url),
+    });
+    expect(Date.now() - t0).toBeLessThan(10_000);
+  }, 30_000);
 });
