@@ -28,13 +28,16 @@ export interface Node {
   ended: Promise<string>;
 }
 
-/** Start `obscura serve` on `dataDir` (free ports), dying at `failpoint` if given. */
-export async function boot(dataDir: string, failpoint?: Failpoint): Promise<Node> {
+/**
+ * Start `obscura serve` on `dataDir` (a free port) and the chain at `chain`, dying at
+ * `failpoint` if given. The chain outlives the node, as a chain a node joins does.
+ */
+export async function boot(dataDir: string, chain: string, failpoint?: Failpoint): Promise<Node> {
   const env = { ...process.env, ...(failpoint ? { OBSCURA_FAILPOINT: failpoint } : {}) };
   if (!failpoint) delete env.OBSCURA_FAILPOINT;
   const child = spawn(
     process.execPath,
-    [BIN, 'serve', '--data-dir', dataDir, '--port', '0', '--chain-port', '0', '--quiet'],
+    [BIN, 'serve', '--data-dir', dataDir, '--port', '0', '--chain', chain, '--quiet'],
     { env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';

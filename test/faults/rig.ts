@@ -1,14 +1,13 @@
 /**
  * What both halves of the crash harness share (crash-uploads.test.ts, crash-jobs.test.ts):
- * a data directory on the suite's block #1 chain, a 300-row slice of the sample visits, an
+ * a data directory on the worker's chain (worker-chain.ts), a 300-row slice of the sample visits, an
  * owner and an analyst, a real `obscura serve` (node.ts) booted to die at a failpoint, and
  * the calls the tests make of it. Two files, so the two halves run beside each other (or
  * beside other files) instead of one after another.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inject } from 'vitest';
 import { ApiClient } from '../../src/cli/client.ts';
 import { submitJob } from '../../src/client/job-request.ts';
 import type { Failpoint } from '../../src/common/failpoint.ts';
@@ -18,6 +17,7 @@ import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import type { SignedManifest } from '../../src/crypto/manifest.ts';
 import type { WorkerRecord } from '../../src/contracts/worker-record.ts';
 import { sealAndUpload } from '../helpers/datasets.ts';
+import { workerChain } from '../helpers/worker-chain.ts';
 import { boot, checkInvariants, crashed, type Node, settledJobs, stop } from './node.ts';
 
 /** The datasets' policy: any pipeline, groups of 5, a small DP budget. */
@@ -48,16 +48,21 @@ export class CrashRig {
     private readonly csv: string,
     readonly owner: AccountKey,
     readonly analyst: AccountKey,
+    readonly chain: string,
     public node: Node,
     readonly worker: WorkerRecord,
   ) {}
 
-  /** Boot a node on a fresh data directory (the suite's chain at block #1), dying first at `first`. */
+  /**
+   * Boot a node on a fresh data directory, dying first at `first`. Its chain is the worker's
+   * (worker-chain.ts), which outlives every crash: only the node dies, its host and enclave
+   * processes, and each restart starts those two again, not a chain.
+   */
   static async start(name: string, first: Failpoint): Promise<CrashRig> {
     const work = mkdtempSync(join(tmpdir(), `obscura-faults-${name}-`));
     const dataDir = join(work, 'node');
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    copyFileSync(inject('chainSnapshot'), join(dataDir, 'chain.sqlite'));
+    const chain = (await workerChain()).endpoint;
     const csv = join(work, 'visits.csv');
     writeFileSync(
       csv,
@@ -65,11 +70,11 @@ export class CrashRig {
     );
     const owner = await accountKeyFromSuri('//FaultsOwner');
     const analyst = await accountKeyFromSuri('//FaultsAnalyst');
-    const node = await boot(dataDir, first);
+    const node = await boot(dataDir, chain, first);
     const { workers } = (await new ApiClient(node.url, owner).get('/v1/workers')) as {
       workers: WorkerRecord[];
     };
-    return new CrashRig(work, dataDir, csv, owner, analyst, node, workers[0] as WorkerRecord);
+    return new CrashRig(work, dataDir, csv, owner, analyst, chain, node, workers[0] as WorkerRecord);
   }
 
   /** Seal the slice to the worker and upload it as the owner. */
@@ -113,7 +118,7 @@ export class CrashRig {
   /** Restart after a crash, dying next at `next` (if given). */
   async restart(next?: Failpoint): Promise<void> {
     await crashed(this.node);
-    this.node = await boot(this.dataDir, next);
+    this.node = await boot(this.dataDir, this.chain, next);
   }
 
   /** Stop the node and remove its directory. */

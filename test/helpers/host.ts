@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { type HostOptions, type RunningHost, startHost } from '../../src/host/api/host.ts';
+import { workerChain } from './worker-chain.ts';
 
 /**
  * Put the suite's chain at block #1 (chain-snapshot.ts) in `dataDir` (made if missing), so a
@@ -15,19 +16,23 @@ export function withChainSnapshot(dataDir: string): string {
   return dataDir;
 }
 
-/** A real host (embedded chain, enclave process, API) on free ports in a temp data dir; `opts` override the defaults. */
+/**
+ * A real host (enclave process, API) on a free port in a temp data dir, on this worker's
+ * shared chain (worker-chain.ts) unless `opts.chainEndpoint` names another; `opts` override
+ * the defaults.
+ */
 export async function startTestHost(
   opts: Partial<HostOptions> = {},
 ): Promise<{ host: RunningHost; dataDir: string; logs: string[]; close: () => Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'obscura-host-'));
-  if (!opts.chainEndpoint) withChainSnapshot(dataDir);
+  const chainEndpoint = opts.chainEndpoint ?? (await workerChain()).endpoint;
   const logs: string[] = [];
   const host = await startHost({
     dataDir,
     port: 0,
-    chainPort: 0,
     log: (level, m) => logs.push(`${level} ${m}`),
     ...opts,
+    chainEndpoint,
   });
   return {
     host,
