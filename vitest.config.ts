@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
@@ -11,6 +12,8 @@ const E2E_MARKERS = [
   /from '(\.\.\/)+helpers\/(host|cli|tree)\.ts'/,
   /from 'node:child_process'/,
   /\bstartEmbeddedChain\b/,
+  // The worker's shared chain (test/helpers/worker-chain.ts).
+  /\bworkerChain\b/,
   /\bstartHost\b/,
   /\bEnclaveClient\b/,
   // The crash harness's real `obscura serve` (test/faults/node.ts, rig.ts).
@@ -27,6 +30,14 @@ function testFiles(dir: string): string[] {
 const all = testFiles('test');
 const e2e = all.filter((f) => E2E_MARKERS.some((m) => m.test(readFileSync(f, 'utf8'))));
 
+/**
+ * Test files side by side: one per core, at least two (vitest's default leaves one core idle,
+ * half of a 2-core machine; and much of an end-to-end file's time is waiting for another
+ * process, a block or a child's start). Both projects use the same number: they run as one
+ * group (groupOrder), which vitest allows only with equal maxWorkers.
+ */
+const WORKERS = Math.max(2, availableParallelism());
+
 export default defineConfig({
   test: {
     testTimeout: 60_000,
@@ -36,12 +47,14 @@ export default defineConfig({
       {
         extends: true,
         test: {
-          // In-process tests: no process or chain of their own, so files run side by side.
+          // In-process tests: no process or chain of their own.
           name: 'fast',
-          // Every core (vitest's default leaves one idle, which is half of a 2-core machine).
-          maxWorkers: '100%',
+          maxWorkers: WORKERS,
           include: ['test/**/*.test.ts'],
           exclude: e2e,
+          // One group with the e2e project: vitest starts the e2e files first (its project's
+          // name sorts first) and the many short fast files fill the cores as the last long
+          // e2e files end, instead of one core idling at the end of each suite.
           sequence: { groupOrder: 0 },
         },
       },
@@ -51,15 +64,14 @@ export default defineConfig({
           name: 'e2e',
           include: e2e,
           globalSetup: ['test/helpers/chain-snapshot.ts'],
-          // Each file starts its own chain, enclave and API on free ports. Much of a file's
-          // time is waiting (for another process, a block, a child's start), so two files
-          // side by side keep both cores busy.
-          maxWorkers: 2,
+          // Each file starts its own enclave and API on free ports, on its worker's chain
+          // (test/helpers/worker-chain.ts) or one of its own.
+          maxWorkers: WORKERS,
           // A worker runs its files one after another in one process, so the chain, polkadot
           // and DuckDB modules load once per worker instead of once per file. No e2e file
           // mocks modules or changes process-wide state (env, cwd, timers).
           isolate: false,
-          sequence: { groupOrder: 1 },
+          sequence: { groupOrder: 0 },
         },
       },
     ],

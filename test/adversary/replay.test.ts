@@ -22,20 +22,26 @@ import { signedRequestFor } from '../../src/client/job-request.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import { sealAndUpload } from '../helpers/datasets.ts';
-import { withChainSnapshot } from '../helpers/host.ts';
+import { workerChain } from '../helpers/worker-chain.ts';
 import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const PIPELINE =
   'obscura: 1\nname: replayed\ninputs:\n  visits:\n    columns: { region: string }\nsteps:\n  - id: n\n    aggregate: { from: visits, group_by: [region], measures: { n: { count: "*" } } }\noutputs:\n  n: { min_group_size: 10 }\n';
 
-const dataDir = withChainSnapshot(mkdtempSync(join(tmpdir(), 'obscura-replay-')));
+const dataDir = mkdtempSync(join(tmpdir(), 'obscura-replay-'));
 let host: RunningHost;
 let owner: AccountKey;
 let analyst: AccountKey;
 let dataset: string;
 
-const start = () => startHost({ dataDir, port: 0, chainPort: 0, enclaveSpawn: inProcessEnclave });
+const start = async () =>
+  startHost({
+    dataDir,
+    port: 0,
+    chainEndpoint: (await workerChain()).endpoint,
+    enclaveSpawn: inProcessEnclave,
+  });
 
 /** A signed request as it crossed the wire: method, path, body and headers. */
 interface Captured {

@@ -18,11 +18,7 @@ import { decodeAddress } from '@polkadot/util-crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHost } from '../../src/host/api/host.ts';
 import { ChainClient } from '../../src/chain/index.ts';
-import {
-  type EmbeddedChain,
-  loadOrCreateOperatorKey,
-  startEmbeddedChain,
-} from '../../src/host/chain/index.ts';
+import { loadOrCreateOperatorKey } from '../../src/host/chain/index.ts';
 import { ApiClient } from '../../src/cli/client.ts';
 import { DEV_PHRASE, isDevelopmentAccount } from '../../src/crypto/dev-keys.ts';
 import { type AccountKey, accountKeyFromSuri, loadAccountKey } from '../../src/crypto/index.ts';
@@ -37,6 +33,7 @@ import { startTestHost } from '../helpers/host.ts';
 import { refusal } from '../helpers/datasets.ts';
 import { upgradedTree } from '../helpers/tree.ts';
 import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
+import { workerChain } from '../helpers/worker-chain.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'obscura-well-known-'));
 let alice: AccountKey;
@@ -156,14 +153,12 @@ describe('development keys are refused as operators', () => {
 describe('the enclave checks who signed an upgrade authorisation', () => {
   const dataDir = join(work, 'handover');
   const enclaves: EnclaveClient[] = [];
-  let chain: EmbeddedChain;
   let client: ChainClient;
   let operator: AccountKey;
   let newRoot: string;
   afterAll(async () => {
     await Promise.all(enclaves.map((e) => e.stop()));
     await client?.close();
-    await chain?.close();
     if (newRoot) rmSync(newRoot, { recursive: true, force: true });
   });
 
@@ -171,8 +166,9 @@ describe('the enclave checks who signed an upgrade authorisation', () => {
     // The hostile host has everything a host has: the data directory, its operator key, the chain.
     const op = await loadOrCreateOperatorKey(dataDir);
     operator = await loadAccountKey(op.path);
-    chain = await startEmbeddedChain({ dataDir, port: 0, fundAccounts: [op.address] });
+    const chain = await workerChain();
     client = await ChainClient.connect(chain.endpoint, { operatorSuri: op.suri });
+    await client.requestFunds(op.address);
     const logs: string[] = [];
     const opts = {
       dataDir,

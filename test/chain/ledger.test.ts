@@ -13,11 +13,8 @@ import {
   encodeLedgerRemarkHex,
   LEDGER_REMARK_LENGTH,
 } from '../../src/chain/index.ts';
-import {
-  type EmbeddedChain,
-  loadOrCreateOperatorKey,
-  startEmbeddedChain,
-} from '../../src/host/chain/index.ts';
+import { loadOrCreateOperatorKey } from '../../src/host/chain/index.ts';
+import { workerChain } from '../helpers/worker-chain.ts';
 
 const W1 = '11'.repeat(32);
 const W2 = '22'.repeat(32);
@@ -47,16 +44,15 @@ describe('ledger remark format', () => {
 
 describe('ledger heads on the embedded chain', () => {
   const dir = mkdtempSync(join(tmpdir(), 'obscura-ledger-'));
-  let chain: EmbeddedChain;
   let client: ChainClient;
   beforeAll(async () => {
+    // The worker's chain (worker-chain.ts): this file's operator is one more account on it.
     const op = await loadOrCreateOperatorKey(dir);
-    chain = await startEmbeddedChain({ dataDir: dir, port: 0, fundAccounts: [op.address] });
-    client = await ChainClient.connect(chain.endpoint, { operatorSuri: op.suri });
+    client = await ChainClient.connect((await workerChain()).endpoint, { operatorSuri: op.suri });
+    await client.requestFunds(op.address);
   });
   afterAll(async () => {
     await client?.close();
-    await chain?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -18,21 +18,27 @@ export function withChainSnapshot(dataDir: string): string {
 
 /**
  * A real host (enclave process, API) on a free port in a temp data dir, on this worker's
- * shared chain (worker-chain.ts) unless `opts.chainEndpoint` names another; `opts` override
- * the defaults.
+ * shared chain (worker-chain.ts) unless `opts.chainEndpoint` names another or the host
+ * registers a node record (then on a chain of its own); `opts` override the defaults.
  */
 export async function startTestHost(
   opts: Partial<HostOptions> = {},
 ): Promise<{ host: RunningHost; dataDir: string; logs: string[]; close: () => Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'obscura-host-'));
-  const chainEndpoint = opts.chainEndpoint ?? (await workerChain()).endpoint;
+  // Every node on a chain reads the node records on it: a host that publishes one gets a
+  // chain of its own (resumed from the snapshot), so no file sees another file's nodes.
+  const ownChain = opts.registerNode === true && !opts.chainEndpoint;
+  if (ownChain) withChainSnapshot(dataDir);
+  const chain = ownChain
+    ? { chainPort: 0 }
+    : { chainEndpoint: opts.chainEndpoint ?? (await workerChain()).endpoint };
   const logs: string[] = [];
   const host = await startHost({
     dataDir,
     port: 0,
     log: (level, m) => logs.push(`${level} ${m}`),
     ...opts,
-    chainEndpoint,
+    ...chain,
   });
   return {
     host,

@@ -20,7 +20,7 @@ import { verifyResultDocument } from '../../../src/provenance/index.ts';
 import { type JobRecord, JobRecordSchema, ResultDocumentSchema } from '../../../src/contracts/api-records.ts';
 import { refusal, sealAndUpload } from '../../helpers/datasets.ts';
 import { enclaveJob, postJob } from '../../helpers/jobs.ts';
-import { withChainSnapshot } from '../../helpers/host.ts';
+import { workerChain } from '../../helpers/worker-chain.ts';
 import { inProcessEnclave } from '../../helpers/in-process-enclave.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
@@ -33,7 +33,7 @@ steps:
 outputs: { totals: { dp: { epsilon: ${epsilon} } } }
 `;
 
-const dataDir = withChainSnapshot(mkdtempSync(join(tmpdir(), 'obscura-budget-')));
+const dataDir = mkdtempSync(join(tmpdir(), 'obscura-budget-'));
 const logs: string[] = [];
 let host: RunningHost;
 let owner: AccountKey;
@@ -43,11 +43,11 @@ let signed: SignedManifest;
 let sealedPath: string;
 let dataset: string;
 
-const start = () =>
+const start = async () =>
   startHost({
     dataDir,
     port: 0,
-    chainPort: 0,
+    chainEndpoint: (await workerChain()).endpoint,
     enclaveSpawn: inProcessEnclave,
     log: (level, m) => logs.push(`${level} ${m}`),
   });

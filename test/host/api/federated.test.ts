@@ -20,7 +20,7 @@ import { JobRecordSchema, ResultDocumentSchema } from '../../../src/contracts/ap
 import { obscura } from '../../helpers/cli.ts';
 import { refusal, sealAndUpload } from '../../helpers/datasets.ts';
 import { resultOutputs } from '../../helpers/jobs.ts';
-import { withChainSnapshot } from '../../helpers/host.ts';
+import { workerChain } from '../../helpers/worker-chain.ts';
 import { inProcessEnclave } from '../../helpers/in-process-enclave.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'obscura-federated-'));
@@ -39,9 +39,9 @@ outputs: { m: { min_group_size: 10 } }
 
 beforeAll(async () => {
   host = await startHost({
-    dataDir: withChainSnapshot(join(dir, 'data')),
+    dataDir: join(dir, 'data'),
     port: 0,
-    chainPort: 0,
+    chainEndpoint: (await workerChain()).endpoint,
     workerIds: ['worker-1', 'worker-2', 'worker-3'],
     enclaveSpawn: inProcessEnclave,
   });

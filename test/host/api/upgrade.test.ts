@@ -16,7 +16,7 @@ import { signUpgradeAuthorization } from '../../../src/contracts/upgrade-authori
 import { computeMeasurement, PROJECT_ROOT } from '../../../src/contracts/measurement.ts';
 import { JobRecordSchema } from '../../../src/contracts/api-records.ts';
 import { upgradedTree } from '../../helpers/tree.ts';
-import { withChainSnapshot } from '../../helpers/host.ts';
+import { workerChain } from '../../helpers/worker-chain.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const PIPELINE = `obscura: 1
@@ -53,9 +53,9 @@ afterAll(() => {
 async function beforeUpgrade(dataDir: string, opts: { authorize: boolean; measurements: string[] }) {
   const logs: string[] = [];
   const host = await startHost({
-    dataDir: withChainSnapshot(dataDir),
+    dataDir,
     port: 0,
-    chainPort: 0,
+    chainEndpoint: (await workerChain()).endpoint,
     log: (_l, m) => logs.push(m),
   });
   try {
@@ -114,7 +114,7 @@ describe('enclave upgrade', () => {
     const host = await startHost({
       dataDir,
       port: 0,
-      chainPort: 0,
+      chainEndpoint: (await workerChain()).endpoint,
       enclaveRoot: newRoot,
       predecessorRoot: PROJECT_ROOT,
       log: (_l, m) => logs.push(m),
@@ -130,7 +130,12 @@ describe('enclave upgrade', () => {
       await host.close();
     }
     // And the new code keeps the identity across its own restarts, without the old code.
-    const again = await startHost({ dataDir, port: 0, chainPort: 0, enclaveRoot: newRoot });
+    const again = await startHost({
+      dataDir,
+      port: 0,
+      chainEndpoint: (await workerChain()).endpoint,
+      enclaveRoot: newRoot,
+    });
     try {
       expect(again.workers.list()[0]?.recipient).toBe(recipient);
     } finally {
@@ -145,7 +150,7 @@ describe('enclave upgrade', () => {
     const host = await startHost({
       dataDir,
       port: 0,
-      chainPort: 0,
+      chainEndpoint: (await workerChain()).endpoint,
       enclaveRoot: newRoot,
       predecessorRoot: PROJECT_ROOT,
       log: (_l, m) => logs.push(m),
