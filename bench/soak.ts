@@ -5,6 +5,10 @@
  * errors by kind, jobs finished, and the memory (RSS) and file-descriptor counts of the host
  * and of its enclave and embedded chain processes at the start and at the end: flat means no leak. SOAK_SECONDS
  * sets the duration (default 1800, thirty minutes); SOAK_CLIENTS the clients (default 64).
+ * A table samples the host over the run (every SOAK_SAMPLE_SECONDS, default a sixth of it):
+ * RSS, glibc's main arena, and V8's heap from inside (soak-probe.mjs), which together tell a
+ * leak from a cache filling up; SOAK_SNAPSHOT_DIR adds heap snapshots at the start and end
+ * (a snapshot itself leaves the host's RSS a few hundred MiB higher: compare heaps, not RSS).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,6 +40,20 @@ interface HeapSample {
   external: number;
   arrayBuffers: number;
   snapshot?: string | null;
+}
+
+/**
+ * The socket-level cause under a client error that got no answer (fetch's own cause, e.g.
+ * ECONNRESET or UND_ERR_SOCKET), in parentheses; empty for an answered refusal.
+ */
+function socketError(e: unknown): string {
+  let cause = (e as { cause?: unknown }).cause;
+  for (let depth = 0; cause && depth < 3; depth++) {
+    const c = cause as { code?: string; cause?: unknown };
+    if (typeof c.code === 'string') return ` (${c.code})`;
+    cause = c.cause;
+  }
+  return '';
 }
 
 /** The probe's samples so far. */
@@ -187,7 +205,7 @@ export async function run(): Promise<BenchSection> {
         return out;
       } catch (e) {
         c.errors++;
-        const code = (e as { code?: string }).code ?? String(e);
+        const code = `${(e as { code?: string }).code ?? String(e)}${socketError(e)}`;
         errors[`${kind}: ${code}`] = (errors[`${kind}: ${code}`] ?? 0) + 1;
         return undefined;
       }
