@@ -4,18 +4,24 @@
  * [rows]`, printing one JSON line {wall, cpu, rssMiB}. Steps: `prepare` (write the CSV in
  * 1M-row pieces, seal it, no figures), `ingest` (what the enclave does with an upload: read
  * the sealed file, hash it, decrypt, hash the plaintext, parse it against the schema, write
- * the store), `job` (the sample pipeline from the store, after one warm-up run), `copy` and `peer` (DuckDB: COPY the
+ * the store — streamed a chunk at a time, as the enclave does, when the CSV is more than an
+ * eighth of the default 2 GiB memory limit per job), `job` (the sample pipeline from the
+ * store, read in pieces when streamed, after one warm-up run), `copy` and `peer` (DuckDB: COPY the
  * plaintext CSV to Parquet; the same SQL on the Parquet file, after a warm-up).
  */
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { appendFileSync, createReadStream, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { makeVisits } from '../datasets/make-visits.ts';
 import { sha256Hex } from '../src/common/hash.ts';
-import { decryptToBuffer, generateIdentity, sealFile } from '../src/crypto/index.ts';
+import { decryptStream, decryptToBuffer, generateIdentity, sealFile } from '../src/crypto/index.ts';
+import { csvChunks } from '../src/data/csv-chunks.ts';
 import { parseDataset } from '../src/data/index.ts';
-import { readStore, readStoreIndex } from '../src/enclave/store/read.ts';
-import { writeStore } from '../src/enclave/store/write.ts';
+import { streamChunkBytes } from '../src/enclave/stream-input.ts';
+import { readStore, readStoreIndex, readStorePieces } from '../src/enclave/store/read.ts';
+import { writeStore, writeStoreFrom } from '../src/enclave/store/write.ts';
+import { runStreaming } from '../src/pipelines/partials/stream.ts';
 import { checkPipeline, parsePipeline, runPipeline } from '../src/pipelines/index.ts';
 
 const [step, dir, rowsArg] = process.argv.slice(2) as [string, string, string | undefined];
@@ -40,6 +46,10 @@ async function measure(fn: () => Promise<unknown>): Promise<void> {
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
+/** The enclave's default memory limit per job, which decides whole or streamed (stream-input.ts). */
+const MEMORY = Number(process.env.STORE_SCALE_MEMORY ?? 2 * 2 ** 30);
+const streamed = () => statSync(csv).size > MEMORY / 8;
+
 const keys = (): { identity: string; recipient: string; sha: string; schema: never } =>
   JSON.parse(readFileSync(join(dir, 'keys.json'), 'utf8'));
 const schemaOf = async () =>
@@ -56,10 +66,41 @@ if (step === 'prepare') {
   await sealFile(csv, sealed, [id.recipient]);
   const sha = sha256Hex(readFileSync(csv));
   writeFileSync(join(dir, 'keys.json'), JSON.stringify({ ...id, sha }));
+  writeFileSync(join(dir, 'rows.json'), JSON.stringify(rows));
 } else if (step === 'ingest') {
   const { identity, sha } = keys();
   const schema = await schemaOf();
   await measure(async () => {
+    if (streamed()) {
+      // As the enclave checks an upload larger than an eighth of its memory: streamed.
+      const plainHash = createHash('sha256');
+      const cipherHash = createHash('sha256');
+      // The ciphertext is hashed before and again while it is decrypted, as the enclave does.
+      for await (const b of createReadStream(sealed, { highWaterMark: 1 << 20 }))
+        cipherHash.update(b as Buffer);
+      const decrypted = createReadStream(sealed, { highWaterMark: 1 << 20 }).pipe(decryptStream([identity]));
+      const plaintext = (async function* () {
+        for await (const b of decrypted) {
+          plainHash.update(b as Buffer);
+          yield b as Buffer;
+        }
+      })();
+      let rows = 0;
+      const pieces = (async function* () {
+        for await (const bytes of csvChunks(plaintext, streamChunkBytes(MEMORY))) {
+          const piece = await parseDataset(bytes, 'csv', { schema });
+          bytes.fill(0);
+          rows += piece.rows;
+          yield piece;
+        }
+        if (plainHash.digest('hex') !== sha) throw new Error('plaintext hash');
+      })();
+      const shape = { schema, rows: JSON.parse(readFileSync(join(dir, 'rows.json'), 'utf8')) as number };
+      if ((await writeStoreFrom(store, shape, pieces, H, identity)) !== 'written' || rows !== shape.rows)
+        throw new Error('store not written');
+      cipherHash.digest('hex');
+      return;
+    }
     const ciphertext = readFileSync(sealed);
     sha256Hex(ciphertext);
     const plain = await decryptToBuffer([identity], ciphertext);
@@ -78,8 +119,14 @@ if (step === 'prepare') {
   const job = async () => {
     const index = await readStoreIndex(store, 'bench', H, identity);
     if (!index) throw new Error('no store');
-    const data = await readStore(store, index, { dataset: 'bench', ageIdentity: identity, schema, columns });
-    await runPipeline(doc, { visits: data });
+    const opts = { dataset: 'bench', ageIdentity: identity, schema, columns };
+    if (streamed()) {
+      // As the enclave runs a job on an input larger than an eighth of its memory: in pieces.
+      const perPiece = Math.floor(MEMORY / 16 / (statSync(csv).size / index.rows));
+      await runStreaming(doc, schema, readStorePieces(store, index, opts, perPiece));
+      return;
+    }
+    await runPipeline(doc, { visits: await readStore(store, index, opts) });
   };
   // A warm-up first: the enclave is a long-lived process, its code already compiled.
   await job();
