@@ -130,6 +130,17 @@ export class FederatedAggregates {
     return { partial: await this.#compute(p) };
   }
 
+  /** Drop the pending shares of `job` (its analyst cancelled it); their spends stand. Returns whether any was here. */
+  cancel(job: string): boolean {
+    let found = false;
+    for (const [session, p] of this.#pending)
+      if (p.job.id === job) {
+        this.#pending.delete(session);
+        found = true;
+      }
+    return found;
+  }
+
   /** Drop a pending share (the host closed its session). */
   close(session: string): boolean {
     return this.#pending.delete(session);
