@@ -17,6 +17,12 @@
  * SHA-256 commitments ≈ 0.30 (SHA-NI, ~1.7 GB/s each), reads and writes ≈ 0.15; `age -r`
  * spends ≈ 0.36 in all because it hashes nothing. Moving chunks to more threads adds
  * copies and messages without adding cores; the hashes are what a seal costs over age.
+ * Also tried (2026-12-07, load 15-30): synchronous reads and writes with an Atomics hand-off
+ * to the hash worker instead of messages — same CPU, slower wall time on the loaded machine,
+ * where the thread pool's reads and writes were extra threads getting a share of the cores;
+ * and one worker per hash — more CPU for no gain. At 1 GiB this costs ~5 CPU s against
+ * age's ~1.1, and the two SHA-256 commitments alone (~1.3 CPU s) exceed age's whole run, so
+ * sealFile cannot reach age's speed on CPU while the manifest commits to both hashes.
  */
 import { randomBytes } from 'node:crypto';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
