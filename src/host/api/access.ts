@@ -173,13 +173,22 @@ export function readableResultsPage(
   return { page: page.flatMap((row) => (row.document ? [row.document] : [])), next };
 }
 
-/** Datasets `caller` may read. */
-export function readableDatasets(
+/**
+ * The page of datasets `caller` may read that the request asks for, newest first: the store
+ * reads the page's candidates (Metadata.datasetsAfter), checked here.
+ */
+export function readableDatasetsPage(
   ctx: HostContext,
-  caller: Caller,
-  datasets: DatasetRecord[],
-): DatasetRecord[] {
-  return datasets.filter((d) => datasetAccess(ctx, caller, d) === 'read');
+  req: Request,
+): { page: DatasetRecord[]; next: string | null } {
+  const caller: Caller = req.account;
+  const keep = (d: DatasetRecord) => datasetAccess(ctx, caller, d) === 'read';
+  return pageAfter<DatasetRecord>(req, {
+    fetch: (after, n) => ctx.metadata.datasetsAfter(caller, after, n),
+    keep,
+    idOf: (d) => d.id,
+    lists: (id) => ctx.metadata.hasDataset(id) && keep(ctx.metadata.dataset(id)),
+  });
 }
 
 /** Jobs awaiting approval whose approvals `caller` may see: their analyst and their inputs' owners. */

@@ -162,6 +162,9 @@ const MIGRATIONS: string[] = [
   `CREATE INDEX results_list ON results(created_at DESC, id);`,
   // And jobs likewise (Metadata.jobsAfter).
   `CREATE INDEX jobs_list ON jobs(created_at DESC, id);`,
+  // And datasets (Metadata.datasetsAfter), and by sealed file (Metadata.hasCiphertext).
+  `CREATE INDEX datasets_list ON datasets(created_at DESC, id);
+   CREATE INDEX datasets_ciphertext ON datasets(ciphertext_sha256);`,
 ];
 
 /** Open (creating if needed) and migrate the database at `path`. */

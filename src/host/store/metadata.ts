@@ -173,6 +173,35 @@ export class Metadata {
     return this.db.prepare('SELECT 1 FROM datasets WHERE id = ?').get(id) !== undefined;
   }
 
+  /**
+   * Up to `n` datasets, newest first, after the dataset `after`, of those `account` may be
+   * able to read: it owns them, or their signed manifest names it or anyone ('*'). A superset
+   * (the policy in force may name fewer: access.ts decides exactly on each), so that a list
+   * request reads a page's worth of manifests instead of every one stored.
+   */
+  datasetsAfter(account: string | undefined, after: string | undefined, n: number): DatasetRecord[] {
+    if (account === undefined) return [];
+    const rows = this.db
+      .prepare(
+        `SELECT d.id, d.manifest_json, d.created_at FROM datasets d
+         WHERE (@after IS NULL
+                OR d.created_at < (SELECT created_at FROM datasets WHERE id = @after)
+                OR (d.created_at = (SELECT created_at FROM datasets WHERE id = @after) AND d.id > @after))
+           AND (d.owner = @account
+                OR EXISTS (SELECT 1 FROM json_each(d.manifest_json, '$.manifest.analysts') a
+                           WHERE a.value = '*' OR a.value = @account))
+         ORDER BY d.created_at DESC, d.id
+         LIMIT @n`,
+      )
+      .all({ account, after: after ?? null, n }) as DatasetRow[];
+    return rows.map(datasetFromRow);
+  }
+
+  /** Whether any dataset's sealed file has this SHA-256 (its blob is still in use). */
+  hasCiphertext(sha256: string): boolean {
+    return this.db.prepare('SELECT 1 FROM datasets WHERE ciphertext_sha256 = ?').get(sha256) !== undefined;
+  }
+
   /** All datasets, newest first. */
   datasets(): DatasetRecord[] {
     const rows = this.db

@@ -24,8 +24,7 @@ import {
 import type { Readable } from 'node:stream';
 import type { StagedBlob } from '../../store/index.ts';
 import { storageFull } from '../../store/blobs.ts';
-import { readableDatasets } from '../access.ts';
-import { paginate } from '../paginate.ts';
+import { readableDatasetsPage } from '../access.ts';
 import type { HostContext } from '../context.ts';
 import { storageQuotaExceeded, type UploadSlot } from '../uploads.ts';
 
@@ -213,19 +212,14 @@ export function datasetRoutes(ctx: HostContext): Router {
     } catch (e) {
       await ctx.blobs.discard(staged);
       // Not acknowledged, so not kept, unless another dataset has the same sealed file.
-      if (committed && !ctx.metadata.datasets().some((d) => d.ciphertext.sha256 === staged.sha256))
-        await ctx.blobs.remove(staged.sha256);
+      if (committed && !ctx.metadata.hasCiphertext(staged.sha256)) await ctx.blobs.remove(staged.sha256);
       throw e;
     } finally {
       slot.release();
     }
   });
   r.get('/datasets', (req, res) => {
-    const { page, next } = paginate(
-      req,
-      readableDatasets(ctx, req.account, ctx.metadata.datasets()),
-      (d) => d.id,
-    );
+    const { page, next } = readableDatasetsPage(ctx, req);
     res.json({ datasets: page, next });
   });
   r.get('/datasets/:id', (req, res) => {
