@@ -50,6 +50,10 @@ export default defineConfig({
           // In-process tests: no process or chain of their own.
           name: 'fast',
           maxWorkers: WORKERS,
+          // As in e2e: a worker runs its files in one process, so polkadot, DuckDB, tfjs and
+          // zod load once per worker, not once per file (most of this suite's time). No file
+          // here mocks modules or changes process-wide state (env, cwd, timers, spies).
+          isolate: false,
           include: ['test/**/*.test.ts'],
           exclude: e2e,
           // One group with the e2e project: vitest starts the e2e files first (its project's
