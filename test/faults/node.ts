@@ -52,7 +52,12 @@ export async function boot(dataDir: string, chain: string, failpoint?: Failpoint
   const url = await new Promise<string>((resolve, reject) => {
     // A start takes seconds; 150 s is for a machine shared with other test runs (a 90 s limit
     // failed under a load of 30 on 2 cores), still inside the tests' 180 s.
-    const timer = setTimeout(() => reject(new Error(`node did not start:\n${out}`)), 150_000);
+    const timer = setTimeout(() => {
+      // Not left running: a node that never started would hold its data directory and
+      // processes past the test run (seen after boot timeouts under load).
+      child.kill('SIGKILL');
+      reject(new Error(`node did not start:\n${out}`));
+    }, 150_000);
     const check = () => {
       const m = /API\s+(http:\/\/\S+)/.exec(out);
       if (!m?.[1]) return;
