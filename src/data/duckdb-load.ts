@@ -28,6 +28,43 @@ export interface LoadOptions {
   rowIdColumn?: string;
 }
 
+/** A column a load or scan hands DuckDB: its name, its index in the dataset, its type. */
+export interface PickedColumn {
+  name: string;
+  index: number;
+  type: ColumnType;
+}
+
+/**
+ * The dataset's columns — or only `columns`, in that order — as loadIntoDuckDB and
+ * scanIntoDuckDB hand them over; throws 'dataset_invalid' for a column the dataset lacks
+ * or a row id column that repeats one of them.
+ */
+export function pickColumns(
+  parsed: ParsedDataset,
+  columns: readonly string[] | undefined,
+  rowId: string | undefined,
+): PickedColumn[] {
+  const wanted = columns ?? parsed.schema.map((c) => c.name);
+  const picked = wanted.map((name) => {
+    const index = parsed.schema.findIndex((c) => c.name === name);
+    if (index < 0)
+      throw new ObscuraError('dataset_invalid', `dataset has no column ${JSON.stringify(name)}`, 422, {
+        column: name,
+      });
+    return { name, index, type: (parsed.schema[index] as { type: ColumnType }).type };
+  });
+  if (rowId !== undefined && picked.some((c) => c.name.toLowerCase() === rowId.toLowerCase())) {
+    throw new ObscuraError(
+      'dataset_invalid',
+      `row id column ${JSON.stringify(rowId)} repeats a dataset column`,
+      422,
+      { column: rowId },
+    );
+  }
+  return picked;
+}
+
 /**
  * Create table `tableName` (quoted, so any name is safe) with the dataset's columns — or
  * only `columns`, in that order — and append every row. Throws ObscuraError
@@ -41,24 +78,8 @@ export async function loadIntoDuckDB(
   columns?: readonly string[],
   opts: LoadOptions = {},
 ): Promise<void> {
-  const wanted = columns ?? parsed.schema.map((c) => c.name);
-  const picked = wanted.map((name) => {
-    const index = parsed.schema.findIndex((c) => c.name === name);
-    if (index < 0)
-      throw new ObscuraError('dataset_invalid', `dataset has no column ${JSON.stringify(name)}`, 422, {
-        column: name,
-      });
-    return { name, index, type: (parsed.schema[index] as { type: ColumnType }).type };
-  });
+  const picked = pickColumns(parsed, columns, opts.rowIdColumn);
   const rowId = opts.rowIdColumn;
-  if (rowId !== undefined && picked.some((c) => c.name.toLowerCase() === rowId.toLowerCase())) {
-    throw new ObscuraError(
-      'dataset_invalid',
-      `row id column ${JSON.stringify(rowId)} repeats a dataset column`,
-      422,
-      { column: rowId },
-    );
-  }
   const ddl = picked.map((c) => `${quoteIdent(c.name)} ${duckdbTypeName(c.type)}`);
   if (rowId !== undefined) ddl.push(`${quoteIdent(rowId)} BIGINT`);
   await connection.run(`CREATE TABLE ${quoteIdent(tableName)} (${ddl.join(', ')})`);

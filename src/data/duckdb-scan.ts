@@ -17,10 +17,10 @@ import duckdb from '@duckdb/node-bindings';
 import type { Data } from 'apache-arrow';
 import { ObscuraError } from '../common/errors.ts';
 import { normalisedColumnType } from './columns.ts';
-import type { LoadOptions } from './duckdb-load.ts';
+import { type LoadOptions, pickColumns } from './duckdb-load.ts';
 import { duckdbType, quoteIdent } from './duckdb-types.ts';
 import { fillVector, vectorScratch } from './duckdb-vectors.ts';
-import type { ColumnType, ParsedDataset } from './schema.ts';
+import type { ParsedDataset } from './schema.ts';
 
 /** Where a scan is: the batch, the row in it, the next row id, and the columns asked for. */
 interface ScanState {
@@ -45,24 +45,8 @@ export async function scanIntoDuckDB(
   columns?: readonly string[],
   opts: LoadOptions = {},
 ): Promise<void> {
-  const wanted = columns ?? parsed.schema.map((c) => c.name);
-  const picked = wanted.map((name) => {
-    const index = parsed.schema.findIndex((c) => c.name === name);
-    if (index < 0)
-      throw new ObscuraError('dataset_invalid', `dataset has no column ${JSON.stringify(name)}`, 422, {
-        column: name,
-      });
-    return { name, index, type: (parsed.schema[index] as { type: ColumnType }).type };
-  });
+  const picked = pickColumns(parsed, columns, opts.rowIdColumn);
   const rowId = opts.rowIdColumn;
-  if (rowId !== undefined && picked.some((c) => c.name.toLowerCase() === rowId.toLowerCase())) {
-    throw new ObscuraError(
-      'dataset_invalid',
-      `row id column ${JSON.stringify(rowId)} repeats a dataset column`,
-      422,
-      { column: rowId },
-    );
-  }
   // Checked before any query, as the appender load does, so a bad table fails at load.
   for (const batch of parsed.table.batches) {
     for (const c of picked) {
