@@ -23,7 +23,13 @@
 import type { NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
 import { ObscuraError } from '../../common/errors.ts';
-import type { DatasetRecord, JobRecord, ResultDocument, ResultListRow } from '../store/index.ts';
+import type {
+  DatasetRecord,
+  JobRecord,
+  PipelineRecord,
+  ResultDocument,
+  ResultListRow,
+} from '../store/index.ts';
 import { pageAfter } from './paginate.ts';
 import { rememberedDecision } from './access-cache.ts';
 import { effectiveManifest } from './assess.ts';
@@ -188,6 +194,23 @@ export function readableDatasetsPage(
     keep,
     idOf: (d) => d.id,
     lists: (id) => ctx.metadata.hasDataset(id) && keep(ctx.metadata.dataset(id)),
+  });
+}
+
+/**
+ * The page of pipelines `caller` may read that the request asks for, newest first: the store
+ * reads the page's candidates (Metadata.pipelinesAfter), checked here.
+ */
+export function readablePipelinesPage(
+  ctx: HostContext,
+  req: Request,
+): { page: PipelineRecord[]; next: string | null } {
+  const caller: Caller = req.account;
+  return pageAfter<PipelineRecord>(req, {
+    fetch: (after, n) => ctx.metadata.pipelinesAfter(caller, after, n),
+    keep: (p) => mayReadPipeline(ctx, caller, p.hash),
+    idOf: (p) => p.hash,
+    lists: (hash) => ctx.metadata.hasPipeline(hash) && mayReadPipeline(ctx, caller, hash),
   });
 }
 

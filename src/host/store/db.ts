@@ -165,6 +165,9 @@ const MIGRATIONS: string[] = [
   // And datasets (Metadata.datasetsAfter), and by sealed file (Metadata.hasCiphertext).
   `CREATE INDEX datasets_list ON datasets(created_at DESC, id);
    CREATE INDEX datasets_ciphertext ON datasets(ciphertext_sha256);`,
+  // And pipelines (Metadata.pipelinesAfter), which look for a readable job of each candidate.
+  `CREATE INDEX pipelines_list ON pipelines(created_at DESC, hash);
+   CREATE INDEX jobs_pipeline ON jobs(pipeline_hash);`,
 ];
 
 /** Open (creating if needed) and migrate the database at `path`. */

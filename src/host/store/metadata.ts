@@ -258,6 +258,28 @@ export class Metadata {
     return rows.map((r) => this.pipeline(r.hash));
   }
 
+  /**
+   * Up to `n` pipelines, newest first, after the pipeline `after`, that `account` may be able
+   * to read: it stored them, or may be able to read one of their jobs (MAY_READ_JOB). A
+   * superset; the access rules (src/host/api/access.ts) decide exactly on each.
+   */
+  pipelinesAfter(account: string | undefined, after: string | undefined, n: number): PipelineRecord[] {
+    if (account === undefined) return [];
+    const rows = this.db
+      .prepare(
+        `SELECT p.hash FROM pipelines p
+         WHERE (@after IS NULL
+                OR p.created_at < (SELECT created_at FROM pipelines WHERE hash = @after)
+                OR (p.created_at = (SELECT created_at FROM pipelines WHERE hash = @after) AND p.hash > @after))
+           AND (EXISTS (SELECT 1 FROM pipeline_authors a WHERE a.hash = p.hash AND a.account = @account)
+                OR EXISTS (SELECT 1 FROM jobs j WHERE j.pipeline_hash = p.hash AND ${MAY_READ_JOB}))
+         ORDER BY p.created_at DESC, p.hash
+         LIMIT @n`,
+      )
+      .all({ account, after: after ?? null, n }) as { hash: string }[];
+    return rows.map((r) => this.pipeline(r.hash));
+  }
+
   /** Queue a job. */
   insertJob(
     job: {

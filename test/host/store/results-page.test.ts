@@ -1,5 +1,6 @@
 /**
- * A list of results or jobs reads its candidates in SQL (Metadata.resultsAfter, jobsAfter): newest first, after
+ * A list of results, jobs or pipelines reads its candidates in SQL (Metadata.resultsAfter, jobsAfter,
+ * pipelinesAfter): newest first, after
  * a cursor, at most n, and only results of jobs the account submitted or has an input of, or
  * whose pipeline asks to be public. The access rules decide exactly on each (access.ts); this
  * keeps a list request from reading every result stored.
@@ -95,6 +96,29 @@ describe('results as a list reads them', () => {
         .map((i) => `j${String(i).padStart(3, '0')}`);
     expect(jobIds('alice')).toEqual(jobsOf((i) => i % 10 === 0 || isPublic(i)));
     expect(jobIds(undefined)).toEqual(jobsOf(isPublic));
+    // Pipelines list the same way: ones the account stored or has a job it may read of.
+    db.prepare('INSERT INTO pipelines (hash, name, document, created_at) VALUES (?, ?, ?, ?)').run(
+      'unused',
+      'u',
+      JSON.stringify({ steps: [] }),
+      now,
+    );
+    db.prepare('INSERT INTO pipeline_authors (hash, account) VALUES (?, ?)').run('unused', 'frank');
+    const pipelineHashes = (account: string | undefined) => {
+      const hashes: string[] = [];
+      let after: string | undefined;
+      for (;;) {
+        const batch = metadata.pipelinesAfter(account, after, 1);
+        hashes.push(...batch.map((p) => p.hash));
+        if (batch.length < 1) return hashes;
+        after = batch.at(-1)?.hash;
+      }
+    };
+    expect(pipelineHashes('bob')).toEqual(['private', 'public']);
+    expect(pipelineHashes('alice')).toEqual(['private', 'public']);
+    expect(pipelineHashes('eve')).toEqual(['public']);
+    expect(pipelineHashes('frank')).toEqual(['public', 'unused']);
+    expect(pipelineHashes(undefined)).toEqual([]);
     // Each row names its job; documents this version does not serve come back undefined.
     expect(metadata.resultsAfter('dave', undefined, 1)).toEqual([
       { id: 'r294', job: 'j294', document: undefined },

@@ -1,8 +1,7 @@
 /** Pipelines: store a document under its canonical hash, and read them back. */
 import { Router } from 'express';
 import { parsePipeline, type PipelineDocument, pipelineHash } from '../../../pipelines/index.ts';
-import { mayReadPipeline } from '../access.ts';
-import { paginate } from '../paginate.ts';
+import { readablePipelinesPage } from '../access.ts';
 import type { HostContext } from '../context.ts';
 import { parseBody, PipelineSubmissionSchema } from '../../../contracts/api-schemas.ts';
 
@@ -26,8 +25,7 @@ export function pipelineRoutes(ctx: HostContext): Router {
     res.status(201).location(`/v1/pipelines/${hash}`).json(record);
   });
   r.get('/pipelines', (req, res) => {
-    const readable = ctx.metadata.pipelines().filter((p) => mayReadPipeline(ctx, req.account, p.hash));
-    const { page, next } = paginate(req, readable, (p) => p.hash);
+    const { page, next } = readablePipelinesPage(ctx, req);
     res.json({ pipelines: page, next });
   });
   r.get('/pipelines/:hash', (req, res) => {
