@@ -140,7 +140,8 @@ export function parseQuote(raw: Uint8Array): ParsedQuote {
     );
   }
   const signedLength = q.signedLength();
-  const authLen = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).readUInt32LE(signedLength);
+  // A DataView, not Buffer's readUInt32LE: the dashboard page parses quotes too.
+  const authLen = new DataView(raw.buffer, raw.byteOffset, raw.byteLength).getUint32(signedLength, true);
   const auth = q.authData.version === 3 ? q.authData.data : (q.authData.data as AuthDataV4).qeReportData;
   const h = q.header;
   const common = {

@@ -11,7 +11,6 @@
  * authenticates the CRLs (signed by Intel's root and by the PCK CA that issued the quote's
  * PCK certificate), which dcap-qvl uses without checking.
  */
-import { X509Certificate } from 'node:crypto';
 import { constants, type TcbStatus, utils, verify as dcapVerify } from '@phala/dcap-qvl';
 import { errorMessage } from '../../common/errors.ts';
 import {
@@ -23,6 +22,7 @@ import {
   validityWindow,
 } from './collateral.ts';
 import { certificateNames, checkCrlIssuer } from './crl.ts';
+import { certificateSignedBy } from './p256.ts';
 import { issuerCommonName, type ParsedQuote, parsedChain, pckChain } from './quote.ts';
 
 /** Intel's TCB status names (dcap-qvl's). */
@@ -57,8 +57,7 @@ const TCB_MESSAGES = [
 ];
 const ATTRIBUTE_MESSAGES = [/^Reserved bits in TD attributes/, /^SEPT_VE_DISABLE/, /^Invalid mr service td/];
 
-const rootDer: Buffer = constants.TRUSTED_ROOT_CA_DER;
-const rootCert = new X509Certificate(rootDer);
+const rootDer: Uint8Array = constants.TRUSTED_ROOT_CA_DER;
 const crlVerdicts = new WeakMap<Collateral, { of: unknown[]; problem: string | undefined }>();
 
 /** Whether the collateral's CRLs are Intel's: a reason when not. Memoised per collateral. */
@@ -71,7 +70,7 @@ function crlProblem(c: Collateral, facts: CollateralFacts): string | undefined {
   else {
     const ca = utils.extractCerts(Buffer.from(c.pck_crl_issuer_chain))[0];
     if (!ca) problem = 'PCK CRL issuer chain holds no certificate';
-    else if (!new X509Certificate(ca).verify(rootCert.publicKey))
+    else if (!certificateSignedBy(ca, rootDer))
       problem = 'PCK CRL issuer is not signed by the Intel SGX Root CA';
     else {
       const pck = checkCrlIssuer(facts.pckCrl, ca);
