@@ -154,6 +154,8 @@ export const JobsQuerySchema = z.object({ status: JobStatusSchema.optional() });
 /** GET /v1/workers/{id}/attestation query. */
 export const AttestationQuerySchema = z.object({
   nonce: z.string().regex(/^[0-9a-f]{64}$/, 'nonce must be 32 random bytes as 64 hex characters'),
+  /** `true`: relay Intel collateral for a hardware quote, so the caller can verify it without reaching Intel. */
+  collateral: z.enum(['true', 'false']).optional(),
 });
 
 /**

@@ -18,12 +18,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CollateralSource } from '../../src/attestation/dcap/source.ts';
 import { simulatedEvidence } from '../../src/attestation/simulated.ts';
 import { type AccountKey, createKeyFile, loadAccountKey } from '../../src/crypto/index.ts';
 import { EnclaveClient } from '../../src/host/enclave-client.ts';
 import { EnclaveDouble, startTestApp, type TestApp } from '../helpers/app.ts';
 import { launchBrowser, openPage, screenshot, type WatchedPage } from '../helpers/browser.ts';
 import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
+import { collateral, fixture, SGX_AT, TDX_AT } from '../attestation/dcap-fixtures.ts';
 
 const AGE = '/usr/bin/age';
 const hasAge = existsSync(AGE) && existsSync(`${AGE}-keygen`);
@@ -60,6 +62,32 @@ const double: EnclaveDouble = new EnclaveDouble('age-tool', {
   },
 });
 
+/** A hardware worker answering with Intel's sample quote (test/fixtures/dcap) for any nonce. */
+function hardware(tee: 'sgx' | 'tdx'): EnclaveDouble {
+  const id = `hw-${tee}`;
+  const provider = tee === 'sgx' ? 'sgx-gramine' : 'tdx-configfs';
+  const d: EnclaveDouble = new EnclaveDouble(id, {
+    attest: ({ nonce }) => ({
+      evidence: {
+        tee,
+        provider,
+        quote: fixture(`${tee}_quote`).toString('hex'),
+        nonce,
+        keys: d.info.keys,
+        workerId: id,
+      },
+    }),
+  });
+  Object.assign(d.info, { tee, provider, measurementSource: 'hardware' });
+  return d;
+}
+const hwSgx = hardware('sgx');
+const hwTdx = hardware('tdx');
+// What the host relays: the fixtures' own collateral (a PCCS would give the same documents).
+const fixtureSource: CollateralSource = {
+  collateralFor: async (q) => ({ collateral: collateral(q.tee), origin: 'test fixture' }),
+};
+
 beforeAll(async () => {
   writeFileSync(join(work, 'data.csv'), CSV);
   if (hasAge) {
@@ -79,9 +107,10 @@ beforeAll(async () => {
   });
   // The real enclave answers what the API asks of a worker, as the double does.
   [app, browser] = await Promise.all([
-    startTestApp({ enclaves: [enclave as unknown as EnclaveDouble, double] }),
+    startTestApp({ enclaves: [enclave as unknown as EnclaveDouble, double, hwSgx, hwTdx] }),
     launchBrowser(),
   ]);
+  app.ctx.collateral = fixtureSource;
 });
 afterAll(async () => {
   await Promise.all([browser?.close(), app?.close(), enclave?.stop()]);
@@ -196,6 +225,57 @@ describe('an owner sealing a CSV in the page', () => {
     const stored = readFileSync(app.ctx.blobs.pathOf(m.ciphertext.sha256));
     expect(stored.subarray(0, 21).toString()).toBe('age-encryption.org/v1');
     expect(stored.includes(MARKER)).toBe(false);
+
+    // A hardware worker's quote is verified in the page itself, with collateral the host
+    // relays, at a time inside the collateral's window (the page's clock, set here). Intel's
+    // sample quotes do not bind this test's nonce, so the field comparisons fail; what is
+    // asserted is the page's own verification of the quote.
+    const check = async (id: string, at: number): Promise<string> => {
+      await page.clock.setFixedTime(at * 1000);
+      const card = page.locator('#workers-body article').filter({ hasText: id });
+      await card.getByRole('button', { name: `Check attestation of worker ${id}` }).click();
+      await card.getByText(/Evidence (consistent|MISMATCH)/).waitFor();
+      const text = await card.innerText();
+      await card.locator('[aria-live]').evaluate((el) => el.replaceChildren());
+      return text;
+    };
+    const signature = (ok: boolean) =>
+      new RegExp(`${ok ? '✓' : '✗'}\\s*(passed:|failed:)?\\s*quote signature chain up to Intel’s root CA`);
+    const tdx = await check('hw-tdx', TDX_AT);
+    expect(tdx).toMatch(signature(true));
+    expect(tdx).toMatch(/✓\s*(passed:)?\s*TCB status is UpToDate \(checked here\)\s*— UpToDate/);
+    expect(tdx).toMatch(/✓\s*(passed:)?\s*Intel collateral is current/);
+    const sgx = await check('hw-sgx', SGX_AT);
+    expect(sgx).toMatch(signature(true));
+    expect(sgx).toMatch(
+      /✗\s*(failed:)?\s*TCB status is UpToDate \(checked here\)\s*— ConfigurationAndSWHardeningNeeded/,
+    );
+    // The same collateral at a time after it expired: refused.
+    expect(await check('hw-tdx', 1_900_000_000)).toMatch(/✗\s*(failed:)?\s*Intel collateral is current/);
+    // One flipped byte in the quote's signed body, then in the collateral's TCB info signature.
+    const tamper =
+      (edit: (b: { evidence: { quote: string }; collateral: { tcb_info_signature: string } }) => void) =>
+      async (route: Route) => {
+        const res = await route.fetch();
+        const body = await res.json();
+        edit(body);
+        await route.fulfill({ response: res, json: body });
+      };
+    const flip = (hex: string, at: number) =>
+      `${hex.slice(0, at * 2)}${(Number.parseInt(hex.slice(at * 2, at * 2 + 2), 16) ^ 1).toString(16).padStart(2, '0')}${hex.slice(at * 2 + 2)}`;
+    const flipQuote = tamper((b) => {
+      b.evidence.quote = flip(b.evidence.quote, 200);
+    });
+    await page.route('**/v1/workers/hw-tdx/attestation*', flipQuote);
+    expect(await check('hw-tdx', TDX_AT)).toMatch(signature(false));
+    await page.unroute('**/v1/workers/hw-tdx/attestation*', flipQuote);
+    const flipCollateral = tamper((b) => {
+      b.collateral.tcb_info_signature = flip(b.collateral.tcb_info_signature, 10);
+    });
+    await page.route('**/v1/workers/hw-tdx/attestation*', flipCollateral);
+    expect(await check('hw-tdx', TDX_AT)).toMatch(signature(false));
+    await page.unroute('**/v1/workers/hw-tdx/attestation*', flipCollateral);
+    expect(await check('hw-tdx', TDX_AT)).toMatch(signature(true));
     expect(w.errors).toEqual([]);
     await page.context().close();
   });

@@ -1,4 +1,5 @@
 /** What the API's routes and the job runner share: the host's stores, workers and chain. */
+import type { CollateralSource } from '../../attestation/dcap/source.ts';
 import type { ChainClient } from '../../chain/index.ts';
 import type { BlobStore, Metadata, PrivacyStore } from '../store/index.ts';
 import type { ChainHealth } from './anchoring.ts';
@@ -44,6 +45,8 @@ export interface HostContext {
   notifyJobQueued: () => void;
   /** The federation's node registry on the chain (absent: this host takes no part). */
   nodes?: NodeRegistry;
+  /** Where DCAP collateral relayed to the dashboard comes from (absent: Intel's PCS, cached in memory). */
+  collateral?: CollateralSource;
   /** Cancels a job that has not ended (see JobRunner.cancel). */
   cancelJob: (id: string) => Promise<'cancelled' | 'cancelling'>;
 }

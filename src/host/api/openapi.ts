@@ -16,6 +16,7 @@ import {
   PipelineSubmissionSchema,
 } from '../../contracts/api-schemas.ts';
 import { SignedApprovalSchema, SignedPolicyUpdateSchema } from '../../privacy/statements.ts';
+import { CollateralSchema } from '../../attestation/dcap/collateral.ts';
 import { EvidenceSchema } from '../../attestation/evidence.ts';
 import { SealingRootSourceSchema } from '../../attestation/providers/sealing-root.ts';
 import {
@@ -102,6 +103,10 @@ export const ROUTES: Route[] = [
     summary: "Fresh attestation evidence for a worker, bound to the caller's nonce",
     params: ['id'],
     query: { nonce: '32 random bytes as 64 hex characters' },
+    optionalQuery: {
+      collateral:
+        "`true`: for a hardware quote, also relay Intel's collateral (signed up to Intel's SGX root CA, so the host cannot forge it) or why there is none",
+    },
     response: {
       status: 200,
       schema: z.object({
@@ -109,6 +114,9 @@ export const ROUTES: Route[] = [
         nonce: z.string(),
         sealingRoot: SealingRootSourceSchema,
         evidence: EvidenceSchema,
+        collateral: CollateralSchema.optional(),
+        origin: z.string().optional().describe('where the host got the collateral'),
+        collateralError: z.string().optional().describe('why the host has no collateral to relay'),
       }),
     },
   },

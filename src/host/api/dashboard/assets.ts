@@ -48,8 +48,7 @@ export type DashboardFile = { type: string; body: string };
  * other such import, is a stand-in whose every export throws if called, so a path the page
  * was not meant to take fails loudly instead of silently doing something else.
  */
-const NODE_ONLY =
-  /^node:|^@duckdb\/|^@tensorflow\/|^better-sqlite3$|^apache-arrow|^hyparquet|^@phala\/|^ws$|^busboy$/;
+const NODE_ONLY = /^node:|^@duckdb\/|^@tensorflow\/|^better-sqlite3$|^apache-arrow|^hyparquet|^ws$|^busboy$/;
 // The stand-in's exports are found through its prototype: esbuild's interop copies a
 // CommonJS module's own properties and keeps its prototype, so any name resolves there.
 const STAND_IN = (

@@ -1,5 +1,6 @@
 /** GET /v1/health and the workers routes. */
 import { Router } from 'express';
+import { relayCollateral } from '../collateral-relay.ts';
 import type { HostContext } from '../context.ts';
 import { paginate } from '../paginate.ts';
 import { AttestationQuerySchema, type Health, parseBody } from '../../../contracts/api-schemas.ts';
@@ -58,14 +59,21 @@ export function systemRoutes(ctx: HostContext): Router {
   });
   r.get('/workers/:id/attestation', async (req, res) => {
     // The verifier's own fresh nonce is required, so evidence can never be replayed to it.
-    const query = parseBody(AttestationQuerySchema, { nonce: req.query.nonce }, 'query');
+    const query = parseBody(
+      AttestationQuerySchema,
+      { nonce: req.query.nonce, collateral: req.query.collateral },
+      'query',
+    );
     const worker = ctx.workers.get(req.params.id);
     const { evidence } = await worker.request('attest', { nonce: query.nonce });
+    const quote = 'quote' in evidence ? evidence.quote : undefined;
     res.json({
       worker: req.params.id,
       nonce: query.nonce,
       sealingRoot: worker.info.sealingRoot ?? 'simulated-file',
       evidence,
+      // Public Intel data the host cannot forge (collateral-relay.ts): the page verifies with it.
+      ...(query.collateral === 'true' && quote ? await relayCollateral(quote, ctx.collateral) : {}),
     });
   });
   return r;

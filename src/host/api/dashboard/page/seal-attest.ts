@@ -5,12 +5,13 @@
  * file is sealed to is the one the evidence binds (never the host's listing alone), and a
  * simulated TEE only when the owner says so.
  *
- * What the page cannot check: a hardware quote's signature chain, Intel collateral and TCB
- * status. That needs @phala/dcap-qvl with collateral from Intel's PCS or a PCCS, which the
- * page may not reach (its policy lets it talk to its own origin only, and the host that
- * serves it is the party being checked); so for a hardware worker the owner confirms they
- * ran `obscura attest` on it, which does, and the page still checks the report data binds
- * the keys and the nonce, and the register against the accepted measurements.
+ * A hardware quote is verified in the page itself (quote-check.ts: the CLI's checks of the
+ * signature chain up to Intel's root, TCB status UpToDate, collateral freshness), with
+ * collateral the host relays but cannot forge (it is signed up to Intel's root CA, which the
+ * verifier pins). Two things stay with `obscura attest`, as a clearly labelled fallback the
+ * owner ticks: a quote the host relays no collateral for (the page may talk only to its own
+ * origin, so it cannot fetch from Intel), and a TDX worker's code measurement, which is not
+ * in the quote but replayed from the event log.
  */
 import type { WorkerRecord } from '../../../../contracts/worker-record.ts';
 import type { Json } from './api.ts';
@@ -23,7 +24,7 @@ export interface SealTerms {
   measurements: string[];
   /** Accept a simulated TEE (test data only). */
   allowSimulated: boolean;
-  /** The owner verified this hardware worker's quote signature and TCB with `obscura attest`. */
+  /** Fallback: the owner verified this hardware worker with `obscura attest` (counts only for what the page cannot check). */
   quoteVerified: boolean;
 }
 
@@ -46,30 +47,41 @@ function attestedMeasurement(w: WorkerRecord, ev: Json): string | null {
 
 /** Ask `w` for fresh evidence and decide by `terms`; never throws for a failed check. */
 export async function attestForSealing(w: WorkerRecord, terms: SealTerms): Promise<SealVerdict> {
-  const { items, ev } = await verifyWorker(w);
+  const { items, ev, quote } = await verifyWorker(w);
   const simulated = ev.tee === 'simulated';
   const measured = attestedMeasurement(w, ev);
   const keys = (ev.keys ?? {}) as Json;
+  // The page's own quote checks are among `items`; the tick stands in only when it had none.
+  const fallback: Check[] =
+    simulated || !quote || 'checks' in quote
+      ? []
+      : [
+          [
+            terms.quoteVerified,
+            'fallback: quote signature and TCB verified with obscura attest',
+            terms.quoteVerified
+              ? `you confirmed it (${quote.unavailable})`
+              : `${quote.unavailable}: run obscura attest and tick the fallback`,
+          ],
+        ];
   const checks: Check[] = [
     ...items,
-    simulated
+    ...(simulated
       ? [
-          terms.allowSimulated,
-          'a simulated TEE is accepted',
-          terms.allowSimulated
-            ? 'accepted because you ticked it: this is not hardware attestation'
-            : 'refused unless you accept a simulated TEE (test data only)',
+          [
+            terms.allowSimulated,
+            'a simulated TEE is accepted',
+            terms.allowSimulated
+              ? 'accepted because you ticked it: this is not hardware attestation'
+              : 'refused unless you accept a simulated TEE (test data only)',
+          ] satisfies Check,
         ]
-      : [
-          terms.quoteVerified,
-          'quote signature and TCB verified with obscura attest',
-          terms.quoteVerified ? 'you confirmed it' : 'the page cannot check them: run obscura attest first',
-        ],
+      : fallback),
     measured === null
       ? [
           !simulated && terms.quoteVerified && terms.measurements.includes(w.measurement),
           'measurement is one you accept',
-          `code measurement ${short(w.measurement, 16)} (checked by obscura attest)`,
+          `code measurement ${short(w.measurement, 16)} (replayed from the event log by obscura attest, which the page cannot: tick the fallback)`,
         ]
       : [
           terms.measurements.includes(measured),

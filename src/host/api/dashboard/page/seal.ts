@@ -216,7 +216,7 @@ export async function loadSeal(me: AccountKey | null, reload: () => void): Promi
         'label',
         {},
         h('input', { type: 'checkbox', id: 'seal-quote-verified' }),
-        ' I verified this hardware worker with obscura attest',
+        ' fallback, only if the page cannot verify the quote itself (no collateral, or a TDX code measurement): I verified this worker with obscura attest',
       ),
     ),
     h(

@@ -2,8 +2,8 @@
  * Workers and the page's own attestation check: a fresh random nonce, the worker's evidence,
  * and the fields compared in the browser (nonce, keys, measurement; for a DCAP quote the
  * report data and registers at Intel's quote offsets; for a simulated report the authority's
- * signature and the key binding too). A quote's signature, certificate chain and TCB are
- * checked by `obscura attest`, which the page says (seal-attest.ts says why not here).
+ * signature and the key binding too). A hardware quote's signature chain, TCB status and
+ * collateral are verified in the page too (quote-check.ts), with collateral the host relays.
  */
 import { ed25519 } from '@noble/curves/ed25519';
 import { hexToBytes } from '@noble/hashes/utils';
@@ -150,20 +150,43 @@ async function quoteItems(w: WorkerRecord, ev: Json, nonce: string): Promise<Che
   ];
 }
 
-/** Ask `w` for fresh evidence and compare it; true when every check passed. */
-export async function verifyWorker(w: WorkerRecord): Promise<{ ok: boolean; items: Check[]; ev: Json }> {
+/** A hardware quote's verification in the page, or why the page could not run it. */
+export type QuoteCheck = { checks: Check[] } | { unavailable: string };
+
+/**
+ * Ask `w` for fresh evidence and compare it; true when every check passed. For a hardware
+ * quote, the page also verifies the quote itself (quote-check.ts, its own chunk) with the
+ * collateral the host relays, at the page's clock; `quote` says what that found.
+ */
+export async function verifyWorker(
+  w: WorkerRecord,
+): Promise<{ ok: boolean; items: Check[]; ev: Json; quote?: QuoteCheck }> {
   const nonce = randomNonce();
-  const a = await api(`/v1/workers/${encodeURIComponent(w.id)}/attestation?nonce=${nonce}`);
+  const a = await api(`/v1/workers/${encodeURIComponent(w.id)}/attestation?nonce=${nonce}&collateral=true`);
   const ev = (a.evidence ?? {}) as Json;
-  const items = ev.tee === 'simulated' ? simulatedItems(w, ev, nonce) : await quoteItems(w, ev, nonce);
-  return { ok: items.every((i) => i[0]), items, ev };
+  if (ev.tee === 'simulated') {
+    const items = simulatedItems(w, ev, nonce);
+    return { ok: items.every((i) => i[0]), items, ev };
+  }
+  const fields = await quoteItems(w, ev, nonce);
+  let quote: QuoteCheck;
+  if (a.collateral === undefined) {
+    quote = {
+      unavailable: `the host relayed no Intel collateral (${str(a.collateralError) || 'none given'})`,
+    };
+  } else {
+    const { checkQuoteHere } = await import('./quote-check.ts');
+    quote = { checks: await checkQuoteHere(ev, a.collateral, nonce, Math.floor(Date.now() / 1000)) };
+  }
+  const items = 'checks' in quote ? [...fields, ...quote.checks] : fields;
+  return { ok: items.every((i) => i[0]), items, ev, quote };
 }
 
 async function checkAttestation(w: WorkerRecord, out: HTMLElement, btn: HTMLButtonElement): Promise<void> {
   btn.disabled = true;
   out.replaceChildren(h('p', { class: 'muted' }, 'requesting evidence with a fresh nonce…'));
   try {
-    const { ok, items, ev } = await verifyWorker(w);
+    const { ok, items, ev, quote } = await verifyWorker(w);
     const simulated = ev.tee === 'simulated';
     out.replaceChildren(
       h(
@@ -188,13 +211,19 @@ async function checkAttestation(w: WorkerRecord, out: HTMLElement, btn: HTMLButt
             { class: 'muted' },
             'The report signature and key binding are checked here; the simulated authority is a key in the host’s data directory, so this is not hardware attestation.',
           )
-        : h(
-            'p',
-            { class: 'muted' },
-            'Field comparison only; the quote signature, certificates and TCB status are checked by ',
-            h('code', {}, 'obscura attest'),
-            '.',
-          ),
+        : quote && 'unavailable' in quote
+          ? h(
+              'p',
+              { class: 'muted' },
+              `Field comparison only: ${quote.unavailable}, so the quote signature, certificates and TCB status are not checked here; run `,
+              h('code', {}, 'obscura attest'),
+              '.',
+            )
+          : h(
+              'p',
+              { class: 'muted' },
+              'The quote was verified in this page against Intel collateral the host relayed (signed up to Intel’s root CA, which the page pins).',
+            ),
     );
   } catch (e) {
     out.replaceChildren(
