@@ -276,6 +276,23 @@ describe('an owner sealing a CSV in the page', () => {
     expect(await check('hw-tdx', TDX_AT)).toMatch(signature(false));
     await page.unroute('**/v1/workers/hw-tdx/attestation*', flipCollateral);
     expect(await check('hw-tdx', TDX_AT)).toMatch(signature(true));
+    // Sealing to a hardware worker runs the same checks: the SGX sample's TCB is refused with
+    // no tick to stand in; without collateral only the labelled fallback (unticked) remains.
+    await page.clock.setFixedTime(SGX_AT * 1000);
+    expect(await sealTo(w, 'hw-sgx', false)).toBe('refused');
+    const sealed = await page.locator('#seal-out').innerText();
+    expect(sealed).toMatch(/✗\s*(failed:)?\s*TCB status is UpToDate/);
+    expect(sealed).not.toContain('fallback');
+    const withhold = tamper((b) => {
+      delete (b as { collateral?: unknown }).collateral;
+    });
+    await page.route('**/v1/workers/hw-sgx/attestation*', withhold);
+    expect(await sealTo(w, 'hw-sgx', false)).toBe('refused');
+    expect(await page.locator('#seal-out').innerText()).toMatch(
+      /✗\s*(failed:)?\s*fallback: quote signature and TCB verified with obscura attest/,
+    );
+    await page.unroute('**/v1/workers/hw-sgx/attestation*', withhold);
+    expect(uploads(w).length).toBe(hasAge ? 2 : 1);
     expect(w.errors).toEqual([]);
     await page.context().close();
   });
