@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { ed25519Sign, ed25519Verify } from '../common/ed25519.ts';
 import { canonicalJson, sha256Hex } from '../common/hash.ts';
+import { EvidenceSchema } from '../attestation/evidence.ts';
 import { ResultRecipientSchema } from '../crypto/result-key.ts';
 import { SignedJobRequestSchema } from '../privacy/job-request.ts';
 
@@ -122,6 +123,27 @@ export const PublicOutputsSchema = z.object({
   tables: z.record(z.string(), OutputTableSchema),
 });
 
+/**
+ * One member enclave of a federated aggregate, as the coordinating enclave verified it: its
+ * attestation (fresh evidence for the host's nonce, binding its signing key to the
+ * measurement), the datasets of its share, and the hash of the sealed partial it signed and
+ * the coordinator merged with that signature. The partial stays sealed to the coordinator;
+ * what an auditor checks offline is that an enclave attested for this code signed it.
+ */
+export const FederationMemberSchema = z.object({
+  worker: z.string(),
+  signingKey: z.string().regex(/^[0-9a-f]{64}$/),
+  measurement: sha256,
+  evidence: EvidenceSchema,
+  nonce: sha256,
+  datasets: z.array(z.string()).min(1),
+  /** The member's signature of its statement (partial-statement.ts) over the result's inputs from these datasets. */
+  statement: z.string().regex(/^[0-9a-f]{128}$/),
+  /** SHA-256 of the sealed partial's ciphertext (base64 text, as signed) and the member's signature of it. */
+  partial: z.object({ sha256, signature: z.string().regex(/^[0-9a-f]{128}$/) }),
+});
+export type FederationMember = z.infer<typeof FederationMemberSchema>;
+
 /** The body of a result, as the enclave signs it. */
 export const ResultBodySchema = z.object({
   obscura: z.literal('result/2'),
@@ -145,6 +167,8 @@ export const ResultBodySchema = z.object({
     .object({
       workers: z.array(z.object({ worker: z.string(), signingKey: z.string() })),
       rounds: z.number().int(),
+      /** A federated aggregate: each member enclave's part, for an auditor to check offline. */
+      members: z.array(FederationMemberSchema).optional(),
     })
     .optional(),
   createdAt: z.iso.datetime(),

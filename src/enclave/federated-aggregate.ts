@@ -14,9 +14,11 @@
  * merged groups (finalizePartial): a partial is never released alone.
  */
 import { ObscuraError } from '../common/errors.ts';
-import { canonicalJson } from '../common/hash.ts';
+import { canonicalJson, sha256Hex } from '../common/hash.ts';
 import type { JobSpec, RequestOf } from '../contracts/enclave-protocol.ts';
-import { type ResultBody, signResult } from '../contracts/result.ts';
+import { partialStatementText } from '../contracts/partial-statement.ts';
+import { type FederationMember, type ResultBody, signResult } from '../contracts/result.ts';
+import { ed25519Sign, ed25519Verify } from '../common/ed25519.ts';
 import { outputsArePublic, releaseOutputs, resultReaders } from '../contracts/result-outputs.ts';
 import type { ParsedDataset } from '../data/index.ts';
 import { openFrom, type Peer, sealFor, type SealedMessage, verifyPeer } from '../federation/channel.ts';
@@ -65,6 +67,20 @@ interface SealedPartialBody {
   schemas: Record<string, string>;
   release: { owners: { account: string; recipient?: string }[]; open: boolean };
   partials: Record<string, PartialAggregate>;
+  /** The member's signature of its statement (partial-statement.ts): copied into the result for auditors. */
+  statement: string;
+}
+
+/** The statement text of a sealed partial's body, for the member to sign and the coordinator to check. */
+function statementOf(body: Omit<SealedPartialBody, 'statement'>): string {
+  return partialStatementText({
+    job: body.job,
+    request: body.request,
+    pipeline: body.pipeline,
+    coordinator: body.coordinator,
+    member: body.member.signingKey,
+    inputs: body.inputs,
+  });
 }
 
 interface Pending {
@@ -161,7 +177,7 @@ export class FederatedAggregates {
           guard,
           memoryLimit: duckdbMemory(this.ctx.limits.memoryBytes),
         });
-        const body: SealedPartialBody = {
+        const body: Omit<SealedPartialBody, 'statement'> = {
           obscura: SEALED_PARTIAL_VERSION,
           job: job.id,
           request: jobRequestHash(checked.request),
@@ -186,7 +202,8 @@ export class FederatedAggregates {
           },
           partials,
         };
-        return sealFor(coordinator.keys.recipient, this.ctx.signingSeed, body);
+        const statement = ed25519Sign(this.ctx.signingSeed, statementOf(body));
+        return sealFor(coordinator.keys.recipient, this.ctx.signingSeed, { ...body, statement });
       });
     } finally {
       guard.dispose();
@@ -217,7 +234,9 @@ export class FederatedAggregates {
         body.request === request &&
         body.pipeline === hash &&
         body.coordinator === this.ctx.signingKey &&
-        body.member?.signingKey === peer.keys.signingKey;
+        body.member?.signingKey === peer.keys.signingKey &&
+        typeof body.statement === 'string' &&
+        ed25519Verify(peer.keys.signingKey, statementOf(body), body.statement);
       if (!bound)
         throw new ObscuraError(
           'federation_partial_unbound',
@@ -268,6 +287,22 @@ export class FederatedAggregates {
         federation: {
           workers: peers.map((p) => ({ worker: p.workerId, signingKey: p.keys.signingKey })),
           rounds: 0,
+          // Each member's attestation and signed partial, as verified above: an auditor checks every enclave's part.
+          members: peers.map(
+            (p, i): FederationMember => ({
+              worker: p.workerId,
+              signingKey: p.keys.signingKey,
+              measurement: this.ctx.measurement,
+              evidence: p.evidence,
+              nonce: p.nonce,
+              datasets: (parts[i] as SealedPartialBody).inputs.map((x) => x.dataset),
+              statement: (parts[i] as SealedPartialBody).statement,
+              partial: {
+                sha256: sha256Hex((partials[i] as SealedMessage).ciphertext),
+                signature: (partials[i] as SealedMessage).signature,
+              },
+            }),
+          ),
         },
         createdAt: new Date().toISOString(),
       };

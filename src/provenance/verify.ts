@@ -3,7 +3,8 @@
  * the enclave's signature, the analyst's signed job request (request-check.ts), the sealed
  * outputs (the ciphertext is the one signed; with a reader's key, the plaintext too), the
  * attestation binding that signing key to a measurement (and made for this very result),
- * and the anchor of the result's hash on the chain. Each check is reported by name; nothing
+ * each member enclave's part of a federated aggregate (federation-check.ts), and the anchor
+ * of the result's hash on the chain. Each check is reported by name; nothing
  * here trusts the API host.
  */
 import { verifyEvidence } from '../attestation/index.ts';
@@ -21,6 +22,7 @@ import {
 import { ledgerEntryHash, verifyLedgerEntry } from '../contracts/ledger.ts';
 import type { ResultDocument } from '../contracts/api-records.ts';
 import { documentOutputs, type ResultReaderKey } from './document.ts';
+import { federationMemberChecks } from './federation-check.ts';
 import { jobRequestCheck } from './request-check.ts';
 import { jobRequestHash } from '../privacy/job-request.ts';
 import { assertCiphertext } from '../contracts/result-outputs.ts';
@@ -230,6 +232,13 @@ export async function verifyResultDocument(
       ? `${att.simulated ? 'SIMULATED TEE' : att.tee}: measurement ${att.measurement} binds the signing key, made for this result`
       : failed.map((c) => `${c.name}: ${c.detail}`).join('; '),
   });
+  checks.push(
+    ...(await federationMemberChecks(body, {
+      allowSimulated: opts.allowSimulated ?? false,
+      ...(opts.measurements ? { measurements: opts.measurements } : {}),
+      ...(opts.policy ? { policy: opts.policy } : {}),
+    })),
+  );
   let chain: ChainClient | undefined;
   try {
     chain = await ChainClient.connect(opts.chainEndpoint);

@@ -27,6 +27,8 @@ import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
 import { ObscuraClient } from '../../src/client/client.ts';
 import type { NodeRecord, NodeWorker } from '../../src/contracts/node-record.ts';
 import { RemoteMember } from '../../src/host/federation/remote-member.ts';
+import { type ResultBody, type SignedResult, verifyResultSignature } from '../../src/contracts/result.ts';
+import { federationMemberChecks } from '../../src/provenance/federation-check.ts';
 
 const PIPELINE = `obscura: 1
 name: by-region
@@ -41,6 +43,8 @@ const dir = mkdtempSync(join(tmpdir(), 'obscura-partials-'));
 const enclaves: EnclaveClient[] = [];
 const inputs: JobSpec['inputs'] = [];
 let analyst: AccountKey;
+/** The honest merge's result, which the auditor's checks take apart. */
+let honest: SignedResult | undefined;
 
 beforeAll(async () => {
   analyst = await accountKeyFromSuri(`0x${'c1'.repeat(32)}`);
@@ -134,6 +138,54 @@ describe('partials of a federated aggregate, carried by a hostile host', () => {
     expect(released.signed.result.federation?.workers.map((w) => w.worker)).toEqual(['m-a', 'm-b', 'm-c']);
     // Every member closed its session: nothing is left to ask for.
     for (const e of enclaves) expect((await e.request('hello', {})).federatedSessions).toBe(0);
+    honest = released.signed;
+  }, 60_000);
+
+  it("the result carries every member's part, and an auditor's check fails when one is altered", async () => {
+    const signed = honest as SignedResult;
+    const opts = { allowSimulated: true };
+    const checks = await federationMemberChecks(signed.result, opts);
+    expect(checks.map((c) => c.name)).toEqual([
+      'member m-a',
+      'member m-b',
+      'member m-c',
+      'federation members',
+    ]);
+    expect(checks.every((c) => c.ok)).toBe(true);
+    // A simulated member is refused where simulated TEEs are not accepted.
+    const strict = await federationMemberChecks(signed.result, { allowSimulated: false });
+    expect(strict.filter((c) => c.name.startsWith('member ')).map((c) => c.ok)).toEqual([
+      false,
+      false,
+      false,
+    ]);
+    const members = signed.result.federation?.members ?? [];
+    const [a, b] = members as [NonNullable<typeof members>[number], NonNullable<typeof members>[number]];
+    const flip = (hex: string) => `${hex[0] === '0' ? '1' : '0'}${hex.slice(1)}`;
+    const altered: [string, (m: typeof members) => typeof members, string][] = [
+      ["another enclave's evidence", (ms) => [{ ...a, evidence: b.evidence }, ...ms.slice(1)], 'member m-a'],
+      [
+        'a partial it did not sign',
+        (ms) => [{ ...a, partial: { ...a.partial, sha256: flip(a.partial.sha256) } }, ...ms.slice(1)],
+        'member m-a',
+      ],
+      ['another code', (ms) => [{ ...a, measurement: flip(a.measurement) }, ...ms.slice(1)], 'member m-a'],
+      ['a foreign key', (ms) => [{ ...a, signingKey: b.signingKey }, ...ms.slice(1)], 'member m-a'],
+      ['a member left out', (ms) => ms.slice(1), 'federation members'],
+      [
+        'a dataset moved to another member',
+        (ms) => [{ ...a, datasets: [...a.datasets, ...b.datasets] }, { ...b, datasets: [] }, ...ms.slice(2)],
+        'member m-a',
+      ],
+    ];
+    for (const [what, change, failing] of altered) {
+      const fed = signed.result.federation as NonNullable<ResultBody['federation']>;
+      const body: ResultBody = { ...signed.result, federation: { ...fed, members: change(members) } };
+      const failed = (await federationMemberChecks(body, opts)).filter((c) => !c.ok).map((c) => c.name);
+      expect(failed, what).toContain(failing);
+      // And the coordinating enclave's signature no longer covers it.
+      expect(verifyResultSignature({ ...signed, result: body }), what).toBe(false);
+    }
   }, 60_000);
 
   it('cannot read a partial, nor alter it', async () => {

@@ -165,10 +165,19 @@ describe('a federated aggregate across three nodes', () => {
       ['worker-1', `worker-1@${b.host.url}`, `worker-1@${c.host.url}`].sort(),
     );
     expect(doc.anchor.blockNumber).toBeGreaterThan(0);
-    // `obscura verify`'s check: the coordinating enclave's signature and attestation, the anchor.
+    // `obscura verify`'s check: the coordinating enclave's signature and attestation, the anchor,
+    // and every member enclave's part (its attestation, its signed partial and statement).
+    const verdict = await verifyResultDocument(doc, {
+      chainEndpoint: a.host.chainEndpoint,
+      allowSimulated: true,
+    });
+    expect(verdict.checks.filter((c) => !c.ok)).toEqual([]);
     expect(
-      (await verifyResultDocument(doc, { chainEndpoint: a.host.chainEndpoint, allowSimulated: true })).ok,
-    ).toBe(true);
+      verdict.checks
+        .filter((c) => c.name.startsWith('member '))
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual(['member worker-1', `member worker-1@${b.host.url}`, `member worker-1@${c.host.url}`].sort());
   }, 120_000);
 
   it('a DP aggregate: noised once after the merge, each node charging its own dataset on its own ledger', async () => {
