@@ -9,6 +9,8 @@
  * Three in-process enclaves, no chain (these shares spend nothing).
  */
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -296,4 +298,77 @@ describe('partials of a federated aggregate, carried by a hostile host', () => {
     });
     expect(Date.now() - t0).toBeLessThan(10_000);
   }, 30_000);
+
+  /** Node B's host, relaying to its real enclave as the relay route does, that stops once its enclave took the share. */
+  async function nodeThatStops(how: 'killed' | 'hangs') {
+    const b = enclaves[1] as EnclaveClient;
+    const state = { took: false };
+    const server = createServer((req, res) => {
+      let text = '';
+      req.on('data', (c: Buffer) => {
+        text += c.toString('utf8');
+      });
+      req.on('end', async () => {
+        const relay = JSON.parse(text) as { type: string; body: Record<string, unknown> };
+        const job = relay.body.job as JobSpec | undefined;
+        const body = job ? { ...relay.body, job: { ...job, inputs: [inputs[1]] } } : relay.body;
+        const answer = await b.request(relay.type as 'attest', body as never);
+        if (relay.type === 'fed_partial') {
+          // The answer with the partial never leaves: the process died, or froze.
+          state.took = true;
+          if (how === 'killed') {
+            server.close();
+            server.closeAllConnections();
+          }
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+      });
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const key = await accountKeyFromSuri(`0x${'c4'.repeat(32)}`);
+    const node = { url, operator: key.address, workers: [] } as unknown as NodeRecord;
+    const worker = { id: 'worker-1', ...b.info.keys } as unknown as NodeWorker;
+    const member = new RemoteMember(new ObscuraClient(url, key), node, worker);
+    const stop = () => {
+      server.close();
+      server.closeAllConnections();
+    };
+    return { url, member, state, stop };
+  }
+
+  for (const [how, code, timeoutMs] of [
+    ['killed', 'federation_node_unreachable', undefined],
+    ['hangs', 'federation_node_timeout', 1_000],
+  ] as const)
+    it(`a node that ${how === 'killed' ? 'is killed' : 'hangs'} after it took its share, before its partial arrives, fails the job in bounded time naming it; nothing is released`, async () => {
+      const node = await nodeThatStops(how);
+      // The bound is the job's time limit (the member's, here short) plus the runner's grace.
+      if (timeoutMs) (node.member.info as { limits?: unknown }).limits = { timeoutMs };
+      const t0 = Date.now();
+      try {
+        const failed = await runFederatedAggregate({
+          job: {
+            id: randomUUID(),
+            request: await signedRequestForInputs(analyst, PIPELINE, inputs.slice(0, 2)),
+            pipeline: PIPELINE,
+          },
+          coordinator: enclaves[0] as EnclaveClient,
+          members: [
+            { enclave: enclaves[0] as EnclaveClient, input: inputs[0] as JobSpec['inputs'][number] },
+            { enclave: node.member, input: inputs[1] as JobSpec['inputs'][number] },
+          ],
+          onLedger: async () => {},
+          graceMs: 500,
+        }).catch((e: unknown) => e as { code: string; message: string });
+        expect(node.state.took).toBe(true);
+        expect(failed).toMatchObject({ code, message: expect.stringContaining(node.url) });
+        expect(Date.now() - t0).toBeLessThan(10_000);
+        // Nothing was merged or released, and the surviving member holds no session.
+        expect((await (enclaves[0] as EnclaveClient).request('hello', {})).federatedSessions).toBe(0);
+      } finally {
+        node.stop();
+      }
+    }, 30_000);
 });
