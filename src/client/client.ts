@@ -25,6 +25,7 @@ import {
   JobPreviewSchema,
 } from '../contracts/api-schemas.ts';
 import type { OutputTable } from '../contracts/result.ts';
+import type { SignedJobRequest } from '../privacy/job-request.ts';
 import { type MultipartBody, sendStreamed } from './multipart.ts';
 import { type AccountKey, loadAccountKey } from '../crypto/index.ts';
 import { documentOutputs, parseResultDocument } from '../provenance/document.ts';
@@ -281,8 +282,11 @@ export class ObscuraClient {
     return JobPreviewSchema.parse(await this.get(`/v1/jobs/${path(jobId)}/preview`));
   }
 
-  /** Every check and the privacy cost of a job, without creating it or touching data. */
-  async dryRun(job: JobSubmissionInput): Promise<JobPreview> {
+  /**
+   * Every check and the privacy cost of a job, without creating it or touching data. With the
+   * analyst's signed request, datasets of other nodes are located too (and named in the answer).
+   */
+  async dryRun(job: JobSubmissionInput & { request?: SignedJobRequest }): Promise<JobPreview> {
     return JobPreviewSchema.parse(await this.post('/v1/jobs?dry_run=true', job));
   }
 

@@ -27,6 +27,7 @@ import { startTestHost } from '../helpers/host.ts';
 import { sealAndUpload } from '../helpers/datasets.ts';
 import { finished, postJob, resultOutputs } from '../helpers/jobs.ts';
 import { JobRecordSchema } from '../../src/contracts/api-records.ts';
+import { signedRequestFor } from '../../src/client/job-request.ts';
 
 type TestHost = Awaited<ReturnType<typeof startTestHost>>;
 let a: TestHost;
@@ -198,6 +199,25 @@ describe('a federated aggregate across three nodes', () => {
       expect(budget.epsilon.spent).toBeCloseTo(0.5, 9);
     }
   }, 120_000);
+
+  it('a dry run locates the datasets of other nodes and says they are checked there when the job runs', async () => {
+    const api = new ApiClient(a.host.url, analyst);
+    const body = { pipeline: PIPELINE(), inputs: { visits: [ids.a, ids.b, ids.c] as string[] } };
+    const preview = await api.dryRun({ ...body, request: await signedRequestFor(api, analyst, body) });
+    expect(preview.ok).toBe(true);
+    const other = preview.checks.find((ch) => ch.check === 'other nodes');
+    expect(other?.detail).toContain(`${ids.b} on node ${b.host.url}`);
+    expect(other?.detail).toContain(`${ids.c} on node ${c.host.url}`);
+    expect(preview.warnings.map((w) => w.code)).toContain('federation_checked_at_run');
+    const remoteOnly = { pipeline: PIPELINE(), inputs: { visits: [ids.b, ids.c] as string[] } };
+    const refused = await api
+      .dryRun({ ...remoteOnly, request: await signedRequestFor(api, analyst, remoteOnly) })
+      .catch((e: unknown) => e as { code: string; message: string });
+    expect(refused).toMatchObject({
+      code: 'dry_run_remote_only',
+      message: expect.stringContaining(b.host.url),
+    });
+  }, 60_000);
 
   it("fails as a whole, naming the node, when one node's policy refuses", async () => {
     const job = await run(PIPELINE(), [ids.a, ids.b, ids.c_strict] as string[]);

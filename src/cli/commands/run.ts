@@ -8,6 +8,7 @@ import { ObscuraError } from '../../common/errors.ts';
 import { loadAccountKey } from '../../crypto/index.ts';
 import type { JobRecord } from '../../contracts/api-records.ts';
 import { ApiClient } from '../client.ts';
+import { signedRequestFor } from '../../client/job-request.ts';
 import { describePreview, onlyApprovalPending, pendingApprovers } from './privacy.ts';
 import { EXIT_AWAITING_APPROVAL, emit, type GlobalOptions, progressDone, progressLine } from '../output.ts';
 
@@ -106,7 +107,9 @@ export function runCommand(program: Command): void {
           ...(opts.purpose ? { purpose: opts.purpose } : {}),
         };
         if (opts.dryRun) {
-          const preview = await api.dryRun(body);
+          // Signed as for the run: a node finds datasets of other nodes only for the analyst who asks.
+          const request = await signedRequestFor(api, key, body);
+          const preview = await api.dryRun({ ...body, request });
           emit(g, preview, describePreview(preview));
           if (!preview.ok) process.exitCode = onlyApprovalPending(preview) ? EXIT_AWAITING_APPROVAL : 1;
           return;

@@ -315,7 +315,7 @@ export const ROUTES: Route[] = [
       'Run a pipeline over datasets; checked before it is queued, and held (awaiting_approval) until the owners whose policy asks for it approve',
     optionalQuery: {
       dry_run:
-        '`true`: report every check and the privacy cost (200, a job preview) without queueing or touching data',
+        "`true`: report every check and the privacy cost (200, a job preview) without queueing or touching data; with the signed request, datasets of other nodes are located and named in an 'other nodes' check (their nodes check them when the job runs; 422 dry_run_remote_only when all are elsewhere)",
     },
     request: { contentType: 'application/json', schema: JobSubmissionSchema },
     response: { status: 202, schema: JobRecordSchema },

@@ -23,6 +23,7 @@ import {
 import { pipelineFromBody } from './pipelines.ts';
 import { type LocatedDataset, locateDatasets } from '../../federation/locate.ts';
 import { checkAcrossNodes } from '../federated-submit.ts';
+import { dryRunPreview } from '../federated-dry-run.ts';
 
 /** Routes under /v1/jobs. */
 export function jobRoutes(ctx: HostContext): Router {
@@ -34,8 +35,10 @@ export function jobRoutes(ctx: HostContext): Router {
     const ids = Object.values(body.inputs).flat();
     const elsewhere = ids.filter((id) => !ctx.metadata.hasDataset(id));
     // Datasets of other nodes: found through the chain's registry, checked there by their own nodes.
+    // A dry run pre-checks them too (with the signed request `obscura run --dry-run` sends): each is
+    // on a fresh node that holds it and lets this analyst read it; its policy is checked there at run.
     const remote =
-      elsewhere.length > 0 && ctx.nodes && body.request && query.dry_run !== 'true'
+      elsewhere.length > 0 && ctx.nodes && body.request
         ? await locateDatasets(ctx.nodes, body.request, elsewhere)
         : new Map<string, LocatedDataset>();
     // A dataset the analyst may not read is answered as missing, so a job cannot probe for ids.
@@ -68,7 +71,7 @@ export function jobRoutes(ctx: HostContext): Router {
             }),
           );
     if (query.dry_run === 'true') {
-      res.json(assessment?.preview);
+      res.json(dryRunPreview(assessment?.preview, remote));
       return;
     }
     if (assessment?.refusal) throw assessment.refusal;
