@@ -49,7 +49,7 @@ import {
   openInputs,
   resultInput,
 } from './jobs.ts';
-import type { Released } from './jobs.ts';
+import { type Released, resultEnclave } from './jobs.ts';
 
 /** The version tag of a sealed partial: what a coordinating enclave accepts. */
 export const SEALED_PARTIAL_VERSION = 'obscura-federated-partial/1';
@@ -276,13 +276,7 @@ export class FederatedAggregates {
         pipeline: { name: doc.name, hash },
         inputs: parts.flatMap((p) => p.inputs),
         outputs: released.outputs,
-        enclave: {
-          worker: this.ctx.workerId,
-          tee: this.ctx.tee,
-          simulated: this.ctx.tee === 'simulated',
-          measurement: this.ctx.measurement,
-          signingKey: this.ctx.signingKey,
-        },
+        enclave: resultEnclave(this.ctx),
         // An aggregate has no rounds: the members each sent one partial.
         federation: {
           workers: peers.map((p) => ({ worker: p.workerId, signingKey: p.keys.signingKey })),

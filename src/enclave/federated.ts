@@ -41,7 +41,15 @@ import {
 } from '../privacy/job-request.ts';
 import { afterData, dataCondition } from './data-condition.ts';
 import { JobGuard, jobCancelled } from '../pipelines/limits.ts';
-import { checkJob, consume, type JobContext, openAndRun, type Released, resultInput } from './jobs.ts';
+import {
+  checkJob,
+  consume,
+  type JobContext,
+  openAndRun,
+  type Released,
+  resultEnclave,
+  resultInput,
+} from './jobs.ts';
 import type { SignedLedgerEntry } from '../contracts/ledger.ts';
 import type { HostRequest, JobSpec } from '../contracts/enclave-protocol.ts';
 import { type ResultBody, type ResultReader, signResult } from '../contracts/result.ts';
@@ -624,13 +632,7 @@ export class FederatedSessions {
           pipeline: { name: doc.name, hash: pipelineHash(doc) },
           inputs: state.inputs,
           outputs: released.outputs,
-          enclave: {
-            worker: this.ctx.workerId,
-            tee: this.ctx.tee,
-            simulated: this.ctx.tee === 'simulated',
-            measurement: this.ctx.measurement,
-            signingKey: this.ctx.signingKey,
-          },
+          enclave: resultEnclave(this.ctx),
           federation: {
             workers: state.peers.map((p) => ({ worker: p.workerId, signingKey: p.keys.signingKey })),
             rounds: state.rounds,

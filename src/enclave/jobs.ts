@@ -364,13 +364,7 @@ async function runReserved(
     pipeline: { name: doc.name, hash },
     inputs: job.inputs.map((input, i) => resultInput(input, opened[i] as OpenedDataset)),
     outputs: released.outputs,
-    enclave: {
-      worker: ctx.workerId,
-      tee: ctx.tee,
-      simulated: ctx.tee === 'simulated',
-      measurement: ctx.measurement,
-      signingKey: ctx.signingKey,
-    },
+    enclave: resultEnclave(ctx),
     createdAt: new Date().toISOString(),
   };
   return {
@@ -461,4 +455,15 @@ export async function openInputs(
     }
   }
   return opened;
+}
+
+/** The enclave that signs a result, as the result names it (local and federated results alike). */
+export function resultEnclave(ctx: JobContext): ResultBody['enclave'] {
+  return {
+    worker: ctx.workerId,
+    tee: ctx.tee,
+    simulated: ctx.tee === 'simulated',
+    measurement: ctx.measurement,
+    signingKey: ctx.signingKey,
+  };
 }
