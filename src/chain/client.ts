@@ -3,174 +3,80 @@
  * records under one Merkle root in a single `system.remarkWithEvent`, returns one receipt per
  * record, and verifies receipts independently. Submissions from one client are serialised,
  * so one signer's nonces never race; every wait is bounded ('chain_timeout').
+ *
+ * This file is the client's surface; the work is one concept a file: connection.ts (opening,
+ * identity), submit.ts (a signed remark into a block), scan.ts (reading remarks back),
+ * verify.ts (checking a receipt), and the remark formats (records.ts, ledger.ts,
+ * node-remark.ts).
  */
-import { ApiPromise, WsProvider } from '@polkadot/api';
-import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
-import type { ISubmittableResult } from '@polkadot/types/types';
-import { cryptoWaitReady, encodeAddress } from '@polkadot/util-crypto';
 import { z } from 'zod';
 import { ObscuraError, errorMessage } from '../common/errors.ts';
-import { merkleProof, merkleRoot } from './merkle.ts';
-import { decodeNodeRemark, encodeNodeRemarkHex } from './node-remark.ts';
+import { assertConnected, type OpenChain, openChain, type ChainClientOptions } from './connection.ts';
 import {
   decodeLedgerRemark,
   encodeLedgerRemarkHex,
   type LedgerHead,
   type LedgerPlacement,
 } from './ledger.ts';
+import { merkleProof, merkleRoot } from './merkle.ts';
+import { decodeNodeRemark, encodeNodeRemarkHex } from './node-remark.ts';
 import { type AnchorRecord, AnchorRecordSchema, encodeRemarkHex, recordLeaf } from './records.ts';
-import { type AnchorCheck, type AnchorReceipt, type ChainIdentity, ChainIdentitySchema } from './schemas.ts';
+import { headNumber, scanRemarks } from './scan.ts';
+import type { AnchorCheck, AnchorReceipt, ChainIdentity } from './schemas.ts';
+import { submitRemark } from './submit.ts';
 import { SerialQueue, withTimeout } from './timeout.ts';
 import { verifyAnchorOn } from './verify.ts';
 
-/** Options of ChainClient.connect. */
-export interface ChainClientOptions {
-  /** Secret URI of the operator key that signs anchors (sr25519); without it the client only reads and verifies. */
-  operatorSuri?: string;
-  /** Bound on connecting and on each anchor or verification, in ms; default 30,000. */
-  timeoutMs?: number;
-}
+export type { ChainClientOptions } from './connection.ts';
 
 /** Most records one anchor() call takes (the proof stays under 17 hashes). */
 export const MAX_ANCHOR_RECORDS = 65_536;
-const DEFAULT_TIMEOUT_MS = 30_000;
 const RecordsSchema = z.array(AnchorRecordSchema).min(1).max(MAX_ANCHOR_RECORDS);
-
-function unreachable(endpoint: string, why: string, cause?: unknown): ObscuraError {
-  return new ObscuraError(
-    'chain_unreachable',
-    `cannot reach the chain at ${endpoint}: ${why}`,
-    503,
-    { endpoint },
-    { cause },
-  );
-}
-
-async function openProvider(endpoint: string, timeoutMs: number): Promise<WsProvider> {
-  let provider: WsProvider;
-  try {
-    provider = new WsProvider(endpoint, 1_000, {}, timeoutMs);
-  } catch (e) {
-    throw unreachable(endpoint, errorMessage(e), e);
-  }
-  let offError = () => {};
-  const failed = new Promise<never>((_, reject) => {
-    offError = provider.on('error', (e: unknown) =>
-      reject(unreachable(endpoint, 'connection refused or closed', e)),
-    );
-  });
-  try {
-    await withTimeout(Promise.race([provider.isReady, failed]), timeoutMs, `connecting to ${endpoint}`);
-    return provider;
-  } catch (e) {
-    await provider.disconnect().catch(() => undefined);
-    if (e instanceof ObscuraError && e.code === 'chain_timeout') throw unreachable(endpoint, e.message, e);
-    throw e;
-  } finally {
-    offError();
-  }
-}
 
 /** A connection to a chain that anchors and verifies Obscura records. */
 export class ChainClient {
-  readonly #api: ApiPromise;
-  readonly #endpoint: string;
-  readonly #base: Omit<ChainIdentity, 'specName' | 'specVersion'>;
-  readonly #operator: KeyringPair | undefined;
-  readonly #timeoutMs: number;
+  readonly #chain: OpenChain;
   readonly #queue = new SerialQueue();
-  readonly #provider: WsProvider;
 
-  private constructor(
-    provider: WsProvider,
-    api: ApiPromise,
-    endpoint: string,
-    base: Omit<ChainIdentity, 'specName' | 'specVersion'>,
-    operator: KeyringPair | undefined,
-    timeoutMs: number,
-  ) {
-    this.#provider = provider;
-    this.#api = api;
-    this.#endpoint = endpoint;
-    this.#base = base;
-    this.#operator = operator;
-    this.#timeoutMs = timeoutMs;
+  private constructor(chain: OpenChain) {
+    this.#chain = chain;
   }
 
   /** Connects to `endpoint` (ws:// or wss://). Throws 'chain_unreachable' (503) naming the endpoint. */
   static async connect(endpoint: string, opts: ChainClientOptions = {}): Promise<ChainClient> {
-    const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    await cryptoWaitReady();
-    const provider = await openProvider(endpoint, timeoutMs);
-    let api: ApiPromise | undefined;
-    try {
-      api = await withTimeout(
-        ApiPromise.create({ provider, noInitWarn: true, throwOnConnect: true }),
-        timeoutMs,
-        `opening the API at ${endpoint}`,
-      );
-      const ready = api;
-      const [chain, block1] = await withTimeout(
-        Promise.all([ready.rpc.system.chain(), ready.rpc.chain.getBlockHash(1)]),
-        timeoutMs,
-        `reading the identity of ${endpoint}`,
-      );
-      const ss58 = ready.consts.system?.ss58Prefix;
-      const ss58Prefix = ss58 ? Number(ss58.toString()) : (ready.registry.chainSS58 ?? 42);
-      if (block1.isEmpty) throw unreachable(endpoint, 'the chain has no block #1 yet');
-      const rv = ready.runtimeVersion;
-      const parsed = ChainIdentitySchema.safeParse({
-        genesisHash: ready.genesisHash.toHex(),
-        block1Hash: block1.toHex(),
-        chainName: chain.toString(),
-        specName: rv.specName.toString(),
-        specVersion: rv.specVersion.toNumber(),
-        ss58Prefix,
-      });
-      if (!parsed.success)
-        throw unreachable(
-          endpoint,
-          `the chain reports an unusable identity: ${parsed.error.issues[0]?.message}`,
-        );
-      const { specName: _n, specVersion: _v, ...base } = parsed.data;
-      const operator =
-        opts.operatorSuri === undefined
-          ? undefined
-          : new Keyring({ type: 'sr25519', ss58Format: ss58Prefix }).addFromUri(opts.operatorSuri);
-      return new ChainClient(provider, ready, endpoint, base, operator, timeoutMs);
-    } catch (e) {
-      await (api ? api.disconnect() : provider.disconnect()).catch(() => undefined);
-      if (e instanceof ObscuraError)
-        throw e.code === 'chain_timeout' ? unreachable(endpoint, e.message, e) : e;
-      throw unreachable(endpoint, errorMessage(e), e);
-    }
+    return new ChainClient(await openChain(endpoint, opts));
   }
 
   /** The endpoint this client is connected to. */
   get endpoint(): string {
-    return this.#endpoint;
+    return this.#chain.endpoint;
   }
 
   /** SS58 address of the operator key that signs anchors; undefined for a read-only client. */
   get operatorAddress(): string | undefined {
-    return this.#operator?.address;
+    return this.#chain.operator?.address;
   }
 
   #signer(): KeyringPair {
-    if (!this.#operator)
+    if (!this.#chain.operator)
       throw new ObscuraError(
         'operator_missing',
         'this chain client has no operator key to sign anchors with',
         500,
       );
-    return this.#operator;
+    return this.#chain.operator;
+  }
+
+  /** Submits `remark` signed by `signer`, after every earlier submission of this client. */
+  #submit(signer: KeyringPair, remark: string) {
+    return this.#queue.run(() => submitRemark(this.#chain, signer, remark));
   }
 
   /** The chain's identity (with the current runtime's name and version). Never throws. */
   async identity(): Promise<ChainIdentity> {
-    const rv = this.#api.runtimeVersion;
-    return { ...this.#base, specName: rv.specName.toString(), specVersion: rv.specVersion.toNumber() };
+    const rv = this.#chain.api.runtimeVersion;
+    return { ...this.#chain.base, specName: rv.specName.toString(), specVersion: rv.specVersion.toNumber() };
   }
 
   /**
@@ -192,7 +98,7 @@ export class ChainClient {
     const leaves = parsed.data.map(recordLeaf);
     const root = merkleRoot(leaves);
     const remark = encodeRemarkHex({ recordCount: leaves.length, root });
-    const placed = await this.#queue.run(() => this.#submit(remark));
+    const placed = await this.#submit(signer, remark);
     const chain = await this.identity();
     return leaves.map((_, leafIndex) => ({
       chain,
@@ -212,21 +118,13 @@ export class ChainClient {
    * block. Throws like anchor().
    */
   async anchorLedgerHead(head: LedgerHead): Promise<LedgerPlacement> {
-    this.#signer();
-    const remark = encodeLedgerRemarkHex(head);
-    const placed = await this.#queue.run(() => this.#submit(remark));
+    const placed = await this.#submit(this.#signer(), encodeLedgerRemarkHex(head));
     return { head, ...placed };
   }
 
   /** Number of the newest block. Throws 'chain_unreachable' or 'chain_timeout'. */
   async headNumber(): Promise<number> {
-    if (!this.#api.isConnected) throw unreachable(this.#endpoint, 'not connected');
-    const header = await withTimeout(
-      this.#api.rpc.chain.getHeader(),
-      this.#timeoutMs,
-      'reading the chain head',
-    );
-    return header.number.toNumber();
+    return headNumber(this.#chain);
   }
 
   /**
@@ -240,7 +138,7 @@ export class ChainClient {
     to?: number,
   ): Promise<{ scannedTo: number; heads: LedgerPlacement[] }> {
     const heads: LedgerPlacement[] = [];
-    const scannedTo = await this.#scanRemarks(from, to, (bytes, r) => {
+    const scannedTo = await scanRemarks(this.#chain, from, to, (bytes, r) => {
       const head = decodeLedgerRemark(bytes);
       if (head && head.worker === worker)
         heads.push({
@@ -253,106 +151,11 @@ export class ChainClient {
     return { scannedTo, heads };
   }
 
-  /**
-   * The node-record remarks (node-remark.ts) in canonical blocks `from`..`to`, in chain
-   * order, each with the SS58 address (prefix 42) of the account that signed its extrinsic.
-   * The records are untrusted JSON: check them with checkNodeRecord.
-   */
-  async nodeRemarks(
-    from: number,
-    to?: number,
-  ): Promise<{ scannedTo: number; remarks: { signed: unknown; signer: string; blockNumber: number }[] }> {
-    const remarks: { signed: unknown; signer: string; blockNumber: number }[] = [];
-    const scannedTo = await this.#scanRemarks(from, to, (bytes, r) => {
-      const signed = decodeNodeRemark(bytes);
-      if (signed !== undefined && r.signer)
-        remarks.push({ signed, signer: r.signer, blockNumber: r.blockNumber });
-    });
-    return { scannedTo, remarks };
-  }
-
-  /** Publishes a signed node record in its own remark, signed by the operator; resolves when it is in a block. Throws like anchor(). */
-  async publishNodeRecord(signedRecord: unknown): Promise<{ blockNumber: number }> {
-    this.#signer();
-    const remark = encodeNodeRemarkHex(signedRecord);
-    const placed = await this.#queue.run(() => this.#submit(remark));
-    return { blockNumber: placed.blockNumber };
-  }
-
-  /** The free balance (planck) of `address`. Throws 'chain_unreachable' or 'chain_timeout'. */
-  async freeBalance(address: string): Promise<bigint> {
-    if (!this.#api.isConnected) throw unreachable(this.#endpoint, 'not connected');
-    const account = (await withTimeout(
-      this.#api.query.system!.account!(address),
-      this.#timeoutMs,
-      'reading a balance',
-    )) as unknown as { data: { free: { toBigInt(): bigint } } };
-    return account.data.free.toBigInt();
-  }
-
-  /**
-   * Asks the chain's faucet to fund `address` (the embedded chain's `obscura_fund` RPC;
-   * other chains have none). Throws 'chain_faucet_unavailable' (503) where there is none.
-   */
-  async requestFunds(address: string): Promise<void> {
-    try {
-      await withTimeout(this.#provider.send('obscura_fund', [address]), this.#timeoutMs, 'asking the faucet');
-    } catch (e) {
-      throw new ObscuraError(
-        'chain_faucet_unavailable',
-        `the chain at ${this.#endpoint} funds no account on request (${errorMessage(e)}): send funds to ${address} yourself`,
-        503,
-        { address },
-        { cause: e },
-      );
-    }
-  }
-
-  /** Calls `visit` with every remark's bytes in canonical blocks `from`..`to` (default the head); returns the last block read. */
-  async #scanRemarks(
-    from: number,
-    to: number | undefined,
-    visit: (
-      bytes: Uint8Array,
-      where: { blockHash: string; blockNumber: number; extrinsicIndex: number; signer?: string },
-    ) => void,
-  ): Promise<number> {
-    const api = this.#api;
-    const last = to ?? (await this.headNumber());
-    for (let n = Math.max(1, from); n <= last; n++) {
-      const blockHash = await withTimeout(
-        api.rpc.chain.getBlockHash(n),
-        this.#timeoutMs,
-        `reading block #${n}`,
-      );
-      const signed = await withTimeout(
-        api.rpc.chain.getBlock(blockHash),
-        this.#timeoutMs,
-        `reading block #${n}`,
-      );
-      signed.block.extrinsics.forEach((ex, extrinsicIndex) => {
-        if (ex.method.section !== 'system' || !['remarkWithEvent', 'remark'].includes(ex.method.method))
-          return;
-        const arg = ex.method.args[0];
-        if (!arg) return;
-        const key = ex.isSigned ? ex.signer.toU8a(true) : undefined;
-        const signer = key?.length === 32 ? encodeAddress(key, 42) : undefined;
-        visit(arg.toU8a(true), {
-          blockHash: blockHash.toHex(),
-          blockNumber: n,
-          extrinsicIndex,
-          ...(signer ? { signer } : {}),
-        });
-      });
-    }
-    return last;
-  }
-
   /** True when `placement` is on the canonical chain exactly as stated. Throws only when the chain is unreachable. */
   async hasLedgerHead(placement: LedgerPlacement): Promise<boolean> {
     const canonical = await withTimeout(
-      this.#api.rpc.chain.getBlockHash(placement.blockNumber),
-      this.#timeoutMs,
+      this.#chain.api.rpc.chain.getBlockHash(placement.blockNumber),
+      this.#chain.timeoutMs,
       'reading a block hash',
     );
     if (canonical.toHex() !== placement.blockHash) return false;
@@ -365,77 +168,61 @@ export class ChainClient {
     );
   }
 
-  async #submit(remark: string): Promise<{ blockHash: string; blockNumber: number; extrinsicIndex: number }> {
-    const api = this.#api;
-    if (!api.isConnected) throw unreachable(this.#endpoint, 'not connected');
-    // Pallets come from runtime metadata, so the types are an index; every Substrate runtime has system.
-    const tx = api.tx.system!.remarkWithEvent!(remark);
-    let unsub: (() => void) | undefined;
-    let finished = false;
-    const inBlock = new Promise<ISubmittableResult>((resolve, reject) => {
-      tx.signAndSend(this.#signer(), { nonce: -1 }, (result) => {
-        const { status } = result;
-        if (status.isInBlock || status.isFinalized) resolve(result);
-        else if (status.isInvalid || status.isDropped || status.isUsurped || status.isFinalityTimeout) {
-          reject(
-            new ObscuraError(
-              'chain_anchor_failed',
-              `the anchor transaction was ${status.type.toLowerCase()}`,
-              502,
-            ),
-          );
-        }
-      })
-        .then((u) => {
-          if (finished) u();
-          else unsub = u;
-        })
-        .catch((e: unknown) => {
-          if (!api.isConnected) reject(unreachable(this.#endpoint, 'connection lost while submitting', e));
-          else
-            reject(
-              new ObscuraError(
-                'chain_anchor_failed',
-                `the chain refused the anchor transaction: ${errorMessage(e)}`,
-                502,
-                undefined,
-                { cause: e },
-              ),
-            );
-        });
+  /**
+   * The node-record remarks (node-remark.ts) in canonical blocks `from`..`to`, in chain
+   * order, each with the SS58 address (prefix 42) of the account that signed its extrinsic.
+   * The records are untrusted JSON: check them with checkNodeRecord.
+   */
+  async nodeRemarks(
+    from: number,
+    to?: number,
+  ): Promise<{ scannedTo: number; remarks: { signed: unknown; signer: string; blockNumber: number }[] }> {
+    const remarks: { signed: unknown; signer: string; blockNumber: number }[] = [];
+    const scannedTo = await scanRemarks(this.#chain, from, to, (bytes, r) => {
+      const signed = decodeNodeRemark(bytes);
+      if (signed !== undefined && r.signer)
+        remarks.push({ signed, signer: r.signer, blockNumber: r.blockNumber });
     });
+    return { scannedTo, remarks };
+  }
+
+  /** Publishes a signed node record in its own remark, signed by the operator; resolves when it is in a block. Throws like anchor(). */
+  async publishNodeRecord(signedRecord: unknown): Promise<{ blockNumber: number }> {
+    const signer = this.#signer();
+    const placed = await this.#submit(signer, encodeNodeRemarkHex(signedRecord));
+    return { blockNumber: placed.blockNumber };
+  }
+
+  /** The free balance (planck) of `address`. Throws 'chain_unreachable' or 'chain_timeout'. */
+  async freeBalance(address: string): Promise<bigint> {
+    assertConnected(this.#chain);
+    const account = (await withTimeout(
+      this.#chain.api.query.system!.account!(address),
+      this.#chain.timeoutMs,
+      'reading a balance',
+    )) as unknown as { data: { free: { toBigInt(): bigint } } };
+    return account.data.free.toBigInt();
+  }
+
+  /**
+   * Asks the chain's faucet to fund `address` (the embedded chain's `obscura_fund` RPC;
+   * other chains have none). Throws 'chain_faucet_unavailable' (503) where there is none.
+   */
+  async requestFunds(address: string): Promise<void> {
     try {
-      const result = await withTimeout(
-        inBlock,
-        this.#timeoutMs,
-        'waiting for the anchor to be included in a block',
+      await withTimeout(
+        this.#chain.provider.send('obscura_fund', [address]),
+        this.#chain.timeoutMs,
+        'asking the faucet',
       );
-      if (result.dispatchError) {
-        const err = result.dispatchError;
-        const why = err.isModule
-          ? (({ section, name }) => `${section}.${name}`)(api.registry.findMetaError(err.asModule))
-          : err.toString();
-        throw new ObscuraError('chain_anchor_failed', `the anchor extrinsic failed: ${why}`, 502);
-      }
-      const blockHash = (
-        result.status.isInBlock ? result.status.asInBlock : result.status.asFinalized
-      ).toHex();
-      const signed = await withTimeout(
-        api.rpc.chain.getBlock(blockHash),
-        this.#timeoutMs,
-        'reading the anchor block',
+    } catch (e) {
+      throw new ObscuraError(
+        'chain_faucet_unavailable',
+        `the chain at ${this.#chain.endpoint} funds no account on request (${errorMessage(e)}): send funds to ${address} yourself`,
+        503,
+        { address },
+        { cause: e },
       );
-      const extrinsicIndex = signed.block.extrinsics.findIndex((ex) => ex.hash.eq(result.txHash));
-      if (extrinsicIndex < 0)
-        throw new ObscuraError(
-          'chain_anchor_failed',
-          `the anchor extrinsic is missing from block ${blockHash}`,
-          502,
-        );
-      return { blockHash, blockNumber: signed.block.header.number.toNumber(), extrinsicIndex };
-    } finally {
-      finished = true;
-      unsub?.();
     }
   }
 
@@ -444,17 +231,17 @@ export class ChainClient {
    * failed check; throws 'chain_unreachable' (503) or 'chain_timeout' (503) only.
    */
   async verifyAnchor(receipt: AnchorReceipt, record: AnchorRecord): Promise<AnchorCheck> {
-    if (!this.#api.isConnected) throw unreachable(this.#endpoint, 'not connected');
+    assertConnected(this.#chain);
     const current = await this.identity();
     return withTimeout(
-      verifyAnchorOn(this.#api, current, this.#endpoint, receipt, record),
-      this.#timeoutMs,
+      verifyAnchorOn(this.#chain.api, current, this.#chain.endpoint, receipt, record),
+      this.#chain.timeoutMs,
       'verifying an anchor',
     );
   }
 
   /** Disconnects. Idempotent; never throws. */
   async close(): Promise<void> {
-    await this.#api.disconnect().catch(() => undefined);
+    await this.#chain.api.disconnect().catch(() => undefined);
   }
 }
