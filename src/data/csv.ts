@@ -19,6 +19,7 @@ import {
   Utf8ColumnBuilder,
 } from './columns.ts';
 import { type CsvFields, csvError, scanCsv, unescapeInto } from './csv-scan.ts';
+import { parseCsvTyped } from './csv-typed.ts';
 import { parseBoolBytes, parseFloatBytes, parseIntBytes } from './csv-values.ts';
 import { parseDateBytes, parseTimestampBytes } from './dates.ts';
 import { assertColumnNames } from './names.ts';
@@ -33,6 +34,16 @@ const TIMESTAMP = 16;
 /** Parse CSV bytes; throws ObscuraError 'dataset_invalid' (422) naming the row and column at fault. */
 export function parseCsv(bytes: Uint8Array, expected?: DatasetSchema): ParsedDataset {
   if (!isUtf8(bytes)) throw new ObscuraError('dataset_invalid', 'CSV is not valid UTF-8', 422);
+  // The one-pass path for the common case (csv-typed.ts); anything else, and every error, is
+  // decided by the general path.
+  return (expected && parseCsvTyped(bytes, expected)) || parseCsvGeneral(bytes, expected);
+}
+
+/**
+ * parseCsv's general path: scan the whole file for its fields (csv-scan.ts), then convert
+ * column by column. Expects valid UTF-8. Exported so tests can hold the fast path to it.
+ */
+export function parseCsvGeneral(bytes: Uint8Array, expected?: DatasetSchema): ParsedDataset {
   const fields = scanCsv(bytes);
   const { header, rows } = fields;
   assertColumnNames(header, 'CSV');

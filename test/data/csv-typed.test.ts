@@ -1,0 +1,185 @@
+/**
+ * The one-pass CSV parser against a known schema (csv-typed.ts) is only a fast path: on
+ * every input it returns exactly what the general parser returns, or gives up (undefined)
+ * and leaves the input — and every error — to it. Property tests over CSVs built from
+ * awkward values (quotes, escapes, CRLF, blank lines, a BOM, long and signed numbers,
+ * exponents, nulls) and over malformed ones.
+ */
+import type { Table } from 'apache-arrow';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { makeVisits } from '../../datasets/make-visits.ts';
+import { parseCsv, parseCsvGeneral } from '../../src/data/csv.ts';
+import { parseCsvTyped } from '../../src/data/csv-typed.ts';
+import type { ColumnType, DatasetSchema } from '../../src/data/index.ts';
+import { utf8 } from './helpers.ts';
+
+/** Every cell of `table` as plain values, -0 told apart from 0. */
+function cells(table: Table): unknown[][] {
+  const out: unknown[][] = [];
+  for (let c = 0; c < table.numCols; c++) {
+    const vec = table.getChildAt(c);
+    const values: unknown[] = [];
+    for (let r = 0; r < table.numRows; r++) {
+      const v = vec?.get(r) ?? null;
+      values.push(typeof v === 'number' && Object.is(v, -0) ? '-0' : v);
+    }
+    out.push(values);
+  }
+  return out;
+}
+
+/** The general parser's outcome: its cells, or its error's code and message. */
+function general(bytes: Uint8Array, schema: DatasetSchema): { cells: unknown[][] } | { error: string } {
+  try {
+    return { cells: cells(parseCsvGeneral(bytes, schema).table) };
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+}
+
+/** Assert the fast path agrees with the general one on `text`; returns whether it took the input. */
+function agrees(text: string, schema: DatasetSchema): boolean {
+  const bytes = utf8(text);
+  const expected = general(bytes, schema);
+  const fast = parseCsvTyped(bytes, schema);
+  if ('error' in expected) {
+    expect(fast).toBeUndefined();
+    return false;
+  }
+  if (!fast) return false;
+  expect(fast.schema).toEqual(schema);
+  expect(fast.rows).toBe(expected.cells[0]?.length ?? 0);
+  expect(cells(fast.table)).toEqual(expected.cells);
+  return true;
+}
+
+const VALUES: Record<ColumnType, fc.Arbitrary<string>> = {
+  string: fc.oneof(
+    fc.constantFrom('', 'a', 'north', 'x y', 'ünï', '"q"', '"a,b"', '"say ""hi"""', '"line\nbreak"', '""'),
+    fc.string({ maxLength: 40 }).filter((s) => !/[",\r\n]/.test(s)),
+  ),
+  int64: fc.oneof(
+    fc.integer().map(String),
+    fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map(String),
+    fc.constantFrom('', '007', '+4', '-0', '9223372036854775808', '1.0', '"12"', 'x', '123456789012345', '-'),
+  ),
+  int32: fc.oneof(fc.integer().map(String), fc.constantFrom('', '2147483648', '-2147483648', '"5"')),
+  float64: fc.oneof(
+    fc.double({ noNaN: true, noDefaultInfinity: true }).map(String),
+    fc.integer({ min: -1e6, max: 1e6 }).map((n) => (n / 100).toFixed(2)),
+    fc.constantFrom(
+      '',
+      '0.05',
+      '-0.0',
+      '5.',
+      '.5',
+      '1e3',
+      '1.5E-7',
+      '123456789012.3456',
+      '0000000000000001.5',
+      'NaN',
+      'Infinity',
+      '"2.5"',
+      '1,5',
+    ),
+  ),
+  bool: fc.constantFrom('true', 'false', 'TRUE', 'False', '', 'yes', '1', '"true"'),
+  date: fc.constantFrom(
+    '2024-02-29',
+    '2023-02-29',
+    '1970-01-01',
+    '',
+    '2024-1-1',
+    '"2025-03-23"',
+    '9999-12-31',
+  ),
+  timestamp: fc.constantFrom(
+    '2024-01-02T03:04:05.123456Z',
+    '2024-01-02 03:04',
+    '2024-01-02T03:04:05+02:00',
+    '1600-01-01T00:00:00',
+    '',
+    '2024-01-02',
+  ),
+};
+
+const TYPES = Object.keys(VALUES) as ColumnType[];
+
+/** A schema, rows of values for it, and the ways a CSV writer may vary. */
+const csvCase = fc.array(fc.constantFrom(...TYPES), { minLength: 1, maxLength: 5 }).chain((types) =>
+  fc.record({
+    types: fc.constant(types),
+    rows: fc.array(fc.tuple(...types.map((t) => VALUES[t])), { maxLength: 12 }),
+    eol: fc.constantFrom('\n', '\r\n', '\r'),
+    bom: fc.boolean(),
+    trailing: fc.boolean(),
+    blank: fc.boolean(),
+    quoteHeader: fc.boolean(),
+  }),
+);
+
+describe('the one-pass CSV parser against a schema', () => {
+  it('returns what the general parser returns, or leaves the input to it', () => {
+    fc.assert(
+      fc.property(csvCase, (k) => {
+        const schema = k.types.map((type, i) => ({ name: `c${i}`, type }));
+        const header = schema.map((c) => (k.quoteHeader ? `"${c.name}"` : c.name)).join(',');
+        const lines = [header, ...k.rows.map((r) => r.join(','))];
+        if (k.blank) lines.splice(Math.min(2, lines.length), 0, '');
+        const text = (k.bom ? '\uFEFF' : '') + lines.join(k.eol) + (k.trailing ? k.eol : '');
+        agrees(text, schema);
+      }),
+      { numRuns: 600 },
+    );
+  });
+
+  it('takes the common well-formed file, quoted strings and CRLF included', () => {
+    const visits = makeVisits({ rows: 500, seed: 3 });
+    const schema: DatasetSchema = [
+      { name: 'patient_id', type: 'string' },
+      { name: 'region', type: 'string' },
+      { name: 'age', type: 'int64' },
+      { name: 'cost', type: 'float64' },
+      { name: 'readmitted', type: 'bool' },
+      { name: 'visit_date', type: 'date' },
+    ];
+    expect(agrees(visits, schema)).toBe(true);
+    expect(agrees(visits.replaceAll('\n', '\r\n'), schema)).toBe(true);
+    expect(agrees(visits.replaceAll('north', '"north, upper"'), schema)).toBe(true);
+    expect(agrees(visits.replaceAll('south', '"the ""south"""'), schema)).toBe(true);
+  });
+
+  it('gives up on malformed files and on another header, leaving the error to the general parser', () => {
+    const schema: DatasetSchema = [
+      { name: 'a', type: 'int64' },
+      { name: 'b', type: 'string' },
+    ];
+    for (const text of [
+      'a,b\n1,x\n2\n',
+      'a,b\n1,x,3\n',
+      'a,b\n1,x"y\n',
+      'a,b\n1,"x\n',
+      'a,b\n1,"x"y\n',
+      'a,b\nx,1\n',
+      'b,a\n1,x\n',
+      'a\n1\n',
+      'a,b,c\n1,x,2\n',
+      'a,b\r1,x\r2,y\r',
+      '"a""",b\n1,x\n',
+    ]) {
+      expect(parseCsvTyped(utf8(text), schema), text).toBeUndefined();
+    }
+  });
+
+  it("keeps the general parser's errors through parseCsv", () => {
+    const schema: DatasetSchema = [
+      { name: 'a', type: 'int64' },
+      { name: 'b', type: 'string' },
+    ];
+    expect(() => parseCsv(utf8('a,b\n1,x\nnope,y\n'), schema)).toThrow(
+      'CSV row 2, column "a": value is not a valid int64',
+    );
+    expect(() => parseCsv(utf8('a,b\n1,x\n2\n'), schema)).toThrow('CSV row 2');
+  });
+});
