@@ -30,7 +30,7 @@ const K = 64 * 1024;
 const MiB = 1024 * 1024;
 
 describe('sealFile', () => {
-  // 0 and sizes around a chunk and a 1 MiB block; from 8 MiB the hash worker, ending in a
+  // 0 and sizes around a chunk and a 1 MiB block; from 8 MiB the two block workers, ending in a
   // full block, a full chunk or a short one.
   for (const n of [
     0,

@@ -17,20 +17,25 @@ export interface Encryption {
 
 /**
  * Start an encryption to `recipients` (`age1…` strings): a fresh file key, the header and
- * nonce, and a sealer holding the payload key. The file key is wiped before returning.
+ * nonce, and the payload key (the caller wipes it). The file key is wiped before returning.
  * Throws invalid_recipient (also for an empty list).
  */
-export function startEncryption(recipients: readonly string[]): Encryption {
+export function startPayload(recipients: readonly string[]): { prefix: Buffer; key: Buffer } {
   const keys = recipients.map(parseRecipient);
   const fileKey = newFileKey();
   try {
     const header = buildHeader(fileKey, keys);
     const nonce = randomBytes(PAYLOAD_NONCE_BYTES);
-    const sealer = new StreamSealer(payloadKey(fileKey, nonce));
-    return { prefix: Buffer.concat([header, nonce]), sealer };
+    return { prefix: Buffer.concat([header, nonce]), key: payloadKey(fileKey, nonce) };
   } finally {
     fileKey.fill(0);
   }
+}
+
+/** startPayload with a sealer holding the payload key (it wipes the key when done). */
+export function startEncryption(recipients: readonly string[]): Encryption {
+  const { prefix, key } = startPayload(recipients);
+  return { prefix, sealer: new StreamSealer(key) };
 }
 
 class EncryptTransform extends Transform {

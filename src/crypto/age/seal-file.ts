@@ -7,29 +7,26 @@
  * removed. (The rename makes the result atomic for readers; it is not fsynced, so after a
  * power loss a re-seal may be needed: the manifest's ciphertext hash catches that.)
  *
- * The work is pipelined over a ring of 1 MiB slots: the next block is read while the current
- * one is encrypted, writes run behind, and both SHA-256 hashes run in a worker thread (see
- * seal-hasher.ts). Encryption stays on this thread, one 64 KiB STREAM chunk at a time.
+ * The work is pipelined over a ring of 1 MiB slots in shared memory: this thread reads the
+ * plaintext into a slot and writes the sealed slot out, nothing more; two worker threads
+ * (block-crypt.ts) seal alternate blocks, one of them hashing the plaintext and the other
+ * the ciphertext, each in file order. That spreads the three sequential costs (the cipher,
+ * which STREAM lets us split, and the two hashes, which we cannot) evenly over two cores,
+ * and keeps node:crypto's per-chunk output buffers out of this thread's heap, where their
+ * garbage collection cost more than the cipher (see block-crypt.ts). Small files run the
+ * same pipeline on this thread (block-inline.ts).
  *
- * Why not encrypt on a pool of threads too (tried): on 2 cores the work is CPU-bound and
- * already spread over two threads. Per 256 MiB, measured in CPU-seconds: ChaCha20-Poly1305
- * ≈ 0.17 (a cipher object per 64 KiB chunk costs ~40% over one long stream), the two
- * SHA-256 commitments ≈ 0.30 (SHA-NI, ~1.7 GB/s each), reads and writes ≈ 0.15; `age -r`
- * spends ≈ 0.36 in all because it hashes nothing. Moving chunks to more threads adds
- * copies and messages without adding cores; the hashes are what a seal costs over age.
- * Also tried (2026-12-07, load 15-30): synchronous reads and writes with an Atomics hand-off
- * to the hash worker instead of messages — same CPU, slower wall time on the loaded machine,
- * where the thread pool's reads and writes were extra threads getting a share of the cores;
- * and one worker per hash — more CPU for no gain. At 1 GiB this costs ~5 CPU s against
- * age's ~1.1, and the two SHA-256 commitments alone (~1.3 CPU s) exceed age's whole run, so
- * sealFile cannot reach age's speed on CPU while the manifest commits to both hashes.
+ * Measured history (BENCHMARKS.md "Sealing"): encrypting on this thread with one hash
+ * worker spent ~5 CPU s on 1 GiB at load 30, against `age -r`'s ~1.1; the two SHA-256
+ * commitments alone are ~1.2 CPU s of that, which `age` does not pay.
  */
 import { randomBytes } from 'node:crypto';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { startEncryption } from './encrypt.ts';
-import { inlineHasher, workerHasher, type SealHasher } from './seal-hasher.ts';
-import { CHUNK_BYTES, SEALED_CHUNK_BYTES, type StreamSealer } from './stream.ts';
+import { type BlockPool, type Slots, sharedKey, sharedSlots, startBlockPool } from './block-crypt.ts';
+import { inlineBlockPool } from './block-inline.ts';
+import { startPayload } from './encrypt.ts';
+import { CHUNK_BYTES, SEALED_CHUNK_BYTES } from './stream.ts';
 
 /** What sealing produced: hex SHA-256 and length of the plaintext and of the whole age file. */
 export interface SealStats {
@@ -39,15 +36,17 @@ export interface SealStats {
   ciphertextBytes: number;
 }
 
-const BLOCK_CHUNKS = 16;
+/** Chunks per block: a block is the unit of reads, writes and worker requests. */
+export const BLOCK_CHUNKS = 16;
 const BLOCK_BYTES = BLOCK_CHUNKS * CHUNK_BYTES;
 const SEALED_BLOCK_BYTES = BLOCK_CHUNKS * SEALED_CHUNK_BYTES;
-const SLOT_COUNT = 4;
-/** Below this size a hash thread costs more than it saves. */
-const WORKER_MIN_BYTES = 8 * 1024 * 1024;
+/** Blocks in flight: enough that reads, both workers and writes all have one to work on. */
+export const SLOT_COUNT = 6;
+/** Below this size two threads cost more than they save. */
+export const WORKER_MIN_BYTES = 8 * 1024 * 1024;
 
 /** Fill `buf` from the file's current position; fewer bytes than its length means end of file. */
-async function readBlock(file: FileHandle, buf: Buffer): Promise<number> {
+export async function readBlock(file: FileHandle, buf: Buffer): Promise<number> {
   let filled = 0;
   while (filled < buf.length) {
     const { bytesRead } = await file.read(buf, filled, buf.length - filled, null);
@@ -58,34 +57,29 @@ async function readBlock(file: FileHandle, buf: Buffer): Promise<number> {
 }
 
 /** Write all of `buf` (a write may be partial). */
-async function writeAll(file: FileHandle, buf: Buffer): Promise<void> {
+export async function writeAll(file: FileHandle, buf: Buffer): Promise<void> {
   for (let off = 0; off < buf.length; ) off += (await file.write(buf, off, buf.length - off)).bytesWritten;
 }
 
-/** Seal chunk `index` of the `plainBytes` in `plain` into `sealed` at `at`; returns the bytes written. */
-function sealChunk(
-  sealer: StreamSealer,
-  plain: Buffer,
-  plainBytes: number,
-  index: number,
-  last: boolean,
-  sealed: Buffer,
-  at: number,
-): number {
-  const start = index * CHUNK_BYTES;
-  const [ciphertext, tag] = sealer.seal(
-    plain.subarray(start, Math.min(plainBytes, start + CHUNK_BYTES)),
-    last,
-  );
-  ciphertext.copy(sealed, at);
-  tag.copy(sealed, at + ciphertext.length);
-  return ciphertext.length + tag.length;
-}
-
 /** `p`, marked as handled: its failure is reported where it is awaited, not as an unhandled rejection. */
-function quiet<T>(p: Promise<T>): Promise<T> {
+export function quiet<T>(p: Promise<T>): Promise<T> {
   p.catch(() => undefined);
   return p;
+}
+
+/** The slots and workers for a file of `size` bytes: threads from WORKER_MIN_BYTES, this thread below. */
+export function blockPoolFor(size: number, key: Buffer): { slots: Slots; pool: BlockPool } {
+  if (size >= WORKER_MIN_BYTES) {
+    const slots = sharedSlots(SLOT_COUNT, BLOCK_BYTES, SEALED_BLOCK_BYTES);
+    return { slots, pool: startBlockPool(slots, key) };
+  }
+  // Untouched memory past the file's end costs nothing: allocUnsafe does not fill it.
+  const make = (n: number): Buffer => Buffer.allocUnsafe(n);
+  const slots = {
+    plain: [make(BLOCK_BYTES), make(BLOCK_BYTES)],
+    sealed: [make(SEALED_BLOCK_BYTES), make(SEALED_BLOCK_BYTES)],
+  };
+  return { slots, pool: inlineBlockPool(slots, key) };
 }
 
 /** What a caller may do with each block as it goes by. */
@@ -93,67 +87,95 @@ export interface SealFileOptions {
   /**
    * Sees each plaintext block (up to 1 MiB) in file order before it is encrypted, on this
    * thread, e.g. to learn a dataset's schema in the same pass; may throw to abort the seal.
-   * The buffer is reused once the call returns: copy what must be kept.
+   * The buffer is reused once the call returns: copy what must be kept, and do not modify it.
    */
   onBlock?: (plaintext: Buffer) => void;
   /** Told the plaintext bytes sealed so far and the file's size, after each block. */
   onProgress?: (doneBytes: number, totalBytes: number) => void;
 }
 
-/** Encrypt `input` into `output` through the hasher's slots; returns the byte counts. */
+/** Encrypt `input` into `output` through the pool's slots; returns the byte counts and digests. */
 async function sealBlocks(
   input: FileHandle,
   output: FileHandle,
   prefix: Buffer,
-  sealer: StreamSealer,
-  hasher: SealHasher,
+  { slots, pool }: { slots: Slots; pool: BlockPool },
   options: SealFileOptions & { size: number },
 ) {
-  const { plain, sealed } = hasher.slots;
-  // free[s] settles when slot s has been hashed and written; `writing` chains the writes.
-  const free: Promise<unknown>[] = Array.from({ length: SLOT_COUNT }, () => Promise.resolve());
-  hasher.prefix(prefix);
+  const [plainWorker, sealedWorker] = pool.workers;
+  const count = slots.plain.length;
+  // free[s] settles when slot s has been hashed on both sides and written.
+  const free: Promise<unknown>[] = Array.from({ length: count }, () => Promise.resolve());
+  const prefixHashed = quiet(sealedWorker.request({ op: 'hashBytes', side: 'sealed', data: prefix }));
+  // Writes, and the ciphertext hash's requests, go out in file order: each waits for the one before.
   let writing: Promise<void> = quiet(writeAll(output, prefix));
+  let hashOrder: Promise<void> = prefixHashed.then(() => undefined);
   let nextRead: Promise<number> | null = null;
+  let plaintextBytes = 0;
+  let ciphertextBytes = prefix.length;
   try {
-    let plaintextBytes = 0;
-    let ciphertextBytes = prefix.length;
     let slot = 0;
-    let bytes = await readBlock(input, plain[0] as Buffer);
-    for (;;) {
-      const nextSlot = (slot + 1) % SLOT_COUNT;
-      // A full block may be the last one: read ahead, and seal its final chunk after.
+    let bytes = await readBlock(input, slots.plain[0] as Buffer);
+    for (let block = 0; ; block++) {
+      const next = (slot + 1) % count;
+      // A full block may be the last one: read ahead to know whether its final chunk ends the payload.
       nextRead =
         bytes === BLOCK_BYTES
-          ? quiet(
-              (free[nextSlot] as Promise<unknown>).then(() => readBlock(input, plain[nextSlot] as Buffer)),
-            )
+          ? quiet((free[next] as Promise<unknown>).then(() => readBlock(input, slots.plain[next] as Buffer)))
           : null;
-      const chunks = Math.max(1, Math.ceil(bytes / CHUNK_BYTES));
-      const out = sealed[slot] as Buffer;
-      options.onBlock?.((plain[slot] as Buffer).subarray(0, bytes));
-      let at = 0;
-      for (let c = 0; c < chunks - 1; c++)
-        at += sealChunk(sealer, plain[slot] as Buffer, bytes, c, false, out, at);
+      options.onBlock?.((slots.plain[slot] as Buffer).subarray(0, bytes));
       const nextBytes = nextRead ? await nextRead : 0;
       const last = nextBytes === 0;
-      at += sealChunk(sealer, plain[slot] as Buffer, bytes, chunks - 1, last, out, at);
+      const s = slot;
+      const plainHashed = quiet(plainWorker.request({ op: 'hash', side: 'plain', slot: s, bytes }));
+      // Alternate blocks between the workers; each also owns one hash, so their loads match.
+      const sealer = block % 2 === 0 ? sealedWorker : plainWorker;
+      const sealed = quiet(
+        sealer
+          .request({ op: 'seal', slot: s, bytes, first: block * BLOCK_CHUNKS, last })
+          .then((r) => r.bytes as number),
+      );
+      const posted = quiet(
+        hashOrder
+          .then(() => sealed)
+          .then((n) => ({ done: sealedWorker.request({ op: 'hash', side: 'sealed', slot: s, bytes: n }) })),
+      );
+      hashOrder = posted.then(() => undefined);
       plaintextBytes += bytes;
-      ciphertextBytes += at;
-      options.onProgress?.(plaintextBytes, Math.max(options.size, plaintextBytes));
-      const sealedBytes = at;
-      writing = quiet(writing.then(() => writeAll(output, out.subarray(0, sealedBytes))));
-      free[slot] = quiet(Promise.all([hasher.block(slot, bytes, sealedBytes), writing]));
+      const done = plaintextBytes;
+      writing = quiet(
+        writing.then(async () => {
+          const n = await sealed;
+          await writeAll(output, (slots.sealed[s] as Buffer).subarray(0, n));
+          ciphertextBytes += n;
+          options.onProgress?.(done, Math.max(options.size, done));
+        }),
+      );
+      free[s] = quiet(Promise.all([plainHashed, posted.then((p) => p.done), writing]));
       if (last) break;
-      slot = nextSlot;
+      slot = next;
       bytes = nextBytes;
     }
     await Promise.all(free);
-    return { plaintextBytes, ciphertextBytes };
+    const [p, c] = await Promise.all([
+      plainWorker.request({ op: 'digest' }),
+      sealedWorker.request({ op: 'digest' }),
+    ]);
+    return {
+      plaintextBytes,
+      ciphertextBytes,
+      plaintextSha256: p.plain as string,
+      ciphertextSha256: c.sealed as string,
+    };
   } finally {
-    // On failure, let in-flight reads, writes and hashes settle before the files close.
-    await Promise.allSettled([...free, writing, nextRead]);
+    // On failure, let in-flight reads, writes and worker requests settle before the files close.
+    await Promise.allSettled([...free, writing, hashOrder, nextRead]);
   }
+}
+
+/** Zero every plaintext slot (the sealed ones hold only ciphertext). */
+export function wipePlain(slots: Slots): void {
+  for (const b of slots.plain) b.fill(0);
 }
 
 /**
@@ -168,31 +190,32 @@ export async function sealFile(
   recipients: string[],
   options: SealFileOptions = {},
 ): Promise<SealStats> {
-  const { prefix, sealer } = startEncryption(recipients);
+  const payload = startPayload(recipients);
+  const key = sharedKey(payload.key);
+  payload.key.fill(0);
   const tmpPath = join(dirname(outPath), `.${basename(outPath)}.${randomBytes(6).toString('hex')}.tmp`);
   let input: FileHandle | null = null;
   let output: FileHandle | null = null;
-  let hasher: SealHasher | null = null;
+  let blocks: { slots: Slots; pool: BlockPool } | null = null;
   try {
     input = await open(inPath, 'r');
     const { size } = await input.stat();
-    const makeHasher = size >= WORKER_MIN_BYTES ? workerHasher : inlineHasher;
-    hasher = makeHasher(SLOT_COUNT, BLOCK_BYTES, SEALED_BLOCK_BYTES);
+    blocks = blockPoolFor(size, key);
     output = await open(tmpPath, 'wx');
-    const counts = await sealBlocks(input, output, prefix, sealer, hasher, { ...options, size });
-    const digests = await hasher.digest();
+    const stats = await sealBlocks(input, output, payload.prefix, blocks, { ...options, size });
     await output.close();
     output = null;
     await rename(tmpPath, outPath);
-    return { plaintextSha256: digests.plain, ciphertextSha256: digests.sealed, ...counts };
+    return stats;
   } catch (e) {
     await output?.close().catch(() => undefined);
     output = null;
     await rm(tmpPath, { force: true });
     throw e;
   } finally {
-    sealer.wipe();
-    await hasher?.close();
+    await blocks?.pool.close();
+    key.fill(0);
+    if (blocks) wipePlain(blocks.slots);
     await input?.close().catch(() => undefined);
     await output?.close().catch(() => undefined);
   }
