@@ -20,8 +20,9 @@ import {
   signJobRequest,
 } from '../../../../privacy/job-request.ts';
 import type { PipelineDocument } from '../../../../pipelines/schema.ts';
-import { ApiError, api, apiList } from './api.ts';
-import { $, dl, h, mark, num, short, statusBadge, str } from './dom.ts';
+import { api, apiList, errorText } from './api.ts';
+import { costText, warningsNote } from './preview.ts';
+import { $, dl, h, mark, short, statusBadge, str } from './dom.ts';
 
 let datasets: DatasetRecord[] = [];
 let doc: PipelineDocument | null = null;
@@ -37,7 +38,7 @@ function report(e: unknown): HTMLElement {
     'p',
     { class: 'bad', 'data-check': err?.code ?? 'error' },
     mark(false),
-    ` ${err ? err.message : str((e as Error)?.message ?? e)}`,
+    ` ${err ? err.message : errorText(e)}`,
     err ? h('span', { class: 'muted' }, ` (${err.code}${where ? ` at ${str(where)}` : ''})`) : null,
   );
 }
@@ -128,10 +129,10 @@ function showPreview(p: JobPreview): HTMLElement {
     { class: 'card', 'data-preview': p.ok ? 'ok' : waits ? 'awaiting_approval' : 'refused' },
     h('h4', {}, verdict),
     dl([
-      ['privacy cost', `ε ${num(p.cost.epsilon)}, δ ${num(p.cost.delta)}`],
+      ['privacy cost', costText(p.cost)],
       ...p.inputs.map((i): [string, string] => [
         `input ${i.name}`,
-        `${i.datasetName}: ε ${num(i.cost.epsilon)}, δ ${num(i.cost.delta)}; ${i.approval.replace(/_/g, ' ')}`,
+        `${i.datasetName}: ${costText(i.cost)}; ${i.approval.replace(/_/g, ' ')}`,
       ]),
     ]),
     h(
@@ -141,13 +142,7 @@ function showPreview(p: JobPreview): HTMLElement {
         h('li', {}, mark(c.ok), ` ${c.check} `, h('span', { class: 'muted' }, `— ${c.detail}`)),
       ),
     ),
-    p.warnings.length
-      ? h(
-          'ul',
-          { class: 'note' },
-          p.warnings.map((w) => h('li', {}, `${w.detail} (${w.code})`)),
-        )
-      : null,
+    warningsNote(p.warnings),
   );
 }
 
@@ -157,9 +152,7 @@ async function dryRun(): Promise<void> {
   try {
     out.replaceChildren(showPreview(await api<JobPreview>('/v1/jobs?dry_run=true', 'POST', submission())));
   } catch (e) {
-    out.replaceChildren(
-      h('p', { class: 'bad' }, e instanceof ApiError ? e.message : str((e as Error).message)),
-    );
+    out.replaceChildren(h('p', { class: 'bad' }, errorText(e)));
   }
 }
 
@@ -215,13 +208,7 @@ async function run(me: AccountKey, openResult: (id: string) => void): Promise<vo
     const rec = await api<JobRecord>('/v1/jobs', 'POST', { ...job, request });
     await follow(rec.id, openResult);
   } catch (e) {
-    out.replaceChildren(
-      h(
-        'p',
-        { class: 'bad' },
-        e instanceof ApiError || e instanceof ObscuraError ? e.message : str((e as Error).message),
-      ),
-    );
+    out.replaceChildren(h('p', { class: 'bad' }, errorText(e)));
   }
 }
 

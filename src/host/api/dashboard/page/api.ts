@@ -101,6 +101,14 @@ export async function apiList<T>(path: string, field: string): Promise<T[]> {
   return items;
 }
 
+/**
+ * What a failed action says on the page: the error's message (an API error's is the problem's
+ * detail), or the thrown value itself when it is not an error.
+ */
+export function errorText(e: unknown): string {
+  return str((e as { message?: unknown } | null)?.message ?? e);
+}
+
 /** Show an error on the page's error line. */
 export function showError(where: string, e: unknown): void {
   const msg =

@@ -31,6 +31,21 @@ export function liveChart(holder: HTMLElement, draw: (width: number) => SVGEleme
   redraw();
 }
 
+/** A chart's width for a container `width` wide: readable on a phone, not sprawling on a wide screen. */
+const chartWidth = (width: number): number => Math.max(300, Math.min(760, width || 720));
+
+/** An empty chart of `W` × `H` that a screen reader announces as `label`. */
+function chartSvg(W: number, H: number, label: string): SVGElement {
+  return s('svg', {
+    class: 'chart',
+    width: W,
+    height: H,
+    viewBox: `0 0 ${W} ${H}`,
+    role: 'img',
+    'aria-label': label,
+  });
+}
+
 /** An axis tick: four significant digits are enough to place a bin edge. */
 const tick = (v: number | undefined): string => num(v === undefined ? v : Number(v.toPrecision(4)));
 const clip = (t: string, n: number): string => (t.length > n ? `${t.slice(0, n - 1)}…` : t);
@@ -46,7 +61,7 @@ export function barChart(bars: Bar[], name: string, keyNames: string[], width: n
   const lo = Math.min(0, ...finite);
   const hi = Math.max(0, ...finite);
   const span = hi - lo || 1;
-  const W = Math.max(300, Math.min(760, width || 720));
+  const W = chartWidth(width);
   const L = Math.round(Math.min(190, W * 0.34));
   const R = 80;
   const bh = 18;
@@ -66,14 +81,7 @@ export function barChart(bars: Bar[], name: string, keyNames: string[], width: n
   const legendH = grouped ? 24 : 0;
   const top = 8 + legendH;
   const H = top + 8 + lines.length * (bh + gap);
-  const svg = s('svg', {
-    class: 'chart',
-    width: W,
-    height: H,
-    viewBox: `0 0 ${W} ${H}`,
-    role: 'img',
-    'aria-label': `Bar chart of ${name} by ${keyNames.join(' and ') || 'row'}`,
-  });
+  const svg = chartSvg(W, H, `Bar chart of ${name} by ${keyNames.join(' and ') || 'row'}`);
   if (grouped) {
     let lx = 8;
     series.forEach((sv, i) => {
@@ -131,7 +139,7 @@ export function histogram(
   title: string,
   width: number,
 ): SVGElement {
-  const W = Math.max(300, Math.min(760, width || 720));
+  const W = chartWidth(width);
   const H = 200;
   const L = 50;
   const R = 12;
@@ -140,14 +148,7 @@ export function histogram(
   const max = Math.max(1, ...counts.map((c) => c ?? 0));
   const bw = (W - L - R) / Math.max(1, counts.length);
   const y = (v: number) => top + (1 - v / max) * (H - top - bottom);
-  const svg = s('svg', {
-    class: 'chart',
-    width: W,
-    height: H,
-    viewBox: `0 0 ${W} ${H}`,
-    role: 'img',
-    'aria-label': `Histogram of ${title}`,
-  });
+  const svg = chartSvg(W, H, `Histogram of ${title}`);
   svg.append(s('line', { x1: L, x2: W - R, y1: y(0), y2: y(0), stroke: '#5b6470' }));
   svg.append(s('text', { x: L - 6, y: y(max) + 4, 'text-anchor': 'end' }, num(max)));
   svg.append(s('text', { x: L - 6, y: y(0) + 4, 'text-anchor': 'end' }, '0'));

@@ -13,8 +13,15 @@ import { manifestHash } from '../../../../crypto/manifest.ts';
 import { parseDatasetPolicyValue } from '../../../../privacy/policy.ts';
 import { purposeHash } from '../../../../privacy/job-request.ts';
 import { signApproval, signPolicyUpdate } from '../../../../privacy/statements.ts';
-import { ApiError, api, apiList, showError } from './api.ts';
+import { api, apiList, errorText, showError } from './api.ts';
+import { costText, warningsNote } from './preview.ts';
 import { $, dl, empty, h, hash, num, short, statusText, str, table } from './dom.ts';
+
+/** Show on `out` why an owner's action failed (in the alarm colour). */
+function showFailure(out: HTMLElement, e: unknown): void {
+  out.textContent = errorText(e);
+  out.className = 'bad';
+}
 
 /** A meter of `spent` out of `total` (null: no limit). */
 function meter(label: string, b: DatasetBudget['epsilon']): HTMLElement {
@@ -65,8 +72,7 @@ function policyEditor(
       out.textContent = revoked ? 'revoked' : `policy version ${state.version + 1} in force`;
       reload();
     } catch (e) {
-      out.textContent = e instanceof ApiError ? e.message : str((e as Error).message);
-      out.className = 'bad';
+      showFailure(out, e);
     }
   };
   const revoke = h('button', { type: 'button', class: 'danger' }, 'Revoke dataset…') as HTMLButtonElement;
@@ -147,8 +153,7 @@ function approvalCard(me: AccountKey, p: JobPreview, mine: DatasetRecord[], relo
       out.textContent = 'approved';
       reload();
     } catch (e) {
-      out.textContent = e instanceof ApiError ? e.message : str((e as Error).message);
-      out.className = 'bad';
+      showFailure(out, e);
     }
   };
   const reason = h('input', {
@@ -166,8 +171,7 @@ function approvalCard(me: AccountKey, p: JobPreview, mine: DatasetRecord[], relo
       out.textContent = 'refused';
       reload();
     } catch (e) {
-      out.textContent = e instanceof ApiError ? e.message : str((e as Error).message);
-      out.className = 'bad';
+      showFailure(out, e);
     }
   };
   return h(
@@ -177,7 +181,7 @@ function approvalCard(me: AccountKey, p: JobPreview, mine: DatasetRecord[], relo
     dl([
       ['analyst', h('code', {}, p.analyst)],
       ['purpose', purpose || '(none given)'],
-      ['privacy cost', `ε ${num(p.cost.epsilon)}, δ ${num(p.cost.delta)}`],
+      ['privacy cost', costText(p.cost)],
       ['pipeline', hash(p.pipeline.hash, 16)],
     ]),
     table(
@@ -191,13 +195,7 @@ function approvalCard(me: AccountKey, p: JobPreview, mine: DatasetRecord[], relo
       h('summary', {}, 'Full pipeline'),
       h('pre', {}, JSON.stringify(p.pipeline.document, null, 2)),
     ),
-    p.warnings.length
-      ? h(
-          'ul',
-          { class: 'note' },
-          p.warnings.map((w) => h('li', {}, `${w.detail} (${w.code})`)),
-        )
-      : null,
+    warningsNote(p.warnings),
     h(
       'p',
       { class: 'row' },

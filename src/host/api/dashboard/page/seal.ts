@@ -13,7 +13,7 @@ import { isValidAddress } from '../../../../crypto/keys.ts';
 import type { AccountKey } from '../../../../crypto/keys.ts';
 import { type Manifest, signManifest } from '../../../../crypto/manifest.ts';
 import { type DatasetPolicy, parseDatasetPolicyValue } from '../../../../privacy/policy.ts';
-import { ApiError, apiList, apiUpload } from './api.ts';
+import { apiList, apiUpload, errorText } from './api.ts';
 import { $, h, mark, num, str } from './dom.ts';
 import { attestForSealing } from './seal-attest.ts';
 import { sealCsv } from './seal-file.ts';
@@ -173,9 +173,7 @@ export async function loadSeal(me: AccountKey | null, reload: () => void): Promi
       await sealAndUpload(me, readForm(workers), out, reload);
     } catch (e) {
       out.dataset.state = 'failed';
-      const msg =
-        e instanceof ApiError || e instanceof FormError ? e.message : str((e as Error)?.message ?? e);
-      out.replaceChildren(h('p', { class: 'bad' }, msg));
+      out.replaceChildren(h('p', { class: 'bad' }, errorText(e)));
     } finally {
       button.disabled = false;
     }
