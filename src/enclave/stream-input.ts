@@ -19,7 +19,7 @@ import { type ParsedDataset, parseDataset } from '../data/index.ts';
 import type { SealedInput } from '../contracts/enclave-protocol.ts';
 import { assertInputAccepted, type OpenContext } from './datasets.ts';
 
-/** Plaintext bytes per chunk at most: large enough that a chunk's fixed cost (a fresh DuckDB, ~25 ms) is noise. */
+/** Plaintext bytes per chunk at most: large enough that a chunk's fixed cost (a DuckDB run and its checks, ~25 ms) is noise. */
 export const STREAM_CHUNK_BYTES = 8 * 1024 * 1024;
 
 /** Plaintext bytes per chunk under a memory limit: a thirty-second of it, at most STREAM_CHUNK_BYTES. */

@@ -1,7 +1,7 @@
 /**
- * The runner: check the pipeline, load the columns it reads into a fresh, locked-down
+ * The runner: check the pipeline, load the columns it reads into a clean, locked-down
  * in-memory DuckDB, compute each output (and each step more than one step reads) as one
- * parameterised `CREATE TABLE … AS WITH …` statement — other steps are inlined as CTEs, so
+ * parameterised `CREATE TEMP TABLE … AS WITH …` statement — other steps are inlined as CTEs, so
  * intermediate row-level results are never materialised — and read each output with
  * min_group_size suppression applied inside DuckDB: a group is released only when, for
  * every input behind it, at least min_group_size distinct rows of that input are behind
@@ -156,7 +156,9 @@ export async function runPipeline(
       if (!materialised.has(step.table)) continue;
       unit(`running step ${step.id}`);
       const { sql, params, inlined } = composed(plan, step, materialised);
-      await execute(run, `CREATE TABLE ${quoteIdent(step.table)} AS ${sql}`, params, step.id, { inlined });
+      await execute(run, `CREATE TEMP TABLE ${quoteIdent(step.table)} AS ${sql}`, params, step.id, {
+        inlined,
+      });
       // Counting a table DuckDB just wrote is a metadata read, not a scan.
       const [[count] = []] = await execute(
         run,

@@ -1,6 +1,6 @@
 /**
  * Aggregating a dataset larger than memory: its rows arrive in chunks (each a parsed
- * dataset of whole rows), each chunk's partial aggregates are computed in a fresh DuckDB
+ * dataset of whole rows), each chunk's partial aggregates are computed in a clean DuckDB
  * and merged into a running total, and the chunk is dropped; min_group_size and DP apply
  * once, to the merged total (finalize.ts). Only one chunk's rows and the per-group states
  * are in memory at a time, and nothing is written to disk (the enclave's DuckDB cannot
