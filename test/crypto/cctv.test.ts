@@ -27,7 +27,7 @@ import {
   TestFile,
   x25519,
 } from './cctv-testkit.ts';
-import { expectCode, hasAgeTool, openStreaming } from './helpers.ts';
+import { expectCode, hasAgeTool, openStreaming, openUnsealing } from './helpers.ts';
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 /** `payload:` of every vector whose plaintext is "age". */
@@ -242,6 +242,7 @@ describe('C2SP CCTV age vectors', () => {
     it(`${v.name}: ${v.expect}`, async () => {
       const { file, identities } = build(v);
       const streamed = await openStreaming(identities, file, 1000);
+      const unsealed = await openUnsealing(identities, file);
       let whole: { plain?: Buffer; error?: unknown } = {};
       try {
         whole = { plain: await decryptToBuffer(identities, file) };
@@ -252,18 +253,24 @@ describe('C2SP CCTV age vectors', () => {
         expect(streamed.error).toBeNull();
         expect(sha256(streamed.released)).toBe(v.payload);
         expect(sha256(whole.plain as Buffer)).toBe(v.payload);
+        expect(sha256(unsealed.released)).toBe(v.payload);
+        expect(unsealed.stats?.plaintextSha256).toBe(v.payload);
+        expect(unsealed.stats?.ciphertextSha256).toBe(sha256(file));
         return;
       }
       expectCode(streamed.error, v.code as string);
       expectCode(whole.error, v.code as string);
+      expectCode(unsealed.error, v.code as string);
       if (v.expect === 'payload failure') {
         const { plaintext } = build(v);
         // Released bytes are a prefix of what the corpus allows (the first 64 KiB chunk).
         const allowed = plaintext.subarray(0, 64 * 1024);
         expect(sha256(allowed)).toBe(v.payload);
         expect(allowed.subarray(0, streamed.released.length).equals(streamed.released)).toBe(true);
+        expect(allowed.subarray(0, unsealed.released.length).equals(unsealed.released)).toBe(true);
       } else {
         expect(streamed.released.length).toBe(0);
+        expect(unsealed.released.length).toBe(0);
       }
     });
   }

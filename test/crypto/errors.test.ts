@@ -1,7 +1,8 @@
 /**
  * Every error code of the age layer, each triggered by a crafted bad input: truncation at
  * many offsets (chunk boundary included), flipped bytes in header and payload, the wrong
- * identity, appended bytes, and bad keys. Streaming and whole-buffer decryption must agree.
+ * identity, appended bytes, and bad keys. Streaming, whole-buffer and file (unsealFile)
+ * decryption must agree.
  */
 import { describe, expect, it } from 'vitest';
 import { isObscuraError } from '../../src/common/errors.ts';
@@ -14,16 +15,17 @@ import {
   generateIdentity,
   inspectHeader,
 } from '../../src/crypto/index.ts';
-import { expectCode, expectThrowsCode, openStreaming, seal } from './helpers.ts';
+import { expectCode, expectThrowsCode, openStreaming, openUnsealing, seal } from './helpers.ts';
 
 const K = 64 * 1024;
 const SEALED = K + 16;
 const me = generateIdentity();
 const plain = (n: number): Buffer => Buffer.alloc(n, 0x61);
 
-/** Decrypt both ways; both must fail with the same code, which is returned. */
+/** Decrypt three ways (stream, buffer, file); all must fail with the same code, which is returned. */
 async function failure(file: Uint8Array, identities = [me.identity]): Promise<string> {
   const streamed = await openStreaming(identities, file, 10_000);
+  const unsealed = await openUnsealing(identities, file);
   let whole: unknown = null;
   try {
     await decryptToBuffer(identities, file);
@@ -34,6 +36,7 @@ async function failure(file: Uint8Array, identities = [me.identity]): Promise<st
   expect(isObscuraError(whole), `buffer failed with ${String(whole)}`).toBe(true);
   const code = (streamed.error as { code: string }).code;
   expect((whole as { code: string }).code).toBe(code);
+  expectCode(unsealed.error, code);
   return code;
 }
 

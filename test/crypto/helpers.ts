@@ -3,10 +3,13 @@
  * failing stream released, and find the `age` tool.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable, type Transform } from 'node:stream';
 import { expect } from 'vitest';
 import { isObscuraError } from '../../src/common/errors.ts';
-import { decryptStream, encryptStream } from '../../src/crypto/index.ts';
+import { decryptStream, encryptStream, type SealStats, unsealFile } from '../../src/crypto/index.ts';
 
 /** Push `input` through `t` in pieces of `piece` bytes; resolve with all output. */
 export async function through(t: Transform, input: Uint8Array, piece = 64 * 1024 + 7): Promise<Buffer> {
@@ -65,3 +68,22 @@ export async function expectThrowsCode(fn: () => unknown, code: string): Promise
 
 /** Whether the Debian `age` tool is on PATH. */
 export const hasAgeTool = spawnSync('age', ['--version'], { stdio: 'ignore' }).status === 0;
+
+/** Decrypt `file` with unsealFile (through a temporary file); returns the plaintext released, the stats, the error. */
+export async function openUnsealing(
+  identities: string[],
+  file: Uint8Array,
+): Promise<{ released: Buffer; stats: SealStats | null; error: unknown }> {
+  const dir = mkdtempSync(join(tmpdir(), 'obscura-unseal-'));
+  const path = join(dir, 'file.age');
+  writeFileSync(path, file);
+  const released: Buffer[] = [];
+  try {
+    const stats = await unsealFile(path, identities, { onBlock: (b) => void released.push(Buffer.from(b)) });
+    return { released: Buffer.concat(released), stats, error: null };
+  } catch (error) {
+    return { released: Buffer.concat(released), stats: null, error };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -48,6 +48,11 @@ export function openedLength(sealedBytes: number): number | null {
 class ChunkNonce {
   readonly bytes = Buffer.alloc(12);
   count = 0;
+  /** Start at chunk `index` instead of 0. */
+  constructor(index = 0) {
+    this.count = index;
+    for (let i = 10, x = index; i >= 0; i--, x = Math.floor(x / 256)) this.bytes[i] = x % 256;
+  }
   increment(): void {
     this.count++;
     for (let i = 10; i >= 0; i--) {
@@ -144,10 +149,12 @@ export class Chunker {
  */
 export class StreamOpener {
   readonly #key: Buffer;
-  readonly #nonce = new ChunkNonce();
+  readonly #nonce: ChunkNonce;
 
-  constructor(key: Buffer) {
+  /** Opens chunks from chunk `index` on (0: the payload's start); wipes `key` when done. */
+  constructor(key: Buffer, index = 0) {
     this.#key = key;
+    this.#nonce = new ChunkNonce(index);
   }
 
   /**

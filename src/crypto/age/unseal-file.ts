@@ -1,0 +1,220 @@
+/**
+ * Open an age file on disk (https://age-encryption.org/v1) with X25519 identities, handing
+ * its plaintext to the caller a block at a time, with the SHA-256 commitments a dataset
+ * manifest records: the counterpart of sealFile, on the same pipeline (block-crypt.ts).
+ *
+ * This thread reads the sealed file into a ring of 1 MiB slots in shared memory; two worker
+ * threads open alternate blocks, one also hashing the ciphertext and the other the
+ * plaintext, each in file order; the caller sees each plaintext block in order. The header
+ * is authenticated before any plaintext is released; after that each block is released
+ * once all its chunks authenticate, so a caller must treat a failure as the failure of the
+ * whole file (as with decryptStream), and must compare the returned hashes with the
+ * manifest before trusting anything computed from the blocks.
+ *
+ * A chunk that does not authenticate is classified on this thread by the same code as the
+ * streaming decryption (StreamOpener), so both report truncation, appended bytes and
+ * corruption alike.
+ */
+import { type FileHandle, open } from 'node:fs/promises';
+import type { BlockPool, Slots } from './block-crypt.ts';
+import { sharedKey } from './block-crypt.ts';
+import { parseIdentities } from './decrypt.ts';
+import { ageError } from './errors.ts';
+import { parseHeader, scanHeader } from './format.ts';
+import { openHeader } from './header.ts';
+import { BLOCK_CHUNKS, blockPoolFor, quiet, type SealStats, wipePlain } from './seal-file.ts';
+import { PAYLOAD_NONCE_BYTES, payloadKey, SEALED_CHUNK_BYTES, StreamOpener, TAG_BYTES } from './stream.ts';
+
+const SEALED_BLOCK_BYTES = BLOCK_CHUNKS * SEALED_CHUNK_BYTES;
+const HEAD_READ_BYTES = 64 * 1024;
+
+/** What a caller does with the plaintext as it goes by. */
+export interface UnsealFileOptions {
+  /**
+   * Sees each plaintext block (up to 1 MiB) in file order, on this thread; the next block
+   * of the same slot waits until the returned promise settles. The buffer is reused after
+   * that: copy what must be kept. The caller may wipe it. May throw to abort.
+   */
+  onBlock?: (plaintext: Buffer) => void | Promise<void>;
+  /** Told the sealed bytes read so far and the file's size, after each block. */
+  onProgress?: (doneBytes: number, totalBytes: number) => void;
+}
+
+/** Fill `buf` from `position`; fewer bytes than its length means end of file. */
+async function readAt(file: FileHandle, buf: Buffer, position: number): Promise<number> {
+  let filled = 0;
+  while (filled < buf.length) {
+    const { bytesRead } = await file.read(buf, filled, buf.length - filled, position + filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return filled;
+}
+
+/** The header and payload nonce: their bytes, and the payload key (the caller wipes it). */
+async function readPrefix(file: FileHandle, identities: string[]): Promise<{ prefix: Buffer; key: Buffer }> {
+  const ids = parseIdentities(identities);
+  let head = Buffer.alloc(0);
+  let headerBytes = -1;
+  let eof = false;
+  while (headerBytes < 0 || (head.length < headerBytes + PAYLOAD_NONCE_BYTES && !eof)) {
+    const more = Buffer.alloc(HEAD_READ_BYTES);
+    const n = await readAt(file, more, head.length);
+    eof = n < more.length;
+    const scanned = head.length;
+    head = Buffer.concat([head, more.subarray(0, n)]);
+    if (headerBytes < 0) headerBytes = scanHeader(head, eof, scanned);
+  }
+  const fileKey = openHeader(parseHeader(head.subarray(0, headerBytes)), ids);
+  try {
+    if (head.length < headerBytes + PAYLOAD_NONCE_BYTES) {
+      throw ageError('age_truncated', 'input ends inside the payload nonce');
+    }
+    const nonce = head.subarray(headerBytes, headerBytes + PAYLOAD_NONCE_BYTES);
+    return { prefix: head.subarray(0, headerBytes + PAYLOAD_NONCE_BYTES), key: payloadKey(fileKey, nonce) };
+  } finally {
+    fileKey.fill(0);
+  }
+}
+
+/**
+ * The error for chunk `c` of a block that did not open: what StreamOpener says about it
+ * (age_truncated, age_trailing_data or age_payload_corrupt).
+ */
+function classify(
+  key: Buffer,
+  sealed: Buffer,
+  bytes: number,
+  first: number,
+  c: number,
+  lastBlock: boolean,
+): Error {
+  const start = c * SEALED_CHUNK_BYTES;
+  const end = Math.min(bytes, start + SEALED_CHUNK_BYTES);
+  const more = !(lastBlock && end === bytes);
+  const opener = new StreamOpener(Buffer.from(key), first + c);
+  try {
+    opener.open(sealed.subarray(start, end), more).fill(0);
+  } catch (e) {
+    return e as Error;
+  } finally {
+    opener.wipe();
+  }
+  // The worker and this thread disagree: never release such a block.
+  return ageError('age_payload_corrupt');
+}
+
+/** Decrypt the payload from `start` through the pool; the caller's hashes come back with the counts. */
+async function openBlocks(
+  input: FileHandle,
+  start: number,
+  key: Buffer,
+  prefix: Buffer,
+  { slots, pool }: { slots: Slots; pool: BlockPool },
+  options: UnsealFileOptions & { size: number },
+): Promise<SealStats> {
+  const [plainWorker, sealedWorker] = pool.workers;
+  const count = slots.sealed.length;
+  const free: Promise<unknown>[] = Array.from({ length: count }, () => Promise.resolve());
+  quiet(sealedWorker.request({ op: 'hashBytes', side: 'sealed', data: prefix }));
+  // The caller's blocks, and the plaintext hash's requests, go out in file order.
+  let delivering: Promise<void> = Promise.resolve();
+  let nextRead: Promise<number> | null = null;
+  let position = start;
+  let plaintextBytes = 0;
+  try {
+    let slot = 0;
+    let bytes = await readAt(input, slots.sealed[0] as Buffer, position);
+    if (bytes < TAG_BYTES) throw ageError('age_truncated', 'input ends before the final chunk');
+    for (let block = 0; ; block++) {
+      const next = (slot + 1) % count;
+      position += bytes;
+      const at = position;
+      // A full block may be the last one: read ahead to know whether its final chunk ends the payload.
+      nextRead =
+        bytes === SEALED_BLOCK_BYTES
+          ? quiet(
+              (free[next] as Promise<unknown>).then(() => readAt(input, slots.sealed[next] as Buffer, at)),
+            )
+          : null;
+      const nextBytes = nextRead ? await nextRead : 0;
+      const last = nextBytes === 0;
+      const s = slot;
+      const n = bytes;
+      const first = block * BLOCK_CHUNKS;
+      const sealedHashed = quiet(sealedWorker.request({ op: 'hash', side: 'sealed', slot: s, bytes: n }));
+      const opener = block % 2 === 0 ? plainWorker : sealedWorker;
+      const opened = quiet(
+        opener.request({ op: 'open', slot: s, bytes: n, first, last }).then((r) => {
+          if (r.failedChunk !== undefined) {
+            throw classify(key, slots.sealed[s] as Buffer, n, first, r.failedChunk, last);
+          }
+          const chunks = Math.ceil(n / SEALED_CHUNK_BYTES);
+          // The last chunk may be empty only when it is the only one (age spec, "Payload").
+          if (last && n - (chunks - 1) * SEALED_CHUNK_BYTES === TAG_BYTES && first + chunks > 1) {
+            throw ageError('age_payload_corrupt', 'final chunk is empty');
+          }
+          return r.bytes as number;
+        }),
+      );
+      delivering = quiet(
+        delivering.then(async () => {
+          const plain = await opened;
+          const view = (slots.plain[s] as Buffer).subarray(0, plain);
+          // Hashed before the caller sees it, so a caller may wipe the block when done.
+          await plainWorker.request({ op: 'hash', side: 'plain', slot: s, bytes: plain });
+          await options.onBlock?.(view);
+          plaintextBytes += plain;
+          options.onProgress?.(at, Math.max(options.size, at));
+        }),
+      );
+      free[s] = quiet(Promise.all([sealedHashed, delivering]));
+      if (last) break;
+      slot = next;
+      bytes = nextBytes;
+    }
+    await Promise.all(free);
+    const [p, c] = await Promise.all([
+      plainWorker.request({ op: 'digest' }),
+      sealedWorker.request({ op: 'digest' }),
+    ]);
+    return {
+      plaintextBytes,
+      ciphertextBytes: position,
+      plaintextSha256: p.plain as string,
+      ciphertextSha256: c.sealed as string,
+    };
+  } finally {
+    await Promise.allSettled([...free, delivering, nextRead]);
+  }
+}
+
+/**
+ * Decrypt the age file at `path` for `identities` (`AGE-SECRET-KEY-1…`), giving each
+ * plaintext block to `options.onBlock`; returns the SHA-256 and length of the plaintext and
+ * of the whole file. Throws invalid_identity, every age_* error decryptStream raises, and
+ * the fs error when the file cannot be read. Plaintext buffers are wiped before returning.
+ * The caller may wipe each block once done with it.
+ */
+export async function unsealFile(
+  path: string,
+  identities: string[],
+  options: UnsealFileOptions = {},
+): Promise<SealStats> {
+  const input = await open(path, 'r');
+  let key: Buffer | null = null;
+  let blocks: { slots: Slots; pool: BlockPool } | null = null;
+  try {
+    const { size } = await input.stat();
+    const { prefix, key: payload } = await readPrefix(input, identities);
+    key = sharedKey(payload);
+    payload.fill(0);
+    blocks = blockPoolFor(size - prefix.length, key);
+    return await openBlocks(input, prefix.length, key, prefix, blocks, { ...options, size });
+  } finally {
+    await blocks?.pool.close();
+    key?.fill(0);
+    if (blocks) wipePlain(blocks.slots);
+    await input.close().catch(() => undefined);
+  }
+}
