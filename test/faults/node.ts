@@ -30,14 +30,30 @@ export interface Node {
 
 /**
  * Start `obscura serve` on `dataDir` (a free port) and the chain at `chain`, dying at
- * `failpoint` if given. The chain outlives the node, as a chain a node joins does.
+ * `failpoint` if given. The chain outlives the node, as a chain a node joins does. `root`
+ * is the checkout whose `obscura` runs (this project's unless given: another release's code).
  */
-export async function boot(dataDir: string, chain: string, failpoint?: Failpoint): Promise<Node> {
+export async function boot(
+  dataDir: string,
+  chain: string,
+  failpoint?: Failpoint,
+  root?: string,
+): Promise<Node> {
   const env = { ...process.env, ...(failpoint ? { OBSCURA_FAILPOINT: failpoint } : {}) };
   if (!failpoint) delete env.OBSCURA_FAILPOINT;
   const child = spawn(
     process.execPath,
-    [BIN, 'serve', '--data-dir', dataDir, '--port', '0', '--chain', chain, '--quiet'],
+    [
+      root ? join(root, 'bin/obscura.js') : BIN,
+      'serve',
+      '--data-dir',
+      dataDir,
+      '--port',
+      '0',
+      '--chain',
+      chain,
+      '--quiet',
+    ],
     { env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';

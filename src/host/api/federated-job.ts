@@ -12,6 +12,7 @@ import type { SignedLedgerEntry } from '../../contracts/ledger.ts';
 import type { SignedJobRequest } from '../../privacy/job-request.ts';
 import { runFederatedAggregate } from '../federation/aggregate-coordinator.ts';
 import { locateDatasets } from '../federation/locate.ts';
+import { peerAcceptance } from '../federation/peer-attestation.ts';
 import { type FederationMember, RemoteMember } from '../federation/remote-member.ts';
 import { runFederatedTraining } from '../federation-coordinator.ts';
 import type { HostContext } from './context.ts';
@@ -55,7 +56,9 @@ export async function runFederatedJob(
       `dataset ${remoteIds[0]} is not on this node, which takes no part in a federation`,
       404,
     );
-  const located = ctx.nodes ? await locateDatasets(ctx.nodes, args.request, remoteIds) : new Map();
+  const located = ctx.nodes
+    ? await locateDatasets(ctx.nodes, args.request, remoteIds, peerAcceptance(ctx))
+    : new Map();
   const nodes = new Set<string>([...located.values()].map((l) => l.node.url as string));
   if (bound.some((b) => metadata.hasDataset(b.datasetId))) nodes.add('');
   const join = args.pipeline.steps.find((s) => s.join);

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { ObscuraError } from '../../common/errors.ts';
 import type { NodeRecord, NodeWorker } from '../../contracts/node-record.ts';
 import type { SignedJobRequest } from '../../privacy/job-request.ts';
+import type { PeerAcceptance } from './peer-attestation.ts';
 import type { NodeRegistry } from './registry.ts';
 
 /** One dataset as the node holding it describes it to a coordinating node. */
@@ -32,43 +33,68 @@ export interface LocatedDataset extends HeldDataset {
 }
 
 /**
- * Where each of `ids` lives among the other fresh nodes of the registry. Throws 404
- * 'dataset_not_found' naming an id no node holds (for this analyst), and
- * 'federation_node_unreachable' when no node answered while some id is still missing.
+ * Where each of `ids` lives among the other fresh nodes of the registry whose workers run code
+ * `accept` names. Throws 404 'dataset_not_found' naming an id no node holds (for this analyst),
+ * 'federation_node_unreachable' when some node did not answer while some id is still missing,
+ * else 'federation_node_code_not_accepted' (403) naming the nodes not asked for their code.
  */
 export async function locateDatasets(
   registry: NodeRegistry,
   request: SignedJobRequest,
   ids: readonly string[],
+  accept: Pick<PeerAcceptance, 'measurements'>,
 ): Promise<Map<string, LocatedDataset>> {
   const found = new Map<string, LocatedDataset>();
   if (ids.length === 0) return found;
   const others = (await registry.nodes()).filter((n) => n.fresh && n.record.operator !== registry.operator);
+  const foreign = others.filter((n) =>
+    n.record.workers.some((w) => !accept.measurements.includes(w.measurement)),
+  );
   const failed: string[] = [];
   await Promise.all(
-    others.map(async ({ record }) => {
-      try {
-        const answer = HeldDatasetsSchema.parse(
-          await registry.clientFor(record.url).post('/v1/federation/datasets', { request }),
-        );
-        for (const d of answer.datasets) {
-          const nodeWorker = record.workers.find((w) => w.id === d.worker);
-          if (ids.includes(d.id) && nodeWorker && !found.has(d.id))
-            found.set(d.id, { ...d, node: record, nodeWorker });
+    others
+      .filter((n) => !foreign.includes(n))
+      .map(async ({ record }) => {
+        try {
+          const answer = HeldDatasetsSchema.parse(
+            await registry.clientFor(record.url).post('/v1/federation/datasets', { request }),
+          );
+          for (const d of answer.datasets) {
+            const nodeWorker = record.workers.find((w) => w.id === d.worker);
+            if (ids.includes(d.id) && nodeWorker && !found.has(d.id))
+              found.set(d.id, { ...d, node: record, nodeWorker });
+          }
+        } catch {
+          failed.push(record.url);
         }
-      } catch {
-        failed.push(record.url);
-      }
-    }),
+      }),
   );
   const missing = ids.find((id) => !found.has(id));
   if (missing) {
+    const named = foreign.map(
+      (n) =>
+        `${n.record.url} (${n.record.workers
+          .filter((w) => !accept.measurements.includes(w.measurement))
+          .map((w) => `${w.id}: measurement ${w.measurement}`)
+          .join(', ')})`,
+    );
+    const notAsked = named.length
+      ? `node ${named.join(', ')} runs code this node does not accept, so no part of the job goes there`
+      : '';
+    // A node that did not answer may hold it (it may come back): said first.
     if (failed.length)
       throw new ObscuraError(
         'federation_node_unreachable',
-        `dataset ${missing} is on no node that answered; node ${failed.join(', ')} did not answer`,
+        `dataset ${missing} is on no node that answered; node ${failed.join(', ')} did not answer${notAsked ? `; ${notAsked}` : ''}`,
         503,
         { node: failed[0] },
+      );
+    if (notAsked)
+      throw new ObscuraError(
+        'federation_node_code_not_accepted',
+        `dataset ${missing} is on no node whose code this node accepts; ${notAsked}`,
+        403,
+        { node: foreign[0]?.record.url },
       );
     throw new ObscuraError('dataset_not_found', `no node of the federation holds dataset ${missing}`, 404);
   }

@@ -22,6 +22,7 @@ import {
 } from '../../../contracts/api-schemas.ts';
 import { pipelineFromBody } from './pipelines.ts';
 import { type LocatedDataset, locateDatasets } from '../../federation/locate.ts';
+import { peerAcceptance } from '../../federation/peer-attestation.ts';
 import { checkAcrossNodes } from '../federated-submit.ts';
 import { dryRunPreview } from '../federated-dry-run.ts';
 
@@ -39,7 +40,7 @@ export function jobRoutes(ctx: HostContext): Router {
     // on a fresh node that holds it and lets this analyst read it; its policy is checked there at run.
     const remote =
       elsewhere.length > 0 && ctx.nodes && body.request
-        ? await locateDatasets(ctx.nodes, body.request, elsewhere)
+        ? await locateDatasets(ctx.nodes, body.request, elsewhere, peerAcceptance(ctx))
         : new Map<string, LocatedDataset>();
     // A dataset the analyst may not read is answered as missing, so a job cannot probe for ids.
     for (const id of ids) if (!remote.has(id)) assertReadable(ctx, analyst, 'dataset', id);
