@@ -26,6 +26,7 @@ import type { JobSpec } from '../../src/contracts/enclave-protocol.ts';
 import { type JobRecord, JobRecordSchema } from '../../src/contracts/api-records.ts';
 import { sealAndUpload } from '../helpers/datasets.ts';
 import { enclaveJob } from '../helpers/jobs.ts';
+import { DP_COUNT } from '../helpers/pipelines.ts';
 import { startTestHost } from '../helpers/host.ts';
 
 const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
@@ -38,16 +39,6 @@ steps:
   - id: m
     train: { from: visits, model: logistic_regression, features: [age], label: readmitted, options: { epochs: 10000, batch_size: 8, bounds: { age: [0, 100] } } }
 outputs: { m: { min_group_size: 10, dp: { epsilon: 0.5, delta: 1.0e-6 } } }
-`;
-
-/** A quick DP count, to show that asking again is charged again. */
-const COUNT_DP = `obscura: 1
-name: dp-count
-inputs: { visits: { columns: { region: string } } }
-steps:
-  - id: n
-    aggregate: { from: visits, measures: { n: { count: "*" } } }
-outputs: { n: { min_group_size: 10, dp: { epsilon: 0.25 } } }
 `;
 
 const work = mkdtempSync(join(tmpdir(), 'obscura-crash-spends-'));
@@ -146,7 +137,7 @@ describe('a DP job whose enclave is killed after reading data has spent its budg
     const again = await settled(
       JobRecordSchema.parse(
         await submitJob(new ApiClient(t.host.url, analyst), analyst, {
-          pipeline: COUNT_DP,
+          pipeline: DP_COUNT,
           inputs: { visits: dataset },
         }),
       ).id,
@@ -159,7 +150,7 @@ describe('a DP job whose enclave is killed after reading data has spent its budg
     const enclave = t.host.workers.get('worker-1');
     const job = await enclaveJob(analyst, {
       id: 'withheld',
-      pipeline: COUNT_DP,
+      pipeline: DP_COUNT,
       inputs: [{ name: 'visits', datasetId: dataset, blobPath: sealedPath, manifest: signed }],
     });
     const seen: string[] = [];

@@ -10,32 +10,26 @@
  * recorded interfaces (test/fixtures/dcap quotes behind /dev/attestation and a dstack agent).
  */
 import { createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../src/cli/client.ts';
 import { identityToRecipient } from '../../src/crypto/index.ts';
-import { EnclaveClient } from '../../src/host/enclave-client.ts';
-import { FIXTURES } from '../attestation/dcap-fixtures.ts';
 import { startTestHost } from '../helpers/host.ts';
+import {
+  addGramineSealingKey,
+  fakeGramineDevice,
+  startDstackAgent,
+  TestEnclaves,
+} from '../helpers/tee-fakes.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'obscura-host-reads-keys-'));
-const started: EnclaveClient[] = [];
-let agent: Server | undefined;
+const enclaves = new TestEnclaves();
+let agent: { close(): Promise<void> } | undefined;
 afterAll(async () => {
-  await Promise.all(started.map((c) => c.stop()));
-  await new Promise<void>((resolve) => (agent ? agent.close(() => resolve()) : resolve()));
+  await enclaves.stop();
+  await agent?.close();
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -88,54 +82,21 @@ function attack(
   return undefined;
 }
 
-async function start(
-  dataDir: string,
-  workerId: string,
-  tee: Parameters<typeof EnclaveClient.start>[0]['tee'],
-): Promise<EnclaveClient> {
-  const client = await EnclaveClient.start({ dataDir, workerId, ...(tee ? { tee } : {}) });
-  started.push(client);
-  return client;
-}
-
 describe('the host reads the keys from the data directory', () => {
   const socket = join(work, 'dstack.sock');
   const kmsKey = randomBytes(32);
 
   beforeAll(async () => {
     // A dstack guest agent: quotes carry the report data asked for; GetKey returns the app's KMS key.
-    const recorded = Buffer.from(readFileSync(join(FIXTURES, 'quote-from-tappd.hex'), 'utf8').trim(), 'hex');
-    agent = createServer(async (req, res) => {
-      const chunks: Buffer[] = [];
-      for await (const c of req) chunks.push(c as Buffer);
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { report_data?: string };
-      let text: string;
-      if (req.url === '/GetKey') {
-        text = JSON.stringify({ key: kmsKey.toString('hex'), signature_chain: [] });
-      } else {
-        const quote = Buffer.from(recorded);
-        Buffer.from(body.report_data ?? '', 'hex').copy(quote, 568);
-        text = JSON.stringify({
-          quote: quote.toString('hex'),
-          event_log: '[]',
-          report_data: body.report_data,
-        });
-      }
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-      res.end(text);
-    });
-    await new Promise<void>((resolve) => agent?.listen(socket, () => resolve()));
+    agent = await startDstackAgent(socket, kmsKey);
   });
 
   it('sgx-gramine: the sealed state does not open with anything in the data directory', async () => {
     const dataDir = join(work, 'sgx-data');
     const root = join(work, 'attestation');
-    mkdirSync(join(root, 'keys'), { recursive: true });
-    writeFileSync(join(root, 'attestation_type'), 'dcap');
-    writeFileSync(join(root, 'user_report_data'), Buffer.alloc(64));
-    writeFileSync(join(root, 'quote'), readFileSync(join(FIXTURES, 'sgx_quote')));
-    writeFileSync(join(root, 'keys', '_sgx_mrenclave'), randomBytes(16));
-    const worker = await start(dataDir, 'w-sgx', { tee: 'sgx-gramine', root });
+    fakeGramineDevice(root);
+    addGramineSealingKey(root);
+    const worker = await enclaves.start(dataDir, 'w-sgx', { tee: 'sgx-gramine', root });
     expect(worker.info.sealingRoot).toBe('sgx-mrenclave');
     expect(existsSync(join(dataDir, 'simulated-tee'))).toBe(false);
     expect(attack(dataDir, 'w-sgx', worker.info.measurement)).toBeUndefined();
@@ -148,7 +109,7 @@ describe('the host reads the keys from the data directory', () => {
 
   it('dstack: the sealed state does not open with anything in the data directory', async () => {
     const dataDir = join(work, 'dstack-data');
-    const worker = await start(dataDir, 'w-dstack', { tee: 'dstack', endpoint: socket });
+    const worker = await enclaves.start(dataDir, 'w-dstack', { tee: 'dstack', endpoint: socket });
     expect(worker.info.sealingRoot).toBe('dstack-kms');
     expect(existsSync(join(dataDir, 'simulated-tee'))).toBe(false);
     expect(attack(dataDir, 'w-dstack', worker.info.measurement)).toBeUndefined();

@@ -8,74 +8,40 @@
  * MRENCLAVE sealing key), says so, and never touches `<data dir>/simulated-tee/`.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keysDigest, QuoteEvidenceSchema } from '../../src/attestation/evidence.ts';
 import { readQuoteFields } from '../../src/attestation/providers/index.ts';
-import { EnclaveClient } from '../../src/host/enclave-client.ts';
 import { computeMeasurement } from '../../src/contracts/measurement.ts';
-
-import { FIXTURES } from '../attestation/dcap-fixtures.ts';
+import {
+  addGramineSealingKey,
+  fakeGramineDevice,
+  startDstackAgent,
+  TestEnclaves,
+} from '../helpers/tee-fakes.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'obscura-tee-worker-'));
-const started: EnclaveClient[] = [];
-let agent: Server | undefined;
+const enclaves = new TestEnclaves();
+let agent: { close(): Promise<void> } | undefined;
 afterAll(async () => {
-  await Promise.all(started.map((c) => c.stop()));
-  await new Promise<void>((resolve) => (agent ? agent.close(() => resolve()) : resolve()));
+  await enclaves.stop();
+  await agent?.close();
   rmSync(work, { recursive: true, force: true });
 });
 
 const dataDir = join(work, 'data');
 
-async function start(
-  workerId: string,
-  tee: Parameters<typeof EnclaveClient.start>[0]['tee'],
-): Promise<EnclaveClient> {
-  const client = await EnclaveClient.start({ dataDir, workerId, ...(tee ? { tee } : {}) });
-  started.push(client);
-  return client;
-}
+const start = (workerId: string, tee: Parameters<typeof enclaves.start>[2]) =>
+  enclaves.start(dataDir, workerId, tee);
 
 describe('enclave worker on a TEE provider', () => {
   const socket = join(work, 'dstack.sock');
 
   beforeAll(async () => {
     // A dstack guest agent answering GetQuote with the recorded quote carrying the report data asked for.
-    const recorded = Buffer.from(readFileSync(join(FIXTURES, 'quote-from-tappd.hex'), 'utf8').trim(), 'hex');
-    agent = createServer(async (req, res) => {
-      const chunks: Buffer[] = [];
-      for await (const c of req) chunks.push(c as Buffer);
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-        report_data: string;
-        path?: string;
-      };
-      if (req.url === '/GetKey') {
-        // The KMS key for this app and path (a fixed key stands in for the KMS's derivation).
-        const text = JSON.stringify({ key: 'ab'.repeat(32), signature_chain: [] });
-        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-        res.end(text);
-        return;
-      }
-      const { report_data } = body;
-      const quote = Buffer.from(recorded);
-      Buffer.from(report_data, 'hex').copy(quote, 568);
-      const text = JSON.stringify({ quote: quote.toString('hex'), event_log: '[]', report_data });
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-      res.end(text);
-    });
-    await new Promise<void>((resolve) => agent?.listen(socket, () => resolve()));
+    agent = await startDstackAgent(socket, Buffer.alloc(32, 0xab));
   });
 
   it('dstack: reports tdx/dstack with the code measurement and the quote registers, and attests with a quote', async () => {
@@ -111,10 +77,7 @@ describe('enclave worker on a TEE provider', () => {
 
   it('sgx-gramine: goes by MRENCLAVE, and a device error reaches the host with its code', async () => {
     const root = join(work, 'attestation');
-    mkdirSync(root);
-    writeFileSync(join(root, 'attestation_type'), 'dcap');
-    writeFileSync(join(root, 'user_report_data'), Buffer.alloc(64));
-    writeFileSync(join(root, 'quote'), readFileSync(join(FIXTURES, 'sgx_quote')));
+    fakeGramineDevice(root);
     // Without Gramine's sealing key the worker has no sealing root: it refuses to start.
     await expect(start('tee-sgx-nokey', { tee: 'sgx-gramine', root })).rejects.toMatchObject({
       code: 'enclave_start_failed',
@@ -122,8 +85,7 @@ describe('enclave worker on a TEE provider', () => {
         `tee_device_missing: ${join(root, 'keys', '_sgx_mrenclave')} does not exist`,
       ),
     });
-    mkdirSync(join(root, 'keys'));
-    writeFileSync(join(root, 'keys', '_sgx_mrenclave'), randomBytes(16));
+    addGramineSealingKey(root);
     const client = await start('tee-sgx', { tee: 'sgx-gramine', root });
     expect(client.info).toMatchObject({
       tee: 'sgx',

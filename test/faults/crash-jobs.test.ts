@@ -13,7 +13,8 @@ import { ApiClient } from '../../src/cli/client.ts';
 import { manifestHash, type SignedManifest } from '../../src/crypto/manifest.ts';
 import { parseDatasetPolicy, signPolicyUpdate } from '../../src/privacy/index.ts';
 import { settledJobs } from './node.ts';
-import { COUNT, CrashRig, DP_COUNT, POLICY } from './rig.ts';
+import { COUNT, DP_COUNT } from '../helpers/pipelines.ts';
+import { CrashRig, POLICY } from './rig.ts';
 
 let rig: CrashRig;
 let dataset: string;

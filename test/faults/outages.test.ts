@@ -27,16 +27,8 @@ import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import { type JobRecord, JobRecordSchema, ResultDocumentSchema } from '../../src/contracts/api-records.ts';
 import { sealAndUpload } from '../helpers/datasets.ts';
+import { COUNT } from '../helpers/pipelines.ts';
 import { startTestHost } from '../helpers/host.ts';
-
-const COUNT = `obscura: 1
-name: count
-inputs: { visits: { columns: { region: string } } }
-steps:
-  - id: n
-    aggregate: { from: visits, measures: { n: { count: "*" } } }
-outputs: { n: { min_group_size: 10 } }
-`;
 
 const work = mkdtempSync(join(tmpdir(), 'obscura-outages-'));
 const chainDir = join(work, 'chain');

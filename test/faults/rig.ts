@@ -24,22 +24,6 @@ import { boot, checkInvariants, crashed, type Node, settledJobs, stop } from './
 export const POLICY =
   'obscura-policy: 1\npipelines: any\nmin_group_size: 5\ndp: { epsilon: 3, delta: 1.0e-5, max_epsilon_per_job: 1 }\n';
 
-/** A count over all rows (no DP). */
-export const COUNT = `obscura: 1
-name: count
-inputs: { visits: { columns: { region: string } } }
-steps:
-  - id: n
-    aggregate: { from: visits, measures: { n: { count: "*" } } }
-outputs: { n: { min_group_size: 10 } }
-`;
-
-/** The same count released with epsilon 0.25. */
-export const DP_COUNT = COUNT.replace('name: count', 'name: dp-count').replace(
-  'min_group_size: 10 }',
-  'min_group_size: 10, dp: { epsilon: 0.25 } }',
-);
-
 /** A node on its own data directory and the calls the crash tests make of it. */
 export class CrashRig {
   private constructor(
