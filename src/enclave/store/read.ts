@@ -5,7 +5,7 @@
  * and all-null (Null-typed) columns for the others; its schema is the whole dataset's,
  * checked against the manifest's.
  */
-import { open, readFile } from 'node:fs/promises';
+import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Data, makeData, Null, tableFromIPC } from 'apache-arrow';
 import { canonicalJson } from '../../common/hash.ts';
@@ -103,34 +103,44 @@ async function readStoreChunks(
     .filter((c) => !opts.columns || opts.columns.includes(c.name));
   // Per column read, per chunk: its parts (a chunk written from several streamed pieces has several).
   const perColumn: Data[][][] = [];
-  for (const col of wanted) {
-    const extents = index.extents[col.i] ?? [];
-    if (extents.length !== index.chunks.length) throw storeCorrupt(dataset, `column ${col.i}`);
-    const datas: Data[][] = [];
-    perColumn.push(datas);
-    if (from >= to) continue;
-    // One read per column: the chunks of a column lie one after another in its file.
-    const first = (extents[from] as [number, number])[0];
-    const last = extents[to - 1] as [number, number];
-    const span = await readRange(join(dir, `c${col.i}`), first, last[0] + last[1] - first).catch(() => {
-      throw storeCorrupt(dataset, `column ${col.i}`);
-    });
-    for (let j = from; j < to; j++) {
-      const [offset, length] = extents[j] as [number, number];
-      const where = `column ${col.i}, chunk ${j}`;
-      if (offset < first || offset - first + length > span.length) throw storeCorrupt(dataset, where);
-      const plain = openPiece(
-        key,
-        chunkAad(index.manifestHash, col.i, col.name, j, index.chunks.length),
-        span.subarray(offset - first, offset - first + length),
-      );
-      if (!plain) throw storeCorrupt(dataset, where);
-      const table = tableFromIPC(plain);
-      const vector = table.getChildAt(0);
-      if (!vector || table.numRows !== index.chunks[j] || table.schema.fields[0]?.name !== col.name)
-        throw storeCorrupt(dataset, where);
-      datas.push([...vector.data]);
+  // Sealed chunks are read one at a time into one reused buffer: reading a column's span
+  // whole cost a fresh buffer the size of the ciphertext per job, whose first touch and
+  // release (external memory the collector sweeps) cost more than the read (measured).
+  const scratch = takeScratch();
+  try {
+    for (const col of wanted) {
+      const extents = index.extents[col.i] ?? [];
+      if (extents.length !== index.chunks.length) throw storeCorrupt(dataset, `column ${col.i}`);
+      const datas: Data[][] = [];
+      perColumn.push(datas);
+      if (from >= to) continue;
+      const file = await open(join(dir, `c${col.i}`), 'r').catch(() => {
+        throw storeCorrupt(dataset, `column ${col.i}`);
+      });
+      try {
+        for (let j = from; j < to; j++) {
+          const [offset, length] = extents[j] as [number, number];
+          const where = `column ${col.i}, chunk ${j}`;
+          const sealed = await readRange(file, offset, length, scratch).catch(() => {
+            throw storeCorrupt(dataset, where);
+          });
+          const plain =
+            sealed.length === length
+              ? openPiece(key, chunkAad(index.manifestHash, col.i, col.name, j, index.chunks.length), sealed)
+              : undefined;
+          if (!plain) throw storeCorrupt(dataset, where);
+          const table = tableFromIPC(plain);
+          const vector = table.getChildAt(0);
+          if (!vector || table.numRows !== index.chunks[j] || table.schema.fields[0]?.name !== col.name)
+            throw storeCorrupt(dataset, where);
+          datas.push([...vector.data]);
+        }
+      } finally {
+        await file.close();
+      }
     }
+  } finally {
+    scratch.free = true;
   }
   // Chunks hold the same rows in every column, cut into the same parts. The table keeps every
   // column in schema order (the loader finds columns by position); columns not read are
@@ -161,19 +171,41 @@ async function readStoreChunks(
   return { table, schema: opts.schema, rows };
 }
 
-/** `length` bytes of the file at `path` from `offset`; shorter when the file is. */
-async function readRange(path: string, offset: number, length: number): Promise<Buffer> {
-  const file = await open(path, 'r');
-  try {
-    const out = Buffer.allocUnsafe(length);
-    let got = 0;
-    while (got < length) {
-      const { bytesRead } = await file.read(out, got, length - got, offset + got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
-    }
-    return out.subarray(0, got);
-  } finally {
-    await file.close();
+/** A reusable read buffer (grown as needed), and whether a read may take it. */
+interface Scratch {
+  bytes: Buffer;
+  free: boolean;
+}
+
+// A few, since reads of concurrent jobs interleave at their awaits; each as large as the
+// largest sealed chunk read so far (about 1 MiB a column chunk).
+const scratches: Scratch[] = [];
+
+function takeScratch(): Scratch {
+  let scratch = scratches.find((s) => s.free);
+  if (!scratch) {
+    scratch = { bytes: Buffer.alloc(0), free: false };
+    if (scratches.length < 4) scratches.push(scratch);
   }
+  scratch.free = false;
+  return scratch;
+}
+
+/** `length` bytes of `file` from `offset`, read into `scratch` (grown when too small); shorter when the file is. */
+async function readRange(
+  file: FileHandle,
+  offset: number,
+  length: number,
+  scratch: Scratch,
+): Promise<Buffer> {
+  if (scratch.bytes.length < length)
+    scratch.bytes = Buffer.allocUnsafe(Math.max(length, 2 * scratch.bytes.length));
+  const out = scratch.bytes;
+  let got = 0;
+  while (got < length) {
+    const { bytesRead } = await file.read(out, got, length - got, offset + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return out.subarray(0, got);
 }
