@@ -84,15 +84,19 @@ const VALUES: Record<ColumnType, fc.Arbitrary<string>> = {
       '1,5',
     ),
   ),
-  bool: fc.constantFrom('true', 'false', 'TRUE', 'False', '', 'yes', '1', '"true"'),
-  date: fc.constantFrom(
-    '2024-02-29',
-    '2023-02-29',
-    '1970-01-01',
-    '',
-    '2024-1-1',
-    '"2025-03-23"',
-    '9999-12-31',
+  bool: fc.constantFrom('true', 'false', 'TRUE', 'fAlSe', '', 'yes', '1', '"true"', 'fals', 'truex', 'tru'),
+  date: fc.oneof(
+    fc.constantFrom('2024-02-29', '2023-02-29', '1900-02-29', '2000-02-29', '', '2024-1-1', '"2025-03-23"'),
+    fc
+      .tuple(
+        fc.oneof(fc.integer({ min: 0, max: 9999 }), fc.constantFrom(1899, 1900, 2155, 2156)),
+        fc.integer({ min: 0, max: 13 }),
+        fc.integer({ min: 0, max: 32 }),
+      )
+      .map(
+        ([y, m, d]) =>
+          `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`,
+      ),
   ),
   timestamp: fc.constantFrom(
     '2024-01-02T03:04:05.123456Z',
@@ -148,6 +152,18 @@ describe('the one-pass CSV parser against a schema', () => {
     expect(agrees(visits.replaceAll('\n', '\r\n'), schema)).toBe(true);
     expect(agrees(visits.replaceAll('north', '"north, upper"'), schema)).toBe(true);
     expect(agrees(visits.replaceAll('south', '"the ""south"""'), schema)).toBe(true);
+  });
+
+  it('converts every day at the edges of the years its date look-up covers, and refuses days that do not exist', () => {
+    const lines = ['d'];
+    for (const y of [1899, 1900, 1901, 1999, 2000, 2024, 2100, 2155, 2156])
+      for (let m = 1; m <= 12; m++)
+        for (let d = 1; new Date(Date.UTC(y, m - 1, d)).getUTCMonth() === m - 1; d++)
+          lines.push(`${y}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`);
+    const schema: DatasetSchema = [{ name: 'd', type: 'date' }];
+    expect(agrees(lines.join('\n'), schema)).toBe(true);
+    for (const bad of ['2023-02-29', '2100-02-29', '2024-04-31', '2024-13-01', '2024-00-10', '2024-01-00'])
+      expect(parseCsvTyped(utf8(`d\n${bad}\n`), schema), bad).toBeUndefined();
   });
 
   it('gives up on malformed files and on another header, leaving the error to the general parser', () => {
