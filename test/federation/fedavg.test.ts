@@ -27,6 +27,7 @@ import { runFederatedTraining } from '../../src/host/federation-coordinator.ts';
 import { auc } from '../../src/ml/metrics.ts';
 import { TRAIN_DEFAULTS, trainModel } from '../../src/ml/train.ts';
 import { signedRequestForInputs } from '../../src/client/job-request.ts';
+import { compiledEnclave } from '../helpers/compiled-enclave.ts';
 
 /** A seeded Lehmer generator in [0, 1): test data only. */
 function lcg(seed: number): () => number {
@@ -102,7 +103,9 @@ describe('three workers', () => {
   const rows: { x: number[]; region: string; y: boolean }[][] = [[], [], []];
   beforeAll(async () => {
     for (const id of ['fed-a', 'fed-b', 'fed-c'])
-      enclaves.push(await EnclaveClient.start({ dataDir: join(dir, 'data'), workerId: id }));
+      enclaves.push(
+        await EnclaveClient.start({ dataDir: join(dir, 'data'), workerId: id, spawn: compiledEnclave }),
+      );
     const rnd = lcg(11);
     for (let w = 0; w < 3; w++) {
       for (let i = 0; i < ROWS; i++) {

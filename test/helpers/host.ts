@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { type HostOptions, type RunningHost, startHost } from '../../src/host/api/host.ts';
+import { compiledEnclave } from './compiled-enclave.ts';
 import { workerChain } from './worker-chain.ts';
 
 /**
@@ -19,7 +20,8 @@ export function withChainSnapshot(dataDir: string): string {
 /**
  * A real host (enclave process, API) on a free port in a temp data dir, on this worker's
  * shared chain (worker-chain.ts) unless `opts.chainEndpoint` names another or the host
- * registers a node record (then on a chain of its own); `opts` override the defaults.
+ * registers a node record (then on a chain of its own); `opts` override the defaults. The
+ * enclave process starts from the compiled build when it is fresh (compiled-enclave.ts).
  */
 export async function startTestHost(
   opts: Partial<HostOptions> = {},
@@ -37,6 +39,7 @@ export async function startTestHost(
     dataDir,
     port: 0,
     log: (level, m) => logs.push(`${level} ${m}`),
+    enclaveSpawn: compiledEnclave,
     ...opts,
     ...chain,
   });

@@ -9,6 +9,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { EnclaveClient } from '../../src/host/enclave-client.ts';
 import { FIXTURES } from '../attestation/dcap-fixtures.ts';
+import { compiledEnclave } from './compiled-enclave.ts';
 
 /**
  * A dstack guest agent listening on `socket`: GetQuote answers the recorded quote carrying the
@@ -64,7 +65,12 @@ export class TestEnclaves {
     workerId: string,
     tee: Parameters<typeof EnclaveClient.start>[0]['tee'],
   ): Promise<EnclaveClient> {
-    const client = await EnclaveClient.start({ dataDir, workerId, ...(tee ? { tee } : {}) });
+    const client = await EnclaveClient.start({
+      dataDir,
+      workerId,
+      spawn: compiledEnclave,
+      ...(tee ? { tee } : {}),
+    });
     this.#started.push(client);
     return client;
   }

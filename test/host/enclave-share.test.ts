@@ -13,6 +13,7 @@ import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import { accountKeyFromSuri } from '../../src/crypto/index.ts';
 import { EnclaveClient } from '../../src/host/enclave-client.ts';
 import { FairGate } from '../../src/host/enclave-share.ts';
+import { compiledEnclave } from '../helpers/compiled-enclave.ts';
 
 describe('FairGate', () => {
   it('runs at most `limit` tasks at once, in arrival order, and frees a turn when a task fails', async () => {
@@ -54,7 +55,11 @@ describe('a stream of upload checks beside a job', () => {
   const dir = mkdtempSync(join(tmpdir(), 'obscura-share-'));
   let enclave: EnclaveClient;
   beforeAll(async () => {
-    enclave = await EnclaveClient.start({ dataDir: join(dir, 'data'), workerId: 'share' });
+    enclave = await EnclaveClient.start({
+      dataDir: join(dir, 'data'),
+      workerId: 'share',
+      spawn: compiledEnclave,
+    });
   }, 60_000);
   afterAll(async () => {
     await enclave?.stop();

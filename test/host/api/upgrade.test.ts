@@ -15,6 +15,7 @@ import { type AccountKey, accountKeyFromSuri, loadAccountKey } from '../../../sr
 import { signUpgradeAuthorization } from '../../../src/contracts/upgrade-authorization.ts';
 import { computeMeasurement, PROJECT_ROOT } from '../../../src/contracts/measurement.ts';
 import { JobRecordSchema } from '../../../src/contracts/api-records.ts';
+import { compiledEnclave } from '../../helpers/compiled-enclave.ts';
 import { upgradedTree } from '../../helpers/tree.ts';
 import { workerChain } from '../../helpers/worker-chain.ts';
 
@@ -56,6 +57,7 @@ async function beforeUpgrade(dataDir: string, opts: { authorize: boolean; measur
     dataDir,
     port: 0,
     chainEndpoint: (await workerChain()).endpoint,
+    enclaveSpawn: compiledEnclave,
     log: (_l, m) => logs.push(m),
   });
   try {
@@ -115,6 +117,7 @@ describe('enclave upgrade', () => {
       dataDir,
       port: 0,
       chainEndpoint: (await workerChain()).endpoint,
+      enclaveSpawn: compiledEnclave,
       enclaveRoot: newRoot,
       predecessorRoot: PROJECT_ROOT,
       log: (_l, m) => logs.push(m),
@@ -134,6 +137,7 @@ describe('enclave upgrade', () => {
       dataDir,
       port: 0,
       chainEndpoint: (await workerChain()).endpoint,
+      enclaveSpawn: compiledEnclave,
       enclaveRoot: newRoot,
     });
     try {
@@ -151,6 +155,7 @@ describe('enclave upgrade', () => {
       dataDir,
       port: 0,
       chainEndpoint: (await workerChain()).endpoint,
+      enclaveSpawn: compiledEnclave,
       enclaveRoot: newRoot,
       predecessorRoot: PROJECT_ROOT,
       log: (_l, m) => logs.push(m),

@@ -1,0 +1,55 @@
+/**
+ * The real enclave process, started from the compiled JavaScript of the project's own sources
+ * (dist/, which `npm run build` writes and `npm ci` runs through `prepare`) instead of through
+ * tsx's loader. Same code, same process, same IPC channel, heap cap and environment; only the
+ * transpiling moves from every process start (about 1 CPU-s each: tsx's hooks see every module
+ * the enclave loads) to the build. What is measured does not change: the enclave computes its
+ * measurement from the sources under src/ (dist/contracts/measurement.js sits at the same depth
+ * as src/contracts/measurement.ts, so PROJECT_ROOT is the same directory).
+ *
+ * Used only when dist/ is a complete build newer than every source file (the rule
+ * bin/obscura.js follows for the CLI), so a test never runs code older than the source it
+ * reads; otherwise, and for any other code tree (an upgrade's successor, a predecessor copied
+ * elsewhere), the process starts from its TypeScript entry as `obscura serve` starts it.
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { ENCLAVE_ENTRY, PROJECT_ROOT } from '../../src/contracts/measurement.ts';
+import { type EnclaveSpawn, forkEnclave } from '../../src/host/enclave-client.ts';
+
+const SOURCE_ENTRY = join(PROJECT_ROOT, ENCLAVE_ENTRY);
+const COMPILED_ENTRY = join(
+  PROJECT_ROOT,
+  'dist',
+  ENCLAVE_ENTRY.replace(/^src\//, '').replace(/\.ts$/, '.js'),
+);
+
+/** Whether dist/ holds a complete build (its stamp) newer than every file under src/. */
+export function freshBuild(): boolean {
+  let built: number;
+  try {
+    built = statSync(join(PROJECT_ROOT, 'dist/.built')).mtimeMs;
+  } catch {
+    return false;
+  }
+  const src = join(PROJECT_ROOT, 'src');
+  return readdirSync(src, { recursive: true, encoding: 'utf8' }).every(
+    (f) => statSync(join(src, f)).mtimeMs <= built,
+  );
+}
+
+/** Node options without tsx's `--import <loader>` pair (the compiled entry needs no loader). */
+function withoutLoader(execArgv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    if (execArgv[i] === '--import' && /[\\/]tsx[\\/]/.test(execArgv[i + 1] ?? '')) i++;
+    else out.push(execArgv[i] as string);
+  }
+  return out;
+}
+
+/** forkEnclave, from dist/enclave/main.js when this tree's enclave is asked for and dist/ is fresh. */
+export const compiledEnclave: EnclaveSpawn = (entry, execArgv, env) =>
+  entry === SOURCE_ENTRY && freshBuild()
+    ? forkEnclave(COMPILED_ENTRY, withoutLoader(execArgv), env)
+    : forkEnclave(entry, execArgv, env);
