@@ -10,7 +10,7 @@ export { generateIdentity, identityToRecipient, parseRecipient } from './age/x25
 export { encryptStream, encryptToBuffer } from './age/encrypt.ts';
 export { decryptStream, decryptToBuffer } from './age/decrypt.ts';
 export { type SealFileOptions, sealFile, type SealStats } from './age/seal-file.ts';
-export { type UnsealFileOptions, unsealFile } from './age/unseal-file.ts';
+export { type UnsealFileOptions, unsealedBlocks, unsealFile } from './age/unseal-file.ts';
 export { inspectHeader, checkHeader, type StanzaInfo } from './age/inspect.ts';
 export type { AgeErrorCode } from './age/errors.ts';
 export {

@@ -9,10 +9,10 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { Readable } from 'node:stream';
 import { isObscuraError, ObscuraError } from '../common/errors.ts';
 import { canonicalJson } from '../common/hash.ts';
-import { decryptStream } from '../crypto/age/decrypt.ts';
+import { unsealedBlocks } from '../crypto/age/unseal-file.ts';
+import type { SealStats } from '../crypto/age/seal-file.ts';
 import type { Manifest } from '../crypto/manifest.ts';
 import { csvChunks } from '../data/csv-chunks.ts';
 import { type ParsedDataset, parseDataset } from '../data/index.ts';
@@ -69,6 +69,22 @@ async function* readBlob(input: SealedInput): AsyncGenerator<Buffer> {
   }
 }
 
+/** `blocks`, with a file that cannot be read reported as dataset_blob_missing (age errors pass through). */
+async function* blobErrors(input: SealedInput, blocks: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+  try {
+    yield* blocks;
+  } catch (e) {
+    if (isObscuraError(e) || typeof (e as { syscall?: unknown })?.syscall !== 'string') throw e;
+    throw new ObscuraError(
+      'dataset_blob_missing',
+      `ciphertext of dataset ${input.datasetId} is missing`,
+      500,
+      undefined,
+      { cause: e },
+    );
+  }
+}
+
 /**
  * The rows of a sealed CSV dataset, as parsed chunks of about `chunkBytes` of plaintext.
  * Throws (after the last chunk, at the latest) what openSealedInput throws for a dataset
@@ -81,26 +97,15 @@ export async function* streamSealedCsv(
 ): AsyncGenerator<ParsedDataset> {
   const { manifest } = input.manifest;
   await checkSealedInputStreaming(input, ctx);
-  const cipherHash = createHash('sha256');
-  const plainHash = createHash('sha256');
-  const ciphertext = Readable.from(
-    (async function* () {
-      // Hashed again as it is decrypted: the file may have changed since the check above.
-      for await (const piece of readBlob(input)) {
-        cipherHash.update(piece);
-        yield piece;
-      }
-    })(),
+  // Decrypted in worker threads that hash both sides again as they go (the file may have
+  // changed since the check above): crypto/age/unseal-file.ts.
+  let stats: SealStats | null = null;
+  const plaintext = blobErrors(
+    input,
+    unsealedBlocks(input.blobPath, [ctx.ageIdentity], (s) => {
+      stats = s;
+    }),
   );
-  const decrypt = decryptStream([ctx.ageIdentity]);
-  ciphertext.on('error', (e) => decrypt.destroy(e));
-  ciphertext.pipe(decrypt);
-  const plaintext = (async function* () {
-    for await (const piece of decrypt) {
-      plainHash.update(piece as Buffer);
-      yield piece as Buffer;
-    }
-  })();
   let rows = 0;
   for await (const bytes of csvChunks(plaintext, chunkBytes)) {
     let data: ParsedDataset;
@@ -120,14 +125,15 @@ export async function* streamSealedCsv(
     rows += data.rows;
     yield data;
   }
-  if (cipherHash.digest('hex') !== manifest.ciphertext.sha256) {
+  const opened = stats as SealStats | null;
+  if (opened?.ciphertextSha256 !== manifest.ciphertext.sha256) {
     throw new ObscuraError(
       'ciphertext_hash_mismatch',
       `ciphertext of dataset ${input.datasetId} does not match its manifest`,
       422,
     );
   }
-  if (plainHash.digest('hex') !== manifest.plaintext.sha256) {
+  if (opened.plaintextSha256 !== manifest.plaintext.sha256) {
     throw new ObscuraError(
       'plaintext_hash_mismatch',
       `plaintext of dataset ${input.datasetId} does not match the SHA-256 in its manifest`,

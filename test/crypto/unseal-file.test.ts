@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { generateIdentity, sealFile } from '../../src/crypto/index.ts';
+import { generateIdentity, type SealStats, sealFile, unsealedBlocks } from '../../src/crypto/index.ts';
 import { expectCode, hasAgeTool, openStreaming, openUnsealing } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'obscura-unsealfile-'));
@@ -80,5 +80,21 @@ describe('unsealFile (worker threads)', () => {
       expect(plain.subarray(0, opened.released.length).equals(opened.released), what).toBe(true);
       expect(opened.released.length, what).toBeLessThan(plain.length);
     }
+  });
+
+  it('as an async iterable: owned copies in order, the stats at the end, and an early stop', async () => {
+    const { plain, stats } = await sealed(9 * MiB + 3);
+    const path = join(dir, `out-${9 * MiB + 3}.age`);
+    let got: SealStats | null = null;
+    const blocks: Buffer[] = [];
+    for await (const b of unsealedBlocks(path, [me.identity], (s) => (got = s))) blocks.push(b);
+    expect(Buffer.concat(blocks).equals(plain)).toBe(true);
+    expect(got).toEqual(stats);
+    let seen = 0;
+    for await (const b of unsealedBlocks(path, [me.identity], () => undefined)) {
+      seen += b.length;
+      break;
+    }
+    expect(seen).toBe(MiB);
   });
 });

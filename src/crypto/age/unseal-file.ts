@@ -218,3 +218,60 @@ export async function unsealFile(
     await input.close().catch(() => undefined);
   }
 }
+
+/**
+ * unsealFile as an async iterable: each plaintext block as a copy the consumer owns (and
+ * should wipe), at most two blocks ahead of it; `onStats` is told the commitments after the
+ * last block, before the iteration ends. Stopping early stops the decryption and wipes what
+ * was not consumed. For consumers that keep the blocks they are given (csvChunks).
+ */
+export async function* unsealedBlocks(
+  path: string,
+  identities: string[],
+  onStats: (stats: SealStats) => void,
+): AsyncGenerator<Buffer> {
+  const pending: Buffer[] = [];
+  let wakeConsumer: () => void = () => undefined;
+  let wakeProducer: () => void = () => undefined;
+  let finished = false;
+  let stopped = false;
+  let failure: unknown = null;
+  const run = unsealFile(path, identities, {
+    onBlock: async (block) => {
+      if (stopped) throw new Error('unsealing stopped by its consumer');
+      pending.push(Buffer.from(block));
+      wakeConsumer();
+      if (pending.length >= 2) await new Promise<void>((r) => (wakeProducer = r));
+    },
+  }).then(
+    (stats) => {
+      onStats(stats);
+      finished = true;
+      wakeConsumer();
+    },
+    (e: unknown) => {
+      failure = e;
+      finished = true;
+      wakeConsumer();
+    },
+  );
+  try {
+    for (;;) {
+      const block = pending.shift();
+      if (block) {
+        wakeProducer();
+        yield block;
+      } else if (finished) {
+        if (failure) throw failure;
+        return;
+      } else {
+        await new Promise<void>((r) => (wakeConsumer = r));
+      }
+    }
+  } finally {
+    stopped = true;
+    wakeProducer();
+    await run;
+    for (const b of pending.splice(0)) b.fill(0);
+  }
+}
