@@ -85,7 +85,7 @@ export function jobFromRow(row: JobRow): JobRecord {
 
 /**
  * 'awaiting_approval' is stored as 'queued' with the awaiting_approval flag, 'anchoring' as
- * 'running' with the anchoring flag (see db.ts).
+ * 'running' with the anchoring flag (see migrations.ts).
  */
 export function storedStatus(status: JobStatus): Exclude<JobStatus, 'awaiting_approval' | 'anchoring'> {
   if (status === 'awaiting_approval') return 'queued';
