@@ -67,7 +67,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: e2e,
-          globalSetup: ['test/helpers/chain-snapshot.ts'],
+          globalSetup: ['test/helpers/chain-snapshot.ts', 'test/helpers/cli-bundle.ts'],
           // Each file starts its own enclave and API on free ports, on its worker's chain
           // (test/helpers/worker-chain.ts) or one of its own.
           maxWorkers: WORKERS,

@@ -1,8 +1,24 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { inject } from 'vitest';
+import { commandWord, findCommand } from '../../src/cli/commands/index.ts';
 import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 
+/** The `obscura` command as installed (bin/obscura.js: dist/ when fresh, else the sources through tsx). */
 export const BIN = join(PROJECT_ROOT, 'bin/obscura.js');
+
+/** Commands that read files beside their own modules, which the suite's CLI bundle does not have. */
+const FROM_BIN = new Set(['serve', 'dashboard']);
+
+/**
+ * The script a CLI run starts: the suite's bundle of the CLI (cli-bundle.ts), or BIN for the
+ * commands in FROM_BIN and where no bundle was built (a file run outside the e2e project).
+ */
+function entryFor(args: string[]): string {
+  const bundle = inject('cliBundle');
+  const command = findCommand(commandWord(args) ?? '')?.name;
+  return bundle && !(command && FROM_BIN.has(command)) ? bundle : BIN;
+}
 
 /** The outcome of one CLI run. */
 export interface CliRun {
@@ -11,7 +27,10 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Run `obscura …` as a user would (a fresh Node process), never throwing on a non-zero exit. */
+/**
+ * Run `obscura …` as a user would (a fresh Node process of the CLI built from the sources),
+ * never throwing on a non-zero exit.
+ */
 export function obscura(
   args: string[],
   opts: { cwd: string; env?: Record<string, string> },
@@ -19,7 +38,7 @@ export function obscura(
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [BIN, ...args],
+      [entryFor(args), ...args],
       { cwd: opts.cwd, env: { ...process.env, ...opts.env }, maxBuffer: 64 << 20 },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;

@@ -4,27 +4,19 @@
  * the hash, the columns read per input and each output's columns (also as --json); an
  * invalid document exits 1 with one line naming the problem and its code.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePipeline, pipelineHash } from '../../src/pipelines/index.ts';
+import { obscura as run } from '../helpers/cli.ts';
 import { examplePipelines } from './fixtures.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
-const run = promisify(execFile);
 
 /** Run `obscura …` from the project root; never throws, returns the exit code and output. */
-async function obscura(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['bin/obscura.js', ...args], { cwd: ROOT });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
+function obscura(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return run(args, { cwd: ROOT });
 }
 
 /** A deep copy with every object's keys in reverse order. */
