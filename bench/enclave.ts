@@ -7,37 +7,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { sealDataset } from '../src/cli/seal-dataset.ts';
-import { accountKeyFromSuri } from '../src/crypto/index.ts';
 import { EnclaveClient } from '../src/host/enclave-client.ts';
+import { costByRegion, sealedInput } from './sealed-input.ts';
 import { type BenchSection, median, seconds } from './section.ts';
 import { signedRequestForInputs } from '../src/client/job-request.ts';
 
 const ROWS = Number(process.env.ENCLAVE_BENCH_ROWS ?? 1_000_000);
 const REGIONS = ['north', 'south', 'east', 'west', 'central'];
 
-const PIPELINE = JSON.stringify({
-  obscura: 1,
-  name: 'bench-cost-by-region',
-  inputs: { visits: { columns: { region: 'string', age: 'int64', cost: 'float64' } } },
-  steps: [
-    { id: 'adults', filter: { from: 'visits', where: 'age >= 18' } },
-    {
-      id: 'by_region',
-      aggregate: {
-        from: 'adults',
-        group_by: ['region'],
-        measures: {
-          patients: { count: '*' },
-          total_cost: { sum: 'cost' },
-          mean_cost: { mean: 'cost' },
-          max_cost: { max: 'cost' },
-        },
-      },
-    },
-  ],
-  outputs: { by_region: { min_group_size: 10 } },
-});
+const PIPELINE = costByRegion('bench-cost-by-region');
 
 const SQL = (file: string) =>
   `SELECT region, count(*) AS patients, sum(cost) AS total_cost, avg(cost) AS mean_cost, max(cost) AS max_cost
@@ -66,22 +44,13 @@ export async function run(): Promise<BenchSection> {
     const csv = join(dir, 'visits.csv');
     makeCsv(csv);
     enclave = await EnclaveClient.start({ dataDir: join(dir, 'data'), workerId: 'bench' });
-    const owner = await accountKeyFromSuri('//BenchOwner');
-    const analyst = await accountKeyFromSuri('//BenchAnalyst');
-    const { signed } = await sealDataset({
+    const { analyst, input } = await sealedInput(enclave, {
+      accounts: 'Bench',
       file: csv,
       out: join(dir, 'visits.sealed'),
-      owner,
-      worker: { id: 'bench', recipient: enclave.info.keys.recipient },
-      analysts: [analyst.address],
-      measurements: [enclave.info.measurement],
-    });
-    const input = {
       name: 'visits',
-      datasetId: 'bench',
-      blobPath: join(dir, 'visits.sealed'),
-      manifest: signed,
-    };
+    });
+    const signed = input.manifest;
     const e = enclave;
     const obscura: number[] = [];
     const duck: number[] = [];

@@ -14,10 +14,9 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signedRequestForInputs } from '../src/client/job-request.ts';
-import { sealDataset } from '../src/cli/seal-dataset.ts';
-import { accountKeyFromSuri } from '../src/crypto/index.ts';
 import { EnclaveClient } from '../src/host/enclave-client.ts';
 import { openOutputs } from '../src/contracts/result-outputs.ts';
+import { sealedInput } from './sealed-input.ts';
 import { type BenchSection, median } from './section.ts';
 
 const ROWS = Number(process.env.EXACT_BENCH_ROWS ?? 1_000_000);
@@ -105,22 +104,12 @@ export async function run(): Promise<BenchSection> {
     const loadBefore = loadavg()[0] as number;
     enclave = await EnclaveClient.start({ dataDir: join(dir, 'state'), workerId: 'bench-exact' });
     const e = enclave;
-    const owner = await accountKeyFromSuri('//BenchExactOwner');
-    const analyst = await accountKeyFromSuri('//BenchExactAnalyst');
-    const { signed } = await sealDataset({
+    const { analyst, input } = await sealedInput(e, {
+      accounts: 'BenchExact',
       file,
       out: join(dir, 'data.sealed'),
-      owner,
-      worker: { id: 'bench-exact', recipient: e.info.keys.recipient },
-      analysts: [analyst.address],
-      measurements: [e.info.measurement],
-    });
-    const input = {
       name: 'data',
-      datasetId: 'bench-exact',
-      blobPath: join(dir, 'data.sealed'),
-      manifest: signed,
-    };
+    });
     const models = [
       ['linear regression', 'linear_regression', 'yn', ['r2', 'rmse']],
       ['logistic regression', 'logistic_regression', 'yb', ['auc', 'accuracy', 'log_loss']],

@@ -9,40 +9,19 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sealDataset } from '../src/cli/seal-dataset.ts';
 import { signedRequestForInputs } from '../src/client/job-request.ts';
 import type { JobSpec } from '../src/contracts/enclave-protocol.ts';
 import { accountKeyFromSuri } from '../src/crypto/index.ts';
 import type { SealedMessage } from '../src/federation/channel.ts';
 import { EnclaveClient } from '../src/host/enclave-client.ts';
 import { freshNonce } from '../src/host/federation/registry.ts';
+import { costByRegion, sealedInput } from './sealed-input.ts';
 import { type BenchSection, median, seconds } from './section.ts';
 
 const ROWS = Number(process.env.FED_BENCH_ROWS ?? 1_000_000);
 const REGIONS = ['north', 'south', 'east', 'west', 'central'];
 
-const PIPELINE = JSON.stringify({
-  obscura: 1,
-  name: 'bench-federated-cost-by-region',
-  inputs: { visits: { columns: { region: 'string', age: 'int64', cost: 'float64' } } },
-  steps: [
-    { id: 'adults', filter: { from: 'visits', where: 'age >= 18' } },
-    {
-      id: 'by_region',
-      aggregate: {
-        from: 'adults',
-        group_by: ['region'],
-        measures: {
-          patients: { count: '*' },
-          total_cost: { sum: 'cost' },
-          mean_cost: { mean: 'cost' },
-          max_cost: { max: 'cost' },
-        },
-      },
-    },
-  ],
-  outputs: { by_region: { min_group_size: 10 } },
-});
+const PIPELINE = costByRegion('bench-federated-cost-by-region');
 
 function makeCsv(path: string, rows: number, seed0: number): void {
   const lines = ['region,age,cost'];
@@ -61,23 +40,21 @@ export async function run(): Promise<BenchSection> {
   const dir = mkdtempSync(join(tmpdir(), 'obscura-bench-fed-'));
   const enclaves: EnclaveClient[] = [];
   try {
-    const owner = await accountKeyFromSuri('//BenchOwner');
     const analyst = await accountKeyFromSuri('//BenchAnalyst');
     for (const id of ['fed-a', 'fed-b', 'fed-c', 'single'])
       enclaves.push(await EnclaveClient.start({ dataDir: join(dir, id), workerId: id }));
     const seal = async (e: EnclaveClient, name: string, rows: number, seed: number) => {
       const file = join(dir, `${name}.csv`);
       makeCsv(file, rows, seed);
-      const { signed } = await sealDataset({
+      const { input } = await sealedInput(e, {
+        accounts: 'Bench',
         file,
         out: `${file}.sealed`,
-        owner,
-        worker: { id: e.info.workerId, recipient: e.info.keys.recipient },
-        analysts: [analyst.address],
-        measurements: [e.info.measurement],
+        name: 'visits',
+        datasetId: name,
       });
       rmSync(file);
-      return { name: 'visits', datasetId: name, blobPath: `${file}.sealed`, manifest: signed };
+      return input;
     };
     const members = enclaves.slice(0, 3);
     const single = enclaves[3] as EnclaveClient;

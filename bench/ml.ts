@@ -13,8 +13,6 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sealDataset } from '../src/cli/seal-dataset.ts';
-import { accountKeyFromSuri } from '../src/crypto/index.ts';
 import { parseDataset } from '../src/data/index.ts';
 import { EnclaveClient } from '../src/host/enclave-client.ts';
 import { openOutputs } from '../src/contracts/result-outputs.ts';
@@ -22,6 +20,7 @@ import { mlBackend } from '../src/ml/backend.ts';
 import { modelColumn } from '../src/ml/columns.ts';
 import type { DataColumn } from '../src/ml/encode.ts';
 import { TRAIN_DEFAULTS, trainModel } from '../src/ml/train.ts';
+import { sealedInput } from './sealed-input.ts';
 import { type BenchSection, median, seconds } from './section.ts';
 import { signedRequestForInputs } from '../src/client/job-request.ts';
 
@@ -90,22 +89,13 @@ export async function run(): Promise<BenchSection> {
     const file = join(dir, 'data.csv');
     writeFileSync(file, csv);
     enclave = await EnclaveClient.start({ dataDir: join(dir, 'state'), workerId: 'bench-ml' });
-    const owner = await accountKeyFromSuri('//BenchMlOwner');
-    const analyst = await accountKeyFromSuri('//BenchMlAnalyst');
-    const { signed } = await sealDataset({
+    const { analyst, input } = await sealedInput(enclave, {
+      accounts: 'BenchMl',
       file,
       out: join(dir, 'data.sealed'),
-      owner,
-      worker: { id: 'bench-ml', recipient: enclave.info.keys.recipient },
-      analysts: [analyst.address],
-      measurements: [enclave.info.measurement],
-    });
-    const input = {
       name: 'data',
-      datasetId: 'bench-ml',
-      blobPath: join(dir, 'data.sealed'),
-      manifest: signed,
-    };
+    });
+    const signed = input.manifest;
     const backend = await mlBackend();
     const lines: string[] = [];
     for (const [label, model, hidden, kind, rounds] of [

@@ -12,11 +12,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signedRequestForInputs } from '../src/client/job-request.ts';
-import { sealDataset } from '../src/cli/seal-dataset.ts';
 import { openOutputs } from '../src/contracts/result-outputs.ts';
-import { accountKeyFromSuri } from '../src/crypto/index.ts';
 import { EnclaveClient } from '../src/host/enclave-client.ts';
 import { python } from './exact.ts';
+import { sealedInput } from './sealed-input.ts';
 import type { BenchSection } from './section.ts';
 
 const ROWS = Number(process.env.MLP_BENCH_ROWS ?? 1_000_000);
@@ -76,22 +75,12 @@ export async function run(): Promise<BenchSection> {
     writeFileSync(file, makeCsv());
     const loadBefore = loadavg()[0] as number;
     enclave = await EnclaveClient.start({ dataDir: join(dir, 'state'), workerId: 'bench-mlp' });
-    const owner = await accountKeyFromSuri('//BenchMlpOwner');
-    const analyst = await accountKeyFromSuri('//BenchMlpAnalyst');
-    const { signed } = await sealDataset({
+    const { analyst, input } = await sealedInput(enclave, {
+      accounts: 'BenchMlp',
       file,
       out: join(dir, 'data.sealed'),
-      owner,
-      worker: { id: 'bench-mlp', recipient: enclave.info.keys.recipient },
-      analysts: [analyst.address],
-      measurements: [enclave.info.measurement],
-    });
-    const input = {
       name: 'data',
-      datasetId: 'bench-mlp',
-      blobPath: join(dir, 'data.sealed'),
-      manifest: signed,
-    };
+    });
     const request = await signedRequestForInputs(analyst, pipeline, [input]);
     const started = performance.now();
     const reply = await enclave.request('run_job', {
