@@ -11,12 +11,23 @@ export function sealPiece(key: Buffer, aad: Buffer, plain: Uint8Array): Buffer {
 
 /** sealPiece's three parts, for a vectored write that spares copying the ciphertext once more. */
 export function sealPieceParts(key: Buffer, aad: Buffer, plain: Uint8Array): [Buffer, Buffer, Buffer] {
+  return sealRanges(key, aad, [plain]) as [Buffer, Buffer, Buffer];
+}
+
+/**
+ * The sealed piece of the concatenation of `ranges`, as nonce, the ciphertext of each range
+ * and the tag (the same bytes sealPiece gives for the joined plaintext), for a vectored
+ * write: the plaintext is never joined into one fresh buffer.
+ */
+export function sealRanges(key: Buffer, aad: Buffer, ranges: readonly Uint8Array[]): Buffer[] {
   const nonce = randomBytes(NONCE);
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
   cipher.setAAD(aad);
-  const body = cipher.update(plain);
+  const out = [nonce];
+  for (const r of ranges) out.push(cipher.update(r));
   cipher.final();
-  return [nonce, body, cipher.getAuthTag()];
+  out.push(cipher.getAuthTag());
+  return out;
 }
 
 /** The plaintext of a sealed piece, or undefined when it does not open (wrong key, place or bytes). */

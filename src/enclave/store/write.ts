@@ -11,12 +11,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { type Data, tableToIPC } from 'apache-arrow';
+import type { Data } from 'apache-arrow';
 import type { DatasetSchema, ParsedDataset } from '../../data/index.ts';
 import { tableFromBatches } from '../../data/columns.ts';
 import { chunkAad, indexAad, STORE_CHUNK_ROWS, STORE_FORMAT, type StoreIndex } from './format.ts';
 import { storeKey } from './keys.ts';
-import { sealPiece, sealPieceParts } from './seal.ts';
+import { ipcParts } from './ipc-parts.ts';
+import { sealPiece, sealRanges } from './seal.ts';
 
 /**
  * Write the store of `data` (checked against the manifest hashing to `manifestHash`) at
@@ -84,9 +85,12 @@ export async function writeStoreFrom(
     for (const [c, spec] of schema.entries()) {
       const parts = pending[c] as Data[];
       const batches = parts.map((d) => ({ length: d.length, columns: [d] }));
-      const ipc = tableToIPC(tableFromBatches([spec.name], [{ type: spec.type }], batches), 'stream');
-      const sealed = sealPieceParts(key, chunkAad(manifestHash, c, spec.name, j, count), ipc);
-      ipc.fill(0);
+      // The IPC stream as ranges, most of them views of the parsed columns: sealed range by
+      // range, so no joined copy of the chunk is made (ipc-parts.ts); the writer's own
+      // ranges (string offsets rebased to the chunk, bitmaps) are wiped once sealed.
+      const ipc = ipcParts(tableFromBatches([spec.name], [{ type: spec.type }], batches));
+      const sealed = sealRanges(key, chunkAad(manifestHash, c, spec.name, j, count), ipc.parts);
+      for (const copy of ipc.copies) copy.fill(0);
       const length = sealed.reduce((n, p) => n + p.length, 0);
       const { bytesWritten } = await (files[c] as FileHandle).writev(sealed);
       if (bytesWritten !== length) throw new Error('short write');
