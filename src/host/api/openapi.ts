@@ -71,6 +71,13 @@ const RESULT_READERS: AccessRule = {
   who: "the job's analyst and its inputs' owners; anyone if public",
 };
 
+/** The federation's node-to-node routes: another node, proven as its record on the chain and its workers' attestation. */
+const PEER_NODES: AccessRule = {
+  auth: 'signed',
+  node: true,
+  who: 'another node: the operator of a fresh node record on the chain, running code this node accepts, attested now',
+};
+
 /**
  * Every route of /v1, in one table, each with its access rule: the app answers 404 to any
  * request that matches no entry, and test/adversary/route-roles.test.ts walks every entry.
@@ -144,11 +151,7 @@ export const ROUTES: Route[] = [
     path: '/v1/federation/hello',
     operationId: 'federationHello',
     tag: 'federation',
-    access: {
-      auth: 'signed',
-      node: true,
-      who: 'another node: the operator of a fresh node record on the chain, running code this node accepts, attested now',
-    },
+    access: PEER_NODES,
     summary: "A peer node's handshake: this node's workers' evidence for the peer's nonce",
     request: { contentType: 'application/json', schema: HelloRequestSchema },
     response: {
@@ -166,11 +169,7 @@ export const ROUTES: Route[] = [
     path: '/v1/federation/datasets',
     operationId: 'federationDatasets',
     tag: 'federation',
-    access: {
-      auth: 'signed',
-      node: true,
-      who: 'another node: the operator of a fresh node record on the chain, running code this node accepts, attested now',
-    },
+    access: PEER_NODES,
     summary:
       "Which of the datasets an analyst's signed job request binds this node holds (only those the analyst may read): a coordinating node finds each dataset's node",
     request: { contentType: 'application/json', schema: DatasetsQuerySchema },
@@ -181,11 +180,7 @@ export const ROUTES: Route[] = [
     path: '/v1/federation/relay',
     operationId: 'federationRelay',
     tag: 'federation',
-    access: {
-      auth: 'signed',
-      node: true,
-      who: 'another node: the operator of a fresh node record on the chain, running code this node accepts, attested now',
-    },
+    access: PEER_NODES,
     summary:
       "A coordinating node's federated request for one of this node's workers (training: attest, fed_open, fed_round, fed_evaluate, fed_close, cancel_job; aggregates: fed_partial_check, fed_partial)",
     request: {
