@@ -31,7 +31,7 @@ async function sealed(n: number) {
 }
 
 describe('unsealFile (worker threads)', () => {
-  for (const n of [8 * MiB, 8 * MiB + 1, 9 * MiB + K, 11 * MiB + 7]) {
+  for (const n of [8 * MiB, 9 * MiB + K, 11 * MiB + 7]) {
     it(`${n} bytes: the plaintext in order and the same commitments as sealFile`, async () => {
       const { plain, file, stats } = await sealed(n);
       const opened = await openUnsealing([me.identity], file);
