@@ -8,6 +8,7 @@ import {
   Bool,
   type Data,
   DateDay,
+  type Dictionary,
   type DataType,
   Field,
   Float64,
@@ -68,6 +69,21 @@ export function normalisedColumnType(type: DataType): ColumnType | undefined {
     default:
       return undefined;
   }
+}
+
+/**
+ * The column type DuckDB's load and scan take a column of this Arrow type as: a normalised
+ * type, or a string column dictionary-encoded by the enclave's store (Utf8 values, Int8
+ * indices).
+ */
+export function scannableColumnType(type: DataType): ColumnType | undefined {
+  if (type.typeId === Type.Dictionary) {
+    const dict = type as Dictionary;
+    return dict.dictionary.typeId === Type.Utf8 && dict.indices.bitWidth === 8 && dict.indices.isSigned
+      ? 'string'
+      : undefined;
+  }
+  return normalisedColumnType(type);
 }
 
 /** A nullable column being filled row by row: a value buffer and a validity bitmap. */
@@ -155,14 +171,20 @@ export function tableFromColumns(names: readonly string[], columns: readonly Dat
   );
 }
 
-/** An Arrow table of normalised columns split into record batches (possibly none). */
+/**
+ * An Arrow table of normalised columns split into record batches (possibly none).
+ * `arrowTypes` overrides a column's Arrow type where given: the store's dictionary-encoded
+ * string columns (enclave/store/dictionary.ts), read as strings.
+ */
 export function tableFromBatches(
   names: readonly string[],
   types: readonly { type: ColumnType }[],
   batches: readonly { length: number; columns: readonly Data[] }[],
+  arrowTypes: readonly (DataType | undefined)[] = [],
 ): Table {
   const fields = names.map(
-    (name, i) => new Field(name, arrowTypeFor((types[i] as { type: ColumnType }).type), true),
+    (name, i) =>
+      new Field(name, arrowTypes[i] ?? arrowTypeFor((types[i] as { type: ColumnType }).type), true),
   );
   const schema = new Schema(fields);
   const records = batches.map(({ length, columns }) => {

@@ -13,7 +13,7 @@ import { type DuckDBConnection, DuckDBDataChunk } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
 import type { Data } from 'apache-arrow';
 import { ObscuraError } from '../common/errors.ts';
-import { normalisedColumnType } from './columns.ts';
+import { scannableColumnType } from './columns.ts';
 import { duckdbType, duckdbTypeName, quoteIdent } from './duckdb-types.ts';
 import { fillVector, vectorScratch } from './duckdb-vectors.ts';
 import type { ColumnType, ParsedDataset } from './schema.ts';
@@ -97,7 +97,7 @@ export async function loadIntoDuckDB(
     for (const batch of parsed.table.batches) {
       const datas = picked.map((c) => {
         const data = batch.data.children[c.index] as Data;
-        if (normalisedColumnType(data.type) !== c.type) {
+        if (scannableColumnType(data.type) !== c.type) {
           throw new ObscuraError(
             'dataset_invalid',
             `column ${JSON.stringify(c.name)} is not stored as a normalised ${c.type} column`,

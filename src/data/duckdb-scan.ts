@@ -17,7 +17,7 @@ import { type DuckDBConnection, type DuckDBDataChunk, DuckDBTableFunction, VARCH
 import duckdb from '@duckdb/node-bindings';
 import type { Data } from 'apache-arrow';
 import { ObscuraError } from '../common/errors.ts';
-import { normalisedColumnType } from './columns.ts';
+import { scannableColumnType } from './columns.ts';
 import { type LoadOptions, type PickedColumn, pickColumns } from './duckdb-load.ts';
 import { duckdbType, quoteIdent } from './duckdb-types.ts';
 import { fillVector, type Scratch, vectorScratch } from './duckdb-vectors.ts';
@@ -73,7 +73,7 @@ export async function scanIntoDuckDB(
   for (const batch of parsed.table.batches) {
     for (const c of picked) {
       const data = batch.data.children[c.index];
-      if (!data || normalisedColumnType(data.type) !== c.type) {
+      if (!data || scannableColumnType(data.type) !== c.type) {
         throw new ObscuraError(
           'dataset_invalid',
           `column ${JSON.stringify(c.name)} is not stored as a normalised ${c.type} column`,

@@ -6,7 +6,7 @@
  * the appender load (duckdb-load.ts) and the table-function scan (duckdb-scan.ts).
  */
 import duckdb, { type Vector } from '@duckdb/node-bindings';
-import type { Data } from 'apache-arrow';
+import { type Data, Type, type Vector as ArrowVector } from 'apache-arrow';
 import type { ColumnType } from './schema.ts';
 
 const INLINE = 12;
@@ -16,6 +16,8 @@ const WIDTH: Partial<Record<ColumnType, number>> = { int32: 4, date: 4, int64: 8
 /** Reused per-load buffers, sized for one vector. */
 export interface Scratch {
   strings: Uint8Array;
+  /** `strings` as 32-bit words (one string_t is four). */
+  words: Uint32Array;
   view: DataView;
   bools: Uint8Array;
   validity: Uint8Array;
@@ -28,6 +30,7 @@ export function vectorScratch(size: number): Scratch {
   const strings = new Uint8Array(size * 16);
   return {
     strings,
+    words: new Uint32Array(strings.buffer),
     view: new DataView(strings.buffer),
     bools: new Uint8Array(size),
     validity: new Uint8Array(size / 8),
@@ -66,6 +69,8 @@ export function fillVector(
       s.bools[i] = ((bits[b >> 3] as number) >> (b & 7)) & 1;
     }
     duckdb.copy_data_to_vector(vector, 0, s.bools.buffer as ArrayBuffer, 0, n);
+  } else if (data.type.typeId === Type.Dictionary) {
+    fillDictionary(vector, data, r, n, s);
   } else {
     fillStrings(vector, data, r, n, s);
   }
@@ -118,5 +123,76 @@ function fillStrings(vector: Vector, data: Data, first: number, n: number, s: Sc
       i,
       values.subarray(offsets[first + i] as number, offsets[first + i + 1] as number),
     );
+  }
+}
+
+/** A dictionary's entries as DuckDB string_t words (4 per entry), and which are too long to inline. */
+interface DictionaryForm {
+  words: Uint32Array;
+  long: boolean[];
+}
+
+// Per dictionary (shared by the parts of a store chunk): built on first use, dropped with it.
+const forms = new WeakMap<ArrowVector, DictionaryForm>();
+
+function dictionaryForm(dictionary: ArrowVector): DictionaryForm {
+  let form = forms.get(dictionary);
+  if (form) return form;
+  const bytes = new Uint8Array(dictionary.length * 16);
+  const view = new DataView(bytes.buffer);
+  const long: boolean[] = [];
+  for (const data of dictionary.data) {
+    const offsets = data.valueOffsets as Int32Array;
+    const values = data.values as Uint8Array;
+    for (let k = 0; k < data.length; k++) {
+      const start = offsets[k] as number;
+      const len = (offsets[k + 1] as number) - start;
+      const c = long.length;
+      long.push(len > INLINE);
+      if (len > INLINE) continue;
+      view.setUint32(c * 16, len, true);
+      bytes.set(values.subarray(start, start + len), c * 16 + 4);
+    }
+  }
+  form = { words: new Uint32Array(bytes.buffer), long };
+  forms.set(dictionary, form);
+  return form;
+}
+
+/**
+ * Strings of a dictionary-encoded column (Int8 indices, enclave/store/dictionary.ts): each
+ * row's string_t is its entry's, four word copies; entries over 12 bytes one call each.
+ * Null rows get an empty string under their cleared validity bit.
+ */
+function fillDictionary(vector: Vector, data: Data, first: number, n: number, s: Scratch): void {
+  const dictionary = data.dictionary as ArrowVector;
+  const { words, long } = dictionaryForm(dictionary);
+  const entries = long.length;
+  const indices = data.values as Int8Array;
+  const out = s.words;
+  const longRows: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const c = indices[first + i] as number;
+    const w = i * 4;
+    if (c < 0 || c >= entries || long[c]) {
+      out[w] = 0;
+      out[w + 1] = 0;
+      out[w + 2] = 0;
+      out[w + 3] = 0;
+      if (c >= 0 && c < entries) longRows.push(i);
+      continue;
+    }
+    const e = c * 4;
+    out[w] = words[e] as number;
+    out[w + 1] = words[e + 1] as number;
+    out[w + 2] = words[e + 2] as number;
+    out[w + 3] = words[e + 3] as number;
+  }
+  duckdb.copy_data_to_vector(vector, 0, s.strings.buffer as ArrayBuffer, 0, n * 16);
+  if (longRows.length === 0) return;
+  for (const i of longRows) {
+    // A long entry's bytes, read through Arrow (rare: an entry over 12 bytes).
+    const value = dictionary.get(indices[first + i] as number) as string;
+    duckdb.vector_assign_string_element_len(vector, i, Buffer.from(value, 'utf8'));
   }
 }

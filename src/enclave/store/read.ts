@@ -7,10 +7,11 @@
  */
 import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Data, makeData, Null, tableFromIPC } from 'apache-arrow';
+import { type Data, type DataType, makeData, Null, tableFromIPC } from 'apache-arrow';
 import { canonicalJson } from '../../common/hash.ts';
 import { tableFromBatches } from '../../data/columns.ts';
 import type { ColumnType, DatasetSchema, ParsedDataset } from '../../data/index.ts';
+import { decodeStringDictionary, isStringDictionary, stringDictionaryType } from './dictionary.ts';
 import { chunkAad, indexAad, STORE_FORMAT, type StoreIndex, storeCorrupt } from './format.ts';
 import { storeKey } from './keys.ts';
 import { openPiece } from './seal.ts';
@@ -142,6 +143,19 @@ async function readStoreChunks(
   } finally {
     scratch.free = true;
   }
+  // A string column read whole as dictionary chunks stays one (its Arrow type says so); one
+  // mixing both kinds — a chunk with many distinct values among few — is read as plain
+  // strings, the dictionary chunks decoded.
+  const arrowTypes: (DataType | undefined)[] = index.schema.map(() => undefined);
+  for (const [k, col] of wanted.entries()) {
+    const datas = perColumn[k] as Data[][];
+    const dict = datas.map((parts) => parts.map(isStringDictionary));
+    if (!dict.some((parts) => parts.some(Boolean))) continue;
+    if (dict.every((parts) => parts.every(Boolean))) arrowTypes[col.i] = stringDictionaryType();
+    else
+      for (const parts of datas)
+        for (const [p, d] of parts.entries()) if (isStringDictionary(d)) parts[p] = decodeStringDictionary(d);
+  }
   // Chunks hold the same rows in every column, cut into the same parts. The table keeps every
   // column in schema order (the loader finds columns by position); columns not read are
   // Null columns, never loaded.
@@ -166,6 +180,7 @@ async function readStoreChunks(
     index.schema.map((c) => c.name),
     index.schema.map((c) => ({ type: c.type as ColumnType })),
     batches,
+    arrowTypes,
   );
   const rows = batches.reduce((n, b) => n + b.length, 0);
   return { table, schema: opts.schema, rows };

@@ -14,6 +14,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Data } from 'apache-arrow';
 import type { DatasetSchema, ParsedDataset } from '../../data/index.ts';
 import { tableFromBatches } from '../../data/columns.ts';
+import { chunkTable, encodeStringChunk } from './dictionary.ts';
 import { chunkAad, indexAad, STORE_CHUNK_ROWS, STORE_FORMAT, type StoreIndex } from './format.ts';
 import { storeKey } from './keys.ts';
 import { ipcParts } from './ipc-parts.ts';
@@ -84,11 +85,19 @@ export async function writeStoreFrom(
     const j = chunks.length;
     for (const [c, spec] of schema.entries()) {
       const parts = pending[c] as Data[];
-      const batches = parts.map((d) => ({ length: d.length, columns: [d] }));
+      // A string chunk with few distinct values is kept as a dictionary (dictionary.ts).
+      const encoded = spec.type === 'string' ? encodeStringChunk(parts) : undefined;
+      const table = encoded
+        ? chunkTable(spec.name, encoded)
+        : tableFromBatches(
+            [spec.name],
+            [{ type: spec.type }],
+            parts.map((d) => ({ length: d.length, columns: [d] })),
+          );
       // The IPC stream as ranges, most of them views of the parsed columns: sealed range by
       // range, so no joined copy of the chunk is made (ipc-parts.ts); the writer's own
-      // ranges (string offsets rebased to the chunk, bitmaps) are wiped once sealed.
-      const ipc = ipcParts(tableFromBatches([spec.name], [{ type: spec.type }], batches));
+      // ranges (string offsets rebased to the chunk, bitmaps, a dictionary) are wiped once sealed.
+      const ipc = ipcParts(table);
       const sealed = sealRanges(key, chunkAad(manifestHash, c, spec.name, j, count), ipc.parts);
       for (const copy of ipc.copies) copy.fill(0);
       const length = sealed.reduce((n, p) => n + p.length, 0);
