@@ -111,6 +111,21 @@ describe('sealFile', () => {
     expect(readFileSync(sub, 'utf8')).toBe('a file where a directory should be');
   });
 
+  it('a block callback that throws mid-file (worker path) fails the seal cleanly', async () => {
+    const sub = join(dir, 'abort');
+    mkdirSync(sub);
+    writeFileSync(join(sub, 'in'), randomBytes(10 * MiB));
+    let blocks = 0;
+    await expect(
+      sealFile(join(sub, 'in'), join(sub, 'out.age'), [me.recipient], {
+        onBlock: () => {
+          if (++blocks === 4) throw new Error('bad row in block 4');
+        },
+      }),
+    ).rejects.toThrow('bad row in block 4');
+    expect(readdirSync(sub)).toEqual(['in']);
+  });
+
   it('seals to several recipients', async () => {
     const other = generateIdentity();
     const input = join(dir, 'multi');

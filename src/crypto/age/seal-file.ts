@@ -140,7 +140,7 @@ async function sealBlocks(
           .then(() => sealed)
           .then((n) => ({ done: sealedWorker.request({ op: 'hash', side: 'sealed', slot: s, bytes: n }) })),
       );
-      hashOrder = posted.then(() => undefined);
+      hashOrder = quiet(posted.then(() => undefined));
       plaintextBytes += bytes;
       const done = plaintextBytes;
       writing = quiet(
