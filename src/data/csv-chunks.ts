@@ -49,53 +49,58 @@ function rowEndFrom(buf: Buffer, from: number, scan: Scan): number {
  * Yield `source` as standalone CSVs of whole rows, each ending at the first row end past
  * `targetBytes` of rows (a longer row makes a longer chunk). The header row starts every
  * chunk; an input with no data rows yields itself once.
+ *
+ * Each chunk is a view of one buffer that is reused for the next (the header kept at its
+ * start, the rows gathered after it in place): no fresh memory per chunk, which on these
+ * machines costs more than the copy itself (first-touch page faults). So a consumer must be
+ * done with a chunk — parsed it, and wiped it if it likes — before it asks for the next;
+ * every consumer here parses each chunk into new memory at once.
  */
 export async function* csvChunks(
   source: AsyncIterable<Uint8Array>,
   targetBytes: number,
 ): AsyncGenerator<Buffer> {
+  let buf = Buffer.allocUnsafe(Math.max(64 * 1024, targetBytes + 64 * 1024));
+  let len = 0;
   let header: Buffer | undefined;
-  let parts: Buffer[] = [];
-  let bytes = 0;
   let yielded = false;
   const scan: Scan = { at: 0, inQuote: false };
-  const joined = (): Buffer => {
-    if (parts.length !== 1) parts = [Buffer.concat(parts, bytes)];
-    return parts[0] as Buffer;
-  };
-  const rest = (buf: Buffer, end: number) => {
-    const tail = buf.subarray(end);
-    parts = tail.length ? [Buffer.from(tail)] : [];
-    bytes = tail.length;
-    scan.at = 0;
-    scan.inQuote = false;
-  };
-  for await (const piece of source) {
-    const buf = Buffer.isBuffer(piece)
-      ? piece
-      : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
-    parts.push(buf);
-    bytes += buf.length;
+  try {
+    for await (const piece of source) {
+      if (len + piece.length > buf.length) {
+        const grown = Buffer.allocUnsafe(Math.max(buf.length * 2, len + piece.length));
+        buf.copy(grown, 0, 0, len);
+        buf.fill(0, 0, len);
+        buf = grown;
+      }
+      buf.set(piece, len);
+      len += piece.length;
+      if (!header) {
+        const end = rowEndFrom(buf.subarray(0, len), 0, scan);
+        if (end < 0) continue;
+        header = Buffer.from(buf.subarray(0, end));
+      }
+      const h = header.length;
+      while (len - h >= targetBytes) {
+        const end = rowEndFrom(buf.subarray(0, len), h + targetBytes, scan);
+        if (end < 0) break;
+        yielded = true;
+        yield buf.subarray(0, end);
+        // The consumer may have wiped the chunk: the header goes back in front of the rest.
+        buf.copyWithin(h, end, len);
+        buf.fill(0, h + len - end, len);
+        len = h + len - end;
+        buf.set(header, 0);
+        scan.at = h;
+        scan.inQuote = false;
+      }
+    }
     if (!header) {
-      const all = joined();
-      const end = rowEndFrom(all, 0, scan);
-      if (end < 0) continue;
-      header = Buffer.from(all.subarray(0, end));
-      rest(all, end);
+      if (len > 0) yield buf.subarray(0, len);
+      return;
     }
-    while (bytes >= targetBytes) {
-      const all = joined();
-      const end = rowEndFrom(all, targetBytes, scan);
-      if (end < 0) break;
-      const chunk = Buffer.concat([header, all.subarray(0, end)]);
-      rest(all, end);
-      yielded = true;
-      yield chunk;
-    }
+    if (len > header.length || !yielded) yield buf.subarray(0, len);
+  } finally {
+    buf.fill(0, 0, len);
   }
-  if (!header) {
-    if (bytes > 0) yield Buffer.concat(parts, bytes);
-    return;
-  }
-  if (bytes > 0 || !yielded) yield Buffer.concat([header, ...parts]);
 }
