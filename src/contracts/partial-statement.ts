@@ -1,7 +1,8 @@
 /**
- * What a member enclave of a federated aggregate signs in the clear about its partial: the
- * job, the analyst's request, the pipeline, the coordinating enclave and the inputs of its
- * share. The partial itself stays sealed to the coordinator; this statement, whose signature
+ * What a member enclave of a federated job signs in the clear about its share (an
+ * aggregate's partial, or its partition of federated training): the job, the analyst's
+ * request, the pipeline, the coordinating enclave and the inputs of its share. What it sends
+ * stays sealed to the coordinator; this statement, whose signature
  * the coordinator checks and copies into the result, lets an auditor see offline which
  * attested enclave vouched for which dataset of the result, rebuilt from the result alone.
  */

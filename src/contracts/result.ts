@@ -124,11 +124,13 @@ export const PublicOutputsSchema = z.object({
 });
 
 /**
- * One member enclave of a federated aggregate, as the coordinating enclave verified it: its
+ * One member enclave of a federated job, as the coordinating enclave verified it: its
  * attestation (fresh evidence for the host's nonce, binding its signing key to the
- * measurement), the datasets of its share, and the hash of the sealed partial it signed and
- * the coordinator merged with that signature. The partial stays sealed to the coordinator;
- * what an auditor checks offline is that an enclave attested for this code signed it.
+ * measurement), the datasets of its share, its signed statement of that share, and the hash
+ * of the sealed contribution it signed (an aggregate's partial; training's encoding
+ * statistics, which open its partition) as the coordinator took it. The contribution stays
+ * sealed to the coordinator; what an auditor checks offline is that an enclave attested for
+ * this code signed it.
  */
 export const FederationMemberSchema = z.object({
   worker: z.string(),
@@ -139,7 +141,7 @@ export const FederationMemberSchema = z.object({
   datasets: z.array(z.string()).min(1),
   /** The member's signature of its statement (partial-statement.ts) over the result's inputs from these datasets. */
   statement: z.string().regex(/^[0-9a-f]{128}$/),
-  /** SHA-256 of the sealed partial's ciphertext (base64 text, as signed) and the member's signature of it. */
+  /** SHA-256 of the sealed contribution's ciphertext (base64 text, as signed) and the member's signature of it. */
   partial: z.object({ sha256, signature: z.string().regex(/^[0-9a-f]{128}$/) }),
 });
 export type FederationMember = z.infer<typeof FederationMemberSchema>;
@@ -167,7 +169,7 @@ export const ResultBodySchema = z.object({
     .object({
       workers: z.array(z.object({ worker: z.string(), signingKey: z.string() })),
       rounds: z.number().int(),
-      /** A federated aggregate: each member enclave's part, for an auditor to check offline. */
+      /** Each member enclave's part (a federated aggregate's, or training's), for an auditor to check offline. */
       members: z.array(FederationMemberSchema).optional(),
     })
     .optional(),

@@ -14,14 +14,12 @@
  * merged groups (finalizePartial): a partial is never released alone.
  */
 import { ObscuraError } from '../common/errors.ts';
-import { canonicalJson, sha256Hex } from '../common/hash.ts';
+import { canonicalJson } from '../common/hash.ts';
 import type { JobSpec, RequestOf } from '../contracts/enclave-protocol.ts';
-import { partialStatementText } from '../contracts/partial-statement.ts';
-import { type FederationMember, type ResultBody, signResult } from '../contracts/result.ts';
-import { ed25519Sign, ed25519Verify } from '../common/ed25519.ts';
+import { type ResultBody, signResult } from '../contracts/result.ts';
 import { outputsArePublic, releaseOutputs, resultReaders } from '../contracts/result-outputs.ts';
 import type { ParsedDataset } from '../data/index.ts';
-import { openFrom, type Peer, sealFor, type SealedMessage, verifyPeer } from '../federation/channel.ts';
+import { openFrom, type Peer, sealFor, type SealedMessage } from '../federation/channel.ts';
 import { parsePipeline, type PipelineOutputs, pipelineHash } from '../pipelines/index.ts';
 import { duckdbMemory, JobGuard } from '../pipelines/limits.ts';
 import {
@@ -40,6 +38,7 @@ import {
 } from '../privacy/job-request.ts';
 import type { SignedLedgerEntry } from '../contracts/ledger.ts';
 import { afterData } from './data-condition.ts';
+import { assertMemberStatement, memberPart, signMemberStatement, verifyPeers } from './federated-members.ts';
 import {
   type CheckedJob,
   chargesOf,
@@ -67,20 +66,8 @@ interface SealedPartialBody {
   schemas: Record<string, string>;
   release: { owners: { account: string; recipient?: string }[]; open: boolean };
   partials: Record<string, PartialAggregate>;
-  /** The member's signature of its statement (partial-statement.ts): copied into the result for auditors. */
+  /** The member's signature of its statement (federated-members.ts): copied into the result for auditors. */
   statement: string;
-}
-
-/** The statement text of a sealed partial's body, for the member to sign and the coordinator to check. */
-function statementOf(body: Omit<SealedPartialBody, 'statement'>): string {
-  return partialStatementText({
-    job: body.job,
-    request: body.request,
-    pipeline: body.pipeline,
-    coordinator: body.coordinator,
-    member: body.member.signingKey,
-    inputs: body.inputs,
-  });
 }
 
 interface Pending {
@@ -96,13 +83,9 @@ export class FederatedAggregates {
 
   constructor(private readonly ctx: JobContext) {}
 
-  #allowSimulated(): boolean {
-    return this.ctx.tee === 'simulated';
-  }
-
   /** Member: check the share and the coordinator, spend nothing. */
   async check(job: JobSpec, coordinator: Peer): Promise<CheckedJob> {
-    await verifyPeer(coordinator, this.ctx.measurement, this.#allowSimulated());
+    await verifyPeers(this.ctx, [coordinator]);
     const checked = checkJob(job, this.ctx, { partial: true });
     const join = checked.doc.steps.find((s) => s.join);
     if (join)
@@ -202,7 +185,13 @@ export class FederatedAggregates {
           },
           partials,
         };
-        const statement = ed25519Sign(this.ctx.signingSeed, statementOf(body));
+        const statement = signMemberStatement(this.ctx, {
+          job: body.job,
+          request: body.request,
+          pipeline: body.pipeline,
+          coordinator: body.coordinator,
+          inputs: body.inputs,
+        });
         return sealFor(coordinator.keys.recipient, this.ctx.signingSeed, { ...body, statement });
       });
     } finally {
@@ -219,7 +208,7 @@ export class FederatedAggregates {
         'each member of a federated aggregate needs its partial',
         400,
       );
-    for (const p of peers) await verifyPeer(p, this.ctx.measurement, this.#allowSimulated());
+    await verifyPeers(this.ctx, peers);
     assertJobRequestSignature(job.request);
     const doc = parsePipeline(job.pipeline);
     const hash = pipelineHash(doc);
@@ -234,16 +223,15 @@ export class FederatedAggregates {
         body.request === request &&
         body.pipeline === hash &&
         body.coordinator === this.ctx.signingKey &&
-        body.member?.signingKey === peer.keys.signingKey &&
-        typeof body.statement === 'string' &&
-        ed25519Verify(peer.keys.signingKey, statementOf(body), body.statement);
-      if (!bound)
-        throw new ObscuraError(
-          'federation_partial_unbound',
-          `the partial of worker ${peer.workerId} was not made for this job by that worker (replayed, swapped or for another coordinator)`,
-          422,
-          { worker: peer.workerId },
-        );
+        body.member?.signingKey === peer.keys.signingKey;
+      const binding = { job: job.id, request, pipeline: hash, coordinator: this.ctx.signingKey };
+      // A body not bound to this job fails here too: its statement is checked against what this enclave knows.
+      assertMemberStatement(
+        peer,
+        { ...binding, inputs: bound ? body.inputs : [] },
+        bound ? body.statement : undefined,
+        'partial',
+      );
       parts.push(body);
     }
     // Every dataset the analyst bound, once: a partial given twice, or a member left out, is refused.
@@ -282,21 +270,10 @@ export class FederatedAggregates {
           workers: peers.map((p) => ({ worker: p.workerId, signingKey: p.keys.signingKey })),
           rounds: 0,
           // Each member's attestation and signed partial, as verified above: an auditor checks every enclave's part.
-          members: peers.map(
-            (p, i): FederationMember => ({
-              worker: p.workerId,
-              signingKey: p.keys.signingKey,
-              measurement: this.ctx.measurement,
-              evidence: p.evidence,
-              nonce: p.nonce,
-              datasets: (parts[i] as SealedPartialBody).inputs.map((x) => x.dataset),
-              statement: (parts[i] as SealedPartialBody).statement,
-              partial: {
-                sha256: sha256Hex((partials[i] as SealedMessage).ciphertext),
-                signature: (partials[i] as SealedMessage).signature,
-              },
-            }),
-          ),
+          members: peers.map((p, i) => {
+            const part = parts[i] as SealedPartialBody;
+            return memberPart(this.ctx, p, part.inputs, part.statement, partials[i] as SealedMessage);
+          }),
         },
         createdAt: new Date().toISOString(),
       };

@@ -1,13 +1,14 @@
 /**
- * Checking every enclave's part of a federated aggregate, offline: the coordinating enclave
- * signs, per member, the member's attestation evidence (for the nonce it was asked with), the
- * datasets of its share and the hash and signature of the sealed partial it merged. An auditor
+ * Checking every enclave's part of a federated job (an aggregate or training), offline: the
+ * coordinating enclave signs, per member, the member's attestation evidence (for the nonce it
+ * was asked with), the datasets of its share and the hash and signature of the sealed
+ * contribution it took (an aggregate's partial, training's encoding statistics). An auditor
  * checks that each member's evidence binds its signing key to an accepted measurement (the
  * coordinator's own: members run the same code), that the member signed that partial and a
  * statement binding the job, request, pipeline, coordinator and the result's inputs from its
  * datasets (partial-statement.ts), and that the members' datasets are the result's inputs,
- * each once. The partials stay sealed to the coordinating enclave; what they held is the
- * coordinator's word, whose own attestation the caller checks.
+ * each once. The contributions stay sealed to the coordinating enclave; what they held is
+ * the coordinator's word, whose own attestation the caller checks.
  */
 import type { AttestationPolicy } from '../attestation/policy.ts';
 import { type Check, verifyEvidence } from '../attestation/verify.ts';
@@ -31,7 +32,7 @@ async function memberCheck(body: ResultBody, m: FederationMember, opts: MemberCh
   if (m.measurement !== body.enclave.measurement)
     problems.push(`its measurement ${m.measurement} is not the coordinating enclave's`);
   if (!ed25519Verify(m.signingKey, m.partial.sha256, m.partial.signature))
-    problems.push('its signature on the partial it sent does not verify');
+    problems.push('its signature on the sealed contribution it sent does not verify');
   const statement = partialStatementText({
     job: body.job,
     request: jobRequestHash(body.request.request),
@@ -67,14 +68,14 @@ async function memberCheck(body: ResultBody, m: FederationMember, opts: MemberCh
     ok: problems.length === 0,
     detail: problems.length
       ? problems.join('; ')
-      : `${att.simulated ? 'SIMULATED TEE' : att.tee}: measurement ${att.measurement} binds key ${m.signingKey.slice(0, 16)}…, which signed the partial (sha256 ${m.partial.sha256.slice(0, 16)}…) of ${m.datasets.join(', ')}`,
+      : `${att.simulated ? 'SIMULATED TEE' : att.tee}: measurement ${att.measurement} binds key ${m.signingKey.slice(0, 16)}…, which signed its sealed contribution (sha256 ${m.partial.sha256.slice(0, 16)}…) from ${m.datasets.join(', ')}`,
   };
 }
 
 /**
  * The checks of a federated result's members: one per member, and one that the members'
  * datasets are the result's inputs, each once. A federated result that carries no members
- * (federated training, or made by an older release) gets one check saying what is unchecked.
+ * (made by an older release) gets one check saying what is unchecked.
  */
 export async function federationMemberChecks(body: ResultBody, opts: MemberCheckOptions): Promise<Check[]> {
   const fed = body.federation;

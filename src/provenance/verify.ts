@@ -3,7 +3,7 @@
  * the enclave's signature, the analyst's signed job request (request-check.ts), the sealed
  * outputs (the ciphertext is the one signed; with a reader's key, the plaintext too), the
  * attestation binding that signing key to a measurement (and made for this very result),
- * each member enclave's part of a federated aggregate (federation-check.ts), and the anchor
+ * each member enclave's part of a federated aggregate or training (federation-check.ts), and the anchor
  * of the result's hash on the chain. Each check is reported by name; nothing
  * here trusts the API host.
  */

@@ -13,7 +13,7 @@
  * - a federated DP aggregate, each node charging its own dataset on its own ledger;
  * - a dry run across nodes; a node whose owner's policy refuses (the job fails whole, naming
  *   it); a join across nodes and a schema mismatch (refused at submission);
- * - federated training over the three nodes;
+ * - federated training over the three nodes, every worker's part checked as verify does;
  * - D, a fourth node whose enclave runs other code (one enclave file changed, so another
  *   measurement): a job over D's dataset is refused naming D, and nothing goes to D;
  * - C killed (SIGKILL: its host, and so its enclave) in the middle of a training job: the
@@ -277,7 +277,7 @@ describe('three nodes as separate processes, sharing only the chain and HTTP', (
     expect((mismatch as { message: string }).message).toContain(ids.b_other);
   }, 60_000);
 
-  it('federated training over the three nodes: one model, named with every node', async () => {
+  it("federated training over the three nodes: one model, named with every node, every worker's part verifying", async () => {
     const job = await run(TRAIN(2), [ids.a, ids.b, ids.c] as string[]);
     expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
     const doc = parseResultDocument(
@@ -287,6 +287,10 @@ describe('three nodes as separate processes, sharing only the chain and HTTP', (
       ['worker-1', `worker-1@${nodes.b.url}`, `worker-1@${nodes.c.url}`].sort(),
     );
     expect(doc.signed.result.inputs.map((i) => i.dataset).sort()).toEqual([ids.a, ids.b, ids.c].sort());
+    // Every worker's part (evidence, signed statement, sealed statistics) checks, as for an aggregate.
+    const verdict = await verifyResultDocument(doc, { chainEndpoint: chain, allowSimulated: true });
+    expect(verdict.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(verdict.checks.filter((c) => c.name.startsWith('member ')).length).toBe(3);
   }, 120_000);
 
   it('a node whose enclave runs other code is refused, named', async () => {
