@@ -18,6 +18,7 @@ import {
   ResultDocumentSchema,
 } from '../../src/contracts/api-records.ts';
 import { BIN } from '../helpers/cli.ts';
+import { serveFromBuild } from '../helpers/compiled-enclave.ts';
 
 /** A running node. */
 export interface Node {
@@ -39,11 +40,14 @@ export async function boot(
   failpoint?: Failpoint,
   root?: string,
 ): Promise<Node> {
-  const env = { ...process.env, ...(failpoint ? { OBSCURA_FAILPOINT: failpoint } : {}) };
+  // This tree's enclave from the compiled build when it is fresh (compiled-enclave.ts).
+  const build = serveFromBuild();
+  const env = { ...process.env, ...build.env, ...(failpoint ? { OBSCURA_FAILPOINT: failpoint } : {}) };
   if (!failpoint) delete env.OBSCURA_FAILPOINT;
   const child = spawn(
     process.execPath,
     [
+      ...build.execArgv,
       root ? join(root, 'bin/obscura.js') : BIN,
       'serve',
       '--data-dir',

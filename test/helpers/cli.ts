@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { inject } from 'vitest';
 import { commandWord, findCommand } from '../../src/cli/commands/index.ts';
 import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
+import { serveFromBuild } from './compiled-enclave.ts';
 
 /** The `obscura` command as installed (bin/obscura.js: dist/ when fresh, else the sources through tsx). */
 export const BIN = join(PROJECT_ROOT, 'bin/obscura.js');
@@ -57,7 +58,13 @@ export interface Server {
 
 /** Start `obscura serve` and wait until it says it is running. */
 export async function startServer(args: string[], cwd: string, timeoutMs = 120_000): Promise<Server> {
-  const child = spawn(process.execPath, [BIN, 'serve', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  // This tree's enclave from the compiled build when it is fresh (compiled-enclave.ts).
+  const build = serveFromBuild();
+  const child = spawn(process.execPath, [...build.execArgv, BIN, 'serve', ...args], {
+    cwd,
+    env: { ...process.env, ...build.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => {
     out += d.toString();

@@ -14,6 +14,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ENCLAVE_ENTRY, PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import { type EnclaveSpawn, forkEnclave } from '../../src/host/enclave-client.ts';
 
@@ -53,3 +54,19 @@ export const compiledEnclave: EnclaveSpawn = (entry, execArgv, env) =>
   entry === SOURCE_ENTRY && freshBuild()
     ? forkEnclave(COMPILED_ENTRY, withoutLoader(execArgv), env)
     : forkEnclave(entry, execArgv, env);
+
+const PRELOAD = fileURLToPath(new URL('./compiled-enclave-preload.mjs', import.meta.url));
+
+/**
+ * What a test adds to an `obscura serve` process it spawns so that the enclave serve starts is
+ * this tree's compiled entry, as compiledEnclave does for test hosts: Node options (a preload,
+ * compiled-enclave-preload.mjs) and the environment naming the entry to replace. Nothing when
+ * dist/ is not fresh: serve then starts the enclave from its TypeScript entry, as a user's does.
+ */
+export function serveFromBuild(): { execArgv: string[]; env: Record<string, string> } {
+  if (!freshBuild()) return { execArgv: [], env: {} };
+  return {
+    execArgv: ['--import', PRELOAD],
+    env: { OBSCURA_TEST_ENCLAVE_FROM: SOURCE_ENTRY, OBSCURA_TEST_ENCLAVE_TO: COMPILED_ENTRY },
+  };
+}
