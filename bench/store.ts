@@ -183,7 +183,7 @@ export async function run(): Promise<BenchSection> {
         '',
         "Ingest ≥ 0.8× the peer's speed means a ratio ≤ 1.25× here; a job ≤ 1.3× DuckDB on Parquet is the target.",
         '',
-        `Where the time goes (median CPU s of each span): ingest = hashes ${cpuOf('hash', 2)} + decrypt ${cpuOf('decrypt')} + CSV parse ${cpuOf('parse')} + store write ${cpuOf('write')} (encode, seal, write, fsync); job = store read ${cpuOf('read')} (decrypt the chunks of 3 columns) + run ${cpuOf('run')} (a fresh DuckDB, the inputs scanned by a table function, filter, aggregate, suppression).`,
+        `Where the time goes (median CPU s of each span): ingest = hashes ${cpuOf('hash', 2)} + decrypt ${cpuOf('decrypt')} + CSV parse ${cpuOf('parse')} + store write ${cpuOf('write')} (dictionary-encode few-valued strings, encode, seal, write, fsync); job = store read ${cpuOf('read')} (decrypt the chunks of 3 columns) + run ${cpuOf('run')} (a fresh DuckDB, the inputs scanned by a table function, filter, aggregate, suppression).`,
       ].join('\n'),
     };
   } finally {
