@@ -4,15 +4,17 @@
  * while it hashes and encrypts the same blocks (no second read, no whole-file buffer).
  *
  * Blocks are cut at the last line feed outside quotes; the rows before the cut are scanned in
- * place (csv-scan.ts, with field arrays reused from block to block) and each column's type
- * state narrowed (csv.ts), and the partial row after the cut waits for the next block. The
+ * place and each column's type state narrowed in the same pass (csv-inspect-rows.ts; the
+ * header's block by csv-scan.ts and csv.ts), and the partial row after the cut waits for the
+ * next block. The
  * result equals inspectCsv on the whole file; for a malformed file the error code is the same
  * (the first error met in file order is reported, so its message may differ).
  */
 import { isUtf8 } from 'node:buffer';
 import { ObscuraError } from '../common/errors.ts';
 import { ANY_TYPE, narrowTypeMask, typeOfMask } from './csv.ts';
-import { type CsvFields, scanCsv } from './csv-scan.ts';
+import { inspectRows } from './csv-inspect-rows.ts';
+import { scanCsv } from './csv-scan.ts';
 import { assertColumnNames } from './names.ts';
 import type { DatasetSchema } from './schema.ts';
 
@@ -32,13 +34,12 @@ function quotes(bytes: Uint8Array, from: number, to: number): number {
 /** Feed a CSV in order with `push`, then `end` for its schema and row count. */
 export class CsvInspector {
   #header: string[] | null = null;
-  #states: number[] = [];
+  #states = new Int32Array(0);
   #rows = 0;
   #fileStart = true;
   /** The partial row carried from the previous block, and whether it holds an odd number of quotes. */
   #carry: Buffer = Buffer.alloc(0);
   #carryOdd = false;
-  #reuse: Pick<CsvFields, 'starts' | 'ends' | 'flags'> | undefined;
 
   /** Take the next block; throws dataset_invalid (422) at the first malformed row met. */
   push(block: Uint8Array): void {
@@ -91,20 +92,17 @@ export class CsvInspector {
       bytes = bytes.subarray(3);
     this.#fileStart = false;
     if (!isUtf8(bytes)) throw new ObscuraError('dataset_invalid', 'CSV is not valid UTF-8', 422);
-    let fields: CsvFields;
     if (this.#header) {
-      fields = scanCsv(bytes, { header: this.#header, firstRow: this.#rows + 1, reuse: this.#reuse });
-    } else {
-      // Blank lines before the header are skipped, as scanCsv does.
-      if (bytes.every((b) => b === LF || b === CR)) return;
-      fields = scanCsv(bytes, { firstRow: 1 });
-      assertColumnNames(fields.header, 'CSV');
-      this.#header = fields.header;
-      this.#states = fields.header.map(() => ANY_TYPE);
+      this.#rows += inspectRows(bytes, this.#header, this.#states, this.#rows + 1);
+      return;
     }
-    this.#reuse = fields;
-    for (let c = 0; c < this.#states.length; c++)
-      this.#states[c] = narrowTypeMask(bytes, fields, c, this.#states[c] as number);
+    // Blank lines before the header are skipped, as scanCsv does. The header's region is
+    // scanned in two passes (once per file); the rest in one (csv-inspect-rows.ts).
+    if (bytes.every((b) => b === LF || b === CR)) return;
+    const fields = scanCsv(bytes, { firstRow: 1 });
+    assertColumnNames(fields.header, 'CSV');
+    this.#header = fields.header;
+    this.#states = Int32Array.from(fields.header, (_, c) => narrowTypeMask(bytes, fields, c, ANY_TYPE));
     this.#rows += fields.rows;
   }
 }

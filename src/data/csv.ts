@@ -25,10 +25,11 @@ import { parseDateBytes, parseTimestampBytes } from './dates.ts';
 import { assertColumnNames } from './names.ts';
 import type { ColumnType, DatasetSchema, ParsedDataset } from './schema.ts';
 
-const BOOL = 1;
-const INT = 2;
-const FLOAT = 4;
-const DATE = 8;
+/** Type bits of a column's inference state (narrowTypeMask). */
+export const BOOL = 1;
+export const INT = 2;
+export const FLOAT = 4;
+export const DATE = 8;
 const TIMESTAMP = 16;
 
 /** Parse CSV bytes; throws ObscuraError 'dataset_invalid' (422) naming the row and column at fault. */
@@ -92,7 +93,8 @@ function inferType(bytes: Uint8Array, f: CsvFields, c: number): ColumnType {
 
 /** A column's type inference state: the types every value so far parses as, and SEEN once a value was. */
 export const ANY_TYPE = BOOL | INT | FLOAT | DATE | TIMESTAMP;
-const SEEN = 32;
+/** Set in a state once a non-empty value was met. */
+export const SEEN = 32;
 
 /**
  * Narrow `state` (ANY_TYPE to start) by the values of column `c` in `f`; returns the new state.
@@ -107,19 +109,26 @@ export function narrowTypeMask(bytes: Uint8Array, f: CsvFields, c: number, state
     const e = f.ends[k] as number;
     if (s === e) continue;
     seen = SEEN;
-    if (f.flags[k] === 2) {
-      mask = 0;
-      break;
-    }
-    if (mask & BOOL && parseBoolBytes(bytes, s, e) < 0) mask &= ~BOOL;
-    if (mask & INT && parseIntBytes(bytes, s, e) === undefined) mask &= ~INT;
-    if (mask & FLOAT && !(mask & INT) && Number.isNaN(parseFloatBytes(bytes, s, e))) mask &= ~FLOAT;
-    if (mask & DATE && Number.isNaN(parseDateBytes(bytes, s, e))) mask &= ~DATE;
-    // Checked on every value, dates too: a bare date is not a valid timestamp, so a column of
-    // dates then timestamps must fall back to string rather than fail when it is built.
-    if (mask & TIMESTAMP && Number.isNaN(parseTimestampBytes(bytes, s, e) as number)) mask &= ~TIMESTAMP;
+    mask = narrowValueMask(bytes, s, e, f.flags[k] as number, mask);
   }
   return mask | seen;
+}
+
+/**
+ * Narrow the type bits `mask` (non-zero, without SEEN) by one non-empty value `bytes[s, e)`
+ * whose CsvFields flag is `flag`; the one rule narrowTypeMask and the streaming inspector's
+ * fused scan (csv-inspect-rows.ts) share.
+ */
+export function narrowValueMask(bytes: Uint8Array, s: number, e: number, flag: number, mask: number): number {
+  if (flag === 2) return 0;
+  if (mask & BOOL && parseBoolBytes(bytes, s, e) < 0) mask &= ~BOOL;
+  if (mask & INT && parseIntBytes(bytes, s, e) === undefined) mask &= ~INT;
+  if (mask & FLOAT && !(mask & INT) && Number.isNaN(parseFloatBytes(bytes, s, e))) mask &= ~FLOAT;
+  if (mask & DATE && Number.isNaN(parseDateBytes(bytes, s, e))) mask &= ~DATE;
+  // Checked on every value, dates too: a bare date is not a valid timestamp, so a column of
+  // dates then timestamps must fall back to string rather than fail when it is built.
+  if (mask & TIMESTAMP && Number.isNaN(parseTimestampBytes(bytes, s, e) as number)) mask &= ~TIMESTAMP;
+  return mask;
 }
 
 /** The type a finished inference state stands for. */
