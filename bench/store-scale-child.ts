@@ -15,7 +15,13 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { makeVisits } from '../datasets/make-visits.ts';
 import { sha256Hex } from '../src/common/hash.ts';
-import { decryptStream, decryptToBuffer, generateIdentity, sealFile } from '../src/crypto/index.ts';
+import {
+  decryptToBuffer,
+  generateIdentity,
+  type SealStats,
+  sealFile,
+  unsealedBlocks,
+} from '../src/crypto/index.ts';
 import { csvChunks } from '../src/data/csv-chunks.ts';
 import { parseDataset } from '../src/data/index.ts';
 import { streamChunkBytes } from '../src/enclave/stream-input.ts';
@@ -72,19 +78,17 @@ if (step === 'prepare') {
   const schema = await schemaOf();
   await measure(async () => {
     if (streamed()) {
-      // As the enclave checks an upload larger than an eighth of its memory: streamed.
-      const plainHash = createHash('sha256');
+      // As the enclave checks an upload larger than an eighth of its memory (stream-input.ts):
+      // the ciphertext hashed once, then decrypted and hashed again on both sides in the
+      // block workers (unsealedBlocks), cut into chunks of rows and parsed a chunk at a time.
       const cipherHash = createHash('sha256');
-      // The ciphertext is hashed before and again while it is decrypted, as the enclave does.
       for await (const b of createReadStream(sealed, { highWaterMark: 1 << 20 }))
         cipherHash.update(b as Buffer);
-      const decrypted = createReadStream(sealed, { highWaterMark: 1 << 20 }).pipe(decryptStream([identity]));
-      const plaintext = (async function* () {
-        for await (const b of decrypted) {
-          plainHash.update(b as Buffer);
-          yield b as Buffer;
-        }
-      })();
+      cipherHash.digest('hex');
+      let stats: SealStats | null = null;
+      const plaintext = unsealedBlocks(sealed, [identity], (s) => {
+        stats = s;
+      });
       let rows = 0;
       const pieces = (async function* () {
         for await (const bytes of csvChunks(plaintext, streamChunkBytes(MEMORY))) {
@@ -93,12 +97,11 @@ if (step === 'prepare') {
           rows += piece.rows;
           yield piece;
         }
-        if (plainHash.digest('hex') !== sha) throw new Error('plaintext hash');
+        if ((stats as SealStats | null)?.plaintextSha256 !== sha) throw new Error('plaintext hash');
       })();
       const shape = { schema, rows: JSON.parse(readFileSync(join(dir, 'rows.json'), 'utf8')) as number };
       if ((await writeStoreFrom(store, shape, pieces, H, identity)) !== 'written' || rows !== shape.rows)
         throw new Error('store not written');
-      cipherHash.digest('hex');
       return;
     }
     const ciphertext = readFileSync(sealed);
