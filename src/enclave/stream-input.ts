@@ -86,6 +86,17 @@ async function* blobErrors(input: SealedInput, blocks: AsyncGenerator<Buffer>): 
 }
 
 /**
+ * `blocks`, each wiped once the consumer asks for the next: csvChunks copies a block into
+ * its chunk buffer before it does, so the decrypted block is left nowhere in memory.
+ */
+async function* wipedAfterUse(blocks: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+  for await (const block of blocks) {
+    yield block;
+    block.fill(0);
+  }
+}
+
+/**
  * The rows of a sealed CSV dataset, as parsed chunks of about `chunkBytes` of plaintext.
  * Throws (after the last chunk, at the latest) what openSealedInput throws for a dataset
  * that is not what its owner signed; CSV errors name the row in the whole file.
@@ -100,11 +111,13 @@ export async function* streamSealedCsv(
   // Decrypted in worker threads that hash both sides again as they go (the file may have
   // changed since the check above): crypto/age/unseal-file.ts.
   let stats: SealStats | null = null;
-  const plaintext = blobErrors(
-    input,
-    unsealedBlocks(input.blobPath, [ctx.ageIdentity], (s) => {
-      stats = s;
-    }),
+  const plaintext = wipedAfterUse(
+    blobErrors(
+      input,
+      unsealedBlocks(input.blobPath, [ctx.ageIdentity], (s) => {
+        stats = s;
+      }),
+    ),
   );
   let rows = 0;
   for await (const bytes of csvChunks(plaintext, chunkBytes)) {
