@@ -47,7 +47,7 @@ describe('csvChunks', () => {
           expect(count).toBeGreaterThan(0);
         },
       ),
-      { numRuns: 300 },
+      { numRuns: 150 },
     );
   });
 });

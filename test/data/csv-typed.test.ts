@@ -134,7 +134,7 @@ describe('the one-pass CSV parser against a schema', () => {
         const text = (k.bom ? '\uFEFF' : '') + lines.join(k.eol) + (k.trailing ? k.eol : '');
         agrees(text, schema);
       }),
-      { numRuns: 600 },
+      { numRuns: 300 },
     );
   });
 
