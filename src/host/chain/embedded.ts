@@ -22,7 +22,6 @@ import {
   Blockchain,
   BuildBlockMode,
   type Genesis,
-  GenesisProvider,
   ResponseError,
   destroyWorker,
   inherentProviders,
@@ -34,6 +33,7 @@ import { cryptoWaitReady, decodeAddress, encodeAddress, isAddress } from '@polka
 import { chainSpec as rococoAssetHubSpec } from '@substrate/connect-known-chains/rococo_v2_2_asset_hub';
 import { ObscuraError, errorMessage } from '../../common/errors.ts';
 import { CODE_KEY, EmbeddedChainDb } from './embedded-db.ts';
+import { genesisUpstream } from './genesis-upstream.ts';
 import { listenError, serveChain } from './rpc-server.ts';
 import { EMBEDDED_CHAIN_NAME } from '../../chain/schemas.ts';
 import { withTimeout } from '../../chain/timeout.ts';
@@ -142,7 +142,7 @@ export async function startEmbeddedChain(opts: EmbeddedChainOptions): Promise<Em
   };
   try {
     db = new EmbeddedChainDb(join(opts.dataDir, 'chain.sqlite'), code);
-    const genesis = new GenesisProvider(spec);
+    const genesis = genesisUpstream(spec);
     const api = new Api(genesis);
     await api.isReady;
     const genesisHash = (await api.getFinalizedHead()) as `0x${string}`;

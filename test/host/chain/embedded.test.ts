@@ -2,7 +2,8 @@
  * Against the real embedded chain (chopsticks running the rococo asset hub runtime, served
  * over WebSocket on a free port in a temp dir): anchoring a batch in one extrinsic, verifying
  * each record, every forged receipt failing on the right check, serialised submissions,
- * port-in-use and unreachable errors, dev RPCs refused, and persistence across a restart.
+ * port-in-use and unreachable errors, dev RPCs refused, and persistence across a restart
+ * (a faucet-funded account keeps its funds, and the faucet funds new accounts after it).
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,7 @@ import {
   AnchorReceiptSchema,
   ChainClient,
 } from '../../../src/chain/index.ts';
+import { accountKeyFromSuri } from '../../../src/crypto/index.ts';
 import {
   type EmbeddedChain,
   loadOrCreateOperatorKey,
@@ -174,6 +176,15 @@ describe('embedded chain', () => {
     expect(failed(await client.verifyAnchor({ ...r, signer: bob }, rec))).toEqual(['signer']);
     const malformed = await client.verifyAnchor({ ...r, root: 'not hex' } as AnchorReceipt, rec);
     expect(malformed).toMatchObject({ ok: false, checks: [{ name: 'receipt', ok: false }] });
+    // Asking for those unknown blocks changed nothing: a client connecting now reads the same
+    // genesis (chopsticks' upstream once answered the unknown hash with the genesis header,
+    // which then stood as block #0 for every later client, whose transactions failed badProof).
+    const fresh = await ChainClient.connect(chain.endpoint);
+    try {
+      expect(await fresh.identity()).toEqual(await client.identity());
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('serialises concurrent anchors from one client (no nonce race)', async () => {
@@ -233,9 +244,18 @@ describe('embedded chain', () => {
   });
 
   // Runs last: restarts the chain above on the same data directory.
-  it('resumes from disk: old anchors verify, new anchors succeed, the file stays small', async () => {
+  it("resumes from disk: old anchors verify, new anchors succeed, the faucet's funds stay and it funds anew, the file stays small", async () => {
     const id1 = await client.identity();
     const old = receipts;
+    // Another organisation's node joins: the faucet funds its operator, which pays for an anchor.
+    const joinerSuri = `0x${'e1'.repeat(32)}`;
+    const joiner = await accountKeyFromSuri(joinerSuri);
+    await client.requestFunds(joiner.address);
+    let joined = await ChainClient.connect(chain.endpoint, { operatorSuri: joinerSuri });
+    await joined.anchor([{ kind: 'result', hash: sha('joiner before the restart') }]);
+    const joinerBalance = await joined.freeBalance(joiner.address);
+    expect(joinerBalance).toBeGreaterThan(10n ** 17n);
+    await joined.close();
     await chain.close();
     await new Promise((r) => setTimeout(r, 300));
     // close() drops open WebSocket connections: a connected client learns the chain is gone.
@@ -257,16 +277,33 @@ describe('embedded chain', () => {
     for (const [i, r] of old.entries())
       expect(failed(await client.verifyAnchor(r, records[i] as AnchorRecord))).toEqual([]);
     const head = (await client.anchor([{ kind: 'result', hash: sha('after-restart') }]))[0] as AnchorReceipt; // a rebuilt #1 would fail: 1010 badProof
+    // The joiner's funds outlived the restart (it need not ask again) and it still pays; a node
+    // joining after the restart is funded by the restarted faucet and pays too.
+    joined = await ChainClient.connect(chain.endpoint, { operatorSuri: joinerSuri });
+    expect(await joined.freeBalance(joiner.address)).toBe(joinerBalance);
+    expect((await joined.anchor([{ kind: 'result', hash: sha('joiner after') }]))[0]?.blockNumber).toBe(
+      head.blockNumber + 1,
+    );
+    await joined.close();
+    const lateSuri = `0x${'e2'.repeat(32)}`;
+    const late = await accountKeyFromSuri(lateSuri);
+    expect(await client.freeBalance(late.address)).toBe(0n);
+    await client.requestFunds(late.address);
+    joined = await ChainClient.connect(chain.endpoint, { operatorSuri: lateSuri });
+    expect((await joined.anchor([{ kind: 'result', hash: sha('late joiner') }]))[0]?.blockNumber).toBe(
+      head.blockNumber + 2,
+    );
+    await joined.close();
     const blocks = 3;
     for (let n = 0; n < blocks; n++) {
       const rec: AnchorRecord = { kind: 'result', hash: sha(`after-restart-${n}`) };
       const [r] = await client.anchor([rec]);
       expect((await client.verifyAnchor(r as AnchorReceipt, rec)).ok).toBe(true);
-      expect(r?.blockNumber).toBe(head.blockNumber + n + 1);
+      expect(r?.blockNumber).toBe(head.blockNumber + n + 3);
     }
     await client.close();
     await chain.close();
-    const perBlock = (dbBytes(dir) - sizeBefore) / (blocks + 1);
+    const perBlock = (dbBytes(dir) - sizeBefore) / (blocks + 3);
     console.info(
       `database: ${sizeBefore} bytes before the restart (#${head.blockNumber - 1}), ~${Math.round(perBlock)} bytes per later block`,
     );
