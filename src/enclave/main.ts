@@ -24,9 +24,13 @@ function send(message: EnclaveMessage): void {
 
 async function main(): Promise<void> {
   if (!process.send) throw new Error('the enclave must be started by the host with an IPC channel');
-  const cx = await startEnclave(process.env, send);
-  process.on('message', (raw: unknown) => void dispatch(raw, cx));
+  // Listened for before the start's first await: a host that dies while its enclave starts
+  // (a second or more: modules, identity, the first quote) must not leave it running alone,
+  // holding its memory and sealed identity with no one to answer.
   process.on('disconnect', () => process.exit(0));
+  const cx = await startEnclave(process.env, send);
+  if (!process.connected) process.exit(0);
+  process.on('message', (raw: unknown) => void dispatch(raw, cx));
   send({ type: 'ready' });
 }
 
