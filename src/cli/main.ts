@@ -9,7 +9,7 @@ import { Command, CommanderError } from 'commander';
 import { didYouMean } from '../common/did-you-mean.ts';
 import { ObscuraError } from '../common/errors.ts';
 import { COMMANDS, commandWord, findCommand } from './commands/index.ts';
-import { quietPolkadot } from './quiet-polkadot.ts';
+import { quietPolkadot } from '../chain/quiet-logs.ts';
 
 async function main(argv: string[]): Promise<void> {
   const program = new Command('obscura')
@@ -38,7 +38,7 @@ async function main(argv: string[]): Promise<void> {
     );
   }
   if (wanted) {
-    if (wanted.name !== 'serve') quietPolkadot();
+    if (wanted.name !== 'serve' && !process.env['OBSCURA_DEBUG']) quietPolkadot();
     (await wanted.load())(program);
   } else {
     // No command: name them all for the help text, loading none.
