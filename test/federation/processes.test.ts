@@ -1,8 +1,9 @@
 /**
  * Issue 15's end-to-end test: three organisations' nodes as separate OS processes, each a
  * real `obscura serve` with its own data directory, port, operator key and enclave process,
- * sharing nothing but the chain (the worker's: test/helpers/worker-chain.ts, which B and C
- * join as they join A's chain in the README's walkthrough) and HTTP. Each owner seals to its
+ * sharing nothing but the chain (one of its own from the suite's snapshot, which B and C
+ * join as they join A's chain in the README's walkthrough: the worker's shared chain holds
+ * the node records of other files' stopped hosts) and HTTP. Each owner seals to its
  * own node's worker and uploads there; the analyst submits every job to A, which finds the
  * other nodes' datasets through the chain's registry.
  *
@@ -39,10 +40,12 @@ import { boot, type Node, stop } from '../faults/node.ts';
 import { sealAndUpload } from '../helpers/datasets.ts';
 import { finished, postJob, resultOutputs } from '../helpers/jobs.ts';
 import { upgradedTree } from '../helpers/tree.ts';
-import { workerChain } from '../helpers/worker-chain.ts';
+import type { EmbeddedChain } from '../../src/host/chain/index.ts';
+import { ownChain } from '../helpers/worker-chain.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'obscura-fedproc-'));
 let chain: string;
+let chainProcess: EmbeddedChain | undefined;
 let analyst: AccountKey;
 const nodes: Record<'a' | 'b' | 'c' | 'd', Node> = {} as never;
 const ids: Record<string, string> = {};
@@ -133,7 +136,8 @@ function start(name: string, root?: string): Promise<Node> {
 }
 
 beforeAll(async () => {
-  chain = (await workerChain()).endpoint;
+  chainProcess = await ownChain();
+  chain = chainProcess.endpoint;
   otherCode = upgradedTree('a node running other code');
   [nodes.a, nodes.b, nodes.c, nodes.d] = await Promise.all([
     start('a'),
@@ -169,6 +173,7 @@ afterAll(async () => {
   await Promise.allSettled(Object.values(nodes).map((n) => stop(n)));
   rmSync(work, { recursive: true, force: true });
   if (otherCode) rmSync(otherCode, { recursive: true, force: true });
+  await chainProcess?.close();
 });
 
 async function submit(pipeline: string, visits: string[]) {
