@@ -13,7 +13,8 @@
  * when a join is involved both sides add the same values but possibly in another order
  * (the join's output order depends on the build side DuckDB picks from table sizes,
  * and our side loads fewer columns). Single-input pipelines come out bit for bit.
- * DIFF_RUNS sets the number of generated pipelines (default 300; SLOW=1 runs 3000).
+ * DIFF_RUNS sets the number of generated pipelines (default 150, a new random seed each run,
+ * so runs add up; SLOW=1 runs 3000).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -249,7 +250,7 @@ async function check(c: Case): Promise<void> {
   expectSameTable(out, want, 1e-9);
 }
 
-const RUNS = Number(process.env.DIFF_RUNS ?? (process.env.SLOW ? 3000 : 300));
+const RUNS = Number(process.env.DIFF_RUNS ?? (process.env.SLOW ? 3000 : 150));
 /** Pipelines checked at once (each in its own DuckDB): creating a database dominates a run, and overlaps well. */
 const BATCH = 3;
 
