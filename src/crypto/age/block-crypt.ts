@@ -140,6 +140,18 @@ export interface BlockPool {
   close(): Promise<void>;
 }
 
+/** The two SHA-256 commitments a pool kept (the first worker hashes plaintext, the second ciphertext). */
+export async function poolDigests(
+  pool: BlockPool,
+): Promise<{ plaintextSha256: string; ciphertextSha256: string }> {
+  const [plainWorker, sealedWorker] = pool.workers;
+  const [p, c] = await Promise.all([
+    plainWorker.request({ op: 'digest' }),
+    sealedWorker.request({ op: 'digest' }),
+  ]);
+  return { plaintextSha256: p.plain as string, ciphertextSha256: c.sealed as string };
+}
+
 function startWorker(slots: Slots, key: Buffer, onFailure: (e: Error) => void): [BlockWorker, Worker] {
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,

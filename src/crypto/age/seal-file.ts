@@ -23,7 +23,14 @@
 import { randomBytes } from 'node:crypto';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { type BlockPool, type Slots, sharedKey, sharedSlots, startBlockPool } from './block-crypt.ts';
+import {
+  type BlockPool,
+  poolDigests,
+  type Slots,
+  sharedKey,
+  sharedSlots,
+  startBlockPool,
+} from './block-crypt.ts';
 import { inlineBlockPool } from './block-inline.ts';
 import { startPayload } from './encrypt.ts';
 import { CHUNK_BYTES, SEALED_CHUNK_BYTES } from './stream.ts';
@@ -157,16 +164,7 @@ async function sealBlocks(
       bytes = nextBytes;
     }
     await Promise.all(free);
-    const [p, c] = await Promise.all([
-      plainWorker.request({ op: 'digest' }),
-      sealedWorker.request({ op: 'digest' }),
-    ]);
-    return {
-      plaintextBytes,
-      ciphertextBytes,
-      plaintextSha256: p.plain as string,
-      ciphertextSha256: c.sealed as string,
-    };
+    return { plaintextBytes, ciphertextBytes, ...(await poolDigests(pool)) };
   } finally {
     // On failure, let in-flight reads, writes and worker requests settle before the files close.
     await Promise.allSettled([...free, writing, hashOrder, nextRead]);

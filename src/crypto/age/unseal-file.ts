@@ -16,7 +16,7 @@
  * corruption alike.
  */
 import { type FileHandle, open } from 'node:fs/promises';
-import type { BlockPool, Slots } from './block-crypt.ts';
+import { type BlockPool, poolDigests, type Slots } from './block-crypt.ts';
 import { sharedKey } from './block-crypt.ts';
 import { parseIdentities } from './decrypt.ts';
 import { ageError } from './errors.ts';
@@ -174,16 +174,7 @@ async function openBlocks(
       bytes = nextBytes;
     }
     await Promise.all(free);
-    const [p, c] = await Promise.all([
-      plainWorker.request({ op: 'digest' }),
-      sealedWorker.request({ op: 'digest' }),
-    ]);
-    return {
-      plaintextBytes,
-      ciphertextBytes: position,
-      plaintextSha256: p.plain as string,
-      ciphertextSha256: c.sealed as string,
-    };
+    return { plaintextBytes, ciphertextBytes: position, ...(await poolDigests(pool)) };
   } finally {
     await Promise.allSettled([...free, delivering, nextRead]);
   }
