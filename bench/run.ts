@@ -53,13 +53,17 @@ const stamped = (s: BenchSection) => `## ${s.title}\n\n${measured}\n\n${s.markdo
 // A subset run (BENCH=…) replaces only its own sections and keeps the others' last figures.
 const previous =
   existsSync('BENCHMARKS.md') && process.env.BENCH ? readFileSync('BENCHMARKS.md', 'utf8') : '';
-const kept = previous
+// Each rerun section takes its old place, so the file's order stays stable; new ones go last.
+const blocks = previous
   .split(/^(?=## )/m)
   .slice(1)
-  .filter((block) => !sections.some((s) => block.startsWith(`## ${s.title}\n`)))
   .map((block) => block.trimEnd());
-writeFileSync(
-  'BENCHMARKS.md',
-  `${header}${[...kept.map((b) => `${b}\n`), ...sections.map(stamped)].join('\n')}`,
-);
+const fresh = new Map(sections.map((s) => [s.title, stamped(s)]));
+const merged = blocks.map((block) => {
+  const title = block.slice(3, block.indexOf('\n'));
+  const replacement = fresh.get(title);
+  fresh.delete(title);
+  return replacement ?? `${block}\n`;
+});
+writeFileSync('BENCHMARKS.md', `${header}${[...merged, ...fresh.values()].join('\n')}`);
 process.stderr.write('bench: wrote BENCHMARKS.md\n');

@@ -14,7 +14,9 @@ import {
   cryptoBytes,
   discreteGaussian,
   discreteLaplace,
+  gaussianSigma2,
   gridFor,
+  laplaceEpsilon,
   noisy,
   rhoFor,
   selectionThreshold,
@@ -143,11 +145,13 @@ describe('exact random draws', () => {
 });
 
 describe('discrete Laplace', () => {
-  // The last pair takes the bigint path (s, t above 2^30), the others the exact-double path.
+  // The last pair takes the bigint path (s, t above 2^52), the others the exact-double path
+  // (the third with s and t far above 2^32, as a sum's noise has them).
   for (const [s, t] of [
     [1n, 2n],
     [2n, 7n],
     [3n * 2n ** 40n, 7n * 2n ** 40n],
+    [3n * 2n ** 60n, 7n * 2n ** 60n],
   ] as const) {
     it(`matches its pmf with scale ${t}/${s}`, () => {
       const b = Number(t) / Number(s);
@@ -164,7 +168,8 @@ describe('discrete Laplace', () => {
 });
 
 describe('discrete Gaussian', () => {
-  for (const sigma2 of [0.8, 9]) {
+  // 0.8 is a fraction over 2^52 (the bigint path); 9 and 2.375 = 19/8 take the double path.
+  for (const sigma2 of [0.8, 9, 2.375]) {
     it(`matches its pmf with σ² = ${sigma2}`, () => {
       let z = 0;
       for (let x = -200; x <= 200; x++) z += Math.exp(-(x * x) / (2 * sigma2));
@@ -183,6 +188,26 @@ describe('discrete Gaussian', () => {
 });
 
 describe('calibrated mechanisms', () => {
+  it('rounds ε down and σ² up to 20 significant bits, leaving exact ones alone', () => {
+    const value = (r: { num: bigint; den: bigint }) => Number(r.num) / Number(r.den);
+    for (const eps of [1 / 3, 0.1, 0.7, 1e-4, 3.3, 12_345.678]) {
+      const r = laplaceEpsilon(eps);
+      expect(value(r)).toBeLessThanOrEqual(eps);
+      expect(value(r)).toBeGreaterThan(eps * (1 - 2 ** -19));
+      expect(r.num < 2n ** 21n && r.den <= 2n ** 40n).toBe(true);
+    }
+    expect(laplaceEpsilon(0.5)).toEqual({ num: 1n, den: 2n });
+    expect(laplaceEpsilon(2)).toEqual({ num: 2n, den: 1n });
+    for (const steps of [1n, 7n, 2n ** 21n + 1n]) {
+      const spec = { mechanism: 'gaussian' as const, epsilon: 1 / 3, delta: 1e-6 };
+      const exact = Number(steps) ** 2 / (2 * rhoFor(spec.epsilon, spec.delta));
+      const r = gaussianSigma2(steps, spec);
+      expect(value(r)).toBeGreaterThanOrEqual(exact);
+      expect(value(r)).toBeLessThan(exact * (1 + 2 ** -18));
+    }
+    expect(() => laplaceEpsilon(0)).toThrow(/epsilon/);
+  });
+
   it('Laplace noise on a count has the scale 1/ε', () => {
     const eps = 0.5;
     const spec = { mechanism: 'laplace' as const, epsilon: eps, delta: 0 };

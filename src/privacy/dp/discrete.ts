@@ -19,6 +19,7 @@ import {
   type Rational,
   randomBit,
   uniformBelow,
+  uniformBelowExact,
 } from './random.ts';
 
 /** A discrete Laplace sample with scale t/s (positive integers). */
@@ -37,18 +38,21 @@ export function discreteLaplace(s: bigint, t: bigint, bytes: ByteSource = crypto
   }
 }
 
-const SMALL = 2n ** 30n;
+const SMALL = 2n ** 52n;
 
-/** discreteLaplace() for s, t <= 2^30 in doubles: integer steps exact below 2^53. */
+/** discreteLaplace() for s, t <= 2^52 in doubles: integer steps exact below 2^53. */
 function discreteLaplaceSmall(s: number, t: number, bytes: ByteSource): number {
   for (;;) {
-    const u = Number(uniformBelow(BigInt(t), bytes));
+    const u = t === 1 ? 0 : uniformBelowExact(t, bytes);
     if (!bernoulliExpSmall(u, t, bytes)) continue;
     let v = 0;
     while (bernoulliExpSmall(1, 1, bytes)) v++;
-    // u + t·v < 2^53 unless v passes 2^22 (never in practice); then divide exactly in bigints.
+    // u + t·v < t·(v + 1): exact in doubles while that is below 2^53 (a rounded product is
+    // at least 2^53 when the exact one is), else divided in bigints.
     const y =
-      v < 2 ** 22 ? Math.floor((u + t * v) / s) : Number((BigInt(u) + BigInt(t) * BigInt(v)) / BigInt(s));
+      t * (v + 1) < 2 ** 53
+        ? Math.floor((u + t * v) / s)
+        : Number((BigInt(u) + BigInt(t) * BigInt(v)) / BigInt(s));
     const negative = randomBit(bytes) === 1;
     if (negative && y === 0) continue;
     return negative ? -y : y;
@@ -59,14 +63,43 @@ function discreteLaplaceSmall(s: number, t: number, bytes: ByteSource): number {
 export function discreteGaussian(sigma2: Rational, bytes: ByteSource = cryptoBytes): bigint {
   const { num: a, den: b } = sigma2;
   if (a <= 0n || b <= 0n) throw new RangeError('discreteGaussian needs σ² > 0');
-  // t = ⌊σ⌋ + 1, from the integer square root of ⌊σ²⌋.
-  const t = isqrt(a / b) + 1n;
+  // t = ⌊σ⌋ + 1, from the integer square root of ⌊σ²⌋ (a release draws many times with one σ²).
+  if (a !== lastA || b !== lastB) {
+    lastA = a;
+    lastB = b;
+    lastT = isqrt(a / b) + 1n;
+  }
+  const t = lastT;
+  const den = 2n * a * b * t * t;
+  if (den <= SMALL) return BigInt(discreteGaussianSmall(Number(a), Number(b), Number(t), Number(den), bytes));
   for (;;) {
     const y = discreteLaplace(1n, t, bytes);
     const abs = y < 0n ? -y : y;
     // Accept with probability exp(-(|y| - σ²/t)² / (2σ²)) = exp(-(|y|·t·b - a)² / (2·a·b·t²)).
     const diff = abs * t * b - a;
-    if (bernoulliExp({ num: diff * diff, den: 2n * a * b * t * t }, bytes)) return y;
+    if (bernoulliExp({ num: diff * diff, den }, bytes)) return y;
+  }
+}
+
+let lastA = 0n;
+let lastB = 0n;
+let lastT = 0n;
+
+/** discreteGaussian() when 2·a·b·t² <= 2^52, in doubles wherever the numbers stay exact. */
+function discreteGaussianSmall(a: number, b: number, t: number, den: number, bytes: ByteSource): number {
+  for (;;) {
+    const y = discreteLaplaceSmall(1, t, bytes);
+    const scaled = Math.abs(y) * t * b;
+    const diff = scaled - a;
+    // Exact while |y|·t·b < 2^53; the acceptance test in doubles while diff² <= 2^52.
+    const accept =
+      scaled < 2 ** 53 && diff * diff <= 2 ** 52
+        ? bernoulliExpSmall(diff * diff, den, bytes)
+        : bernoulliExp(
+            { num: (BigInt(Math.abs(y)) * BigInt(t) * BigInt(b) - BigInt(a)) ** 2n, den: BigInt(den) },
+            bytes,
+          );
+    if (accept) return y;
   }
 }
 

@@ -14,6 +14,8 @@ export {
   noisy,
   gridNoise,
   gridFor,
+  gaussianSigma2,
+  laplaceEpsilon,
   noiseStddev,
   rhoFor,
   selectionThreshold,

@@ -103,7 +103,7 @@ let lastBits = 0;
  * uniformBelow for 1 < n <= 2^52 in doubles (exact below 2^53): the same bytes give the
  * same value, the high bits of the first byte being masked off as the bigint path masks them.
  */
-function uniformBelowExact(n: number, bytes: ByteSource): number {
+export function uniformBelowExact(n: number, bytes: ByteSource): number {
   const m = n - 1;
   const bits = m < 2 ** 32 ? 32 - Math.clz32(m) : 64 - Math.clz32(Math.floor(m / 2 ** 32));
   const len = Math.ceil(bits / 8);
@@ -143,7 +143,7 @@ const MAX_EXACT = 2n ** 52n;
 export function bernoulliExp(gamma: Rational, bytes: ByteSource = cryptoBytes): boolean {
   const { num, den } = gamma;
   if (num < 0n || den <= 0n) throw new RangeError('bernoulliExp needs γ >= 0');
-  if (den <= SMALL && num <= SMALL) return bernoulliExpSmall(Number(num), Number(den), bytes);
+  if (den <= MAX_EXACT && num <= MAX_EXACT) return bernoulliExpSmall(Number(num), Number(den), bytes);
   if (num <= den) {
     // γ in [0, 1]: K is the first k with A_k = 0 for A_k ~ Bernoulli(γ/k); return K odd.
     let k = 1n;
@@ -156,8 +156,7 @@ export function bernoulliExp(gamma: Rational, bytes: ByteSource = cryptoBytes): 
   return bernoulliExp({ num: num - whole * den, den }, bytes);
 }
 
-/** Bounds of the double paths: den·k and num stay below 2^52 in every step that follows. */
-const SMALL = 2n ** 30n;
+/** Bound of the double paths: every integer they hold stays at most 2^52, exact in a double. */
 const SMALL_LIMIT = 2 ** 52;
 
 /** bernoulli() for integers 0 <= num, 0 < den <= 2^52 held in doubles. */
@@ -176,10 +175,10 @@ export function bernoulliSmall(num: number, den: number, bytes: ByteSource = cry
 }
 
 /**
- * bernoulliExp() for integers 0 <= num, 0 < den <= 2^30 held in doubles: the same
- * algorithm without a bigint (a draw of noise makes dozens of these calls). Should k ever
- * pass 2^22 (probability below 10^-10^7), den·k leaves the exact range and the step goes
- * to the bigint path.
+ * bernoulliExp() for integers 0 <= num, 0 < den <= 2^52 held in doubles: the same
+ * algorithm without a bigint (a draw of noise makes dozens of these calls). A step whose
+ * den·k passes 2^52 (a rounded product is still above 2^52 when the exact one is) takes
+ * the bigint path with the exact product.
  */
 export function bernoulliExpSmall(num: number, den: number, bytes: ByteSource = cryptoBytes): boolean {
   if (num <= den) {
@@ -189,11 +188,13 @@ export function bernoulliExpSmall(num: number, den: number, bytes: ByteSource = 
       const a =
         d <= SMALL_LIMIT
           ? bernoulliSmall(num, d, bytes)
-          : bernoulli({ num: BigInt(num), den: BigInt(d) }, bytes);
+          : bernoulli({ num: BigInt(num), den: BigInt(den) * BigInt(k) }, bytes);
       if (!a) return k % 2 === 1;
       k++;
     }
   }
+  // ⌊num/den⌋ of integers below 2^53 by one double division is exact: a quotient short of
+  // an integer by r/den, r >= 1, cannot round up to it below 2^53.
   const whole = Math.floor(num / den);
   for (let i = 0; i < whole; i++) if (!bernoulliExpSmall(1, 1, bytes)) return false;
   return bernoulliExpSmall(num - whole * den, den, bytes);
