@@ -21,6 +21,7 @@ const ALL: Record<string, () => Promise<{ run: () => Promise<BenchSection> }>> =
   attestation: () => import('./attestation.ts'),
   roundtrip: () => import('./roundtrip.ts'),
   spend: () => import('./spend.ts'),
+  latency: () => import('./latency.ts'),
   cli: () => import('./cli.ts'),
   soak: () => import('./soak.ts'),
   results: () => import('./results.ts'),

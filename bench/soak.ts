@@ -124,7 +124,7 @@ function childPid(host: number, marker: string, what: string): number {
 }
 
 /** The processes a node runs: the host, its enclave and its embedded chain. */
-function processes(host: number): Record<'host' | 'enclave' | 'chain', number> {
+export function processes(host: number): Record<'host' | 'enclave' | 'chain', number> {
   return {
     host,
     enclave: childPid(host, 'enclave', 'enclave'),

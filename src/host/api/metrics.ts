@@ -27,6 +27,14 @@ export class HostMetrics {
     buckets: [0.1, 0.5, 1, 5, 20, 60, 300],
     registers: [this.registry],
   });
+  /** Where each job's time goes (job-phases.ts). */
+  readonly jobPhase = new Histogram({
+    name: 'obscura_job_phase_seconds',
+    help: 'Seconds of each phase of a job: queue, check, spend, run, sign, anchor, store',
+    labelNames: ['phase'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 20, 60, 300],
+    registers: [this.registry],
+  });
   readonly anchorDuration = new Histogram({
     name: 'obscura_anchor_duration_seconds',
     help: 'Time to anchor a batch of records on the chain',

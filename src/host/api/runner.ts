@@ -35,6 +35,7 @@ import { failpoint } from '../../common/failpoint.ts';
 import type { HostContext } from './context.ts';
 import { placeLedgerEntry, recoverLedger } from './ledger.ts';
 import { ResultAnchors } from './result-anchors.ts';
+import { JobPhaseClock } from './job-phases.ts';
 import { runFederatedJob } from './federated-job.ts';
 
 /** How long past its time limit a job may go before the host kills its enclave. */
@@ -157,6 +158,7 @@ export class JobRunner {
     const current = { job, workers: [job.worker], cancel };
     this.current = current;
     const endJob = this.ctx.metrics.jobDuration.startTimer();
+    const clock = new JobPhaseClock(this.ctx.metrics.jobPhase, job.createdAt);
     try {
       // An enclave that died since the last job is back (from its sealed state) before this one.
       await this.#restartStopped(job);
@@ -188,6 +190,7 @@ export class JobRunner {
         };
       };
       const onProgress = (fraction: number, message: string) => {
+        clock.progress(fraction);
         metadata.updateJob(job.id, { progress: Math.min(0.9, fraction * 0.9), message });
         // Past the opening of the inputs: the enclave is reading data.
         if (fraction >= 0.5) failpoint('job.running');
@@ -210,7 +213,8 @@ export class JobRunner {
             await placeLedgerEntry(this.ctx, worker, entry);
           },
         });
-        this.#publish(job, released);
+        clock.released();
+        this.#publish(job, released, undefined, clock);
         return;
       }
       const inputs = Object.entries(job.inputs).map(([name, id]) => localInput(name, id as string));
@@ -227,12 +231,16 @@ export class JobRunner {
       if ('ledger' in outcome) {
         // The enclave committed the spend and has read nothing: it runs the job once the spend is on chain.
         failpoint('spend.committed');
+        clock.lap('check');
         metadata.setAnchoring(job.id, true, 'anchoring the privacy budget spend on the chain');
         const placed = await placeLedgerEntry(this.ctx, job.worker, outcome.ledger, {
           onProgress,
           deadlineMs: timeoutMs + GRACE_MS,
           onWait: (message) => metadata.setAnchoring(job.id, true, message),
-          onPlaced: () => metadata.setAnchoring(job.id, false, 'the spend is on chain: running'),
+          onPlaced: () => {
+            clock.lap('spend');
+            metadata.setAnchoring(job.id, false, 'the spend is on chain: running');
+          },
         });
         // The job spent its budget (on chain) and failed: fail it with the enclave's code (data-free once it read data).
         if (placed.failed)
@@ -246,7 +254,8 @@ export class JobRunner {
           throw new Error('the enclave confirmed the spend but ran no job (it was restarted in between)');
         spend = { entry: outcome.ledger, placement: placed.placement };
       }
-      this.#publish(job, released as ReleasedResult, spend);
+      clock.released();
+      this.#publish(job, released as ReleasedResult, spend, clock);
     } catch (e) {
       // The worker is back before the job reads as ended, so whoever waits on it can go on.
       await this.#restartStopped(job);
@@ -284,7 +293,12 @@ export class JobRunner {
    * Keep a released result on disk, then (without waiting) anchor its hash, store it and mark
    * the job succeeded; a result whose anchor fails for good fails its job.
    */
-  #publish(job: JobRecord, released: ReleasedResult, spend?: ResultDocument['spend']): void {
+  #publish(
+    job: JobRecord,
+    released: ReleasedResult,
+    spend?: ResultDocument['spend'],
+    clock?: JobPhaseClock,
+  ): void {
     const { signed, attestation, ciphertext } = released;
     const pending: PendingResult = {
       obscura: 'result-document/1',
@@ -296,12 +310,12 @@ export class JobRunner {
       ...(spend ? { spend } : {}),
     };
     this.ctx.metadata.beginResultAnchor(job.id, pending);
-    void this.#settle(job.id, pending);
+    void this.#settle(job.id, pending, clock);
   }
 
   /** Anchor and store a kept result, failing its job if that fails for good; tracked until it settles. */
-  #settle(jobId: string, pending: PendingResult): Promise<void> {
-    const done = this.#anchorResult(jobId, pending)
+  #settle(jobId: string, pending: PendingResult, clock?: JobPhaseClock): Promise<void> {
+    const done = this.#anchorResult(jobId, pending, clock)
       .catch((e: unknown) => this.#fail(this.ctx.metadata.job(jobId), e, false))
       .finally(() => this.#publishing.delete(done));
     this.#publishing.add(done);
@@ -312,7 +326,7 @@ export class JobRunner {
    * Anchor a kept result's hash, waiting out chain outages, then store it and mark its job
    * succeeded. A host that stops meanwhile leaves the job anchoring: the next start resumes it.
    */
-  async #anchorResult(jobId: string, pending: PendingResult): Promise<void> {
+  async #anchorResult(jobId: string, pending: PendingResult, clock?: JobPhaseClock): Promise<void> {
     const { metadata, log } = this.ctx;
     let anchor: ResultDocument['anchor'];
     try {
@@ -323,6 +337,7 @@ export class JobRunner {
       return;
     }
     failpoint('result.anchored');
+    clock?.lap('anchor');
     const { ciphertext, spend, ...head } = pending;
     const doc: ResultDocument = {
       ...head,
@@ -331,6 +346,7 @@ export class JobRunner {
       ...(spend ? { spend } : {}),
     };
     metadata.completeJob(jobId, doc);
+    clock?.lap('store');
     this.ctx.metrics.jobs.inc({ outcome: 'succeeded' });
     log('info', `job ${jobId} succeeded: result ${doc.id} anchored in block #${anchor.blockNumber}`);
   }

@@ -374,6 +374,9 @@ describe('the API surface', () => {
     const metrics = await (await raw('GET', '/metrics')).text();
     expect(metrics).toMatch(/obscura_jobs_total\{outcome="succeeded"\} [1-9]/);
     expect(metrics).toContain('obscura_http_request_duration_seconds_bucket');
+    // Where the succeeded jobs' time went, phase by phase (the latency bench reads these).
+    for (const phase of ['queue', 'run', 'sign', 'anchor', 'store'])
+      expect(metrics).toMatch(new RegExp(`obscura_job_phase_seconds_count\\{phase="${phase}"\\} [1-9]`));
     const missing = await refusal(new ApiClient(t.host.url, analyst).get('/v1/results/nope'));
     expect(missing).toMatchObject({ status: 404, code: 'result_not_found' });
     expect((await raw('GET', '/v1/no-such-route')).status).toBe(404);
