@@ -69,8 +69,8 @@ if (step === 'prepare') {
     appendFileSync(csv, i === 0 ? text : text.slice(text.indexOf('\n') + 1));
   }
   const id = generateIdentity();
-  await sealFile(csv, sealed, [id.recipient]);
-  const sha = sha256Hex(readFileSync(csv));
+  // The plaintext hash from the seal itself: readFileSync refuses files over 2 GiB (50M rows).
+  const { plaintextSha256: sha } = await sealFile(csv, sealed, [id.recipient]);
   writeFileSync(join(dir, 'keys.json'), JSON.stringify({ ...id, sha }));
   writeFileSync(join(dir, 'rows.json'), JSON.stringify(rows));
 } else if (step === 'ingest') {
