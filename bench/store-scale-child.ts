@@ -7,12 +7,18 @@
  * the store — streamed a chunk at a time, as the enclave does, when the CSV is more than an
  * eighth of the default 2 GiB memory limit per job), `job` (the sample pipeline from the
  * store, read in pieces when streamed, after one warm-up run), `copy` and `peer` (DuckDB: COPY the
- * plaintext CSV to Parquet; the same SQL on the Parquet file, after a warm-up).
+ * plaintext CSV to Parquet; the same SQL on the Parquet file, after a warm-up). The join:
+ * `prepare-join` (two datasets of `rows` rows each, visits and lab results, each in the
+ * enclave's store and as a Parquet file; no figures), `join` (pipelines/hba1c-by-region.yaml
+ * from the two stores, as the enclave runs a job over two inputs: both read whole) and
+ * `join-peer` (DuckDB, the same join and measures on the two Parquet files), each the median
+ * of JOIN_RUNS (3) runs after a warm-up.
  */
 import { createHash } from 'node:crypto';
-import { appendFileSync, createReadStream, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, createReadStream, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { makeLabs } from '../datasets/make-labs.ts';
 import { makeVisits } from '../datasets/make-visits.ts';
 import { sha256Hex } from '../src/common/hash.ts';
 import {
@@ -40,13 +46,22 @@ const q = (p: string) => `'${p.replaceAll("'", "''")}'`;
 const SQL = (from: string) =>
   `SELECT region, count(*) AS patients, sum(cost) AS total_cost, avg(cost) AS mean_cost, max(cost) AS max_cost FROM ${from} WHERE age >= 18 GROUP BY region HAVING count(*) >= 10 ORDER BY region`;
 
-async function measure(fn: () => Promise<unknown>): Promise<void> {
+/** Wall and CPU seconds of `fn` (CPU of this process, DuckDB's threads included). */
+async function timed(fn: () => Promise<unknown>): Promise<{ wall: number; cpu: number }> {
   const [t, c] = [performance.now(), process.cpuUsage()];
   await fn();
   const u = process.cpuUsage(c);
+  return { wall: (performance.now() - t) / 1000, cpu: (u.user + u.system) / 1e6 };
+}
+
+/** Print the median wall and CPU seconds of `runs` runs of `fn` and this process's peak RSS. */
+async function measure(fn: () => Promise<unknown>, runs = 1): Promise<void> {
+  const all = [];
+  for (let i = 0; i < runs; i++) all.push(await timed(fn));
+  const mid = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1] as number;
   const out = {
-    wall: (performance.now() - t) / 1000,
-    cpu: (u.user + u.system) / 1e6,
+    wall: mid(all.map((x) => x.wall)),
+    cpu: mid(all.map((x) => x.cpu)),
     rssMiB: process.resourceUsage().maxRSS / 1024,
   };
   process.stdout.write(`${JSON.stringify(out)}\n`);
@@ -60,6 +75,19 @@ const keys = (): { identity: string; recipient: string; sha: string; schema: nev
   JSON.parse(readFileSync(join(dir, 'keys.json'), 'utf8'));
 const schemaOf = async () =>
   (await parseDataset(Buffer.from(makeVisits({ rows: 1000, seed: 1 })), 'csv')).schema;
+const labsSchemaOf = async () => {
+  const visits = makeVisits({ rows: 1000, seed: 1 });
+  return (await parseDataset(Buffer.from(makeLabs({ visits, seed: 2, rows: 1000 })), 'csv')).schema;
+};
+const HL = 'd'.repeat(64);
+const labsStore = join(dir, 'labs-store');
+const labsParquet = join(dir, 'labs.parquet');
+const JOIN_RUNS = 3;
+const CLAMPED = 'least(greatest(l.hba1c, 4.0), 14.0)';
+const JOIN_SQL = `SELECT v.region, v.readmitted, count(DISTINCT v.patient_id) AS patients, count(l.hba1c) AS results,
+    avg(${CLAMPED}) AS mean_hba1c, quantile_cont(${CLAMPED}, 0.9) AS p90_hba1c, avg(CAST(l.hba1c >= 6.5 AS INTEGER)) AS diabetic_share
+  FROM read_parquet(${q(parquet)}) v JOIN read_parquet(${q(labsParquet)}) l ON v.patient_id = l.patient_id
+  WHERE v.age >= 18 GROUP BY v.region, v.readmitted HAVING count(*) >= 10 ORDER BY v.region, v.readmitted`;
 
 if (step === 'prepare') {
   const rows = Number(rowsArg);
@@ -134,6 +162,62 @@ if (step === 'prepare') {
   // A warm-up first: the enclave is a long-lived process, its code already compiled.
   await job();
   await measure(job);
+} else if (step === 'prepare-join') {
+  // Both datasets of `rows` rows, stored as the enclave stores an upload and written as
+  // Parquet for the peer; the CSVs are not kept.
+  const rows = Number(rowsArg);
+  const { identity } = generateIdentity();
+  const visitsText = makeVisits({ rows, seed: 1 });
+  const visitsBytes = Buffer.from(visitsText);
+  const labsBytes = Buffer.from(makeLabs({ visits: visitsText, seed: 2, rows }));
+  const instance = await DuckDBInstance.create(':memory:');
+  const duck = await instance.connect();
+  for (const [bytes, path, out, hash, schema] of [
+    [visitsBytes, csv, parquet, H, await schemaOf()],
+    [labsBytes, join(dir, 'labs.csv'), labsParquet, HL, await labsSchemaOf()],
+  ] as const) {
+    writeFileSync(path, bytes);
+    await duck.run(`COPY (FROM read_csv(${q(path)})) TO ${q(out)} (FORMAT parquet)`);
+    rmSync(path);
+    await writeStore(
+      hash === H ? store : labsStore,
+      await parseDataset(bytes, 'csv', { schema }),
+      hash,
+      identity,
+    );
+  }
+  duck.closeSync();
+  instance.closeSync();
+  writeFileSync(join(dir, 'keys.json'), JSON.stringify({ identity }));
+  writeFileSync(join(dir, 'rows.json'), JSON.stringify(rows));
+} else if (step === 'join') {
+  const { identity } = keys();
+  const [schema, labsSchema] = [await schemaOf(), await labsSchemaOf()];
+  const doc = parsePipeline(
+    readFileSync(new URL('../pipelines/hba1c-by-region.yaml', import.meta.url), 'utf8'),
+  );
+  const reads = checkPipeline(doc, { visits: schema, labs: labsSchema }).inputs;
+  const open = async (path: string, hash: string, s: typeof schema, name: string) => {
+    const index = await readStoreIndex(path, 'bench', hash, identity);
+    if (!index) throw new Error('no store');
+    const columns = reads.find((i) => i.name === name)?.columnsRead ?? [];
+    return readStore(path, index, { dataset: 'bench', ageIdentity: identity, schema: s, columns });
+  };
+  // Two inputs never stream (stream-job.ts): both are read whole, as the enclave does.
+  const job = async () =>
+    runPipeline(doc, {
+      visits: await open(store, H, schema, 'visits'),
+      labs: await open(labsStore, HL, labsSchema, 'labs'),
+    });
+  await job();
+  await measure(job, JOIN_RUNS);
+} else if (step === 'join-peer') {
+  const instance = await DuckDBInstance.create(':memory:');
+  const duck = await instance.connect();
+  await duck.runAndReadAll(JOIN_SQL);
+  await measure(() => duck.runAndReadAll(JOIN_SQL), JOIN_RUNS);
+  duck.closeSync();
+  instance.closeSync();
 } else if (step === 'copy' || step === 'peer') {
   const instance = await DuckDBInstance.create(':memory:');
   const duck = await instance.connect();
