@@ -28,6 +28,8 @@ const EnvSchema = z.object({
   OBSCURA_KEY: z.string().min(1).optional(),
   /** Uploads one account may have in flight at once on this host (default 2). */
   OBSCURA_UPLOADS_IN_FLIGHT: z.coerce.number().int().min(1).max(1000).optional(),
+  /** Bytes of one upload's sealed file (default 2 GiB; a 50M-row CSV seals to about 2.3 GB). */
+  OBSCURA_MAX_UPLOAD_BYTES: z.coerce.number().int().min(1).optional(),
   /** Sealed bytes one account may keep stored on this host (default 20 GiB). */
   OBSCURA_STORAGE_QUOTA_BYTES: z.coerce.number().int().min(1).optional(),
   /** Free bytes the node keeps on its data directory's disk: uploads that would go below are refused (storage_full). */

@@ -136,6 +136,7 @@ export function serveCommand(program: Command): void {
         const inFlight = env().OBSCURA_UPLOADS_IN_FLIGHT;
         const quota = env().OBSCURA_STORAGE_QUOTA_BYTES;
         const minFreeBytes = env().OBSCURA_MIN_FREE_BYTES;
+        const maxUploadBytes = env().OBSCURA_MAX_UPLOAD_BYTES;
         const uploadLimits = {
           ...(inFlight ? { inFlightPerAccount: inFlight } : {}),
           ...(quota ? { bytesPerAccount: quota } : {}),
@@ -158,6 +159,7 @@ export function serveCommand(program: Command): void {
           registerNode: opts.register,
           ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
           ...(minFreeBytes !== undefined ? { minFreeBytes } : {}),
+          ...(maxUploadBytes !== undefined ? { maxUploadBytes } : {}),
           log: (level, message) => {
             if (!opts.quiet || level !== 'info')
               process.stderr.write(`${new Date().toISOString()} ${level} ${message}\n`);
