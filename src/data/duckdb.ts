@@ -9,6 +9,15 @@
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { releaseScans } from './duckdb-scan.ts';
+import {
+  bindConnection,
+  doomWarm,
+  findWarm,
+  forgetInstance,
+  isDoomed,
+  warmKey,
+  warmTables,
+} from './duckdb-warm.ts';
 
 /** Tuning knobs of the enclave's DuckDB. */
 export interface DuckDBOptions {
@@ -16,6 +25,12 @@ export interface DuckDBOptions {
   threads?: number;
   /** DuckDB memory limit, e.g. '2GB' (default: DuckDB's, 80% of RAM). */
   memoryLimit?: string;
+}
+
+/** Which idle database withDuckDB prefers: the one holding most of these warm datasets. */
+export interface WarmPreference {
+  /** Warm cache keys with the columns wanted of each (duckdb-warm.ts). */
+  prefer?: readonly { key: string; columns: readonly string[] }[];
 }
 
 /** The configuration every enclave DuckDB starts with (order matters: DuckDB applies it in turn). */
@@ -48,13 +63,15 @@ export function lockedDownConfig(opts: DuckDBOptions = {}): Record<string, strin
  */
 export async function withDuckDB<T>(
   fn: (connection: DuckDBConnection) => Promise<T>,
-  opts: DuckDBOptions = {},
+  opts: DuckDBOptions & WarmPreference = {},
 ): Promise<T> {
-  const key = JSON.stringify(lockedDownConfig(opts));
-  const instance = takeIdle(key) ?? (await DuckDBInstance.create(':memory:', lockedDownConfig(opts)));
+  const config = lockedDownConfig({ threads: opts.threads, memoryLimit: opts.memoryLimit });
+  const key = JSON.stringify(config);
+  const instance = takeIdle(key, opts.prefer ?? []) ?? (await DuckDBInstance.create(':memory:', config));
   let reusable = false;
   try {
     const connection = await instance.connect();
+    bindConnection(connection, instance);
     try {
       const out = await fn(connection);
       reusable = true;
@@ -66,9 +83,36 @@ export async function withDuckDB<T>(
   } finally {
     // A failed job's database is not reused: an interrupted or out-of-memory DuckDB is
     // closed rather than reasoned about.
-    if (reusable && (await isClean(instance))) putIdle(key, instance);
-    else instance.closeSync();
+    // A database whose cached datasets were dropped meanwhile (a revocation) is closed too.
+    if (reusable && !isDoomed(instance) && (await isClean(instance))) putIdle(key, instance);
+    else close(instance);
   }
+}
+
+/** Close a database and forget the warm datasets it held. */
+function close(instance: DuckDBInstance): void {
+  forgetInstance(instance);
+  instance.closeSync();
+}
+
+/**
+ * Drop at once every warm dataset `match` selects (by cache key, duckdb-warm.ts): each
+ * database holding one is closed now when idle, else as soon as its job ends; no job finds
+ * them from now on. For a revocation (by manifest hash) and a hand-over (all).
+ */
+export function dropWarm(match: (key: string) => boolean): void {
+  const hit = new Set(doomWarm(match));
+  for (const [key, list] of idle) {
+    const kept = list.filter((instance) => !hit.has(instance));
+    for (const instance of list) if (hit.has(instance)) close(instance);
+    idle.set(key, kept);
+  }
+}
+
+/** Drop the warm datasets of the manifest with this hash (its owner revoked it). */
+export function dropWarmDataset(manifestHash: string): void {
+  const prefix = warmKey(manifestHash, '');
+  dropWarm((key) => key.startsWith(prefix));
 }
 
 /** Idle databases by configuration; few, since each holds its threads and some memory. */
@@ -76,15 +120,31 @@ const idle = new Map<string, DuckDBInstance[]>();
 const MAX_IDLE_PER_CONFIG = 2;
 const MAX_IDLE = 4;
 
-function takeIdle(key: string): DuckDBInstance | undefined {
-  return idle.get(key)?.pop();
+function takeIdle(
+  key: string,
+  prefer: readonly { key: string; columns: readonly string[] }[],
+): DuckDBInstance | undefined {
+  const list = idle.get(key);
+  if (!list?.length) return undefined;
+  // The database holding most of the job's warm datasets; else the most recently used.
+  let best = list.length - 1;
+  let most = 0;
+  list.forEach((instance, i) => {
+    const held = prefer.filter((p) => isHeld(instance, p.key, p.columns)).length;
+    if (held > most) [best, most] = [i, held];
+  });
+  return list.splice(best, 1)[0];
+}
+
+function isHeld(instance: DuckDBInstance, key: string, columns: readonly string[]): boolean {
+  return findWarm(instance, key, columns) !== undefined;
 }
 
 function putIdle(key: string, instance: DuckDBInstance): void {
   const list = idle.get(key) ?? [];
   const total = [...idle.values()].reduce((n, l) => n + l.length, 0);
   if (list.length >= MAX_IDLE_PER_CONFIG || total >= MAX_IDLE) {
-    instance.closeSync();
+    close(instance);
     return;
   }
   list.push(instance);
@@ -93,17 +153,22 @@ function putIdle(key: string, instance: DuckDBInstance): void {
 
 /** Close every idle database (tests, shutdown). */
 export function closeIdleDuckDBs(): void {
-  for (const list of idle.values()) for (const instance of list) instance.closeSync();
+  for (const list of idle.values()) for (const instance of list) close(instance);
   idle.clear();
 }
 
 // What a job could have left that outlives its connection and holds rows or names: tables,
 // views, sequences, schemas, attached databases (DuckDB's own are `internal`). The runner
-// only ever makes temporary tables and views; this check is against a bug that made more.
+// only ever makes temporary tables and views, and the warm cache's tables (duckdb-warm.ts),
+// which the check is told of; it is against a bug that made more.
 // Macros and types are not listed: duckdb_functions() costs ~15 ms here (more than the
 // pool saves), and the runner creates neither.
-const LEFTOVERS = `SELECT
-  (SELECT count(*) FROM duckdb_tables() WHERE NOT internal)
+const leftovers = (cached: readonly string[]) => `SELECT
+  (SELECT count(*) FROM duckdb_tables() WHERE NOT internal${
+    cached.length
+      ? ` AND NOT (schema_name = 'main' AND table_name IN (${cached.map((t) => `'${t}'`).join(', ')}))`
+      : ''
+  })
   + (SELECT count(*) FROM duckdb_views() WHERE NOT internal)
   + (SELECT count(*) FROM duckdb_sequences())
   + (SELECT count(*) FROM duckdb_schemas() WHERE NOT internal)
@@ -114,7 +179,8 @@ async function isClean(instance: DuckDBInstance): Promise<boolean> {
   try {
     const connection = await instance.connect();
     try {
-      const reader = await connection.runAndReadAll(LEFTOVERS);
+      // The cache's table names are random hex made by duckdb-warm-load.ts: safe to inline.
+      const reader = await connection.runAndReadAll(leftovers(warmTables(instance)));
       return reader.getRows()[0]?.[0] === 0n;
     } finally {
       connection.closeSync();

@@ -24,6 +24,15 @@ export { type ParseOptions, parseDataset } from './parse.ts';
 export { inspectCsv } from './csv.ts';
 export { type LoadOptions, loadIntoDuckDB } from './duckdb-load.ts';
 export { scanIntoDuckDB } from './duckdb-scan.ts';
-export { type DuckDBOptions, lockedDownConfig, withDuckDB } from './duckdb.ts';
+export {
+  type DuckDBOptions,
+  dropWarm,
+  dropWarmDataset,
+  lockedDownConfig,
+  type WarmPreference,
+  withDuckDB,
+} from './duckdb.ts';
+export { isWarm, warmKey } from './duckdb-warm.ts';
+export { allParsed, isWarmInput, parsedOf, type WarmInput, warmIntoDuckDB } from './duckdb-warm-load.ts';
 export { duckdbType, duckdbTypeName, quoteIdent } from './duckdb-types.ts';
 export { formatDate, formatTimestamp, parseDateBytes, parseTimestampBytes } from './dates.ts';

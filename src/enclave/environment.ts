@@ -37,6 +37,8 @@ export const EnvSchema = z.object({
   OBSCURA_JOB_TIMEOUT_MS: count,
   OBSCURA_JOB_MAX_ROWS: count,
   OBSCURA_JOB_MEMORY_BYTES: count,
+  /** Bytes of decrypted datasets kept warm between jobs (warm-cache.ts; 0: none). */
+  OBSCURA_WARM_CACHE_BYTES: z.coerce.number().int().nonnegative().optional(),
 });
 export type EnclaveEnv = z.infer<typeof EnvSchema>;
 

@@ -31,7 +31,8 @@ import {
   type RunOptions,
   runPipeline,
 } from '../pipelines/index.ts';
-import type { ParsedDataset } from '../data/index.ts';
+import type { ParsedDataset, WarmInput } from '../data/index.ts';
+import { warmCacheBytes } from './warm-cache.ts';
 import { applyLimits, type EffectiveLimits, enforcePolicies } from '../privacy/enforce.ts';
 import { privacyCost } from '../privacy/cost.ts';
 import type { PipelineDocument } from '../pipelines/schema.ts';
@@ -406,13 +407,14 @@ export async function openAndRun(
   const limited = applyLimits(doc, limits);
   if (!extra.trainer && inputMode(job, limited, ctx.limits.memoryBytes) === 'stream')
     return streamAndRun(job, ctx, limited, onOpened, progress, extra.guard);
-  const opened = await openInputs(job, ctx, limited, progress, extra.guard);
+  const opened = await openInputs(job, ctx, limited, progress, extra.guard, { warm: true });
   onOpened(opened);
   // From here on a failure may depend on the rows: it leaves the enclave data-free.
   const outputs = await afterData(async () => {
-    const byName: Record<string, ParsedDataset> = {};
+    const byName: Record<string, ParsedDataset | WarmInput> = {};
     job.inputs.forEach((input, i) => {
-      byName[input.name] = (opened[i] as OpenedDataset).data;
+      const o = opened[i] as OpenedDataset & { source?: WarmInput };
+      byName[input.name] = o.source ?? o.data;
     });
     checkPipeline(doc, Object.fromEntries(Object.entries(byName).map(([name, d]) => [name, d.schema])));
     progress(0.5, 'running pipeline');
@@ -420,6 +422,7 @@ export async function openAndRun(
     return runPipeline(limited, byName, {
       onProgress: (f, message) => progress(0.5 + 0.4 * f, message),
       memoryLimit: duckdbMemory(ctx.limits.memoryBytes),
+      warmCacheBytes: warmCacheBytes(ctx.limits),
       ...extra,
     });
   });
@@ -429,6 +432,7 @@ export async function openAndRun(
 /**
  * Open a checked job's inputs for the columns the (limited) pipeline reads: from the
  * enclave's store when the dataset has one, else from its upload (whose store is kept).
+ * With `warm`, a stored input may come with a warm-cache source (store/open.ts).
  */
 export async function openInputs(
   job: JobSpec,
@@ -436,8 +440,9 @@ export async function openInputs(
   limited: PipelineDocument,
   progress: Progress,
   guard?: JobGuard,
-): Promise<OpenedDataset[]> {
-  const opened: OpenedDataset[] = [];
+  opts: { warm?: boolean } = {},
+): Promise<(OpenedDataset & { source?: WarmInput })[]> {
+  const opened: (OpenedDataset & { source?: WarmInput })[] = [];
   const reads = checkPipeline(
     limited,
     Object.fromEntries(job.inputs.map((i) => [i.name, i.manifest.manifest.schema])),
@@ -446,7 +451,7 @@ export async function openInputs(
     guard?.check();
     progress((0.5 * i) / job.inputs.length, `opening input ${input.name}`);
     const columns = reads.find((r) => r.name === input.name)?.columnsRead ?? [];
-    const stored = await openFromStore(input, ctx, columns);
+    const stored = await openFromStore(input, ctx, columns, opts);
     if (stored) opened.push(stored);
     else {
       const sealed = await openSealedInput(input, ctx);

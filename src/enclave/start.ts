@@ -18,6 +18,7 @@ import { computeMeasurement } from '../contracts/measurement.ts';
 import { cryptoReady } from '../crypto/keys.ts';
 import { EnclaveContext } from './context.ts';
 import { EnvSchema, jobLimits, namedOperators } from './environment.ts';
+import { configureWarmCache } from './warm-cache.ts';
 import { loadOrCreateState } from './state.ts';
 
 /**
@@ -71,6 +72,7 @@ export async function startEnclave(
     operators: named,
   });
   const limits = jobLimits(env);
+  configureWarmCache(env.OBSCURA_WARM_CACHE_BYTES);
   const heapBytes = getHeapStatistics().heap_size_limit;
   // The heap is sized when the process starts, by the host; the enclave can only say so.
   if (heapBytes > 2 * limits.memoryBytes + 256 * 1024 ** 2)

@@ -21,9 +21,13 @@ import { isObscuraError } from '../common/errors.ts';
 import { type JobGuard, limitExceeded } from './limits.ts';
 import {
   type DatasetSchema,
+  allParsed,
+  isWarmInput,
   type ParsedDataset,
   quoteIdent,
   scanIntoDuckDB,
+  type WarmInput,
+  warmIntoDuckDB,
   withDuckDB,
 } from '../data/index.ts';
 import { checkPipeline, type PipelinePlan, type PlanColumn } from './check.ts';
@@ -77,6 +81,11 @@ export interface RunOptions {
   threads?: number;
   /** DuckDB memory limit such as '2GB'; a query needing more fails (nothing spills to disk). */
   memoryLimit?: string;
+  /**
+   * Bytes the warm cache may hold in all (data/duckdb-warm.ts): a WarmInput the cache
+   * misses is copied into it when it fits. 0 or absent: warm inputs are only scanned.
+   */
+  warmCacheBytes?: number;
   /** The job's deadline, row limit and cancellation (the enclave always passes one). */
   guard?: JobGuard;
   /**
@@ -98,7 +107,8 @@ export interface RunOptions {
 }
 
 /**
- * Run a pipeline over parsed datasets bound to its inputs by name. Throws what
+ * Run a pipeline over parsed datasets (or warm-cache inputs, data/duckdb-warm-load.ts)
+ * bound to its inputs by name. Throws what
  * checkPipeline throws, and 'pipeline_execution_failed' (422) naming the step when DuckDB
  * fails at run time (expressions give NULL rather than raising, so this is a resource
  * error such as DuckDB running out of memory); no message carries a data value. Inside
@@ -106,9 +116,10 @@ export interface RunOptions {
  */
 export async function runPipeline(
   doc: PipelineDocument,
-  inputs: Record<string, ParsedDataset>,
+  given: Record<string, ParsedDataset | WarmInput>,
   opts: RunOptions = {},
 ): Promise<PipelineOutputs> {
+  const inputs = given;
   const schemas: Record<string, DatasetSchema> = {};
   for (const [name, d] of Object.entries(inputs)) schemas[name] = d.schema;
   // DP outputs run as a rewritten document (exact sums, counts and histograms behind them).
@@ -134,7 +145,14 @@ export async function runPipeline(
         guard?.signal.removeEventListener('abort', interrupt);
       }
     },
-    { threads: opts.threads, memoryLimit: opts.memoryLimit },
+    {
+      threads: opts.threads,
+      memoryLimit: opts.memoryLimit,
+      prefer: plan.inputs.flatMap((i) => {
+        const x = inputs[i.name];
+        return x && isWarmInput(x) ? [{ key: x.key, columns: i.columnsRead }] : [];
+      }),
+    },
   );
 
   async function runInDuckDB(run: Run): Promise<PipelineOutputs> {
@@ -146,10 +164,17 @@ export async function runPipeline(
     const unit = (message: string) => progress(done++ / units, message);
     for (const input of loads) {
       unit(`loading input ${input.name}`);
-      const data = inputs[input.name] as ParsedDataset;
-      // A view over the Arrow buffers, not a copy in DuckDB's storage (data/duckdb-scan.ts).
+      const data = inputs[input.name] as ParsedDataset | WarmInput;
+      const load = { rowIdColumn: input.rowIdColumn };
+      // A view over the Arrow buffers, not a copy in DuckDB's storage (data/duckdb-scan.ts),
+      // or over the warm cache's table (data/duckdb-warm-load.ts).
       await guarded(run, `loading input ${input.name}`, { input: input.name }, () =>
-        scanIntoDuckDB(connection, input.table, data, input.columnsRead, { rowIdColumn: input.rowIdColumn }),
+        isWarmInput(data)
+          ? warmIntoDuckDB(connection, input.table, data, input.columnsRead, {
+              ...load,
+              maxBytes: opts.warmCacheBytes ?? 0,
+            })
+          : scanIntoDuckDB(connection, input.table, data, input.columnsRead, load).then(() => 'scanned'),
       );
     }
     for (const step of plan.steps) {
@@ -329,7 +354,7 @@ function suppressCells(
 async function trainDirectly(
   doc: PipelineDocument,
   plan: PipelinePlan,
-  inputs: Record<string, ParsedDataset>,
+  given: Record<string, ParsedDataset | WarmInput>,
   opts: RunOptions,
   progress: NonNullable<RunOptions['onProgress']>,
 ): Promise<PipelineOutputs | undefined> {
@@ -338,6 +363,7 @@ async function trainDirectly(
     return from !== undefined && Object.hasOwn(doc.inputs, from);
   });
   if (!direct || plan.outputs.length === 0) return undefined;
+  const inputs = await allParsed(given);
   const models = new Map<string, Promise<TrainedModel>>();
   const readRows: ReadRows = async (id) => {
     const step = plan.steps.find((s) => s.id === id) as PipelinePlan['steps'][number];

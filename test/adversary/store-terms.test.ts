@@ -4,19 +4,25 @@
  * measurement the owner's manifest does not accept, or an enclave the dataset was not sealed
  * to, must be refused before the store is read, exactly as for the sealed upload.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sealDataset } from '../../src/cli/seal-dataset.ts';
 import { accountKeyFromSuri, generateIdentity } from '../../src/crypto/index.ts';
-import type { SignedManifest } from '../../src/crypto/manifest.ts';
+import { manifestHash, type SignedManifest } from '../../src/crypto/manifest.ts';
+import { dropWarm } from '../../src/data/index.ts';
 import { openSealedInput } from '../../src/enclave/datasets.ts';
 import { keepStore, openFromStore } from '../../src/enclave/store/open.ts';
+import { storePathFor } from '../../src/enclave/store/read.ts';
+import { parsePipeline, runPipeline } from '../../src/pipelines/index.ts';
 import { refusal } from '../helpers/datasets.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'obscura-store-terms-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+afterAll(() => {
+  dropWarm(() => true);
+  rmSync(work, { recursive: true, force: true });
+});
 const keys = generateIdentity();
 const accepted = 'a'.repeat(64);
 const ctx = { ageIdentity: keys.identity, recipient: keys.recipient, measurement: accepted };
@@ -62,5 +68,35 @@ describe('the store keeps the owner terms', () => {
   it('refuses a manifest whose owner signature does not verify', async () => {
     const forged = { ...input, manifest: { ...input.manifest, signature: `0x${'00'.repeat(64)}` } };
     expect(await code(openFromStore(forged, ctx, ['amount']))).toBe('manifest_signature_invalid');
+  });
+
+  it('answers from the warm cache only to code the owner accepts, and only while the store stands', async () => {
+    const total = parsePipeline(`obscura: 1
+name: total
+inputs: { visits: { columns: { amount: int64 } } }
+steps: [{ id: t, aggregate: { from: visits, measures: { s: { sum: amount } } } }]
+outputs: { t: { min_group_size: 1 } }
+`);
+    const cold = await openFromStore(input, ctx, ['amount'], { warm: true });
+    if (!cold?.source) throw new Error('no warm source');
+    expect(cold.source.data?.rows).toBe(2);
+    const out = await runPipeline(total, { visits: cold.source }, { warmCacheBytes: 2 ** 20 });
+    // Cached now: the next open defers its read to the cache and holds no rows itself.
+    const warm = await openFromStore(input, ctx, ['amount'], { warm: true });
+    expect(warm?.source?.data).toBeUndefined();
+    expect(warm?.data.table.numRows).toBe(0);
+    if (!warm?.source) throw new Error('no warm source');
+    expect(await runPipeline(total, { visits: warm.source }, { warmCacheBytes: 2 ** 20 })).toEqual(out);
+    expect(
+      await code(openFromStore(input, { ...ctx, measurement: 'b'.repeat(64) }, ['amount'], { warm: true })),
+    ).toBe('measurement_not_accepted');
+    // The store gone (the host deleted the dataset): nothing is answered from memory.
+    const dir = storePathFor(input.blobPath, manifestHash(input.manifest.manifest));
+    renameSync(dir, `${dir}.away`);
+    try {
+      expect(await openFromStore(input, ctx, ['amount'], { warm: true })).toBeUndefined();
+    } finally {
+      renameSync(`${dir}.away`, dir);
+    }
   });
 });

@@ -4,6 +4,7 @@
  * (policy-in-force.ts); an update must be newer than that version, and a revoked dataset's
  * policy never changes again.
  */
+import { dropWarmDataset } from '../../data/index.ts';
 import { statementHash } from '../../privacy/statements.ts';
 import { assertNotRevoked, assertNotStale, policyInForce } from '../policy-in-force.ts';
 import { handler } from './handler.ts';
@@ -19,7 +20,8 @@ export const applyPolicyUpdate = handler('apply_policy_update', async (req, cx) 
     `policy version ${version} of ${label} is not newer than version ${known.version}`,
   );
   await cx.ledger.ensureFresh();
-  return {
-    ledger: cx.ledger.applyPolicy(hash, version, req.update.update.revoked, statementHash(req.update)),
-  };
+  const ledger = cx.ledger.applyPolicy(hash, version, req.update.update.revoked, statementHash(req.update));
+  // A revoked dataset's decrypted rows leave the warm cache now, not when evicted.
+  if (req.update.update.revoked) dropWarmDataset(hash);
+  return { ledger };
 });

@@ -3,6 +3,7 @@
  * an operator authorised on chain (handover.ts). Refused without a chain to check it on.
  */
 import { ObscuraError } from '../../common/errors.ts';
+import { dropWarm } from '../../data/index.ts';
 import { exportIdentity } from '../handover.ts';
 import { handler } from './handler.ts';
 
@@ -34,6 +35,8 @@ export const handoverExport = handler('handover_export', async (req, cx) => {
       }
     },
   });
+  // The successor holds the identity now: no decrypted dataset stays warm in this process.
+  dropWarm(() => true);
   cx.log('info', `identity released to measurement ${req.measurement}`);
   return { sealedIdentity };
 });

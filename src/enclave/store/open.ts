@@ -6,19 +6,29 @@
  * first use). Writing a store is an optimisation: when it fails (a full disk), the job
  * goes on and the next one reads the sealed upload again.
  */
+import { Table } from 'apache-arrow';
+import { canonicalJson, sha256Hex } from '../../common/hash.ts';
 import { manifestHash } from '../../crypto/manifest.ts';
 import type { SealedInput } from '../../contracts/enclave-protocol.ts';
 import { assertInputAccepted, type OpenContext, type OpenedDataset } from '../datasets.ts';
-import type { ParsedDataset } from '../../data/index.ts';
+import { isWarm, type ParsedDataset, type WarmInput, warmKey } from '../../data/index.ts';
 import { readStore, readStoreIndex, readStorePieces, storePathFor } from './read.ts';
 import { writeStore, writeStoreFrom } from './write.ts';
 
-/** The dataset from its store with just `columns`, or undefined when it has none. Throws store_corrupt. */
+/**
+ * The dataset from its store with just `columns`, or undefined when it has none. Throws
+ * store_corrupt. With `warm`, the job may read it from the warm cache
+ * (data/duckdb-warm.ts): `source` is set, and when the cache holds those columns the read
+ * is left to the runner (which reads the store only if its database misses after all) and
+ * `data` holds no rows, only the schema and row count; the index is read and checked
+ * either way, so a store that is gone or replaced is never answered from the cache.
+ */
 export async function openFromStore(
   input: SealedInput,
   ctx: OpenContext,
   columns: readonly string[],
-): Promise<OpenedDataset | undefined> {
+  opts: { warm?: boolean } = {},
+): Promise<(OpenedDataset & { source?: WarmInput }) | undefined> {
   // The owner's terms hold for the store as for the upload: the store's key comes from this
   // worker's identity, which an authorised hand-over gives to new code, and that code may
   // read only what the owner's manifest accepts its measurement for.
@@ -29,13 +39,24 @@ export async function openFromStore(
   const index = await readStoreIndex(dir, input.datasetId, hash, ctx.ageIdentity);
   if (!index) return undefined;
   if (index.rows !== manifest.rows) return undefined;
-  const data = await readStore(dir, index, {
-    dataset: input.datasetId,
-    ageIdentity: ctx.ageIdentity,
-    schema: manifest.schema,
-    columns,
-  });
-  return { datasetId: input.datasetId, manifest: input.manifest, manifestHash: hash, data };
+  const read = () =>
+    readStore(dir, index, {
+      dataset: input.datasetId,
+      ageIdentity: ctx.ageIdentity,
+      schema: manifest.schema,
+      columns,
+    });
+  const opened = { datasetId: input.datasetId, manifest: input.manifest, manifestHash: hash };
+  if (!opts.warm) return { ...opened, data: await read() };
+  // The index names every chunk's place and size: the same digest is the same stored rows.
+  const key = warmKey(hash, sha256Hex(canonicalJson(index)));
+  const base = { kind: 'warm' as const, key, schema: manifest.schema, rows: manifest.rows, read };
+  if (isWarm(key, columns)) {
+    const data = { table: new Table(), schema: manifest.schema, rows: manifest.rows };
+    return { ...opened, data, source: base };
+  }
+  const data = await read();
+  return { ...opened, data, source: { ...base, data } };
 }
 
 /** Write the store of a dataset just opened and checked from its sealed upload; failures are ignored. */
