@@ -1,23 +1,47 @@
 /**
- * STREAM blocks sealed, opened and hashed in worker threads, over shared-memory slots.
+ * STREAM blocks sealed or opened, and both SHA-256 commitments kept, by two worker threads
+ * that read and write the files themselves, over shared-memory slots.
  *
  * An age payload is a sequence of independent 64 KiB ChaCha20-Poly1305 chunks, each under a
- * nonce made of its index and a last-chunk flag (stream.ts). So a block of chunks can be
- * sealed or opened by any thread that holds the payload key and knows the block's first
- * chunk index: sealFile and unsealFile hand alternate blocks to two workers, which also keep
- * the file's two SHA-256 commitments (each hash is sequential, so one worker owns each and
- * is given the blocks in order). The main thread only reads, writes and orchestrates.
+ * nonce made of its index and a last-chunk flag (stream.ts), so any thread holding the
+ * payload key can seal or open a block of chunks once it knows the block's first chunk
+ * index. The two hashes are sequential: one thread keeps each. How the two threads share the
+ * work is in block-worker.ts; this file starts them and serves the calling thread's part
+ * (the caller's view of each block, progress, failures).
  *
- * Why workers and not the main thread (measured, BENCHMARKS.md "Sealing"): node:crypto's
- * `update()` allocates a fresh output buffer per chunk, and in a large isolate (the CLI, the
- * enclave) the garbage collection those allocations trigger cost more than the cipher itself;
- * in a worker's near-empty isolate it is cheap. The cipher output is copied once, into the
- * slot the main thread writes from, so the main thread allocates nothing per block.
+ * Why the threads do their own I/O (measured, BENCHMARKS.md "Sealing"): with the calling
+ * thread reading, writing and handing each 1 MiB block to the workers, every block took
+ * several hops between threads, and on a loaded machine each hop waits to be scheduled; the
+ * workers sat idle most of the run. Why threads at all: the cipher and both hashes are about
+ * 1.8 CPU s a GiB, more than one core gives `age`'s time; and node:crypto's `update()`
+ * allocates a fresh output buffer per chunk, whose garbage collection costs more than the
+ * cipher in a large isolate (the CLI, the enclave) and little in a worker's near-empty one.
  *
  * The payload key sits in a SharedArrayBuffer that both workers read and the caller wipes;
  * it is never copied into a message. Slots are wiped by the caller when it is done.
  */
+import { write, writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import { openChunks, sealChunks } from './block-chunks.ts';
+import {
+  type BlockEvent,
+  type BlockJob,
+  blockThread,
+  CTL_ABORT,
+  CTL_SEQ,
+  CLAIMED,
+  DONE,
+  F_HOLDERS,
+  F_IN,
+  F_INDEX,
+  F_LAST,
+  F_OUT,
+  F_STATE,
+  FREE,
+  READ,
+  SLOT_BASE,
+  SLOT_WORDS,
+} from './block-worker.ts';
 
 /** The rings of reusable buffers a job moves through: plaintext and sealed blocks. */
 export interface Slots {
@@ -25,167 +49,40 @@ export interface Slots {
   sealed: Buffer[];
 }
 
-/** Requests a block worker answers, in the order it is given them. */
-export type BlockRequest =
-  /** Seal the `bytes` of plain slot `slot` as chunks `first`…; `last`: its final chunk ends the payload. */
-  | { op: 'seal'; slot: number; bytes: number; first: number; last: boolean }
-  /**
-   * Open the `bytes` of sealed slot `slot` (whole sealed chunks, the final one possibly
-   * short) as chunks `first`…; `last`: its final chunk ends the payload. Answers
-   * `{ bytes }`, or `{ failedChunk }` (index within the block) when a chunk does not
-   * authenticate: the caller classifies the failure.
-   */
-  | { op: 'open'; slot: number; bytes: number; first: number; last: boolean }
-  /** Feed the first `bytes` of a slot to the hash of that side. */
-  | { op: 'hash'; side: 'plain' | 'sealed'; slot: number; bytes: number }
-  /** Feed bytes held in no slot (the header) to the hash of a side. */
-  | { op: 'hashBytes'; side: 'plain' | 'sealed'; data: Uint8Array }
-  /** Hex SHA-256 of both sides so far (each worker answers for the side it was fed). */
-  | { op: 'digest' };
-
-/** A worker's answer: the byte count of a sealed or opened block, a failed chunk, or digests. */
-export interface BlockReply {
-  bytes?: number;
-  failedChunk?: number;
-  plain?: string;
-  sealed?: string;
-}
-
 /**
- * The worker's code: plain JS with dynamic imports, so it runs the same whether the parent
- * runs as CommonJS or ESM, under node, tsx or vitest. Messages sent before the imports
- * resolve wait in the port's queue. Chunk layout and nonces follow stream.ts exactly.
+ * The worker's code: blockThread and the chunk loops from their own source text (so there
+ * is one copy of each), plain JavaScript that needs no loader and runs the same under node,
+ * tsx, vitest and the compiled dist/. `__name` is the helper esbuild (tsx) calls to keep
+ * function names; the constants are the ones blockThread names.
  */
-const WORKER_SOURCE = `
-Promise.all([import('node:worker_threads'), import('node:crypto')]).then(([{ parentPort, workerData }, crypto]) => {
-  const CHUNK = ${64 * 1024}, TAG = 16;
-  const plain = workerData.plain.map((b) => Buffer.from(b));
-  const sealed = workerData.sealed.map((b) => Buffer.from(b));
-  const key = Buffer.from(workerData.key);
-  const nonce = Buffer.alloc(12);
-  const hashes = { plain: crypto.createHash('sha256'), sealed: crypto.createHash('sha256') };
-  const setNonce = (index, last) => {
-    for (let i = 10, x = index; i >= 0; i--, x = Math.floor(x / 256)) nonce[i] = x % 256;
-    nonce[11] = last ? 1 : 0;
-  };
-  const seal = (m) => {
-    const p = plain[m.slot], out = sealed[m.slot];
-    const chunks = Math.max(1, Math.ceil(m.bytes / CHUNK));
-    let at = 0;
-    for (let c = 0; c < chunks; c++) {
-      setNonce(m.first + c, m.last && c === chunks - 1);
-      const cipher = crypto.createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG });
-      const ct = cipher.update(p.subarray(c * CHUNK, Math.min(m.bytes, (c + 1) * CHUNK)));
-      cipher.final();
-      at += ct.copy(out, at);
-      at += cipher.getAuthTag().copy(out, at);
-    }
-    return { bytes: at };
-  };
-  const open = (m) => {
-    const s = sealed[m.slot], out = plain[m.slot];
-    const chunks = Math.max(1, Math.ceil(m.bytes / (CHUNK + TAG)));
-    let at = 0;
-    for (let c = 0; c < chunks; c++) {
-      const start = c * (CHUNK + TAG), end = Math.min(m.bytes, start + CHUNK + TAG);
-      if (end - start < TAG) return { failedChunk: c };
-      setNonce(m.first + c, m.last && c === chunks - 1);
-      const decipher = crypto.createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG });
-      decipher.setAuthTag(s.subarray(end - TAG, end));
-      const pt = decipher.update(s.subarray(start, end - TAG));
-      try {
-        decipher.final();
-      } catch {
-        pt.fill(0);
-        out.fill(0, 0, at);
-        return { failedChunk: c };
-      }
-      at += pt.copy(out, at);
-      pt.fill(0);
-    }
-    return { bytes: at };
-  };
-  parentPort.on('message', (m) => {
-    let reply;
-    try {
-      if (m.op === 'seal') reply = seal(m);
-      else if (m.op === 'open') reply = open(m);
-      else if (m.op === 'hash') {
-        hashes[m.side].update((m.side === 'plain' ? plain : sealed)[m.slot].subarray(0, m.bytes));
-        reply = {};
-      } else if (m.op === 'hashBytes') {
-        hashes[m.side].update(m.data);
-        reply = {};
-      } else if (m.op === 'digest') reply = { plain: hashes.plain.digest('hex'), sealed: hashes.sealed.digest('hex') };
-      else throw new Error('unknown request');
-    } catch (e) {
-      reply = { error: String(e && e.message) };
-    }
-    parentPort.postMessage(reply);
+const WORKER_SOURCE = `'use strict';
+const __name = (f) => f;
+${Object.entries({
+  CTL_ABORT,
+  CTL_SEQ,
+  SLOT_BASE,
+  SLOT_WORDS,
+  F_STATE,
+  F_HOLDERS,
+  F_IN,
+  F_OUT,
+  F_LAST,
+  F_INDEX,
+  FREE,
+  READ,
+  CLAIMED,
+  DONE,
+})
+  .map(([name, value]) => `const ${name} = ${value};`)
+  .join('\n')}
+Promise.all([import('node:worker_threads'), import('node:crypto'), import('node:fs')]).then(([wt, crypto, fs]) => {
+  const sealChunks = ${sealChunks.toString()};
+  const openChunks = ${openChunks.toString()};
+  (${blockThread.toString()})(wt.workerData, {
+    crypto, fs, sealChunks, openChunks, post: (event) => wt.parentPort.postMessage(event),
   });
 });
 `;
-
-type Waiter = { resolve: (reply: BlockReply) => void; reject: (e: Error) => void };
-
-/** One block worker: requests are answered in order. */
-export interface BlockWorker {
-  request(message: BlockRequest): Promise<BlockReply>;
-}
-
-/** Two block workers over the same slots and payload key, and their shutdown. */
-export interface BlockPool {
-  readonly workers: readonly [BlockWorker, BlockWorker];
-  /** Stop both threads; safe to call more than once. The caller wipes the key and slots. */
-  close(): Promise<void>;
-}
-
-/** The two SHA-256 commitments a pool kept (the first worker hashes plaintext, the second ciphertext). */
-export async function poolDigests(
-  pool: BlockPool,
-): Promise<{ plaintextSha256: string; ciphertextSha256: string }> {
-  const [plainWorker, sealedWorker] = pool.workers;
-  const [p, c] = await Promise.all([
-    plainWorker.request({ op: 'digest' }),
-    sealedWorker.request({ op: 'digest' }),
-  ]);
-  return { plaintextSha256: p.plain as string, ciphertextSha256: c.sealed as string };
-}
-
-function startWorker(slots: Slots, key: Buffer, onFailure: (e: Error) => void): [BlockWorker, Worker] {
-  const worker = new Worker(WORKER_SOURCE, {
-    eval: true,
-    // The code needs no loader: skip the parent's flags (tsx, --input-type) for a fast, predictable start.
-    execArgv: [],
-    workerData: {
-      plain: slots.plain.map((b) => b.buffer),
-      sealed: slots.sealed.map((b) => b.buffer),
-      key: key.buffer,
-    },
-  });
-  // Replies come back in request order, so a FIFO of waiters matches them.
-  const waiters: Waiter[] = [];
-  let failure: Error | null = null;
-  const fail = (e: Error): void => {
-    failure ??= e;
-    for (const w of waiters.splice(0)) w.reject(failure);
-    onFailure(failure);
-  };
-  worker.on('message', (m: BlockReply & { error?: string }) => {
-    const w = waiters.shift();
-    if (m.error !== undefined) w?.reject(new Error(`block worker: ${m.error}`));
-    else w?.resolve(m);
-  });
-  worker.on('error', fail);
-  worker.on('exit', () => fail(new Error('block worker exited')));
-  const request = (message: BlockRequest): Promise<BlockReply> =>
-    new Promise((resolve, reject) => {
-      if (failure) return reject(failure);
-      waiters.push({ resolve, reject });
-      worker.postMessage(message);
-    });
-  return [{ request }, worker];
-}
 
 /** Shared-memory slots: `count` plaintext blocks of `plainBytes` and sealed blocks of `sealedBytes`. */
 export function sharedSlots(count: number, plainBytes: number, sealedBytes: number): Slots {
@@ -203,19 +100,206 @@ export function sharedKey(key: Uint8Array): Buffer {
   return shared;
 }
 
-/** Start two block workers over `slots` with the payload key `key` (from sharedKey). */
-export function startBlockPool(slots: Slots, key: Buffer): BlockPool {
-  const threads: Worker[] = [];
-  let closed = false;
-  const close = async (): Promise<void> => {
-    if (closed) return;
-    closed = true;
-    await Promise.all(threads.map((t) => t.terminate()));
+/** A block that did not open, as the finisher reported it; `truncated`: the payload is shorter than a tag. */
+export type OpenFailure =
+  | { kind: 'chunk'; slot: number; chunk: number; index: number; bytes: number; last: boolean }
+  | { kind: 'empty-final-chunk' }
+  | { kind: 'truncated' };
+
+/** One file's worth of work for the two threads. */
+export interface BlockJobSpec {
+  mode: 'seal' | 'open';
+  slots: Slots;
+  /** The payload key, from sharedKey. */
+  key: Buffer;
+  /** Chunks in a full block (the slots' size). */
+  blockChunks: number;
+  inFd: number;
+  inStart: number;
+  /** seal: the output file, written from offset 0. */
+  outFd?: number;
+  prefix: Buffer;
+  /** Each block for the caller, in order (seal: plaintext before it is sealed; open: plaintext), and its input offset. */
+  onBlock?: (block: Buffer, at: number) => void | Promise<void>;
+  /** Input bytes done, after each block is written (seal) or seen (open). */
+  onProgress?: (at: number) => void;
+  /** The error to throw for a block that did not open. */
+  failure?: (f: OpenFailure) => Error;
+}
+
+/** What the threads return: each side's SHA-256 and byte count (input payload; output: seal with prefix). */
+export interface BlockJobResult {
+  inSha256: string;
+  inBytes: number;
+  outSha256: string;
+  outBytes: number;
+}
+
+/** An Error rebuilt from a worker's report, keeping the fs error's code. */
+function rebuilt(ev: Extract<BlockEvent, { type: 'error' }>): Error {
+  const e = new Error(ev.message) as NodeJS.ErrnoException;
+  if (ev.code) e.code = ev.code;
+  if (ev.errno !== undefined) e.errno = ev.errno;
+  if (ev.syscall) e.syscall = ev.syscall;
+  return e;
+}
+
+/** Write all of `buf` at `position` of `fd` (a write may be partial), through libuv's pool. */
+function writeAt(fd: number, buf: Buffer, position: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const step = (off: number): void =>
+      write(fd, buf, off, buf.length - off, position + off, (e, n) => {
+        if (e) reject(e);
+        else if (off + n < buf.length) step(off + n);
+        else resolve();
+      });
+    step(0);
+  });
+}
+
+/** Write all of `buf` at the start of `fd`. */
+function writeAllSync(fd: number, buf: Buffer): void {
+  for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off, off);
+}
+
+/** Run `spec` on two worker threads; settles once both have stopped. */
+export function runBlockJob(spec: BlockJobSpec): Promise<BlockJobResult> {
+  const count = spec.slots.plain.length;
+  const ctl = new Int32Array(new SharedArrayBuffer(4 * (SLOT_BASE + count * SLOT_WORDS)));
+  const [inSlots, outSlots] =
+    spec.mode === 'seal' ? [spec.slots.plain, spec.slots.sealed] : [spec.slots.sealed, spec.slots.plain];
+  const word = (slot: number, field: number): number => SLOT_BASE + slot * SLOT_WORDS + field;
+  const changed = (): void => {
+    Atomics.add(ctl, CTL_SEQ, 1);
+    Atomics.notify(ctl, CTL_SEQ);
   };
-  // When one worker fails, stop the other too: nothing it does can be used.
-  const onFailure = (): void => void close();
-  const [a, ta] = startWorker(slots, key, onFailure);
-  const [b, tb] = startWorker(slots, key, onFailure);
-  threads.push(ta, tb);
-  return { workers: [a, b], close };
+  // seal: the prefix first, before the threads write blocks after it.
+  if (spec.mode === 'seal') writeAllSync(spec.outFd as number, spec.prefix);
+  return new Promise<BlockJobResult>((resolve, reject) => {
+    let failure: Error | null = null;
+    let exited = 0;
+    let delivering: Promise<void> = Promise.resolve();
+    const digests: Partial<Record<'reader' | 'finisher', { sha256: string; bytes: number }>> = {};
+    const threads: Worker[] = [];
+    // One write at a time, in file order: concurrent writes to one file contend in the kernel
+    // (measured: more system time, taken from the thread that runs the caller's onBlock).
+    let writing: Promise<void> = Promise.resolve();
+    const letGo = (slot: number): void => {
+      if (Atomics.sub(ctl, word(slot, F_HOLDERS), 1) === 1) {
+        Atomics.store(ctl, word(slot, F_STATE), FREE);
+        changed();
+      }
+    };
+    const fail = (e: Error): void => {
+      failure ??= e;
+      Atomics.store(ctl, CTL_ABORT, 1);
+      changed();
+    };
+    const settle = (): void => {
+      if (exited < 2) return;
+      // Both threads are gone, so neither still uses the files or the slots.
+      void Promise.all([delivering, writing]).then(() => {
+        if (failure) return reject(failure);
+        const { reader, finisher } = digests;
+        if (!reader || !finisher) return reject(new Error('block worker stopped early'));
+        resolve({
+          inSha256: reader.sha256,
+          inBytes: reader.bytes,
+          outSha256: finisher.sha256,
+          outBytes: finisher.bytes,
+        });
+      });
+    };
+    const onEvent = (ev: BlockEvent): void => {
+      switch (ev.type) {
+        case 'block': {
+          const { slot, bytes, at } = ev;
+          // Blocks reach the caller one at a time, in order; the slot is let go after.
+          delivering = delivering.then(async () => {
+            try {
+              if (!failure) await spec.onBlock?.((outOrIn(slot) as Buffer).subarray(0, bytes), at);
+              // Opening, a block is done when the caller has seen it (sealing: the finisher says when written).
+              if (!failure && spec.mode === 'open') spec.onProgress?.(at);
+            } catch (e) {
+              fail(e as Error);
+            }
+            letGo(slot);
+          });
+          return;
+        }
+        case 'write': {
+          const { slot, bytes, position, at } = ev;
+          writing = writing
+            .then(() =>
+              failure
+                ? undefined
+                : writeAt(spec.outFd as number, (outSlots[slot] as Buffer).subarray(0, bytes), position),
+            )
+            .then(
+              () => {
+                if (!failure) spec.onProgress?.(at);
+                letGo(slot);
+              },
+              (e: Error) => fail(e),
+            );
+          return;
+        }
+        case 'failed': {
+          const f: OpenFailure =
+            ev.chunk < 0
+              ? { kind: 'empty-final-chunk' }
+              : {
+                  kind: 'chunk',
+                  slot: ev.slot,
+                  chunk: ev.chunk,
+                  index: ev.index,
+                  bytes: Atomics.load(ctl, word(ev.slot, F_IN)),
+                  last: Atomics.load(ctl, word(ev.slot, F_LAST)) === 1,
+                };
+          fail(spec.failure?.(f) ?? new Error('block did not open'));
+          return;
+        }
+        case 'truncated':
+          fail(spec.failure?.({ kind: 'truncated' }) ?? new Error('input is truncated'));
+          return;
+        case 'digest':
+          digests[ev.role] = { sha256: ev.sha256, bytes: ev.bytes };
+          return;
+        case 'error':
+          fail(rebuilt(ev));
+          return;
+        case 'exit':
+          return;
+      }
+    };
+    // The caller's view of a block: the plaintext (the input slot when sealing, the output when opening).
+    const outOrIn = (slot: number): Buffer | undefined =>
+      spec.mode === 'seal' ? inSlots[slot] : outSlots[slot];
+    for (const role of ['reader', 'finisher'] as const) {
+      const job: BlockJob = {
+        role,
+        mode: spec.mode,
+        ctl,
+        inSlots,
+        outSlots,
+        blockChunks: spec.blockChunks,
+        key: spec.key,
+        inFd: spec.inFd,
+        inStart: spec.inStart,
+        prefix: spec.prefix,
+        onBlock: spec.onBlock !== undefined,
+      };
+      // The code needs no loader: skip the parent's flags (tsx, --input-type) for a fast, predictable start.
+      const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: job });
+      worker.on('message', onEvent);
+      worker.on('error', (e) => fail(e));
+      worker.on('exit', () => {
+        exited++;
+        settle();
+      });
+      threads.push(worker);
+    }
+    // A worker that reported `exit` has finished its function; ending the thread frees it at once.
+    for (const t of threads) t.on('message', (ev: BlockEvent) => ev.type === 'exit' && void t.terminate());
+  });
 }

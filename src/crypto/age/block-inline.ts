@@ -1,86 +1,89 @@
 /**
- * The block requests of block-crypt.ts answered on the calling thread, for small files where
- * starting two threads (~50 ms) costs more than it saves. Same chunk layout, nonces and
- * replies as the worker code, so sealFile and unsealFile run one orchestration for all sizes.
+ * A block job (block-crypt.ts) run on the calling thread, one block after another, for small
+ * files where starting two threads (~50 ms) costs more than it saves. Same chunk loops
+ * (block-chunks.ts), order, results and failures as the two threads.
  */
-import { createCipheriv, createDecipheriv, createHash, type Hash } from 'node:crypto';
-import type { BlockPool, BlockReply, BlockRequest, BlockWorker, Slots } from './block-crypt.ts';
-import { CHUNK_BYTES, SEALED_CHUNK_BYTES, TAG_BYTES } from './stream.ts';
+import * as crypto from 'node:crypto';
+import { readSync, writeSync } from 'node:fs';
+import { openChunks, sealChunks } from './block-chunks.ts';
+import type { BlockJobResult, BlockJobSpec, OpenFailure } from './block-crypt.ts';
+import { SEALED_CHUNK_BYTES, TAG_BYTES } from './stream.ts';
 
-/** The 12-byte chunk nonce of chunk `index` (big-endian in bytes 0–10) and the last-chunk flag. */
-function chunkNonce(nonce: Buffer, index: number, last: boolean): Buffer {
-  for (let i = 10, x = index; i >= 0; i--, x = Math.floor(x / 256)) nonce[i] = x % 256;
-  nonce[11] = last ? 1 : 0;
-  return nonce;
+/** Fill `buf` from `position` of `fd`; fewer bytes than its length means end of file. */
+function readAt(fd: number, buf: Buffer, position: number): number {
+  let filled = 0;
+  while (filled < buf.length) {
+    const n = readSync(fd, buf, filled, buf.length - filled, position + filled);
+    if (n === 0) break;
+    filled += n;
+  }
+  return filled;
 }
 
-function inlineWorker(slots: Slots, key: Buffer): BlockWorker {
-  const nonce = Buffer.alloc(12);
-  const hashes: Record<'plain' | 'sealed', Hash> = {
-    plain: createHash('sha256'),
-    sealed: createHash('sha256'),
-  };
-  const seal = (slot: number, bytes: number, first: number, last: boolean): BlockReply => {
-    const p = slots.plain[slot] as Buffer;
-    const out = slots.sealed[slot] as Buffer;
-    const chunks = Math.max(1, Math.ceil(bytes / CHUNK_BYTES));
-    let at = 0;
-    for (let c = 0; c < chunks; c++) {
-      const iv = chunkNonce(nonce, first + c, last && c === chunks - 1);
-      const cipher = createCipheriv('chacha20-poly1305', key, iv, { authTagLength: TAG_BYTES });
-      at += cipher.update(p.subarray(c * CHUNK_BYTES, Math.min(bytes, (c + 1) * CHUNK_BYTES))).copy(out, at);
-      cipher.final();
-      at += cipher.getAuthTag().copy(out, at);
+/** Run `spec` on this thread, with the slots' first two entries (they alternate for the read-ahead). */
+export async function runInline(spec: BlockJobSpec): Promise<BlockJobResult> {
+  const seal = spec.mode === 'seal';
+  const [inSlots, outSlots] = seal
+    ? [spec.slots.plain, spec.slots.sealed]
+    : [spec.slots.sealed, spec.slots.plain];
+  const failed = (f: OpenFailure): Error => spec.failure?.(f) ?? new Error('block did not open');
+  const cipher = { crypto, key: spec.key, nonce: Buffer.alloc(12) };
+  const inHash = crypto.createHash('sha256');
+  const outHash = crypto.createHash('sha256');
+  let outAt = 0;
+  const write = (buf: Buffer): void => {
+    for (let off = 0; off < buf.length; ) {
+      off += writeSync(spec.outFd as number, buf, off, buf.length - off, outAt + off);
     }
-    return { bytes: at };
+    outAt += buf.length;
   };
-  const open = (slot: number, bytes: number, first: number, last: boolean): BlockReply => {
-    const s = slots.sealed[slot] as Buffer;
-    const out = slots.plain[slot] as Buffer;
-    const chunks = Math.max(1, Math.ceil(bytes / SEALED_CHUNK_BYTES));
-    let at = 0;
-    for (let c = 0; c < chunks; c++) {
-      const start = c * SEALED_CHUNK_BYTES;
-      const end = Math.min(bytes, start + SEALED_CHUNK_BYTES);
-      if (end - start < TAG_BYTES) return { failedChunk: c };
-      const iv = chunkNonce(nonce, first + c, last && c === chunks - 1);
-      const decipher = createDecipheriv('chacha20-poly1305', key, iv, { authTagLength: TAG_BYTES });
-      decipher.setAuthTag(s.subarray(end - TAG_BYTES, end));
-      const pt = decipher.update(s.subarray(start, end - TAG_BYTES));
-      try {
-        decipher.final();
-      } catch {
-        pt.fill(0);
-        out.fill(0, 0, at);
-        return { failedChunk: c };
-      }
-      at += pt.copy(out, at);
-      pt.fill(0);
+  if (seal) {
+    outHash.update(spec.prefix);
+    write(spec.prefix);
+  } else {
+    inHash.update(spec.prefix);
+  }
+  let position = spec.inStart;
+  let slot = 0;
+  let bytes = readAt(spec.inFd, inSlots[0] as Buffer, position);
+  if (!seal && bytes < TAG_BYTES) throw failed({ kind: 'truncated' });
+  let plain = 0;
+  for (let index = 0; ; index++) {
+    const input = inSlots[slot] as Buffer;
+    const output = outSlots[slot] as Buffer;
+    const next = 1 - slot;
+    // A full block may be the last one: read ahead to know whether its final chunk ends the payload.
+    const nextBytes =
+      bytes === input.length ? readAt(spec.inFd, inSlots[next] as Buffer, position + bytes) : 0;
+    const last = nextBytes === 0;
+    position += bytes;
+    inHash.update(input.subarray(0, bytes));
+    if (seal) await spec.onBlock?.(input.subarray(0, bytes), position);
+    const first = index * spec.blockChunks;
+    const n = seal
+      ? sealChunks(cipher, input, bytes, output, first, last)
+      : openChunks(cipher, input, bytes, output, first, last);
+    if (n < 0) throw failed({ kind: 'chunk', slot, chunk: -1 - n, index, bytes, last });
+    const chunks = Math.ceil(bytes / SEALED_CHUNK_BYTES);
+    // The last chunk may be empty only when it is the only one (age spec, "Payload").
+    if (!seal && last && first + chunks > 1 && bytes - (chunks - 1) * SEALED_CHUNK_BYTES === TAG_BYTES) {
+      throw failed({ kind: 'empty-final-chunk' });
     }
-    return { bytes: at };
-  };
-  const handle = (m: BlockRequest): BlockReply => {
-    switch (m.op) {
-      case 'seal':
-        return seal(m.slot, m.bytes, m.first, m.last);
-      case 'open':
-        return open(m.slot, m.bytes, m.first, m.last);
-      case 'hash':
-        hashes[m.side].update(
-          (m.side === 'plain' ? slots.plain : slots.sealed)[m.slot]?.subarray(0, m.bytes) as Buffer,
-        );
-        return {};
-      case 'hashBytes':
-        hashes[m.side].update(m.data);
-        return {};
-      case 'digest':
-        return { plain: hashes.plain.digest('hex'), sealed: hashes.sealed.digest('hex') };
+    outHash.update(output.subarray(0, n));
+    if (seal) write(output.subarray(0, n));
+    else {
+      plain += n;
+      await spec.onBlock?.(output.subarray(0, n), position);
     }
+    spec.onProgress?.(position);
+    if (last) break;
+    slot = next;
+    bytes = nextBytes;
+  }
+  return {
+    inSha256: inHash.digest('hex'),
+    inBytes: position - spec.inStart,
+    outSha256: outHash.digest('hex'),
+    outBytes: seal ? outAt : plain,
   };
-  return { request: async (m) => handle(m) };
-}
-
-/** A BlockPool whose two workers run on this thread. */
-export function inlineBlockPool(slots: Slots, key: Buffer): BlockPool {
-  return { workers: [inlineWorker(slots, key), inlineWorker(slots, key)], close: async () => undefined };
 }

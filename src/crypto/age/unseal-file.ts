@@ -3,9 +3,9 @@
  * its plaintext to the caller a block at a time, with the SHA-256 commitments a dataset
  * manifest records: the counterpart of sealFile, on the same pipeline (block-crypt.ts).
  *
- * This thread reads the sealed file into a ring of 1 MiB slots in shared memory; two worker
- * threads open alternate blocks, one also hashing the ciphertext and the other the
- * plaintext, each in file order; the caller sees each plaintext block in order. The header
+ * Two worker threads read the sealed file into a ring of 1 MiB slots in shared memory, open
+ * its blocks and keep both hashes (block-crypt.ts, block-worker.ts); the caller sees each
+ * plaintext block in order on this thread. The header
  * is authenticated before any plaintext is released; after that each block is released
  * once all its chunks authenticate, so a caller must treat a failure as the failure of the
  * whole file (as with decryptStream), and must compare the returned hashes with the
@@ -16,16 +16,14 @@
  * corruption alike.
  */
 import { type FileHandle, open } from 'node:fs/promises';
-import { type BlockPool, poolDigests, type Slots } from './block-crypt.ts';
-import { sharedKey } from './block-crypt.ts';
+import { type OpenFailure, type Slots, sharedKey } from './block-crypt.ts';
 import { parseIdentities } from './decrypt.ts';
 import { ageError } from './errors.ts';
 import { parseHeader, scanHeader } from './format.ts';
 import { openHeader } from './header.ts';
-import { BLOCK_CHUNKS, blockPoolFor, quiet, type SealStats, wipePlain } from './seal-file.ts';
-import { PAYLOAD_NONCE_BYTES, payloadKey, SEALED_CHUNK_BYTES, StreamOpener, TAG_BYTES } from './stream.ts';
+import { BLOCK_CHUNKS, blocksFor, type SealStats, wipePlain } from './seal-file.ts';
+import { PAYLOAD_NONCE_BYTES, payloadKey, SEALED_CHUNK_BYTES, StreamOpener } from './stream.ts';
 
-const SEALED_BLOCK_BYTES = BLOCK_CHUNKS * SEALED_CHUNK_BYTES;
 const HEAD_READ_BYTES = 64 * 1024;
 
 /** What a caller does with the plaintext as it goes by. */
@@ -104,80 +102,12 @@ function classify(
   return ageError('age_payload_corrupt');
 }
 
-/** Decrypt the payload from `start` through the pool; the caller's hashes come back with the counts. */
-async function openBlocks(
-  input: FileHandle,
-  start: number,
-  key: Buffer,
-  prefix: Buffer,
-  { slots, pool }: { slots: Slots; pool: BlockPool },
-  options: UnsealFileOptions & { size: number },
-): Promise<SealStats> {
-  const [plainWorker, sealedWorker] = pool.workers;
-  const count = slots.sealed.length;
-  const free: Promise<unknown>[] = Array.from({ length: count }, () => Promise.resolve());
-  quiet(sealedWorker.request({ op: 'hashBytes', side: 'sealed', data: prefix }));
-  // The caller's blocks, and the plaintext hash's requests, go out in file order.
-  let delivering: Promise<void> = Promise.resolve();
-  let nextRead: Promise<number> | null = null;
-  let position = start;
-  let plaintextBytes = 0;
-  try {
-    let slot = 0;
-    let bytes = await readAt(input, slots.sealed[0] as Buffer, position);
-    if (bytes < TAG_BYTES) throw ageError('age_truncated', 'input ends before the final chunk');
-    for (let block = 0; ; block++) {
-      const next = (slot + 1) % count;
-      position += bytes;
-      const at = position;
-      // A full block may be the last one: read ahead to know whether its final chunk ends the payload.
-      nextRead =
-        bytes === SEALED_BLOCK_BYTES
-          ? quiet(
-              (free[next] as Promise<unknown>).then(() => readAt(input, slots.sealed[next] as Buffer, at)),
-            )
-          : null;
-      const nextBytes = nextRead ? await nextRead : 0;
-      const last = nextBytes === 0;
-      const s = slot;
-      const n = bytes;
-      const first = block * BLOCK_CHUNKS;
-      const sealedHashed = quiet(sealedWorker.request({ op: 'hash', side: 'sealed', slot: s, bytes: n }));
-      const opener = block % 2 === 0 ? plainWorker : sealedWorker;
-      const opened = quiet(
-        opener.request({ op: 'open', slot: s, bytes: n, first, last }).then((r) => {
-          if (r.failedChunk !== undefined) {
-            throw classify(key, slots.sealed[s] as Buffer, n, first, r.failedChunk, last);
-          }
-          const chunks = Math.ceil(n / SEALED_CHUNK_BYTES);
-          // The last chunk may be empty only when it is the only one (age spec, "Payload").
-          if (last && n - (chunks - 1) * SEALED_CHUNK_BYTES === TAG_BYTES && first + chunks > 1) {
-            throw ageError('age_payload_corrupt', 'final chunk is empty');
-          }
-          return r.bytes as number;
-        }),
-      );
-      delivering = quiet(
-        delivering.then(async () => {
-          const plain = await opened;
-          const view = (slots.plain[s] as Buffer).subarray(0, plain);
-          // Hashed before the caller sees it, so a caller may wipe the block when done.
-          await plainWorker.request({ op: 'hash', side: 'plain', slot: s, bytes: plain });
-          await options.onBlock?.(view);
-          plaintextBytes += plain;
-          options.onProgress?.(at, Math.max(options.size, at));
-        }),
-      );
-      free[s] = quiet(Promise.all([sealedHashed, delivering]));
-      if (last) break;
-      slot = next;
-      bytes = nextBytes;
-    }
-    await Promise.all(free);
-    return { plaintextBytes, ciphertextBytes: position, ...(await poolDigests(pool)) };
-  } finally {
-    await Promise.allSettled([...free, delivering, nextRead]);
-  }
+/** The error for a block that did not open. */
+function openError(key: Buffer, slots: Slots, f: OpenFailure): Error {
+  if (f.kind === 'truncated') return ageError('age_truncated', 'input ends before the final chunk');
+  if (f.kind === 'empty-final-chunk') return ageError('age_payload_corrupt', 'final chunk is empty');
+  const first = f.index * BLOCK_CHUNKS;
+  return classify(key, slots.sealed[f.slot] as Buffer, f.bytes, first, f.chunk, f.last);
 }
 
 /**
@@ -194,18 +124,38 @@ export async function unsealFile(
 ): Promise<SealStats> {
   const input = await open(path, 'r');
   let key: Buffer | null = null;
-  let blocks: { slots: Slots; pool: BlockPool } | null = null;
+  let slots: Slots | null = null;
   try {
     const { size } = await input.stat();
     const { prefix, key: payload } = await readPrefix(input, identities);
-    key = sharedKey(payload);
+    const k = sharedKey(payload);
+    key = k;
     payload.fill(0);
-    blocks = blockPoolFor(size - prefix.length, key);
-    return await openBlocks(input, prefix.length, key, prefix, blocks, { ...options, size });
+    const blocks = blocksFor(size - prefix.length);
+    const s = blocks.slots;
+    slots = s;
+    const { onBlock, onProgress } = options;
+    const r = await blocks.run({
+      mode: 'open',
+      slots: s,
+      key: k,
+      blockChunks: BLOCK_CHUNKS,
+      inFd: input.fd,
+      inStart: prefix.length,
+      prefix,
+      ...(onBlock ? { onBlock: (block: Buffer) => onBlock(block) } : {}),
+      ...(onProgress ? { onProgress: (at: number) => onProgress(at, Math.max(size, at)) } : {}),
+      failure: (f) => openError(k, s, f),
+    });
+    return {
+      plaintextSha256: r.outSha256,
+      ciphertextSha256: r.inSha256,
+      plaintextBytes: r.outBytes,
+      ciphertextBytes: prefix.length + r.inBytes,
+    };
   } finally {
-    await blocks?.pool.close();
     key?.fill(0);
-    if (blocks) wipePlain(blocks.slots);
+    if (slots) wipePlain(slots);
     await input.close().catch(() => undefined);
   }
 }
