@@ -7,13 +7,13 @@
  * removed. (The rename makes the result atomic for readers; it is not fsynced, so after a
  * power loss a re-seal may be needed: the manifest's ciphertext hash catches that.)
  *
- * The work runs on two worker threads that read, seal, hash and write the file themselves
- * over a ring of 1 MiB slots in shared memory (block-crypt.ts, block-worker.ts): one reads
- * the plaintext and hashes it, the other hashes the ciphertext and writes it, and the
- * cipher goes to whichever is free. That spreads the three sequential costs (the cipher,
+ * The work runs on two worker threads over a ring of 1 MiB slots in shared memory
+ * (block-crypt.ts, block-worker.ts): one reads the plaintext and hashes it, the other
+ * hashes the ciphertext and hands each block to this thread, which writes it; the cipher
+ * goes to whichever thread is free. That spreads the three sequential costs (the cipher,
  * which STREAM lets us split, and the two hashes, which we cannot) over two cores with no
- * round trip through this thread per block. Small files run the same steps on this thread
- * (block-inline.ts).
+ * round trip through this thread between reading and sealing. Small files run the same
+ * steps on this thread (block-inline.ts).
  *
  * Measured history (BENCHMARKS.md "Sealing"): encrypting on this thread with one hash
  * worker spent ~5 CPU s on 1 GiB at load 30, against `age -r`'s ~1.1; the two SHA-256
