@@ -38,7 +38,7 @@ import { privacyCost } from '../privacy/cost.ts';
 import type { PipelineDocument } from '../pipelines/schema.ts';
 import type { SignedLedgerEntry } from '../contracts/ledger.ts';
 import type { BudgetCharge, LedgerService, RunCharge } from './ledger-service.ts';
-import { keepStore, openFromStore } from './store/open.ts';
+import { keepStore, openFromStore, storeFitsMemory } from './store/open.ts';
 import { checkSealedInputStreaming } from './stream-input.ts';
 import { inputMode, streamAndRun } from './stream-job.ts';
 import { afterData, dataCondition } from './data-condition.ts';
@@ -405,7 +405,11 @@ export async function openAndRun(
 ): Promise<{ opened: OpenedDataset[]; outputs: PipelineOutputs }> {
   const { doc, limits } = checked;
   const limited = applyLimits(doc, limits);
-  if (!extra.trainer && inputMode(job, limited, ctx.limits.memoryBytes) === 'stream')
+  if (
+    !extra.trainer &&
+    inputMode(job, limited, ctx.limits.memoryBytes) === 'stream' &&
+    !(await storedWhole(job, ctx, limited))
+  )
     return streamAndRun(job, ctx, limited, onOpened, progress, extra.guard);
   const opened = await openInputs(job, ctx, limited, progress, extra.guard, { warm: true });
   onOpened(opened);
@@ -427,6 +431,14 @@ export async function openAndRun(
     });
   });
   return { opened, outputs };
+}
+
+/** Whether a job that would stream its one input reads it whole from its store instead (store/open.ts storeFitsMemory). */
+async function storedWhole(job: JobSpec, ctx: JobContext, limited: PipelineDocument): Promise<boolean> {
+  const input = job.inputs[0] as JobSpec['inputs'][number];
+  const columns =
+    checkPipeline(limited, { [input.name]: input.manifest.manifest.schema }).inputs[0]?.columnsRead ?? [];
+  return storeFitsMemory(input, ctx, columns, ctx.limits.memoryBytes);
 }
 
 /**

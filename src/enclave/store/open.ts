@@ -59,6 +59,42 @@ export async function openFromStore(
   return { ...opened, data, source: { ...base, data } };
 }
 
+/**
+ * Whether a job over a dataset too large to parse whole (stream-job.ts) may still read its
+ * store whole: when the columns it reads (their stored bytes, as decrypted Arrow) and
+ * DuckDB's copy of them (16 bytes a string, fixed widths otherwise) take at most a quarter
+ * of the memory limit per job. Parsing a CSV takes several times the file; reading a store
+ * takes the columns read, and a whole read can be kept in the warm cache (10M rows, 3
+ * columns: ~130 MiB + ~280 MiB), where a streamed job merges partial aggregates every time.
+ * False without a store. Throws what openFromStore throws for the owner's terms and index.
+ */
+export async function storeFitsMemory(
+  input: SealedInput,
+  ctx: OpenContext,
+  columns: readonly string[],
+  memoryBytes: number,
+): Promise<boolean> {
+  assertInputAccepted(input, ctx);
+  const { manifest } = input.manifest;
+  const hash = manifestHash(manifest);
+  const index = await readStoreIndex(
+    storePathFor(input.blobPath, hash),
+    input.datasetId,
+    hash,
+    ctx.ageIdentity,
+  );
+  if (!index || index.rows !== manifest.rows) return false;
+  let bytes = 0;
+  index.schema.forEach((c, i) => {
+    if (!columns.includes(c.name)) return;
+    for (const [, length] of index.extents[i] ?? []) bytes += length;
+    const width =
+      c.type === 'bool' ? 1 : c.type === 'int32' || c.type === 'date' ? 4 : c.type === 'string' ? 16 : 8;
+    bytes += width * index.rows;
+  });
+  return bytes <= memoryBytes / 4;
+}
+
 /** Write the store of a dataset just opened and checked from its sealed upload; failures are ignored. */
 export async function keepStore(
   input: SealedInput,
