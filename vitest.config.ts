@@ -9,7 +9,7 @@ import { defineConfig } from 'vitest/config';
  * lands in the right suite without anyone keeping a list.
  */
 const E2E_MARKERS = [
-  /from '(\.\.\/)+helpers\/(host|cli|tree)\.ts'/,
+  /from '(\.\.\/)+helpers\/(host|data-host|cli|tree)\.ts'/,
   /from 'node:child_process'/,
   /\bstartEmbeddedChain\b/,
   // The worker's shared chain (test/helpers/worker-chain.ts).

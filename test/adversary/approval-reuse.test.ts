@@ -9,24 +9,18 @@
  * (anchored on chain like budget spends, so a restart or rollback cannot reset them).
  * Each test fails if the enclave runs the job.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import { manifestHash, type SignedManifest } from '../../src/crypto/manifest.ts';
 import type { EnclaveClient } from '../../src/host/enclave-client.ts';
-import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import { parsePipeline, pipelineHash } from '../../src/pipelines/index.ts';
 import { purposeHash, signApproval } from '../../src/privacy/index.ts';
 import { ApiClient } from '../../src/cli/client.ts';
 import { JobRecordSchema, ResultDocumentSchema } from '../../src/contracts/api-records.ts';
-import { sealAndUpload } from '../helpers/datasets.ts';
-import { startTestHost } from '../helpers/host.ts';
+import { type DataHost, startDataHost } from '../helpers/data-host.ts';
 import { enclaveJob, finished, postJob } from '../helpers/jobs.ts';
 import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
 
-const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const PIPELINE = `obscura: 1
 name: approval-reuse
 inputs: { visits: { columns: { region: string, cost: float64 } } }
@@ -38,8 +32,7 @@ outputs: { by_region: { min_group_size: 5 } }
 const PURPOSE = 'regional cost study for the 2027 budget';
 const P = pipelineHash(parsePipeline(PIPELINE));
 
-let t: Awaited<ReturnType<typeof startTestHost>>;
-const work = mkdtempSync(join(tmpdir(), 'obscura-approval-reuse-'));
+let t: DataHost;
 let owner: AccountKey;
 let alice: AccountKey;
 let bob: AccountKey;
@@ -71,28 +64,20 @@ let n = 0;
 const id = () => `reuse-${++n}`;
 
 beforeAll(async () => {
-  t = await startTestHost({ enclaveSpawn: inProcessEnclave });
+  t = await startDataHost({ enclaveSpawn: inProcessEnclave });
   owner = await accountKeyFromSuri('//ReuseOwner');
   alice = await accountKeyFromSuri('//ReuseAlice');
   bob = await accountKeyFromSuri('//ReuseBob');
-  const w = t.host.workers.list()[0];
-  if (!w) throw new Error('no worker');
-  enclave = t.host.workers.get(w.id);
-  sealed = join(work, 'visits.sealed');
-  ({ dataset, signed } = await sealAndUpload({
-    url: t.host.url,
-    file: CSV,
-    out: sealed,
+  enclave = t.host.workers.get(t.worker.id);
+  ({ dataset, signed, sealed } = await t.seal({
     owner,
-    worker: w,
-    analysts: [alice.address, bob.address],
+    analysts: [alice, bob],
     policy: 'obscura-policy: 1\npipelines: approval\n',
   }));
 }, 180_000);
 
 afterAll(async () => {
   await t?.close();
-  rmSync(work, { recursive: true, force: true });
 });
 
 describe("an owner's approval covers one analyst, purpose, expiry and number of runs", () => {

@@ -11,25 +11,18 @@
  * A host that withholds the anchor gets a job that never reads data.
  * Runs a real host (embedded chain, enclave process, API).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatasetBudgetSchema } from '../../src/contracts/api-schemas.ts';
 import { ApiClient } from '../../src/cli/client.ts';
 import { submitJob } from '../../src/client/job-request.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import type { SignedManifest } from '../../src/crypto/manifest.ts';
-import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import { ledgerEntryHash, SignedLedgerEntrySchema } from '../../src/contracts/ledger.ts';
 import type { JobSpec } from '../../src/contracts/enclave-protocol.ts';
 import { type JobRecord, JobRecordSchema } from '../../src/contracts/api-records.ts';
-import { sealAndUpload } from '../helpers/datasets.ts';
 import { enclaveJob } from '../helpers/jobs.ts';
 import { DP_COUNT } from '../helpers/pipelines.ts';
-import { startTestHost } from '../helpers/host.ts';
-
-const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
+import { type DataHost, startDataHost } from '../helpers/data-host.ts';
 
 /** DP-SGD that would run for hours: it is still training, long after it read the rows, when the enclave is killed. */
 const SLOW_DP = `obscura: 1
@@ -41,8 +34,7 @@ steps:
 outputs: { m: { min_group_size: 10, dp: { epsilon: 0.5, delta: 1.0e-6 } } }
 `;
 
-const work = mkdtempSync(join(tmpdir(), 'obscura-crash-spends-'));
-let t: Awaited<ReturnType<typeof startTestHost>>;
+let t: DataHost;
 let owner: AccountKey;
 let analyst: AccountKey;
 let dataset: string;
@@ -65,26 +57,22 @@ async function settled(id: string, timeoutMs = 90_000): Promise<JobRecord> {
 }
 
 beforeAll(async () => {
-  t = await startTestHost();
+  t = await startDataHost();
   owner = await accountKeyFromSuri('//CrashSpendsOwner');
   analyst = await accountKeyFromSuri('//CrashSpendsAnalyst');
-  const w = t.host.workers.list()[0];
-  if (!w) throw new Error('no worker');
-  sealedPath = join(work, 'visits.sealed');
-  ({ dataset, signed } = await sealAndUpload({
-    url: t.host.url,
-    file: CSV,
-    out: sealedPath,
+  ({
+    dataset,
+    signed,
+    sealed: sealedPath,
+  } = await t.seal({
     owner,
-    worker: w,
-    analysts: [analyst.address],
+    analysts: [analyst],
     policy: 'obscura-policy: 1\ndp: { epsilon: 3, delta: 1.0e-5, max_epsilon_per_job: 1, required: true }\n',
   }));
 }, 120_000);
 
 afterAll(async () => {
   await t?.close();
-  rmSync(work, { recursive: true, force: true });
 });
 
 describe('a DP job whose enclave is killed after reading data has spent its budget', () => {

@@ -10,19 +10,13 @@
  * one-patient filter runs, if a derive singles the patient out, if a column outside
  * columns.filter can be filtered on, or if the warning is missing where it applies.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import type { SignedManifest } from '../../src/crypto/manifest.ts';
-import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
-import { sealAndUpload } from '../helpers/datasets.ts';
-import { startTestHost } from '../helpers/host.ts';
+import { type DataHost, startDataHost } from '../helpers/data-host.ts';
 import { dryRun, enclaveJob, submitJob } from '../helpers/jobs.ts';
 import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
 
-const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const TARGET = 'P000000-2f1134'; // the first row of visits.csv
 
 const total = (where: string, derive = '') => `obscura: 1
@@ -42,18 +36,15 @@ steps:
 outputs: { s: { dp: { epsilon: 0.1 } } }
 `;
 
-let t: Awaited<ReturnType<typeof startTestHost>>;
-const work = mkdtempSync(join(tmpdir(), 'obscura-adv-diff-'));
+let t: DataHost;
 let analyst: AccountKey;
 const ds: Record<'plain' | 'narrow' | 'dp', { dataset: string; signed: SignedManifest; sealed: string }> =
   {} as never;
 
 beforeAll(async () => {
-  t = await startTestHost({ enclaveSpawn: inProcessEnclave });
+  t = await startDataHost({ enclaveSpawn: inProcessEnclave });
   const owner = await accountKeyFromSuri('//DifferencingOwner');
   analyst = await accountKeyFromSuri('//DifferencingAnalyst');
-  const worker = t.host.workers.list()[0];
-  if (!worker) throw new Error('no worker');
   const head = `obscura-policy: 1\nanalysts: ["${analyst.address}"]\nmin_group_size: 10\n`;
   const policies = {
     plain: `${head}columns: { never_output: [patient_id] }\n`,
@@ -61,29 +52,16 @@ beforeAll(async () => {
     dp: `${head}columns: { never_output: [patient_id] }\ndp: { epsilon: 1, required: true }\n`,
   };
   for (const [name, policy] of Object.entries(policies) as [keyof typeof policies, string][]) {
-    const sealed = join(work, `${name}.sealed`);
-    ds[name] = {
-      ...(await sealAndUpload({
-        url: t.host.url,
-        file: CSV,
-        out: sealed,
-        owner,
-        worker,
-        analysts: [analyst.address],
-        policy,
-      })),
-      sealed,
-    };
+    ds[name] = await t.seal({ owner, analysts: [analyst], policy, name: `${name}.sealed` });
   }
 }, 120_000);
 
 afterAll(async () => {
   await t?.close();
-  rmSync(work, { recursive: true, force: true });
 });
 
 async function forged(pipeline: string, d: (typeof ds)['plain']) {
-  const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
+  const enclave = t.host.workers.get(t.worker.id);
   const job = await enclaveJob(analyst, {
     id: `forged-${Math.random().toString(16).slice(2)}`,
     pipeline,

@@ -12,8 +12,7 @@
  * back, not even when the job then fails before reading its input.
  * Runs a real host (embedded chain, the real enclave in-process, API).
  */
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatasetBudgetSchema } from '../../src/contracts/api-schemas.ts';
@@ -31,13 +30,9 @@ import {
 } from '../../src/contracts/ledger.ts';
 import { jobRequestHash } from '../../src/privacy/job-request.ts';
 import { DATA_CONDITION_CODE, DATA_CONDITION_MESSAGE } from '../../src/enclave/data-condition.ts';
-import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import { type JobRecord, JobRecordSchema } from '../../src/contracts/api-records.ts';
-import { sealAndUpload } from '../helpers/datasets.ts';
-import { startTestHost } from '../helpers/host.ts';
+import { type DataHost, startDataHost } from '../helpers/data-host.ts';
 import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
-
-const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 
 /** DP-SGD on cost, which some visits lack: the job fails once the enclave reads the rows. */
 const FAILS_AFTER_READING = `obscura: 1
@@ -49,8 +44,7 @@ steps:
 outputs: { m: { min_group_size: 10, dp: { epsilon: 0.5, delta: 1.0e-6 } } }
 `;
 
-const work = mkdtempSync(join(tmpdir(), 'obscura-dp-failure-'));
-let t: Awaited<ReturnType<typeof startTestHost>>;
+let t: DataHost;
 let owner: AccountKey;
 let analyst: AccountKey;
 let dataset: string;
@@ -71,26 +65,22 @@ async function run(pipeline: string): Promise<JobRecord> {
 }
 
 beforeAll(async () => {
-  t = await startTestHost({ enclaveSpawn: inProcessEnclave });
+  t = await startDataHost({ enclaveSpawn: inProcessEnclave });
   owner = await accountKeyFromSuri('//DpFailureOwner');
   analyst = await accountKeyFromSuri('//DpFailureAnalyst');
-  const w = t.host.workers.list()[0];
-  if (!w) throw new Error('no worker');
-  sealedPath = join(work, 'visits.sealed');
-  ({ dataset, signed } = await sealAndUpload({
-    url: t.host.url,
-    file: CSV,
-    out: sealedPath,
+  ({
+    dataset,
+    signed,
+    sealed: sealedPath,
+  } = await t.seal({
     owner,
-    worker: w,
-    analysts: [analyst.address],
+    analysts: [analyst],
     policy: 'obscura-policy: 1\ndp: { epsilon: 3, delta: 1.0e-5, max_epsilon_per_job: 1, required: true }\n',
   }));
 }, 120_000);
 
 afterAll(async () => {
   await t?.close();
-  rmSync(work, { recursive: true, force: true });
 });
 
 describe('a DP job that fails after reading data spends its budget', () => {
@@ -112,12 +102,12 @@ describe('a DP job that fails after reading data spends its budget', () => {
 
   it('a job that fails before any data is read spends nothing', async () => {
     const before = await budget();
-    const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
+    const enclave = t.host.workers.get(t.worker.id);
     // The ciphertext is missing: the enclave refuses before it commits the spend.
     const job = await enclaveJob(analyst, {
       id: 'no-data',
       pipeline: FAILS_AFTER_READING,
-      inputs: [{ name: 'visits', datasetId: dataset, blobPath: join(work, 'missing'), manifest: signed }],
+      inputs: [{ name: 'visits', datasetId: dataset, blobPath: join(t.work, 'missing'), manifest: signed }],
     });
     await expect(enclave.request('run_job', { job })).rejects.toMatchObject({ code: 'dataset_blob_missing' });
     // More than the 2 left: refused before anything is decrypted (by the budget, or the per-job
@@ -137,7 +127,7 @@ describe('a DP job that fails after reading data spends its budget', () => {
   }, 120_000);
 
   it('the spend is committed before the job reads anything: the host sees the entry alone, bound to the signed request', async () => {
-    const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
+    const enclave = t.host.workers.get(t.worker.id);
     const job = await enclaveJob(analyst, {
       id: 'held',
       pipeline: FAILS_AFTER_READING,
@@ -160,9 +150,9 @@ describe('a DP job that fails after reading data spends its budget', () => {
   }, 120_000);
 
   it('a spend anchored for a job that then fails before reading its input is not given back', async () => {
-    const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
+    const enclave = t.host.workers.get(t.worker.id);
     // A copy of the ciphertext that is there when the job is committed, and gone when it runs.
-    const vanishing = join(work, 'vanishing.sealed');
+    const vanishing = join(t.work, 'vanishing.sealed');
     copyFileSync(sealedPath, vanishing);
     const job = await enclaveJob(analyst, {
       id: 'vanishing',
@@ -183,7 +173,7 @@ describe('a DP job that fails after reading data spends its budget', () => {
   }, 120_000);
 
   it('a job cancelled while its spend is being anchored never reads data, and its spend stands', async () => {
-    const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
+    const enclave = t.host.workers.get(t.worker.id);
     const job = await enclaveJob(analyst, {
       id: 'cancelled-early',
       pipeline: FAILS_AFTER_READING,
@@ -205,7 +195,7 @@ async function anchorAndConfirm(
   ledger: SignedLedgerEntry,
   onProgress?: (fraction: number, message: string) => void,
 ) {
-  const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
+  const enclave = t.host.workers.get(t.worker.id);
   const operator = await loadOrCreateOperatorKey(t.dataDir);
   const chain = await ChainClient.connect(t.host.chainEndpoint, { operatorSuri: operator.suri });
   try {

@@ -12,22 +12,16 @@
  * Runs a real host (embedded chain, the real enclave in-process, API).
  */
 import { readFileSync } from 'node:fs';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../src/cli/client.ts';
 import { submitJob } from '../../src/client/job-request.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import { DATA_CONDITION_CODE } from '../../src/enclave/data-condition.ts';
-import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import { type JobRecord, JobRecordSchema } from '../../src/contracts/api-records.ts';
-import { sealAndUpload } from '../helpers/datasets.ts';
-import { startTestHost } from '../helpers/host.ts';
+import { type DataHost, startDataHost, VISITS_CSV } from '../helpers/data-host.ts';
 import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
 
-const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
-const rows = readFileSync(CSV, 'utf8')
+const rows = readFileSync(VISITS_CSV, 'utf8')
   .trim()
   .split('\n')
   .slice(1)
@@ -60,8 +54,7 @@ steps:
 outputs: { n: { dp: { epsilon: 0.5 } } }
 `;
 
-const work = mkdtempSync(join(tmpdir(), 'obscura-failure-oracle-'));
-let t: Awaited<ReturnType<typeof startTestHost>>;
+let t: DataHost;
 let owner: AccountKey;
 let analyst: AccountKey;
 let plain: string;
@@ -86,20 +79,17 @@ const ending = (job: JobRecord) => ({
 });
 
 beforeAll(async () => {
-  t = await startTestHost({ enclaveSpawn: inProcessEnclave });
+  t = await startDataHost({ enclaveSpawn: inProcessEnclave });
   owner = await accountKeyFromSuri('//OracleOwner');
   analyst = await accountKeyFromSuri('//OracleAnalyst');
-  const w = t.host.workers.list()[0];
-  if (!w) throw new Error('no worker');
-  const base = { url: t.host.url, file: CSV, owner, worker: w, analysts: [analyst.address] };
-  ({ dataset: plain } = await sealAndUpload({
-    ...base,
-    out: join(work, 'plain.sealed'),
+  ({ dataset: plain } = await t.seal({
+    owner,
+    analysts: [analyst],
     policy: 'obscura-policy: 1\nmin_group_size: 10\n',
   }));
-  ({ dataset: dpRequired } = await sealAndUpload({
-    ...base,
-    out: join(work, 'dp.sealed'),
+  ({ dataset: dpRequired } = await t.seal({
+    owner,
+    analysts: [analyst],
     policy:
       'obscura-policy: 1\nmin_group_size: 10\ndp: { epsilon: 3, max_epsilon_per_job: 1, required: true }\n',
   }));
@@ -107,7 +97,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await t?.close();
-  rmSync(work, { recursive: true, force: true });
 });
 
 describe('a failure is not an oracle', () => {

@@ -11,18 +11,13 @@
  * a histogram of a never_output column runs, if more bins than the cap run, or if a
  * released cell shows fewer rows than min_group_size.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
-import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
-import { sealAndUpload } from '../helpers/datasets.ts';
-import { startTestHost } from '../helpers/host.ts';
+import { type DataHost, startDataHost, VISITS_CSV } from '../helpers/data-host.ts';
 import { runToResult, submitJob } from '../helpers/jobs.ts';
 import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
 
-const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const MIN = 10;
 const policy = (analyst: string, never: string) => `obscura-policy: 1
 analysts: ["${analyst}"]
@@ -40,33 +35,22 @@ steps:
 outputs: { h: { min_group_size: 1 } }
 `;
 
-let t: Awaited<ReturnType<typeof startTestHost>>;
-const work = mkdtempSync(join(tmpdir(), 'obscura-adv-hist-'));
+let t: DataHost;
 let analyst: AccountKey;
 let secret: string; // cost is never_output
 let open: string; // only patient_id is never_output
 let window: { lo: number; hi: number };
 
 beforeAll(async () => {
-  t = await startTestHost({ enclaveSpawn: inProcessEnclave });
+  t = await startDataHost({ enclaveSpawn: inProcessEnclave });
   const owner = await accountKeyFromSuri('//HistogramOwner');
   analyst = await accountKeyFromSuri('//HistogramAnalyst');
-  const worker = t.host.workers.list()[0];
-  if (!worker) throw new Error('no worker');
-  const up = (out: string, never: string) =>
-    sealAndUpload({
-      url: t.host.url,
-      file: CSV,
-      out: join(work, out),
-      owner,
-      worker,
-      analysts: [analyst.address],
-      policy: policy(analyst.address, never),
-    });
+  const up = (name: string, never: string) =>
+    t.seal({ owner, analysts: [analyst], policy: policy(analyst.address, never), name });
   secret = (await up('secret.sealed', 'patient_id, cost')).dataset;
   open = (await up('open.sealed', 'patient_id')).dataset;
   // Eleven rows by cost, between 2000 and 4000, with no other row at their bounds.
-  const costs = readFileSync(CSV, 'utf8')
+  const costs = readFileSync(VISITS_CSV, 'utf8')
     .trim()
     .split('\n')
     .slice(1)
@@ -81,7 +65,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await t?.close();
-  rmSync(work, { recursive: true, force: true });
 });
 
 describe('histograms release no single row', () => {

@@ -9,24 +9,18 @@
  * signed result carries that request, so an auditor sees who asked for what.
  * Each test fails if the enclave accepts the forged job.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../src/cli/client.ts';
 import { signedRequestForInputs } from '../../src/client/job-request.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
-import type { SignedManifest } from '../../src/crypto/manifest.ts';
 import type { EnclaveClient } from '../../src/host/enclave-client.ts';
-import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import type { JobSpec } from '../../src/contracts/enclave-protocol.ts';
 import { JOB_REQUEST_MAX_AGE_MS, signJobRequest } from '../../src/privacy/job-request.ts';
-import { sealAndUpload, refusal } from '../helpers/datasets.ts';
-import { startTestHost } from '../helpers/host.ts';
+import { refusal } from '../helpers/datasets.ts';
+import { type DataHost, type SealedDataset, startDataHost } from '../helpers/data-host.ts';
 import { enclaveJob, postJob } from '../helpers/jobs.ts';
 import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
 
-const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const PIPELINE = `obscura: 1
 name: impersonation
 inputs: { visits: { columns: { region: string, cost: float64 } } }
@@ -37,14 +31,13 @@ outputs: { by_region: { min_group_size: 5 } }
 `;
 const OTHER_PIPELINE = PIPELINE.replace('total: { sum: cost }', 'total: { max: cost }');
 
-let t: Awaited<ReturnType<typeof startTestHost>>;
-const work = mkdtempSync(join(tmpdir(), 'obscura-impersonation-'));
+let t: DataHost;
 let owner: AccountKey;
 let alice: AccountKey;
 let bob: AccountKey;
 let hostKey: AccountKey;
 let enclave: EnclaveClient;
-const d: Record<'a' | 'b', { dataset: string; signed: SignedManifest; sealed: string }> = {} as never;
+const d: Record<'a' | 'b', SealedDataset> = {} as never;
 
 const input = (x: (typeof d)['a']) => ({
   name: 'visits',
@@ -56,32 +49,20 @@ let n = 0;
 const id = () => `forged-${++n}`;
 
 beforeAll(async () => {
-  t = await startTestHost({ enclaveSpawn: inProcessEnclave });
+  t = await startDataHost({ enclaveSpawn: inProcessEnclave });
   owner = await accountKeyFromSuri('//ImpersonationOwner');
   alice = await accountKeyFromSuri('//ImpersonationAlice');
   bob = await accountKeyFromSuri('//ImpersonationBob');
   hostKey = await accountKeyFromSuri('//ImpersonationHost');
-  const w = t.host.workers.list()[0];
-  if (!w) throw new Error('no worker');
-  enclave = t.host.workers.get(w.id);
+  enclave = t.host.workers.get(t.worker.id);
   for (const k of ['a', 'b'] as const) {
-    const sealed = join(work, `${k}.sealed`);
     // Both datasets allow both analysts: the manifest's list alone cannot tell them apart.
-    const up = await sealAndUpload({
-      url: t.host.url,
-      file: CSV,
-      out: sealed,
-      owner,
-      worker: w,
-      analysts: [alice.address, bob.address],
-    });
-    d[k] = { ...up, sealed };
+    d[k] = await t.seal({ owner, analysts: [alice, bob], name: `${k}.sealed` });
   }
 }, 180_000);
 
 afterAll(async () => {
   await t?.close();
-  rmSync(work, { recursive: true, force: true });
 });
 
 describe('the enclave takes the analyst only from the signed request', () => {

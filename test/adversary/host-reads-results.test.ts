@@ -12,25 +12,19 @@
  * Fails if any output value appears anywhere the host can read, if the other analyst opens
  * the outputs, or if the analyst or the owner cannot.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../src/cli/client.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
-import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import type { OutputTable } from '../../src/contracts/result.ts';
 import { openOutputs } from '../../src/contracts/result-outputs.ts';
 import { documentOutputs, parseResultDocument } from '../../src/provenance/document.ts';
 import { pipelineHash, parsePipeline } from '../../src/pipelines/index.ts';
 import type { ResultDocument } from '../../src/contracts/api-records.ts';
-import { sealAndUpload } from '../helpers/datasets.ts';
-import { startTestHost } from '../helpers/host.ts';
+import { type DataHost, startDataHost } from '../helpers/data-host.ts';
 import { filesContaining } from '../helpers/leaks.ts';
 import { finished, resultOutputs, submitJob } from '../helpers/jobs.ts';
 import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
 
-const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const PIPELINE = `obscura: 1
 name: host-reads-results
 inputs: { visits: { columns: { region: string, cost: float64 } } }
@@ -40,8 +34,7 @@ steps:
 outputs: { costs: { min_group_size: 5 } }
 `;
 
-let t: Awaited<ReturnType<typeof startTestHost>>;
-const work = mkdtempSync(join(tmpdir(), 'obscura-host-reads-results-'));
+let t: DataHost;
 let owner: AccountKey;
 let alice: AccountKey;
 let bob: AccountKey;
@@ -49,31 +42,21 @@ let ids: { dataset: string; job: string; result: string; worker: string };
 let tables: Record<string, OutputTable>;
 
 beforeAll(async () => {
-  t = await startTestHost({ enclaveSpawn: inProcessEnclave });
+  t = await startDataHost({ enclaveSpawn: inProcessEnclave });
   owner = await accountKeyFromSuri('//ReadsResultsOwner');
   alice = await accountKeyFromSuri('//ReadsResultsAlice');
   bob = await accountKeyFromSuri('//ReadsResultsBob');
-  const w = t.host.workers.list()[0];
-  if (!w) throw new Error('no worker');
-  const { dataset } = await sealAndUpload({
-    url: t.host.url,
-    file: CSV,
-    out: join(work, 'visits.sealed'),
-    owner,
-    worker: w,
-    analysts: [alice.address, bob.address],
-  });
+  const { dataset } = await t.seal({ owner, analysts: [alice, bob] });
   const r = await submitJob(t.host.url, alice, { pipeline: PIPELINE, inputs: { visits: dataset } });
   if (!r.job) throw new Error(`job refused: ${r.code} ${r.message}`);
   const job = await finished(t.host.url, alice, r.job);
   if (job.status !== 'succeeded' || !job.result) throw new Error(`job failed: ${JSON.stringify(job.error)}`);
-  ids = { dataset, job: job.id, result: job.result, worker: w.id };
+  ids = { dataset, job: job.id, result: job.result, worker: t.worker.id };
   tables = await resultOutputs(t.host.url, alice, job.result);
 }, 180_000);
 
 afterAll(async () => {
   await t?.close();
-  rmSync(work, { recursive: true, force: true });
 });
 
 /** The output values that cannot appear by chance: non-integer cost sums and means, as JSON writes them. */

@@ -9,19 +9,12 @@
  * columns it is computed from, so `columns.join_on` holds for it. This test fails if a
  * constant key is accepted or a derived key escapes the join_on rule.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import type { SignedManifest } from '../../src/crypto/manifest.ts';
-import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
-import { sealAndUpload } from '../helpers/datasets.ts';
-import { startTestHost } from '../helpers/host.ts';
+import { type DataHost, startDataHost } from '../helpers/data-host.ts';
 import { enclaveJob, submitJob } from '../helpers/jobs.ts';
 import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
-
-const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 
 const selfJoin = (key: string) => `obscura: 1
 name: blow-up
@@ -33,38 +26,30 @@ steps:
 outputs: { n: {} }
 `;
 
-let t: Awaited<ReturnType<typeof startTestHost>>;
-const work = mkdtempSync(join(tmpdir(), 'obscura-adv-join-'));
+let t: DataHost;
 let analyst: AccountKey;
 let dataset: string;
 let signed: SignedManifest;
-const sealed = join(work, 'visits.sealed');
+let sealed: string;
 
 beforeAll(async () => {
-  t = await startTestHost({ enclaveSpawn: inProcessEnclave });
+  t = await startDataHost({ enclaveSpawn: inProcessEnclave });
   const owner = await accountKeyFromSuri('//JoinKeyOwner');
   analyst = await accountKeyFromSuri('//JoinKeyAnalyst');
-  const worker = t.host.workers.list()[0];
-  if (!worker) throw new Error('no worker');
   const policy = `obscura-policy: 1\nanalysts: ["${analyst.address}"]\ncolumns: { join_on: [patient_id], never_output: [patient_id] }\n`;
-  ({ dataset, signed } = await sealAndUpload({
-    url: t.host.url,
-    file: CSV,
-    out: sealed,
+  ({ dataset, signed, sealed } = await t.seal({
     owner,
-    worker,
-    analysts: [analyst.address],
+    analysts: [analyst],
     policy,
   }));
 }, 120_000);
 
 afterAll(async () => {
   await t?.close();
-  rmSync(work, { recursive: true, force: true });
 });
 
 async function forged(pipeline: string) {
-  const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
+  const enclave = t.host.workers.get(t.worker.id);
   const job = await enclaveJob(analyst, {
     id: `forged-${Math.random().toString(16).slice(2)}`,
     pipeline,

@@ -10,21 +10,15 @@
  * fails if the host or the enclave (handed the forged job directly) lets a model output
  * through without DP, lets DP-SGD exceed the per-job limit, or charges it nothing.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatasetBudgetSchema } from '../../src/contracts/api-schemas.ts';
 import { ApiClient } from '../../src/cli/client.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import type { SignedManifest } from '../../src/crypto/manifest.ts';
-import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
-import { sealAndUpload } from '../helpers/datasets.ts';
-import { startTestHost } from '../helpers/host.ts';
+import { type DataHost, startDataHost } from '../helpers/data-host.ts';
 import { dryRun, enclaveJob, runToResult, submitJob } from '../helpers/jobs.ts';
 import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
 
-const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const POLICY = (analyst: string) => `obscura-policy: 1
 analysts: ["${analyst}"]
 columns: { never_output: [patient_id] }
@@ -43,39 +37,31 @@ steps:
 ${extra}outputs: ${out}
 `;
 
-let t: Awaited<ReturnType<typeof startTestHost>>;
-const work = mkdtempSync(join(tmpdir(), 'obscura-adv-models-'));
+let t: DataHost;
 let owner: AccountKey;
 let analyst: AccountKey;
 let dataset: string;
 let signed: SignedManifest;
-const sealed = join(work, 'visits.sealed');
+let sealed: string;
 
 beforeAll(async () => {
-  t = await startTestHost({ enclaveSpawn: inProcessEnclave });
+  t = await startDataHost({ enclaveSpawn: inProcessEnclave });
   owner = await accountKeyFromSuri('//ModelOwner');
   analyst = await accountKeyFromSuri('//ModelAnalyst');
-  const worker = t.host.workers.list()[0];
-  if (!worker) throw new Error('no worker');
-  ({ dataset, signed } = await sealAndUpload({
-    url: t.host.url,
-    file: CSV,
-    out: sealed,
+  ({ dataset, signed, sealed } = await t.seal({
     owner,
-    worker,
-    analysts: [analyst.address],
+    analysts: [analyst],
     policy: POLICY(analyst.address),
   }));
 }, 120_000);
 
 afterAll(async () => {
   await t?.close();
-  rmSync(work, { recursive: true, force: true });
 });
 
 /** The same job handed straight to the enclave, as a host that skipped its checks would. */
 async function forged(pipeline: string) {
-  const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
+  const enclave = t.host.workers.get(t.worker.id);
   const job = await enclaveJob(analyst, {
     id: `forged-${Math.random().toString(16).slice(2)}`,
     pipeline,

@@ -8,8 +8,7 @@
  * reports exactly the same fractions and messages, from the enclave and in the job record.
  * Runs a real host (embedded chain, the real enclave in-process, API).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../src/cli/client.ts';
@@ -17,13 +16,9 @@ import { submitJob } from '../../src/client/job-request.ts';
 import { enclaveJob } from '../helpers/jobs.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import type { SignedManifest } from '../../src/crypto/manifest.ts';
-import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import { type JobRecord, JobRecordSchema } from '../../src/contracts/api-records.ts';
-import { sealAndUpload } from '../helpers/datasets.ts';
-import { startTestHost } from '../helpers/host.ts';
+import { type DataHost, startDataHost, VISITS_CSV } from '../helpers/data-host.ts';
 import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
-
-const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 
 /** Two inputs: loading progress by rows would move by the first input's share of all rows. */
 const JOIN = `obscura: 1
@@ -51,20 +46,17 @@ steps:
 outputs: { m: { min_group_size: 10 } }
 `;
 
-const work = mkdtempSync(join(tmpdir(), 'obscura-progress-'));
-let t: Awaited<ReturnType<typeof startTestHost>>;
+let t: DataHost;
 let owner: AccountKey;
 let analyst: AccountKey;
 const datasets: { id: string; signed: SignedManifest; path: string }[] = [];
 
 beforeAll(async () => {
-  t = await startTestHost({ enclaveSpawn: inProcessEnclave });
+  t = await startDataHost({ enclaveSpawn: inProcessEnclave });
   owner = await accountKeyFromSuri('//ProgressOwner');
   analyst = await accountKeyFromSuri('//ProgressAnalyst');
-  const w = t.host.workers.list()[0];
-  if (!w) throw new Error('no worker');
   // The second dataset: the same schema, a sixth of the rows, other ages and costs.
-  const [header, ...lines] = readFileSync(CSV, 'utf8').trim().split('\n');
+  const [header, ...lines] = readFileSync(VISITS_CSV, 'utf8').trim().split('\n');
   const other = lines.slice(0, 333).map((l) => {
     const c = l.split(',');
     return [
@@ -76,30 +68,26 @@ beforeAll(async () => {
       c[5],
     ].join(',');
   });
-  const small = join(work, 'small.csv');
+  const small = join(t.work, 'small.csv');
   writeFileSync(small, `${header}\n${other.join('\n')}\n`);
-  for (const [i, file] of [CSV, small].entries()) {
-    const path = join(work, `${i}.sealed`);
-    const { dataset, signed } = await sealAndUpload({
-      url: t.host.url,
-      file,
-      out: path,
+  for (const [i, file] of [VISITS_CSV, small].entries()) {
+    const { dataset, signed, sealed } = await t.seal({
       owner,
-      worker: w,
-      analysts: [analyst.address],
+      analysts: [analyst],
+      file,
+      name: `${i}.sealed`,
     });
-    datasets.push({ id: dataset, signed, path });
+    datasets.push({ id: dataset, signed, path: sealed });
   }
 }, 120_000);
 
 afterAll(async () => {
   await t?.close();
-  rmSync(work, { recursive: true, force: true });
 });
 
 /** Every progress report the enclave sends while running `pipeline` with its inputs bound to datasets by index. */
 async function enclaveProgress(pipeline: string, bound: Record<string, number>): Promise<[number, string][]> {
-  const enclave = t.host.workers.get(t.host.workers.list()[0]?.id as string);
+  const enclave = t.host.workers.get(t.worker.id);
   const seen: [number, string][] = [];
   const inputs = Object.entries(bound).map(([name, i]) => {
     const d = datasets[i] as (typeof datasets)[number];
