@@ -18,8 +18,7 @@ import { ApiClient } from '../../src/cli/client.ts';
 import { submitJob } from '../../src/client/job-request.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import { type JobRecord, JobRecordSchema } from '../../src/contracts/api-records.ts';
-import { sealAndUpload } from '../helpers/datasets.ts';
-import { startTestHost } from '../helpers/host.ts';
+import { type DataHost, startDataHost } from '../helpers/data-host.ts';
 
 const LIMITS = { timeoutMs: 15_000, maxRows: 10_000 };
 const WORKERS = ['worker-1', 'worker-2'];
@@ -36,7 +35,7 @@ outputs: { m: { min_group_size: 10 } }
 const ENDLESS = pipeline('epochs: 10000, batch_size: 8, rounds: 1000');
 const NORMAL = pipeline('epochs: 1, rounds: 2');
 
-let t: Awaited<ReturnType<typeof startTestHost>>;
+let t: DataHost;
 let analyst: AccountKey;
 /** 600 rows on each worker, and 12,000 (over the row limit) on the second. */
 const small: string[] = [];
@@ -86,24 +85,16 @@ function partition(file: string, rows: number, seed0: number): void {
 }
 
 beforeAll(async () => {
-  t = await startTestHost({ workerIds: WORKERS, jobLimits: LIMITS });
+  t = await startDataHost({ workerIds: WORKERS, jobLimits: LIMITS });
   const owner = await accountKeyFromSuri('//FedLimitsOwner');
   analyst = await accountKeyFromSuri('//FedLimitsAnalyst');
   const seal = async (name: string, rows: number, worker: number) => {
-    const file = join(t.dataDir, `${name}.csv`);
+    const file = join(t.work, `${name}.csv`);
     partition(file, rows, 7 + rows + worker);
     const record = t.host.workers.list()[worker];
     if (!record) throw new Error(`no worker ${worker}`);
-    return (
-      await sealAndUpload({
-        url: t.host.url,
-        file,
-        out: `${file}.sealed`,
-        owner,
-        worker: record,
-        analysts: [analyst.address],
-      })
-    ).dataset;
+    return (await t.seal({ owner, analysts: [analyst], file, name: `${name}.sealed`, worker: record }))
+      .dataset;
   };
   small.push(await seal('small-1', 600, 0), await seal('small-2', 600, 1));
   big = await seal('big-2', 12_000, 1);

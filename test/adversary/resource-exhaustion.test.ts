@@ -20,8 +20,7 @@ import { submitJob } from '../../src/client/job-request.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import { type JobRecord, JobRecordSchema } from '../../src/contracts/api-records.ts';
-import { sealAndUpload } from '../helpers/datasets.ts';
-import { startTestHost } from '../helpers/host.ts';
+import { type DataHost, startDataHost } from '../helpers/data-host.ts';
 
 const MIB = 1024 ** 2;
 // The time limit is what the slow DP job runs (a busy core) until it is stopped: long enough
@@ -71,7 +70,7 @@ outputs: { m: { min_group_size: 10, dp: { epsilon: 0.5, delta: 1.0e-6 } } }
 
 const NORMAL = readFileSync(join(PROJECT_ROOT, 'pipelines/cost-by-region.yaml'), 'utf8');
 
-let t: Awaited<ReturnType<typeof startTestHost>>;
+let t: DataHost;
 let analyst: AccountKey;
 let dataset: string;
 let owner: AccountKey;
@@ -100,26 +99,13 @@ function peakRss(pid: number): number {
 }
 
 beforeAll(async () => {
-  t = await startTestHost({ jobLimits: LIMITS });
+  t = await startDataHost({ jobLimits: LIMITS });
   owner = await accountKeyFromSuri('//ExhaustionOwner');
   analyst = await accountKeyFromSuri('//ExhaustionAnalyst');
-  const worker = t.host.workers.list()[0];
-  if (!worker) throw new Error('no worker');
-  ({ dataset } = await sealAndUpload({
-    url: t.host.url,
-    file: join(PROJECT_ROOT, 'datasets/visits.csv'),
-    out: join(t.dataDir, 'visits.sealed'),
+  ({ dataset } = await t.seal({ owner, analysts: [analyst] }));
+  ({ dataset: dpDataset } = await t.seal({
     owner,
-    worker,
-    analysts: [analyst.address],
-  }));
-  ({ dataset: dpDataset } = await sealAndUpload({
-    url: t.host.url,
-    file: join(PROJECT_ROOT, 'datasets/visits.csv'),
-    out: join(t.dataDir, 'visits-dp.sealed'),
-    owner,
-    worker,
-    analysts: [analyst.address],
+    analysts: [analyst],
     policy: 'obscura-policy: 1\ndp: { epsilon: 3, delta: 1.0e-5, max_epsilon_per_job: 1 }\n',
   }));
 }, 120_000);

@@ -10,8 +10,7 @@
  * owner, allowed analyst, other analyst, operator) against a real host; a route in the
  * document without an expectation here fails it, so a new route needs a rule and a row.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,11 +22,9 @@ import { parsePipeline, pipelineHash } from '../../src/pipelines/index.ts';
 import { type JobRecord, JobRecordSchema, ResultDocumentSchema } from '../../src/contracts/api-records.ts';
 import { manifestHash, type SignedManifest } from '../../src/crypto/manifest.ts';
 import { parseDatasetPolicy, signPolicyUpdate } from '../../src/privacy/index.ts';
-import { sealAndUpload } from '../helpers/datasets.ts';
-import { startTestHost } from '../helpers/host.ts';
+import { type DataHost, startDataHost } from '../helpers/data-host.ts';
 import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
 
-const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const PIPELINE = readFileSync(join(PROJECT_ROOT, 'pipelines/cost-by-region.yaml'), 'utf8');
 const PUBLIC_PIPELINE = PIPELINE.replace(
   'name: cost-by-region',
@@ -39,8 +36,7 @@ const PUBLIC_HASH = pipelineHash(parsePipeline(PUBLIC_PIPELINE));
 const ROLES = ['anonymous', 'owner', 'analyst', 'other', 'operator'] as const;
 type Role = (typeof ROLES)[number];
 
-let t: Awaited<ReturnType<typeof startTestHost>>;
-const work = mkdtempSync(join(tmpdir(), 'obscura-roles-'));
+let t: DataHost;
 const keys = {} as Record<Exclude<Role, 'anonymous'>, AccountKey>;
 const ids = {} as {
   worker: string;
@@ -108,26 +104,14 @@ beforeAll(async () => {
   keys.analyst = await accountKeyFromSuri('//RolesAnalyst');
   keys.other = await accountKeyFromSuri('//RolesOther');
   keys.operator = await accountKeyFromSuri('//RolesOperator');
-  t = await startTestHost({ operators: [keys.operator.address], enclaveSpawn: inProcessEnclave });
-  const w = t.host.workers.list()[0];
-  if (!w) throw new Error('no worker');
-  ids.worker = w.id;
-  const base = { url: t.host.url, file: CSV, owner: keys.owner, worker: w, analysts: [keys.analyst.address] };
-  ids.dataset = (await sealAndUpload({ ...base, out: join(work, 'a.sealed') })).dataset;
+  t = await startDataHost({ operators: [keys.operator.address], enclaveSpawn: inProcessEnclave });
+  ids.worker = t.worker.id;
+  const base = { owner: keys.owner, analysts: [keys.analyst] };
+  ids.dataset = (await t.seal(base)).dataset;
   ids.approvalDataset = (
-    await sealAndUpload({
-      ...base,
-      out: join(work, 'b.sealed'),
-      policy: 'obscura-policy: 1\npipelines: approval\n',
-    })
+    await t.seal({ ...base, policy: 'obscura-policy: 1\npipelines: approval\n' })
   ).dataset;
-  ids.publicDataset = (
-    await sealAndUpload({
-      ...base,
-      out: join(work, 'c.sealed'),
-      policy: 'obscura-policy: 1\nresults: public\n',
-    })
-  ).dataset;
+  ids.publicDataset = (await t.seal({ ...base, policy: 'obscura-policy: 1\nresults: public\n' })).dataset;
   const analyst = new ApiClient(t.host.url, keys.analyst);
   ids.pipeline = ((await analyst.post('/v1/pipelines', { document: PIPELINE })) as { hash: string }).hash;
   ({ job: ids.job, result: ids.result } = await run(PIPELINE, ids.dataset));
@@ -161,7 +145,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await t?.close();
-  rmSync(work, { recursive: true, force: true });
 });
 
 /** Expected status per role; `url` fills the path's parameters; lists say which ids each role sees. */

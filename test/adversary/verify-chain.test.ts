@@ -20,13 +20,11 @@ import { type EmbeddedChain, startEmbeddedChain } from '../../src/host/chain/ind
 import { ApiClient } from '../../src/cli/client.ts';
 import { submitJob } from '../../src/client/job-request.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
-import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import { JobRecordSchema } from '../../src/contracts/api-records.ts';
 import { launchBrowser, openPage, screenshot } from '../helpers/browser.ts';
 import { obscura } from '../helpers/cli.ts';
 import { resultList, serveApi } from '../helpers/dashboard-fixtures.ts';
-import { sealAndUpload } from '../helpers/datasets.ts';
-import { startTestHost } from '../helpers/host.ts';
+import { type DataHost, startDataHost } from '../helpers/data-host.ts';
 import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
 
 const PIPELINE = `obscura: 1
@@ -39,7 +37,7 @@ outputs: { by_region: { min_group_size: 1 } }
 `;
 
 const work = mkdtempSync(join(tmpdir(), 'obscura-verify-chain-'));
-let testHost: Awaited<ReturnType<typeof startTestHost>>;
+let testHost: DataHost;
 let other: EmbeddedChain;
 let docPath: string;
 let otherIdentity: { genesisHash: string; block1Hash: string };
@@ -53,23 +51,14 @@ function verify(args: string[], env: Record<string, string> = {}) {
 }
 
 beforeAll(async () => {
-  testHost = await startTestHost({ enclaveSpawn: inProcessEnclave });
+  testHost = await startDataHost({ enclaveSpawn: inProcessEnclave });
   other = await startEmbeddedChain({ dataDir: join(work, 'other-chain'), port: 0 });
   const probe = await ChainClient.connect(other.endpoint);
   otherIdentity = await probe.identity();
   await probe.close();
   const owner: AccountKey = await accountKeyFromSuri('//VerifyChainOwner');
   const analyst: AccountKey = await accountKeyFromSuri('//VerifyChainAnalyst');
-  const worker = testHost.host.workers.list()[0];
-  if (!worker) throw new Error('no worker');
-  const { dataset } = await sealAndUpload({
-    url: testHost.host.url,
-    file: join(PROJECT_ROOT, 'datasets/visits.csv'),
-    out: join(work, 'visits.sealed'),
-    owner,
-    worker,
-    analysts: [analyst.address],
-  });
+  const { dataset } = await testHost.seal({ owner, analysts: [analyst] });
   const api = new ApiClient(testHost.host.url, analyst);
   let job = JobRecordSchema.parse(
     await submitJob(api, analyst, { pipeline: PIPELINE, inputs: { visits: dataset } }),

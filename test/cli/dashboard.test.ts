@@ -24,34 +24,23 @@ import {
 import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import { JobRecordSchema } from '../../src/contracts/api-records.ts';
 import { obscura } from '../helpers/cli.ts';
-import { sealAndUpload } from '../helpers/datasets.ts';
-import { startTestHost } from '../helpers/host.ts';
+import { type DataHost, startDataHost } from '../helpers/data-host.ts';
 import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
 
-const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const PIPELINE = readFileSync(join(PROJECT_ROOT, 'pipelines/cost-by-region.yaml'), 'utf8');
 
-let t: Awaited<ReturnType<typeof startTestHost>>;
+let t: DataHost;
 const work = mkdtempSync(join(tmpdir(), 'obscura-dash-'));
 let analyst: AccountKey;
 let proxy: DashboardProxy;
 let result: string;
 
 beforeAll(async () => {
-  t = await startTestHost({ enclaveSpawn: inProcessEnclave });
+  t = await startDataHost({ enclaveSpawn: inProcessEnclave });
   const owner = await accountKeyFromSuri('//DashOwner');
   await createKeyFile(join(work, 'analyst.key'));
   analyst = await loadAccountKey(join(work, 'analyst.key'));
-  const w = t.host.workers.list()[0];
-  if (!w) throw new Error('no worker');
-  const { dataset } = await sealAndUpload({
-    url: t.host.url,
-    file: CSV,
-    out: join(work, 'v.sealed'),
-    owner,
-    worker: w,
-    analysts: [analyst.address],
-  });
+  const { dataset } = await t.seal({ owner, analysts: [analyst] });
   const api = new ApiClient(t.host.url, analyst);
   let job = JobRecordSchema.parse(
     await submitJob(api, analyst, { pipeline: PIPELINE, inputs: { visits: dataset } }),

@@ -24,18 +24,16 @@ import {
 import { ApiClient } from '../../src/cli/client.ts';
 import { submitJob } from '../../src/client/job-request.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
-import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import { type JobRecord, JobRecordSchema, ResultDocumentSchema } from '../../src/contracts/api-records.ts';
-import { sealAndUpload } from '../helpers/datasets.ts';
 import { COUNT } from '../helpers/pipelines.ts';
-import { startTestHost } from '../helpers/host.ts';
+import { type DataHost, startDataHost } from '../helpers/data-host.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'obscura-outages-'));
 const chainDir = join(work, 'chain');
 let chain: EmbeddedChain;
 let port: number;
 let fund: string;
-let t: Awaited<ReturnType<typeof startTestHost>>;
+let t: DataHost;
 let owner: AccountKey;
 let analyst: AccountKey;
 let dataset: string;
@@ -74,16 +72,12 @@ beforeAll(async () => {
   fund = operator.address;
   chain = await startEmbeddedChain({ dataDir: chainDir, port: 0, fundAccounts: [fund] });
   port = Number(new URL(chain.endpoint).port);
-  t = await startTestHost({ chainEndpoint: chain.endpoint, operatorSuri: operator.suri });
+  t = await startDataHost({ chainEndpoint: chain.endpoint, operatorSuri: operator.suri });
   owner = await accountKeyFromSuri('//OutagesOwner');
   analyst = await accountKeyFromSuri('//OutagesAnalyst');
-  ({ dataset } = await sealAndUpload({
-    url: t.host.url,
-    file: join(PROJECT_ROOT, 'datasets/visits.csv'),
-    out: join(work, 'visits.sealed'),
+  ({ dataset } = await t.seal({
     owner,
-    worker: t.host.workers.list()[0] as NonNullable<ReturnType<typeof t.host.workers.list>[0]>,
-    analysts: [analyst.address],
+    analysts: [analyst],
     policy: 'obscura-policy: 1\npipelines: any\nmin_group_size: 5\n',
   }));
 }, 180_000);

@@ -12,8 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import { parseDataset } from '../../src/data/index.ts';
 import { parsePipeline, runPipeline } from '../../src/pipelines/index.ts';
-import { sealAndUpload } from '../helpers/datasets.ts';
-import { startTestHost } from '../helpers/host.ts';
+import { type DataHost, startDataHost } from '../helpers/data-host.ts';
 import { runToResult } from '../helpers/jobs.ts';
 
 const MIB = 1024 ** 2;
@@ -37,13 +36,13 @@ steps:
 outputs: { by_region: { min_group_size: 10 } }
 `;
 
-let t: Awaited<ReturnType<typeof startTestHost>>;
+let t: DataHost;
 let analyst: AccountKey;
 let dataset: string;
 let csv: Buffer;
 
 beforeAll(async () => {
-  t = await startTestHost({ jobLimits: LIMITS });
+  t = await startDataHost({ jobLimits: LIMITS });
   const owner = await accountKeyFromSuri('//StreamJobOwner');
   analyst = await accountKeyFromSuri('//StreamJobAnalyst');
   const lines = ['region,k,x'];
@@ -51,18 +50,9 @@ beforeAll(async () => {
   for (let i = 0; i < 1_100_000; i++) lines.push(`r${i % 13},${(i * 7) % 1000},${(i % 4093) / 3}`);
   for (let i = 0; i < 7; i++) lines.push(`few,${i + 10},1.5`);
   csv = Buffer.from(`${lines.join('\n')}\n`);
-  const file = join(t.dataDir, 'big.csv');
+  const file = join(t.work, 'big.csv');
   writeFileSync(file, csv);
-  const worker = t.host.workers.list()[0];
-  if (!worker) throw new Error('no worker');
-  ({ dataset } = await sealAndUpload({
-    url: t.host.url,
-    file,
-    out: join(t.dataDir, 'big.sealed'),
-    owner,
-    worker,
-    analysts: [analyst.address],
-  }));
+  ({ dataset } = await t.seal({ owner, analysts: [analyst], file, name: 'big.sealed' }));
 }, 240_000);
 
 afterAll(async () => {

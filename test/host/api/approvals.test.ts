@@ -14,7 +14,6 @@ import { DatasetBudgetSchema, JobPreviewSchema } from '../../../src/contracts/ap
 import { ApiClient } from '../../../src/cli/client.ts';
 import { type AccountKey, accountKeyFromSuri, loadAccountKey } from '../../../src/crypto/index.ts';
 import { manifestHash, type SignedManifest } from '../../../src/crypto/manifest.ts';
-import { PROJECT_ROOT } from '../../../src/contracts/measurement.ts';
 import {
   parseDatasetPolicy,
   purposeHash,
@@ -24,12 +23,11 @@ import {
 import { pipelineHash, parsePipeline } from '../../../src/pipelines/index.ts';
 import { type JobRecord, JobRecordSchema } from '../../../src/contracts/api-records.ts';
 import { obscura } from '../../helpers/cli.ts';
-import { sealAndUpload, refusal } from '../../helpers/datasets.ts';
-import { startTestHost } from '../../helpers/host.ts';
+import { refusal } from '../../helpers/datasets.ts';
+import { type DataHost, startDataHost } from '../../helpers/data-host.ts';
 import { enclaveJob, postJob, resultOutputs } from '../../helpers/jobs.ts';
 import { inProcessEnclave } from '../../helpers/in-process-enclave.ts';
 
-const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const PIPELINE = `obscura: 1
 name: cost-by-region-approved
 inputs: { visits: { columns: { region: string, cost: float64 } } }
@@ -39,7 +37,7 @@ steps:
 outputs: { by_region: { min_group_size: 5 } }
 `;
 
-let t: Awaited<ReturnType<typeof startTestHost>>;
+let t: DataHost;
 const work = mkdtempSync(join(tmpdir(), 'obscura-approvals-'));
 let owner: AccountKey;
 let analyst: AccountKey;
@@ -62,23 +60,20 @@ async function settle(id: string): Promise<JobRecord> {
 }
 
 beforeAll(async () => {
-  t = await startTestHost({ enclaveSpawn: inProcessEnclave });
+  t = await startDataHost({ enclaveSpawn: inProcessEnclave });
   await cli(['keys', 'new', '--out', 'owner.key']);
   await cli(['keys', 'new', '--out', 'other.key']);
   owner = await loadAccountKey(join(work, 'owner.key'));
   await cli(['keys', 'new', '--out', 'analyst.key']);
   analyst = await loadAccountKey(join(work, 'analyst.key'));
   stranger = await accountKeyFromSuri('//ApprovalStranger');
-  const w = t.host.workers.list()[0];
-  if (!w) throw new Error('no worker');
-  sealedPath = join(work, 'visits.sealed');
-  ({ dataset, signed } = await sealAndUpload({
-    url: t.host.url,
-    file: CSV,
-    out: sealedPath,
+  ({
+    dataset,
+    signed,
+    sealed: sealedPath,
+  } = await t.seal({
     owner,
-    worker: w,
-    analysts: [analyst.address],
+    analysts: [analyst],
     policy: `obscura-policy: 1\npipelines: approval\ndp: { epsilon: 2.5, delta: 1.0e-6 }\n`,
   }));
   writeFileSync(join(work, 'p.yaml'), PIPELINE);

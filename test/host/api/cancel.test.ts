@@ -14,8 +14,8 @@ import { type AccountKey, createKeyFile, loadAccountKey } from '../../../src/cry
 import { PROJECT_ROOT } from '../../../src/contracts/measurement.ts';
 import { type JobRecord, JobRecordSchema } from '../../../src/contracts/api-records.ts';
 import { obscura } from '../../helpers/cli.ts';
-import { refusal, sealAndUpload } from '../../helpers/datasets.ts';
-import { startTestHost } from '../../helpers/host.ts';
+import { refusal } from '../../helpers/datasets.ts';
+import { type DataHost, startDataHost } from '../../helpers/data-host.ts';
 import { inProcessEnclave } from '../../helpers/in-process-enclave.ts';
 
 /** A model that trains for far longer than the test waits. */
@@ -29,7 +29,7 @@ outputs: { m: { min_group_size: 10 } }
 `;
 const NORMAL = readFileSync(join(PROJECT_ROOT, 'pipelines/cost-by-region.yaml'), 'utf8');
 
-let t: Awaited<ReturnType<typeof startTestHost>>;
+let t: DataHost;
 let analyst: AccountKey;
 let stranger: AccountKey;
 let owner: AccountKey;
@@ -53,7 +53,7 @@ async function until(id: string, done: (j: JobRecord) => boolean, timeoutMs: num
 const ended = (j: JobRecord) => ['succeeded', 'failed', 'cancelled'].includes(j.status);
 
 beforeAll(async () => {
-  t = await startTestHost({ jobLimits: { timeoutMs: 120_000 }, enclaveSpawn: inProcessEnclave });
+  t = await startDataHost({ jobLimits: { timeoutMs: 120_000 }, enclaveSpawn: inProcessEnclave });
   const newKey = async (name: string) => {
     const file = join(t.dataDir, `${name}.key`);
     await createKeyFile(file);
@@ -63,16 +63,7 @@ beforeAll(async () => {
   analyst = await newKey('analyst');
   stranger = await newKey('stranger');
   owner = await newKey('owner');
-  const worker = t.host.workers.list()[0];
-  if (!worker) throw new Error('no worker');
-  ({ dataset } = await sealAndUpload({
-    url: t.host.url,
-    file: join(PROJECT_ROOT, 'datasets/visits.csv'),
-    out: join(t.dataDir, 'visits.sealed'),
-    owner,
-    worker,
-    analysts: [analyst.address],
-  }));
+  ({ dataset } = await t.seal({ owner, analysts: [analyst] }));
 }, 120_000);
 
 afterAll(async () => {

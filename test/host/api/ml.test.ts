@@ -23,15 +23,14 @@ import { mlBackend } from '../../../src/ml/backend.ts';
 import { verifyResultDocument } from '../../../src/provenance/index.ts';
 import { JobRecordSchema, ResultDocumentSchema } from '../../../src/contracts/api-records.ts';
 import { obscura } from '../../helpers/cli.ts';
-import { refusal, sealAndUpload } from '../../helpers/datasets.ts';
-import { startTestHost } from '../../helpers/host.ts';
+import { refusal } from '../../helpers/datasets.ts';
+import { type DataHost, startDataHost } from '../../helpers/data-host.ts';
 import { postJob, resultOutputs } from '../../helpers/jobs.ts';
 import { inProcessEnclave } from '../../helpers/in-process-enclave.ts';
 
-const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const PIPELINE = readFileSync(join(PROJECT_ROOT, 'pipelines/readmission-model.yaml'), 'utf8');
 
-let t: Awaited<ReturnType<typeof startTestHost>>;
+let t: DataHost;
 const work = mkdtempSync(join(tmpdir(), 'obscura-ml-'));
 let owner: AccountKey;
 let analyst: AccountKey;
@@ -39,18 +38,15 @@ let open: string;
 let metricsOnly: string;
 
 beforeAll(async () => {
-  t = await startTestHost({ enclaveSpawn: inProcessEnclave });
+  t = await startDataHost({ enclaveSpawn: inProcessEnclave });
   owner = await accountKeyFromSuri('//MlOwner');
   // A key file, since `obscura result` signs its read as the analyst.
   await createKeyFile(join(work, 'analyst.key'));
   analyst = await loadAccountKey(join(work, 'analyst.key'));
-  const w = t.host.workers.list()[0];
-  if (!w) throw new Error('no worker');
-  const base = { url: t.host.url, file: CSV, owner, worker: w, analysts: [analyst.address] };
-  ({ dataset: open } = await sealAndUpload({ ...base, out: join(work, 'a.sealed') }));
-  ({ dataset: metricsOnly } = await sealAndUpload({
-    ...base,
-    out: join(work, 'b.sealed'),
+  ({ dataset: open } = await t.seal({ owner, analysts: [analyst] }));
+  ({ dataset: metricsOnly } = await t.seal({
+    owner,
+    analysts: [analyst],
     policy: 'obscura-policy: 1\nmodels: { release: metrics }\n',
   }));
 }, 120_000);

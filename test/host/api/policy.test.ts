@@ -9,18 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../../src/cli/client.ts';
-import { sealDataset } from '../../../src/cli/seal-dataset.ts';
 import type { SignedManifest } from '../../../src/crypto/manifest.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../../src/crypto/index.ts';
-import { PROJECT_ROOT } from '../../../src/contracts/measurement.ts';
 import { parseDatasetPolicy } from '../../../src/privacy/index.ts';
 import { JobRecordSchema } from '../../../src/contracts/api-records.ts';
 import { obscura } from '../../helpers/cli.ts';
-import { startTestHost } from '../../helpers/host.ts';
+import { type DataHost, startDataHost, VISITS_CSV } from '../../helpers/data-host.ts';
 import { enclaveJob, postJobBody, resultOutputs } from '../../helpers/jobs.ts';
 import { inProcessEnclave } from '../../helpers/in-process-enclave.ts';
 
-const CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const MIN = 200;
 const POLICY = `obscura-policy: 1
 columns: { group_by: [region], aggregate: [cost], never_output: [patient_id] }
@@ -35,7 +32,7 @@ steps:
 outputs: { grouped: { min_group_size: 1 } }
 `;
 
-let t: Awaited<ReturnType<typeof startTestHost>>;
+let t: DataHost;
 const work = mkdtempSync(join(tmpdir(), 'obscura-policy-'));
 let owner: AccountKey;
 let analyst: AccountKey;
@@ -55,27 +52,11 @@ async function submit(
 }
 
 beforeAll(async () => {
-  t = await startTestHost({ enclaveSpawn: inProcessEnclave });
+  t = await startDataHost({ enclaveSpawn: inProcessEnclave });
   owner = await accountKeyFromSuri('//PolicyOwner');
   analyst = await accountKeyFromSuri('//PolicyAnalyst');
-  const w = t.host.workers.list()[0];
-  if (!w) throw new Error('no worker');
-  sealedPath = join(work, 'visits.sealed');
-  const policy = parseDatasetPolicy(POLICY);
-  ({ signed } = await sealDataset({
-    file: CSV,
-    out: sealedPath,
-    owner,
-    worker: w,
-    analysts: [analyst.address],
-    measurements: [w.measurement],
-    policy,
-  }));
-  expect(signed.manifest.policy).toEqual(policy);
-  const form = new FormData();
-  form.append('manifest', JSON.stringify(signed));
-  form.append('sealed', new Blob([readFileSync(sealedPath)]), 'v.sealed');
-  dataset = ((await new ApiClient(t.host.url, owner).postForm('/v1/datasets', form)) as { id: string }).id;
+  ({ dataset, signed, sealed: sealedPath } = await t.seal({ owner, analysts: [analyst], policy: POLICY }));
+  expect(signed.manifest.policy).toEqual(parseDatasetPolicy(POLICY));
 }, 120_000);
 
 afterAll(async () => {
@@ -128,7 +109,7 @@ describe('dataset policies', () => {
     const out = (await resultOutputs(t.host.url, analyst, job.result as string))['grouped'];
     // Per region in the CSV: with the pipeline's min_group_size of 1 nothing would be suppressed.
     const counts = new Map<string, number>();
-    for (const line of readFileSync(CSV, 'utf8').trim().split('\n').slice(1)) {
+    for (const line of readFileSync(VISITS_CSV, 'utf8').trim().split('\n').slice(1)) {
       const region = line.split(',')[1] as string;
       counts.set(region, (counts.get(region) ?? 0) + 1);
     }
@@ -150,7 +131,7 @@ describe('dataset policies', () => {
     writeFileSync(join(work, 'bad.yaml'), 'obscura-policy: 1\nmin_group_size: 0\n');
     const base = [
       'seal',
-      CSV,
+      VISITS_CSV,
       '--worker',
       t.host.workers.list()[0]?.id as string,
       '--key',
