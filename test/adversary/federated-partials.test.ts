@@ -11,21 +11,17 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sealDataset } from '../../src/cli/seal-dataset.ts';
 import { signedRequestForInputs } from '../../src/client/job-request.ts';
 import { generateEd25519 } from '../../src/common/ed25519.ts';
 import type { JobSpec } from '../../src/contracts/enclave-protocol.ts';
 import { openOutputs } from '../../src/contracts/result-outputs.ts';
 import { accountKeyFromSuri, type AccountKey, generateIdentity } from '../../src/crypto/index.ts';
 import { openFrom, type Peer, type SealedMessage, sealFor } from '../../src/federation/channel.ts';
-import { EnclaveClient } from '../../src/host/enclave-client.ts';
+import type { EnclaveClient } from '../../src/host/enclave-client.ts';
 import { runFederatedAggregate } from '../../src/host/federation/aggregate-coordinator.ts';
 import { freshNonce } from '../../src/host/federation/registry.ts';
-import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
+import { type FederationMembers, startFederationMembers } from '../helpers/federation-members.ts';
 import { ObscuraClient } from '../../src/client/client.ts';
 import type { NodeRecord, NodeWorker } from '../../src/contracts/node-record.ts';
 import { RemoteMember } from '../../src/host/federation/remote-member.ts';
@@ -41,9 +37,9 @@ steps:
 outputs: { agg: { min_group_size: 10 } }
 `;
 
-const dir = mkdtempSync(join(tmpdir(), 'obscura-partials-'));
-const enclaves: EnclaveClient[] = [];
-const inputs: JobSpec['inputs'] = [];
+let members: FederationMembers | undefined;
+let enclaves: EnclaveClient[];
+let inputs: JobSpec['inputs'];
 let analyst: AccountKey;
 /** The honest merge's result, which the auditor's checks take apart. */
 let honest: SignedResult | undefined;
@@ -51,33 +47,22 @@ let honest: SignedResult | undefined;
 beforeAll(async () => {
   analyst = await accountKeyFromSuri(`0x${'c1'.repeat(32)}`);
   const owner = await accountKeyFromSuri(`0x${'c2'.repeat(32)}`);
-  for (const [w, id] of ['m-a', 'm-b', 'm-c'].entries()) {
-    const enclave = await EnclaveClient.start({
-      dataDir: join(dir, id),
-      workerId: id,
-      spawn: inProcessEnclave,
-    });
-    enclaves.push(enclave);
+  members = await startFederationMembers({
+    ids: ['m-a', 'm-b', 'm-c'],
+    owner,
+    analyst,
     // north: 4 rows on each member (12 in the union); south: 3 on one member only.
-    const rows = ['region,cost', ...Array.from({ length: 4 }, (_, i) => `north,${w * 10 + i}.5`)];
-    if (w === 0) rows.push('south,1', 'south,2', 'south,3');
-    const file = join(dir, `${id}.csv`);
-    writeFileSync(file, `${rows.join('\n')}\n`);
-    const { signed } = await sealDataset({
-      file,
-      out: `${file}.sealed`,
-      owner,
-      worker: { id, recipient: enclave.info.keys.recipient },
-      analysts: [analyst.address],
-      measurements: [enclave.info.measurement],
-    });
-    inputs.push({ name: 'visits', datasetId: `ds-${id}`, blobPath: `${file}.sealed`, manifest: signed });
-  }
+    csv: (w) => [
+      'region,cost',
+      ...Array.from({ length: 4 }, (_, i) => `north,${w * 10 + i}.5`),
+      ...(w === 0 ? ['south,1', 'south,2', 'south,3'] : []),
+    ],
+  });
+  ({ enclaves, inputs } = members);
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all(enclaves.map((e) => e.stop()));
-  rmSync(dir, { recursive: true, force: true });
+  await members?.stop();
 });
 
 async function peerOf(e: EnclaveClient): Promise<Peer> {

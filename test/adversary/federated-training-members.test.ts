@@ -12,21 +12,17 @@
  * enclaves, no chain (these jobs spend nothing).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sealDataset } from '../../src/cli/seal-dataset.ts';
 import { signedRequestForInputs } from '../../src/client/job-request.ts';
 import type { JobSpec } from '../../src/contracts/enclave-protocol.ts';
 import { type ResultBody, type SignedResult, verifyResultSignature } from '../../src/contracts/result.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import type { Peer, SealedMessage } from '../../src/federation/channel.ts';
-import { EnclaveClient } from '../../src/host/enclave-client.ts';
+import type { EnclaveClient } from '../../src/host/enclave-client.ts';
 import { runFederatedTraining } from '../../src/host/federation-coordinator.ts';
 import { freshNonce } from '../../src/host/federation/registry.ts';
 import { federationMemberChecks } from '../../src/provenance/federation-check.ts';
-import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
+import { type FederationMembers, startFederationMembers } from '../helpers/federation-members.ts';
 
 const PIPELINE = `obscura: 1
 name: cost-model
@@ -37,38 +33,25 @@ steps:
 outputs: { model: { min_group_size: 10 } }
 `;
 
-const dir = mkdtempSync(join(tmpdir(), 'obscura-fedtrain-members-'));
-const enclaves: EnclaveClient[] = [];
-const inputs: JobSpec['inputs'] = [];
+let members: FederationMembers | undefined;
+let enclaves: EnclaveClient[];
+let inputs: JobSpec['inputs'];
 let analyst: AccountKey;
 let honest: SignedResult;
 
 beforeAll(async () => {
   analyst = await accountKeyFromSuri(`0x${'d1'.repeat(32)}`);
   const owner = await accountKeyFromSuri(`0x${'d2'.repeat(32)}`);
-  for (const [w, id] of ['t-a', 't-b', 't-c'].entries()) {
-    const enclave = await EnclaveClient.start({
-      dataDir: join(dir, id),
-      workerId: id,
-      spawn: inProcessEnclave,
-    });
-    enclaves.push(enclave);
-    const rows = [
+  members = await startFederationMembers({
+    ids: ['t-a', 't-b', 't-c'],
+    owner,
+    analyst,
+    csv: (w) => [
       'age,cost',
       ...Array.from({ length: 12 }, (_, i) => `${20 + i * 3 + w},${100 + i * 7 + w * 5}.5`),
-    ];
-    const file = join(dir, `${id}.csv`);
-    writeFileSync(file, `${rows.join('\n')}\n`);
-    const { signed } = await sealDataset({
-      file,
-      out: `${file}.sealed`,
-      owner,
-      worker: { id, recipient: enclave.info.keys.recipient },
-      analysts: [analyst.address],
-      measurements: [enclave.info.measurement],
-    });
-    inputs.push({ name: 'visits', datasetId: `ds-${id}`, blobPath: `${file}.sealed`, manifest: signed });
-  }
+    ],
+  });
+  ({ enclaves, inputs } = members);
   const released = await runFederatedTraining({
     job: {
       id: randomUUID(),
@@ -83,8 +66,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all(enclaves.map((e) => e.stop()));
-  rmSync(dir, { recursive: true, force: true });
+  await members?.stop();
 });
 
 async function peerOf(e: EnclaveClient): Promise<Peer> {
