@@ -3,12 +3,10 @@
  * decrypts, parses, loads DuckDB and runs a filter + aggregate pipeline, then signs. Beside
  * it, in the same run: DuckDB's own read_csv running the same SQL on the plaintext CSV.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { EnclaveClient } from '../src/host/enclave-client.ts';
-import { costByRegion, sealedInput } from './sealed-input.ts';
+import { costByRegion, sealedInput, withBenchEnclave } from './sealed-input.ts';
 import { type BenchSection, median, seconds } from './section.ts';
 import { signedRequestForInputs } from '../src/client/job-request.ts';
 
@@ -38,12 +36,10 @@ function makeCsv(path: string): void {
 
 /** Run the enclave pipeline benchmark. */
 export async function run(): Promise<BenchSection> {
-  const dir = mkdtempSync(join(tmpdir(), 'obscura-bench-enclave-'));
-  let enclave: EnclaveClient | undefined;
-  try {
+  return withBenchEnclave('obscura-bench-enclave-', async ({ dir, start }) => {
     const csv = join(dir, 'visits.csv');
     makeCsv(csv);
-    enclave = await EnclaveClient.start({ dataDir: join(dir, 'data'), workerId: 'bench' });
+    const enclave = await start('bench', 'data');
     const { analyst, input } = await sealedInput(enclave, {
       accounts: 'Bench',
       file: csv,
@@ -77,8 +73,5 @@ export async function run(): Promise<BenchSection> {
       `| DuckDB read_csv on the plaintext CSV, same SQL | ${d.toFixed(2)} | ${Math.round(ROWS / d).toLocaleString('en')} | 1.0× |`,
     ].join('\n');
     return { title: 'Sealed 1M-row pipeline in the enclave vs DuckDB on plaintext', markdown };
-  } finally {
-    await enclave?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }

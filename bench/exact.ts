@@ -10,13 +10,12 @@
  * reports Obscura's times.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { signedRequestForInputs } from '../src/client/job-request.ts';
-import { EnclaveClient } from '../src/host/enclave-client.ts';
 import { openOutputs } from '../src/contracts/result-outputs.ts';
-import { sealedInput } from './sealed-input.ts';
+import { sealedInput, withBenchEnclave } from './sealed-input.ts';
 import { type BenchSection, median } from './section.ts';
 
 const ROWS = Number(process.env.EXACT_BENCH_ROWS ?? 1_000_000);
@@ -96,14 +95,11 @@ interface Peer {
 
 /** Run the exact-fit benchmark. */
 export async function run(): Promise<BenchSection> {
-  const dir = mkdtempSync(join(tmpdir(), 'obscura-bench-exact-'));
-  let enclave: EnclaveClient | undefined;
-  try {
+  return withBenchEnclave('obscura-bench-exact-', async ({ dir, start }) => {
     const file = join(dir, 'data.csv');
     writeFileSync(file, makeCsv());
     const loadBefore = loadavg()[0] as number;
-    enclave = await EnclaveClient.start({ dataDir: join(dir, 'state'), workerId: 'bench-exact' });
-    const e = enclave;
+    const e = await start('bench-exact');
     const { analyst, input } = await sealedInput(e, {
       accounts: 'BenchExact',
       file,
@@ -205,8 +201,5 @@ export async function run(): Promise<BenchSection> {
       "The Obscura job includes reading the sealed file, checking its manifest and hashes, decrypting and parsing it inside the enclave process, encoding the rows (standardised), the fit and signing the result; the peer reads the plaintext CSV with DuckDB into NumPy and fits with scikit-learn's defaults (`LogisticRegression()`: L2 with C = 1, lbfgs). Obscura's logistic fit is the same objective on standardised features, by Newton's method (a pass is one gradient over all rows; only the first steps also compute the Hessian).",
     ].join('\n');
     return { title: 'ML: exact fits in the enclave vs scikit-learn', markdown };
-  } finally {
-    await enclave?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }

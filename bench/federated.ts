@@ -6,16 +6,15 @@
  * machine's cores here; on a machine per node the federated job would take about its slowest
  * member plus the merge.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { signedRequestForInputs } from '../src/client/job-request.ts';
 import type { JobSpec } from '../src/contracts/enclave-protocol.ts';
 import { accountKeyFromSuri } from '../src/crypto/index.ts';
 import type { SealedMessage } from '../src/federation/channel.ts';
-import { EnclaveClient } from '../src/host/enclave-client.ts';
+import type { EnclaveClient } from '../src/host/enclave-client.ts';
 import { freshNonce } from '../src/host/federation/registry.ts';
-import { costByRegion, sealedInput } from './sealed-input.ts';
+import { costByRegion, sealedInput, withBenchEnclave } from './sealed-input.ts';
 import { type BenchSection, median, seconds } from './section.ts';
 
 const ROWS = Number(process.env.FED_BENCH_ROWS ?? 1_000_000);
@@ -37,12 +36,10 @@ function makeCsv(path: string, rows: number, seed0: number): void {
 
 /** Run the federated aggregate benchmark. */
 export async function run(): Promise<BenchSection> {
-  const dir = mkdtempSync(join(tmpdir(), 'obscura-bench-fed-'));
-  const enclaves: EnclaveClient[] = [];
-  try {
+  return withBenchEnclave('obscura-bench-fed-', async ({ dir, start }) => {
+    const enclaves: EnclaveClient[] = [];
     const analyst = await accountKeyFromSuri('//BenchAnalyst');
-    for (const id of ['fed-a', 'fed-b', 'fed-c', 'single'])
-      enclaves.push(await EnclaveClient.start({ dataDir: join(dir, id), workerId: id }));
+    for (const id of ['fed-a', 'fed-b', 'fed-c', 'single']) enclaves.push(await start(id, id));
     const seal = async (e: EnclaveClient, name: string, rows: number, seed: number) => {
       const file = join(dir, `${name}.csv`);
       makeCsv(file, rows, seed);
@@ -112,8 +109,5 @@ export async function run(): Promise<BenchSection> {
       `| one enclave, all rows (run_job) | ${o.toFixed(2)} | 1.00× |`,
     ].join('\n');
     return { title: 'Federated aggregate: 3 nodes × rows vs 1 node × 3 × rows', markdown };
-  } finally {
-    await Promise.all(enclaves.map((e) => e.stop()));
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }

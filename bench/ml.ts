@@ -10,17 +10,15 @@
  * per second are rows × epochs / s. Peak memory is the process's
  * high-water mark (VmHWM): the enclave process's, and this process's for the plaintext paths.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDataset } from '../src/data/index.ts';
-import { EnclaveClient } from '../src/host/enclave-client.ts';
 import { openOutputs } from '../src/contracts/result-outputs.ts';
 import { mlBackend } from '../src/ml/backend.ts';
 import { modelColumn } from '../src/ml/columns.ts';
 import type { DataColumn } from '../src/ml/encode.ts';
 import { TRAIN_DEFAULTS, trainModel } from '../src/ml/train.ts';
-import { sealedInput } from './sealed-input.ts';
+import { sealedInput, withBenchEnclave } from './sealed-input.ts';
 import { type BenchSection, median, seconds } from './section.ts';
 import { signedRequestForInputs } from '../src/client/job-request.ts';
 
@@ -82,13 +80,11 @@ outputs: { m: { min_group_size: 10 } }
 
 /** Run the ML benchmark. */
 export async function run(): Promise<BenchSection> {
-  const dir = mkdtempSync(join(tmpdir(), 'obscura-bench-ml-'));
-  let enclave: EnclaveClient | undefined;
-  try {
+  return withBenchEnclave('obscura-bench-ml-', async ({ dir, start }) => {
     const { csv, columns } = makeData();
     const file = join(dir, 'data.csv');
     writeFileSync(file, csv);
-    enclave = await EnclaveClient.start({ dataDir: join(dir, 'state'), workerId: 'bench-ml' });
+    const enclave = await start('bench-ml');
     const { analyst, input } = await sealedInput(enclave, {
       accounts: 'BenchMl',
       file,
@@ -102,7 +98,6 @@ export async function run(): Promise<BenchSection> {
       ['logistic regression', 'logistic_regression', '', 'logistic_regression', ROUNDS],
       ['MLP 2×64 (relu)', 'mlp', ', hidden_units: [64, 64]', 'mlp', 1],
     ] as const) {
-      const e = enclave;
       let enclaveBackend = '';
       const options = {
         ...TRAIN_DEFAULTS,
@@ -115,7 +110,7 @@ export async function run(): Promise<BenchSection> {
       const paths = {
         enclave: async () => {
           const request = await signedRequestForInputs(analyst, pipeline(model, hidden), [input]);
-          const r = await e.request('run_job', {
+          const r = await enclave.request('run_job', {
             job: { id: `bench-${model}`, request, pipeline: pipeline(model, hidden), inputs: [input] },
           });
           if ('signed' in r)
@@ -162,7 +157,7 @@ export async function run(): Promise<BenchSection> {
           times[path].push(await seconds(paths[path]));
         }
       }
-      const enclavePeak = peakMiB(e.pid as number);
+      const enclavePeak = peakMiB(enclave.pid as number);
       const [inEnclave, fromFile, inMemory] = [
         median(times.enclave),
         median(times.fromFile),
@@ -187,8 +182,5 @@ export async function run(): Promise<BenchSection> {
       "The Obscura path includes reading the sealed file, checking its manifest and hashes, decrypting and parsing it inside the enclave process, extracting and encoding the rows, training, and signing the result. The plaintext-file peer reads the CSV from disk and parses it with the same parser before the same training, so the ratio against it is what the enclave adds; the in-memory path starts from columns already built, a lower bound no real run has. The plaintext peaks are this benchmark process's high-water mark up to that row.",
     ].join('\n');
     return { title: 'ML: training in the enclave vs the same tfjs code on plaintext', markdown };
-  } finally {
-    await enclave?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }

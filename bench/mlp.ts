@@ -8,14 +8,13 @@
  * bench/exact.ts makes. One round each: at 1M rows each run takes minutes.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { signedRequestForInputs } from '../src/client/job-request.ts';
 import { openOutputs } from '../src/contracts/result-outputs.ts';
-import { EnclaveClient } from '../src/host/enclave-client.ts';
 import { python } from './exact.ts';
-import { sealedInput } from './sealed-input.ts';
+import { sealedInput, withBenchEnclave } from './sealed-input.ts';
 import type { BenchSection } from './section.ts';
 
 const ROWS = Number(process.env.MLP_BENCH_ROWS ?? 1_000_000);
@@ -68,13 +67,11 @@ interface PeerRun {
 
 /** Run the MLP-against-scikit-learn benchmark. */
 export async function run(): Promise<BenchSection> {
-  const dir = mkdtempSync(join(tmpdir(), 'obscura-bench-mlp-'));
-  let enclave: EnclaveClient | undefined;
-  try {
+  return withBenchEnclave('obscura-bench-mlp-', async ({ dir, start }) => {
     const file = join(dir, 'data.csv');
     writeFileSync(file, makeCsv());
     const loadBefore = loadavg()[0] as number;
-    enclave = await EnclaveClient.start({ dataDir: join(dir, 'state'), workerId: 'bench-mlp' });
+    const enclave = await start('bench-mlp');
     const { analyst, input } = await sealedInput(enclave, {
       accounts: 'BenchMlp',
       file,
@@ -133,8 +130,5 @@ export async function run(): Promise<BenchSection> {
       "Obscura's time includes reading, checking, decrypting and parsing the sealed file in the enclave process, encoding (standardised features), training and signing; the peer's includes DuckDB reading the plaintext CSV into NumPy and standardising. The two shuffle and initialise differently, so their metrics agree only roughly; the label is drawn from the same seeded generator as the features (as in the ML section), a sequence a network this size learns to predict, hence accuracy near 1: the times are the point here.",
     ].join('\n');
     return { title: 'ML: the 2×64 MLP vs scikit-learn MLPClassifier', markdown };
-  } finally {
-    await enclave?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }

@@ -1,12 +1,54 @@
 /**
- * What the enclave benchmarks set up alike: a plaintext CSV sealed to one enclave for an
- * owner, readable by an analyst, as a job's input; and the filter + aggregate by region that
- * the enclave and federated benchmarks both time.
+ * What the enclave benchmarks set up alike: a scratch folder with enclave processes that are
+ * stopped (and the folder removed) however the run ends; a plaintext CSV sealed to one
+ * enclave for an owner, readable by an analyst, as a job's input; and the filter + aggregate
+ * by region that the enclave and federated benchmarks both time.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { sealDataset } from '../src/cli/seal-dataset.ts';
 import type { JobSpec } from '../src/contracts/enclave-protocol.ts';
 import { type AccountKey, accountKeyFromSuri } from '../src/crypto/index.ts';
-import type { EnclaveClient } from '../src/host/enclave-client.ts';
+import { EnclaveClient } from '../src/host/enclave-client.ts';
+
+/** A benchmark's scratch folder and a way to start enclave processes whose state lives in it. */
+export interface BenchEnclaves {
+  /** The scratch folder (for the plaintext and sealed files); removed after the run. */
+  dir: string;
+  /**
+   * Start an enclave process as `workerId`, its state in `dir`/`stateDir` (`state` when
+   * absent); it is stopped after the run.
+   */
+  start(workerId: string, stateDir?: string): Promise<EnclaveClient>;
+}
+
+/**
+ * Run `body` with a fresh scratch folder named after `prefix` in the temp directory; after
+ * it returns or throws, stop every enclave it started and remove the folder. The enclaves
+ * start only when `body` asks, so what it does first (writing the data, reading the load)
+ * happens before any enclave runs, as the benchmark says.
+ */
+export async function withBenchEnclave<T>(
+  prefix: string,
+  body: (b: BenchEnclaves) => Promise<T>,
+): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const enclaves: EnclaveClient[] = [];
+  try {
+    return await body({
+      dir,
+      start: async (workerId, stateDir = 'state') => {
+        const e = await EnclaveClient.start({ dataDir: join(dir, stateDir), workerId });
+        enclaves.push(e);
+        return e;
+      },
+    });
+  } finally {
+    await Promise.all(enclaves.map((e) => e.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /**
  * Seal `file` to `enclave` into `out` for the owner //<accounts>Owner, readable by the analyst
