@@ -5,10 +5,11 @@
  * this enclave's measurement must be one the owner accepts; after decryption the plaintext
  * hash, schema and row count must match the manifest. Plaintext stays in memory.
  */
-import { readFile } from 'node:fs/promises';
-import { ObscuraError } from '../common/errors.ts';
+import { readFile, stat } from 'node:fs/promises';
+import { isObscuraError, ObscuraError } from '../common/errors.ts';
 import { canonicalJson, sha256Hex } from '../common/hash.ts';
-import { decryptToBuffer } from '../crypto/age/decrypt.ts';
+import type { SealStats } from '../crypto/age/seal-file.ts';
+import { unsealFile } from '../crypto/age/unseal-file.ts';
 import { assertManifestSignature, manifestHash, type SignedManifest } from '../crypto/manifest.ts';
 import { type ParsedDataset, parseDataset } from '../data/index.ts';
 import type { SealedInput } from '../contracts/enclave-protocol.ts';
@@ -83,18 +84,83 @@ export async function readSealedInput(input: SealedInput, ctx: OpenContext): Pro
   return ciphertext;
 }
 
-/** Check a sealed input end to end and return its rows; throws ObscuraError naming the failed check. */
-export async function openSealedInput(input: SealedInput, ctx: OpenContext): Promise<OpenedDataset> {
+/** A fs error (the blob cannot be read) as dataset_blob_missing; anything else as it is. */
+function blobMissing(input: SealedInput, e: unknown): unknown {
+  if (isObscuraError(e) || typeof (e as { syscall?: unknown })?.syscall !== 'string') return e;
+  return new ObscuraError(
+    'dataset_blob_missing',
+    `ciphertext of dataset ${input.datasetId} is missing`,
+    500,
+    undefined,
+    { cause: e },
+  );
+}
+
+/**
+ * The plaintext of a sealed input whose terms were checked, matching both hashes its
+ * manifest names. Decrypted and hashed in one read of the file by two worker threads
+ * (crypto/age/unseal-file.ts) into one buffer, rather than the file read whole, hashed,
+ * decrypted and hashed again on this thread, whose large heap made the cipher's per-chunk
+ * buffers expensive (BENCHMARKS.md "Sealing"). The errors are readSealedInput's, in the
+ * same order: a file that does not decrypt is first compared with the signed hash.
+ */
+async function decryptSealedInput(input: SealedInput, ctx: OpenContext): Promise<Buffer> {
   const { manifest } = input.manifest;
-  const ciphertext = await readSealedInput(input, ctx);
-  const plaintext = await decryptToBuffer([ctx.ageIdentity], ciphertext);
-  if (sha256Hex(plaintext) !== manifest.plaintext.sha256) {
+  let plain: Buffer | null = null;
+  const extra: Buffer[] = [];
+  let at = 0;
+  let stats: SealStats;
+  try {
+    // The plaintext is shorter than the file: the signed length, capped by the file's size.
+    const { size } = await stat(input.blobPath);
+    const into = Buffer.allocUnsafe(Math.min(manifest.plaintext.bytes, size));
+    plain = into;
+    stats = await unsealFile(input.blobPath, [ctx.ageIdentity], {
+      onBlock: (block) => {
+        if (at + block.length <= into.length) block.copy(into, at);
+        else extra.push(Buffer.from(block));
+        at += block.length;
+      },
+    });
+  } catch (e) {
+    plain?.fill(0);
+    for (const b of extra) b.fill(0);
+    const err = blobMissing(input, e);
+    // Not the file the owner signed says more than why it does not decrypt.
+    if (!isObscuraError(err, 'dataset_blob_missing')) await readSealedInput(input, ctx);
+    throw err;
+  }
+  const wipe = (): void => {
+    plain?.fill(0);
+    for (const b of extra) b.fill(0);
+  };
+  if (stats.ciphertextSha256 !== manifest.ciphertext.sha256) {
+    wipe();
+    throw new ObscuraError(
+      'ciphertext_hash_mismatch',
+      `ciphertext of dataset ${input.datasetId} does not match its manifest`,
+      422,
+    );
+  }
+  if (stats.plaintextSha256 !== manifest.plaintext.sha256) {
+    wipe();
     throw new ObscuraError(
       'plaintext_hash_mismatch',
       `plaintext of dataset ${input.datasetId} does not match the SHA-256 in its manifest`,
       422,
     );
   }
+  if (extra.length === 0) return plain.subarray(0, at);
+  const whole = Buffer.concat([plain, ...extra]);
+  wipe();
+  return whole;
+}
+
+/** Check a sealed input end to end and return its rows; throws ObscuraError naming the failed check. */
+export async function openSealedInput(input: SealedInput, ctx: OpenContext): Promise<OpenedDataset> {
+  const { manifest } = input.manifest;
+  assertInputAccepted(input, ctx);
+  const plaintext = await decryptSealedInput(input, ctx);
   // Parsed against the owner-signed schema, so a mismatch is caught as the data is read.
   const data = await parseDataset(plaintext, manifest.format, { schema: manifest.schema });
   plaintext.fill(0);
