@@ -438,7 +438,7 @@ async function storedWhole(job: JobSpec, ctx: JobContext, limited: PipelineDocum
   const input = job.inputs[0] as JobSpec['inputs'][number];
   const columns =
     checkPipeline(limited, { [input.name]: input.manifest.manifest.schema }).inputs[0]?.columnsRead ?? [];
-  return storeFitsMemory(input, ctx, columns, ctx.limits.memoryBytes);
+  return storeFitsMemory(input, ctx, columns, ctx.limits.memoryBytes, warmCacheBytes(ctx.limits));
 }
 
 /**

@@ -92,17 +92,21 @@ outputs: { t: { min_group_size: 1 } }
     ).toBe('measurement_not_accepted');
     // A job too large to parse whole reads the store whole only when its columns fit, and
     // only under the owner's terms.
-    expect(await storeFitsMemory(input, ctx, ['amount'], 2 ** 20)).toBe(true);
-    expect(await storeFitsMemory(input, ctx, ['amount'], 64)).toBe(false);
+    expect(await storeFitsMemory(input, ctx, ['amount'], 2 ** 20, 2 ** 20)).toBe(true);
+    expect(await storeFitsMemory(input, ctx, ['amount'], 64, 2 ** 20)).toBe(false);
+    // …and only when the warm cache can keep them (else pieces cost less).
+    expect(await storeFitsMemory(input, ctx, ['amount'], 2 ** 20, 0)).toBe(false);
     expect(
-      await code(storeFitsMemory(input, { ...ctx, measurement: 'b'.repeat(64) }, ['amount'], 2 ** 20)),
+      await code(
+        storeFitsMemory(input, { ...ctx, measurement: 'b'.repeat(64) }, ['amount'], 2 ** 20, 2 ** 20),
+      ),
     ).toBe('measurement_not_accepted');
     // The store gone (the host deleted the dataset): nothing is answered from memory.
     const dir = storePathFor(input.blobPath, manifestHash(input.manifest.manifest));
     renameSync(dir, `${dir}.away`);
     try {
       expect(await openFromStore(input, ctx, ['amount'], { warm: true })).toBeUndefined();
-      expect(await storeFitsMemory(input, ctx, ['amount'], 2 ** 20)).toBe(false);
+      expect(await storeFitsMemory(input, ctx, ['amount'], 2 ** 20, 2 ** 20)).toBe(false);
     } finally {
       renameSync(`${dir}.away`, dir);
     }
