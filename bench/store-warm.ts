@@ -1,0 +1,94 @@
+/**
+ * The warm cache at a larger size (STORE_BENCH_WARM_ROWS, e.g. 10,000,000; part of the
+ * store bench, bench/store.ts): the sample pipeline from the store cold (decrypt + scan),
+ * the first job that fills the cache, and warm jobs, each beside DuckDB running the same
+ * SQL on the same rows as a Parquet file. The store is written from the parsed CSV (the
+ * ingest's figures are the store section's and the scale section's).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { makeVisits } from '../datasets/make-visits.ts';
+import { canonicalJson, sha256Hex } from '../src/common/hash.ts';
+import { dropWarm, parseDataset, type WarmInput, warmKey } from '../src/data/index.ts';
+import { readStore, readStoreIndex } from '../src/enclave/store/read.ts';
+import { writeStore } from '../src/enclave/store/write.ts';
+import { checkPipeline, parsePipeline, runPipeline } from '../src/pipelines/index.ts';
+import { median } from './section.ts';
+
+type Timer = (fn: () => Promise<unknown>) => Promise<[number, number]>;
+
+/** Table rows (markdown) for `rows` visits in `dir`, timed by `seconds`, the peer on `duck`. */
+export async function warmRowsAt(
+  rows: number,
+  dir: string,
+  identity: string,
+  duck: DuckDBConnection,
+  seconds: Timer,
+): Promise<string[]> {
+  const H = 'f'.repeat(64);
+  const csv = join(dir, `visits-${rows}.csv`);
+  const parquet = join(dir, `visits-${rows}.parquet`);
+  writeFileSync(csv, makeVisits({ rows, seed: 3 }));
+  const q = (p: string) => `'${p.replaceAll("'", "''")}'`;
+  await duck.run(`COPY (FROM read_csv(${q(csv)})) TO ${q(parquet)} (FORMAT parquet)`);
+  const store = join(dir, `store-${rows}`);
+  let schema = (await parseDataset(readFileSync(csv).subarray(0, 1 << 20), 'csv')).schema;
+  {
+    const parsed = await parseDataset(readFileSync(csv), 'csv', { schema });
+    schema = parsed.schema;
+    await writeStore(store, parsed, H, identity);
+  }
+  const doc = parsePipeline(
+    readFileSync(new URL('../pipelines/cost-by-region.yaml', import.meta.url), 'utf8'),
+  );
+  const columns = checkPipeline(doc, { visits: schema }).inputs[0]?.columnsRead ?? [];
+  const index = await readStoreIndex(store, 'bench', H, identity);
+  if (!index) throw new Error('no store');
+  const opts = { dataset: 'bench', ageIdentity: identity, schema, columns };
+  const key = warmKey(H, sha256Hex(canonicalJson(index)));
+  const warm = (): WarmInput => ({
+    kind: 'warm',
+    key,
+    schema,
+    rows,
+    read: () => readStore(store, index, opts),
+  });
+  const budget = { warmCacheBytes: 512 * 2 ** 20 };
+  const peerSql = `SELECT region, count(*) AS patients, sum(cost) AS total_cost, avg(cost) AS mean_cost, max(cost) AS max_cost
+      FROM read_parquet(${q(parquet)}) WHERE age >= 18 GROUP BY region HAVING count(*) >= 10 ORDER BY region`;
+  const peer = () => seconds(() => duck.runAndReadAll(peerSql));
+  const m = {
+    cold: [] as [number, number][],
+    fill: [] as [number, number][],
+    warm: [] as [number, number][],
+  };
+  const peers: [number, number][] = [];
+  await peer();
+  for (let i = 0; i < 3; i++) {
+    m.cold.push(await seconds(async () => runPipeline(doc, { visits: await readStore(store, index, opts) })));
+    dropWarm(() => true);
+    m.fill.push(await seconds(() => runPipeline(doc, { visits: warm() }, budget)));
+    m.warm.push(await seconds(() => runPipeline(doc, { visits: warm() }, budget)));
+    peers.push(await peer());
+  }
+  dropWarm(() => true);
+  const med = (xs: [number, number][]): [number, number] => [
+    median(xs.map((x) => x[0])),
+    median(xs.map((x) => x[1])),
+  ];
+  const p = med(peers);
+  const mb = readFileSync(csv).length / 2 ** 20;
+  const row = (what: string, [w, c]: [number, number]) =>
+    `| ${what} | ${w.toFixed(3)} | ${c.toFixed(3)} | ${(mb / w).toFixed(1)} | ${(w / p[0]).toFixed(2)}× | ${(c / p[1]).toFixed(2)}× |`;
+  const n = rows.toLocaleString('en');
+  return [
+    row(
+      `${n} visits: job from the store, cold (read whole: its columns fit a quarter of 2 GiB)`,
+      med(m.cold),
+    ),
+    row(`${n} visits: job from the store, first after the cache was emptied (fills it)`, med(m.fill)),
+    row(`${n} visits: job from the store, warm`, med(m.warm)),
+    row(`${n} visits: peer, DuckDB on the Parquet file`, p),
+  ];
+}
