@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatasetBudgetSchema } from '../../src/contracts/api-schemas.ts';
 import { ApiClient } from '../../src/cli/client.ts';
 import { submitJob } from '../../src/client/job-request.ts';
-import { enclaveJob } from '../helpers/jobs.ts';
+import { enclaveJob, finished } from '../helpers/jobs.ts';
 import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import type { SignedManifest } from '../../src/crypto/manifest.ts';
 import { ChainClient } from '../../src/chain/client.ts';
@@ -57,10 +57,7 @@ const budget = async () =>
 async function run(pipeline: string): Promise<JobRecord> {
   const api = new ApiClient(t.host.url, analyst);
   let job = JobRecordSchema.parse(await submitJob(api, analyst, { pipeline, inputs: { visits: dataset } }));
-  while (job.status !== 'succeeded' && job.status !== 'failed') {
-    await new Promise((r) => setTimeout(r, 200));
-    job = JobRecordSchema.parse(await api.get(`/v1/jobs/${job.id}`));
-  }
+  job = await finished(t.host.url, analyst, job);
   return job;
 }
 

@@ -20,6 +20,7 @@ import { DATA_CONDITION_CODE } from '../../src/enclave/data-condition.ts';
 import { type JobRecord, JobRecordSchema } from '../../src/contracts/api-records.ts';
 import { type DataHost, startDataHost, VISITS_CSV } from '../helpers/data-host.ts';
 import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
+import { finished } from '../helpers/jobs.ts';
 
 const rows = readFileSync(VISITS_CSV, 'utf8')
   .trim()
@@ -63,10 +64,7 @@ let dpRequired: string;
 async function run(pipeline: string, dataset: string): Promise<JobRecord> {
   const api = new ApiClient(t.host.url, analyst);
   let job = JobRecordSchema.parse(await submitJob(api, analyst, { pipeline, inputs: { visits: dataset } }));
-  while (job.status !== 'succeeded' && job.status !== 'failed') {
-    await new Promise((r) => setTimeout(r, 200));
-    job = JobRecordSchema.parse(await api.get(`/v1/jobs/${job.id}`));
-  }
+  job = await finished(t.host.url, analyst, job);
   return job;
 }
 

@@ -26,6 +26,7 @@ import { obscura } from '../helpers/cli.ts';
 import { resultList, serveApi } from '../helpers/dashboard-fixtures.ts';
 import { type DataHost, startDataHost } from '../helpers/data-host.ts';
 import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
+import { finished } from '../helpers/jobs.ts';
 
 const PIPELINE = `obscura: 1
 name: count-by-region
@@ -63,10 +64,7 @@ beforeAll(async () => {
   let job = JobRecordSchema.parse(
     await submitJob(api, analyst, { pipeline: PIPELINE, inputs: { visits: dataset } }),
   );
-  while (job.status !== 'succeeded' && job.status !== 'failed') {
-    await new Promise((r) => setTimeout(r, 200));
-    job = JobRecordSchema.parse(await api.get(`/v1/jobs/${job.id}`));
-  }
+  job = await finished(testHost.host.url, analyst, job);
   if (!job.result) throw new Error(`job failed: ${JSON.stringify(job.error)}`);
   docPath = join(work, 'result.json');
   writeFileSync(docPath, JSON.stringify(await api.get(`/v1/results/${job.result}`)));

@@ -26,6 +26,7 @@ import { JobRecordSchema } from '../../src/contracts/api-records.ts';
 import { obscura } from '../helpers/cli.ts';
 import { type DataHost, startDataHost } from '../helpers/data-host.ts';
 import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
+import { finished } from '../helpers/jobs.ts';
 
 const PIPELINE = readFileSync(join(PROJECT_ROOT, 'pipelines/cost-by-region.yaml'), 'utf8');
 
@@ -45,10 +46,7 @@ beforeAll(async () => {
   let job = JobRecordSchema.parse(
     await submitJob(api, analyst, { pipeline: PIPELINE, inputs: { visits: dataset } }),
   );
-  while (job.status !== 'succeeded' && job.status !== 'failed') {
-    await new Promise((r) => setTimeout(r, 200));
-    job = JobRecordSchema.parse(await api.get(`/v1/jobs/${job.id}`));
-  }
+  job = await finished(t.host.url, analyst, job);
   expect(job.status).toBe('succeeded');
   result = job.result as string;
   proxy = await startDashboardProxy(api, 0, analyst);

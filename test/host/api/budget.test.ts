@@ -19,7 +19,7 @@ import { jobRequestHash } from '../../../src/privacy/job-request.ts';
 import { verifyResultDocument } from '../../../src/provenance/index.ts';
 import { type JobRecord, JobRecordSchema, ResultDocumentSchema } from '../../../src/contracts/api-records.ts';
 import { refusal, sealAndUpload } from '../../helpers/datasets.ts';
-import { enclaveJob, postJob } from '../../helpers/jobs.ts';
+import { enclaveJob, finished, postJob } from '../../helpers/jobs.ts';
 import { workerChain } from '../../helpers/worker-chain.ts';
 import { inProcessEnclave } from '../../helpers/in-process-enclave.ts';
 
@@ -58,10 +58,7 @@ async function run(epsilon: number): Promise<JobRecord> {
   let job = JobRecordSchema.parse(
     await postJob(host.url, analyst, { pipeline: pipeline(epsilon), inputs: { visits: dataset } }),
   );
-  while (job.status !== 'succeeded' && job.status !== 'failed') {
-    await new Promise((r) => setTimeout(r, 200));
-    job = JobRecordSchema.parse(await api(analyst).get(`/v1/jobs/${job.id}`));
-  }
+  job = await finished(host.url, analyst, job);
   return job;
 }
 

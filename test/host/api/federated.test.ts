@@ -19,7 +19,7 @@ import { DATA_CONDITION_CODE, DATA_CONDITION_MESSAGE } from '../../../src/enclav
 import { JobRecordSchema, ResultDocumentSchema } from '../../../src/contracts/api-records.ts';
 import { obscura } from '../../helpers/cli.ts';
 import { refusal, sealAndUpload } from '../../helpers/datasets.ts';
-import { resultOutputs } from '../../helpers/jobs.ts';
+import { finished, resultOutputs } from '../../helpers/jobs.ts';
 import { workerChain } from '../../helpers/worker-chain.ts';
 import { inProcessEnclave } from '../../helpers/in-process-enclave.ts';
 
@@ -144,10 +144,7 @@ describe('federated jobs', () => {
     let job = JobRecordSchema.parse(
       await submitJob(api, analyst, { pipeline: few, inputs: { data: datasets } }),
     );
-    while (job.status !== 'succeeded' && job.status !== 'failed') {
-      await new Promise((r) => setTimeout(r, 200));
-      job = JobRecordSchema.parse(await api.get(`/v1/jobs/${job.id}`));
-    }
+    job = await finished(host.url, analyst, job);
     expect(job.status).toBe('failed');
     expect(job.error).toEqual({ code: DATA_CONDITION_CODE, message: DATA_CONDITION_MESSAGE });
   }, 120_000);

@@ -25,7 +25,7 @@ import { JobRecordSchema, ResultDocumentSchema } from '../../../src/contracts/ap
 import { obscura } from '../../helpers/cli.ts';
 import { refusal } from '../../helpers/datasets.ts';
 import { type DataHost, startDataHost } from '../../helpers/data-host.ts';
-import { postJob, resultOutputs } from '../../helpers/jobs.ts';
+import { finished, postJob, resultOutputs } from '../../helpers/jobs.ts';
 import { inProcessEnclave } from '../../helpers/in-process-enclave.ts';
 
 const PIPELINE = readFileSync(join(PROJECT_ROOT, 'pipelines/readmission-model.yaml'), 'utf8');
@@ -61,10 +61,7 @@ describe('training in the enclave', () => {
     let job = JobRecordSchema.parse(
       await postJob(t.host.url, analyst, { pipeline: PIPELINE, inputs: { visits: open } }),
     );
-    while (job.status !== 'succeeded' && job.status !== 'failed') {
-      await new Promise((r) => setTimeout(r, 200));
-      job = JobRecordSchema.parse(await new ApiClient(t.host.url, analyst).get(`/v1/jobs/${job.id}`));
-    }
+    job = await finished(t.host.url, analyst, job);
     expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
     const doc = ResultDocumentSchema.parse(
       await new ApiClient(t.host.url, analyst).get(`/v1/results/${job.result}`),

@@ -15,7 +15,7 @@ import { parseDatasetPolicy } from '../../../src/privacy/index.ts';
 import { JobRecordSchema } from '../../../src/contracts/api-records.ts';
 import { obscura } from '../../helpers/cli.ts';
 import { type DataHost, startDataHost, VISITS_CSV } from '../../helpers/data-host.ts';
-import { enclaveJob, postJobBody, resultOutputs } from '../../helpers/jobs.ts';
+import { enclaveJob, finished, postJobBody, resultOutputs } from '../../helpers/jobs.ts';
 import { inProcessEnclave } from '../../helpers/in-process-enclave.ts';
 
 const MIN = 200;
@@ -101,10 +101,7 @@ describe('dataset policies', () => {
     const r = await submit({ pipeline: pipeline('region'), inputs: { visits: dataset } });
     expect(r.status).toBe(202);
     let job = r.job as NonNullable<typeof r.job>;
-    while (job.status !== 'succeeded' && job.status !== 'failed') {
-      await new Promise((res) => setTimeout(res, 200));
-      job = JobRecordSchema.parse(await new ApiClient(t.host.url, analyst).get(`/v1/jobs/${job.id}`));
-    }
+    job = await finished(t.host.url, analyst, job);
     expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
     const out = (await resultOutputs(t.host.url, analyst, job.result as string))['grouped'];
     // Per region in the CSV: with the pipeline's min_group_size of 1 nothing would be suppressed.
