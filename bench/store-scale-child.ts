@@ -38,6 +38,7 @@ import { readStore, readStoreIndex, readStorePieces } from '../src/enclave/store
 import { writeStore, writeStoreFrom } from '../src/enclave/store/write.ts';
 import { runStreaming } from '../src/pipelines/partials/stream.ts';
 import { checkPipeline, parsePipeline, runPipeline } from '../src/pipelines/index.ts';
+import { duckdbMemory } from '../src/pipelines/limits.ts';
 
 const [step, dir, rowsArg] = process.argv.slice(2) as [string, string, string | undefined];
 const H = 'c'.repeat(64);
@@ -225,17 +226,21 @@ if (step === 'prepare') {
   // Two inputs never stream (stream-job.ts): both are read whole, as the enclave does.
   const job = async () =>
     step === 'join'
-      ? runPipeline(doc, {
-          visits: await open(store, H, schema, 'visits'),
-          labs: await open(labsStore, HL, labsSchema, 'labs'),
-        })
+      ? runPipeline(
+          doc,
+          {
+            visits: await open(store, H, schema, 'visits'),
+            labs: await open(labsStore, HL, labsSchema, 'labs'),
+          },
+          { memoryLimit: duckdbMemory(MEMORY) },
+        )
       : runPipeline(
           doc,
           {
             visits: await warm(store, H, schema, 'visits'),
             labs: await warm(labsStore, HL, labsSchema, 'labs'),
           },
-          { warmCacheBytes: WARM_BYTES },
+          { warmCacheBytes: WARM_BYTES, memoryLimit: duckdbMemory(MEMORY) },
         );
   await job();
   // What the warm-up left in the cache (an input over its budget is only scanned, not cached).
