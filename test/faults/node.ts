@@ -40,8 +40,8 @@ export async function boot(
   failpoint?: Failpoint,
   root?: string,
 ): Promise<Node> {
-  // This tree's enclave from the compiled build when it is fresh (compiled-enclave.ts).
-  const build = serveFromBuild();
+  // The tree's enclave from its compiled build when it is fresh (compiled-enclave.ts).
+  const build = serveFromBuild(root);
   const env = { ...process.env, ...build.env, ...(failpoint ? { OBSCURA_FAILPOINT: failpoint } : {}) };
   if (!failpoint) delete env.OBSCURA_FAILPOINT;
   const child = spawn(

@@ -1,6 +1,6 @@
 // Loaded with `node --import` into a test's `obscura serve` process (compiled-enclave.ts,
 // serveFromBuild), never into the enclave it starts. When the test set
-// OBSCURA_TEST_ENCLAVE_FROM and _TO, node's `fork` of exactly that entry (this project's
+// OBSCURA_TEST_ENCLAVE_FROM and _TO, node's `fork` of exactly that entry (serve's code tree's
 // src/enclave/main.ts, started through tsx's loader) starts the compiled entry instead,
 // without the loader: the same process, channel, heap cap and environment, as the test hosts'
 // enclaves start (compiledEnclave). Every other fork (the chain process, another code tree's

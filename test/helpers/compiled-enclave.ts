@@ -7,10 +7,11 @@
  * measurement from the sources under src/ (dist/contracts/measurement.js sits at the same depth
  * as src/contracts/measurement.ts, so PROJECT_ROOT is the same directory).
  *
- * Used only when dist/ is a complete build newer than every source file (the rule
- * bin/obscura.js follows for the CLI), so a test never runs code older than the source it
- * reads; otherwise, and for any other code tree (an upgrade's successor, a predecessor copied
- * elsewhere), the process starts from its TypeScript entry as `obscura serve` starts it.
+ * Used only when the code tree's dist/ is a complete build newer than every source file (the
+ * rule bin/obscura.js follows for the CLI), so a test never runs code older than the source
+ * it reads; otherwise the process starts from its TypeScript entry as `obscura serve` starts
+ * it. Another code tree (an upgrade's successor, tree.ts) has a build of its own when it was
+ * copied from a fresh one.
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,22 +19,20 @@ import { fileURLToPath } from 'node:url';
 import { ENCLAVE_ENTRY, PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import { type EnclaveSpawn, forkEnclave } from '../../src/host/enclave-client.ts';
 
-const SOURCE_ENTRY = join(PROJECT_ROOT, ENCLAVE_ENTRY);
-const COMPILED_ENTRY = join(
-  PROJECT_ROOT,
-  'dist',
-  ENCLAVE_ENTRY.replace(/^src\//, '').replace(/\.ts$/, '.js'),
-);
+/** The compiled enclave entry of the code tree at `root`. */
+function compiledEntry(root: string): string {
+  return join(root, 'dist', ENCLAVE_ENTRY.replace(/^src\//, '').replace(/\.ts$/, '.js'));
+}
 
-/** Whether dist/ holds a complete build (its stamp) newer than every file under src/. */
-export function freshBuild(): boolean {
+/** Whether `root`'s dist/ holds a complete build (its stamp) newer than every file under its src/. */
+export function freshBuild(root: string = PROJECT_ROOT): boolean {
   let built: number;
   try {
-    built = statSync(join(PROJECT_ROOT, 'dist/.built')).mtimeMs;
+    built = statSync(join(root, 'dist/.built')).mtimeMs;
   } catch {
     return false;
   }
-  const src = join(PROJECT_ROOT, 'src');
+  const src = join(root, 'src');
   return readdirSync(src, { recursive: true, encoding: 'utf8' }).every(
     (f) => statSync(join(src, f)).mtimeMs <= built,
   );
@@ -49,24 +48,36 @@ function withoutLoader(execArgv: string[]): string[] {
   return out;
 }
 
-/** forkEnclave, from dist/enclave/main.js when this tree's enclave is asked for and dist/ is fresh. */
-export const compiledEnclave: EnclaveSpawn = (entry, execArgv, env) =>
-  entry === SOURCE_ENTRY && freshBuild()
-    ? forkEnclave(COMPILED_ENTRY, withoutLoader(execArgv), env)
+/**
+ * forkEnclave, from `<root>/dist/enclave/main.js` when the entry asked for is a code tree's
+ * `<root>/src/enclave/main.ts` and that tree's dist/ is fresh.
+ */
+export const compiledEnclave: EnclaveSpawn = (entry, execArgv, env) => {
+  const root = entry.endsWith(ENCLAVE_ENTRY) ? entry.slice(0, -ENCLAVE_ENTRY.length) : undefined;
+  return root !== undefined && freshBuild(root)
+    ? forkEnclave(compiledEntry(root), withoutLoader(execArgv), env)
     : forkEnclave(entry, execArgv, env);
+};
 
 const PRELOAD = fileURLToPath(new URL('./compiled-enclave-preload.mjs', import.meta.url));
 
 /**
  * What a test adds to an `obscura serve` process it spawns so that the enclave serve starts is
- * this tree's compiled entry, as compiledEnclave does for test hosts: Node options (a preload,
- * compiled-enclave-preload.mjs) and the environment naming the entry to replace. Nothing when
- * dist/ is not fresh: serve then starts the enclave from its TypeScript entry, as a user's does.
+ * its code tree's compiled entry (this project's unless `root` names another), as
+ * compiledEnclave does for test hosts: Node options (a preload, compiled-enclave-preload.mjs)
+ * and the environment naming the entry to replace. Nothing when that tree's dist/ is not
+ * fresh: serve then starts the enclave from its TypeScript entry, as a user's does.
  */
-export function serveFromBuild(): { execArgv: string[]; env: Record<string, string> } {
-  if (!freshBuild()) return { execArgv: [], env: {} };
+export function serveFromBuild(root: string = PROJECT_ROOT): {
+  execArgv: string[];
+  env: Record<string, string>;
+} {
+  if (!freshBuild(root)) return { execArgv: [], env: {} };
   return {
     execArgv: ['--import', PRELOAD],
-    env: { OBSCURA_TEST_ENCLAVE_FROM: SOURCE_ENTRY, OBSCURA_TEST_ENCLAVE_TO: COMPILED_ENTRY },
+    env: {
+      OBSCURA_TEST_ENCLAVE_FROM: join(root, ENCLAVE_ENTRY),
+      OBSCURA_TEST_ENCLAVE_TO: compiledEntry(root),
+    },
   };
 }
