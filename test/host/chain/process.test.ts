@@ -6,10 +6,25 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ChainClient } from '../../../src/chain/index.ts';
-import { startEmbeddedChainProcess } from '../../../src/host/chain/index.ts';
+import { PROJECT_ROOT } from '../../../src/contracts/measurement.ts';
+import { freshBuild } from '../../helpers/compiled-enclave.ts';
 import { withChainSnapshot } from '../../helpers/host.ts';
+
+/**
+ * The chain module as `obscura serve` runs it: from the compiled build when it is fresh (then
+ * the chain process starts from dist/ too), else from the sources, whose chain process starts
+ * through tsx's loader. Same code either way; the build saves a transpiling loader in each of
+ * the chain processes this file starts.
+ */
+const CHAIN_MODULE = freshBuild()
+  ? pathToFileURL(join(PROJECT_ROOT, 'dist/host/chain/index.js')).href
+  : new URL('../../../src/host/chain/index.ts', import.meta.url).href;
+const { startEmbeddedChainProcess } = (await import(
+  CHAIN_MODULE
+)) as typeof import('../../../src/host/chain/index.ts');
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -79,12 +94,12 @@ describe('embedded chain process', () => {
   it('exits when its host is killed, freeing its port', async () => {
     const dataDir = withChainSnapshot(mkdtempSync(join(tmpdir(), 'obscura-chainproc-')));
     dirs.push(dataDir);
-    const module = new URL('../../../src/host/chain/index.ts', import.meta.url).href;
-    const script = `const { startEmbeddedChainProcess } = await import(${JSON.stringify(module)});
+    const script = `const { startEmbeddedChainProcess } = await import(${JSON.stringify(CHAIN_MODULE)});
       const chain = await startEmbeddedChainProcess({ dataDir: ${JSON.stringify(dataDir)}, port: 0 });
       console.log(JSON.stringify({ pid: chain.pid, endpoint: chain.endpoint }));
       setInterval(() => {}, 1000);`;
-    const host = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    const loader = CHAIN_MODULE.endsWith('.ts') ? ['--import', 'tsx'] : [];
+    const host = spawn(process.execPath, [...loader, '--input-type=module', '-e', script], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
