@@ -84,14 +84,15 @@ function estimateBytes(schema: DatasetSchema, columns: readonly string[], data: 
 /**
  * Create view `viewName` of the input's `columns` (plus the row id column, last) on the
  * connection of a pooled database: over the cached table when there is one, else over a
- * table filled now when `maxBytes` allows, else over a scan. Returns which.
+ * table filled now when `maxBytes` allows (without evicting others when `evict` is false),
+ * else over a scan. Returns which.
  */
 export async function warmIntoDuckDB(
   connection: DuckDBConnection,
   viewName: string,
   input: WarmInput,
   columns: readonly string[],
-  opts: LoadOptions & { maxBytes: number },
+  opts: LoadOptions & { maxBytes: number; evict?: boolean },
 ): Promise<'warm' | 'filled' | 'scanned'> {
   const instance = connectionInstance(connection);
   const hit = instance ? findWarm(instance, input.key, columns) : undefined;
@@ -101,7 +102,8 @@ export async function warmIntoDuckDB(
   }
   const data = await parsedOf(input);
   const bytes = estimateBytes(input.schema, columns, data);
-  if (!instance || columns.length === 0 || bytes > opts.maxBytes) {
+  const room = opts.evict === false ? opts.maxBytes - warmBytes() : opts.maxBytes;
+  if (!instance || columns.length === 0 || bytes > room) {
     await scanIntoDuckDB(connection, viewName, data, columns, opts);
     return 'scanned';
   }

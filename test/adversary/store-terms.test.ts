@@ -14,7 +14,9 @@ import { manifestHash, type SignedManifest } from '../../src/crypto/manifest.ts'
 import { dropWarm } from '../../src/data/index.ts';
 import { openSealedInput } from '../../src/enclave/datasets.ts';
 import { keepStore, openFromStore, storeFitsMemory } from '../../src/enclave/store/open.ts';
+import { prewarm } from '../../src/enclave/store/prewarm.ts';
 import { storePathFor } from '../../src/enclave/store/read.ts';
+import { duckdbMemory } from '../../src/pipelines/limits.ts';
 import { parsePipeline, runPipeline } from '../../src/pipelines/index.ts';
 import { refusal } from '../helpers/datasets.ts';
 
@@ -110,5 +112,29 @@ outputs: { t: { min_group_size: 1 } }
     } finally {
       renameSync(`${dir}.away`, dir);
     }
+  });
+
+  it('fills the warm cache at ingest, into free room only, and a first job reads no store', async () => {
+    const total = parsePipeline(`obscura: 1
+name: total
+inputs: { visits: { columns: { amount: int64 } } }
+steps: [{ id: t, aggregate: { from: visits, measures: { s: { sum: amount } } } }]
+outputs: { t: { min_group_size: 1 } }
+`);
+    dropWarm(() => true);
+    const limits = { timeoutMs: 60_000, maxRows: 10_000, memoryBytes: 2 ** 30 };
+    const opened = await openSealedInput(input, ctx);
+    const cold = await runPipeline(total, { visits: opened.data });
+    // No room (a budget of a few bytes): nothing is copied.
+    const tiny = await prewarm(input, opened, { ...ctx, limits: { ...limits, memoryBytes: 64 } });
+    expect(await tiny.filled).toBe(false);
+    expect(await (await prewarm(input, opened, { ...ctx, limits })).filled).toBe(true);
+    const first = await openFromStore(input, ctx, ['amount'], { warm: true });
+    if (!first?.source) throw new Error('no warm source');
+    const run = { warmCacheBytes: 2 ** 20, memoryLimit: duckdbMemory(limits.memoryBytes) };
+    expect(await runPipeline(total, { visits: first.source }, run)).toEqual(cold);
+    // Answered from the cache: the store was never read.
+    expect(first.source.data).toBeUndefined();
+    dropWarm(() => true);
   });
 });

@@ -3,11 +3,13 @@
  * host learns only what the manifest already states: the row count and the schema. A CSV
  * large beside the memory limit is checked a chunk at a time (stream-input.ts), its store
  * written a chunk at a time as it goes; any other dataset is checked whole, then gets its
- * columnar store written beside the staged upload (store/).
+ * columnar store written beside the staged upload (store/) and its columns copied into the
+ * warm cache when it has room.
  */
 import { manifestHash } from '../../crypto/manifest.ts';
 import { openSealedInput } from '../datasets.ts';
 import { keepStore, keepStoreFrom } from '../store/open.ts';
+import { prewarm } from '../store/prewarm.ts';
 import { streamChunkBytes, streamSealedCsv, streamsInput } from '../stream-input.ts';
 import { handler } from './handler.ts';
 
@@ -33,7 +35,8 @@ export const validateDataset = handler('validate_dataset', async (req, cx) => {
   }
   const opened = await openSealedInput(req.input, cx.ctx);
   // Kept beside the staged upload as encrypted column chunks; the host commits or discards it with the upload.
-  await keepStore(req.input, opened, cx.ctx);
+  // …and copied into the warm cache when it has room, after this reply (store/prewarm.ts).
+  if (await keepStore(req.input, opened, cx.ctx)) void (await prewarm(req.input, opened, cx.ctx)).filled;
   cx.remember([opened]);
   return { rows: opened.data.rows, schema: opened.data.schema };
 });

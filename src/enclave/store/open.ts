@@ -12,6 +12,7 @@ import { manifestHash } from '../../crypto/manifest.ts';
 import type { SealedInput } from '../../contracts/enclave-protocol.ts';
 import { assertInputAccepted, type OpenContext, type OpenedDataset } from '../datasets.ts';
 import { isWarm, type ParsedDataset, type WarmInput, warmKey } from '../../data/index.ts';
+import type { StoreIndex } from './format.ts';
 import { readStore, readStoreIndex, readStorePieces, storePathFor } from './read.ts';
 import { writeStore, writeStoreFrom } from './write.ts';
 
@@ -48,8 +49,7 @@ export async function openFromStore(
     });
   const opened = { datasetId: input.datasetId, manifest: input.manifest, manifestHash: hash };
   if (!opts.warm) return { ...opened, data: await read() };
-  // The index names every chunk's place and size: the same digest is the same stored rows.
-  const key = warmKey(hash, sha256Hex(canonicalJson(index)));
+  const key = storeWarmKey(hash, index);
   const base = { kind: 'warm' as const, key, schema: manifest.schema, rows: manifest.rows, read };
   if (isWarm(key, columns)) {
     const data = { table: new Table(), schema: manifest.schema, rows: manifest.rows };
@@ -57,6 +57,11 @@ export async function openFromStore(
   }
   const data = await read();
   return { ...opened, data, source: { ...base, data } };
+}
+
+/** The warm cache's key of a store: the index names every chunk's place and size, so the same digest is the same stored rows. */
+export function storeWarmKey(hash: string, index: StoreIndex): string {
+  return warmKey(hash, sha256Hex(canonicalJson(index)));
 }
 
 /**
