@@ -20,7 +20,7 @@ import type { SignedManifest } from '../../src/crypto/manifest.ts';
 import { ledgerEntryHash, SignedLedgerEntrySchema } from '../../src/contracts/ledger.ts';
 import type { JobSpec } from '../../src/contracts/enclave-protocol.ts';
 import { type JobRecord, JobRecordSchema } from '../../src/contracts/api-records.ts';
-import { enclaveJob } from '../helpers/jobs.ts';
+import { enclaveJob, settled } from '../helpers/jobs.ts';
 import { DP_COUNT } from '../helpers/pipelines.ts';
 import { type DataHost, startDataHost } from '../helpers/data-host.ts';
 
@@ -45,16 +45,6 @@ const budget = async () =>
   DatasetBudgetSchema.parse(await new ApiClient(t.host.url, owner).get(`/v1/datasets/${dataset}/budget`));
 const readJob = async (id: string) =>
   JobRecordSchema.parse(await new ApiClient(t.host.url, analyst).get(`/v1/jobs/${id}`));
-
-async function settled(id: string, timeoutMs = 90_000): Promise<JobRecord> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const job = await readJob(id);
-    if (['succeeded', 'failed', 'cancelled'].includes(job.status)) return job;
-    if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 beforeAll(async () => {
   t = await startDataHost();
@@ -91,7 +81,7 @@ describe('a DP job whose enclave is killed after reading data has spent its budg
       await new Promise((r) => setTimeout(r, 100));
     }
     process.kill(before.pid as number, 'SIGKILL');
-    killed = await settled(queued.id);
+    killed = await settled(t.host.url, analyst, queued.id);
     expect(killed.status).toBe('failed');
     expect(killed.error?.code).toBe('enclave_crashed');
     const after = await budget();
@@ -123,6 +113,8 @@ describe('a DP job whose enclave is killed after reading data has spent its budg
       code: 'job_request_replayed',
     });
     const again = await settled(
+      t.host.url,
+      analyst,
       JobRecordSchema.parse(
         await submitJob(new ApiClient(t.host.url, analyst), analyst, {
           pipeline: DP_COUNT,

@@ -21,6 +21,7 @@ import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import { type JobRecord, JobRecordSchema } from '../../src/contracts/api-records.ts';
 import { type DataHost, startDataHost } from '../helpers/data-host.ts';
+import { settled } from '../helpers/jobs.ts';
 
 const MIB = 1024 ** 2;
 // The time limit is what the slow DP job runs (a busy core) until it is stopped: long enough
@@ -82,16 +83,6 @@ async function submit(pipeline: string, on = dataset): Promise<JobRecord> {
   );
 }
 
-async function settled(id: string, timeoutMs: number): Promise<JobRecord> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const job = JobRecordSchema.parse(await new ApiClient(t.host.url, analyst).get(`/v1/jobs/${id}`));
-    if (['succeeded', 'failed', 'cancelled'].includes(job.status)) return job;
-    if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 /** Peak resident memory of a process so far, in bytes (Linux). */
 function peakRss(pid: number): number {
   const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
@@ -127,7 +118,7 @@ describe('resource exhaustion', () => {
     const enclave = t.host.workers.get('worker-1');
     const before = peakRss(enclave.pid as number);
     const t0 = Date.now();
-    const job = await settled((await submit(EXPLOSION)).id, LIMITS.timeoutMs + 20_000);
+    const job = await settled(t.host.url, analyst, (await submit(EXPLOSION)).id, LIMITS.timeoutMs + 20_000);
     const took = Date.now() - t0;
     expect(job.status).toBe('failed');
     expect(job.error?.code).toBe('job_limit_exceeded');
@@ -141,7 +132,7 @@ describe('resource exhaustion', () => {
   }, 90_000);
 
   it('a kept step over the row limit fails as rows, with no count', async () => {
-    const job = await settled((await submit(WIDE)).id, 60_000);
+    const job = await settled(t.host.url, analyst, (await submit(WIDE)).id, 60_000);
     expect(job.error).toEqual({
       code: 'job_limit_exceeded',
       message: 'a step of the job produced more rows than the row limit per step',
@@ -149,7 +140,7 @@ describe('resource exhaustion', () => {
   }, 90_000);
 
   it('a normal job submitted afterwards succeeds', async () => {
-    const job = await settled((await submit(NORMAL)).id, 60_000);
+    const job = await settled(t.host.url, analyst, (await submit(NORMAL)).id, 60_000);
     expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
   }, 90_000);
 
@@ -159,7 +150,12 @@ describe('resource exhaustion', () => {
         await new ApiClient(t.host.url, owner).get(`/v1/datasets/${dpDataset}/budget`),
       ).epsilon.spent;
     expect(await spent()).toBe(0);
-    const job = await settled((await submit(SLOW_DP, dpDataset)).id, LIMITS.timeoutMs + 30_000);
+    const job = await settled(
+      t.host.url,
+      analyst,
+      (await submit(SLOW_DP, dpDataset)).id,
+      LIMITS.timeoutMs + 30_000,
+    );
     expect(job.error).toEqual({
       code: 'job_limit_exceeded',
       message: 'the job ran longer than the time limit per job',
@@ -177,10 +173,10 @@ describe('resource exhaustion', () => {
     )
       await new Promise((r) => setTimeout(r, 100));
     process.kill(before.pid as number, 'SIGKILL');
-    const failed = await settled(job.id, 30_000);
+    const failed = await settled(t.host.url, analyst, job.id, 30_000);
     expect(failed.status).toBe('failed');
     expect(failed.error?.code).toBe('enclave_crashed');
-    const next = await settled((await submit(NORMAL)).id, 90_000);
+    const next = await settled(t.host.url, analyst, (await submit(NORMAL)).id, 90_000);
     expect(next.status, JSON.stringify(next.error)).toBe('succeeded');
     const after = t.host.workers.get('worker-1');
     expect(after.pid).not.toBe(before.pid);

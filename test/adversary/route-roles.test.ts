@@ -23,6 +23,7 @@ import { type JobRecord, JobRecordSchema, ResultDocumentSchema } from '../../src
 import { manifestHash, type SignedManifest } from '../../src/crypto/manifest.ts';
 import { parseDatasetPolicy, signPolicyUpdate } from '../../src/privacy/index.ts';
 import { type DataHost, startDataHost } from '../helpers/data-host.ts';
+import { settled } from '../helpers/jobs.ts';
 import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
 
 const PIPELINE = readFileSync(join(PROJECT_ROOT, 'pipelines/cost-by-region.yaml'), 'utf8');
@@ -81,20 +82,12 @@ async function call(
   }
 }
 
-async function settle(id: string, reader: AccountKey): Promise<JobRecord> {
-  for (;;) {
-    const job = JobRecordSchema.parse(await new ApiClient(t.host.url, reader).get(`/v1/jobs/${id}`));
-    if (job.status === 'succeeded' || job.status === 'failed') return job;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 async function run(pipeline: string, dataset: string): Promise<{ job: string; result: string }> {
   const api = new ApiClient(t.host.url, keys.analyst);
   const submitted = JobRecordSchema.parse(
     await submitJob(api, keys.analyst, { pipeline, inputs: { visits: dataset } }),
   );
-  const done = await settle(submitted.id, keys.analyst);
+  const done = await settled(t.host.url, keys.analyst, submitted.id);
   expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
   return { job: done.id, result: done.result as string };
 }

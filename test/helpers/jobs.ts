@@ -55,6 +55,25 @@ export async function finished(
   return j;
 }
 
+/**
+ * Read job `id` as `reader` every 200 ms until it has ended (succeeded, failed or
+ * cancelled) and return it; throws when it has not ended after `timeoutMs`.
+ */
+export async function settled(
+  url: string,
+  reader: AccountKey,
+  id: string,
+  timeoutMs = 90_000,
+): Promise<JobRecord> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const job = JobRecordSchema.parse(await new ApiClient(url, reader).get(`/v1/jobs/${id}`));
+    if (job.status === 'succeeded' || job.status === 'failed' || job.status === 'cancelled') return job;
+    if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 /** Submit, wait for success and return the result's output tables. */
 export async function runToResult(
   url: string,

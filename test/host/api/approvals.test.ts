@@ -21,11 +21,11 @@ import {
   signPolicyUpdate,
 } from '../../../src/privacy/index.ts';
 import { pipelineHash, parsePipeline } from '../../../src/pipelines/index.ts';
-import { type JobRecord, JobRecordSchema } from '../../../src/contracts/api-records.ts';
+import { JobRecordSchema } from '../../../src/contracts/api-records.ts';
 import { obscura } from '../../helpers/cli.ts';
 import { refusal } from '../../helpers/datasets.ts';
 import { type DataHost, startDataHost } from '../../helpers/data-host.ts';
-import { enclaveJob, postJob, resultOutputs } from '../../helpers/jobs.ts';
+import { enclaveJob, postJob, resultOutputs, settled } from '../../helpers/jobs.ts';
 import { inProcessEnclave } from '../../helpers/in-process-enclave.ts';
 
 const PIPELINE = `obscura: 1
@@ -50,14 +50,6 @@ const PURPOSE = 'regional cost study';
 
 const api = (key?: AccountKey) => new ApiClient(t.host.url, key);
 const cli = (args: string[]) => obscura([...args, '--api', t.host.url], { cwd: work });
-
-async function settle(id: string): Promise<JobRecord> {
-  for (;;) {
-    const job = JobRecordSchema.parse(await api(analyst).get(`/v1/jobs/${id}`));
-    if (job.status === 'succeeded' || job.status === 'failed') return job;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 beforeAll(async () => {
   t = await startDataHost({ enclaveSpawn: inProcessEnclave });
@@ -307,7 +299,7 @@ describe('approvals', () => {
       new RegExp(`approval: for analyst ${analyst.address} and this purpose only, 2 run\\(s\\), until `),
     );
     expect(r.stdout).toMatch(new RegExp(`jobs released: ${jobId}`));
-    const done = await settle(jobId);
+    const done = await settled(t.host.url, analyst, jobId);
     expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
     // The approval is stored: the same analyst runs the pipeline for the same purpose once more without waiting…
     const again = JobRecordSchema.parse(
@@ -318,7 +310,7 @@ describe('approvals', () => {
       }),
     );
     expect(again.status).toBe('queued');
-    expect((await settle(again.id)).status).toBe('succeeded');
+    expect((await settled(t.host.url, analyst, again.id)).status).toBe('succeeded');
     // …and then its two runs are used: a third job waits for a new approval.
     const third = JobRecordSchema.parse(
       await postJob(t.host.url, analyst, {
@@ -391,7 +383,7 @@ describe('policy updates', () => {
     expect(waiting.status).toBe('awaiting_approval');
     const r = (await api(owner).post(`/v1/datasets/${dataset}/policy`, v2)) as { ledgerSeq: number };
     expect(r.ledgerSeq).toBeGreaterThanOrEqual(1);
-    expect((await settle(waiting.id)).status).toBe('succeeded');
+    expect((await settled(t.host.url, analyst, waiting.id)).status).toBe('succeeded');
     expect(await api(owner).get(`/v1/datasets/${dataset}/policy`)).toMatchObject({
       version: 2,
       revoked: false,
@@ -421,7 +413,7 @@ describe('policy updates', () => {
       await postJob(t.host.url, analyst, { pipeline: PIPELINE, inputs: { visits: dataset } }),
     );
     expect(job.status).toBe('queued');
-    const done = await settle(job.id);
+    const done = await settled(t.host.url, analyst, job.id);
     expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
     expect((await resultOutputs(t.host.url, analyst, done.result as string))['by_region']?.minGroupSize).toBe(
       400,
