@@ -66,13 +66,7 @@ export async function readSealedInput(input: SealedInput, ctx: OpenContext): Pro
   try {
     ciphertext = await readFile(input.blobPath);
   } catch (e) {
-    throw new ObscuraError(
-      'dataset_blob_missing',
-      `ciphertext of dataset ${input.datasetId} is missing`,
-      500,
-      undefined,
-      { cause: e },
-    );
+    throw blobMissing(input, e);
   }
   if (sha256Hex(ciphertext) !== manifest.ciphertext.sha256) {
     throw new ObscuraError(
@@ -85,7 +79,7 @@ export async function readSealedInput(input: SealedInput, ctx: OpenContext): Pro
 }
 
 /** A fs error (the blob cannot be read) as dataset_blob_missing; anything else as it is. */
-function blobMissing(input: SealedInput, e: unknown): unknown {
+export function blobMissing(input: SealedInput, e: unknown): unknown {
   if (isObscuraError(e) || typeof (e as { syscall?: unknown })?.syscall !== 'string') return e;
   return new ObscuraError(
     'dataset_blob_missing',

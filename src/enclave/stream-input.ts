@@ -17,7 +17,7 @@ import type { Manifest } from '../crypto/manifest.ts';
 import { csvChunks } from '../data/csv-chunks.ts';
 import { type ParsedDataset, parseDataset } from '../data/index.ts';
 import type { SealedInput } from '../contracts/enclave-protocol.ts';
-import { assertInputAccepted, type OpenContext } from './datasets.ts';
+import { assertInputAccepted, blobMissing, type OpenContext } from './datasets.ts';
 
 /** Plaintext bytes per chunk at most: large enough that a chunk's fixed cost (a DuckDB run and its checks, ~25 ms) is noise. */
 export const STREAM_CHUNK_BYTES = 8 * 1024 * 1024;
@@ -74,14 +74,7 @@ async function* blobErrors(input: SealedInput, blocks: AsyncGenerator<Buffer>): 
   try {
     yield* blocks;
   } catch (e) {
-    if (isObscuraError(e) || typeof (e as { syscall?: unknown })?.syscall !== 'string') throw e;
-    throw new ObscuraError(
-      'dataset_blob_missing',
-      `ciphertext of dataset ${input.datasetId} is missing`,
-      500,
-      undefined,
-      { cause: e },
-    );
+    throw blobMissing(input, e);
   }
 }
 
