@@ -16,6 +16,7 @@
 import { isObscuraError } from '../common/errors.ts';
 import type { EnclaveMessage } from '../contracts/enclave-protocol.ts';
 import { dispatch } from './handlers/index.ts';
+import { endNow, endWithHost } from './host-link.ts';
 import { startEnclave } from './start.ts';
 
 function send(message: EnclaveMessage): void {
@@ -27,9 +28,9 @@ async function main(): Promise<void> {
   // Listened for before the start's first await: a host that dies while its enclave starts
   // (a second or more: modules, identity, the first quote) must not leave it running alone,
   // holding its memory and sealed identity with no one to answer.
-  process.on('disconnect', () => process.exit(0));
+  endWithHost();
   const cx = await startEnclave(process.env, send);
-  if (!process.connected) process.exit(0);
+  if (!process.connected) endNow();
   process.on('message', (raw: unknown) => void dispatch(raw, cx));
   send({ type: 'ready' });
 }

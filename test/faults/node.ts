@@ -4,7 +4,7 @@
  * itself, and the invariants every restart must show (checkInvariants).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { DatasetBudgetSchema, type Health, HealthSchema } from '../../src/contracts/api-schemas.ts';
@@ -27,6 +27,35 @@ export interface Node {
   output: () => string;
   /** Resolves with the signal (or exit code) the process ended with. */
   ended: Promise<string>;
+  /** Pids of the processes it started (its enclaves), seen while it ran. */
+  children: Set<number>;
+}
+
+/** Pids of the live processes whose parent is `pid` (from /proc). */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces): state, ppid, …
+      const [, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(ppid) === pid) out.push(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return out;
+}
+
+/** Whether `pid` is still running (a zombie waiting for its reaper counts as gone). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -69,6 +98,12 @@ export async function boot(
   const ended = new Promise<string>((resolve) =>
     child.once('exit', (code, signal) => resolve(signal ?? `code ${code}`)),
   );
+  // Its enclaves, to check they end with it (crashed()).
+  const children = new Set<number>();
+  const watch = setInterval(() => {
+    if (child.pid) for (const pid of childrenOf(child.pid)) children.add(pid);
+  }, 250);
+  void ended.then(() => clearInterval(watch));
   const url = await new Promise<string>((resolve, reject) => {
     // A start takes seconds; 150 s is for a machine shared with other test runs (a 90 s limit
     // failed under a load of 30 on 2 cores), still inside the tests' 180 s.
@@ -90,7 +125,7 @@ export async function boot(
       reject(new Error(`node ended (${how}) before it started:\n${out}`));
     });
   });
-  return { url, child, output: () => out, ended };
+  return { url, child, output: () => out, ended, children };
 }
 
 /** Wait for the node to die at its failpoint; fails unless it was SIGKILLed. */
@@ -100,6 +135,15 @@ export async function crashed(node: Node): Promise<void> {
     new Promise<string>((r) => setTimeout(() => r('still running after 60 s'), 60_000)),
   ]);
   expect(how, node.output()).toBe('SIGKILL');
+  // An enclave outliving its host would hold its memory and identity with no one to answer.
+  const until = Date.now() + 15_000;
+  let left = [...node.children].filter(running);
+  while (left.length && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 100));
+    left = left.filter(running);
+  }
+  for (const pid of left) process.kill(pid, 'SIGKILL');
+  expect(left, 'processes the node started outlived it').toEqual([]);
 }
 
 /** Stop the node gracefully. */

@@ -84,9 +84,9 @@ class InProcessChannel extends EventEmitter {
     return true;
   }
 
-  /** As main.ts on 'disconnect': the enclave exits with code 0. */
+  /** As main.ts on 'disconnect': the enclave ends itself by SIGKILL (enclave/host-link.ts). */
   disconnect(): void {
-    this.exit(0, null);
+    this.exit(null, 'SIGKILL');
   }
 
   private exit(code: number | null, signal: NodeJS.Signals | null): void {
