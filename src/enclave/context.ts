@@ -26,7 +26,8 @@ import { identityToRecipient } from '../crypto/age/x25519.ts';
 import { JobGuard, type JobLimits } from '../pipelines/limits.ts';
 import { FederatedSessions } from './federated.ts';
 import { FederatedAggregates } from './federated-aggregate.ts';
-import type { JobContext, StartedJob } from './jobs.ts';
+import type { JobContext } from './job-check.ts';
+import type { StartedJob } from './jobs.ts';
 import { LedgerService } from './ledger-service.ts';
 import { type EnclaveState, sealedStatePath, writeSealedState } from './state.ts';
 

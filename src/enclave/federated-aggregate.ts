@@ -39,16 +39,8 @@ import {
 import type { SignedLedgerEntry } from '../contracts/ledger.ts';
 import { afterData } from './data-condition.ts';
 import { assertMemberStatement, memberPart, signMemberStatement, verifyPeers } from './federated-members.ts';
-import {
-  type CheckedJob,
-  chargesOf,
-  checkJob,
-  consume,
-  type JobContext,
-  openInputs,
-  resultInput,
-} from './jobs.ts';
-import { type Released, resultEnclave } from './jobs.ts';
+import { type CheckedJob, chargesOf, checkJob, consume, type JobContext } from './job-check.ts';
+import { openInputs, type Released, resultEnclave, resultInput } from './jobs.ts';
 
 /** The version tag of a sealed partial: what a coordinating enclave accepts. */
 export const SEALED_PARTIAL_VERSION = 'obscura-federated-partial/1';

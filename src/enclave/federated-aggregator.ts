@@ -35,7 +35,8 @@ import {
   jobRequestHash,
 } from '../privacy/job-request.ts';
 import { assertMemberStatement, memberPart } from './federated-members.ts';
-import { type JobContext, type Released, resultEnclave } from './jobs.ts';
+import type { JobContext } from './job-check.ts';
+import { type Released, resultEnclave } from './jobs.ts';
 
 /** The job as the host gives it to the aggregator. */
 export type AggregatedJob = Extract<HostRequest, { type: 'fed_init' }>['job'];

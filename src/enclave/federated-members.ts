@@ -19,7 +19,7 @@ import { sha256Hex } from '../common/hash.ts';
 import { partialStatementText } from '../contracts/partial-statement.ts';
 import type { FederationMember, ResultBody } from '../contracts/result.ts';
 import { type Peer, type SealedMessage, verifyPeer } from '../federation/channel.ts';
-import type { JobContext } from './jobs.ts';
+import type { JobContext } from './job-check.ts';
 
 /** What a member's statement binds besides the member itself. */
 export interface MemberBinding {

@@ -15,7 +15,7 @@ import type { PipelineDocument, TrainStep } from '../pipelines/schema.ts';
 import type { Global, OpenedPartition, Release } from './federated-aggregator.ts';
 import { encodingStats } from './federated-encoding.ts';
 import { signMemberStatement } from './federated-members.ts';
-import type { CheckedJob, JobContext } from './jobs.ts';
+import type { CheckedJob, JobContext } from './job-check.ts';
 
 /** A worker's state of one training session: its rows, kept in its own memory until it has evaluated. */
 export interface WorkerSession {

@@ -50,7 +50,8 @@ import {
   workerModel,
   workerRows,
 } from './federated-worker.ts';
-import { checkJob, consume, type JobContext, openAndRun, type Released, resultInput } from './jobs.ts';
+import { checkJob, consume, type JobContext } from './job-check.ts';
+import { openAndRun, type Released, resultInput } from './jobs.ts';
 
 /**
  * One federated session on this enclave: the job it serves, the guard its work runs under,
