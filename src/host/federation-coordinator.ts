@@ -10,8 +10,8 @@
  * the session on every worker however the job ends, and (given a grace period) kills an
  * enclave that has not answered by its time limit plus the grace, as for a local job.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import type { FederationMember } from './federation/remote-member.ts';
+import { randomUUID } from 'node:crypto';
+import { attestedPeer, type FederationMember } from './federation/remote-member.ts';
 import type { SignedLedgerEntry } from '../contracts/ledger.ts';
 import type { HostRequest, HostRequestType, JobSpec, ResponseValue } from '../contracts/enclave-protocol.ts';
 import type { Peer } from '../federation/channel.ts';
@@ -70,9 +70,7 @@ export async function runFederatedTraining(args: {
     const peers: Peer[] = [];
     for (const p of partitions) {
       checkCancelled();
-      const nonce = randomBytes(32).toString('hex');
-      const { evidence } = await p.enclave.request('attest', { nonce });
-      peers.push({ workerId: p.enclave.info.workerId, keys: p.enclave.info.keys, evidence, nonce });
+      peers.push(await attestedPeer(p.enclave));
     }
     checkCancelled();
     progress(0.05, `opening ${partitions.length} partitions`);

@@ -20,7 +20,7 @@ import { accountKeyFromSuri, type AccountKey, generateIdentity } from '../../src
 import { openFrom, type Peer, type SealedMessage, sealFor } from '../../src/federation/channel.ts';
 import type { EnclaveClient } from '../../src/host/enclave-client.ts';
 import { runFederatedAggregate } from '../../src/host/federation/aggregate-coordinator.ts';
-import { freshNonce } from '../../src/host/federation/registry.ts';
+import { attestedPeer } from '../../src/host/federation/remote-member.ts';
 import { type FederationMembers, startFederationMembers } from '../helpers/federation-members.ts';
 import { ObscuraClient } from '../../src/client/client.ts';
 import type { NodeRecord, NodeWorker } from '../../src/contracts/node-record.ts';
@@ -65,11 +65,7 @@ afterAll(async () => {
   await members?.stop();
 });
 
-async function peerOf(e: EnclaveClient): Promise<Peer> {
-  const nonce = freshNonce();
-  const { evidence } = await e.request('attest', { nonce });
-  return { workerId: e.info.workerId, keys: e.info.keys, evidence, nonce };
-}
+const peerOf = (e: EnclaveClient): Promise<Peer> => attestedPeer(e);
 
 /** A job over the members' datasets with each member's sealed partial to `coordinator`, as an honest host gets them. */
 async function shares(members = [0, 1, 2], coordinator = enclaves[0] as EnclaveClient) {

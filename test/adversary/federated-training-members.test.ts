@@ -20,7 +20,7 @@ import { type AccountKey, accountKeyFromSuri } from '../../src/crypto/index.ts';
 import type { Peer, SealedMessage } from '../../src/federation/channel.ts';
 import type { EnclaveClient } from '../../src/host/enclave-client.ts';
 import { runFederatedTraining } from '../../src/host/federation-coordinator.ts';
-import { freshNonce } from '../../src/host/federation/registry.ts';
+import { attestedPeer } from '../../src/host/federation/remote-member.ts';
 import { federationMemberChecks } from '../../src/provenance/federation-check.ts';
 import { type FederationMembers, startFederationMembers } from '../helpers/federation-members.ts';
 
@@ -69,11 +69,7 @@ afterAll(async () => {
   await members?.stop();
 });
 
-async function peerOf(e: EnclaveClient): Promise<Peer> {
-  const nonce = freshNonce();
-  const { evidence } = await e.request('attest', { nonce });
-  return { workerId: e.info.workerId, keys: e.info.keys, evidence, nonce };
-}
+const peerOf = (e: EnclaveClient): Promise<Peer> => attestedPeer(e);
 
 const refusedWith = (p: Promise<unknown>) =>
   p.then(

@@ -19,8 +19,7 @@ import type { SignedLedgerEntry } from '../../contracts/ledger.ts';
 import type { JobSpec, ResponseValue } from '../../contracts/enclave-protocol.ts';
 import type { Peer, SealedMessage } from '../../federation/channel.ts';
 import { JOB_LIMITS, jobCancelled } from '../../pipelines/limits.ts';
-import { freshNonce } from './registry.ts';
-import type { FederationMember } from './remote-member.ts';
+import { attestedPeer, type FederationMember } from './remote-member.ts';
 
 /** One dataset of a federated aggregate and the enclave that holds it. */
 export interface AggregateMember {
@@ -59,11 +58,7 @@ export async function runFederatedAggregate(args: {
               Date.now(),
           ),
         };
-  const peerOf = async (enclave: FederationMember): Promise<Peer> => {
-    const nonce = freshNonce();
-    const { evidence } = await enclave.request('attest', { nonce }, undefined, opts(enclave));
-    return { workerId: enclave.info.workerId, keys: enclave.info.keys, evidence, nonce };
-  };
+  const peerOf = (enclave: FederationMember): Promise<Peer> => attestedPeer(enclave, opts(enclave));
   const share = (m: AggregateMember) => ({ ...job, inputs: [m.input] });
   // One session per member: two datasets on one worker are two shares there.
   const base = randomUUID();

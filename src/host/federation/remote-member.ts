@@ -18,6 +18,8 @@ import {
   ResponseValueSchemas,
 } from '../../contracts/enclave-protocol.ts';
 import type { NodeRecord, NodeWorker } from '../../contracts/node-record.ts';
+import type { Peer } from '../../federation/channel.ts';
+import { freshNonce } from './registry.ts';
 
 /** The requests a node relays to its enclave for another node's federated job. */
 export const RELAYED_REQUESTS = [
@@ -45,6 +47,16 @@ export interface FederationMember {
     onProgress?: (fraction: number, message: string) => void,
     opts?: { deadlineMs?: number },
   ): Promise<ResponseValue<T>>;
+}
+
+/**
+ * A member as a peer of the federation's channels: its keys and fresh evidence of them,
+ * attested against a nonce drawn here (so old evidence cannot be replayed).
+ */
+export async function attestedPeer(member: FederationMember, opts?: { deadlineMs?: number }): Promise<Peer> {
+  const nonce = freshNonce();
+  const { evidence } = await member.request('attest', { nonce }, undefined, opts);
+  return { workerId: member.info.workerId, keys: member.info.keys, evidence, nonce };
 }
 
 /** Longest a relayed request without its own deadline may take (the other node's enclave bounds its work too). */
