@@ -38,21 +38,15 @@ export async function dryRun(url: string, analyst: AccountKey, body: unknown): P
   return JobPreviewSchema.parse(await new ApiClient(url, analyst).post('/v1/jobs?dry_run=true', body));
 }
 
-/** Wait until the job has finished, reading it as `analyst`. */
+/** Wait until the job has ended, reading it as `analyst` (settled, from a record in hand). */
 export async function finished(
   url: string,
   analyst: AccountKey,
   job: JobRecord,
   timeoutMs = 90_000,
 ): Promise<JobRecord> {
-  const until = Date.now() + timeoutMs;
-  let j = job;
-  while (j.status !== 'succeeded' && j.status !== 'failed') {
-    if (Date.now() > until) throw new Error(`job ${j.id} still ${j.status}`);
-    await new Promise((res) => setTimeout(res, 200));
-    j = JobRecordSchema.parse(await new ApiClient(url, analyst).get(`/v1/jobs/${j.id}`));
-  }
-  return j;
+  if (job.status === 'succeeded' || job.status === 'failed') return job;
+  return settled(url, analyst, job.id, timeoutMs);
 }
 
 /**
