@@ -78,8 +78,19 @@ export class CsvInspector {
   end(): { schema: DatasetSchema; rows: number } {
     if (this.#carry.length > 0) this.#region(this.#carry);
     this.#carry = Buffer.alloc(0);
-    if (!this.#header) throw new ObscuraError('dataset_invalid', 'CSV has no header row', 422);
+    const whole = this.sample();
+    if (!whole) throw new ObscuraError('dataset_invalid', 'CSV has no header row', 422);
+    return whole;
+  }
+
+  /**
+   * The schema of the whole rows pushed so far, for a sample of a file (the partial row after
+   * the last block's cut is left out: a value cut short would narrow its column's type), and
+   * how many rows that is; null while no header was complete.
+   */
+  sample(): { schema: DatasetSchema; rows: number } | null {
     const header = this.#header;
+    if (!header) return null;
     return {
       schema: header.map((name, c) => ({ name, type: typeOfMask(this.#states[c] ?? 0) })),
       rows: this.#rows,

@@ -43,6 +43,24 @@ describe('sealDataset', () => {
     expect(seen.at(-1)).toBe(stats.plaintextBytes);
   });
 
+  it('types from a sample past which it only counts rows: the same schema and row count for a uniform file', async () => {
+    const file = join(dir, 'visits-sampled.csv');
+    writeFileSync(file, makeVisits({ rows: 50_000 }));
+    const owner = await accountKeyFromSuri('//SealDatasetTest');
+    const { signed, check } = await sealDataset({
+      file,
+      out: join(dir, 'sampled.age'),
+      owner,
+      worker: { id: 'w', recipient: generateIdentity().recipient },
+      analysts: ['*'],
+      measurements: [],
+      sampleBytes: 1, // the first 1 MiB block
+    });
+    expect(check).toBe('sample');
+    expect(signed.manifest.schema).toEqual(inspectCsv(readFileSync(file)).schema);
+    expect(signed.manifest.rows).toBe(50_000);
+  });
+
   it('refuses a malformed CSV found late in the file and leaves nothing behind', async () => {
     const file = join(dir, 'bad.csv');
     writeFileSync(file, `${makeVisits({ rows: 40_000 })}a,b\n`);

@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { ObscuraError } from '../../common/errors.ts';
 import { isValidAddress, loadAccountKey } from '../../crypto/index.ts';
+import { COLUMN_TYPES, type ColumnType, ColumnTypeSchema } from '../../data/schema.ts';
 import { loadDatasetPolicy } from '../../privacy/policy.ts';
 import { attestationSetup, attestWorker, listWorkers } from '../attest.ts';
 import { ApiClient } from '../client.ts';
@@ -26,9 +27,30 @@ interface SealOptions {
   policy?: string;
   policyFile?: string;
   pccs?: string;
+  fullCheck?: boolean;
+  type?: string[];
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** `--type column=type` options as a map, checked where they are typed. */
+function columnTypes(specs: string[] | undefined): Record<string, ColumnType> | undefined {
+  if (!specs) return undefined;
+  const types: Record<string, ColumnType> = {};
+  for (const spec of specs) {
+    const at = spec.lastIndexOf('=');
+    const type = ColumnTypeSchema.safeParse(spec.slice(at + 1));
+    if (at <= 0 || !type.success) {
+      throw new ObscuraError(
+        'column_type_invalid',
+        `--type ${spec} is not <column>=<type> with a type among ${COLUMN_TYPES.join(', ')}`,
+        400,
+      );
+    }
+    types[spec.slice(0, at)] = type.data;
+  }
+  return types;
+}
 
 /** Whether a policy file is a dataset policy (has `obscura-policy`) rather than an attestation policy. */
 async function isDatasetPolicyFile(path: string): Promise<boolean> {
@@ -75,8 +97,18 @@ export function sealCommand(program: Command): void {
       'dataset policy (YAML) to sign into the manifest (same as --policy with a dataset policy)',
     )
     .option('--pccs <url>', "PCCS for DCAP collateral (default Intel's PCS)")
+    .option(
+      '--full-check',
+      "CSV: type the columns from every row and check each row now (slower), not from the file's first 8 MiB with the rest checked by the enclave at upload",
+    )
+    .option(
+      '--type <column=type>',
+      `CSV: the column's type in the manifest, over the one found (repeatable; ${COLUMN_TYPES.join(', ')})`,
+      collect,
+    )
     .action(async (file: string, opts: SealOptions, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
+      const types = columnTypes(opts.type);
       // An address is checked where it is typed: signed into the manifest, a typo would only
       // fail at upload, after the file was sealed for nothing.
       for (const a of opts.allow ?? []) {
@@ -142,7 +174,7 @@ export function sealCommand(program: Command): void {
       // Loaded on demand: reading datasets pulls in DuckDB and Arrow.
       const { sealDataset } = await import('../seal-dataset.ts');
       const bar = progressBar('sealing');
-      const { signed, stats, manifestPath } = await sealDataset({
+      const { signed, stats, manifestPath, check } = await sealDataset({
         file,
         out: opts.out,
         owner,
@@ -152,6 +184,8 @@ export function sealCommand(program: Command): void {
         measurements: opts.measurement ?? [worker.measurement],
         ...(opts.name ? { name: opts.name } : {}),
         onProgress: bar.update,
+        ...(opts.fullCheck ? { fullCheck: true } : {}),
+        ...(types ? { types } : {}),
       }).finally(bar.done);
       const { rows, format } = signed.manifest;
       const sim = verdict.simulated ? ' (simulated TEE)' : '';
@@ -164,9 +198,15 @@ export function sealCommand(program: Command): void {
           simulated: verdict.simulated,
           sealingRoot: worker.sealingRoot,
           rows,
+          schemaCheck: check,
           ...stats,
         },
         `sealed ${rows} rows (${format}) to worker ${worker.id}${sim}: ${opts.out}, manifest ${manifestPath}`,
       );
+      if (check === 'sample') {
+        process.stderr.write(
+          "note: column types from the file's first 8 MiB; the enclave checks every value against them at upload (`obscura seal --full-check` checks them now)\n",
+        );
+      }
     });
 }

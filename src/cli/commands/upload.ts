@@ -2,13 +2,35 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { ObscuraError } from '../../common/errors.ts';
+import { isObscuraError, ObscuraError } from '../../common/errors.ts';
 import { loadAccountKey } from '../../crypto/index.ts';
 import { multipartBody } from '../../client/multipart.ts';
 import { ApiClient } from '../client.ts';
 import { emit, type GlobalOptions } from '../output.ts';
 import { manifestPathFor } from '../paths.ts';
 import { progressBar } from '../progress.ts';
+
+/**
+ * The enclave's refusal of a value that does not fit its column's type in the manifest, as
+ * the enclave words it (data/csv.ts: row, column and type, never the value; only the code
+ * and message cross from the enclave), with what the owner can do about it: `obscura seal`
+ * types a CSV's columns from its first rows unless told otherwise, so a value further on
+ * may not fit.
+ */
+const NOT_OF_TYPE = /^CSV row \d+, column ("(?:[^"\\]|\\.)*"): value is not a valid [a-z0-9]+$/;
+
+/** `e` with advice for the owner when it is a value that does not fit its column's type. */
+function withAdvice(e: unknown): unknown {
+  const m = isObscuraError(e, 'dataset_invalid') ? NOT_OF_TYPE.exec(e.message) : null;
+  if (!m || !isObscuraError(e)) return e;
+  const column = JSON.parse(m[1] as string) as string;
+  return new ObscuraError(
+    e.code,
+    `${e.message}; nothing was stored. The manifest's type for the column may come from a sample of the file's first rows: seal it again with \`obscura seal --full-check\` (types every column from all its values) or \`--type ${column}=<type>\``,
+    e.status,
+    e.details,
+  );
+}
 
 /** Register `upload`. */
 export function uploadCommand(program: Command): void {
@@ -44,6 +66,9 @@ export function uploadCommand(program: Command): void {
       });
       const record = (await new ApiClient(g.api, key)
         .postMultipart('/v1/datasets', body)
+        .catch((e: unknown) => {
+          throw withAdvice(e);
+        })
         .finally(bar.done)) as {
         id: string;
         rows: number;
