@@ -14,6 +14,7 @@ import type { ColumnType, DatasetSchema, ParsedDataset } from '../../data/index.
 import { decodeStringDictionary, isStringDictionary, stringDictionaryType } from './dictionary.ts';
 import { chunkAad, indexAad, STORE_FORMAT, type StoreIndex, storeCorrupt } from './format.ts';
 import { storeKey } from './keys.ts';
+import { type OpenedChunks, openOnThreads } from './decrypt-pool.ts';
 import { openPiece } from './seal.ts';
 
 /**
@@ -52,6 +53,11 @@ export interface ReadStoreOptions {
   ageIdentity: string;
   schema: DatasetSchema;
   columns?: readonly string[];
+  /**
+   * Whether the chunks are opened on the store's threads (decrypt-pool.ts) rather than on
+   * the calling thread; by default when the read is large (THREADS_FROM_BYTES sealed).
+   */
+  threads?: boolean;
 }
 
 /**
@@ -64,13 +70,15 @@ export async function readStore(
   index: StoreIndex,
   opts: ReadStoreOptions,
 ): Promise<ParsedDataset> {
-  return readStoreChunks(dir, index, opts, 0, index.chunks.length);
+  return (await readStoreChunks(dir, index, opts, 0, index.chunks.length)).data;
 }
 
 /**
- * The store's chunks in `[from, to)` as pieces of about `rowsPerPiece` rows (whole chunks,
- * at least one per piece), for a job that streams a dataset larger than memory: only one
- * piece's columns are in memory at once. Throws what readStore throws.
+ * The store's chunks as pieces of about `rowsPerPiece` rows (whole chunks, at least one per
+ * piece), for a job that streams a dataset larger than memory: at most two pieces' columns
+ * are in memory at once, the one the caller has and the next, read meanwhile. A piece is
+ * the caller's until it asks for the next one: then its memory may be reused (its columns
+ * read empty). Throws what readStore throws, for a piece when it is asked for.
  */
 export async function* readStorePieces(
   dir: string,
@@ -78,71 +86,199 @@ export async function* readStorePieces(
   opts: ReadStoreOptions,
   rowsPerPiece: number,
 ): AsyncGenerator<ParsedDataset> {
+  const pieces: [number, number][] = [];
   for (let from = 0; from < index.chunks.length; ) {
     let to = from + 1;
     let rows = index.chunks[from] as number;
     while (to < index.chunks.length && rows + (index.chunks[to] as number) <= rowsPerPiece)
       rows += index.chunks[to++] as number;
-    yield await readStoreChunks(dir, index, opts, from, to);
+    pieces.push([from, to]);
     from = to;
+  }
+  // The next piece is decrypted (on the store's threads) while the caller runs this one, so
+  // at most two pieces' columns are in memory. A piece the caller is done with lends its
+  // buffers to the one after next: transferred to the threads, which empties its views.
+  let spare: ArrayBuffer[] = [];
+  const start = (k: number) => {
+    const [from, to] = pieces[k] as [number, number];
+    const read = readStoreChunks(dir, index, opts, from, to, spare);
+    spare = [];
+    // Its failure is thrown when the caller asks for that piece, not while it runs this one.
+    read.catch(() => {});
+    return read;
+  };
+  let next = pieces.length > 0 ? start(0) : undefined;
+  try {
+    for (let k = 0; next; k++) {
+      const piece = await next;
+      next = k + 1 < pieces.length ? start(k + 1) : undefined;
+      yield piece.data;
+      spare = piece.buffers;
+    }
+  } finally {
+    await next?.catch(() => {});
   }
 }
 
-/** Chunks `[from, to)` of the store as one parsed dataset (one record batch per part of a chunk). */
+/** A threshold of sealed bytes under which a read is opened on the calling thread (a hop to the threads costs more). */
+const THREADS_FROM_BYTES = 4 * 1024 * 1024;
+
+/** A sealed chunk of a read: its column (of those read), chunk, place and additional data. */
+interface ChunkRead {
+  k: number;
+  i: number;
+  name: string;
+  j: number;
+  offset: number;
+  length: number;
+  aad: Buffer;
+}
+
+/**
+ * Chunks `[from, to)` of the store as one parsed dataset (one record batch per part of a
+ * chunk), and the buffers the threads wrote its columns into (none when opened here).
+ */
 async function readStoreChunks(
   dir: string,
   index: StoreIndex,
   opts: ReadStoreOptions,
   from: number,
   to: number,
-): Promise<ParsedDataset> {
+  reuse: readonly ArrayBuffer[] = [],
+): Promise<{ data: ParsedDataset; buffers: ArrayBuffer[] }> {
   const { dataset, ageIdentity } = opts;
   if (canonicalJson(index.schema) !== canonicalJson(opts.schema)) throw storeCorrupt(dataset, 'schema');
   const key = storeKey(ageIdentity, index.manifestHash);
   const wanted = index.schema
     .map((c, i) => ({ ...c, i }))
     .filter((c) => !opts.columns || opts.columns.includes(c.name));
+  const reads: ChunkRead[] = [];
+  for (const [k, col] of wanted.entries()) {
+    const extents = index.extents[col.i] ?? [];
+    if (extents.length !== index.chunks.length) throw storeCorrupt(dataset, `column ${col.i}`);
+    for (let j = from; j < to; j++) {
+      const [offset, length] = extents[j] as [number, number];
+      const aad = chunkAad(index.manifestHash, col.i, col.name, j, index.chunks.length);
+      reads.push({ k, i: col.i, name: col.name, j, offset, length, aad });
+    }
+  }
+  const sealedBytes = reads.reduce((n, r) => n + r.length, 0);
+  const threaded = opts.threads ?? sealedBytes >= THREADS_FROM_BYTES;
+  const opened =
+    threaded && reads.length > 0 ? await openThreaded(dir, dataset, key, reads, reuse) : undefined;
+  const plains = opened?.plains ?? (await openHere(dir, dataset, key, reads));
   // Per column read, per chunk: its parts (a chunk written from several streamed pieces has several).
-  const perColumn: Data[][][] = [];
+  const perColumn: Data[][][] = wanted.map(() => []);
+  for (const [n, r] of reads.entries()) {
+    const where = `column ${r.i}, chunk ${r.j}`;
+    const table = tableFromIPC(plains[n] as Uint8Array);
+    const vector = table.getChildAt(0);
+    if (!vector || table.numRows !== index.chunks[r.j] || table.schema.fields[0]?.name !== r.name)
+      throw storeCorrupt(dataset, where);
+    (perColumn[r.k] as Data[][]).push([...vector.data]);
+  }
+  const data = assemble(index, opts, wanted, perColumn, from, to);
+  return { data, buffers: opened?.buffers ?? [] };
+}
+
+/** Every file of the columns `reads` names, opened in column order; throws store_corrupt for one that does not open. */
+async function openFiles(
+  dir: string,
+  dataset: string,
+  reads: readonly ChunkRead[],
+): Promise<Map<number, FileHandle>> {
+  const files = new Map<number, FileHandle>();
+  try {
+    for (const r of reads) {
+      if (files.has(r.i)) continue;
+      files.set(
+        r.i,
+        await open(join(dir, `c${r.i}`), 'r').catch(() => {
+          throw storeCorrupt(dataset, `column ${r.i}`);
+        }),
+      );
+    }
+  } catch (e) {
+    await Promise.all([...files.values()].map((f) => f.close()));
+    throw e;
+  }
+  return files;
+}
+
+/**
+ * The chunks opened on the store's threads (decrypt-pool.ts), or undefined when a thread
+ * stopped (the read is then done here). Throws store_corrupt naming the first that failed.
+ */
+async function openThreaded(
+  dir: string,
+  dataset: string,
+  key: Buffer,
+  reads: readonly ChunkRead[],
+  reuse: readonly ArrayBuffer[],
+): Promise<OpenedChunks | undefined> {
+  const files = await openFiles(dir, dataset, reads);
+  try {
+    const chunks = reads.map((r) => ({
+      fd: (files.get(r.i) as FileHandle).fd,
+      offset: r.offset,
+      length: r.length,
+      aad: r.aad.toString('utf8'),
+    }));
+    const opened = await openOnThreads(key, chunks, reuse).catch(() => undefined);
+    if (opened && 'failed' in opened) {
+      const r = reads[opened.failed] as ChunkRead;
+      throw storeCorrupt(dataset, `column ${r.i}, chunk ${r.j}`);
+    }
+    return opened;
+  } finally {
+    await Promise.all([...files.values()].map((f) => f.close()));
+  }
+}
+
+/** The chunks opened on this thread, one after another. Throws store_corrupt naming the first that fails. */
+async function openHere(
+  dir: string,
+  dataset: string,
+  key: Buffer,
+  reads: readonly ChunkRead[],
+): Promise<Buffer[]> {
+  const plains: Buffer[] = [];
+  if (reads.length === 0) return plains;
   // Sealed chunks are read one at a time into one reused buffer: reading a column's span
   // whole cost a fresh buffer the size of the ciphertext per job, whose first touch and
   // release (external memory the collector sweeps) cost more than the read (measured).
   const scratch = takeScratch();
+  const files = await openFiles(dir, dataset, reads).catch((e) => {
+    scratch.free = true;
+    throw e;
+  });
   try {
-    for (const col of wanted) {
-      const extents = index.extents[col.i] ?? [];
-      if (extents.length !== index.chunks.length) throw storeCorrupt(dataset, `column ${col.i}`);
-      const datas: Data[][] = [];
-      perColumn.push(datas);
-      if (from >= to) continue;
-      const file = await open(join(dir, `c${col.i}`), 'r').catch(() => {
-        throw storeCorrupt(dataset, `column ${col.i}`);
+    for (const r of reads) {
+      const where = `column ${r.i}, chunk ${r.j}`;
+      const sealed = await readRange(files.get(r.i) as FileHandle, r.offset, r.length, scratch).catch(() => {
+        throw storeCorrupt(dataset, where);
       });
-      try {
-        for (let j = from; j < to; j++) {
-          const [offset, length] = extents[j] as [number, number];
-          const where = `column ${col.i}, chunk ${j}`;
-          const sealed = await readRange(file, offset, length, scratch).catch(() => {
-            throw storeCorrupt(dataset, where);
-          });
-          const plain =
-            sealed.length === length
-              ? openPiece(key, chunkAad(index.manifestHash, col.i, col.name, j, index.chunks.length), sealed)
-              : undefined;
-          if (!plain) throw storeCorrupt(dataset, where);
-          const table = tableFromIPC(plain);
-          const vector = table.getChildAt(0);
-          if (!vector || table.numRows !== index.chunks[j] || table.schema.fields[0]?.name !== col.name)
-            throw storeCorrupt(dataset, where);
-          datas.push([...vector.data]);
-        }
-      } finally {
-        await file.close();
-      }
+      const plain = sealed.length === r.length ? openPiece(key, r.aad, sealed) : undefined;
+      if (!plain) throw storeCorrupt(dataset, where);
+      plains.push(plain);
     }
   } finally {
     scratch.free = true;
+    await Promise.all([...files.values()].map((f) => f.close()));
   }
+  return plains;
+}
+
+/** The parsed dataset of chunks `[from, to)` from their columns' Arrow data. */
+function assemble(
+  index: StoreIndex,
+  opts: ReadStoreOptions,
+  wanted: readonly { i: number }[],
+  perColumn: Data[][][],
+  from: number,
+  to: number,
+): ParsedDataset {
+  const { dataset } = opts;
   // A string column read whole as dictionary chunks stays one (its Arrow type says so); one
   // mixing both kinds — a chunk with many distinct values among few — is read as plain
   // strings, the dictionary chunks decoded.
