@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // The `obscura` command. It runs the compiled JavaScript in dist/ (`npm run build`, which
-// `npm install` and `npm ci` run through `prepare`): no transpiling at start-up. When dist/
+// `npm install` and `npm ci` run through `prepare`): no transpiling at start-up, and the CLI
+// bundled into a few files (dist/cli-bundle/, scripts/cli-bundle.ts) rather than hundreds of
+// modules to resolve and read; a command that reads files beside its own modules (`serve`,
+// `dashboard`: `fromFiles` in src/cli/commands/index.ts) runs from dist/cli/. When dist/
 // is missing, older than any source file (an edit not yet built), or OBSCURA_FROM_SOURCE is
 // set, it runs the TypeScript sources through tsx instead, so what runs is never stale.
 // Either way the enclave itself runs from the measured sources (src/contracts/measurement.ts).
@@ -25,7 +28,10 @@ function freshBuild() {
 }
 
 if (freshBuild()) {
-  await import('../dist/cli/main.js');
+  // The command table imports nothing: reading it costs a millisecond.
+  const { commandWord, findCommand } = await import('../dist/cli/commands/index.js');
+  const command = findCommand(commandWord(process.argv.slice(2)) ?? '');
+  await import(command?.fromFiles ? '../dist/cli/main.js' : '../dist/cli-bundle/main.js');
 } else {
   const { register } = await import('tsx/esm/api');
   register();

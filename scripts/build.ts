@@ -10,6 +10,11 @@
  * declarations (dist/client/*.d.ts and what they import, for `import … from 'obscura'`) come
  * from tsc without type checking (tsconfig.types.json); types are checked by `npm run lint`.
  *
+ * The CLI is also bundled into dist/cli-bundle/ (scripts/cli-bundle.ts): a few files for a
+ * fresh `obscura` process to load instead of hundreds. bin/obscura.js runs it for every
+ * command but those that read files beside their own modules (`fromFiles` in
+ * src/cli/commands/index.ts), which run from dist/cli/.
+ *
  * The enclave does not run from dist/: the host starts it from the measured sources under
  * src/ (src/contracts/measurement.ts), so a build never changes what is measured.
  *
@@ -22,6 +27,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
+import { bundleCli } from './cli-bundle.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SRC = join(ROOT, 'src');
@@ -55,6 +61,7 @@ await build({
   logLevel: 'warning',
 });
 for (const f of files.filter((f) => /\.(?:html|svg)$/.test(f))) cpSync(join(SRC, f), join(DIST, f));
+await bundleCli(join(SRC, 'cli/main.ts'), join(DIST, 'cli-bundle'));
 // typescript is a devDependency: an install without them still gets a working CLI and library.
 let tsc: string | undefined;
 try {
@@ -64,4 +71,6 @@ try {
 }
 if (tsc) execFileSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.types.json')], { stdio: 'inherit' });
 writeFileSync(join(DIST, '.built'), `${new Date().toISOString()}\n`);
-process.stdout.write(`built ${entryPoints.length} files into dist/ in ${Date.now() - started} ms\n`);
+process.stdout.write(
+  `built ${entryPoints.length} files and the CLI bundle into dist/ in ${Date.now() - started} ms\n`,
+);

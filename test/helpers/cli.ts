@@ -8,17 +8,14 @@ import { serveFromBuild } from './compiled-enclave.ts';
 /** The `obscura` command as installed (bin/obscura.js: dist/ when fresh, else the sources through tsx). */
 export const BIN = join(PROJECT_ROOT, 'bin/obscura.js');
 
-/** Commands that read files beside their own modules, which the suite's CLI bundle does not have. */
-const FROM_BIN = new Set(['serve', 'dashboard']);
-
 /**
  * The script a CLI run starts: the suite's bundle of the CLI (cli-bundle.ts), or BIN for the
- * commands in FROM_BIN and where no bundle was built (a file run outside the e2e project).
+ * commands that run from their files (`fromFiles`) and where no bundle was built (a file run
+ * outside the e2e project).
  */
 function entryFor(args: string[]): string {
   const bundle = inject('cliBundle');
-  const command = findCommand(commandWord(args) ?? '')?.name;
-  return bundle && !(command && FROM_BIN.has(command)) ? bundle : BIN;
+  return bundle && !findCommand(commandWord(args) ?? '')?.fromFiles ? bundle : BIN;
 }
 
 /** The outcome of one CLI run. */

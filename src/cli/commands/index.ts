@@ -15,6 +15,12 @@ export interface CommandEntry {
   aliases?: readonly string[];
   summary: string;
   load: () => Promise<Register>;
+  /**
+   * The command reads files beside its own modules (`serve` forks the chain process and the
+   * enclave from theirs, `dashboard` serves the page's files), so it runs from the
+   * file-for-file build (dist/cli/), never from the CLI bundle (scripts/cli-bundle.ts).
+   */
+  fromFiles?: true;
 }
 
 const lists = () => import('./lists.ts').then((m) => m.listCommands);
@@ -132,12 +138,14 @@ export const COMMANDS: readonly CommandEntry[] = [
     name: 'serve',
     summary: 'serve the API, the embedded chain and an enclave worker',
     load: () => import('./serve.ts').then((m) => m.serveCommand),
+    fromFiles: true,
   },
   {
     name: 'dashboard',
     summary:
       'serve the dashboard on 127.0.0.1, signing its reads with your key (the key never leaves this machine)',
     load: () => import('./dashboard.ts').then((m) => m.dashboardCommand),
+    fromFiles: true,
   },
 ];
 
