@@ -26,7 +26,8 @@ import {
 } from '../contracts/api-schemas.ts';
 import type { OutputTable } from '../contracts/result.ts';
 import type { SignedJobRequest } from '../privacy/job-request.ts';
-import { type MultipartBody, sendStreamed } from './multipart.ts';
+import { type HttpAnswer, sendHttp } from './http.ts';
+import type { MultipartBody } from './multipart.ts';
 import { type AccountKey, loadAccountKey } from '../crypto/index.ts';
 import { documentOutputs, parseResultDocument } from '../provenance/document.ts';
 import {
@@ -42,6 +43,17 @@ import {
 import { type JobSubmissionInput, submitJob } from './job-request.ts';
 
 let lastTimestamp = 0;
+
+/** A FormData request through fetch, which encodes it, answered as sendHttp answers. */
+async function fetchAnswer(
+  url: URL,
+  method: string,
+  headers: Record<string, string>,
+  form: FormData,
+): Promise<HttpAnswer> {
+  const res = await fetch(url, { method, headers, body: form });
+  return { status: res.status, statusText: res.statusText, text: await res.text() };
+}
 
 /**
  * A timestamp for a new request, never the same twice in this process: the host refuses a
@@ -138,7 +150,7 @@ export class ObscuraClient {
     path: string,
     body?: { json?: unknown; form?: FormData; stream?: MultipartBody },
   ): Promise<unknown> {
-    let payload: string | FormData | undefined;
+    let payload: string | undefined;
     let bodyHash = createHash('sha256').update('').digest('hex');
     const headers: Record<string, string> = {};
     if (body?.json !== undefined) {
@@ -146,24 +158,20 @@ export class ObscuraClient {
       bodyHash = createHash('sha256').update(payload).digest('hex');
       headers['content-type'] = 'application/json';
     } else if (body?.form) {
-      payload = body.form;
       bodyHash = UNSIGNED_PAYLOAD;
     } else if (body?.stream) {
       bodyHash = UNSIGNED_PAYLOAD;
       headers['content-type'] = body.stream.contentType;
       headers['content-length'] = String(body.stream.length);
     }
-    let res: Response;
+    let res: HttpAnswer;
     try {
       const url = new URL(path, this.base);
       const allHeaders = { ...headers, ...this.signedHeaders(method, path, bodyHash) };
-      res = body?.stream
-        ? await sendStreamed(url, method, allHeaders, body.stream.body)
-        : await fetch(url, {
-            method,
-            headers: allHeaders,
-            body: payload ?? null,
-          });
+      // A FormData body is encoded by fetch; everything else goes through node:http (http.ts).
+      res = body?.form
+        ? await fetchAnswer(url, method, allHeaders, body.form)
+        : await sendHttp(url, method, allHeaders, body?.stream ? body.stream.body : payload);
     } catch (e) {
       throw new ObscuraError(
         'api_unreachable',
@@ -173,8 +181,9 @@ export class ObscuraClient {
         { cause: e },
       );
     }
-    const text = await res.text();
-    if (!res.ok) {
+    const { text } = res;
+    const ok = res.status >= 200 && res.status < 300;
+    if (!ok) {
       let problem: ReturnType<typeof ProblemSchema.safeParse> | undefined;
       try {
         problem = ProblemSchema.safeParse(JSON.parse(text));

@@ -2,15 +2,11 @@
  * A multipart/form-data body (RFC 7578) streamed from parts: text fields and files read a
  * block at a time. Node's fetch reads a FormData's file-backed Blob whole before sending
  * (measured: a 400 MB upload held ~550 MB resident), so large uploads build their body here
- * and memory stays flat in the file's size.
+ * and memory stays flat in the file's size (sent by sendHttp, http.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 
 /** One part: a text field, or a file streamed from disk under `filename`. */
 export type MultipartPart =
@@ -77,42 +73,4 @@ export async function multipartBody(
     }
   }
   return { body: body(), contentType: `multipart/form-data; boundary=${boundary}`, length };
-}
-
-/**
- * Send `body` with node:http(s) and answer as fetch would. Node 20's fetch buffers a
- * streamed request body (measured: ~510 MB resident for a 400 MB upload, 122 MB this way),
- * so streamed uploads go through the http module, which honours backpressure.
- */
-export async function sendStreamed(
-  url: URL,
-  method: string,
-  headers: Record<string, string>,
-  body: AsyncIterable<Uint8Array>,
-): Promise<Response> {
-  const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method, headers });
-  const answered = new Promise<Response>((resolve, reject) => {
-    req.once('error', reject);
-    req.once('response', (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (d: Buffer) => chunks.push(d));
-      res.once('error', reject);
-      res.once('end', () => {
-        const status = res.statusCode ?? 500;
-        const nullBody = [101, 204, 205, 304].includes(status);
-        resolve(
-          new Response(nullBody ? null : Buffer.concat(chunks), {
-            status,
-            statusText: res.statusMessage ?? '',
-          }),
-        );
-      });
-    });
-  });
-  // If the server answers early (e.g. refuses the upload), the rest of the body is not needed.
-  const sent = pipeline(Readable.from(body), req).catch(() => undefined);
-  const res = await answered;
-  req.destroy();
-  await sent;
-  return res;
 }

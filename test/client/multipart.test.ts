@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import busboy from 'busboy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { multipartBody, sendStreamed } from '../../src/client/multipart.ts';
+import { sendHttp } from '../../src/client/http.ts';
+import { multipartBody } from '../../src/client/multipart.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'obscura-multipart-'));
 const file = join(dir, 'x.sealed');
@@ -70,14 +71,14 @@ describe('streamed multipart upload', () => {
         seen.push(done);
       },
     );
-    const res = await sendStreamed(
+    const res = await sendHttp(
       url,
       'POST',
       { 'content-type': body.contentType, 'content-length': String(body.length) },
       body.body,
     );
     expect(res.status).toBe(201);
-    const got = (await res.json()) as {
+    const got = JSON.parse(res.text) as {
       fields: Record<string, string>;
       files: Record<string, { name: string; sha: string; size: number }>;
       length: string;
@@ -93,14 +94,14 @@ describe('streamed multipart upload', () => {
 
   it("returns a server's early refusal as the answer", async () => {
     const body = await multipartBody([{ name: 'sealed', path: file, filename: 'x' }]);
-    const res = await sendStreamed(
+    const res = await sendHttp(
       new URL('/refuse', url),
       'POST',
       { 'content-type': body.contentType },
       body.body,
     );
     expect(res.status).toBe(413);
-    expect(await res.json()).toEqual({ code: 'too_big' });
+    expect(JSON.parse(res.text)).toEqual({ code: 'too_big' });
   });
 
   it('fails before sending when the file is missing', async () => {
