@@ -10,6 +10,10 @@ import { didYouMean } from '../common/did-you-mean.ts';
 import { ObscuraError } from '../common/errors.ts';
 import { COMMANDS, commandWord, findCommand } from './commands/index.ts';
 import { quietPolkadot } from '../chain/quiet-logs.ts';
+import { preferSmallBaseTable } from '../crypto/base-table.ts';
+
+/** Commands that serve until stopped: long-lived processes, unlike every other command. */
+const SERVERS = new Set(['serve', 'dashboard']);
 
 async function main(argv: string[]): Promise<void> {
   const program = new Command('obscura')
@@ -39,6 +43,8 @@ async function main(argv: string[]): Promise<void> {
   }
   if (wanted) {
     if (wanted.name !== 'serve' && !process.env['OBSCURA_DEBUG']) quietPolkadot();
+    // A call that loads a key once or twice and exits: a small curve table (base-table.ts).
+    if (!SERVERS.has(wanted.name)) preferSmallBaseTable();
     (await wanted.load())(program);
   } else {
     // No command: name them all for the help text, loading none.

@@ -9,9 +9,15 @@
  * polkadot-js). Hashes run on node:crypto.
  */
 import { createHash, pbkdf2Sync } from 'node:crypto';
+import { ed25519 } from '@noble/curves/ed25519';
 import WORDLIST from '@polkadot/util-crypto/mnemonic/wordlists/en';
 import { base58 } from '@scure/base';
 import * as sr25519 from '@scure/sr25519';
+import { baseTableWindow } from './base-table.ts';
+
+// @scure/sr25519's Ristretto base point is ed25519's: its precomputed table is built, lazily,
+// with the window asked for here (base-table.ts).
+if (baseTableWindow() !== 8) ed25519.ExtendedPoint.BASE.precompute(baseTableWindow());
 
 /** A key pair: the 32-byte public key and the 64-byte secret (key and nonce). */
 export interface Sr25519Pair {
