@@ -133,6 +133,32 @@ describe.each([
     });
   });
 
+  it('compares, groups and joins long strings as DuckDB compares its own', async () => {
+    // Over 12 bytes, spread over several vectors, sharing or differing in their first 4 bytes.
+    const ids = Array.from({ length: 6000 }, (_, r) =>
+      r % 5 === 0 ? null : `${r % 2 ? 'P000' : 'Q00'}${(r * 7919) % 997}-${'z'.repeat(r % 9)}tail`,
+    );
+    const parsed = await parseDataset(
+      tableToIPC(new Table({ s: vectorFromArray(ids, new Utf8()) })),
+      'arrow',
+    );
+    const counts = new Map<string, number>();
+    for (const id of ids) if (id !== null) counts.set(id, (counts.get(id) ?? 0) + 1);
+    const sorted = [...counts.keys()].sort();
+    const probe = ids[7] as string;
+    await withDuckDB(async (c) => {
+      await loadIntoDuckDB(c, 'v', parsed);
+      expect(
+        await rows(c, 'SELECT s, count(*)::INTEGER FROM v WHERE s IS NOT NULL GROUP BY s ORDER BY s'),
+      ).toEqual(sorted.map((k) => [k, counts.get(k)]));
+      expect(await rows(c, `SELECT count(*)::INTEGER FROM v WHERE s = '${probe}'`)).toEqual([
+        [counts.get(probe)],
+      ]);
+      const pairs = [...counts.values()].reduce((n, k) => n + k * k, 0);
+      expect(await rows(c, 'SELECT count(*)::INTEGER FROM v a JOIN v b USING (s)')).toEqual([[pairs]]);
+    });
+  });
+
   it('keeps timestamps to the microsecond', async () => {
     const micros = new BigInt64Array([1n, -1n, 1_700_000_000_123_456n]);
     const table = new Table({
