@@ -119,7 +119,8 @@ async function sealWithSchema(
           }
           sampling = inspected < sampleBytes || !((sample?.rows ?? 0) > 0);
         }
-        counter.push(block);
+        // (With a full check the inspector counts every row itself.)
+        if (!req.fullCheck) counter.push(block);
       },
       ...progress,
     });
