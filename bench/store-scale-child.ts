@@ -2,9 +2,10 @@
  * One step of the store's scale bench (store-scale.ts), run in its own process so that its
  * peak resident memory is its own: `node --import tsx bench/store-scale-child.ts <step> <dir>
  * [rows]`, printing one JSON line {wall, cpu, rssMiB}. Steps: `prepare` (write the CSV in
- * 1M-row pieces, seal it, no figures), `ingest` (what the enclave does with an upload: read
- * the sealed file, hash it, decrypt, hash the plaintext, parse it against the schema, write
- * the store — streamed a chunk at a time, as the enclave does, when the CSV is more than an
+ * 1M-row pieces, seal it with a signed manifest as `obscura seal` does, no figures), `ingest`
+ * (the enclave's own check and store of an upload, its parse threads started: read the
+ * sealed file, hash it, decrypt, hash the plaintext, parse it against the schema, write the
+ * store — streamed a chunk at a time, as the enclave does, when the CSV is more than an
  * eighth of the default 2 GiB memory limit per job), `job` (the sample pipeline from the
  * store, read in pieces when streamed, after one warm-up run), `copy` and `peer` (DuckDB: COPY the
  * plaintext CSV to Parquet; the same SQL on the Parquet file, after a warm-up). The join:
@@ -16,31 +17,29 @@
  * filled by the warm-up) and `join-peer` (DuckDB, the same join and measures on the two
  * Parquet files), each the median of JOIN_RUNS (3) runs after a warm-up.
  */
-import { createHash } from 'node:crypto';
-import { appendFileSync, createReadStream, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { makeLabs } from '../datasets/make-labs.ts';
 import { makeVisits } from '../datasets/make-visits.ts';
 import { canonicalJson, sha256Hex } from '../src/common/hash.ts';
-import {
-  decryptToBuffer,
-  generateIdentity,
-  type SealStats,
-  sealFile,
-  unsealedBlocks,
-} from '../src/crypto/index.ts';
-import { csvChunks } from '../src/data/csv-chunks.ts';
+import { sealDataset } from '../src/cli/seal-dataset.ts';
+import { accountKeyFromSuri, generateIdentity } from '../src/crypto/index.ts';
+import { manifestHash, type SignedManifest } from '../src/crypto/manifest.ts';
 import { warmBytes } from '../src/data/duckdb-warm.ts';
 import { parseDataset, type WarmInput, warmKey } from '../src/data/index.ts';
-import { streamChunkBytes } from '../src/enclave/stream-input.ts';
-import { readStore, readStoreIndex, readStorePieces } from '../src/enclave/store/read.ts';
-import { writeStore, writeStoreFrom } from '../src/enclave/store/write.ts';
+import { startCsvWorkers, stopCsvWorkers } from '../src/enclave/csv-workers.ts';
+import { ingestSealedInput } from '../src/enclave/ingest.ts';
+import { keepStoreFrom } from '../src/enclave/store/open.ts';
+import { streamChunkBytes, streamSealedCsv } from '../src/enclave/stream-input.ts';
+import { readStore, readStoreIndex, readStorePieces, storePathFor } from '../src/enclave/store/read.ts';
+import { writeStore } from '../src/enclave/store/write.ts';
 import { runStreaming } from '../src/pipelines/partials/stream.ts';
 import { checkPipeline, parsePipeline, runPipeline } from '../src/pipelines/index.ts';
 import { duckdbMemory } from '../src/pipelines/limits.ts';
 
 const [step, dir, rowsArg] = process.argv.slice(2) as [string, string, string | undefined];
+const MEASUREMENT = 'm'.repeat(64);
 const H = 'c'.repeat(64);
 const csv = join(dir, 'visits.csv');
 const sealed = join(dir, 'visits.csv.age');
@@ -106,49 +105,41 @@ if (step === 'prepare') {
     appendFileSync(csv, i === 0 ? text : text.slice(text.indexOf('\n') + 1));
   }
   const id = generateIdentity();
-  // The plaintext hash from the seal itself: readFileSync refuses files over 2 GiB (50M rows).
-  const { plaintextSha256: sha } = await sealFile(csv, sealed, [id.recipient]);
-  writeFileSync(join(dir, 'keys.json'), JSON.stringify({ ...id, sha }));
+  // Sealed as `obscura seal` does, with the owner's signed manifest: the ingest step runs
+  // the enclave's own check of an upload against it.
+  const { signed } = await sealDataset({
+    file: csv,
+    out: sealed,
+    owner: await accountKeyFromSuri('//StoreScaleOwner'),
+    worker: { id: 'w', recipient: id.recipient },
+    analysts: [],
+    measurements: [MEASUREMENT],
+  });
+  writeFileSync(join(dir, 'keys.json'), JSON.stringify({ ...id, sha: signed.manifest.plaintext.sha256 }));
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(signed));
   writeFileSync(join(dir, 'rows.json'), JSON.stringify(rows));
 } else if (step === 'ingest') {
-  const { identity, sha } = keys();
-  const schema = await schemaOf();
+  // What the enclave does with an upload (handlers/validate-dataset.ts): a CSV over an eighth
+  // of its memory limit checked and stored a chunk at a time (stream-input.ts: the
+  // ciphertext hashed, then decrypted and hashed on both sides by the block threads, cut into
+  // chunks of rows parsed by the parse threads while this thread writes the store), any
+  // other whole (ingest.ts: decrypted whole, parsed in pieces while the store is written).
+  // The parse threads are started first, as a running enclave keeps them.
+  const { identity, recipient } = keys() as unknown as { identity: string; recipient: string };
+  const input = {
+    datasetId: 'bench',
+    blobPath: sealed,
+    manifest: JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as SignedManifest,
+  };
+  const ctx = { ageIdentity: identity, recipient, measurement: MEASUREMENT };
+  await startCsvWorkers();
   await measure(async () => {
-    if (streamed()) {
-      // As the enclave checks an upload larger than an eighth of its memory (stream-input.ts):
-      // the ciphertext hashed once, then decrypted and hashed again on both sides in the
-      // block workers (unsealedBlocks), cut into chunks of rows and parsed a chunk at a time.
-      const cipherHash = createHash('sha256');
-      for await (const b of createReadStream(sealed, { highWaterMark: 1 << 20 }))
-        cipherHash.update(b as Buffer);
-      cipherHash.digest('hex');
-      let stats: SealStats | null = null;
-      const plaintext = unsealedBlocks(sealed, [identity], (s) => {
-        stats = s;
-      });
-      let rows = 0;
-      const pieces = (async function* () {
-        for await (const bytes of csvChunks(plaintext, streamChunkBytes(MEMORY))) {
-          const piece = await parseDataset(bytes, 'csv', { schema });
-          bytes.fill(0);
-          rows += piece.rows;
-          yield piece;
-        }
-        if ((stats as SealStats | null)?.plaintextSha256 !== sha) throw new Error('plaintext hash');
-      })();
-      const shape = { schema, rows: JSON.parse(readFileSync(join(dir, 'rows.json'), 'utf8')) as number };
-      if ((await writeStoreFrom(store, shape, pieces, H, identity)) !== 'written' || rows !== shape.rows)
-        throw new Error('store not written');
-      return;
-    }
-    const ciphertext = readFileSync(sealed);
-    sha256Hex(ciphertext);
-    const plain = await decryptToBuffer([identity], ciphertext);
-    if (sha256Hex(plain) !== sha) throw new Error('plaintext hash');
-    const data = await parseDataset(plain, 'csv', { schema });
-    plain.fill(0);
-    await writeStore(store, data, H, identity);
+    const stored = streamed()
+      ? await keepStoreFrom(input, ctx, streamSealedCsv(input, ctx, streamChunkBytes(MEMORY)))
+      : (await ingestSealedInput(input, ctx)).stored;
+    if (!stored) throw new Error('store not written');
   });
+  await stopCsvWorkers();
 } else if (step === 'job') {
   const { identity } = keys();
   const schema = await schemaOf();
@@ -156,17 +147,21 @@ if (step === 'prepare') {
     readFileSync(new URL('../pipelines/cost-by-region.yaml', import.meta.url), 'utf8'),
   );
   const columns = checkPipeline(doc, { visits: schema }).inputs[0]?.columnsRead ?? [];
+  // The store the ingest step wrote, where the enclave keeps it: beside the sealed upload.
+  const signed = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as SignedManifest;
+  const hash = manifestHash(signed.manifest);
+  const ingested = storePathFor(sealed, hash);
   const job = async () => {
-    const index = await readStoreIndex(store, 'bench', H, identity);
+    const index = await readStoreIndex(ingested, 'bench', hash, identity);
     if (!index) throw new Error('no store');
     const opts = { dataset: 'bench', ageIdentity: identity, schema, columns };
     if (streamed()) {
       // As the enclave runs a job on an input larger than an eighth of its memory: in pieces.
       const perPiece = Math.floor(MEMORY / 16 / (statSync(csv).size / index.rows));
-      await runStreaming(doc, schema, readStorePieces(store, index, opts, perPiece));
+      await runStreaming(doc, schema, readStorePieces(ingested, index, opts, perPiece));
       return;
     }
-    await runPipeline(doc, { visits: await readStore(store, index, opts) });
+    await runPipeline(doc, { visits: await readStore(ingested, index, opts) });
   };
   // A warm-up first: the enclave is a long-lived process, its code already compiled.
   await job();

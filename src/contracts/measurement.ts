@@ -5,7 +5,9 @@
  * Measured files (paths relative to the project root, sorted bytewise):
  *   - every file reachable from the enclave's entry point (ENCLAVE_ENTRY) by its imports,
  *     static and dynamic, type-only ones included (import-graph.ts): the enclave's own
- *     code and the shared formats it reads, and nothing the host, the CLI or the docs hold;
+ *     code and the shared formats it reads, and nothing the host, the CLI or the docs hold
+ *     (a worker thread's entry file, started by URL, is imported for its types by the file
+ *     that starts it, so it is in the closure: test/contracts/import-graph.test.ts);
  *   - package-lock.json, which pins every package the enclave loads (node_modules is not
  *     hashed file by file).
  * measurement = SHA-256 over the lines `<sha256 hex of file>  <path>\n`, the same shape as

@@ -104,3 +104,55 @@ export async function* csvChunks(
     buf.fill(0, 0, len);
   }
 }
+
+/**
+ * A CSV held whole, cut into pieces of whole rows of about `targetBytes` each, for parsing
+ * the pieces side by side: the header row's end, and each piece's [start, end) (ends just
+ * past a newline outside double quotes, as csvChunks cuts). Header plus a piece is a
+ * standalone CSV. One pass over the quotes and the cut points: the next quote is found
+ * once and kept, so a file without quotes is searched for one once.
+ */
+export function csvRowRanges(
+  bytes: Uint8Array,
+  targetBytes: number,
+): { header: number; ranges: [number, number][] } {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = buf.length;
+  let quote = buf.indexOf(QUOTE, 0);
+  let inQuote = false;
+  // Just past the first newline outside quotes at or after `from`, or n.
+  const endFrom = (from: number): number => {
+    // The quote state at `from`: every quote before it toggles it.
+    while (quote >= 0 && quote < from) {
+      inQuote = !inQuote;
+      quote = buf.indexOf(QUOTE, quote + 1);
+    }
+    let i = from;
+    for (;;) {
+      if (inQuote) {
+        if (quote < 0) return n;
+        inQuote = false;
+        i = quote + 1;
+        quote = buf.indexOf(QUOTE, i);
+        continue;
+      }
+      const lf = buf.indexOf(NEWLINE, i);
+      if (lf < 0) return n;
+      if (quote >= 0 && quote < lf) {
+        inQuote = true;
+        i = quote + 1;
+        quote = buf.indexOf(QUOTE, i);
+        continue;
+      }
+      return lf + 1;
+    }
+  };
+  const header = endFrom(0);
+  const ranges: [number, number][] = [];
+  for (let at = header; at < n; ) {
+    const end = at + targetBytes >= n ? n : endFrom(at + targetBytes);
+    ranges.push([at, end]);
+    at = end;
+  }
+  return { header, ranges };
+}

@@ -96,9 +96,10 @@ export function blobMissing(input: SealedInput, e: unknown): unknown {
  * (crypto/age/unseal-file.ts) into one buffer, rather than the file read whole, hashed,
  * decrypted and hashed again on this thread, whose large heap made the cipher's per-chunk
  * buffers expensive (BENCHMARKS.md "Sealing"). The errors are readSealedInput's, in the
- * same order: a file that does not decrypt is first compared with the signed hash.
+ * same order: a file that does not decrypt is first compared with the signed hash. The
+ * plaintext is in a SharedArrayBuffer (unless the file held more than its manifest says).
  */
-async function decryptSealedInput(input: SealedInput, ctx: OpenContext): Promise<Buffer> {
+export async function decryptSealedInput(input: SealedInput, ctx: OpenContext): Promise<Buffer> {
   const { manifest } = input.manifest;
   let plain: Buffer | null = null;
   const extra: Buffer[] = [];
@@ -107,7 +108,8 @@ async function decryptSealedInput(input: SealedInput, ctx: OpenContext): Promise
   try {
     // The plaintext is shorter than the file: the signed length, capped by the file's size.
     const { size } = await stat(input.blobPath);
-    const into = Buffer.allocUnsafe(Math.min(manifest.plaintext.bytes, size));
+    // Shared memory, so that the parse threads read the pieces of it in place (csv-pieces.ts).
+    const into = Buffer.from(new SharedArrayBuffer(Math.min(manifest.plaintext.bytes, size)));
     plain = into;
     stats = await unsealFile(input.blobPath, [ctx.ageIdentity], {
       onBlock: (block) => {

@@ -15,8 +15,10 @@ import { unsealedBlocks } from '../crypto/age/unseal-file.ts';
 import type { SealStats } from '../crypto/age/seal-file.ts';
 import type { Manifest } from '../crypto/manifest.ts';
 import { csvChunks } from '../data/csv-chunks.ts';
-import { type ParsedDataset, parseDataset } from '../data/index.ts';
+import type { ParsedDataset } from '../data/index.ts';
 import type { SealedInput } from '../contracts/enclave-protocol.ts';
+import { MIN_THREADED_BYTES, parseCsvStream } from './csv-pieces.ts';
+import { startCsvWorkers } from './csv-workers.ts';
 import { assertInputAccepted, blobMissing, type OpenContext } from './datasets.ts';
 
 /** Plaintext bytes per chunk at most: large enough that a chunk's fixed cost (a DuckDB run and its checks, ~25 ms) is noise. */
@@ -78,6 +80,17 @@ async function* blobErrors(input: SealedInput, blocks: AsyncGenerator<Buffer>): 
   }
 }
 
+/** `chunks`, each wiped once the consumer asks for the next (it has copied or parsed it by then). */
+async function* wiped(chunks: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+  for await (const chunk of chunks) {
+    try {
+      yield chunk;
+    } finally {
+      chunk.fill(0);
+    }
+  }
+}
+
 /**
  * `blocks`, each wiped once the consumer asks for the next: csvChunks copies a block into
  * its chunk buffer before it does, so the decrypted block is left nowhere in memory.
@@ -100,6 +113,8 @@ export async function* streamSealedCsv(
   chunkBytes = STREAM_CHUNK_BYTES,
 ): AsyncGenerator<ParsedDataset> {
   const { manifest } = input.manifest;
+  // The parse threads start (once) while the ciphertext is hashed.
+  if (chunkBytes >= MIN_THREADED_BYTES) void startCsvWorkers();
   await checkSealedInputStreaming(input, ctx);
   // Decrypted in worker threads that hash both sides again as they go (the file may have
   // changed since the check above): crypto/age/unseal-file.ts.
@@ -113,15 +128,10 @@ export async function* streamSealedCsv(
     ),
   );
   let rows = 0;
-  for await (const bytes of csvChunks(plaintext, chunkBytes)) {
-    let data: ParsedDataset;
-    try {
-      data = await parseDataset(bytes, 'csv', { schema: manifest.schema });
-    } catch (e) {
-      throw offsetRow(e, rows);
-    } finally {
-      bytes.fill(0);
-    }
+  // Parsed by the parse threads a few chunks ahead of the consumer (csv-pieces.ts), each
+  // chunk copied out before the next is cut and wiped by csvChunks' reuse of its buffer.
+  const chunks = wiped(csvChunks(plaintext, chunkBytes));
+  for await (const data of parseCsvStream(chunks, manifest.schema)) {
     if (canonicalJson(data.schema) !== canonicalJson(manifest.schema))
       throw new ObscuraError(
         'schema_mismatch',
@@ -153,15 +163,4 @@ export async function* streamSealedCsv(
       422,
     );
   }
-}
-
-/** A CSV error of a chunk, renumbered to the row in the whole file. */
-function offsetRow(e: unknown, before: number): unknown {
-  if (!isObscuraError(e, 'dataset_invalid') || typeof e.details?.row !== 'number' || e.details.row === 0)
-    return e;
-  const row = e.details.row + before;
-  return new ObscuraError(e.code, e.message.replace(/^CSV row \d+/, `CSV row ${row}`), e.status, {
-    ...e.details,
-    row,
-  });
 }

@@ -1,10 +1,10 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
 import { moduleReferences, reachableFiles } from '../../src/contracts/import-graph.ts';
-import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
+import { ENCLAVE_ENTRY, PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -107,5 +107,21 @@ describe('import scanner', () => {
     expect(() => reachableFiles(root, 'src/main.ts')).toThrow(
       expect.objectContaining({ code: 'measurement_import_unresolved' }),
     );
+  });
+
+  it("measures every source file the enclave runs by URL (a worker thread's entry) with its imports", () => {
+    // A worker's file is named by `new URL('./x.ts', import.meta.url)`, which no import
+    // follows: the file starting it imports it too (for its types) so it is measured.
+    const reachable = reachableFiles(PROJECT_ROOT, ENCLAVE_ENTRY);
+    const byUrl = reachable.flatMap((file) =>
+      [...readFileSync(join(PROJECT_ROOT, file), 'utf8').matchAll(/new URL\(\s*'(\.{1,2}\/[^']+\.ts)'/g)].map(
+        (m) =>
+          join(dirname(file), m[1] as string)
+            .split('\\')
+            .join('/'),
+      ),
+    );
+    expect(byUrl).toContain('src/enclave/csv-worker.ts');
+    for (const file of byUrl) expect(reachable).toContain(file);
   });
 });

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { csvChunks } from '../../src/data/csv-chunks.ts';
+import { csvChunks, csvRowRanges } from '../../src/data/csv-chunks.ts';
 
 const row = fc
   .array(fc.constantFrom('a', 'bb', '"q,\nx"', '"say ""hi"""', '', '12345678'), {
@@ -47,6 +47,30 @@ describe('csvChunks', () => {
           expect(count).toBeGreaterThan(0);
         },
       ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('csvRowRanges cuts a whole CSV after the header and at row ends outside quotes only, covering it', () => {
+    fc.assert(
+      fc.property(fc.array(row, { maxLength: 60 }), fc.integer({ min: 1, max: 64 }), (rows, target) => {
+        const text = `"h\n1",h2\n${rows.join('\n')}`;
+        const bytes = Buffer.from(text);
+        const quotesBefore = (end: number) => bytes.subarray(0, end).filter((b) => b === 0x22).length;
+        const { header, ranges } = csvRowRanges(bytes, target);
+        expect(header).toBe(Math.min(bytes.length, Buffer.byteLength('"h\n1",h2\n')));
+        let at = header;
+        for (const [start, end] of ranges) {
+          expect(start).toBe(at);
+          expect(end).toBeGreaterThan(start);
+          if (end < bytes.length) {
+            expect(bytes[end - 1]).toBe(0x0a);
+            expect(quotesBefore(end) % 2).toBe(0);
+          }
+          at = end;
+        }
+        expect(at).toBe(Math.max(header, bytes.length));
+      }),
       { numRuns: 150 },
     );
   });

@@ -7,8 +7,8 @@
  * warm cache when it has room.
  */
 import { manifestHash } from '../../crypto/manifest.ts';
-import { openSealedInput } from '../datasets.ts';
-import { keepStore, keepStoreFrom } from '../store/open.ts';
+import { ingestSealedInput } from '../ingest.ts';
+import { keepStoreFrom } from '../store/open.ts';
 import { prewarm } from '../store/prewarm.ts';
 import { streamChunkBytes, streamSealedCsv, streamsInput } from '../stream-input.ts';
 import { handler } from './handler.ts';
@@ -33,10 +33,11 @@ export const validateDataset = handler('validate_dataset', async (req, cx) => {
     cx.remember([{ manifest: req.input.manifest, manifestHash: manifestHash(manifest) }]);
     return { rows, schema: manifest.schema };
   }
-  const opened = await openSealedInput(req.input, cx.ctx);
-  // Kept beside the staged upload as encrypted column chunks; the host commits or discards it with the upload.
+  // Kept beside the staged upload as encrypted column chunks, written as the CSV is parsed
+  // (ingest.ts); the host commits or discards it with the upload…
+  const { opened, stored } = await ingestSealedInput(req.input, cx.ctx);
   // …and copied into the warm cache when it has room, after this reply (store/prewarm.ts).
-  if (await keepStore(req.input, opened, cx.ctx)) void (await prewarm(req.input, opened, cx.ctx)).filled;
+  if (stored) void (await prewarm(req.input, opened, cx.ctx)).filled;
   cx.remember([opened]);
   return { rows: opened.data.rows, schema: opened.data.schema };
 });

@@ -1,0 +1,170 @@
+/**
+ * A CSV parsed as pieces of whole rows by the parse threads (csv-workers.ts), yielded in
+ * order as each is ready, so that the enclave's own thread writes the store from one piece
+ * while the threads parse the next ones. Each piece is what parseDataset(…, 'csv',
+ * { schema }) gives for those rows, and the pieces' rows in order are the file's rows:
+ * a CSV split at a newline outside quotes (data/csv-chunks.ts) parses as the rows before
+ * and the rows after, and the store's chunks do not depend on where the pieces end
+ * (store/write.ts cuts them by row count).
+ *
+ * Errors are the serial parse's: a piece that fails makes the whole CSV be parsed on this
+ * thread, which throws the error naming the row in the whole file; a stream's piece that
+ * fails is renumbered to the row in the whole stream, as before the threads.
+ */
+import type { Data } from 'apache-arrow';
+import { isObscuraError, ObscuraError } from '../common/errors.ts';
+import { tableFromBatches } from '../data/columns.ts';
+import { csvRowRanges } from '../data/csv-chunks.ts';
+import { parseDataset } from '../data/parse.ts';
+import type { DatasetSchema, ParsedDataset } from '../data/schema.ts';
+import { csvWorkerCount, parseInWorker } from './csv-workers.ts';
+
+/** Bytes of CSV per piece: a piece's fixed cost (two messages, its columns rebuilt) is noise beside it. */
+export const PARSE_PIECE_BYTES = 4 * 1024 * 1024;
+
+/** Below this a CSV (or a stream's chunk) is parsed on the calling thread: a parse thread's start costs more. */
+export const MIN_THREADED_BYTES = 1024 * 1024;
+
+/**
+ * The rows of `plaintext` (a whole CSV) parsed against `schema`, as pieces in order. The
+ * caller may wipe `plaintext` once the generator is done (finished, thrown or returned):
+ * it waits for every piece handed to a thread.
+ */
+export async function* parseCsvPieces(
+  plaintext: Buffer,
+  schema: DatasetSchema,
+  pieceBytes = PARSE_PIECE_BYTES,
+): AsyncGenerator<ParsedDataset> {
+  const shared = plaintext.buffer;
+  // Leading blank lines or a BOM before the header: the serial parser's business.
+  const first = plaintext[0];
+  if (
+    !(shared instanceof SharedArrayBuffer) ||
+    plaintext.length < Math.max(MIN_THREADED_BYTES, 2 * pieceBytes) ||
+    first === 0x0a ||
+    first === 0x0d ||
+    first === 0xef
+  ) {
+    yield await parseDataset(plaintext, 'csv', { schema });
+    return;
+  }
+  const base = plaintext.byteOffset;
+  const { header, ranges } = csvRowRanges(plaintext, pieceBytes);
+  if (ranges.length < 2) {
+    yield await parseDataset(plaintext, 'csv', { schema });
+    return;
+  }
+  const tasks = ranges.map(([s, e]) =>
+    parseInWorker(shared, [base, base + header], [base + s, base + e], schema),
+  );
+  for (const t of tasks) t.catch(() => {});
+  let before = 0;
+  try {
+    for (const task of tasks) {
+      let piece: ParsedDataset;
+      try {
+        piece = await task;
+      } catch (e) {
+        await Promise.allSettled(tasks);
+        // The whole file's error (its row numbers, the first failure in file order).
+        await parseDataset(plaintext, 'csv', { schema });
+        throw offsetRow(e, before);
+      }
+      before += piece.rows;
+      yield piece;
+    }
+  } finally {
+    await Promise.allSettled(tasks);
+  }
+}
+
+/**
+ * `chunks` (standalone CSVs, each a view the source reuses once the next is asked for, as
+ * csvChunks yields them) parsed against `schema` by the parse threads, at most `depth` at
+ * once, yielded in order. Each chunk is copied into a shared buffer of a small ring (wiped
+ * when its parse is done), so memory stays `depth` chunks however long the stream.
+ */
+export async function* parseCsvStream(
+  chunks: AsyncIterable<Buffer>,
+  schema: DatasetSchema,
+  depth = csvWorkerCount() + 1,
+): AsyncGenerator<ParsedDataset> {
+  const free: Buffer[] = [];
+  const queue: { task: Promise<ParsedDataset>; slot: Buffer; used: number }[] = [];
+  let before = 0;
+  const next = async (): Promise<ParsedDataset> => {
+    const { task, slot, used } = queue.shift() as (typeof queue)[number];
+    try {
+      const piece = await task;
+      before += piece.rows;
+      return piece;
+    } catch (e) {
+      throw offsetRow(e, before);
+    } finally {
+      slot.fill(0, 0, used);
+      free.push(slot);
+    }
+  };
+  try {
+    for await (const chunk of chunks) {
+      if (chunk.length < MIN_THREADED_BYTES) {
+        // A small chunk (the stream's last, or a test's): here, after those before it.
+        while (queue.length > 0) yield await next();
+        let piece: ParsedDataset;
+        try {
+          piece = await parseDataset(chunk, 'csv', { schema });
+        } catch (e) {
+          throw offsetRow(e, before);
+        }
+        before += piece.rows;
+        yield piece;
+        continue;
+      }
+      let slot = free.pop();
+      if (!slot || slot.length < chunk.length)
+        slot = Buffer.from(new SharedArrayBuffer(chunk.length + (chunk.length >> 3)));
+      chunk.copy(slot);
+      const task = parseInWorker(slot.buffer as SharedArrayBuffer, [0, 0], [0, chunk.length], schema);
+      task.catch(() => {});
+      queue.push({ task, slot, used: chunk.length });
+      if (queue.length >= depth) yield await next();
+    }
+    while (queue.length > 0) yield await next();
+  } finally {
+    for (const { task, slot, used } of queue.splice(0)) {
+      await task.catch(() => {});
+      slot.fill(0, 0, used);
+    }
+  }
+}
+
+/** A CSV error of a piece, renumbered to the row in the whole file. */
+export function offsetRow(e: unknown, before: number): unknown {
+  if (!isObscuraError(e, 'dataset_invalid') || typeof e.details?.row !== 'number' || e.details.row === 0)
+    return e;
+  const row = e.details.row + before;
+  return new ObscuraError(e.code, e.message.replace(/^CSV row \d+/, `CSV row ${row}`), e.status, {
+    ...e.details,
+    row,
+  });
+}
+
+/** Pieces parsed against `schema` as one dataset (a record batch a piece): no column is copied. */
+export function joinPieces(schema: DatasetSchema, pieces: readonly ParsedDataset[]): ParsedDataset {
+  if (pieces.length === 1) return pieces[0] as ParsedDataset;
+  const batches = pieces.map((p) => ({
+    length: p.rows,
+    columns: schema.map((_, c) => p.table.batches[0]?.data.children[c] as Data),
+  }));
+  // An empty piece (blank lines only) adds no batch, unless every piece is empty.
+  const kept = batches.filter((b) => b.length > 0);
+  return {
+    table: tableFromBatches(
+      schema.map((c) => c.name),
+      schema,
+      kept.length > 0 ? kept : batches.slice(0, 1),
+    ),
+    schema: schema.map((c) => ({ name: c.name, type: c.type })),
+    rows: pieces.reduce((n, p) => n + p.rows, 0),
+  };
+}
