@@ -11,6 +11,7 @@ import { applyLimits, type EffectiveLimits } from '../privacy/enforce.ts';
 import type { PipelineDocument } from '../pipelines/schema.ts';
 import type { SignedLedgerEntry } from '../contracts/ledger.ts';
 import { keepStore, openFromStore, storeFitsMemory } from './store/open.ts';
+import { releaseStoreRead } from './store/read.ts';
 import { checkSealedInputStreaming } from './stream-input.ts';
 import { inputMode, streamAndRun } from './stream-job.ts';
 import { afterData, dataCondition } from './data-condition.ts';
@@ -185,12 +186,17 @@ export async function openAndRun(
     checkPipeline(doc, Object.fromEntries(Object.entries(byName).map(([name, d]) => [name, d.schema])));
     progress(0.5, 'running pipeline');
     // Each output's min_group_size raised to the strictest of the pipeline's and the policies'.
-    return runPipeline(limited, byName, {
-      onProgress: (f, message) => progress(0.5 + 0.4 * f, message),
-      memoryLimit: duckdbMemory(ctx.limits.memoryBytes),
-      warmCacheBytes: warmCacheBytes(ctx.limits),
-      ...extra,
-    });
+    try {
+      return await runPipeline(limited, byName, {
+        onProgress: (f, message) => progress(0.5 + 0.4 * f, message),
+        memoryLimit: duckdbMemory(ctx.limits.memoryBytes),
+        warmCacheBytes: warmCacheBytes(ctx.limits),
+        ...extra,
+      });
+    } finally {
+      // The run is over (its DuckDB connection closed): the rows read from stores are not read again.
+      for (const o of opened) for (const d of [o.data, o.source?.data]) if (d) releaseStoreRead(d);
+    }
   });
   return { opened, outputs };
 }

@@ -17,6 +17,7 @@ import {
   readStore,
   readStoreIndex,
   readStorePieces,
+  releaseStoreRead,
 } from '../../src/enclave/store/read.ts';
 import { writeStore } from '../../src/enclave/store/write.ts';
 import { checkPipeline, parsePipeline, runPipeline } from '../../src/pipelines/index.ts';
@@ -145,5 +146,27 @@ describe('store read on the decryption threads', () => {
     } catch {}
     const third = threaded.out[4] as unknown[];
     expect(first.some((v, i) => v === third[i])).toBe(false);
+  });
+
+  it('a read given back lends its memory to the next read, and never shows it the rows it had', async () => {
+    const a = await dataset(3000);
+    const b = await dataset(2000);
+    const [da, db] = [join(work, 't5'), join(work, 't6')];
+    await writeStore(da, a, H, me, 128);
+    await writeStore(db, b, H, me, 128);
+    const first = await read(da, a, true, ['k']);
+    const before = [...(first.table.getChild('k')?.toArray() ?? [])];
+    releaseStoreRead(first);
+    releaseStoreRead(first);
+    const second = await read(db, b, true, ['k']);
+    expect(rowsOf(second)).toEqual(rowsOf(await read(db, b, false, ['k'])));
+    let after: unknown[] = [];
+    try {
+      after = [...(first.table.getChild('k')?.toArray() ?? [])];
+    } catch {}
+    expect(after).not.toEqual(before);
+    expect(after.length).toBeLessThan(before.length);
+    // A read on the calling thread has nothing to give back.
+    releaseStoreRead(await read(db, b, false, ['k']));
   });
 });
