@@ -11,7 +11,7 @@
  * result and every error equal scanCsv + narrowTypeMask's: test/data/csv-inspect-rows.test.ts
  * checks that against the two-pass inspector kept as a reference.
  */
-import { ANY_TYPE, BOOL, DATE, FLOAT, INT, narrowValueMask, SEEN } from './csv.ts';
+import { ANY_TYPE, BOOL, DATE, FLOAT, INT, narrowValueMask, SEEN } from './csv-types.ts';
 import { csvError } from './csv-scan.ts';
 import { parseBoolBytes } from './csv-values.ts';
 

@@ -12,7 +12,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { ObscuraError } from '../common/errors.ts';
-import { ANY_TYPE, narrowTypeMask, typeOfMask } from './csv.ts';
+import { ANY_TYPE, narrowTypeMask, typeOfMask } from './csv-types.ts';
 import { inspectRows } from './csv-inspect-rows.ts';
 import { scanCsv } from './csv-scan.ts';
 import { assertColumnNames } from './names.ts';

@@ -5,7 +5,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { ObscuraError } from '../../src/common/errors.ts';
-import { ANY_TYPE, narrowTypeMask, typeOfMask } from '../../src/data/csv.ts';
+import { ANY_TYPE, narrowTypeMask, typeOfMask } from '../../src/data/csv-types.ts';
 import { type CsvFields, scanCsv } from '../../src/data/csv-scan.ts';
 import { assertColumnNames } from '../../src/data/names.ts';
 import type { DatasetSchema } from '../../src/data/schema.ts';
