@@ -26,7 +26,7 @@ export const CLI_EXTERNAL: readonly string[] = [
   'better-sqlite3',
   '@tensorflow/*',
   '@acala-network/*',
-  '@phala/*',
+  '@phala/dstack-sdk',
   'esbuild',
   'tsx',
   'playwright-core',
