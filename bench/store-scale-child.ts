@@ -36,7 +36,9 @@ import { readStore, readStoreIndex, readStorePieces, storePathFor } from '../src
 import { writeStore } from '../src/enclave/store/write.ts';
 import { runStreaming } from '../src/pipelines/partials/stream.ts';
 import { checkPipeline, parsePipeline, runPipeline } from '../src/pipelines/index.ts';
-import { duckdbMemory } from '../src/pipelines/limits.ts';
+import { inputMemory, jobDuckdbMemory } from '../src/pipelines/limits.ts';
+import { decryptedBytes } from '../src/enclave/job-memory.ts';
+import type { Manifest } from '../src/crypto/manifest.ts';
 
 const [step, dir, rowsArg] = process.argv.slice(2) as [string, string, string | undefined];
 const MEASUREMENT = 'm'.repeat(64);
@@ -176,11 +178,13 @@ if (step === 'prepare') {
   const labsBytes = Buffer.from(makeLabs({ visits: visitsText, seed: 2, rows }));
   const instance = await DuckDBInstance.create(':memory:');
   const duck = await instance.connect();
+  const plaintext: number[] = [];
   for (const [bytes, path, out, hash, schema] of [
     [visitsBytes, csv, parquet, H, await schemaOf()],
     [labsBytes, join(dir, 'labs.csv'), labsParquet, HL, await labsSchemaOf()],
   ] as const) {
     writeFileSync(path, bytes);
+    plaintext.push(bytes.length);
     await duck.run(`COPY (FROM read_csv(${q(path)})) TO ${q(out)} (FORMAT parquet)`);
     rmSync(path);
     await writeStore(
@@ -194,6 +198,7 @@ if (step === 'prepare') {
   instance.closeSync();
   writeFileSync(join(dir, 'keys.json'), JSON.stringify({ identity }));
   writeFileSync(join(dir, 'rows.json'), JSON.stringify(rows));
+  writeFileSync(join(dir, 'plaintext.json'), JSON.stringify(plaintext));
 } else if (step === 'join' || step === 'join-warm') {
   const { identity } = keys();
   const [schema, labsSchema] = [await schemaOf(), await labsSchemaOf()];
@@ -218,6 +223,19 @@ if (step === 'prepare') {
     return { kind: 'warm', key, schema: s, rows: index.rows, read: () => readStore(path, index, opts) };
   };
   const WARM_BYTES = MEMORY / 4;
+  // The inputs' bound from their manifests, which the enclave checks against their share of
+  // the memory limit before it reads anything (enclave/job-memory.ts).
+  const rows = JSON.parse(readFileSync(join(dir, 'rows.json'), 'utf8')) as number;
+  const [visitsBytes, labsBytes] = JSON.parse(readFileSync(join(dir, 'plaintext.json'), 'utf8')) as number[];
+  const bound = [
+    [schema, visitsBytes, 'visits'],
+    [labsSchema, labsBytes, 'labs'],
+  ].reduce((n, [s, bytes, name]) => {
+    const manifest = { format: 'csv', schema: s, rows, plaintext: { bytes } } as unknown as Manifest;
+    return n + decryptedBytes(manifest, reads.find((i) => i.name === name)?.columnsRead ?? []);
+  }, 0);
+  if (bound > inputMemory(MEMORY))
+    throw new Error(`the enclave would refuse this join: ${bound} bytes of inputs`);
   // Two inputs never stream (stream-job.ts): both are read whole, as the enclave does.
   const job = async () =>
     step === 'join'
@@ -227,7 +245,7 @@ if (step === 'prepare') {
             visits: await open(store, H, schema, 'visits'),
             labs: await open(labsStore, HL, labsSchema, 'labs'),
           },
-          { memoryLimit: duckdbMemory(MEMORY) },
+          { memoryLimit: jobDuckdbMemory(MEMORY) },
         )
       : runPipeline(
           doc,
@@ -235,11 +253,14 @@ if (step === 'prepare') {
             visits: await warm(store, H, schema, 'visits'),
             labs: await warm(labsStore, HL, labsSchema, 'labs'),
           },
-          { warmCacheBytes: WARM_BYTES, memoryLimit: duckdbMemory(MEMORY) },
+          { warmCacheBytes: WARM_BYTES, memoryLimit: jobDuckdbMemory(MEMORY) },
         );
   await job();
   // What the warm-up left in the cache (an input over its budget is only scanned, not cached).
-  await measure(job, JOIN_RUNS, step === 'join-warm' ? { warmMiB: warmBytes() / 2 ** 20 } : {});
+  await measure(job, JOIN_RUNS, {
+    inputMiB: bound / 2 ** 20,
+    ...(step === 'join-warm' ? { warmMiB: warmBytes() / 2 ** 20 } : {}),
+  });
 } else if (step === 'join-peer') {
   const instance = await DuckDBInstance.create(':memory:');
   const duck = await instance.connect();

@@ -43,6 +43,11 @@ export function lockedDownConfig(opts: DuckDBOptions = {}): Record<string, strin
     autoload_known_extensions: 'false',
     allow_community_extensions: 'false',
     allow_unsigned_extensions: 'false',
+    // Memory a query freed goes back to the system within seconds, not when the allocator
+    // next happens to purge: without it an idle pooled database kept ~1 GiB after a join of
+    // two 5M-row datasets, and the next job's peak stacked on it (measured: 1.4 GiB, then
+    // 2.2 GiB for the same job; with it, back to 0.46 GiB within 12 s).
+    allocator_background_threads: 'true',
   };
   if (opts.memoryLimit) config.memory_limit = opts.memoryLimit;
   config.enable_external_access = 'false';

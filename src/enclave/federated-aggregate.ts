@@ -21,7 +21,7 @@ import { outputsArePublic, releaseOutputs, resultReaders } from '../contracts/re
 import type { ParsedDataset } from '../data/index.ts';
 import { openFrom, type Peer, sealFor, type SealedMessage } from '../federation/channel.ts';
 import { parsePipeline, type PipelineOutputs, pipelineHash } from '../pipelines/index.ts';
-import { duckdbMemory, JobGuard } from '../pipelines/limits.ts';
+import { JobGuard, jobDuckdbMemory } from '../pipelines/limits.ts';
 import {
   computePartials,
   decodePartial,
@@ -40,6 +40,7 @@ import type { SignedLedgerEntry } from '../contracts/ledger.ts';
 import { afterData } from './data-condition.ts';
 import { assertMemberStatement, memberPart, signMemberStatement, verifyPeers } from './federated-members.ts';
 import { type CheckedJob, chargesOf, checkJob, consume, type JobContext } from './job-check.ts';
+import { assertInputsFit } from './job-memory.ts';
 import { openInputs, type Released, resultEnclave, resultInput } from './jobs.ts';
 
 /** The version tag of a sealed partial: what a coordinating enclave accepts. */
@@ -87,6 +88,13 @@ export class FederatedAggregates {
         422,
         { step: join.id },
       );
+    // Each node holds its share's inputs whole: refused here, before anything is spent or read.
+    assertInputsFit(
+      job,
+      applyLimits(checked.doc, checked.limits),
+      this.ctx.limits.memoryBytes,
+      "a federated aggregate reads each node's inputs whole",
+    );
     return checked;
   }
 
@@ -150,7 +158,7 @@ export class FederatedAggregates {
         });
         const partials = await computePartials(limited, byName, {
           guard,
-          memoryLimit: duckdbMemory(this.ctx.limits.memoryBytes),
+          memoryLimit: jobDuckdbMemory(this.ctx.limits.memoryBytes),
         });
         const body: Omit<SealedPartialBody, 'statement'> = {
           obscura: SEALED_PARTIAL_VERSION,

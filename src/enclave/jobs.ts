@@ -24,7 +24,7 @@ import {
   releaseOutputs,
   resultReaders,
 } from '../contracts/result-outputs.ts';
-import { duckdbMemory, type JobGuard } from '../pipelines/limits.ts';
+import { type JobGuard, jobDuckdbMemory } from '../pipelines/limits.ts';
 import { chargesOf, checkJob, consume, type JobContext, type Progress } from './job-check.ts';
 
 /** A job checked and, where it spends, committed; it has read nothing yet. */
@@ -189,7 +189,7 @@ export async function openAndRun(
     try {
       return await runPipeline(limited, byName, {
         onProgress: (f, message) => progress(0.5 + 0.4 * f, message),
-        memoryLimit: duckdbMemory(ctx.limits.memoryBytes),
+        memoryLimit: jobDuckdbMemory(ctx.limits.memoryBytes),
         warmCacheBytes: warmCacheBytes(ctx.limits),
         ...extra,
       });

@@ -3,30 +3,31 @@
  * plaintext is large beside the memory limit (stream-input.ts) runs streamed when its
  * pipeline can: filters, derives and aggregates whose measures merge (partials/), the rows
  * read a chunk at a time and never whole. Any other pipeline — a join, training, a
- * count_distinct, several inputs — needs its inputs in memory, so its inputs' plaintext must
- * fit within the memory limit per job: beyond it the job is refused before anything is
- * read or spent, naming the sizes (public, from the manifests) and the step that needs them.
+ * count_distinct, several inputs — needs its inputs in memory, so their decrypted columns
+ * must fit their share of the memory limit per job (job-memory.ts): beyond it the job is
+ * refused before anything is read or spent, naming the sizes (public, from the manifests)
+ * and the step that needs them.
  */
 import { Table } from 'apache-arrow';
-import { isObscuraError, ObscuraError } from '../common/errors.ts';
+import { isObscuraError } from '../common/errors.ts';
 import { manifestHash } from '../crypto/manifest.ts';
 import type { JobSpec } from '../contracts/enclave-protocol.ts';
 import { checkPipeline, type PipelineDocument, type PipelineOutputs } from '../pipelines/index.ts';
 import type { JobGuard } from '../pipelines/limits.ts';
-import { duckdbMemory } from '../pipelines/limits.ts';
+import { jobDuckdbMemory } from '../pipelines/limits.ts';
 import { planStreaming, runStreaming } from '../pipelines/partials/stream.ts';
 import { afterData } from './data-condition.ts';
+import { assertInputsFit } from './job-memory.ts';
 import type { OpenContext, OpenedDataset } from './datasets.ts';
 import { streamChunkBytes, streamSealedCsv, streamsInput } from './stream-input.ts';
 import { openStorePieces } from './store/open.ts';
 
 /**
  * How a job reads its inputs: 'stream' or 'memory'. Throws 'job_input_too_large' (413)
- * when they must be in memory and their plaintext exceeds the memory limit per job.
- * `doc` is the document as it will run (limits applied).
+ * when they must be in memory and cannot fit their share of the memory limit per job
+ * (job-memory.ts). `doc` is the document as it will run (limits applied).
  */
 export function inputMode(job: JobSpec, doc: PipelineDocument, memoryBytes: number): 'stream' | 'memory' {
-  const bytes = job.inputs.reduce((n, i) => n + i.manifest.manifest.plaintext.bytes, 0);
   let why = job.inputs.length > 1 ? 'it reads more than one input' : 'its input is not CSV';
   const only = job.inputs[0];
   if (job.inputs.length === 1 && only && streamsInput(only.manifest.manifest, memoryBytes)) {
@@ -38,13 +39,8 @@ export function inputMode(job: JobSpec, doc: PipelineDocument, memoryBytes: numb
       why = e.message;
     }
   }
-  if (bytes <= memoryBytes) return 'memory';
-  throw new ObscuraError(
-    'job_input_too_large',
-    `job ${job.id}: its inputs hold ${bytes} bytes of plaintext, more than the enclave's memory limit per job (${memoryBytes} bytes), and it cannot stream them: ${why}. Only filters, derives and mergeable aggregates over one CSV input run on data larger than memory`,
-    413,
-    { bytes, memoryBytes },
-  );
+  assertInputsFit(job, doc, memoryBytes, why);
+  return 'memory';
 }
 
 /**
@@ -88,7 +84,7 @@ export async function streamAndRun(
       manifest.schema,
       stored ?? streamSealedCsv(input, ctx, streamChunkBytes(ctx.limits.memoryBytes)),
       {
-        memoryLimit: duckdbMemory(ctx.limits.memoryBytes),
+        memoryLimit: jobDuckdbMemory(ctx.limits.memoryBytes),
         ...(guard ? { guard } : {}),
       },
     ),

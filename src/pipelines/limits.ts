@@ -35,7 +35,7 @@ export const JobLimitsSchema = z.object({
   timeoutMs: z.number().int().positive(),
   /** Rows any materialised step, or any read of rows into enclave memory, may hold. */
   maxRows: z.number().int().positive(),
-  /** DuckDB's memory limit, in bytes; the enclave process's heap is capped to the same. */
+  /** The memory a job may hold, in bytes: its decrypted inputs and its DuckDB together (inputMemory); the enclave process's heap is capped to the same. */
   memoryBytes: z.number().int().positive(),
 });
 export type JobLimits = z.infer<typeof JobLimitsSchema>;
@@ -90,6 +90,25 @@ export function effectiveLimits(given: Partial<JobLimits> = {}): JobLimits {
 /** A byte count as DuckDB's memory_limit setting (whole MiB). */
 export function duckdbMemory(bytes: number): string {
   return `${Math.max(1, Math.floor(bytes / MIB))}MiB`;
+}
+
+/**
+ * The part of the memory limit per job that a job's decrypted inputs may hold (Arrow
+ * columns in the enclave's own memory, outside DuckDB): three eighths. DuckDB gets the rest
+ * (jobDuckdbMemory), so the two together never exceed the limit. Fixed rather than sized to
+ * each job: DuckDB's memory limit is part of its locked configuration, and the warm cache
+ * lives in databases pooled by configuration, so every job must ask for the same one.
+ * Three eighths because a join of two 5M-row datasets (about 0.5 GB of decrypted columns by
+ * the manifests' bound, enclave/job-memory.ts) then runs at the default 2 GiB, its DuckDB
+ * needing between 0.75 and 1 GiB beside a warm cache of 0.5 GiB (measured).
+ */
+export function inputMemory(memoryBytes: number): number {
+  return Math.floor((memoryBytes * 3) / 8);
+}
+
+/** DuckDB's memory_limit for a job: the memory limit per job less what its inputs may hold (inputMemory). */
+export function jobDuckdbMemory(memoryBytes: number): string {
+  return duckdbMemory(memoryBytes - inputMemory(memoryBytes));
 }
 
 /**

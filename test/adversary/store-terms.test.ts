@@ -16,7 +16,7 @@ import { openSealedInput } from '../../src/enclave/datasets.ts';
 import { keepStore, openFromStore, storeFitsMemory } from '../../src/enclave/store/open.ts';
 import { prewarm } from '../../src/enclave/store/prewarm.ts';
 import { storePathFor } from '../../src/enclave/store/read.ts';
-import { duckdbMemory } from '../../src/pipelines/limits.ts';
+import { jobDuckdbMemory } from '../../src/pipelines/limits.ts';
 import { parsePipeline, runPipeline } from '../../src/pipelines/index.ts';
 import { refusal } from '../helpers/datasets.ts';
 
@@ -131,7 +131,8 @@ outputs: { t: { min_group_size: 1 } }
     expect(await (await prewarm(input, opened, { ...ctx, limits })).filled).toBe(true);
     const first = await openFromStore(input, ctx, ['amount'], { warm: true });
     if (!first?.source) throw new Error('no warm source');
-    const run = { warmCacheBytes: 2 ** 20, memoryLimit: duckdbMemory(limits.memoryBytes) };
+    // The jobs' DuckDB configuration (enclave/jobs.ts), which prewarm fills.
+    const run = { warmCacheBytes: 2 ** 20, memoryLimit: jobDuckdbMemory(limits.memoryBytes) };
     expect(await runPipeline(total, { visits: first.source }, run)).toEqual(cold);
     // Answered from the cache: the store was never read.
     expect(first.source.data).toBeUndefined();

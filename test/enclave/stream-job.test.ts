@@ -1,12 +1,14 @@
 /**
  * How a job reads its inputs, decided from the manifests alone (public): a large CSV input
  * streams when the pipeline is filters, derives and mergeable aggregates; a pipeline that
- * needs its rows in memory (a join, a count_distinct) over inputs beyond the memory limit is
- * refused before anything is read or spent, with the sizes and the reason, never a value.
+ * needs its rows in memory (a join, a count_distinct) over inputs beyond their share of the
+ * memory limit is refused before anything is read or spent, with the sizes and the reason,
+ * never a value.
  */
 import { describe, expect, it } from 'vitest';
 import { isObscuraError } from '../../src/common/errors.ts';
 import type { JobSpec } from '../../src/contracts/enclave-protocol.ts';
+import { decryptedBytes } from '../../src/enclave/job-memory.ts';
 import { inputMode } from '../../src/enclave/stream-job.ts';
 import { parsePipeline } from '../../src/pipelines/index.ts';
 
@@ -17,15 +19,19 @@ const schema = [
   { name: 'k', type: 'int64' },
 ];
 
+/** A job over inputs of these plaintext sizes, about 20 bytes a row (`north,12345` and a line end). */
 function job(sizes: number[], format = 'csv'): JobSpec {
   return {
     id: 'j1',
     inputs: sizes.map((bytes, i) => ({
       name: `t${i}`,
-      manifest: { manifest: { format, schema, plaintext: { bytes } } },
+      datasetId: `d${i}`,
+      manifest: { manifest: { format, schema, rows: Math.floor(bytes / 20), plaintext: { bytes } } },
     })),
   } as unknown as JobSpec;
 }
+
+const one = (bytes: number) => (job([bytes]).inputs[0] as JobSpec['inputs'][number]).manifest.manifest;
 
 function doc(steps: string, inputs = `t0: { columns: ${COLUMNS} }`) {
   return parsePipeline(`obscura: 1\nname: m\ninputs: { ${inputs} }\nsteps:\n${steps}\noutputs: { g: {} }\n`);
@@ -50,7 +56,7 @@ describe('input mode', () => {
     expect(inputMode(job([10 * MIB]), doc(AGG), 128 * MIB)).toBe('memory');
   });
 
-  it('refuses a join or a count_distinct over inputs beyond the memory limit, before reading', () => {
+  it('refuses a join or a count_distinct over inputs beyond their share of the memory limit, before reading', () => {
     const joined = doc(
       `  - id: j
     join: { left: t0, right: t1, on: [region] }
@@ -61,9 +67,18 @@ describe('input mode', () => {
     const e = refusal(() => inputMode(job([100 * MIB, 100 * MIB]), joined, 128 * MIB));
     expect(e.code).toBe('job_input_too_large');
     expect(e.status).toBe(413);
-    expect(e.message).toContain(`${200 * MIB} bytes`);
+    expect(e.message).toContain(`t0 (dataset d0): ${decryptedBytes(one(100 * MIB), ['region'])} bytes`);
+    expect(e.message).toContain(`${128 * MIB} bytes`);
     expect(e.message).toContain('more than one input');
-    expect(inputMode(job([50 * MIB, 50 * MIB]), joined, 128 * MIB)).toBe('memory');
+    expect(e.message).toContain('--job-memory');
+    // Two 50 MiB CSVs fitted the limit whole, but not beside DuckDB's working memory.
+    expect(refusal(() => inputMode(job([50 * MIB, 50 * MIB]), joined, 128 * MIB)).code).toBe(
+      'job_input_too_large',
+    );
+    expect(inputMode(job([10 * MIB, 10 * MIB]), joined, 128 * MIB)).toBe('memory');
+    // The limit the refusal names is enough.
+    const needed = (e.details as { neededMemoryBytes: number }).neededMemoryBytes;
+    expect(inputMode(job([100 * MIB, 100 * MIB]), joined, needed)).toBe('memory');
     const distinct = doc(`  - id: g
     aggregate: { from: t0, measures: { d: { count_distinct: k } } }`);
     const d = refusal(() => inputMode(job([200 * MIB]), distinct, 128 * MIB));

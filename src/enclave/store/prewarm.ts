@@ -8,7 +8,7 @@
  */
 import type { SealedInput } from '../../contracts/enclave-protocol.ts';
 import { type WarmInput, warmIntoDuckDB, withDuckDB } from '../../data/index.ts';
-import { duckdbMemory, type JobLimits } from '../../pipelines/limits.ts';
+import { type JobLimits, jobDuckdbMemory } from '../../pipelines/limits.ts';
 import type { OpenContext, OpenedDataset } from '../datasets.ts';
 import { warmCacheBytes } from '../warm-cache.ts';
 import { storeWarmKey } from './open.ts';
@@ -48,7 +48,7 @@ export async function prewarm(
   const filled = withDuckDB(
     (connection) => warmIntoDuckDB(connection, 'prewarm', source, columns, { maxBytes, evict: false }),
     // The jobs' configuration (pipelines/run.ts), so that their database holds it.
-    { memoryLimit: duckdbMemory(ctx.limits.memoryBytes) },
+    { memoryLimit: jobDuckdbMemory(ctx.limits.memoryBytes) },
   ).then(
     (how) => how === 'filled',
     () => false,
