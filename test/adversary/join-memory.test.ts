@@ -1,7 +1,7 @@
 /**
  * Attack: an allowed analyst submits joins whose inputs cannot fit in the enclave's memory
- * — here one dataset bound to each of four joined inputs, so the enclave would hold its
- * decrypted columns four times beside DuckDB — to exhaust the enclave (a job using several
+ * — here one dataset bound to each of eight joined inputs, so the enclave would hold its
+ * decrypted columns eight times beside DuckDB — to exhaust the enclave (a job using several
  * times its memory limit takes the process, and every other job, down with it), and
  * submits them as DP jobs, hoping each failure costs nothing or tells something about the
  * rows.
@@ -27,23 +27,22 @@ import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
 const MIB = 1024 ** 2;
 const LIMITS = { memoryBytes: 128 * MIB };
 
-/** A DP count over a join of four inputs on patient_id (the attack binds one dataset to each). */
+const SIDES = 'abcdefgh'.split('');
+
+/** A DP count over a join of eight inputs on patient_id (the attack binds one dataset to each). */
 const JOIN = `obscura: 1
 name: huge-join
 inputs:
-  a: { columns: { patient_id: string, age: int64 } }
-  b: { columns: { patient_id: string, note: string } }
-  c: { columns: { patient_id: string, note: string } }
-  d: { columns: { patient_id: string, note: string } }
+${SIDES.map((x) => `  ${x}: { columns: { patient_id: string } }`).join('\n')}
 steps:
-  - id: ab
-    join: { left: a, right: b, on: [patient_id], how: inner, unique: true }
-  - id: abc
-    join: { left: ab, right: c, on: [patient_id], how: inner, unique: true }
-  - id: abcd
-    join: { left: abc, right: d, on: [patient_id], how: inner, unique: true }
+${SIDES.slice(1)
+  .map(
+    (x, i) =>
+      `  - id: j${x}\n    join: { left: ${i === 0 ? 'a' : `j${SIDES[i]}`}, right: ${x}, on: [patient_id], how: inner, unique: true }`,
+  )
+  .join('\n')}
   - id: n
-    aggregate: { from: abcd, measures: { n: { count: "*" } } }
+    aggregate: { from: jh, measures: { n: { count: "*" } } }
 outputs: { n: { min_group_size: 10, dp: { epsilon: 0.5, delta: 1.0e-6 } } }
 `;
 
@@ -79,10 +78,10 @@ beforeAll(async () => {
   t = await startDataHost({ enclaveSpawn: inProcessEnclave, jobLimits: LIMITS });
   owner = await accountKeyFromSuri('//JoinMemoryOwner');
   analyst = await accountKeyFromSuri('//JoinMemoryAnalyst');
-  // 14 MB of plaintext in 14,000 rows (long notes: cheap to parse): one copy of its columns
-  // fits the 48 MiB inputs may hold at the 128 MiB floor, four do not.
+  // 7 MB of plaintext in 7,000 rows (long notes: cheap to parse): one copy of its columns
+  // fits the 48 MiB inputs may hold at the 128 MiB floor, eight do not.
   const lines = ['patient_id,age,note'];
-  for (let i = 0; i < 14_000; i++) lines.push(`p${i},${20 + (i % 60)},${'n'.repeat(1000)}`);
+  for (let i = 0; i < 7_000; i++) lines.push(`p${i},${20 + (i % 60)},${'n'.repeat(1000)}`);
   const file = join(t.work, 'large.csv');
   writeFileSync(file, `${lines.join('\n')}\n`);
   ({ dataset } = await t.seal({
@@ -100,12 +99,12 @@ afterAll(async () => {
 describe('joins beyond the memory limit per job', () => {
   it('are refused before any spend, naming the inputs, their sizes and the limit, and nothing about the rows', async () => {
     const before = await budget();
-    const job = await run(JOIN, { a: dataset, b: dataset, c: dataset, d: dataset });
+    const job = await run(JOIN, Object.fromEntries(SIDES.map((x) => [x, dataset])));
     expect(job.status).toBe('failed');
     expect(job.error?.code).toBe('job_input_too_large');
     const message = job.error?.message ?? '';
     expect(message).toContain(`a (dataset ${dataset})`);
-    expect(message).toContain(`d (dataset ${dataset})`);
+    expect(message).toContain(`h (dataset ${dataset})`);
     expect(message).toContain(`${LIMITS.memoryBytes} bytes`);
     expect(message).toContain('--job-memory');
     // Sizes only: no value of the dataset appears (its ids, ages or notes).
@@ -115,7 +114,7 @@ describe('joins beyond the memory limit per job', () => {
     expect(after.epsilon).toEqual(before.epsilon);
     expect(after.spends).toEqual(before.spends);
     // Asked again, the same answer, still free: it depends on the manifests, not on the rows.
-    const again = await run(JOIN, { a: dataset, b: dataset, c: dataset, d: dataset });
+    const again = await run(JOIN, Object.fromEntries(SIDES.map((x) => [x, dataset])));
     expect(again.error).toEqual(
       job.error ? { ...job.error, message: message.replace(job.id, again.id) } : undefined,
     );

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Data } from 'apache-arrow';
 import { afterAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
 import { generateIdentity } from '../../src/crypto/index.ts';
 import type { Manifest } from '../../src/crypto/manifest.ts';
 import { parseByteSize } from '../../src/pipelines/limits.ts';
@@ -17,8 +18,9 @@ import { decryptedBytes } from '../../src/enclave/job-memory.ts';
 import { readStore, readStoreIndex } from '../../src/enclave/store/read.ts';
 import { writeStore } from '../../src/enclave/store/write.ts';
 import { inputMemory, JOB_LIMITS, jobDuckdbMemory } from '../../src/pipelines/limits.ts';
-import { VISITS_CSV } from '../helpers/data-host.ts';
 
+// Not the data-host helper's constant: importing it would make this an end-to-end file.
+const VISITS_CSV = join(PROJECT_ROOT, 'datasets/visits.csv');
 const dir = mkdtempSync(join(tmpdir(), 'obscura-job-memory-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
