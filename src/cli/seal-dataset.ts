@@ -4,23 +4,24 @@
  * is the caller's job (see attest.ts); this function seals only to the recipient given.
  *
  * A CSV is read once, block by block, as it is hashed and encrypted, so memory stays flat in
- * the file's size. Its column types come from a sample, the first SAMPLE_BYTES (the header and
- * the whole rows in it, checked and typed by the streaming inspector, csv-stream.ts), and its
- * exact row count from a count of every block (csv-row-count.ts, ~4x the inspector's speed):
- * inspecting every value on this thread was most of the time `obscura seal` took (BENCHMARKS.md
- * "Sealing"). A value further on that does not fit its sampled type is not found here but at
+ * the file's size. Its column types come from a sample, the blocks in its first SAMPLE_BYTES
+ * (the header and the whole rows in them, checked and typed by the streaming inspector on this
+ * thread, csv-stream.ts), and its exact row count from a count of every block by the sealing
+ * thread that reads it, beside its hash (csv-row-count.ts, ~4x the inspector's speed, with no
+ * hop to this thread after the sample): inspecting every value on this thread was most of the
+ * time `obscura seal` took (BENCHMARKS.md "Sealing"). A value further on that does not fit its sampled type is not found here but at
  * upload, where the enclave parses every row against the signed schema and refuses the file
  * naming the row, the column and the type. `fullCheck` inspects every row here instead (the
  * types then fit every value, and a malformed row fails the seal). A file no larger than the
  * sample is always checked whole. Parquet and Arrow files are columnar and read whole to learn
  * their schema before they are sealed.
  */
-import { open, readFile, rename, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { ObscuraError } from '../common/errors.ts';
 import { type AccountKey, type SealStats, sealFile } from '../crypto/index.ts';
 import { type Manifest, type SignedManifest, signManifest } from '../crypto/manifest.ts';
-import { CsvRowCounter } from '../data/csv-row-count.ts';
+import { countedRows, countRowsStep, ROW_COUNT_STATE_WORDS } from '../data/csv-row-count.ts';
 import { CsvInspector } from '../data/csv-stream.ts';
 import { detectFormat } from '../data/format.ts';
 import type { ColumnType, DatasetFormat, DatasetSchema } from '../data/schema.ts';
@@ -100,37 +101,43 @@ async function sealWithSchema(
   if (format === 'csv') {
     const sampleBytes = req.fullCheck ? Number.POSITIVE_INFINITY : (req.sampleBytes ?? SAMPLE_BYTES);
     const inspector = new CsvInspector();
-    const counter = new CsvRowCounter();
     let inspected = 0;
-    let sampling = true;
     let named = false;
+    // Counted by the sealing thread that reads each block, beside its hash (csv-row-count.ts).
+    const count = new Float64Array(new SharedArrayBuffer(8 * ROW_COUNT_STATE_WORDS));
     const stats = await sealFile(req.file, req.out, [req.worker.recipient], {
+      // The sample: the blocks that start in its first bytes.
       onBlock: (block) => {
-        // The sample goes on until it holds a header and a whole row (rows may be long).
-        if (sampling) {
-          inspector.push(block);
-          inspected += block.length;
-          const sample = inspector.sample();
-          // Columns the owner typed are checked against the header as soon as it is read, so a
-          // typo stops the seal early and leaves nothing behind.
-          if (sample && !named) {
-            withTypes(sample.schema, req.types);
-            named = true;
-          }
-          sampling = inspected < sampleBytes || !((sample?.rows ?? 0) > 0);
+        inspector.push(block);
+        inspected += block.length;
+        // Columns the owner typed are checked against the header as soon as it is read, so a
+        // typo stops the seal early and leaves nothing behind.
+        const sample = named ? null : inspector.sample();
+        if (sample) {
+          withTypes(sample.schema, req.types);
+          named = true;
         }
-        // (With a full check the inspector counts every row itself.)
-        if (!req.fullCheck) counter.push(block);
       },
+      onBlockBytes: sampleBytes,
+      ...(req.fullCheck ? {} : { scan: { step: countRowsStep, state: count } }),
       ...progress,
     });
-    // Still sampling at the end: every row was inspected, the carried one included.
-    if (sampling) {
+    // The whole file was inspected (a full check, or a file no larger than the sample).
+    if (inspected >= stats.plaintextBytes) {
       const whole = inspector.end();
       return { schema: withTypes(whole.schema, req.types), rows: whole.rows, stats, check: 'full' };
     }
-    const sample = inspector.sample() as { schema: DatasetSchema };
-    return { schema: withTypes(sample.schema, req.types), rows: counter.rows, stats, check: 'sample' };
+    // Its whole rows type the columns (none: each column is a string, which every value fits).
+    const sample = inspector.sample();
+    if (!sample) {
+      await rm(req.out, { force: true });
+      throw new ObscuraError(
+        'dataset_invalid',
+        `CSV has no header row in its first ${sampleBytes} bytes: seal it with --full-check`,
+        422,
+      );
+    }
+    return { schema: withTypes(sample.schema, req.types), rows: countedRows(count), stats, check: 'sample' };
   }
   if (req.types && Object.keys(req.types).length > 0) {
     throw new ObscuraError(

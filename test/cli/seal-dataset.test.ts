@@ -61,6 +61,27 @@ describe('sealDataset', () => {
     expect(signed.manifest.rows).toBe(50_000);
   });
 
+  it('counts rows in the sealing threads past the sample of a file large enough for them', async () => {
+    const file = join(dir, 'visits-large.csv');
+    // Over WORKER_MIN_BYTES (8 MiB) and the 8 MiB sample, CRLF line ends and a blank line at
+    // the end: the threads run the count from its source text on the blocks after the sample.
+    const text = `${makeVisits({ rows: 200_000 }).replaceAll('\n', '\r\n')}\r\n`;
+    writeFileSync(file, text);
+    expect(text.length).toBeGreaterThan(9 * 1024 * 1024);
+    const owner = await accountKeyFromSuri('//SealDatasetTest');
+    const { signed, check } = await sealDataset({
+      file,
+      out: join(dir, 'large.age'),
+      owner,
+      worker: { id: 'w', recipient: generateIdentity().recipient },
+      analysts: ['*'],
+      measurements: [],
+    });
+    expect(check).toBe('sample');
+    expect(signed.manifest.rows).toBe(200_000);
+    expect(signed.manifest.schema).toEqual(inspectCsv(readFileSync(file)).schema);
+  });
+
   it('refuses a malformed CSV found late in the file and leaves nothing behind', async () => {
     const file = join(dir, 'bad.csv');
     writeFileSync(file, `${makeVisits({ rows: 40_000 })}a,b\n`);

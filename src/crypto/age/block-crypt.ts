@@ -26,6 +26,7 @@ import { openChunks, sealChunks } from './block-chunks.ts';
 import {
   type BlockEvent,
   type BlockJob,
+  type BlockScan,
   blockThread,
   CTL_ABORT,
   CTL_SEQ,
@@ -78,8 +79,10 @@ ${Object.entries({
 Promise.all([import('node:worker_threads'), import('node:crypto'), import('node:fs')]).then(([wt, crypto, fs]) => {
   const sealChunks = ${sealChunks.toString()};
   const openChunks = ${openChunks.toString()};
-  (${blockThread.toString()})(wt.workerData, {
-    crypto, fs, sealChunks, openChunks, post: (event) => wt.parentPort.postMessage(event),
+  // The caller's scan, from its source text (direct eval: it sees __name, as the loops above do).
+  const scan = wt.workerData.scanSource ? eval('(' + wt.workerData.scanSource + ')') : null;
+  (${blockThread.toString()})(wt.workerData.job, {
+    crypto, fs, sealChunks, openChunks, scan, post: (event) => wt.parentPort.postMessage(event),
   });
 });
 `;
@@ -121,6 +124,14 @@ export interface BlockJobSpec {
   prefix: Buffer;
   /** Each block for the caller, in order (seal: plaintext before it is sealed; open: plaintext), and its input offset. */
   onBlock?: (block: Buffer, at: number) => void | Promise<void>;
+  /** seal: onBlock sees only the blocks that start before this input offset (default: all). */
+  onBlockBytes?: number;
+  /**
+   * seal: a self-contained function (no imports, no free names but JavaScript's own) run on
+   * every plaintext block in order by the thread that read and hashed it, with `state`, which
+   * must be in shared memory for the caller to read what the threads wrote.
+   */
+  scan?: { step: BlockScan; state: Float64Array };
   /** Input bytes done, after each block is written (seal) or seen (open). */
   onProgress?: (at: number) => void;
   /** The error to throw for a block that did not open. */
@@ -288,9 +299,12 @@ export function runBlockJob(spec: BlockJobSpec): Promise<BlockJobResult> {
         inStart: spec.inStart,
         prefix: spec.prefix,
         onBlock: spec.onBlock !== undefined,
+        onBlockBytes: spec.onBlockBytes ?? Number.POSITIVE_INFINITY,
+        scanState: spec.scan?.state ?? null,
       };
       // The code needs no loader: skip the parent's flags (tsx, --input-type) for a fast, predictable start.
-      const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: job });
+      const workerData = { job, scanSource: spec.scan?.step.toString() ?? null };
+      const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData });
       worker.on('message', onEvent);
       worker.on('error', (e) => fail(e));
       worker.on('exit', () => {

@@ -56,9 +56,12 @@ export async function runInline(spec: BlockJobSpec): Promise<BlockJobResult> {
     const nextBytes =
       bytes === input.length ? readAt(spec.inFd, inSlots[next] as Buffer, position + bytes) : 0;
     const last = nextBytes === 0;
+    const start = position;
     position += bytes;
     inHash.update(input.subarray(0, bytes));
-    if (seal) await spec.onBlock?.(input.subarray(0, bytes), position);
+    if (seal && spec.scan) spec.scan.step(spec.scan.state, input.subarray(0, bytes));
+    if (seal && start < (spec.onBlockBytes ?? Number.POSITIVE_INFINITY))
+      await spec.onBlock?.(input.subarray(0, bytes), position);
     const first = index * spec.blockChunks;
     const n = seal
       ? sealChunks(cipher, input, bytes, output, first, last)

@@ -63,6 +63,10 @@ export interface BlockJob {
   prefix: Uint8Array;
   /** Whether the calling thread sees each block (seal: after reading; open: after opening). */
   onBlock: boolean;
+  /** seal: the calling thread sees only the blocks that start before this input offset (Infinity: all). */
+  onBlockBytes: number;
+  /** seal: the state the `scan` function (BlockLib) keeps over every plaintext block, in shared memory. */
+  scanState: Float64Array | null;
 }
 
 /** Messages a thread posts to the calling thread. */
@@ -87,7 +91,12 @@ export interface BlockLib {
   post: (event: BlockEvent) => void;
   sealChunks: typeof sealChunks;
   openChunks: typeof openChunks;
+  /** seal: run by the reader on each plaintext block in file order, after hashing it (e.g. to count rows). */
+  scan: BlockScan | null;
 }
+
+/** A self-contained function over a block and a state it keeps in shared memory (its source text runs in the thread). */
+export type BlockScan = (state: Float64Array, block: Uint8Array) => void;
 
 /** Run one thread's role to the end of the input or an abort; posts digest (or error), then exit. */
 export function blockThread(job: BlockJob, lib: BlockLib): void {
@@ -177,8 +186,11 @@ export function blockThread(job: BlockJob, lib: BlockLib): void {
       lib.post({ type: 'truncated' });
       return;
     }
+    const seal = mode === 'seal';
     for (let index = 0; ; index++) {
       const next = (slot + 1) % count;
+      // seal: whether the calling thread sees this block (it holds the slot until it has).
+      const shown = seal && job.onBlock && position < job.onBlockBytes;
       // A full block may be the last one: read ahead to know whether its final chunk ends the payload.
       let nextBytes = 0;
       if (bytes === (inSlots[slot] as Buffer).length) {
@@ -188,13 +200,15 @@ export function blockThread(job: BlockJob, lib: BlockLib): void {
       position += bytes;
       total += bytes;
       hash.update((inSlots[slot] as Buffer).subarray(0, bytes));
+      if (seal && lib.scan && job.scanState)
+        lib.scan(job.scanState, (inSlots[slot] as Buffer).subarray(0, bytes));
       set(slot, F_IN, bytes);
       set(slot, F_LAST, nextBytes === 0 ? 1 : 0);
       set(slot, F_INDEX, index);
-      set(slot, F_HOLDERS, job.onBlock && mode === 'seal' ? 2 : 1);
+      set(slot, F_HOLDERS, shown ? 2 : 1);
       set(slot, F_STATE, READ);
       changed();
-      if (job.onBlock && mode === 'seal') lib.post({ type: 'block', slot, bytes, at: position });
+      if (shown) lib.post({ type: 'block', slot, bytes, at: position });
       if (nextBytes === 0) break;
       slot = next;
       bytes = nextBytes;

@@ -31,6 +31,7 @@ import {
   sharedSlots,
 } from './block-crypt.ts';
 import { runInline } from './block-inline.ts';
+import type { BlockScan } from './block-worker.ts';
 import { startPayload } from './encrypt.ts';
 import { CHUNK_BYTES, SEALED_CHUNK_BYTES } from './stream.ts';
 
@@ -77,6 +78,15 @@ export interface SealFileOptions {
    * The buffer is reused once the call returns: copy what must be kept, and do not modify it.
    */
   onBlock?: (plaintext: Buffer) => void;
+  /** onBlock sees only the blocks that start before this many bytes of the file (default: every block). */
+  onBlockBytes?: number;
+  /**
+   * Run on every plaintext block in file order by the thread that read and hashed it, with
+   * no hop to this thread (e.g. to count a CSV's rows): a self-contained function (no
+   * imports, no free names but JavaScript's own; the threads run its source text) and its
+   * state, which must live in shared memory (a SharedArrayBuffer) for this thread to read the result.
+   */
+  scan?: { step: BlockScan; state: Float64Array };
   /** Told the plaintext bytes sealed so far and the file's size, after each block. */
   onProgress?: (doneBytes: number, totalBytes: number) => void;
 }
@@ -111,7 +121,7 @@ export async function sealFile(
     const blocks = blocksFor(size);
     slots = blocks.slots;
     output = await open(tmpPath, 'wx');
-    const { onBlock, onProgress } = options;
+    const { onBlock, onBlockBytes, onProgress, scan } = options;
     const r = await blocks.run({
       mode: 'seal',
       slots,
@@ -122,6 +132,8 @@ export async function sealFile(
       outFd: output.fd,
       prefix: payload.prefix,
       ...(onBlock ? { onBlock: (block: Buffer) => onBlock(block) } : {}),
+      ...(onBlockBytes !== undefined ? { onBlockBytes } : {}),
+      ...(scan ? { scan } : {}),
       ...(onProgress ? { onProgress: (done: number) => onProgress(done, Math.max(size, done)) } : {}),
     });
     const stats: SealStats = {
