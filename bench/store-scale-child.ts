@@ -32,7 +32,13 @@ import { startCsvWorkers, stopCsvWorkers } from '../src/enclave/csv-workers.ts';
 import { ingestSealedInput } from '../src/enclave/ingest.ts';
 import { keepStoreFrom } from '../src/enclave/store/open.ts';
 import { streamChunkBytes, streamSealedCsv } from '../src/enclave/stream-input.ts';
-import { readStore, readStoreIndex, readStorePieces, storePathFor } from '../src/enclave/store/read.ts';
+import {
+  readStore,
+  readStoreIndex,
+  readStorePieces,
+  releaseStoreRead,
+  storePathFor,
+} from '../src/enclave/store/read.ts';
 import { writeStore } from '../src/enclave/store/write.ts';
 import { runStreaming } from '../src/pipelines/partials/stream.ts';
 import { checkPipeline, parsePipeline, runPipeline } from '../src/pipelines/index.ts';
@@ -163,7 +169,9 @@ if (step === 'prepare') {
       await runStreaming(doc, schema, readStorePieces(ingested, index, opts, perPiece));
       return;
     }
-    await runPipeline(doc, { visits: await readStore(ingested, index, opts) });
+    const visits = await readStore(ingested, index, opts);
+    await runPipeline(doc, { visits });
+    releaseStoreRead(visits);
   };
   // A warm-up first: the enclave is a long-lived process, its code already compiled.
   await job();
@@ -237,16 +245,20 @@ if (step === 'prepare') {
   if (bound > inputMemory(MEMORY))
     throw new Error(`the enclave would refuse this join: ${bound} bytes of inputs`);
   // Two inputs never stream (stream-job.ts): both are read whole, as the enclave does.
+  const cold = async () => {
+    const inputs = {
+      visits: await open(store, H, schema, 'visits'),
+      labs: await open(labsStore, HL, labsSchema, 'labs'),
+    };
+    const out = await runPipeline(doc, inputs, { memoryLimit: jobDuckdbMemory(MEMORY) });
+    // As the enclave does once a job has run (its next read reuses the memory).
+    releaseStoreRead(inputs.visits);
+    releaseStoreRead(inputs.labs);
+    return out;
+  };
   const job = async () =>
     step === 'join'
-      ? runPipeline(
-          doc,
-          {
-            visits: await open(store, H, schema, 'visits'),
-            labs: await open(labsStore, HL, labsSchema, 'labs'),
-          },
-          { memoryLimit: jobDuckdbMemory(MEMORY) },
-        )
+      ? cold()
       : runPipeline(
           doc,
           {

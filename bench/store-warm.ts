@@ -11,7 +11,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { makeVisits } from '../datasets/make-visits.ts';
 import { canonicalJson, sha256Hex } from '../src/common/hash.ts';
 import { dropWarm, parseDataset, type WarmInput, warmKey } from '../src/data/index.ts';
-import { readStore, readStoreIndex } from '../src/enclave/store/read.ts';
+import { readStore, readStoreIndex, releaseStoreRead } from '../src/enclave/store/read.ts';
 import { writeStore } from '../src/enclave/store/write.ts';
 import { checkPipeline, parsePipeline, runPipeline } from '../src/pipelines/index.ts';
 import { median } from './section.ts';
@@ -66,7 +66,13 @@ export async function warmRowsAt(
   const peers: [number, number][] = [];
   await peer();
   for (let i = 0; i < 3; i++) {
-    m.cold.push(await seconds(async () => runPipeline(doc, { visits: await readStore(store, index, opts) })));
+    m.cold.push(
+      await seconds(async () => {
+        const visits = await readStore(store, index, opts);
+        await runPipeline(doc, { visits });
+        releaseStoreRead(visits);
+      }),
+    );
     dropWarm(() => true);
     m.fill.push(await seconds(() => runPipeline(doc, { visits: warm() }, budget)));
     m.warm.push(await seconds(() => runPipeline(doc, { visits: warm() }, budget)));
