@@ -81,13 +81,14 @@ export async function* parseCsvPieces(
 /**
  * `chunks` (standalone CSVs, each a view the source reuses once the next is asked for, as
  * csvChunks yields them) parsed against `schema` by the parse threads, at most `depth` at
- * once, yielded in order. Each chunk is copied into a shared buffer of a small ring (wiped
+ * once (two a thread: one parsing, one waiting, so no thread idles while the consumer
+ * waits for the oldest), yielded in order. Each chunk is copied into a shared buffer of a small ring (wiped
  * when its parse is done), so memory stays `depth` chunks however long the stream.
  */
 export async function* parseCsvStream(
   chunks: AsyncIterable<Buffer>,
   schema: DatasetSchema,
-  depth = csvWorkerCount() + 1,
+  depth = 2 * csvWorkerCount(),
 ): AsyncGenerator<ParsedDataset> {
   const free: Buffer[] = [];
   const queue: { task: Promise<ParsedDataset>; slot: Buffer; used: number }[] = [];

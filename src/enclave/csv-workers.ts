@@ -93,10 +93,13 @@ export async function stopCsvWorkers(): Promise<void> {
   await Promise.all(all.map((t) => t.worker.terminate()));
 }
 
-/** The thread with the fewest pieces waiting. */
+let turn = 0;
+
+/** The thread with the fewest pieces waiting, taking turns among equals (not the first always). */
 function leastBusy(): Thread {
   void startCsvWorkers();
-  let best = threads[0] as Thread;
+  turn = (turn + 1) % threads.length;
+  let best = threads[turn] as Thread;
   for (const t of threads) if (t.pending.size < best.pending.size) best = t;
   return best;
 }

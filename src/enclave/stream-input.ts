@@ -1,8 +1,9 @@
 /**
  * Reading a sealed CSV dataset larger than memory: the ciphertext streams from disk
  * through the age decryption, hashed on both sides, and is cut into chunks of whole rows
- * that are parsed against the owner-signed schema one at a time. Only one chunk of
- * plaintext is in memory at once and none is ever written anywhere. The checks of
+ * that are parsed against the owner-signed schema by the parse threads, a few chunks ahead
+ * of the consumer. Only those few chunks of plaintext are in memory at once and none is
+ * ever written anywhere. The checks of
  * openSealedInput all hold, at the end of the stream: the ciphertext and plaintext hash to
  * what the manifest says and the row count matches — so a caller must release nothing
  * computed from the chunks until the generator has finished without throwing.
@@ -113,11 +114,13 @@ export async function* streamSealedCsv(
   chunkBytes = STREAM_CHUNK_BYTES,
 ): AsyncGenerator<ParsedDataset> {
   const { manifest } = input.manifest;
-  // The parse threads start (once) while the ciphertext is hashed.
+  assertInputAccepted(input, ctx);
   if (chunkBytes >= MIN_THREADED_BYTES) void startCsvWorkers();
-  await checkSealedInputStreaming(input, ctx);
-  // Decrypted in worker threads that hash both sides again as they go (the file may have
-  // changed since the check above): crypto/age/unseal-file.ts.
+  // Decrypted in worker threads that hash both sides as they go (crypto/age/unseal-file.ts),
+  // with no hashing pass of the ciphertext before: that pass was a read of the whole file
+  // on this thread with nothing else to do. Its one purpose, the first error's code, is kept
+  // by checking the ciphertext when the stream fails (below); nothing computed from the
+  // chunks may be released before the generator finishes in any case.
   let stats: SealStats | null = null;
   const plaintext = wipedAfterUse(
     blobErrors(
@@ -131,15 +134,22 @@ export async function* streamSealedCsv(
   // Parsed by the parse threads a few chunks ahead of the consumer (csv-pieces.ts), each
   // chunk copied out before the next is cut and wiped by csvChunks' reuse of its buffer.
   const chunks = wiped(csvChunks(plaintext, chunkBytes));
-  for await (const data of parseCsvStream(chunks, manifest.schema)) {
-    if (canonicalJson(data.schema) !== canonicalJson(manifest.schema))
-      throw new ObscuraError(
-        'schema_mismatch',
-        `schema of dataset ${input.datasetId} differs from its manifest`,
-        422,
-      );
-    rows += data.rows;
-    yield data;
+  try {
+    for await (const data of parseCsvStream(chunks, manifest.schema)) {
+      if (canonicalJson(data.schema) !== canonicalJson(manifest.schema))
+        throw new ObscuraError(
+          'schema_mismatch',
+          `schema of dataset ${input.datasetId} differs from its manifest`,
+          422,
+        );
+      rows += data.rows;
+      yield data;
+    }
+  } catch (e) {
+    // A file that is not the one its owner signed says so before why it does not decrypt
+    // or parse: the error a check of the ciphertext before decrypting would have given.
+    if (!isObscuraError(e, 'dataset_blob_missing')) await checkSealedInputStreaming(input, ctx);
+    throw e;
   }
   const opened = stats as SealStats | null;
   if (opened?.ciphertextSha256 !== manifest.ciphertext.sha256) {

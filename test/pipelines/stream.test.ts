@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sealDataset } from '../../src/cli/seal-dataset.ts';
-import { accountKeyFromSuri, generateIdentity } from '../../src/crypto/index.ts';
+import { accountKeyFromSuri, encryptToBuffer, generateIdentity } from '../../src/crypto/index.ts';
 import type { SignedManifest } from '../../src/crypto/manifest.ts';
 import { csvChunks } from '../../src/data/csv-chunks.ts';
 import { parseDataset } from '../../src/data/index.ts';
@@ -130,6 +130,12 @@ describe('streamed aggregation', () => {
       for await (const _ of streamSealedCsv(input({ blobPath: other }), ctx, 16 * 1024));
     }, 'ciphertext_hash_mismatch');
     expect(e.message).not.toContain('break');
+    // Another file sealed to this enclave, which decrypts but does not parse: not the file
+    // the owner signed is the error, as when the ciphertext was hashed before decrypting.
+    writeFileSync(other, await encryptToBuffer([ctx.recipient], Buffer.from('region,n\nnorth,1,2,3\n')));
+    await caught(async () => {
+      for await (const _ of streamSealedCsv(input({ blobPath: other }), ctx, 16 * 1024));
+    }, 'ciphertext_hash_mismatch');
   });
 
   it('refuses to stream a join, naming it', () => {
