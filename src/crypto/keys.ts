@@ -18,6 +18,7 @@ import {
   decodeSs58,
   encodeSs58,
   isMnemonic,
+  mnemonicFromEntropy,
   pairFromMnemonic,
   type Sr25519Pair,
   signSr25519,
@@ -159,9 +160,9 @@ export async function createKeyFile(
   path: string,
   opts: { force?: boolean } = {},
 ): Promise<{ address: string }> {
-  await cryptoReady();
-  const { mnemonicGenerate } = await import('@polkadot/util-crypto');
-  const mnemonic = mnemonicGenerate(MNEMONIC_WORDS);
+  // BIP39 here rather than polkadot-js's mnemonicGenerate, whose WASM crypto takes ~0.1 CPU-s
+  // to load: `obscura keys new` is a CLI call (and the tests make many).
+  const mnemonic = mnemonicFromEntropy(randomBytes((MNEMONIC_WORDS / 3) * 4));
   const pair = pairFromMnemonic(mnemonic);
   const address = encodeSs58(pair.publicKey, SS58_PREFIX);
   pair.secretKey.fill(0);

@@ -48,6 +48,25 @@ export function mnemonicEntropy(mnemonic: string): Buffer | null {
   return checksum.slice(0, divider / 32) === bits.slice(divider) ? entropy : null;
 }
 
+/**
+ * The English BIP39 mnemonic of `entropy` (16 to 32 bytes, a multiple of 4): its bits and
+ * the first bits of its SHA-256 as the checksum, 11 bits a word, as polkadot-js's
+ * mnemonicGenerate makes from random entropy (and mnemonicEntropy reads back).
+ */
+export function mnemonicFromEntropy(entropy: Uint8Array): string {
+  if (entropy.length % 4 !== 0 || entropy.length < 16 || entropy.length > 32)
+    throw new Error('BIP39 entropy is 16 to 32 bytes, a multiple of 4');
+  let bits = '';
+  for (const b of entropy) bits += b.toString(2).padStart(8, '0');
+  const hash = createHash('sha256').update(entropy).digest();
+  for (const b of hash) bits += b.toString(2).padStart(8, '0');
+  const count = ((entropy.length * 8) / 32) * 3; // words: (ENT + ENT/32) / 11
+  const words: string[] = [];
+  for (let i = 0; i < count; i++)
+    words.push(WORDLIST[Number.parseInt(bits.slice(i * 11, i * 11 + 11), 2)] as string);
+  return words.join(' ');
+}
+
 /** Whether `mnemonic` is a valid English BIP39 mnemonic (as polkadot-js's mnemonicValidate). */
 export function isMnemonic(mnemonic: string): boolean {
   return typeof mnemonic === 'string' && mnemonicEntropy(mnemonic) !== null;

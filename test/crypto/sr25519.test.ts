@@ -4,10 +4,12 @@
  * address, result identity and interoperable signatures, and the same verdicts on mnemonics
  * and addresses.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Keyring } from '@polkadot/keyring';
+import { entropyToMnemonic } from '@polkadot/util-crypto/mnemonic/bip39';
 import {
   checkAddress,
   cryptoWaitReady,
@@ -23,6 +25,8 @@ import {
   decodeSs58,
   encodeSs58,
   isMnemonic,
+  mnemonicEntropy,
+  mnemonicFromEntropy,
   pairFromMnemonic,
   signSr25519,
   verifySr25519,
@@ -82,6 +86,17 @@ describe('sr25519 without the @polkadot barrels', () => {
       '',
     ])
       expect(isMnemonic(m), m.slice(0, 20)).toBe(mnemonicValidate(m));
+  });
+
+  it('makes the mnemonic polkadot-js makes of the same entropy, for 12 to 24 words', () => {
+    for (const bytes of [16, 20, 24, 28, 32, 32, 32]) {
+      const entropy = randomBytes(bytes);
+      const mine = mnemonicFromEntropy(entropy);
+      expect(mine).toBe(entropyToMnemonic(entropy));
+      expect(mnemonicValidate(mine)).toBe(true);
+      expect(mnemonicEntropy(mine)?.equals(entropy)).toBe(true);
+    }
+    expect(() => mnemonicFromEntropy(randomBytes(15))).toThrow();
   });
 
   it('judges addresses as checkAddress does (prefix 42, 32-byte keys, checksum)', () => {
