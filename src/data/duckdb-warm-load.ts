@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { dropWarm } from './duckdb.ts';
+import { dropWarm, dropWarmElsewhere } from './duckdb.ts';
 import { scanIntoDuckDB } from './duckdb-scan.ts';
 import { quoteIdent } from './duckdb-types.ts';
 import {
@@ -22,6 +22,7 @@ import {
   warmByAge,
   warmBytes,
   type WarmEntry,
+  warmElsewhere,
 } from './duckdb-warm.ts';
 import type { LoadOptions } from './duckdb-load.ts';
 import type { DatasetSchema, ParsedDataset } from './schema.ts';
@@ -103,10 +104,15 @@ export async function warmIntoDuckDB(
   const data = await parsedOf(input);
   const bytes = estimateBytes(input.schema, columns, data);
   const room = opts.evict === false ? opts.maxBytes - warmBytes() : opts.maxBytes;
-  if (!instance || columns.length === 0 || bytes > room) {
+  // The cache lives in one database, so that its tables count within the memory limit of
+  // the job using it: another database's tables are dropped first (a copy that may not
+  // evict, at ingest, is not made beside them).
+  const apart = instance !== undefined && warmElsewhere(instance);
+  if (!instance || columns.length === 0 || bytes > room || (apart && opts.evict === false)) {
     await scanIntoDuckDB(connection, viewName, data, columns, opts);
     return 'scanned';
   }
+  if (apart) dropWarmElsewhere(instance);
   await makeRoom(connection, bytes, opts.maxBytes);
   const table = `obscura_warm_${randomBytes(12).toString('hex')}`;
   const source = `${viewName}__fill`;

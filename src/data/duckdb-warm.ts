@@ -123,6 +123,22 @@ export function doomWarm(match: (key: string) => boolean): DuckDBInstance[] {
   return hit;
 }
 
+/** Whether a database other than `instance` holds cached entries. */
+export function warmElsewhere(instance: DuckDBInstance): boolean {
+  for (const held of entries.keys()) if (held !== instance) return true;
+  return false;
+}
+
+/** As doomWarm, for every database but `keep`: their entries forgotten, the databases returned, each marked doomed. */
+export function doomOthers(keep: DuckDBInstance): DuckDBInstance[] {
+  const hit = [...entries.keys()].filter((instance) => instance !== keep);
+  for (const instance of hit) {
+    doomed.add(instance);
+    entries.delete(instance);
+  }
+  return hit;
+}
+
 /** Whether a database's cached entries were dropped while it was in use. */
 export function isDoomed(instance: DuckDBInstance): boolean {
   return doomed.has(instance);

@@ -11,6 +11,7 @@ import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { releaseScans } from './duckdb-scan.ts';
 import {
   bindConnection,
+  doomOthers,
   doomWarm,
   findWarm,
   forgetInstance,
@@ -106,7 +107,20 @@ function close(instance: DuckDBInstance): void {
  * them from now on. For a revocation (by manifest hash) and a hand-over (all).
  */
 export function dropWarm(match: (key: string) => boolean): void {
-  const hit = new Set(doomWarm(match));
+  closeDoomed(doomWarm(match));
+}
+
+/**
+ * Drop the warm datasets of every database but `keep` (closed now when idle, else when
+ * their job ends), so that the cache lives in one database, inside the memory limit of the
+ * job using it (duckdb-warm-load.ts).
+ */
+export function dropWarmElsewhere(keep: DuckDBInstance): void {
+  closeDoomed(doomOthers(keep));
+}
+
+function closeDoomed(doomed: DuckDBInstance[]): void {
+  const hit = new Set(doomed);
   for (const [key, list] of idle) {
     const kept = list.filter((instance) => !hit.has(instance));
     for (const instance of list) if (hit.has(instance)) close(instance);

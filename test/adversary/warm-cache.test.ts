@@ -3,7 +3,8 @@
  * (src/data/duckdb-warm*.ts). Attacks: a job answered from the cache after its owner
  * revoked the dataset (or its store was destroyed, or the identity handed over); a pipeline
  * naming a cached table (another dataset's rows) in its SQL; the cache lifting a job's
- * memory cap; a leftover table riding along with the cache's in a reused database.
+ * memory cap (by its tables sitting in another database than the job's, outside the job's
+ * DuckDB memory limit); a leftover table riding along with the cache's in a reused database.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -16,6 +17,7 @@ import {
   type ParsedDataset,
   parseDataset,
   type WarmInput,
+  warmIntoDuckDB,
   warmKey,
   withDuckDB,
 } from '../../src/data/index.ts';
@@ -116,6 +118,31 @@ outputs: { n: { min_group_size: 1 } }
         code: expect.stringMatching(/^pipeline_/),
       });
     }
+  });
+
+  it("lives in one database, inside the memory limit of the job using it, never beside another's", async () => {
+    const data = await secrets();
+    const columns = ['name', 'region', 'score'];
+    const other: WarmInput = { ...warm(data), key: warmKey(H, 'other-store') };
+    const opts = { maxBytes: 32 * 2 ** 20 };
+    await withDuckDB(
+      async (a) => {
+        expect(await warmIntoDuckDB(a, 'v1', warm(data), columns, opts)).toBe('filled');
+        // A second database while the first is busy (a job beside an upload's copy).
+        await withDuckDB(
+          async (b) => {
+            // The upload's copy, which may not evict: not made beside the other database's cache.
+            expect(await warmIntoDuckDB(b, 'v2', other, columns, { ...opts, evict: false })).toBe('scanned');
+            // A job's copy drops the other database's cache first.
+            expect(await warmIntoDuckDB(b, 'v3', other, columns, opts)).toBe('filled');
+            expect(isWarm(KEY, columns)).toBe(false);
+            expect(isWarm(other.key, columns)).toBe(true);
+          },
+          { memoryLimit: MEMORY },
+        );
+      },
+      { memoryLimit: MEMORY },
+    );
   });
 
   it('lives inside the job memory limit and cannot shelter a leftover table', async () => {
