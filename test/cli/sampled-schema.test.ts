@@ -5,14 +5,16 @@
  * column with a float at row 30,000, past the sample, seals fine; its upload is refused by
  * `obscura upload` with a message naming the row, the column and the type (never the value)
  * and telling the owner to re-seal with --full-check or --type; nothing is stored; the file
- * re-sealed with --full-check uploads.
+ * re-sealed with --full-check (or with the column's type given) uploads. The seal command
+ * takes both flags and refuses a type it does not know.
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../src/cli/client.ts';
+import { sealCommand } from '../../src/cli/commands/seal.ts';
 import { uploadCommand } from '../../src/cli/commands/upload.ts';
 import { type SealRequest, sealDataset } from '../../src/cli/seal-dataset.ts';
 import { type AccountKey, createKeyFile, loadAccountKey } from '../../src/crypto/index.ts';
@@ -45,22 +47,32 @@ function seal(out: string, extra: Partial<SealRequest> = {}) {
   });
 }
 
-/** Run `obscura upload <sealed>` in this process; its error, if it fails. */
-async function upload(sealed: string): Promise<unknown> {
+/** Run `obscura <args>` (seal or upload) in this process: its error if it fails, and what it wrote to stderr. */
+async function obscura(args: string[]): Promise<{ error: unknown; stderr: string }> {
   const program = new Command('obscura').option('--api <url>').option('--json').exitOverride();
+  sealCommand(program);
   uploadCommand(program);
-  const out = process.stdout.write;
-  process.stdout.write = () => true; // the id it prints on success
+  const [out, err] = [process.stdout.write, process.stderr.write];
+  let stderr = '';
+  process.stdout.write = () => true; // what it prints on success
+  process.stderr.write = (chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  };
   try {
-    await program.parseAsync(['--api', app.url, 'upload', join(work, sealed), '--key', keyFile], {
-      from: 'user',
-    });
-    return undefined;
+    await program.parseAsync(['--api', app.url, ...args], { from: 'user' });
+    return { error: undefined, stderr };
   } catch (e) {
-    return e;
+    return { error: e, stderr };
   } finally {
     process.stdout.write = out;
+    process.stderr.write = err;
   }
+}
+
+/** Run `obscura upload <sealed>` in this process; its error, if it fails. */
+async function upload(sealed: string): Promise<unknown> {
+  return (await obscura(['upload', join(work, sealed), '--key', keyFile])).error;
 }
 
 /** Datasets the API lists for the owner, and files the host keeps under its blob store. */
@@ -130,6 +142,39 @@ describe('a schema typed from a sample', () => {
     expect(check).toBe('sample');
     expect(signed.manifest.schema.find((c) => c.name === 'amount')?.type).toBe('float64');
     expect(await upload('typed.age')).toBeUndefined();
+  });
+
+  it('takes --type and --full-check on the command line', async () => {
+    const seal = (out: string, ...flags: string[]) =>
+      obscura([
+        'seal',
+        csv,
+        '--worker',
+        'worker-1',
+        '--key',
+        keyFile,
+        '--allow',
+        owner.address,
+        '--allow-simulated',
+        '--out',
+        join(work, out),
+        ...flags,
+      ]);
+    const typeOf = (out: string) =>
+      JSON.parse(readFileSync(join(work, `${out}.manifest.json`), 'utf8')).manifest.schema.find(
+        (c: { name: string }) => c.name === 'amount',
+      )?.type;
+    const typed = await seal('cli-typed.age', '--type', 'amount=float64');
+    expect(typed.error).toBeUndefined();
+    expect(typeOf('cli-typed.age')).toBe('float64');
+    // The test CSV is under 8 MiB: the default checks it whole, so there is no note of a sample.
+    expect(typed.stderr).not.toContain('first 8 MiB');
+    const full = await seal('cli-full.age', '--full-check');
+    expect(full.error).toBeUndefined();
+    expect(typeOf('cli-full.age')).toBe('float64');
+    expect(full.stderr).not.toContain('first 8 MiB');
+    const bad = await seal('cli-bad.age', '--type', 'amount=decimal');
+    expect(bad.error).toMatchObject({ code: 'column_type_invalid' });
   });
 
   it('refuses a type for a column the header does not have, before anything is written', async () => {
