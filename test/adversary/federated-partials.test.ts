@@ -6,6 +6,8 @@
  * it, replay it into another job, swap it between members, give one twice or leave one out,
  * slip in a partial from a worker that is not attested for the accepted code, have another
  * enclave merge it, and get one member's partial released alone. Each attempt must fail.
+ * And an analyst's share whose inputs cannot fit a member's memory limit per job is
+ * refused by the member before it spends or reads anything (enclave/job-memory.ts).
  * Three in-process enclaves, no chain (these shares spend nothing).
  */
 import { randomUUID } from 'node:crypto';
@@ -17,6 +19,7 @@ import { generateEd25519 } from '../../src/common/ed25519.ts';
 import type { JobSpec } from '../../src/contracts/enclave-protocol.ts';
 import { openOutputs } from '../../src/contracts/result-outputs.ts';
 import { accountKeyFromSuri, type AccountKey, generateIdentity } from '../../src/crypto/index.ts';
+import { signManifest } from '../../src/crypto/manifest.ts';
 import { openFrom, type Peer, type SealedMessage, sealFor } from '../../src/federation/channel.ts';
 import type { EnclaveClient } from '../../src/host/enclave-client.ts';
 import { runFederatedAggregate } from '../../src/host/federation/aggregate-coordinator.ts';
@@ -41,12 +44,13 @@ let members: FederationMembers | undefined;
 let enclaves: EnclaveClient[];
 let inputs: JobSpec['inputs'];
 let analyst: AccountKey;
+let owner: AccountKey;
 /** The honest merge's result, which the auditor's checks take apart. */
 let honest: SignedResult | undefined;
 
 beforeAll(async () => {
   analyst = await accountKeyFromSuri(`0x${'c1'.repeat(32)}`);
-  const owner = await accountKeyFromSuri(`0x${'c2'.repeat(32)}`);
+  owner = await accountKeyFromSuri(`0x${'c2'.repeat(32)}`);
   members = await startFederationMembers({
     ids: ['m-a', 'm-b', 'm-c'],
     owner,
@@ -248,6 +252,34 @@ describe('partials of a federated aggregate, carried by a hostile host', () => {
     expect(out?.rows).toEqual([]);
     expect(out?.suppressedGroups).toBe(1);
   }, 60_000);
+
+  it('a member refuses a share whose inputs cannot fit its memory limit per job, before it spends or reads', async () => {
+    // The owner's own statement of a dataset far larger than the member's memory (the file is
+    // never read: the refusal comes from the manifest alone).
+    const base = inputs[0] as JobSpec['inputs'][number];
+    const m = base.manifest.manifest;
+    const huge = {
+      ...base,
+      manifest: signManifest(
+        { ...m, rows: 10 ** 9, plaintext: { ...m.plaintext, bytes: 4 * 10 ** 10 } },
+        owner,
+      ),
+    };
+    const job = {
+      id: randomUUID(),
+      request: await signedRequestForInputs(analyst, PIPELINE, [huge]),
+      pipeline: PIPELINE,
+      inputs: [huge],
+    };
+    // The member that holds the dataset (its own upload), so only the size can stop it.
+    const e = enclaves[0] as EnclaveClient;
+    const taken = e.request('fed_partial', {
+      session: `${job.id}:0`,
+      job,
+      coordinator: await peerOf(enclaves[1] as EnclaveClient),
+    });
+    await expect(taken).rejects.toMatchObject({ code: 'job_input_too_large' });
+  });
 
   it('a member whose node cannot be reached fails the job at once, naming the node, and nothing is released', async () => {
     const key = await accountKeyFromSuri(`0x${'c3'.repeat(32)}`);
