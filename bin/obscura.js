@@ -8,10 +8,26 @@
 // set, it runs the TypeScript sources through tsx instead, so what runs is never stale.
 // Either way the enclave itself runs from the measured sources (src/contracts/measurement.ts).
 import { readdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 const root = new URL('../', import.meta.url);
 
-/** The build stamp's time if dist/ holds a complete build newer than every file under src/. */
+/**
+ * The newest modification time under `dir` (a path ending in /), the directory's own and its
+ * entries' included, so an added or removed file counts as well as an edited one. Walked by
+ * hand: readdirSync's `recursive` costs ~15 CPU-ms more here, a tenth of a short command.
+ */
+function newest(dir) {
+  let max = statSync(dir).mtimeMs;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const path = dir + e.name;
+    const m = e.isDirectory() ? newest(`${path}/`) : statSync(path).mtimeMs;
+    if (m > max) max = m;
+  }
+  return max;
+}
+
+/** Whether dist/ holds a complete build (its stamp) newer than every file under src/. */
 function freshBuild() {
   if (process.env.OBSCURA_FROM_SOURCE) return false;
   let built;
@@ -20,11 +36,7 @@ function freshBuild() {
   } catch {
     return false;
   }
-  const src = new URL('src/', root);
-  for (const f of readdirSync(src, { recursive: true })) {
-    if (statSync(new URL(f, src)).mtimeMs > built) return false;
-  }
-  return true;
+  return newest(fileURLToPath(new URL('src/', root))) <= built;
 }
 
 if (freshBuild()) {
