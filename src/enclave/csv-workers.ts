@@ -23,12 +23,24 @@ import { arrowTypeFor, tableFromColumns } from '../data/columns.ts';
 import type { DatasetSchema, ParsedDataset } from '../data/schema.ts';
 import type { ColumnBuffers, ParseReply, ParseRequest } from './csv-worker.ts';
 
-// tsx's loader by absolute URL, as the host starts the enclave (host/enclave-client.ts): the
-// enclave runs its TypeScript sources, and so does this worker, whatever started the process.
-const TSX_API = pathToFileURL(
-  join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist/esm/api/index.mjs'),
-).href;
-const WORKER_FILE = new URL('./csv-worker.ts', import.meta.url);
+// Run from its sources (tsx: the tests, `obscura serve` before a build), the enclave's worker is
+// csv-worker.ts and needs tsx's loader, by absolute URL as the host starts the enclave
+// (host/enclave-client.ts); run from the compiled build (dist/), it is csv-worker.js beside this
+// file and needs no loader (tsx may not even be installed there).
+const FROM_SOURCES = import.meta.url.endsWith('.ts');
+const WORKER_FILE = new URL(FROM_SOURCES ? './csv-worker.ts' : './csv-worker.js', import.meta.url);
+
+/** The source a parse thread evaluates: the loader first when from sources, then the worker's file. */
+function bootSource(): string {
+  const worker = JSON.stringify(WORKER_FILE.href);
+  if (!FROM_SOURCES) return `import(${worker})`;
+  const tsx = pathToFileURL(
+    join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist/esm/api/index.mjs'),
+  ).href;
+  // A loader given as `--import` in the thread's execArgv is not yet in place for the thread's
+  // entry file under Node 20, so the thread imports it itself.
+  return `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${worker}); })`;
+}
 
 interface Thread {
   worker: Worker;
@@ -46,10 +58,7 @@ export function csvWorkerCount(): number {
 }
 
 function startThread(): Thread {
-  // The loader is imported first, then the worker's file: a loader given as `--import` in the
-  // thread's execArgv is not yet in place for the thread's entry file under Node 20.
-  const boot = `import(${JSON.stringify(TSX_API)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_FILE.href)}); })`;
-  const worker = new Worker(boot, { eval: true, execArgv: [] });
+  const worker = new Worker(bootSource(), { eval: true, execArgv: [] });
   let loaded: () => void = () => {};
   const ready = new Promise<void>((resolve) => {
     loaded = resolve;
