@@ -9,7 +9,8 @@
  *
  * Errors are the serial parse's: a piece that fails makes the whole CSV be parsed on this
  * thread, which throws the error naming the row in the whole file; a stream's piece that
- * fails is renumbered to the row in the whole stream, as before the threads.
+ * fails is renumbered to the row in the whole stream, as before the threads. A parse thread
+ * that fails (rather than the CSV) costs only speed: its pieces are parsed on this thread.
  */
 import type { Data } from 'apache-arrow';
 import { isObscuraError, ObscuraError } from '../common/errors.ts';
@@ -60,12 +61,17 @@ export async function* parseCsvPieces(
   for (const t of tasks) t.catch(() => {});
   let before = 0;
   try {
-    for (const task of tasks) {
+    for (const [k, task] of tasks.entries()) {
       let piece: ParsedDataset;
       try {
         piece = await task;
       } catch (e) {
         await Promise.allSettled(tasks);
+        if (!isObscuraError(e)) {
+          // A parse thread failed (not the CSV): this piece and the rest parsed here.
+          yield* piecesHere(plaintext, header, ranges.slice(k), schema, before);
+          return;
+        }
         // The whole file's error (its row numbers, the first failure in file order).
         await parseDataset(plaintext, 'csv', { schema });
         throw offsetRow(e, before);
@@ -75,6 +81,29 @@ export async function* parseCsvPieces(
     }
   } finally {
     await Promise.allSettled(tasks);
+  }
+}
+
+/** The pieces `ranges` of `plaintext` parsed on this thread, each behind the header, rows numbered after `before`. */
+async function* piecesHere(
+  plaintext: Buffer,
+  header: number,
+  ranges: readonly [number, number][],
+  schema: DatasetSchema,
+  before: number,
+): AsyncGenerator<ParsedDataset> {
+  for (const [s, e] of ranges) {
+    const bytes = Buffer.concat([plaintext.subarray(0, header), plaintext.subarray(s, e)]);
+    let piece: ParsedDataset;
+    try {
+      piece = await parseDataset(bytes, 'csv', { schema });
+    } catch (err) {
+      throw offsetRow(err, before);
+    } finally {
+      bytes.fill(0);
+    }
+    before += piece.rows;
+    yield piece;
   }
 }
 
@@ -96,7 +125,14 @@ export async function* parseCsvStream(
   const next = async (): Promise<ParsedDataset> => {
     const { task, slot, used } = queue.shift() as (typeof queue)[number];
     try {
-      const piece = await task;
+      let piece: ParsedDataset;
+      try {
+        piece = await task;
+      } catch (e) {
+        // A parse thread failed (not the CSV): the chunk, still in its slot, parsed here.
+        if (isObscuraError(e)) throw e;
+        piece = await parseDataset(slot.subarray(0, used), 'csv', { schema });
+      }
       before += piece.rows;
       return piece;
     } catch (e) {

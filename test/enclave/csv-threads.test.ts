@@ -14,7 +14,7 @@ import { csvChunks } from '../../src/data/csv-chunks.ts';
 import { parseCsv } from '../../src/data/csv.ts';
 import type { DatasetSchema, ParsedDataset } from '../../src/data/schema.ts';
 import { joinPieces, parseCsvPieces, parseCsvStream } from '../../src/enclave/csv-pieces.ts';
-import { stopCsvWorkers } from '../../src/enclave/csv-workers.ts';
+import { startCsvWorkers, stopCsvWorkers } from '../../src/enclave/csv-workers.ts';
 import { readStore, readStoreIndex } from '../../src/enclave/store/read.ts';
 import { writeStore, writeStoreFrom } from '../../src/enclave/store/write.ts';
 
@@ -141,5 +141,24 @@ describe('CSV parse threads', () => {
       all(parseCsvStream(csvChunks(source(), 1024 * 1024), schema)),
     )) as Error & { details?: unknown };
     expect([streamed.message, streamed.details]).toEqual([serial.message, serial.details]);
+  });
+
+  it('parse here what a parse thread that failed was given: the same rows', async () => {
+    const pieces = parseCsvPieces(shared(bytes), schema, 128 * 1024);
+    const first = pieces.next();
+    // The threads stop with pieces handed to them (their parses fail as a crashed thread's).
+    await stopCsvWorkers();
+    const got = [(await first).value as ParsedDataset, ...(await all(pieces))];
+    expect(values(joinPieces(schema, got))).toEqual(values(whole));
+    // A stream: the threads stop once the first chunk is handed to one, before the second is cut.
+    await startCsvWorkers();
+    const cut = 1024 * 1024 + 4096;
+    async function* source() {
+      yield bytes.subarray(0, cut);
+      await stopCsvWorkers();
+      yield bytes.subarray(cut);
+    }
+    const rest = await all(parseCsvStream(csvChunks(source(), 1024 * 1024), schema));
+    expect(values(joinPieces(schema, rest))).toEqual(values(whole));
   });
 });
