@@ -36,10 +36,10 @@ const WIDTH: Record<ColumnType, number> = {
 /**
  * At most how many bytes the columns `columns` of a dataset take decrypted as Arrow, from
  * its manifest: each column's width per row plus a validity bit (and Arrow's padding per
- * stored chunk), and for text the
- * characters, which in a CSV are at most the file's bytes less one separator or line end
- * per field (in a Parquet or Arrow file, at most the file's bytes: compressed Parquet text
- * can take more, so for those this is an estimate).
+ * stored chunk), and for text the characters, which in a CSV are at most the file's bytes
+ * less one separator or line end per field. For a Parquet or Arrow file the characters are
+ * counted as the file's bytes: compressed Parquet text can take more, so for those this is
+ * an estimate, not a bound.
  */
 export function decryptedBytes(manifest: Manifest, columns: readonly string[]): number {
   const read = manifest.schema.filter((c) => columns.includes(c.name));
