@@ -110,15 +110,17 @@ describe('import scanner', () => {
   });
 
   it("measures every source file the enclave runs by URL (a worker thread's entry) with its imports", () => {
-    // A worker's file is named by `new URL('./x.ts', import.meta.url)`, which no import
-    // follows: the file starting it imports it too (for its types) so it is measured.
+    // A worker's file is named by `new URL('./x.ts', import.meta.url)` (or a choice of it and
+    // its compiled './x.js'), which no import follows: the file starting it imports it too
+    // (for its types) so it is measured.
     const reachable = reachableFiles(PROJECT_ROOT, ENCLAVE_ENTRY);
     const byUrl = reachable.flatMap((file) =>
-      [...readFileSync(join(PROJECT_ROOT, file), 'utf8').matchAll(/new URL\(\s*'(\.{1,2}\/[^']+\.ts)'/g)].map(
-        (m) =>
-          join(dirname(file), m[1] as string)
-            .split('\\')
-            .join('/'),
+      [
+        ...readFileSync(join(PROJECT_ROOT, file), 'utf8').matchAll(/new URL\([^)]*?'(\.{1,2}\/[^']+\.ts)'/g),
+      ].map((m) =>
+        join(dirname(file), m[1] as string)
+          .split('\\')
+          .join('/'),
       ),
     );
     expect(byUrl).toContain('src/enclave/csv-worker.ts');
