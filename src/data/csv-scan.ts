@@ -35,8 +35,22 @@ export function csvError(message: string, row: number, column?: string): Obscura
     'dataset_invalid',
     `CSV ${where}${column !== undefined ? `, column ${JSON.stringify(column)}` : ''}: ${message}`,
     422,
-    column !== undefined ? { row, column } : { row },
+    column !== undefined ? { row, column, problem: message } : { row, problem: message },
   );
+}
+
+/**
+ * A csvError as the enclave may tell the host: without the row, which would be a fact about
+ * one row of the dataset (that its value in a column is malformed, or not a number). The
+ * owner finds the row on their own machine (`obscura seal --full-check` names it). Any other
+ * error is returned as it is.
+ */
+export function csvErrorWithoutRow(e: ObscuraError): ObscuraError {
+  const { row, column, problem } = e.details ?? {};
+  if (e.code !== 'dataset_invalid' || typeof row !== 'number' || row === 0 || typeof problem !== 'string')
+    return e;
+  const where = typeof column === 'string' ? `, column ${JSON.stringify(column)}` : '';
+  return new ObscuraError(e.code, `CSV, a row${where}: ${problem}`, e.status);
 }
 
 /** Copy `bytes[s, e)` into `out` at `at`, turning each `""` into `"`; returns the length written. */

@@ -14,6 +14,7 @@ import type {
 import type { ChainClient } from '../chain/client.ts';
 import { ed25519FromSeed } from '../common/ed25519.ts';
 import { isObscuraError } from '../common/errors.ts';
+import { csvErrorWithoutRow } from '../data/csv-scan.ts';
 import type {
   EnclaveFailure,
   EnclaveInfo,
@@ -203,7 +204,11 @@ export class EnclaveContext {
 
   /** What the host may see of a failure: an ObscuraError's code and message (written data-free), else a generic one. */
   failureOf(e: unknown, type: string): EnclaveFailure {
-    if (isObscuraError(e)) return { code: e.code, message: e.message, status: e.status };
+    if (isObscuraError(e)) {
+      // A malformed value's row stays inside: the host relays the refusal (csv-scan.ts).
+      const told = csvErrorWithoutRow(e);
+      return { code: told.code, message: told.message, status: told.status };
+    }
     this.log('error', `internal error while handling ${type}: ${e instanceof Error ? e.name : 'unknown'}`);
     return {
       code: 'enclave_internal_error',

@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MARKER_PATIENT_ID } from '../../datasets/make-visits.ts';
 import { parseFloatBytes, parseIntBytes } from '../../src/data/csv-values.ts';
+import { csvErrorWithoutRow } from '../../src/data/csv-scan.ts';
 import { type DatasetSchema, parseDataset } from '../../src/data/index.ts';
 import { caught, column, utf8 } from './helpers.ts';
 
@@ -162,8 +163,10 @@ describe('CSV errors name row and column, never the value', () => {
       () => csv(`id,age,cost\nx,5,7\ny,${MARKER_PATIENT_ID},1\n`, schema),
       'dataset_invalid',
     );
-    expect(e.details).toEqual({ row: 2, column: 'age' });
+    expect(e.details).toEqual({ row: 2, column: 'age', problem: 'value is not a valid int32' });
     expect(e.message).toBe('CSV row 2, column "age": value is not a valid int32');
+    // What the enclave tells the host keeps the column and the problem, not the row.
+    expect(csvErrorWithoutRow(e).message).toBe('CSV, a row, column "age": value is not a valid int32');
     await caught(() => csv('id,age,cost\nx,3000000000,1\n', schema), 'dataset_invalid');
     await caught(() => csv('id,cost,age\nx,1,2\n', schema), 'dataset_invalid');
   });

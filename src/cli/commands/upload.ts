@@ -12,12 +12,12 @@ import { progressBar } from '../progress.ts';
 
 /**
  * The enclave's refusal of a value that does not fit its column's type in the manifest, as
- * the enclave words it (data/csv.ts: row, column and type, never the value; only the code
- * and message cross from the enclave), with what the owner can do about it: `obscura seal`
+ * the enclave words it (data/csv-scan.ts: column and type, never the value nor the row;
+ * only the code and message cross from the enclave), with what the owner can do about it: `obscura seal`
  * types a CSV's columns from its first rows unless told otherwise, so a value further on
  * may not fit.
  */
-const NOT_OF_TYPE = /^CSV row \d+, column ("(?:[^"\\]|\\.)*"): value is not a valid [a-z0-9]+$/;
+const NOT_OF_TYPE = /^CSV, a row, column ("(?:[^"\\]|\\.)*"): value is not a valid [a-z0-9]+$/;
 
 /** `e` with advice for the owner when it is a value that does not fit its column's type. */
 function withAdvice(e: unknown): unknown {
@@ -26,7 +26,7 @@ function withAdvice(e: unknown): unknown {
   const column = JSON.parse(m[1] as string) as string;
   return new ObscuraError(
     e.code,
-    `${e.message}; nothing was stored. The manifest's type for the column may come from a sample of the file's first rows: seal it again with \`obscura seal --full-check\` (types every column from all its values) or \`--type ${column}=<type>\``,
+    `${e.message}; nothing was stored. The manifest's type for the column may come from a sample of the file's first rows: seal it again with \`obscura seal --full-check\` (types every column from all its values, and names the row of a value that fits no type) or \`--type ${column}=<type>\``,
     e.status,
     e.details,
   );
