@@ -13,7 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sealDataset } from '../../src/cli/seal-dataset.ts';
 import { type AccountKey, accountKeyFromSuri, generateIdentity } from '../../src/crypto/index.ts';
 import { type SignedManifest, signManifest } from '../../src/crypto/manifest.ts';
+import { stopCsvWorkers } from '../../src/enclave/csv-workers.ts';
 import { openSealedInput } from '../../src/enclave/datasets.ts';
+import { ingestSealedInput } from '../../src/enclave/ingest.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'obscura-open-input-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -82,5 +84,25 @@ describe('openSealedInput', () => {
     await expect(openSealedInput(input(s.path, signManifest(m, owner)), ctx)).rejects.toMatchObject({
       code: 'plaintext_hash_mismatch',
     });
+  });
+
+  it('ingests one past the parse threads as openSealedInput opens it, its store written; refuses alike', async () => {
+    const s = await sealed('ingest', 45_000);
+    const whole = await openSealedInput(input(s.path, s.signed), ctx);
+    const { opened, stored } = await ingestSealedInput(input(s.path, s.signed), ctx);
+    expect(stored).toBe(true);
+    expect(opened.data.table.batches.length).toBeGreaterThan(1);
+    for (const { name } of whole.data.schema)
+      expect(Array.from(opened.data.table.getChild(name) ?? [])).toEqual(
+        Array.from(whole.data.table.getChild(name) ?? []),
+      );
+    const damaged = join(work, 'ingest-damaged.age');
+    const bytes = readFileSync(s.path);
+    bytes[bytes.length - 100] = (bytes[bytes.length - 100] as number) ^ 1;
+    writeFileSync(damaged, bytes);
+    await expect(ingestSealedInput(input(damaged, s.signed), ctx)).rejects.toMatchObject({
+      code: 'ciphertext_hash_mismatch',
+    });
+    await stopCsvWorkers();
   });
 });
