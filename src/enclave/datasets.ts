@@ -152,6 +152,17 @@ export async function decryptSealedInput(input: SealedInput, ctx: OpenContext): 
   return whole;
 }
 
+/** Throw schema_mismatch unless `data` (a whole dataset or a piece of one) has the schema its owner signed. */
+export function assertSignedSchema(data: Pick<ParsedDataset, 'schema'>, input: SealedInput): void {
+  if (canonicalJson(data.schema) !== canonicalJson(input.manifest.manifest.schema)) {
+    throw new ObscuraError(
+      'schema_mismatch',
+      `schema of dataset ${input.datasetId} differs from its manifest`,
+      422,
+    );
+  }
+}
+
 /** Check a sealed input end to end and return its rows; throws ObscuraError naming the failed check. */
 export async function openSealedInput(input: SealedInput, ctx: OpenContext): Promise<OpenedDataset> {
   const { manifest } = input.manifest;
@@ -160,13 +171,7 @@ export async function openSealedInput(input: SealedInput, ctx: OpenContext): Pro
   // Parsed against the owner-signed schema, so a mismatch is caught as the data is read.
   const data = await parseDataset(plaintext, manifest.format, { schema: manifest.schema });
   plaintext.fill(0);
-  if (canonicalJson(data.schema) !== canonicalJson(manifest.schema)) {
-    throw new ObscuraError(
-      'schema_mismatch',
-      `schema of dataset ${input.datasetId} differs from its manifest`,
-      422,
-    );
-  }
+  assertSignedSchema(data, input);
   if (data.rows !== manifest.rows) {
     throw new ObscuraError(
       'row_count_mismatch',

@@ -8,7 +8,6 @@
  * against the owner-signed schema (errors name the row in the whole file), the row count;
  * a dataset failing any of them leaves no store. Other formats are opened whole, then stored.
  */
-import { canonicalJson } from '../common/hash.ts';
 import { ObscuraError } from '../common/errors.ts';
 import { manifestHash } from '../crypto/manifest.ts';
 import type { ParsedDataset } from '../data/schema.ts';
@@ -17,6 +16,7 @@ import { joinPieces, PARSE_PIECE_BYTES, parseCsvPieces } from './csv-pieces.ts';
 import { startCsvWorkers } from './csv-workers.ts';
 import {
   assertInputAccepted,
+  assertSignedSchema,
   decryptSealedInput,
   type OpenContext,
   type OpenedDataset,
@@ -46,12 +46,7 @@ export async function ingestSealedInput(
   const checked = async function* (): AsyncGenerator<ParsedDataset> {
     try {
       for await (const piece of parseCsvPieces(plaintext, manifest.schema)) {
-        if (canonicalJson(piece.schema) !== canonicalJson(manifest.schema))
-          throw new ObscuraError(
-            'schema_mismatch',
-            `schema of dataset ${input.datasetId} differs from its manifest`,
-            422,
-          );
+        assertSignedSchema(piece, input);
         pieces.push(piece);
         yield piece;
       }

@@ -11,7 +11,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { isObscuraError, ObscuraError } from '../common/errors.ts';
-import { canonicalJson } from '../common/hash.ts';
 import { unsealedBlocks } from '../crypto/age/unseal-file.ts';
 import type { SealStats } from '../crypto/age/seal-file.ts';
 import type { Manifest } from '../crypto/manifest.ts';
@@ -20,7 +19,7 @@ import type { ParsedDataset } from '../data/index.ts';
 import type { SealedInput } from '../contracts/enclave-protocol.ts';
 import { MIN_THREADED_BYTES, parseCsvStream } from './csv-pieces.ts';
 import { startCsvWorkers } from './csv-workers.ts';
-import { assertInputAccepted, blobMissing, type OpenContext } from './datasets.ts';
+import { assertInputAccepted, assertSignedSchema, blobMissing, type OpenContext } from './datasets.ts';
 
 /** Plaintext bytes per chunk at most: large enough that a chunk's fixed cost (a DuckDB run and its checks, ~25 ms) is noise. */
 export const STREAM_CHUNK_BYTES = 8 * 1024 * 1024;
@@ -136,12 +135,7 @@ export async function* streamSealedCsv(
   const chunks = wiped(csvChunks(plaintext, chunkBytes));
   try {
     for await (const data of parseCsvStream(chunks, manifest.schema)) {
-      if (canonicalJson(data.schema) !== canonicalJson(manifest.schema))
-        throw new ObscuraError(
-          'schema_mismatch',
-          `schema of dataset ${input.datasetId} differs from its manifest`,
-          422,
-        );
+      assertSignedSchema(data, input);
       rows += data.rows;
       yield data;
     }
