@@ -11,10 +11,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isObscuraError } from '../../src/common/errors.ts';
 import { generateIdentity } from '../../src/crypto/index.ts';
 import { type ParsedDataset, parseDataset } from '../../src/data/index.ts';
 import { readStore, readStoreIndex, readStorePieces } from '../../src/enclave/store/read.ts';
+import { corruptAt } from './fixtures/store-corrupt.ts';
 import { writeStore, writeStoreFrom } from '../../src/enclave/store/write.ts';
 import { checkPipeline, parsePipeline, runPipeline } from '../../src/pipelines/index.ts';
 
@@ -39,17 +39,6 @@ async function open(dir: string, data: ParsedDataset, columns?: string[], hash =
     schema: data.schema,
     ...(columns ? { columns } : {}),
   });
-}
-
-async function corrupt(fn: () => Promise<unknown>): Promise<string> {
-  try {
-    await fn();
-  } catch (e) {
-    if (!isObscuraError(e, 'store_corrupt')) throw e;
-    expect(e.message).not.toMatch(/secret-|\d+\.\d+/);
-    return String(e.details?.where);
-  }
-  throw new Error('expected store_corrupt');
 }
 
 describe('columnar store', () => {
@@ -81,23 +70,23 @@ describe('columnar store', () => {
     // Chunk 0 and 1 of column 1 swapped (equal lengths are not needed: the index says where each is).
     const swapped = Buffer.concat([c1.subarray(o1, o1 + l1), c1.subarray(o0, o0 + l0), c1.subarray(o1 + l1)]);
     writeFileSync(join(dir, 'c1'), swapped);
-    expect(await corrupt(() => open(dir, data, ['k']))).toMatch(/^column 1, chunk [01]$/);
+    expect(await corruptAt(() => open(dir, data, ['k']))).toMatch(/^column 1, chunk [01]$/);
     // Column 2's file in column 1's place.
     writeFileSync(join(dir, 'c1'), readFileSync(join(dir, 'c2')));
-    expect(await corrupt(() => open(dir, data, ['k']))).toMatch(/^column 1, chunk 0$/);
+    expect(await corruptAt(() => open(dir, data, ['k']))).toMatch(/^column 1, chunk 0$/);
     // Cut short.
     writeFileSync(join(dir, 'c1'), c1.subarray(0, c1.length - 10));
-    expect(await corrupt(() => open(dir, data, ['k']))).toBe('column 1, chunk 7');
+    expect(await corruptAt(() => open(dir, data, ['k']))).toBe('column 1, chunk 7');
     writeFileSync(join(dir, 'c1'), c1);
     await open(dir, data, ['k']);
     // Another dataset's store (same enclave) under this dataset's name.
     const other = join(work, 's3');
     await writeStore(other, data, 'b'.repeat(64), me, 128);
     writeFileSync(join(dir, 'index'), readFileSync(join(other, 'index')));
-    expect(await corrupt(() => open(dir, data))).toBe('index');
+    expect(await corruptAt(() => open(dir, data))).toBe('index');
     // Another enclave's key.
     expect(
-      await corrupt(() => open(other, data, undefined, 'b'.repeat(64), generateIdentity().identity)),
+      await corruptAt(() => open(other, data, undefined, 'b'.repeat(64), generateIdentity().identity)),
     ).toBe('index');
     // Untouched column files still open with the right index and key.
     expect((await open(other, data, ['ok'], 'b'.repeat(64))).rows).toBe(1000);
