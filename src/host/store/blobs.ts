@@ -123,7 +123,12 @@ export class BlobStore {
     });
     try {
       this.assertRoom();
-      await pipeline(source, meter, createWriteStream(tmpPath, { mode: 0o600 }));
+      // Created before the stream starts, which then opens it without creating: a write
+      // stream opens its file asynchronously, so a source refused at once (too large)
+      // rejected the pipeline before the file existed, the rm below ran first, and the open
+      // then left an orphan .part behind (about once in 200 refusals).
+      await (await open(tmpPath, 'wx', 0o600)).close();
+      await pipeline(source, meter, createWriteStream(tmpPath, { flags: 'r+' }));
       const fh = await open(tmpPath, 'r');
       await fh.sync();
       await fh.close();
