@@ -209,6 +209,17 @@ export async function run(): Promise<BenchSection> {
         ...['--allow-simulated', '--out', join(dir, 'visits.cli.age'), '--api', host.url],
       );
     }
+    /** sealDataset of the CSV, its types from the sample or (`fullCheck`) from every row. */
+    const sealCsv = (fullCheck: boolean) =>
+      sealDataset({
+        file: csv,
+        out: join(dir, 'visits.csv.age'),
+        owner,
+        worker: { id: 'bench', recipient },
+        analysts: [],
+        measurements: [],
+        ...(fullCheck ? { fullCheck } : {}),
+      });
     for (let round = 0; round < ROUNDS; round++) {
       times.seal.push(await measure(() => sealFile(plain, ours, [recipient])));
       if (withAge) times.ageEnc.push(await measure(() => age(['-r', recipient, '-o', theirs, plain])));
@@ -230,32 +241,9 @@ export async function run(): Promise<BenchSection> {
         ),
       );
       times.raw.push(await measure(() => rawChaCha(data)));
-      times.dataset.push(
-        await measure(() =>
-          sealDataset({
-            file: csv,
-            out: join(dir, 'visits.csv.age'),
-            owner,
-            worker: { id: 'bench', recipient },
-            analysts: [],
-            measurements: [],
-          }),
-        ),
-      );
+      times.dataset.push(await measure(() => sealCsv(false)));
       if (withAge) times.ageCsv.push(await measure(() => age(['-r', recipient, '-o', theirs, csv])));
-      times.datasetFull.push(
-        await measure(() =>
-          sealDataset({
-            file: csv,
-            out: join(dir, 'visits.csv.age'),
-            owner,
-            worker: { id: 'bench', recipient },
-            analysts: [],
-            measurements: [],
-            fullCheck: true,
-          }),
-        ),
-      );
+      times.datasetFull.push(await measure(() => sealCsv(true)));
       if (withCli) times.cli.push(await measure(() => cli(sealCli)));
       if (process.env.SEAL_BENCH_VERBOSE) {
         const last = Object.entries(times).map(([k, v]) => {
