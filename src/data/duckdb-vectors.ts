@@ -8,11 +8,9 @@
  */
 import duckdb, { type Vector } from '@duckdb/node-bindings';
 import { type Data, Type, type Vector as ArrowVector } from 'apache-arrow';
-import type { ColumnType } from './schema.ts';
+import { type ColumnType, FIXED_WIDTH } from './schema.ts';
 
 const INLINE = 12;
-
-const WIDTH: Partial<Record<ColumnType, number>> = { int32: 4, date: 4, int64: 8, timestamp: 8, float64: 8 };
 
 /** Reused per-load buffers, sized for one vector. */
 export interface Scratch {
@@ -53,7 +51,7 @@ export function fillVector(
   s: Scratch,
 ): void {
   const first = data.offset + r;
-  const width = WIDTH[type];
+  const width = FIXED_WIDTH[type];
   if (width !== undefined) {
     const values = data.values as Int32Array;
     duckdb.copy_data_to_vector(

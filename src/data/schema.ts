@@ -15,6 +15,15 @@ export const ColumnTypeSchema = z.enum(COLUMN_TYPES);
 /** One of the normalised column types. */
 export type ColumnType = z.infer<typeof ColumnTypeSchema>;
 
+/** Bytes a value of each fixed-width column type takes in memory (Arrow's and DuckDB's layouts agree). */
+export const FIXED_WIDTH: Partial<Record<ColumnType, number>> = {
+  int32: 4,
+  date: 4,
+  int64: 8,
+  timestamp: 8,
+  float64: 8,
+};
+
 /** Longest column name accepted, in UTF-16 code units. */
 export const MAX_COLUMN_NAME = 256;
 

@@ -17,18 +17,15 @@ import { ObscuraError } from '../common/errors.ts';
 import type { JobSpec } from '../contracts/enclave-protocol.ts';
 import type { Manifest } from '../crypto/manifest.ts';
 import type { ColumnType } from '../data/index.ts';
+import { FIXED_WIDTH } from '../data/schema.ts';
 import { checkPipeline, type PipelineDocument } from '../pipelines/index.ts';
 import { inputMemory } from '../pipelines/limits.ts';
 import { STORE_CHUNK_ROWS } from './store/format.ts';
 
 /** Bytes a row of a column of each type takes decrypted (Arrow), text without its characters. */
 const WIDTH: Record<ColumnType, number> = {
+  ...(FIXED_WIDTH as Record<ColumnType, number>),
   bool: 1,
-  int32: 4,
-  date: 4,
-  int64: 8,
-  float64: 8,
-  timestamp: 8,
   // Its offset; the characters are bounded below by the plaintext's bytes.
   string: 4,
 };
