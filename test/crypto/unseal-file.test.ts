@@ -82,6 +82,19 @@ describe('unsealFile (worker threads)', () => {
     }
   });
 
+  it('two files at once (the kept block threads and two more), then one alone again', async () => {
+    const a = await sealed(8 * MiB + 1);
+    const b = await sealed(8 * MiB + 2);
+    const [oa, ob] = await Promise.all([
+      openUnsealing([me.identity], a.file),
+      openUnsealing([me.identity], b.file),
+    ]);
+    expect(oa.released.equals(a.plain) && ob.released.equals(b.plain)).toBe(true);
+    expect([oa.stats, ob.stats]).toEqual([a.stats, b.stats]);
+    const again = await openUnsealing([me.identity], b.file);
+    expect(again.released.equals(b.plain)).toBe(true);
+  });
+
   it('as an async iterable: owned copies in order, the stats at the end, and an early stop', async () => {
     const { plain, stats } = await sealed(9 * MiB + 3);
     const path = join(dir, `out-${9 * MiB + 3}.age`);

@@ -19,30 +19,27 @@
  *
  * The payload key sits in a SharedArrayBuffer that both workers read and the caller wipes;
  * it is never copied into a message. Slots are wiped by the caller when it is done.
+ *
+ * The two threads are kept between files (block-pool.ts): their start cost more than a third
+ * of an upload's decryption. So are one job's slots (takeSlots / giveSlots): fresh memory is
+ * first-touch page faults on these machines (about 7 ms of CPU for a job's 13 MiB).
  */
 import { write, writeSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
-import { openChunks, sealChunks } from './block-chunks.ts';
 import {
   type BlockEvent,
   type BlockJob,
   type BlockScan,
-  blockThread,
   CTL_ABORT,
   CTL_SEQ,
-  CLAIMED,
-  DONE,
   F_HOLDERS,
   F_IN,
-  F_INDEX,
   F_LAST,
-  F_OUT,
   F_STATE,
   FREE,
-  READ,
   SLOT_BASE,
   SLOT_WORDS,
 } from './block-worker.ts';
+import { runOnBlockThread } from './block-pool.ts';
 
 /** The rings of reusable buffers a job moves through: plaintext and sealed blocks. */
 export interface Slots {
@@ -50,42 +47,29 @@ export interface Slots {
   sealed: Buffer[];
 }
 
+let spare: { slots: Slots; plainBytes: number; sealedBytes: number } | undefined;
+
 /**
- * The worker's code: blockThread and the chunk loops from their own source text (so there
- * is one copy of each), plain JavaScript that needs no loader and runs the same under node,
- * tsx, vitest and the compiled dist/. `__name` is the helper esbuild (tsx) calls to keep
- * function names; the constants are the ones blockThread names.
+ * Shared-memory slots for a job, the last job's when they fit (giveSlots), else fresh
+ * (sharedSlots). The plaintext slots were wiped when given back.
  */
-const WORKER_SOURCE = `'use strict';
-const __name = (f) => f;
-${Object.entries({
-  CTL_ABORT,
-  CTL_SEQ,
-  SLOT_BASE,
-  SLOT_WORDS,
-  F_STATE,
-  F_HOLDERS,
-  F_IN,
-  F_OUT,
-  F_LAST,
-  F_INDEX,
-  FREE,
-  READ,
-  CLAIMED,
-  DONE,
-})
-  .map(([name, value]) => `const ${name} = ${value};`)
-  .join('\n')}
-Promise.all([import('node:worker_threads'), import('node:crypto'), import('node:fs')]).then(([wt, crypto, fs]) => {
-  const sealChunks = ${sealChunks.toString()};
-  const openChunks = ${openChunks.toString()};
-  // The caller's scan, from its source text (direct eval: it sees __name, as the loops above do).
-  const scan = wt.workerData.scanSource ? eval('(' + wt.workerData.scanSource + ')') : null;
-  (${blockThread.toString()})(wt.workerData.job, {
-    crypto, fs, sealChunks, openChunks, scan, post: (event) => wt.parentPort.postMessage(event),
-  });
-});
-`;
+export function takeSlots(count: number, plainBytes: number, sealedBytes: number): Slots {
+  const s = spare;
+  spare = undefined;
+  if (s && s.slots.plain.length === count && s.plainBytes === plainBytes && s.sealedBytes === sealedBytes)
+    return s.slots;
+  return sharedSlots(count, plainBytes, sealedBytes);
+}
+
+/**
+ * Keep `slots` (from takeSlots, their plaintext wiped, no thread using them any more) for the
+ * next job; one set is kept.
+ */
+export function giveSlots(slots: Slots): void {
+  const plainBytes = slots.plain[0]?.length ?? 0;
+  const sealedBytes = slots.sealed[0]?.length ?? 0;
+  if (slots.plain[0]?.buffer instanceof SharedArrayBuffer) spare = { slots, plainBytes, sealedBytes };
+}
 
 /** Shared-memory slots: `count` plaintext blocks of `plainBytes` and sealed blocks of `sealedBytes`. */
 export function sharedSlots(count: number, plainBytes: number, sealedBytes: number): Slots {
@@ -173,7 +157,7 @@ function writeAllSync(fd: number, buf: Buffer): void {
   for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off, off);
 }
 
-/** Run `spec` on two worker threads; settles once both have stopped. */
+/** Run `spec` on two block threads (block-pool.ts); settles once both have finished it. */
 export function runBlockJob(spec: BlockJobSpec): Promise<BlockJobResult> {
   const count = spec.slots.plain.length;
   const ctl = new Int32Array(new SharedArrayBuffer(4 * (SLOT_BASE + count * SLOT_WORDS)));
@@ -191,7 +175,6 @@ export function runBlockJob(spec: BlockJobSpec): Promise<BlockJobResult> {
     let exited = 0;
     let delivering: Promise<void> = Promise.resolve();
     const digests: Partial<Record<'reader' | 'finisher', { sha256: string; bytes: number }>> = {};
-    const threads: Worker[] = [];
     // One write at a time, in file order: concurrent writes to one file contend in the kernel
     // (measured: more system time, taken from the thread that runs the caller's onBlock).
     let writing: Promise<void> = Promise.resolve();
@@ -208,7 +191,7 @@ export function runBlockJob(spec: BlockJobSpec): Promise<BlockJobResult> {
     };
     const settle = (): void => {
       if (exited < 2) return;
-      // Both threads are gone, so neither still uses the files or the slots.
+      // Both threads are done with the job, so neither still uses the files or the slots.
       void Promise.all([delivering, writing]).then(() => {
         if (failure) return reject(failure);
         const { reader, finisher } = digests;
@@ -280,6 +263,9 @@ export function runBlockJob(spec: BlockJobSpec): Promise<BlockJobResult> {
           fail(rebuilt(ev));
           return;
         case 'exit':
+          // That thread's function has returned: it no longer uses the files or the slots.
+          exited++;
+          settle();
           return;
       }
     };
@@ -302,18 +288,11 @@ export function runBlockJob(spec: BlockJobSpec): Promise<BlockJobResult> {
         onBlockBytes: spec.onBlockBytes ?? Number.POSITIVE_INFINITY,
         scanState: spec.scan?.state ?? null,
       };
-      // The code needs no loader: skip the parent's flags (tsx, --input-type) for a fast, predictable start.
-      const workerData = { job, scanSource: spec.scan?.step.toString() ?? null };
-      const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData });
-      worker.on('message', onEvent);
-      worker.on('error', (e) => fail(e));
-      worker.on('exit', () => {
+      runOnBlockThread(job, spec.scan?.step.toString() ?? null, onEvent, (e) => {
+        fail(e);
         exited++;
         settle();
       });
-      threads.push(worker);
     }
-    // A worker that reported `exit` has finished its function; ending the thread frees it at once.
-    for (const t of threads) t.on('message', (ev: BlockEvent) => ev.type === 'exit' && void t.terminate());
   });
 }

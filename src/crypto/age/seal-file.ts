@@ -27,8 +27,9 @@ import {
   type BlockJobSpec,
   runBlockJob,
   type Slots,
+  giveSlots,
   sharedKey,
-  sharedSlots,
+  takeSlots,
 } from './block-crypt.ts';
 import { runInline } from './block-inline.ts';
 import type { BlockScan } from './block-worker.ts';
@@ -58,7 +59,7 @@ export function blocksFor(size: number): {
   run: (spec: BlockJobSpec) => Promise<BlockJobResult>;
 } {
   if (size >= WORKER_MIN_BYTES) {
-    return { slots: sharedSlots(SLOT_COUNT, BLOCK_BYTES, SEALED_BLOCK_BYTES), run: runBlockJob };
+    return { slots: takeSlots(SLOT_COUNT, BLOCK_BYTES, SEALED_BLOCK_BYTES), run: runBlockJob };
   }
   // Untouched memory past the file's end costs nothing: allocUnsafe does not fill it.
   const make = (n: number): Buffer => Buffer.allocUnsafe(n);
@@ -153,7 +154,10 @@ export async function sealFile(
     throw e;
   } finally {
     key.fill(0);
-    if (slots) wipePlain(slots);
+    if (slots) {
+      wipePlain(slots);
+      giveSlots(slots);
+    }
     await input?.close().catch(() => undefined);
     await output?.close().catch(() => undefined);
   }

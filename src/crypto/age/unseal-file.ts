@@ -16,7 +16,7 @@
  * corruption alike.
  */
 import { type FileHandle, open } from 'node:fs/promises';
-import { type OpenFailure, type Slots, sharedKey } from './block-crypt.ts';
+import { giveSlots, type OpenFailure, type Slots, sharedKey } from './block-crypt.ts';
 import { parseIdentities } from './decrypt.ts';
 import { ageError } from './errors.ts';
 import { parseHeader, scanHeader } from './format.ts';
@@ -155,7 +155,10 @@ export async function unsealFile(
     };
   } finally {
     key?.fill(0);
-    if (slots) wipePlain(slots);
+    if (slots) {
+      wipePlain(slots);
+      giveSlots(slots);
+    }
     await input.close().catch(() => undefined);
   }
 }
