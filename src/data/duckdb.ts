@@ -5,7 +5,10 @@
  * autoloads, no file or network access from SQL (`read_csv`, `COPY`, `ATTACH`, `INSTALL`
  * all fail), and the configuration locked so no statement can undo any of this.
  * Single-threaded by default, so floating-point aggregates come out bit-identical on
- * every run and a published result can be reproduced.
+ * every run and a published result can be reproduced; a job whose result cannot depend on
+ * the order of its rows asks for more (pipelines/threads.ts). The thread count is part of
+ * the locked configuration (DuckDB refuses `SET threads` once locked), so the pool keeps
+ * databases by thread count.
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { releaseScans } from './duckdb-scan.ts';
@@ -32,6 +35,19 @@ export interface DuckDBOptions {
 export interface WarmPreference {
   /** Warm cache keys with the columns wanted of each (duckdb-warm.ts). */
   prefer?: readonly { key: string; columns: readonly string[] }[];
+  /**
+   * The work's result depends on the order of its rows (it runs on one thread): the
+   * database it uses then keeps the warm cache for jobs that could use more threads, which
+   * run there on one rather than move the cache (a move reads the datasets from their
+   * stores again: more than a second thread saves).
+   */
+  serial?: boolean;
+  /**
+   * The warm cache's copy at ingest (enclave/store/prewarm.ts): the next job of any kind uses
+   * this database once, so that the first job after an upload is warm; an order-free job
+   * after it moves the cache to a database on more threads (one store read, once).
+   */
+  ingest?: boolean;
 }
 
 /** The configuration every enclave DuckDB starts with (order matters: DuckDB applies it in turn). */
@@ -71,9 +87,14 @@ export async function withDuckDB<T>(
   fn: (connection: DuckDBConnection) => Promise<T>,
   opts: DuckDBOptions & WarmPreference = {},
 ): Promise<T> {
-  const config = lockedDownConfig({ threads: opts.threads, memoryLimit: opts.memoryLimit });
-  const key = JSON.stringify(config);
-  const instance = takeIdle(key, opts.prefer ?? []) ?? (await DuckDBInstance.create(':memory:', config));
+  const threads = opts.serial ? 1 : (opts.threads ?? 1);
+  const config = lockedDownConfig({ threads, memoryLimit: opts.memoryLimit });
+  const taken = takeIdle(threads, opts.memoryLimit, opts.prefer ?? []);
+  const instance = taken?.instance ?? (await DuckDBInstance.create(':memory:', config));
+  const key = taken?.key ?? JSON.stringify(config);
+  if (opts.serial) serialUse.add(instance);
+  if (opts.ingest) ingested.add(instance);
+  else ingested.delete(instance);
   let reusable = false;
   try {
     const connection = await instance.connect();
@@ -138,21 +159,40 @@ export function dropWarmDataset(manifestHash: string): void {
 const idle = new Map<string, DuckDBInstance[]>();
 const MAX_IDLE_PER_CONFIG = 2;
 const MAX_IDLE = 4;
+/** Databases a serial job used (WarmPreference.serial): the warm cache they hold stays there. */
+const serialUse = new WeakSet<DuckDBInstance>();
+/** Databases filled at ingest that no job has used since (WarmPreference.ingest). */
+const ingested = new WeakSet<DuckDBInstance>();
 
+/**
+ * An idle database for work on up to `threads` threads, with its pool key: one on exactly
+ * `threads` holding most of the preferred warm datasets, else the most recently used; but
+ * first one on fewer threads that holds the warm cache for serial jobs or from an ingest
+ * (WarmPreference), since the cache lives in one database and moving it reads the datasets
+ * from their stores again, which costs more than a second thread saves.
+ */
 function takeIdle(
-  key: string,
+  threads: number,
+  memoryLimit: string | undefined,
   prefer: readonly { key: string; columns: readonly string[] }[],
-): DuckDBInstance | undefined {
-  const list = idle.get(key);
-  if (!list?.length) return undefined;
-  // The database holding most of the job's warm datasets; else the most recently used.
-  let best = list.length - 1;
-  let most = 0;
-  list.forEach((instance, i) => {
-    const held = prefer.filter((p) => isHeld(instance, p.key, p.columns)).length;
-    if (held > most) [best, most] = [i, held];
-  });
-  return list.splice(best, 1)[0];
+): { instance: DuckDBInstance; key: string } | undefined {
+  let best: { list: DuckDBInstance[]; at: number; key: string; score: number } | undefined;
+  for (let t = threads; t >= 1; t--) {
+    const key = JSON.stringify(lockedDownConfig({ threads: t, memoryLimit }));
+    const list = idle.get(key) ?? [];
+    for (let at = list.length - 1; at >= 0; at--) {
+      const instance = list[at] as DuckDBInstance;
+      const fewer = t < threads;
+      const keeps = serialUse.has(instance) || ingested.has(instance);
+      if (fewer && !(keeps && warmTables(instance).length > 0)) continue;
+      const held = prefer.filter((p) => isHeld(instance, p.key, p.columns)).length;
+      // Above any exact match: a database holding the serial jobs' cache.
+      const score = held + (fewer ? prefer.length + 1 : 0);
+      if (!best || score > best.score) best = { list, at, key, score };
+    }
+  }
+  if (!best) return undefined;
+  return { instance: best.list.splice(best.at, 1)[0] as DuckDBInstance, key: best.key };
 }
 
 function isHeld(instance: DuckDBInstance, key: string, columns: readonly string[]): boolean {

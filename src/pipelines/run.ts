@@ -42,6 +42,7 @@ import {
 import { toOutputValue } from './results.ts';
 import { execute, guarded, type Run } from './run-sql.ts';
 import type { PipelineDocument } from './schema.ts';
+import { isOrderFree, jobThreads } from './threads.ts';
 import { trainDirectly } from './train-direct.ts';
 
 export type { PipelineOutput, PipelineOutputs } from './read-outputs.ts';
@@ -50,7 +51,10 @@ export type { PipelineOutput, PipelineOutputs } from './read-outputs.ts';
 export interface RunOptions {
   /** Progress in [0, 1]: units of the plan done, with a message naming steps and inputs, never data. */
   onProgress?: (fraction: number, message: string) => void;
-  /** DuckDB threads (default 1, which makes float sums reproducible bit for bit). */
+  /**
+   * DuckDB threads. Default: jobThreads (threads.ts), two when the result cannot depend on
+   * the order of the rows, else one, which makes float sums reproducible bit for bit.
+   */
   threads?: number;
   /** DuckDB memory limit such as '2GB'; a query needing more fails (nothing spills to disk). */
   memoryLimit?: string;
@@ -119,7 +123,9 @@ export async function runPipeline(
       }
     },
     {
-      threads: opts.threads,
+      threads: opts.threads ?? jobThreads(plan),
+      // An order-dependent job keeps the warm cache on one thread (data/duckdb.ts).
+      serial: opts.threads === undefined && !isOrderFree(plan),
       memoryLimit: opts.memoryLimit,
       prefer: plan.inputs.flatMap((i) => {
         const x = inputs[i.name];

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ObscuraError } from '../../src/common/errors.ts';
 import { closeIdleDuckDBs } from '../../src/data/duckdb.ts';
 import {
+  type DatasetSchema,
   dropWarm,
   dropWarmDataset,
   isWarm,
@@ -22,7 +23,7 @@ import {
   withDuckDB,
 } from '../../src/data/index.ts';
 import { warmCacheBytes } from '../../src/enclave/warm-cache.ts';
-import { parsePipeline, runPipeline } from '../../src/pipelines/index.ts';
+import { checkPipeline, jobThreads, parsePipeline, runPipeline } from '../../src/pipelines/index.ts';
 
 afterEach(() => {
   dropWarm(() => true);
@@ -53,7 +54,17 @@ steps:
 outputs: { n: { min_group_size: 10 } }
 `);
 
-const PREFER = { memoryLimit: MEMORY, prefer: [{ key: KEY, columns: ['name', 'region', 'score'] }] };
+const PEOPLE: DatasetSchema = [
+  { name: 'name', type: 'string' },
+  { name: 'region', type: 'string' },
+  { name: 'score', type: 'int64' },
+];
+// The database COUNT's jobs use: order-free, so on two threads where there are two cores (pipelines/threads.ts).
+const PREFER = {
+  memoryLimit: MEMORY,
+  threads: jobThreads(checkPipeline(COUNT, { people: PEOPLE })),
+  prefer: [{ key: KEY, columns: ['name', 'region', 'score'] }],
+};
 
 async function cachedTables(c: DuckDBConnection): Promise<string[]> {
   const r = await c.runAndReadAll(

@@ -47,8 +47,9 @@ export async function prewarm(
   const columns = data.schema.map((c) => c.name);
   const filled = withDuckDB(
     (connection) => warmIntoDuckDB(connection, 'prewarm', source, columns, { maxBytes, evict: false }),
-    // The jobs' configuration (pipelines/run.ts), so that their database holds it.
-    { memoryLimit: jobDuckdbMemory(ctx.limits.memoryBytes) },
+    // The jobs' configuration (pipelines/run.ts), so that their database holds it: one
+    // thread, which every job may use; the next job uses it, whatever its threads (data/duckdb.ts).
+    { memoryLimit: jobDuckdbMemory(ctx.limits.memoryBytes), ingest: true },
   ).then(
     (how) => how === 'filled',
     () => false,

@@ -120,6 +120,7 @@ export const aggregateStep: StepCompiler = {
       sources: [source.name],
       columns,
       aggregate: true,
+      orderFree: measures.every((x) => x.m.orderFree),
       groupBy,
       tracks: counts.map((c) => c.track),
       rowCounts: counts.map((c) => ({ input: c.input, column: c.track.countColumn as string })),

@@ -65,6 +65,8 @@ export const deriveStep: StepCompiler = {
       sources: [source.name],
       columns: [...source.columns, ...derived.map(({ name, type }) => ({ name, type }))],
       aggregate: false,
+      // One row at a time.
+      orderFree: true,
       groupBy: [],
       tracks: source.tracks,
       lineage: {

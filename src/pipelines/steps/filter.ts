@@ -67,6 +67,8 @@ export const filterStep: StepCompiler = {
       sources: [source.name],
       columns: source.columns,
       aggregate: false,
+      // One row at a time.
+      orderFree: true,
       groupBy: [],
       tracks: source.tracks,
       lineage: {

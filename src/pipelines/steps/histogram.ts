@@ -74,6 +74,8 @@ export function histogramMeasure(
       `(${open} || array_to_string(list_transform(range(${count}), lambda "__obscura_i": coalesce(map_extract(${agg}, "__obscura_i")[1], 0)), ${comma}) || ${close})`,
     type: 'string',
     column: c,
+    // Counts per bin: integers.
+    orderFree: true,
     cells: { bin, count: n },
   };
 }

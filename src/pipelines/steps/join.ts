@@ -113,6 +113,8 @@ export const joinStep: StepCompiler = {
       sources: self ? [left.name] : [left.name, right.name],
       columns,
       aggregate: false,
+      // The same pairs of rows in any order (`unique` counts each key's rows).
+      orderFree: true,
       groupBy: [],
       tracks,
       lineage: {

@@ -32,6 +32,13 @@ export interface CompiledMeasure {
   pre?: string;
   type: ColumnType;
   column?: string;
+  /**
+   * Whether the aggregate comes out the same, bit for bit, whatever order its rows arrive
+   * in — so DuckDB may compute it on several threads (pipelines/threads.ts): counts, min and
+   * max, order statistics, and sums of integers (exact, in DuckDB's 128-bit integers); not a
+   * float sum, whose rounding depends on the order the partial sums are added in.
+   */
+  orderFree: boolean;
   /** A histogram: its per-row bin (SQL over ctx.preAlias, null-free where the value is not null) and its number of cells. */
   cells?: { bin: string; count: number };
 }

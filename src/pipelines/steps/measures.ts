@@ -40,10 +40,15 @@ export type { CompiledMeasure, MeasureContext } from './measure-values.ts';
 const orderable = (t: ColumnType) => t !== 'string';
 const NUMBER_OR_BOOL = 'a number or bool column';
 
-/** A measure over the (clamped) number value: `fn(value, ...extra)`, float64 unless `keepInts`. */
+/**
+ * A measure over the (clamped) number value: `fn(value, ...extra)`, float64 unless `keepInts`.
+ * `exact`: whether `fn` is exact whatever the order of the values (an order statistic), else
+ * only over integers (a sum: DuckDB adds integers exactly, in 128 bits, and avg divides that sum once).
+ */
 function numeric(
   fn: string,
   keepInts: boolean,
+  exact: boolean,
   extra: (m: Measure, ctx: MeasureContext) => string[] = () => [],
 ): MeasureCompiler {
   return (m, column, ctx) => {
@@ -53,6 +58,7 @@ function numeric(
       sql: `${fn}(${[v.sql, ...extra(m, ctx)].join(', ')})`,
       type: keepInts && v.integral ? 'int64' : 'float64',
       column: c,
+      orderFree: exact || v.integral,
     };
   };
 }
@@ -66,23 +72,28 @@ function extreme(fn: 'min' | 'max'): MeasureCompiler {
       orderable,
       'a number, bool, date or timestamp column (min/max of strings would release a value)',
     );
-    if (!m.bounds) return { sql: `${fn}(${quoteIdent(c)})`, type, column: c };
+    // An extreme is one of the values, whichever order they come in.
+    if (!m.bounds) return { sql: `${fn}(${quoteIdent(c)})`, type, column: c, orderFree: true };
     const v = measuredValue(m, c, type, ctx);
-    return { sql: `${fn}(${v.sql})`, type: v.integral ? 'int64' : 'float64', column: c };
+    return { sql: `${fn}(${v.sql})`, type: v.integral ? 'int64' : 'float64', column: c, orderFree: true };
   };
 }
 
-/** stddev / variance: `fn` over the value, kept finite and within ±1e100 for floats (see the file comment). */
+/**
+ * stddev / variance: `fn` over the value, kept finite and within ±1e100 for floats (see the
+ * file comment). Never order-free: DuckDB updates running float moments, integers too.
+ */
 function moment(fn: string): MeasureCompiler {
   return (m, column, ctx) => {
     const c = column as string;
     const v = measuredValue(m, c, typed(ctx, c, numberLike, NUMBER_OR_BOOL), ctx);
-    if (v.integral) return { sql: `${fn}(${v.sql})`, type: 'float64', column: c };
+    if (v.integral) return { sql: `${fn}(${v.sql})`, type: 'float64', column: c, orderFree: false };
     const [lo, hi] = [ctx.params.add(-1e100, 'DOUBLE'), ctx.params.add(1e100, 'DOUBLE')];
     return {
       sql: `${fn}(CASE WHEN isfinite(${v.sql}) THEN least(greatest(${v.sql}, ${lo}), ${hi}) END)`,
       type: 'float64',
       column: c,
+      orderFree: false,
     };
   };
 }
@@ -92,20 +103,26 @@ const COMPILERS: ReadonlyMap<MeasureKind, MeasureCompiler> = new Map<MeasureKind
     'count',
     (_m, column) =>
       column === undefined
-        ? { sql: 'count(*)', type: 'int64' }
-        : { sql: `count(${quoteIdent(column)})`, type: 'int64', column },
+        ? { sql: 'count(*)', type: 'int64', orderFree: true }
+        : { sql: `count(${quoteIdent(column)})`, type: 'int64', column, orderFree: true },
   ],
   [
     'count_distinct',
-    (_m, column) => ({ sql: `count(DISTINCT ${quoteIdent(column as string)})`, type: 'int64', column }),
+    (_m, column) => ({
+      sql: `count(DISTINCT ${quoteIdent(column as string)})`,
+      type: 'int64',
+      column,
+      orderFree: true,
+    }),
   ],
-  ['sum', numeric('sum', true)],
-  ['mean', numeric('avg', false)],
+  ['sum', numeric('sum', true, false)],
+  ['mean', numeric('avg', false, false)],
   ['min', extreme('min')],
   ['max', extreme('max')],
   ['stddev', moment('stddev_samp')],
   ['variance', moment('var_samp')],
-  ['quantile', numeric('quantile_cont', false, (m, ctx) => [ctx.params.add(m.q as number, 'DOUBLE')])],
+  // Interpolates between two order statistics, which are the same values in any order.
+  ['quantile', numeric('quantile_cont', false, true, (m, ctx) => [ctx.params.add(m.q as number, 'DOUBLE')])],
   ['histogram', histogramMeasure],
 ]);
 

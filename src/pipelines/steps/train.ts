@@ -186,6 +186,8 @@ export const trainStep: StepCompiler = {
       sources: [source.name],
       columns,
       aggregate: false,
+      // A model is fitted (and scored) on its rows in the order they are read.
+      orderFree: false,
       groupBy: [],
       tracks: source.tracks,
       lineage: modelLineage(source, columns, true, [source.name]),
@@ -235,6 +237,8 @@ export const evaluateStep: StepCompiler = {
       sources: [source.name, model.name],
       columns,
       aggregate: false,
+      // A model is fitted (and scored) on its rows in the order they are read.
+      orderFree: false,
       groupBy: [],
       tracks: source.tracks,
       // Scores depend on the rows scored and on the rows the model was trained on.

@@ -119,6 +119,14 @@ export interface AnalysedStep {
   columns: PlanColumn[];
   /** True when the output is aggregated (one row per group) and so may be released. */
   aggregate: boolean;
+  /**
+   * Whether the step's rows, as a set, and each of their values bit for bit, are the same
+   * whatever order its sources' rows arrive in: then DuckDB may run it on several threads
+   * and the result stays reproducible (pipelines/threads.ts). Per-row work (filter, derive)
+   * and joins are; an aggregate is when every measure is (CompiledMeasure.orderFree);
+   * training, which reads its rows in order, is not.
+   */
+  orderFree: boolean;
   /** Group-by columns of an aggregate (the output's sort key). */
   groupBy: string[];
   /** The step's hidden provenance columns. */
