@@ -15,17 +15,18 @@ import { readStore, readStoreIndex, releaseStoreRead } from '../src/enclave/stor
 import { writeStore } from '../src/enclave/store/write.ts';
 import { checkPipeline, parsePipeline, runPipeline } from '../src/pipelines/index.ts';
 import { median } from './section.ts';
+import { orderFreeRows } from './store-threads.ts';
 
 type Timer = (fn: () => Promise<unknown>) => Promise<[number, number]>;
 
-/** Table rows (markdown) for `rows` visits in `dir`, timed by `seconds`, the peer on `duck`. */
+/** Table rows (markdown) for `rows` visits in `dir`, timed by `seconds`, the peer on `duck`; a note on the order-free job's results. */
 export async function warmRowsAt(
   rows: number,
   dir: string,
   identity: string,
   duck: DuckDBConnection,
   seconds: Timer,
-): Promise<string[]> {
+): Promise<{ rows: string[]; note?: string }> {
   const H = 'f'.repeat(64);
   const csv = join(dir, `visits-${rows}.csv`);
   const parquet = join(dir, `visits-${rows}.parquet`);
@@ -78,6 +79,19 @@ export async function warmRowsAt(
     m.warm.push(await seconds(() => runPipeline(doc, { visits: warm() }, budget)));
     peers.push(await peer());
   }
+  // The order-free job at this size (bench/store-threads.ts), its columns read from the same store.
+  const free = await orderFreeRows(
+    `${rows.toLocaleString('en')} visits`,
+    {
+      schema,
+      parquet,
+      mb: readFileSync(csv).length / 2 ** 20,
+      warm: (cols) => ({ ...warm(), read: () => readStore(store, index, { ...opts, columns: [...cols] }) }),
+    },
+    duck,
+    seconds,
+    3,
+  );
   dropWarm(() => true);
   const med = (xs: [number, number][]): [number, number] => [
     median(xs.map((x) => x[0])),
@@ -88,7 +102,7 @@ export async function warmRowsAt(
   const row = (what: string, [w, c]: [number, number]) =>
     `| ${what} | ${w.toFixed(3)} | ${c.toFixed(3)} | ${(mb / w).toFixed(1)} | ${(w / p[0]).toFixed(2)}× | ${(c / p[1]).toFixed(2)}× |`;
   const n = rows.toLocaleString('en');
-  return [
+  const table = [
     row(
       `${n} visits: job from the store, cold (read whole: its columns fit a quarter of 2 GiB)`,
       med(m.cold),
@@ -96,5 +110,7 @@ export async function warmRowsAt(
     row(`${n} visits: job from the store, first after the cache was emptied (fills it)`, med(m.fill)),
     row(`${n} visits: job from the store, warm`, med(m.warm)),
     row(`${n} visits: peer, DuckDB on the Parquet file`, p),
+    ...free.rows,
   ];
+  return { rows: table, note: free.note };
 }
