@@ -12,6 +12,7 @@ import { makeVisits } from '../datasets/make-visits.ts';
 import { canonicalJson, sha256Hex } from '../src/common/hash.ts';
 import { dropWarm, parseDataset, type WarmInput, warmKey } from '../src/data/index.ts';
 import { readStore, readStoreIndex, releaseStoreRead } from '../src/enclave/store/read.ts';
+import { storeRows } from '../src/enclave/store/read-rows.ts';
 import { writeStore } from '../src/enclave/store/write.ts';
 import { checkPipeline, parsePipeline, runPipeline } from '../src/pipelines/index.ts';
 import { median } from './section.ts';
@@ -54,6 +55,7 @@ export async function warmRowsAt(
     schema,
     rows,
     read: () => readStore(store, index, opts),
+    chunked: () => storeRows(store, index, opts),
   });
   const budget = { warmCacheBytes: 512 * 2 ** 20 };
   const peerSql = `SELECT region, count(*) AS patients, sum(cost) AS total_cost, avg(cost) AS mean_cost, max(cost) AS max_cost

@@ -41,7 +41,7 @@ export interface PickedColumn {
  * or a row id column that repeats one of them.
  */
 export function pickColumns(
-  parsed: ParsedDataset,
+  parsed: Pick<ParsedDataset, 'schema'>,
   columns: readonly string[] | undefined,
   rowId: string | undefined,
 ): PickedColumn[] {

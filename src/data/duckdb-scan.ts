@@ -16,7 +16,8 @@ import { randomUUID } from 'node:crypto';
 import { type DuckDBConnection, type DuckDBDataChunk, DuckDBTableFunction, VARCHAR } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
 import type { Data } from 'apache-arrow';
-import { ObscuraError } from '../common/errors.ts';
+import { isObscuraError, ObscuraError } from '../common/errors.ts';
+import { type ChunkedRows, isChunkedRows, type RowBatch, type RowPass } from './chunked-rows.ts';
 import { scannableColumnType } from './columns.ts';
 import { type LoadOptions, type PickedColumn, pickColumns } from './duckdb-load.ts';
 import { duckdbType, quoteIdent } from './duckdb-types.ts';
@@ -26,7 +27,11 @@ import type { ParsedDataset } from './schema.ts';
 /** What a view scans: the dataset, the columns it hands over, its reused buffers. */
 interface ScanSource {
   viewName: string;
-  parsed: ParsedDataset;
+  parsed: ParsedDataset | ChunkedRows;
+  /** Passes over chunked rows not yet ended (ended when the connection goes). */
+  passes: Set<RowPass>;
+  /** The data-free error a pass threw (a damaged store), for the statement's failure. */
+  failure?: ObscuraError;
   picked: PickedColumn[];
   rowId: string | undefined;
   scratch: Scratch;
@@ -37,7 +42,12 @@ interface ScanSource {
 /** Where a scan is: the batch, the row in it, the next row id, and the columns asked for. */
 interface ScanState {
   source: ScanSource;
-  batch: number;
+  /** Batches of a parsed dataset taken so far. */
+  taken: number;
+  /** The pass over chunked rows (opened at the first vector). */
+  pass?: RowPass;
+  batch: RowBatch | undefined;
+  done: boolean;
   row: number;
   nextId: number;
   projected: number[];
@@ -63,14 +73,16 @@ let scanFunction: DuckDBTableFunction | undefined;
 export async function scanIntoDuckDB(
   connection: DuckDBConnection,
   viewName: string,
-  parsed: ParsedDataset,
+  parsed: ParsedDataset | ChunkedRows,
   columns?: readonly string[],
   opts: LoadOptions = {},
 ): Promise<void> {
   const picked = pickColumns(parsed, columns, opts.rowIdColumn);
   const rowId = opts.rowIdColumn;
-  // Checked before any query, as the appender load does, so a bad table fails at load.
-  for (const batch of parsed.table.batches) {
+  // Checked before any query, as the appender load does, so a bad table fails at load
+  // (chunked rows are checked by their producer as each chunk is read).
+  const batches = isChunkedRows(parsed) ? [] : parsed.table.batches;
+  for (const batch of batches) {
     for (const c of picked) {
       const data = batch.data.children[c.index];
       if (!data || scannableColumnType(data.type) !== c.type) {
@@ -93,6 +105,7 @@ export async function scanIntoDuckDB(
   sources.set(token, {
     viewName,
     parsed,
+    passes: new Set(),
     picked,
     rowId,
     scratch: vectorScratch(size),
@@ -113,8 +126,23 @@ export async function scanIntoDuckDB(
 
 /** Forget the scans made on `connection` (duckdb.ts calls this as it closes the connection). */
 export function releaseScans(connection: DuckDBConnection): void {
-  for (const token of tokensOf.get(connection) ?? []) sources.delete(token);
+  for (const token of tokensOf.get(connection) ?? []) {
+    for (const pass of sources.get(token)?.passes ?? []) pass.close();
+    sources.delete(token);
+  }
   tokensOf.delete(connection);
+}
+
+/**
+ * The data-free error a scan on `connection` stopped on (a damaged store), if any: the
+ * statement fails with it rather than with DuckDB's report of the scan's failure.
+ */
+export function scanFailure(connection: DuckDBConnection): ObscuraError | undefined {
+  for (const token of tokensOf.get(connection) ?? []) {
+    const failure = sources.get(token)?.failure;
+    if (failure) return failure;
+  }
+  return undefined;
 }
 
 const SCAN_FUNCTION = 'obscura_scan';
@@ -140,7 +168,9 @@ function theScanFunction(): DuckDBTableFunction {
       const projected = init.getColumnIndexes();
       const state: ScanState = {
         source: init.getBindData() as ScanSource,
-        batch: 0,
+        taken: 0,
+        batch: undefined,
+        done: false,
         row: 0,
         nextId: 0,
         projected,
@@ -152,7 +182,9 @@ function theScanFunction(): DuckDBTableFunction {
       const state = info.getInitData() as ScanState;
       try {
         scanVector(state, output);
-      } catch {
+      } catch (e) {
+        if (isObscuraError(e)) state.source.failure ??= e;
+        endPass(state);
         info.setError(`scanning ${JSON.stringify(state.source.viewName)} failed`);
       }
     },
@@ -160,22 +192,46 @@ function theScanFunction(): DuckDBTableFunction {
   return scanFunction;
 }
 
+/** The scan's batch with rows left, the next one when it has none (undefined at the end). */
+function currentBatch(state: ScanState): RowBatch | undefined {
+  const { parsed } = state.source;
+  while (!state.done && (!state.batch || state.row >= state.batch.length)) {
+    state.row = 0;
+    if (isChunkedRows(parsed)) {
+      if (!state.pass) {
+        state.pass = parsed.open();
+        state.source.passes.add(state.pass);
+      }
+      state.batch = state.pass.next();
+    } else {
+      const batch = parsed.table.batches[state.taken++];
+      state.batch = batch && { length: batch.numRows, columns: batch.data.children };
+    }
+    if (!state.batch) endPass(state);
+  }
+  return state.done ? undefined : state.batch;
+}
+
+/** The scan is over (or failed): its pass, if any, lets its memory and files go. */
+function endPass(state: ScanState): void {
+  state.done = true;
+  state.batch = undefined;
+  if (!state.pass) return;
+  state.pass.close();
+  state.source.passes.delete(state.pass);
+  state.pass = undefined;
+}
+
 /** Fill `output` with the scan's next vector of rows (none at the end). */
 function scanVector(state: ScanState, output: DuckDBDataChunk): void {
-  const { parsed, picked, scratch, ids } = state.source;
+  const { picked, scratch, ids } = state.source;
   const size = duckdb.vector_size();
-  const batches = parsed.table.batches;
-  let batch = batches[state.batch];
-  while (batch && state.row >= batch.numRows) {
-    state.batch++;
-    state.row = 0;
-    batch = batches[state.batch];
-  }
+  const batch = currentBatch(state);
   if (!batch) {
     output.rowCount = 0;
     return;
   }
-  const n = Math.min(size, batch.numRows - state.row);
+  const n = Math.min(size, batch.length - state.row);
   state.projected.forEach((p, j) => {
     const vector = duckdb.data_chunk_get_vector(output.chunk, j);
     const c = picked[p];
@@ -189,7 +245,7 @@ function scanVector(state: ScanState, output: DuckDBDataChunk): void {
       duckdb.copy_data_to_vector(vector, 0, ids.buffer as ArrayBuffer, 0, n * 8);
       return;
     }
-    const data = batch.data.children[c.index] as Data;
+    const data = batch.columns[c.index] as Data;
     const nulls = data.nullCount > 0 && data.nullBitmap !== null && data.nullBitmap !== undefined;
     // DuckDB may hand back the same vector: rows once null must read valid again.
     if (!nulls && state.dirty[j]) {

@@ -11,8 +11,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { type ChunkedRows, isChunkedRows } from './chunked-rows.ts';
 import { dropWarm, dropWarmElsewhere } from './duckdb.ts';
-import { scanIntoDuckDB } from './duckdb-scan.ts';
+import { scanFailure, scanIntoDuckDB } from './duckdb-scan.ts';
 import { quoteIdent } from './duckdb-types.ts';
 import {
   addWarm,
@@ -41,6 +42,12 @@ export interface WarmInput {
   data?: ParsedDataset;
   /** Read the job's columns (decrypt them from the store). */
   read: () => Promise<ParsedDataset>;
+  /**
+   * The job's columns as rows read a chunk at a time as DuckDB scans them, for a job that
+   * only hands them to DuckDB (copied into the cache, or scanned): the store is decrypted
+   * while DuckDB works and its whole columns are never in memory at once.
+   */
+  chunked?: () => ChunkedRows;
 }
 
 /** Whether a pipeline input is a warm-cache input rather than a parsed dataset. */
@@ -65,14 +72,20 @@ export async function allParsed(
 }
 
 /** Bytes DuckDB needs for `rows` rows of these types in an in-memory table (string_t is 16). */
-function estimateBytes(schema: DatasetSchema, columns: readonly string[], data: ParsedDataset): number {
+function estimateBytes(
+  schema: DatasetSchema,
+  columns: readonly string[],
+  data: ParsedDataset | ChunkedRows,
+): number {
   let perRow = 0;
   let heap = 0;
   for (const name of columns) {
     const type = schema.find((c) => c.name === name)?.type;
     perRow += type === 'bool' ? 1 : type === 'int32' || type === 'date' ? 4 : type === 'string' ? 16 : 8;
     // Strings over 12 bytes live in a heap beside the string_t: at most the column's bytes.
-    if (type === 'string')
+    if (type !== 'string') continue;
+    if (isChunkedRows(data)) heap += data.valueBytes(name);
+    else
       for (const batch of data.table.batches) {
         const child = batch.getChild(name)?.data[0];
         heap += child?.dictionary ? 0 : (child?.values?.byteLength ?? 0);
@@ -101,7 +114,8 @@ export async function warmIntoDuckDB(
     await viewOver(connection, viewName, hit, columns, opts.rowIdColumn);
     return 'warm';
   }
-  const data = await parsedOf(input);
+  // Rows read a chunk at a time as the copy reads them, unless the job read them already.
+  const data = input.data ?? input.chunked?.() ?? (await parsedOf(input));
   const bytes = estimateBytes(input.schema, columns, data);
   const room = opts.evict === false ? opts.maxBytes - warmBytes() : opts.maxBytes;
   // The cache lives in one database, so that its tables count within the memory limit of
@@ -109,7 +123,9 @@ export async function warmIntoDuckDB(
   // evict, at ingest, is not made beside them).
   const apart = instance !== undefined && warmElsewhere(instance);
   if (!instance || columns.length === 0 || bytes > room || (apart && opts.evict === false)) {
-    await scanIntoDuckDB(connection, viewName, data, columns, opts);
+    // A scan is over rows read whole: a query may stop scanning early (a LIMIT), and what
+    // a job reads of a store (so which damaged chunk it finds) must not depend on where.
+    await scanIntoDuckDB(connection, viewName, await parsedOf(input), columns, opts);
     return 'scanned';
   }
   if (apart) dropWarmElsewhere(instance);
@@ -119,14 +135,18 @@ export async function warmIntoDuckDB(
   await scanIntoDuckDB(connection, source, data, columns);
   const select = columns.map((c, i) => `${quoteIdent(c)} AS c${i}`).join(', ');
   try {
-    // One ordered insert: the table's rowid is then each row's number in the dataset.
+    // One ordered insert: the table's rowid is then each row's number in the dataset. It
+    // reads every row, in order, so chunked rows are read whole, as a whole read would.
     await connection.run(`CREATE TABLE ${table} AS SELECT ${select} FROM ${quoteIdent(source)}`);
   } catch {
     // The table did not fit the database's memory limit (or the job was interrupted, which
-    // its next statement reports): the job scans as it would have without a cache.
+    // its next statement reports): the job scans as it would have without a cache. A
+    // damaged store fails the job as store_corrupt (data-free: it names the place).
     await connection.run(`DROP TABLE IF EXISTS ${table}`);
+    const failure = scanFailure(connection);
     await connection.run(`DROP VIEW ${quoteIdent(source)}`);
-    await scanIntoDuckDB(connection, viewName, data, columns, opts);
+    if (failure) throw failure;
+    await scanIntoDuckDB(connection, viewName, await parsedOf(input), columns, opts);
     return 'scanned';
   }
   await connection.run(`DROP VIEW ${quoteIdent(source)}`);

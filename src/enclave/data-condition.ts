@@ -21,9 +21,15 @@ export const DATA_CONDITION_MESSAGE =
 /**
  * Codes whose failures are data-free by construction and keep their own code and message
  * after data was read: a job limit or a cancellation (their messages name the limit, never
- * a count).
+ * a count), and a damaged store (store_corrupt names the dataset, column and chunk that
+ * did not authenticate: a fact about the ciphertext on the host's disk, found as a scan
+ * reaches it, in order, whatever the rows).
  */
-const DATA_FREE_CODES: ReadonlySet<string> = new Set(['job_limit_exceeded', 'job_cancelled']);
+const DATA_FREE_CODES: ReadonlySet<string> = new Set([
+  'job_limit_exceeded',
+  'job_cancelled',
+  'store_corrupt',
+]);
 
 /** The failure `e` as it may leave the enclave once data has been read. */
 export function dataCondition(e: unknown): ObscuraError {

@@ -47,7 +47,7 @@ describe('dataCondition', () => {
     expect(DATA_CONDITION_MESSAGE).not.toMatch(/\d/);
   });
 
-  it('keeps the data-free job limit and cancellation codes', () => {
+  it('keeps the data-free job limit, cancellation and damaged store codes', () => {
     const limit = new ObscuraError(
       'job_limit_exceeded',
       'the job ran longer than the time limit per job',
@@ -56,6 +56,13 @@ describe('dataCondition', () => {
     const cancelled = new ObscuraError('job_cancelled', 'the job was cancelled by its analyst', 409);
     expect(dataCondition(limit)).toBe(limit);
     expect(dataCondition(cancelled)).toBe(cancelled);
+    // A damaged store found as a job's scan reaches it names the place only (store-rows.test.ts).
+    const corrupt = new ObscuraError(
+      'store_corrupt',
+      "the enclave's store of dataset d is damaged (column 3, chunk 4)",
+      422,
+    );
+    expect(dataCondition(corrupt)).toBe(corrupt);
   });
 
   it('afterData passes values through and maps failures', async () => {

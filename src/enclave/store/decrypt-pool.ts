@@ -8,7 +8,7 @@
  * wiped when the request is done, never in a message.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import {
   type DecryptReply,
   type DecryptRequest,
@@ -24,35 +24,66 @@ import {
 const WORKER_SOURCE = `'use strict';
 const __name = (f) => f;
 Promise.all([import('node:worker_threads'), import('node:crypto'), import('node:fs')]).then(([wt, crypto, fs]) => {
+  const { port, signal } = wt.workerData;
+  const replied = new Int32Array(signal);
   (${storeDecryptThread.toString()})({
     crypto,
     fs,
     onRequest: (handle) => wt.parentPort.on('message', handle),
-    reply: (r) => wt.parentPort.postMessage(r, [r.out]),
+    reply: (r) => {
+      port.postMessage(r, [r.out]);
+      // After the post: a caller waiting on this counter then finds the reply on the port.
+      Atomics.add(replied, 0, 1);
+      Atomics.notify(replied, 0);
+    },
   });
 });
 `;
 
+/** What becomes of a request's reply (called as it is received, synchronously when waited for). */
+interface Waiting {
+  resolve: (r: DecryptReply) => void;
+  reject: (e: Error) => void;
+}
+
 interface Thread {
   worker: Worker;
-  pending: Map<number, { resolve: (r: DecryptReply) => void; reject: (e: Error) => void }>;
+  /** Where the thread replies: a port that can be read synchronously (waitForReplies). */
+  port: MessagePort;
+  pending: Map<number, Waiting>;
+  stopped: boolean;
 }
 
 let threads: Thread[] = [];
 let nextId = 0;
+// Counts the replies of every thread: waitForReplies sleeps on it.
+const replied = new Int32Array(new SharedArrayBuffer(4));
+
+function received(thread: Thread, reply: DecryptReply): void {
+  const waiting = thread.pending.get(reply.id);
+  thread.pending.delete(reply.id);
+  if (thread.pending.size === 0) {
+    thread.worker.unref();
+    thread.port.unref();
+  }
+  waiting?.resolve(reply);
+}
 
 function startThread(): Thread {
+  const { port1, port2 } = new MessageChannel();
   // The code needs no loader: skip the parent's flags (tsx) for a fast, predictable start.
-  const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] });
-  worker.unref();
-  const thread: Thread = { worker, pending: new Map() };
-  worker.on('message', (reply: DecryptReply) => {
-    const waiting = thread.pending.get(reply.id);
-    thread.pending.delete(reply.id);
-    if (thread.pending.size === 0) worker.unref();
-    waiting?.resolve(reply);
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    execArgv: [],
+    workerData: { port: port2, signal: replied.buffer },
+    transferList: [port2],
   });
+  worker.unref();
+  const thread: Thread = { worker, port: port1, pending: new Map(), stopped: false };
+  port1.on('message', (reply: DecryptReply) => received(thread, reply));
+  port1.unref();
   const stopped = (e: Error): void => {
+    thread.stopped = true;
     threads = threads.filter((t) => t !== thread);
     for (const { reject } of thread.pending.values()) reject(e);
     thread.pending.clear();
@@ -69,12 +100,52 @@ function pool(): Thread[] {
 }
 
 function ask(thread: Thread, req: DecryptRequest): Promise<DecryptReply> {
-  return new Promise((resolve, reject) => {
-    thread.pending.set(req.id, { resolve, reject });
-    thread.worker.ref();
-    thread.worker.postMessage(req, req.reuse ? [req.reuse] : []);
-  });
+  return new Promise((resolve, reject) => send(thread, req, { resolve, reject }));
 }
+
+function send(thread: Thread, req: DecryptRequest, waiting: Waiting): void {
+  thread.pending.set(req.id, waiting);
+  thread.worker.ref();
+  thread.port.ref();
+  thread.worker.postMessage(req, req.reuse ? [req.reuse] : []);
+}
+
+/** The store's threads, started if need be (as many as open a read: two, one on a single core). */
+export function storeThreads(): readonly Thread[] {
+  return pool();
+}
+
+/** A new request id. */
+export function requestId(): number {
+  return nextId++;
+}
+
+/** Send `req` to `thread`; `waiting` is called with its reply (or the thread's failure). */
+export function sendRequest(thread: Thread, req: DecryptRequest, waiting: Waiting): void {
+  send(thread, req, waiting);
+}
+
+/**
+ * Block this thread until `done()` holds, taking the threads' replies as they come (their
+ * callbacks run here, synchronously), or until `ms` pass; returns `done()`. For a caller
+ * that cannot yield to the event loop (DuckDB waiting in a table function's callback). A
+ * stopped thread never replies: the caller gives up after `ms` and opens the chunk itself.
+ */
+export function waitForReplies(done: () => boolean, ms: number): boolean {
+  const until = performance.now() + ms;
+  for (;;) {
+    const seen = Atomics.load(replied, 0);
+    for (const thread of threads)
+      for (let m = receiveMessageOnPort(thread.port); m; m = receiveMessageOnPort(thread.port))
+        received(thread, m.message as DecryptReply);
+    if (done()) return true;
+    const left = until - performance.now();
+    if (left <= 0) return false;
+    Atomics.wait(replied, 0, seen, left);
+  }
+}
+
+export type { Thread as StoreThread };
 
 /** Where a chunk to open is: its file, place and additional data. */
 export type SealedChunk = Omit<DecryptTask, 'at'>;

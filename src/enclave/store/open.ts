@@ -14,6 +14,7 @@ import { assertInputAccepted, type OpenContext, type OpenedDataset } from '../da
 import { isWarm, type ParsedDataset, type WarmInput, warmKey } from '../../data/index.ts';
 import type { StoreIndex } from './format.ts';
 import { readStore, readStoreIndex, readStorePieces, storePathFor } from './read.ts';
+import { storeRows } from './read-rows.ts';
 import { writeStore, writeStoreFrom } from './write.ts';
 
 /**
@@ -21,8 +22,10 @@ import { writeStore, writeStoreFrom } from './write.ts';
  * store_corrupt. With `warm`, the job may read it from the warm cache
  * (data/duckdb-warm.ts): `source` is set, and when the cache holds those columns the read
  * is left to the runner (which reads the store only if its database misses after all) and
- * `data` holds no rows, only the schema and row count; the index is read and checked
- * either way, so a store that is gone or replaced is never answered from the cache.
+ * `data` holds no rows, only the schema and row count; when it does not, the same, the
+ * runner reading the store as DuckDB scans it (`source.chunked`), so a damaged chunk is
+ * found then. The index is read and checked either way, so a store that is gone or
+ * replaced is never answered from the cache.
  */
 export async function openFromStore(
   input: SealedInput,
@@ -55,8 +58,18 @@ export async function openFromStore(
     const data = { table: new Table(), schema: manifest.schema, rows: manifest.rows };
     return { ...opened, data, source: base };
   }
-  const data = await read();
-  return { ...opened, data, source: { ...base, data } };
+  // Not read here: DuckDB reads the columns as it copies them into the cache (or scans
+  // them), a chunk at a time, decrypted meanwhile (read-rows.ts); a job that wants them
+  // whole (a model) reads them through `read`.
+  const chunked = () =>
+    storeRows(dir, index, {
+      dataset: input.datasetId,
+      ageIdentity: ctx.ageIdentity,
+      schema: manifest.schema,
+      columns,
+    });
+  const data = { table: new Table(), schema: manifest.schema, rows: manifest.rows };
+  return { ...opened, data, source: { ...base, chunked } };
 }
 
 /** The warm cache's key of a store: the index names every chunk's place and size, so the same digest is the same stored rows. */

@@ -151,7 +151,7 @@ export async function* readStorePieces(
 }
 
 /** A threshold of sealed bytes under which a read is opened on the calling thread (a hop to the threads costs more). */
-const THREADS_FROM_BYTES = 4 * 1024 * 1024;
+export const THREADS_FROM_BYTES = 4 * 1024 * 1024;
 
 /** A sealed chunk of a read: its column (of those read), chunk, place and additional data. */
 interface ChunkRead {

@@ -1,0 +1,45 @@
+/**
+ * A dataset handed to DuckDB a chunk at a time, each chunk's columns produced only when the
+ * scan reaches it (data/duckdb-scan.ts): the enclave's store decrypts a chunk while DuckDB
+ * works on the one before (enclave/store/read.ts storeRows), so a job never holds its
+ * whole columns in memory. A pass gives batches in order; a batch's columns are valid only
+ * until the next one is asked for (their memory is reused).
+ */
+import type { Data } from 'apache-arrow';
+import type { DatasetSchema } from './schema.ts';
+
+/** One batch of a pass: its rows, and per schema column its Data (undefined for a column not read). */
+export interface RowBatch {
+  length: number;
+  columns: readonly (Data | undefined)[];
+}
+
+/** A pass over the rows. */
+export interface RowPass {
+  /**
+   * The next batch, or undefined after the last. Each column read is in its normalised type
+   * (scannableColumnType) and `length` rows long. Throws a data-free error (a damaged store).
+   */
+  next(): RowBatch | undefined;
+  /** End the pass early (or after its last batch): its memory and files are let go. */
+  close(): void;
+}
+
+/** Rows read a chunk at a time, as many passes as the query makes. */
+export interface ChunkedRows {
+  readonly kind: 'chunked';
+  schema: DatasetSchema;
+  rows: number;
+  /**
+   * At most how many bytes of string values column `name` holds (for a memory estimate
+   * made before anything is read: an upper bound, not a count).
+   */
+  valueBytes(name: string): number;
+  /** Start a pass; may throw what `next` throws. */
+  open(): RowPass;
+}
+
+/** Whether `x` is a ChunkedRows. */
+export function isChunkedRows(x: unknown): x is ChunkedRows {
+  return typeof x === 'object' && x !== null && (x as ChunkedRows).kind === 'chunked';
+}

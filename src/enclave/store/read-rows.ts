@@ -1,0 +1,120 @@
+/**
+ * A store's columns as rows a DuckDB scan reads a chunk at a time (data/chunked-rows.ts):
+ * each pass decrypts the chunks of the columns a job reads in order, on the store's
+ * threads a few chunks ahead of the scan (decrypt-stream.ts), each checked against its
+ * place as readStore checks it. Nothing is read until a query scans; a damaged chunk fails
+ * the scan with the same store_corrupt readStore throws, naming only the place.
+ */
+import { join } from 'node:path';
+import { type Data, tableFromIPC } from 'apache-arrow';
+import { canonicalJson } from '../../common/hash.ts';
+import type { ChunkedRows, RowBatch, RowPass } from '../../data/chunked-rows.ts';
+import { scannableColumnType } from '../../data/columns.ts';
+import { streamChunks } from './decrypt-stream.ts';
+import { chunkAad, type StoreIndex, storeCorrupt } from './format.ts';
+import { storeKey } from './keys.ts';
+import { type ReadStoreOptions, THREADS_FROM_BYTES } from './read.ts';
+
+/**
+ * The columns `opts.columns` (every column when omitted) of the store at `dir` as chunked
+ * rows. Throws store_corrupt at once when the store's schema is not `opts.schema` or its
+ * index lacks a column's chunks; a chunk's damage is found when a pass reaches it.
+ */
+export function storeRows(dir: string, index: StoreIndex, opts: ReadStoreOptions): ChunkedRows {
+  const { dataset } = opts;
+  if (canonicalJson(index.schema) !== canonicalJson(opts.schema)) throw storeCorrupt(dataset, 'schema');
+  const wanted = index.schema
+    .map((c, i) => ({ ...c, i }))
+    .filter((c) => !opts.columns || opts.columns.includes(c.name));
+  let sealedBytes = 0;
+  const groups = index.chunks.map((_, j) =>
+    wanted.map((col, file) => {
+      const extents = index.extents[col.i] ?? [];
+      if (extents.length !== index.chunks.length) throw storeCorrupt(dataset, `column ${col.i}`);
+      const [offset, length] = extents[j] as [number, number];
+      sealedBytes += length;
+      const aad = chunkAad(index.manifestHash, col.i, col.name, j, index.chunks.length);
+      return { file, offset, length, aad };
+    }),
+  );
+  const threaded = opts.threads ?? sealedBytes >= THREADS_FROM_BYTES;
+  const paths = wanted.map((c) => join(dir, `c${c.i}`));
+  return {
+    kind: 'chunked',
+    schema: opts.schema,
+    rows: index.rows,
+    valueBytes(name) {
+      // A chunk's plaintext holds at least its string values (the sealed bytes bound it).
+      const i = index.schema.findIndex((c) => c.name === name);
+      return (index.extents[i] ?? []).reduce((n, [, length]) => n + length, 0);
+    },
+    open(): RowPass {
+      const key = storeKey(opts.ageIdentity, index.manifestHash);
+      let stream: ReturnType<typeof streamChunks>;
+      try {
+        stream = streamChunks(key, paths, groups, threaded);
+      } catch (e) {
+        const file = (e as { file?: number }).file ?? 0;
+        throw storeCorrupt(dataset, `column ${(wanted[file] as { i: number }).i}`);
+      } finally {
+        key.fill(0);
+      }
+      let j = 0;
+      let parts: RowBatch[] = [];
+      return {
+        next() {
+          while (parts.length === 0) {
+            const taken = stream.take();
+            if (!taken) return undefined;
+            parts = chunkParts(index, opts, wanted, j++, taken);
+          }
+          return parts.shift();
+        },
+        close() {
+          parts = [];
+          stream.close();
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Chunk `j`'s batches (one per part: a chunk written from streamed pieces has several),
+ * its columns read from their plaintexts, each checked: rows, name, type, parts alike.
+ */
+function chunkParts(
+  index: StoreIndex,
+  opts: ReadStoreOptions,
+  wanted: readonly { i: number; name: string; type: string }[],
+  j: number,
+  taken: { plains: Uint8Array[] } | { failed: number },
+): RowBatch[] {
+  const { dataset } = opts;
+  const corrupt = (k: number) =>
+    storeCorrupt(dataset, `column ${(wanted[k] as { i: number }).i}, chunk ${j}`);
+  if ('failed' in taken) throw corrupt(taken.failed);
+  const perColumn: Data[][] = [];
+  for (const [k, col] of wanted.entries()) {
+    let datas: Data[];
+    try {
+      const table = tableFromIPC(taken.plains[k] as Uint8Array);
+      const vector = table.getChildAt(0);
+      if (!vector || table.numRows !== index.chunks[j] || table.schema.fields[0]?.name !== col.name)
+        throw corrupt(k);
+      datas = [...vector.data];
+    } catch {
+      throw corrupt(k);
+    }
+    if (datas.some((d) => scannableColumnType(d.type) !== col.type)) throw corrupt(k);
+    perColumn.push(datas);
+  }
+  const lengths = (perColumn[0] ?? [{ length: index.chunks[j] as number }]).map((d) => d.length);
+  for (const [k, datas] of perColumn.entries())
+    if (datas.length !== lengths.length || datas.some((d, p) => d.length !== lengths[p])) throw corrupt(k);
+  return lengths.map((length, p) => {
+    const columns: (Data | undefined)[] = index.schema.map(() => undefined);
+    for (const [k, col] of wanted.entries()) columns[col.i] = (perColumn[k] as Data[])[p];
+    return { length, columns };
+  });
+}
