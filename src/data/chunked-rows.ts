@@ -21,6 +21,12 @@ export interface RowPass {
    * (scannableColumnType) and `length` rows long. Throws a data-free error (a damaged store).
    */
   next(): RowBatch | undefined;
+  /**
+   * Read what is left of the pass, checking it, and drop it: for a scan that stopped early
+   * (a LIMIT, a failure), since what a job reads of its inputs, so whether it finds a
+   * damaged chunk, must not depend on where its query stopped. Throws what `next` throws.
+   */
+  rest(): void;
   /** End the pass early (or after its last batch): its memory and files are let go. */
   close(): void;
 }

@@ -134,6 +134,30 @@ export function releaseScans(connection: DuckDBConnection): void {
 }
 
 /**
+ * End the scans on `connection` of rows read a chunk at a time, reading what a scan that
+ * stopped early left unread (RowPass.rest); returns the data-free error one of them
+ * stopped on, if any (scanFailure). A run calls this when it ends, failed or not, and
+ * fails with that error first: so a damaged store fails a job the same way wherever its
+ * queries stopped and whatever else failed.
+ */
+export function finishScans(connection: DuckDBConnection): ObscuraError | undefined {
+  for (const token of tokensOf.get(connection) ?? []) {
+    const source = sources.get(token);
+    if (!source) continue;
+    for (const pass of source.passes) {
+      try {
+        if (!source.failure) pass.rest();
+      } catch (e) {
+        if (isObscuraError(e)) source.failure ??= e;
+      }
+      pass.close();
+    }
+    source.passes.clear();
+  }
+  return scanFailure(connection);
+}
+
+/**
  * The data-free error a scan on `connection` stopped on (a damaged store), if any: the
  * statement fails with it rather than with DuckDB's report of the scan's failure.
  */

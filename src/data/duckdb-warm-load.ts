@@ -123,9 +123,8 @@ export async function warmIntoDuckDB(
   // evict, at ingest, is not made beside them).
   const apart = instance !== undefined && warmElsewhere(instance);
   if (!instance || columns.length === 0 || bytes > room || (apart && opts.evict === false)) {
-    // A scan is over rows read whole: a query may stop scanning early (a LIMIT), and what
-    // a job reads of a store (so which damaged chunk it finds) must not depend on where.
-    await scanIntoDuckDB(connection, viewName, await parsedOf(input), columns, opts);
+    // Chunked rows too: what a query leaves unread is read when the run ends (finishScans).
+    await scanIntoDuckDB(connection, viewName, data, columns, opts);
     return 'scanned';
   }
   if (apart) dropWarmElsewhere(instance);
@@ -135,8 +134,7 @@ export async function warmIntoDuckDB(
   await scanIntoDuckDB(connection, source, data, columns);
   const select = columns.map((c, i) => `${quoteIdent(c)} AS c${i}`).join(', ');
   try {
-    // One ordered insert: the table's rowid is then each row's number in the dataset. It
-    // reads every row, in order, so chunked rows are read whole, as a whole read would.
+    // One ordered insert: the table's rowid is then each row's number in the dataset.
     await connection.run(`CREATE TABLE ${table} AS SELECT ${select} FROM ${quoteIdent(source)}`);
   } catch {
     // The table did not fit the database's memory limit (or the job was interrupted, which
@@ -146,7 +144,7 @@ export async function warmIntoDuckDB(
     const failure = scanFailure(connection);
     await connection.run(`DROP VIEW ${quoteIdent(source)}`);
     if (failure) throw failure;
-    await scanIntoDuckDB(connection, viewName, await parsedOf(input), columns, opts);
+    await scanIntoDuckDB(connection, viewName, data, columns, opts);
     return 'scanned';
   }
   await connection.run(`DROP VIEW ${quoteIdent(source)}`);

@@ -23,7 +23,7 @@ export { detectFormat } from './format.ts';
 export { type ParseOptions, parseDataset } from './parse.ts';
 export { inspectCsv } from './csv.ts';
 export { type LoadOptions, loadIntoDuckDB } from './duckdb-load.ts';
-export { scanFailure, scanIntoDuckDB } from './duckdb-scan.ts';
+export { finishScans, scanFailure, scanIntoDuckDB } from './duckdb-scan.ts';
 export { type ChunkedRows, isChunkedRows, type RowBatch, type RowPass } from './chunked-rows.ts';
 export {
   type DuckDBOptions,

@@ -20,6 +20,7 @@ import {
   isWarmInput,
   type ParsedDataset,
   quoteIdent,
+  finishScans,
   scanIntoDuckDB,
   type WarmInput,
   warmIntoDuckDB,
@@ -117,7 +118,14 @@ export async function runPipeline(
       const interrupt = () => connection.interrupt();
       guard?.signal.addEventListener('abort', interrupt);
       try {
-        return await runInDuckDB({ connection, guard });
+        // Scans of stores read a chunk at a time are read to their end (whatever a query
+        // left unread): a damaged chunk fails the run the same wherever its queries stopped.
+        const outputs = await runInDuckDB({ connection, guard });
+        const failure = finishScans(connection);
+        if (failure) throw failure;
+        return outputs;
+      } catch (e) {
+        throw finishScans(connection) ?? e;
       } finally {
         guard?.signal.removeEventListener('abort', interrupt);
       }

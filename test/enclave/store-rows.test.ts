@@ -1,18 +1,29 @@
 /**
  * A store read a chunk at a time as DuckDB scans it (store/read-rows.ts, decrypt-stream.ts):
  * the same rows and pipeline results, bit for bit, as a whole read, on the threads or this
- * thread; a job's first run on a dataset (the warm cache's fill) reads it that way; a
- * damaged chunk fails the job as store_corrupt naming only the place, even though it is
- * found while the job runs; the plaintext memory of a pass is reused, never shown to a
+ * thread; a job's first run on a dataset (the warm cache's fill) and a job the cache has no
+ * room for read it that way; a damaged chunk fails the job as store_corrupt naming only the
+ * place, even though it is found while the job runs, and even when a query stopped
+ * scanning before it; the plaintext memory of a pass is reused, never shown to a
  * later pass as rows.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { canonicalJson, sha256Hex } from '../../src/common/hash.ts';
 import { generateIdentity } from '../../src/crypto/index.ts';
-import { dropWarm, type ParsedDataset, parseDataset, type WarmInput, warmKey } from '../../src/data/index.ts';
+import { releaseScans } from '../../src/data/duckdb-scan.ts';
+import {
+  dropWarm,
+  finishScans,
+  type ParsedDataset,
+  parseDataset,
+  scanIntoDuckDB,
+  type WarmInput,
+  warmKey,
+} from '../../src/data/index.ts';
 import { dataCondition } from '../../src/enclave/data-condition.ts';
 import { type ReadStoreOptions, readStore, readStoreIndex } from '../../src/enclave/store/read.ts';
 import { storeRows } from '../../src/enclave/store/read-rows.ts';
@@ -78,6 +89,11 @@ describe('store rows read as DuckDB scans them', () => {
       // Warm now: the same again from the cache.
       const warm = await runPipeline(doc, { visits: await warmInput(dir, opts) }, BUDGET);
       expect(JSON.stringify(warm)).toBe(expected);
+      // No room in the cache: scanned a chunk at a time.
+      const input = await warmInput(dir, { ...opts, threads });
+      const scanned = await runPipeline(doc, { visits: input }, { warmCacheBytes: 0 });
+      expect(JSON.stringify(scanned)).toBe(expected);
+      expect(input.data).toBeUndefined();
     }
     dropWarm(() => true);
   });
@@ -132,5 +148,23 @@ describe('store rows read as DuckDB scans them', () => {
     }
     // Nothing was cached from the damaged store.
     dropWarm(() => true);
+    // A query that stops scanning early (a LIMIT) before the damaged chunk: the run's end
+    // reads the rest, so the job fails the same wherever its queries stopped.
+    const connection = await (await DuckDBInstance.create(':memory:')).connect();
+    try {
+      await scanIntoDuckDB(connection, 'v', storeRows(dir, index, opts), opts.columns);
+      expect((await connection.runAndReadAll('SELECT * FROM v LIMIT 3')).getRows()).toHaveLength(3);
+      expect(finishScans(connection)?.details?.where).toBe('column 3, chunk 4');
+    } finally {
+      releaseScans(connection);
+      connection.closeSync();
+    }
+    for (const warmCacheBytes of [0, BUDGET.warmCacheBytes]) {
+      dropWarm(() => true);
+      const input = await warmInput(dir, opts);
+      expect(await corruptAt(() => runPipeline(doc, { visits: input }, { warmCacheBytes }))).toBe(
+        'column 3, chunk 4',
+      );
+    }
   });
 });

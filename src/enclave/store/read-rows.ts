@@ -70,6 +70,11 @@ export function storeRows(dir: string, index: StoreIndex, opts: ReadStoreOptions
           }
           return parts.shift();
         },
+        rest() {
+          parts = [];
+          for (let taken = stream.take(); taken; taken = stream.take())
+            chunkParts(index, opts, wanted, j++, taken);
+        },
         close() {
           parts = [];
           stream.close();
