@@ -40,8 +40,8 @@ export interface PlannedStep {
   from: string[];
   columns: PlanColumn[];
   groupBy: string[];
-  /** Whether its result is the same in any row order (AnalysedStep.orderFree): it may run on several threads. */
-  orderFree: boolean;
+  /** Whether DuckDB may compute it on several threads (AnalysedStep.parallel). */
+  parallel: boolean;
   /** Aggregates: hidden columns counting each input's distinct rows behind a group. */
   rowCounts: string[];
   /** Aggregates: per histogram column, the hidden lists of each input's distinct rows behind each cell. */
@@ -148,7 +148,7 @@ export function checkPipeline(doc: PipelineDocument, inputs: Record<string, Data
       from,
       columns,
       groupBy: a.groupBy,
-      orderFree: a.orderFree,
+      parallel: a.parallel,
       rowCounts,
       cells,
       sql,

@@ -33,6 +33,6 @@ export {
 } from './check.ts';
 export { type PipelineOutput, type PipelineOutputs, type RunOptions, runPipeline } from './run.ts';
 export { runPipelineOnBytes } from './on-bytes.ts';
-export { isOrderFree, jobThreads, PARALLEL_THREADS } from './threads.ts';
+export { jobThreads, PARALLEL_THREADS } from './threads.ts';
 export type { OutputValue } from './results.ts';
 export type { PipelineErrorCode } from './errors.ts';

@@ -43,7 +43,7 @@ import {
 import { toOutputValue } from './results.ts';
 import { execute, guarded, type Run } from './run-sql.ts';
 import type { PipelineDocument } from './schema.ts';
-import { isOrderFree, jobThreads } from './threads.ts';
+import { jobThreads } from './threads.ts';
 import { trainDirectly } from './train-direct.ts';
 
 export type { PipelineOutput, PipelineOutputs } from './read-outputs.ts';
@@ -132,8 +132,8 @@ export async function runPipeline(
     },
     {
       threads: opts.threads ?? jobThreads(plan),
-      // An order-dependent job keeps the warm cache on one thread (data/duckdb.ts).
-      serial: opts.threads === undefined && !isOrderFree(plan),
+      // A job that must run on one thread keeps the warm cache there (data/duckdb.ts).
+      serial: opts.threads === undefined && !plan.steps.every((s) => s.parallel),
       memoryLimit: opts.memoryLimit,
       prefer: plan.inputs.flatMap((i) => {
         const x = inputs[i.name];

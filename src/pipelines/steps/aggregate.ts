@@ -120,7 +120,9 @@ export const aggregateStep: StepCompiler = {
       sources: [source.name],
       columns,
       aggregate: true,
-      orderFree: measures.every((x) => x.m.orderFree),
+      parallel:
+        measures.every((x) => x.m.orderFree && !x.m.distinct && x.cells.every((c) => !c.distinct)) &&
+        counts.every((c) => !c.distinct),
       groupBy,
       tracks: counts.map((c) => c.track),
       rowCounts: counts.map((c) => ({ input: c.input, column: c.track.countColumn as string })),

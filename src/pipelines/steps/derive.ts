@@ -66,7 +66,7 @@ export const deriveStep: StepCompiler = {
       columns: [...source.columns, ...derived.map(({ name, type }) => ({ name, type }))],
       aggregate: false,
       // One row at a time.
-      orderFree: true,
+      parallel: true,
       groupBy: [],
       tracks: source.tracks,
       lineage: {

@@ -68,7 +68,7 @@ export const filterStep: StepCompiler = {
       columns: source.columns,
       aggregate: false,
       // One row at a time.
-      orderFree: true,
+      parallel: true,
       groupBy: [],
       tracks: source.tracks,
       lineage: {

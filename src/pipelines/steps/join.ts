@@ -114,7 +114,7 @@ export const joinStep: StepCompiler = {
       columns,
       aggregate: false,
       // The same pairs of rows in any order (`unique` counts each key's rows).
-      orderFree: true,
+      parallel: true,
       groupBy: [],
       tracks,
       lineage: {

@@ -39,6 +39,8 @@ export interface CompiledMeasure {
    * float sum, whose rounding depends on the order the partial sums are added in.
    */
   orderFree: boolean;
+  /** Counts distinct values: DuckDB keeps a table of them per group and per thread (AnalysedStep.parallel). */
+  distinct?: boolean;
   /** A histogram: its per-row bin (SQL over ctx.preAlias, null-free where the value is not null) and its number of cells. */
   cells?: { bin: string; count: number };
 }

@@ -113,6 +113,7 @@ const COMPILERS: ReadonlyMap<MeasureKind, MeasureCompiler> = new Map<MeasureKind
       type: 'int64',
       column,
       orderFree: true,
+      distinct: true,
     }),
   ],
   ['sum', numeric('sum', true, false)],

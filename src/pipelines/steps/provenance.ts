@@ -64,6 +64,8 @@ export interface GroupCount {
   listNeeds: string[];
   /** The output track: exact when groups cannot share rows of this input. */
   track: Track;
+  /** Whether the count is of distinct ids (a table of them per group: see AnalysedStep.parallel). */
+  distinct: boolean;
 }
 
 /** Per input behind `tracks` (in first-seen order), how an aggregate counts its rows. */
@@ -88,6 +90,7 @@ export function groupCounts(tracks: readonly Track[]): GroupCount[] {
       countNeeds: string[],
       listNeeds: string[],
       exact: boolean,
+      distinct = false,
     ): GroupCount => ({
       input,
       inner: [
@@ -99,6 +102,7 @@ export function groupCounts(tracks: readonly Track[]): GroupCount[] {
       countNeeds,
       listNeeds,
       track: { ...track, exact },
+      distinct,
     });
     if (only?.kind === 'rid' && only.exact)
       return simple('count(*)', `list(${q(only.column)})`, [], [only.column], true);
@@ -110,6 +114,7 @@ export function groupCounts(tracks: readonly Track[]): GroupCount[] {
         [only.column],
         [only.column],
         false,
+        true,
       );
     }
     if (only?.kind === 'set' && only.exact) {
@@ -134,6 +139,7 @@ export function groupCounts(tracks: readonly Track[]): GroupCount[] {
       countNeeds: columns,
       listNeeds: [],
       track,
+      distinct: true,
     };
   });
 }
@@ -150,6 +156,8 @@ export interface CellCount {
   list: (histogram: string) => string;
   /** Source columns the counts need. */
   needs: string[];
+  /** Whether the counts are of distinct ids (see GroupCount.distinct). */
+  distinct: boolean;
 }
 
 /** Per input behind `tracks`, the distinct rows behind each of a histogram's `cells` cells (`bin` is its per-row bin over `value`). */
@@ -171,6 +179,7 @@ export function histogramCellCounts(
         input: only.input,
         list: (h) => perCell((i) => `coalesce(map_extract(${h}, ${i})[1], 0)`),
         needs: [],
+        distinct: false,
       },
     ];
   }
@@ -192,6 +201,7 @@ export function histogramCellCounts(
       },
       list: () => perCell(ofCell),
       needs: mine.map((t) => t.column),
+      distinct: true,
     };
   });
 }

@@ -187,7 +187,7 @@ export const trainStep: StepCompiler = {
       columns,
       aggregate: false,
       // A model is fitted (and scored) on its rows in the order they are read.
-      orderFree: false,
+      parallel: false,
       groupBy: [],
       tracks: source.tracks,
       lineage: modelLineage(source, columns, true, [source.name]),
@@ -238,7 +238,7 @@ export const evaluateStep: StepCompiler = {
       columns,
       aggregate: false,
       // A model is fitted (and scored) on its rows in the order they are read.
-      orderFree: false,
+      parallel: false,
       groupBy: [],
       tracks: source.tracks,
       // Scores depend on the rows scored and on the rows the model was trained on.

@@ -120,13 +120,16 @@ export interface AnalysedStep {
   /** True when the output is aggregated (one row per group) and so may be released. */
   aggregate: boolean;
   /**
-   * Whether the step's rows, as a set, and each of their values bit for bit, are the same
-   * whatever order its sources' rows arrive in: then DuckDB may run it on several threads
-   * and the result stays reproducible (pipelines/threads.ts). Per-row work (filter, derive)
-   * and joins are; an aggregate is when every measure is (CompiledMeasure.orderFree);
-   * training, which reads its rows in order, is not.
+   * Whether DuckDB may compute the step on several threads (pipelines/threads.ts): its rows,
+   * as a set, and each of their values bit for bit, are the same whatever order its sources'
+   * rows arrive in, so the result stays reproducible, and it builds no table of distinct
+   * values, which DuckDB builds per thread (measured at 10M rows: count_distinct took 1.4–2×
+   * the CPU on two threads, and failed under a memory limit one thread fitted). Per-row work
+   * (filter, derive) and joins may; an aggregate may when every measure is order-free and
+   * not distinct (CompiledMeasure) and it counts its rows without DISTINCT (provenance.ts: no
+   * join behind it); training, which reads its rows in order, may not.
    */
-  orderFree: boolean;
+  parallel: boolean;
   /** Group-by columns of an aggregate (the output's sort key). */
   groupBy: string[];
   /** The step's hidden provenance columns. */
