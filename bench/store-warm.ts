@@ -83,7 +83,14 @@ export async function warmRowsAt(
       schema,
       parquet,
       mb: readFileSync(csv).length / 2 ** 20,
-      warm: (cols) => ({ ...warm(), read: () => readStore(store, index, { ...opts, columns: [...cols] }) }),
+      warm: (cols) => {
+        const its = { ...opts, columns: [...cols] };
+        return {
+          ...warm(),
+          read: () => readStore(store, index, its),
+          chunked: () => storeRows(store, index, its),
+        };
+      },
     },
     duck,
     seconds,
