@@ -13,6 +13,7 @@ import { unsealFile } from '../crypto/age/unseal-file.ts';
 import { assertManifestSignature, manifestHash, type SignedManifest } from '../crypto/manifest.ts';
 import { type ParsedDataset, parseDataset } from '../data/index.ts';
 import type { SealedInput } from '../contracts/enclave-protocol.ts';
+import { givePlaintextBuffer, takePlaintextBuffer } from './plaintext-buffer.ts';
 
 /** What the enclave knows about itself when opening a dataset. */
 export interface OpenContext {
@@ -98,8 +99,15 @@ export function blobMissing(input: SealedInput, e: unknown): unknown {
  * buffers expensive (BENCHMARKS.md "Sealing"). The errors are readSealedInput's, in the
  * same order: a file that does not decrypt is first compared with the signed hash. The
  * plaintext is in a SharedArrayBuffer (unless the file held more than its manifest says).
+ * `onPlain` sees each block of plaintext at its offset, in order, before the hashes are
+ * checked (so it must only look: e.g. count rows, csv-row-cuts.ts). The caller gives the
+ * buffer back with givePlaintextBuffer (plaintext-buffer.ts), which wipes it.
  */
-export async function decryptSealedInput(input: SealedInput, ctx: OpenContext): Promise<Buffer> {
+export async function decryptSealedInput(
+  input: SealedInput,
+  ctx: OpenContext,
+  onPlain?: (block: Buffer, at: number) => void,
+): Promise<Buffer> {
   const { manifest } = input.manifest;
   let plain: Buffer | null = null;
   const extra: Buffer[] = [];
@@ -109,17 +117,19 @@ export async function decryptSealedInput(input: SealedInput, ctx: OpenContext): 
     // The plaintext is shorter than the file: the signed length, capped by the file's size.
     const { size } = await stat(input.blobPath);
     // Shared memory, so that the parse threads read the pieces of it in place (csv-pieces.ts).
-    const into = Buffer.from(new SharedArrayBuffer(Math.min(manifest.plaintext.bytes, size)));
+    // Kept from the last upload when it fits (plaintext-buffer.ts): fresh memory costs page faults.
+    const into = takePlaintextBuffer(Math.min(manifest.plaintext.bytes, size));
     plain = into;
     stats = await unsealFile(input.blobPath, [ctx.ageIdentity], {
       onBlock: (block) => {
+        onPlain?.(block, at);
         if (at + block.length <= into.length) block.copy(into, at);
         else extra.push(Buffer.from(block));
         at += block.length;
       },
     });
   } catch (e) {
-    plain?.fill(0);
+    if (plain) givePlaintextBuffer(plain);
     for (const b of extra) b.fill(0);
     const err = blobMissing(input, e);
     // Not the file the owner signed says more than why it does not decrypt.
@@ -127,7 +137,7 @@ export async function decryptSealedInput(input: SealedInput, ctx: OpenContext): 
     throw err;
   }
   const wipe = (): void => {
-    plain?.fill(0);
+    if (plain) givePlaintextBuffer(plain);
     for (const b of extra) b.fill(0);
   };
   if (stats.ciphertextSha256 !== manifest.ciphertext.sha256) {
@@ -169,8 +179,12 @@ export async function openSealedInput(input: SealedInput, ctx: OpenContext): Pro
   assertInputAccepted(input, ctx);
   const plaintext = await decryptSealedInput(input, ctx);
   // Parsed against the owner-signed schema, so a mismatch is caught as the data is read.
-  const data = await parseDataset(plaintext, manifest.format, { schema: manifest.schema });
-  plaintext.fill(0);
+  let data: ParsedDataset;
+  try {
+    data = await parseDataset(plaintext, manifest.format, { schema: manifest.schema });
+  } finally {
+    givePlaintextBuffer(plaintext);
+  }
   assertSignedSchema(data, input);
   if (data.rows !== manifest.rows) {
     throw new ObscuraError(
