@@ -113,8 +113,9 @@ export async function run(): Promise<BenchSection> {
       '',
       'Besides the measures, the enclave path counts the distinct rows of each input behind every group (hidden row ids, two',
       '`count(DISTINCT …)` per group) so that min_group_size holds per input after the join; the peer only checks',
-      '`count(*) >= 10`. The enclave never writes plaintext to disk and runs DuckDB single-threaded by default so that',
-      'float sums are reproducible bit for bit; the peer reads the files from disk with all cores.',
+      '`count(*) >= 10`. The enclave never writes plaintext to disk and runs this pipeline on one DuckDB thread (float',
+      'means, and distinct counts behind a join: README.md, "DuckDB\'s threads"), so that float sums are reproducible bit',
+      'for bit; the peer reads the files from disk with all cores.',
     ].join('\n');
     return { title: 'Join: two owners’ CSVs → join + aggregate (enclave path vs DuckDB read_csv)', markdown };
   } finally {
