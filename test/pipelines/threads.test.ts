@@ -128,7 +128,8 @@ async function makeVisits(): Promise<ParsedDataset> {
   };
   for (let i = 0; i < ROWS; i++)
     lines.push(
-      `${regions[Math.floor(next() * 6)]},${Math.floor(next() * 90)},${(next() * 5000).toFixed(3)},${next() < 0.2}`,
+      // Integer arithmetic for the cost's digits: toFixed made this loop most of the test's time.
+      `${regions[(next() * 6) | 0]},${(next() * 90) | 0},${(next() * 5000) | 0}.${(next() * 1000) | 0},${next() < 0.2}`,
     );
   return parseDataset(Buffer.from(`${lines.join('\n')}\n`), 'csv', { schema: SCHEMA });
 }
@@ -157,7 +158,7 @@ describe('an order-free job on two threads', () => {
       runPipeline(doc, { visits: warm() }, { threads, warmCacheBytes: 2 ** 28 }).then(canonicalJson);
     const one = await run(1);
     const two = new Set<string>();
-    for (let i = 0; i < 6; i++) two.add(await run(2));
+    for (let i = 0; i < 4; i++) two.add(await run(2));
     expect([...two]).toEqual([one]);
   }, 60_000);
 
