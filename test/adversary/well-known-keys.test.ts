@@ -32,6 +32,7 @@ import { obscura } from '../helpers/cli.ts';
 import { startTestHost } from '../helpers/host.ts';
 import { refusal } from '../helpers/datasets.ts';
 import { upgradedTree } from '../helpers/tree.ts';
+import { compiledEnclave } from '../helpers/compiled-enclave.ts';
 import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
 import { workerChain } from '../helpers/worker-chain.ts';
 
@@ -141,7 +142,12 @@ describe('development keys are refused as operators', () => {
 
   it('an enclave refuses to start with a development account as an operator', async () => {
     const e = await refusal(
-      EnclaveClient.start({ dataDir: join(work, 'enclave-dev'), workerId: 'w', operators: [alice.address] }),
+      EnclaveClient.start({
+        dataDir: join(work, 'enclave-dev'),
+        workerId: 'w',
+        operators: [alice.address],
+        spawn: compiledEnclave,
+      }),
     );
     expect(e).toMatchObject({
       code: 'enclave_start_failed',
@@ -175,6 +181,8 @@ describe('the enclave checks who signed an upgrade authorisation', () => {
       workerId: 'w',
       chainEndpoint: chain.endpoint,
       log: (_l: string, m: string) => logs.push(m),
+      // The real enclave process, from the compiled build when it is fresh (each code tree's own).
+      spawn: compiledEnclave,
     };
     // First start: the identity is made and keeps the operators named then.
     await (await EnclaveClient.start({ ...opts, operators: [operator.address] })).stop();
