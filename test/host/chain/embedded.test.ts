@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { u8aToHex } from '@polkadot/util';
+import { decodeAddress } from '@polkadot/util-crypto';
 import { WebSocket } from 'ws';
 import {
   ANCHOR_CHECK_NAMES,
@@ -197,6 +199,36 @@ describe('embedded chain', () => {
         true,
       );
     }
+  });
+
+  it("answers the account nonce from storage as the runtime's AccountNonceApi does, at the head and at an older block", async () => {
+    const rpc = async (method: string, params: unknown[]) => {
+      const reply = (await (
+        await fetch(chain.endpoint.replace(/^ws:/, 'http:'), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ id: 1, jsonrpc: '2.0', method, params }),
+        })
+      ).json()) as { result?: unknown; error?: unknown };
+      if (reply.error) throw new Error(JSON.stringify(reply.error));
+      return reply.result;
+    };
+    // SCALE: the nonce is a little-endian u32; the account a raw 32-byte id.
+    const nonce = (hex: unknown) => Buffer.from(String(hex).slice(2), 'hex').readUInt32LE(0);
+    const operator = u8aToHex(decodeAddress(client.operatorAddress as string));
+    const stranger = u8aToHex(decodeAddress((await accountKeyFromSuri('//NobodyAtAll')).address));
+    const headNonce = nonce(await rpc('state_call', ['AccountNonceApi_account_nonce', operator]));
+    // system_accountNextIndex still runs the runtime's AccountNonceApi (chopsticks), with nothing pending.
+    expect(headNonce).toBe(await rpc('system_accountNextIndex', [client.operatorAddress]));
+    expect(headNonce).toBeGreaterThanOrEqual(4);
+    const first = receipts[0] as AnchorReceipt;
+    const before = nonce(
+      await rpc('state_call', ['AccountNonceApi_account_nonce', operator, first.blockHash]),
+    );
+    expect(before).toBeLessThan(headNonce);
+    expect(nonce(await rpc('state_call', ['AccountNonceApi_account_nonce', stranger]))).toBe(0);
+    // Any other runtime call still runs the runtime.
+    expect(String(await rpc('state_call', ['Core_version', '0x']))).toMatch(/^0x[0-9a-f]+$/);
   });
 
   it('refuses an invalid batch before touching the chain', async () => {
