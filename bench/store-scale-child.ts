@@ -7,12 +7,13 @@
  * sealed file, hash it, decrypt, hash the plaintext, parse it against the schema, write the
  * store — streamed a chunk at a time, as the enclave does, when the CSV is more than an
  * eighth of the default 2 GiB memory limit per job), `job` (the sample pipeline from the
- * store, read in pieces when streamed, after one warm-up run), `copy` and `peer` (DuckDB: COPY the
+ * store in one query, decrypted a chunk at a time as DuckDB scans it, cold: no room in the
+ * warm cache; after one warm-up run), `copy` and `peer` (DuckDB: COPY the
  * plaintext CSV to Parquet; the same SQL on the Parquet file, after a warm-up). The join:
  * `prepare-join` (two datasets of `rows` rows each, visits and lab results, each in the
  * enclave's store and as a Parquet file; no figures), `join` (pipelines/hba1c-by-region.yaml
- * from the two stores, as the enclave runs a job over two inputs: both read whole, cold: decrypted
- * every run), `join-warm` (the same through the warm cache, as the enclave runs a job on
+ * from the two stores, as the enclave runs a job over two inputs, cold: each decrypted a
+ * chunk at a time as DuckDB scans it, every run), `join-warm` (the same through the warm cache, as the enclave runs a job on
  * datasets it read before: its default budget, a quarter of the 2 GiB memory limit per job,
  * filled by the warm-up) and `join-peer` (DuckDB, the same join and measures on the two
  * Parquet files), each the median of JOIN_RUNS (3) runs after a warm-up.
@@ -32,15 +33,9 @@ import { startCsvWorkers, stopCsvWorkers } from '../src/enclave/csv-workers.ts';
 import { ingestSealedInput } from '../src/enclave/ingest.ts';
 import { keepStoreFrom } from '../src/enclave/store/open.ts';
 import { streamChunkBytes, streamSealedCsv } from '../src/enclave/stream-input.ts';
-import {
-  readStore,
-  readStoreIndex,
-  readStorePieces,
-  releaseStoreRead,
-  storePathFor,
-} from '../src/enclave/store/read.ts';
+import { readStore, readStoreIndex, storePathFor } from '../src/enclave/store/read.ts';
+import { storeRows } from '../src/enclave/store/read-rows.ts';
 import { writeStore } from '../src/enclave/store/write.ts';
-import { runStreaming } from '../src/pipelines/partials/stream.ts';
 import { checkPipeline, parsePipeline, runPipeline } from '../src/pipelines/index.ts';
 import { inputMemory, jobDuckdbMemory } from '../src/pipelines/limits.ts';
 import { decryptedBytes } from '../src/enclave/job-memory.ts';
@@ -163,15 +158,17 @@ if (step === 'prepare') {
     const index = await readStoreIndex(ingested, 'bench', hash, identity);
     if (!index) throw new Error('no store');
     const opts = { dataset: 'bench', ageIdentity: identity, schema, columns };
-    if (streamed()) {
-      // As the enclave runs a job on an input larger than an eighth of its memory: in pieces.
-      const perPiece = Math.floor(MEMORY / 16 / (statSync(csv).size / index.rows));
-      await runStreaming(doc, schema, readStorePieces(ingested, index, opts, perPiece));
-      return;
-    }
-    const visits = await readStore(ingested, index, opts);
-    await runPipeline(doc, { visits });
-    releaseStoreRead(visits);
+    // As the enclave runs a job on a stored input (of any size) the warm cache has no room
+    // for: one query, the store decrypted a chunk at a time as DuckDB scans it.
+    const visits: WarmInput = {
+      kind: 'warm',
+      key: warmKey(hash, sha256Hex(canonicalJson(index))),
+      schema,
+      rows: index.rows,
+      read: () => readStore(ingested, index, opts),
+      chunked: () => storeRows(ingested, index, opts),
+    };
+    await runPipeline(doc, { visits }, { warmCacheBytes: 0, memoryLimit: jobDuckdbMemory(MEMORY) });
   };
   // A warm-up first: the enclave is a long-lived process, its code already compiled.
   await job();
@@ -214,12 +211,6 @@ if (step === 'prepare') {
     readFileSync(new URL('../pipelines/hba1c-by-region.yaml', import.meta.url), 'utf8'),
   );
   const reads = checkPipeline(doc, { visits: schema, labs: labsSchema }).inputs;
-  const open = async (path: string, hash: string, s: typeof schema, name: string) => {
-    const index = await readStoreIndex(path, 'bench', hash, identity);
-    if (!index) throw new Error('no store');
-    const columns = reads.find((i) => i.name === name)?.columnsRead ?? [];
-    return readStore(path, index, { dataset: 'bench', ageIdentity: identity, schema: s, columns });
-  };
   // As the enclave reads a stored input through its warm cache (enclave/store/open.ts): the
   // index read and checked every job, the columns decrypted only when the cache misses.
   const warm = async (path: string, hash: string, s: typeof schema, name: string): Promise<WarmInput> => {
@@ -228,7 +219,14 @@ if (step === 'prepare') {
     const columns = reads.find((i) => i.name === name)?.columnsRead ?? [];
     const opts = { dataset: 'bench', ageIdentity: identity, schema: s, columns };
     const key = warmKey(hash, sha256Hex(canonicalJson(index)));
-    return { kind: 'warm', key, schema: s, rows: index.rows, read: () => readStore(path, index, opts) };
+    return {
+      kind: 'warm',
+      key,
+      schema: s,
+      rows: index.rows,
+      read: () => readStore(path, index, opts),
+      chunked: () => storeRows(path, index, opts),
+    };
   };
   const WARM_BYTES = MEMORY / 4;
   // The inputs' bound from their manifests, which the enclave checks against their share of
@@ -244,29 +242,17 @@ if (step === 'prepare') {
   }, 0);
   if (bound > inputMemory(MEMORY))
     throw new Error(`the enclave would refuse this join: ${bound} bytes of inputs`);
-  // Two inputs never stream (stream-job.ts): both are read whole, as the enclave does.
-  const cold = async () => {
-    const inputs = {
-      visits: await open(store, H, schema, 'visits'),
-      labs: await open(labsStore, HL, labsSchema, 'labs'),
-    };
-    const out = await runPipeline(doc, inputs, { memoryLimit: jobDuckdbMemory(MEMORY) });
-    // As the enclave does once a job has run (its next read reuses the memory).
-    releaseStoreRead(inputs.visits);
-    releaseStoreRead(inputs.labs);
-    return out;
-  };
+  // Cold (no room in the warm cache): each input decrypted a chunk at a time as DuckDB
+  // scans it, as the enclave does; warm: through the cache, filled by the warm-up.
   const job = async () =>
-    step === 'join'
-      ? cold()
-      : runPipeline(
-          doc,
-          {
-            visits: await warm(store, H, schema, 'visits'),
-            labs: await warm(labsStore, HL, labsSchema, 'labs'),
-          },
-          { warmCacheBytes: WARM_BYTES, memoryLimit: jobDuckdbMemory(MEMORY) },
-        );
+    runPipeline(
+      doc,
+      {
+        visits: await warm(store, H, schema, 'visits'),
+        labs: await warm(labsStore, HL, labsSchema, 'labs'),
+      },
+      { warmCacheBytes: step === 'join' ? 0 : WARM_BYTES, memoryLimit: jobDuckdbMemory(MEMORY) },
+    );
   await job();
   // What the warm-up left in the cache (an input over its budget is only scanned, not cached).
   await measure(job, JOIN_RUNS, {

@@ -56,13 +56,13 @@ export async function run(): Promise<BenchSection> {
       loads.push(loadavg()[0] ?? 0);
       const r = rows.toLocaleString('en');
       // The enclave streams a CSV larger than an eighth of its memory limit (2 GiB by default).
-      const how = mib * 2 ** 20 > (2 * 2 ** 30) / 8 ? ', streamed in pieces' : '';
+      const how = mib * 2 ** 20 > (2 * 2 ** 30) / 8 ? ', streamed a chunk at a time' : '';
       const row = (what: string, f: Figures, p?: Figures) =>
         `| ${r} (${mib.toFixed(0)} MiB) | ${what} | ${f.wall.toFixed(3)} | ${f.cpu.toFixed(3)} | ${f.rssMiB.toFixed(0)} | ${p ? `${(f.wall / p.wall).toFixed(2)}× / ${(f.cpu / p.cpu).toFixed(2)}×` : ''} |`;
       lines.push(
         row(`ingest (sealed CSV → store${how})`, ingest, copy),
         row('peer: DuckDB `COPY` CSV → Parquet', copy),
-        row(`job from the store${how}`, job, peer),
+        row('job from the store, cold (one query, a chunk at a time as DuckDB scans)', job, peer),
         row('peer: DuckDB on Parquet', peer),
       );
     } finally {
@@ -105,7 +105,7 @@ export async function run(): Promise<BenchSection> {
   return {
     title: 'Enclave store at scale: time and peak memory',
     markdown: [
-      `Sample pipeline \`pipelines/cost-by-region.yaml\` on synthetic visits; each step in a fresh process (peak RSS is that process's, Node's ~100 MiB baseline included); the job and the peer query after one warm-up run in their process, ingest and COPY cold. One run per figure${loads.length ? `; load average ${loads.map((l) => l.toFixed(1)).join(' / ')} on a shared machine` : ''}. The enclave's DuckDB runs one thread (reproducible sums), the peer all cores. Each step takes the enclave's path at its default 2 GiB memory limit per job: a CSV over 256 MiB is checked and stored a chunk at a time, and a job reads its store in pieces (mergeable partial aggregates). A job over two inputs (the join) never streams: both stores are read whole (the columns the pipeline reads), joined in the enclave's DuckDB with row ids per input for suppression; cold, they are decrypted every job; warm, the enclave's warm cache (a quarter of the memory limit by default) holds them as DuckDB tables from an earlier job, the steady state for datasets in use. One memory budget per job, as in the enclave: the inputs' decrypted columns may take three eighths of the memory limit (checked from their manifests: ${joinInputMiB.toFixed(0)} MiB for the join) and DuckDB's memory_limit is the rest; the join's peak RSS (warm-up and 3 runs in one process, Node's ~100 MiB included) is what the limit has to hold.${joinLoad}`,
+      `Sample pipeline \`pipelines/cost-by-region.yaml\` on synthetic visits; each step in a fresh process (peak RSS is that process's, Node's ~100 MiB baseline included); the job and the peer query after one warm-up run in their process, ingest and COPY cold. One run per figure${loads.length ? `; load average ${loads.map((l) => l.toFixed(1)).join(' / ')} on a shared machine` : ''}. The enclave's DuckDB runs one thread (reproducible sums), the peer all cores. Each step takes the enclave's path at its default 2 GiB memory limit per job: a CSV over 256 MiB is checked and stored a chunk at a time, and a job reads its store in one query, decrypted a chunk at a time as DuckDB scans it (cold: no room in the warm cache), whatever its size. The join reads both stores the same way (the columns the pipeline reads), joined in the enclave's DuckDB with row ids per input for suppression; cold, they are decrypted every job; warm, the enclave's warm cache (a quarter of the memory limit by default) holds them as DuckDB tables from an earlier job, the steady state for datasets in use. One memory budget per job, as in the enclave: the inputs' decrypted columns may take three eighths of the memory limit (checked from their manifests: ${joinInputMiB.toFixed(0)} MiB for the join) and DuckDB's memory_limit is the rest; the join's peak RSS (warm-up and 3 runs in one process, Node's ~100 MiB included) is what the limit has to hold.${joinLoad}`,
       '',
       '| rows | work | wall s | CPU s | peak RSS MiB | vs peer (wall / CPU) |',
       '| --- | --- | ---: | ---: | ---: | ---: |',

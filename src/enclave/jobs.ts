@@ -10,7 +10,7 @@ import { warmCacheBytes } from './warm-cache.ts';
 import { applyLimits, type EffectiveLimits } from '../privacy/enforce.ts';
 import type { PipelineDocument } from '../pipelines/schema.ts';
 import type { SignedLedgerEntry } from '../contracts/ledger.ts';
-import { keepStore, openFromStore, storeFitsMemory } from './store/open.ts';
+import { keepStore, openFromStore, storeReadsWhole } from './store/open.ts';
 import { releaseStoreRead } from './store/read.ts';
 import { checkSealedInputStreaming } from './stream-input.ts';
 import { inputMode, streamAndRun } from './stream-job.ts';
@@ -171,7 +171,7 @@ export async function openAndRun(
   if (
     !extra.trainer &&
     inputMode(job, limited, ctx.limits.memoryBytes) === 'stream' &&
-    !(await storedWhole(job, ctx, limited))
+    !(await storedWhole(job, ctx))
   )
     return streamAndRun(job, ctx, limited, onOpened, progress, extra.guard);
   const opened = await openInputs(job, ctx, limited, progress, extra.guard, { warm: true });
@@ -201,12 +201,9 @@ export async function openAndRun(
   return { opened, outputs };
 }
 
-/** Whether a job that would stream its one input reads it whole from its store instead (store/open.ts storeFitsMemory). */
-async function storedWhole(job: JobSpec, ctx: JobContext, limited: PipelineDocument): Promise<boolean> {
-  const input = job.inputs[0] as JobSpec['inputs'][number];
-  const columns =
-    checkPipeline(limited, { [input.name]: input.manifest.manifest.schema }).inputs[0]?.columnsRead ?? [];
-  return storeFitsMemory(input, ctx, columns, ctx.limits.memoryBytes, warmCacheBytes(ctx.limits));
+/** Whether a job that would stream its one input reads it from its store in one query instead (store/open.ts storeReadsWhole). */
+async function storedWhole(job: JobSpec, ctx: JobContext): Promise<boolean> {
+  return storeReadsWhole(job.inputs[0] as JobSpec['inputs'][number], ctx);
 }
 
 /**

@@ -13,7 +13,7 @@ import { accountKeyFromSuri, generateIdentity } from '../../src/crypto/index.ts'
 import { manifestHash, type SignedManifest } from '../../src/crypto/manifest.ts';
 import { dropWarm } from '../../src/data/index.ts';
 import { openSealedInput } from '../../src/enclave/datasets.ts';
-import { keepStore, openFromStore, storeFitsMemory } from '../../src/enclave/store/open.ts';
+import { keepStore, openFromStore, storeReadsWhole } from '../../src/enclave/store/open.ts';
 import { prewarm } from '../../src/enclave/store/prewarm.ts';
 import { storePathFor } from '../../src/enclave/store/read.ts';
 import { jobDuckdbMemory } from '../../src/pipelines/limits.ts';
@@ -94,23 +94,18 @@ outputs: { t: { min_group_size: 1 } }
     expect(
       await code(openFromStore(input, { ...ctx, measurement: 'b'.repeat(64) }, ['amount'], { warm: true })),
     ).toBe('measurement_not_accepted');
-    // A job too large to parse whole reads the store whole only when its columns fit, and
+    // A job too large to parse whole reads the store in one query (a chunk at a time), but
     // only under the owner's terms.
-    expect(await storeFitsMemory(input, ctx, ['amount'], 2 ** 20, 2 ** 20)).toBe(true);
-    expect(await storeFitsMemory(input, ctx, ['amount'], 64, 2 ** 20)).toBe(false);
-    // …and only when the warm cache can keep them (else pieces cost less).
-    expect(await storeFitsMemory(input, ctx, ['amount'], 2 ** 20, 0)).toBe(false);
-    expect(
-      await code(
-        storeFitsMemory(input, { ...ctx, measurement: 'b'.repeat(64) }, ['amount'], 2 ** 20, 2 ** 20),
-      ),
-    ).toBe('measurement_not_accepted');
+    expect(await storeReadsWhole(input, ctx)).toBe(true);
+    expect(await code(storeReadsWhole(input, { ...ctx, measurement: 'b'.repeat(64) }))).toBe(
+      'measurement_not_accepted',
+    );
     // The store gone (the host deleted the dataset): nothing is answered from memory.
     const dir = storePathFor(input.blobPath, manifestHash(input.manifest.manifest));
     renameSync(dir, `${dir}.away`);
     try {
       expect(await openFromStore(input, ctx, ['amount'], { warm: true })).toBeUndefined();
-      expect(await storeFitsMemory(input, ctx, ['amount'], 2 ** 20, 2 ** 20)).toBe(false);
+      expect(await storeReadsWhole(input, ctx)).toBe(false);
     } finally {
       renameSync(`${dir}.away`, dir);
     }

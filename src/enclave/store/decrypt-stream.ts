@@ -39,7 +39,7 @@ const AHEAD = 4;
 /** How long a take waits for the threads before opening the group itself. */
 const PATIENCE_MS = 5000;
 /** Plaintext buffers kept between streams for the next one to write into. */
-const SPARE_BYTES = 16 * 1024 * 1024;
+const SPARE_BYTES = 64 * 1024 * 1024;
 const spares: ArrayBuffer[] = [];
 // As in decrypt-pool.ts: Arrow's buffers start on 64-byte boundaries, so chunks do too.
 const ALIGN = 64;
