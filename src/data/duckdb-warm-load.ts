@@ -77,11 +77,9 @@ function estimateBytes(
   columns: readonly string[],
   data: ParsedDataset | ChunkedRows,
 ): number {
-  let perRow = 0;
   let heap = 0;
   for (const name of columns) {
     const type = schema.find((c) => c.name === name)?.type;
-    perRow += type === 'bool' ? 1 : type === 'int32' || type === 'date' ? 4 : type === 'string' ? 16 : 8;
     // Strings over 12 bytes live in a heap beside the string_t: at most the column's bytes.
     if (type !== 'string') continue;
     if (isChunkedRows(data)) heap += data.valueBytes(name);
@@ -91,8 +89,21 @@ function estimateBytes(
         heap += child?.dictionary ? 0 : (child?.values?.byteLength ?? 0);
       }
   }
+  return warmBytesAtLeast(schema, columns, data.rows) + heap;
+}
+
+/**
+ * Bytes `rows` rows of `columns` take at least in a cached table: estimateBytes without the
+ * strings' heap, known from the schema alone (pipelines/run.ts asks it before any read).
+ */
+export function warmBytesAtLeast(schema: DatasetSchema, columns: readonly string[], rows: number): number {
+  let perRow = 0;
+  for (const name of columns) {
+    const type = schema.find((c) => c.name === name)?.type;
+    perRow += type === 'bool' ? 1 : type === 'int32' || type === 'date' ? 4 : type === 'string' ? 16 : 8;
+  }
   // Validity, one bit per row per column, and DuckDB's row groups' slack.
-  return Math.ceil(data.rows * (perRow + columns.length / 8) * 1.1 + heap);
+  return Math.ceil(rows * (perRow + columns.length / 8) * 1.1);
 }
 
 /**

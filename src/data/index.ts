@@ -34,6 +34,13 @@ export {
   withDuckDB,
 } from './duckdb.ts';
 export { isWarm, warmKey } from './duckdb-warm.ts';
-export { allParsed, isWarmInput, parsedOf, type WarmInput, warmIntoDuckDB } from './duckdb-warm-load.ts';
+export {
+  allParsed,
+  isWarmInput,
+  parsedOf,
+  type WarmInput,
+  warmBytesAtLeast,
+  warmIntoDuckDB,
+} from './duckdb-warm-load.ts';
 export { duckdbType, duckdbTypeName, quoteIdent } from './duckdb-types.ts';
 export { formatDate, formatTimestamp, parseDateBytes, parseTimestampBytes } from './dates.ts';

@@ -1,0 +1,15 @@
+import { loadavg } from 'node:os';
+import { makeVisits } from './datasets/make-visits.ts';
+import { parseDataset } from './src/data/index.ts';
+import { runPipeline } from './src/pipelines/index.ts';
+import { ORDER_FREE } from './bench/store-threads.ts';
+const rows = Number(process.argv[2] ?? 10_000_000);
+const data = await parseDataset(Buffer.from(makeVisits({ rows, seed: 3 })), 'csv');
+const sec = async (fn: () => Promise<unknown>) => { const t = performance.now(), c = process.cpuUsage(); await fn(); const u = process.cpuUsage(c); return [(performance.now() - t) / 1000, (u.user + u.system) / 1e6]; };
+const med = (xs: number[][], k: number) => { const s = xs.map((x) => x[k]).sort((a, b) => a - b); return s[s.length >> 1].toFixed(3); };
+const r: Record<number, number[][]> = { 1: [], 2: [] };
+await runPipeline(ORDER_FREE, { visits: data }, { threads: 1 }); await runPipeline(ORDER_FREE, { visits: data }, { threads: 2 });
+const l0 = loadavg()[0];
+for (let i = 0; i < 8; i++) for (const t of [1, 2]) r[t].push(await sec(() => runPipeline(ORDER_FREE, { visits: data }, { threads: t })));
+for (const t of [1, 2]) console.log(`scan (cold) ${rows} threads ${t}: wall ${med(r[t], 0)} s, CPU ${med(r[t], 1)} s (min CPU ${Math.min(...r[t].map((x) => x[1])).toFixed(3)})`);
+console.log('load', l0.toFixed(1), loadavg()[0].toFixed(1));
