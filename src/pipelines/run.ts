@@ -127,7 +127,8 @@ export async function runPipeline(
         if (failure) throw failure;
         return outputs;
       } catch (e) {
-        throw finishScans(connection) ?? e;
+        // Not for a job stopped by its deadline or its analyst: it fails as that, at once.
+        throw (guard?.signal.aborted ? undefined : finishScans(connection)) ?? e;
       } finally {
         guard?.signal.removeEventListener('abort', interrupt);
       }

@@ -46,13 +46,16 @@ interface Waiting {
   reject: (e: Error) => void;
 }
 
-interface Thread {
+/** One of the store's threads, and the requests it has not answered yet. */
+export interface StoreThread {
   worker: Worker;
   /** Where the thread replies: a port that can be read synchronously (waitForReplies). */
   port: MessagePort;
   pending: Map<number, Waiting>;
   stopped: boolean;
 }
+
+type Thread = StoreThread;
 
 let threads: Thread[] = [];
 let nextId = 0;
@@ -100,10 +103,11 @@ function pool(): Thread[] {
 }
 
 function ask(thread: Thread, req: DecryptRequest): Promise<DecryptReply> {
-  return new Promise((resolve, reject) => send(thread, req, { resolve, reject }));
+  return new Promise((resolve, reject) => sendRequest(thread, req, { resolve, reject }));
 }
 
-function send(thread: Thread, req: DecryptRequest, waiting: Waiting): void {
+/** Send `req` to `thread`; `waiting` is called with its reply (or the thread's failure). */
+export function sendRequest(thread: Thread, req: DecryptRequest, waiting: Waiting): void {
   thread.pending.set(req.id, waiting);
   thread.worker.ref();
   thread.port.ref();
@@ -118,11 +122,6 @@ export function storeThreads(): readonly Thread[] {
 /** A new request id. */
 export function requestId(): number {
   return nextId++;
-}
-
-/** Send `req` to `thread`; `waiting` is called with its reply (or the thread's failure). */
-export function sendRequest(thread: Thread, req: DecryptRequest, waiting: Waiting): void {
-  send(thread, req, waiting);
 }
 
 /**
@@ -144,8 +143,6 @@ export function waitForReplies(done: () => boolean, ms: number): boolean {
     Atomics.wait(replied, 0, seen, left);
   }
 }
-
-export type { Thread as StoreThread };
 
 /** Where a chunk to open is: its file, place and additional data. */
 export type SealedChunk = Omit<DecryptTask, 'at'>;
