@@ -19,7 +19,6 @@ import { csvRowRanges } from '../data/csv-chunks.ts';
 import { parseDataset } from '../data/parse.ts';
 import type { DatasetSchema, ParsedDataset } from '../data/schema.ts';
 import { csvWorkerCount, parseInWorker } from './csv-workers.ts';
-import type { StorePiece } from './store/write.ts';
 
 /** Bytes of CSV per piece: a piece's fixed cost (two messages, its columns rebuilt) is noise beside it. */
 export const PARSE_PIECE_BYTES = 4 * 1024 * 1024;
@@ -27,75 +26,43 @@ export const PARSE_PIECE_BYTES = 4 * 1024 * 1024;
 /** Below this a CSV (or a stream's chunk) is parsed on the calling thread: a parse thread's start costs more. */
 export const MIN_THREADED_BYTES = 1024 * 1024;
 
-/** Where a whole CSV is cut for the parse threads: its header row's end and each piece's [start, end). */
-export interface PiecePlan {
-  header: number;
-  ranges: [number, number][];
-}
-
 /**
- * How parseCsvPieces cuts `plaintext` into pieces of about `pieceBytes`, or undefined when it
- * parses it whole on the calling thread (too small, not in shared memory, or beginning with a
- * blank line or a BOM, which are the serial parser's business).
- */
-export function csvPiecePlan(plaintext: Buffer, pieceBytes = PARSE_PIECE_BYTES): PiecePlan | undefined {
-  const first = plaintext[0];
-  if (
-    !(plaintext.buffer instanceof SharedArrayBuffer) ||
-    plaintext.length < Math.max(MIN_THREADED_BYTES, 2 * pieceBytes) ||
-    first === 0x0a ||
-    first === 0x0d ||
-    first === 0xef
-  )
-    return undefined;
-  const plan = csvRowRanges(plaintext, pieceBytes);
-  return plan.ranges.length < 2 ? undefined : plan;
-}
-
-/** Asks the parse threads to seal each piece as one chunk of a store (store/seal-chunk.ts). */
-export interface PieceSeal {
-  /** The store's key, in shared memory (the threads read it; the caller wipes it after). */
-  key: Buffer;
-  manifestHash: string;
-}
-
-/**
- * The rows of `plaintext` (a whole CSV) parsed against `schema`, as pieces in order (cut as
- * `plan` says, else as csvPiecePlan does). The caller may wipe `plaintext` once the generator
- * is done (finished, thrown or returned): it waits for every piece handed to a thread. With
- * `seal` (and a plan), each piece parsed by a thread comes with its columns sealed as chunk k
- * of the plan's pieces; one parsed here (a thread failed) comes without.
+ * The rows of `plaintext` (a whole CSV) parsed against `schema`, as pieces in order. The
+ * caller may wipe `plaintext` once the generator is done (finished, thrown or returned):
+ * it waits for every piece handed to a thread.
  */
 export async function* parseCsvPieces(
   plaintext: Buffer,
   schema: DatasetSchema,
   pieceBytes = PARSE_PIECE_BYTES,
-  opts: { plan?: PiecePlan; seal?: PieceSeal } = {},
-): AsyncGenerator<StorePiece> {
-  const plan = opts.plan ?? csvPiecePlan(plaintext, pieceBytes);
-  if (!plan) {
+): AsyncGenerator<ParsedDataset> {
+  const shared = plaintext.buffer;
+  // Leading blank lines or a BOM before the header: the serial parser's business.
+  const first = plaintext[0];
+  if (
+    !(shared instanceof SharedArrayBuffer) ||
+    plaintext.length < Math.max(MIN_THREADED_BYTES, 2 * pieceBytes) ||
+    first === 0x0a ||
+    first === 0x0d ||
+    first === 0xef
+  ) {
     yield await parseDataset(plaintext, 'csv', { schema });
     return;
   }
-  const shared = plaintext.buffer as SharedArrayBuffer;
   const base = plaintext.byteOffset;
-  const { header, ranges } = plan;
-  const { seal } = opts;
-  const sealOf = (chunk: number) =>
-    seal && {
-      key: seal.key.buffer as SharedArrayBuffer,
-      manifestHash: seal.manifestHash,
-      chunk,
-      count: ranges.length,
-    };
-  const tasks = ranges.map(([s, e], k) =>
-    parseInWorker(shared, [base, base + header], [base + s, base + e], schema, sealOf(k)),
+  const { header, ranges } = csvRowRanges(plaintext, pieceBytes);
+  if (ranges.length < 2) {
+    yield await parseDataset(plaintext, 'csv', { schema });
+    return;
+  }
+  const tasks = ranges.map(([s, e]) =>
+    parseInWorker(shared, [base, base + header], [base + s, base + e], schema),
   );
   for (const t of tasks) t.catch(() => {});
   let before = 0;
   try {
     for (const [k, task] of tasks.entries()) {
-      let piece: StorePiece;
+      let piece: ParsedDataset;
       try {
         piece = await task;
       } catch (e) {

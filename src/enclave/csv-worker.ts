@@ -10,19 +10,12 @@
  * nothing); they are joined here into this thread's own buffer, reused from piece to
  * piece (fresh memory is first-touch page faults on these machines), and wiped after the
  * parse, which never keeps a view of its input.
- *
- * Asked to (`seal`), the thread also seals the piece as one chunk of the store (seal-chunk.ts:
- * dictionary, Arrow IPC, AES-GCM) and hands back the sealed bytes beside the columns, so the
- * enclave's thread only writes them. Sealing allocates a fresh buffer per range (node:crypto's
- * update()), garbage that costs far more to collect in the enclave's large heap than in this
- * thread's small one (measured: most of the store write's CPU there was the collector).
  */
 import { parentPort } from 'node:worker_threads';
 import type { Data } from 'apache-arrow';
 import { isObscuraError } from '../common/errors.ts';
 import { parseCsv } from '../data/csv.ts';
 import type { DatasetSchema } from '../data/schema.ts';
-import { sealColumnChunk } from './store/seal-chunk.ts';
 
 /** One piece to parse: `shared[header]` then `shared[rows]`, a standalone CSV. */
 export interface ParseRequest {
@@ -31,8 +24,6 @@ export interface ParseRequest {
   header: [number, number];
   rows: [number, number];
   schema: DatasetSchema;
-  /** Seal the piece as chunk `chunk` of `count` of the store keyed `key` (32 bytes) for `manifestHash`. */
-  seal?: { key: SharedArrayBuffer; manifestHash: string; chunk: number; count: number };
 }
 
 /** One parsed column's buffers (Arrow's layout; the type is the schema's). */
@@ -46,7 +37,7 @@ export interface ColumnBuffers {
 
 /** The answer to a ParseRequest: the columns, or the error the parse threw (data-free, as the parser's are). */
 export type ParseReply =
-  | { id: number; rows: number; columns: ColumnBuffers[]; sealed?: Uint8Array[][] }
+  | { id: number; rows: number; columns: ColumnBuffers[] }
   | {
       id: number;
       error: { code?: string; message: string; status?: number; details?: Record<string, unknown> };
@@ -54,9 +45,9 @@ export type ParseReply =
 
 let scratch = Buffer.alloc(0);
 
-/** The buffers to move rather than copy: not shared, not a small pooled slab. */
-function movable(buffers: readonly (ArrayBufferView | undefined)[], into: Set<ArrayBuffer>): void {
-  for (const b of buffers)
+/** The buffers of `data` to move rather than copy: not shared, not a small pooled slab. */
+function movable(data: ColumnBuffers, into: Set<ArrayBuffer>): void {
+  for (const b of [data.values, data.valueOffsets, data.nullBitmap])
     if (b && b.buffer instanceof ArrayBuffer && b.buffer.byteLength > Buffer.poolSize) into.add(b.buffer);
 }
 
@@ -84,23 +75,10 @@ function parse(req: ParseRequest): { reply: ParseReply; transfer: ArrayBuffer[] 
         valueOffsets: d.valueOffsets as Int32Array | undefined,
         nullBitmap: d.nullCount > 0 ? (d.nullBitmap as Uint8Array) : undefined,
       };
-      movable([out.values, out.valueOffsets, out.nullBitmap], transfer);
+      movable(out, transfer);
       return out;
     });
-    const { seal } = req;
-    if (!seal || parsed.rows === 0)
-      return { reply: { id: req.id, rows: parsed.rows, columns }, transfer: [...transfer] };
-    const place = {
-      key: Buffer.from(seal.key),
-      manifestHash: seal.manifestHash,
-      chunk: seal.chunk,
-      count: seal.count,
-    };
-    const sealed = parsed.schema.map((spec, c) =>
-      sealColumnChunk(place, c, spec, [parsed.table.getChildAt(c)?.data[0] as Data]),
-    );
-    for (const parts of sealed) movable(parts, transfer);
-    return { reply: { id: req.id, rows: parsed.rows, columns, sealed }, transfer: [...transfer] };
+    return { reply: { id: req.id, rows: parsed.rows, columns }, transfer: [...transfer] };
   } catch (e) {
     const error = isObscuraError(e)
       ? { code: e.code, message: e.message, status: e.status, details: e.details }

@@ -128,8 +128,7 @@ function column(type: DatasetSchema[number]['type'], b: ColumnBuffers): Data {
 /**
  * Parse the CSV `shared[header] ‖ shared[rows]` against `schema` in a parse thread: what
  * parseCsv(bytes, schema) returns or throws (an ObscuraError with its code, status and
- * details, rows numbered within this piece); with `seal`, also the piece sealed as one store
- * chunk (csv-worker.ts). The caller must not change those bytes
+ * details, rows numbered within this piece). The caller must not change those bytes
  * until it settles; the thread wipes its own copy.
  */
 export function parseInWorker(
@@ -137,11 +136,10 @@ export function parseInWorker(
   header: [number, number],
   rows: [number, number],
   schema: DatasetSchema,
-  seal?: ParseRequest['seal'],
-): Promise<ParsedDataset & { sealed?: Uint8Array[][] }> {
+): Promise<ParsedDataset> {
   const thread = leastBusy();
   const id = nextId++;
-  const request: ParseRequest = { id, shared, header, rows, schema, ...(seal ? { seal } : {}) };
+  const request: ParseRequest = { id, shared, header, rows, schema };
   const reply = new Promise<ParseReply>((resolve, reject) => {
     thread.pending.set(id, { resolve, reject });
   });
@@ -162,7 +160,6 @@ export function parseInWorker(
       ),
       schema: schema.map((c) => ({ name: c.name, type: c.type })),
       rows: r.rows,
-      ...(r.sealed ? { sealed: r.sealed } : {}),
     };
   });
 }

@@ -99,15 +99,9 @@ export function blobMissing(input: SealedInput, e: unknown): unknown {
  * buffers expensive (BENCHMARKS.md "Sealing"). The errors are readSealedInput's, in the
  * same order: a file that does not decrypt is first compared with the signed hash. The
  * plaintext is in a SharedArrayBuffer (unless the file held more than its manifest says).
- * `onPlain` sees each block of plaintext at its offset, in order, before the hashes are
- * checked (so it must only look: e.g. count rows, csv-row-cuts.ts). The caller gives the
- * buffer back with givePlaintextBuffer (plaintext-buffer.ts), which wipes it.
+ * The caller gives the buffer back with givePlaintextBuffer (plaintext-buffer.ts), which wipes it.
  */
-export async function decryptSealedInput(
-  input: SealedInput,
-  ctx: OpenContext,
-  onPlain?: (block: Buffer, at: number) => void,
-): Promise<Buffer> {
+export async function decryptSealedInput(input: SealedInput, ctx: OpenContext): Promise<Buffer> {
   const { manifest } = input.manifest;
   let plain: Buffer | null = null;
   const extra: Buffer[] = [];
@@ -122,7 +116,6 @@ export async function decryptSealedInput(
     plain = into;
     stats = await unsealFile(input.blobPath, [ctx.ageIdentity], {
       onBlock: (block) => {
-        onPlain?.(block, at);
         if (at + block.length <= into.length) block.copy(into, at);
         else extra.push(Buffer.from(block));
         at += block.length;

@@ -62,7 +62,8 @@ describe('an upload refused for a value that does not fit its type', () => {
     expect(e.message).toBe('CSV, a row, column "hba1c": value is not a valid float64');
     for (const told of [e.message, ...t.logs]) {
       expect(told).not.toMatch(/\brow \d/);
-      expect(told).not.toContain(String(BAD_ROW));
+      // As a number of its own: the logs carry hex hashes (the code's measurement) that may hold its digits.
+      expect(told).not.toMatch(new RegExp(`(?<![0-9a-f])${BAD_ROW}(?![0-9a-f])`));
       expect(told).not.toContain(BAD_VALUE);
     }
   });

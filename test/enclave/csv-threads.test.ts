@@ -14,11 +14,9 @@ import { csvChunks } from '../../src/data/csv-chunks.ts';
 import { parseCsv } from '../../src/data/csv.ts';
 import type { DatasetSchema, ParsedDataset } from '../../src/data/schema.ts';
 import { joinPieces, parseCsvPieces, parseCsvStream } from '../../src/enclave/csv-pieces.ts';
-import { RowCuts } from '../../src/enclave/csv-row-cuts.ts';
 import { startCsvWorkers, stopCsvWorkers } from '../../src/enclave/csv-workers.ts';
 import { readStore, readStoreIndex } from '../../src/enclave/store/read.ts';
-import { storeKey } from '../../src/enclave/store/keys.ts';
-import { type StorePiece, writeStore, writeStoreFrom } from '../../src/enclave/store/write.ts';
+import { writeStore, writeStoreFrom } from '../../src/enclave/store/write.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'obscura-csv-threads-'));
 afterAll(async () => {
@@ -37,16 +35,10 @@ const schema: DatasetSchema = [
 ];
 
 /** About 1.2 MB of CSV: past the threshold for threads, several pieces of 128 KiB. */
-function csv(rows: number, bad?: number, plain = false): Buffer {
+function csv(rows: number, bad?: number): Buffer {
   const lines = [schema.map((c) => c.name).join(',')];
   for (let i = 0; i < rows; i++) {
-    const note = plain
-      ? `note ${i % 5}`
-      : i % 7 === 0
-        ? `"say ""hi"",\nline ${i}"`
-        : i % 11 === 0
-          ? ''
-          : `plain note ${i}`;
+    const note = i % 7 === 0 ? `"say ""hi"",\nline ${i}"` : i % 11 === 0 ? '' : `plain note ${i}`;
     const n = i === bad ? 'abc' : i % 13 === 0 ? '' : String(i * 7 - 5000);
     lines.push(
       [
@@ -122,74 +114,6 @@ describe('CSV parse threads', () => {
     const [a, b] = [await back(join(work, 'serial')), await back(join(work, 'threads'))];
     expect(b.rows).toBe(a.rows);
     expect(values(b)).toEqual(values(a));
-  });
-
-  it('each piece one store chunk, cut at row ends as decrypted and sealed by its thread (ingest): the same store', async () => {
-    const me = generateIdentity().identity;
-    const H = 'b'.repeat(64);
-    const plainCsv = csv(20_000, undefined, true);
-    const plaintext = shared(plainCsv);
-    const rowsEach = 3000;
-    const cuts = new RowCuts(rowsEach);
-    for (let at = 0; at < plaintext.length; at += 65536) cuts.feed(plaintext.subarray(at, at + 65536), at);
-    const plan = cuts.plan(plaintext.length);
-    if (!plan) throw new Error('no plan');
-    const key = Buffer.from(new SharedArrayBuffer(32));
-    key.set(storeKey(me, H));
-    const pieces: StorePiece[] = [];
-    const written = await writeStoreFrom(
-      join(work, 'sealed-on-threads'),
-      { schema, rows: 20_000 },
-      (async function* () {
-        for await (const p of parseCsvPieces(plaintext, schema, 0, {
-          plan,
-          seal: { key, manifestHash: H },
-        })) {
-          pieces.push(p);
-          yield p;
-        }
-      })(),
-      H,
-      me,
-      rowsEach,
-      plan.ranges.length,
-    );
-    expect(written).toBe('written');
-    // Sealed by the threads, not here: every piece came with its chunk.
-    expect(pieces.every((p) => p.sealed?.length === schema.length)).toBe(true);
-    // The chunks the enclave's thread cuts by row count (writeStore).
-    await writeStore(join(work, 'sealed-here'), parseCsv(plainCsv, schema), H, me, rowsEach);
-    const read = async (dir: string) => {
-      const index = await readStoreIndex(dir, 'd', H, me);
-      if (!index) throw new Error('no store');
-      return {
-        chunks: index.chunks,
-        data: await readStore(dir, index, { dataset: 'd', ageIdentity: me, schema }),
-      };
-    };
-    const [a, b] = [await read(join(work, 'sealed-here')), await read(join(work, 'sealed-on-threads'))];
-    expect(b.chunks).toEqual(a.chunks);
-    expect(values(b.data)).toEqual(values(a.data));
-    // A piece that came without its chunk (its thread failed; parsed here) is sealed here.
-    const unsealed = await writeStoreFrom(
-      join(work, 'piece-chunks-here'),
-      { schema, rows: 20_000 },
-      (async function* () {
-        for (const { sealed, ...p } of pieces) yield p;
-      })(),
-      H,
-      me,
-      rowsEach,
-      plan.ranges.length,
-    );
-    expect(unsealed).toBe('written');
-    const c = await read(join(work, 'piece-chunks-here'));
-    expect(c.chunks).toEqual(a.chunks);
-    expect(values(c.data)).toEqual(values(a.data));
-    // Not the plain form (a quoted field may hold a line end): no plan.
-    const quoted = new RowCuts(rowsEach);
-    quoted.feed(bytes, 0);
-    expect(quoted.plan(bytes.length)).toBeUndefined();
   });
 
   it('streamed in chunks of rows: the same rows, in order', async () => {

@@ -12,10 +12,10 @@ import { manifestHash } from '../../crypto/manifest.ts';
 import type { SealedInput } from '../../contracts/enclave-protocol.ts';
 import { assertInputAccepted, type OpenContext, type OpenedDataset } from '../datasets.ts';
 import { isWarm, type ParsedDataset, type WarmInput, warmKey } from '../../data/index.ts';
-import { STORE_CHUNK_ROWS, type StoreIndex } from './format.ts';
+import type { StoreIndex } from './format.ts';
 import { readStore, readStoreIndex, readStorePieces, storePathFor } from './read.ts';
 import { storeRows } from './read-rows.ts';
-import { type StorePiece, writeStore, writeStoreFrom } from './write.ts';
+import { writeStore, writeStoreFrom } from './write.ts';
 
 /**
  * The dataset from its store with just `columns`, or undefined when it has none. Throws
@@ -146,15 +146,13 @@ export async function openStorePieces(
 
 /**
  * Write the store of a dataset streamed for being larger than memory from its checked
- * pieces as they come (with `pieceChunks`, each piece is one chunk of that many: write.ts).
- * Errors of `pieces` (the stream's checks) are thrown and leave no store; a failure to write
- * is ignored (false), as for keepStore.
+ * pieces as they come. Errors of `pieces` (the stream's checks) are thrown and leave no
+ * store; a failure to write is ignored (false), as for keepStore.
  */
 export async function keepStoreFrom(
   input: SealedInput,
   ctx: OpenContext,
-  pieces: AsyncIterable<StorePiece>,
-  pieceChunks?: number,
+  pieces: AsyncIterable<ParsedDataset>,
 ): Promise<boolean> {
   const { manifest } = input.manifest;
   const hash = manifestHash(manifest);
@@ -164,8 +162,6 @@ export async function keepStoreFrom(
     pieces,
     hash,
     ctx.ageIdentity,
-    STORE_CHUNK_ROWS,
-    pieceChunks,
   );
   return result === 'written';
 }

@@ -13,10 +13,12 @@ import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Data } from 'apache-arrow';
 import type { DatasetSchema, ParsedDataset } from '../../data/index.ts';
-import { indexAad, STORE_CHUNK_ROWS, STORE_FORMAT, type StoreIndex } from './format.ts';
+import { tableFromBatches } from '../../data/columns.ts';
+import { chunkTable, encodeStringChunk } from './dictionary.ts';
+import { chunkAad, indexAad, STORE_CHUNK_ROWS, STORE_FORMAT, type StoreIndex } from './format.ts';
 import { storeKey } from './keys.ts';
-import { sealPiece } from './seal.ts';
-import { sealColumnChunk } from './seal-chunk.ts';
+import { ipcParts } from './ipc-parts.ts';
+import { sealPiece, sealRanges } from './seal.ts';
 
 /**
  * Write the store of `data` (checked against the manifest hashing to `manifestHash`) at
@@ -43,17 +45,9 @@ export async function writeStore(
 }
 
 /**
- * A piece of a dataset for the store; `sealed`: its columns already sealed as one chunk (by a
- * parse thread, seal-chunk.ts), each column's ranges in order.
- */
-export type StorePiece = ParsedDataset & { sealed?: Uint8Array[][] };
-
-/**
  * Write the store of a dataset of `rows` rows (the manifest's) arriving as `pieces`, in
  * order. Every chunk but the last holds exactly `chunkRows` rows, so the number of chunks
- * each chunk's additional data names is known before the first arrives; or, given
- * `pieceChunks`, each piece is one chunk of its own of `pieceChunks` (a CSV cut into pieces
- * before it is parsed: csv-pieces.ts), sealed already or sealed here. Errors of `pieces`
+ * each chunk's additional data names is known before the first arrives. Errors of `pieces`
  * (a stream failing its checks) are thrown, with nothing left behind; a failure to write
  * (a full disk) is returned instead, after `pieces` has been read to its end, so that a
  * caller checking the stream still sees every check.
@@ -61,11 +55,10 @@ export type StorePiece = ParsedDataset & { sealed?: Uint8Array[][] };
 export async function writeStoreFrom(
   dir: string,
   shape: { schema: DatasetSchema; rows: number },
-  pieces: AsyncIterable<StorePiece>,
+  pieces: AsyncIterable<ParsedDataset>,
   manifestHash: string,
   ageIdentity: string,
   chunkRows = STORE_CHUNK_ROWS,
-  pieceChunks?: number,
 ): Promise<'written' | Error> {
   const { schema, rows } = shape;
   const parent = dirname(dir);
@@ -81,18 +74,32 @@ export async function writeStoreFrom(
     }
   };
   const key = storeKey(ageIdentity, manifestHash);
-  const count = pieceChunks ?? Math.ceil(rows / chunkRows);
+  const count = Math.ceil(rows / chunkRows);
   const chunks: number[] = [];
   const extents: [number, number][][] = schema.map(() => []);
   const offsets = schema.map(() => 0);
   // Rows waiting for their chunk to fill: per column, the slices of the pieces they came in.
   let pending: Data[][] = schema.map(() => []);
   let pendingRows = 0;
-  const flush = async (ready?: Uint8Array[][]) => {
+  const flush = async () => {
     const j = chunks.length;
     for (const [c, spec] of schema.entries()) {
       const parts = pending[c] as Data[];
-      const sealed = ready?.[c] ?? sealColumnChunk({ key, manifestHash, chunk: j, count }, c, spec, parts);
+      // A string chunk with few distinct values is kept as a dictionary (dictionary.ts).
+      const encoded = spec.type === 'string' ? encodeStringChunk(parts) : undefined;
+      const table = encoded
+        ? chunkTable(spec.name, encoded)
+        : tableFromBatches(
+            [spec.name],
+            [{ type: spec.type }],
+            parts.map((d) => ({ length: d.length, columns: [d] })),
+          );
+      // The IPC stream as ranges, most of them views of the parsed columns: sealed range by
+      // range, so no joined copy of the chunk is made (ipc-parts.ts); the writer's own
+      // ranges (string offsets rebased to the chunk, bitmaps, a dictionary) are wiped once sealed.
+      const ipc = ipcParts(table);
+      const sealed = sealRanges(key, chunkAad(manifestHash, c, spec.name, j, count), ipc.parts);
+      for (const copy of ipc.copies) copy.fill(0);
       const length = sealed.reduce((n, p) => n + p.length, 0);
       const { bytesWritten } = await (files[c] as FileHandle).writev(sealed);
       if (bytesWritten !== length) throw new Error('short write');
@@ -117,15 +124,6 @@ export async function writeStoreFrom(
       await attempt(async () => {
         const columns = schema.map((_, c) => piece.table.getChildAt(c));
         if (columns.some((v) => !v)) throw new Error('column missing');
-        if (pieceChunks !== undefined) {
-          // One chunk per piece: an empty one (blank lines only) has no chunk to be (no store then).
-          if (piece.rows === 0 || (piece.sealed && piece.sealed.length !== schema.length))
-            throw new Error('piece is no chunk');
-          pending = columns.map((v) => [...(v?.data ?? [])]);
-          pendingRows = piece.rows;
-          await flush(piece.sealed);
-          return;
-        }
         for (let at = 0; at < piece.rows; ) {
           const take = Math.min(chunkRows - pendingRows, piece.rows - at);
           for (const [c, column] of columns.entries())
