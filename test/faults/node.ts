@@ -31,8 +31,22 @@ export interface Node {
   children: Set<number>;
 }
 
-/** Pids of the live processes whose parent is `pid` (from /proc). */
+/**
+ * Pids of the live processes whose parent is `pid`: the kernel's list of each of its threads'
+ * children (/proc/<pid>/task/<tid>/children), a few small reads where scanning every process
+ * on the machine read ~100-200 files four times a second per running node; that scan where
+ * the kernel keeps no such list.
+ */
 function childrenOf(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+      readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number),
+    );
+  } catch {
+    // The process is gone (nothing to add), a thread ended meanwhile or the kernel keeps no
+    // list: scan.
+    if (!existsSync(`/proc/${pid}`)) return [];
+  }
   const out: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
