@@ -37,8 +37,8 @@ export interface ChunkedRows {
   schema: DatasetSchema;
   rows: number;
   /**
-   * At most how many bytes of string values column `name` holds (for a memory estimate
-   * made before anything is read: an upper bound, not a count).
+   * About how many bytes of string values column `name` holds (for a memory estimate made
+   * before anything is read, from the sizes alone: not a count).
    */
   valueBytes(name: string): number;
   /** Start a pass; may throw what `next` throws. */

@@ -139,7 +139,11 @@ export async function warmIntoDuckDB(
     return 'scanned';
   }
   if (apart) dropWarmElsewhere(instance);
-  await makeRoom(connection, bytes, opts.maxBytes);
+  if (!(await makeRoom(connection, bytes, opts.maxBytes))) {
+    // Only by dropping a table this job reads already: this input is scanned instead.
+    await scanIntoDuckDB(connection, viewName, data, columns, opts);
+    return 'scanned';
+  }
   const table = `obscura_warm_${randomBytes(12).toString('hex')}`;
   const source = `${viewName}__fill`;
   await scanIntoDuckDB(connection, source, data, columns);
@@ -181,20 +185,30 @@ async function viewOver(
 ): Promise<void> {
   const cols = columns.map((c) => `c${entry.columns.indexOf(c)} AS ${quoteIdent(c)}`);
   if (rowId !== undefined) cols.push(`rowid AS ${quoteIdent(rowId)}`);
+  const tables = viewed.get(connection) ?? new Set<string>();
+  tables.add(entry.table);
+  viewed.set(connection, tables);
   await connection.run(
     `CREATE TEMP VIEW ${quoteIdent(viewName)} AS SELECT ${cols.join(', ')} FROM ${entry.table}`,
   );
 }
 
+// The cached tables each connection's views read: never dropped while that job runs (its
+// next statement would fail), so a job over two inputs that do not both fit scans one.
+const viewed = new WeakMap<DuckDBConnection, Set<string>>();
+
 /**
  * Drop the least recently used entries until `bytes` more fit in `maxBytes`: one of this
  * database by dropping its table, one of another by dropping that database's entries
- * (dropWarm closes it when idle, else when its job ends).
+ * (dropWarm closes it when idle, else when its job ends); never a table this connection's
+ * views read. Returns whether they fit.
  */
-async function makeRoom(connection: DuckDBConnection, bytes: number, maxBytes: number): Promise<void> {
+async function makeRoom(connection: DuckDBConnection, bytes: number, maxBytes: number): Promise<boolean> {
   const instance = connectionInstance(connection);
+  const reading = viewed.get(connection);
   for (const { instance: held, entry } of warmByAge()) {
-    if (warmBytes() + bytes <= maxBytes) return;
+    if (warmBytes() + bytes <= maxBytes) return true;
+    if (held === instance && reading?.has(entry.table)) continue;
     if (held === instance) {
       removeWarm(held, entry.table);
       await connection.run(`DROP TABLE ${entry.table}`);
@@ -203,4 +217,5 @@ async function makeRoom(connection: DuckDBConnection, bytes: number, maxBytes: n
       dropWarm((k) => k === key);
     }
   }
+  return warmBytes() + bytes <= maxBytes;
 }

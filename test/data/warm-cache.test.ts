@@ -3,7 +3,7 @@
  * dataset cached reads DuckDB's own table and gets the cold path's results bit for bit —
  * a single-input aggregate and a join whose suppression counts distinct row ids of each
  * input; a superset of the columns serves a job; the budget is kept (a dataset too large is
- * only scanned, the least recently used is dropped for a new one).
+ * only scanned, the least recently used is dropped for a new one, never one the job reads).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeIdleDuckDBs } from '../../src/data/duckdb.ts';
@@ -132,5 +132,17 @@ outputs: { n: { min_group_size: 1 } }
     await runPipeline(AGGREGATE, { visits: warm('b', b) }, room);
     expect(isWarm('b', ['region', 'age', 'cost'])).toBe(true);
     expect(isWarm('a', ['region'])).toBe(false);
+  });
+
+  it('never drops a table the job reads: of two inputs that do not both fit, the second is scanned', async () => {
+    const [v, l] = [await visits(5000), await labs(3000)];
+    const cold = await runPipeline(JOIN, { visits: v, labs: l });
+    // Room for either input alone (by the cache's estimate, visits about 240 kB, labs about
+    // 90 kB), not both: visits is copied first, so labs could only be by dropping it.
+    const room = { warmCacheBytes: 300_000 };
+    const out = await runPipeline(JOIN, { visits: warm('v2', v), labs: warm('l2', l) }, room);
+    expect(JSON.stringify(out)).toBe(JSON.stringify(cold));
+    expect(isWarm('v2', ['patient_id', 'region', 'age'])).toBe(true);
+    expect(isWarm('l2', ['patient_id', 'hba1c'])).toBe(false);
   });
 });

@@ -44,9 +44,11 @@ export function storeRows(dir: string, index: StoreIndex, opts: ReadStoreOptions
     schema: opts.schema,
     rows: index.rows,
     valueBytes(name) {
-      // A chunk's plaintext holds at least its string values (the sealed bytes bound it).
+      // The sealed bytes bound a column's string values, less its offsets (4 bytes a row)
+      // when its chunks are plain strings; a dictionary column's (1 byte a row) come to 0.
       const i = index.schema.findIndex((c) => c.name === name);
-      return (index.extents[i] ?? []).reduce((n, [, length]) => n + length, 0);
+      const sealed = (index.extents[i] ?? []).reduce((n, [, length]) => n + length, 0);
+      return Math.max(0, sealed - 4 * index.rows);
     },
     open(): RowPass {
       const key = storeKey(opts.ageIdentity, index.manifestHash);
