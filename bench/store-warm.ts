@@ -70,6 +70,8 @@ export async function warmRowsAt(
   await peer();
   for (let i = 0; i < 3; i++) {
     // As the enclave runs it with no room in the warm cache: chunks decrypted as DuckDB scans.
+    // The cache is emptied first: a table an earlier round cached would be read warm, not cold.
+    dropWarm(() => true);
     m.cold.push(await seconds(() => runPipeline(doc, { visits: warm() }, { warmCacheBytes: 0 })));
     dropWarm(() => true);
     m.fill.push(await seconds(() => runPipeline(doc, { visits: warm() }, budget)));
@@ -77,6 +79,10 @@ export async function warmRowsAt(
     peers.push(await peer());
   }
   // The order-free job at this size (bench/store-threads.ts), its columns read from the same store.
+  // The cache is emptied first, so that the two-thread rounds fill it in a two-thread database:
+  // left in the one-thread database the sample pipeline's rounds filled, the cache would keep
+  // the order-free job there, on one thread (README, "DuckDB's threads").
+  dropWarm(() => true);
   const free = await orderFreeRows(
     `${rows.toLocaleString('en')} visits`,
     {
