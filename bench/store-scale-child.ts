@@ -23,18 +23,16 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { makeLabs } from '../datasets/make-labs.ts';
 import { makeVisits } from '../datasets/make-visits.ts';
-import { canonicalJson, sha256Hex } from '../src/common/hash.ts';
 import { sealDataset } from '../src/cli/seal-dataset.ts';
 import { accountKeyFromSuri, generateIdentity } from '../src/crypto/index.ts';
 import { manifestHash, type SignedManifest } from '../src/crypto/manifest.ts';
 import { warmBytes } from '../src/data/duckdb-warm.ts';
-import { parseDataset, type WarmInput, warmKey } from '../src/data/index.ts';
+import { parseDataset, type WarmInput } from '../src/data/index.ts';
 import { startCsvWorkers, stopCsvWorkers } from '../src/enclave/csv-workers.ts';
 import { ingestSealedInput } from '../src/enclave/ingest.ts';
-import { keepStoreFrom } from '../src/enclave/store/open.ts';
+import { keepStoreFrom, storeSource } from '../src/enclave/store/open.ts';
 import { streamChunkBytes, streamSealedCsv } from '../src/enclave/stream-input.ts';
-import { readStore, readStoreIndex, storePathFor } from '../src/enclave/store/read.ts';
-import { storeRows } from '../src/enclave/store/read-rows.ts';
+import { readStoreIndex, storePathFor } from '../src/enclave/store/read.ts';
 import { writeStore } from '../src/enclave/store/write.ts';
 import { checkPipeline, parsePipeline, runPipeline } from '../src/pipelines/index.ts';
 import { inputMemory, jobDuckdbMemory } from '../src/pipelines/limits.ts';
@@ -157,17 +155,14 @@ if (step === 'prepare') {
   const job = async () => {
     const index = await readStoreIndex(ingested, 'bench', hash, identity);
     if (!index) throw new Error('no store');
-    const opts = { dataset: 'bench', ageIdentity: identity, schema, columns };
     // As the enclave runs a job on a stored input (of any size) the warm cache has no room
     // for: one query, the store decrypted a chunk at a time as DuckDB scans it.
-    const visits: WarmInput = {
-      kind: 'warm',
-      key: warmKey(hash, sha256Hex(canonicalJson(index))),
+    const visits = storeSource(ingested, index, hash, {
+      dataset: 'bench',
+      ageIdentity: identity,
       schema,
-      rows: index.rows,
-      read: () => readStore(ingested, index, opts),
-      chunked: () => storeRows(ingested, index, opts),
-    };
+      columns,
+    });
     await runPipeline(doc, { visits }, { warmCacheBytes: 0, memoryLimit: jobDuckdbMemory(MEMORY) });
   };
   // A warm-up first: the enclave is a long-lived process, its code already compiled.
@@ -217,16 +212,7 @@ if (step === 'prepare') {
     const index = await readStoreIndex(path, 'bench', hash, identity);
     if (!index) throw new Error('no store');
     const columns = reads.find((i) => i.name === name)?.columnsRead ?? [];
-    const opts = { dataset: 'bench', ageIdentity: identity, schema: s, columns };
-    const key = warmKey(hash, sha256Hex(canonicalJson(index)));
-    return {
-      kind: 'warm',
-      key,
-      schema: s,
-      rows: index.rows,
-      read: () => readStore(path, index, opts),
-      chunked: () => storeRows(path, index, opts),
-    };
+    return storeSource(path, index, hash, { dataset: 'bench', ageIdentity: identity, schema: s, columns });
   };
   const WARM_BYTES = MEMORY / 4;
   // The inputs' bound from their manifests, which the enclave checks against their share of

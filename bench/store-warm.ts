@@ -9,10 +9,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { makeVisits } from '../datasets/make-visits.ts';
-import { canonicalJson, sha256Hex } from '../src/common/hash.ts';
-import { dropWarm, parseDataset, type WarmInput, warmKey } from '../src/data/index.ts';
-import { readStore, readStoreIndex } from '../src/enclave/store/read.ts';
-import { storeRows } from '../src/enclave/store/read-rows.ts';
+import { dropWarm, parseDataset, type WarmInput } from '../src/data/index.ts';
+import { readStoreIndex } from '../src/enclave/store/read.ts';
+import { storeSource } from '../src/enclave/store/open.ts';
 import { writeStore } from '../src/enclave/store/write.ts';
 import { checkPipeline, parsePipeline, runPipeline } from '../src/pipelines/index.ts';
 import { median } from './section.ts';
@@ -48,15 +47,7 @@ export async function warmRowsAt(
   const index = await readStoreIndex(store, 'bench', H, identity);
   if (!index) throw new Error('no store');
   const opts = { dataset: 'bench', ageIdentity: identity, schema, columns };
-  const key = warmKey(H, sha256Hex(canonicalJson(index)));
-  const warm = (): WarmInput => ({
-    kind: 'warm',
-    key,
-    schema,
-    rows,
-    read: () => readStore(store, index, opts),
-    chunked: () => storeRows(store, index, opts),
-  });
+  const warm = (): WarmInput => storeSource(store, index, H, opts);
   const budget = { warmCacheBytes: 512 * 2 ** 20 };
   const peerSql = `SELECT region, count(*) AS patients, sum(cost) AS total_cost, avg(cost) AS mean_cost, max(cost) AS max_cost
       FROM read_parquet(${q(parquet)}) WHERE age >= 18 GROUP BY region HAVING count(*) >= 10 ORDER BY region`;
@@ -89,14 +80,7 @@ export async function warmRowsAt(
       schema,
       parquet,
       mb: readFileSync(csv).length / 2 ** 20,
-      warm: (cols) => {
-        const its = { ...opts, columns: [...cols] };
-        return {
-          ...warm(),
-          read: () => readStore(store, index, its),
-          chunked: () => storeRows(store, index, its),
-        };
-      },
+      warm: (cols) => storeSource(store, index, H, { ...opts, columns: [...cols] }),
     },
     duck,
     seconds,

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { makeLabs } from '../datasets/make-labs.ts';
 import { makeVisits } from '../datasets/make-visits.ts';
-import { canonicalJson, sha256Hex } from '../src/common/hash.ts';
+import { sha256Hex } from '../src/common/hash.ts';
 import { sealDataset } from '../src/cli/seal-dataset.ts';
 import {
   accountKeyFromSuri,
@@ -23,11 +23,11 @@ import {
   generateIdentity,
 } from '../src/crypto/index.ts';
 import { csvChunks } from '../src/data/csv-chunks.ts';
-import { dropWarm, type ParsedDataset, parseDataset, type WarmInput, warmKey } from '../src/data/index.ts';
+import { dropWarm, type ParsedDataset, parseDataset, type WarmInput } from '../src/data/index.ts';
 import { startCsvWorkers, stopCsvWorkers } from '../src/enclave/csv-workers.ts';
 import { ingestSealedInput } from '../src/enclave/ingest.ts';
-import { readStore, readStoreIndex, readStorePieces } from '../src/enclave/store/read.ts';
-import { storeRows } from '../src/enclave/store/read-rows.ts';
+import { readStoreIndex, readStorePieces } from '../src/enclave/store/read.ts';
+import { storeSource } from '../src/enclave/store/open.ts';
 import { writeStore } from '../src/enclave/store/write.ts';
 import { checkPipeline, parsePipeline, runPipeline } from '../src/pipelines/index.ts';
 import { runStreaming } from '../src/pipelines/partials/stream.ts';
@@ -133,17 +133,13 @@ export async function run(): Promise<BenchSection> {
     ): Promise<WarmInput> => {
       const index = await readStoreIndex(path, 'bench', hash, keys.identity);
       if (!index) throw new Error('no store');
-      const opts = { dataset: 'bench', ageIdentity: keys.identity, schema: s, columns: cols };
-      const key = warmKey(hash, sha256Hex(canonicalJson(index)));
       // As store/open.ts gives it: a first job reads the store as DuckDB copies it.
-      return {
-        kind: 'warm',
-        key,
+      return storeSource(path, index, hash, {
+        dataset: 'bench',
+        ageIdentity: keys.identity,
         schema: s,
-        rows: index.rows,
-        read: () => readStore(path, index, opts),
-        chunked: () => storeRows(path, index, opts),
-      };
+        columns: cols,
+      });
     };
     // Results by DuckDB threads: one thread sums floats in row order, so every run agrees.
     const results: Record<number, Set<string>> = { 1: new Set(), 2: new Set() };

@@ -13,7 +13,7 @@ import type { SealedInput } from '../../contracts/enclave-protocol.ts';
 import { assertInputAccepted, type OpenContext, type OpenedDataset } from '../datasets.ts';
 import { isWarm, type ParsedDataset, type WarmInput, warmKey } from '../../data/index.ts';
 import type { StoreIndex } from './format.ts';
-import { readStore, readStoreIndex, readStorePieces, storePathFor } from './read.ts';
+import { type ReadStoreOptions, readStore, readStoreIndex, readStorePieces, storePathFor } from './read.ts';
 import { storeRows } from './read-rows.ts';
 import { writeStore, writeStoreFrom } from './write.ts';
 
@@ -43,33 +43,45 @@ export async function openFromStore(
   const index = await readStoreIndex(dir, input.datasetId, hash, ctx.ageIdentity);
   if (!index) return undefined;
   if (index.rows !== manifest.rows) return undefined;
-  const read = () =>
-    readStore(dir, index, {
-      dataset: input.datasetId,
-      ageIdentity: ctx.ageIdentity,
-      schema: manifest.schema,
-      columns,
-    });
+  const source = storeSource(dir, index, hash, {
+    dataset: input.datasetId,
+    ageIdentity: ctx.ageIdentity,
+    schema: manifest.schema,
+    columns,
+  });
   const opened = { datasetId: input.datasetId, manifest: input.manifest, manifestHash: hash };
-  if (!opts.warm) return { ...opened, data: await read() };
-  const key = storeWarmKey(hash, index);
-  const base = { kind: 'warm' as const, key, schema: manifest.schema, rows: manifest.rows, read };
-  if (isWarm(key, columns)) {
-    const data = { table: new Table(), schema: manifest.schema, rows: manifest.rows };
-    return { ...opened, data, source: base };
-  }
-  // Not read here: DuckDB reads the columns as it copies them into the cache (or scans
-  // them), a chunk at a time, decrypted meanwhile (read-rows.ts); a job that wants them
-  // whole (a model) reads them through `read`.
-  const chunked = () =>
-    storeRows(dir, index, {
-      dataset: input.datasetId,
-      ageIdentity: ctx.ageIdentity,
-      schema: manifest.schema,
-      columns,
-    });
+  if (!opts.warm) return { ...opened, data: await source.read() };
+  // No rows here: the runner reads them from the cache when it holds these columns (and the
+  // store only if its database misses after all); otherwise DuckDB reads them as it copies
+  // them into the cache (or scans them), a chunk at a time, decrypted meanwhile
+  // (read-rows.ts), and a job that wants them whole (a model) reads them through `read`.
   const data = { table: new Table(), schema: manifest.schema, rows: manifest.rows };
-  return { ...opened, data, source: { ...base, chunked } };
+  if (!isWarm(source.key, columns)) return { ...opened, data, source };
+  // Cached: no chunked read, so the runner reads the store only through `read`, if at all.
+  const { chunked: _cached, ...cached } = source;
+  return { ...opened, data, source: cached };
+}
+
+/**
+ * The store in `dir` (its checked `index`, of the manifest hashed `hash`) as a warm-cache
+ * input of `opts.columns`: its key, and its columns read whole (`read`) or a chunk at a time
+ * as DuckDB scans them (`chunked`). The benches build their inputs with it too, so that they
+ * read the store as jobs do.
+ */
+export function storeSource(
+  dir: string,
+  index: StoreIndex,
+  hash: string,
+  opts: ReadStoreOptions,
+): WarmInput & { chunked: NonNullable<WarmInput['chunked']> } {
+  return {
+    kind: 'warm',
+    key: storeWarmKey(hash, index),
+    schema: opts.schema,
+    rows: index.rows,
+    read: () => readStore(dir, index, opts),
+    chunked: () => storeRows(dir, index, opts),
+  };
 }
 
 /** The warm cache's key of a store: the index names every chunk's place and size, so the same digest is the same stored rows. */
