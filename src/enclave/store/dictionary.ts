@@ -46,59 +46,23 @@ export function isStringDictionary(data: Data): boolean {
  * distinct values. Values are compared as bytes (one UTF-8 string has one encoding).
  */
 export function encodeStringChunk(parts: readonly Data[]): Data[] | undefined {
-  // Open addressing over a table twice the dictionary's size: code + 1 per slot, 0 empty.
-  const SLOTS = 256;
-  const slots = new Int16Array(SLOTS);
-  const starts: number[] = [];
-  const lengths: number[] = [];
-  const sources: Uint8Array[] = [];
+  const dict = new ChunkDictionary();
   const out: { indices: Int8Array; part: Data }[] = [];
   for (const part of parts) {
-    const offsets = part.valueOffsets as Int32Array;
-    const bytes = part.values as Uint8Array;
     const indices = new Int8Array(part.length);
-    const bitmap = part.nullCount > 0 ? part.nullBitmap : undefined;
-    for (let i = 0; i < part.length; i++) {
-      if (bitmap) {
-        const b = part.offset + i;
-        if ((((bitmap[b >> 3] as number) >> (b & 7)) & 1) === 0) continue;
-      }
-      const start = offsets[i] as number;
-      const end = offsets[i + 1] as number;
-      let h = 0x811c9dc5;
-      for (let k = start; k < end; k++) h = Math.imul(h ^ (bytes[k] as number), 0x01000193);
-      let slot = (h ^ (h >>> 8) ^ (h >>> 16)) & (SLOTS - 1);
-      for (;;) {
-        const entry = slots[slot] as number;
-        if (entry === 0) {
-          if (starts.length === DICTIONARY_MAX) return undefined;
-          starts.push(start);
-          lengths.push(end - start);
-          sources.push(bytes);
-          slots[slot] = starts.length;
-          indices[i] = starts.length - 1;
-          break;
-        }
-        const code = entry - 1;
-        if (
-          sameBytes(
-            sources[code] as Uint8Array,
-            starts[code] as number,
-            lengths[code] as number,
-            bytes,
-            start,
-            end,
-          )
-        ) {
-          indices[i] = code;
-          break;
-        }
-        slot = (slot + 1) & (SLOTS - 1);
-      }
-    }
+    const bitmap = part.nullCount > 0 ? (part.nullBitmap as Uint8Array) : undefined;
+    const fits = encodePart(
+      dict,
+      part.values as Uint8Array,
+      part.valueOffsets as Int32Array,
+      bitmap,
+      part.offset,
+      indices,
+    );
+    if (!fits) return undefined;
     out.push({ indices, part });
   }
-  const dictionary = makeVector(utf8Data(sources, starts, lengths));
+  const dictionary = makeVector(dict.data());
   const type = stringDictionaryType();
   return out.map(({ indices, part }) =>
     makeData({
@@ -110,6 +74,109 @@ export function encodeStringChunk(parts: readonly Data[]): Data[] | undefined {
       dictionary,
     }),
   );
+}
+
+/** Slots of the open-addressing table: twice the dictionary's size. */
+const SLOTS = 256;
+
+/**
+ * The distinct values of a chunk so far, in order of first appearance (their codes), with
+ * their bytes copied into one buffer: one typed-array shape, so the per-row loop stays
+ * monomorphic whichever parts the values came from.
+ */
+class ChunkDictionary {
+  /** Code + 1 per slot, 0 empty. */
+  readonly slots = new Int16Array(SLOTS);
+  readonly starts = new Int32Array(DICTIONARY_MAX + 1);
+  readonly lengths = new Int32Array(DICTIONARY_MAX);
+  bytes = new Uint8Array(1024);
+  count = 0;
+
+  /** The dictionary as Utf8 data (its values' bytes, copied once more to their size). */
+  data(): Data<Utf8> {
+    const offsets = new Int32Array(this.count + 1);
+    offsets.set(this.starts.subarray(0, this.count + 1));
+    return makeData({
+      type: new Utf8(),
+      length: this.count,
+      nullCount: 0,
+      valueOffsets: offsets,
+      data: this.bytes.slice(0, offsets[this.count] as number),
+    });
+  }
+}
+
+/**
+ * Code row by row the values of one part (`offsets` already at the part's first row,
+ * `bitmap` at bit `offset`) into `indices`; false when the chunk has more than
+ * DICTIONARY_MAX distinct values. Nulls keep code 0 (their validity bit says null).
+ */
+function encodePart(
+  dict: ChunkDictionary,
+  bytes: Uint8Array,
+  offsets: Int32Array,
+  bitmap: Uint8Array | undefined,
+  offset: number,
+  indices: Int8Array,
+): boolean {
+  const { slots, starts, lengths } = dict;
+  let known = dict.bytes;
+  const rows = indices.length;
+  for (let i = 0; i < rows; i++) {
+    if (bitmap) {
+      const b = offset + i;
+      if ((((bitmap[b >> 3] as number) >> (b & 7)) & 1) === 0) continue;
+    }
+    const start = offsets[i] as number;
+    const end = offsets[i + 1] as number;
+    const length = end - start;
+    // The slot from the length and three bytes (first, middle, last) rather than every
+    // byte: the bytes are compared in full below anyway.
+    let h =
+      length === 0
+        ? 0
+        : Math.imul(
+            length ^
+              ((bytes[start] as number) << 8) ^
+              ((bytes[start + (length >> 1)] as number) << 16) ^
+              ((bytes[end - 1] as number) << 24),
+            0x9e3779b1,
+          );
+    h ^= h >>> 15;
+    let slot = (h ^ (h >>> 8)) & (SLOTS - 1);
+    for (;;) {
+      const entry = slots[slot] as number;
+      if (entry === 0) {
+        const code = dict.count;
+        if (code === DICTIONARY_MAX) return false;
+        const at = starts[code] as number;
+        if (at + length > known.length) {
+          const grown = new Uint8Array(Math.max(known.length * 2, at + length));
+          grown.set(known.subarray(0, at));
+          dict.bytes = known = grown;
+        }
+        known.set(bytes.subarray(start, end), at);
+        lengths[code] = length;
+        starts[code + 1] = at + length;
+        dict.count = code + 1;
+        slots[slot] = code + 1;
+        indices[i] = code;
+        break;
+      }
+      const code = entry - 1;
+      if (lengths[code] === length) {
+        const at = starts[code] as number;
+        let k = 0;
+        while (k < length && known[at + k] === bytes[start + k]) k++;
+        if (k === length) {
+          indices[i] = code;
+          break;
+        }
+      }
+      slot = (slot + 1) & (SLOTS - 1);
+    }
+  }
+  return true;
 }
 
 /** The parts of a chunk as a one-column table typed by the parts (Utf8 or dictionary), for tableToIPC. */
@@ -152,39 +219,6 @@ export function decodeStringDictionary(data: Data): Data {
     length: data.length,
     nullCount: data.nullCount,
     nullBitmap: data.nullCount > 0 ? alignedBitmap(data) : null,
-    valueOffsets: offsets,
-    data: bytes,
-  });
-}
-
-function sameBytes(
-  a: Uint8Array,
-  aStart: number,
-  aLength: number,
-  b: Uint8Array,
-  bStart: number,
-  bEnd: number,
-): boolean {
-  if (aLength !== bEnd - bStart) return false;
-  for (let k = 0; k < aLength; k++) if (a[aStart + k] !== b[bStart + k]) return false;
-  return true;
-}
-
-function utf8Data(sources: Uint8Array[], starts: number[], lengths: number[]): Data<Utf8> {
-  const offsets = new Int32Array(starts.length + 1);
-  for (let c = 0; c < starts.length; c++) offsets[c + 1] = (offsets[c] as number) + (lengths[c] as number);
-  const bytes = new Uint8Array(offsets[starts.length] as number);
-  for (let c = 0; c < starts.length; c++) {
-    const start = starts[c] as number;
-    bytes.set(
-      (sources[c] as Uint8Array).subarray(start, start + (lengths[c] as number)),
-      offsets[c] as number,
-    );
-  }
-  return makeData({
-    type: new Utf8(),
-    length: starts.length,
-    nullCount: 0,
     valueOffsets: offsets,
     data: bytes,
   });
