@@ -19,6 +19,7 @@ import { chunkAad, indexAad, STORE_CHUNK_ROWS, STORE_FORMAT, type StoreIndex } f
 import { storeKey } from './keys.ts';
 import { ipcParts } from './ipc-parts.ts';
 import { sealPiece, sealRanges } from './seal.ts';
+import { byteAlignedBools } from './bool-bits.ts';
 
 /**
  * Write the store of `data` (checked against the manifest hashing to `manifestHash`) at
@@ -87,12 +88,14 @@ export async function writeStoreFrom(
       const parts = pending[c] as Data[];
       // A string chunk with few distinct values is kept as a dictionary (dictionary.ts).
       const encoded = spec.type === 'string' ? encodeStringChunk(parts) : undefined;
+      // Bool slices starting mid-byte re-packed here, not bit by bit in Arrow's writer.
+      const aligned = spec.type === 'bool' ? parts.map(byteAlignedBools) : parts;
       const table = encoded
         ? chunkTable(spec.name, encoded)
         : tableFromBatches(
             [spec.name],
             [{ type: spec.type }],
-            parts.map((d) => ({ length: d.length, columns: [d] })),
+            aligned.map((d) => ({ length: d.length, columns: [d] })),
           );
       // The IPC stream as ranges, most of them views of the parsed columns: sealed range by
       // range, so no joined copy of the chunk is made (ipc-parts.ts); the writer's own
@@ -100,6 +103,7 @@ export async function writeStoreFrom(
       const ipc = ipcParts(table);
       const sealed = sealRanges(key, chunkAad(manifestHash, c, spec.name, j, count), ipc.parts);
       for (const copy of ipc.copies) copy.fill(0);
+      for (const [k, d] of aligned.entries()) if (d !== parts[k]) (d.values as Uint8Array).fill(0);
       const length = sealed.reduce((n, p) => n + p.length, 0);
       const { bytesWritten } = await (files[c] as FileHandle).writev(sealed);
       if (bytesWritten !== length) throw new Error('short write');
