@@ -14,6 +14,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Data } from 'apache-arrow';
 import type { DatasetSchema, ParsedDataset } from '../../data/index.ts';
 import { tableFromBatches } from '../../data/columns.ts';
+import { ownBits } from './chunk-bits.ts';
 import { chunkTable, encodeStringChunk } from './dictionary.ts';
 import { chunkAad, indexAad, STORE_CHUNK_ROWS, STORE_FORMAT, type StoreIndex } from './format.ts';
 import { storeKey } from './keys.ts';
@@ -89,7 +90,8 @@ export async function writeStoreFrom(
       // A string chunk with few distinct values is kept as a dictionary (dictionary.ts).
       const encoded = spec.type === 'string' ? encodeStringChunk(parts) : undefined;
       // Bool slices starting mid-byte re-packed here, not bit by bit in Arrow's writer.
-      const aligned = spec.type === 'bool' ? parts.map(byteAlignedBools) : parts;
+      // Every slice's bitmaps cut to its own rows (chunk-bits.ts), not the whole column's.
+      const aligned = (spec.type === 'bool' ? parts.map(byteAlignedBools) : parts).map(ownBits);
       const table = encoded
         ? chunkTable(spec.name, encoded)
         : tableFromBatches(
@@ -103,7 +105,12 @@ export async function writeStoreFrom(
       const ipc = ipcParts(table);
       const sealed = sealRanges(key, chunkAad(manifestHash, c, spec.name, j, count), ipc.parts);
       for (const copy of ipc.copies) copy.fill(0);
-      for (const [k, d] of aligned.entries()) if (d !== parts[k]) (d.values as Uint8Array).fill(0);
+      // Fresh bitmaps wiped; values a slice shares with the parsed column are left alone.
+      for (const [k, d] of aligned.entries()) {
+        const part = parts[k] as Data;
+        if (spec.type === 'bool' && d.values !== part.values) (d.values as Uint8Array).fill(0);
+        if (d.nullBitmap && d.nullBitmap !== part.nullBitmap) d.nullBitmap.fill(0);
+      }
       const length = sealed.reduce((n, p) => n + p.length, 0);
       const { bytesWritten } = await (files[c] as FileHandle).writev(sealed);
       if (bytesWritten !== length) throw new Error('short write');
