@@ -1,12 +1,12 @@
 /**
  * Bool slices re-packed to start on a byte before the store writes them
- * (src/enclave/store/bool-bits.ts): every row keeps its value, whatever the slice's start
+ * (src/enclave/store/chunk-bits.ts ownBits): every row keeps its value, whatever the slice's start
  * and length, and through Arrow's IPC writer the rows read back the same.
  */
 import { Bool, makeData, makeVector, tableFromIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { tableFromBatches } from '../../src/data/columns.ts';
-import { byteAlignedBools } from '../../src/enclave/store/bool-bits.ts';
+import { ownBits } from '../../src/enclave/store/chunk-bits.ts';
 import { ipcParts } from '../../src/enclave/store/ipc-parts.ts';
 
 /** A seeded bool column of `n` rows and its values. */
@@ -23,7 +23,7 @@ function column(n: number, seed: number): { values: boolean[]; bits: Uint8Array 
   return { values, bits };
 }
 
-describe('byteAlignedBools', () => {
+describe('ownBits on bool slices', () => {
   it('keeps every row of any slice, starting on a byte, bits past the end of a fresh bitmap zero', () => {
     for (let seed = 1; seed <= 40; seed++) {
       const n = 1 + ((seed * 37) % 150);
@@ -34,7 +34,7 @@ describe('byteAlignedBools', () => {
         for (const length of [0, 1, 5, 8, 13, n - from]) {
           if (length < 0 || from + length > n) continue;
           const slice = data.slice(from, length);
-          const aligned = byteAlignedBools(slice);
+          const aligned = ownBits(slice);
           expect(aligned.offset % 8).toBe(0);
           const got = [...makeVector(aligned)];
           expect(got).toEqual(values.slice(from, from + length));
@@ -53,7 +53,7 @@ describe('byteAlignedBools', () => {
     const table = tableFromBatches(
       ['b'],
       [{ type: 'bool' }],
-      parts.map(byteAlignedBools).map((d) => ({ length: d.length, columns: [d] })),
+      parts.map(ownBits).map((d) => ({ length: d.length, columns: [d] })),
     );
     const ipc = ipcParts(table);
     const back = tableFromIPC(Buffer.concat(ipc.parts));

@@ -20,7 +20,6 @@ import { chunkAad, indexAad, STORE_CHUNK_ROWS, STORE_FORMAT, type StoreIndex } f
 import { storeKey } from './keys.ts';
 import { ipcParts } from './ipc-parts.ts';
 import { sealPiece, sealRanges } from './seal.ts';
-import { byteAlignedBools } from './bool-bits.ts';
 
 /**
  * Write the store of `data` (checked against the manifest hashing to `manifestHash`) at
@@ -89,9 +88,9 @@ export async function writeStoreFrom(
       const parts = pending[c] as Data[];
       // A string chunk with few distinct values is kept as a dictionary (dictionary.ts).
       const encoded = spec.type === 'string' ? encodeStringChunk(parts) : undefined;
-      // Bool slices starting mid-byte re-packed here, not bit by bit in Arrow's writer.
-      // Every slice's bitmaps cut to its own rows (chunk-bits.ts), not the whole column's.
-      const aligned = (spec.type === 'bool' ? parts.map(byteAlignedBools) : parts).map(ownBits);
+      // Every slice's bitmaps cut to its own rows at bit 0 (chunk-bits.ts), not the whole
+      // column's, nor re-packed bit by bit in Arrow's writer.
+      const aligned = parts.map(ownBits);
       const table = encoded
         ? chunkTable(spec.name, encoded)
         : tableFromBatches(
