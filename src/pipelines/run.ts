@@ -44,7 +44,7 @@ import {
 import { toOutputValue } from './results.ts';
 import { execute, guarded, type Run } from './run-sql.ts';
 import type { PipelineDocument } from './schema.ts';
-import { jobThreads } from './threads.ts';
+import { jobThreads, orderFree } from './threads.ts';
 import { trainDirectly } from './train-direct.ts';
 
 export type { PipelineOutput, PipelineOutputs } from './read-outputs.ts';
@@ -136,7 +136,7 @@ export async function runPipeline(
     {
       threads: opts.threads ?? (fromTables(plan, inputs, opts.warmCacheBytes ?? 0) ? jobThreads(plan) : 1),
       // A job that must run on one thread keeps the warm cache there (data/duckdb.ts).
-      serial: opts.threads === undefined && !plan.steps.every((s) => s.parallel),
+      serial: opts.threads === undefined && !orderFree(plan),
       memoryLimit: opts.memoryLimit,
       prefer: plan.inputs.flatMap((i) => {
         const x = inputs[i.name];

@@ -27,5 +27,10 @@ export const PARALLEL_THREADS = 2;
  * computes may run on several (PlannedStep.parallel), else 1.
  */
 export function jobThreads(plan: Pick<PipelinePlan, 'steps'>, cores = availableParallelism()): number {
-  return plan.steps.every((s) => s.parallel) ? Math.max(1, Math.min(PARALLEL_THREADS, cores)) : 1;
+  return orderFree(plan) ? Math.max(1, Math.min(PARALLEL_THREADS, cores)) : 1;
+}
+
+/** Whether every step of a checked plan may run on several threads (PlannedStep.parallel): its result cannot depend on the order of the rows. */
+export function orderFree(plan: Pick<PipelinePlan, 'steps'>): boolean {
+  return plan.steps.every((s) => s.parallel);
 }
