@@ -6,12 +6,12 @@
  * the scan with the same store_corrupt readStore throws, naming only the place.
  */
 import { join } from 'node:path';
-import { type Data, tableFromIPC } from 'apache-arrow';
-import { canonicalJson } from '../../common/hash.ts';
+import type { Data } from 'apache-arrow';
 import type { ChunkedRows, RowBatch, RowPass } from '../../data/chunked-rows.ts';
 import { scannableColumnType } from '../../data/columns.ts';
 import { streamChunks } from './decrypt-stream.ts';
-import { chunkAad, type StoreIndex, storeCorrupt } from './format.ts';
+import { chunkPlace, decodeChunk, type WantedColumn, wantedColumns } from './chunk-places.ts';
+import { type StoreIndex, storeCorrupt } from './format.ts';
 import { storeKey } from './keys.ts';
 import { type ReadStoreOptions, THREADS_FROM_BYTES } from './read.ts';
 
@@ -22,19 +22,13 @@ import { type ReadStoreOptions, THREADS_FROM_BYTES } from './read.ts';
  */
 export function storeRows(dir: string, index: StoreIndex, opts: ReadStoreOptions): ChunkedRows {
   const { dataset } = opts;
-  if (canonicalJson(index.schema) !== canonicalJson(opts.schema)) throw storeCorrupt(dataset, 'schema');
-  const wanted = index.schema
-    .map((c, i) => ({ ...c, i }))
-    .filter((c) => !opts.columns || opts.columns.includes(c.name));
+  const wanted = wantedColumns(index, dataset, opts.schema, opts.columns);
   let sealedBytes = 0;
   const groups = index.chunks.map((_, j) =>
     wanted.map((col, file) => {
-      const extents = index.extents[col.i] ?? [];
-      if (extents.length !== index.chunks.length) throw storeCorrupt(dataset, `column ${col.i}`);
-      const [offset, length] = extents[j] as [number, number];
-      sealedBytes += length;
-      const aad = chunkAad(index.manifestHash, col.i, col.name, j, index.chunks.length);
-      return { file, offset, length, aad };
+      const place = chunkPlace(index, dataset, col, j);
+      sealedBytes += place.length;
+      return { file, ...place };
     }),
   );
   const threaded = opts.threads ?? sealedBytes >= THREADS_FROM_BYTES;
@@ -93,7 +87,7 @@ export function storeRows(dir: string, index: StoreIndex, opts: ReadStoreOptions
 function chunkParts(
   index: StoreIndex,
   opts: ReadStoreOptions,
-  wanted: readonly { i: number; name: string; type: string }[],
+  wanted: readonly WantedColumn[],
   j: number,
   taken: { plains: Uint8Array[] } | { failed: number },
 ): RowBatch[] {
@@ -103,16 +97,7 @@ function chunkParts(
   if ('failed' in taken) throw corrupt(taken.failed);
   const perColumn: Data[][] = [];
   for (const [k, col] of wanted.entries()) {
-    let datas: Data[];
-    try {
-      const table = tableFromIPC(taken.plains[k] as Uint8Array);
-      const vector = table.getChildAt(0);
-      if (!vector || table.numRows !== index.chunks[j] || table.schema.fields[0]?.name !== col.name)
-        throw corrupt(k);
-      datas = [...vector.data];
-    } catch {
-      throw corrupt(k);
-    }
+    const datas = decodeChunk(taken.plains[k] as Uint8Array, index, dataset, col, j);
     if (datas.some((d) => scannableColumnType(d.type) !== col.type)) throw corrupt(k);
     perColumn.push(datas);
   }

@@ -7,12 +7,12 @@
  */
 import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Data, type DataType, makeData, Null, tableFromIPC } from 'apache-arrow';
-import { canonicalJson } from '../../common/hash.ts';
+import { type Data, type DataType, makeData, Null } from 'apache-arrow';
 import { tableFromBatches } from '../../data/columns.ts';
 import type { ColumnType, DatasetSchema, ParsedDataset } from '../../data/index.ts';
 import { decodeStringDictionary, isStringDictionary, stringDictionaryType } from './dictionary.ts';
-import { chunkAad, indexAad, STORE_FORMAT, type StoreIndex, storeCorrupt } from './format.ts';
+import { chunkPlace, decodeChunk, type WantedColumn, wantedColumns } from './chunk-places.ts';
+import { indexAad, STORE_FORMAT, type StoreIndex, storeCorrupt } from './format.ts';
 import { storeKey } from './keys.ts';
 import { type OpenedChunks, openOnThreads } from './decrypt-pool.ts';
 import { openPiece } from './seal.ts';
@@ -177,21 +177,12 @@ async function readStoreChunks(
   reuse: readonly ArrayBuffer[] = [],
 ): Promise<{ data: ParsedDataset; buffers: ArrayBuffer[] }> {
   const { dataset, ageIdentity } = opts;
-  if (canonicalJson(index.schema) !== canonicalJson(opts.schema)) throw storeCorrupt(dataset, 'schema');
+  const wanted = wantedColumns(index, dataset, opts.schema, opts.columns);
   const key = storeKey(ageIdentity, index.manifestHash);
-  const wanted = index.schema
-    .map((c, i) => ({ ...c, i }))
-    .filter((c) => !opts.columns || opts.columns.includes(c.name));
   const reads: ChunkRead[] = [];
-  for (const [k, col] of wanted.entries()) {
-    const extents = index.extents[col.i] ?? [];
-    if (extents.length !== index.chunks.length) throw storeCorrupt(dataset, `column ${col.i}`);
-    for (let j = from; j < to; j++) {
-      const [offset, length] = extents[j] as [number, number];
-      const aad = chunkAad(index.manifestHash, col.i, col.name, j, index.chunks.length);
-      reads.push({ k, i: col.i, name: col.name, j, offset, length, aad });
-    }
-  }
+  for (const [k, col] of wanted.entries())
+    for (let j = from; j < to; j++)
+      reads.push({ k, i: col.i, name: col.name, j, ...chunkPlace(index, dataset, col, j) });
   const sealedBytes = reads.reduce((n, r) => n + r.length, 0);
   const threaded = opts.threads ?? sealedBytes >= THREADS_FROM_BYTES;
   const opened =
@@ -199,14 +190,10 @@ async function readStoreChunks(
   const plains = opened?.plains ?? (await openHere(dir, dataset, key, reads));
   // Per column read, per chunk: its parts (a chunk written from several streamed pieces has several).
   const perColumn: Data[][][] = wanted.map(() => []);
-  for (const [n, r] of reads.entries()) {
-    const where = `column ${r.i}, chunk ${r.j}`;
-    const table = tableFromIPC(plains[n] as Uint8Array);
-    const vector = table.getChildAt(0);
-    if (!vector || table.numRows !== index.chunks[r.j] || table.schema.fields[0]?.name !== r.name)
-      throw storeCorrupt(dataset, where);
-    (perColumn[r.k] as Data[][]).push([...vector.data]);
-  }
+  for (const [n, r] of reads.entries())
+    (perColumn[r.k] as Data[][]).push(
+      decodeChunk(plains[n] as Uint8Array, index, dataset, wanted[r.k] as WantedColumn, r.j),
+    );
   const data = assemble(index, opts, wanted, perColumn, from, to);
   return { data, buffers: opened?.buffers ?? [] };
 }
