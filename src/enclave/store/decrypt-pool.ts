@@ -15,6 +15,7 @@ import {
   type DecryptTask,
   storeDecryptThread,
 } from './decrypt-thread.ts';
+import { plainBytes } from './seal.ts';
 
 /**
  * The thread's code: storeDecryptThread from its own source text (one copy of it), plain
@@ -157,6 +158,11 @@ export interface OpenedChunks {
 // the typed arrays over it are views, never copies.
 const ALIGN = 64;
 
+/** Bytes the plaintext of a sealed chunk of `sealedLength` bytes takes in a thread's output: rounded up to ALIGN. */
+export function slotBytes(sealedLength: number): number {
+  return Math.ceil(plainBytes(sealedLength) / ALIGN) * ALIGN;
+}
+
 /**
  * Open `chunks` (sealed with `key`, seal.ts) on the threads, in contiguous shares of about
  * equal bytes. Returns their plaintexts in order, or `{ failed }`: the first chunk that did
@@ -178,7 +184,7 @@ export async function openOnThreads(
     while (i < chunks.length && (share.tasks.length === 0 || done < goal || s === live.length - 1)) {
       const c = chunks[i++] as SealedChunk;
       share.tasks.push({ ...c, at: share.bytes });
-      share.bytes += Math.ceil(Math.max(0, c.length - 28) / ALIGN) * ALIGN;
+      share.bytes += slotBytes(c.length);
       done += c.length;
     }
     shares.push(share);
@@ -203,7 +209,7 @@ export async function openOnThreads(
     const plains: Uint8Array[] = [];
     shares.forEach((share, s) => {
       const out = (replies[s] as DecryptReply).out;
-      for (const t of share.tasks) plains.push(new Uint8Array(out, t.at, Math.max(0, t.length - 28)));
+      for (const t of share.tasks) plains.push(new Uint8Array(out, t.at, plainBytes(t.length)));
     });
     return { plains, buffers: replies.map((r) => r.out) };
   } finally {

@@ -11,9 +11,16 @@
  * the calling thread.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { requestId, sendRequest, type StoreThread, storeThreads, waitForReplies } from './decrypt-pool.ts';
+import {
+  requestId,
+  sendRequest,
+  type StoreThread,
+  slotBytes,
+  storeThreads,
+  waitForReplies,
+} from './decrypt-pool.ts';
 import type { DecryptReply, DecryptTask } from './decrypt-thread.ts';
-import { openPiece } from './seal.ts';
+import { openPiece, plainBytes } from './seal.ts';
 
 /** A sealed chunk of a stream: its file (an index into the stream's paths) and place. */
 export interface StreamChunk {
@@ -41,9 +48,6 @@ const PATIENCE_MS = 5000;
 /** Plaintext buffers kept between streams for the next one to write into. */
 const SPARE_BYTES = 64 * 1024 * 1024;
 const spares: ArrayBuffer[] = [];
-// As in decrypt-pool.ts: Arrow's buffers start on 64-byte boundaries, so chunks do too.
-const ALIGN = 64;
-const OVERHEAD = 28;
 
 /** A buffer of `list` of at least `bytes`, taken out of it. */
 function takeBuffer(list: ArrayBuffer[], bytes: number): ArrayBuffer | undefined {
@@ -114,7 +118,7 @@ export function streamChunks(
         aad: c.aad.toString('utf8'),
         at: bytes,
       };
-      bytes += Math.ceil(Math.max(0, c.length - OVERHEAD) / ALIGN) * ALIGN;
+      bytes += slotBytes(c.length);
       return task;
     });
     return { tasks, bytes };
@@ -188,7 +192,7 @@ export function streamChunks(
         held = reply.out;
         if (reply.failed >= 0) return { failed: reply.failed };
         const { tasks } = layout(g);
-        const plains = tasks.map((t) => new Uint8Array(reply.out, t.at, Math.max(0, t.length - OVERHEAD)));
+        const plains = tasks.map((t) => new Uint8Array(reply.out, t.at, plainBytes(t.length)));
         return { plains };
       }
       onThreads = false;

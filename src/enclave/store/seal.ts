@@ -30,6 +30,11 @@ export function sealRanges(key: Buffer, aad: Buffer, ranges: readonly Uint8Array
   return out;
 }
 
+/** Bytes of plaintext in a sealed piece of `sealedLength` bytes (0 for one too short to open). */
+export function plainBytes(sealedLength: number): number {
+  return Math.max(0, sealedLength - NONCE - TAG);
+}
+
 /** The plaintext of a sealed piece, or undefined when it does not open (wrong key, place or bytes). */
 export function openPiece(key: Buffer, aad: Buffer, sealed: Uint8Array): Buffer | undefined {
   if (sealed.length < NONCE + TAG) return undefined;
