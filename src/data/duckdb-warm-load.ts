@@ -26,7 +26,7 @@ import {
   warmElsewhere,
 } from './duckdb-warm.ts';
 import type { LoadOptions } from './duckdb-load.ts';
-import type { DatasetSchema, ParsedDataset } from './schema.ts';
+import { type DatasetSchema, FIXED_WIDTH, type ParsedDataset } from './schema.ts';
 
 /**
  * A dataset a job may read from the warm cache: its key (duckdb-warm.ts warmKey), its
@@ -100,7 +100,8 @@ export function warmBytesAtLeast(schema: DatasetSchema, columns: readonly string
   let perRow = 0;
   for (const name of columns) {
     const type = schema.find((c) => c.name === name)?.type;
-    perRow += type === 'bool' ? 1 : type === 'int32' || type === 'date' ? 4 : type === 'string' ? 16 : 8;
+    // A string is DuckDB's 16-byte string_t; an unknown type counts as 8.
+    perRow += type === 'bool' ? 1 : type === 'string' ? 16 : ((type && FIXED_WIDTH[type]) ?? 8);
   }
   // Validity, one bit per row per column, and DuckDB's row groups' slack.
   return Math.ceil(rows * (perRow + columns.length / 8) * 1.1);
