@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchSection } from './section.ts';
+import { ENCLAVE_HEAP_FLAGS } from '../src/host/enclave-client.ts';
 
 interface Figures {
   wall: number;
@@ -28,7 +29,8 @@ const child = new URL('./store-scale-child.ts', import.meta.url).pathname;
 function step(name: string, dir: string, rows?: number): Figures {
   const out = execFileSync(
     process.execPath,
-    ['--import', 'tsx', child, name, dir, ...(rows ? [String(rows)] : [])],
+    // The enclave process's heap flags, as its ingest and jobs run there.
+    ['--import', 'tsx', ...ENCLAVE_HEAP_FLAGS, child, name, dir, ...(rows ? [String(rows)] : [])],
     { encoding: 'utf8', maxBuffer: 1 << 20, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const last = out.trim().split('\n').pop() ?? '';

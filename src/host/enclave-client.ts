@@ -36,6 +36,19 @@ import {
 // directory, which need not be this project.
 const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
+/**
+ * V8 heap flags of the enclave process (and of the benches that measure its work in their
+ * own process: package.json `bench`, bench/store-scale.ts). V8 counts the ArrayBuffer bytes
+ * allocated since the last full collection against the old generation's limit, which for
+ * the enclave's ~25 MB heap starts at ~44 MB less the young generation's 16 MB: an upload's
+ * ~95 MB of buffers (the parse threads' columns arriving, the store's sealed chunks) set off
+ * 4-5 full collections of the whole heap at 1M rows. A 64 MB initial old space leaves room
+ * for ~2.5 times as many bytes between collections: 1 full collection an upload, and a 1M-row
+ * ingest 0.68 -> 0.57 CPU s (A/B, alternating processes, 2026-12-07), peak RSS the same.
+ * V8 reads it at start only (v8.setFlagsFromString later changes nothing).
+ */
+export const ENCLAVE_HEAP_FLAGS: readonly string[] = ['--initial-old-space-size=64'];
+
 /** Where enclave log lines go on the host. */
 export type EnclaveLogger = (level: 'info' | 'warn' | 'error', message: string) => void;
 
@@ -133,7 +146,12 @@ export class EnclaveClient {
     const child = (opts.spawn ?? forkEnclave)(
       entry,
       // The heap gets the memory limit per job, as DuckDB does: a job's rows live in one or the other.
-      ['--import', TSX_LOADER, `--max-old-space-size=${Math.floor(limits.memoryBytes / 1024 ** 2)}`],
+      [
+        '--import',
+        TSX_LOADER,
+        `--max-old-space-size=${Math.floor(limits.memoryBytes / 1024 ** 2)}`,
+        ...ENCLAVE_HEAP_FLAGS,
+      ],
       {
         // glibc hands freed heap back to the OS beyond 128 KiB; node:crypto allocates a fresh
         // buffer per 64 KiB STREAM chunk and V8 frees them in bursts, so a decryption kept
