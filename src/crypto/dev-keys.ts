@@ -5,7 +5,14 @@
  */
 import { Keyring } from '@polkadot/keyring';
 import { u8aToHex } from '@polkadot/util';
-import { decodeAddress } from '@polkadot/util-crypto';
+import {
+  decodeAddress,
+  ed25519PairFromSeed,
+  keyExtractPath,
+  keyFromPath,
+  mnemonicToMiniSecret,
+  sr25519PairFromSeed,
+} from '@polkadot/util-crypto';
 import { ObscuraError } from '../common/errors.ts';
 import { cryptoReady } from './keys.ts';
 
@@ -17,17 +24,29 @@ export const DEV_ACCOUNT_NAMES = ['Alice', 'Bob', 'Charlie', 'Dave', 'Eve', 'Fer
 
 let devKeys: Set<string> | undefined;
 
-/** Public keys (0x hex) of the dev phrase itself and every well-known derivation, sr25519 and ed25519. */
+/**
+ * Public keys (0x hex) of the dev phrase itself and every well-known derivation, sr25519 and
+ * ed25519: what the keyring's addFromUri gives for each (`<phrase>`, `<phrase>//Name`,
+ * `<phrase>//Name//stash`). The phrase's seed is computed once and each path derived from it,
+ * as addFromUri does for each URI: its BIP39 seed is a 2048-round PBKDF2, and 34 of them cost
+ * ~0.3 CPU-s at every host's and every enclave's start (test/crypto/dev-keys.test.ts checks
+ * the keys against addFromUri).
+ */
 async function developmentPublicKeys(): Promise<Set<string>> {
   if (devKeys) return devKeys;
   await cryptoReady();
+  const seed = mnemonicToMiniSecret(DEV_PHRASE);
   const keys = new Set<string>();
-  for (const type of ['sr25519', 'ed25519'] as const) {
-    const ring = new Keyring({ type });
-    keys.add(u8aToHex(ring.addFromUri(DEV_PHRASE).publicKey));
+  for (const [type, fromSeed] of [
+    ['sr25519', sr25519PairFromSeed],
+    ['ed25519', ed25519PairFromSeed],
+  ] as const) {
+    const root = fromSeed(seed);
+    keys.add(u8aToHex(root.publicKey));
     for (const name of DEV_ACCOUNT_NAMES) {
-      keys.add(u8aToHex(ring.addFromUri(`${DEV_PHRASE}//${name}`).publicKey));
-      keys.add(u8aToHex(ring.addFromUri(`${DEV_PHRASE}//${name}//stash`).publicKey));
+      for (const path of [`//${name}`, `//${name}//stash`]) {
+        keys.add(u8aToHex(keyFromPath(root, keyExtractPath(path).path, type).publicKey));
+      }
     }
   }
   devKeys = keys;
