@@ -8,12 +8,15 @@
  */
 import duckdb, { type Vector } from '@duckdb/node-bindings';
 import { type Data, Type, type Vector as ArrowVector } from 'apache-arrow';
+import { type DictionaryExpander, dictionaryExpander } from './dictionary-expand.ts';
 import { type ColumnType, FIXED_WIDTH } from './schema.ts';
 
 const INLINE = 12;
 
 /** Reused per-load buffers, sized for one vector. */
 export interface Scratch {
+  /** A dictionary column's rows in DuckDB's string form (dictionary-expand.ts). */
+  expander: DictionaryExpander;
   strings: Uint8Array;
   /** `strings` as 32-bit words (one string_t is four). */
   words: Uint32Array;
@@ -28,6 +31,7 @@ export interface Scratch {
 export function vectorScratch(size: number): Scratch {
   const strings = new Uint8Array(size * 16);
   return {
+    expander: dictionaryExpander(size),
     strings,
     words: new Uint32Array(strings.buffer),
     view: new DataView(strings.buffer),
@@ -150,13 +154,13 @@ function fillStrings(vector: Vector, data: Data, first: number, n: number, s: Sc
 }
 
 /**
- * A dictionary's entries as DuckDB string_t words, 4 per possible Int8 index read as a byte
- * (0-255): an index that is negative, past the entries, or of an entry too long to inline
- * has zero words (an empty string), so the per-row copy has no branch. `long` marks the
- * entries over 12 bytes, `anyLong` whether there is one.
+ * A dictionary's entries as DuckDB string_t bytes, 16 per possible Int8 index read as a
+ * byte (0-255): an index that is negative, past the entries, or of an entry too long to
+ * inline has zero bytes (an empty string), so the per-row copy has no branch. `long` marks
+ * the entries over 12 bytes, `anyLong` whether there is one.
  */
 interface DictionaryForm {
-  words: Uint32Array;
+  table: Uint8Array;
   long: boolean[];
   anyLong: boolean;
 }
@@ -184,32 +188,24 @@ function dictionaryForm(dictionary: ArrowVector): DictionaryForm {
       bytes.set(values.subarray(start, start + len), c * 16 + 4);
     }
   }
-  form = { words: new Uint32Array(bytes.buffer), long, anyLong: long.includes(true) };
+  form = { table: bytes, long, anyLong: long.includes(true) };
   forms.set(dictionary, form);
   return form;
 }
 
 /**
  * Strings of a dictionary-encoded column (Int8 indices, enclave/store/dictionary.ts): each
- * row's string_t is its entry's, four word copies from a table with no branch per row
- * (measured at 10M rows: 60 -> ~20 ms a job); entries over 12 bytes one call each.
- * Null rows get an empty string under their cleared validity bit.
+ * row's string_t is its entry's, copied from a table with no branch per row, in
+ * WebAssembly (dictionary-expand.ts); entries over 12 bytes one call each. A null row
+ * gets its index's entry under its cleared validity bit.
  */
 function fillDictionary(vector: Vector, data: Data, first: number, n: number, s: Scratch): void {
   const dictionary = data.dictionary as ArrowVector;
-  const { words, long, anyLong } = dictionaryForm(dictionary);
+  const { table, long, anyLong } = dictionaryForm(dictionary);
   const entries = long.length;
   const indices = data.values as Int8Array;
-  const out = s.words;
-  for (let i = 0; i < n; i++) {
-    const e = ((indices[first + i] as number) & 0xff) * 4;
-    const w = i * 4;
-    out[w] = words[e] as number;
-    out[w + 1] = words[e + 1] as number;
-    out[w + 2] = words[e + 2] as number;
-    out[w + 3] = words[e + 3] as number;
-  }
-  duckdb.copy_data_to_vector(vector, 0, s.strings.buffer as ArrayBuffer, 0, n * 16);
+  const rows = s.expander.expand(table, new Uint8Array(indices.buffer, indices.byteOffset + first, n));
+  duckdb.copy_data_to_vector(vector, 0, rows.buffer as ArrayBuffer, rows.byteOffset, n * 16);
   if (!anyLong) return;
   for (let i = 0; i < n; i++) {
     const c = indices[first + i] as number;
