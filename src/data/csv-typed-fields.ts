@@ -56,17 +56,52 @@ export function quotedField(col: Column, bytes: Uint8Array, pos: number, row: nu
   return e + 1;
 }
 
+/** 0x01 in every byte, and the high bit of every byte (SWAR: four bytes in one int32). */
+const ONES = 0x01010101;
+const HIGHS = 0x80808080 | 0;
+
+/**
+ * Nonzero when one of the four bytes of `v` is a byte that ends an unquoted field (SPECIAL:
+ * comma, quote, LF, CR). `(x - ONES) & ~x & HIGHS` is nonzero exactly when a byte of `x` is
+ * zero, so each term finds a byte equal to one of them; a byte of 0x80 or more (UTF-8) has
+ * its high bit cleared by `~x` and never counts.
+ */
+function hasSpecial(v: number): number {
+  const c = v ^ 0x2c2c2c2c;
+  const q = v ^ 0x22222222;
+  const l = v ^ 0x0a0a0a0a;
+  const r = v ^ 0x0d0d0d0d;
+  return (((c - ONES) & ~c) | ((q - ONES) & ~q) | ((l - ONES) & ~l) | ((r - ONES) & ~r)) & HIGHS;
+}
+
 /**
  * An unquoted string field at `pos`; returns its end. Its bytes are copied as they are
- * scanned (one read of each), into room reserved ahead; a field longer than that room is
- * finished by a second scan and a block copy.
+ * scanned (one read of each), into room reserved ahead: four at a time while none of them
+ * ends the field (`src` is `bytes` as a DataView), then byte by byte; a field longer than
+ * that room is finished by a second scan and a block copy. The byte-by-byte loop was a third
+ * of the parse (the sample visits' id and region: ~20 bytes a row).
  */
-export function stringField(col: Column, bytes: Uint8Array, pos: number, n: number, row: number): number {
+export function stringField(
+  col: Column,
+  bytes: Uint8Array,
+  src: DataView,
+  pos: number,
+  n: number,
+  row: number,
+): number {
   if (col.data.length - col.used < ROOM) reserve(col, ROOM);
   const data = col.data;
+  const dst = col.view;
   let w = col.used;
   const s = pos;
   const stop = Math.min(n, pos + data.length - w);
+  while (pos + 4 <= stop) {
+    const v = src.getInt32(pos, true);
+    if (hasSpecial(v) !== 0) break;
+    dst.setInt32(w, v, true);
+    pos += 4;
+    w += 4;
+  }
   while (pos < stop) {
     const b = bytes[pos] as number;
     if (SPECIAL[b] !== 0) break;

@@ -85,6 +85,7 @@ function parse(bytes: Uint8Array, schema: DatasetSchema): ParsedDataset {
   // String bytes: at most the rest of the file, shared out by the columns' count; grown on need.
   const guess = Math.ceil((n - pos) / width);
   const cols = kinds.map((k) => new Column(k, capacity, k === K_STRING ? guess : 0));
+  const src = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let row = 0;
   while (pos < n) {
     const first = bytes[pos];
@@ -99,7 +100,7 @@ function parse(bytes: Uint8Array, schema: DatasetSchema): ParsedDataset {
       else {
         switch (col.kind) {
           case K_STRING:
-            pos = stringField(col, bytes, pos, n, row);
+            pos = stringField(col, bytes, src, pos, n, row);
             break;
           case K_INT64:
             pos = int64Field(col, bytes, pos, n, row);

@@ -154,6 +154,24 @@ describe('the one-pass CSV parser against a schema', () => {
     expect(agrees(visits.replaceAll('south', '"the ""south"""'), schema)).toBe(true);
   });
 
+  it('ends a string field at its first comma, quote or line end wherever it falls in a four-byte word', () => {
+    const schema: DatasetSchema = [
+      { name: 's', type: 'string' },
+      { name: 'n', type: 'int64' },
+    ];
+    // Each length, with each byte that ends a field (or a UTF-8 byte of 0x80 or more, which
+    // does not) at each place: the four-bytes-at-a-time copy must stop where the byte loop would.
+    for (let len = 0; len <= 13; len++)
+      for (let at = 0; at < len; at++)
+        for (const b of [',', '"', '\n', '\r', 'é', '\u2028', '+', '-', '.', '\u0001', '\u007f']) {
+          const field = 'abcdefghijklmnop'.slice(0, at) + b + 'abcdefghijklmnop'.slice(at + 1, len);
+          agrees(`s,n\n${field},1\nxyzw${field},2\n${field}\n`, schema);
+        }
+    // Long fields (past the room kept ahead), back to back.
+    const long = 'ü'.repeat(3000) + 'x'.repeat(5000);
+    expect(agrees(`s,n\n${long},1\n${long}${long},2\na,3\n`, schema)).toBe(true);
+  });
+
   it('converts every day at the edges of the years its date look-up covers, and refuses days that do not exist', () => {
     const lines = ['d'];
     for (const y of [1899, 1900, 1901, 1999, 2000, 2024, 2100, 2155, 2156])
