@@ -17,6 +17,11 @@ export interface RowBatch {
 /** A pass over the rows. */
 export interface RowPass {
   /**
+   * The row number of its first batch's first row: 0, or for a pass opened over a range, the
+   * start of the stored chunk that holds the range's first row (at most `from`).
+   */
+  readonly first: number;
+  /**
    * The next batch, or undefined after the last. Each column read is in its normalised type
    * (scannableColumnType) and `length` rows long. Throws a data-free error (a damaged store).
    */
@@ -31,6 +36,12 @@ export interface RowPass {
   close(): void;
 }
 
+/** Rows `from` (inclusive) to `to` (exclusive), counted from 0 in the dataset's order. */
+export interface RowRange {
+  from: number;
+  to: number;
+}
+
 /** Rows read a chunk at a time, as many passes as the query makes. */
 export interface ChunkedRows {
   readonly kind: 'chunked';
@@ -41,8 +52,12 @@ export interface ChunkedRows {
    * before anything is read, from the sizes alone: not a count).
    */
   valueBytes(name: string): number;
-  /** Start a pass; may throw what `next` throws. */
-  open(): RowPass;
+  /**
+   * Start a pass; may throw what `next` throws. With a range, the pass reads only the stored
+   * chunks holding rows `from` to `to` (exclusive): it may start before `from` (RowPass.first)
+   * and end after `to`, and its reader skips those rows.
+   */
+  open(range?: RowRange): RowPass;
 }
 
 /** Whether `x` is a ChunkedRows. */

@@ -17,7 +17,13 @@ import { type DuckDBConnection, type DuckDBDataChunk, DuckDBTableFunction, VARCH
 import duckdb from '@duckdb/node-bindings';
 import type { Data } from 'apache-arrow';
 import { isObscuraError, ObscuraError } from '../common/errors.ts';
-import { type ChunkedRows, isChunkedRows, type RowBatch, type RowPass } from './chunked-rows.ts';
+import {
+  type ChunkedRows,
+  isChunkedRows,
+  type RowBatch,
+  type RowPass,
+  type RowRange,
+} from './chunked-rows.ts';
 import { scannableColumnType } from './columns.ts';
 import { type LoadOptions, type PickedColumn, pickColumns } from './duckdb-load.ts';
 import { duckdbType, quoteIdent } from './duckdb-types.ts';
@@ -34,6 +40,9 @@ interface ScanSource {
   failure?: ObscuraError;
   picked: PickedColumn[];
   rowId: string | undefined;
+  /** The rows scanned: all, or a range (a split job's half); row ids count from the dataset's first row. */
+  from: number;
+  to: number;
   scratch: Scratch;
   /** Row ids as int64 written as two little-endian 32-bit halves (x64 and arm64 both are). */
   ids: Uint32Array;
@@ -47,8 +56,12 @@ interface ScanState {
   /** The pass over chunked rows (opened at the first vector). */
   pass?: RowPass;
   batch: RowBatch | undefined;
+  /** The row number (in the dataset) of the batch's first row. */
+  at: number;
   done: boolean;
+  /** The next row of the batch to hand over, and the end of the rows handed over of it. */
   row: number;
+  end: number;
   nextId: number;
   projected: number[];
   /** Per projected column: validity written by an earlier vector (so it must be reset). */
@@ -68,14 +81,16 @@ let scanFunction: DuckDBTableFunction | undefined;
  * (plus the row id column of LoadOptions, last), as a temporary view: it is dropped with
  * the connection. Same contract and errors as loadIntoDuckDB: 'dataset_invalid' for a
  * column the dataset lacks or one not stored in its normalised type; a failure while a
- * query scans is data-free.
+ * query scans is data-free. With `range`, the view holds those rows only, in order (their
+ * row ids still count from the dataset's first row), and chunked rows read only the
+ * chunks holding them.
  */
 export async function scanIntoDuckDB(
   connection: DuckDBConnection,
   viewName: string,
   parsed: ParsedDataset | ChunkedRows,
   columns?: readonly string[],
-  opts: LoadOptions = {},
+  opts: LoadOptions & { range?: RowRange } = {},
 ): Promise<void> {
   const picked = pickColumns(parsed, columns, opts.rowIdColumn);
   const rowId = opts.rowIdColumn;
@@ -108,6 +123,8 @@ export async function scanIntoDuckDB(
     passes: new Set(),
     picked,
     rowId,
+    from: Math.max(0, opts.range?.from ?? 0),
+    to: Math.min(parsed.rows, opts.range?.to ?? parsed.rows),
     scratch: vectorScratch(size),
     ids: new Uint32Array(size * 2),
   });
@@ -185,18 +202,21 @@ function theScanFunction(): DuckDBTableFunction {
       for (const c of source.picked) bind.addResultColumn(c.name, duckdbType(c.type));
       if (source.rowId !== undefined) bind.addResultColumn(source.rowId, duckdbType('int64'));
       bind.setBindData(source);
-      bind.setCardinality(source.parsed.rows, true);
+      bind.setCardinality(Math.max(0, source.to - source.from), true);
     },
     initFunction: (init) => {
       init.setMaxThreads(1);
       const projected = init.getColumnIndexes();
+      const source = init.getBindData() as ScanSource;
       const state: ScanState = {
-        source: init.getBindData() as ScanSource,
+        source,
         taken: 0,
         batch: undefined,
+        at: 0,
         done: false,
         row: 0,
-        nextId: 0,
+        end: 0,
+        nextId: source.from,
         projected,
         dirty: projected.map(() => false),
       };
@@ -216,22 +236,37 @@ function theScanFunction(): DuckDBTableFunction {
   return scanFunction;
 }
 
-/** The scan's batch with rows left, the next one when it has none (undefined at the end). */
+/**
+ * The scan's batch with rows of its range left (state.row to state.end), the next one when
+ * it has none (undefined at the end): batches before the range are passed over, the
+ * range's first and last batches handed over in part.
+ */
 function currentBatch(state: ScanState): RowBatch | undefined {
-  const { parsed } = state.source;
-  while (!state.done && (!state.batch || state.row >= state.batch.length)) {
-    state.row = 0;
+  const { parsed, from, to } = state.source;
+  while (!state.done && (!state.batch || state.row >= state.end)) {
+    if (state.batch) state.at += state.batch.length;
+    state.batch = undefined;
+    if (state.at >= to) {
+      endPass(state);
+      break;
+    }
     if (isChunkedRows(parsed)) {
       if (!state.pass) {
-        state.pass = parsed.open();
+        state.pass = parsed.open(from > 0 || to < parsed.rows ? { from, to } : undefined);
         state.source.passes.add(state.pass);
+        state.at = state.pass.first;
       }
       state.batch = state.pass.next();
     } else {
       const batch = parsed.table.batches[state.taken++];
       state.batch = batch && { length: batch.numRows, columns: batch.data.children };
     }
-    if (!state.batch) endPass(state);
+    if (!state.batch) {
+      endPass(state);
+      break;
+    }
+    state.row = Math.max(0, from - state.at);
+    state.end = Math.min(state.batch.length, to - state.at);
   }
   return state.done ? undefined : state.batch;
 }
@@ -255,7 +290,7 @@ function scanVector(state: ScanState, output: DuckDBDataChunk): void {
     output.rowCount = 0;
     return;
   }
-  const n = Math.min(size, batch.length - state.row);
+  const n = Math.min(size, state.end - state.row);
   state.projected.forEach((p, j) => {
     const vector = duckdb.data_chunk_get_vector(output.chunk, j);
     const c = picked[p];

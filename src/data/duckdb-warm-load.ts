@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { type ChunkedRows, isChunkedRows } from './chunked-rows.ts';
+import { type ChunkedRows, isChunkedRows, type RowRange } from './chunked-rows.ts';
 import { dropWarm, dropWarmElsewhere } from './duckdb.ts';
 import { scanFailure, scanIntoDuckDB } from './duckdb-scan.ts';
 import { quoteIdent } from './duckdb-types.ts';
@@ -111,19 +111,21 @@ export function warmBytesAtLeast(schema: DatasetSchema, columns: readonly string
  * Create view `viewName` of the input's `columns` (plus the row id column, last) on the
  * connection of a pooled database: over the cached table when there is one, else over a
  * table filled now when `maxBytes` allows (without evicting others when `evict` is false),
- * else over a scan. Returns which.
+ * else over a scan. Returns which. With `range`, the view holds those rows only, in the
+ * dataset's order, whichever it is over (a split job's half, pipelines/split.ts): the
+ * table's rowid is the row's number in the dataset, as the scan's rows are.
  */
 export async function warmIntoDuckDB(
   connection: DuckDBConnection,
   viewName: string,
   input: WarmInput,
   columns: readonly string[],
-  opts: LoadOptions & { maxBytes: number; evict?: boolean },
+  opts: LoadOptions & { maxBytes: number; evict?: boolean; range?: RowRange },
 ): Promise<'warm' | 'filled' | 'scanned'> {
   const instance = connectionInstance(connection);
   const hit = instance ? findWarm(instance, input.key, columns) : undefined;
   if (hit) {
-    await viewOver(connection, viewName, hit, columns, opts.rowIdColumn);
+    await viewOver(connection, viewName, hit, columns, opts.rowIdColumn, opts.range);
     return 'warm';
   }
   // Rows read a chunk at a time as the copy reads them, unless the job read them already.
@@ -172,25 +174,31 @@ export async function warmIntoDuckDB(
     bytes,
   };
   addWarm(instance, entry);
-  await viewOver(connection, viewName, { ...entry, used: 0 }, columns, opts.rowIdColumn);
+  await viewOver(connection, viewName, { ...entry, used: 0 }, columns, opts.rowIdColumn, opts.range);
   return 'filled';
 }
 
-/** The temporary view of a job's input over a cached table: its columns by name, the row id last. */
+/**
+ * The temporary view of a job's input over a cached table: its columns by name, the row id
+ * last, of the rows of `range` only when there is one (rowid is the row's number).
+ */
 async function viewOver(
   connection: DuckDBConnection,
   viewName: string,
   entry: WarmEntry,
   columns: readonly string[],
   rowId: string | undefined,
+  range: RowRange | undefined,
 ): Promise<void> {
   const cols = columns.map((c) => `c${entry.columns.indexOf(c)} AS ${quoteIdent(c)}`);
   if (rowId !== undefined) cols.push(`rowid AS ${quoteIdent(rowId)}`);
   const tables = viewed.get(connection) ?? new Set<string>();
   tables.add(entry.table);
   viewed.set(connection, tables);
+  // Integers the runner computed, not data: safe to inline (DuckDB prunes row groups by them).
+  const where = range ? ` WHERE rowid >= ${Math.trunc(range.from)} AND rowid < ${Math.trunc(range.to)}` : '';
   await connection.run(
-    `CREATE TEMP VIEW ${quoteIdent(viewName)} AS SELECT ${cols.join(', ')} FROM ${entry.table}`,
+    `CREATE TEMP VIEW ${quoteIdent(viewName)} AS SELECT ${cols.join(', ')} FROM ${entry.table}${where}`,
   );
 }
 

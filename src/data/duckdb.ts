@@ -87,6 +87,21 @@ export async function withDuckDB<T>(
   fn: (connection: DuckDBConnection) => Promise<T>,
   opts: DuckDBOptions & WarmPreference = {},
 ): Promise<T> {
+  return withDuckDBConnections(1, ([connection]) => fn(connection as DuckDBConnection), opts);
+}
+
+/**
+ * withDuckDB with `count` connections to the same database, each of which runs its own
+ * query on its own thread (of the database's `threads`, each query on one when it is 1:
+ * pipelines/split.ts runs a job's two halves so). `fn` must let every query it started
+ * settle before it settles: the connections are closed then, and the database returned to
+ * the pool only when every one of them succeeded.
+ */
+export async function withDuckDBConnections<T>(
+  count: number,
+  fn: (connections: DuckDBConnection[]) => Promise<T>,
+  opts: DuckDBOptions & WarmPreference = {},
+): Promise<T> {
   const threads = opts.serial ? 1 : (opts.threads ?? 1);
   const config = lockedDownConfig({ threads, memoryLimit: opts.memoryLimit });
   const taken = takeIdle(threads, opts.memoryLimit, opts.prefer ?? []);
@@ -96,18 +111,21 @@ export async function withDuckDB<T>(
   if (opts.ingest) ingested.add(instance);
   else ingested.delete(instance);
   let reusable = false;
+  const connections: DuckDBConnection[] = [];
   try {
-    const connection = await instance.connect();
-    bindConnection(connection, instance);
-    try {
-      const out = await fn(connection);
-      reusable = true;
-      return out;
-    } finally {
+    for (let i = 0; i < Math.max(1, count); i++) {
+      const connection = await instance.connect();
+      bindConnection(connection, instance);
+      connections.push(connection);
+    }
+    const out = await fn(connections);
+    reusable = true;
+    return out;
+  } finally {
+    for (const connection of connections) {
       releaseScans(connection);
       connection.closeSync();
     }
-  } finally {
     // A failed job's database is not reused: an interrupted or out-of-memory DuckDB is
     // closed rather than reasoned about.
     // A database whose cached datasets were dropped meanwhile (a revocation) is closed too.

@@ -24,7 +24,13 @@ export { type ParseOptions, parseDataset } from './parse.ts';
 export { inspectCsv } from './csv.ts';
 export { type LoadOptions, loadIntoDuckDB } from './duckdb-load.ts';
 export { finishScans, scanFailure, scanIntoDuckDB } from './duckdb-scan.ts';
-export { type ChunkedRows, isChunkedRows, type RowBatch, type RowPass } from './chunked-rows.ts';
+export {
+  type ChunkedRows,
+  isChunkedRows,
+  type RowBatch,
+  type RowPass,
+  type RowRange,
+} from './chunked-rows.ts';
 export {
   type DuckDBOptions,
   dropWarm,
@@ -32,6 +38,7 @@ export {
   lockedDownConfig,
   type WarmPreference,
   withDuckDB,
+  withDuckDBConnections,
 } from './duckdb.ts';
 export { isWarm, warmKey } from './duckdb-warm.ts';
 export {

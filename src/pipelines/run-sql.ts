@@ -14,6 +14,8 @@ import { bindings, type SqlParam } from './sql.ts';
 export interface Run {
   connection: DuckDBConnection;
   guard?: JobGuard | undefined;
+  /** Aborted when the run must stop for another reason (the other half of a split job failed, split.ts). */
+  stop?: AbortSignal | undefined;
 }
 
 /**
@@ -31,6 +33,7 @@ export async function execute(
   const what = inlined.length ? `step ${step} (computed with ${inlined.join(', ')})` : `step ${step}`;
   return guarded(run, what, inlined.length ? { step, steps: [...inlined, step] } : { step }, async () => {
     run.guard?.check();
+    if (run.stop?.aborted) throw run.stop.reason;
     const { values, types } = bindings(params);
     const reader = await run.connection.runAndReadAll(sql, values, types);
     return shape === 'rows' ? reader.getRows() : reader.getColumns();
@@ -50,6 +53,7 @@ export async function guarded<T>(
     if (isObscuraError(e)) throw e as ObscuraError;
     // An interrupted statement fails as what interrupted it (the deadline, a cancel).
     if (run.guard?.signal.aborted) throw run.guard.signal.reason as ObscuraError;
+    if (run.stop?.aborted) throw run.stop.reason;
     // Keep DuckDB's error class ("Out of Range Error"), never its message: it may quote data.
     const kind = /^([A-Z][A-Za-z ]{2,40} Error):/.exec(e instanceof Error ? e.message : '')?.[1] ?? 'Error';
     if (kind === 'Out of Memory Error') throw limitExceeded('memory');

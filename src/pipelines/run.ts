@@ -27,6 +27,7 @@ import {
   warmIntoDuckDB,
   withDuckDB,
 } from '../data/index.ts';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import type { DataColumn } from '../ml/encode.ts';
 import type { TrainedModel } from '../ml/train.ts';
 import { checkPipeline, type PipelinePlan } from './check.ts';
@@ -44,7 +45,8 @@ import {
 import { toOutputValue } from './results.ts';
 import { execute, guarded, type Run } from './run-sql.ts';
 import type { PipelineDocument } from './schema.ts';
-import { jobThreads, orderFree } from './threads.ts';
+import { runSplit, type SplitHalf } from './split.ts';
+import { jobThreads, orderFree, splitJob } from './threads.ts';
 import { trainDirectly } from './train-direct.ts';
 
 export type { PipelineOutput, PipelineOutputs } from './read-outputs.ts';
@@ -84,6 +86,13 @@ export interface RunOptions {
    * rows and the federation trains); gets the step's rows as columns, features then label.
    */
   trainer?: (step: string, columns: DataColumn[], minGroupSize: number) => Promise<PipelineOutput>;
+  /**
+   * false: never run the job as two merged halves (split.ts; threads.ts splitJob decides
+   * otherwise). For benchmarks and tests comparing with a whole run.
+   */
+  split?: boolean;
+  /** Internal (split.ts): run one half of a split job, on its connection, over its rows. */
+  half?: SplitHalf;
 }
 
 /**
@@ -115,35 +124,43 @@ export async function runPipeline(
     progress(1, 'done');
     return direct;
   }
-  return withDuckDB(
-    async (connection) => {
-      const interrupt = () => connection.interrupt();
-      guard?.signal.addEventListener('abort', interrupt);
-      try {
-        // Scans of stores read a chunk at a time are read to their end (whatever a query
-        // left unread): a damaged chunk fails the run the same wherever its queries stopped.
-        const outputs = await runInDuckDB({ connection, guard });
-        const failure = finishScans(connection);
-        if (failure) throw failure;
-        return outputs;
-      } catch (e) {
-        // Not for a job stopped by its deadline or its analyst: it fails as that, at once.
-        throw (guard?.signal.aborted ? undefined : finishScans(connection)) ?? e;
-      } finally {
-        guard?.signal.removeEventListener('abort', interrupt);
-      }
-    },
-    {
-      threads: opts.threads ?? (fromTables(plan, inputs, opts.warmCacheBytes ?? 0) ? jobThreads(plan) : 1),
-      // A job that must run on one thread keeps the warm cache there (data/duckdb.ts).
-      serial: opts.threads === undefined && !orderFree(plan),
-      memoryLimit: opts.memoryLimit,
-      prefer: plan.inputs.flatMap((i) => {
-        const x = inputs[i.name];
-        return x && isWarmInput(x) ? [{ key: x.key, columns: i.columnsRead }] : [];
-      }),
-    },
-  );
+  const only = Object.values(inputs);
+  const split =
+    opts.split === false || opts.raw || opts.trainer || opts.half || only.length !== 1
+      ? undefined
+      : splitJob(doc, schemas, (only[0] as ParsedDataset | WarmInput).rows, opts.privacy !== false);
+  if (split) return runSplit(doc, inputs, split, opts, runPipeline);
+  const half = opts.half;
+  const onConnection = async (connection: DuckDBConnection): Promise<PipelineOutputs> => {
+    const interrupt = () => connection.interrupt();
+    guard?.signal.addEventListener('abort', interrupt);
+    half?.stop.addEventListener('abort', interrupt);
+    try {
+      // Scans of stores read a chunk at a time are read to their end (whatever a query
+      // left unread): a damaged chunk fails the run the same wherever its queries stopped.
+      const outputs = await runInDuckDB({ connection, guard, stop: half?.stop });
+      const failure = finishScans(connection);
+      if (failure) throw failure;
+      return outputs;
+    } catch (e) {
+      // Not for a job stopped by its deadline or its analyst: it fails as that, at once.
+      throw (guard?.signal.aborted ? undefined : finishScans(connection)) ?? e;
+    } finally {
+      guard?.signal.removeEventListener('abort', interrupt);
+      half?.stop.removeEventListener('abort', interrupt);
+    }
+  };
+  if (half) return onConnection(half.connection);
+  return withDuckDB(onConnection, {
+    threads: opts.threads ?? (fromTables(plan, inputs, opts.warmCacheBytes ?? 0) ? jobThreads(plan) : 1),
+    // A job that must run on one thread keeps the warm cache there (data/duckdb.ts).
+    serial: opts.threads === undefined && !orderFree(plan),
+    memoryLimit: opts.memoryLimit,
+    prefer: plan.inputs.flatMap((i) => {
+      const x = inputs[i.name];
+      return x && isWarmInput(x) ? [{ key: x.key, columns: i.columnsRead }] : [];
+    }),
+  });
 
   async function runInDuckDB(run: Run): Promise<PipelineOutputs> {
     const { connection } = run;
@@ -155,7 +172,7 @@ export async function runPipeline(
     for (const input of loads) {
       unit(`loading input ${input.name}`);
       const data = inputs[input.name] as ParsedDataset | WarmInput;
-      const load = { rowIdColumn: input.rowIdColumn };
+      const load = { rowIdColumn: input.rowIdColumn, ...(half ? { range: half.range } : {}) };
       // A view over the Arrow buffers, not a copy in DuckDB's storage (data/duckdb-scan.ts),
       // or over the warm cache's table (data/duckdb-warm-load.ts).
       await guarded(run, `loading input ${input.name}`, { input: input.name }, () =>
@@ -182,6 +199,7 @@ export async function runPipeline(
         step.id,
       );
       guard?.checkRows(count as bigint);
+      half?.counted(step.id, Number(count));
     }
     const outputs: PipelineOutputs = {};
     const models = new Map<string, Promise<TrainedModel>>();

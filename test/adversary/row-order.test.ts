@@ -6,12 +6,16 @@
  * and their reverse: floats that cancel (1e16 − 1e16 + 1), signed zeros (−0.0 and 0.0 are
  * one group and compare equal, so min, max and a group key keep whichever came first), and
  * the values derive can make of them. A float sum, which does depend on the order, is kept
- * on one thread.
+ * on one thread — or split in two halves of the rows (pipelines/split.ts), each summed on its
+ * own thread in row order and merged in a fixed order: such a job must give the same bytes
+ * every time it runs over the same rows in the same order, however its threads are timed
+ * (checked with floats that cancel across the cut and several runs at once).
  */
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/common/hash.ts';
 import { parseDataset } from '../../src/data/index.ts';
 import { checkPipeline, jobThreads, parsePipeline, runPipeline } from '../../src/pipelines/index.ts';
+import { SPLIT_ALIGN, SPLIT_MIN_ROWS, splitJob } from '../../src/pipelines/threads.ts';
 
 const ROWS = [
   ['a', '1e16', '-0.0', '-0.3'],
@@ -81,4 +85,30 @@ describe('a two-thread job cannot depend on the order of its rows', () => {
     expect(r.backward).not.toBe(r.forward);
     expect(r.threads).toBe(1);
   });
+});
+
+describe('a split job cannot depend on how its halves were timed', () => {
+  it('gives one result run after run, several at once, for rows in either order, with floats that cancel across the cut', async () => {
+    // Huge values that cancel only across the cut (one half holds +1e16, the other -1e16), so
+    // the merge order shows in the last bits; small values everywhere else.
+    const rows: string[][] = [];
+    for (let i = 0; i < SPLIT_MIN_ROWS + 1000; i++) {
+      const near = i === SPLIT_ALIGN - 1 ? '1e16' : i === SPLIT_ALIGN ? '-1e16' : String((i % 7) * 0.1 - 0.3);
+      rows.push([i % 3 === 0 ? 'a' : 'b', near, String(-((i % 5) * 0.7)), '0.5']);
+    }
+    const doc = parsePipeline(pipeline('s: { sum: x }, m: { mean: z }, v: { variance: x }, n: { count: x }'));
+    for (const order of [rows, [...rows].reverse()]) {
+      const data = await dataset(order);
+      expect(splitJob(doc, { t: data.schema }, data.rows, true)).toBeDefined();
+      const results = new Set<string>();
+      for (let round = 0; round < 2; round++) {
+        const runs = await Promise.all([0, 1, 2].map(() => runPipeline(doc, { t: data })));
+        for (const r of runs) results.add(canonicalJson(r));
+      }
+      expect(results.size).toBe(1);
+      // The sum is signed and finite: the halves' partial sums were added, not lost.
+      const sum = JSON.parse([...results][0] as string).g.rows.map((r: unknown[]) => r[1]);
+      for (const s of sum) expect(Number.isFinite(s)).toBe(true);
+    }
+  }, 60_000);
 });

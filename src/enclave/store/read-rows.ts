@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import type { Data } from 'apache-arrow';
-import type { ChunkedRows, RowBatch, RowPass } from '../../data/chunked-rows.ts';
+import type { ChunkedRows, RowBatch, RowPass, RowRange } from '../../data/chunked-rows.ts';
 import { scannableColumnType } from '../../data/columns.ts';
 import { streamChunks } from './decrypt-stream.ts';
 import { chunkPlace, decodeChunk, type WantedColumn, wantedColumns } from './chunk-places.ts';
@@ -44,20 +44,23 @@ export function storeRows(dir: string, index: StoreIndex, opts: ReadStoreOptions
       const sealed = (index.extents[i] ?? []).reduce((n, [, length]) => n + length, 0);
       return Math.max(0, sealed - 4 * index.rows);
     },
-    open(): RowPass {
+    open(range?: RowRange): RowPass {
+      // A range reads the chunks holding its rows only (a split job's half, pipelines/split.ts).
+      const { first, from, to } = chunksOf(index.chunks, range);
       const key = storeKey(opts.ageIdentity, index.manifestHash);
       let stream: ReturnType<typeof streamChunks>;
       try {
-        stream = streamChunks(key, paths, groups, threaded);
+        stream = streamChunks(key, paths, groups.slice(from, to), threaded);
       } catch (e) {
         const file = (e as { file?: number }).file ?? 0;
         throw storeCorrupt(dataset, `column ${(wanted[file] as { i: number }).i}`);
       } finally {
         key.fill(0);
       }
-      let j = 0;
+      let j = from;
       let parts: RowBatch[] = [];
       return {
+        first,
         next() {
           while (parts.length === 0) {
             const taken = stream.take();
@@ -78,6 +81,24 @@ export function storeRows(dir: string, index: StoreIndex, opts: ReadStoreOptions
       };
     },
   };
+}
+
+/**
+ * The chunks `from` to `to` (exclusive) that hold the rows of `range` (all without one),
+ * and the row number `first` of chunk `from`'s first row.
+ */
+function chunksOf(
+  chunks: readonly number[],
+  range: RowRange | undefined,
+): { first: number; from: number; to: number } {
+  if (!range) return { first: 0, from: 0, to: chunks.length };
+  let first = 0;
+  let from = 0;
+  while (from < chunks.length && first + (chunks[from] as number) <= range.from)
+    first += chunks[from++] as number;
+  let to = from;
+  for (let at = first; to < chunks.length && at < range.to; to++) at += chunks[to] as number;
+  return { first, from, to };
 }
 
 /**

@@ -91,6 +91,17 @@ export function planPartials(
           path,
         },
       );
+    // Nor one over another aggregate: the parts' groups overlap, so their counts would add.
+    const below = aggregateBelow(doc, step.aggregate.from);
+    if (below)
+      unsupported(
+        `output ${step.id}: it reads aggregate ${below}, and an aggregate of an aggregate does not merge`,
+        {
+          step: step.id,
+          ref: below,
+          path,
+        },
+      );
     const types = new Map(
       (exact.outputs.find((o) => o.step === step.id)?.columns ?? []).map((c) => [
         c.name,
@@ -206,6 +217,19 @@ export function planPartials(
     }),
   );
   return { doc: { ...dp.doc, steps, outputs: outs }, outputs };
+}
+
+/** The first aggregate step `from` is or reads (through filters, derives and joins), if any. */
+function aggregateBelow(doc: PipelineDocument, from: string): string | undefined {
+  const step = doc.steps.find((s) => s.id === from);
+  if (!step) return undefined;
+  if (step.aggregate) return step.id;
+  const sources = [step.filter?.from, step.derive?.from, step.join?.left, step.join?.right];
+  for (const source of sources) {
+    const found = source === undefined ? undefined : aggregateBelow(doc, source);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 function histogramBins(m: Measure): number {
