@@ -1,10 +1,11 @@
 /**
  * An order-free job on the enclave's DuckDB threads (part of the store bench, bench/store.ts
  * and bench/store-warm.ts): a pipeline whose every measure is exact in any row order (counts,
- * an integer mean and sum, min, max: src/pipelines/threads.ts), warm, on the two threads the
- * enclave gives it and on one, each beside DuckDB running the same SQL on the Parquet file
- * with all its threads; and how many distinct results the two-thread runs gave (one, or the
- * rule is wrong).
+ * an integer mean and sum, min, max: src/pipelines/threads.ts), warm, as the enclave runs it
+ * (split in two halves merged, src/pipelines/split.ts: its measures all merge exactly), and
+ * whole on two DuckDB threads and on one, each beside DuckDB running the same SQL on the
+ * Parquet file with all its threads; and how many distinct results the runs gave (one, or
+ * the rule is wrong).
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { DatasetSchema, WarmInput } from '../src/data/index.ts';
@@ -62,18 +63,20 @@ export async function orderFreeRows(
       min(cost) AS min_cost, max(cost) AS max_cost
     FROM read_parquet(${q(data.parquet)}) WHERE age >= 18 GROUP BY region HAVING count(*) >= 10 ORDER BY region`;
   const peer = () => seconds(() => duck.runAndReadAll(peerSql));
-  const results: Record<number, Set<string>> = { 1: new Set(), [threads]: new Set() };
+  // Modes: 0 split (as the enclave runs it), else whole on that many threads.
+  const results: Record<number, Set<string>> = { 0: new Set(), 1: new Set(), [threads]: new Set() };
   const job = (t: number) =>
     seconds(async () => {
       const visits = await data.warm(columns);
-      const out = await runPipeline(ORDER_FREE, { visits }, { warmCacheBytes: 512 * 2 ** 20, threads: t });
+      const how = t === 0 ? {} : { threads: t, split: false };
+      const out = await runPipeline(ORDER_FREE, { visits }, { warmCacheBytes: 512 * 2 ** 20, ...how });
       results[t]?.add(JSON.stringify(out));
     });
-  // Each thread count in rounds of its own (the first fills the cache in that database), so
-  // that no run moves the cache between a one-thread and a two-thread database.
-  const m: Record<number, [number, number][]> = { 1: [], [threads]: [] };
+  // Each mode in rounds of its own (the first fills the cache in that database), so that no
+  // run moves the cache between a one-thread and a two-thread database.
+  const m: Record<number, [number, number][]> = { 0: [], 1: [], [threads]: [] };
   const peers: [number, number][] = [];
-  for (const t of [threads, 1]) {
+  for (const t of [0, threads, 1]) {
     await job(t);
     for (let i = 0; i < runs; i++) {
       m[t]?.push(await job(t));
@@ -87,16 +90,20 @@ export async function orderFreeRows(
   const p = med(peers);
   const row = (what: string, [w, c]: [number, number]) =>
     `| ${what} | ${w.toFixed(3)} | ${c.toFixed(3)} | ${(data.mb / w).toFixed(1)} | ${(w / p[0]).toFixed(2)}× | ${(c / p[1]).toFixed(2)}× |`;
-  const all = new Set([...(results[1] ?? []), ...(results[threads] ?? [])]);
+  const all = new Set([...(results[0] ?? []), ...(results[1] ?? []), ...(results[threads] ?? [])]);
   return {
     rows: [
       row(
-        `${label}: order-free job (count, integer mean and sum, min, max by region), warm, on ${threads} DuckDB thread(s), as the enclave runs it`,
+        `${label}: order-free job (count, integer mean and sum, min, max by region), warm, split in two halves on two connections of a one-thread DuckDB, as the enclave runs it`,
+        med(m[0] ?? []),
+      ),
+      row(
+        `${label}: the same order-free job, warm, whole on ${threads} DuckDB thread(s)`,
         med(m[threads] ?? []),
       ),
-      row(`${label}: the same order-free job, warm, on 1 DuckDB thread`, med(m[1] ?? [])),
+      row(`${label}: the same order-free job, warm, whole on 1 DuckDB thread`, med(m[1] ?? [])),
       row(`${label}: peer, DuckDB (all threads), the same SQL on the Parquet file`, p),
     ],
-    note: `${label}: the order-free job gave ${all.size} distinct result(s) in ${runs + 1} runs on ${threads} thread(s) and ${runs + 1} on one.`,
+    note: `${label}: the order-free job gave ${all.size} distinct result(s) in ${3 * (runs + 1)} runs, split, whole on ${threads} thread(s) and whole on one.`,
   };
 }

@@ -116,9 +116,13 @@ export async function run(): Promise<BenchSection> {
     const columns = checkPipeline(doc, { visits: schema }).inputs[0]?.columnsRead ?? [];
     // The enclave's cold job (a dataset the warm cache has no room for, or with the cache
     // off): the store decrypted a chunk at a time on its threads while DuckDB scans it.
-    const job = async () =>
+    const job = async (split = true) =>
       seconds(async () =>
-        runPipeline(doc, { visits: await warmInput(store, H, schema, columns) }, { warmCacheBytes: 0 }),
+        runPipeline(
+          doc,
+          { visits: await warmInput(store, H, schema, columns) },
+          { warmCacheBytes: 0, ...(split ? {} : { split: false }) },
+        ),
       );
     // The same job through the warm cache (data/duckdb-warm.ts), as the enclave runs it: the
     // store's index read and checked, then DuckDB's cached table when the cache holds the
@@ -141,14 +145,16 @@ export async function run(): Promise<BenchSection> {
         columns: cols,
       });
     };
-    // Results by DuckDB threads: one thread sums floats in row order, so every run agrees.
-    const results: Record<number, Set<string>> = { 1: new Set(), 2: new Set() };
-    const runsAt: Record<number, number> = { 1: 0, 2: 0 };
-    const warmJob = (drop: boolean, threads = 1) =>
+    // Results by mode: 0 split in two halves (as the enclave runs it), else whole on that
+    // many DuckDB threads. Split or whole on one thread, every run agrees.
+    const results: Record<number, Set<string>> = { 0: new Set(), 1: new Set(), 2: new Set() };
+    const runsAt: Record<number, number> = { 0: 0, 1: 0, 2: 0 };
+    const warmJob = (drop: boolean, threads = 0) =>
       seconds(async () => {
         if (drop) dropWarm(() => true);
         const visits = await warmInput(store, H, schema, columns);
-        const out = await runPipeline(doc, { visits }, { warmCacheBytes: WARM_BYTES, threads });
+        const how = threads === 0 ? {} : { threads, split: false };
+        const out = await runPipeline(doc, { visits }, { warmCacheBytes: WARM_BYTES, ...how });
         results[threads]?.add(JSON.stringify(out));
         runsAt[threads] = (runsAt[threads] ?? 0) + 1;
       });
@@ -233,6 +239,8 @@ export async function run(): Promise<BenchSection> {
       enclaveIngest: [] as [number, number][],
       copy: [] as [number, number][],
       job: [] as [number, number][],
+      jobWhole: [] as [number, number][],
+      warmWhole: [] as [number, number][],
       peer: [] as [number, number][],
       stream: [] as [number, number][],
       storeStream: [] as [number, number][],
@@ -255,11 +263,13 @@ export async function run(): Promise<BenchSection> {
     }
     for (let i = 0; i < RUNS; i++) {
       m.job.push(await job());
+      m.jobWhole.push(await job(false));
       m.peer.push(await peer());
     }
     for (let i = 0; i < RUNS; i++) {
       m.fill.push(await warmJob(true));
       m.warm.push(await warmJob(false));
+      m.warmWhole.push(await warmJob(false, 1));
       m.warmPeer.push(await peer());
     }
     // The same warm job on two DuckDB threads (its own database, filled by the first run).
@@ -271,7 +281,7 @@ export async function run(): Promise<BenchSection> {
       threaded.push(await warmJob(false, 2));
       if (i < RUNS) threadedPeer.push(await peer());
     }
-    for (let i = 0; i < THREADED_RUNS - RUNS; i++) await warmJob(false);
+    for (let i = 0; i < THREADED_RUNS - RUNS; i++) await warmJob(false, 1);
     // An order-free job, which the enclave runs on two threads (bench/store-threads.ts).
     const warmFor = (cols: readonly string[]) => warmInput(store, H, schema, cols);
     const free = await orderFreeRows(
@@ -340,11 +350,12 @@ export async function run(): Promise<BenchSection> {
         ),
         row('peer: DuckDB `COPY read_csv → parquet` on the plaintext', copyS, copyS, mb),
         row(
-          'job from the store, cold (no room in the warm cache): the 3 columns decrypted a chunk at a time as DuckDB scans them + filter + aggregate + suppress',
+          'job from the store, cold (no room in the warm cache): the 3 columns decrypted a chunk at a time as DuckDB scans them + filter + aggregate + suppress, split in two halves of the rows scanned and aggregated at once (src/pipelines/split.ts)',
           jobS,
           peerS,
           mb,
         ),
+        row('the same cold job whole, on one DuckDB thread (before the split)', med(m.jobWhole), peerS, mb),
         row(
           'job from the store, first after the cache was emptied (which closes its DuckDB: a fresh one starts): decrypt a chunk at a time as DuckDB copies it into the warm cache + run',
           med(m.fill),
@@ -352,13 +363,19 @@ export async function run(): Promise<BenchSection> {
           mb,
         ),
         row(
-          'job from the store, warm: the columns cached as DuckDB tables in enclave memory + run',
+          'job from the store, warm: the columns cached as DuckDB tables in enclave memory + run, split in two halves',
           med(m.warm),
           med(m.warmPeer),
           mb,
         ),
         row(
-          'the same warm job with DuckDB on 2 threads (not reproducible: see below)',
+          'the same warm job whole, on one DuckDB thread (before the split)',
+          med(m.warmWhole),
+          med(m.warmPeer),
+          mb,
+        ),
+        row(
+          'the same warm job whole, with DuckDB on 2 threads (not reproducible: see below)',
           med(threaded),
           med(threadedPeer),
           mb,
@@ -407,7 +424,7 @@ export async function run(): Promise<BenchSection> {
         '',
         "The jobs' DuckDB is kept warm between jobs, as in a running enclave (the warm-up job starts it). Each kind of work runs its rounds together, alternating with its peer, so that no job is charged the collector's work on an ingest's garbage.",
         '',
-        `Threads: the job on one DuckDB thread gave ${results[1]?.size} distinct result(s) in ${runsAt[1]} runs, on two threads ${results[2]?.size} in ${runsAt[2]}${(results[2]?.size ?? 0) > 1 ? '' : ' (they agreed this time)'}: DuckDB's parallel aggregation adds each thread's partial float sums in whatever order the threads finish, so sums and means may differ in their last bits from run to run (counts, integer sums, min and max cannot), and a published result could not be reproduced. So the enclave runs such a job on one thread, and a job on two only when its result cannot depend on the order of the rows (counts, min, max, quantiles, histograms, integer sums and means: README.md, "DuckDB's threads"), as the order-free rows show. ${free.note}${big.note ? ` ${big.note}` : ''}`,
+        `Threads: the job split in two halves gave ${results[0]?.size} distinct result(s) in ${runsAt[0]} runs (warm and filling), whole on one DuckDB thread ${results[1]?.size} in ${runsAt[1]}, whole on two threads ${results[2]?.size} in ${runsAt[2]}${(results[2]?.size ?? 0) > 1 ? '' : ' (they agreed this time)'}: DuckDB's parallel aggregation adds each thread's partial float sums in whatever order the threads finish, so sums and means may differ in their last bits from run to run (counts, integer sums, min and max cannot), and a published result could not be reproduced. So the enclave never runs such a query on two DuckDB threads: it splits the job in two halves of the rows, each summed on one thread in row order, merged half A then half B (README.md, "DuckDB's threads"), and runs a job whole on two threads only when its result cannot depend on the order of the rows and it cannot split (a quantile), as the order-free rows show. ${free.note}${big.note ? ` ${big.note}` : ''}`,
         '',
         "Cold and warm: a cold job decrypts its columns from the store and hands them to DuckDB; the enclave keeps the decrypted columns a job read as DuckDB in-memory tables (the warm cache, within the job memory limit, at most a quarter of it by default; dropped on revocation and hand-over), so a later job over the same dataset reads them as DuckDB reads its own tables. The warm rows are the enclave's steady state for datasets in use; the cold row is a job on a dataset not read since the enclave started (or evicted). The peer reads its Parquet file from a warm page cache and decodes it every query. The first job after the cache was emptied pays the copy into it (an upload also fills the cache when it has room, so the first job after an upload is warm).",
         '',

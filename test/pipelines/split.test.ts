@@ -32,6 +32,7 @@ import { parsePipeline, runPipeline } from '../../src/pipelines/index.ts';
 import { JobGuard } from '../../src/pipelines/limits.ts';
 import { SPLIT_ALIGN, SPLIT_MIN_ROWS, splitJob } from '../../src/pipelines/threads.ts';
 import { corruptAt } from '../enclave/fixtures/store-corrupt.ts';
+import { examplePipelines } from './fixtures.ts';
 
 const SCHEMA: DatasetSchema = [
   { name: 'region', type: 'string' },
@@ -137,6 +138,26 @@ describe('which jobs split, and where', () => {
         ),
       ),
     ).toBeDefined();
+  });
+
+  it('follows the example pipelines over 10M rows: aggregates split, models do not', () => {
+    const splits: Record<string, boolean> = {};
+    for (const [file, text] of examplePipelines()) {
+      const doc = parsePipeline(text);
+      const schemas = Object.fromEntries(
+        Object.entries(doc.inputs).map(([name, i]) => [
+          name,
+          Object.entries(i.columns).map(([column, type]) => ({ name: column, type })),
+        ]),
+      );
+      splits[file.replace(/\.ya?ml$/, '')] = splitJob(doc, schemas, 10_000_000, true) !== undefined;
+    }
+    expect(splits).toMatchObject({
+      'cost-by-region': true,
+      'fraud-by-channel': true,
+      'cost-model': false,
+      'readmission-model': false,
+    });
   });
 
   it('runs whole a job that does not merge exactly, reads two inputs or a join, or is small', () => {
