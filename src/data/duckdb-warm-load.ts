@@ -196,7 +196,12 @@ async function viewOver(
   tables.add(entry.table);
   viewed.set(connection, tables);
   // Integers the runner computed, not data: safe to inline (DuckDB prunes row groups by them).
-  const where = range ? ` WHERE rowid >= ${Math.trunc(range.from)} AND rowid < ${Math.trunc(range.to)}` : '';
+  // Only the bounds that cut: a bound at the table's end would still be tested on every row.
+  const bounds = [
+    ...(range && range.from > 0 ? [`rowid >= ${Math.trunc(range.from)}`] : []),
+    ...(range && range.to < entry.rows ? [`rowid < ${Math.trunc(range.to)}`] : []),
+  ];
+  const where = bounds.length ? ` WHERE ${bounds.join(' AND ')}` : '';
   await connection.run(
     `CREATE TEMP VIEW ${quoteIdent(viewName)} AS SELECT ${cols.join(', ')} FROM ${entry.table}${where}`,
   );
