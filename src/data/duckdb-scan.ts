@@ -295,11 +295,23 @@ function scanVector(state: ScanState, output: DuckDBDataChunk): void {
     const vector = duckdb.data_chunk_get_vector(output.chunk, j);
     const c = picked[p];
     if (!c) {
-      // A BigInt per row would cost more than the rest of the scan.
-      for (let i = 0; i < n; i++) {
-        const id = state.nextId + i;
-        ids[2 * i] = id % 0x1_0000_0000;
-        ids[2 * i + 1] = Math.floor(id / 0x1_0000_0000);
+      // A BigInt per row would cost more than the rest of the scan; a division per row
+      // too (~10 ns a row, measured): the halves are split once a vector, and per row
+      // only when the low half wraps within it.
+      const from = state.nextId;
+      const lo = from % 0x1_0000_0000;
+      const hi = Math.floor(from / 0x1_0000_0000);
+      if (lo + n <= 0x1_0000_0000) {
+        for (let i = 0; i < n; i++) {
+          ids[2 * i] = lo + i;
+          ids[2 * i + 1] = hi;
+        }
+      } else {
+        for (let i = 0; i < n; i++) {
+          const id = from + i;
+          ids[2 * i] = id % 0x1_0000_0000;
+          ids[2 * i + 1] = Math.floor(id / 0x1_0000_0000);
+        }
       }
       duckdb.copy_data_to_vector(vector, 0, ids.buffer as ArrayBuffer, 0, n * 8);
       return;
