@@ -18,7 +18,7 @@
  * PROJECT_ROOT, taken from a module's own URL (src/contracts/measurement.ts), and
  * node_modules resolve as from dist/.
  */
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 
 /** Packages loaded from node_modules, not bundled: each reads files beside itself at run time. */
 export const CLI_EXTERNAL: readonly string[] = [
@@ -32,9 +32,13 @@ export const CLI_EXTERNAL: readonly string[] = [
   'playwright-core',
 ];
 
-/** Bundle the CLI whose entry is `entry` (src/cli/main.ts) into `outdir` (its entry: `<outdir>/main.js`). */
-export async function bundleCli(entry: string, outdir: string): Promise<void> {
+/**
+ * Bundle the CLI whose entry is `entry` (src/cli/main.ts) into `outdir` (its entry: `<outdir>/main.js`),
+ * with esbuild `plugins` if given (the e2e suite's bundle, test/helpers/cli-bundle.ts).
+ */
+export async function bundleCli(entry: string, outdir: string, plugins: Plugin[] = []): Promise<void> {
   await build({
+    plugins,
     entryPoints: [entry],
     outdir,
     bundle: true,

@@ -17,7 +17,7 @@ import {
   JobRecordSchema,
   ResultDocumentSchema,
 } from '../../src/contracts/api-records.ts';
-import { BIN } from '../helpers/cli.ts';
+import { entryFor } from '../helpers/cli.ts';
 import { serveFromBuild } from '../helpers/compiled-enclave.ts';
 
 /** A running node. */
@@ -83,7 +83,9 @@ export async function boot(
   failpoint?: Failpoint,
   root?: string,
 ): Promise<Node> {
-  // The tree's enclave from its compiled build when it is fresh (compiled-enclave.ts).
+  // The tree's enclave from its compiled build when it is fresh (compiled-enclave.ts); this
+  // project's serve from the suite's bundle of the CLI (cli.ts entryFor), another tree's
+  // through its own `obscura`.
   const build = serveFromBuild(root);
   const env = { ...process.env, ...build.env, ...(failpoint ? { OBSCURA_FAILPOINT: failpoint } : {}) };
   if (!failpoint) delete env.OBSCURA_FAILPOINT;
@@ -91,7 +93,7 @@ export async function boot(
     process.execPath,
     [
       ...build.execArgv,
-      root ? join(root, 'bin/obscura.js') : BIN,
+      root ? join(root, 'bin/obscura.js') : entryFor(['serve']),
       'serve',
       '--data-dir',
       dataDir,

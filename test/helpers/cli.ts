@@ -3,19 +3,22 @@ import { join } from 'node:path';
 import { inject } from 'vitest';
 import { commandWord, findCommand } from '../../src/cli/commands/index.ts';
 import { PROJECT_ROOT } from '../../src/contracts/measurement.ts';
-import { serveFromBuild } from './compiled-enclave.ts';
+import { freshBuild, serveFromBuild } from './compiled-enclave.ts';
 
 /** The `obscura` command as installed (bin/obscura.js: dist/ when fresh, else the sources through tsx). */
 export const BIN = join(PROJECT_ROOT, 'bin/obscura.js');
 
 /**
- * The script a CLI run starts: the suite's bundle of the CLI (cli-bundle.ts), or BIN for the
- * commands that run from their files (`fromFiles`) and where no bundle was built (a file run
- * outside the e2e project).
+ * The script a CLI run of this project's code starts: the suite's bundle of the CLI
+ * (cli-bundle.ts), or BIN where no bundle was built (a file run outside the e2e project) and
+ * for the commands that run from their files (`fromFiles`: serve, dashboard) while dist/ is
+ * not fresh: the bundle finds those files in dist/, as bin/obscura.js runs them from there
+ * only when it is fresh.
  */
-function entryFor(args: string[]): string {
+export function entryFor(args: string[]): string {
   const bundle = inject('cliBundle');
-  return bundle && !findCommand(commandWord(args) ?? '')?.fromFiles ? bundle : BIN;
+  if (!bundle) return BIN;
+  return !findCommand(commandWord(args) ?? '')?.fromFiles || freshBuild() ? bundle : BIN;
 }
 
 /** The outcome of one CLI run. */
@@ -53,11 +56,14 @@ export interface Server {
   stop: () => Promise<void>;
 }
 
-/** Start `obscura serve` and wait until it says it is running. */
+/**
+ * Start `obscura serve` (from the suite's bundle when dist/ is fresh: entryFor) and wait until
+ * it says it is running.
+ */
 export async function startServer(args: string[], cwd: string, timeoutMs = 120_000): Promise<Server> {
   // This tree's enclave from the compiled build when it is fresh (compiled-enclave.ts).
   const build = serveFromBuild();
-  const child = spawn(process.execPath, [...build.execArgv, BIN, 'serve', ...args], {
+  const child = spawn(process.execPath, [...build.execArgv, entryFor(['serve']), 'serve', ...args], {
     cwd,
     env: { ...process.env, ...build.env },
     stdio: ['ignore', 'pipe', 'pipe'],
