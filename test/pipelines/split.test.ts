@@ -235,6 +235,23 @@ describe('a split job', () => {
     }
   }, 60_000);
 
+  it('releases a DP output as a whole run does: the same columns, groups and DP terms, noised once', async () => {
+    const data = await visits();
+    const doc = parsePipeline(
+      byRegion(
+        'n: { count: "*" }, m: { mean: cost, bounds: [0, 5000] }, q: { quantile: cost, q: 0.5, bounds: [0, 5000] }',
+      ).replace('min_group_size: 1 }', 'min_group_size: 10, dp: { epsilon: 1, delta: 1.0e-6 } }'),
+    );
+    expect(splitJob(doc, { visits: SCHEMA }, ROWS, true)).toBeDefined();
+    const halves = (await runPipeline(doc, { visits: data })).g;
+    const whole = (await runPipeline(doc, { visits: data }, { split: false })).g;
+    expect(halves?.columns).toEqual(whole?.columns);
+    expect(halves?.dp).toEqual(whole?.dp);
+    // The large groups pass the noisy threshold either way; the noise is fresh each run.
+    expect(halves?.rows.map((r) => r[0])).toEqual(whole?.rows.map((r) => r[0]));
+    expect(halves?.rows.length).toBeGreaterThan(0);
+  }, 60_000);
+
   it('counts the row limit over the whole: a step over it fails though each half is under it', async () => {
     const data = await visits();
     // The filter, read by two outputs, is materialised: ~240,000 rows, each half under 200,000.
