@@ -35,9 +35,20 @@ export interface ColumnBuffers {
   nullBitmap: Uint8Array | undefined;
 }
 
+/**
+ * Wipe `shared[range]` (a CSV's plaintext every piece of which is parsed: csv-pieces.ts), on
+ * a thread that is idle by then, while the enclave's thread writes the last chunks.
+ */
+export interface WipeRequest {
+  id: number;
+  wipe: SharedArrayBuffer;
+  range: [number, number];
+}
+
 /** The answer to a ParseRequest: the columns, or the error the parse threw (data-free, as the parser's are). */
 export type ParseReply =
   | { id: number; rows: number; columns: ColumnBuffers[] }
+  | { id: number; wiped: true }
   | {
       id: number;
       error: { code?: string; message: string; status?: number; details?: Record<string, unknown> };
@@ -89,7 +100,12 @@ function parse(req: ParseRequest): { reply: ParseReply; transfer: ArrayBuffer[] 
   }
 }
 
-parentPort?.on('message', (req: ParseRequest) => {
+parentPort?.on('message', (req: ParseRequest | WipeRequest) => {
+  if ('wipe' in req) {
+    new Uint8Array(req.wipe, req.range[0], req.range[1] - req.range[0]).fill(0);
+    parentPort?.postMessage({ id: req.id, wiped: true } satisfies ParseReply);
+    return;
+  }
   const { reply, transfer } = parse(req);
   parentPort?.postMessage(reply, transfer);
 });

@@ -21,7 +21,7 @@ import { type Data, makeData } from 'apache-arrow';
 import { ObscuraError } from '../common/errors.ts';
 import { arrowTypeFor, tableFromColumns } from '../data/columns.ts';
 import type { DatasetSchema, ParsedDataset } from '../data/schema.ts';
-import type { ColumnBuffers, ParseReply, ParseRequest } from './csv-worker.ts';
+import type { ColumnBuffers, ParseReply, ParseRequest, WipeRequest } from './csv-worker.ts';
 
 // Run from its sources (tsx: the tests, `obscura serve` before a build), the enclave's worker is
 // csv-worker.ts and needs tsx's loader, by absolute URL as the host starts the enclave
@@ -113,6 +113,30 @@ function leastBusy(): Thread {
   return best;
 }
 
+/**
+ * Wipe `shared[start, end)` on the parse threads, a share each (they are idle once a CSV's
+ * pieces are parsed, while the enclave's thread still writes its last chunks); resolves when
+ * every share is zero, rejects if a thread failed first (the caller then wipes it itself).
+ */
+export async function wipeInWorkers(shared: SharedArrayBuffer, start: number, end: number): Promise<void> {
+  if (threads.length === 0) throw new Error('no CSV parse worker running');
+  const share = Math.ceil((end - start) / threads.length);
+  const replies: Promise<ParseReply>[] = [];
+  for (const [k, thread] of [...threads].entries()) {
+    const from = Math.min(end, start + k * share);
+    const range: [number, number] = [from, Math.min(end, from + share)];
+    const id = nextId++;
+    replies.push(
+      new Promise<ParseReply>((resolve, reject) => {
+        thread.pending.set(id, { resolve, reject });
+      }),
+    );
+    thread.worker.ref();
+    thread.worker.postMessage({ id, wipe: shared, range } satisfies WipeRequest);
+  }
+  await Promise.all(replies);
+}
+
 /** A column from a worker's buffers, typed by the schema. */
 function column(type: DatasetSchema[number]['type'], b: ColumnBuffers): Data {
   return makeData({
@@ -146,6 +170,7 @@ export function parseInWorker(
   thread.worker.ref();
   thread.worker.postMessage(request);
   return reply.then((r) => {
+    if ('wiped' in r) throw new Error('CSV parse worker answered a parse with a wipe');
     if ('error' in r) {
       const { code, message, status, details } = r.error;
       if (code) throw new ObscuraError(code, message, status as ObscuraError['status'], details);

@@ -45,16 +45,18 @@ export async function ingestSealedInput(
   if (manifest.plaintext.bytes >= 2 * PARSE_PIECE_BYTES) void startCsvWorkers();
   const plaintext = await decryptSealedInput(input, ctx);
   const pieces: ParsedDataset[] = [];
+  // Set once the parse threads have wiped the plaintext (csv-pieces.ts).
+  const wiped = { done: false };
   const checked = async function* (): AsyncGenerator<ParsedDataset> {
     try {
-      for await (const piece of parseCsvPieces(plaintext, manifest.schema)) {
+      for await (const piece of parseCsvPieces(plaintext, manifest.schema, PARSE_PIECE_BYTES, wiped)) {
         assertSignedSchema(piece, input);
         pieces.push(piece);
         yield piece;
       }
     } finally {
-      // Wiped, and kept for the next upload (plaintext-buffer.ts).
-      givePlaintextBuffer(plaintext);
+      // Wiped (here, unless the parse threads did), and kept for the next upload (plaintext-buffer.ts).
+      givePlaintextBuffer(plaintext, wiped.done);
     }
     const rows = pieces.reduce((n, p) => n + p.rows, 0);
     if (rows !== manifest.rows)

@@ -33,10 +33,11 @@ export function takePlaintextBuffer(bytes: number): Buffer {
 /**
  * Wipe `buf` (a view from takePlaintextBuffer, or any plaintext buffer; nothing may use it any
  * more, nor anything it was handed to) and keep its shared memory for the next upload. The
- * kept buffer is all zeros: every upload wipes what it wrote.
+ * kept buffer is all zeros: every upload wipes what it wrote. `wiped`: every byte of `buf`
+ * is zero already (the parse threads wiped it: csv-pieces.ts), so it is not written again.
  */
-export function givePlaintextBuffer(buf: Buffer): void {
-  buf.fill(0);
+export function givePlaintextBuffer(buf: Buffer, wiped = false): void {
+  if (!wiped) buf.fill(0);
   const shared = buf.buffer;
   if (!(shared instanceof SharedArrayBuffer) || shared.byteLength > KEEP_MAX_BYTES) return;
   if (kept && kept.length >= shared.byteLength) return;

@@ -116,6 +116,24 @@ describe('CSV parse threads', () => {
     expect(values(b)).toEqual(values(a));
   });
 
+  it('wipe the plaintext on the threads once every piece is parsed, and only then', async () => {
+    const plain = shared(bytes);
+    const wiped = { done: false };
+    const pieces = await all(parseCsvPieces(plain, schema, 128 * 1024, wiped));
+    expect(wiped.done).toBe(true);
+    expect(plain.every((b) => b === 0)).toBe(true);
+    // The pieces' columns are their own memory, not views of the wiped plaintext.
+    expect(values(joinPieces(schema, pieces))).toEqual(values(whole));
+
+    // A bad row: the plaintext is parsed again for the whole file's error, and left to the caller.
+    const bad = csv(20_000, 17_234);
+    const badPlain = shared(bad);
+    const badWiped = { done: false };
+    await failure(() => all(parseCsvPieces(badPlain, schema, 128 * 1024, badWiped)));
+    expect(badWiped.done).toBe(false);
+    expect(badPlain.equals(bad)).toBe(true);
+  });
+
   it('streamed in chunks of rows: the same rows, in order', async () => {
     async function* source() {
       for (let at = 0; at < bytes.length; at += 300_000)
@@ -144,12 +162,17 @@ describe('CSV parse threads', () => {
   });
 
   it('parse here what a parse thread that failed was given: the same rows', async () => {
-    const pieces = parseCsvPieces(shared(bytes), schema, 128 * 1024);
+    const plain = shared(bytes);
+    const wiped = { done: false };
+    const pieces = parseCsvPieces(plain, schema, 128 * 1024, wiped);
     const first = pieces.next();
     // The threads stop with pieces handed to them (their parses fail as a crashed thread's).
     await stopCsvWorkers();
     const got = [(await first).value as ParsedDataset, ...(await all(pieces))];
     expect(values(joinPieces(schema, got))).toEqual(values(whole));
+    // Not wiped by the threads (they had failed): the caller wipes it.
+    expect(wiped.done).toBe(false);
+    expect(plain.equals(bytes)).toBe(true);
     // A stream: the threads stop once the first chunk is handed to one, before the second is cut.
     await startCsvWorkers();
     const cut = 1024 * 1024 + 4096;
