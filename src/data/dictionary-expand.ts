@@ -8,7 +8,8 @@
  * the vector's codes and its output all live in one small memory that stays in the cache,
  * reused for every vector of a scan.
  *
- * The module, in the WebAssembly text format (its bytes are assembled below):
+ * The function, in the WebAssembly text format (its bytes are below; wasm-module.ts makes
+ * the module):
  *
  *   (module
  *     (memory (export "memory") 1)
@@ -29,6 +30,8 @@
  * as they are (no float canonicalisation).
  */
 
+import { wasmInstance } from './wasm-module.ts';
+
 /** One vector's worth of memory and the expand function over it. */
 export interface DictionaryExpander {
   /**
@@ -41,30 +44,13 @@ export interface DictionaryExpander {
 
 const TABLE_BYTES = 256 * 16;
 
-/** Unsigned LEB128, as the binary format writes sizes and offsets. */
-function leb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-
-function section(id: number, body: number[]): number[] {
-  return [id, ...leb(body.length), ...body];
-}
-
-const ascii = (s: string): number[] => [s.length, ...Buffer.from(s, 'ascii')];
-
-/** The module's bytes (see the text above). */
-function moduleBytes(): Uint8Array {
-  const i32 = 0x7f;
-  const [get, set] = [0x20, 0x21];
-  const code = [
-    ...[0x01, 0x03, i32], // three i32 locals: $i (3), $e (4), $o (5)
+const [get, set] = [0x20, 0x21];
+const EXPAND = {
+  name: 'expand',
+  params: 3,
+  results: 0,
+  body: [
+    ...[0x01, 0x03, 0x7f], // three i32 locals: $i (3), $e (4), $o (5)
     ...[0x02, 0x40, 0x03, 0x40], // block, loop
     ...[get, 3, get, 0, 0x4f, 0x0d, 1], // br_if $done (i >= n)
     ...[get, 1, get, 3, 0x6a, 0x2d, 0, 0, 0x41, 4, 0x74, set, 4], // e = load8_u(codes + i) << 4
@@ -73,39 +59,17 @@ function moduleBytes(): Uint8Array {
     ...[get, 5, get, 4, 0x29, 3, 8, 0x37, 3, 8], // the same 8 bytes on
     ...[get, 3, 0x41, 1, 0x6a, set, 3], // i++
     ...[0x0c, 0, 0x0b, 0x0b, 0x0b], // br $row, end loop, end block, end func
-  ];
-  return Uint8Array.from([
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, [1, 0x60, 3, i32, i32, i32, 0]),
-    ...section(3, [1, 0]),
-    ...section(5, [1, 0, 1]),
-    ...section(7, [2, ...ascii('memory'), 2, 0, ...ascii('expand'), 0, 0]),
-    ...section(10, [1, ...leb(code.length), ...code]),
-  ]);
-}
-
-// The WebAssembly API as used here (the project's TypeScript libraries do not declare it).
-interface Wasm {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { exports: Record<string, unknown> };
-}
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-const wasm = (globalThis as unknown as { WebAssembly: Wasm }).WebAssembly;
-let compiled: object | undefined;
+  ],
+};
 
 /** An expander for vectors of up to `size` rows (DuckDB's vector size). */
 export function dictionaryExpander(size: number): DictionaryExpander {
-  compiled ??= new wasm.Module(moduleBytes());
-  const instance = new wasm.Instance(compiled);
-  const memory = instance.exports.memory as WasmMemory;
-  const run = instance.exports.expand as (n: number, codes: number, out: number) => void;
   const codesAt = TABLE_BYTES;
   const outAt = codesAt + Math.ceil(size / 16) * 16;
-  const bytes = outAt + size * 16;
-  if (bytes > memory.buffer.byteLength) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65536));
+  const { run, memory } = wasmInstance<(n: number, codes: number, out: number) => void>(
+    EXPAND,
+    outAt + size * 16,
+  );
   const mem = new Uint8Array(memory.buffer);
   let loaded: Uint8Array | undefined;
   return {

@@ -10,6 +10,7 @@ import duckdb, { type Vector } from '@duckdb/node-bindings';
 import { type Data, Type, type Vector as ArrowVector } from 'apache-arrow';
 import { type DictionaryExpander, dictionaryExpander } from './dictionary-expand.ts';
 import { type ColumnType, FIXED_WIDTH } from './schema.ts';
+import { type StringFormer, stringFormer } from './string-forms.ts';
 
 const INLINE = 12;
 
@@ -17,10 +18,8 @@ const INLINE = 12;
 export interface Scratch {
   /** A dictionary column's rows in DuckDB's string form (dictionary-expand.ts). */
   expander: DictionaryExpander;
-  strings: Uint8Array;
-  /** `strings` as 32-bit words (one string_t is four). */
-  words: Uint32Array;
-  view: DataView;
+  /** A plain string column's rows in DuckDB's string form (string-forms.ts). */
+  former: StringFormer;
   bools: Uint8Array;
   validity: Uint8Array;
   /** All bits set: the validity of a vector whose rows are all valid. */
@@ -29,12 +28,9 @@ export interface Scratch {
 
 /** Scratch buffers for vectors of `size` rows (DuckDB's vector size). */
 export function vectorScratch(size: number): Scratch {
-  const strings = new Uint8Array(size * 16);
   return {
     expander: dictionaryExpander(size),
-    strings,
-    words: new Uint32Array(strings.buffer),
-    view: new DataView(strings.buffer),
+    former: stringFormer(size),
     bools: new Uint8Array(size),
     validity: new Uint8Array(size / 8),
     allValid: new Uint8Array(size / 8).fill(0xff),
@@ -102,55 +98,29 @@ export function fillVector(
 }
 
 /**
- * Strings from row `first` of the (already sliced) offsets: short ones inline, in one bulk
- * copy. Long ones (over 12 bytes) point into one copy of the vector's string bytes that
- * DuckDB keeps with the vector: the bytes are handed over as one string (DuckDB copies it
- * into the vector's string heap), whose address DuckDB's own string_t then gives, and each
- * long row's string_t (duckdb_string_t in duckdb.h: length, its first 4 bytes, pointer) is
- * written beside the short ones. One call per vector instead of one per long string
- * (measured: 2M strings of 14 bytes, a join's two id columns, 0.35 CPU s a job).
+ * Strings from row `first` of the (already sliced) offsets, in DuckDB's form
+ * (string-forms.ts, in WebAssembly): short ones inline, in one bulk copy. Long ones (over
+ * 12 bytes) point into one copy of the vector's string bytes that DuckDB keeps with the
+ * vector: the bytes are handed over as one string (DuckDB copies it into the vector's
+ * string heap), whose address DuckDB's own string_t then gives, and each long row's
+ * string_t (duckdb_string_t in duckdb.h: length, its first 4 bytes, pointer) is written
+ * beside the short ones. One call per vector instead of one per long string (measured:
+ * 2M strings of 14 bytes, a join's two id columns, 0.35 CPU s a job).
  */
 function fillStrings(vector: Vector, data: Data, first: number, n: number, s: Scratch): void {
   const offsets = data.valueOffsets as Int32Array;
   const values = data.values as Uint8Array;
-  const out = s.strings;
-  const words = s.words;
-  out.fill(0, 0, n * 16);
-  const from = offsets[first] as number;
-  let long = false;
-  for (let i = 0; i < n && !long; i++)
-    long = (offsets[first + i + 1] as number) - (offsets[first + i] as number) > INLINE;
-  // The heap copy's address as two 32-bit halves (little-endian, as x64 and arm64 are).
-  let lo = 0;
-  let hi = 0;
-  if (long) {
+  const former = s.former;
+  if (former.load(offsets, values, first, n)) {
+    const from = offsets[first] as number;
     duckdb.vector_assign_string_element_len(vector, 0, values.subarray(from, offsets[first + n] as number));
+    // The heap copy's address as two 32-bit halves (little-endian, as x64 and arm64 are).
     const head = duckdb.vector_get_data(vector, 16);
     const view = new DataView(head.buffer, head.byteOffset, 16);
-    lo = view.getUint32(8, true);
-    hi = view.getUint32(12, true);
+    former.point(view.getUint32(8, true), view.getUint32(12, true));
   }
-  for (let i = 0; i < n; i++) {
-    const start = offsets[first + i] as number;
-    const len = (offsets[first + i + 1] as number) - start;
-    const base = i * 16;
-    if (len > INLINE) {
-      const w = i * 4;
-      const at = lo + (start - from);
-      words[w] = len;
-      words[w + 1] =
-        (values[start] as number) |
-        ((values[start + 1] as number) << 8) |
-        ((values[start + 2] as number) << 16) |
-        ((values[start + 3] as number) << 24);
-      words[w + 2] = at % 0x1_0000_0000;
-      words[w + 3] = hi + Math.floor(at / 0x1_0000_0000);
-      continue;
-    }
-    s.view.setUint32(base, len, true);
-    for (let k = 0; k < len; k++) out[base + 4 + k] = values[start + k] as number;
-  }
-  duckdb.copy_data_to_vector(vector, 0, out.buffer as ArrayBuffer, 0, n * 16);
+  const rows = former.rows();
+  duckdb.copy_data_to_vector(vector, 0, rows.buffer as ArrayBuffer, rows.byteOffset, n * 16);
 }
 
 /**
