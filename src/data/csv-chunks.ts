@@ -15,33 +15,40 @@ interface Scan {
   inQuote: boolean;
 }
 
-/** Just past the first row end at or after `from` in `buf` (continuing `scan`), or -1 with `scan` at the end. */
+/**
+ * Just past the first row end at or after `from` in `buf` (continuing `scan`), or -1 with
+ * `scan` at the end. The quote state jumps to `from`: each quote on the way toggles it, and
+ * the newlines before it are not looked at (before, each was found in turn: a call per row,
+ * ~0.08 CPU s of the enclave's thread for a 10M-row upload streamed in chunks).
+ */
 function rowEndFrom(buf: Buffer, from: number, scan: Scan): number {
-  let i = scan.at;
-  // The next quote is searched for once and kept until passed: searching again at every
-  // newline would scan to the end of a quote-free buffer once per row.
-  let quote = -2;
-  while (i < buf.length) {
-    if (quote !== -1 && quote < i) quote = buf.indexOf(QUOTE, i);
+  const n = buf.length;
+  // The first newline that can end the row sought is at from - 1.
+  let i = Math.max(scan.at, Math.min(from - 1, n));
+  let quote = buf.indexOf(QUOTE, scan.at);
+  while (quote >= 0 && quote < i) {
+    scan.inQuote = !scan.inQuote;
+    quote = buf.indexOf(QUOTE, quote + 1);
+  }
+  while (i < n) {
     if (scan.inQuote) {
       if (quote < 0) break;
       scan.inQuote = false;
       i = quote + 1;
+      quote = buf.indexOf(QUOTE, i);
       continue;
     }
-    const n = buf.indexOf(NEWLINE, i);
-    if (quote >= 0 && (n < 0 || quote < n)) {
+    const lf = buf.indexOf(NEWLINE, i);
+    if (quote >= 0 && (lf < 0 || quote < lf)) {
       scan.inQuote = true;
       i = quote + 1;
-    } else if (n >= 0) {
-      i = n + 1;
-      if (i >= from) {
-        scan.at = i;
-        return i;
-      }
+      quote = buf.indexOf(QUOTE, i);
+    } else if (lf >= 0) {
+      scan.at = lf + 1;
+      return lf + 1;
     } else break;
   }
-  scan.at = buf.length;
+  scan.at = n;
   return -1;
 }
 
