@@ -68,8 +68,14 @@ export interface HostOptions {
   publicUrl?: string;
   /** Life of the published node record in ms; default one hour. */
   nodeTtlMs?: number;
-  /** What starts each worker's enclave process (default a child process; see EnclaveSpawn). A predecessor's enclave is always a child process. */
+  /** What starts each worker's enclave process (default a child process; see EnclaveSpawn). */
   enclaveSpawn?: EnclaveSpawn;
+  /**
+   * What starts a predecessor's enclave process (default a child process, from the
+   * predecessor tree's entry): a process always, since it runs another tree's code; tests
+   * start it from that tree's compiled build (test/helpers/compiled-enclave.ts).
+   */
+  predecessorSpawn?: EnclaveSpawn;
 }
 
 /** Below this free balance (planck) a host asks the chain's faucet to fund its operator. */
@@ -200,7 +206,11 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
       if (!enclave.info.restored && opts.predecessorRoot) {
         await handOverFromPredecessor({
           newcomer: enclave,
-          predecessor: { ...enclaveOptions, root: opts.predecessorRoot },
+          predecessor: {
+            ...enclaveOptions,
+            root: opts.predecessorRoot,
+            ...(opts.predecessorSpawn ? { spawn: opts.predecessorSpawn } : {}),
+          },
           metadata,
           log,
         });

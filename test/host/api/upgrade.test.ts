@@ -120,6 +120,7 @@ describe('enclave upgrade', () => {
       enclaveSpawn: compiledEnclave,
       enclaveRoot: newRoot,
       predecessorRoot: PROJECT_ROOT,
+      predecessorSpawn: compiledEnclave,
       log: (_l, m) => logs.push(m),
     });
     try {
@@ -158,6 +159,7 @@ describe('enclave upgrade', () => {
       enclaveSpawn: compiledEnclave,
       enclaveRoot: newRoot,
       predecessorRoot: PROJECT_ROOT,
+      predecessorSpawn: compiledEnclave,
       log: (_l, m) => logs.push(m),
     });
     try {
