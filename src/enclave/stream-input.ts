@@ -92,17 +92,6 @@ async function* wiped(chunks: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
 }
 
 /**
- * `blocks`, each wiped once the consumer asks for the next: csvChunks copies a block into
- * its chunk buffer before it does, so the decrypted block is left nowhere in memory.
- */
-async function* wipedAfterUse(blocks: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
-  for await (const block of blocks) {
-    yield block;
-    block.fill(0);
-  }
-}
-
-/**
  * The rows of a sealed CSV dataset, as parsed chunks of about `chunkBytes` of plaintext.
  * Throws (after the last chunk, at the latest) what openSealedInput throws for a dataset
  * that is not what its owner signed; CSV errors name the row in the whole file.
@@ -121,12 +110,16 @@ export async function* streamSealedCsv(
   // by checking the ciphertext when the stream fails (below); nothing computed from the
   // chunks may be released before the generator finishes in any case.
   let stats: SealStats | null = null;
-  const plaintext = wipedAfterUse(
-    blobErrors(
-      input,
-      unsealedBlocks(input.blobPath, [ctx.ageIdentity], (s) => {
+  // Each block wiped once csvChunks, which copies it into its chunk first, asks for the next.
+  const plaintext = blobErrors(
+    input,
+    unsealedBlocks(
+      input.blobPath,
+      [ctx.ageIdentity],
+      (s) => {
         stats = s;
-      }),
+      },
+      { reuse: true },
     ),
   );
   let rows = 0;

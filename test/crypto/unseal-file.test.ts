@@ -110,4 +110,28 @@ describe('unsealFile (worker threads)', () => {
     }
     expect(seen).toBe(MiB);
   });
+
+  it('reusing its buffers: each block wiped once the next is asked for, a few buffers in all', async () => {
+    const { plain, stats } = await sealed(9 * MiB + 3);
+    const path = join(dir, `out-${9 * MiB + 3}.age`);
+    let got: SealStats | null = null;
+    const copies: Buffer[] = [];
+    const seen: Buffer[] = [];
+    for await (const b of unsealedBlocks(path, [me.identity], (s) => (got = s), { reuse: true })) {
+      copies.push(Buffer.from(b));
+      seen.push(b);
+    }
+    expect(Buffer.concat(copies).equals(plain)).toBe(true);
+    expect(got).toEqual(stats);
+    expect(new Set(seen.map((b) => b.buffer)).size).toBeLessThanOrEqual(4);
+    expect(seen.every((b) => b.every((x) => x === 0))).toBe(true);
+    // Stopped early: the block the consumer held is wiped too.
+    let held: Buffer | undefined;
+    for await (const b of unsealedBlocks(path, [me.identity], () => undefined, { reuse: true })) {
+      held = b;
+      break;
+    }
+    expect(held?.length).toBe(MiB);
+    expect(held?.every((x) => x === 0)).toBe(true);
+  });
 });
