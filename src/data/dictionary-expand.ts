@@ -40,6 +40,8 @@ export interface DictionaryExpander {
    * a view of the expander's memory valid until its next call.
    */
   expand(table: Uint8Array, codes: Uint8Array): Uint8Array;
+  /** Zero the memory (it held a dictionary's values and rows): when the load or scan using it ends. */
+  wipe(): void;
 }
 
 const TABLE_BYTES = 256 * 16;
@@ -83,6 +85,10 @@ export function dictionaryExpander(size: number): DictionaryExpander {
       mem.set(codes.subarray(0, n), codesAt);
       run(n, codesAt, outAt);
       return mem.subarray(outAt, outAt + n * 16);
+    },
+    wipe() {
+      mem.fill(0);
+      loaded = undefined;
     },
   };
 }

@@ -15,7 +15,7 @@ import type { Data } from 'apache-arrow';
 import { ObscuraError } from '../common/errors.ts';
 import { scannableColumnType } from './columns.ts';
 import { duckdbType, duckdbTypeName, quoteIdent } from './duckdb-types.ts';
-import { fillVector, vectorScratch } from './duckdb-vectors.ts';
+import { fillVector, vectorScratch, wipeScratch } from './duckdb-vectors.ts';
 import type { ColumnType, ParsedDataset } from './schema.ts';
 
 /** Options of loadIntoDuckDB. */
@@ -85,6 +85,7 @@ export async function loadIntoDuckDB(
   await connection.run(`CREATE TABLE ${quoteIdent(tableName)} (${ddl.join(', ')})`);
   if (ddl.length === 0) return;
   const appender = await connection.createAppender(tableName);
+  const scratch = vectorScratch(duckdb.vector_size());
   try {
     const chunk = DuckDBDataChunk.create([
       ...picked.map((c) => duckdbType(c.type)),
@@ -93,7 +94,6 @@ export async function loadIntoDuckDB(
     const size = duckdb.vector_size();
     const ids = new BigInt64Array(size);
     let nextId = 0n;
-    const scratch = vectorScratch(size);
     for (const batch of parsed.table.batches) {
       const datas = picked.map((c) => {
         const data = batch.data.children[c.index] as Data;
@@ -136,5 +136,7 @@ export async function loadIntoDuckDB(
       `loading table ${JSON.stringify(tableName)} into DuckDB failed`,
       500,
     );
+  } finally {
+    wipeScratch(scratch);
   }
 }

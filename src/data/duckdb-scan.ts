@@ -27,7 +27,7 @@ import {
 import { scannableColumnType } from './columns.ts';
 import { type LoadOptions, type PickedColumn, pickColumns } from './duckdb-load.ts';
 import { duckdbType, quoteIdent } from './duckdb-types.ts';
-import { fillVector, type Scratch, vectorScratch } from './duckdb-vectors.ts';
+import { fillVector, type Scratch, vectorScratch, wipeScratch } from './duckdb-vectors.ts';
 import type { ParsedDataset } from './schema.ts';
 
 /** What a view scans: the dataset, the columns it hands over, its reused buffers. */
@@ -144,7 +144,9 @@ export async function scanIntoDuckDB(
 /** Forget the scans made on `connection` (duckdb.ts calls this as it closes the connection). */
 export function releaseScans(connection: DuckDBConnection): void {
   for (const token of tokensOf.get(connection) ?? []) {
-    for (const pass of sources.get(token)?.passes ?? []) pass.close();
+    const source = sources.get(token);
+    for (const pass of source?.passes ?? []) pass.close();
+    if (source) wipeScratch(source.scratch);
     sources.delete(token);
   }
   tokensOf.delete(connection);

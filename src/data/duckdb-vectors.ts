@@ -38,6 +38,18 @@ export function vectorScratch(size: number): Scratch {
 }
 
 /**
+ * Zero a load's or scan's scratch when it ends: it held rows' values (booleans, strings in
+ * DuckDB's form, a dictionary), and plaintext is wiped where the enclave stops using it
+ * rather than left to the collector.
+ */
+export function wipeScratch(s: Scratch): void {
+  s.expander.wipe();
+  s.former.wipe();
+  s.bools.fill(0);
+  s.validity.fill(0);
+}
+
+/**
  * Copy rows `[r, r + n)` of one Arrow column into a DuckDB vector. As in apache-arrow, a
  * Data's `offset` counts in bits for validity and booleans only; fixed-width values and
  * string offsets are already sliced to it.

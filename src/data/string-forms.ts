@@ -87,6 +87,8 @@ export interface StringFormer {
   point(lo: number, hi: number): void;
   /** The loaded rows' forms: a view of the former's memory, valid until its next load. */
   rows(): Uint8Array;
+  /** Zero the memory (it held rows' bytes): when the load or scan using it ends. */
+  wipe(): void;
 }
 
 /** A string former for vectors of up to `size` rows (DuckDB's vector size). */
@@ -115,6 +117,10 @@ export function stringFormer(size: number): StringFormer {
     },
     rows() {
       return mem.subarray(0, n * 16);
+    },
+    wipe() {
+      mem.fill(0);
+      n = 0;
     },
   };
 }

@@ -63,4 +63,16 @@ describe('dictionary expansion', () => {
     a.expand(bytes(256 * 16, 4), codes);
     expect(same(b.expand(table, codes), fromB)).toBe(true);
   });
+
+  it('wipes its memory: the table and rows it held read as zeros after wipe, and a new table loads', () => {
+    const expander = dictionaryExpander(64);
+    const table = bytes(256 * 16, 7);
+    const codes = bytes(64, 8);
+    const view = expander.expand(table, codes);
+    expect(view.some((b) => b !== 0)).toBe(true);
+    expander.wipe();
+    expect(view.every((b) => b === 0)).toBe(true);
+    // The same table object is loaded again after a wipe, not taken as still loaded.
+    expect(same(expander.expand(table, codes), expected(table, codes))).toBe(true);
+  });
 });

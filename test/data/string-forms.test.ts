@@ -80,4 +80,16 @@ describe('string forms', () => {
     former.point(64, 1);
     expect(same(former.rows(), expected(big, 0, 2048, 64, 1))).toBe(true);
   });
+
+  it('wipes its memory: the rows it held read as zeros after wipe', () => {
+    const big = { offsets: new Int32Array(2049), values: new Uint8Array(2048 * 100).fill(0x61) };
+    for (let i = 0; i <= 2048; i++) big.offsets[i] = i * 100;
+    const former = stringFormer(2048);
+    former.load(big.offsets, big.values, 0, 2048);
+    const view = former.rows();
+    expect(view.some((b) => b !== 0)).toBe(true);
+    former.wipe();
+    expect(view.every((b) => b === 0)).toBe(true);
+    expect(former.rows().length).toBe(0);
+  });
 });
