@@ -51,6 +51,22 @@ describe('csvChunks', () => {
     );
   });
 
+  it("leaves none of a chunk's rows in its buffer once the next is asked for, and nothing at the end", async () => {
+    // The enclave relies on this instead of wiping each chunk itself (stream-input.ts).
+    const header = 'id,v\n';
+    const text = header + Array.from({ length: 5000 }, (_, i) => `row${i},${i * 7}`).join('\n');
+    async function* pieces() {
+      for (let at = 0; at < text.length; at += 999) yield Buffer.from(text.slice(at, at + 999));
+    }
+    const held: { view: Buffer; rows: string }[] = [];
+    for await (const chunk of csvChunks(pieces(), 4096)) {
+      for (const h of held) expect(h.view.toString()).not.toContain(h.rows);
+      held.push({ view: chunk, rows: chunk.subarray(header.length).toString() });
+    }
+    expect(held.length).toBeGreaterThan(5);
+    for (const h of held) expect(h.view.every((b) => b === 0)).toBe(true);
+  });
+
   it('csvRowRanges cuts a whole CSV after the header and at row ends outside quotes only, covering it', () => {
     fc.assert(
       fc.property(fc.array(row, { maxLength: 60 }), fc.integer({ min: 1, max: 64 }), (rows, target) => {
