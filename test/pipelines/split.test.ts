@@ -305,4 +305,17 @@ outputs: { g: { min_group_size: 1 }, h: { min_group_size: 1 } }
     expect(isObscuraError(err, 'job_cancelled')).toBe(true);
     guard.dispose();
   });
+
+  it('stops both halves at the deadline, wherever they are, and fails as the time limit', async () => {
+    const doc = parsePipeline(byRegion(FLOATS));
+    const data = await visits();
+    for (const timeoutMs of [1, 4]) {
+      const guard = new JobGuard({ timeoutMs, maxRows: 1e9 });
+      const err = await runPipeline(doc, { visits: data }, { guard }).catch((e: unknown) => e);
+      expect(isObscuraError(err, 'job_limit_exceeded'), String(err)).toBe(true);
+      guard.dispose();
+    }
+    // The pool's next split job runs.
+    expect((await runPipeline(doc, { visits: data })).g?.rows.length).toBeGreaterThan(0);
+  });
 });
