@@ -247,9 +247,11 @@ describe('a split job', () => {
     const whole = (await runPipeline(doc, { visits: data }, { split: false })).g;
     expect(halves?.columns).toEqual(whole?.columns);
     expect(halves?.dp).toEqual(whole?.dp);
-    // The large groups pass the noisy threshold either way; the noise is fresh each run.
-    expect(halves?.rows.map((r) => r[0])).toEqual(whole?.rows.map((r) => r[0]));
-    expect(halves?.rows.length).toBeGreaterThan(0);
+    // The large groups (tens of thousands of rows) pass the noisy threshold (71 here) either
+    // way; 'islands' (about 50) falls either side of it as the noise, fresh each run, goes.
+    const large = (o: typeof whole) => o?.rows.map((r) => r[0]).filter((k) => k !== 'islands');
+    expect(large(halves)).toEqual(large(whole));
+    expect(large(halves)?.length).toBe(5);
   }, 60_000);
 
   it('counts the row limit over the whole: a step over it fails though each half is under it', async () => {
