@@ -40,6 +40,7 @@ import { accountKeyFromSuri } from '../../src/crypto/index.ts';
 import { attestNodeWorker } from '../../src/host/federation/peer-attestation.ts';
 import { freshNonce } from '../../src/host/federation/registry.ts';
 import { startTestHost } from '../helpers/host.ts';
+import { inProcessEnclave } from '../helpers/in-process-enclave.ts';
 import { obscura } from '../helpers/cli.ts';
 import { sealAndUpload } from '../helpers/datasets.ts';
 import { signedRequestForInputs } from '../../src/client/job-request.ts';
@@ -52,8 +53,13 @@ let a: TestHost;
 let b: TestHost;
 
 beforeAll(async () => {
-  a = await startTestHost({ registerNode: true });
-  b = await startTestHost({ chainEndpoint: a.host.chainEndpoint, registerNode: true });
+  // The enclaves in this process (in-process-enclave.ts): nothing here is about their process.
+  a = await startTestHost({ registerNode: true, enclaveSpawn: inProcessEnclave });
+  b = await startTestHost({
+    chainEndpoint: a.host.chainEndpoint,
+    registerNode: true,
+    enclaveSpawn: inProcessEnclave,
+  });
 });
 afterAll(async () => {
   await b?.close();
