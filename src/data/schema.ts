@@ -6,6 +6,7 @@
  */
 import type { Table } from 'apache-arrow';
 import { z } from 'zod';
+import { hasControlCharacter, MAX_COLUMN_NAME } from './names.ts';
 
 /** The column types Obscura knows. Every input type is mapped onto one of these. */
 export const COLUMN_TYPES = ['string', 'int32', 'int64', 'float64', 'bool', 'date', 'timestamp'] as const;
@@ -24,24 +25,12 @@ export const FIXED_WIDTH: Partial<Record<ColumnType, number>> = {
   float64: 8,
 };
 
-/** Longest column name accepted, in UTF-16 code units. */
-export const MAX_COLUMN_NAME = 256;
-
 /** Schema of a column name: non-empty, bounded, no control characters. */
 export const ColumnNameSchema = z
   .string()
   .min(1, 'column name must not be empty')
   .max(MAX_COLUMN_NAME, `column name must be at most ${MAX_COLUMN_NAME} characters`)
   .refine((s) => !hasControlCharacter(s), 'column name must not contain control characters');
-
-/** True when `s` holds a C0 control character or DEL. */
-export function hasControlCharacter(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x7f) return true;
-  }
-  return false;
-}
 
 /** Schema of one column: its name and type. */
 export const ColumnSpecSchema = z.strictObject({ name: ColumnNameSchema, type: ColumnTypeSchema });
