@@ -8,6 +8,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ChainClient } from '../../src/chain/index.ts';
 import { ApiClient } from '../../src/cli/client.ts';
 import { submitJob } from '../../src/client/job-request.ts';
 import type { Failpoint } from '../../src/common/failpoint.ts';
@@ -84,6 +85,24 @@ export class CrashRig {
     );
   }
 
+  /**
+   * One client of the chain for every check of the rig: the chain outlives every crash of the
+   * node, and a connection costs ~0.2 CPU-s (polkadot.js fetching and decoding the metadata).
+   */
+  private chainClient: { endpoint: string; client: Promise<ChainClient> } | undefined;
+
+  private chainAt = (endpoint: string): Promise<ChainClient> => {
+    if (this.chainClient?.endpoint !== endpoint) {
+      void this.chainClient?.client.then((c) => c.close()).catch(() => {});
+      const client = ChainClient.connect(endpoint).catch((e: unknown) => {
+        this.chainClient = undefined;
+        throw e;
+      });
+      this.chainClient = { endpoint, client };
+    }
+    return this.chainClient.client;
+  };
+
   /** The invariants every restart must show (node.ts), and what they read. */
   invariants() {
     return checkInvariants({
@@ -91,6 +110,7 @@ export class CrashRig {
       dataDir: this.dataDir,
       owner: this.owner,
       analyst: this.analyst,
+      chainAt: this.chainAt,
     });
   }
 
@@ -107,6 +127,7 @@ export class CrashRig {
 
   /** Stop the node and remove its directory. */
   async close(): Promise<void> {
+    await this.chainClient?.client.then((c) => c.close()).catch(() => {});
     await stop(this.node);
     rmSync(this.work, { recursive: true, force: true });
   }
