@@ -129,67 +129,118 @@ async function* piecesHere(
  * `chunks` (standalone CSVs, each a view the source reuses once the next is asked for, as
  * csvChunks yields them) parsed against `schema` by the parse threads, at most `depth` at
  * once (two a thread: one parsing, one waiting, so no thread idles while the consumer
- * waits for the oldest), yielded in order. Each chunk is copied into a shared buffer of a small ring (wiped
- * when its parse is done), so memory stays `depth` chunks however long the stream.
+ * waits for the oldest), yielded in order. Each chunk is copied into a shared buffer of a
+ * small ring (overwritten by a later chunk once its parse is done, wiped when the stream
+ * ends), so memory stays `depth` chunks however long the stream.
+ *
+ * The source is read by a pump of its own, not on the consumer's demand: while the
+ * consumer works on a piece (the store's write seals it on this thread), the block threads
+ * decrypt and the parse threads parse the next chunks. Before, the next chunk was asked
+ * for only when the consumer asked for the next piece, so the decryption of each 8 MiB
+ * chunk (the source reads two 1 MiB blocks ahead) waited for the store's write, and the
+ * write for it: a 10M-row upload used little more than one core.
  */
 export async function* parseCsvStream(
   chunks: AsyncIterable<Buffer>,
   schema: DatasetSchema,
   depth = 2 * csvWorkerCount(),
 ): AsyncGenerator<ParsedDataset> {
-  const free: Buffer[] = [];
-  const queue: { task: Promise<ParsedDataset>; slot: Buffer; used: number }[] = [];
+  type Entry = { task: Promise<ParsedDataset>; slot: Buffer; used: number } | { here: Buffer; used: number };
+  // Slots whose parse is done, with the bytes of plaintext they still hold: overwritten by the
+  // next chunk (and the rest zeroed) rather than wiped at once, which was a second pass over
+  // the whole plaintext on this thread; wiped when the stream ends, however it ends.
+  const free: { slot: Buffer; used: number }[] = [];
+  const queue: Entry[] = [];
   let before = 0;
-  const next = async (): Promise<ParsedDataset> => {
-    const { task, slot, used } = queue.shift() as (typeof queue)[number];
+  // The pump's state, read by the consumer after each wait.
+  const pumped: { done: boolean; failure?: { error: unknown } } = { done: false };
+  let stopped = false;
+  // Who waits: the consumer for an entry (or the pump's end), the pump for room in the ring.
+  let wakeConsumer: () => void = () => {};
+  let wakePump: () => void = () => {};
+  const pump = (async () => {
+    try {
+      for await (const chunk of chunks) {
+        if (stopped) return;
+        if (chunk.length < MIN_THREADED_BYTES) {
+          // A small chunk (the stream's last, or a test's): parsed here, in order, from a copy
+          // the consumer wipes.
+          queue.push({ here: Buffer.from(chunk), used: chunk.length });
+        } else {
+          const spare = free.pop();
+          let slot: Buffer;
+          if (spare && spare.slot.length >= chunk.length) {
+            slot = spare.slot;
+            chunk.copy(slot);
+            if (spare.used > chunk.length) slot.fill(0, chunk.length, spare.used);
+          } else {
+            spare?.slot.fill(0, 0, spare.used);
+            slot = Buffer.from(new SharedArrayBuffer(chunk.length + (chunk.length >> 3)));
+            chunk.copy(slot);
+          }
+          const task = parseInWorker(slot.buffer as SharedArrayBuffer, [0, 0], [0, chunk.length], schema);
+          task.catch(() => {});
+          queue.push({ task, slot, used: chunk.length });
+        }
+        wakeConsumer();
+        while (queue.length >= depth && !stopped) await new Promise<void>((r) => (wakePump = r));
+        if (stopped) return;
+      }
+    } catch (e) {
+      pumped.failure = { error: e };
+    } finally {
+      pumped.done = true;
+      wakeConsumer();
+    }
+  })();
+  const next = async (entry: Entry): Promise<ParsedDataset> => {
     try {
       let piece: ParsedDataset;
-      try {
-        piece = await task;
-      } catch (e) {
-        // A parse thread failed (not the CSV): the chunk, still in its slot, parsed here.
-        if (isObscuraError(e)) throw e;
-        piece = await parseDataset(slot.subarray(0, used), 'csv', { schema });
+      if ('here' in entry) piece = await parseDataset(entry.here.subarray(0, entry.used), 'csv', { schema });
+      else {
+        try {
+          piece = await entry.task;
+        } catch (e) {
+          // A parse thread failed (not the CSV): the chunk, still in its slot, parsed here.
+          if (isObscuraError(e)) throw e;
+          piece = await parseDataset(entry.slot.subarray(0, entry.used), 'csv', { schema });
+        }
       }
       before += piece.rows;
       return piece;
     } catch (e) {
       throw offsetRow(e, before);
     } finally {
-      slot.fill(0, 0, used);
-      free.push(slot);
+      if ('here' in entry) entry.here.fill(0);
+      else free.push({ slot: entry.slot, used: entry.used });
     }
   };
   try {
-    for await (const chunk of chunks) {
-      if (chunk.length < MIN_THREADED_BYTES) {
-        // A small chunk (the stream's last, or a test's): here, after those before it.
-        while (queue.length > 0) yield await next();
-        let piece: ParsedDataset;
-        try {
-          piece = await parseDataset(chunk, 'csv', { schema });
-        } catch (e) {
-          throw offsetRow(e, before);
-        }
-        before += piece.rows;
+    for (;;) {
+      // The source's failure first, as when it was read on demand (stream-input.ts checks the
+      // ciphertext then, for the error a tampered file gives).
+      if (pumped.failure) throw pumped.failure.error;
+      const entry = queue[0];
+      if (entry) {
+        const piece = await next(entry);
+        queue.shift();
+        wakePump();
         yield piece;
-        continue;
-      }
-      let slot = free.pop();
-      if (!slot || slot.length < chunk.length)
-        slot = Buffer.from(new SharedArrayBuffer(chunk.length + (chunk.length >> 3)));
-      chunk.copy(slot);
-      const task = parseInWorker(slot.buffer as SharedArrayBuffer, [0, 0], [0, chunk.length], schema);
-      task.catch(() => {});
-      queue.push({ task, slot, used: chunk.length });
-      if (queue.length >= depth) yield await next();
+      } else if (pumped.done) return;
+      else await new Promise<void>((r) => (wakeConsumer = r));
     }
-    while (queue.length > 0) yield await next();
   } finally {
-    for (const { task, slot, used } of queue.splice(0)) {
-      await task.catch(() => {});
-      slot.fill(0, 0, used);
+    stopped = true;
+    wakePump();
+    await pump;
+    for (const entry of queue.splice(0)) {
+      if ('here' in entry) entry.here.fill(0);
+      else {
+        await entry.task.catch(() => {});
+        entry.slot.fill(0, 0, entry.used);
+      }
     }
+    for (const { slot, used } of free.splice(0)) slot.fill(0, 0, used);
   }
 }
 
