@@ -31,7 +31,7 @@ vi.mock('node:fs/promises', async (original) => {
       await new Promise((r) => setTimeout(r, 5));
       try {
         if (n === failing.at) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
-        return await handle.writev(buffers, position ?? null);
+        return await handle.writev(buffers, position ?? undefined);
       } finally {
         events.push(`settled ${id}.${n}`);
       }
