@@ -8,7 +8,7 @@
  * the rule is wrong).
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { DatasetSchema, WarmInput } from '../src/data/index.ts';
+import { type DatasetSchema, dropWarm, type WarmInput } from '../src/data/index.ts';
 import { checkPipeline, jobThreads, parsePipeline, runPipeline } from '../src/pipelines/index.ts';
 import { median } from './section.ts';
 
@@ -72,11 +72,14 @@ export async function orderFreeRows(
       const out = await runPipeline(ORDER_FREE, { visits }, { warmCacheBytes: 512 * 2 ** 20, ...how });
       results[t]?.add(JSON.stringify(out));
     });
-  // Each mode in rounds of its own (the first fills the cache in that database), so that no
-  // run moves the cache between a one-thread and a two-thread database.
+  // Each mode in rounds of its own, the cache emptied first so that the round's first run fills
+  // it in that mode's database: a cache left in the one-thread database by the split rounds
+  // keeps a later job there, on one thread (data/duckdb.ts WarmPreference.serial), and the
+  // "whole on two threads" rounds would run on one.
   const m: Record<number, [number, number][]> = { 0: [], 1: [], [threads]: [] };
   const peers: [number, number][] = [];
   for (const t of [0, threads, 1]) {
+    dropWarm(() => true);
     await job(t);
     for (let i = 0; i < runs; i++) {
       m[t]?.push(await job(t));
