@@ -3,59 +3,54 @@
  * up to two chunks' writes in flight): the failure is returned, the rest of the stream is
  * still read (its checks still run), no write is left using a file when it is closed, and
  * neither the store nor its staging directory is left behind. The columns' files are opened
- * through a wrapper whose writes settle late, and one of which fails as a full disk would.
+ * through a wrapper (writeStoreFrom's openFile; no module mock: this suite's workers share
+ * modules between files) whose writes settle late, one failing as a full disk would.
  */
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { generateIdentity } from '../../src/crypto/index.ts';
+import { parseDataset } from '../../src/data/index.ts';
+import { readStoreIndex } from '../../src/enclave/store/read.ts';
+import { writeStoreFrom } from '../../src/enclave/store/write.ts';
 
-const { events, failing } = vi.hoisted(() => ({
-  /** What the wrapped handles saw, in order: a write's start and end, and each close. */
-  events: [] as string[],
-  /** Which write fails, counted from 0 over all the files' writes (`writes` so far); -1: none. */
-  failing: { at: -1, writes: 0 },
-}));
+/** What the wrapped handles saw, in order: a write's start and end, and each close. */
+const events: string[] = [];
+/** Which write fails, counted from 0 over all the files' writes (`writes` so far); -1: none. */
+const failing = { at: -1, writes: 0 };
+let handles = 0;
 
-vi.mock('node:fs/promises', async (original) => {
-  const fs = await original<typeof import('node:fs/promises')>();
-  let handles = 0;
-  const open = async (...args: Parameters<typeof fs.open>): Promise<FileHandle> => {
-    const handle = await fs.open(...args);
-    const id = handles++;
-    const writev: FileHandle['writev'] = async (buffers, position) => {
-      const n = failing.writes++;
-      events.push(`write ${id}.${n}`);
-      // Late, so that later chunks are sealed and their writes started meanwhile.
-      await new Promise((r) => setTimeout(r, 5));
-      try {
-        if (n === failing.at) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
-        return await handle.writev(buffers, position ?? undefined);
-      } finally {
-        events.push(`settled ${id}.${n}`);
-      }
-    };
-    const close = async () => {
-      events.push(`close ${id}`);
-      return handle.close();
-    };
-    return new Proxy(handle, {
-      get(target, prop) {
-        if (prop === 'writev') return writev;
-        if (prop === 'close') return close;
-        const value = Reflect.get(target, prop, target);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
+/** `open` whose handles' writes settle late, the `failing.at`-th failing as a full disk would. */
+const openLate = (async (...args: Parameters<typeof open>): Promise<FileHandle> => {
+  const handle = await open(...args);
+  const id = handles++;
+  const writev: FileHandle['writev'] = async (buffers, position) => {
+    const n = failing.writes++;
+    events.push(`write ${id}.${n}`);
+    // Late, so that later chunks are sealed and their writes started meanwhile.
+    await new Promise((r) => setTimeout(r, 5));
+    try {
+      if (n === failing.at) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+      return await handle.writev(buffers, position ?? undefined);
+    } finally {
+      events.push(`settled ${id}.${n}`);
+    }
   };
-  return { ...fs, open, default: { ...fs, open } };
-});
-
-const { generateIdentity } = await import('../../src/crypto/index.ts');
-const { parseDataset } = await import('../../src/data/index.ts');
-const { readStoreIndex } = await import('../../src/enclave/store/read.ts');
-const { writeStoreFrom } = await import('../../src/enclave/store/write.ts');
+  const close = async () => {
+    events.push(`close ${id}`);
+    return handle.close();
+  };
+  return new Proxy(handle, {
+    get(target, prop) {
+      if (prop === 'writev') return writev;
+      if (prop === 'close') return close;
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}) as typeof open;
 
 const work = mkdtempSync(join(tmpdir(), 'obscura-store-failure-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -79,7 +74,7 @@ describe('a store write failing while others are on their way', () => {
 
     // Without a failure the wrapper changes nothing: the store is written.
     const good = join(work, 'good');
-    expect(await writeStoreFrom(good, shape, pieces(), H, me, 128)).toBe('written');
+    expect(await writeStoreFrom(good, shape, pieces(), H, me, 128, openLate)).toBe('written');
     expect(await readStoreIndex(good, 'd1', H, me)).toBeDefined();
 
     // The fifth write of all (the second chunk's second column) fails while others are in flight.
@@ -87,7 +82,7 @@ describe('a store write failing while others are on their way', () => {
     piecesRead = 0;
     failing.at = failing.writes + 4;
     const bad = join(work, 'bad');
-    const result = await writeStoreFrom(bad, shape, pieces(), H, me, 128);
+    const result = await writeStoreFrom(bad, shape, pieces(), H, me, 128, openLate);
     expect(result).toBeInstanceOf(Error);
     expect((result as Error).message).toMatch(/no space left/);
     // The stream was read to its end, so that a caller checking it still sees every check.

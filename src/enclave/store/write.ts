@@ -54,7 +54,8 @@ export async function writeStore(
  * each chunk's additional data names is known before the first arrives. Errors of `pieces`
  * (a stream failing its checks) are thrown, with nothing left behind; a failure to write
  * (a full disk) is returned instead, after `pieces` has been read to its end, so that a
- * caller checking the stream still sees every check.
+ * caller checking the stream still sees every check. `chunkRows` and `openFile` (how the
+ * store's files are opened: a test's wrapper makes a write fail) are for tests.
  */
 export async function writeStoreFrom(
   dir: string,
@@ -63,6 +64,7 @@ export async function writeStoreFrom(
   manifestHash: string,
   ageIdentity: string,
   chunkRows = STORE_CHUNK_ROWS,
+  openFile: typeof open = open,
 ): Promise<'written' | Error> {
   const { schema, rows } = shape;
   const parent = dirname(dir);
@@ -158,7 +160,7 @@ export async function writeStoreFrom(
         if (f.startsWith(prefix)) await rm(join(parent, f), { recursive: true, force: true });
       staging = join(parent, `${prefix}${randomBytes(6).toString('hex')}`);
       await mkdir(staging, { mode: 0o700 });
-      for (const c of schema.keys()) files.push(await open(join(staging, `c${c}`), 'wx', 0o600));
+      for (const c of schema.keys()) files.push(await openFile(join(staging, `c${c}`), 'wx', 0o600));
     });
     for await (const piece of pieces) {
       await attempt(async () => {
@@ -183,7 +185,7 @@ export async function writeStoreFrom(
       // thread), their data and size only (fdatasync): what the rename into place needs.
       await Promise.all(files.map((f) => f.datasync()));
       const index: StoreIndex = { format: STORE_FORMAT, manifestHash, schema, rows, chunks, extents };
-      const file = await open(join(staging as string, 'index'), 'wx', 0o600);
+      const file = await openFile(join(staging as string, 'index'), 'wx', 0o600);
       try {
         await file.write(sealPiece(key, indexAad(manifestHash), Buffer.from(JSON.stringify(index))));
         await file.datasync();
